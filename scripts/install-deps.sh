@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages VoiceClone Studio needs to build, run and test.
+# Idempotent: does nothing when every package is already installed; uses sudo when not root.
+set -euo pipefail
+
+PACKAGES=(
+  gcc g++ make pkg-config
+  libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev libssl-dev
+  libsndfile1-dev libmp3lame-dev libsoxr-dev libebur128-dev libkissfft-dev
+  libopenblas-dev libopenblas0-pthread libcmocka-dev
+  libcurl4-openssl-dev
+  clang libclang-rt-14-dev
+  sox libsox-fmt-all espeak-ng curl wrk nginx-light
+)
+if [ "${VCS_WITH_BROWSER:-0}" = 1 ]; then
+  PACKAGES+=(chromium fonts-dejavu-core nodejs npm)
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

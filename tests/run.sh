@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs the test suites and prints one summary line per suite plus a total.
+#
+#   tests/run.sh unit|golden|api|e2e|asan|all
+#
+# unit   every build/tests/**/test_* binary outside tests/api (cmocka, one process each)
+# golden build/voiceclone check-golden on tests/golden/<model>/<case> (committed copies) and,
+#        when ../shared/golden exists, on every case there too
+# api    every build/tests/api/test_* binary and tests/api/*.sh (real server on loopback)
+# e2e    tests/e2e/run.sh (headless Chromium) when the web UI exists
+# asan   the unit suite rebuilt with ASan/UBSan (make test-asan)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export VCS_TEST_ROOT=$PWD
+failed=()
+passed=0
+
+run_one() { # name, command...
+  local name=$1; shift
+  local log; log=$(mktemp)
+  local t0=$SECONDS
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed+1)); echo "PASS $name ($((SECONDS-t0))s)"
+  else
+    failed+=("$name"); echo "FAIL $name ($((SECONDS-t0))s)"; tail -n 60 "$log" | sed 's/^/    /'
+  fi
+  rm -f "$log"
+}
+
+suite_unit() {
+  local bin
+  while IFS= read -r bin; do run_one "${bin#$BUILD/}" "$bin"; done \
+    < <(find "$BUILD/tests" -type f -name 'test_*' -perm -u+x ! -path "*/tests/api/*" | sort)
+}
+
+golden_cases() {
+  local root
+  for root in tests/golden ../shared/golden; do
+    [ -d "$root" ] || continue
+    find "$root" -mindepth 2 -maxdepth 2 -type d -exec test -f '{}/config.json' ';' -print | sort
+  done
+}
+
+suite_golden() {
+  local dir
+  while IFS= read -r dir; do run_one "golden ${dir}" "$BUILD/voiceclone" check-golden "$dir"; done < <(golden_cases)
+}
+
+suite_api() {
+  local t
+  while IFS= read -r t; do run_one "${t#$BUILD/}" "$t"; done \
+    < <(find "$BUILD/tests/api" -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
+  for t in tests/api/*.sh; do [ -f "$t" ] && run_one "$t" bash "$t"; done
+}
+
+suite_e2e() {
+  [ -f tests/e2e/run.sh ] && run_one "e2e" bash tests/e2e/run.sh
+}
+
+suite_asan() {
+  run_one "asan+ubsan unit suite" make --no-print-directory test-asan
+}
+
+case "${1:-all}" in
+  unit) suite_unit ;;
+  golden) suite_golden ;;
+  api) suite_api ;;
+  e2e) suite_e2e ;;
+  asan) suite_asan ;;
+  all) suite_unit; suite_golden; suite_api; suite_e2e; [ "$BUILD" = build ] && suite_asan ;;
+  *) echo "usage: tests/run.sh unit|golden|api|e2e|asan|all" >&2; exit 2 ;;
+esac
+
+echo "tests: $passed passed, ${#failed[@]} failed"
+for f in "${failed[@]}"; do echo "  failed: $f"; done
+[ ${#failed[@]} -eq 0 ]
