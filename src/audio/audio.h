@@ -1,0 +1,72 @@
+/*
+ * Audio in the studio: every file is decoded (by content, never by extension) into mono
+ * float32 at its native rate, resampled where a model needs another rate, and written back as
+ * WAV or MP3. This header is the contract other modules (server, jobs, models) rely on;
+ * the implementation lives in src/audio/*.c.
+ */
+#ifndef VC_AUDIO_H
+#define VC_AUDIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+/* Mono float32 samples in [-1, 1]; owned by the struct (free with audio_buffer_free). */
+typedef struct audio_buffer {
+    float *samples;
+    size_t frames;
+    int sample_rate;
+} audio_buffer;
+
+/* What decoding found out about a file besides its samples. */
+typedef struct audio_file_info {
+    char format[16];        /* "wav", "flac", "mp3", "ogg", "opus" */
+    int channels;           /* of the file, before the mono mix-down */
+    int sample_rate;
+    double duration_seconds;
+    int truncated;          /* decoded fewer frames than the header promised (MP3: estimate check) */
+    int header_overstated;  /* WAV data chunk claims more bytes than the file has */
+    char warning[256];      /* human-readable note about the above, "" when clean */
+} audio_file_info;
+
+/* Decodes a whole file to mono float32 (channels averaged). VC_ERR_INVALID_FORMAT for anything
+ * that is not audio (including zero-byte and random-byte files), VC_ERR_CORRUPT for a file that
+ * breaks off mid-stream. info may be NULL. */
+int audio_decode_file(const char *path, audio_buffer *out, audio_file_info *info, vc_error *err);
+
+/* Reads only the header: format, channels, rate, duration; cheap enough for upload validation. */
+int audio_probe_file(const char *path, audio_file_info *info, vc_error *err);
+
+/* Resamples in to rate (soxr HQ). out must not alias in. */
+int audio_resample(const audio_buffer *in, int rate, audio_buffer *out, vc_error *err);
+
+/* Writes 16-bit PCM WAV (or float WAV when float32 != 0), atomically: temp file + fsync + rename. */
+int audio_write_wav(const char *path, const audio_buffer *in, int float32, vc_error *err);
+/* Writes MP3 (LAME, with the LAME tag), atomically. kbps e.g. 192. */
+int audio_write_mp3(const char *path, const audio_buffer *in, int kbps, vc_error *err);
+
+void audio_buffer_free(audio_buffer *b);
+
+/* Quality analysis: the contract fields of ARCHITECTURE §7 (the brief's names). */
+typedef struct audio_quality {
+    double duration_seconds;
+    int sample_rate;
+    double snr_db;                 /* active-speech SNR, blind estimate */
+    double voice_activity_percent; /* share of 10 ms frames with speech */
+    char background_noise_level[8];/* "low" | "medium" | "high" */
+    double noise_floor_dbfs;
+    double clipping_percent;
+    double loudness_lufs;          /* integrated, EBU R128 (libebur128) */
+    double peak_dbfs;
+    char quality_grade[4];         /* A+ ≥45, A ≥35, B+ ≥25, B ≥20, C ≥15, D <15 (dB) */
+    char recommendation[160];
+} audio_quality;
+
+int audio_analyze(const audio_buffer *in, audio_quality *q, vc_error *err);
+const char *audio_grade_for_snr(double snr_db);
+
+/* Min/max peaks for a waveform view: n_buckets pairs written to peaks[2*i], peaks[2*i+1]. */
+int audio_peaks(const audio_buffer *in, size_t n_buckets, float *peaks, vc_error *err);
+
+#endif
