@@ -11,10 +11,10 @@ PACKAGES=(
   libcurl4-openssl-dev
   clang libclang-rt-14-dev
   sox libsox-fmt-all espeak-ng curl wrk nginx-light
+  chromium fonts-dejavu-core
 )
-if [ "${VCS_WITH_BROWSER:-0}" = 1 ]; then
-  PACKAGES+=(chromium fonts-dejavu-core nodejs npm)
-fi
+# The web UI needs Node.js >= 20 with npm; use the machine's if present, else Debian's.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
