@@ -1,0 +1,167 @@
+/*
+ * The studio's durable state: one SQLite database (WAL, synchronous=NORMAL) for metadata and a
+ * folder tree under the data root for the bytes (brief §4.4):
+ *
+ *   data/studio.db                         metadata (this module's schema + other modules')
+ *   data/uploads/training/{user}/{id}.wav  training audio
+ *   data/uploads/target/{user}/{id}.wav    audio to convert
+ *   data/uploads/reference/{user}/{id}.wav quick-clone reference clips
+ *   data/uploads/tmp/                      uploads in flight (tus .part files, chunk folders)
+ *   data/models/{model_id}/                model.pth, config.json, model.index
+ *   data/outputs/{user}/{id}.wav           generated audio
+ *   data/weights/                          official model weights (voiceclone models pull)
+ *
+ * Invariant: a row that calls a file complete is written only after the file was renamed into
+ * place (temp + fsync + rename), so a crash never leaves a half file the database trusts.
+ *
+ * Thread safety: one connection guarded by the store's mutex; every store_* call takes it.
+ * Other modules (jobs) that need their own statements use store_lock()/store_db()/store_unlock().
+ */
+#ifndef VC_STORE_H
+#define VC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "base/error.h"
+
+typedef struct store store;
+
+/* A module's schema history: applied in order, each version once, recorded in schema_version. */
+typedef struct store_migration {
+    int version;      /* 1, 2, 3 … per module */
+    const char *sql;  /* one or more statements */
+} store_migration;
+
+typedef struct store_migration_set {
+    const char *module;              /* "core", "jobs", … */
+    const store_migration *steps;
+    size_t n_steps;
+} store_migration_set;
+
+/* Every module's migrations, in dependency order (src/store/migrations.c). A new module adds one
+ * row there pointing at its own array; nothing else changes. */
+extern const store_migration_set *const STORE_MIGRATION_SETS[];
+
+/* Opens (creating folders, database and schema as needed) the store rooted at data_dir. */
+int store_open(store **out, const char *data_dir, vc_error *err);
+void store_close(store *s);
+const char *store_root(const store *s);
+
+void store_lock(store *s);
+void store_unlock(store *s);
+sqlite3 *store_db(store *s); /* only between store_lock and store_unlock */
+
+/* Runs sql (no results) under the lock; for tests and simple maintenance. */
+int store_exec(store *s, const char *sql, vc_error *err);
+
+/* ---- ids and paths (store_files.c) ---- */
+#define STORE_ID_MAX 72
+
+/* prefix + "_" + 24 random hex digits, e.g. audio_3f9a0c… */
+int store_new_id(const char *prefix, char out[STORE_ID_MAX], vc_error *err);
+/* True when id can be used in a path: 1–64 of [A-Za-z0-9_-]. Everything from a URL goes
+ * through this before any lookup, so "../x" is simply not found. */
+int store_id_valid(const char *id);
+/* root + "/" + rel into out; -1 (VC_ERR_INTERNAL) when it does not fit. */
+int store_path(const store *s, char *out, size_t cap, const char *rel_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* mkdir -p */
+int store_mkdirs(const char *path, vc_error *err);
+/* Writes bytes to path atomically (temp in the same folder + fsync + rename + fsync(dir)). */
+int store_write_atomic(const char *path, const void *data, size_t size, vc_error *err);
+/* fsync(file) then rename into place and fsync the folder: the last step of an atomic write. */
+int store_commit_file(int fd, const char *tmp_path, const char *final_path, vc_error *err);
+/* Removes a file or a whole folder tree; missing is fine. */
+int store_remove_tree(const char *path, vc_error *err);
+/* Current time as "YYYY-MM-DDTHH:MM:SSZ". */
+void store_now_iso(char out[32]);
+/* lowercase hex sha256 of a string */
+void store_sha256_hex(const char *text, char out[65]);
+
+/* ---- users and API keys (store_users.c) ---- */
+int store_user_ensure(store *s, const char *user_id, vc_error *err);
+/* Creates a key for user (created if needed); writes the secret (shown once) and its id. */
+int store_key_create(store *s, const char *user_id, char secret[80], char key_id[STORE_ID_MAX], vc_error *err);
+/* 1 = found (user_id filled), 0 = no such active key, -1 = error. */
+int store_key_lookup(store *s, const char *secret, char user_id[STORE_ID_MAX], vc_error *err);
+/* Number of active (not revoked) keys, or -1. */
+int store_key_count(store *s, vc_error *err);
+int store_key_revoke(store *s, const char *key_id, vc_error *err);
+
+/* ---- audio files (store_audio.c) ---- */
+typedef struct store_audio {
+    char audio_id[STORE_ID_MAX];
+    char user_id[STORE_ID_MAX];
+    char filename[256];
+    char file_path[512];   /* relative to the data root */
+    char purpose[16];      /* training | target | reference | output */
+    char format[16];       /* of the uploaded original */
+    char created_at[32];
+    double file_size_mb;
+    double duration_seconds;
+    double snr_db;
+    int sample_rate;
+    int channels;
+    char *analysis_json;   /* quality_analysis object as JSON text, owned; may be NULL */
+    char warning[256];
+} store_audio;
+
+int store_audio_insert(store *s, const store_audio *a, vc_error *err);
+/* Fills a for (user, id); VC_ERR_AUDIO_NOT_FOUND when absent or another user's. */
+int store_audio_get(store *s, const char *user_id, const char *audio_id, store_audio *a, vc_error *err);
+int store_audio_delete(store *s, const char *user_id, const char *audio_id, vc_error *err);
+void store_audio_free(store_audio *a);
+
+/* ---- uploads in flight (store_uploads.c) ---- */
+typedef struct store_upload {
+    char upload_id[STORE_ID_MAX];
+    char user_id[STORE_ID_MAX];
+    char kind[12];         /* "tus" | "chunked" */
+    char purpose[16];
+    char filename[256];
+    int64_t length;        /* tus: Upload-Length; chunked: bytes received so far */
+    int64_t offset;        /* tus: bytes durable in the .part file */
+    int total_chunks;      /* chunked only */
+    char chunks[1025];     /* chunked: '0'/'1' per chunk index */
+    int64_t expires_at;    /* unix seconds */
+    char state[16];        /* receiving | assembling | complete | failed */
+    char audio_id[STORE_ID_MAX]; /* set when complete */
+} store_upload;
+
+#define STORE_MAX_CHUNKS 1024
+
+int store_upload_insert(store *s, const store_upload *u, vc_error *err);
+int store_upload_get(store *s, const char *user_id, const char *upload_id, store_upload *u, vc_error *err);
+int store_upload_update(store *s, const store_upload *u, vc_error *err);
+int store_upload_delete(store *s, const char *upload_id, vc_error *err);
+/* Atomically marks chunk index received; sets *claim_assembly to 1 for exactly one caller, the one
+ * whose chunk completed the set (state becomes "assembling"). Fills u with the updated row. */
+int store_upload_mark_chunk(store *s, const char *user_id, const char *upload_id, int index, int64_t bytes,
+                            store_upload *u, int *claim_assembly, vc_error *err);
+
+/* ---- models (store_models.c) ---- */
+typedef struct store_model {
+    char model_id[STORE_ID_MAX];
+    char user_id[STORE_ID_MAX];
+    char name[128];
+    char created_at[32];
+    char kind[16];                    /* "rvc" */
+    int training_duration_minutes;
+    char quality_grade[4];
+    double final_loss;
+    double training_audio_duration_seconds;
+    double file_size_mb;
+    char file_path[512];              /* folder relative to the data root: models/{id} */
+} store_model;
+
+int store_model_insert(store *s, const store_model *m, vc_error *err);
+int store_model_get(store *s, const char *user_id, const char *model_id, store_model *m, vc_error *err);
+/* Calls fn for each of the user's models, newest first. */
+int store_model_list(store *s, const char *user_id, int (*fn)(const store_model *m, void *ctx), void *ctx,
+                     vc_error *err);
+/* Removes the row and the model folder; VC_ERR_MODEL_NOT_FOUND when absent or another user's. */
+int store_model_delete(store *s, const char *user_id, const char *model_id, vc_error *err);
+
+#endif

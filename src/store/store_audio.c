@@ -1,0 +1,103 @@
+/*
+ * audio_files rows. The row is inserted only after its WAV was renamed into place, and deleted
+ * before its file, so the database never points at a half-written file.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_internal.h"
+
+int store_audio_insert(store *s, const store_audio *a, vc_error *err)
+{
+    static const char *SQL =
+        "INSERT INTO audio_files(audio_id, user_id, filename, file_path, file_size_mb, duration_seconds, snr_db, "
+        "purpose, sample_rate, channels, format, analysis_json, warning) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    if (store_user_ensure(s, a->user_id, err)) return -1;
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, SQL, &st, err);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, a->audio_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, a->user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, a->filename, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, a->file_path, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 5, a->file_size_mb);
+        sqlite3_bind_double(st, 6, a->duration_seconds);
+        sqlite3_bind_double(st, 7, a->snr_db);
+        sqlite3_bind_text(st, 8, a->purpose, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 9, a->sample_rate);
+        sqlite3_bind_int(st, 10, a->channels);
+        sqlite3_bind_text(st, 11, a->format, -1, SQLITE_STATIC);
+        if (a->analysis_json) sqlite3_bind_text(st, 12, a->analysis_json, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 13, a->warning, -1, SQLITE_STATIC);
+        rc = store_step_done(s, st, err);
+    }
+    store_unlock(s);
+    return rc;
+}
+
+int store_audio_get(store *s, const char *user_id, const char *audio_id, store_audio *a, vc_error *err)
+{
+    static const char *SQL =
+        "SELECT audio_id, user_id, filename, file_path, purpose, format, created_at, file_size_mb, duration_seconds, "
+        "snr_db, sample_rate, channels, analysis_json, warning FROM audio_files WHERE audio_id=? AND user_id=?";
+    memset(a, 0, sizeof *a);
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, SQL, &st, err);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, audio_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            store_col_text(st, 0, a->audio_id, sizeof a->audio_id);
+            store_col_text(st, 1, a->user_id, sizeof a->user_id);
+            store_col_text(st, 2, a->filename, sizeof a->filename);
+            store_col_text(st, 3, a->file_path, sizeof a->file_path);
+            store_col_text(st, 4, a->purpose, sizeof a->purpose);
+            store_col_text(st, 5, a->format, sizeof a->format);
+            store_col_text(st, 6, a->created_at, sizeof a->created_at);
+            a->file_size_mb = sqlite3_column_double(st, 7);
+            a->duration_seconds = sqlite3_column_double(st, 8);
+            a->snr_db = sqlite3_column_double(st, 9);
+            a->sample_rate = sqlite3_column_int(st, 10);
+            a->channels = sqlite3_column_int(st, 11);
+            const unsigned char *j = sqlite3_column_text(st, 12);
+            a->analysis_json = j ? strdup((const char *)j) : NULL;
+            store_col_text(st, 13, a->warning, sizeof a->warning);
+        } else {
+            rc = vc_fail(err, VC_ERR_AUDIO_NOT_FOUND, "audio %s not found", audio_id);
+        }
+        sqlite3_finalize(st);
+    }
+    store_unlock(s);
+    return rc;
+}
+
+int store_audio_delete(store *s, const char *user_id, const char *audio_id, vc_error *err)
+{
+    store_audio a;
+    if (store_audio_get(s, user_id, audio_id, &a, err)) return -1;
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, "DELETE FROM audio_files WHERE audio_id=? AND user_id=?", &st, err);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, audio_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+        rc = store_step_done(s, st, err);
+    }
+    store_unlock(s);
+    char path[1600];
+    if (!rc && !store_path(s, path, sizeof path, "%s", a.file_path)) {
+        store_remove_tree(path, NULL);
+        strcat(path, ".mp3");
+        store_remove_tree(path, NULL);
+    }
+    store_audio_free(&a);
+    return rc;
+}
+
+void store_audio_free(store_audio *a)
+{
+    free(a->analysis_json);
+    a->analysis_json = NULL;
+}

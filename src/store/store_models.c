@@ -1,0 +1,114 @@
+/*
+ * models rows and their folders (data/models/{id}/). Deleting removes the row first, then the
+ * folder, so a crash in between leaves an orphan folder (harmless), never a row without files.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store_internal.h"
+
+static const char *COLS = "model_id, user_id, name, created_at, kind, training_duration_minutes, quality_grade, "
+                          "final_loss, training_audio_duration_seconds, file_size_mb, file_path";
+
+static void read_row(sqlite3_stmt *st, store_model *m)
+{
+    memset(m, 0, sizeof *m);
+    store_col_text(st, 0, m->model_id, sizeof m->model_id);
+    store_col_text(st, 1, m->user_id, sizeof m->user_id);
+    store_col_text(st, 2, m->name, sizeof m->name);
+    store_col_text(st, 3, m->created_at, sizeof m->created_at);
+    store_col_text(st, 4, m->kind, sizeof m->kind);
+    m->training_duration_minutes = sqlite3_column_int(st, 5);
+    store_col_text(st, 6, m->quality_grade, sizeof m->quality_grade);
+    m->final_loss = sqlite3_column_double(st, 7);
+    m->training_audio_duration_seconds = sqlite3_column_double(st, 8);
+    m->file_size_mb = sqlite3_column_double(st, 9);
+    store_col_text(st, 10, m->file_path, sizeof m->file_path);
+}
+
+int store_model_insert(store *s, const store_model *m, vc_error *err)
+{
+    if (store_user_ensure(s, m->user_id, err)) return -1;
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = store_prepare(s,
+                           "INSERT INTO models(model_id, user_id, name, kind, training_duration_minutes, quality_grade, "
+                           "final_loss, training_audio_duration_seconds, file_size_mb, file_path) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                           &st, err);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, m->model_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, m->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, m->kind[0] ? m->kind : "rvc", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, m->training_duration_minutes);
+        sqlite3_bind_text(st, 6, m->quality_grade, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 7, m->final_loss);
+        sqlite3_bind_double(st, 8, m->training_audio_duration_seconds);
+        sqlite3_bind_double(st, 9, m->file_size_mb);
+        sqlite3_bind_text(st, 10, m->file_path, -1, SQLITE_STATIC);
+        rc = store_step_done(s, st, err);
+    }
+    store_unlock(s);
+    return rc;
+}
+
+int store_model_get(store *s, const char *user_id, const char *model_id, store_model *m, vc_error *err)
+{
+    char sql[400];
+    snprintf(sql, sizeof sql, "SELECT %s FROM models WHERE model_id=? AND user_id=?", COLS);
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, sql, &st, err);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, model_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            read_row(st, m);
+        else
+            rc = vc_fail(err, VC_ERR_MODEL_NOT_FOUND, "model %s not found", model_id);
+        sqlite3_finalize(st);
+    }
+    store_unlock(s);
+    return rc;
+}
+
+int store_model_list(store *s, const char *user_id, int (*fn)(const store_model *m, void *ctx), void *ctx,
+                     vc_error *err)
+{
+    char sql[400];
+    snprintf(sql, sizeof sql, "SELECT %s FROM models WHERE user_id=? ORDER BY created_at DESC, model_id", COLS);
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, sql, &st, err);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+        store_model m;
+        while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+            read_row(st, &m);
+            rc = fn(&m, ctx);
+        }
+        sqlite3_finalize(st);
+    }
+    store_unlock(s);
+    return rc;
+}
+
+int store_model_delete(store *s, const char *user_id, const char *model_id, vc_error *err)
+{
+    store_model m;
+    if (store_model_get(s, user_id, model_id, &m, err)) return -1;
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, "DELETE FROM models WHERE model_id=? AND user_id=?", &st, err);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, model_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+        rc = store_step_done(s, st, err);
+    }
+    store_unlock(s);
+    char path[1600];
+    /* the folder is always models/{id}: never trust a stored path for a recursive delete */
+    if (!rc && !store_path(s, path, sizeof path, "models/%s", model_id)) rc = store_remove_tree(path, err);
+    return rc;
+}
