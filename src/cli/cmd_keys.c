@@ -1,11 +1,68 @@
-/* Placeholder until this verb is built; it says so and fails, it never pretends. */
+/*
+ * voiceclone keys create [--user NAME] [--data DIR] | list [--data DIR] | revoke KEY_ID [--data DIR]
+ * API keys for the server's Bearer auth. `create` prints the secret once; only its sha256 is stored.
+ * Once any key exists, the server requires a key even on loopback.
+ */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "store/store.h"
+
+static int list_keys(store *s)
+{
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(store_db(s),
+                                "SELECT key_id, user_id, created_at, coalesce(revoked_at,'') FROM api_keys ORDER BY created_at",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        printf("%-32s %-20s %-22s %s\n", "KEY_ID", "USER", "CREATED", "REVOKED");
+        while (sqlite3_step(st) == SQLITE_ROW)
+            printf("%-32s %-20s %-22s %s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+                   sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
+        sqlite3_finalize(st);
+    }
+    store_unlock(s);
+    return rc == SQLITE_OK ? 0 : 1;
+}
 
 int cmd_keys(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "voiceclone %s: not implemented yet\n", argv[0]);
-    return 2;
+    const char *data = "./data", *user = "local", *sub = argc > 1 ? argv[1] : "", *target = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else if (!strcmp(argv[i], "--user") && i + 1 < argc) user = argv[++i];
+        else target = argv[i];
+    }
+    if (strcmp(sub, "create") && strcmp(sub, "list") && !(strcmp(sub, "revoke") == 0 && target)) {
+        fprintf(stderr, "usage: voiceclone keys create [--user NAME] [--data DIR]\n"
+                        "       voiceclone keys list [--data DIR]\n"
+                        "       voiceclone keys revoke KEY_ID [--data DIR]\n");
+        return 2;
+    }
+    store *s;
+    vc_error err;
+    if (store_open(&s, data, &err)) {
+        fprintf(stderr, "voiceclone keys: %s\n", err.message);
+        return 1;
+    }
+    int rc = 0;
+    if (!strcmp(sub, "list")) {
+        rc = list_keys(s);
+    } else if (!strcmp(sub, "revoke")) {
+        rc = store_key_revoke(s, target, &err) ? 1 : 0;
+        if (rc) fprintf(stderr, "voiceclone keys: %s\n", err.message);
+    } else {
+        char secret[80], key_id[STORE_ID_MAX];
+        rc = store_key_create(s, user, secret, key_id, &err) ? 1 : 0;
+        if (rc) fprintf(stderr, "voiceclone keys: %s\n", err.message);
+        else {
+            printf("%s\n", secret);
+            fprintf(stderr, "created %s for user '%s'; use: Authorization: Bearer <key> (shown only once)\n", key_id,
+                    user);
+        }
+    }
+    store_close(s);
+    return rc;
 }

@@ -1,11 +1,74 @@
-/* Placeholder until this verb is built; it says so and fails, it never pretends. */
+/*
+ * voiceclone serve [--host H] [--port P] [--data DIR] [--web DIR] [--no-workers]
+ * Starts the HTTP server and blocks until SIGINT/SIGTERM, then stops accepting, lets MHD finish
+ * its connections and closes the store. Signals are blocked before MHD starts its threads so
+ * only this thread receives them (sigwait), which keeps shutdown ordered.
+ * Environment: VCS_UPLOAD_EXPIRY_SECONDS (tus expiry, default 86400), VCS_ACCESS_LOG=0 (no log),
+ * VCS_WEB_DIR (built UI folder).
+ */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "server/server.h"
+
+static int parse_args(int argc, char **argv, server_config *c)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--no-workers")) {
+            c->no_workers = 1;
+            continue;
+        }
+        if (!v) goto usage;
+        if (!strcmp(a, "--host")) snprintf(c->host, sizeof c->host, "%s", v);
+        else if (!strcmp(a, "--port")) c->port = atoi(v);
+        else if (!strcmp(a, "--data")) snprintf(c->data_dir, sizeof c->data_dir, "%s", v);
+        else if (!strcmp(a, "--web")) snprintf(c->web_dir, sizeof c->web_dir, "%s", v);
+        else goto usage;
+        i++;
+    }
+    if (c->port < 0 || c->port > 65535) goto usage;
+    return 0;
+usage:
+    fprintf(stderr, "usage: voiceclone serve [--host H] [--port P] [--data DIR] [--web DIR] [--no-workers]\n");
+    return -1;
+}
+
+static void apply_env(server_config *c)
+{
+    const char *v;
+    if ((v = getenv("VCS_UPLOAD_EXPIRY_SECONDS")) && atoi(v) > 0) c->upload_expiry_seconds = atoi(v);
+    if ((v = getenv("VCS_ACCESS_LOG")) && !strcmp(v, "0")) c->access_log = 0;
+    if ((v = getenv("VCS_WEB_DIR"))) snprintf(c->web_dir, sizeof c->web_dir, "%s", v);
+}
 
 int cmd_serve(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "voiceclone %s: not implemented yet\n", argv[0]);
-    return 2;
+    server_app app = {0};
+    server_config_defaults(&app.config);
+    apply_env(&app.config);
+    if (parse_args(argc, argv, &app.config)) return 2;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    vc_error err;
+    if (server_start(&app, &err)) {
+        fprintf(stderr, "voiceclone serve: %s\n", err.message);
+        return 1;
+    }
+    fprintf(stderr, "{\"event\":\"listening\",\"url\":\"http://%s:%d\",\"data\":\"%s\",\"auth\":\"%s\"}\n",
+            app.config.host, server_bound_port(&app), app.config.data_dir,
+            app.loopback ? "open on loopback unless API keys exist" : "API key required");
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "{\"event\":\"shutdown\",\"signal\":%d}\n", sig);
+    server_stop(&app);
+    return 0;
 }

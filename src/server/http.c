@@ -1,0 +1,215 @@
+/*
+ * The listener: libmicrohttpd daemon setup (epoll, internal thread pool, suspend/resume allowed),
+ * the access handler that drives each request through its route (see server.h for the flow), and
+ * the access log written when a request completes.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "server/server.h"
+
+#define SERVER_MAX_HEADER_BYTES (16 * 1024)   /* our own limit, answered with JSON 431 */
+#define SERVER_CONN_MEMORY (256 * 1024)       /* MHD's per-connection buffer (hard limit) */
+
+void server_config_defaults(server_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->host, sizeof c->host, "127.0.0.1");
+    c->port = 8000;
+    snprintf(c->data_dir, sizeof c->data_dir, "./data");
+    snprintf(c->web_dir, sizeof c->web_dir, "./web/dist");
+    c->upload_expiry_seconds = 86400;
+    c->access_log = 1;
+    c->threads = 2;
+}
+
+static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    size_t *total = cls;
+    *total += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* Route match, header limit, auth and on_begin: everything decided before the body. */
+static void request_begin(server_request *r)
+{
+    int path_known = 0;
+    r->route = server_route_match(r->method, r->url, r->params, &path_known);
+    size_t header_bytes = 0;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, sum_header, &header_bytes);
+    if (header_bytes > SERVER_MAX_HEADER_BYTES) {
+        server_fail(r, VC_ERR_INVALID_REQUEST, "request headers are %zu bytes; the limit is %d", header_bytes,
+                    SERVER_MAX_HEADER_BYTES);
+        r->status = 431;
+        return;
+    }
+    if (!r->route) {
+        if (path_known) {
+            server_fail(r, VC_ERR_INVALID_REQUEST, "method %s not allowed on %s", r->method, r->url);
+            r->status = 405;
+        } else if (strncmp(r->url, "/api/", 5) == 0 || strcmp(r->url, "/api") == 0) {
+            server_fail(r, VC_ERR_NOT_FOUND, "no endpoint %s %s", r->method, r->url);
+        }
+        return; /* non-API paths go to the static UI at the end */
+    }
+    if (r->route->auth == SERVER_AUTH_USER && server_auth_resolve(r)) return;
+    if (r->route->on_begin) r->route->on_begin(r);
+}
+
+static void request_body(server_request *r, const char *data, size_t size)
+{
+    if (r->failed || !r->route) return; /* keep reading so the error can be sent cleanly */
+    if (r->route->body == SERVER_BODY_BUFFER)
+        server_body_append(r, data, size, r->route->max_body ? r->route->max_body : 1024 * 1024);
+    else if (r->route->body == SERVER_BODY_STREAM && r->route->on_body)
+        r->route->on_body(r, data, size);
+}
+
+static void request_end(server_request *r)
+{
+    if (r->failed) {
+        server_reply_error(r);
+    } else if (!r->route) {
+        server_static_handle(r);
+    } else if (r->route->handle(r) && !r->responded) {
+        if (!r->failed) server_fail(r, VC_ERR_INTERNAL, "handler failed without a reason");
+        server_reply_error(r);
+    }
+    if (!r->responded) {
+        server_fail(r, VC_ERR_INTERNAL, "no response was produced");
+        server_reply_error(r);
+    }
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                      const char *version, const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+    (void)version;
+    server_request *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &r->t0);
+        r->app = cls;
+        r->conn = conn;
+        r->method = method;
+        r->url = url;
+        *con_cls = r;
+        request_begin(r);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        request_body(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (!r->responded) request_end(r);
+    return MHD_YES;
+}
+
+static void access_log(server_request *r, enum MHD_RequestTerminationCode toe)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - r->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e6;
+    char ts[32];
+    store_now_iso(ts);
+    json_t *line = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:s}", "ts", ts, "method", r->method, "path", r->url,
+                             "status", (int)r->status, "ms", ms, "user", r->user_id,
+                             "route", r->route ? r->route->pattern : "");
+    if (!line) return;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) json_object_set_new(line, "aborted", json_true());
+    if (r->failed) json_object_set_new(line, "error_code", json_string(vc_code_name(r->err.code)));
+    char *text = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(line);
+    if (!text) return;
+    size_t n = strlen(text);
+    text[n] = '\n'; /* one write() per line keeps lines whole across the pool's threads */
+    fwrite(text, 1, n + 1, stderr);
+    fflush(stderr);
+    free(text);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    server_app *app = cls;
+    server_request *r = *con_cls;
+    if (!r) return;
+    if (r->route && r->route->cleanup) r->route->cleanup(r);
+    if (app->config.access_log) access_log(r, toe);
+    json_decref(r->err_extra);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+static int host_is_loopback(const char *host)
+{
+    return !strcmp(host, "127.0.0.1") || !strcmp(host, "localhost") || !strcmp(host, "::1") ||
+           !strncmp(host, "127.", 4);
+}
+
+static int start_daemon(server_app *app, vc_error *err)
+{
+    const server_config *c = &app->config;
+    struct sockaddr_in a4 = {0};
+    struct sockaddr_in6 a6 = {0};
+    const char *host = strcmp(c->host, "localhost") == 0 ? "127.0.0.1" : c->host;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    const struct sockaddr *sa;
+    if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)c->port);
+        sa = (const struct sockaddr *)&a4;
+    } else if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)c->port);
+        sa = (const struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "--host must be an IP address (got '%s')", c->host);
+    }
+    app->daemon = MHD_start_daemon(flags, (uint16_t)c->port, NULL, NULL, access_handler, app,
+                                   MHD_OPTION_SOCK_ADDR, sa,
+                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads > 0 ? c->threads : 2),
+                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                   MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
+                                   MHD_OPTION_END);
+    if (!app->daemon) return vc_fail(err, VC_ERR_IO, "cannot listen on %s:%d (port in use?)", c->host, c->port);
+    return 0;
+}
+
+int server_start(server_app *app, vc_error *err)
+{
+    app->loopback = host_is_loopback(app->config.host);
+    if (store_open(&app->store, app->config.data_dir, err)) return -1;
+    if (start_daemon(app, err)) {
+        store_close(app->store);
+        app->store = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int server_bound_port(const server_app *app)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : app->config.port;
+}
+
+void server_stop(server_app *app)
+{
+    if (app->daemon) MHD_stop_daemon(app->daemon);
+    app->daemon = NULL;
+    store_close(app->store);
+    app->store = NULL;
+}

@@ -1,0 +1,166 @@
+/*
+ * The HTTP server of the studio (libmicrohttpd): the app context, the request each handler gets,
+ * and the route table every resource file contributes to.
+ *
+ * How a request flows (http.c):
+ *   1st access-handler call   match a route (router.c), check header size, resolve the user
+ *                             (auth.c), call route->on_begin; nothing is queued yet (queuing on
+ *                             the 1st call makes MHD 0.9.75 send Connection: close).
+ *   body calls                SERVER_BODY_BUFFER: appended to r->body up to route->max_body;
+ *                             SERVER_BODY_STREAM: handed to route->on_body as it arrives.
+ *   last call                 if r->err was set on the way, the error JSON is sent; otherwise
+ *                             route->handle runs and must queue exactly one response (server_reply_*).
+ *   completed                 route->cleanup, one access-log JSON line on stderr, free.
+ *
+ * Adding endpoints (e.g. the jobs module: /api/jobs, /api/progress/{id}, /api/train):
+ *   1. write src/server/res_<resource>.c with handler functions and a table
+ *        const server_route SERVER_ROUTES_<RESOURCE>[] = { {...}, {0} };
+ *   2. declare it below and add it to SERVER_ROUTE_TABLES in router.c.
+ * That is all: the OpenAPI document (/api/openapi.json) is generated from the same tables, and
+ * tests/api/test_openapi checks every route answers. Long-lived responses (SSE) build their own
+ * MHD_Response with MHD_create_response_from_callback and queue it with server_reply_response;
+ * app->jobs is the slot for the jobs module's context.
+ */
+#ifndef VC_SERVER_H
+#define VC_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "base/error.h"
+#include "store/store.h"
+
+#define SERVER_VERSION "0.1.0"
+
+typedef struct server_config {
+    char host[64];              /* 127.0.0.1 by default */
+    int port;                   /* 8000 by default; 0 = any free port */
+    char data_dir[1024];        /* ./data */
+    char web_dir[1024];         /* ./web/dist (the built UI); a short page is served when missing */
+    int no_workers;             /* --no-workers: API only (scale-out) */
+    int upload_expiry_seconds;  /* tus uploads expire after this (VCS_UPLOAD_EXPIRY_SECONDS, 86400) */
+    int access_log;             /* 1 = one JSON line per request on stderr (VCS_ACCESS_LOG=0 turns off) */
+    int threads;                /* MHD thread pool size (2) */
+} server_config;
+
+/* Everything a handler may touch; no other mutable state exists in the server. */
+typedef struct server_app {
+    server_config config;
+    store *store;
+    int loopback;               /* bound to a loopback address: open mode possible */
+    struct MHD_Daemon *daemon;
+    void *jobs;                 /* the jobs module's context, NULL until it lands */
+} server_app;
+
+typedef struct server_request server_request;
+
+typedef enum server_body_mode {
+    SERVER_BODY_NONE = 0,   /* a body is read and dropped */
+    SERVER_BODY_BUFFER,     /* a body up to max_body is collected in r->body (JSON) */
+    SERVER_BODY_STREAM,     /* on_body gets the bytes as they arrive (uploads) */
+} server_body_mode;
+
+typedef enum server_auth_mode {
+    SERVER_AUTH_USER = 0,   /* needs a user (open mode gives "local") */
+    SERVER_AUTH_PUBLIC,     /* health, docs, static files */
+} server_auth_mode;
+
+typedef struct server_route {
+    const char *method;      /* "GET", "POST", "PATCH", "HEAD", "OPTIONS", "DELETE" */
+    const char *pattern;     /* "/api/models/{model_id}": a {name} matches one path segment */
+    int (*handle)(server_request *r);  /* 0 after queuing a reply, -1 with r->err to send the error */
+    server_body_mode body;
+    size_t max_body;         /* BUFFER: bytes (0 = 1 MiB) */
+    int (*on_begin)(server_request *r);                               /* optional; -1 + r->err */
+    int (*on_body)(server_request *r, const char *data, size_t size); /* STREAM; -1 + r->err */
+    void (*cleanup)(server_request *r);                               /* optional; frees r->ctx */
+    server_auth_mode auth;
+    const char *tag;         /* OpenAPI grouping */
+    const char *summary;     /* one line for the OpenAPI document */
+    const char *request_type;/* documented request body media type, NULL = none */
+    const char *responses;   /* documented status codes, e.g. "200,404" */
+} server_route;
+
+#define SERVER_MAX_PARAMS 4
+
+struct server_request {
+    server_app *app;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    const server_route *route;
+    char params[SERVER_MAX_PARAMS][256];   /* path parameters in pattern order (URL-decoded) */
+    char user_id[STORE_ID_MAX];            /* "" for public routes */
+    char *body;                            /* BUFFER mode, NUL-terminated */
+    size_t body_len, body_cap;
+    void *ctx;                             /* per-route state, freed by route->cleanup */
+    vc_error err;                          /* set by a failing step; sent at the end of the body */
+    json_t *err_extra;                     /* extra fields for the error JSON (owned), e.g. max_size_mb */
+    int failed;
+    int responded;
+    unsigned status;
+    struct timespec t0;
+};
+
+/* ---- routes ---- */
+extern const server_route SERVER_ROUTES_SYSTEM[];
+extern const server_route SERVER_ROUTES_DOCS[];
+extern const server_route SERVER_ROUTES_AUDIO[];
+extern const server_route SERVER_ROUTES_MODELS[];
+extern const server_route SERVER_ROUTES_ANALYZE[];
+extern const server_route SERVER_ROUTES_UPLOAD[];
+extern const server_route SERVER_ROUTES_TUS[];
+/* All tables, NULL-terminated (router.c). */
+extern const server_route *const SERVER_ROUTE_TABLES[];
+
+/* Finds the route for method + path; fills r->params. Returns NULL and sets *path_known when the
+ * path exists with another method (→ 405). HEAD falls back to GET. */
+const server_route *server_route_match(const char *method, const char *path, char params[][256], int *path_known);
+
+/* ---- lifecycle (http.c) ---- */
+void server_config_defaults(server_config *c);
+int server_start(server_app *app, vc_error *err);  /* opens the store, starts MHD */
+int server_bound_port(const server_app *app);
+void server_stop(server_app *app);                 /* stops MHD, closes the store */
+
+/* ---- replies (reply.c); each returns 0 so handlers can `return server_reply_json(...)` ---- */
+int server_reply_response(server_request *r, unsigned status, struct MHD_Response *resp);
+/* Takes ownership of body (json_decref'd). */
+int server_reply_json(server_request *r, unsigned status, json_t *body);
+int server_reply_text(server_request *r, unsigned status, const char *content_type, const char *text);
+int server_reply_empty(server_request *r, unsigned status, struct MHD_Response **out_resp);
+/* Sends r->err (+ r->err_extra) as the brief's error JSON. */
+int server_reply_error(server_request *r);
+/* Sets r->err and returns -1, so handlers can `return server_fail(r, VC_ERR_…, "…")`. */
+int server_fail(server_request *r, vc_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Serves an open file (takes fd) with Range support; disposition may be NULL. */
+int server_reply_file(server_request *r, int fd, const char *content_type, const char *disposition);
+
+/* ---- request helpers (request.c) ---- */
+const char *server_header(server_request *r, const char *name);
+const char *server_query(server_request *r, const char *name);
+/* Appends to r->body; -1 with r->err (FILE_TOO_LARGE) past limit. */
+int server_body_append(server_request *r, const char *data, size_t size, size_t limit);
+/* Parses r->body as a JSON object, rejecting malformed JSON and any key not in allowed (NULL-terminated). */
+int server_json_body(server_request *r, const char *const *allowed, json_t **out);
+/* Path parameter i as an id: 404 (with not_found code) unless it passes store_id_valid. */
+int server_param_id(server_request *r, int i, vc_code not_found, const char **out);
+
+/* ---- auth (auth.c) ---- */
+/* Fills r->user_id or fails with VC_ERR_UNAUTHORIZED. */
+int server_auth_resolve(server_request *r);
+
+/* ---- static UI (static.c) ---- */
+int server_static_handle(server_request *r);
+
+/* ---- JSON helpers (json.c) ---- */
+json_t *server_json_number(double v);  /* null for NaN/Inf (JSON has no such numbers) */
+
+/* ---- OpenAPI (res_docs.c) ---- */
+json_t *server_openapi_document(void);
+
+#endif

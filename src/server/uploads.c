@@ -1,0 +1,198 @@
+/*
+ * Finishing uploads (see uploads.h). Limits follow brief §7.2: training ≤ 100 MB and 10 s–10 min,
+ * target ≤ 300 MB and ≤ 30 min, reference (quick clone) 3–30 s; training below 15 dB SNR is
+ * QUALITY_TOO_LOW.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/uploads.h"
+
+#define MB (1024 * 1024)
+
+static const upload_purpose PURPOSES[] = {
+    {"training", 100LL * MB, 10.0, 600.0, 15.0, 1},
+    {"target", 300LL * MB, 0.1, 1800.0, 0.0, 0},
+    {"reference", 30LL * MB, 3.0, 30.0, 0.0, 1},
+};
+
+const upload_purpose *upload_purpose_find(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof PURPOSES / sizeof PURPOSES[0]; i++)
+        if (!strcmp(name, PURPOSES[i].name)) return &PURPOSES[i];
+    return NULL;
+}
+
+int64_t upload_max_bytes(void) { return 300LL * MB; }
+
+json_t *upload_quality_json(const audio_quality *q)
+{
+    return json_pack("{s:o, s:i, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:s}", "duration_seconds",
+                     server_json_number(q->duration_seconds), "sample_rate", q->sample_rate, "snr_db",
+                     server_json_number(q->snr_db), "voice_activity_percent",
+                     server_json_number(q->voice_activity_percent), "background_noise_level",
+                     q->background_noise_level, "noise_floor_dbfs", server_json_number(q->noise_floor_dbfs),
+                     "clipping_percent", server_json_number(q->clipping_percent), "loudness_lufs",
+                     server_json_number(q->loudness_lufs), "peak_dbfs", server_json_number(q->peak_dbfs),
+                     "quality_grade", q->quality_grade, "recommendation", q->recommendation);
+}
+
+json_t *upload_audio_json(const store_audio *a)
+{
+    json_t *qa = a->analysis_json ? json_loads(a->analysis_json, 0, NULL) : NULL;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:o, s:s, s:o}", "file_id", a->audio_id, "filename",
+                          a->filename, "purpose", a->purpose, "format", a->format, "duration_seconds",
+                          server_json_number(a->duration_seconds), "sample_rate", a->sample_rate, "channels",
+                          a->channels, "file_size_mb", server_json_number(a->file_size_mb), "created_at",
+                          a->created_at, "quality_analysis", qa ? qa : json_null());
+    json_t *warnings = json_array();
+    if (a->warning[0]) json_array_append_new(warnings, json_string(a->warning));
+    json_object_set_new(o, "warnings", warnings);
+    return o;
+}
+
+static int fail_extra(server_request *r, vc_code code, json_t *extra, const char *fmt, const char *detail)
+{
+    server_fail(r, code, fmt, detail);
+    json_decref(r->err_extra);
+    r->err_extra = extra;
+    return -1;
+}
+
+/* Size and header checks before any decoding, so a huge or long file costs no memory. */
+static int check_before_decode(server_request *r, const upload_purpose *p, const char *src, int64_t *size)
+{
+    struct stat st;
+    if (stat(src, &st)) return server_fail(r, VC_ERR_IO, "uploaded file vanished: %s", strerror(errno));
+    *size = st.st_size;
+    if (st.st_size == 0) return server_fail(r, VC_ERR_INVALID_FORMAT, "the file is empty (0 bytes)");
+    char msg[160];
+    if (st.st_size > p->max_bytes) {
+        snprintf(msg, sizeof msg, "%.1f MB exceeds the %s limit of %lld MB", (double)st.st_size / MB, p->name,
+                 (long long)(p->max_bytes / MB));
+        return fail_extra(r, VC_ERR_FILE_TOO_LARGE, json_pack("{s:I}", "max_size_mb", (json_int_t)(p->max_bytes / MB)),
+                          "File too large: %s", msg);
+    }
+    audio_file_info info;
+    vc_error err;
+    if (audio_probe_file(src, &info, &err)) return server_fail(r, err.code, "%s", err.message);
+    if (info.duration_seconds > p->max_seconds * 1.02) { /* MP3 headers only estimate the length */
+        snprintf(msg, sizeof msg, "%.1f s is longer than the %s limit of %.0f s", info.duration_seconds, p->name,
+                 p->max_seconds);
+        return fail_extra(r, VC_ERR_AUDIO_TOO_LONG,
+                          json_pack("{s:f, s:f}", "duration_seconds", info.duration_seconds, "max_duration_seconds",
+                                    p->max_seconds),
+                          "Audio too long: %s", msg);
+    }
+    return 0;
+}
+
+/* Duration and quality checks on the decoded audio. */
+static int check_decoded(server_request *r, const upload_purpose *p, const audio_quality *q, double seconds)
+{
+    char msg[160];
+    if (seconds < p->min_seconds) {
+        snprintf(msg, sizeof msg, "%.2f s is shorter than the %s minimum of %.0f s", seconds, p->name, p->min_seconds);
+        return fail_extra(r, VC_ERR_AUDIO_TOO_SHORT,
+                          json_pack("{s:f, s:f}", "duration_seconds", seconds, "min_duration_seconds", p->min_seconds),
+                          "Audio too short: %s", msg);
+    }
+    if (seconds > p->max_seconds) {
+        snprintf(msg, sizeof msg, "%.1f s is longer than the %s limit of %.0f s", seconds, p->name, p->max_seconds);
+        return fail_extra(r, VC_ERR_AUDIO_TOO_LONG,
+                          json_pack("{s:f, s:f}", "duration_seconds", seconds, "max_duration_seconds", p->max_seconds),
+                          "Audio too long: %s", msg);
+    }
+    if (p->needs_speech && q->voice_activity_percent < 1.0) {
+        return fail_extra(r, VC_ERR_QUALITY_TOO_LOW,
+                          json_pack("{s:o, s:s}", "voice_activity_percent",
+                                    server_json_number(q->voice_activity_percent), "recommendation",
+                                    "No speech was found. Please upload a recording of your voice."),
+                          "No speech detected%s", "");
+    }
+    if (p->min_snr_db > 0 && !(q->snr_db >= p->min_snr_db)) {
+        snprintf(msg, sizeof msg, "%.1f dB", q->snr_db);
+        return fail_extra(r, VC_ERR_QUALITY_TOO_LOW,
+                          json_pack("{s:f, s:o, s:s}", "min_snr_db", p->min_snr_db, "actual_snr_db",
+                                    server_json_number(q->snr_db), "recommendation",
+                                    "Please use a clearer recording with less background noise."),
+                          "Audio quality is insufficient for training (SNR: %s)", msg);
+    }
+    return 0;
+}
+
+static void fill_row(store_audio *a, server_request *r, const upload_purpose *p, const char *audio_id,
+                     const char *filename, const audio_file_info *info, const audio_quality *q, int64_t size)
+{
+    memset(a, 0, sizeof *a);
+    snprintf(a->audio_id, sizeof a->audio_id, "%s", audio_id);
+    snprintf(a->user_id, sizeof a->user_id, "%s", r->user_id);
+    snprintf(a->filename, sizeof a->filename, "%s", filename);
+    snprintf(a->file_path, sizeof a->file_path, "uploads/%s/%s/%s.wav", p->name, r->user_id, audio_id);
+    snprintf(a->purpose, sizeof a->purpose, "%s", p->name);
+    snprintf(a->format, sizeof a->format, "%s", info->format);
+    snprintf(a->warning, sizeof a->warning, "%s", info->warning);
+    store_now_iso(a->created_at);
+    a->file_size_mb = (double)size / MB;
+    a->duration_seconds = q->duration_seconds;
+    a->snr_db = q->snr_db;
+    a->sample_rate = info->sample_rate;
+    a->channels = info->channels;
+}
+
+/* Writes the WAV into place, then the row; removes the WAV if the row cannot be written. */
+static int store_audio_file(server_request *r, store_audio *a, const audio_buffer *buf)
+{
+    char path[1600], dir[1600];
+    vc_error err;
+    store_path(r->app->store, dir, sizeof dir, "uploads/%s/%s", a->purpose, a->user_id);
+    store_path(r->app->store, path, sizeof path, "%s", a->file_path);
+    if (store_mkdirs(dir, &err) || audio_write_wav(path, buf, 0, &err) ||
+        store_audio_insert(r->app->store, a, &err)) {
+        unlink(path);
+        return server_fail(r, err.code, "storing audio: %s", err.message);
+    }
+    return 0;
+}
+
+int upload_finish(server_request *r, const upload_purpose *p, const char *src_path, const char *audio_id,
+                  const char *filename, json_t **out)
+{
+    int64_t size = 0;
+    if (check_before_decode(r, p, src_path, &size)) return -1;
+    audio_buffer buf = {0};
+    audio_file_info info;
+    audio_quality q;
+    vc_error err;
+    if (audio_decode_file(src_path, &buf, &info, &err)) return server_fail(r, err.code, "%s", err.message);
+    int rc = audio_analyze(&buf, &q, &err) ? server_fail(r, err.code, "analysis: %s", err.message) : 0;
+    if (!rc) rc = check_decoded(r, p, &q, (double)buf.frames / buf.sample_rate);
+    store_audio a;
+    json_t *qa = rc ? NULL : upload_quality_json(&q);
+    if (!rc) {
+        fill_row(&a, r, p, audio_id, filename, &info, &q, size);
+        a.analysis_json = json_dumps(qa, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        rc = store_audio_file(r, &a, &buf);
+        if (!rc) *out = upload_audio_json(&a);
+        store_audio_free(&a);
+    }
+    json_decref(qa);
+    audio_buffer_free(&buf);
+    return rc;
+}
+
+int upload_analyze_path(server_request *r, const char *path, json_t **quality, audio_file_info *info)
+{
+    audio_buffer buf = {0};
+    audio_quality q;
+    vc_error err;
+    if (audio_decode_file(path, &buf, info, &err)) return server_fail(r, err.code, "%s", err.message);
+    int rc = audio_analyze(&buf, &q, &err);
+    audio_buffer_free(&buf);
+    if (rc) return server_fail(r, err.code, "analysis: %s", err.message);
+    *quality = upload_quality_json(&q);
+    return 0;
+}
