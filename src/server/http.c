@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,23 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     *con_cls = NULL;
 }
 
+/* MHD's own messages (oversized headers, socket errors) as JSON lines like the access log. */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ' || msg[n - 1] == '.')) msg[--n] = '\0';
+    char ts[32];
+    store_now_iso(ts);
+    json_t *line = json_pack("{s:s, s:s, s:s}", "ts", ts, "event", "http_error", "message", msg);
+    char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+    json_decref(line);
+    if (text) fprintf(stderr, "%s\n", text);
+    free(text);
+}
+
 static int host_is_loopback(const char *host)
 {
     return !strcmp(host, "127.0.0.1") || !strcmp(host, "localhost") || !strcmp(host, "::1") ||
@@ -183,6 +201,7 @@ static int start_daemon(server_app *app, vc_error *err)
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
+                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
                                    MHD_OPTION_END);
     if (!app->daemon) return vc_fail(err, VC_ERR_IO, "cannot listen on %s:%d (port in use?)", c->host, c->port);
     return 0;

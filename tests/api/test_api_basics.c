@@ -1,0 +1,390 @@
+/*
+ * Black-box API tests against the real server (loopback, temp data dir): health, system,
+ * OpenAPI coverage (every route documented, every documented route answers), docs page,
+ * static fallback, unknown routes, 405, malformed JSON, unknown fields, huge headers,
+ * path-traversal ids, models list/get/delete (files removed), auth and per-user isolation,
+ * graceful shutdown.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "server/server.h"
+#include "store/store.h"
+#include "support/http_client.h"
+#include "support/test_server.h"
+
+static test_server S;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return test_server_start(&S, NULL, NULL);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    test_server_stop(&S);
+    return 0;
+}
+
+static void get(const char *path, const char *const *headers, http_response *res)
+{
+    char url[1024];
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), headers, NULL, 0, res), 0);
+}
+
+static void assert_error(http_response *res, long status, const char *code)
+{
+    assert_int_equal(res->status, status);
+    json_t *j = http_json(res);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "error");
+    assert_string_equal(http_error_code(res), code);
+    const char *um = json_string_value(json_object_get(j, "user_message"));
+    assert_non_null(um);
+    assert_true(strlen(um) > 5);
+    assert_non_null(json_string_value(json_object_get(j, "message")));
+}
+
+static void test_health_and_system(void **state)
+{
+    (void)state;
+    http_response res;
+    get("/api/health", NULL, &res);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "{\"status\":\"ok\"}");
+    http_response_free(&res);
+    get("/api/system", NULL, &res);
+    assert_int_equal(res.status, 200);
+    json_t *j = http_json(&res);
+    assert_string_equal(json_string_value(json_object_get(j, "version")), SERVER_VERSION);
+    assert_string_equal(json_string_value(json_object_get(j, "auth")), "open");
+    json_t *w = json_object_get(j, "weights");
+    assert_true(json_array_size(w) >= 4);
+    assert_false(json_is_true(json_object_get(json_array_get(w, 0), "installed"))); /* fresh data dir */
+    assert_string_equal(json_string_value(json_object_get(j, "weights_status")), "missing");
+    http_response_free(&res);
+}
+
+/* Fills {param} segments with a harmless id. */
+static void concrete_path(const char *pattern, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = pattern; *p && n + 16 < cap;) {
+        if (*p == '{') {
+            n += (size_t)snprintf(out + n, cap - n, "doesnotexist1");
+            p = strchr(p, '}') + 1;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
+}
+
+static void test_openapi_matches_routes(void **state)
+{
+    (void)state;
+    http_response res;
+    get("/api/openapi.json", NULL, &res);
+    assert_int_equal(res.status, 200);
+    json_t *doc = http_json(&res);
+    assert_string_equal(json_string_value(json_object_get(doc, "openapi")), "3.1.0");
+    json_t *paths = json_object_get(doc, "paths");
+    /* every route of the server's tables is documented */
+    int n_routes = 0;
+    for (size_t t = 0; SERVER_ROUTE_TABLES[t]; t++)
+        for (const server_route *rt = SERVER_ROUTE_TABLES[t]; rt->method; rt++, n_routes++) {
+            char m[16];
+            size_t i = 0;
+            for (; rt->method[i]; i++) m[i] = (char)(rt->method[i] | 0x20);
+            m[i] = 0;
+            json_t *op = json_object_get(json_object_get(paths, rt->pattern), m);
+            if (!op) fail_msg("route %s %s is not documented", rt->method, rt->pattern);
+            assert_true(json_is_object(json_object_get(op, "responses")));
+        }
+    assert_true(n_routes >= 15);
+    /* every documented operation is answered by its route (X-VCS-Route), not by the unknown-route 404 */
+    const char *path;
+    json_t *item;
+    int n_ops = 0;
+    json_object_foreach(paths, path, item) {
+        const char *method;
+        json_t *op;
+        json_object_foreach(item, method, op) {
+            char m[16], url[1024], concrete[512];
+            size_t i = 0;
+            for (; method[i]; i++) m[i] = (char)(method[i] & ~0x20);
+            m[i] = 0;
+            concrete_path(path, concrete, sizeof concrete);
+            test_server_url(&S, url, sizeof url, concrete);
+            http_response r2;
+            const char *tus[] = {"Tus-Resumable: 1.0.0", NULL};
+            assert_int_equal(http_request(m, url, tus, NULL, 0, &r2), 0);
+            const char *route = http_header(&r2, "X-VCS-Route");
+            if (!route || strcmp(route, path)) fail_msg("%s %s answered by '%s' (status %ld)", m, concrete, route ? route : "none", r2.status);
+            http_response_free(&r2);
+            n_ops++;
+        }
+    }
+    assert_int_equal(n_ops, n_routes);
+    http_response_free(&res);
+}
+
+static void test_docs_and_static(void **state)
+{
+    (void)state;
+    http_response res;
+    get("/api/docs", NULL, &res);
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(res.body, "/api/openapi.json"));
+    assert_null(strstr(res.body, "https://")); /* no CDN */
+    http_response_free(&res);
+    get("/", NULL, &res); /* tests run without web/dist in the temp cwd? either index.html or the fallback page */
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(res.body, "<html"));
+    http_response_free(&res);
+    get("/some/client/route", NULL, &res); /* SPA fallback */
+    assert_int_equal(res.status, 200);
+    http_response_free(&res);
+}
+
+static void test_unknown_route_and_method(void **state)
+{
+    (void)state;
+    http_response res;
+    get("/api/no-such-thing", NULL, &res);
+    assert_error(&res, 404, "NOT_FOUND");
+    assert_null(http_header(&res, "X-VCS-Route"));
+    http_response_free(&res);
+    char url[256];
+    http_request("PUT", test_server_url(&S, url, sizeof url, "/api/models"), NULL, "{}", 2, &res);
+    assert_error(&res, 405, "INVALID_REQUEST");
+    http_response_free(&res);
+}
+
+static void test_malformed_json_and_unknown_fields(void **state)
+{
+    (void)state;
+    char url[256];
+    const char *h[] = {"Content-Type: application/json", NULL};
+    http_response res;
+    test_server_url(&S, url, sizeof url, "/api/analyze/quality");
+    http_request("POST", url, h, "{\"audio_id\": ", 13, &res);
+    assert_error(&res, 400, "INVALID_REQUEST");
+    assert_non_null(strstr(json_string_value(json_object_get(http_json(&res), "message")), "malformed"));
+    http_response_free(&res);
+    const char *body = "{\"audio_id\":\"audio_x\",\"colour\":\"blue\"}";
+    http_request("POST", url, h, body, strlen(body), &res);
+    assert_error(&res, 400, "INVALID_REQUEST");
+    assert_non_null(strstr(json_string_value(json_object_get(http_json(&res), "message")), "colour"));
+    http_response_free(&res);
+    http_request("POST", url, h, "[1,2]", 5, &res);
+    assert_error(&res, 400, "INVALID_REQUEST");
+    http_response_free(&res);
+}
+
+static void test_huge_headers(void **state)
+{
+    (void)state;
+    size_t n = 32 * 1024;
+    char *h = malloc(n + 16);
+    memcpy(h, "X-Big: ", 7);
+    memset(h + 7, 'a', n);
+    h[7 + n] = 0;
+    const char *headers[] = {h, NULL};
+    http_response res;
+    get("/api/models", headers, &res);
+    assert_error(&res, 431, "INVALID_REQUEST");
+    http_response_free(&res);
+    /* beyond MHD's connection buffer the server still answers (no crash) and stays up */
+    char *h2 = malloc(600 * 1024);
+    memcpy(h2, "X-Huge: ", 8);
+    memset(h2 + 8, 'b', 600 * 1024 - 9);
+    h2[600 * 1024 - 1] = 0;
+    const char *headers2[] = {h2, NULL};
+    get("/api/models", headers2, &res);
+    assert_true(res.status == 431 || res.status == 413 || res.status == 0);
+    http_response_free(&res);
+    get("/api/health", NULL, &res);
+    assert_int_equal(res.status, 200);
+    http_response_free(&res);
+    free(h);
+    free(h2);
+}
+
+static void test_path_traversal_ids(void **state)
+{
+    (void)state;
+    static const char *const PATHS[] = {
+        "/api/audio/..%2F..%2Fstudio.db", "/api/audio/../../studio.db", "/api/download/..%2fstudio.db",
+        "/api/models/..", "/api/models/%2e%2e", "/api/audio/a.b/peaks", "/api/uploads/..%2Fstudio.db",
+    };
+    for (size_t i = 0; i < sizeof PATHS / sizeof PATHS[0]; i++) {
+        http_response res;
+        get(PATHS[i], NULL, &res);
+        if (res.status != 404) fail_msg("%s → %ld", PATHS[i], res.status);
+        assert_non_null(strstr(http_error_code(&res), "NOT_FOUND"));
+        http_response_free(&res);
+    }
+}
+
+static void insert_model(const char *user, const char *id, char *file_out, size_t cap)
+{
+    store *st;
+    vc_error err;
+    assert_int_equal(store_open(&st, S.data_dir, &err), 0);
+    store_model m = {0};
+    snprintf(m.model_id, sizeof m.model_id, "%s", id);
+    snprintf(m.user_id, sizeof m.user_id, "%s", user);
+    snprintf(m.name, sizeof m.name, "Voice %s", id);
+    snprintf(m.quality_grade, sizeof m.quality_grade, "A");
+    snprintf(m.file_path, sizeof m.file_path, "models/%s", id);
+    m.final_loss = 0.0124;
+    m.training_duration_minutes = 38;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/models/%s", S.data_dir, id);
+    assert_int_equal(store_mkdirs(dir, &err), 0);
+    snprintf(file_out, cap, "%s/model.pth", dir);
+    assert_int_equal(store_write_atomic(file_out, "weights", 7, &err), 0);
+    assert_int_equal(store_model_insert(st, &m, &err), 0);
+    store_close(st);
+}
+
+static void test_models(void **state)
+{
+    (void)state;
+    char file[600];
+    insert_model("local", "model_api_1", file, sizeof file);
+    http_response res;
+    get("/api/models", NULL, &res);
+    assert_int_equal(res.status, 200);
+    json_t *models = json_object_get(http_json(&res), "models");
+    assert_int_equal(json_array_size(models), 1);
+    json_t *m = json_array_get(models, 0);
+    assert_string_equal(json_string_value(json_object_get(m, "model_id")), "model_api_1");
+    assert_true(json_real_value(json_object_get(m, "final_loss")) == 0.0124);
+    assert_non_null(strstr(res.body, "\"final_loss\":0.0124")); /* JSON_REAL_PRECISION: no 0.01240000000001 */
+    http_response_free(&res);
+    get("/api/models/model_api_1", NULL, &res);
+    assert_int_equal(res.status, 200);
+    http_response_free(&res);
+    get("/api/models/model_nope", NULL, &res);
+    assert_error(&res, 404, "MODEL_NOT_FOUND");
+    http_response_free(&res);
+    char url[256];
+    http_request("DELETE", test_server_url(&S, url, sizeof url, "/api/models/model_api_1"), NULL, NULL, 0, &res);
+    assert_int_equal(res.status, 200);
+    http_response_free(&res);
+    struct stat st;
+    assert_int_not_equal(stat(file, &st), 0); /* files gone */
+    get("/api/models/model_api_1", NULL, &res);
+    assert_error(&res, 404, "MODEL_NOT_FOUND");
+    http_response_free(&res);
+    http_request("DELETE", url, NULL, NULL, 0, &res);
+    assert_error(&res, 404, "MODEL_NOT_FOUND");
+    http_response_free(&res);
+}
+
+/* Runs last in the group: creating a key switches the server out of open mode. */
+static void test_auth_and_isolation(void **state)
+{
+    (void)state;
+    char file[600], key_a[80], key_b[80], kid[STORE_ID_MAX], hdr_a[120], hdr_b[120];
+    insert_model("alice", "model_alice", file, sizeof file);
+    store *st;
+    vc_error err;
+    assert_int_equal(store_open(&st, S.data_dir, &err), 0);
+    assert_int_equal(store_key_create(st, "alice", key_a, kid, &err), 0);
+    assert_int_equal(store_key_create(st, "bob", key_b, kid, &err), 0);
+    store_close(st);
+    snprintf(hdr_a, sizeof hdr_a, "Authorization: Bearer %s", key_a);
+    snprintf(hdr_b, sizeof hdr_b, "Authorization: Bearer %s", key_b);
+    const char *ha[] = {hdr_a, NULL}, *hb[] = {hdr_b, NULL}, *hbad[] = {"Authorization: Bearer vcs_nope", NULL};
+    http_response res;
+    get("/api/models", NULL, &res); /* keys exist → no more open mode */
+    assert_error(&res, 401, "UNAUTHORIZED");
+    http_response_free(&res);
+    get("/api/models", hbad, &res);
+    assert_error(&res, 401, "UNAUTHORIZED");
+    http_response_free(&res);
+    get("/api/health", NULL, &res); /* public */
+    assert_int_equal(res.status, 200);
+    http_response_free(&res);
+    get("/api/models/model_alice", ha, &res);
+    assert_int_equal(res.status, 200);
+    http_response_free(&res);
+    get("/api/models/model_alice", hb, &res); /* another user's id: 404, not 403 */
+    assert_error(&res, 404, "MODEL_NOT_FOUND");
+    http_response_free(&res);
+    get("/api/models", hb, &res);
+    assert_int_equal(json_array_size(json_object_get(http_json(&res), "models")), 0);
+    http_response_free(&res);
+    char url[256];
+    http_request("DELETE", test_server_url(&S, url, sizeof url, "/api/models/model_alice"), hb, NULL, 0, &res);
+    assert_error(&res, 404, "MODEL_NOT_FOUND");
+    http_response_free(&res);
+    struct stat sb;
+    assert_int_equal(stat(file, &sb), 0); /* bob could not delete alice's files */
+    get("/api/system", NULL, &res);
+    assert_string_equal(json_string_value(json_object_get(http_json(&res), "auth")), "api_key");
+    http_response_free(&res);
+}
+
+static void test_graceful_shutdown(void **state)
+{
+    (void)state;
+    test_server s2;
+    assert_int_equal(test_server_start(&s2, NULL, NULL), 0);
+    assert_int_equal(test_server_stop_keep(&s2), 0); /* SIGTERM → exit status 0 */
+    char log[400];
+    snprintf(log, sizeof log, "grep -q '\"event\":\"shutdown\"' %s", s2.log_path);
+    assert_int_equal(system(log), 0);
+    test_server_cleanup(&s2);
+}
+
+static void test_access_log_lines_are_json(void **state)
+{
+    (void)state;
+    FILE *f = fopen(S.log_path, "r");
+    assert_non_null(f);
+    char line[4096];
+    int requests = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        if (!j) fail_msg("log line is not JSON: %s", line);
+        if (json_object_get(j, "status")) {
+            requests++;
+            assert_non_null(json_string_value(json_object_get(j, "method")));
+            assert_true(json_is_number(json_object_get(j, "ms")));
+        }
+        json_decref(j);
+    }
+    fclose(f);
+    assert_true(requests > 10);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_health_and_system),
+        cmocka_unit_test(test_openapi_matches_routes),
+        cmocka_unit_test(test_docs_and_static),
+        cmocka_unit_test(test_unknown_route_and_method),
+        cmocka_unit_test(test_malformed_json_and_unknown_fields),
+        cmocka_unit_test(test_huge_headers),
+        cmocka_unit_test(test_path_traversal_ids),
+        cmocka_unit_test(test_models),
+        cmocka_unit_test(test_access_log_lines_are_json),
+        cmocka_unit_test(test_auth_and_isolation),
+        cmocka_unit_test(test_graceful_shutdown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
