@@ -47,7 +47,8 @@ static int store_file_part(server_form *f, const char *filename, const char *dat
     if (f->file_bytes + (int64_t)size > f->max_file_bytes) {
         server_fail(f->r, VC_ERR_FILE_TOO_LARGE, "file exceeds the maximum of %.0f MB",
                     (double)f->max_file_bytes / (1024.0 * 1024.0));
-        f->r->err_extra = json_pack("{s:f}", "max_size_mb", (double)f->max_file_bytes / (1024.0 * 1024.0));
+        json_decref(f->r->err_extra);
+        f->r->err_extra = json_pack("{s:I}", "max_size_mb", (json_int_t)(f->max_file_bytes >> 20));
         return -1;
     }
     if (write_all(f->fd, data, size)) return server_fail(f->r, VC_ERR_IO, "writing upload: %s", strerror(errno));
