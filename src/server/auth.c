@@ -4,10 +4,32 @@
  * and every store lookup is scoped to that user (another user's id is simply not found).
  */
 #include <string.h>
+#include <time.h>
 
 #include "server/server.h"
 
 #define SERVER_LOCAL_USER "local"
+#define AUTH_CACHE_MS 1000
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Number of active keys, re-read from the store at most once per AUTH_CACHE_MS. */
+static int key_count(server_app *app, vc_error *err)
+{
+    int64_t now = now_ms();
+    if (now - __atomic_load_n(&app->auth_checked_ms, __ATOMIC_ACQUIRE) < AUTH_CACHE_MS)
+        return __atomic_load_n(&app->auth_key_count, __ATOMIC_RELAXED);
+    int n = store_key_count(app->store, err);
+    if (n < 0) return -1;
+    __atomic_store_n(&app->auth_key_count, n, __ATOMIC_RELAXED);
+    __atomic_store_n(&app->auth_checked_ms, now, __ATOMIC_RELEASE);
+    return n;
+}
 
 int server_auth_resolve(server_request *r)
 {
@@ -19,7 +41,7 @@ int server_auth_resolve(server_request *r)
         if (!found) return server_fail(r, VC_ERR_UNAUTHORIZED, "unknown or revoked API key");
         return 0;
     }
-    int keys = store_key_count(r->app->store, &err);
+    int keys = key_count(r->app, &err);
     if (keys < 0) return server_fail(r, err.code, "%s", err.message);
     if (r->app->loopback && keys == 0) {
         memcpy(r->user_id, SERVER_LOCAL_USER, sizeof SERVER_LOCAL_USER);

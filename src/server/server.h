@@ -54,6 +54,11 @@ typedef struct server_app {
     int loopback;               /* bound to a loopback address: open mode possible */
     struct MHD_Daemon *daemon;
     void *jobs;                 /* the jobs module's context, NULL until it lands */
+    /* auth.c caches "how many API keys exist" for a second (read/written with __atomic builtins),
+     * so open-mode requests do not query the key table every time; `keys create` from the CLI
+     * takes effect within that second. */
+    int64_t auth_checked_ms;
+    int auth_key_count;
 } server_app;
 
 typedef struct server_request server_request;

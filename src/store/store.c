@@ -18,6 +18,31 @@ int store_prepare(store *s, const char *sql, sqlite3_stmt **st, vc_error *err)
     return 0;
 }
 
+int store_cached(store *s, const char *sql, sqlite3_stmt **st, vc_error *err)
+{
+    int free_slot = -1;
+    for (int i = 0; i < STORE_STMT_CACHE; i++) {
+        if (s->cache[i].sql == sql) {
+            *st = s->cache[i].st;
+            return 0;
+        }
+        if (!s->cache[i].sql && free_slot < 0) free_slot = i;
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return vc_fail(err, VC_ERR_INTERNAL, "sqlite prepare: %s", sqlite3_errmsg(s->db));
+    if (free_slot >= 0) {
+        s->cache[free_slot].sql = sql;
+        s->cache[free_slot].st = *st;
+    }
+    return 0; /* a full cache never happens with the fixed set of hot queries; the statement then leaks */
+}
+
+void store_cached_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
 int store_step_done(store *s, sqlite3_stmt *st, vc_error *err)
 {
     int rc = sqlite3_step(st);
@@ -146,6 +171,7 @@ int store_open(store **out, const char *data_dir, vc_error *err)
 void store_close(store *s)
 {
     if (!s) return;
+    for (int i = 0; i < STORE_STMT_CACHE; i++) sqlite3_finalize(s->cache[i].st);
     if (s->db) sqlite3_close(s->db);
     pthread_mutex_destroy(&s->lock);
     free(s);

@@ -7,8 +7,8 @@
 
 #include "store/store_internal.h"
 
-static const char *COLS = "model_id, user_id, name, created_at, kind, training_duration_minutes, quality_grade, "
-                          "final_loss, training_audio_duration_seconds, file_size_mb, file_path";
+#define MODEL_COLS "model_id, user_id, name, created_at, kind, training_duration_minutes, quality_grade, " \
+                          "final_loss, training_audio_duration_seconds, file_size_mb, file_path"
 
 static void read_row(sqlite3_stmt *st, store_model *m)
 {
@@ -55,11 +55,10 @@ int store_model_insert(store *s, const store_model *m, vc_error *err)
 
 int store_model_get(store *s, const char *user_id, const char *model_id, store_model *m, vc_error *err)
 {
-    char sql[400];
-    snprintf(sql, sizeof sql, "SELECT %s FROM models WHERE model_id=? AND user_id=?", COLS);
+    static const char SQL[] = "SELECT " MODEL_COLS " FROM models WHERE model_id=? AND user_id=?";
     store_lock(s);
     sqlite3_stmt *st;
-    int rc = store_prepare(s, sql, &st, err);
+    int rc = store_cached(s, SQL, &st, err);
     if (!rc) {
         sqlite3_bind_text(st, 1, model_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
@@ -67,7 +66,7 @@ int store_model_get(store *s, const char *user_id, const char *model_id, store_m
             read_row(st, m);
         else
             rc = vc_fail(err, VC_ERR_MODEL_NOT_FOUND, "model %s not found", model_id);
-        sqlite3_finalize(st);
+        store_cached_done(st);
     }
     store_unlock(s);
     return rc;
@@ -76,11 +75,10 @@ int store_model_get(store *s, const char *user_id, const char *model_id, store_m
 int store_model_list(store *s, const char *user_id, int (*fn)(const store_model *m, void *ctx), void *ctx,
                      vc_error *err)
 {
-    char sql[400];
-    snprintf(sql, sizeof sql, "SELECT %s FROM models WHERE user_id=? ORDER BY created_at DESC, model_id", COLS);
+    static const char SQL[] = "SELECT " MODEL_COLS " FROM models WHERE user_id=? ORDER BY created_at DESC, model_id";
     store_lock(s);
     sqlite3_stmt *st;
-    int rc = store_prepare(s, sql, &st, err);
+    int rc = store_cached(s, SQL, &st, err);
     if (!rc) {
         sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
         store_model m;
@@ -88,7 +86,7 @@ int store_model_list(store *s, const char *user_id, int (*fn)(const store_model 
             read_row(st, &m);
             rc = fn(&m, ctx);
         }
-        sqlite3_finalize(st);
+        store_cached_done(st);
     }
     store_unlock(s);
     return rc;

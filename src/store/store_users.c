@@ -50,14 +50,15 @@ int store_key_lookup(store *s, const char *secret, char user_id[STORE_ID_MAX], v
 {
     char hash[65];
     store_sha256_hex(secret, hash);
+    static const char SQL[] = "SELECT user_id FROM api_keys WHERE key_sha256=? AND revoked_at IS NULL";
     store_lock(s);
     sqlite3_stmt *st;
     int found = -1;
-    if (!store_prepare(s, "SELECT user_id FROM api_keys WHERE key_sha256=? AND revoked_at IS NULL", &st, err)) {
+    if (!store_cached(s, SQL, &st, err)) {
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
         found = sqlite3_step(st) == SQLITE_ROW;
         if (found) store_col_text(st, 0, user_id, STORE_ID_MAX);
-        sqlite3_finalize(st);
+        store_cached_done(st);
     }
     store_unlock(s);
     return found;
@@ -65,12 +66,13 @@ int store_key_lookup(store *s, const char *secret, char user_id[STORE_ID_MAX], v
 
 int store_key_count(store *s, vc_error *err)
 {
+    static const char SQL[] = "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL";
     store_lock(s);
     sqlite3_stmt *st;
     int n = -1;
-    if (!store_prepare(s, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL", &st, err)) {
+    if (!store_cached(s, SQL, &st, err)) {
         n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-        sqlite3_finalize(st);
+        store_cached_done(st);
     }
     store_unlock(s);
     return n;

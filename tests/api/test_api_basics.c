@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -305,6 +306,7 @@ static void test_auth_and_isolation(void **state)
     assert_int_equal(store_key_create(st, "alice", key_a, kid, &err), 0);
     assert_int_equal(store_key_create(st, "bob", key_b, kid, &err), 0);
     store_close(st);
+    usleep(1100 * 1000); /* the server re-reads the key count at most once a second */
     snprintf(hdr_a, sizeof hdr_a, "Authorization: Bearer %s", key_a);
     snprintf(hdr_b, sizeof hdr_b, "Authorization: Bearer %s", key_b);
     const char *ha[] = {hdr_a, NULL}, *hb[] = {hdr_b, NULL}, *hbad[] = {"Authorization: Bearer vcs_nope", NULL};
