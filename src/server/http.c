@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "server/server.h"
+#include "server/uploads.h"
 
 #define SERVER_MAX_HEADER_BYTES (16 * 1024)   /* our own limit, answered with JSON 431 */
 #define SERVER_CONN_MEMORY (256 * 1024)       /* MHD's per-connection buffer (hard limit) */
@@ -196,12 +197,12 @@ static int start_daemon(server_app *app, vc_error *err)
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "--host must be an IP address (got '%s')", c->host);
     }
     app->daemon = MHD_start_daemon(flags, (uint16_t)c->port, NULL, NULL, access_handler, app,
+                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, /* must come first */
                                    MHD_OPTION_SOCK_ADDR, sa,
                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads > 0 ? c->threads : 2),
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
-                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
                                    MHD_OPTION_END);
     if (!app->daemon) return vc_fail(err, VC_ERR_IO, "cannot listen on %s:%d (port in use?)", c->host, c->port);
     return 0;
@@ -211,7 +212,7 @@ int server_start(server_app *app, vc_error *err)
 {
     app->loopback = host_is_loopback(app->config.host);
     if (store_open(&app->store, app->config.data_dir, err)) return -1;
-    if (start_daemon(app, err)) {
+    if (upload_sweep(app, err) || start_daemon(app, err)) {
         store_close(app->store);
         app->store = NULL;
         return -1;

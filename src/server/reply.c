@@ -75,6 +75,8 @@ int server_reply_error(server_request *r)
     json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "status", "error", "error_code", vc_code_name(code), "message",
                           r->err.message, "user_message", vc_code_user_message(code));
     if (o && r->err_extra) json_object_update(o, r->err_extra);
+    if (o && code == VC_ERR_INVALID_FORMAT && !json_object_get(o, "supported_formats"))
+        json_object_set_new(o, "supported_formats", json_pack("[s,s,s,s]", "wav", "mp3", "flac", "ogg"));
     r->failed = 1;
     return server_reply_json(r, status, o);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,6 +174,17 @@ static int open_for_append(server_request *r, tus_ctx *c)
     part_path(r, c->u.upload_id, part, sizeof part);
     c->fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (c->fd < 0) return server_fail(r, VC_ERR_IO, "open upload: %s", strerror(errno));
+    /* one writer per upload: a second concurrent PATCH is refused instead of interleaving bytes;
+     * the lock dies with the fd, so a crashed request never blocks the upload */
+    if (flock(c->fd, LOCK_EX | LOCK_NB)) {
+        close(c->fd);
+        c->fd = -1;
+        return server_fail(r, VC_ERR_CONFLICT, "another PATCH to this upload is in progress");
+    }
+    store_upload fresh; /* a PATCH that finished between our read and the lock moved the offset */
+    if (store_upload_get(r->app->store, r->user_id, c->u.upload_id, &fresh, NULL) || fresh.offset != c->u.offset ||
+        strcmp(fresh.state, c->u.state))
+        return server_fail(r, VC_ERR_CONFLICT, "the upload moved on while this PATCH waited; HEAD for the offset");
     /* drop bytes past the durable offset (a PATCH that died before its commit) */
     if (ftruncate(c->fd, c->u.offset) || lseek(c->fd, c->u.offset, SEEK_SET) < 0)
         return server_fail(r, VC_ERR_IO, "seek upload: %s", strerror(errno));

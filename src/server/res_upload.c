@@ -71,6 +71,23 @@ static int int_field(server_request *r, const char *name, int def, int lo, int h
     return 0;
 }
 
+static void chunk_path(server_request *r, const char *id, int index, char *out, size_t cap)
+{
+    if (index < 0)
+        store_path(r->app->store, out, cap, "uploads/tmp/%s", id);
+    else
+        store_path(r->app->store, out, cap, "uploads/tmp/%s/chunk_%05d", id, index);
+}
+
+/* Forgets an upload completely: its chunks and its row. */
+static void drop_upload(server_request *r, const char *id)
+{
+    char dir[1400];
+    chunk_path(r, id, -1, dir, sizeof dir);
+    store_remove_tree(dir, NULL);
+    store_upload_delete(r->app->store, id, NULL);
+}
+
 /* Finds the upload named by file_id, or creates it for a first chunk. */
 static int load_or_create(server_request *r, int total, store_upload *u)
 {
@@ -81,6 +98,10 @@ static int load_or_create(server_request *r, int total, store_upload *u)
         if (!store_id_valid(file_id) || store_upload_get(r->app->store, r->user_id, file_id, u, &err) ||
             strcmp(u->kind, "chunked") || strcmp(u->purpose, c->purpose->name))
             return server_fail(r, VC_ERR_NOT_FOUND, "no upload with file_id '%s'", file_id);
+        if (strcmp(u->state, "complete") && (int64_t)time(NULL) >= u->expires_at) {
+            drop_upload(r, u->upload_id);
+            return server_fail(r, VC_ERR_GONE, "upload %s expired; please upload the file again", file_id);
+        }
         if (u->total_chunks != total)
             return server_fail(r, VC_ERR_INVALID_REQUEST, "total_chunks %d differs from the first chunk's %d", total,
                                u->total_chunks);
@@ -99,23 +120,6 @@ static int load_or_create(server_request *r, int total, store_upload *u)
     u->expires_at = (int64_t)time(NULL) + r->app->config.upload_expiry_seconds;
     if (store_upload_insert(r->app->store, u, &err)) return server_fail(r, err.code, "%s", err.message);
     return 0;
-}
-
-static void chunk_path(server_request *r, const char *id, int index, char *out, size_t cap)
-{
-    if (index < 0)
-        store_path(r->app->store, out, cap, "uploads/tmp/%s", id);
-    else
-        store_path(r->app->store, out, cap, "uploads/tmp/%s/chunk_%05d", id, index);
-}
-
-/* Forgets an upload completely: its chunks and its row. */
-static void drop_upload(server_request *r, const char *id)
-{
-    char dir[1400];
-    chunk_path(r, id, -1, dir, sizeof dir);
-    store_remove_tree(dir, NULL);
-    store_upload_delete(r->app->store, id, NULL);
 }
 
 static int append_file(int out, const char *path)

@@ -3,10 +3,12 @@
  * target ≤ 300 MB and ≤ 30 min, reference (quick clone) 3–30 s; training below 15 dB SNR is
  * QUALITY_TOO_LOW.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/uploads.h"
@@ -195,4 +197,41 @@ int upload_analyze_path(server_request *r, const char *path, json_t **quality, a
     if (rc) return server_fail(r, err.code, "analysis: %s", err.message);
     *quality = upload_quality_json(&q);
     return 0;
+}
+
+static int sweep_one(const store_upload *u, void *ctx)
+{
+    server_app *app = ctx;
+    char path[1400];
+    store_path(app->store, path, sizeof path, "uploads/tmp/%s.part", u->upload_id);
+    unlink(path);
+    store_path(app->store, path, sizeof path, "uploads/tmp/%s", u->upload_id);
+    store_remove_tree(path, NULL);
+    if (strcmp(u->kind, "tus")) return store_upload_delete(app->store, u->upload_id, NULL);
+    store_upload tomb = *u;
+    snprintf(tomb.state, sizeof tomb.state, "expired");
+    return store_upload_update(app->store, &tomb, NULL);
+}
+
+/* incoming-* (multipart bodies) and *.tmp.* (atomic writes) belong to requests of a dead process. */
+static void remove_orphan_temps(server_app *app)
+{
+    char dir[1200], path[1600];
+    store_path(app->store, dir, sizeof dir, "uploads/tmp");
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "incoming-", 9) && !strstr(e->d_name, ".tmp.")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
+int upload_sweep(server_app *app, vc_error *err)
+{
+    remove_orphan_temps(app);
+    if (store_upload_reset_assembling(app->store, err)) return -1;
+    return store_upload_each_expired(app->store, (int64_t)time(NULL), sweep_one, app, err);
 }

@@ -33,6 +33,11 @@ int upload_finish(server_request *r, const upload_purpose *p, const char *src_pa
 /* Decodes a file and analyses it: the quality_analysis object (+ duration). For unstored files. */
 int upload_analyze_path(server_request *r, const char *path, json_t **quality, audio_file_info *info);
 
+/* Startup housekeeping of data/uploads/tmp: removes bytes of expired uploads (tus rows stay as
+ * "expired" tombstones so their URL answers 410), temp files of requests that were in flight when
+ * the process died, and re-opens interrupted chunk assemblies. */
+int upload_sweep(server_app *app, vc_error *err);
+
 /* {file_id, filename, purpose, duration_seconds, sample_rate, file_size_mb, created_at,
  *  quality_analysis, warnings} of a stored audio row. */
 json_t *upload_audio_json(const store_audio *a);

@@ -141,6 +141,13 @@ int store_upload_delete(store *s, const char *upload_id, vc_error *err);
 int store_upload_mark_chunk(store *s, const char *user_id, const char *upload_id, int index, int64_t bytes,
                             store_upload *u, int *claim_assembly, vc_error *err);
 
+/* Calls fn for every unfinished upload whose expires_at is not after now (unix seconds). */
+int store_upload_each_expired(store *s, int64_t now, int (*fn)(const store_upload *u, void *ctx), void *ctx,
+                              vc_error *err);
+/* After a restart nobody is assembling: "assembling" rows go back to "receiving" so that a retried
+ * chunk claims the assembly again. */
+int store_upload_reset_assembling(store *s, vc_error *err);
+
 /* ---- models (store_models.c) ---- */
 typedef struct store_model {
     char model_id[STORE_ID_MAX];

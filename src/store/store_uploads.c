@@ -4,6 +4,7 @@
  * assembles the file, however the chunks race.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_internal.h"
@@ -127,4 +128,37 @@ int store_upload_mark_chunk(store *s, const char *user_id, const char *upload_id
     }
     store_unlock(s);
     return rc;
+}
+
+int store_upload_each_expired(store *s, int64_t now, int (*fn)(const store_upload *u, void *ctx), void *ctx,
+                              vc_error *err)
+{
+    /* collect first, call after: fn may use the store (and its lock) */
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT %s FROM uploads WHERE state NOT IN ('complete','expired') AND expires_at <= ?",
+             COLS);
+    store_upload *list = NULL;
+    size_t n = 0;
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, sql, &st, err);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, now);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            store_upload *grown = realloc(list, (n + 1) * sizeof *list);
+            if (!grown) break;
+            list = grown;
+            read_row(st, &list[n++]);
+        }
+        sqlite3_finalize(st);
+    }
+    store_unlock(s);
+    for (size_t i = 0; !rc && i < n; i++) rc = fn(&list[i], ctx);
+    free(list);
+    return rc;
+}
+
+int store_upload_reset_assembling(store *s, vc_error *err)
+{
+    return store_exec(s, "UPDATE uploads SET state='receiving' WHERE state='assembling'", err);
 }

@@ -294,6 +294,48 @@ static void test_expired_upload_is_gone(void **state)
     test_server_stop(&s2);
 }
 
+/* Across a restart: finished audio is kept; expired uploads lose their bytes and answer 410. */
+static void test_restart_keeps_audio_and_sweeps_expired(void **state)
+{
+    (void)state;
+    test_server s2;
+    const char *env[] = {"VCS_UPLOAD_EXPIRY_SECONDS=1", NULL};
+    assert_int_equal(test_server_start(&s2, env, NULL), 0);
+    char done[200], open_[200], url[300];
+    http_response res;
+    assert_int_equal(create(&s2, LEN, "target", DATA, LEN, done, sizeof done, &res), 201);
+    char audio[80];
+    snprintf(audio, sizeof audio, "/api/download/%s", http_header(&res, "Upload-Audio-Id"));
+    http_response_free(&res);
+    assert_int_equal(create(&s2, LEN, "target", NULL, 0, open_, sizeof open_, &res), 201);
+    http_response_free(&res);
+    assert_int_equal(patch(&s2, open_, 0, DATA, 500, NULL, &res), 204);
+    http_response_free(&res);
+    http_request("GET", test_server_url(&s2, url, sizeof url, audio), NULL, NULL, 0, &res);
+    assert_int_equal(res.status, 200);
+    size_t wav_len = res.body_len;
+    char *wav = malloc(wav_len);
+    memcpy(wav, res.body, wav_len);
+    http_response_free(&res);
+    usleep(1300 * 1000);
+    assert_int_equal(test_server_restart(&s2), 0);
+    char part[700];
+    snprintf(part, sizeof part, "%s/uploads/tmp/%s.part", s2.data_dir, strrchr(open_, '/') + 1);
+    assert_int_not_equal(access(part, F_OK), 0); /* swept at startup */
+    assert_int_equal(head(&s2, open_, &res), 410);
+    http_response_free(&res);
+    http_request("GET", test_server_url(&s2, url, sizeof url, audio), NULL, NULL, 0, &res);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.body_len, wav_len);
+    assert_memory_equal(res.body, wav, wav_len);
+    http_response_free(&res);
+    free(wav);
+    assert_int_equal(head(&s2, done, &res), 200); /* a finished upload never expires */
+    assert_non_null(http_header(&res, "Upload-Audio-Id"));
+    http_response_free(&res);
+    test_server_stop(&s2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_termination),
         cmocka_unit_test(test_invalid_audio_stores_nothing),
         cmocka_unit_test(test_expired_upload_is_gone),
+        cmocka_unit_test(test_restart_keeps_audio_and_sweeps_expired),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -111,6 +111,21 @@ static void print_log(const test_server *s)
     if (f) fclose(f);
 }
 
+static int spawn(test_server *s)
+{
+    s->port = test_free_port();
+    snprintf(s->base_url, sizeof s->base_url, "http://127.0.0.1:%d", s->port);
+    s->pid = fork();
+    if (s->pid < 0) return -1;
+    if (s->pid == 0) exec_server(s, s->env, s->args);
+    if (wait_healthy(s)) {
+        print_log(s);
+        test_server_stop(s);
+        return -1;
+    }
+    return 0;
+}
+
 int test_server_start(test_server *s, const char *const *env, const char *const *args)
 {
     memset(s, 0, sizeof *s);
@@ -118,17 +133,19 @@ int test_server_start(test_server *s, const char *const *env, const char *const 
     if (!mkdtemp(s->root)) return -1;
     snprintf(s->data_dir, sizeof s->data_dir, "%s/data", s->root);
     snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->root);
-    s->port = test_free_port();
-    snprintf(s->base_url, sizeof s->base_url, "http://127.0.0.1:%d", s->port);
-    s->pid = fork();
-    if (s->pid < 0) return -1;
-    if (s->pid == 0) exec_server(s, env, args);
-    if (wait_healthy(s)) {
-        print_log(s);
-        test_server_stop(s);
-        return -1;
-    }
-    return 0;
+    s->env = env;
+    s->args = args;
+    return spawn(s);
+}
+
+int test_server_restart(test_server *s)
+{
+    test_server_stop_keep(s);
+    /* keep the first run's log next to the new one */
+    char old[340];
+    snprintf(old, sizeof old, "%s.1", s->log_path);
+    rename(s->log_path, old);
+    return spawn(s);
 }
 
 int test_server_stop_keep(test_server *s)

@@ -25,6 +25,7 @@ typedef struct test_server {
     char data_dir[300];
     char log_path[300];
     char base_url[64];   /* http://127.0.0.1:PORT */
+    const char *const *env, *const *args; /* as given to start (kept for restart) */
 } test_server;
 
 int test_server_start(test_server *s, const char *const *env, const char *const *args);
@@ -33,6 +34,9 @@ int test_server_stop(test_server *s);
 /* Same as stop but keeps the temp folder (to inspect data after shutdown); call test_server_cleanup later. */
 int test_server_stop_keep(test_server *s);
 void test_server_cleanup(test_server *s);
+/* Stops the server and starts it again on the same data folder (new port, same env/args):
+ * for persistence and crash-recovery tests. */
+int test_server_restart(test_server *s);
 /* base_url + path into out. */
 const char *test_server_url(const test_server *s, char *out, size_t cap, const char *path);
 /* Path of the voiceclone binary the tests use. */
