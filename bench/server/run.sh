@@ -4,6 +4,8 @@
 #     peak RSS growth (VmHWM after − VmRSS before). Upload-Length is 100 MiB + 1 byte so the
 #     upload does not finish: this measures the transfer path (socket → .part file + fdatasync),
 #     not decoding/analysis of 18 minutes of audio, which is the audio module's benchmark.
+#  1b. the same bytes as one multipart POST to /api/upload/target-audio (streamed to disk, then
+#     refused as INVALID_FORMAT because they are random): MB/s and peak RSS growth.
 #  2. GET /api/models with wrk -t2 -c50 -d10s, next to nginx (nginx-light, 2 workers) serving a
 #     small static file on the same machine in the same run; ratio = studio / nginx.
 # Both servers are started on free loopback ports with temp folders and stopped by PID.
@@ -44,6 +46,16 @@ OFF=$(curl -sI -H 'Tus-Resumable: 1.0.0' "$BASE$LOC" | awk 'tolower($1)=="upload
 awk -v s="$SECS" -v size="$SIZE" -v r0="$RSS0" -v hwm="$HWM" -v code="$CODE" -v off="$OFF" 'BEGIN{
   printf "{\"bench\":\"server.tus_upload_100mb\",\"bytes\":%d,\"seconds\":%.3f,\"mb_per_s\":%.1f,\"http_status\":%d,\"offset_after\":%d,\"rss_before_mb\":%.1f,\"peak_rss_mb\":%.1f,\"peak_rss_growth_mb\":%.1f,\"target_mb_per_s\":300,\"target_growth_mb\":32}\n",
     size, s, size/1048576/s, code, off, r0/1024, hwm/1024, (hwm-r0)/1024 }'
+
+# ---- 1b. the same 100 MiB as one multipart POST (brief's upload endpoint, streamed to disk) ----
+# Random bytes: the server streams the whole body to disk, then refuses it as INVALID_FORMAT (400).
+RSS0=$(kb "$SPID" VmRSS)
+T=$(curl -s -o /dev/null -w '%{time_total} %{http_code}' -H 'Expect:' -F "file=@$TMP/blob" "$BASE/api/upload/target-audio")
+HWM=$(kb "$SPID" VmHWM)
+read -r SECS CODE <<<"$T"
+awk -v s="$SECS" -v size="$SIZE" -v r0="$RSS0" -v hwm="$HWM" -v code="$CODE" 'BEGIN{
+  printf "{\"bench\":\"server.multipart_upload_100mb\",\"bytes\":%d,\"seconds\":%.3f,\"mb_per_s\":%.1f,\"http_status\":%d,\"peak_rss_mb\":%.1f,\"peak_rss_growth_mb\":%.1f}\n",
+    size, s, size/1048576/s, code, hwm/1024, (hwm-r0)/1024 }'
 rm -f "$TMP/blob"
 
 # ---- 2. wrk: studio GET /api/models vs nginx static ----

@@ -157,6 +157,48 @@ static void test_docs_and_static(void **state)
     http_response_free(&res);
 }
 
+static void test_built_ui_is_served(void **state)
+{
+    (void)state;
+    char web[] = "/tmp/vcs-web-XXXXXX", path[300];
+    assert_non_null(mkdtemp(web));
+    snprintf(path, sizeof path, "%s/assets", web);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/index.html", web);
+    FILE *f = fopen(path, "w");
+    fputs("<!doctype html><html>STUDIO INDEX</html>", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/assets/app.js", web);
+    f = fopen(path, "w");
+    fputs("console.log('app')", f);
+    fclose(f);
+    const char *args[] = {"--web", web, NULL};
+    test_server s2;
+    assert_int_equal(test_server_start(&s2, NULL, args), 0);
+    char url[300];
+    http_response res;
+    http_request("GET", test_server_url(&s2, url, sizeof url, "/"), NULL, NULL, 0, &res);
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(res.body, "STUDIO INDEX"));
+    assert_non_null(strstr(http_header(&res, "Content-Type"), "text/html"));
+    http_response_free(&res);
+    http_request("GET", test_server_url(&s2, url, sizeof url, "/assets/app.js"), NULL, NULL, 0, &res);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "console.log('app')");
+    assert_string_equal(http_header(&res, "Content-Type"), "text/javascript");
+    http_response_free(&res);
+    http_request("GET", test_server_url(&s2, url, sizeof url, "/models/123"), NULL, NULL, 0, &res);
+    assert_non_null(strstr(res.body, "STUDIO INDEX")); /* client-side route */
+    http_response_free(&res);
+    http_request("GET", test_server_url(&s2, url, sizeof url, "/../../../etc/passwd"), NULL, NULL, 0, &res);
+    assert_null(strstr(res.body, "root:"));
+    http_response_free(&res);
+    test_server_stop(&s2);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", web);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_unknown_route_and_method(void **state)
 {
     (void)state;
@@ -379,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_health_and_system),
         cmocka_unit_test(test_openapi_matches_routes),
         cmocka_unit_test(test_docs_and_static),
+        cmocka_unit_test(test_built_ui_is_served),
         cmocka_unit_test(test_unknown_route_and_method),
         cmocka_unit_test(test_malformed_json_and_unknown_fields),
         cmocka_unit_test(test_huge_headers),
