@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "server/form.h"
+#include "server/uploads.h"
 
 static int store_field(server_form *f, const char *key, const char *data, uint64_t off, size_t size)
 {
@@ -48,7 +49,7 @@ static int store_file_part(server_form *f, const char *filename, const char *dat
         server_fail(f->r, VC_ERR_FILE_TOO_LARGE, "file exceeds the maximum of %.0f MB",
                     (double)f->max_file_bytes / (1024.0 * 1024.0));
         json_decref(f->r->err_extra);
-        f->r->err_extra = json_pack("{s:I}", "max_size_mb", (json_int_t)(f->max_file_bytes >> 20));
+        f->r->err_extra = upload_size_extra(f->max_file_bytes);
         return -1;
     }
     if (write_all(f->fd, data, size)) return server_fail(f->r, VC_ERR_IO, "writing upload: %s", strerror(errno));

@@ -282,7 +282,7 @@ static int post_begin(server_request *r)
     if (n > p->max_bytes) {
         server_fail(r, VC_ERR_FILE_TOO_LARGE, "Upload-Length %lld exceeds the %s limit of %lld MB", n, p->name,
                     (long long)(p->max_bytes >> 20));
-        r->err_extra = json_pack("{s:I}", "max_size_mb", (json_int_t)(p->max_bytes >> 20));
+        r->err_extra = upload_size_extra(p->max_bytes);
         return -1;
     }
     vc_error err;

@@ -221,7 +221,7 @@ static int handle(server_request *r)
         drop_upload(r, u.upload_id);
         server_fail(r, VC_ERR_FILE_TOO_LARGE, "the chunks add up to more than %lld MB",
                     (long long)(c->purpose->max_bytes >> 20));
-        r->err_extra = json_pack("{s:I}", "max_size_mb", (json_int_t)(c->purpose->max_bytes >> 20));
+        r->err_extra = upload_size_extra(c->purpose->max_bytes);
         return -1;
     }
     if (claim) return finish_upload(r, &u);

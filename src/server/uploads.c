@@ -56,6 +56,32 @@ json_t *upload_audio_json(const store_audio *a)
     return o;
 }
 
+json_t *upload_size_extra(int64_t max_bytes)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "Audio file is too large. Maximum: %lld MB.", (long long)(max_bytes / MB));
+    return json_pack("{s:I, s:s}", "max_size_mb", (json_int_t)(max_bytes / MB), "user_message", msg);
+}
+
+/* "10 seconds" / "10 minutes" for messages people read. */
+static void human_duration(double seconds, char *out, size_t cap)
+{
+    if (seconds >= 120)
+        snprintf(out, cap, "%.0f minutes", seconds / 60);
+    else
+        snprintf(out, cap, "%.0f seconds", seconds);
+}
+
+/* duration_seconds, the limit under `limit_key`, and a user_message naming the limit. */
+static json_t *duration_extra(double seconds, const char *limit_key, double limit)
+{
+    char when[32], msg[96];
+    human_duration(limit, when, sizeof when);
+    snprintf(msg, sizeof msg, "Audio is too %s. %s: %s.", strncmp(limit_key, "min", 3) ? "long" : "short",
+             strncmp(limit_key, "min", 3) ? "Maximum" : "Minimum", when);
+    return json_pack("{s:f, s:f, s:s}", "duration_seconds", seconds, limit_key, limit, "user_message", msg);
+}
+
 static int fail_extra(server_request *r, vc_code code, json_t *extra, const char *fmt, const char *detail)
 {
     server_fail(r, code, fmt, detail);
@@ -75,7 +101,7 @@ static int check_before_decode(server_request *r, const upload_purpose *p, const
     if (st.st_size > p->max_bytes) {
         snprintf(msg, sizeof msg, "%.1f MB exceeds the %s limit of %lld MB", (double)st.st_size / MB, p->name,
                  (long long)(p->max_bytes / MB));
-        return fail_extra(r, VC_ERR_FILE_TOO_LARGE, json_pack("{s:I}", "max_size_mb", (json_int_t)(p->max_bytes / MB)),
+        return fail_extra(r, VC_ERR_FILE_TOO_LARGE, upload_size_extra(p->max_bytes),
                           "File too large: %s", msg);
     }
     audio_file_info info;
@@ -85,8 +111,7 @@ static int check_before_decode(server_request *r, const upload_purpose *p, const
         snprintf(msg, sizeof msg, "%.1f s is longer than the %s limit of %.0f s", info.duration_seconds, p->name,
                  p->max_seconds);
         return fail_extra(r, VC_ERR_AUDIO_TOO_LONG,
-                          json_pack("{s:f, s:f}", "duration_seconds", info.duration_seconds, "max_duration_seconds",
-                                    p->max_seconds),
+                          duration_extra(info.duration_seconds, "max_duration_seconds", p->max_seconds),
                           "Audio too long: %s", msg);
     }
     return 0;
@@ -98,14 +123,12 @@ static int check_decoded(server_request *r, const upload_purpose *p, const audio
     char msg[160];
     if (seconds < p->min_seconds) {
         snprintf(msg, sizeof msg, "%.2f s is shorter than the %s minimum of %.0f s", seconds, p->name, p->min_seconds);
-        return fail_extra(r, VC_ERR_AUDIO_TOO_SHORT,
-                          json_pack("{s:f, s:f}", "duration_seconds", seconds, "min_duration_seconds", p->min_seconds),
+        return fail_extra(r, VC_ERR_AUDIO_TOO_SHORT, duration_extra(seconds, "min_duration_seconds", p->min_seconds),
                           "Audio too short: %s", msg);
     }
     if (seconds > p->max_seconds) {
         snprintf(msg, sizeof msg, "%.1f s is longer than the %s limit of %.0f s", seconds, p->name, p->max_seconds);
-        return fail_extra(r, VC_ERR_AUDIO_TOO_LONG,
-                          json_pack("{s:f, s:f}", "duration_seconds", seconds, "max_duration_seconds", p->max_seconds),
+        return fail_extra(r, VC_ERR_AUDIO_TOO_LONG, duration_extra(seconds, "max_duration_seconds", p->max_seconds),
                           "Audio too long: %s", msg);
     }
     if (p->needs_speech && q->voice_activity_percent < 1.0) {

@@ -30,6 +30,9 @@ int64_t upload_max_bytes(void);
 int upload_finish(server_request *r, const upload_purpose *p, const char *src_path, const char *audio_id,
                   const char *filename, json_t **out);
 
+/* Extra error fields for FILE_TOO_LARGE: max_size_mb and a user_message naming the limit. */
+json_t *upload_size_extra(int64_t max_bytes);
+
 /* Decodes a file and analyses it: the quality_analysis object (+ duration). For unstored files. */
 int upload_analyze_path(server_request *r, const char *path, json_t **quality, audio_file_info *info);
 

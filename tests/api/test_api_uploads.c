@@ -333,6 +333,8 @@ static void test_duration_and_size_limits(void **state)
     assert_int_equal(system(cmd), 0);
     upload("training", p, "short.wav", NULL, &res);
     expect_error(&res, 400, "AUDIO_TOO_SHORT");
+    assert_string_equal(json_string_value(json_object_get(http_json(&res), "user_message")),
+                        "Audio is too short. Minimum: 10 seconds.");
     assert_true(json_is_number(json_object_get(http_json(&res), "min_duration_seconds")));
     http_response_free(&res);
     upload("reference", SPEECH, "ref.wav", NULL, &res); /* 3–30 s: fine */
@@ -352,6 +354,8 @@ static void test_duration_and_size_limits(void **state)
     upload("training", p, "two_hours.wav", NULL, &res);
     expect_error(&res, 413, "FILE_TOO_LARGE");
     assert_int_equal(json_integer_value(json_object_get(http_json(&res), "max_size_mb")), 100);
+    assert_string_equal(json_string_value(json_object_get(http_json(&res), "user_message")),
+                        "Audio file is too large. Maximum: 100 MB.");
     http_response_free(&res);
     unlink(p);
 }
