@@ -44,6 +44,7 @@ static int store_file_part(server_form *f, const char *filename, const char *dat
     if (!f->has_file) {
         f->has_file = 1;
         snprintf(f->filename, sizeof f->filename, "%s", filename && *filename ? filename : "upload");
+        server_utf8_sanitize(f->filename);
     }
     if (f->file_bytes + (int64_t)size > f->max_file_bytes) {
         server_fail(f->r, VC_ERR_FILE_TOO_LARGE, "file exceeds the maximum of %.0f MB",

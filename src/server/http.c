@@ -120,9 +120,13 @@ static void access_log(server_request *r, enum MHD_RequestTerminationCode toe)
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - r->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e6;
-    char ts[32];
+    char ts[32], path[512], method[16];
     store_now_iso(ts);
-    json_t *line = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:s}", "ts", ts, "method", r->method, "path", r->url,
+    snprintf(path, sizeof path, "%s", r->url);
+    snprintf(method, sizeof method, "%s", r->method);
+    server_utf8_sanitize(path);
+    server_utf8_sanitize(method);
+    json_t *line = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:s}", "ts", ts, "method", method, "path", path,
                              "status", (int)r->status, "ms", ms, "user", r->user_id,
                              "route", r->route ? r->route->pattern : "");
     if (!line) return;

@@ -131,6 +131,8 @@ static int parse_metadata(server_request *r, store_upload *u)
         if (!strcmp(pair, "filename") && len > 0) snprintf(u->filename, sizeof u->filename, "%s", val);
         if (!strcmp(pair, "purpose")) snprintf(u->purpose, sizeof u->purpose, "%s", val);
     }
+    server_utf8_sanitize(u->filename);
+    server_utf8_sanitize(u->purpose);
     if (!upload_purpose_find(u->purpose))
         return server_fail(r, VC_ERR_INVALID_REQUEST, "purpose must be training, target or reference");
     return 0;

@@ -164,6 +164,8 @@ int server_static_handle(server_request *r);
 
 /* ---- JSON helpers (json.c) ---- */
 json_t *server_json_number(double v);  /* null for NaN/Inf (JSON has no such numbers) */
+/* In place: invalid UTF-8 bytes and control characters become '?'. */
+void server_utf8_sanitize(char *s);
 
 /* ---- OpenAPI (res_docs.c) ---- */
 json_t *server_openapi_document(void);

@@ -207,6 +207,9 @@ static void test_unknown_route_and_method(void **state)
     assert_error(&res, 404, "NOT_FOUND");
     assert_null(http_header(&res, "X-VCS-Route"));
     http_response_free(&res);
+    get("/api/%ff%fe%01", NULL, &res); /* not UTF-8: still a well-formed JSON error */
+    assert_error(&res, 404, "NOT_FOUND");
+    http_response_free(&res);
     char url[256];
     http_request("PUT", test_server_url(&S, url, sizeof url, "/api/models"), NULL, "{}", 2, &res);
     assert_error(&res, 405, "INVALID_REQUEST");

@@ -197,6 +197,26 @@ static void test_form_errors(void **state)
     http_response_free(&res);
 }
 
+static void test_hostile_filename(void **state)
+{
+    (void)state;
+    http_response res;
+    upload("target", SPEECH, "\xff\xfe../../\x01evil\".wav", NULL, &res);
+    json_t *j = expect_complete(&res);
+    const char *name = json_string_value(json_object_get(j, "filename"));
+    assert_non_null(name);
+    assert_null(strchr(name, '\x01'));
+    char path[200];
+    snprintf(path, sizeof path, "/api/download/%s", json_string_value(json_object_get(j, "file_id")));
+    http_response_free(&res);
+    get(path, NULL, &res);
+    assert_int_equal(res.status, 200);
+    const char *cd = http_header(&res, "Content-Disposition");
+    assert_non_null(cd);
+    assert_null(strchr(cd + strlen("attachment; filename=\""), '/'));
+    http_response_free(&res);
+}
+
 static void test_not_audio(void **state)
 {
     (void)state;
@@ -486,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_single_training_upload),
         cmocka_unit_test(test_chunked_out_of_order_with_retries),
         cmocka_unit_test(test_form_errors),
+        cmocka_unit_test(test_hostile_filename),
         cmocka_unit_test(test_not_audio),
         cmocka_unit_test(test_truncated_and_lying_files),
         cmocka_unit_test(test_sample_rates_and_channels),
