@@ -383,6 +383,22 @@ static void test_auth_and_isolation(void **state)
     get("/api/system", NULL, &res);
     assert_string_equal(json_string_value(json_object_get(http_json(&res), "auth")), "api_key");
     http_response_free(&res);
+    /* the CLI creates a working key (printed once on stdout) */
+    char bin[1024], cmd[2048], key_c[128] = "", hdr_c[160];
+    snprintf(cmd, sizeof cmd, "%s keys create --user carol --data %s 2>/dev/null", test_server_binary(bin, sizeof bin),
+             S.data_dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(key_c, sizeof key_c, p));
+    assert_int_equal(pclose(p), 0);
+    key_c[strcspn(key_c, "\n")] = 0;
+    assert_int_equal(strncmp(key_c, "vcs_", 4), 0);
+    snprintf(hdr_c, sizeof hdr_c, "Authorization: Bearer %s", key_c);
+    const char *hc[] = {hdr_c, NULL};
+    get("/api/models", hc, &res);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(json_array_size(json_object_get(http_json(&res), "models")), 0);
+    http_response_free(&res);
 }
 
 static void test_graceful_shutdown(void **state)
