@@ -30,6 +30,34 @@ static int handle_get(server_request *r)
     return server_reply_json(r, 200, o);
 }
 
+static int append_audio(const store_audio *a, void *ctx)
+{
+    return json_array_append_new(ctx, upload_audio_json(a));
+}
+
+static int handle_list(server_request *r)
+{
+    const char *purpose = server_query(r, "purpose");
+    if (purpose && !upload_purpose_find(purpose) && strcmp(purpose, "output"))
+        return server_fail(r, VC_ERR_INVALID_REQUEST, "purpose must be training, target, reference or output");
+    json_t *list = json_array();
+    vc_error err;
+    if (store_audio_list(r->app->store, r->user_id, purpose, append_audio, list, &err)) {
+        json_decref(list);
+        return server_fail(r, err.code, "%s", err.message);
+    }
+    return server_reply_json(r, 200, json_pack("{s:s, s:o}", "status", "success", "audio", list));
+}
+
+static int handle_delete(server_request *r)
+{
+    const char *id;
+    vc_error err;
+    if (server_param_id(r, 0, VC_ERR_AUDIO_NOT_FOUND, &id)) return -1;
+    if (store_audio_delete(r->app->store, r->user_id, id, &err)) return server_fail(r, err.code, "%s", err.message);
+    return server_reply_json(r, 200, json_pack("{s:s, s:s, s:b}", "status", "success", "file_id", id, "deleted", 1));
+}
+
 static int decode_row(server_request *r, const store_audio *a, audio_buffer *buf)
 {
     char path[1600];
@@ -112,6 +140,11 @@ static int handle_download(server_request *r)
 }
 
 const server_route SERVER_ROUTES_AUDIO[] = {
+    {.method = "GET", .pattern = "/api/audio", .handle = handle_list, .tag = "audio",
+     .summary = "The user's audio files, newest first (?purpose=training|target|reference|output)",
+     .responses = "200,400,401"},
+    {.method = "DELETE", .pattern = "/api/audio/{audio_id}", .handle = handle_delete, .tag = "audio",
+     .summary = "Delete an audio file: its row, its WAV and its cached MP3", .responses = "200,401,404"},
     {.method = "GET", .pattern = "/api/audio/{audio_id}", .handle = handle_get, .tag = "audio",
      .summary = "Audio metadata and its quality analysis", .responses = "200,401,404"},
     {.method = "GET", .pattern = "/api/audio/{audio_id}/peaks", .handle = handle_peaks, .tag = "audio",

@@ -112,6 +112,10 @@ int store_audio_insert(store *s, const store_audio *a, vc_error *err);
 /* Fills a for (user, id); VC_ERR_AUDIO_NOT_FOUND when absent or another user's. */
 int store_audio_get(store *s, const char *user_id, const char *audio_id, store_audio *a, vc_error *err);
 int store_audio_delete(store *s, const char *user_id, const char *audio_id, vc_error *err);
+/* Calls fn for each of the user's audio files (purpose NULL = all), newest first; a is only valid
+ * during the call. */
+int store_audio_list(store *s, const char *user_id, const char *purpose, int (*fn)(const store_audio *a, void *ctx),
+                     void *ctx, vc_error *err);
 void store_audio_free(store_audio *a);
 
 /* ---- uploads in flight (store_uploads.c) ---- */

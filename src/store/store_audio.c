@@ -36,38 +36,47 @@ int store_audio_insert(store *s, const store_audio *a, vc_error *err)
     return rc;
 }
 
+#define AUDIO_COLS                                                                                        \
+    "audio_id, user_id, filename, file_path, purpose, format, created_at, file_size_mb, duration_seconds, " \
+    "snr_db, sample_rate, channels, analysis_json, warning"
+
+/* analysis_json is strdup'd (owned by a). */
+static void read_row(sqlite3_stmt *st, store_audio *a)
+{
+    memset(a, 0, sizeof *a);
+    store_col_text(st, 0, a->audio_id, sizeof a->audio_id);
+    store_col_text(st, 1, a->user_id, sizeof a->user_id);
+    store_col_text(st, 2, a->filename, sizeof a->filename);
+    store_col_text(st, 3, a->file_path, sizeof a->file_path);
+    store_col_text(st, 4, a->purpose, sizeof a->purpose);
+    store_col_text(st, 5, a->format, sizeof a->format);
+    store_col_text(st, 6, a->created_at, sizeof a->created_at);
+    a->file_size_mb = sqlite3_column_double(st, 7);
+    a->duration_seconds = sqlite3_column_double(st, 8);
+    a->snr_db = sqlite3_column_double(st, 9);
+    a->sample_rate = sqlite3_column_int(st, 10);
+    a->channels = sqlite3_column_int(st, 11);
+    const unsigned char *j = sqlite3_column_text(st, 12);
+    a->analysis_json = j ? strdup((const char *)j) : NULL;
+    store_col_text(st, 13, a->warning, sizeof a->warning);
+}
+
 int store_audio_get(store *s, const char *user_id, const char *audio_id, store_audio *a, vc_error *err)
 {
-    static const char *SQL =
-        "SELECT audio_id, user_id, filename, file_path, purpose, format, created_at, file_size_mb, duration_seconds, "
-        "snr_db, sample_rate, channels, analysis_json, warning FROM audio_files WHERE audio_id=? AND user_id=?";
+    static const char SQL[] = "SELECT " AUDIO_COLS " FROM audio_files WHERE audio_id=? AND user_id=?";
     memset(a, 0, sizeof *a);
     store_lock(s);
     sqlite3_stmt *st;
-    int rc = store_prepare(s, SQL, &st, err);
+    int rc = store_cached(s, SQL, &st, err);
     if (!rc) {
         sqlite3_bind_text(st, 1, audio_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
-            store_col_text(st, 0, a->audio_id, sizeof a->audio_id);
-            store_col_text(st, 1, a->user_id, sizeof a->user_id);
-            store_col_text(st, 2, a->filename, sizeof a->filename);
-            store_col_text(st, 3, a->file_path, sizeof a->file_path);
-            store_col_text(st, 4, a->purpose, sizeof a->purpose);
-            store_col_text(st, 5, a->format, sizeof a->format);
-            store_col_text(st, 6, a->created_at, sizeof a->created_at);
-            a->file_size_mb = sqlite3_column_double(st, 7);
-            a->duration_seconds = sqlite3_column_double(st, 8);
-            a->snr_db = sqlite3_column_double(st, 9);
-            a->sample_rate = sqlite3_column_int(st, 10);
-            a->channels = sqlite3_column_int(st, 11);
-            const unsigned char *j = sqlite3_column_text(st, 12);
-            a->analysis_json = j ? strdup((const char *)j) : NULL;
-            store_col_text(st, 13, a->warning, sizeof a->warning);
+            read_row(st, a);
         } else {
             rc = vc_fail(err, VC_ERR_AUDIO_NOT_FOUND, "audio %s not found", audio_id);
         }
-        sqlite3_finalize(st);
+        store_cached_done(st);
     }
     store_unlock(s);
     return rc;
@@ -100,4 +109,27 @@ void store_audio_free(store_audio *a)
 {
     free(a->analysis_json);
     a->analysis_json = NULL;
+}
+
+int store_audio_list(store *s, const char *user_id, const char *purpose, int (*fn)(const store_audio *a, void *ctx),
+                     void *ctx, vc_error *err)
+{
+    static const char SQL[] = "SELECT " AUDIO_COLS " FROM audio_files WHERE user_id=? AND (?2 IS NULL OR purpose=?2) "
+                              "ORDER BY created_at DESC, audio_id";
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = store_cached(s, SQL, &st, err);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+        if (purpose) sqlite3_bind_text(st, 2, purpose, -1, SQLITE_STATIC);
+        store_audio a;
+        while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+            read_row(st, &a);
+            rc = fn(&a, ctx);
+            store_audio_free(&a);
+        }
+        store_cached_done(st);
+    }
+    store_unlock(s);
+    return rc;
 }

@@ -479,6 +479,47 @@ static void test_analyze_quality(void **state)
     http_response_free(&res);
 }
 
+static void test_list_and_delete_audio(void **state)
+{
+    (void)state;
+    http_response res;
+    get("/api/audio?purpose=training", NULL, &res);
+    assert_int_equal(res.status, 200);
+    json_t *list = json_object_get(http_json(&res), "audio");
+    int found = 0;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *a = json_array_get(list, i);
+        assert_string_equal(json_string_value(json_object_get(a, "purpose")), "training");
+        found |= !strcmp(json_string_value(json_object_get(a, "file_id")), GOOD_ID);
+    }
+    assert_true(found);
+    http_response_free(&res);
+    get("/api/audio?purpose=bogus", NULL, &res);
+    expect_error(&res, 400, "INVALID_REQUEST");
+    http_response_free(&res);
+    upload("target", SPEECH, "doomed.wav", NULL, &res);
+    json_t *j = expect_complete(&res);
+    char id[80], path[200], file[700], url[300];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "file_id")));
+    http_response_free(&res);
+    snprintf(path, sizeof path, "/api/download/%s?format=mp3", id); /* creates the cached mp3 too */
+    get(path, NULL, &res);
+    assert_int_equal(res.status, 200);
+    http_response_free(&res);
+    snprintf(file, sizeof file, "%s/uploads/target/local/%s.wav", S.data_dir, id);
+    assert_int_equal(access(file, F_OK), 0);
+    snprintf(path, sizeof path, "/api/audio/%s", id);
+    http_request("DELETE", test_server_url(&S, url, sizeof url, path), NULL, NULL, 0, &res);
+    assert_int_equal(res.status, 200);
+    http_response_free(&res);
+    assert_int_not_equal(access(file, F_OK), 0);
+    strcat(file, ".mp3");
+    assert_int_not_equal(access(file, F_OK), 0);
+    get(path, NULL, &res);
+    expect_error(&res, 404, "AUDIO_NOT_FOUND");
+    http_response_free(&res);
+}
+
 /* After all the failures above: the first upload is intact and no temp file was left behind. */
 static void test_nothing_lost_nothing_left(void **state)
 {
@@ -515,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_download_range_mp3),
         cmocka_unit_test(test_peaks),
         cmocka_unit_test(test_analyze_quality),
+        cmocka_unit_test(test_list_and_delete_audio),
         cmocka_unit_test(test_nothing_lost_nothing_left),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
