@@ -212,16 +212,32 @@ static int start_daemon(server_app *app, vc_error *err)
     return 0;
 }
 
+static void stop_modules(server_app *app, size_t started)
+{
+    while (started-- > 0)
+        if (SERVER_MODULES[started]->stop) SERVER_MODULES[started]->stop(app);
+}
+
 int server_start(server_app *app, vc_error *err)
 {
     app->loopback = host_is_loopback(app->config.host);
     if (store_open(&app->store, app->config.data_dir, err)) return -1;
-    if (upload_sweep(app, err) || start_daemon(app, err)) {
+    size_t started = 0;
+    int rc = upload_sweep(app, err);
+    for (; !rc && SERVER_MODULES[started]; started++) {
+        if (SERVER_MODULES[started]->start(app, err)) {
+            vc_error_wrap(err, "starting %s", SERVER_MODULES[started]->name);
+            rc = -1;
+            break;
+        }
+    }
+    if (!rc) rc = start_daemon(app, err);
+    if (rc) {
+        stop_modules(app, started);
         store_close(app->store);
         app->store = NULL;
-        return -1;
     }
-    return 0;
+    return rc;
 }
 
 int server_bound_port(const server_app *app)
@@ -232,8 +248,13 @@ int server_bound_port(const server_app *app)
 
 void server_stop(server_app *app)
 {
+    size_t n = 0;
+    while (SERVER_MODULES[n]) n++;
+    for (size_t i = 0; i < n; i++)
+        if (SERVER_MODULES[i]->quiesce) SERVER_MODULES[i]->quiesce(app);
     if (app->daemon) MHD_stop_daemon(app->daemon);
     app->daemon = NULL;
+    stop_modules(app, n);
     store_close(app->store);
     app->store = NULL;
 }

@@ -19,7 +19,11 @@
  * That is all: the OpenAPI document (/api/openapi.json) is generated from the same tables, and
  * tests/api/test_openapi checks every route answers. Long-lived responses (SSE) build their own
  * MHD_Response with MHD_create_response_from_callback and queue it with server_reply_response;
- * app->jobs is the slot for the jobs module's context.
+ * app->jobs is the slot for the jobs module's context; its scheduler starts and stops with the
+ * server through one row in SERVER_MODULES (modules.c, see server_module below), and its tables
+ * through one row in STORE_MIGRATION_SETS (src/store/migrations.c).
+ * SSE connections: MHD's connection timeout is 120 s; lift it per connection with
+ * MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0).
  */
 #ifndef VC_SERVER_H
 #define VC_SERVER_H
@@ -125,6 +129,19 @@ extern const server_route *const SERVER_ROUTE_TABLES[];
 /* Finds the route for method + path; fills r->params. Returns NULL and sets *path_known when the
  * path exists with another method (→ 405). HEAD falls back to GET. */
 const server_route *server_route_match(const char *method, const char *path, char params[][256], int *path_known);
+
+/* ---- modules with a lifecycle (modules.c) ----
+ * A module that runs beside the HTTP server (the jobs scheduler and its workers, SSE tickers) adds
+ * one row to SERVER_MODULES in modules.c. Order: store opens → upload sweep → each start() (in
+ * list order) → listening … SIGTERM → each quiesce() (resume suspended SSE connections, stop
+ * accepting work) → MHD stops (waits for handlers) → each stop() (reverse order) → store closes. */
+typedef struct server_module {
+    const char *name;
+    int (*start)(server_app *app, vc_error *err); /* may set app->jobs; -1 aborts startup */
+    void (*quiesce)(server_app *app);             /* optional */
+    void (*stop)(server_app *app);                /* optional */
+} server_module;
+extern const server_module *const SERVER_MODULES[];
 
 /* ---- lifecycle (http.c) ---- */
 void server_config_defaults(server_config *c);
