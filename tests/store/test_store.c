@@ -206,6 +206,68 @@ static void test_atomic_write_leaves_no_temp(void **state)
     assert_int_equal(n, 0);
 }
 
+/* I/O failures are errors, never crashes, and leave nothing behind. */
+static void test_io_failures(void **state)
+{
+    fixture *f = *state;
+    vc_error err;
+    char path[512];
+    snprintf(path, sizeof path, "%s/no/such/dir/x.bin", f->dir);
+    assert_int_equal(store_write_atomic(path, "x", 1, &err), -1);
+    assert_int_equal(err.code, VC_ERR_IO);
+    /* a data root that is a regular file cannot be opened */
+    snprintf(path, sizeof path, "%s/plainfile", f->dir);
+    assert_int_equal(store_write_atomic(path, "x", 1, &err), 0);
+    store *s2 = NULL;
+    assert_int_equal(store_open(&s2, path, &err), -1);
+    assert_null(s2);
+    assert_true(err.message[0] != 0);
+    /* a read-only folder: the write fails with IO_ERROR (skipped as root, who may write anyway) */
+    snprintf(path, sizeof path, "%s/ro", f->dir);
+    assert_int_equal(store_mkdirs(path, &err), 0);
+    chmod(path, 0500);
+    if (geteuid() != 0) {
+        char file[600];
+        snprintf(file, sizeof file, "%s/x.bin", path);
+        assert_int_equal(store_write_atomic(file, "x", 1, &err), -1);
+        assert_int_equal(err.code, VC_ERR_IO);
+    }
+    chmod(path, 0755);
+    /* deleting what does not exist is fine */
+    snprintf(path, sizeof path, "%s/never", f->dir);
+    assert_int_equal(store_remove_tree(path, &err), 0);
+}
+
+/* The expired-upload sweep sees only unfinished uploads past their expiry. */
+static int collect_id(const store_upload *u, void *ctx)
+{
+    strcat(ctx, u->upload_id);
+    strcat(ctx, ";");
+    return 0;
+}
+
+static void test_expired_uploads(void **state)
+{
+    fixture *f = *state;
+    vc_error err;
+    static const struct { const char *id, *state; int64_t expires; } ROWS[] = {
+        {"upl_old", "receiving", 100}, {"upl_new", "receiving", 4000000000LL}, {"upl_done", "complete", 100},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        store_upload u = {0};
+        snprintf(u.upload_id, sizeof u.upload_id, "%s", ROWS[i].id);
+        snprintf(u.user_id, sizeof u.user_id, "alice");
+        snprintf(u.kind, sizeof u.kind, "tus");
+        snprintf(u.purpose, sizeof u.purpose, "target");
+        snprintf(u.state, sizeof u.state, "%s", ROWS[i].state);
+        u.expires_at = ROWS[i].expires;
+        assert_int_equal(store_upload_insert(f->s, &u, &err), 0);
+    }
+    char seen[256] = "";
+    assert_int_equal(store_upload_each_expired(f->s, 1000, collect_id, seen, &err), 0);
+    assert_string_equal(seen, "upl_old;");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +278,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_delete_removes_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks_claimed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomic_write_leaves_no_temp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_io_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_uploads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
