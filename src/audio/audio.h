@@ -2,7 +2,7 @@
  * Audio in the studio: every file is decoded (by content, never by extension) into mono
  * float32 at its native rate, resampled where a model needs another rate, and written back as
  * WAV or MP3. This header is the contract other modules (server, jobs, models) rely on;
- * the implementation lives in src/audio/*.c.
+ * the implementation lives in the .c files of src/audio/.
  */
 #ifndef VC_AUDIO_H
 #define VC_AUDIO_H
