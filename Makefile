@@ -10,6 +10,8 @@
 #   make bench   benchmarks, one JSON object per line
 
 CC      ?= gcc
+# V=1 prints full compiler command lines.
+Q       := $(if $(V),,@)
 BUILD   ?= build
 PKGS    := libmicrohttpd jansson sqlite3 sndfile soxr libebur128 lame kissfft-float openblas libcurl
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation -Wstrict-prototypes
@@ -50,18 +52,21 @@ c: $(BUILD)/voiceclone $(TEST_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -MMD -MP -c $< -o $@
+	@echo "CC $<"
+	$(Q)$(CC) $(ALLCFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libvcs.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/voiceclone: $(CLI_OBJ) $(BUILD)/libvcs.a
-	$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libvcs.a $(LDLIBS)
+	@echo "LD $@"
+	$(Q)$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libvcs.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(SUPPORT_OBJ) $(BUILD)/libvcs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -Itests -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libvcs.a $(LDLIBS) $(TEST_LDLIBS)
+	@echo "LD $@"
+	$(Q)$(CC) $(ALLCFLAGS) -Itests -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libvcs.a $(LDLIBS) $(TEST_LDLIBS)
 
 run: build
 	$(BUILD)/voiceclone serve --host 127.0.0.1 --port 8000 --data ./data
