@@ -31,6 +31,11 @@ static int key_count(server_app *app, vc_error *err)
     return n;
 }
 
+int server_auth_open_mode(server_app *app)
+{
+    return app->loopback && key_count(app, NULL) == 0;
+}
+
 int server_auth_resolve(server_request *r)
 {
     const char *h = server_header(r, "Authorization");

@@ -54,12 +54,10 @@ static int handle_system(server_request *r)
 {
     int missing = 0;
     json_t *weights = weights_json(r, &missing);
-    vc_error err;
-    int keys = store_key_count(r->app->store, &err);
     json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:b, s:{s:i}}", "status", "success", "version",
                           SERVER_VERSION, "engine", "voiceclone-c (CPU, OpenBLAS)", "weights", weights,
                           "weights_status", missing ? "missing" : "installed", "auth",
-                          (r->app->loopback && keys == 0) ? "open" : "api_key", "workers",
+                          server_auth_open_mode(r->app) ? "open" : "api_key", "workers",
                           !r->app->config.no_workers, "queue", "depth", 0);
     if (o && missing)
         json_object_set_new(o, "weights_hint", json_string("Install voice models: run `voiceclone models pull`"));

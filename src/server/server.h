@@ -175,6 +175,8 @@ int server_param_id(server_request *r, int i, vc_code not_found, const char **ou
 /* ---- auth (auth.c) ---- */
 /* Fills r->user_id or fails with VC_ERR_UNAUTHORIZED. */
 int server_auth_resolve(server_request *r);
+/* 1 when requests need no key (loopback and no active key; re-checked at most once a second). */
+int server_auth_open_mode(server_app *app);
 
 /* ---- static UI (static.c) ---- */
 int server_static_handle(server_request *r);

@@ -1,6 +1,6 @@
 /*
  * Test support: a small blocking HTTP client over libcurl for the black-box API tests.
- * Linked into every test binary (Makefile: tests/support/*.c).
+ * Linked into every test binary (the Makefile links every .c file of tests/support into each test).
  *
  *   http_response res;
  *   http_request("GET", url, NULL, NULL, 0, &res);          // status in res.status, body in res.body
