@@ -1,0 +1,65 @@
+/* Shell: header navigation, skip link, the routed page, the jobs panel (every page) and
+ * the toast host. Routing is a tiny pathname switch over the Zustand store (the server
+ * serves index.html for unknown paths, so deep links work). */
+import { useEffect } from 'react'
+import { Toaster } from 'react-hot-toast'
+import { useApp } from './lib/store'
+import { Link } from './components/Common'
+import { JobsPanel } from './components/JobsPanel'
+import { Home } from './pages/Home'
+import { QuickClone } from './pages/QuickClone'
+import { ProTraining } from './pages/ProTraining'
+import { Training } from './pages/Training'
+import { Models } from './pages/Models'
+import { Convert } from './pages/Convert'
+import { Compare } from './pages/Compare'
+
+export const NAV: [string, string][] = [['/', 'Home'], ['/quick', 'Quick clone'], ['/train', 'Pro training'], ['/models', 'Models'], ['/convert', 'Convert']]
+
+export function route(path: string) {
+  const m = path.match(/^\/training\/([^/]+)$/)
+  if (m) return <Training jobId={decodeURIComponent(m[1])} />
+  switch (path.replace(/\/+$/, '') || '/') {
+    case '/': return <Home />
+    case '/quick': return <QuickClone />
+    case '/train': return <ProTraining />
+    case '/models': return <Models />
+    case '/convert': return <Convert />
+    case '/compare': return <Compare />
+    default: return <><h1>Page not found</h1><p>There is nothing at {path}. <Link to="/">Go home</Link>.</p></>
+  }
+}
+
+export function App() {
+  const { path, syncLocation, loadSystem } = useApp()
+  useEffect(() => {
+    void loadSystem()
+    window.addEventListener('popstate', syncLocation)
+    return () => window.removeEventListener('popstate', syncLocation)
+  }, [syncLocation, loadSystem])
+  useEffect(() => {
+    const title = NAV.find(([p]) => p === path)?.[1]
+    document.title = title && path !== '/' ? `${title} · VoiceClone Studio` : 'VoiceClone Studio'
+  }, [path])
+  return (
+    <>
+      <a href="#main" className="skip">Skip to content</a>
+      <header className="top">
+        <Link to="/" className="logo">VoiceClone Studio</Link>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map(([p, label]) => (
+              <li key={p}><Link to={p} current={path === p}>{label}</Link></li>
+            ))}
+            <li><a href="/api/docs">API docs</a></li>
+          </ul>
+        </nav>
+      </header>
+      <div className="layout">
+        <main id="main" tabIndex={-1}>{route(path)}</main>
+        <JobsPanel />
+      </div>
+      <Toaster position="bottom-right" toastOptions={{ duration: 6000, ariaProps: { role: 'status', 'aria-live': 'polite' } }} />
+    </>
+  )
+}

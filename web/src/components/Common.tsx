@@ -1,0 +1,59 @@
+/* Small shared pieces: system banner (weights missing), "not available yet" state,
+ * loading skeletons and a two-step confirmation button (no window.confirm, so it is
+ * keyboard- and screen-reader-friendly). */
+import { useState, type ReactNode } from 'react'
+import { useApp, missingWeights } from '../lib/store'
+
+export function SystemBanner({ need }: { need?: string[] }) {
+  const system = useApp((s) => s.system)
+  const systemError = useApp((s) => s.systemError)
+  if (systemError) return <div className="banner error" role="alert">Cannot read the server status: {systemError}</div>
+  const missing = missingWeights(system, need)
+  if (!system || missing.length === 0) return null
+  const pack = need?.some((n) => n.startsWith('f5') || n.startsWith('vocos')) ? ' f5tts' : need ? ' rvc' : ''
+  return (
+    <div className="banner warn" role="status" data-testid="weights-banner">
+      <strong>Voice models are not installed</strong> ({missing.join(', ')}). Run{' '}
+      <code>voiceclone models pull{pack}</code> on the server, then reload this page.
+    </div>
+  )
+}
+
+export function Unavailable({ what }: { what: string }) {
+  return (
+    <div className="banner info" role="status" data-testid="unavailable">
+      <strong>{what} isn't available on this server yet.</strong> This server version does not provide
+      this feature; everything else keeps working.
+    </div>
+  )
+}
+
+export function Skeleton({ count = 3 }: { count?: number }) {
+  return (
+    <div className="skeletons" aria-busy="true" aria-label="Loading">
+      {Array.from({ length: count }, (_, i) => <div key={i} className="skeleton card" />)}
+    </div>
+  )
+}
+
+export function ConfirmButton(props: { label: string; confirmLabel: string; question: string; onConfirm: () => void; children?: ReactNode }) {
+  const [asking, setAsking] = useState(false)
+  if (!asking) return <button type="button" className="danger" onClick={() => setAsking(true)}>{props.label}{props.children}</button>
+  return (
+    <span className="confirm" role="group" aria-label={props.question}>
+      <span>{props.question}</span>
+      <button type="button" className="danger" autoFocus onClick={() => { setAsking(false); props.onConfirm() }}>{props.confirmLabel}</button>
+      <button type="button" onClick={() => setAsking(false)}>Keep</button>
+    </span>
+  )
+}
+
+export function Link(props: { to: string; children: ReactNode; className?: string; current?: boolean }) {
+  const navigate = useApp((s) => s.navigate)
+  return (
+    <a href={props.to} className={props.className} aria-current={props.current ? 'page' : undefined}
+      onClick={(e) => { if (e.button === 0 && !e.metaKey && !e.ctrlKey) { e.preventDefault(); navigate(props.to) } }}>
+      {props.children}
+    </a>
+  )
+}

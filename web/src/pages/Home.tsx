@@ -1,0 +1,36 @@
+/* Home (brief §2.2): the two paths with their time/quality expectations, a way back to
+ * existing models, and the weights banner from /api/system. */
+import { Link, SystemBanner } from '../components/Common'
+
+export function Home() {
+  return (
+    <>
+      <SystemBanner />
+      <section className="hero">
+        <h1>Clone your voice in minutes</h1>
+        <p className="lead">Two paths to a synthetic voice, both running on this machine.</p>
+      </section>
+      <div className="paths">
+        <article className="card path">
+          <h2>Quick clone</h2>
+          <ul className="facts">
+            <li><strong>10–30 s</strong> of your voice</li>
+            <li>About <strong>30 s</strong> wait per sentence</li>
+            <li><strong>Good</strong> quality (F5-TTS)</li>
+          </ul>
+          <Link to="/quick" className="button primary">Try quick clone</Link>
+        </article>
+        <article className="card path">
+          <h2>Pro training</h2>
+          <ul className="facts">
+            <li><strong>5–10 min</strong> of clean speech</li>
+            <li><strong>30–40 min</strong> training</li>
+            <li><strong>Excellent</strong> quality (RVC)</li>
+          </ul>
+          <Link to="/train" className="button primary">Start training</Link>
+        </article>
+      </div>
+      <p className="center">Already have a voice model? <Link to="/models" className="button">Browse models</Link></p>
+    </>
+  )
+}

@@ -1,0 +1,38 @@
+/* Training progress page, /training/{job_id}: restored from the server on every visit;
+ * phases, step/total, loss, elapsed/ETA, live loss plot, cancel with confirmation and a
+ * browser notification when done. */
+import { useEffect } from 'react'
+import toast from 'react-hot-toast'
+import { api, errorMessage } from '../lib/api'
+import { useJob } from '../lib/useJob'
+import { notify } from '../lib/progress'
+import { ConfirmButton, Link, Unavailable } from '../components/Common'
+import { JobProgress } from '../components/JobProgress'
+import { LossPlot } from '../components/LossPlot'
+
+const PHASES = ['preprocessing', 'feature extraction', 'training', 'index building', 'validation']
+
+export function Training({ jobId }: { jobId: string }) {
+  const job = useJob(jobId)
+  useEffect(() => {
+    if (job.status === 'complete') notify('Training finished', 'Your voice model is ready.')
+    if (job.status === 'failed') notify('Training failed', job.error ?? '')
+  }, [job.status, job.error])
+  const cancel = async () => {
+    try { await api.cancelJob(jobId); toast.success('Training cancelled') } catch (e) { toast.error(errorMessage(e)) }
+  }
+  if (job.status === 'unavailable') return <><h1>Training</h1><Unavailable what="Job tracking" /></>
+  const active = job.status === 'running' || job.status === 'queued' || job.status === 'connecting'
+  return (
+    <>
+      <h1>Training</h1>
+      <p className="muted">Job {jobId}. You can leave this page; come back any time to see the progress.</p>
+      <section className="card">
+        <JobProgress view={job} phases={PHASES} />
+        <LossPlot points={job.loss} />
+        {active && <ConfirmButton label="Cancel training" confirmLabel="Yes, cancel" question="Cancel this training? Progress will be lost." onConfirm={() => void cancel()} />}
+        {job.status === 'complete' && <Link to="/models" className="button primary">Go to your models</Link>}
+      </section>
+    </>
+  )
+}
