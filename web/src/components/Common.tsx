@@ -36,9 +36,9 @@ export function Skeleton({ count = 3 }: { count?: number }) {
   )
 }
 
-export function ConfirmButton(props: { label: string; confirmLabel: string; question: string; onConfirm: () => void; children?: ReactNode }) {
+export function ConfirmButton(props: { label: string; confirmLabel: string; question: string; onConfirm: () => void; ariaLabel?: string }) {
   const [asking, setAsking] = useState(false)
-  if (!asking) return <button type="button" className="danger" onClick={() => setAsking(true)}>{props.label}{props.children}</button>
+  if (!asking) return <button type="button" className="danger" aria-label={props.ariaLabel} onClick={() => setAsking(true)}>{props.label}</button>
   return (
     <span className="confirm" role="group" aria-label={props.question}>
       <span>{props.question}</span>

@@ -92,7 +92,7 @@ export function Upload(props: {
     }
   }, [purpose, finish])
 
-  const { getRootProps, getInputProps, isDragActive } = useDropzone({ onDrop, accept: ACCEPT, multiple: props.multiple ?? false })
+  const { getRootProps, getInputProps, isDragActive, open } = useDropzone({ onDrop, accept: ACCEPT, multiple: props.multiple ?? false, noClick: true, noKeyboard: true })
 
   const toggle = (it: Item) => {
     if (!it.upload) return
@@ -102,10 +102,10 @@ export function Upload(props: {
 
   return (
     <div className="upload">
-      <div {...getRootProps({ className: 'dropzone' + (isDragActive ? ' active' : ''), role: 'button', 'aria-label': props.label })}>
-        <input {...getInputProps({ 'aria-label': props.label + ' (file input)', 'data-testid': `upload-input-${purpose}` } as Record<string, string>)} />
+      <div {...getRootProps({ className: 'dropzone' + (isDragActive ? ' active' : '') })}>
+        <input {...getInputProps({ 'aria-label': props.label, 'data-testid': `upload-input-${purpose}` } as Record<string, string>)} />
         <p><strong>{isDragActive ? 'Drop to upload' : props.label}</strong></p>
-        <p className="muted">Drag a file here or press Enter to browse · WAV, MP3, FLAC or OGG</p>
+        <p className="muted">Drag files here, or <button type="button" onClick={open}>choose {props.multiple ? 'files' : 'a file'}…</button> · WAV, MP3, FLAC or OGG</p>
       </div>
       {items.length > 0 && (
         <ul className="upload-list" aria-label="Uploads">

@@ -65,9 +65,7 @@ export function Models() {
               {m.preview_audio_id && <Waveform id={m.preview_audio_id} label={`preview of ${m.name}`} />}
               <div className="actions">
                 <Link to={`/convert?model=${encodeURIComponent(m.model_id)}`} className="button primary">Use<span className="sr-only"> {m.name}</span></Link>
-                <ConfirmButton label="Delete" confirmLabel="Yes, delete" question={`Delete ${m.name}? This cannot be undone.`} onConfirm={() => void remove(m)}>
-                  <span className="sr-only"> {m.name}</span>
-                </ConfirmButton>
+                <ConfirmButton label="Delete" confirmLabel="Yes, delete" question={`Delete ${m.name}? This cannot be undone.`} onConfirm={() => void remove(m)} ariaLabel={`Delete ${m.name}`} />
               </div>
             </li>
           ))}

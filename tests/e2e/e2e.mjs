@@ -1,0 +1,196 @@
+/* Playwright specs for the studio UI, run by tests/e2e/run.sh against a real
+ * `voiceclone serve`. playwright-core + Debian chromium (no browser download), axe-core
+ * via @axe-core/playwright on every page (no serious/critical violations allowed).
+ * A tiny sequential harness: each spec gets a fresh page; failures save a screenshot. */
+import { createRequire } from 'node:module'
+import { mkdtempSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const require = createRequire(join(process.env.VCS_WEB, 'package.json'))
+const { chromium } = require('playwright-core')
+const { AxeBuilder } = require('@axe-core/playwright')
+
+const BASE = process.env.VCS_BASE
+const AUDIO = process.env.VCS_AUDIO_DIR
+const SHOTS = process.env.VCS_SHOTS
+const TIMEOUT = 15000
+
+function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg) }
+
+async function axe(page, where) {
+  const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+  if (bad.length) {
+    throw new Error(`axe on ${where}: ` + bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`).join('; '))
+  }
+  return r
+}
+
+async function api(path, init) {
+  const res = await fetch(BASE + path, init)
+  return { status: res.status, body: await res.json().catch(() => null) }
+}
+
+async function uploadThroughUi(page, input, file) {
+  await page.locator(`[data-testid="upload-input-${input}"]`).setInputFiles(join(AUDIO, file))
+}
+
+const state = {}
+const specs = [
+  ['home renders both paths, the weights banner from /api/system, and is axe clean', async (page) => {
+    const sys = await api('/api/system')
+    await page.goto(BASE + '/')
+    await page.getByRole('heading', { name: 'Clone your voice in minutes' }).waitFor()
+    await page.getByRole('link', { name: 'Try quick clone' }).waitFor()
+    await page.getByRole('link', { name: 'Start training' }).waitFor()
+    await page.getByRole('link', { name: 'Browse models' }).waitFor()
+    const banner = page.getByTestId('weights-banner')
+    if (sys.body.weights_status === 'missing') {
+      await banner.waitFor()
+      const t = await banner.innerText()
+      assert(/Voice models are not installed/.test(t) && /voiceclone models pull/.test(t), 'banner text: ' + t)
+      for (const w of sys.body.weights.filter((x) => !x.installed)) assert(t.includes(w.name), 'banner names ' + w.name)
+    } else {
+      assert(await banner.count() === 0, 'no banner when weights are installed')
+    }
+    await page.getByRole('complementary').getByRole('heading', { name: 'Jobs' }).waitFor()
+    await axe(page, 'home')
+  }],
+  ['keyboard: skip link first, then navigation; visible focus', async (page) => {
+    await page.goto(BASE + '/')
+    await page.getByRole('heading', { name: 'Clone your voice in minutes' }).waitFor()
+    await page.keyboard.press('Tab')
+    assert(await page.evaluate(() => document.activeElement?.textContent) === 'Skip to content', 'skip link focused first')
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle)
+    assert(outline !== 'none', 'focus ring visible, got ' + outline)
+    await page.keyboard.press('Tab'); await page.keyboard.press('Tab')
+    await page.keyboard.press('Enter')   // second nav link after the logo: Home; then Quick clone
+    await page.keyboard.press('Tab'); await page.keyboard.press('Enter')
+    await page.waitForURL(/\/quick$/)
+    await page.getByRole('heading', { name: 'Quick clone', level: 1 }).waitFor()
+  }],
+  ['pro training: upload a WAV through the UI (tus) and see the quality report', async (page) => {
+    await page.goto(BASE + '/train')
+    await page.getByRole('heading', { name: 'Pro training' }).waitFor()
+    await uploadThroughUi(page, 'training', 'speech.wav')
+    const report = page.getByRole('region', { name: /Quality report: speech\.wav/ })
+    await report.waitFor({ timeout: TIMEOUT })
+    const text = await report.innerText()
+    for (const k of ['Duration', 'Grade', 'Signal-to-noise', 'Voice activity', 'Background noise', 'Clipping', 'Loudness', 'Recommendation'])
+      assert(text.includes(k), 'report shows ' + k)
+    const meter = report.getByRole('meter')
+    assert(/dB/.test(await meter.getAttribute('aria-label')), 'SNR meter labelled')
+    await page.getByText('Uploaded').waitFor()
+    // the server really has it: GET /api/audio lists it with an analysis
+    const list = await api('/api/audio')
+    const files = list.body.audio ?? []
+    const mine = files.find((f) => f.filename === 'speech.wav')
+    assert(mine, 'server lists the uploaded file')
+    state.audioId = mine.file_id
+    assert(text.includes(mine.quality_analysis.quality_grade), 'grade matches the server analysis')
+    await axe(page, 'pro training with report')
+  }],
+  ['upload of a non-audio file shows the server\'s message in a toast', async (page) => {
+    await page.goto(BASE + '/train')
+    await page.getByRole('heading', { name: 'Pro training' }).waitFor()
+    await uploadThroughUi(page, 'training', 'fake.wav')
+    const failed = page.locator('.upload-item.failed .status')
+    await failed.waitFor({ timeout: TIMEOUT })
+    const msg = (await failed.innerText()).trim()
+    assert(/WAV/.test(msg) && !/undefined|\{|error_code|Upload failed/.test(msg), 'server user_message shown: ' + msg)
+    await page.getByRole('status').filter({ hasText: msg }).first().waitFor()
+  }],
+  ['training audio that is too short is refused with a clear message', async (page) => {
+    await page.goto(BASE + '/train')
+    await uploadThroughUi(page, 'training', 'short.wav')
+    await page.getByRole('status').filter({ hasText: /too short/i }).first().waitFor({ timeout: TIMEOUT })
+  }],
+  ['models page: empty state, axe clean', async (page) => {
+    const m = await api('/api/models')
+    assert(m.status === 200 && m.body.models.length === 0, 'fresh server has no models')
+    await page.goto(BASE + '/models')   // deep link: server SPA fallback
+    await page.getByTestId('models-empty').waitFor()
+    await page.getByRole('heading', { name: 'No voice models yet' }).waitFor()
+    await axe(page, 'models')
+  }],
+  ['convert page: missing-model message, axe clean', async (page) => {
+    await page.goto(BASE + '/convert')
+    await page.getByRole('heading', { name: 'Convert', level: 1 }).waitFor()
+    await page.getByTestId('convert-no-models').waitFor()
+    const sys = await api('/api/system')
+    if (sys.body.weights.some((w) => !w.installed && /^(hubert|rmvpe)/.test(w.name))) {
+      const t = await page.getByTestId('convert-missing').innerText()
+      assert(/voiceclone models pull/.test(t), 'convert banner gives the command: ' + t)
+    }
+    await axe(page, 'convert')
+  }],
+  ['quick clone: form, validation toast, weights banner, axe clean', async (page) => {
+    await page.goto(BASE + '/quick')
+    await page.getByRole('heading', { name: 'Quick clone', level: 1 }).waitFor()
+    await page.getByLabel('Text to generate').fill('Hello from my cloned voice.')
+    await page.getByRole('button', { name: 'Generate' }).click()
+    await page.getByRole('status').filter({ hasText: 'Add a voice sample first.' }).first().waitFor()
+    await page.getByRole('button', { name: /Record/ }).waitFor()
+    await page.getByRole('meter', { name: 'Microphone level' }).waitFor()
+    await axe(page, 'quick clone')
+  }],
+  ['before/after page renders both waveforms of real server audio, axe clean', async (page) => {
+    assert(state.audioId, 'an uploaded audio id from the upload spec')
+    const id = state.audioId
+    await page.goto(`${BASE}/compare?a=${id}&b=${id}`)
+    await page.getByRole('heading', { name: 'Before / after' }).waitFor({ timeout: TIMEOUT })
+    const play = page.getByRole('button', { name: 'Play both (synced)' })
+    await play.waitFor()
+    await page.waitForFunction(() => !document.querySelector('.before-after button')?.disabled, null, { timeout: TIMEOUT })
+    await page.getByRole('radio', { name: /^A:/ }).click()
+    assert(await page.getByRole('radio', { name: /^A:/ }).getAttribute('aria-checked') === 'true', 'A/B switch')
+    const wav = await page.getByRole('link', { name: 'WAV' }).getAttribute('href')
+    assert(wav === `/api/download/${id}?format=wav`, 'download link ' + wav)
+    const dl = await fetch(BASE + wav)
+    assert(dl.status === 200 && (await dl.arrayBuffer()).byteLength > 1000, 'download works')
+    await axe(page, 'compare')
+  }],
+  ['pages for features this server lacks say so instead of breaking', async (page) => {
+    await page.goto(BASE + '/training/job_does_not_exist')
+    await page.getByRole('heading', { name: 'Training' }).waitFor()
+    await page.getByText(/isn't available on this server yet|no longer exists/).first().waitFor({ timeout: TIMEOUT })
+    await page.getByRole('complementary').getByText(/No jobs running|isn't available on this server yet/).waitFor({ timeout: TIMEOUT })
+    await page.goto(BASE + '/nowhere')
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor()
+    await axe(page, 'not found')
+  }],
+]
+
+const t0 = Date.now()
+const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-profile-')), {
+  executablePath: '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+})
+ctx.setDefaultTimeout(TIMEOUT)
+let failed = 0
+for (const [name, fn] of specs) {
+  const page = await ctx.newPage()
+  const errors = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  const s = Date.now()
+  try {
+    await fn(page)
+    if (errors.length) throw new Error('uncaught page errors: ' + errors.join(' | '))
+    if (process.env.VCS_SHOTS_ALL) {
+      mkdirSync(SHOTS, { recursive: true })
+      await page.screenshot({ path: join(SHOTS, 'ok_' + name.replace(/[^a-z0-9]+/gi, '_').slice(0, 40) + '.png'), fullPage: true })
+    }
+    console.log(`PASS ${name} (${Date.now() - s} ms)`)
+  } catch (e) {
+    failed++
+    console.log(`FAIL ${name} (${Date.now() - s} ms)\n    ${String(e.message ?? e).split('\n').slice(0, 6).join('\n    ')}`)
+    mkdirSync(SHOTS, { recursive: true })
+    await page.screenshot({ path: join(SHOTS, name.replace(/[^a-z0-9]+/gi, '_').slice(0, 60) + '.png'), fullPage: true }).catch(() => {})
+  }
+  await page.close()
+}
+await ctx.close()
+console.log(`e2e: ${specs.length - failed}/${specs.length} passed in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+process.exit(failed ? 1 : 0)

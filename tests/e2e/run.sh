@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# End-to-end tests of the studio web UI against the REAL server (called by
+# `tests/run.sh e2e`). Builds web/dist if needed, runs the Vitest component tests, starts
+# `voiceclone serve` on a free loopback port with a fresh data dir, generates test audio
+# with espeak-ng/sox, runs the Playwright specs (e2e.mjs) in headless Debian chromium with
+# axe-core checks, and always stops the server.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+BIN=${VCS_BIN:-$ROOT/${BUILD:-build}/voiceclone}
+[ -x "$BIN" ] || { echo "e2e: server binary $BIN not found (run make build)" >&2; exit 1; }
+command -v /usr/bin/chromium >/dev/null || { echo "e2e: /usr/bin/chromium missing (scripts/install-deps.sh)" >&2; exit 1; }
+
+bash scripts/build-web.sh
+echo "e2e: vitest"
+(cd web && npx --no-install vitest run)
+
+TMP=$(mktemp -d /tmp/vcs-e2e.XXXXXX)
+SERVER_PID=
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# test audio: clear speech (~15 s), a 3 s clip (too short for training) and a non-audio file
+espeak-ng -s 140 -w "$TMP/speech.wav" "Hello, this is a recording for VoiceClone Studio. I am reading a few sentences \
+clearly and at a steady pace, so that the quality analysis has enough speech to measure. The quick brown fox jumps \
+over the lazy dog, and the rain in Spain stays mainly in the plain. One, two, three, four, five."
+sox -n -r 24000 -c 1 "$TMP/short.wav" synth 3 sine 220 vol 0.3
+printf 'this is not audio at all\n%.0s' {1..200} > "$TMP/fake.wav"
+
+PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+VCS_WEB_DIR="$ROOT/web/dist" "$BIN" serve --host 127.0.0.1 --port "$PORT" --data "$TMP/data" >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { echo "e2e: server exited:" >&2; cat "$TMP/server.log" >&2; exit 1; }
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null || { echo "e2e: server did not become healthy" >&2; cat "$TMP/server.log" >&2; exit 1; }
+
+echo "e2e: playwright against $BIN on port $PORT"
+status=0
+VCS_BASE="http://127.0.0.1:$PORT" VCS_AUDIO_DIR="$TMP" VCS_WEB="$ROOT/web" \
+  VCS_SHOTS="${VCS_E2E_SHOTS:-$TMP/shots}" node tests/e2e/e2e.mjs || status=$?
+if [ "$status" -ne 0 ]; then echo "e2e: server log (tail):"; tail -n 30 "$TMP/server.log"; fi
+exit "$status"

@@ -1,0 +1,116 @@
+/* Component tests in jsdom: quality report, banners, confirmation, models page states,
+ * jobs panel "unavailable" and routing. fetch is stubbed per test. */
+import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
+import { render, screen, fireEvent, waitFor } from '@testing-library/react'
+import { QualityReport, qualityTips } from './QualityReport'
+import { ConfirmButton, SystemBanner } from './Common'
+import { JobsPanel } from './JobsPanel'
+import { LossPlot } from './LossPlot'
+import { Models } from '../pages/Models'
+import { useApp } from '../lib/store'
+import type { AudioFile, SystemInfo } from '../lib/api'
+
+const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status })
+
+const audio: AudioFile = {
+  file_id: 'a1', filename: 'me.wav', purpose: 'training', duration_seconds: 42,
+  quality_analysis: { snr_db: 12.3, quality_grade: 'D', voice_activity_percent: 40, background_noise_level: 'high',
+    recommendation: 'Re-record in a quieter place', clipping_percent: 0.5, loudness_lufs: -35 },
+}
+
+beforeEach(() => useApp.setState({ system: null, systemError: null, jobs: [], jobsState: 'loading' }))
+afterEach(() => vi.unstubAllGlobals())
+
+describe('QualityReport', () => {
+  it('shows every measure, grade colour and tips', () => {
+    render(<QualityReport audio={audio} />)
+    expect(screen.getByText('Quality report: me.wav')).toBeTruthy()
+    expect(screen.getByText('42s')).toBeTruthy()
+    expect(screen.getByText('D').className).toContain('poor')
+    expect(screen.getByRole('meter', { name: /12.3 dB/ }).getAttribute('aria-valuenow')).toBe('12')
+    expect(screen.getByText('40%')).toBeTruthy()
+    expect(screen.getByText('-35.0 LUFS')).toBeTruthy()
+    expect(screen.getByText('0.50%')).toBeTruthy()
+    expect(screen.getByText(/Re-record in a quieter place/)).toBeTruthy()
+    expect(screen.getAllByRole('listitem').length).toBe(qualityTips(audio.quality_analysis!, 42).length)
+  })
+  it('gives no SNR/clipping tips for a clean long file', () => {
+    expect(qualityTips({ snr_db: 40, quality_grade: 'A', voice_activity_percent: 90, background_noise_level: 'low', recommendation: '', clipping_percent: 0, loudness_lufs: -18 }, 600)).toEqual([])
+  })
+  it('says so when there is no analysis', () => {
+    render(<QualityReport audio={{ ...audio, quality_analysis: undefined }} />)
+    expect(screen.getByRole('status').textContent).toMatch(/No quality analysis/)
+  })
+})
+
+describe('SystemBanner', () => {
+  const sys = (installed: boolean): SystemInfo => ({ version: '0', engine: 'c', weights_status: installed ? 'installed' : 'missing',
+    weights: [{ name: 'f5tts_v1_base', purpose: '', installed }, { name: 'hubert_base', purpose: '', installed: true }] })
+  it('names missing weights and the pull command', () => {
+    useApp.setState({ system: sys(false) })
+    render(<SystemBanner need={['f5tts', 'vocos']} />)
+    expect(screen.getByTestId('weights-banner').textContent).toMatch(/f5tts_v1_base.*voiceclone models pull f5tts/)
+  })
+  it('is hidden when weights are installed', () => {
+    useApp.setState({ system: sys(true) })
+    const { container } = render(<SystemBanner />)
+    expect(container.textContent).toBe('')
+  })
+})
+
+describe('ConfirmButton', () => {
+  it('asks before acting and can be dismissed', () => {
+    const ok = vi.fn()
+    render(<ConfirmButton label="Delete" confirmLabel="Yes, delete" question="Really?" onConfirm={ok} />)
+    fireEvent.click(screen.getByText('Delete'))
+    fireEvent.click(screen.getByText('Keep'))
+    expect(ok).not.toHaveBeenCalled()
+    fireEvent.click(screen.getByText('Delete'))
+    fireEvent.click(screen.getByText('Yes, delete'))
+    expect(ok).toHaveBeenCalledOnce()
+  })
+})
+
+describe('Models page', () => {
+  it('shows skeletons, then the empty state', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json(200, { status: 'success', models: [] })))
+    render(<Models />)
+    expect(screen.getByLabelText('Loading')).toBeTruthy()
+    await waitFor(() => expect(screen.getByTestId('models-empty')).toBeTruthy())
+  })
+  it('lists model cards and deletes after confirmation', async () => {
+    const f = vi.fn(async (_u: string, i?: RequestInit) => i?.method === 'DELETE' ? json(200, { status: 'success' })
+      : json(200, { status: 'success', models: [{ model_id: 'm1', name: 'My Voice', quality_grade: 'A', training_audio_duration_seconds: 512, created_at: '2025-01-15T14:30:00Z' }] }))
+    vi.stubGlobal('fetch', f)
+    render(<Models />)
+    await waitFor(() => expect(screen.getByRole('heading', { name: 'My Voice' })).toBeTruthy())
+    expect(screen.getByText('8m 32s')).toBeTruthy()
+    fireEvent.click(screen.getByRole('button', { name: 'Delete My Voice' }))
+    fireEvent.click(screen.getByText('Yes, delete'))
+    await waitFor(() => expect(f.mock.calls.some(([u, i]) => u === '/api/models/m1' && i?.method === 'DELETE')).toBe(true))
+  })
+})
+
+describe('JobsPanel', () => {
+  it('says when the server has no job queue', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json(404, { status: 'error', error_code: 'NOT_FOUND', message: 'no endpoint GET /api/jobs' })))
+    render(<JobsPanel pollMs={100000} />)
+    await waitFor(() => expect(screen.getByTestId('jobs-unavailable')).toBeTruthy())
+  })
+  it('lists active jobs with queue position and ETA', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json(200, { jobs: [
+      { job_id: 'j1', kind: 'train', status: 'queued', queue_position: 2, eta_seconds: 125 },
+      { job_id: 'j2', kind: 'analyze', status: 'completed' }] })))
+    render(<JobsPanel pollMs={100000} />)
+    await waitFor(() => expect(screen.getByText(/#2 in queue/)).toBeTruthy())
+    expect(screen.getByText(/ETA 2m 05s/)).toBeTruthy()
+    expect(screen.queryByText('analyze')).toBeNull()
+  })
+})
+
+describe('LossPlot', () => {
+  it('describes the latest loss', () => {
+    render(<LossPlot points={[{ step: 1, loss: 0.5 }, { step: 2, loss: 0.25 }]} />)
+    expect(screen.getByRole('img').getAttribute('aria-label')).toBe('Training loss, latest 0.2500 at step 2')
+  })
+})
