@@ -91,6 +91,36 @@ const specs = [
     assert(text.includes(mine.quality_analysis.quality_grade), 'grade matches the server analysis')
     await axe(page, 'pro training with report')
   }],
+  ['tus upload can be paused and resumed, then completes with a report', async (page) => {
+    // slow each PATCH down so there is time to pause between 2 MB chunks
+    await page.route('**/api/uploads/**', async (route) => {
+      if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, 600))
+      await route.continue().catch(() => {})
+    })
+    await page.goto(BASE + '/train')
+    await uploadThroughUi(page, 'training', 'long.wav')
+    const item = page.locator('.upload-item').filter({ hasText: 'long.wav' })
+    await item.getByRole('button', { name: /Pause/ }).click()
+    await item.getByText(/Paused at \d+%/).waitFor()
+    await page.waitForTimeout(1500)
+    assert(await item.getByText(/Paused at/).count() === 1, 'stays paused')
+    await item.getByRole('button', { name: /Resume/ }).click()
+    await page.getByRole('region', { name: /Quality report: long\.wav/ }).waitFor({ timeout: 30000 })
+    await item.getByText('Uploaded').waitFor()
+  }],
+  ['record in the browser: client-side WAV reaches the server and gets a report', async (page) => {
+    await page.goto(BASE + '/quick')
+    await page.getByRole('button', { name: /Record/ }).click()
+    await page.getByRole('button', { name: /Stop \(/ }).waitFor()
+    // the fake microphone beeps once a second: the meter must rise above the -90 dB floor at some point
+    await page.waitForFunction(() => Number(document.querySelector('.recorder [role=meter]')?.getAttribute('aria-valuenow')) > -60, null, { timeout: 5000 })
+    await page.waitForFunction(() => /Stop \((4|5|6)\./.test(document.querySelector('.recorder button')?.textContent ?? ''), null, { timeout: 15000 })
+    await page.getByRole('button', { name: /Stop \(/ }).click()
+    const report = page.getByRole('region', { name: /Quality report: recording\.wav/ })
+    await report.waitFor({ timeout: TIMEOUT })
+    const dur = (await api('/api/audio')).body.audio.find((f) => f.filename === 'recording.wav')?.duration_seconds
+    assert(dur > 3.5 && dur < 8, 'recorded duration on the server: ' + dur)
+  }],
   ['upload of a non-audio file shows the server\'s message in a toast', async (page) => {
     await page.goto(BASE + '/train')
     await page.getByRole('heading', { name: 'Pro training' }).waitFor()
@@ -166,8 +196,9 @@ const t0 = Date.now()
 const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-profile-')), {
   executablePath: '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
+    '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
 })
+await ctx.grantPermissions(['microphone'], { origin: BASE })
 ctx.setDefaultTimeout(TIMEOUT)
 let failed = 0
 for (const [name, fn] of specs) {

@@ -23,10 +23,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# test audio: clear speech (~15 s), a 3 s clip (too short for training) and a non-audio file
+# test audio: clear speech (~20 s), the same ×5, a 3 s clip (too short for training) and a non-audio file
 espeak-ng -s 140 -w "$TMP/speech.wav" "Hello, this is a recording for VoiceClone Studio. I am reading a few sentences \
 clearly and at a steady pace, so that the quality analysis has enough speech to measure. The quick brown fox jumps \
 over the lazy dog, and the rain in Spain stays mainly in the plain. One, two, three, four, five."
+sox "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/long.wav"  # ~5 MB: several tus chunks
 sox -n -r 24000 -c 1 "$TMP/short.wav" synth 3 sine 220 vol 0.3
 printf 'this is not audio at all\n%.0s' {1..200} > "$TMP/fake.wav"
 
