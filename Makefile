@@ -27,7 +27,7 @@ SRC_DIRS  ?= src
 TEST_DIRS ?= tests
 LIB_SRC  := $(shell find $(SRC_DIRS) -name '*.c' ! -path 'src/cli/*' | sort)
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
-TEST_SRC := $(shell find $(TEST_DIRS) -name 'test_*.c' | sort)
+TEST_SRC := $(shell find $(TEST_DIRS) -name 'test_*.c' ! -path 'tests/support/*' | sort)
 SUPPORT_SRC := $(shell find tests/support -name '*.c' 2>/dev/null | sort)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
