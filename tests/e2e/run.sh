@@ -32,7 +32,7 @@ sox -n -r 24000 -c 1 "$TMP/short.wav" synth 3 sine 220 vol 0.3
 printf 'this is not audio at all\n%.0s' {1..200} > "$TMP/fake.wav"
 
 PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-VCS_WEB_DIR="$ROOT/web/dist" "$BIN" serve --host 127.0.0.1 --port "$PORT" --data "$TMP/data" >"$TMP/server.log" 2>&1 &
+VCS_JOBS_TEST_KINDS=1 VCS_WEB_DIR="$ROOT/web/dist" "$BIN" serve --host 127.0.0.1 --port "$PORT" --data "$TMP/data" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break

@@ -6,7 +6,7 @@ import { api, errorMessage } from '../lib/api'
 import { useApp } from '../lib/store'
 import { fmtDuration } from '../lib/format'
 
-const ACTIVE = new Set(['queued', 'running', 'pending'])
+const ACTIVE = new Set(['queued', 'running', 'pending', 'cancelling'])
 
 export function JobsPanel({ pollMs = 4000 }: { pollMs?: number }) {
   const { jobs, jobsState, loadJobs } = useApp()
@@ -32,8 +32,8 @@ export function JobsPanel({ pollMs = 4000 }: { pollMs?: number }) {
             <li key={j.job_id}>
               <span className="job-kind">{j.kind ?? 'job'}</span>{' '}
               <span>{j.status === 'queued' && j.queue_position ? `#${j.queue_position} in queue` : j.phase ?? j.status}</span>
-              {j.percent !== undefined && <span> · {Math.round(j.percent)}%</span>}
-              {j.eta_seconds !== undefined && <span> · ETA {fmtDuration(j.eta_seconds)}</span>}
+              {typeof (j.percent ?? j.progress) === 'number' && j.status === 'running' && <span> · {Math.round((j.percent ?? j.progress)!)}%</span>}
+              {typeof j.eta_seconds === 'number' && <span> · ETA {fmtDuration(j.eta_seconds)}</span>}
               <button type="button" className="small" onClick={() => void cancel(j.job_id)}>
                 Cancel<span className="sr-only"> job {j.job_id}</span>
               </button>

@@ -84,9 +84,13 @@ export interface Job {
   status: string
   phase?: string
   percent?: number
+  /** percent 0–100 as stored by the jobs module */
+  progress?: number
   queue_position?: number
-  eta_seconds?: number
+  eta_seconds?: number | null
   created_at?: string
+  result?: Record<string, unknown>
+  error?: { error_code: string; message: string; user_message?: string }
   [k: string]: unknown
 }
 

@@ -18,7 +18,7 @@ export interface ProgressHandlers {
   onProgress?: (e: ProgressEvent) => void
   onPhase?: (e: { phase?: string; next_phase?: string }) => void
   onComplete?: (e: Record<string, unknown>) => void
-  onError?: (message: string) => void
+  onError?: (message: string, code?: string) => void
 }
 
 function data(ev: Event): Record<string, unknown> {
@@ -36,7 +36,7 @@ export function subscribeProgress(jobId: string, h: ProgressHandlers): () => voi
     const d = data(ev)
     if (typeof d.user_message === 'string' || typeof d.message === 'string') {
       done = true
-      h.onError?.(String(d.user_message ?? d.message))
+      h.onError?.(String(d.user_message ?? d.message), typeof d.error_code === 'string' ? d.error_code : undefined)
       es.close()
     } else if (es.readyState === EventSource.CLOSED && !done) {
       h.onError?.('Lost the connection to the progress stream.')

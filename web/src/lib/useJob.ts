@@ -1,6 +1,6 @@
 /* Hook following one job: restores its state from GET /api/jobs/{id} (so a reload or a
- * return visit shows where it is), then listens to the SSE stream. Collects the loss
- * curve for training jobs. */
+ * return visit shows where it is), then listens to the SSE stream (which replays past
+ * events). Collects the loss curve for training jobs. */
 import { useEffect, useState } from 'react'
 import { api, ApiError, type Job } from './api'
 import { subscribeProgress, type ProgressEvent } from './progress'
@@ -16,7 +16,16 @@ export interface JobView {
   startedAt: number
 }
 
-const TERMINAL = new Set(['complete', 'completed', 'succeeded', 'failed', 'cancelled', 'canceled'])
+/** Map a server job state onto the view's status. */
+export function viewStatus(state: string): JobView['status'] {
+  if (state === 'complete' || state === 'completed' || state === 'succeeded') return 'complete'
+  if (state === 'cancelled' || state === 'canceled') return 'cancelled'
+  if (state === 'failed') return 'failed'
+  if (state === 'queued' || state === 'pending') return 'queued'
+  return 'running'
+}
+
+const TERMINAL = new Set(['complete', 'failed', 'cancelled'])
 
 export function useJob(jobId: string | null): JobView {
   const [v, setV] = useState<JobView>({ status: 'connecting', loss: [], startedAt: Date.now() })
@@ -27,22 +36,27 @@ export function useJob(jobId: string | null): JobView {
     setV({ status: 'connecting', loss: [], startedAt: Date.now() })
     const listen = () => {
       stop = subscribeProgress(jobId, {
-        onProgress: (e) => setV((s) => ({
-          ...s, status: e.queue_position ? 'queued' : 'running', phase: e.phase ?? s.phase, last: e,
+        onProgress: (e) => setV((s) => TERMINAL.has(s.status) ? s : ({
+          ...s, status: e.phase === 'queued' || (e.queue_position ?? 0) > 0 ? 'queued' : 'running', phase: e.phase ?? s.phase, last: e,
           loss: typeof e.loss === 'number' && typeof e.step === 'number' ? [...s.loss, { step: e.step, loss: e.loss }] : s.loss,
         })),
         onPhase: (e) => setV((s) => ({ ...s, phase: e.next_phase ?? s.phase })),
         onComplete: (r) => setV((s) => ({ ...s, status: 'complete', result: r })),
-        onError: (m) => setV((s) => ({ ...s, status: s.status === 'complete' ? s.status : 'failed', error: m })),
+        onError: (m, code) => setV((s) => s.status === 'complete' ? s
+          : { ...s, status: code === 'CANCELLED' ? 'cancelled' : 'failed', error: m }),
       })
     }
     api.job(jobId).then((j: Job) => {
       if (!alive) return
       const started = j.created_at ? Date.parse(j.created_at) : NaN
-      const st = j.status === 'completed' || j.status === 'succeeded' ? 'complete' : j.status === 'canceled' ? 'cancelled' : j.status
-      setV((s) => ({ ...s, status: TERMINAL.has(j.status) ? (st as JobView['status']) : j.status === 'queued' ? 'queued' : 'running',
-        phase: j.phase, result: j as Record<string, unknown>, startedAt: isNaN(started) ? s.startedAt : started }))
-      listen()
+      const status = viewStatus(j.status)
+      setV((s) => ({
+        ...s, status, phase: j.phase, result: j.result ?? s.result,
+        error: j.error ? j.error.user_message ?? j.error.message : s.error,
+        last: { percent: j.percent ?? j.progress, phase: j.phase, queue_position: j.queue_position, eta_seconds: j.eta_seconds ?? undefined },
+        startedAt: isNaN(started) ? s.startedAt : started,
+      }))
+      if (!TERMINAL.has(status)) listen()
     }).catch((e) => {
       if (!alive) return
       if (e instanceof ApiError && e.unavailable) setV((s) => ({ ...s, status: 'unavailable' }))

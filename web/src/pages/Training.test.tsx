@@ -1,0 +1,85 @@
+/* Training page against a stubbed server: state restored from GET /api/jobs/{id}, live
+ * SSE progress (step/total, loss plot, phases), completion, failure and cancel with
+ * confirmation. EventSource is replaced by a fake the test drives. */
+import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
+import { render, screen, fireEvent, waitFor, act } from '@testing-library/react'
+import { Training } from './Training'
+import { viewStatus } from '../lib/useJob'
+
+class FakeES {
+  static last: FakeES | null = null
+  static CLOSED = 2
+  readyState = 1
+  url: string
+  listeners: Record<string, ((e: MessageEvent) => void)[]> = {}
+  constructor(url: string) { this.url = url; FakeES.last = this }
+  addEventListener(name: string, fn: (e: MessageEvent) => void) { (this.listeners[name] ??= []).push(fn) }
+  close() { this.readyState = 2 }
+  emit(name: string, data: unknown) {
+    act(() => { for (const fn of this.listeners[name] ?? []) fn(new MessageEvent(name, { data: JSON.stringify(data) })) })
+  }
+}
+
+const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status })
+let fetchMock: ReturnType<typeof vi.fn>
+
+beforeEach(() => {
+  FakeES.last = null
+  vi.stubGlobal('EventSource', FakeES)
+  fetchMock = vi.fn(async (url: string, init?: RequestInit) => {
+    if (init?.method === 'DELETE') return json(200, { status: 'cancelling', job_id: 'j1' })
+    if (url === '/api/jobs/j1') return json(200, { job_id: 'j1', kind: 'train', status: 'running', phase: 'training', progress: 10, created_at: new Date(Date.now() - 65000).toISOString() })
+    return json(404, { status: 'error', error_code: 'NOT_FOUND', message: 'no endpoint' })
+  })
+  vi.stubGlobal('fetch', fetchMock)
+})
+afterEach(() => vi.unstubAllGlobals())
+
+describe('Training page', () => {
+  it('restores from the server, then follows SSE progress and completion', async () => {
+    render(<Training jobId="j1" />)
+    await waitFor(() => expect(FakeES.last?.url).toBe('/api/progress/j1'))
+    expect(screen.getByText(/Elapsed 1m 0[5-9]s/)).toBeTruthy()
+    FakeES.last!.emit('progress', { step: 150, total_steps: 3500, loss: 0.1523, phase: 'training', eta_seconds: 2100 })
+    FakeES.last!.emit('progress', { step: 300, total_steps: 3500, loss: 0.0892, phase: 'training', eta_seconds: 1950 })
+    expect(screen.getByText(/step 300\/3500 · loss 0\.0892/)).toBeTruthy()
+    expect(screen.getByText(/ETA 32m 30s/)).toBeTruthy()
+    expect(screen.getByRole('img').getAttribute('aria-label')).toBe('Training loss, latest 0.0892 at step 300')
+    expect(screen.getByText('training').getAttribute('aria-current')).toBe('step')
+    FakeES.last!.emit('complete', { job_id: 'j1', model_id: 'm1', final_loss: 0.0124 })
+    expect(screen.getByText('Done.')).toBeTruthy()
+    expect(screen.getByRole('link', { name: 'Go to your models' })).toBeTruthy()
+    expect(screen.queryByRole('button', { name: 'Cancel training' })).toBeNull()
+  })
+  it('cancels only after confirmation', async () => {
+    render(<Training jobId="j1" />)
+    await waitFor(() => expect(FakeES.last).not.toBeNull())
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel training' }))
+    expect(fetchMock.mock.calls.some(([, i]) => i?.method === 'DELETE')).toBe(false)
+    fireEvent.click(screen.getByRole('button', { name: 'Yes, cancel' }))
+    await waitFor(() => expect(fetchMock.mock.calls.some(([u, i]) => u === '/api/jobs/j1' && i?.method === 'DELETE')).toBe(true))
+    FakeES.last!.emit('error', { job_id: 'j1', error_code: 'CANCELLED', message: 'cancelled', user_message: 'The job was cancelled.' })
+    expect(screen.getByText('Cancelled.')).toBeTruthy()
+  })
+  it('shows the server user_message when the job fails', async () => {
+    render(<Training jobId="j1" />)
+    await waitFor(() => expect(FakeES.last).not.toBeNull())
+    FakeES.last!.emit('error', { error_code: 'CONVERSION_FAILED', message: 'x', user_message: 'Training failed: out of memory.' })
+    expect(screen.getByText('Training failed: out of memory.')).toBeTruthy()
+  })
+  it('a finished job is shown without opening a stream', async () => {
+    fetchMock.mockImplementation(async () => json(200, { job_id: 'j1', status: 'complete', phase: 'complete', progress: 100, result: { model_id: 'm1' } }))
+    render(<Training jobId="j1" />)
+    await waitFor(() => expect(screen.getByText('Done.')).toBeTruthy())
+    expect(FakeES.last).toBeNull()
+  })
+  it('says so when the server has no jobs API', async () => {
+    fetchMock.mockImplementation(async () => json(404, { status: 'error', error_code: 'NOT_FOUND', message: 'no endpoint GET /api/jobs/j1' }))
+    render(<Training jobId="j1" />)
+    await waitFor(() => expect(screen.getByTestId('unavailable')).toBeTruthy())
+  })
+  it('maps server states', () => {
+    expect(viewStatus('complete')).toBe('complete'); expect(viewStatus('cancelled')).toBe('cancelled')
+    expect(viewStatus('queued')).toBe('queued'); expect(viewStatus('running')).toBe('running'); expect(viewStatus('failed')).toBe('failed')
+  })
+})
