@@ -1,0 +1,221 @@
+/*
+ * Quality analysis of a recording, estimated blindly (no clean reference).
+ *
+ * Why spectral: frame energies of coloured noise (brown, pink, hum) swing by several dB from
+ * one 10 ms frame to the next, so a time-domain noise floor mistakes noise for speech. Per
+ * frequency bin, the power of stationary noise follows an exponential distribution whatever
+ * its colour, so a low percentile of each bin over time, divided by the known quantile of that
+ * distribution, is an unbiased noise spectrum even when speech fills most of the file
+ * (minimum statistics, Martin 2001, in its simplest global form).
+ *
+ * With the noise spectrum N_k known, a 10 ms frame is speech when its power exceeds the noise
+ * power by SPEECH_Z standard deviations of noise-only frames (plus a short hangover). snr_db is ARCHITECTURE §7's active-speech SNR: mean speech power over the speech
+ * frames divided by the mean noise power.
+ */
+#include "audio/audio.h"
+
+#include <ebur128.h>
+#include <kiss_fftr.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOISE_PERCENTILE 0.02
+#define MAX_PERCENTILE_FRAMES 1500 /* frames sampled for the percentile (bounded memory) */
+#define SPEECH_Z 4.0              /* frame power above the noise by this many noise std devs = speech */
+#define HANGOVER_FRAMES 3
+#define CLIP_LEVEL 0.999f
+#define TINY_POWER 1e-12
+
+typedef struct spectral_frames {
+    int nfft, bins, hop;
+    size_t count;
+    kiss_fftr_cfg fft;
+    float *window, *frame;
+    kiss_fft_cpx *spectrum;
+} spectral_frames;
+
+const char *audio_grade_for_snr(double snr_db)
+{
+    if (snr_db >= 45) return "A+";
+    if (snr_db >= 35) return "A";
+    if (snr_db >= 25) return "B+";
+    if (snr_db >= 20) return "B";
+    if (snr_db >= 15) return "C";
+    return "D";
+}
+
+static int spectral_init(spectral_frames *s, const audio_buffer *in)
+{
+    memset(s, 0, sizeof *s);
+    s->hop = in->sample_rate / 100 > 0 ? in->sample_rate / 100 : 1;
+    s->nfft = 64;
+    while (s->nfft < in->sample_rate / 50) s->nfft *= 2; /* ≥ 20 ms */
+    s->bins = s->nfft / 2 + 1;
+    s->count = in->frames >= (size_t)s->nfft ? (in->frames - (size_t)s->nfft) / (size_t)s->hop + 1 : 0;
+    s->fft = kiss_fftr_alloc(s->nfft, 0, NULL, NULL);
+    s->window = malloc(sizeof(float) * (size_t)s->nfft);
+    s->frame = malloc(sizeof(float) * (size_t)s->nfft);
+    s->spectrum = malloc(sizeof(kiss_fft_cpx) * (size_t)s->bins);
+    if (!s->fft || !s->window || !s->frame || !s->spectrum) return -1;
+    for (int i = 0; i < s->nfft; i++) s->window[i] = 0.5f - 0.5f * cosf(2.0f * (float)M_PI * (float)i / (float)s->nfft);
+    return 0;
+}
+
+static void spectral_free(spectral_frames *s)
+{
+    kiss_fftr_free(s->fft);
+    free(s->window);
+    free(s->frame);
+    free(s->spectrum);
+}
+
+/* Power spectrum of frame f into power[bins]. */
+static void spectral_power(spectral_frames *s, const float *x, size_t f, float *power)
+{
+    const float *src = x + f * (size_t)s->hop;
+    for (int i = 0; i < s->nfft; i++) s->frame[i] = src[i] * s->window[i];
+    kiss_fftr(s->fft, s->frame, s->spectrum);
+    for (int k = 0; k < s->bins; k++) power[k] = s->spectrum[k].r * s->spectrum[k].r + s->spectrum[k].i * s->spectrum[k].i;
+}
+
+static int compare_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Noise spectrum: per-bin low percentile over (a sample of) frames, bias-corrected for an
+ * exponential distribution: quantile q of Exp(mean) is -ln(1-q)·mean. */
+static int estimate_noise(spectral_frames *s, const float *x, double *noise)
+{
+    size_t m = s->count < MAX_PERCENTILE_FRAMES ? s->count : MAX_PERCENTILE_FRAMES;
+    float *grid = malloc(sizeof(float) * m * (size_t)s->bins);
+    float *column = malloc(sizeof(float) * m);
+    float *power = malloc(sizeof(float) * (size_t)s->bins);
+    if (!grid || !column || !power) { free(grid); free(column); free(power); return -1; }
+    for (size_t j = 0; j < m; j++) {
+        spectral_power(s, x, j * s->count / m, power);
+        memcpy(grid + j * (size_t)s->bins, power, sizeof(float) * (size_t)s->bins);
+    }
+    size_t q = (size_t)(NOISE_PERCENTILE * (double)m);
+    double correction = -log(1.0 - NOISE_PERCENTILE);
+    for (int k = 0; k < s->bins; k++) {
+        for (size_t j = 0; j < m; j++) column[j] = grid[j * (size_t)s->bins + (size_t)k];
+        qsort(column, m, sizeof(float), compare_float);
+        noise[k] = column[q] / correction;
+    }
+    free(grid); free(column); free(power);
+    return 0;
+}
+
+typedef struct speech_stats { size_t frames, active; double speech_power, noise_power; } speech_stats;
+
+static int measure_speech(spectral_frames *s, const float *x, const double *noise, speech_stats *st)
+{
+    float *power = malloc(sizeof(float) * (size_t)s->bins);
+    if (!power) return -1;
+    double noise_total = 0, noise_sq = 0;
+    for (int k = 0; k < s->bins; k++) { noise_total += noise[k]; noise_sq += noise[k] * noise[k]; }
+    noise_total += TINY_POWER;
+    /* Each bin's power is exponential (std = mean), so a noise-only frame's total power has
+     * std sqrt(sum N_k²): few dominant bins (brown noise, hum) make it swing more. */
+    double threshold = SPEECH_Z * sqrt(noise_sq) + TINY_POWER;
+    memset(st, 0, sizeof *st);
+    st->frames = s->count;
+    st->noise_power = noise_total;
+    int hang = 0;
+    for (size_t f = 0; f < s->count; f++) {
+        spectral_power(s, x, f, power);
+        double excess = -noise_total;
+        for (int k = 0; k < s->bins; k++) excess += power[k];
+        if (excess > threshold) hang = HANGOVER_FRAMES + 1;
+        if (hang > 0) { hang--; st->active++; st->speech_power += excess; }
+    }
+    if (st->active) st->speech_power /= (double)st->active;
+    free(power);
+    return 0;
+}
+
+static double integrated_loudness(const audio_buffer *in)
+{
+    ebur128_state *st = ebur128_init(1, (unsigned long)in->sample_rate, EBUR128_MODE_I);
+    if (!st) return -70.0;
+    double lufs = -70.0;
+    if (ebur128_add_frames_float(st, in->samples, in->frames) != EBUR128_SUCCESS ||
+        ebur128_loudness_global(st, &lufs) != EBUR128_SUCCESS)
+        lufs = -70.0;
+    ebur128_destroy(&st);
+    return isfinite(lufs) ? lufs : -70.0;
+}
+
+static void measure_levels(const audio_buffer *in, audio_quality *q)
+{
+    size_t clipped = 0;
+    float peak = 0.f;
+    for (size_t i = 0; i < in->frames; i++) {
+        float a = fabsf(in->samples[i]);
+        if (a >= CLIP_LEVEL) clipped++;
+        if (a > peak) peak = a;
+    }
+    q->clipping_percent = in->frames ? 100.0 * (double)clipped / (double)in->frames : 0;
+    q->peak_dbfs = peak > 0 ? 20.0 * log10(peak) : -120.0;
+    q->loudness_lufs = integrated_loudness(in);
+}
+
+static void describe(audio_quality *q)
+{
+    double nf = q->noise_floor_dbfs;
+    snprintf(q->background_noise_level, sizeof q->background_noise_level, "%s",
+             nf < -60 ? "low" : nf < -45 ? "medium" : "high");
+    snprintf(q->quality_grade, sizeof q->quality_grade, "%s", audio_grade_for_snr(q->snr_db));
+    const char *rec;
+    if (q->voice_activity_percent < 5) rec = "No speech detected. Please record your voice.";
+    else if (q->clipping_percent > 0.1) rec = "The recording is clipping. Lower the input gain and record again.";
+    else if (q->snr_db >= 35) rec = "Excellent for training";
+    else if (q->snr_db >= 25) rec = "Good for training";
+    else if (q->snr_db >= 15) rec = "Usable; a quieter room will improve the voice model";
+    else rec = "Too noisy for training. Please use a clearer recording.";
+    snprintf(q->recommendation, sizeof q->recommendation, "%s", rec);
+}
+
+/* Converts spectral noise power to a per-sample power in dBFS (Hann window, one-sided sums). */
+static double noise_dbfs(const spectral_frames *s, double noise_total)
+{
+    double window_energy = 0.375 * s->nfft; /* sum of hann² */
+    double per_sample = 2.0 * noise_total / ((double)s->nfft * window_energy);
+    return 10.0 * log10(per_sample + TINY_POWER);
+}
+
+int audio_analyze(const audio_buffer *in, audio_quality *q, vc_error *err)
+{
+    memset(q, 0, sizeof *q);
+    if (in->sample_rate <= 0) return vc_fail(err, VC_ERR_INVALID_REQUEST, "invalid sample rate");
+    q->sample_rate = in->sample_rate;
+    q->duration_seconds = (double)in->frames / in->sample_rate;
+    measure_levels(in, q);
+    spectral_frames s;
+    double *noise = NULL;
+    speech_stats st = {0};
+    int rc = spectral_init(&s, in);
+    if (rc == 0 && s.count > 0) {
+        noise = calloc((size_t)s.bins, sizeof(double));
+        rc = noise ? estimate_noise(&s, in->samples, noise) : -1;
+        if (rc == 0) rc = measure_speech(&s, in->samples, noise, &st);
+    }
+    if (rc == 0 && st.frames) {
+        q->voice_activity_percent = 100.0 * (double)st.active / (double)st.frames;
+        q->snr_db = st.active ? 10.0 * log10((st.speech_power + TINY_POWER) / st.noise_power) : 0.0;
+        if (q->snr_db > 80) q->snr_db = 80; /* digital silence between words: cap, not infinity */
+        if (q->snr_db < -20) q->snr_db = -20;
+        q->noise_floor_dbfs = noise_dbfs(&s, st.noise_power);
+    } else {
+        q->noise_floor_dbfs = -120.0;
+    }
+    free(noise);
+    spectral_free(&s);
+    if (rc != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory analysing audio");
+    describe(q);
+    return 0;
+}

@@ -1,0 +1,166 @@
+/* Decoding by content, bad inputs, resampling and atomic WAV/MP3 writing (src/audio/audio_io.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audio/audio.h"
+#include "support/test_audio.h"
+
+static char dir[] = "/tmp/vcs-audio-io-XXXXXX";
+
+static const char *path_in(const char *name)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "%s/%s", dir, name);
+    return buf;
+}
+
+static int count_entries(const char *d)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "ls -A %s | wc -l", d);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    if (p && fscanf(p, "%d", &n) != 1) n = -1;
+    if (p) pclose(p);
+    return n;
+}
+
+static void decodes_every_format_and_rate(void **state)
+{
+    static const struct { int format; int rate; int channels; } cases[] = {
+        {SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 1},   {SF_FORMAT_WAV | SF_FORMAT_PCM_24, 16000, 2},
+        {SF_FORMAT_WAV | SF_FORMAT_FLOAT, 44100, 6},   {SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 48000, 2},
+        {SF_FORMAT_OGG | SF_FORMAT_VORBIS, 48000, 1}, {SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 44100, 2},
+        {SF_FORMAT_WAV | SF_FORMAT_PCM_16, 96000, 1},  {SF_FORMAT_WAV | SF_FORMAT_PCM_16, 192000, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *p = path_in("in.audio"); /* extension deliberately uninformative */
+        assert_int_equal(test_audio_tone(p, cases[i].rate, cases[i].channels, 2.0, cases[i].format, "sine", 0.5), 0);
+        audio_buffer b;
+        audio_file_info info;
+        vc_error err;
+        assert_int_equal(audio_decode_file(p, &b, &info, &err), 0);
+        assert_int_equal(b.sample_rate, cases[i].rate);
+        assert_int_equal(info.channels, cases[i].channels);
+        assert_true(fabs(info.duration_seconds - 2.0) < 0.1);
+        float peak = 0;
+        for (size_t k = 0; k < b.frames; k++) peak = fmaxf(peak, fabsf(b.samples[k]));
+        assert_true(peak > 0.4f && peak < 0.6f); /* channels averaged, not summed */
+        assert_int_equal(info.truncated, 0);
+        audio_buffer_free(&b);
+    }
+}
+
+static void rejects_what_is_not_audio(void **state)
+{
+    vc_error err;
+    audio_buffer b;
+    FILE *f = fopen(path_in("empty.wav"), "wb");
+    fclose(f);
+    assert_int_equal(audio_decode_file(path_in("empty.wav"), &b, NULL, &err), -1);
+    assert_int_equal(err.code, VC_ERR_INVALID_FORMAT);
+    assert_int_equal(test_file_random(path_in("random.mp3"), 50000), 0);
+    assert_int_equal(audio_decode_file(path_in("random.mp3"), &b, NULL, &err), -1);
+    assert_int_equal(err.code, VC_ERR_INVALID_FORMAT);
+    assert_null(strstr(err.message, "pipe")); /* not libsndfile's misleading message */
+    f = fopen(path_in("text.wav"), "w");
+    fputs("RIFF this is only text pretending to be a wav file", f);
+    fclose(f);
+    assert_int_equal(audio_decode_file(path_in("text.wav"), &b, NULL, &err), -1);
+    assert_int_equal(err.code, VC_ERR_INVALID_FORMAT);
+    assert_int_equal(audio_probe_file(path_in("missing.wav"), &(audio_file_info){0}, &err), -1);
+}
+
+static void reports_truncated_and_lying_files(void **state)
+{
+    vc_error err;
+    audio_buffer b;
+    audio_file_info info;
+    const char *p = path_in("cut.wav");
+    assert_int_equal(test_audio_tone(p, 16000, 1, 4.0, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    assert_int_equal(test_file_truncate(p, 0.5), 0); /* header still promises 4 s */
+    assert_int_equal(audio_decode_file(p, &b, &info, &err), 0);
+    assert_true(info.header_overstated || info.truncated);
+    assert_true(strlen(info.warning) > 0);
+    assert_true(info.duration_seconds < 2.2);
+    audio_buffer_free(&b);
+}
+
+static void resamples_to_the_requested_rate(void **state)
+{
+    vc_error err;
+    audio_buffer b, r;
+    assert_int_equal(test_audio_tone(path_in("r.wav"), 44100, 1, 1.0, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    assert_int_equal(audio_decode_file(path_in("r.wav"), &b, NULL, &err), 0);
+    assert_int_equal(audio_resample(&b, 16000, &r, &err), 0);
+    assert_int_equal(r.sample_rate, 16000);
+    assert_true(labs((long)r.frames - 16000) <= 2);
+    double e_in = 0, e_out = 0;
+    for (size_t i = 0; i < b.frames; i++) e_in += b.samples[i] * b.samples[i];
+    for (size_t i = 0; i < r.frames; i++) e_out += r.samples[i] * r.samples[i];
+    assert_true(fabs(e_in / b.frames - e_out / r.frames) < 0.01); /* a 220 Hz tone keeps its power */
+    audio_buffer_free(&b);
+    audio_buffer_free(&r);
+}
+
+static void writes_wav_and_mp3_that_read_back(void **state)
+{
+    vc_error err;
+    audio_buffer b, back;
+    audio_file_info info;
+    assert_int_equal(test_audio_tone(path_in("src.wav"), 24000, 1, 3.0, SF_FORMAT_WAV | SF_FORMAT_FLOAT, "sine", 0.5), 0);
+    assert_int_equal(audio_decode_file(path_in("src.wav"), &b, NULL, &err), 0);
+    assert_int_equal(audio_write_wav(path_in("out.wav"), &b, 0, &err), 0);
+    assert_int_equal(audio_decode_file(path_in("out.wav"), &back, &info, &err), 0);
+    assert_int_equal(back.frames, b.frames);
+    assert_string_equal(info.format, "wav");
+    audio_buffer_free(&back);
+    assert_int_equal(audio_write_mp3(path_in("out.mp3"), &b, 128, &err), 0);
+    assert_int_equal(audio_decode_file(path_in("out.mp3"), &back, &info, &err), 0);
+    assert_string_equal(info.format, "mp3");
+    assert_true(fabs(info.duration_seconds - 3.0) < 0.1); /* the LAME tag makes the length exact-ish */
+    audio_buffer_free(&back);
+    /* a failed write leaves no file and no temp file behind */
+    int before = count_entries(dir);
+    assert_int_equal(audio_write_wav("/nonexistent-dir/x.wav", &b, 0, &err), -1);
+    assert_int_equal(err.code, VC_ERR_IO);
+    assert_int_equal(count_entries(dir), before);
+    audio_buffer_free(&b);
+}
+
+static void peaks_bound_the_signal(void **state)
+{
+    float s[8] = {0.1f, -0.5f, 0.3f, 0.2f, -0.1f, 0.9f, -0.9f, 0.0f};
+    audio_buffer b = {s, 8, 8000};
+    float p[4];
+    vc_error err;
+    assert_int_equal(audio_peaks(&b, 2, p, &err), 0);
+    assert_true(p[0] == -0.5f && p[1] == 0.3f && p[2] == -0.9f && p[3] == 0.9f);
+    assert_int_equal(audio_peaks(&b, 0, p, &err), -1);
+}
+
+static int setup(void **state) { return mkdtemp(dir) ? 0 : -1; }
+static int teardown(void **state)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(decodes_every_format_and_rate), cmocka_unit_test(rejects_what_is_not_audio),
+        cmocka_unit_test(reports_truncated_and_lying_files), cmocka_unit_test(resamples_to_the_requested_rate),
+        cmocka_unit_test(writes_wav_and_mp3_that_read_back), cmocka_unit_test(peaks_bound_the_signal),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
