@@ -39,7 +39,7 @@ static void test_no_match_and_method_not_allowed(void **state)
     assert_null(server_route_match("PUT", "/api/models", params, &known));
     assert_true(known);
     assert_null(server_route_match("GET", "/api/audio/a/b/c", params, &known));
-    assert_null(server_route_match("GET", "/api/audio/", params, &known)); /* an empty id never matches */
+    assert_null(server_route_match("GET", "/api/download/", params, &known)); /* an empty id never matches */
 }
 
 static void test_head_falls_back_to_get(void **state)
