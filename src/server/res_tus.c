@@ -163,6 +163,16 @@ static tus_ctx *new_ctx(server_request *r)
     return c;
 }
 
+/* Closes the .part file, which also drops the single-writer lock. Called as soon as a request's
+ * bytes are settled — before its response is queued — because MHD reports a request complete
+ * only after the client already has the answer, and the client's next PATCH must not find the
+ * lock still held. */
+static void release_part(tus_ctx *c)
+{
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+}
+
 /* Opens the .part file at the durable offset, ready to take this request's body. */
 static int open_for_append(server_request *r, tus_ctx *c)
 {
@@ -185,8 +195,10 @@ static int open_for_append(server_request *r, tus_ctx *c)
     }
     store_upload fresh; /* a PATCH that finished between our read and the lock moved the offset */
     if (store_upload_get(r->app->store, r->user_id, c->u.upload_id, &fresh, NULL) || fresh.offset != c->u.offset ||
-        strcmp(fresh.state, c->u.state))
+        strcmp(fresh.state, c->u.state)) {
+        release_part(c);
         return server_fail(r, VC_ERR_CONFLICT, "the upload moved on while this PATCH waited; HEAD for the offset");
+    }
     /* drop bytes past the durable offset (a PATCH that died before its commit) */
     if (ftruncate(c->fd, c->u.offset) || lseek(c->fd, c->u.offset, SEEK_SET) < 0)
         return server_fail(r, VC_ERR_IO, "seek upload: %s", strerror(errno));
@@ -197,8 +209,14 @@ static int on_body(server_request *r, const char *data, size_t size)
 {
     tus_ctx *c = r->ctx;
     if (!c || c->fd < 0) return 0;
-    if (c->u.offset + c->written + (int64_t)size > c->u.length)
+    if (c->u.offset + c->written + (int64_t)size > c->u.length) {
+        /* this request's bytes are discarded: the durable offset stays where it was */
+        c->done = 1;
+        if (ftruncate(c->fd, c->u.offset)) { /* the row never moved past u.offset: nothing lost */
+        }
+        release_part(c);
         return server_fail(r, VC_ERR_FILE_TOO_LARGE, "body goes past Upload-Length %" PRId64, c->u.length);
+    }
     for (size_t done = 0; done < size;) {
         ssize_t w = write(c->fd, data + done, size - done);
         if (w < 0 && errno == EINTR) continue;
@@ -239,8 +257,7 @@ static int finish_if_complete(server_request *r, tus_ctx *c)
     char part[1400], id[STORE_ID_MAX];
     vc_error err;
     part_path(r, c->u.upload_id, part, sizeof part);
-    close(c->fd);
-    c->fd = -1;
+    release_part(c);
     json_t *audio = NULL;
     if (store_new_id("audio", id, &err)) return server_fail(r, err.code, "%s", err.message);
     const upload_purpose *p = upload_purpose_find(c->u.purpose);
@@ -262,7 +279,7 @@ static void cleanup(server_request *r)
     if (!c) return;
     /* an interrupted PATCH without checksum keeps what arrived (tus: resume from HEAD's offset) */
     if (c->fd >= 0 && !c->done && !c->sha1 && c->written > 0) commit_bytes(r, c);
-    if (c->fd >= 0) close(c->fd);
+    release_part(c);
     if (c->sha1) EVP_MD_CTX_free(c->sha1);
     free(c);
     r->ctx = NULL;
@@ -307,9 +324,10 @@ static int post_handle(server_request *r)
     tus_ctx *c = r->ctx;
     char location[128];
     snprintf(location, sizeof location, "/api/uploads/%s", c->u.upload_id);
-    if (c->fd >= 0 && (commit_bytes(r, c) || finish_if_complete(r, c))) return -1;
-    if (c->u.length == 0 && finish_if_complete(r, c)) return -1;
-    return reply_tus(r, 201, &c->u, location);
+    int rc = c->fd >= 0 && (commit_bytes(r, c) || finish_if_complete(r, c));
+    if (!rc && c->u.length == 0) rc = finish_if_complete(r, c);
+    release_part(c);
+    return rc ? -1 : reply_tus(r, 201, &c->u, location);
 }
 
 /* ---- PATCH ---- */
@@ -330,8 +348,9 @@ static int patch_begin(server_request *r)
 static int patch_handle(server_request *r)
 {
     tus_ctx *c = r->ctx;
-    if (commit_bytes(r, c) || finish_if_complete(r, c)) return -1;
-    return reply_tus(r, 204, &c->u, NULL);
+    int rc = commit_bytes(r, c) || finish_if_complete(r, c);
+    release_part(c);
+    return rc ? -1 : reply_tus(r, 204, &c->u, NULL);
 }
 
 /* ---- HEAD, GET, DELETE, OPTIONS ---- */
