@@ -6,6 +6,7 @@
 #     not decoding/analysis of 18 minutes of audio, which is the audio module's benchmark.
 #  1b. the same bytes as one multipart POST to /api/upload/target-audio (streamed to disk, then
 #     refused as INVALID_FORMAT because they are random): MB/s and peak RSS growth.
+#  1c. a 10-minute 44.1 kHz stereo WAV over tus to completion (transfer, decode, analysis, store).
 #  2. GET /api/models with wrk -t2 -c50 -d10s, next to nginx (nginx-light, 2 workers) serving a
 #     small static file on the same machine in the same run; ratio = studio / nginx.
 # Both servers are started on free loopback ports with temp folders and stopped by PID.
@@ -57,6 +58,22 @@ awk -v s="$SECS" -v size="$SIZE" -v r0="$RSS0" -v hwm="$HWM" -v code="$CODE" 'BE
   printf "{\"bench\":\"server.multipart_upload_100mb\",\"bytes\":%d,\"seconds\":%.3f,\"mb_per_s\":%.1f,\"http_status\":%d,\"peak_rss_mb\":%.1f,\"peak_rss_growth_mb\":%.1f}\n",
     size, s, size/1048576/s, code, hwm/1024, (hwm-r0)/1024 }'
 rm -f "$TMP/blob"
+
+# ---- 1c. a real finished upload: 10 min of 44.1 kHz stereo speech-like audio over tus, to completion
+#      (transfer + decode + quality analysis + mono WAV written + row) ----
+sox -n -r 44100 -c 2 -b 16 "$TMP/ten_min.wav" synth 600 pinknoise vol 0.05 2>/dev/null
+FSIZE=$(stat -c %s "$TMP/ten_min.wav")
+RSS0=$(kb "$SPID" VmRSS)
+LOC=$(curl -si -X POST -H 'Tus-Resumable: 1.0.0' -H "Upload-Length: $FSIZE" \
+      -H "Upload-Metadata: purpose $(printf target | base64)" "$BASE/api/uploads/" | awk 'tolower($1)=="location:"{print $2}' | tr -d '\r')
+T=$(curl -s -o /dev/null -w '%{time_total} %{http_code}' -X PATCH -T "$TMP/ten_min.wav" -H 'Tus-Resumable: 1.0.0' \
+      -H 'Upload-Offset: 0' -H 'Content-Type: application/offset+octet-stream' -H 'Expect:' "$BASE$LOC")
+HWM=$(kb "$SPID" VmHWM)
+read -r SECS CODE <<<"$T"
+awk -v s="$SECS" -v size="$FSIZE" -v r0="$RSS0" -v hwm="$HWM" -v code="$CODE" 'BEGIN{
+  printf "{\"bench\":\"server.tus_finished_10min_44k_stereo\",\"bytes\":%d,\"seconds\":%.3f,\"x_realtime\":%.0f,\"http_status\":%d,\"peak_rss_mb\":%.1f,\"peak_rss_growth_mb\":%.1f,\"note\":\"growth is the decoded mono float32 buffer (10 min x 44.1k x 4 B = 106 MB), not the transfer\"}\n",
+    size, s, 600/s, code, hwm/1024, (hwm-r0)/1024 }'
+rm -f "$TMP/ten_min.wav"
 
 # ---- 2. wrk: studio GET /api/models vs nginx static ----
 NPORT=$(free_port)
