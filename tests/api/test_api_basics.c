@@ -75,6 +75,20 @@ static void test_health_and_system(void **state)
     assert_false(json_is_true(json_object_get(json_array_get(w, 0), "installed"))); /* fresh data dir */
     assert_string_equal(json_string_value(json_object_get(j, "weights_status")), "missing");
     http_response_free(&res);
+    /* a file under data/weights/rmvpe/ makes that entry installed */
+    char dir[400], file[500];
+    snprintf(dir, sizeof dir, "%s/weights/rmvpe", S.data_dir);
+    assert_int_equal(store_mkdirs(dir, NULL), 0);
+    snprintf(file, sizeof file, "%s/rmvpe.pt", dir);
+    assert_int_equal(store_write_atomic(file, "x", 1, NULL), 0);
+    get("/api/system", NULL, &res);
+    w = json_object_get(http_json(&res), "weights");
+    int rmvpe = -1;
+    for (size_t i = 0; i < json_array_size(w); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(w, i), "name")), "rmvpe"))
+            rmvpe = json_is_true(json_object_get(json_array_get(w, i), "installed"));
+    assert_int_equal(rmvpe, 1);
+    http_response_free(&res);
 }
 
 /* Fills {param} segments with a harmless id. */
