@@ -14,14 +14,20 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export VCS_TEST_ROOT=$PWD
 failed=()
+not_run=()
 passed=0
 
 run_one() { # name, command...
   local name=$1; shift
   local log; log=$(mktemp)
   local t0=$SECONDS
-  if "$@" >"$log" 2>&1; then
+  "$@" >"$log" 2>&1
+  local rc=$?
+  if [ $rc -eq 0 ]; then
     passed=$((passed+1)); echo "PASS $name ($((SECONDS-t0))s)"
+  elif [ $rc -eq 3 ] && [ "${ALLOW_NOT_RUN:-0}" = 1 ]; then
+    # check-golden: a case of a model this build has no engine for. Listed, never counted as passed.
+    not_run+=("$name"); echo "NOT RUN $name: $(grep -m1 'NOT RUN' "$log")"
   else
     failed+=("$name"); echo "FAIL $name ($((SECONDS-t0))s)"; tail -n 60 "$log" | sed 's/^/    /'
   fi
@@ -44,7 +50,7 @@ golden_cases() {
 
 suite_golden() {
   local dir
-  while IFS= read -r dir; do run_one "golden ${dir}" "$BUILD/voiceclone" check-golden "$dir"; done < <(golden_cases)
+  while IFS= read -r dir; do ALLOW_NOT_RUN=1 run_one "golden ${dir}" "$BUILD/voiceclone" check-golden "$dir"; done < <(golden_cases)
 }
 
 suite_api() {
@@ -72,6 +78,7 @@ case "${1:-all}" in
   *) echo "usage: tests/run.sh unit|golden|api|e2e|asan|all" >&2; exit 2 ;;
 esac
 
-echo "tests: $passed passed, ${#failed[@]} failed"
+echo "tests: $passed passed, ${#failed[@]} failed, ${#not_run[@]} not run (no engine for their model yet)"
+for f in "${not_run[@]}"; do echo "  not run: $f"; done
 for f in "${failed[@]}"; do echo "  failed: $f"; done
 [ ${#failed[@]} -eq 0 ]

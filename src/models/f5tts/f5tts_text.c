@@ -1,0 +1,163 @@
+/* F5-TTS text handling (see f5tts_text.h). */
+#include "models/f5tts/f5tts_text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define F5_MAX_FRAMES 65536
+
+int f5_vocab_load(f5_vocab *v, const char *path, vc_error *err)
+{
+    memset(v, 0, sizeof *v);
+    FILE *f = fopen(path, "rb");
+    if (!f) return vc_fail(err, VC_ERR_WEIGHTS_MISSING, "cannot open vocabulary %s", path);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int capacity = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
+        if (v->count == capacity) {
+            capacity = capacity ? capacity * 2 : 256;
+            char **grown = realloc(v->tokens, sizeof(char *) * (size_t)capacity);
+            if (!grown) break;
+            v->tokens = grown;
+        }
+        v->tokens[v->count] = strdup(line);
+        if (!v->tokens[v->count]) break;
+        v->count++;
+    }
+    int complete = feof(f);
+    free(line);
+    fclose(f);
+    if (!complete) { f5_vocab_free(v); return vc_fail(err, VC_ERR_NOMEM, "out of memory reading %s", path); }
+    if (v->count == 0) { f5_vocab_free(v); return vc_fail(err, VC_ERR_INVALID_FORMAT, "vocabulary %s is empty", path); }
+    return 0;
+}
+
+void f5_vocab_free(f5_vocab *v)
+{
+    for (int i = 0; i < v->count; i++) free(v->tokens[i]);
+    free(v->tokens);
+    memset(v, 0, sizeof *v);
+}
+
+static int utf8_length(unsigned char c)
+{
+    if (c < 0x80) return 1;
+    if ((c & 0xE0) == 0xC0) return 2;
+    if ((c & 0xF0) == 0xE0) return 3;
+    if ((c & 0xF8) == 0xF0) return 4;
+    return -1;
+}
+
+static int64_t lookup(const f5_vocab *v, const char *s, int len)
+{
+    for (int i = 0; i < v->count; i++)
+        if ((int)strlen(v->tokens[i]) == len && !memcmp(v->tokens[i], s, (size_t)len)) return i;
+    return 0;
+}
+
+int f5_tokenize(const f5_vocab *v, const char *text, int64_t *ids, int max_ids)
+{
+    int n = 0;
+    for (const char *p = text; *p && n < max_ids;) {
+        int len = utf8_length((unsigned char)*p);
+        if (len < 0) return -1;
+        for (int i = 1; i < len; i++)
+            if ((p[i] & 0xC0) != 0x80) return -1;
+        ids[n++] = lookup(v, p, len);
+        p += len;
+    }
+    return n;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !memcmp(s + a - b, suffix, b);
+}
+
+void f5_prepare_ref_text(const char *in, char *out)
+{
+    strcpy(out, in);
+    if (!ends_with(out, ". ") && !ends_with(out, "\xE3\x80\x82")) strcat(out, ends_with(out, ".") ? " " : ". ");
+    size_t len = strlen(out);
+    if (len && (unsigned char)out[len - 1] < 0x80) strcat(out, " ");
+}
+
+int f5_duration_frames(int ref_frames, int ref_mel_frames, int n_text_ids, size_t ref_text_bytes,
+                       size_t gen_text_bytes, float speed)
+{
+    double local_speed = gen_text_bytes < 10 ? 0.3 : speed; /* very short texts are spoken slowly */
+    double extra = ref_text_bytes ? (double)ref_frames / (double)ref_text_bytes * (double)gen_text_bytes / local_speed : 0;
+    int dur = ref_frames + (int)extra;
+    int floor = (n_text_ids > ref_mel_frames ? n_text_ids : ref_mel_frames) + 1;
+    int n = dur > floor ? dur : floor;
+    return n < F5_MAX_FRAMES ? n : F5_MAX_FRAMES;
+}
+
+/* Sentence boundaries: ASCII ;:,.!? followed by whitespace (the whitespace is dropped), or
+ * right after a full-width ；：，。！？ (3-byte UTF-8). Returns the length of the sentence
+ * starting at p and sets *next to where the following one starts. */
+static size_t next_sentence(const char *p, const char **next)
+{
+    static const char *const wide[] = {"\xEF\xBC\x9B", "\xEF\xBC\x9A", "\xEF\xBC\x8C", "\xE3\x80\x82", "\xEF\xBC\x81", "\xEF\xBC\x9F"};
+    for (const char *q = p; *q; q++) {
+        if (strchr(";:,.!?", *q) && (q[1] == ' ' || q[1] == '\t' || q[1] == '\n')) {
+            const char *r = q + 1;
+            while (*r == ' ' || *r == '\t' || *r == '\n') r++;
+            *next = r;
+            return (size_t)(q + 1 - p);
+        }
+        for (size_t i = 0; i < 6; i++)
+            if (!strncmp(q, wide[i], 3)) { *next = q + 3; return (size_t)(q + 3 - p); }
+    }
+    *next = p + strlen(p);
+    return strlen(p);
+}
+
+static int push_chunk(char ***chunks, int *n, const char *text)
+{
+    const char *s = text, *e = text + strlen(text);
+    while (*s == ' ') s++;
+    while (e > s && e[-1] == ' ') e--;
+    char **grown = realloc(*chunks, sizeof(char *) * (size_t)(*n + 1));
+    if (!grown) return -1;
+    *chunks = grown;
+    (*chunks)[*n] = strndup(s, (size_t)(e - s));
+    if (!(*chunks)[*n]) return -1;
+    (*n)++;
+    return 0;
+}
+
+int f5_chunk_text(const char *text, int max_chars, char ***chunks)
+{
+    *chunks = NULL;
+    int n = 0;
+    size_t cap = strlen(text) * 2 + 16;
+    char *current = calloc(cap, 1);
+    if (!current) return -1;
+    for (const char *p = text; *p;) {
+        const char *next;
+        size_t len = next_sentence(p, &next);
+        int ascii_end = len && (unsigned char)p[len - 1] < 0x80;
+        if (strlen(current) + len > (size_t)max_chars && current[0]) {
+            if (push_chunk(chunks, &n, current) != 0) break;
+            current[0] = '\0';
+        }
+        strncat(current, p, len);
+        if (ascii_end) strcat(current, " ");
+        p = next;
+    }
+    if (current[0]) push_chunk(chunks, &n, current);
+    free(current);
+    return n;
+}
+
+void f5_chunks_free(char **chunks, int n)
+{
+    for (int i = 0; i < n; i++) free(chunks[i]);
+    free(chunks);
+}

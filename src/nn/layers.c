@@ -1,0 +1,142 @@
+/*
+ * Reference CPU implementations of the shared layers (see layers.h). Matrix-multiply-class
+ * work (linear, grouped/dense conv via im2col, attention) is delegated to cblas_sgemm, which
+ * brings its own threads; the remaining element-wise loops are memory-bound and cheap next
+ * to the GEMMs of a transformer.
+ */
+#include "nn/layers.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+void nn_linear(float *out, const float *in, const float *w, const float *b, int rows, int n_in, int n_out)
+{
+    if (b) {
+        for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * n_out, b, sizeof(float) * (size_t)n_out);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n_out, n_in, 1.0f, in, n_in, w, n_in, b ? 1.0f : 0.0f,
+                out, n_out);
+}
+
+void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *gamma, const float *beta, float eps)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * dim;
+        float *o = out + (size_t)r * dim;
+        double mean = 0, var = 0;
+        for (int i = 0; i < dim; i++) mean += xr[i];
+        mean /= dim;
+        for (int i = 0; i < dim; i++) var += (xr[i] - mean) * (xr[i] - mean);
+        var /= dim;
+        float inv = (float)(1.0 / sqrt(var + eps));
+        for (int i = 0; i < dim; i++) {
+            float y = (xr[i] - (float)mean) * inv;
+            o[i] = (gamma ? y * gamma[i] : y) + (beta ? beta[i] : 0.0f);
+        }
+    }
+}
+
+void nn_silu(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+void nn_mish(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float sp = x[i] > 20.0f ? x[i] : log1pf(expf(x[i])); /* softplus, PyTorch threshold 20 */
+        x[i] = x[i] * tanhf(sp);
+    }
+}
+
+void nn_gelu_erf(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+}
+
+void nn_gelu_tanh(float *x, size_t n)
+{
+    const float c = 0.7978845608028654f; /* sqrt(2/pi) */
+    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + tanhf(c * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+}
+
+void nn_softmax_rows(float *x, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        float *row = x + (size_t)r * cols;
+        float mx = row[0];
+        for (int i = 1; i < cols; i++) mx = row[i] > mx ? row[i] : mx;
+        float sum = 0;
+        for (int i = 0; i < cols; i++) { row[i] = expf(row[i] - mx); sum += row[i]; }
+        float inv = 1.0f / sum;
+        for (int i = 0; i < cols; i++) row[i] *= inv;
+    }
+}
+
+size_t nn_conv1d_tm_scratch(int T, int c_in, int c_out, int k, int pad, int groups)
+{
+    if (groups == c_in && groups == c_out) return 0;
+    return (size_t)(T + 2 * pad - k + 1) * (size_t)(c_in / groups) * (size_t)k;
+}
+
+static void conv1d_depthwise(float *out, const float *in, const float *w, const float *b, int T, int c, int k, int pad)
+{
+    int t_out = T + 2 * pad - k + 1;
+    for (int t = 0; t < t_out; t++) {
+        float *o = out + (size_t)t * c;
+        for (int ch = 0; ch < c; ch++) o[ch] = b ? b[ch] : 0.0f;
+        for (int j = 0; j < k; j++) {
+            int src = t + j - pad;
+            if (src < 0 || src >= T) continue;
+            const float *x = in + (size_t)src * c;
+            for (int ch = 0; ch < c; ch++) o[ch] += w[(size_t)ch * k + j] * x[ch];
+        }
+    }
+}
+
+/* Grouped/dense conv: per group, gather [T_out, cin_g·k] patches and multiply by the group's
+ * [cout_g, cin_g·k] weights (PyTorch's layout already is that matrix). */
+void nn_conv1d_tm(float *out, const float *in, const float *w, const float *b, int T, int c_in, int c_out, int k,
+                  int pad, int groups, float *scratch)
+{
+    if (groups == c_in && groups == c_out) { conv1d_depthwise(out, in, w, b, T, c_in, k, pad); return; }
+    int t_out = T + 2 * pad - k + 1, cin_g = c_in / groups, cout_g = c_out / groups, patch = cin_g * k;
+    for (int t = 0; t < t_out; t++)
+        for (int o = 0; o < c_out; o++) out[(size_t)t * c_out + o] = b ? b[o] : 0.0f;
+    for (int g = 0; g < groups; g++) {
+        for (int t = 0; t < t_out; t++) {
+            float *row = scratch + (size_t)t * patch;
+            for (int ci = 0; ci < cin_g; ci++)
+                for (int j = 0; j < k; j++) {
+                    int src = t + j - pad;
+                    row[ci * k + j] = (src < 0 || src >= T) ? 0.0f : in[(size_t)src * c_in + g * cin_g + ci];
+                }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t_out, cout_g, patch, 1.0f, scratch, patch,
+                    w + (size_t)g * cout_g * patch, patch, 1.0f, out + g * cout_g, c_out);
+    }
+}
+
+size_t nn_attention_scratch(int T, int dh) { return (size_t)T * T + 3 * (size_t)T * dh; }
+
+static void gather_head(float *dst, const float *src, int T, int width, int offset, int dh)
+{
+    for (int t = 0; t < T; t++) memcpy(dst + (size_t)t * dh, src + (size_t)t * width + offset, sizeof(float) * (size_t)dh);
+}
+
+void nn_attention(float *out, const float *q, const float *k, const float *v, int T, int heads, int dh, float scale,
+                  float *scratch)
+{
+    int width = heads * dh;
+    float *scores = scratch, *qh = scratch + (size_t)T * T, *kh = qh + (size_t)T * dh, *vh = kh + (size_t)T * dh;
+    for (int h = 0; h < heads; h++) {
+        gather_head(qh, q, T, width, h * dh, dh);
+        gather_head(kh, k, T, width, h * dh, dh);
+        gather_head(vh, v, T, width, h * dh, dh);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh, scale, qh, dh, kh, dh, 0.0f, scores, T);
+        nn_softmax_rows(scores, T, T);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, 1.0f, scores, T, vh, dh, 0.0f, out + h * dh,
+                    width);
+    }
+}

@@ -1,0 +1,40 @@
+/*
+ * Building blocks shared by the models, written against plain float arrays with explicit
+ * dimensions (llm.c style). Activations are time-major: a sequence is [T, C] row-major, the
+ * layout of PyTorch's [batch, seq, dim] at batch 1. Weights keep PyTorch's layouts: Linear
+ * [out, in], Conv1d [out, in/groups, k]. Matrix products go to OpenBLAS sgemm; nothing here
+ * allocates except where a scratch size is documented.
+ */
+#ifndef VC_NN_LAYERS_H
+#define VC_NN_LAYERS_H
+
+#include <stddef.h>
+
+/* out[rows, n_out] = in[rows, n_in] · wᵀ + b, w is [n_out, n_in] (PyTorch Linear); b may be NULL. */
+void nn_linear(float *out, const float *in, const float *w, const float *b, int rows, int n_in, int n_out);
+
+/* Layer norm over the last axis of x[rows, dim] (biased variance); gamma/beta may be NULL. In place allowed. */
+void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *gamma, const float *beta, float eps);
+
+void nn_silu(float *x, size_t n);
+void nn_mish(float *x, size_t n);
+void nn_gelu_erf(float *x, size_t n);
+void nn_gelu_tanh(float *x, size_t n);
+
+/* Softmax over each row of x[rows, cols], in place. */
+void nn_softmax_rows(float *x, int rows, int cols);
+
+/* Conv1d on time-major sequences, stride 1, dilation 1, zero padding `pad` on both sides so
+ * T_out = T + 2·pad − k + 1. in [T, c_in], out [T_out, c_out], w [c_out, c_in/groups, k].
+ * scratch: T_out · (c_in/groups) · k floats (unused for depthwise convs). */
+void nn_conv1d_tm(float *out, const float *in, const float *w, const float *b, int T, int c_in, int c_out, int k,
+                  int pad, int groups, float *scratch);
+size_t nn_conv1d_tm_scratch(int T, int c_in, int c_out, int k, int pad, int groups);
+
+/* Multi-head attention without mask: q, k, v [T, heads·dh] → out [T, heads·dh];
+ * softmax(q kᵀ · scale) v per head. scratch: T·T + 3·T·dh floats. */
+void nn_attention(float *out, const float *q, const float *k, const float *v, int T, int heads, int dh, float scale,
+                  float *scratch);
+size_t nn_attention_scratch(int T, int dh);
+
+#endif
