@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -71,6 +72,7 @@ static void exec_server(test_server *s, const char *const *env, const char *cons
     int n = 8;
     for (size_t i = 0; args && args[i] && n < 31; i++) argv[n++] = args[i];
     argv[n] = NULL;
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* a test that aborts mid-way never leaves a server behind */
     for (size_t i = 0; env && env[i]; i++) putenv((char *)env[i]);
     int fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
