@@ -84,7 +84,7 @@ test-e2e: build
 	@bash tests/run.sh e2e
 # Address + undefined-behaviour sanitizers over the unit suites (separate build tree).
 test-asan: deps
-	@$(MAKE) --no-print-directory c BUILD=build-asan CC=clang \
+	@$(MAKE) --no-print-directory c BUILD=build-asan CC=clang EXTRA_CFLAGS=-Wno-unknown-warning-option \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 	@BUILD=build-asan bash tests/run.sh unit
 

@@ -4,10 +4,11 @@
  * safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape,
  * data_offsets}}, then raw little-endian data. The file is memory-mapped; fp32 tensors are
  * views into the mapping (zero copy), fp16/bf16 are converted to owned f32 buffers, integer
- * tensors stay as they are. Every header entry is validated before any byte is trusted:
+ * tensors stay as they are. PyTorch zip checkpoints go to ptzip.c. Every header entry is validated before any byte is trusted:
  * known dtype, dims ≥ 0, shape product × element size == span, span inside the data area.
  */
 #include "nn/weights.h"
+#include "nn/weights_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,18 +23,6 @@
 #define MAX_HEADER_BYTES (100u << 20)
 #define MAX_TENSORS 1000000
 
-typedef struct named_tensor {
-    char *name;
-    nn_tensor tensor;
-} named_tensor;
-
-struct nn_weights {
-    void *map;
-    size_t map_size;
-    named_tensor *items;
-    size_t count;
-    json_t *meta;
-};
 
 static const struct { const char *name; nn_dtype dtype; size_t size; } DTYPES[] = {
     {"F32", NN_F32, 4}, {"F16", NN_F16, 2}, {"BF16", NN_BF16, 2}, {"F64", NN_F64, 8}, {"I64", NN_I64, 8},
@@ -56,13 +45,18 @@ static float bf16_to_float(uint16_t b)
     return f;
 }
 
-/* Turns a raw stored tensor into the engine's view: f32 for floats, the raw type otherwise. */
-static int materialise(nn_tensor *t, const void *raw, int64_t numel, nn_dtype stored, vc_error *err)
+/* Turns a raw stored tensor into the engine's view: f32 for floats, the raw type otherwise.
+ * fp32/integer data is viewed in place when aligned, copied otherwise. */
+int nn_weights_materialise(nn_tensor *t, const void *raw, int64_t numel, nn_dtype stored, vc_error *err)
 {
     if (stored != NN_F16 && stored != NN_BF16 && stored != NN_F64) {
+        size_t bytes = (size_t)numel * nn_dtype_size(stored);
         t->dtype = stored;
-        t->data = (void *)raw;
-        t->owns_data = 0;
+        if (((uintptr_t)raw % nn_dtype_size(stored)) == 0) { t->data = (void *)raw; t->owns_data = 0; return 0; }
+        t->data = malloc(bytes ? bytes : 1);
+        if (!t->data) return vc_fail(err, VC_ERR_NOMEM, "out of memory copying a tensor");
+        memcpy(t->data, raw, bytes);
+        t->owns_data = 1;
         return 0;
     }
     float *f = malloc(sizeof(float) * (size_t)(numel ? numel : 1));
@@ -77,7 +71,14 @@ static int materialise(nn_tensor *t, const void *raw, int64_t numel, nn_dtype st
     return 0;
 }
 
-static void set_contiguous_strides(nn_tensor *t)
+size_t nn_dtype_size(nn_dtype d)
+{
+    for (size_t i = 0; i < sizeof DTYPES / sizeof DTYPES[0]; i++)
+        if (DTYPES[i].dtype == d) return DTYPES[i].size;
+    return 1;
+}
+
+void nn_tensor_set_contiguous(nn_tensor *t)
 {
     int64_t s = 1;
     for (int d = t->ndim - 1; d >= 0; d--) { t->strides[d] = s; s *= t->shape[d]; }
@@ -114,8 +115,8 @@ static int parse_entry(nn_weights *w, const char *name, json_t *entry, const uin
         return vc_fail(err, VC_ERR_INVALID_FORMAT,
                        "tensor '%s': data_offsets [%lld, %lld] do not match its shape or the file size", name,
                        (long long)begin, (long long)end);
-    set_contiguous_strides(&nt->tensor);
-    if (materialise(&nt->tensor, data + begin, (int64_t)numel, dtype, err) != 0) return -1;
+    nn_tensor_set_contiguous(&nt->tensor);
+    if (nn_weights_materialise(&nt->tensor, data + begin, (int64_t)numel, dtype, err) != 0) return -1;
     nt->name = strdup(name);
     if (!nt->name) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     w->count++;
@@ -139,6 +140,7 @@ static int parse_header(nn_weights *w, const char *path, vc_error *err)
     }
     size_t n = json_object_size(root);
     w->items = calloc(n ? n : 1, sizeof(named_tensor));
+    w->capacity = n ? n : 1;
     if (!w->items || n > MAX_TENSORS) { json_decref(root); return vc_fail(err, VC_ERR_NOMEM, "%s: too many tensors", path); }
     const uint8_t *data = bytes + 8 + header_len;
     uint64_t data_size = w->map_size - 8 - header_len;
@@ -179,7 +181,10 @@ int nn_weights_open(const char *path, nn_weights **out, vc_error *err)
     nn_weights *w = calloc(1, sizeof *w);
     if (!w) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     w->meta = json_object();
-    if (map_file(w, path, err) != 0 || parse_header(w, path, err) != 0) {
+    int is_zip = 0;
+    if (map_file(w, path, err) == 0) is_zip = w->map_size >= 4 && !memcmp(w->map, "PK\x03\x04", 4);
+    else { nn_weights_free(w); return -1; }
+    if ((is_zip ? nn_ptzip_load(w, path, err) : parse_header(w, path, err)) != 0) {
         nn_weights_free(w);
         return -1;
     }
@@ -198,6 +203,22 @@ void nn_weights_free(nn_weights *w)
     if (w->map) munmap(w->map, w->map_size);
     json_decref(w->meta);
     free(w);
+}
+
+int nn_weights_add(nn_weights *w, const char *name, const nn_tensor *t, vc_error *err)
+{
+    if (w->count == w->capacity) {
+        size_t cap = w->capacity ? w->capacity * 2 : 64;
+        named_tensor *grown = realloc(w->items, sizeof(named_tensor) * cap);
+        if (!grown) return vc_fail(err, VC_ERR_NOMEM, "out of memory (tensor table)");
+        w->items = grown;
+        w->capacity = cap;
+    }
+    w->items[w->count].name = strdup(name);
+    if (!w->items[w->count].name) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    w->items[w->count].tensor = *t;
+    w->count++;
+    return 0;
 }
 
 size_t nn_weights_count(const nn_weights *w) { return w->count; }
