@@ -24,7 +24,7 @@ static int parse_args(int argc, char **argv, tts_args *a)
 {
     f5tts_params_default(&a->params);
     a->weights = "data/weights";
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) { fprintf(stderr, "voiceclone tts: %s needs a value\n", k); return -1; }
         if (!strcmp(k, "--ref")) a->ref = v;
@@ -38,7 +38,6 @@ static int parse_args(int argc, char **argv, tts_args *a)
         else if (!strcmp(k, "--speed")) a->params.speed = strtof(v, NULL);
         else if (!strcmp(k, "--seed")) a->params.seed = strtoull(v, NULL, 10);
         else { fprintf(stderr, "voiceclone tts: unknown option %s\n", k); return -1; }
-        i++;
     }
     if (!a->ref || !a->ref_text || !a->text || !a->out) {
         fprintf(stderr, "usage: voiceclone tts --ref REF.wav --ref-text TEXT --text TEXT -o OUT.wav "

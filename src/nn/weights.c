@@ -130,7 +130,7 @@ static int parse_header(nn_weights *w, const char *path, vc_error *err)
     uint64_t header_len;
     memcpy(&header_len, bytes, 8);
     if (header_len < 2 || header_len > MAX_HEADER_BYTES || header_len > w->map_size - 8)
-        return vc_fail(err, VC_ERR_INVALID_FORMAT, "%s: not a safetensors file (header length %llu)", path,
+        return vc_fail(err, VC_ERR_INVALID_FORMAT, "%s: not a weights file (neither safetensors nor a PyTorch zip checkpoint; header length %llu)", path,
                        (unsigned long long)header_len);
     json_error_t jerr;
     json_t *root = json_loadb((const char *)bytes + 8, header_len, JSON_REJECT_DUPLICATES, &jerr);
