@@ -8,9 +8,15 @@
  * distribution, is an unbiased noise spectrum even when speech fills most of the file
  * (minimum statistics, Martin 2001, in its simplest global form).
  *
- * With the noise spectrum N_k known, a 10 ms frame is speech when its power exceeds the noise
- * power by SPEECH_Z standard deviations of noise-only frames (plus a short hangover). snr_db is ARCHITECTURE §7's active-speech SNR: mean speech power over the speech
- * frames divided by the mean noise power.
+ * With the noise spectrum N_k known, a 10 ms frame is speech when its power in the voice band
+ * (80 Hz and up: DC and rumble bins are real-valued or nearly so and swing far more than the
+ * exponential model allows), smoothed over 30 ms, exceeds the noise there by SPEECH_Z standard
+ * deviations of noise-only frames; a median of three removes lone flips. Further passes then
+ * replace the percentile guess by the plain mean spectrum of the pauses found (unbiased for
+ * any noise colour) and the modelled spread by the measured one, and decide again. Measured on espeak speech + white/pink/brown noise at
+ * 5–35 dB: SNR within ±0.8 dB, voice activity within ±6.7 points (mains hum at 5 dB: 12.4),
+ * tests/audio/test_audio_quality.c. snr_db is ARCHITECTURE §7's active-speech SNR: mean
+ * speech power over the speech frames divided by the mean noise power.
  */
 #include "audio/audio.h"
 
@@ -21,15 +27,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NOISE_PERCENTILE 0.02
+#define NOISE_PERCENTILE 0.10
 #define MAX_PERCENTILE_FRAMES 1500 /* frames sampled for the percentile (bounded memory) */
-#define SPEECH_Z 4.0              /* frame power above the noise by this many noise std devs = speech */
-#define HANGOVER_FRAMES 3
+#define SPEECH_Z 1.5              /* smoothed band power above the noise by this many noise std devs = speech */
+#define SMOOTH_GAIN 1.41421356
 #define CLIP_LEVEL 0.999f
 #define TINY_POWER 1e-12
 
 typedef struct spectral_frames {
     int nfft, bins, hop;
+    size_t length;  /* samples of the signal */
+    int voice_bin; /* first bin of the voice band (≥ 80 Hz): rumble and DC never decide speech */
     size_t count;
     kiss_fftr_cfg fft;
     float *window, *frame;
@@ -53,7 +61,10 @@ static int spectral_init(spectral_frames *s, const audio_buffer *in)
     s->nfft = 64;
     while (s->nfft < in->sample_rate / 50) s->nfft *= 2; /* ≥ 20 ms */
     s->bins = s->nfft / 2 + 1;
-    s->count = in->frames >= (size_t)s->nfft ? (in->frames - (size_t)s->nfft) / (size_t)s->hop + 1 : 0;
+    s->voice_bin = (int)ceil(80.0 * s->nfft / in->sample_rate);
+    if (s->voice_bin < 1) s->voice_bin = 1;
+    s->count = in->frames / (size_t)s->hop; /* one analysis window per 10 ms frame */
+    s->length = in->frames;
     s->fft = kiss_fftr_alloc(s->nfft, 0, NULL, NULL);
     s->window = malloc(sizeof(float) * (size_t)s->nfft);
     s->frame = malloc(sizeof(float) * (size_t)s->nfft);
@@ -71,14 +82,21 @@ static void spectral_free(spectral_frames *s)
     free(s->spectrum);
 }
 
-/* Power spectrum of frame f into power[bins]. */
+/* Power spectrum of 10 ms frame f into power[bins]: the window is centred on the frame, zero
+ * outside the signal, so a frame's verdict is about that frame and not the next ones. */
 static void spectral_power(spectral_frames *s, const float *x, size_t f, float *power)
 {
-    const float *src = x + f * (size_t)s->hop;
-    for (int i = 0; i < s->nfft; i++) s->frame[i] = src[i] * s->window[i];
+    long start = (long)(f * (size_t)s->hop) + s->hop / 2 - s->nfft / 2;
+    for (int i = 0; i < s->nfft; i++) {
+        long j = start + i;
+        s->frame[i] = (j >= 0 && (size_t)j < s->length) ? x[j] * s->window[i] : 0.0f;
+    }
     kiss_fftr(s->fft, s->frame, s->spectrum);
     for (int k = 0; k < s->bins; k++) power[k] = s->spectrum[k].r * s->spectrum[k].r + s->spectrum[k].i * s->spectrum[k].i;
 }
+
+/* One-sided spectrum: every bin but DC and Nyquist stands for two (±f) of the full spectrum. */
+static double bin_weight(const spectral_frames *s, int k) { return (k == 0 || k == s->bins - 1) ? 1.0 : 2.0; }
 
 static int compare_float(const void *a, const void *b)
 {
@@ -110,29 +128,94 @@ static int estimate_noise(spectral_frames *s, const float *x, double *noise)
     return 0;
 }
 
+/* Second pass: the noise spectrum as the plain mean over frames well away from any speech
+ * (the percentile model is only a first guess; the mean over true pauses is unbiased).
+ * Keeps the first guess when fewer than MIN_PAUSE_FRAMES such frames exist. */
+#define MIN_PAUSE_FRAMES 20
+#define REFINE_PASSES 3 /* pauses → noise → pauses: converges in two or three rounds */
+#define PAUSE_MARGIN 3
+
+static int is_pause(const unsigned char *flags, size_t count, size_t f)
+{
+    size_t lo = f >= PAUSE_MARGIN ? f - PAUSE_MARGIN : 0, hi = f + PAUSE_MARGIN < count ? f + PAUSE_MARGIN : count - 1;
+    for (size_t i = lo; i <= hi; i++)
+        if (flags[i]) return 0;
+    return 1;
+}
+
+/* Also measures how much the voice-band power of pause frames really swings (*sigma): hum is
+ * nearly deterministic, brown noise wild; the exponential model is only the first guess. */
+static int refine_noise(spectral_frames *s, const float *x, const unsigned char *flags, double *noise, double *sigma)
+{
+    float *power = malloc(sizeof(float) * (size_t)s->bins);
+    double *sum = calloc((size_t)s->bins, sizeof(double));
+    if (!power || !sum) { free(power); free(sum); return -1; }
+    size_t used = 0;
+    double band_sum = 0, band_sq = 0;
+    for (size_t f = 0; f < s->count; f++) {
+        if (!is_pause(flags, s->count, f)) continue;
+        spectral_power(s, x, f, power);
+        double band = 0;
+        for (int k = 0; k < s->bins; k++) sum[k] += power[k];
+        for (int k = s->voice_bin; k < s->bins; k++) band += power[k];
+        band_sum += band;
+        band_sq += band * band;
+        used++;
+    }
+    if (used >= MIN_PAUSE_FRAMES) {
+        for (int k = 0; k < s->bins; k++) noise[k] = sum[k] / (double)used;
+        double mean = band_sum / (double)used;
+        *sigma = sqrt(fmax(band_sq / (double)used - mean * mean, 0.0));
+    }
+    free(power); free(sum);
+    return 0;
+}
+
 typedef struct speech_stats { size_t frames, active; double speech_power, noise_power; } speech_stats;
 
-static int measure_speech(spectral_frames *s, const float *x, const double *noise, speech_stats *st)
+static int measure_speech(spectral_frames *s, const float *x, const double *noise, double sigma, speech_stats *st,
+                          unsigned char *flags)
 {
     float *power = malloc(sizeof(float) * (size_t)s->bins);
     if (!power) return -1;
-    double noise_total = 0, noise_sq = 0;
-    for (int k = 0; k < s->bins; k++) { noise_total += noise[k]; noise_sq += noise[k] * noise[k]; }
+    double noise_total = 0, noise_sq = 0, noise_band = 0;
+    int k_min = s->voice_bin;
+    for (int k = 0; k < s->bins; k++) noise_total += bin_weight(s, k) * noise[k];
+    for (int k = k_min; k < s->bins; k++) { noise_band += noise[k]; noise_sq += noise[k] * noise[k]; }
     noise_total += TINY_POWER;
     /* Each bin's power is exponential (std = mean), so a noise-only frame's total power has
      * std sqrt(sum N_k²): few dominant bins (brown noise, hum) make it swing more. */
-    double threshold = SPEECH_Z * sqrt(noise_sq) + TINY_POWER;
+    double threshold = SPEECH_Z * (sigma > 0 ? sigma : sqrt(noise_sq)) + TINY_POWER;
     memset(st, 0, sizeof *st);
     st->frames = s->count;
     st->noise_power = noise_total;
-    int hang = 0;
+    unsigned char *raw = calloc(s->count + 1, 1);
+    double *band_power = calloc(s->count + 1, sizeof(double));
+    double *frame_excess = calloc(s->count + 1, sizeof(double));
+    if (!raw || !frame_excess) { free(raw); free(frame_excess); free(power); return -1; }
     for (size_t f = 0; f < s->count; f++) {
         spectral_power(s, x, f, power);
-        double excess = -noise_total;
-        for (int k = 0; k < s->bins; k++) excess += power[k];
-        if (excess > threshold) hang = HANGOVER_FRAMES + 1;
-        if (hang > 0) { hang--; st->active++; st->speech_power += excess; }
+        double excess = -noise_total, band = -noise_band;
+        for (int k = 0; k < s->bins; k++) excess += bin_weight(s, k) * power[k];
+        for (int k = k_min; k < s->bins; k++) band += power[k];
+        raw[f] = 0;
+        band_power[f] = band;
+        frame_excess[f] = excess;
     }
+    /* 30 ms smoothing of the band statistic: its noise-only spread shrinks (adjacent windows
+     * overlap, so by about √2, not √3), which lets weak speech through at the same false-alarm rate */
+    for (size_t f = 0; f < s->count; f++) {
+        double a = f > 0 ? band_power[f - 1] : band_power[f], c = f + 1 < s->count ? band_power[f + 1] : band_power[f];
+        raw[f] = (a + band_power[f] + c) / 3.0 > threshold / SMOOTH_GAIN;
+    }
+    free(band_power);
+    /* median of three: a lone spike is noise, a lone gap inside a word is speech */
+    for (size_t f = 0; f < s->count; f++) {
+        int votes = raw[f] + (f > 0 ? raw[f - 1] : raw[f]) + (f + 1 < s->count ? raw[f + 1] : raw[f]);
+        flags[f] = votes >= 2;
+        if (flags[f]) { st->active++; st->speech_power += frame_excess[f]; }
+    }
+    free(raw); free(frame_excess);
     if (st->active) st->speech_power /= (double)st->active;
     free(power);
     return 0;
@@ -184,7 +267,7 @@ static void describe(audio_quality *q)
 static double noise_dbfs(const spectral_frames *s, double noise_total)
 {
     double window_energy = 0.375 * s->nfft; /* sum of hann² */
-    double per_sample = 2.0 * noise_total / ((double)s->nfft * window_energy);
+    double per_sample = noise_total / ((double)s->nfft * window_energy);
     return 10.0 * log10(per_sample + TINY_POWER);
 }
 
@@ -202,7 +285,15 @@ int audio_analyze(const audio_buffer *in, audio_quality *q, vc_error *err)
     if (rc == 0 && s.count > 0) {
         noise = calloc((size_t)s.bins, sizeof(double));
         rc = noise ? estimate_noise(&s, in->samples, noise) : -1;
-        if (rc == 0) rc = measure_speech(&s, in->samples, noise, &st);
+        unsigned char *flags = rc == 0 ? calloc(s.count, 1) : NULL;
+        if (!flags) rc = -1;
+        double sigma = 0;
+        if (rc == 0) rc = measure_speech(&s, in->samples, noise, 0, &st, flags);
+        for (int pass = 0; rc == 0 && pass < REFINE_PASSES; pass++) {
+            rc = refine_noise(&s, in->samples, flags, noise, &sigma);
+            if (rc == 0) rc = measure_speech(&s, in->samples, noise, sigma, &st, flags);
+        }
+        free(flags);
     }
     if (rc == 0 && st.frames) {
         q->voice_activity_percent = 100.0 * (double)st.active / (double)st.frames;
