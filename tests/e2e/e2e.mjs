@@ -208,7 +208,7 @@ const specs = [
   ['pages for features this server lacks say so instead of breaking', async (page) => {
     await page.goto(BASE + '/training/job_does_not_exist')
     await page.getByRole('heading', { name: 'Training' }).waitFor()
-    await page.getByText(/isn't available on this server yet|no longer exists/).first().waitFor({ timeout: TIMEOUT })
+    await page.getByText(/isn't available on this server yet|does not exist|not found/i).first().waitFor({ timeout: TIMEOUT })
     await page.getByRole('complementary').getByText(/No jobs running|isn't available on this server yet/).waitFor({ timeout: TIMEOUT })
     await page.goto(BASE + '/nowhere')
     await page.getByRole('heading', { name: 'Page not found' }).waitFor()

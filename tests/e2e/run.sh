@@ -18,7 +18,14 @@ echo "e2e: vitest"
 TMP=$(mktemp -d /tmp/vcs-e2e.XXXXXX)
 SERVER_PID=
 cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  if [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; then
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+      echo "e2e: WARNING: server did not exit within 5 s of SIGTERM; killing it" >&2
+      kill -9 "$SERVER_PID" 2>/dev/null
+    fi
+    wait "$SERVER_PID" 2>/dev/null
+  fi
   rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -60,7 +60,7 @@ export function useJob(jobId: string | null): JobView {
     }).catch((e) => {
       if (!alive) return
       if (e instanceof ApiError && e.unavailable) setV((s) => ({ ...s, status: 'unavailable' }))
-      else if (e instanceof ApiError && e.status === 404) setV((s) => ({ ...s, status: 'failed', error: 'This job no longer exists.' }))
+      else if (e instanceof ApiError && e.status === 404) setV((s) => ({ ...s, status: 'failed', error: e.userMessage }))
       else listen()
     })
     return () => { alive = false; stop?.() }
