@@ -128,12 +128,50 @@ static int estimate_noise(spectral_frames *s, const float *x, double *noise)
     return 0;
 }
 
-/* Second pass: the noise spectrum as the plain mean over frames well away from any speech
- * (the percentile model is only a first guess; the mean over true pauses is unbiased).
- * Keeps the first guess when fewer than MIN_PAUSE_FRAMES such frames exist. */
+/* Per 10 ms frame, the two sums every later decision needs (one FFT per frame, once):
+ * total = full-band power (one-sided bins weighted), band = voice-band power. */
+typedef struct frame_powers { double *total, *band; size_t count; } frame_powers;
+
+/* What the noise looks like in those two sums, and how much its band power swings. */
+typedef struct noise_model { double total, band, sigma; } noise_model;
+
+static int measure_frames(spectral_frames *s, const float *x, frame_powers *fp)
+{
+    fp->count = s->count;
+    fp->total = calloc(s->count + 1, sizeof(double));
+    fp->band = calloc(s->count + 1, sizeof(double));
+    float *power = malloc(sizeof(float) * (size_t)s->bins);
+    if (!fp->total || !fp->band || !power) { free(power); return -1; }
+    for (size_t f = 0; f < s->count; f++) {
+        spectral_power(s, x, f, power);
+        double total = 0, band = 0;
+        for (int k = 0; k < s->bins; k++) total += bin_weight(s, k) * power[k];
+        for (int k = s->voice_bin; k < s->bins; k++) band += power[k];
+        fp->total[f] = total;
+        fp->band[f] = band;
+    }
+    free(power);
+    return 0;
+}
+
+/* First guess from the percentile spectrum. Each bin's power is exponential (std = mean), so
+ * a noise-only frame's band power has std sqrt(sum N_k²): few dominant bins swing more. */
+static noise_model model_from_spectrum(const spectral_frames *s, const double *noise)
+{
+    noise_model m = {0, 0, 0};
+    double sq = 0;
+    for (int k = 0; k < s->bins; k++) m.total += bin_weight(s, k) * noise[k];
+    for (int k = s->voice_bin; k < s->bins; k++) { m.band += noise[k]; sq += noise[k] * noise[k]; }
+    m.sigma = sqrt(sq);
+    return m;
+}
+
+/* Later passes: the plain mean over frames well away from any detected speech (unbiased for
+ * any noise colour) and the measured spread of their band power (hum is nearly deterministic,
+ * brown noise wild). Keeps the previous model when fewer than MIN_PAUSE_FRAMES pauses exist. */
 #define MIN_PAUSE_FRAMES 20
-#define REFINE_PASSES 3 /* pauses → noise → pauses: converges in two or three rounds */
 #define PAUSE_MARGIN 3
+#define REFINE_PASSES 3 /* pauses → noise → pauses: converges in two or three rounds */
 
 static int is_pause(const unsigned char *flags, size_t count, size_t f)
 {
@@ -143,82 +181,67 @@ static int is_pause(const unsigned char *flags, size_t count, size_t f)
     return 1;
 }
 
-/* Also measures how much the voice-band power of pause frames really swings (*sigma): hum is
- * nearly deterministic, brown noise wild; the exponential model is only the first guess. */
-static int refine_noise(spectral_frames *s, const float *x, const unsigned char *flags, double *noise, double *sigma)
+static void refine_noise(const frame_powers *fp, const unsigned char *flags, noise_model *m)
 {
-    float *power = malloc(sizeof(float) * (size_t)s->bins);
-    double *sum = calloc((size_t)s->bins, sizeof(double));
-    if (!power || !sum) { free(power); free(sum); return -1; }
     size_t used = 0;
-    double band_sum = 0, band_sq = 0;
-    for (size_t f = 0; f < s->count; f++) {
-        if (!is_pause(flags, s->count, f)) continue;
-        spectral_power(s, x, f, power);
-        double band = 0;
-        for (int k = 0; k < s->bins; k++) sum[k] += power[k];
-        for (int k = s->voice_bin; k < s->bins; k++) band += power[k];
-        band_sum += band;
-        band_sq += band * band;
+    double total = 0, band = 0, band_sq = 0;
+    for (size_t f = 0; f < fp->count; f++) {
+        if (!is_pause(flags, fp->count, f)) continue;
+        total += fp->total[f];
+        band += fp->band[f];
+        band_sq += fp->band[f] * fp->band[f];
         used++;
     }
-    if (used >= MIN_PAUSE_FRAMES) {
-        for (int k = 0; k < s->bins; k++) noise[k] = sum[k] / (double)used;
-        double mean = band_sum / (double)used;
-        *sigma = sqrt(fmax(band_sq / (double)used - mean * mean, 0.0));
-    }
-    free(power); free(sum);
-    return 0;
+    if (used < MIN_PAUSE_FRAMES) return;
+    m->total = total / (double)used;
+    m->band = band / (double)used;
+    m->sigma = sqrt(fmax(band_sq / (double)used - m->band * m->band, 0.0));
 }
 
 typedef struct speech_stats { size_t frames, active; double speech_power, noise_power; } speech_stats;
 
-static int measure_speech(spectral_frames *s, const float *x, const double *noise, double sigma, speech_stats *st,
-                          unsigned char *flags)
+/* Flags speech frames: 30 ms smoothing of the band excess (adjacent windows overlap, so its
+ * noise-only spread shrinks by about √2, not √3) lets weak speech through at the same
+ * false-alarm rate; a median of three then removes lone flips. */
+static int measure_speech(const frame_powers *fp, const noise_model *m, speech_stats *st, unsigned char *flags)
 {
-    float *power = malloc(sizeof(float) * (size_t)s->bins);
-    if (!power) return -1;
-    double noise_total = 0, noise_sq = 0, noise_band = 0;
-    int k_min = s->voice_bin;
-    for (int k = 0; k < s->bins; k++) noise_total += bin_weight(s, k) * noise[k];
-    for (int k = k_min; k < s->bins; k++) { noise_band += noise[k]; noise_sq += noise[k] * noise[k]; }
-    noise_total += TINY_POWER;
-    /* Each bin's power is exponential (std = mean), so a noise-only frame's total power has
-     * std sqrt(sum N_k²): few dominant bins (brown noise, hum) make it swing more. */
-    double threshold = SPEECH_Z * (sigma > 0 ? sigma : sqrt(noise_sq)) + TINY_POWER;
+    size_t n = fp->count;
+    unsigned char *raw = calloc(n + 1, 1);
+    if (!raw) return -1;
+    double threshold = SPEECH_Z * m->sigma / SMOOTH_GAIN + TINY_POWER;
+    for (size_t f = 0; f < n; f++) {
+        double a = fp->band[f > 0 ? f - 1 : f], b = fp->band[f], c = fp->band[f + 1 < n ? f + 1 : f];
+        raw[f] = (a + b + c) / 3.0 - m->band > threshold;
+    }
     memset(st, 0, sizeof *st);
-    st->frames = s->count;
-    st->noise_power = noise_total;
-    unsigned char *raw = calloc(s->count + 1, 1);
-    double *band_power = calloc(s->count + 1, sizeof(double));
-    double *frame_excess = calloc(s->count + 1, sizeof(double));
-    if (!raw || !frame_excess) { free(raw); free(frame_excess); free(power); return -1; }
-    for (size_t f = 0; f < s->count; f++) {
-        spectral_power(s, x, f, power);
-        double excess = -noise_total, band = -noise_band;
-        for (int k = 0; k < s->bins; k++) excess += bin_weight(s, k) * power[k];
-        for (int k = k_min; k < s->bins; k++) band += power[k];
-        raw[f] = 0;
-        band_power[f] = band;
-        frame_excess[f] = excess;
-    }
-    /* 30 ms smoothing of the band statistic: its noise-only spread shrinks (adjacent windows
-     * overlap, so by about √2, not √3), which lets weak speech through at the same false-alarm rate */
-    for (size_t f = 0; f < s->count; f++) {
-        double a = f > 0 ? band_power[f - 1] : band_power[f], c = f + 1 < s->count ? band_power[f + 1] : band_power[f];
-        raw[f] = (a + band_power[f] + c) / 3.0 > threshold / SMOOTH_GAIN;
-    }
-    free(band_power);
-    /* median of three: a lone spike is noise, a lone gap inside a word is speech */
-    for (size_t f = 0; f < s->count; f++) {
-        int votes = raw[f] + (f > 0 ? raw[f - 1] : raw[f]) + (f + 1 < s->count ? raw[f + 1] : raw[f]);
+    st->frames = n;
+    st->noise_power = m->total + TINY_POWER;
+    for (size_t f = 0; f < n; f++) {
+        int votes = raw[f] + raw[f > 0 ? f - 1 : f] + raw[f + 1 < n ? f + 1 : f];
         flags[f] = votes >= 2;
-        if (flags[f]) { st->active++; st->speech_power += frame_excess[f]; }
+        if (flags[f]) { st->active++; st->speech_power += fp->total[f] - m->total; }
     }
-    free(raw); free(frame_excess);
+    free(raw);
     if (st->active) st->speech_power /= (double)st->active;
-    free(power);
     return 0;
+}
+
+/* Percentile noise model, then alternating pause detection and noise re-estimation. */
+static int detect_speech(spectral_frames *s, const float *x, speech_stats *st)
+{
+    double *noise = calloc((size_t)s->bins, sizeof(double));
+    unsigned char *flags = calloc(s->count, 1);
+    frame_powers fp = {0};
+    int rc = (noise && flags) ? estimate_noise(s, x, noise) : -1;
+    if (rc == 0) rc = measure_frames(s, x, &fp);
+    noise_model model = rc == 0 ? model_from_spectrum(s, noise) : (noise_model){0, 0, 0};
+    if (rc == 0) rc = measure_speech(&fp, &model, st, flags);
+    for (int pass = 0; rc == 0 && pass < REFINE_PASSES; pass++) {
+        refine_noise(&fp, flags, &model);
+        rc = measure_speech(&fp, &model, st, flags);
+    }
+    free(noise); free(flags); free(fp.total); free(fp.band);
+    return rc;
 }
 
 static double integrated_loudness(const audio_buffer *in)
@@ -279,22 +302,9 @@ int audio_analyze(const audio_buffer *in, audio_quality *q, vc_error *err)
     q->duration_seconds = (double)in->frames / in->sample_rate;
     measure_levels(in, q);
     spectral_frames s;
-    double *noise = NULL;
     speech_stats st = {0};
     int rc = spectral_init(&s, in);
-    if (rc == 0 && s.count > 0) {
-        noise = calloc((size_t)s.bins, sizeof(double));
-        rc = noise ? estimate_noise(&s, in->samples, noise) : -1;
-        unsigned char *flags = rc == 0 ? calloc(s.count, 1) : NULL;
-        if (!flags) rc = -1;
-        double sigma = 0;
-        if (rc == 0) rc = measure_speech(&s, in->samples, noise, 0, &st, flags);
-        for (int pass = 0; rc == 0 && pass < REFINE_PASSES; pass++) {
-            rc = refine_noise(&s, in->samples, flags, noise, &sigma);
-            if (rc == 0) rc = measure_speech(&s, in->samples, noise, sigma, &st, flags);
-        }
-        free(flags);
-    }
+    if (rc == 0 && s.count > 0) rc = detect_speech(&s, in->samples, &st);
     if (rc == 0 && st.frames) {
         q->voice_activity_percent = 100.0 * (double)st.active / (double)st.frames;
         q->snr_db = st.active ? 10.0 * log10((st.speech_power + TINY_POWER) / st.noise_power) : 0.0;
@@ -304,7 +314,6 @@ int audio_analyze(const audio_buffer *in, audio_quality *q, vc_error *err)
     } else {
         q->noise_floor_dbfs = -120.0;
     }
-    free(noise);
     spectral_free(&s);
     if (rc != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory analysing audio");
     describe(q);
