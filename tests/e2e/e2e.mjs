@@ -181,6 +181,16 @@ const specs = [
     assert(dl.status === 200 && (await dl.arrayBuffer()).byteLength > 1000, 'download works')
     await axe(page, 'compare')
   }],
+  ['pages for features this server lacks say so instead of breaking', async (page) => {
+    await page.goto(BASE + '/training/job_does_not_exist')
+    await page.getByRole('heading', { name: 'Training' }).waitFor()
+    await page.getByText(/isn't available on this server yet|does not exist|not found/i).first().waitFor({ timeout: TIMEOUT })
+    await page.getByRole('complementary').getByText(/No jobs running|isn't available on this server yet/).waitFor({ timeout: TIMEOUT })
+    await page.goto(BASE + '/nowhere')
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor()
+    await axe(page, 'not found')
+  }],
+  // last: it drives the server's job scheduler, so a fault there cannot spill into the other specs
   ['jobs: a running job shows live on its page and in the jobs panel, and cancels after confirmation', async (page) => {
     // Uses the jobs module's test-only `sleep` kind (VCS_JOBS_TEST_KINDS=1 in run.sh).
     const r = await api('/api/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' },
@@ -204,15 +214,6 @@ const specs = [
     await page.reload()   // restored from the server
     await page.getByText('Cancelled.').waitFor({ timeout: TIMEOUT })
     await axe(page, 'training')
-  }],
-  ['pages for features this server lacks say so instead of breaking', async (page) => {
-    await page.goto(BASE + '/training/job_does_not_exist')
-    await page.getByRole('heading', { name: 'Training' }).waitFor()
-    await page.getByText(/isn't available on this server yet|does not exist|not found/i).first().waitFor({ timeout: TIMEOUT })
-    await page.getByRole('complementary').getByText(/No jobs running|isn't available on this server yet/).waitFor({ timeout: TIMEOUT })
-    await page.goto(BASE + '/nowhere')
-    await page.getByRole('heading', { name: 'Page not found' }).waitFor()
-    await axe(page, 'not found')
   }],
 ]
 

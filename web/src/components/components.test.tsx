@@ -108,6 +108,23 @@ describe('JobsPanel', () => {
   })
 })
 
+describe('jobs polling', () => {
+  it('never stacks a second GET /api/jobs on a slow one', async () => {
+    let release: (r: Response) => void = () => {}
+    const f = vi.fn(async () => json(200, { jobs: [] }))
+    f.mockImplementationOnce(() => new Promise<Response>((r) => { release = r }))
+    vi.stubGlobal('fetch', f)
+    const first = useApp.getState().loadJobs()
+    await useApp.getState().loadJobs()
+    expect(f).toHaveBeenCalledTimes(1)
+    release(json(200, { jobs: [] }))
+    await first
+    expect(useApp.getState().jobsState).toBe('ready')
+    await useApp.getState().loadJobs()
+    expect(f).toHaveBeenCalledTimes(2)
+  })
+})
+
 describe('LossPlot', () => {
   it('describes the latest loss', () => {
     render(<LossPlot points={[{ step: 1, loss: 0.5 }, { step: 2, loss: 0.25 }]} />)

@@ -111,9 +111,15 @@ async function parse(res: Response): Promise<unknown> {
   try { return JSON.parse(text) } catch { return null }
 }
 
+/** Requests give up after this long so a stuck server never freezes a screen. */
+export const REQUEST_TIMEOUT_MS = 20000
+
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   let res: Response
   const init: RequestInit = { method, headers: {} }
+  // uploads may legitimately take long; everything else is bounded
+  if (!(body instanceof FormData) && typeof AbortSignal !== 'undefined' && 'timeout' in AbortSignal)
+    init.signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
   if (body instanceof FormData) init.body = body
   else if (body !== undefined) {
     init.body = JSON.stringify(body)
@@ -121,7 +127,9 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   }
   try {
     res = await fetch(path, init)
-  } catch {
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'TimeoutError')
+      throw new ApiError(0, null, 'The server is taking too long to answer. Please try again.')
     throw new ApiError(0, null, 'Cannot reach the VoiceClone server. Is it running?')
   }
   const data = await parse(res)

@@ -13,19 +13,22 @@ interface AppState {
   systemError: string | null
   jobs: Job[]
   jobsState: JobsState
+  /** a GET /api/jobs is in flight */
+  jobsPolling: boolean
   navigate: (to: string) => void
   syncLocation: () => void
   loadSystem: () => Promise<void>
   loadJobs: () => Promise<void>
 }
 
-export const useApp = create<AppState>((set) => ({
+export const useApp = create<AppState>((set, get) => ({
   path: typeof location !== 'undefined' ? location.pathname : '/',
   search: typeof location !== 'undefined' ? location.search : '',
   system: null,
   systemError: null,
   jobs: [],
   jobsState: 'loading',
+  jobsPolling: false,
   navigate: (to) => {
     history.pushState(null, '', to)
     set({ path: location.pathname, search: location.search })
@@ -37,8 +40,12 @@ export const useApp = create<AppState>((set) => ({
     catch (e) { set({ systemError: e instanceof ApiError ? e.userMessage : String(e) }) }
   },
   loadJobs: async () => {
+    // one poll at a time: a slow server must not pile up requests from every open page
+    if (get().jobsPolling) return
+    set({ jobsPolling: true })
     try { set({ jobs: await api.jobs(), jobsState: 'ready' }) }
     catch (e) { set({ jobsState: e instanceof ApiError && e.unavailable ? 'unavailable' : 'error' }) }
+    finally { set({ jobsPolling: false }) }
   },
 }))
 
