@@ -1,0 +1,235 @@
+/*
+ * RVC golden cases (../shared/golden/rvc/<case>/, README there). A case names its stage in
+ * config.json ("stage"); this runner accepts the stages the engine implements and leaves the
+ * others to `check-golden`'s "no engine" report (never a silent pass):
+ *   f0_postprocess_and_feature_upsample   pitch fill/shift/coarse, 2× feature upsampling
+ *   index_retrieval                       exact k=8 search, (1/score)² weights, blend
+ *   synthesizer_infer                     SynthesizerTrnMs768NSFsid.infer with injected noise
+ * Tolerances come from the case's "tolerance" object ("exact" = 0).
+ */
+#include "models/rvc/rvc_golden.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "models/rvc/rvc_features.h"
+#include "models/rvc/rvc_synth.h"
+
+typedef struct rvc_case {
+    const char *dir;
+    const json_t *config;
+    nn_weights *inputs, *expected;
+    golden_report *report;
+} rvc_case;
+
+static void tolerance(const rvc_case *c, const char *key, double *atol, double *rtol)
+{
+    const json_t *t = json_object_get(json_object_get(c->config, "tolerance"), key);
+    *atol = 1e-4;
+    *rtol = 1e-4;
+    if (json_is_string(t) && !strncmp(json_string_value(t), "exact", 5)) { *atol = 0; *rtol = 0; }
+    if (json_is_object(t)) {
+        *atol = json_number_value(json_object_get(t, "atol"));
+        *rtol = json_number_value(json_object_get(t, "rtol"));
+    }
+}
+
+/* Compares rows [first_row, rows) of got [rows, cols] with the same rows of expected. */
+static void check_rows(rvc_case *c, const char *name, const char *tol_key, const float *got, int rows, int cols,
+                       int first_row)
+{
+    const nn_tensor *e = nn_weights_get(c->expected, name);
+    double atol, rtol;
+    tolerance(c, tol_key, &atol, &rtol);
+    if (!e) { golden_missing(c->report, name, "not in expected.safetensors"); return; }
+    nn_tensor view = *e;
+    size_t skip = (size_t)first_row * cols, elem = e->dtype == NN_I64 ? 8 : 4;
+    view.data = (char *)e->data + skip * elem;
+    view.ndim = 1;
+    view.shape[0] = (int64_t)(rows - first_row) * cols;
+    char label[128];
+    snprintf(label, sizeof label, first_row ? "%s (rows %d..)" : "%s", name, first_row);
+    golden_compare(c->report, label, got + skip, view.shape[0], &view, atol, rtol);
+}
+
+static const nn_tensor *input(const rvc_case *c, const char *name, vc_error *err)
+{
+    const nn_tensor *t = nn_weights_get(c->inputs, name);
+    if (!t) vc_fail(err, VC_ERR_INVALID_FORMAT, "golden inputs lack '%s'", name);
+    return t;
+}
+
+static void as_float(float *dst, const double *src, int n) { for (int i = 0; i < n; i++) dst[i] = (float)src[i]; }
+static void ints_as_float(float *dst, const int64_t *src, int n) { for (int i = 0; i < n; i++) dst[i] = (float)src[i]; }
+
+/* Inputs stored as F64 arrive as f32 (the loader converts); widen back for the f0 math. */
+static void widen(double *dst, const nn_tensor *t, int n) { for (int i = 0; i < n; i++) dst[i] = ((const float *)t->data)[i]; }
+
+static int f0_case(rvc_case *c, const char *f0_name, const char *pitch_name, const char *pitchf_name, double key,
+                   vc_error *err)
+{
+    const nn_tensor *f0 = input(c, f0_name, err);
+    if (!f0) return -1;
+    int n = (int)f0->shape[0];
+    double *raw = malloc(sizeof(double) * n), *pitchf = malloc(sizeof(double) * n);
+    int64_t *pitch = malloc(sizeof(int64_t) * n);
+    float *tmp = malloc(sizeof(float) * n);
+    if (!raw || !pitchf || !pitch || !tmp) { free(raw); free(pitchf); free(pitch); free(tmp); return vc_fail(err, VC_ERR_NOMEM, "oom"); }
+    widen(raw, f0, n);
+    rvc_f0_postprocess(raw, n, key, pitchf, pitch);
+    ints_as_float(tmp, pitch, n);
+    check_rows(c, pitch_name, "pitch", tmp, n, 1, 0);
+    as_float(tmp, pitchf, n);
+    check_rows(c, pitchf_name, "pitchf", tmp, n, 1, 0);
+    free(raw); free(pitchf); free(pitch); free(tmp);
+    return 0;
+}
+
+static int stage_f0(rvc_case *c, vc_error *err)
+{
+    double key = (double)json_integer_value(json_object_get(c->config, "f0_up_key"));
+    if (f0_case(c, "f0_raw", "pitch", "pitchf", key, err) != 0) return -1;
+    if (f0_case(c, "f0_raw_all_unvoiced", "pitch_all_unvoiced", "pitchf_all_unvoiced", key, err) != 0) return -1;
+    const nn_tensor *feats = input(c, "hubert_feats", err);
+    if (!feats) return -1;
+    int T = (int)feats->shape[1], C = (int)feats->shape[2];
+    float *up = malloc(sizeof(float) * 2 * (size_t)T * C);
+    if (!up) return vc_fail(err, VC_ERR_NOMEM, "oom");
+    rvc_upsample2(up, feats->data, T, C);
+    check_rows(c, "hubert_feats_x2", "feats_x2", up, 2 * T, C, 0);
+    free(up);
+    return 0;
+}
+
+static int stage_index(rvc_case *c, vc_error *err)
+{
+    const nn_tensor *bank = input(c, "big_npy", err), *query = input(c, "query", err);
+    if (!bank || !query) return -1;
+    int nb = (int)bank->shape[0], nq = (int)query->shape[0], dim = (int)bank->shape[1], K = RVC_INDEX_K;
+    float rate = (float)json_number_value(json_object_get(c->config, "index_rate"));
+    float *score = malloc(sizeof(float) * nq * K), *weight = malloc(sizeof(float) * nq * K), *ixf = malloc(sizeof(float) * nq * K);
+    int64_t *ix = malloc(sizeof(int64_t) * nq * K);
+    float *retrieved = malloc(sizeof(float) * (size_t)nq * dim), *blend = malloc(sizeof(float) * (size_t)nq * dim);
+    int rc = -1;
+    if (!score || !weight || !ixf || !ix || !retrieved || !blend) { vc_fail(err, VC_ERR_NOMEM, "oom"); goto done; }
+    if (rvc_knn(bank->data, nb, query->data, nq, dim, score, ix, err) != 0) goto done;
+    rvc_retrieve_blend(bank->data, query->data, nq, dim, score, ix, rate, weight, retrieved, blend);
+    ints_as_float(ixf, ix, nq * K);
+    /* row 0 is an exact copy of a bank row: the official weights are inf/NaN there (guarded here) */
+    check_rows(c, "exact_score", "score", score, nq, K, 0);
+    check_rows(c, "exact_ix", "ix", ixf, nq, K, 1);
+    check_rows(c, "exact_weight", "weight", weight, nq, K, 1);
+    check_rows(c, "exact_retrieved", "retrieved", retrieved, nq, dim, 1);
+    check_rows(c, "blend", "retrieved", blend, nq, dim, 1);
+    int finite = 1;
+    for (int d = 0; d < dim; d++) finite &= isfinite(blend[d]);
+    if (!finite) golden_missing(c->report, "blend row 0 (exact match)", "not finite");
+    rc = 0;
+done:
+    free(score); free(weight); free(ixf); free(ix); free(retrieved); free(blend);
+    return rc;
+}
+
+/* [rows, cols] time-major → [cols, rows] as the reference records */
+static float *transposed(const float *x, int rows, int cols)
+{
+    float *t = malloc(sizeof(float) * (size_t)rows * cols);
+    if (t)
+        for (int r = 0; r < rows; r++)
+            for (int k = 0; k < cols; k++) t[(size_t)k * rows + r] = x[(size_t)r * cols + k];
+    return t;
+}
+
+static void on_synth_tap(void *ctx, const char *name, const float *data, int rows, int cols)
+{
+    rvc_case *c = ctx;
+    const char *key = !strncmp(name, "sine_gen", 8) || !strncmp(name, "m_source", 8) ? "sine" : !strcmp(name, "g") ? "enc_p" : "flow";
+    if (!strcmp(name, "enc_p.stats")) {
+        int C = cols / 2;
+        float *t = transposed(data, rows, cols); /* [2C, T]: m rows then logs rows */
+        if (t) { check_rows(c, "enc_p.m_p", "enc_p", t, C, rows, 0); check_rows(c, "enc_p.logs_p", "enc_p", t + (size_t)C * rows, C, rows, 0); }
+        free(t);
+        return;
+    }
+    float *t = cols > 1 ? transposed(data, rows, cols) : NULL;
+    check_rows(c, name, key, t ? t : data, cols > 1 ? cols : rows, cols > 1 ? rows : 1, 0);
+    free(t);
+}
+
+static int stage_synth(rvc_case *c, vc_error *err)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/synthesizer.safetensors", c->dir);
+    nn_weights *w = NULL;
+    rvc_synth *s = NULL;
+    rvc_synth_config cfg;
+    const nn_tensor *phone = input(c, "phone", err), *pitch = input(c, "pitch", err), *f0 = input(c, "nsff0", err);
+    const nn_tensor *prior = input(c, "noise.00.models.infer.randn_like", err), *sine = input(c, "noise.02.models.forward.randn_like", err);
+    const nn_tensor *sid = input(c, "sid", err);
+    if (!phone || !pitch || !f0 || !prior || !sine || !sid) return -1;
+    if (rvc_synth_config_parse(json_object_get(c->config, "synthesizer"), &cfg, err) != 0) return -1;
+    if (nn_weights_open(path, &w, err) != 0 || rvc_synth_load(&s, w, "", &cfg, err) != 0) { nn_weights_free(w); return -1; }
+    int T = (int)phone->shape[1], upp = 1;
+    for (int i = 0; i < cfg.n_ups; i++) upp *= cfg.upsample_rates[i];
+    float *prior_tm = transposed(prior->data, cfg.inter, T); /* the noise is recorded [C, T] */
+    float *audio = malloc(sizeof(float) * (size_t)T * upp);
+    rvc_noise noise = {prior_tm, sine->data, 0};
+    int rc = prior_tm && audio ? rvc_synth_infer(s, phone->data, pitch->data, f0->data, T, (int)((int64_t *)sid->data)[0], &noise, audio,
+                                                 on_synth_tap, c, err) : vc_fail(err, VC_ERR_NOMEM, "oom");
+    if (rc == 0) check_rows(c, "audio", "audio", audio, T * upp, 1, 0);
+    rvc_synth_free(s);
+    nn_weights_free(w);
+    /* the same model as the official small-model .pth (fp16 "weight." dict + config list) */
+    snprintf(path, sizeof path, "%s/synthesizer_official.pth", c->dir);
+    if (rc == 0 && access(path, R_OK) == 0) {
+        s = NULL;
+        w = NULL;
+        rc = nn_weights_open(path, &w, err);
+        if (rc == 0) rc = rvc_synth_config_parse(json_object_get(nn_weights_meta(w), "config"), &cfg, err);
+        if (rc == 0) rc = rvc_synth_load(&s, w, "weight.", &cfg, err);
+        if (rc == 0) rc = rvc_synth_infer(s, phone->data, pitch->data, f0->data, T, (int)((int64_t *)sid->data)[0], &noise, audio, NULL, NULL, err);
+        if (rc == 0) check_rows(c, "audio", "audio", audio, T * upp, 1, 0);
+        rvc_synth_free(s);
+        nn_weights_free(w);
+    }
+    free(prior_tm); free(audio);
+    return rc;
+}
+
+typedef int (*stage_fn)(rvc_case *c, vc_error *err);
+
+static const struct { const char *stage; stage_fn run; } STAGES[] = {
+    {"f0_postprocess_and_feature_upsample", stage_f0},
+    {"index_retrieval", stage_index},
+    {"synthesizer_infer", stage_synth},
+};
+
+static stage_fn stage_for(const json_t *config)
+{
+    const char *stage = json_string_value(json_object_get(config, "stage"));
+    for (size_t i = 0; stage && i < sizeof STAGES / sizeof STAGES[0]; i++)
+        if (!strcmp(stage, STAGES[i].stage)) return STAGES[i].run;
+    return NULL;
+}
+
+static int matches(const json_t *config) { return stage_for(config) != NULL; }
+
+static int run(golden_report *r, const char *case_dir, const json_t *config, vc_error *err)
+{
+    rvc_case c = {.dir = case_dir, .config = config, .report = r};
+    char in[1024], ex[1024];
+    snprintf(in, sizeof in, "%s/inputs.safetensors", case_dir);
+    snprintf(ex, sizeof ex, "%s/expected.safetensors", case_dir);
+    int rc = nn_weights_open(in, &c.inputs, err);
+    if (rc == 0) rc = nn_weights_open(ex, &c.expected, err);
+    vc_error stage_err = {0};
+    if (rc == 0 && stage_for(config)(&c, &stage_err) != 0) golden_missing(r, "stage", stage_err.message);
+    nn_weights_free(c.inputs);
+    nn_weights_free(c.expected);
+    return rc;
+}
+
+const golden_model rvc_golden_model = {"rvc", matches, run};
