@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "models/hubert/hubert.h"
 #include "models/rvc/rvc_features.h"
 #include "models/rvc/rvc_synth.h"
 
@@ -199,12 +200,52 @@ static int stage_synth(rvc_case *c, vc_error *err)
     return rc;
 }
 
+static void on_hubert_tap(void *ctx, const char *name, const float *data, int rows, int cols)
+{
+    check_rows(ctx, name, "", data, rows, cols, 0);
+}
+
+/* One HuBERT weight file: every recorded stage, v2 features, then v1 features. */
+static int hubert_file(rvc_case *c, const char *file, const char *prefix, vc_error *err)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", c->dir, file);
+    if (access(path, R_OK) != 0) return 0;
+    const json_t *h = json_object_get(c->config, "hubert");
+    int heads = (int)json_integer_value(json_object_get(h, "encoder_attention_heads"));
+    int v1 = (int)json_integer_value(json_object_get(h, "v1_output_layer")), v2 = (int)json_integer_value(json_object_get(h, "v2_output_layer"));
+    const nn_tensor *src = input(c, "source", err);
+    nn_weights *w = NULL;
+    hubert_model m;
+    if (!src || nn_weights_open(path, &w, err) != 0) return -1;
+    int rc = hubert_load(&m, w, prefix, heads, err), n = (int)src->shape[src->ndim - 1];
+    float *feats = rc == 0 ? malloc(sizeof(float) * (size_t)hubert_frames(&m, n) * m.embed) : NULL;
+    printf("# %s\n", file);
+    if (rc == 0 && !feats) rc = vc_fail(err, VC_ERR_NOMEM, "oom");
+    if (rc == 0) rc = hubert_extract(&m, src->data, n, v2, 0, feats, on_hubert_tap, c, err);
+    if (rc == 0) check_rows(c, "feats_v2", "", feats, hubert_frames(&m, n), m.embed, 0);
+    if (rc == 0) rc = hubert_extract(&m, src->data, n, v1, 1, feats, NULL, NULL, err);
+    if (rc == 0) check_rows(c, "feats_v1", "", feats, hubert_frames(&m, n), m.final_dim, 0);
+    free(feats);
+    if (rc == 0) hubert_free(&m);
+    nn_weights_free(w);
+    return rc;
+}
+
+static int stage_hubert(rvc_case *c, vc_error *err)
+{
+    if (hubert_file(c, "hubert.safetensors", "", err) != 0) return -1;
+    if (hubert_file(c, "hubert_hf.safetensors", "", err) != 0) return -1;
+    return hubert_file(c, "hubert_fairseq_style.pt", "model.", err);
+}
+
 typedef int (*stage_fn)(rvc_case *c, vc_error *err);
 
 static const struct { const char *stage; stage_fn run; } STAGES[] = {
     {"f0_postprocess_and_feature_upsample", stage_f0},
     {"index_retrieval", stage_index},
     {"synthesizer_infer", stage_synth},
+    {"hubert", stage_hubert},
 };
 
 static stage_fn stage_for(const json_t *config)
