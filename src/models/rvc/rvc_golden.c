@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "models/hubert/hubert.h"
+#include "models/rmvpe/rmvpe.h"
 #include "models/rvc/rvc_features.h"
 #include "models/rvc/rvc_synth.h"
 
@@ -239,6 +240,55 @@ static int stage_hubert(rvc_case *c, vc_error *err)
     return hubert_file(c, "hubert_fairseq_style.pt", "model.", err);
 }
 
+static void compare_f0(rvc_case *c, const char *cents_name, const char *f0_name, const double *cents, const double *f0, int n)
+{
+    float *tmp = calloc((size_t)n + 1, sizeof(float));
+    if (!tmp) return;
+    as_float(tmp, cents, n);
+    check_rows(c, cents_name, "f0", tmp, n, 1, 0);
+    as_float(tmp, f0, n);
+    check_rows(c, f0_name, "f0", tmp, n, 1, 0);
+    free(tmp);
+}
+
+static int stage_rmvpe(rvc_case *c, vc_error *err)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/rmvpe.safetensors", c->dir);
+    const nn_tensor *audio = input(c, "audio", err), *hand = input(c, "salience_handmade", err);
+    nn_weights *w = NULL;
+    rmvpe *m = NULL;
+    if (!audio || !hand || nn_weights_open(path, &w, err) != 0) return -1;
+    int rc = rmvpe_load(&m, w, "", err), n = (int)audio->shape[1], frames = n / RMVPE_HOP + 1;
+    float *basis = malloc(sizeof(float) * RMVPE_MELS * 513), *mel = malloc(sizeof(float) * (size_t)frames * RMVPE_MELS);
+    float *sal = malloc(sizeof(float) * (size_t)frames * RMVPE_BINS);
+    double *cents = malloc(sizeof(double) * (size_t)frames), *f0 = malloc(sizeof(double) * (size_t)frames);
+    if (rc == 0 && (!basis || !mel || !sal || !cents || !f0)) rc = vc_fail(err, VC_ERR_NOMEM, "oom");
+    if (rc == 0) {
+        rmvpe_mel_basis(basis, 16000, 1024, RMVPE_MELS, 30.0, 8000.0);
+        check_rows(c, "mel_basis", "mel", basis, RMVPE_MELS, 513, 0);
+        rc = rmvpe_mel(m, audio->data, n, mel, err);
+    }
+    if (rc == 0) {
+        float *t = transposed(mel, frames, RMVPE_MELS);
+        if (t) check_rows(c, "mel", "mel", t, RMVPE_MELS, frames, 0);
+        free(t);
+        rc = rmvpe_salience(m, mel, frames, sal, err);
+    }
+    if (rc == 0) {
+        check_rows(c, "hidden", "hidden", sal, frames, RMVPE_BINS, 0);
+        rmvpe_decode(sal, frames, RMVPE_THRESHOLD, cents, f0);
+        compare_f0(c, "cents", "f0", cents, f0, frames);
+        int nh = (int)hand->shape[0];
+        rmvpe_decode(hand->data, nh, RMVPE_THRESHOLD, cents, f0);
+        compare_f0(c, "cents_handmade", "f0_handmade", cents, f0, nh);
+    }
+    free(basis); free(mel); free(sal); free(cents); free(f0);
+    rmvpe_free(m);
+    nn_weights_free(w);
+    return rc;
+}
+
 typedef int (*stage_fn)(rvc_case *c, vc_error *err);
 
 static const struct { const char *stage; stage_fn run; } STAGES[] = {
@@ -246,6 +296,7 @@ static const struct { const char *stage; stage_fn run; } STAGES[] = {
     {"index_retrieval", stage_index},
     {"synthesizer_infer", stage_synth},
     {"hubert", stage_hubert},
+    {"rmvpe", stage_rmvpe},
 };
 
 static stage_fn stage_for(const json_t *config)

@@ -1,0 +1,419 @@
+/* RMVPE inference (see rmvpe.h). Feature maps are planes [C, H, W] with H = frames, W = mel bins. */
+#include "models/rmvpe/rmvpe.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/bind.h"
+#include "nn/spectral.h"
+
+#define MAX_STAGES 8
+#define MAX_BLOCKS 8
+#define BN_EPS 1e-5f
+#define GRU_HIDDEN 256
+
+typedef struct bn { const float *w, *b, *mean, *var; } bn;
+typedef struct res_block { const float *c1, *c2, *sc_w, *sc_b; bn b1, b2; int c_in, c_out; } res_block;
+typedef struct stage { res_block blocks[MAX_BLOCKS]; int n_blocks; } stage;
+typedef struct dec_stage { const float *up_w; bn up_bn; res_block blocks[MAX_BLOCKS]; int n_blocks, c_in, c_out; } dec_stage;
+
+struct rmvpe {
+    int n_enc, n_inter, en_out, n_blocks;
+    bn in_bn;
+    stage enc[MAX_STAGES], inter[MAX_STAGES];
+    dec_stage dec[MAX_STAGES];
+    const float *cnn_w, *cnn_b, *fc_w, *fc_b;
+    const float *gru_ih[2], *gru_hh[2], *gru_bih[2], *gru_bhh[2];
+    float mel_fb[RMVPE_MELS * 513], window[1024];
+};
+
+/* ---- loading -------------------------------------------------------------------------------- */
+
+static void bind_bn(nn_binder *b, bn *n, int c, const char *name)
+{
+    n->w = nn_bind(b, NN_SHAPE(c), "%s.weight", name);
+    n->b = nn_bind(b, NN_SHAPE(c), "%s.bias", name);
+    n->mean = nn_bind(b, NN_SHAPE(c), "%s.running_mean", name);
+    n->var = nn_bind(b, NN_SHAPE(c), "%s.running_var", name);
+}
+
+static void bind_res(nn_binder *b, res_block *r, int c_in, int c_out, const char *name)
+{
+    char n[160];
+    r->c_in = c_in;
+    r->c_out = c_out;
+    r->c1 = nn_bind(b, NN_SHAPE(c_out, c_in, 3, 3), "%s.conv.0.weight", name);
+    snprintf(n, sizeof n, "%s.conv.1", name);
+    bind_bn(b, &r->b1, c_out, n);
+    r->c2 = nn_bind(b, NN_SHAPE(c_out, c_out, 3, 3), "%s.conv.3.weight", name);
+    snprintf(n, sizeof n, "%s.conv.4", name);
+    bind_bn(b, &r->b2, c_out, n);
+    r->sc_w = r->sc_b = NULL;
+    if (c_in != c_out) {
+        r->sc_w = nn_bind(b, NN_SHAPE(c_out, c_in, 1, 1), "%s.shortcut.weight", name);
+        r->sc_b = nn_bind_has(b, "%s.shortcut.bias", name) ? nn_bind(b, NN_SHAPE(c_out), "%s.shortcut.bias", name) : NULL;
+    }
+}
+
+static int count(const nn_binder *b, const char *fmt)
+{
+    int n = 0;
+    while (n < MAX_STAGES && nn_bind_has(b, fmt, n)) n++;
+    return n;
+}
+
+static void bind_stages(rmvpe *m, nn_binder *b)
+{
+    char n[160];
+    int c_in = 1, c = m->en_out;
+    bind_bn(b, &m->in_bn, 1, "unet.encoder.bn");
+    for (int i = 0; i < m->n_enc; i++, c_in = c, c *= 2)
+        for (int j = 0; j < m->n_blocks; j++) {
+            snprintf(n, sizeof n, "unet.encoder.layers.%d.conv.%d", i, j);
+            bind_res(b, &m->enc[i].blocks[j], j ? c : c_in, c, n);
+        }
+    int enc_out = c; /* channels after the last encoder stage, doubled */
+    for (int i = 0; i < m->n_inter; i++)
+        for (int j = 0; j < m->n_blocks; j++) {
+            snprintf(n, sizeof n, "unet.intermediate.layers.%d.conv.%d", i, j);
+            bind_res(b, &m->inter[i].blocks[j], (i == 0 && j == 0) ? enc_out / 2 : enc_out, enc_out, n);
+        }
+    c_in = enc_out;
+    for (int i = 0; i < m->n_enc; i++, c_in /= 2) {
+        dec_stage *d = &m->dec[i];
+        d->c_in = c_in;
+        d->c_out = c_in / 2;
+        d->up_w = nn_bind(b, NN_SHAPE(c_in, c_in / 2, 3, 3), "unet.decoder.layers.%d.conv1.0.weight", i);
+        snprintf(n, sizeof n, "unet.decoder.layers.%d.conv1.1", i);
+        bind_bn(b, &d->up_bn, c_in / 2, n);
+        for (int j = 0; j < m->n_blocks; j++) {
+            snprintf(n, sizeof n, "unet.decoder.layers.%d.conv2.%d", i, j);
+            bind_res(b, &d->blocks[j], j ? c_in / 2 : c_in, c_in / 2, n);
+        }
+    }
+}
+
+static void bind_head(rmvpe *m, nn_binder *b)
+{
+    static const char *const dir[2] = {"", "_reverse"};
+    m->cnn_w = nn_bind(b, NN_SHAPE(3, m->en_out, 3, 3), "cnn.weight");
+    m->cnn_b = nn_bind(b, NN_SHAPE(3), "cnn.bias");
+    for (int d = 0; d < 2; d++) {
+        m->gru_ih[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN, 3 * RMVPE_MELS), "fc.0.gru.weight_ih_l0%s", dir[d]);
+        m->gru_hh[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN, GRU_HIDDEN), "fc.0.gru.weight_hh_l0%s", dir[d]);
+        m->gru_bih[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN), "fc.0.gru.bias_ih_l0%s", dir[d]);
+        m->gru_bhh[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN), "fc.0.gru.bias_hh_l0%s", dir[d]);
+    }
+    m->fc_w = nn_bind(b, NN_SHAPE(RMVPE_BINS, 2 * GRU_HIDDEN), "fc.1.weight");
+    m->fc_b = nn_bind(b, NN_SHAPE(RMVPE_BINS), "fc.1.bias");
+}
+
+int rmvpe_load(rmvpe **out, const nn_weights *w, const char *prefix, vc_error *err)
+{
+    *out = NULL;
+    rmvpe *m = calloc(1, sizeof *m);
+    if (!m) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    nn_binder b = {.weights = w, .prefix = prefix ? prefix : "", .err = err};
+    m->n_enc = count(&b, "unet.encoder.layers.%d.conv.0.conv.0.weight");
+    m->n_inter = count(&b, "unet.intermediate.layers.%d.conv.0.conv.0.weight");
+    for (m->n_blocks = 0; m->n_blocks < MAX_BLOCKS && nn_bind_has(&b, "unet.encoder.layers.0.conv.%d.conv.0.weight", m->n_blocks); m->n_blocks++) {}
+    char name[128];
+    snprintf(name, sizeof name, "%sunet.encoder.layers.0.conv.0.conv.0.weight", b.prefix);
+    const nn_tensor *first = nn_weights_get(w, name);
+    if (!first || m->n_enc < 1 || m->n_inter < 1 || m->n_blocks < 1) { free(m); return vc_fail(err, VC_ERR_INVALID_FORMAT, "not an RMVPE checkpoint"); }
+    m->en_out = (int)first->shape[0];
+    bind_stages(m, &b);
+    bind_head(m, &b);
+    if (b.failed) { free(m); return vc_error_wrap(err, "RMVPE"); }
+    rmvpe_mel_basis(m->mel_fb, 16000, 1024, RMVPE_MELS, 30.0, 8000.0);
+    nn_hann_periodic(m->window, 1024);
+    *out = m;
+    return 0;
+}
+
+void rmvpe_free(rmvpe *m) { free(m); }
+
+/* ---- mel ------------------------------------------------------------------------------------ */
+
+static double hz_to_mel(double f) { return 2595.0 * log10(1.0 + f / 700.0); }
+static double mel_to_hz(double m) { return 700.0 * (pow(10.0, m / 2595.0) - 1.0); }
+
+void rmvpe_mel_basis(float *fb, int sr, int n_fft, int n_mels, double f_min, double f_max)
+{
+    int bins = n_fft / 2 + 1;
+    double lo = hz_to_mel(f_min), hi = hz_to_mel(f_max), pts[n_mels + 2];
+    for (int i = 0; i < n_mels + 2; i++) pts[i] = mel_to_hz(lo + (hi - lo) * i / (n_mels + 1));
+    for (int m = 0; m < n_mels; m++) {
+        double enorm = 2.0 / (pts[m + 2] - pts[m]);
+        for (int k = 0; k < bins; k++) {
+            double f = (double)sr / 2 * k / (bins - 1);
+            double lower = (f - pts[m]) / (pts[m + 1] - pts[m]), upper = (pts[m + 2] - f) / (pts[m + 2] - pts[m + 1]);
+            double v = fmax(0.0, fmin(lower, upper));
+            fb[(size_t)m * bins + k] = (float)(v * enorm);
+        }
+    }
+}
+
+int rmvpe_mel(const rmvpe *m, const float *audio, int n, float *mel, vc_error *err)
+{
+    int frames = nn_stft_frames((size_t)n, RMVPE_HOP), bins = 513;
+    float *mag = malloc(sizeof(float) * (size_t)frames * bins);
+    if (!mag) return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE mel)");
+    int rc = nn_stft_magnitude(mag, audio, (size_t)n, 1024, RMVPE_HOP, m->window, err);
+    for (int f = 0; rc == 0 && f < frames; f++)
+        for (int j = 0; j < RMVPE_MELS; j++) {
+            const float *fb = m->mel_fb + (size_t)j * bins, *x = mag + (size_t)f * bins;
+            float s = 0;
+            for (int k = 0; k < bins; k++) s += fb[k] * x[k];
+            mel[(size_t)f * RMVPE_MELS + j] = logf(s > 1e-5f ? s : 1e-5f);
+        }
+    free(mag);
+    return rc;
+}
+
+/* ---- U-Net ---------------------------------------------------------------------------------- */
+
+typedef struct plane { float *x; int c, h, w; } plane;
+
+static int plane_new(plane *p, int c, int h, int w)
+{
+    p->c = c; p->h = h; p->w = w;
+    p->x = malloc(sizeof(float) * (size_t)c * h * w + 1);
+    return p->x ? 0 : -1;
+}
+
+/* 3×3, stride 1, zero padding 1: out [co, H, W] */
+static int conv3x3(plane *out, const plane *in, const float *w, const float *bias, int co)
+{
+    int H = in->h, W = in->w, ci = in->c;
+    size_t hw = (size_t)H * W;
+    float *cols = malloc(sizeof(float) * (size_t)ci * 9 * hw + 1);
+    if (!cols || plane_new(out, co, H, W) != 0) { free(cols); return -1; }
+    for (int c = 0; c < ci; c++)
+        for (int kh = 0; kh < 3; kh++)
+            for (int kw = 0; kw < 3; kw++) {
+                float *dst = cols + ((size_t)(c * 9 + kh * 3 + kw)) * hw;
+                const float *src = in->x + (size_t)c * hw;
+                for (int y = 0; y < H; y++) {
+                    int sy = y + kh - 1;
+                    for (int x = 0; x < W; x++) {
+                        int sx = x + kw - 1;
+                        dst[(size_t)y * W + x] = (sy < 0 || sy >= H || sx < 0 || sx >= W) ? 0.0f : src[(size_t)sy * W + sx];
+                    }
+                }
+            }
+    for (int o = 0; o < co; o++)
+        for (size_t i = 0; i < hw; i++) out->x[(size_t)o * hw + i] = bias ? bias[o] : 0.0f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)hw, ci * 9, 1.0f, w, ci * 9, cols, (int)hw, 1.0f, out->x, (int)hw);
+    free(cols);
+    return 0;
+}
+
+static void batch_norm(plane *p, const bn *n, int relu)
+{
+    size_t hw = (size_t)p->h * p->w;
+    for (int c = 0; c < p->c; c++) {
+        float scale = n->w[c] / sqrtf(n->var[c] + BN_EPS), shift = n->b[c] - n->mean[c] * scale;
+        float *x = p->x + (size_t)c * hw;
+        for (size_t i = 0; i < hw; i++) {
+            float v = x[i] * scale + shift;
+            x[i] = relu && v < 0 ? 0 : v;
+        }
+    }
+}
+
+/* y = relu(bn2(conv2(relu(bn1(conv1(x)))))) + shortcut(x); x is consumed. */
+static int res_block_forward(const res_block *r, plane *x)
+{
+    plane a, b;
+    if (conv3x3(&a, x, r->c1, NULL, r->c_out) != 0) return -1;
+    batch_norm(&a, &r->b1, 1);
+    int rc = conv3x3(&b, &a, r->c2, NULL, r->c_out);
+    free(a.x);
+    if (rc != 0) return -1;
+    batch_norm(&b, &r->b2, 1);
+    size_t hw = (size_t)x->h * x->w;
+    if (r->sc_w) {
+        for (int o = 0; o < r->c_out; o++)
+            for (size_t i = 0; i < hw; i++) b.x[(size_t)o * hw + i] += r->sc_b ? r->sc_b[o] : 0.0f;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r->c_out, (int)hw, r->c_in, 1.0f, r->sc_w, r->c_in, x->x, (int)hw, 1.0f, b.x, (int)hw);
+    } else {
+        for (size_t i = 0; i < (size_t)r->c_out * hw; i++) b.x[i] += x->x[i];
+    }
+    free(x->x);
+    *x = b;
+    return 0;
+}
+
+static int avg_pool2(plane *out, const plane *in)
+{
+    int H = in->h / 2, W = in->w / 2;
+    if (plane_new(out, in->c, H, W) != 0) return -1;
+    for (int c = 0; c < in->c; c++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                const float *s = in->x + ((size_t)c * in->h + 2 * y) * in->w + 2 * x;
+                out->x[((size_t)c * H + y) * W + x] = (s[0] + s[1] + s[in->w] + s[in->w + 1]) * 0.25f;
+            }
+    return 0;
+}
+
+/* ConvTranspose2d(k 3, stride 2, padding 1, output_padding 1): [ci, H, W] → [co, 2H, 2W] */
+static int conv_transpose3x3(plane *out, const plane *in, const float *w, int co)
+{
+    int H = in->h, W = in->w, ci = in->c, H2 = 2 * H, W2 = 2 * W;
+    size_t hw = (size_t)H * W;
+    float *cols = malloc(sizeof(float) * (size_t)co * 9 * hw + 1);
+    if (!cols || plane_new(out, co, H2, W2) != 0) { free(cols); return -1; }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, co * 9, (int)hw, ci, 1.0f, w, co * 9, in->x, (int)hw, 0.0f, cols, (int)hw);
+    memset(out->x, 0, sizeof(float) * (size_t)co * H2 * W2);
+    for (int o = 0; o < co; o++)
+        for (int kh = 0; kh < 3; kh++)
+            for (int kw = 0; kw < 3; kw++) {
+                const float *src = cols + ((size_t)(o * 9 + kh * 3 + kw)) * hw;
+                for (int y = 0; y < H; y++) {
+                    int dy = 2 * y - 1 + kh;
+                    if (dy < 0 || dy >= H2) continue;
+                    for (int x = 0; x < W; x++) {
+                        int dx = 2 * x - 1 + kw;
+                        if (dx >= 0 && dx < W2) out->x[((size_t)o * H2 + dy) * W2 + dx] += src[(size_t)y * W + x];
+                    }
+                }
+            }
+    free(cols);
+    return 0;
+}
+
+static int concat_channels(plane *out, const plane *a, const plane *b)
+{
+    if (a->h != b->h || a->w != b->w || plane_new(out, a->c + b->c, a->h, a->w) != 0) return -1;
+    size_t n = (size_t)a->h * a->w;
+    memcpy(out->x, a->x, sizeof(float) * (size_t)a->c * n);
+    memcpy(out->x + (size_t)a->c * n, b->x, sizeof(float) * (size_t)b->c * n);
+    return 0;
+}
+
+static int run_blocks(const res_block *blocks, int n, plane *x)
+{
+    for (int j = 0; j < n; j++)
+        if (res_block_forward(&blocks[j], x) != 0) return -1;
+    return 0;
+}
+
+/* x [1, T, 128] → [en_out, T, 128] */
+static int unet(const rmvpe *m, plane *x)
+{
+    plane skips[MAX_STAGES] = {{0}};
+    int rc = 0, made = 0;
+    batch_norm(x, &m->in_bn, 0);
+    for (int i = 0; rc == 0 && i < m->n_enc; i++) {
+        rc = run_blocks(m->enc[i].blocks, m->n_blocks, x);
+        plane pooled;
+        if (rc == 0) rc = avg_pool2(&pooled, x);
+        if (rc == 0) { skips[made++] = *x; *x = pooled; }
+    }
+    for (int i = 0; rc == 0 && i < m->n_inter; i++) rc = run_blocks(m->inter[i].blocks, m->n_blocks, x);
+    for (int i = 0; rc == 0 && i < m->n_enc; i++) {
+        const dec_stage *d = &m->dec[i];
+        plane up, cat;
+        rc = conv_transpose3x3(&up, x, d->up_w, d->c_out);
+        if (rc == 0) { batch_norm(&up, &d->up_bn, 1); rc = concat_channels(&cat, &up, &skips[made - 1 - i]); free(up.x); }
+        if (rc == 0) { free(x->x); *x = cat; rc = run_blocks(d->blocks, m->n_blocks, x); }
+    }
+    for (int i = 0; i < made; i++) free(skips[i].x);
+    return rc;
+}
+
+/* ---- BiGRU + head --------------------------------------------------------------------------- */
+
+static float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+/* one direction over x [T, in] → out column block [T, 2H] at offset */
+static void gru_direction(const rmvpe *m, int d, const float *gx, int T, float *out)
+{
+    int H = GRU_HIDDEN;
+    float h[GRU_HIDDEN] = {0}, gh[3 * GRU_HIDDEN];
+    for (int s = 0; s < T; s++) {
+        int t = d ? T - 1 - s : s;
+        memcpy(gh, m->gru_bhh[d], sizeof gh);
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, 3 * H, H, 1.0f, m->gru_hh[d], H, h, 1, 1.0f, gh, 1);
+        const float *g = gx + (size_t)t * 3 * H;
+        for (int i = 0; i < H; i++) {
+            float r = sigmoidf(g[i] + gh[i]), z = sigmoidf(g[H + i] + gh[H + i]);
+            float n = tanhf(g[2 * H + i] + r * gh[2 * H + i]);
+            h[i] = (1.0f - z) * n + z * h[i];
+        }
+        memcpy(out + (size_t)t * 2 * H + d * H, h, sizeof h);
+    }
+}
+
+static int head(const rmvpe *m, const plane *x, int frames, float *salience, vc_error *err)
+{
+    plane c3;
+    int T = x->h, F = x->w, in = 3 * F, H = GRU_HIDDEN;
+    if (conv3x3(&c3, x, m->cnn_w, m->cnn_b, 3) != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
+    float *seq = malloc(sizeof(float) * (size_t)T * in), *gx = malloc(sizeof(float) * (size_t)T * 3 * H);
+    float *bi = malloc(sizeof(float) * (size_t)T * 2 * H), *logits = malloc(sizeof(float) * (size_t)T * RMVPE_BINS);
+    int rc = (seq && gx && bi && logits) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
+    for (int t = 0; rc == 0 && t < T; t++) /* [3, T, F] → [T, 3·F] (transpose(1,2).flatten) */
+        for (int c = 0; c < 3; c++) memcpy(seq + (size_t)t * in + c * F, c3.x + ((size_t)c * T + t) * F, sizeof(float) * (size_t)F);
+    for (int d = 0; rc == 0 && d < 2; d++) {
+        for (int t = 0; t < T; t++) memcpy(gx + (size_t)t * 3 * H, m->gru_bih[d], sizeof(float) * 3 * H);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, 3 * H, in, 1.0f, seq, in, m->gru_ih[d], in, 1.0f, gx, 3 * H);
+        gru_direction(m, d, gx, T, bi);
+    }
+    if (rc == 0) {
+        for (int t = 0; t < T; t++) memcpy(logits + (size_t)t * RMVPE_BINS, m->fc_b, sizeof(float) * RMVPE_BINS);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, RMVPE_BINS, 2 * H, 1.0f, bi, 2 * H, m->fc_w, 2 * H, 1.0f, logits, RMVPE_BINS);
+        for (size_t i = 0; i < (size_t)frames * RMVPE_BINS; i++) salience[i] = sigmoidf(logits[i]);
+    }
+    free(c3.x); free(seq); free(gx); free(bi); free(logits);
+    return rc;
+}
+
+int rmvpe_salience(const rmvpe *m, const float *mel, int frames, float *salience, vc_error *err)
+{
+    int T = 32 * ((frames - 1) / 32 + 1); /* zero-padded to a multiple of 32 frames */
+    plane x;
+    if (plane_new(&x, 1, T, RMVPE_MELS) != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
+    memset(x.x, 0, sizeof(float) * (size_t)T * RMVPE_MELS);
+    memcpy(x.x, mel, sizeof(float) * (size_t)frames * RMVPE_MELS);
+    int rc = unet(m, &x) == 0 ? head(m, &x, frames, salience, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE U-Net)");
+    free(x.x);
+    return rc;
+}
+
+void rmvpe_decode(const float *salience, int frames, float threshold, double *cents, double *f0)
+{
+    for (int t = 0; t < frames; t++) {
+        const float *s = salience + (size_t)t * RMVPE_BINS;
+        int c = 0;
+        for (int i = 1; i < RMVPE_BINS; i++)
+            if (s[i] > s[c]) c = i;
+        double num = 0, den = 0;
+        for (int i = c - 4; i <= c + 4; i++) {
+            if (i < 0 || i >= RMVPE_BINS) continue; /* the official zero padding */
+            double mapping = 20.0 * i + 1997.3794084376191;
+            num += (double)s[i] * mapping;
+            den += s[i];
+        }
+        cents[t] = s[c] <= threshold ? 0.0 : num / den;
+        f0[t] = 10.0 * pow(2.0, cents[t] / 1200.0);
+        if (f0[t] == 10.0) f0[t] = 0.0;
+    }
+}
+
+int rmvpe_f0(const rmvpe *m, const float *audio, int n, double *f0, vc_error *err)
+{
+    int frames = nn_stft_frames((size_t)n, RMVPE_HOP);
+    float *mel = malloc(sizeof(float) * (size_t)frames * RMVPE_MELS), *sal = malloc(sizeof(float) * (size_t)frames * RMVPE_BINS);
+    double *cents = malloc(sizeof(double) * (size_t)frames);
+    int rc = (mel && sal && cents) ? rmvpe_mel(m, audio, n, mel, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (rc == 0) rc = rmvpe_salience(m, mel, frames, sal, err);
+    if (rc == 0) rmvpe_decode(sal, frames, RMVPE_THRESHOLD, cents, f0);
+    free(mel); free(sal); free(cents);
+    return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * RMVPE pitch estimator (RVC's infer/lib/rmvpe.py), inference:
+ *   16 kHz audio → log-mel (128 bins, 30–8000 Hz, hop 160) → frames padded to a multiple of 32
+ *   → deep U-Net (residual conv blocks, avg-pool down, transposed-conv up, skip concat) → 3×3
+ *   conv → BiGRU → Linear(512→360) + sigmoid = salience over 360 pitch bins (20 cents apart)
+ *   → local weighted average of 9 bins around the peak → f0 (0 when the peak ≤ threshold).
+ * Sizes (stages, channels, residual blocks per stage) are read from the weights, so the
+ * official rmvpe.pt (E2E(4, 1, (2, 2))) and smaller test models load through the same code.
+ */
+#ifndef VC_MODELS_RMVPE_H
+#define VC_MODELS_RMVPE_H
+
+#include "base/error.h"
+#include "nn/weights.h"
+
+#define RMVPE_BINS 360
+#define RMVPE_MELS 128
+#define RMVPE_HOP 160
+#define RMVPE_THRESHOLD 0.03f
+
+typedef struct rmvpe rmvpe; /* opaque */
+
+int rmvpe_load(rmvpe **out, const nn_weights *w, const char *prefix, vc_error *err);
+void rmvpe_free(rmvpe *m);
+
+/* Log-mel of 16 kHz audio: mel [frames, 128], frames = n / 160 + 1. */
+int rmvpe_mel(const rmvpe *m, const float *audio, int n, float *mel, vc_error *err);
+/* mel [frames, 128] → salience [frames, 360] */
+int rmvpe_salience(const rmvpe *m, const float *mel, int frames, float *salience, vc_error *err);
+/* salience [frames, 360] → cents, f0 [frames] (Hz, 0 = unvoiced) */
+void rmvpe_decode(const float *salience, int frames, float threshold, double *cents, double *f0);
+
+/* The whole estimator: audio [n] at 16 kHz → f0 [n / 160 + 1]. */
+int rmvpe_f0(const rmvpe *m, const float *audio, int n, double *f0, vc_error *err);
+
+/* librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk=True) with Slaney area norm: fb [n_mels, n_fft/2+1] */
+void rmvpe_mel_basis(float *fb, int sr, int n_fft, int n_mels, double f_min, double f_max);
+
+#endif
