@@ -44,6 +44,7 @@ static double expected_value(const nn_tensor *t, int64_t i)
     case NN_F32: return ((const float *)t->data)[i];
     case NN_I64: return (double)((const int64_t *)t->data)[i];
     case NN_I32: return ((const int32_t *)t->data)[i];
+    case NN_I16: return ((const int16_t *)t->data)[i];
     default: return NAN;
     }
 }

@@ -18,6 +18,7 @@
 #include "models/hubert/hubert.h"
 #include "models/rmvpe/rmvpe.h"
 #include "models/rvc/rvc_features.h"
+#include "models/rvc/rvc_pipeline.h"
 #include "models/rvc/rvc_synth.h"
 
 typedef struct rvc_case {
@@ -289,6 +290,104 @@ static int stage_rmvpe(rvc_case *c, vc_error *err)
     return rc;
 }
 
+typedef struct pipeline_ctx { rvc_case *c; float *prior; int inter; } pipeline_ctx;
+
+static void on_pipeline_tap(void *ctx, const char *name, const float *data, size_t n)
+{
+    pipeline_ctx *p = ctx;
+    const char *key = strstr(name, "hubert_feats") ? "hubert_feats" : strstr(name, "pitch") && !strstr(name, "pitchf") ? "pitch" : "";
+    double atol = 1e-4, rtol = 1e-4;
+    if (strstr(name, ".audio")) { atol = 2e-5; rtol = 0; } /* config note: chunkN.audio atol 2e-5 */
+    if (!strcmp(key, "")) {
+        const nn_tensor *e = nn_weights_get(p->c->expected, name);
+        if (e) golden_compare(p->c->report, name, data, (int64_t)n, e, atol, rtol);
+        return;
+    }
+    check_rows(p->c, name, key, data, (int)n, 1, 0);
+}
+
+static void pipeline_noise(void *ctx, int chunk, int frames, rvc_noise *noise)
+{
+    pipeline_ctx *p = ctx;
+    char a[96], b[96];
+    snprintf(a, sizeof a, "noise.%02d.models.infer.randn_like", 3 * chunk);
+    snprintf(b, sizeof b, "noise.%02d.models.forward.randn_like", 3 * chunk + 2);
+    const nn_tensor *prior = nn_weights_get(p->c->inputs, a), *sine = nn_weights_get(p->c->inputs, b);
+    free(p->prior);
+    p->prior = prior && prior->shape[2] == frames ? transposed(prior->data, p->inter, frames) : NULL;
+    noise->prior = p->prior;
+    noise->sine = sine ? sine->data : NULL;
+}
+
+static int open_near(const rvc_case *c, const char *rel, nn_weights **w, vc_error *err)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", c->dir, rel);
+    return nn_weights_open(path, w, err);
+}
+
+static int stage_pipeline(rvc_case *c, vc_error *err)
+{
+    const json_t *cfg = c->config, *from = json_object_get(cfg, "weights_from_other_cases");
+    const char *hub_path = json_string_value(json_object_get(from, "hubert.safetensors"));
+    const char *rmv_path = json_string_value(json_object_get(from, "rmvpe.safetensors"));
+    nn_weights *hw = NULL, *rw = NULL, *sw = NULL;
+    hubert_model hub;
+    rmvpe *rm = NULL;
+    rvc_synth *syn = NULL;
+    rvc_synth_config sc;
+    int hub_ok = 0;
+    const nn_tensor *audio = input(c, "audio", err), *bank = input(c, "big_npy", err);
+    int rc = (audio && bank && hub_path && rmv_path) ? 0 : vc_fail(err, VC_ERR_INVALID_FORMAT, "pipeline case incomplete");
+    if (rc == 0) rc = open_near(c, hub_path, &hw, err);
+    if (rc == 0) rc = hubert_load(&hub, hw, "", (int)json_integer_value(json_object_get(json_object_get(cfg, "hubert"), "encoder_attention_heads")), err);
+    hub_ok = rc == 0;
+    if (rc == 0) rc = open_near(c, rmv_path, &rw, err);
+    if (rc == 0) rc = rmvpe_load(&rm, rw, "", err);
+    if (rc == 0) rc = open_near(c, "synthesizer.safetensors", &sw, err);
+    if (rc == 0) rc = rvc_synth_config_parse(json_object_get(cfg, "synthesizer"), &sc, err);
+    if (rc == 0) rc = rvc_synth_load(&syn, sw, "", &sc, err);
+    size_t n = audio ? (size_t)audio->shape[0] : 0;
+    double *x = malloc(sizeof(double) * (n + 1));
+    if (rc == 0 && !x) rc = vc_fail(err, VC_ERR_NOMEM, "oom");
+    for (size_t i = 0; rc == 0 && i < n; i++) x[i] = ((const float *)audio->data)[i];
+    if (rc == 0) {
+        rvc_voice v = {&hub, rm, syn, bank->data, (int)bank->shape[0], json_is_string(json_object_get(cfg, "version")) && !strcmp(json_string_value(json_object_get(cfg, "version")), "v1") ? 1 : 2};
+        rvc_params p;
+        rvc_params_default(&p);
+        p.f0_up_key = (double)json_integer_value(json_object_get(cfg, "f0_up_key"));
+        p.index_rate = json_number_value(json_object_get(cfg, "index_rate"));
+        p.rms_mix_rate = json_number_value(json_object_get(cfg, "rms_mix_rate"));
+        p.protect = json_number_value(json_object_get(cfg, "protect"));
+        p.x_pad = json_number_value(json_object_get(cfg, "x_pad"));
+        p.x_query = json_number_value(json_object_get(cfg, "x_query"));
+        p.x_center = json_number_value(json_object_get(cfg, "x_center"));
+        p.x_max = json_number_value(json_object_get(cfg, "x_max"));
+        p.sid = (int)json_integer_value(json_object_get(cfg, "sid"));
+        pipeline_ctx pc = {c, NULL, sc.inter};
+        rvc_hooks hooks = {pipeline_noise, NULL, on_pipeline_tap, &pc};
+        int16_t *out = NULL;
+        size_t out_n = 0;
+        rc = rvc_convert(&v, x, n, &p, &hooks, &out, &out_n, err);
+        if (rc == 0) {
+            float *f = malloc(sizeof(float) * (out_n + 1));
+            for (size_t i = 0; f && i < out_n; i++) f[i] = out[i];
+            const nn_tensor *e = nn_weights_get(c->expected, "audio_int16");
+            double atol = json_number_value(json_object_get(json_object_get(json_object_get(cfg, "tolerance"), "audio_int16"), "atol"));
+            if (f) golden_compare(c->report, "audio_int16", f, (int64_t)out_n, e, atol, 0);
+            free(f);
+        }
+        free(out);
+        free(pc.prior);
+    }
+    free(x);
+    rvc_synth_free(syn);
+    rmvpe_free(rm);
+    if (hub_ok) hubert_free(&hub);
+    nn_weights_free(hw); nn_weights_free(rw); nn_weights_free(sw);
+    return rc;
+}
+
 typedef int (*stage_fn)(rvc_case *c, vc_error *err);
 
 static const struct { const char *stage; stage_fn run; } STAGES[] = {
@@ -297,6 +396,7 @@ static const struct { const char *stage; stage_fn run; } STAGES[] = {
     {"synthesizer_infer", stage_synth},
     {"hubert", stage_hubert},
     {"rmvpe", stage_rmvpe},
+    {"pipeline_end_to_end", stage_pipeline},
 };
 
 static stage_fn stage_for(const json_t *config)
