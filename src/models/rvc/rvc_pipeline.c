@@ -253,6 +253,11 @@ int rvc_convert(const rvc_voice *v, const double *audio, size_t n, const rvc_par
     *out = NULL;
     *out_n = 0;
     const rvc_synth_config *c = rvc_synth_get_config(v->synth);
+    int feat_dim = v->version == 1 ? v->hubert->final_dim : v->hubert->embed;
+    if (feat_dim != c->phone_dim)
+        return vc_fail(err, VC_ERR_INVALID_FORMAT, "the voice model expects %d-dim content features but HuBERT gives %d (v1/v2 mismatch?)",
+                       c->phone_dim, feat_dim);
+    if (n < 32) return vc_fail(err, VC_ERR_AUDIO_TOO_SHORT, "the audio is too short to convert");
     size_t t_pad = (size_t)(SR * p->x_pad), t_pad_tgt = (size_t)(c->sr * p->x_pad), ts[4096];
     double b[6], a[6];
     iir_butter_highpass(5, 48.0, SR, b, a);
