@@ -66,6 +66,8 @@ suite_e2e() {
 
 suite_asan() {
   run_one "asan+ubsan unit suite" make --no-print-directory test-asan
+  # short libFuzzer run of the weight loaders (the long one is bench/fuzz/run.sh)
+  run_one "fuzz smoke: weight loaders (20 s)" bash tests/fuzz/run.sh 20
 }
 
 case "${1:-all}" in
