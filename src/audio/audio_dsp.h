@@ -1,0 +1,44 @@
+/*
+ * Preprocessing DSP for uploaded recordings (issue 3, POST /api/preprocess): spectral
+ * denoise, loudness normalisation with a peak limiter, and silence trimming. Each function
+ * reads `in` and writes a new buffer to `out` (caller frees with audio_buffer_free; out must
+ * not alias in), reports progress through ctl->progress (fraction 0..1, may be NULL) and
+ * stops with VC_ERR_CANCELLED as soon as *ctl->cancel becomes non-zero. ctl itself may be NULL.
+ */
+#ifndef VC_AUDIO_DSP_H
+#define VC_AUDIO_DSP_H
+
+#include "audio/audio.h"
+
+typedef struct audio_dsp_control {
+    void (*progress)(void *ctx, double fraction);
+    void *ctx;
+    const volatile int *cancel; /* set non-zero from another thread to stop */
+} audio_dsp_control;
+
+#define AUDIO_LUFS_TRAINING (-23.0)
+#define AUDIO_LUFS_OUTPUT (-16.0)
+
+/* Spectral noise reduction: ~32 ms STFT (kissfft, Hann, 75 % overlap), noise spectrum = mean of
+ * the quietest 15 % of frames, decision-directed Wiener gain floored at -reduction_db
+ * (0 → 18 dB). Stationary noise only (hiss, hum, fans); babble is not removed. */
+int audio_denoise(const audio_buffer *in, double reduction_db, const audio_dsp_control *ctl, audio_buffer *out,
+                  vc_error *err);
+
+/* Scales to target_lufs (integrated, libebur128); a look-ahead limiter keeps the true peak at or
+ * below ceiling_dbtp (0 → -1 dBTP), so the result never clips. Silence is returned unchanged. */
+int audio_normalize_loudness(const audio_buffer *in, double target_lufs, double ceiling_dbtp,
+                             const audio_dsp_control *ctl, audio_buffer *out, vc_error *err);
+
+typedef struct audio_trim_options {
+    double threshold_db;        /* frame is silent below max(noise floor + this, -70 dBFS); 0 → 12 */
+    double keep_edge_seconds;   /* silence kept before the first / after the last sound; 0 → 0.15 */
+    double max_silence_seconds; /* internal pauses longer than this are shortened to it; 0 → 0.8 */
+} audio_trim_options;
+
+/* Removes leading/trailing silence and shortens long internal pauses (10 ms crossfades at the
+ * joins). opts may be NULL for the defaults. All-silent input gives an empty buffer. */
+int audio_trim_silence(const audio_buffer *in, const audio_trim_options *opts, const audio_dsp_control *ctl,
+                       audio_buffer *out, vc_error *err);
+
+#endif
