@@ -1,6 +1,6 @@
 /*
  * Accuracy of the blind quality analysis (ARCHITECTURE §7): espeak-ng speech (known speech
- * frames, known speech power) mixed with white, pink, brown noise and mains hum at known
+ * frames, known speech power) mixed with white, pink, brown noise, mains hum and babble at known
  * active-speech SNRs of 5–35 dB. Truth is computed exactly as the contract defines it: mean
  * power over the 10 ms frames where the clean speech is non-silent, over the mean noise power.
  */
@@ -22,9 +22,15 @@
 /* Known shortfall, kept visible instead of hidden: with strong mains hum (5 dB) the quiet ends
  * of words drown under the harmonics and voice activity reads up to 12.4 points low. */
 #define VA_TOLERANCE_HUM_POINTS 13.0
+/* Known shortfall, NOT meeting the ±3 dB / ±7 point target: six-talker babble (reversed,
+ * shifted copies of the speech) fills the pauses with speech-like sound, so the VAD calls ~95 %
+ * of frames speech and minimum statistics land in the babble's dips: SNR reads 5.7–7.5 dB high.
+ * These bounds only guard against getting worse. */
+#define SNR_TOLERANCE_BABBLE_DB 8.0
+#define VA_TOLERANCE_BABBLE_POINTS 23.0
 
-typedef enum noise_kind { NOISE_WHITE, NOISE_PINK, NOISE_BROWN, NOISE_HUM, NOISE_KINDS } noise_kind;
-static const char *const NOISE_NAMES[] = {"white", "pink", "brown", "hum"};
+typedef enum noise_kind { NOISE_WHITE, NOISE_PINK, NOISE_BROWN, NOISE_HUM, NOISE_BABBLE, NOISE_KINDS } noise_kind;
+static const char *const NOISE_NAMES[] = {"white", "pink", "brown", "hum", "babble"};
 
 typedef struct clean_speech {
     audio_buffer audio;      /* 1 s of silence, speech, 1 s of silence */
@@ -59,6 +65,10 @@ static void make_noise(float *y, size_t n, int rate, noise_kind kind, unsigned l
             y[i] = (float)(sin(2 * M_PI * 50 * t) + 0.5 * sin(2 * M_PI * 100 * t + 1) + 0.25 * sin(2 * M_PI * 150 * t + 2) + 0.05 * w);
             break;
         }
+        case NOISE_BABBLE: /* six reversed, time-shifted copies of the speech itself */
+            y[i] = 0;
+            for (size_t v = 0; v < 6; v++) y[i] += speech.audio.samples[(n - 1 - i + v * (n / 6 + 997)) % n];
+            break;
         default: y[i] = 0;
         }
     }
@@ -115,21 +125,30 @@ static void analyze_mix(noise_kind kind, double snr_db, audio_quality *q)
 
 static void snr_and_voice_activity_within_tolerance(void **state)
 {
-    double worst_snr = 0, worst_va = 0, worst_va_hum = 0;
+    double worst_snr = 0, worst_va = 0, worst_va_hum = 0, worst_snr_babble = 0, worst_va_babble = 0;
     printf("# true voice activity %.1f %%\n# noise  true_snr  est_snr  est_va\n", speech.voice_percent);
     for (int kind = 0; kind < NOISE_KINDS; kind++)
         for (int snr = 5; snr <= 35; snr += 5) {
             audio_quality q;
             analyze_mix((noise_kind)kind, snr, &q);
             printf("  %-5s  %8d  %7.1f  %6.1f\n", NOISE_NAMES[kind], snr, q.snr_db, q.voice_activity_percent);
-            worst_snr = fmax(worst_snr, fabs(q.snr_db - snr));
             double va_err = fabs(q.voice_activity_percent - speech.voice_percent);
+            if (kind == NOISE_BABBLE) {
+                worst_snr_babble = fmax(worst_snr_babble, fabs(q.snr_db - snr));
+                worst_va_babble = fmax(worst_va_babble, va_err);
+                continue;
+            }
+            worst_snr = fmax(worst_snr, fabs(q.snr_db - snr));
             if (kind == NOISE_HUM) worst_va_hum = fmax(worst_va_hum, va_err);
             else worst_va = fmax(worst_va, va_err);
         }
     printf("# worst SNR error %.2f dB; worst voice-activity error %.1f points (hum: %.1f)\n", worst_snr, worst_va,
            worst_va_hum);
+    printf("# babble (known shortfall): worst SNR error %.2f dB, voice-activity error %.1f points\n", worst_snr_babble,
+           worst_va_babble);
     assert_true(worst_snr <= SNR_TOLERANCE_DB);
+    assert_true(worst_snr_babble <= SNR_TOLERANCE_BABBLE_DB);
+    assert_true(worst_va_babble <= VA_TOLERANCE_BABBLE_POINTS);
     assert_true(worst_va <= VA_TOLERANCE_POINTS);
     assert_true(worst_va_hum <= VA_TOLERANCE_HUM_POINTS);
 }
