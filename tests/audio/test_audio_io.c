@@ -94,6 +94,55 @@ static void reports_truncated_and_lying_files(void **state)
     audio_buffer_free(&b);
 }
 
+static void reports_truncated_mp3(void **state)
+{
+    vc_error err;
+    audio_buffer b;
+    audio_file_info info;
+    assert_int_equal(test_audio_tone(path_in("m.wav"), 44100, 1, 6.0, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    assert_int_equal(audio_decode_file(path_in("m.wav"), &b, NULL, &err), 0);
+    assert_int_equal(audio_write_mp3(path_in("cut.mp3"), &b, 128, &err), 0);
+    audio_buffer_free(&b);
+    assert_int_equal(test_file_truncate(path_in("cut.mp3"), 0.5), 0); /* libsndfile decodes this without error */
+    assert_int_equal(audio_decode_file(path_in("cut.mp3"), &b, &info, &err), 0);
+    printf("# truncated mp3: %.2f s decoded, truncated=%d, warning: %s\n", info.duration_seconds, info.truncated,
+           info.warning);
+    assert_int_equal(info.truncated, 1);
+    assert_true(strlen(info.warning) > 0);
+    assert_true(info.duration_seconds < 3.5);
+    audio_buffer_free(&b);
+}
+
+/* A 2-hour 8 kHz WAV as a sparse file (silence, no disk use): probe reads only the header. */
+static void probes_a_two_hour_file_without_decoding(void **state)
+{
+    const char *p = path_in("long.wav");
+    SF_INFO si = {.samplerate = 8000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    SNDFILE *f = sf_open(p, SFM_WRITE, &si);
+    assert_non_null(f);
+    short zero[8000] = {0};
+    sf_write_short(f, zero, 8000); /* a real 1 s data chunk, then the header is patched to 2 h */
+    sf_close(f);
+    FILE *fp = fopen(p, "r+b");
+    assert_non_null(fp);
+    unsigned int data_bytes = 7200u * 8000u * 2u, riff = data_bytes + 36u;
+    unsigned char le[4];
+    for (int i = 0; i < 4; i++) le[i] = (unsigned char)(riff >> (8 * i));
+    fseek(fp, 4, SEEK_SET);
+    fwrite(le, 1, 4, fp);
+    for (int i = 0; i < 4; i++) le[i] = (unsigned char)(data_bytes >> (8 * i));
+    fseek(fp, 40, SEEK_SET); /* the canonical 44-byte header: "data" at 36, its size at 40 */
+    fwrite(le, 1, 4, fp);
+    fclose(fp);
+    assert_int_equal(truncate(p, 44 + (off_t)data_bytes), 0);
+    audio_file_info info;
+    vc_error err;
+    assert_int_equal(audio_probe_file(p, &info, &err), 0);
+    assert_true(fabs(info.duration_seconds - 7200.0) < 1.0);
+    assert_int_equal(info.sample_rate, 8000);
+    unlink(p);
+}
+
 static void resamples_to_the_requested_rate(void **state)
 {
     vc_error err;
@@ -161,6 +210,7 @@ int main(void)
         cmocka_unit_test(decodes_every_format_and_rate), cmocka_unit_test(rejects_what_is_not_audio),
         cmocka_unit_test(reports_truncated_and_lying_files), cmocka_unit_test(resamples_to_the_requested_rate),
         cmocka_unit_test(writes_wav_and_mp3_that_read_back), cmocka_unit_test(peaks_bound_the_signal),
+        cmocka_unit_test(reports_truncated_mp3), cmocka_unit_test(probes_a_two_hour_file_without_decoding),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
