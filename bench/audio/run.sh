@@ -3,7 +3,7 @@
 # Prints one JSON line: seconds (median of 3) and times real time (target >= 300x).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BIN=${BIN:-build/voiceclone}
+BIN=${BIN:-${BUILD:-build}/voiceclone}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 espeak-ng -s 160 -w "$tmp/s.wav" "The quick brown fox jumps over the lazy dog. A journey of a thousand miles begins with a single step." 2>/dev/null
