@@ -113,6 +113,39 @@ static void reports_truncated_mp3(void **state)
     audio_buffer_free(&b);
 }
 
+/* Garbage in the middle of a FLAC stream: libsndfile stops decoding there without an error, so
+ * it surfaces as a short read against STREAMINFO's length (flag + warning), never as a crash or
+ * as silently complete audio. */
+static void flags_flac_damaged_mid_stream(void **state)
+{
+    const char *p = path_in("bad.flac");
+    assert_int_equal(test_audio_tone(p, 44100, 1, 4.0, SF_FORMAT_FLAC | SF_FORMAT_PCM_16, "noise", 0.5), 0);
+    size_t len;
+    char *bytes = test_file_read(p, &len);
+    assert_non_null(bytes);
+    unsigned long long seed = 3;
+    for (size_t i = len / 2; i < len / 2 + 4000 && i < len; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        bytes[i] = (char)(seed >> 56);
+    }
+    FILE *fp = fopen(p, "wb");
+    assert_non_null(fp);
+    fwrite(bytes, 1, len, fp);
+    fclose(fp);
+    free(bytes);
+    audio_buffer b = {0};
+    audio_file_info info;
+    vc_error err;
+    int rc = audio_decode_file(p, &b, &info, &err);
+    if (rc == 0) {
+        assert_int_equal(info.truncated, 1);
+        assert_true(info.duration_seconds < 3.0);
+        audio_buffer_free(&b);
+    } else {
+        assert_int_equal(err.code, VC_ERR_CORRUPT);
+    }
+}
+
 /* A 2-hour 8 kHz WAV as a sparse file (silence, no disk use): probe reads only the header. */
 static void probes_a_two_hour_file_without_decoding(void **state)
 {
@@ -211,6 +244,7 @@ int main(void)
         cmocka_unit_test(reports_truncated_and_lying_files), cmocka_unit_test(resamples_to_the_requested_rate),
         cmocka_unit_test(writes_wav_and_mp3_that_read_back), cmocka_unit_test(peaks_bound_the_signal),
         cmocka_unit_test(reports_truncated_mp3), cmocka_unit_test(probes_a_two_hour_file_without_decoding),
+        cmocka_unit_test(flags_flac_damaged_mid_stream),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
