@@ -5,6 +5,6 @@
 #include "server/server.h"
 
 const server_module *const SERVER_MODULES[] = {
-    /* &JOBS_SERVER_MODULE, */
+    &JOBS_SERVER_MODULE,
     NULL,
 };

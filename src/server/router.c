@@ -15,7 +15,7 @@ const server_route *const SERVER_ROUTE_TABLES[] = {
     SERVER_ROUTES_ANALYZE,
     SERVER_ROUTES_UPLOAD,
     SERVER_ROUTES_TUS,
-    /* SERVER_ROUTES_JOBS,  ← the jobs module adds its table here */
+    SERVER_ROUTES_JOBS,
     NULL,
 };
 

@@ -123,6 +123,7 @@ extern const server_route SERVER_ROUTES_MODELS[];
 extern const server_route SERVER_ROUTES_ANALYZE[];
 extern const server_route SERVER_ROUTES_UPLOAD[];
 extern const server_route SERVER_ROUTES_TUS[];
+extern const server_route SERVER_ROUTES_JOBS[];
 /* All tables, NULL-terminated (router.c). */
 extern const server_route *const SERVER_ROUTE_TABLES[];
 
@@ -142,6 +143,7 @@ typedef struct server_module {
     void (*stop)(server_app *app);                /* optional */
 } server_module;
 extern const server_module *const SERVER_MODULES[];
+extern const server_module JOBS_SERVER_MODULE; /* jobs_module.c */
 
 /* ---- lifecycle (http.c) ---- */
 void server_config_defaults(server_config *c);

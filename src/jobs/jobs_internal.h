@@ -1,0 +1,66 @@
+/*
+ * Shared by the jobs module's .c files only: the job row as stored, and the SQL layer
+ * (jobs_store.c) the scheduler (jobs_sched.c) builds on. Every function takes the store lock
+ * itself; an event and the row change it describes are written in one transaction.
+ */
+#ifndef VC_JOBS_INTERNAL_H
+#define VC_JOBS_INTERNAL_H
+
+#include "jobs/jobs.h"
+
+typedef struct jobs_row {
+    char job_id[STORE_ID_MAX];
+    char user_id[STORE_ID_MAX];
+    char kind[JOBS_KIND_MAX];
+    char lane[JOBS_LANE_MAX];
+    char state[16];          /* queued | running | complete | failed | cancelled */
+    char phase[32];
+    char created_at[32];
+    char error_code[32];
+    char error_message[512];
+    int priority;
+    int attempts;
+    double progress;         /* 0–100 */
+    int64_t started_ms, finished_ms;
+    char *params_json;       /* owned */
+    char *result_json;       /* owned, may be NULL */
+} jobs_row;
+
+void jobs_row_free(jobs_row *r);
+int64_t jobs_now_ms(void);
+int jobs_state_terminal(const char *state);
+
+/* A change written together with an event (NULL fields are left as they are). */
+typedef struct jobs_update {
+    const char *state;
+    const char *phase;
+    double progress;         /* < 0 = unchanged */
+    const char *result_json;
+    const char *error_code, *error_message;
+    int set_finished;        /* finished_ms = now */
+    const char *only_if_state; /* apply only when the row is in this state (else 0 rows, event skipped) */
+} jobs_update;
+
+int jobs_db_insert(store *s, const jobs_row *r, vc_error *err);
+/* Appends event (data: JSON text) and applies upd, in one transaction; then_event (data {}) follows
+ * in the same transaction when not NULL ("close" after a terminal event). *applied = 0 when
+ * only_if_state did not match (nothing written). */
+int jobs_db_event(store *s, const char *job_id, const char *event, const char *data, const jobs_update *upd,
+                  const char *then_event, int *applied, vc_error *err);
+/* Claims the next queued job of lane: 1 = r filled (now running), 0 = none. */
+int jobs_db_claim(store *s, const char *lane, jobs_row *r, vc_error *err);
+/* 1 found, 0 not found (or another user's when user_id is not NULL). */
+int jobs_db_get(store *s, const char *user_id, const char *job_id, jobs_row *r, vc_error *err);
+/* Jobs of user newest first; fn gets each row (valid during the call). */
+int jobs_db_list(store *s, const char *user_id, int limit, int (*fn)(const jobs_row *r, void *ctx), void *ctx,
+                 vc_error *err);
+/* Ids of jobs in state (e.g. "running") into ids (caller frees the array). */
+int jobs_db_ids_in_state(store *s, const char *state, char (**ids)[STORE_ID_MAX], int *n, vc_error *err);
+/* 1-based position among queued jobs of the same lane (0 when not queued). */
+int jobs_db_queue_position(store *s, const jobs_row *r, vc_error *err);
+/* Mean seconds of the last completed jobs of kind (-1 when none). */
+double jobs_db_mean_duration(store *s, const char *kind, vc_error *err);
+int jobs_db_events_after(store *s, const char *job_id, int64_t after, jobs_event *ev, int max, vc_error *err);
+int jobs_db_count(store *s, const char *lane, const char *state, vc_error *err);
+
+#endif

@@ -1,0 +1,548 @@
+/*
+ * The scheduler: one pool of worker threads per lane (train 1, convert 2, cpu = cores), each
+ * claiming the best queued job of its lane from the store (priority, then age), running its kind,
+ * and writing the outcome. Also: submit, cancel, recovery at start, the notification that wakes
+ * SSE streams after an event was persisted, and a keep-alive ticker for idle streams.
+ *
+ * Locks: `mu` guards the worker table (which job each worker runs, its cancel flag) and the wake
+ * counter; `notify_mu` guards the listener list. The store has its own lock; neither of ours is
+ * held while calling into the store.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobs/jobs_internal.h"
+
+typedef struct jobs_worker {
+    jobs *j;
+    jobs_lane lane;
+    pthread_t thread;
+    int started;
+    char running_id[STORE_ID_MAX]; /* "" when idle (under mu) */
+    int cancel;                    /* 0, 1 = user cancel, 2 = shutdown (atomic) */
+} jobs_worker;
+
+struct jobs {
+    store *s;
+    jobs_config cfg;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t wake_seq;      /* bumped on submit (under mu) */
+    int stopping;
+    jobs_worker *workers;
+    int n_workers;
+    pthread_t ticker;
+    int ticker_started;
+    pthread_mutex_t notify_mu;
+    uint64_t gen;
+    jobs_listener *listeners;
+};
+
+struct job_ctx {
+    jobs *j;
+    jobs_worker *w;
+    const job *jb;
+};
+
+static const char *const LANE_NAMES[JOBS_LANE_COUNT] = {"train", "convert", "cpu"};
+
+const char *jobs_lane_name(jobs_lane lane) { return LANE_NAMES[lane]; }
+
+static int lane_find(const char *name)
+{
+    for (int i = 0; i < JOBS_LANE_COUNT; i++)
+        if (!strcmp(name, LANE_NAMES[i])) return i;
+    return -1;
+}
+
+void jobs_config_defaults(jobs_config *c)
+{
+    memset(c, 0, sizeof *c);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    c->lane_slots[JOBS_LANE_TRAIN] = 1;
+    c->lane_slots[JOBS_LANE_CONVERT] = 2;
+    c->lane_slots[JOBS_LANE_CPU] = cores > 0 ? (int)cores : 1;
+    c->keepalive_ms = 15000;
+}
+
+static void env_int(const char *name, int *v, int min, int max)
+{
+    const char *s = getenv(name);
+    if (s && *s && atoi(s) >= min && atoi(s) <= max) *v = atoi(s);
+}
+
+void jobs_config_from_env(jobs_config *c)
+{
+    env_int("VCS_LANE_TRAIN", &c->lane_slots[JOBS_LANE_TRAIN], 1, 64);
+    env_int("VCS_LANE_CONVERT", &c->lane_slots[JOBS_LANE_CONVERT], 1, 64);
+    env_int("VCS_LANE_CPU", &c->lane_slots[JOBS_LANE_CPU], 1, 256);
+    env_int("VCS_JOBS_TEST_KINDS", &c->test_kinds, 0, 1);
+    env_int("VCS_SSE_KEEPALIVE_MS", &c->keepalive_ms, 50, 3600000);
+}
+
+const jobs_config *jobs_get_config(const jobs *j) { return &j->cfg; }
+store *job_store(job_ctx *c) { return c->j->s; }
+
+/* ---- notification ---- */
+void jobs_notify_lock(jobs *j) { pthread_mutex_lock(&j->notify_mu); }
+void jobs_notify_unlock(jobs *j) { pthread_mutex_unlock(&j->notify_mu); }
+uint64_t jobs_generation(jobs *j) { return __atomic_load_n(&j->gen, __ATOMIC_ACQUIRE); }
+
+void jobs_listen(jobs *j, jobs_listener *l)
+{
+    l->next = j->listeners;
+    j->listeners = l;
+}
+
+void jobs_unlisten(jobs *j, jobs_listener *l)
+{
+    for (jobs_listener **p = &j->listeners; *p; p = &(*p)->next)
+        if (*p == l) {
+            *p = l->next;
+            l->next = NULL;
+            return;
+        }
+}
+
+/* Wakes the listeners of job_id (all when NULL). */
+static void notify(jobs *j, const char *job_id)
+{
+    pthread_mutex_lock(&j->notify_mu);
+    __atomic_add_fetch(&j->gen, 1, __ATOMIC_RELEASE);
+    for (jobs_listener *l = j->listeners, *next; l; l = next) {
+        next = l->next;
+        if (!job_id || !strcmp(l->job_id, job_id)) l->wake(l->arg);
+    }
+    pthread_mutex_unlock(&j->notify_mu);
+}
+
+void jobs_wake_all(jobs *j) { notify(j, NULL); }
+int jobs_shutting(jobs *j) { return __atomic_load_n(&j->stopping, __ATOMIC_ACQUIRE); }
+
+int jobs_owns(jobs *j, const char *user_id, const char *job_id, vc_error *err)
+{
+    jobs_row r;
+    int found = jobs_db_get(j->s, user_id, job_id, &r, err);
+    if (found == 1) jobs_row_free(&r);
+    return found;
+}
+
+int jobs_events_after(jobs *j, const char *job_id, int64_t after, jobs_event *ev, int max, vc_error *err)
+{
+    return jobs_db_events_after(j->s, job_id, after, ev, max, err);
+}
+
+/* Persists one event (+ row change), then wakes the job's streams. Takes ownership of data. */
+static int emit(jobs *j, const char *job_id, const char *event, json_t *data, const jobs_update *upd,
+                const char *then_event, int *applied, vc_error *err)
+{
+    char *text = json_dumps(data, JSON_COMPACT);
+    if (!text) { json_decref(data); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
+    /* upd may point into data (job_emit's phase): data lives until the row is written */
+    int rc = jobs_db_event(j->s, job_id, event, text, upd, then_event, applied, err);
+    json_decref(data);
+    free(text);
+    if (!rc) notify(j, job_id);
+    return rc;
+}
+
+/* ---- hooks for kinds ---- */
+int job_emit(job_ctx *c, const char *event, json_t *data, vc_error *err)
+{
+    json_t *p = json_object_get(data, "phase");
+    json_t *pc = json_object_get(data, "percent");
+    jobs_update u = {.phase = json_is_string(p) ? json_string_value(p) : NULL,
+                     .progress = json_is_number(pc) ? json_number_value(pc) : -1};
+    return emit(c->j, c->jb->job_id, event, data, &u, NULL, NULL, err);
+}
+
+int job_progress(job_ctx *c, double percent, const char *phase, const char *message)
+{
+    vc_error err;
+    json_t *d = json_pack("{s:f, s:s, s:s}", "percent", percent, "phase", phase, "message", message ? message : "");
+    return job_emit(c, "progress", d, &err);
+}
+
+int job_cancelled(job_ctx *c) { return __atomic_load_n(&c->w->cancel, __ATOMIC_ACQUIRE) != 0; }
+
+void job_output_id(const job *jb, int n, char out[STORE_ID_MAX])
+{
+    const char *hex = strchr(jb->job_id, '_');
+    snprintf(out, STORE_ID_MAX, "audio_%.40s%02d", hex ? hex + 1 : jb->job_id, n);
+}
+
+/* ---- finishing ---- */
+static int finish(jobs *j, const char *job_id, const char *state, json_t *payload, const char *code,
+                  const char *message)
+{
+    vc_error err;
+    char *result = NULL;
+    if (!strcmp(state, "complete")) result = json_dumps(payload, JSON_COMPACT);
+    jobs_update u = {.state = state, .progress = !strcmp(state, "complete") ? 100 : -1, .phase = state,
+                     .result_json = result, .error_code = code, .error_message = message, .set_finished = 1,
+                     .only_if_state = NULL};
+    const char *event = !strcmp(state, "complete") ? "complete" : "error";
+    int rc = emit(j, job_id, event, payload, &u, "close", NULL, &err);
+    free(result);
+    if (rc) fprintf(stderr, "{\"jobs\":\"finish failed\",\"job_id\":\"%s\",\"error\":\"%s\"}\n", job_id, err.message);
+    return rc;
+}
+
+static json_t *error_payload(const char *job_id, vc_code code, const char *message)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "job_id", job_id, "error_code", vc_code_name(code), "message", message,
+                     "user_message", vc_code_user_message(code));
+}
+
+static int fail_job(jobs *j, const char *job_id, vc_code code, const char *message)
+{
+    return finish(j, job_id, code == VC_ERR_CANCELLED ? "cancelled" : "failed", error_payload(job_id, code, message),
+                  vc_code_name(code), message);
+}
+
+static void requeue(jobs *j, const char *job_id, const char *why)
+{
+    vc_error err;
+    jobs_update u = {.state = "queued", .phase = "queued", .progress = 0, .only_if_state = "running"};
+    emit(j, job_id, "progress", json_pack("{s:s, s:f, s:s}", "phase", "queued", "percent", 0.0, "message", why), &u,
+         NULL, NULL, &err);
+}
+
+static void work_dir_path(jobs *j, const char *job_id, char *out, size_t cap)
+{
+    store_path(j->s, out, cap, "jobs/%s", job_id);
+}
+
+/* ---- running one job ---- */
+static void run_claimed(jobs_worker *w, jobs_row *r)
+{
+    jobs *j = w->j;
+    vc_error err = {0};
+    job jb = {0};
+    snprintf(jb.job_id, sizeof jb.job_id, "%s", r->job_id);
+    snprintf(jb.user_id, sizeof jb.user_id, "%s", r->user_id);
+    snprintf(jb.kind, sizeof jb.kind, "%s", r->kind);
+    jb.attempts = r->attempts;
+    work_dir_path(j, r->job_id, jb.work_dir, sizeof jb.work_dir);
+    jb.params = json_loads(r->params_json ? r->params_json : "{}", 0, NULL);
+    job_ctx c = {j, w, &jb};
+    const job_kind *k = jobs_kind_find(r->kind);
+    json_t *result = NULL;
+    int rc;
+    store_remove_tree(jb.work_dir, &err);
+    if (!k || !jb.params) rc = vc_fail(&err, VC_ERR_INTERNAL, "job kind %s is not available", r->kind);
+    else if (store_mkdirs(jb.work_dir, &err)) rc = -1;
+    else {
+        emit(j, jb.job_id, "progress",
+             json_pack("{s:s, s:f, s:s, s:i, s:i}", "phase", "starting", "percent", 0.0, "message", "started",
+                       "queue_position", 0, "attempt", jb.attempts),
+             &(jobs_update){.phase = "starting", .progress = 0}, NULL, NULL, &err);
+        rc = k->run(&jb, &c, &result, &err);
+    }
+    int cancel = __atomic_load_n(&w->cancel, __ATOMIC_ACQUIRE);
+    vc_error rm;
+    store_remove_tree(jb.work_dir, &rm);
+    if (cancel == 2) {
+        json_decref(result);
+        requeue(j, jb.job_id, "the server is shutting down; the job runs again after restart");
+    } else if (cancel == 1) {
+        json_decref(result);
+        fail_job(j, jb.job_id, VC_ERR_CANCELLED, "cancelled by request");
+    } else if (rc) {
+        json_decref(result);
+        fail_job(j, jb.job_id, err.code ? err.code : VC_ERR_INTERNAL, err.message);
+    } else {
+        if (!result) result = json_object();
+        json_object_set_new(result, "job_id", json_string(jb.job_id));
+        finish(j, jb.job_id, "complete", result, NULL, NULL);
+    }
+    json_decref(jb.params);
+}
+
+static void *worker_main(void *arg)
+{
+    jobs_worker *w = arg;
+    jobs *j = w->j;
+    pthread_mutex_lock(&j->mu);
+    while (!j->stopping) {
+        uint64_t seen = j->wake_seq;
+        pthread_mutex_unlock(&j->mu);
+        jobs_row r;
+        vc_error err;
+        int got = jobs_db_claim(j->s, LANE_NAMES[w->lane], &r, &err);
+        pthread_mutex_lock(&j->mu);
+        if (got == 1) {
+            snprintf(w->running_id, sizeof w->running_id, "%s", r.job_id);
+            __atomic_store_n(&w->cancel, j->stopping ? 2 : 0, __ATOMIC_RELEASE);
+            pthread_mutex_unlock(&j->mu);
+            run_claimed(w, &r);
+            jobs_row_free(&r);
+            pthread_mutex_lock(&j->mu);
+            w->running_id[0] = '\0';
+            continue;
+        }
+        if (got < 0) fprintf(stderr, "{\"jobs\":\"claim failed\",\"error\":\"%s\"}\n", err.message);
+        if (j->wake_seq != seen) continue;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+static void *ticker_main(void *arg)
+{
+    jobs *j = arg;
+    pthread_mutex_lock(&j->mu);
+    while (!j->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (int64_t)j->cfg.keepalive_ms * 1000000;
+        ts.tv_sec += ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        if (pthread_cond_timedwait(&j->cv, &j->mu, &ts) == ETIMEDOUT && !j->stopping) {
+            pthread_mutex_unlock(&j->mu);
+            jobs_wake_all(j);
+            pthread_mutex_lock(&j->mu);
+        }
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* ---- recovery ---- */
+static int recover(jobs *j, vc_error *err)
+{
+    char (*ids)[STORE_ID_MAX];
+    int n;
+    if (jobs_db_ids_in_state(j->s, "running", &ids, &n, err)) return -1;
+    for (int i = 0; i < n; i++) {
+        jobs_row r;
+        if (jobs_db_get(j->s, NULL, ids[i], &r, err) != 1) continue;
+        if (r.attempts >= JOBS_MAX_ATTEMPTS) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "the job was interrupted %d times and is not retried", r.attempts);
+            fail_job(j, r.job_id, VC_ERR_INTERNAL, msg);
+        } else {
+            requeue(j, r.job_id, "the server restarted while the job ran; it runs again");
+        }
+        jobs_row_free(&r);
+    }
+    free(ids);
+    /* Scratch folders of the dead process: nothing runs yet, so all of them are stale. */
+    char dir[1200];
+    store_path(j->s, dir, sizeof dir, "jobs");
+    return store_remove_tree(dir, err);
+}
+
+int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_error *err)
+{
+    jobs *j = calloc(1, sizeof *j);
+    if (!j) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    j->s = s;
+    j->cfg = *cfg;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    pthread_mutex_init(&j->notify_mu, NULL);
+    *out = j;
+    if (workers && recover(j, err)) return -1;
+    int total = 0;
+    for (int l = 0; l < JOBS_LANE_COUNT; l++) total += workers ? cfg->lane_slots[l] : 0;
+    j->workers = calloc((size_t)(total ? total : 1), sizeof *j->workers);
+    if (!j->workers) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    for (int l = 0; l < JOBS_LANE_COUNT && workers; l++)
+        for (int i = 0; i < cfg->lane_slots[l]; i++) {
+            jobs_worker *w = &j->workers[j->n_workers++];
+            w->j = j;
+            w->lane = (jobs_lane)l;
+            if (pthread_create(&w->thread, NULL, worker_main, w))
+                return vc_fail(err, VC_ERR_INTERNAL, "cannot start a worker thread");
+            w->started = 1;
+        }
+    if (pthread_create(&j->ticker, NULL, ticker_main, j)) return vc_fail(err, VC_ERR_INTERNAL, "cannot start ticker");
+    j->ticker_started = 1;
+    return 0;
+}
+
+void jobs_quiesce(jobs *j)
+{
+    if (!j) return;
+    pthread_mutex_lock(&j->mu);
+    __atomic_store_n(&j->stopping, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < j->n_workers; i++)
+        if (j->workers[i].running_id[0]) __atomic_store_n(&j->workers[i].cancel, 2, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    jobs_wake_all(j);
+}
+
+void jobs_stop(jobs *j)
+{
+    if (!j) return;
+    jobs_quiesce(j);
+    for (int i = 0; i < j->n_workers; i++)
+        if (j->workers[i].started) pthread_join(j->workers[i].thread, NULL);
+    if (j->ticker_started) pthread_join(j->ticker, NULL);
+    free(j->workers);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    pthread_mutex_destroy(&j->notify_mu);
+    free(j);
+}
+
+/* ---- API operations ---- */
+static int submit_lane(const job_kind *k, json_t *params, const jobs_config *cfg, int *lane, int *prio, vc_error *err)
+{
+    *lane = (int)k->lane;
+    *prio = k->priority;
+    if (!k->test_only) return 0;
+    json_t *l = json_object_get(params, "lane"), *p = json_object_get(params, "priority");
+    if (l && (!json_is_string(l) || (*lane = lane_find(json_string_value(l))) < 0))
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "lane must be train, convert or cpu");
+    if (p && !json_is_integer(p)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "priority must be an integer");
+    if (p) *prio = (int)json_integer_value(p);
+    (void)cfg;
+    return 0;
+}
+
+int jobs_submit(jobs *j, const char *user_id, const char *kind, json_t *params, char out_id[STORE_ID_MAX],
+                vc_error *err)
+{
+    const job_kind *k = jobs_kind_find(kind);
+    if (!k || (k->test_only && !j->cfg.test_kinds))
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "unknown job kind '%s'", kind);
+    if (!json_is_object(params)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "params must be an object");
+    int lane, prio;
+    if (submit_lane(k, params, &j->cfg, &lane, &prio, err)) return -1;
+    if (k->validate && k->validate(j->s, user_id, params, err)) return -1;
+    jobs_row r = {0};
+    if (store_new_id("job", r.job_id, err)) return -1;
+    snprintf(r.user_id, sizeof r.user_id, "%s", user_id);
+    snprintf(r.kind, sizeof r.kind, "%s", kind);
+    snprintf(r.lane, sizeof r.lane, "%s", LANE_NAMES[lane]);
+    snprintf(r.state, sizeof r.state, "queued");
+    r.priority = prio;
+    r.params_json = json_dumps(params, JSON_COMPACT);
+    int rc = r.params_json ? jobs_db_insert(j->s, &r, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (!rc) {
+        int pos = jobs_db_queue_position(j->s, &r, err);
+        emit(j, r.job_id, "progress",
+             json_pack("{s:s, s:f, s:s, s:i}", "phase", "queued", "percent", 0.0, "message", "waiting in the queue",
+                       "queue_position", pos),
+             NULL, NULL, NULL, err);
+        snprintf(out_id, STORE_ID_MAX, "%s", r.job_id);
+        pthread_mutex_lock(&j->mu);
+        j->wake_seq++;
+        pthread_cond_broadcast(&j->cv);
+        pthread_mutex_unlock(&j->mu);
+    }
+    free(r.params_json);
+    return rc;
+}
+
+int jobs_cancel(jobs *j, const char *user_id, const char *job_id, vc_error *err)
+{
+    jobs_row r;
+    int found = jobs_db_get(j->s, user_id, job_id, &r, err);
+    if (found < 0) return -1;
+    if (!found) return vc_fail(err, VC_ERR_JOB_NOT_FOUND, "job %s not found", job_id);
+    char state[16];
+    snprintf(state, sizeof state, "%s", r.state);
+    jobs_row_free(&r);
+    if (jobs_state_terminal(state)) return vc_fail(err, VC_ERR_CONFLICT, "job %s already finished (%s)", job_id, state);
+    if (!strcmp(state, "queued")) {
+        int applied = 0;
+        const char *msg = "cancelled by request";
+        jobs_update u = {.state = "cancelled", .phase = "cancelled", .progress = -1, .error_code = "CANCELLED",
+                         .error_message = msg, .set_finished = 1, .only_if_state = "queued"};
+        if (emit(j, job_id, "error", error_payload(job_id, VC_ERR_CANCELLED, msg), &u, "close", &applied, err))
+            return -1;
+        if (applied) return 0;
+        /* it was claimed meanwhile: cancel the running job below */
+    }
+    pthread_mutex_lock(&j->mu);
+    for (int i = 0; i < j->n_workers; i++)
+        if (!strcmp(j->workers[i].running_id, job_id)) __atomic_store_n(&j->workers[i].cancel, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&j->mu);
+    return 0;
+}
+
+static json_t *nullable_seconds(double v) { return v < 0 || !isfinite(v) ? json_null() : json_real(round(v * 10) / 10); }
+
+static json_t *row_json(jobs *j, const jobs_row *r)
+{
+    vc_error err;
+    int pos = jobs_db_queue_position(j->s, r, &err);
+    double mean = jobs_db_mean_duration(j->s, r->kind, &err), eta = -1;
+    int lane = lane_find(r->lane), slots = lane >= 0 ? j->cfg.lane_slots[lane] : 1;
+    if (mean >= 0 && pos > 0) eta = mean * (1 + (pos - 1) / slots);
+    else if (mean >= 0 && !strcmp(r->state, "running")) eta = fmax(0, mean - (jobs_now_ms() - r->started_ms) / 1000.0);
+    else if (jobs_state_terminal(r->state)) eta = 0;
+    char url[128];
+    snprintf(url, sizeof url, "/api/progress/%s", r->job_id);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:s, s:i, s:o, s:s, s:i, s:s}", "job_id", r->job_id, "kind",
+                          r->kind, "status", r->state, "phase", r->phase, "progress", r->progress, "lane", r->lane,
+                          "queue_position", pos < 0 ? 0 : pos, "eta_seconds", nullable_seconds(eta), "created_at",
+                          r->created_at, "attempts", r->attempts, "progress_stream_url", url);
+    if (r->result_json) json_object_set_new(o, "result", json_loads(r->result_json, 0, NULL));
+    if (r->error_code[0])
+        json_object_set_new(o, "error", json_pack("{s:s, s:s}", "error_code", r->error_code, "message", r->error_message));
+    if (r->finished_ms && r->started_ms)
+        json_object_set_new(o, "duration_seconds", json_real((r->finished_ms - r->started_ms) / 1000.0));
+    return o;
+}
+
+int jobs_get_json(jobs *j, const char *user_id, const char *job_id, json_t **out, vc_error *err)
+{
+    jobs_row r;
+    int found = jobs_db_get(j->s, user_id, job_id, &r, err);
+    if (found < 0) return -1;
+    if (!found) return vc_fail(err, VC_ERR_JOB_NOT_FOUND, "job %s not found", job_id);
+    *out = row_json(j, &r);
+    jobs_row_free(&r);
+    return 0;
+}
+
+typedef struct list_ctx {
+    jobs *j;
+    json_t *arr;
+} list_ctx;
+
+static int list_one(const jobs_row *r, void *ctx)
+{
+    list_ctx *c = ctx;
+    json_array_append_new(c->arr, row_json(c->j, r));
+    return 0;
+}
+
+int jobs_list_json(jobs *j, const char *user_id, int limit, json_t **out, vc_error *err)
+{
+    list_ctx c = {j, json_array()};
+    if (jobs_db_list(j->s, user_id, limit, list_one, &c, err)) {
+        json_decref(c.arr);
+        return -1;
+    }
+    *out = json_pack("{s:o}", "jobs", c.arr);
+    return 0;
+}
+
+json_t *jobs_lanes_json(jobs *j)
+{
+    vc_error err;
+    json_t *o = json_object();
+    for (int l = 0; l < JOBS_LANE_COUNT; l++)
+        json_object_set_new(o, LANE_NAMES[l],
+                            json_pack("{s:i, s:i, s:i}", "slots", j->cfg.lane_slots[l], "running",
+                                      jobs_db_count(j->s, LANE_NAMES[l], "running", &err), "queued",
+                                      jobs_db_count(j->s, LANE_NAMES[l], "queued", &err)));
+    return o;
+}

@@ -1,0 +1,271 @@
+/*
+ * Job endpoints: POST/GET /api/jobs, GET/DELETE /api/jobs/{id}, GET /api/status/{id}, and the
+ * progress stream GET /api/progress/{id} (Server-Sent Events).
+ *
+ * The stream is replayed from the job's persisted event log (src/jobs): each SSE event carries
+ * `id: <event id>`, so a client reconnecting with Last-Event-ID gets exactly the events after it.
+ * No thread per client: when a stream has nothing to send its connection is suspended
+ * (MHD_suspend_connection) and registered as a listener; the jobs module resumes it after the
+ * next event of that job was persisted, or on the keep-alive tick (then a comment line is sent so
+ * proxies keep the idle stream open). The stream ends after the job's "close" event.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jobs/jobs.h"
+#include "server/server.h"
+
+#define SSE_BATCH 32
+
+static jobs *app_jobs(server_request *r) { return r->app->jobs; }
+
+static int jobs_error(server_request *r, const vc_error *err)
+{
+    return server_fail(r, err->code, "%s", err->message);
+}
+
+/* ---- REST ---- */
+/* POST /api/preprocess {audio_id, options} → {status: "preprocessing_started", job_id, progress_stream_url} */
+static int preprocess(server_request *r)
+{
+    static const char *const FIELDS[] = {"audio_id", "options", NULL};
+    json_t *body;
+    vc_error err;
+    if (server_json_body(r, FIELDS, &body)) return -1;
+    char id[STORE_ID_MAX];
+    int rc = jobs_submit(app_jobs(r), r->user_id, "preprocess", body, id, &err);
+    json_decref(body);
+    if (rc) return jobs_error(r, &err);
+    char url[128];
+    snprintf(url, sizeof url, "/api/progress/%s", id);
+    return server_reply_json(r, 202, json_pack("{s:s, s:s, s:s}", "status", "preprocessing_started", "job_id", id,
+                                               "progress_stream_url", url));
+}
+
+static int submit(server_request *r)
+{
+    static const char *const FIELDS[] = {"kind", "params", NULL};
+    json_t *body;
+    vc_error err;
+    if (server_json_body(r, FIELDS, &body)) return -1;
+    const char *kind = json_string_value(json_object_get(body, "kind"));
+    json_t *params = json_object_get(body, "params");
+    char id[STORE_ID_MAX];
+    params = params ? json_incref(params) : json_object();
+    int rc = !kind ? vc_fail(&err, VC_ERR_INVALID_REQUEST, "kind (string) is required")
+                   : jobs_submit(app_jobs(r), r->user_id, kind, params, id, &err);
+    json_decref(params);
+    json_decref(body);
+    if (rc) return jobs_error(r, &err);
+    json_t *o;
+    if (jobs_get_json(app_jobs(r), r->user_id, id, &o, &err)) return jobs_error(r, &err);
+    return server_reply_json(r, 202, o);
+}
+
+static int list(server_request *r)
+{
+    const char *l = server_query(r, "limit");
+    int limit = l && atoi(l) > 0 && atoi(l) <= 1000 ? atoi(l) : 100;
+    json_t *o;
+    vc_error err;
+    if (jobs_list_json(app_jobs(r), r->user_id, limit, &o, &err)) return jobs_error(r, &err);
+    return server_reply_json(r, 200, o);
+}
+
+static int get(server_request *r)
+{
+    const char *id;
+    json_t *o;
+    vc_error err;
+    if (server_param_id(r, 0, VC_ERR_JOB_NOT_FOUND, &id)) return -1;
+    if (jobs_get_json(app_jobs(r), r->user_id, id, &o, &err)) return jobs_error(r, &err);
+    return server_reply_json(r, 200, o);
+}
+
+static int cancel(server_request *r)
+{
+    const char *id;
+    json_t *o;
+    vc_error err;
+    if (server_param_id(r, 0, VC_ERR_JOB_NOT_FOUND, &id)) return -1;
+    if (jobs_cancel(app_jobs(r), r->user_id, id, &err)) return jobs_error(r, &err);
+    if (jobs_get_json(app_jobs(r), r->user_id, id, &o, &err)) return jobs_error(r, &err);
+    /* A running job stops at its next check (< 1 s): report "cancelling" until then. */
+    const char *st = json_string_value(json_object_get(o, "status"));
+    json_t *reply = json_pack("{s:s, s:s, s:O}", "status", st && !strcmp(st, "cancelled") ? "cancelled" : "cancelling",
+                              "job_id", id, "job", o);
+    json_decref(o);
+    return server_reply_json(r, 200, reply);
+}
+
+/* ---- SSE ---- */
+typedef struct sse_conn {
+    jobs *j;
+    struct MHD_Connection *conn;
+    char job_id[STORE_ID_MAX];
+    int64_t last_id;        /* last event id written */
+    int closed;             /* the "close" event was written */
+    int suspended;          /* under the notify lock */
+    jobs_listener listener;
+    int64_t last_write_ms;
+    char *pending;          /* formatted bytes not yet handed to MHD */
+    size_t pending_len, pending_off;
+} sse_conn;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Called by the jobs module under its notify lock. */
+static void sse_wake(void *arg)
+{
+    sse_conn *s = arg;
+    if (!s->suspended) return;
+    s->suspended = 0;
+    jobs_unlisten(s->j, &s->listener);
+    MHD_resume_connection(s->conn);
+}
+
+static ssize_t pending_copy(sse_conn *s, char *buf, size_t max)
+{
+    size_t n = s->pending_len - s->pending_off;
+    if (n > max) n = max;
+    memcpy(buf, s->pending + s->pending_off, n);
+    s->pending_off += n;
+    if (s->pending_off == s->pending_len) {
+        free(s->pending);
+        s->pending = NULL;
+        s->pending_len = s->pending_off = 0;
+    }
+    s->last_write_ms = now_ms();
+    return (ssize_t)n;
+}
+
+/* Formats events into s->pending; stops after "close". Returns 0 or -1 (out of memory). */
+static int format_events(sse_conn *s, jobs_event *ev, int n)
+{
+    size_t cap = 0;
+    for (int i = 0; i < n; i++) cap += strlen(ev[i].data) + sizeof ev[i].name + 48;
+    s->pending = malloc(cap + 1);
+    int rc = s->pending ? 0 : -1;
+    for (int i = 0; i < n; i++) {
+        if (!rc && !s->closed) {
+            s->pending_len += (size_t)snprintf(s->pending + s->pending_len, cap + 1 - s->pending_len,
+                                               "id: %lld\nevent: %s\ndata: %s\n\n", (long long)ev[i].id, ev[i].name,
+                                               ev[i].data);
+            s->last_id = ev[i].id;
+            s->closed = !strcmp(ev[i].name, "close");
+        }
+        free(ev[i].data);
+    }
+    return rc;
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    sse_conn *s = cls;
+    (void)pos;
+    if (s->pending) return pending_copy(s, buf, max);
+    for (;;) {
+        if (s->closed) return MHD_CONTENT_READER_END_OF_STREAM;
+        uint64_t gen = jobs_generation(s->j);
+        jobs_event ev[SSE_BATCH];
+        vc_error err;
+        int n = jobs_events_after(s->j, s->job_id, s->last_id, ev, SSE_BATCH, &err);
+        if (n < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (n > 0) {
+            if (format_events(s, ev, n)) return MHD_CONTENT_READER_END_WITH_ERROR;
+            return pending_copy(s, buf, max);
+        }
+        if (jobs_shutting(s->j)) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (now_ms() - s->last_write_ms >= jobs_get_config(s->j)->keepalive_ms) {
+            s->last_write_ms = now_ms();
+            return snprintf(buf, max, ": keep-alive\n\n");
+        }
+        jobs_notify_lock(s->j);
+        if (gen == jobs_generation(s->j) && !jobs_shutting(s->j)) {
+            s->suspended = 1;
+            jobs_listen(s->j, &s->listener);
+            MHD_suspend_connection(s->conn);
+            jobs_notify_unlock(s->j);
+            return 0;
+        }
+        jobs_notify_unlock(s->j);
+    }
+}
+
+static void sse_free(void *cls)
+{
+    sse_conn *s = cls;
+    jobs_notify_lock(s->j);
+    if (s->suspended) jobs_unlisten(s->j, &s->listener);
+    s->suspended = 0;
+    jobs_notify_unlock(s->j);
+    free(s->pending);
+    free(s);
+}
+
+static int64_t last_event_id(server_request *r)
+{
+    const char *h = server_header(r, "Last-Event-ID");
+    if (!h) h = server_query(r, "last_event_id");
+    long long v = h ? strtoll(h, NULL, 10) : 0;
+    return v > 0 ? v : 0;
+}
+
+static int progress(server_request *r)
+{
+    const char *id;
+    vc_error err;
+    if (server_param_id(r, 0, VC_ERR_JOB_NOT_FOUND, &id)) return -1;
+    int owns = jobs_owns(app_jobs(r), r->user_id, id, &err);
+    if (owns < 0) return jobs_error(r, &err);
+    if (!owns) return server_fail(r, VC_ERR_JOB_NOT_FOUND, "job %s not found", id);
+    sse_conn *s = calloc(1, sizeof *s);
+    if (!s) return server_fail(r, VC_ERR_NOMEM, "out of memory");
+    s->j = app_jobs(r);
+    s->conn = r->conn;
+    snprintf(s->job_id, sizeof s->job_id, "%s", id);
+    s->last_id = last_event_id(r);
+    s->last_write_ms = now_ms();
+    s->listener = (jobs_listener){.job_id = s->job_id, .wake = sse_wake, .arg = s};
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, s, sse_free);
+    if (!resp) {
+        free(s);
+        return server_fail(r, VC_ERR_NOMEM, "out of memory");
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
+    return server_reply_response(r, 200, resp);
+}
+
+const server_route SERVER_ROUTES_JOBS[] = {
+    {.method = "POST", .pattern = "/api/jobs", .handle = submit, .body = SERVER_BODY_BUFFER, .max_body = 65536,
+     .tag = "jobs", .request_type = "application/json",
+     .summary = "Queue a job {kind, params} (kinds: analyze, preprocess; sleep when test kinds are enabled)",
+     .responses = "202,400,401,404"},
+    {.method = "POST", .pattern = "/api/preprocess", .handle = preprocess, .body = SERVER_BODY_BUFFER, .max_body = 65536,
+     .tag = "jobs", .request_type = "application/json",
+     .summary = "Clean up a stored recording {audio_id, options{remove_noise, trim_silence, normalize_volume, target_lufs}}: "
+                "a job whose complete event carries output_audio_id (a new audio file with its own analysis)",
+     .responses = "202,400,401,404"},
+    {.method = "GET", .pattern = "/api/jobs", .handle = list, .tag = "jobs",
+     .summary = "The user's jobs, newest first (?limit)", .responses = "200,401"},
+    {.method = "GET", .pattern = "/api/jobs/{job_id}", .handle = get, .tag = "jobs",
+     .summary = "A job: status, phase, progress, queue_position, eta_seconds, result or error",
+     .responses = "200,401,404"},
+    {.method = "DELETE", .pattern = "/api/jobs/{job_id}", .handle = cancel, .tag = "jobs",
+     .summary = "Cancel a job (queued: at once; running: within a second)", .responses = "200,401,404,409"},
+    {.method = "GET", .pattern = "/api/status/{job_id}", .handle = get, .tag = "jobs",
+     .summary = "Job status (same body as GET /api/jobs/{job_id})", .responses = "200,401,404"},
+    {.method = "GET", .pattern = "/api/progress/{job_id}", .handle = progress, .tag = "jobs",
+     .summary = "Server-Sent Events: progress, phase_complete, complete, error, close (Last-Event-ID replay)",
+     .responses = "200,401,404"},
+    {0},
+};

@@ -1,0 +1,157 @@
+/*
+ * Job system against the real server: submit → progress over SSE (with Last-Event-ID replay) →
+ * complete; cancellation; unknown ids; the preprocess kind producing a new audio file; and
+ * recovery after kill -9 (the interrupted job is re-run to a terminal state, never lost).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/http_client.h"
+#include "support/test_audio.h"
+#include "support/test_server.h"
+
+static test_server S;
+static const char *const ENV[] = {"VCS_JOBS_TEST_KINDS=1", NULL};
+static const char *const JSON_HDR[] = {"Content-Type: application/json", NULL};
+
+static int setup(void **state) { return test_server_start(&S, ENV, NULL); }
+static int teardown(void **state) { return test_server_stop(&S) == 0 ? 0 : -1; }
+
+static json_t *call(const char *method, const char *path, const char *body, long want)
+{
+    static http_response res;
+    char url[512];
+    http_response_free(&res);
+    memset(&res, 0, sizeof res);
+    assert_int_equal(http_request(method, test_server_url(&S, url, sizeof url, path), body ? JSON_HDR : NULL, body,
+                                  body ? strlen(body) : 0, &res), 0);
+    if (res.status != want) fail_msg("%s %s: %ld (want %ld): %s", method, path, res.status, want, res.body);
+    return http_json(&res);
+}
+
+static void submit_sleep(const char *params, char *id, size_t cap)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"kind\":\"sleep\",\"params\":%s}", params);
+    json_t *j = call("POST", "/api/jobs", body, 202);
+    snprintf(id, cap, "%s", json_string_value(json_object_get(j, "job_id")));
+    assert_true(strlen(id) > 4);
+}
+
+static const char *wait_terminal(const char *id, int seconds)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    for (int i = 0; i < seconds * 10; i++) {
+        const char *st = json_string_value(json_object_get(call("GET", path, NULL, 200), "status"));
+        if (!strcmp(st, "complete") || !strcmp(st, "failed") || !strcmp(st, "cancelled")) return st;
+        usleep(100000);
+    }
+    return "timeout";
+}
+
+static void job_completes_and_stream_replays(void **state)
+{
+    char id[64], path[128], url[512];
+    submit_sleep("{\"seconds\":0.3,\"steps\":3}", id, sizeof id);
+    assert_string_equal(wait_terminal(id, 10), "complete");
+    http_response res = {0};
+    snprintf(path, sizeof path, "/api/progress/%s", id);
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(res.body, "event: progress"));
+    assert_non_null(strstr(res.body, "event: complete"));
+    assert_non_null(strstr(res.body, "event: close")); /* a finished job's stream replays and closes */
+    assert_non_null(strstr(res.body, "id: 1\n"));
+    http_response_free(&res);
+    const char *const last[] = {"Last-Event-ID: 2", NULL};
+    memset(&res, 0, sizeof res);
+    assert_int_equal(http_request("GET", url, last, NULL, 0, &res), 0);
+    assert_null(strstr(res.body, "id: 1\n"));
+    assert_null(strstr(res.body, "id: 2\n"));
+    assert_non_null(strstr(res.body, "id: 3\n")); /* exactly what was missed */
+    http_response_free(&res);
+    json_t *list = call("GET", "/api/jobs", NULL, 200);
+    assert_true(json_array_size(json_object_get(list, "jobs")) >= 1);
+}
+
+static void cancel_running_and_unknown(void **state)
+{
+    char id[64], path[128];
+    submit_sleep("{\"seconds\":30,\"steps\":300}", id, sizeof id);
+    usleep(300000);
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    call("DELETE", path, NULL, 200);
+    time_t t0 = time(NULL);
+    assert_string_equal(wait_terminal(id, 5), "cancelled");
+    assert_true(time(NULL) - t0 <= 2); /* observed within a second (+ polling) */
+    call("DELETE", "/api/jobs/job_doesnotexist", NULL, 404);
+    call("GET", "/api/jobs/job_doesnotexist", NULL, 404);
+    json_t *j = call("GET", "/api/progress/job_doesnotexist", NULL, 404); /* JSON, not a hanging stream */
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "error");
+    call("POST", "/api/jobs", "{\"kind\":\"no_such_kind\"}", 400);
+}
+
+static void preprocess_makes_a_new_audio_file(void **state)
+{
+    char wav[] = "/tmp/vcs-pre-XXXXXX", url[512], body[256], path[128];
+    int fd = mkstemp(wav);
+    close(fd);
+    assert_int_equal(test_audio_speech(wav, 12.0), 0);
+    http_response res = {0};
+    assert_int_equal(http_post_form(test_server_url(&S, url, sizeof url, "/api/upload/target-audio"), NULL, wav, "take.wav", NULL, &res), 0);
+    unlink(wav);
+    assert_int_equal(res.status, 200);
+    char audio_id[64];
+    snprintf(audio_id, sizeof audio_id, "%s", json_string_value(json_object_get(http_json(&res), "file_id")));
+    http_response_free(&res);
+    snprintf(body, sizeof body, "{\"audio_id\":\"%s\",\"options\":{\"remove_noise\":true,\"normalize_volume\":true,\"target_lufs\":-20}}", audio_id);
+    json_t *j = call("POST", "/api/preprocess", body, 202);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "preprocessing_started");
+    char id[64];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "job_id")));
+    assert_string_equal(wait_terminal(id, 30), "complete");
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    const char *out = json_string_value(json_object_get(json_object_get(call("GET", path, NULL, 200), "result"), "output_audio_id"));
+    assert_non_null(out);
+    assert_string_not_equal(out, audio_id);
+    snprintf(path, sizeof path, "/api/audio/%s", out);
+    double lufs = json_number_value(json_object_get(json_object_get(call("GET", path, NULL, 200), "quality_analysis"), "loudness_lufs"));
+    assert_true(lufs > -21 && lufs < -19);
+    snprintf(path, sizeof path, "/api/audio/%s", audio_id);
+    call("GET", path, NULL, 200); /* the input is kept */
+    call("POST", "/api/preprocess", "{\"audio_id\":\"audio_nope\"}", 404);
+}
+
+static void kill_9_then_restart_finishes_the_job(void **state)
+{
+    char id[64];
+    submit_sleep("{\"seconds\":1.5,\"steps\":15}", id, sizeof id);
+    usleep(400000);
+    kill(S.pid, SIGKILL);
+    waitpid(S.pid, NULL, 0);
+    S.pid = 0;
+    assert_int_equal(test_server_restart(&S), 0);
+    const char *st = wait_terminal(id, 20);
+    assert_true(!strcmp(st, "complete") || !strcmp(st, "failed")); /* resumed to a terminal state, never lost */
+    char path[128];
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    assert_true(json_integer_value(json_object_get(call("GET", path, NULL, 200), "attempts")) >= 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(job_completes_and_stream_replays), cmocka_unit_test(cancel_running_and_unknown),
+        cmocka_unit_test(preprocess_makes_a_new_audio_file), cmocka_unit_test(kill_9_then_restart_finishes_the_job),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
