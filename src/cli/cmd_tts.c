@@ -5,11 +5,9 @@
  * Weights are looked up under DIR (default data/weights): f5tts/ (a *.safetensors DiT
  * checkpoint + vocab.txt) and vocos/ (pytorch_model.bin or model.safetensors).
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -51,38 +49,6 @@ static int parse_args(int argc, char **argv, tts_args *a)
     return 0;
 }
 
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* First *.safetensors in dir (the released file is model_1250000.safetensors). */
-static int find_safetensors(const char *dir, char *out, size_t n)
-{
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    struct dirent *e;
-    int found = -1;
-    while (found && (e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        if (len > 12 && !strcmp(e->d_name + len - 12, ".safetensors")) { snprintf(out, n, "%s/%s", dir, e->d_name); found = 0; }
-    }
-    closedir(d);
-    return found;
-}
-
-static int locate_weights(const char *root, char *dit, char *vocab, char *vocos, size_t n)
-{
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/f5tts", root);
-    snprintf(vocab, n, "%s/vocab.txt", dir);
-    if (find_safetensors(dir, dit, n) != 0 || !exists(vocab)) return -1;
-    snprintf(vocos, n, "%s/vocos/model.safetensors", root);
-    if (!exists(vocos)) snprintf(vocos, n, "%s/vocos/pytorch_model.bin", root);
-    return exists(vocos) ? 0 : -1;
-}
-
 static int draw_progress(void *ctx, f5tts_phase phase, int chunk, int chunks, int step, int steps)
 {
     static const char *const names[] = {"preprocessing", "voice encoding", "generating", "vocoding"};
@@ -97,17 +63,11 @@ int cmd_tts(int argc, char **argv)
 {
     tts_args a = {0};
     if (parse_args(argc, argv, &a) != 0) return 2;
-    char dit[1024], vocab[1024], vocos[1024];
-    if (locate_weights(a.weights, dit, vocab, vocos, sizeof dit) != 0) {
-        fprintf(stderr, "voiceclone tts: F5-TTS weights are not installed under %s.\n"
-                        "Install them with: voiceclone models pull f5tts\n", a.weights);
-        return 1;
-    }
     vc_error err = {0};
     f5tts_engine engine;
     audio_buffer ref = {0}, out = {0};
     int rc = 1;
-    if (f5tts_engine_open(&engine, dit, vocab, vocos, &err) != 0) { fprintf(stderr, "voiceclone tts: %s\n", err.message); return 1; }
+    if (f5tts_engine_open_dir(&engine, a.weights, &err) != 0) { fprintf(stderr, "voiceclone tts: %s\n", err.message); return 1; }
     if (audio_decode_file(a.ref, &ref, NULL, &err) != 0) goto done;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

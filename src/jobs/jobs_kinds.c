@@ -4,6 +4,8 @@
  * convert_rvc, train_rvc) add a row to JOBS_KINDS when their engines land.
  *
  *   analyze  {audio_id}        quality analysis of a stored audio file (cpu lane)
+ *   convert_f5tts {reference_audio_id, reference_text, text, parameters{speed, nfe_step, seed}}
+ *            quick clone: speech in the reference's voice, a new output audio file (convert lane)
  *   preprocess {audio_id, options{remove_noise, trim_silence, normalize_volume, target_lufs}}
  *            a new audio file (the input is kept) with its own analysis (cpu lane)
  *   sleep    {seconds, steps, output_bytes, fail, lane, priority}
@@ -21,6 +23,7 @@
 #include "audio/audio.h"
 #include "audio/audio_dsp.h"
 #include "jobs/jobs.h"
+#include "models/f5tts/f5tts_infer.h"
 #include "server/uploads.h"
 
 /* ---- analyze ---- */
@@ -124,20 +127,25 @@ static int run_dsp_steps(job_ctx *c, const json_t *opts, audio_buffer *buf, vc_e
     return 0;
 }
 
-/* Writes buf as a new stored audio file (id derived from the job id: a re-run overwrites). */
-static int store_output(const job *jb, job_ctx *c, const store_audio *src, const audio_buffer *buf, json_t **result, vc_error *err)
+/* Writes buf as a new stored audio file with its analysis (id derived from the job id: a re-run
+ * overwrites instead of duplicating) and fills the result's common fields. */
+static int store_output(const job *jb, job_ctx *c, const char *purpose, const char *filename, const audio_buffer *buf,
+                        json_t *result, vc_error *err)
 {
     store_audio out = {0};
     audio_quality q;
     job_output_id(jb, 0, out.audio_id);
     snprintf(out.user_id, sizeof out.user_id, "%s", jb->user_id);
-    snprintf(out.purpose, sizeof out.purpose, "%s", src->purpose);
+    snprintf(out.purpose, sizeof out.purpose, "%s", purpose);
     snprintf(out.format, sizeof out.format, "wav");
-    snprintf(out.filename, sizeof out.filename, "preprocessed_%.200s", src->filename);
-    snprintf(out.file_path, sizeof out.file_path, "uploads/%s/%s/%s.wav", src->purpose, jb->user_id, out.audio_id);
-    char path[1600];
+    snprintf(out.filename, sizeof out.filename, "%s", filename);
+    if (!strcmp(purpose, "output")) snprintf(out.file_path, sizeof out.file_path, "outputs/%s/%s.wav", jb->user_id, out.audio_id);
+    else snprintf(out.file_path, sizeof out.file_path, "uploads/%s/%s/%s.wav", purpose, jb->user_id, out.audio_id);
+    char path[1600], dir[1600];
     store_path(job_store(c), path, sizeof path, "%s", out.file_path);
-    if (audio_analyze(buf, &q, err) || audio_write_wav(path, buf, 0, err)) return -1;
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = '\0';
+    if (store_mkdirs(dir, err) || audio_analyze(buf, &q, err) || audio_write_wav(path, buf, 0, err)) return -1;
     json_t *qa = upload_quality_json(&q);
     out.analysis_json = json_dumps(qa, JSON_COMPACT);
     out.duration_seconds = q.duration_seconds;
@@ -151,8 +159,10 @@ static int store_output(const job *jb, job_ctx *c, const store_audio *src, const
     if (rc) { unlink(path); json_decref(qa); return -1; }
     char url[128];
     snprintf(url, sizeof url, "/api/download/%s", out.audio_id);
-    *result = json_pack("{s:s, s:s, s:s, s:o}", "input_audio_id", src->audio_id, "output_audio_id", out.audio_id,
-                        "download_url", url, "quality_analysis", qa);
+    json_object_set_new(result, "output_audio_id", json_string(out.audio_id));
+    json_object_set_new(result, "download_url", json_string(url));
+    json_object_set_new(result, "duration_seconds", json_real(q.duration_seconds));
+    json_object_set_new(result, "quality_analysis", qa);
     return 0;
 }
 
@@ -169,7 +179,14 @@ static int preprocess_run(const job *jb, job_ctx *c, json_t **result, vc_error *
     audio_buffer buf = {0};
     int rc = audio_decode_file(path, &buf, NULL, err);
     if (rc == 0) rc = run_dsp_steps(c, opts, &buf, err);
-    if (rc == 0) { job_progress(c, 85, "saving", "Saving the cleaned audio..."); rc = store_output(jb, c, &a, &buf, result, err); }
+    if (rc == 0) {
+        char name[300];
+        snprintf(name, sizeof name, "preprocessed_%.200s", a.filename);
+        job_progress(c, 85, "saving", "Saving the cleaned audio...");
+        *result = json_pack("{s:s}", "input_audio_id", a.audio_id);
+        rc = store_output(jb, c, a.purpose, name, &buf, *result, err);
+        if (rc) { json_decref(*result); *result = NULL; }
+    }
     audio_buffer_free(&buf);
     store_audio_free(&a);
     return rc;
@@ -178,6 +195,98 @@ static int preprocess_run(const job *jb, job_ctx *c, json_t **result, vc_error *
 static const job_kind KIND_PREPROCESS = {
     .name = "preprocess", .lane = JOBS_LANE_CPU, .priority = JOBS_PRIO_CPU,
     .validate = preprocess_validate, .run = preprocess_run,
+};
+
+/* ---- convert_f5tts ---- */
+static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_error *err)
+{
+    const char *ref = json_string_value(json_object_get(params, "reference_audio_id"));
+    const char *ref_text = json_string_value(json_object_get(params, "reference_text"));
+    const char *text = json_string_value(json_object_get(params, "text"));
+    if (!ref) return vc_fail(err, VC_ERR_INVALID_REQUEST, "reference_audio_id (string) is required");
+    if (!text || !*text)
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, json_object_get(params, "target_audio_id")
+                           ? "text is required: converting a recording's words needs speech-to-text, which is a later feature"
+                           : "text (what the cloned voice should say) is required");
+    if (!ref_text || !*ref_text) return vc_fail(err, VC_ERR_INVALID_REQUEST, "reference_text (what the reference clip says) is required");
+    if (strlen(text) > 5000) return vc_fail(err, VC_ERR_INVALID_REQUEST, "text is longer than 5000 bytes");
+    json_t *p = json_object_get(params, "parameters");
+    json_t *nfe = json_object_get(p, "nfe_step"), *speed = json_object_get(p, "speed");
+    if ((nfe && (!json_is_integer(nfe) || json_integer_value(nfe) < 1 || json_integer_value(nfe) > 64)) ||
+        (speed && (!json_is_number(speed) || json_number_value(speed) < 0.3 || json_number_value(speed) > 3)))
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters: nfe_step 1..64, speed 0.3..3");
+    char root[1200];
+    store_path(s, root, sizeof root, "weights");
+    f5tts_engine probe;
+    if (f5tts_engine_open_dir(&probe, root, err) != 0) return -1; /* first: say how to install the models */
+    f5tts_engine_close(&probe);
+    json_t *ref_only = json_pack("{s:s}", "audio_id", ref);
+    int rc = analyze_validate(s, user_id, ref_only, err);
+    json_decref(ref_only);
+    return rc;
+}
+
+static int on_f5_progress(void *ctx, f5tts_phase phase, int chunk, int chunks, int step, int steps)
+{
+    static const char *const PHASES[] = {"preprocessing", "voice encoding", "generating", "vocoding"};
+    static const char *const MESSAGES[] = {"Preparing the reference...", "Encoding the voice...", "Generating speech...", "Vocoding..."};
+    job_ctx *c = ctx;
+    double done = chunks > 0 ? ((double)chunk + (steps > 0 ? (double)step / steps : 0)) / chunks : 0;
+    double percent = phase == F5_PHASE_PREPROCESSING ? 2 : phase == F5_PHASE_ENCODING ? 5 : 5 + 90 * done;
+    job_progress(c, percent, PHASES[phase], MESSAGES[phase]);
+    return job_cancelled(c);
+}
+
+static void f5_params_from(const json_t *p, f5tts_params *fp)
+{
+    f5tts_params_default(fp);
+    json_t *v;
+    if ((v = json_object_get(p, "nfe_step"))) fp->sampler.nfe = (int)json_integer_value(v);
+    if ((v = json_object_get(p, "speed"))) fp->speed = (float)json_number_value(v);
+    if ((v = json_object_get(p, "cfg_strength")) && json_is_number(v)) fp->sampler.cfg_strength = (float)json_number_value(v);
+    if ((v = json_object_get(p, "seed")) && json_is_integer(v)) fp->seed = (unsigned long long)json_integer_value(v);
+}
+
+static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
+{
+    const char *ref_id = json_string_value(json_object_get(jb->params, "reference_audio_id"));
+    store_audio a;
+    if (!ref_id || store_audio_get(job_store(c), jb->user_id, ref_id, &a, err))
+        return vc_fail(err, VC_ERR_AUDIO_NOT_FOUND, "reference audio %s not found", ref_id ? ref_id : "");
+    char path[1600], root[1200];
+    store_path(job_store(c), path, sizeof path, "%s", a.file_path);
+    store_path(job_store(c), root, sizeof root, "weights");
+    store_audio_free(&a);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    f5tts_engine e;
+    f5tts_params fp;
+    f5_params_from(json_object_get(jb->params, "parameters"), &fp);
+    audio_buffer ref = {0}, out = {0};
+    job_progress(c, 1, "preprocessing", "Loading the voice models...");
+    int rc = f5tts_engine_open_dir(&e, root, err);
+    if (rc == 0) {
+        rc = audio_decode_file(path, &ref, NULL, err);
+        if (rc == 0)
+            rc = f5tts_synthesize(&e, &ref, json_string_value(json_object_get(jb->params, "reference_text")),
+                                  json_string_value(json_object_get(jb->params, "text")), &fp, on_f5_progress, c, &out, NULL, NULL, err);
+        f5tts_engine_close(&e);
+    }
+    if (rc == 0) {
+        job_progress(c, 97, "saving", "Saving the result...");
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        *result = json_pack("{s:f}", "processing_time_seconds", (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+        rc = store_output(jb, c, "output", "quick_clone.wav", &out, *result, err);
+        if (rc) { json_decref(*result); *result = NULL; }
+    }
+    audio_buffer_free(&ref);
+    audio_buffer_free(&out);
+    return rc;
+}
+
+static const job_kind KIND_CONVERT_F5TTS = {
+    .name = "convert_f5tts", .lane = JOBS_LANE_CONVERT, .priority = JOBS_PRIO_F5,
+    .validate = f5tts_validate, .run = f5tts_run,
 };
 
 /* ---- sleep (tests) ---- */
@@ -251,7 +360,7 @@ static const job_kind KIND_SLEEP = {
     .validate = sleep_validate, .run = sleep_run,
 };
 
-const job_kind *const JOBS_KINDS[] = {&KIND_ANALYZE, &KIND_PREPROCESS, &KIND_SLEEP, NULL};
+const job_kind *const JOBS_KINDS[] = {&KIND_ANALYZE, &KIND_PREPROCESS, &KIND_CONVERT_F5TTS, &KIND_SLEEP, NULL};
 
 const job_kind *jobs_kind_find(const char *name)
 {

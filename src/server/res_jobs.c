@@ -43,6 +43,26 @@ static int preprocess(server_request *r)
                                                "progress_stream_url", url));
 }
 
+/* POST /api/convert/f5tts {reference_audio_id, reference_text, text, parameters} (brief §3.2) */
+static int convert_f5tts(server_request *r)
+{
+    static const char *const FIELDS[] = {"reference_audio_id", "reference_text", "text", "target_audio_id", "parameters", NULL};
+    json_t *body;
+    vc_error err;
+    if (server_json_body(r, FIELDS, &body)) return -1;
+    char id[STORE_ID_MAX];
+    int rc = jobs_submit(app_jobs(r), r->user_id, "convert_f5tts", body, id, &err);
+    json_decref(body);
+    if (rc) return jobs_error(r, &err);
+    json_t *info;
+    if (jobs_get_json(app_jobs(r), r->user_id, id, &info, &err)) return jobs_error(r, &err);
+    json_t *o = json_pack("{s:s, s:s, s:O, s:O, s:s}", "status", "conversion_started", "job_id", id, "queue_position",
+                          json_object_get(info, "queue_position"), "estimated_duration_seconds", json_object_get(info, "eta_seconds"),
+                          "progress_stream_url", json_string_value(json_object_get(info, "progress_stream_url")));
+    json_decref(info);
+    return server_reply_json(r, 202, o);
+}
+
 static int submit(server_request *r)
 {
     static const char *const FIELDS[] = {"kind", "params", NULL};
@@ -250,6 +270,11 @@ const server_route SERVER_ROUTES_JOBS[] = {
      .tag = "jobs", .request_type = "application/json",
      .summary = "Queue a job {kind, params} (kinds: analyze, preprocess; sleep when test kinds are enabled)",
      .responses = "202,400,401,404"},
+    {.method = "POST", .pattern = "/api/convert/f5tts", .handle = convert_f5tts, .body = SERVER_BODY_BUFFER,
+     .max_body = 65536, .tag = "convert", .request_type = "application/json",
+     .summary = "Quick clone with F5-TTS {reference_audio_id, reference_text, text, parameters{speed, nfe_step, seed}}: "
+                "a convert-lane job whose complete event carries output_audio_id",
+     .responses = "202,400,401,404,503"},
     {.method = "POST", .pattern = "/api/preprocess", .handle = preprocess, .body = SERVER_BODY_BUFFER, .max_body = 65536,
      .tag = "jobs", .request_type = "application/json",
      .summary = "Clean up a stored recording {audio_id, options{remove_noise, trim_silence, normalize_volume, target_lufs}}: "

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -131,6 +132,49 @@ static void preprocess_makes_a_new_audio_file(void **state)
     call("POST", "/api/preprocess", "{\"audio_id\":\"audio_nope\"}", 404);
 }
 
+/* Quick clone through the API with the tiny golden F5-TTS/Vocos weights installed as if pulled. */
+static void quick_clone_job_produces_downloadable_audio(void **state)
+{
+    char url[512], body[512], path[256], cmd[2048];
+    const char *root = getenv("VCS_TEST_ROOT") ? getenv("VCS_TEST_ROOT") : ".";
+    snprintf(body, sizeof body, "{\"reference_audio_id\":\"audio_x\",\"reference_text\":\"a\",\"text\":\"b\"}");
+    json_t *missing = call("POST", "/api/convert/f5tts", body, 503);
+    assert_string_equal(json_string_value(json_object_get(missing, "error_code")), "WEIGHTS_MISSING");
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/weights/f5tts %s/weights/vocos && cp %s/tests/golden/f5tts/tiny/weights.safetensors "
+             "%s/tests/golden/f5tts/tiny/vocab.txt %s/weights/f5tts/ && cp %s/tests/golden/f5tts/tiny/pytorch_model.bin %s/weights/vocos/",
+             S.data_dir, S.data_dir, root, root, S.data_dir, root, S.data_dir);
+    assert_int_equal(system(cmd), 0);
+    http_response res = {0};
+    snprintf(path, sizeof path, "%s/tests/golden/f5tts/tiny/ref.wav", root);
+    snprintf(cmd, sizeof cmd, "sox %s /tmp/vcs-ref-%d.wav repeat 3", path, (int)getpid());
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "/tmp/vcs-ref-%d.wav", (int)getpid());
+    assert_int_equal(http_post_form(test_server_url(&S, url, sizeof url, "/api/upload/reference-audio"), NULL, path, "ref.wav", NULL, &res), 0);
+    unlink(path);
+    assert_int_equal(res.status, 200);
+    snprintf(body, sizeof body, "{\"reference_audio_id\":\"%s\",\"reference_text\":\"Some call me nature.\","
+             "\"text\":\"Hello from the studio.\",\"parameters\":{\"nfe_step\":4,\"seed\":1}}",
+             json_string_value(json_object_get(http_json(&res), "file_id")));
+    http_response_free(&res);
+    json_t *j = call("POST", "/api/convert/f5tts", body, 202);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "conversion_started");
+    char id[64];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "job_id")));
+    assert_string_equal(wait_terminal(id, 60), "complete");
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    char out[64];
+    snprintf(out, sizeof out, "%s", json_string_value(json_object_get(json_object_get(call("GET", path, NULL, 200), "result"), "output_audio_id")));
+    snprintf(path, sizeof path, "/api/download/%s?format=wav", out);
+    memset(&res, 0, sizeof res);
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_true(res.body_len > 44 + 24000); /* more than a second of 24 kHz audio */
+    http_response_free(&res);
+    snprintf(body, sizeof body, "{\"reference_audio_id\":\"%s\",\"reference_text\":\"x\",\"target_audio_id\":\"%s\"}", out, out);
+    json_t *no_text = call("POST", "/api/convert/f5tts", body, 400);
+    assert_non_null(strstr(json_string_value(json_object_get(no_text, "message")), "text is required"));
+}
+
 static void kill_9_then_restart_finishes_the_job(void **state)
 {
     char id[64];
@@ -151,7 +195,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(job_completes_and_stream_replays), cmocka_unit_test(cancel_running_and_unknown),
-        cmocka_unit_test(preprocess_makes_a_new_audio_file), cmocka_unit_test(kill_9_then_restart_finishes_the_job),
+        cmocka_unit_test(preprocess_makes_a_new_audio_file), cmocka_unit_test(quick_clone_job_produces_downloadable_audio),
+        cmocka_unit_test(kill_9_then_restart_finishes_the_job),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include "nn/spectral.h"
 
 #define MAX_REF_SECONDS 12.0
@@ -43,6 +46,42 @@ int f5tts_engine_open(f5tts_engine *e, const char *dit_path, const char *vocab_p
     if (!e->mel_fb) { f5tts_engine_close(e); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
     nn_mel_filterbank_htk(e->mel_fb, F5_N_FFT / 2 + 1, F5_MEL_DIM, 0.0f, F5_SAMPLE_RATE / 2, F5_SAMPLE_RATE);
     return 0;
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* First *.safetensors in dir (the released file is model_1250000.safetensors). */
+static int find_safetensors(const char *dir, char *out, size_t n)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    struct dirent *e;
+    int found = -1;
+    while (found && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > 12 && !strcmp(e->d_name + len - 12, ".safetensors")) { snprintf(out, n, "%s/%s", dir, e->d_name); found = 0; }
+    }
+    closedir(d);
+    return found;
+}
+
+int f5tts_engine_open_dir(f5tts_engine *e, const char *weights_root, vc_error *err)
+{
+    char dir[1024], dit[1200], vocab[1200], vocos[1200];
+    snprintf(dir, sizeof dir, "%s/f5tts", weights_root);
+    snprintf(vocab, sizeof vocab, "%s/vocab.txt", dir);
+    snprintf(vocos, sizeof vocos, "%s/vocos/model.safetensors", weights_root);
+    if (!is_file(vocos)) snprintf(vocos, sizeof vocos, "%s/vocos/pytorch_model.bin", weights_root);
+    if (find_safetensors(dir, dit, sizeof dit) != 0 || !is_file(vocab) || !is_file(vocos)) {
+        memset(e, 0, sizeof *e);
+        return vc_fail(err, VC_ERR_WEIGHTS_MISSING, "F5-TTS weights are not installed under %s; install them with: voiceclone models pull f5tts",
+                       weights_root);
+    }
+    return f5tts_engine_open(e, dit, vocab, vocos, err);
 }
 
 void f5tts_engine_close(f5tts_engine *e)

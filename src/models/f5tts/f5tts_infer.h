@@ -22,6 +22,10 @@ typedef struct f5tts_engine {
 /* Opens <dir>/model_*.safetensors (or the given files), vocab.txt and the Vocos weights. */
 int f5tts_engine_open(f5tts_engine *e, const char *dit_path, const char *vocab_path, const char *vocos_path,
                       vc_error *err);
+/* The same from a weights folder: <root>/f5tts/{*.safetensors, vocab.txt} and
+ * <root>/vocos/{model.safetensors | pytorch_model.bin}; VC_ERR_WEIGHTS_MISSING with the install
+ * command when something is absent. */
+int f5tts_engine_open_dir(f5tts_engine *e, const char *weights_root, vc_error *err);
 void f5tts_engine_close(f5tts_engine *e);
 
 typedef struct f5tts_params {
