@@ -7,6 +7,7 @@
 #include "nn/golden.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void golden_tolerance(const json_t *config, const char *name, double *atol, double *rtol)
@@ -82,6 +83,15 @@ int golden_check(golden_report *r, const json_t *config, const nn_weights *expec
     double atol, rtol;
     golden_tolerance(config, name, &atol, &rtol);
     return golden_compare(r, name, got, numel, nn_weights_get(expected, name), atol, rtol);
+}
+
+float *golden_transposed(const float *x, int rows, int cols)
+{
+    float *t = malloc(sizeof(float) * (size_t)rows * cols + 1);
+    if (t)
+        for (int r = 0; r < rows; r++)
+            for (int k = 0; k < cols; k++) t[(size_t)k * rows + r] = x[(size_t)r * cols + k];
+    return t;
 }
 
 void golden_missing(golden_report *r, const char *name, const char *why)

@@ -39,6 +39,10 @@ int golden_compare(golden_report *r, const char *name, const float *got, int64_t
 int golden_check(golden_report *r, const json_t *config, const nn_weights *expected, const char *name,
                  const float *got, int64_t numel);
 
+/* [rows, cols] → malloc'd [cols, rows]: our time-major activations vs the reference's channel-major
+ * recordings. NULL when out of memory. */
+float *golden_transposed(const float *x, int rows, int cols);
+
 /* Counts a stage that could not be computed (with why) as a FAIL line. */
 void golden_missing(golden_report *r, const char *name, const char *why);
 

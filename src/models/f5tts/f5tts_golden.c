@@ -54,16 +54,6 @@ static const float *input_f32(const f5_case *c, const char *name, vc_error *err)
     return t->data;
 }
 
-/* [rows, cols] → [cols, rows] (the reference stores mels channel-major). */
-static float *transposed(const float *x, int rows, int cols)
-{
-    float *t = malloc(sizeof(float) * (size_t)rows * cols);
-    if (t)
-        for (int r = 0; r < rows; r++)
-            for (int k = 0; k < cols; k++) t[(size_t)k * rows + r] = x[(size_t)r * cols + k];
-    return t;
-}
-
 static void on_tap(void *ctx, const char *name, const float *data, int rows, int cols)
 {
     tap_ctx *t = ctx;
@@ -74,7 +64,7 @@ static void on_tap(void *ctx, const char *name, const float *data, int rows, int
     char full[128];
     snprintf(full, sizeof full, "%s%s", t->prefix, name);
     if (!strcmp(full, "e2e.gen_mel")) { /* recorded channel-major */
-        float *tr = transposed(data, rows, cols);
+        float *tr = golden_transposed(data, rows, cols);
         if (tr) check(t->c, full, tr, (int64_t)rows * cols);
         free(tr);
         return;
@@ -98,7 +88,7 @@ static int stage_mel(f5_case *c, vc_error *err)
     int T = (int)(L / F5_HOP) + 1;
     float *mel = malloc(sizeof(float) * (size_t)T * F5_MEL_DIM);
     int rc = mel ? f5tts_log_mel(&c->engine, norm, L, mel, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    if (rc == 0) { float *tr = transposed(mel, T, F5_MEL_DIM); if (tr) check(c, "ref_mel", tr, (int64_t)T * F5_MEL_DIM); free(tr); }
+    if (rc == 0) { float *tr = golden_transposed(mel, T, F5_MEL_DIM); if (tr) check(c, "ref_mel", tr, (int64_t)T * F5_MEL_DIM); free(tr); }
     free(norm); free(mel);
     return rc;
 }
@@ -176,7 +166,7 @@ static int stage_sampler(f5_case *c, vc_error *err)
     int N = (int)nn_weights_get(c->inputs, "noise")->shape[1], T = (int)ref_mel->shape[2];
     f5_sampler s;
     sampler_settings(c, &s);
-    float *cond = transposed(ref_mel->data, F5_MEL_DIM, T), *mel = malloc(sizeof(float) * (size_t)N * F5_MEL_DIM);
+    float *cond = golden_transposed(ref_mel->data, F5_MEL_DIM, T), *mel = malloc(sizeof(float) * (size_t)N * F5_MEL_DIM);
     tap_ctx t = {c, "sample.", malloc(sizeof(float) * (size_t)(s.nfe + 1) * N * F5_MEL_DIM), 0};
     int rc = -1;
     if (!cond || !mel || !t.trajectory) { vc_fail(err, VC_ERR_NOMEM, "out of memory"); goto done; }

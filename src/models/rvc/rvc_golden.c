@@ -136,28 +136,18 @@ done:
     return rc;
 }
 
-/* [rows, cols] time-major → [cols, rows] as the reference records */
-static float *transposed(const float *x, int rows, int cols)
-{
-    float *t = malloc(sizeof(float) * (size_t)rows * cols);
-    if (t)
-        for (int r = 0; r < rows; r++)
-            for (int k = 0; k < cols; k++) t[(size_t)k * rows + r] = x[(size_t)r * cols + k];
-    return t;
-}
-
 static void on_synth_tap(void *ctx, const char *name, const float *data, int rows, int cols)
 {
     rvc_case *c = ctx;
     const char *key = !strncmp(name, "sine_gen", 8) || !strncmp(name, "m_source", 8) ? "sine" : !strcmp(name, "g") ? "enc_p" : "flow";
     if (!strcmp(name, "enc_p.stats")) {
         int C = cols / 2;
-        float *t = transposed(data, rows, cols); /* [2C, T]: m rows then logs rows */
+        float *t = golden_transposed(data, rows, cols); /* [2C, T]: m rows then logs rows */
         if (t) { check_rows(c, "enc_p.m_p", "enc_p", t, C, rows, 0); check_rows(c, "enc_p.logs_p", "enc_p", t + (size_t)C * rows, C, rows, 0); }
         free(t);
         return;
     }
-    float *t = cols > 1 ? transposed(data, rows, cols) : NULL;
+    float *t = cols > 1 ? golden_transposed(data, rows, cols) : NULL;
     check_rows(c, name, key, t ? t : data, cols > 1 ? cols : rows, cols > 1 ? rows : 1, 0);
     free(t);
 }
@@ -177,7 +167,7 @@ static int stage_synth(rvc_case *c, vc_error *err)
     if (nn_weights_open(path, &w, err) != 0 || rvc_synth_load(&s, w, "", &cfg, err) != 0) { nn_weights_free(w); return -1; }
     int T = (int)phone->shape[1], upp = 1;
     for (int i = 0; i < cfg.n_ups; i++) upp *= cfg.upsample_rates[i];
-    float *prior_tm = transposed(prior->data, cfg.inter, T); /* the noise is recorded [C, T] */
+    float *prior_tm = golden_transposed(prior->data, cfg.inter, T); /* the noise is recorded [C, T] */
     float *audio = malloc(sizeof(float) * (size_t)T * upp);
     rvc_noise noise = {prior_tm, sine->data, 0};
     int rc = prior_tm && audio ? rvc_synth_infer(s, phone->data, pitch->data, f0->data, T, (int)((int64_t *)sid->data)[0], &noise, audio,
@@ -271,7 +261,7 @@ static int stage_rmvpe(rvc_case *c, vc_error *err)
         rc = rmvpe_mel(m, audio->data, n, mel, err);
     }
     if (rc == 0) {
-        float *t = transposed(mel, frames, RMVPE_MELS);
+        float *t = golden_transposed(mel, frames, RMVPE_MELS);
         if (t) check_rows(c, "mel", "mel", t, RMVPE_MELS, frames, 0);
         free(t);
         rc = rmvpe_salience(m, mel, frames, sal, err);
@@ -314,7 +304,7 @@ static void pipeline_noise(void *ctx, int chunk, int frames, rvc_noise *noise)
     snprintf(b, sizeof b, "noise.%02d.models.forward.randn_like", 3 * chunk + 2);
     const nn_tensor *prior = nn_weights_get(p->c->inputs, a), *sine = nn_weights_get(p->c->inputs, b);
     free(p->prior);
-    p->prior = prior && prior->shape[2] == frames ? transposed(prior->data, p->inter, frames) : NULL;
+    p->prior = prior && prior->shape[2] == frames ? golden_transposed(prior->data, p->inter, frames) : NULL;
     noise->prior = p->prior;
     noise->sine = sine ? sine->data : NULL;
 }

@@ -407,6 +407,16 @@ static int flow_reverse(const rvc_synth *s, float *z, int T, const float *g, vc_
     return rc;
 }
 
+/* Standard normal draws when no noise is injected (LCG + Box–Muller; documented, seedable). */
+static float gaussian(unsigned long long *seed)
+{
+    *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+    double u1 = ((*seed >> 11) + 0.5) / 9007199254740992.0;
+    *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+    double u2 = ((*seed >> 11) + 0.5) / 9007199254740992.0;
+    return (float)(sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
+}
+
 /* ---- NSF source --------------------------------------------------------------------------- */
 
 /* SineGen with harmonic_num 0, as the official current release: phase increments per frame,
@@ -448,10 +458,7 @@ static int sine_source(const rvc_synth *s, const float *f0, int T, const float *
         float sine = sinf(phase[o] * 2.0f * (float)M_PI) * SINE_AMP;
         float amp = uv[o] * NOISE_STD + (1.0f - uv[o]) * SINE_AMP / 3.0f;
         float e;
-        if (eps) e = eps[o];
-        else { seed = seed * 6364136223846793005ull + 1442695040888963407ull; double u1 = ((seed >> 11) + 0.5) / 9007199254740992.0;
-               seed = seed * 6364136223846793005ull + 1442695040888963407ull; double u2 = ((seed >> 11) + 0.5) / 9007199254740992.0;
-               e = (float)(sqrt(-2 * log(u1)) * cos(2 * M_PI * u2)); }
+        e = eps ? eps[o] : gaussian(&seed);
         phase[o] = sine * uv[o] + amp * e; /* reuse: the sine waves */
     }
     if (tap) { tap(tap_ctx, "sine_gen.sine_waves", phase, (int)L, 1); tap(tap_ctx, "sine_gen.uv", uv, (int)L, 1); }
@@ -547,10 +554,7 @@ int rvc_synth_infer(const rvc_synth *s, const float *phone, const int64_t *pitch
     for (int t = 0; rc == 0 && t < T; t++)
         for (int c = 0; c < C; c++) {
             float m = stats[(size_t)t * 2 * C + c], logs = stats[(size_t)t * 2 * C + C + c], e;
-            if (noise && noise->prior) e = noise->prior[(size_t)t * C + c];
-            else { seed = seed * 6364136223846793005ull + 1442695040888963407ull; double u1 = ((seed >> 11) + 0.5) / 9007199254740992.0;
-                   seed = seed * 6364136223846793005ull + 1442695040888963407ull; double u2 = ((seed >> 11) + 0.5) / 9007199254740992.0;
-                   e = (float)(sqrt(-2 * log(u1)) * cos(2 * M_PI * u2)); }
+            e = noise && noise->prior ? noise->prior[(size_t)t * C + c] : gaussian(&seed);
             z[(size_t)t * C + c] = m + expf(logs) * e * 0.66666f;
         }
     if (rc == 0 && tap) tap(tap_ctx, "z_p", z, T, C);
