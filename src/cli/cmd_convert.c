@@ -1,6 +1,6 @@
 /*
  * voiceclone convert: RVC voice conversion from the command line.
- *   voiceclone convert --model M.pth IN -o OUT.wav [--pitch N] [--index-rate R] [--protect P]
+ *   voiceclone convert --model M.pth [--index M.index] IN -o OUT.wav [--pitch N] [--index-rate R] [--protect P]
  *                      [--rms-mix R] [--filter-radius N] [--sid N] [--weights DIR]
  * M.pth is an RVC small-model file (fp16 "weight" dict + config/version/f0), as RVC tools
  * write them. HuBERT and RMVPE come from DIR (default data/weights): hubert/hubert_base.pt and
@@ -12,6 +12,7 @@
 
 #include "audio/audio.h"
 #include "cli/cli.h"
+#include "models/rvc/rvc_index.h"
 #include "models/rvc/rvc_pipeline.h"
 
 typedef struct convert_args {
@@ -110,12 +111,8 @@ int cmd_convert(int argc, char **argv)
 {
     convert_args a = {0};
     if (parse_args(argc, argv, &a) != 0) {
-        fprintf(stderr, "usage: voiceclone convert --model M.pth IN -o OUT.wav [--pitch N] [--index-rate R] [--protect P] "
+        fprintf(stderr, "usage: voiceclone convert --model M.pth [--index M.index] IN -o OUT.wav [--pitch N] [--index-rate R] [--protect P] "
                         "[--rms-mix R] [--filter-radius N] [--sid N] [--weights DIR]\n");
-        return 2;
-    }
-    if (a.index) {
-        fprintf(stderr, "voiceclone convert: reading faiss .index files is not implemented yet; run without --index\n");
         return 2;
     }
     vc_error err = {0};
@@ -123,10 +120,15 @@ int cmd_convert(int argc, char **argv)
     double *x = NULL;
     size_t n = 0, out_n = 0;
     int16_t *out = NULL;
+    float *bank = NULL;
+    int n_bank = 0, bank_dim = 0;
     int rc = load_all(&a, &l, &err);
+    if (rc == 0 && a.index) rc = rvc_index_load(a.index, &bank, &n_bank, &bank_dim, &err);
+    if (rc == 0 && bank && bank_dim != rvc_synth_get_config(l.synth)->phone_dim)
+        rc = vc_fail(&err, VC_ERR_INVALID_FORMAT, "the index holds %d-dim features, the model expects %d", bank_dim, rvc_synth_get_config(l.synth)->phone_dim);
     if (rc == 0) rc = read_input(a.in, &x, &n, &err);
     if (rc == 0) {
-        rvc_voice v = {&l.hubert, l.pitch, l.synth, NULL, 0, l.version};
+        rvc_voice v = {&l.hubert, l.pitch, l.synth, bank, n_bank, l.version};
         rvc_hooks hooks = {NULL, show_progress, NULL, NULL};
         rc = rvc_convert(&v, x, n, &a.params, &hooks, &out, &out_n, &err);
     }
@@ -138,7 +140,7 @@ int cmd_convert(int argc, char **argv)
         audio_buffer_free(&o);
     }
     if (rc != 0) fprintf(stderr, "\nvoiceclone convert: %s\n", err.message);
-    free(x); free(out);
+    free(x); free(out); free(bank);
     unload(&l);
     return rc == 0 ? 0 : 1;
 }

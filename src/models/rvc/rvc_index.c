@@ -1,0 +1,144 @@
+/* faiss IndexIVFFlat / IndexFlat reader (see rvc_index.h). */
+#include "models/rvc/rvc_index.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DIM 4096
+#define MAX_VECTORS 50000000
+
+typedef struct reader { const uint8_t *p, *end; vc_error *err; int failed; } reader;
+
+static int take(reader *r, void *out, size_t n)
+{
+    if (r->failed || (size_t)(r->end - r->p) < n) {
+        if (!r->failed) vc_fail(r->err, VC_ERR_INVALID_FORMAT, "index file is truncated");
+        r->failed = 1;
+        if (out) memset(out, 0, n);
+        return -1;
+    }
+    if (out) memcpy(out, r->p, n);
+    r->p += n;
+    return 0;
+}
+
+static uint64_t take_u64(reader *r) { uint64_t v; take(r, &v, 8); return v; }
+static int32_t take_i32(reader *r) { int32_t v; take(r, &v, 4); return v; }
+
+typedef struct header { int32_t d; int64_t ntotal; } header;
+
+static int read_header(reader *r, header *h)
+{
+    h->d = take_i32(r);
+    h->ntotal = (int64_t)take_u64(r);
+    take_u64(r); take_u64(r);  /* dummies */
+    take(r, NULL, 1);          /* is_trained */
+    int32_t metric = take_i32(r);
+    if (metric > 1) take(r, NULL, 4);
+    if (r->failed || h->d < 1 || h->d > MAX_DIM || h->ntotal < 0 || h->ntotal > MAX_VECTORS)
+        return r->failed ? -1 : vc_fail(r->err, VC_ERR_INVALID_FORMAT, "index header is implausible (d %d, ntotal %lld)", h->d, (long long)h->ntotal);
+    return 0;
+}
+
+/* IndexFlat body: codes vector (count of bytes, then ntotal·d floats) */
+static int read_flat(reader *r, const header *h, float *out)
+{
+    uint64_t bytes = take_u64(r);
+    if (!r->failed && bytes != (uint64_t)h->ntotal * (uint64_t)h->d * 4) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "flat index size mismatch");
+    return take(r, out, (size_t)bytes);
+}
+
+static int skip_vector(reader *r, size_t elem)
+{
+    uint64_t n = take_u64(r);
+    if (!r->failed && n > (uint64_t)(r->end - r->p) / elem) return take(r, NULL, (size_t)-1 / 2);
+    return take(r, NULL, (size_t)n * elem);
+}
+
+static int read_ivf_lists(reader *r, const header *h, float *bank)
+{
+    char four[4];
+    take(r, four, 4);
+    if (r->failed || memcmp(four, "ilar", 4)) return r->failed ? -1 : vc_fail(r->err, VC_ERR_INVALID_FORMAT, "unsupported inverted lists (only array lists)");
+    uint64_t nlist = take_u64(r), code_size = take_u64(r);
+    if (code_size != (uint64_t)h->d * 4 || nlist > MAX_VECTORS) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "inverted lists do not hold flat float vectors");
+    uint64_t *sizes = calloc(nlist + 1, sizeof(uint64_t));
+    if (!sizes) return vc_fail(r->err, VC_ERR_NOMEM, "out of memory");
+    take(r, four, 4);
+    if (!memcmp(four, "full", 4)) {
+        if (take_u64(r) != nlist) r->failed = 1;
+        for (uint64_t i = 0; !r->failed && i < nlist; i++) sizes[i] = take_u64(r);
+    } else if (!memcmp(four, "sprs", 4)) {
+        uint64_t n = take_u64(r);
+        for (uint64_t i = 0; !r->failed && i + 1 < n + 1 && i < n; i += 2) { uint64_t l = take_u64(r), s = take_u64(r); if (l < nlist) sizes[l] = s; }
+    } else r->failed = 1;
+    uint64_t seen = 0;
+    float *codes = NULL;
+    for (uint64_t l = 0; !r->failed && l < nlist; l++) {
+        if (!sizes[l]) continue;
+        if (sizes[l] > (uint64_t)h->ntotal) { r->failed = 1; break; }
+        codes = realloc(codes, (size_t)(sizes[l] * code_size));
+        int64_t *ids = malloc((size_t)sizes[l] * 8);
+        if (!codes || !ids) { free(ids); r->failed = 1; break; }
+        take(r, codes, (size_t)(sizes[l] * code_size));
+        take(r, ids, (size_t)sizes[l] * 8);
+        for (uint64_t i = 0; !r->failed && i < sizes[l]; i++) {
+            if (ids[i] < 0 || ids[i] >= h->ntotal) { r->failed = 1; break; }
+            memcpy(bank + (size_t)ids[i] * h->d, codes + (size_t)i * h->d, (size_t)h->d * 4);
+            seen++;
+        }
+        free(ids);
+    }
+    free(codes); free(sizes);
+    if (r->failed || seen != (uint64_t)h->ntotal) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "inverted lists are damaged or incomplete");
+    return 0;
+}
+
+static int read_index(reader *r, float **bank, int *n, int *dim)
+{
+    char four[4];
+    header h;
+    take(r, four, 4);
+    if (r->failed || read_header(r, &h) != 0) return -1;
+    int flat = !memcmp(four, "IxF2", 4) || !memcmp(four, "IxFI", 4), ivf = !memcmp(four, "IwFl", 4);
+    if (!flat && !ivf) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "unsupported faiss index type '%.4s' (RVC writes IVF-Flat)", four);
+    *bank = calloc((size_t)h.ntotal * h.d + 1, sizeof(float));
+    if (!*bank) return vc_fail(r->err, VC_ERR_NOMEM, "out of memory");
+    *n = (int)h.ntotal;
+    *dim = h.d;
+    if (flat) return read_flat(r, &h, *bank);
+    take_u64(r); take_u64(r); /* nlist, nprobe */
+    char qfour[4];
+    header qh;
+    take(r, qfour, 4);
+    if (r->failed || read_header(r, &qh) != 0) return -1;
+    if (memcmp(qfour, "IxF2", 4) && memcmp(qfour, "IxFI", 4)) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "unsupported IVF quantizer '%.4s'", qfour);
+    skip_vector(r, 1); /* centroids */
+    char maptype;
+    take(r, &maptype, 1);
+    if (maptype == 1) skip_vector(r, 8);
+    else if (maptype == 2) { skip_vector(r, 16); }
+    return read_ivf_lists(r, &h, *bank);
+}
+
+int rvc_index_load(const char *path, float **bank, int *n, int *dim, vc_error *err)
+{
+    *bank = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return vc_fail(err, VC_ERR_NOT_FOUND, "cannot open index %s", path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = size > 0 ? malloc((size_t)size) : NULL;
+    int rc = buf && fread(buf, 1, (size_t)size, f) == (size_t)size ? 0 : vc_fail(err, VC_ERR_INVALID_FORMAT, "cannot read index %s", path);
+    fclose(f);
+    if (rc == 0) {
+        reader r = {buf, buf + size, err, 0};
+        rc = read_index(&r, bank, n, dim);
+        if (rc != 0 || r.failed) { rc = -1; free(*bank); *bank = NULL; if (err->message[0] == '\0') vc_fail(err, VC_ERR_INVALID_FORMAT, "damaged index"); }
+    }
+    free(buf);
+    return rc == 0 ? 0 : vc_error_wrap(err, "%s", path);
+}
