@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jobs/jobs.h"
 #include "server/server.h"
 
 /* Weights the studio needs, by folder under data/weights/ (filled by `voiceclone models pull`). */
@@ -54,11 +55,16 @@ static int handle_system(server_request *r)
 {
     int missing = 0;
     json_t *weights = weights_json(r, &missing);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:b, s:{s:i}}", "status", "success", "version",
+    json_t *lanes = r->app->jobs ? jobs_lanes_json(r->app->jobs) : json_object();
+    json_int_t depth = 0;
+    const char *lane;
+    json_t *counts;
+    json_object_foreach(lanes, lane, counts) depth += json_integer_value(json_object_get(counts, "queued"));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:b, s:{s:I, s:o}}", "status", "success", "version",
                           SERVER_VERSION, "engine", "voiceclone-c (CPU, OpenBLAS)", "weights", weights,
                           "weights_status", missing ? "missing" : "installed", "auth",
                           server_auth_open_mode(r->app) ? "open" : "api_key", "workers",
-                          !r->app->config.no_workers, "queue", "depth", 0);
+                          !r->app->config.no_workers, "queue", "depth", depth, "lanes", lanes);
     if (o && missing)
         json_object_set_new(o, "weights_hint", json_string("Install voice models: run `voiceclone models pull`"));
     return server_reply_json(r, 200, o);
