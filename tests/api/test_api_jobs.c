@@ -7,7 +7,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +178,43 @@ static void quick_clone_job_produces_downloadable_audio(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(no_text, "message")), "text is required"));
 }
 
+/* Raw loopback socket that sends one request and then never reads. */
+static int open_stream_without_reading(const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)S.port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) { if (fd >= 0) close(fd); return -1; }
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n) { close(fd); return -1; }
+    return fd;
+}
+
+/* 500 SSE clients on one job, none of which reads: the job still runs to completion, other
+ * requests are answered, and a reading client gets the complete event. */
+static void many_idle_stream_clients_block_nothing(void **state)
+{
+    enum { CLIENTS = 500 };
+    static int fds[CLIENTS];
+    char id[64], path[128], url[512];
+    submit_sleep("{\"seconds\":1.0,\"steps\":20}", id, sizeof id);
+    snprintf(path, sizeof path, "/api/progress/%s", id);
+    int opened = 0;
+    for (int i = 0; i < CLIENTS; i++) if ((fds[i] = open_stream_without_reading(path)) >= 0) opened++;
+    assert_true(opened >= CLIENTS * 9 / 10);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    call("GET", "/api/health", NULL, 200);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
+    assert_string_equal(wait_terminal(id, 20), "complete");
+    http_response res = {0};
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    assert_non_null(strstr(res.body, "event: complete"));
+    http_response_free(&res);
+    for (int i = 0; i < CLIENTS; i++) if (fds[i] >= 0) close(fds[i]);
+}
+
 static void kill_9_then_restart_finishes_the_job(void **state)
 {
     char id[64];
@@ -196,7 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(job_completes_and_stream_replays), cmocka_unit_test(cancel_running_and_unknown),
         cmocka_unit_test(preprocess_makes_a_new_audio_file), cmocka_unit_test(quick_clone_job_produces_downloadable_audio),
-        cmocka_unit_test(kill_9_then_restart_finishes_the_job),
+        cmocka_unit_test(many_idle_stream_clients_block_nothing), cmocka_unit_test(kill_9_then_restart_finishes_the_job),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
