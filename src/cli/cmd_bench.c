@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "jobs/jobs.h"
+#include "jobs/jobs_internal.h"
 #include "models/f5tts/f5tts.h"
 #include "models/f5tts/f5tts_specs.h"
 #include "models/vocos/vocos.h"
@@ -267,12 +269,49 @@ static int bench_f5tts(void)
     return rc == 0 ? 0 : 1;
 }
 
+/* ---- job queue ------------------------------------------------------------------------------ */
+
+/* Empty jobs through submit → claim → run → complete on a fresh store: jobs per second. */
+static int bench_jobs(void)
+{
+    char dir[] = "/tmp/vcs-bench-jobs-XXXXXX";
+    if (!mkdtemp(dir)) return 1;
+    setenv("VCS_JOBS_TEST_KINDS", "1", 1);
+    store *s = NULL;
+    jobs *j = NULL;
+    jobs_config cfg;
+    vc_error err;
+    jobs_config_defaults(&cfg);
+    jobs_config_from_env(&cfg);
+    int rc = store_open(&s, dir, &err);
+    if (rc == 0) rc = jobs_start(&j, s, &cfg, 1, &err);
+    const int n = 1000;
+    double t0 = now();
+    for (int i = 0; rc == 0 && i < n; i++) {
+        char id[STORE_ID_MAX];
+        rc = jobs_submit(j, "local", "sleep", json_pack("{s:f, s:i}", "seconds", 0.0, "steps", 1), id, &err);
+    }
+    while (rc == 0 && jobs_db_count(s, "cpu", "complete", &err) < n && now() - t0 < 120) usleep(1000);
+    double t = now() - t0;
+    int done = rc == 0 ? jobs_db_count(s, "cpu", "complete", &err) : 0;
+    if (rc == 0)
+        printf("{\"bench\":\"jobs_queue\",\"jobs\":%d,\"completed\":%d,\"seconds\":%.3f,\"jobs_per_second\":%.0f}\n", n, done, t, done / t);
+    else fprintf(stderr, "bench jobs: %s\n", err.message);
+    if (j) jobs_stop(j);
+    if (s) store_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) rc = -1;
+    return rc == 0 ? 0 : 1;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "all";
     if (!strcmp(which, "gemm")) return bench_gemm();
     if (!strcmp(which, "f5tts")) return bench_f5tts();
+    if (!strcmp(which, "jobs")) return bench_jobs();
     if (!strcmp(which, "all")) return bench_gemm() | bench_f5tts();
-    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|all\n");
+    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|jobs|all\n");
     return 2;
 }
