@@ -1,11 +1,126 @@
-/* Placeholder until this verb is built; it says so and fails, it never pretends. */
+/*
+ * voiceclone models pull|list|import: the official model files (docs/models-manifest.json).
+ *   models pull f5tts|rvc|rvc-pretrained|all [--data DIR] [--manifest FILE] [--base-url URL]
+ *   models list [--data DIR] [--manifest FILE]
+ *   models import FILE --to FOLDER [--data DIR]   (offline copy; checkpoints must load safely)
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "models/weights/weights_pull.h"
+#include "nn/weights.h"
+#include "store/store.h"
+
+typedef struct models_args { const char *verb, *name, *data, *manifest, *base_url, *to; } models_args;
+
+static int parse(int argc, char **argv, models_args *a)
+{
+    a->data = "data";
+    a->manifest = getenv("VCS_MODELS_MANIFEST") ? getenv("VCS_MODELS_MANIFEST") : "docs/models-manifest.json";
+    a->base_url = getenv("VCS_MODELS_BASE_URL");
+    a->verb = argc > 1 ? argv[1] : NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--data") && v) a->data = argv[++i];
+        else if (!strcmp(argv[i], "--manifest") && v) a->manifest = argv[++i];
+        else if (!strcmp(argv[i], "--base-url") && v) a->base_url = argv[++i];
+        else if (!strcmp(argv[i], "--to") && v) a->to = argv[++i];
+        else if (!a->name && argv[i][0] != '-') a->name = argv[i];
+        else return -1;
+    }
+    return a->verb ? 0 : -1;
+}
+
+static void show_progress(void *ctx, const char *file, double done, double total)
+{
+    fprintf(stderr, "\r%-28s %6.1f / %6.1f MB", file, done / 1048576.0, total / 1048576.0);
+}
+
+static int pull(const models_args *a, const json_t *packs, const char *root)
+{
+    const char *pack;
+    json_t *files;
+    int found = 0, failed = 0;
+    json_object_foreach((json_t *)packs, pack, files) {
+        if (strcmp(a->name, "all") && strcmp(a->name, pack)) continue;
+        found = 1;
+        size_t i;
+        json_t *e;
+        json_array_foreach(files, i, e) {
+            vc_error err = {0};
+            if (weights_pull_file(e, root, a->base_url, show_progress, NULL, &err) != 0) {
+                fprintf(stderr, "\nvoiceclone models pull: %s\n", err.message);
+                failed = 1;
+            } else {
+                fprintf(stderr, "\ninstalled %s/%s\n", json_string_value(json_object_get(e, "folder")), json_string_value(json_object_get(e, "file")));
+            }
+        }
+    }
+    if (!found) { fprintf(stderr, "voiceclone models pull: unknown pack '%s' (f5tts, rvc, rvc-pretrained, all)\n", a->name); return 2; }
+    return failed;
+}
+
+static int list(const json_t *packs, const char *root)
+{
+    const char *pack;
+    json_t *files;
+    json_object_foreach((json_t *)packs, pack, files) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(files, i, e)
+            printf("%-16s %-14s %-28s %-9s %s\n", pack, json_string_value(json_object_get(e, "folder")),
+                   json_string_value(json_object_get(e, "file")), weights_installed(e, root) ? "installed" : "missing",
+                   json_string_value(json_object_get(e, "licence")) ? json_string_value(json_object_get(e, "licence")) : "");
+    }
+    return 0;
+}
+
+/* Copies FILE into <root>/<folder>/ atomically; checkpoints must load through the safe loaders. */
+static int import_file(const models_args *a, const char *root)
+{
+    vc_error err = {0};
+    if (!a->name || !a->to || strchr(a->to, '/') || strstr(a->to, "..")) { fprintf(stderr, "usage: voiceclone models import FILE --to FOLDER\n"); return 2; }
+    nn_weights *w = NULL;
+    size_t len = strlen(a->name);
+    int text = len > 4 && (!strcmp(a->name + len - 4, ".txt") || !strcmp(a->name + len - 5, ".yaml"));
+    if (!text && nn_weights_open(a->name, &w, &err) != 0) { fprintf(stderr, "voiceclone models import: %s\n", err.message); return 1; }
+    nn_weights_free(w);
+    const char *base = strrchr(a->name, '/') ? strrchr(a->name, '/') + 1 : a->name;
+    char dir[1024], tmp[1200], final[1200], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/%s", root, a->to);
+    snprintf(final, sizeof final, "%s/%s", dir, base);
+    snprintf(tmp, sizeof tmp, "%s.part", final);
+    snprintf(cmd, sizeof cmd, "cp -- '%s' '%s'", a->name, tmp);
+    if (strchr(a->name, '\'') || store_mkdirs(dir, &err) != 0 || system(cmd) != 0 || rename(tmp, final) != 0) {
+        fprintf(stderr, "voiceclone models import: cannot copy %s into %s\n", a->name, dir);
+        unlink(tmp);
+        return 1;
+    }
+    printf("imported %s\n", final);
+    return 0;
+}
 
 int cmd_models(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "voiceclone %s: not implemented yet\n", argv[0]);
-    return 2;
+    models_args a = {0};
+    if (parse(argc, argv, &a) != 0) {
+        fprintf(stderr, "usage: voiceclone models pull NAME|all | list | import FILE --to FOLDER [--data DIR] [--manifest FILE]\n");
+        return 2;
+    }
+    char root[1024];
+    snprintf(root, sizeof root, "%s/weights", a.data);
+    if (!strcmp(a.verb, "import")) return import_file(&a, root);
+    json_error_t jerr;
+    json_t *m = json_load_file(a.manifest, 0, &jerr);
+    const json_t *packs = json_object_get(m, "packs");
+    int rc;
+    if (!json_is_object(packs)) { fprintf(stderr, "voiceclone models: cannot read the manifest %s\n", a.manifest); rc = 1; }
+    else if (!strcmp(a.verb, "list")) rc = list(packs, root);
+    else if (!strcmp(a.verb, "pull") && a.name) rc = pull(&a, packs, root);
+    else { fprintf(stderr, "voiceclone models: unknown command '%s'\n", a.verb); rc = 2; }
+    json_decref(m);
+    return rc;
 }
