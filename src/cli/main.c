@@ -19,11 +19,11 @@ static const verb VERBS[] = {
     {"tts", cmd_tts, "tts --ref REF.wav --ref-text TEXT --text TEXT -o OUT.wav [--nfe 32] [--cfg 2] [--sway -1] [--speed 1] [--seed N]"},
     {"convert", cmd_convert, "convert --model M.pth [--index M.index] IN -o OUT.wav [--pitch N] [--index-rate R] [--protect P] [--rms-mix R]"},
     {"train", cmd_train, "train --name NAME AUDIO... [--epochs N]"},
-    {"models", cmd_models, "models pull|import|list|verify ..."},
+    {"models", cmd_models, "models pull f5tts|rvc|rvc-pretrained|all | list | import FILE --to FOLDER [--data DIR]"},
     {"keys", cmd_keys, "keys create|list|revoke ..."},
     {"check-golden", cmd_check_golden, "check-golden CASE_DIR..."},
     {"inspect", cmd_inspect, "inspect FILE [--json]"},
-    {"bench", cmd_bench, "bench NAME [--json]"},
+    {"bench", cmd_bench, "bench gemm|f5tts|jobs|all"},
 };
 
 static void print_usage(FILE *out)
