@@ -93,6 +93,17 @@ static void attention_rows_are_convex_combinations(void **state)
     for (int i = 0; i < T * heads * dh; i++) v[i] = 3.0f; /* constant values: any softmax mixture gives 3 */
     nn_attention(o, q, k, v, T, heads, dh, 0.5f, scratch);
     for (int i = 0; i < T * heads * dh; i++) assert_true(fabs(o[i] - 3.0f) < 1e-5);
+    /* vectorised exp: softmax of a 37-wide row (8-lane body + scalar tail) against double */
+    float *logits = random_floats(37, 13), got[37];
+    for (int i = 0; i < 37; i++) got[i] = logits[i] * 30.0f; /* spread wide enough to reach tiny probabilities */
+    double mx = -1e30, sum = 0;
+    for (int i = 0; i < 37; i++) mx = fmax(mx, got[i]);
+    double ref[37];
+    for (int i = 0; i < 37; i++) sum += (ref[i] = exp((double)got[i] - mx));
+    nn_softmax_rows(got, 1, 37);
+    /* 1e-6 relative for the probabilities that matter; tiny ones (< 1e-3) within 1e-9 absolute */
+    for (int i = 0; i < 37; i++) assert_true(fabs(got[i] - ref[i] / sum) <= 1e-6 * (ref[i] / sum) + 1e-9);
+    free(logits);
     float row[4] = {1000, 1001, 999, -5};
     nn_softmax_rows(row, 1, 4); /* stable with large logits */
     assert_true(fabs(row[0] + row[1] + row[2] + row[3] - 1.0f) < 1e-6 && row[1] > row[0]);
