@@ -7,7 +7,9 @@
  *   f5tts  full-size F5TTS_v1_Base + Vocos with random weights: load time of the 1.3 GB
  *          safetensors file (page cache warm), DiT forward (batch 2 = CFG) at 500 frames, Vocos
  *          on 1000 frames, peak RSS; next to the PyTorch baseline of golden/f5tts/BASELINE.md.
- * Set TMPDIR to choose where the random weight files go (about 1.4 GB).
+ *   rvc    full-size HuBERT base, RMVPE and the v2 48k synthesizer, then a whole conversion
+ *          (cmd_bench_rvc.c).
+ * Set TMPDIR to choose where the random weight files go (about 1.4 GB + 0.9 GB).
  */
 #include <cblas.h>
 #include <math.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/bench.h"
 #include "cli/cli.h"
 #include "jobs/jobs.h"
 #include "jobs/jobs_internal.h"
@@ -26,7 +29,7 @@
 #include "models/vocos/vocos.h"
 #include "nn/layers.h"
 
-static double now(void)
+double bench_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -41,7 +44,7 @@ static void fill_random(float *x, size_t n, unsigned long long seed, float scale
     }
 }
 
-static float *random_buffer(size_t n, unsigned long long seed)
+float *bench_random_buffer(size_t n, unsigned long long seed)
 {
     float *x = malloc(sizeof(float) * (n ? n : 1));
     if (x) fill_random(x, n, seed, 1.0f);
@@ -56,9 +59,9 @@ static double measured_ghz(void)
     volatile long sink;
     long x = 0;
     const long n = 400000000;
-    double t0 = now();
+    double t0 = bench_now();
     for (long i = 0; i < n; i++) __asm__ volatile("add $1, %0" : "+r"(x));
-    double t = now() - t0;
+    double t = bench_now() - t0;
     sink = x;
     (void)sink;
     return (double)n / t / 1e9;
@@ -80,13 +83,13 @@ static void print_peak(void)
 
 static double time_sgemm(int M, int N, int K, int repeat_groups)
 {
-    float *a = random_buffer((size_t)M * K, 1), *b = random_buffer((size_t)N * K, 2), *c = malloc(sizeof(float) * (size_t)M * N);
+    float *a = bench_random_buffer((size_t)M * K, 1), *b = bench_random_buffer((size_t)N * K, 2), *c = malloc(sizeof(float) * (size_t)M * N);
     double best = 1e9;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int g = 0; g < repeat_groups; g++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
-        best = fmin(best, now() - t0);
+        best = fmin(best, bench_now() - t0);
     }
     free(a); free(b); free(c);
     return best;
@@ -100,13 +103,13 @@ static void report(const char *bench, const char *shape, double flops, double t_
 
 static void bench_linear(const char *model, int rows, int n_in, int n_out)
 {
-    float *x = random_buffer((size_t)rows * n_in, 3), *w = random_buffer((size_t)n_out * n_in, 4);
-    float *b = random_buffer((size_t)n_out, 5), *y = malloc(sizeof(float) * (size_t)rows * n_out);
+    float *x = bench_random_buffer((size_t)rows * n_in, 3), *w = bench_random_buffer((size_t)n_out * n_in, 4);
+    float *b = bench_random_buffer((size_t)n_out, 5), *y = malloc(sizeof(float) * (size_t)rows * n_out);
     double best = 1e9;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = now();
+        double t0 = bench_now();
         nn_linear(y, x, w, b, rows, n_in, n_out);
-        best = fmin(best, now() - t0);
+        best = fmin(best, bench_now() - t0);
     }
     char shape[96];
     snprintf(shape, sizeof shape, "%s linear [%d,%d]x[%d,%d]^T", model, rows, n_in, n_out, n_in);
@@ -116,14 +119,14 @@ static void bench_linear(const char *model, int rows, int n_in, int n_out)
 
 static void bench_conv(const char *model, int T, int C, int k, int groups)
 {
-    float *x = random_buffer((size_t)T * C, 6), *w = random_buffer((size_t)C * (C / groups) * k, 7);
+    float *x = bench_random_buffer((size_t)T * C, 6), *w = bench_random_buffer((size_t)C * (C / groups) * k, 7);
     float *y = malloc(sizeof(float) * (size_t)T * C);
     float *scratch = malloc(sizeof(float) * (nn_conv1d_tm_scratch(T, C, C, k, k / 2, groups) + 1));
     double best = 1e9;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = now();
+        double t0 = bench_now();
         nn_conv1d_tm(y, x, w, NULL, T, C, C, k, k / 2, groups, scratch);
-        best = fmin(best, now() - t0);
+        best = fmin(best, bench_now() - t0);
     }
     char shape[96];
     snprintf(shape, sizeof shape, "%s conv1d T=%d C=%d k=%d groups=%d", model, T, C, k, groups);
@@ -134,13 +137,13 @@ static void bench_conv(const char *model, int T, int C, int k, int groups)
 static void bench_attention(const char *model, int T, int heads, int dh)
 {
     size_t n = (size_t)T * heads * dh;
-    float *q = random_buffer(n, 8), *k = random_buffer(n, 9), *v = random_buffer(n, 10), *o = malloc(sizeof(float) * n);
+    float *q = bench_random_buffer(n, 8), *k = bench_random_buffer(n, 9), *v = bench_random_buffer(n, 10), *o = malloc(sizeof(float) * n);
     float *scratch = malloc(sizeof(float) * nn_attention_scratch(T, dh));
     double best = 1e9;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = now();
+        double t0 = bench_now();
         nn_attention(o, q, k, v, T, heads, dh, 0.125f, scratch);
-        best = fmin(best, now() - t0);
+        best = fmin(best, bench_now() - t0);
     }
     double t_gemm = time_sgemm(T, T, dh, heads) + time_sgemm(T, dh, T, heads);
     char shape[96];
@@ -171,21 +174,22 @@ typedef struct fill_ctx { const nn_tensor_spec *specs; } fill_ctx;
 static void fill_weights(void *ctx, size_t index, float *dst, int64_t numel)
 {
     const fill_ctx *c = ctx;
-    /* small values keep activations finite; norms get 1 so LayerNorm/GRN stay well-behaved */
-    int is_scale = strstr(c->specs[index].name, "norm.weight") || strstr(c->specs[index].name, "gamma");
+    /* small values keep activations finite; norm scales and BatchNorm variances get 1 */
+    int is_scale = strstr(c->specs[index].name, "norm.weight") || strstr(c->specs[index].name, "gamma") ||
+                   strstr(c->specs[index].name, "running_var");
     fill_random(dst, (size_t)numel, 1000 + index, is_scale ? 0.0f : 0.04f);
     if (is_scale)
         for (int64_t i = 0; i < numel; i++) dst[i] = 1.0f;
 }
 
-static int write_random(const char *path, nn_tensor_spec *specs, size_t n, vc_error *err)
+int bench_write_random(const char *path, nn_tensor_spec *specs, size_t n, vc_error *err)
 {
     if (access(path, R_OK) == 0) return 0; /* reuse a file from an earlier run */
     fill_ctx c = {specs};
     return nn_safetensors_write(path, specs, n, fill_weights, &c, err);
 }
 
-static double peak_rss_mb(void)
+double bench_peak_rss_mb(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -195,12 +199,12 @@ static double peak_rss_mb(void)
 static int bench_dit(const f5tts_model *m, int frames)
 {
     size_t rows = 2 * (size_t)frames;
-    float *x = random_buffer(rows * F5_MEL_DIM, 11), *cond = random_buffer(rows * F5_MEL_DIM, 12);
-    float *text = random_buffer(rows * (size_t)m->text_dim, 13), *out = malloc(sizeof(float) * rows * F5_MEL_DIM);
+    float *x = bench_random_buffer(rows * F5_MEL_DIM, 11), *cond = bench_random_buffer(rows * F5_MEL_DIM, 12);
+    float *text = bench_random_buffer(rows * (size_t)m->text_dim, 13), *out = malloc(sizeof(float) * rows * F5_MEL_DIM);
     vc_error err;
-    double t0 = now();
+    double t0 = bench_now();
     int rc = f5_dit_forward(m, x, cond, text, 2, frames, 0.5f, out, NULL, NULL, &err);
-    double t = now() - t0;
+    double t = bench_now() - t0;
     double baseline = frames == 500 ? 4.35 : 9.36, baseline_avx2 = frames == 500 ? 6.14 : 11.82;
     if (rc == 0)
         printf("{\"bench\":\"f5tts_dit_forward\",\"shape\":\"batch 2 (CFG), %d frames, F5TTS_v1_Base\",\"seconds\":%.2f,"
@@ -221,11 +225,11 @@ static int bench_vocos(const char *dir)
     nn_weights *w = NULL;
     vocos_model m;
     int rc = -1, F = 1000;
-    float *mel = random_buffer((size_t)F * 100, 14), *wave = malloc(sizeof(float) * (size_t)(F - 1) * 256);
-    if (n && write_random(path, specs, n, &err) == 0 && nn_weights_open(path, &w, &err) == 0 && vocos_load(&m, w, &err) == 0) {
-        double t0 = now();
+    float *mel = bench_random_buffer((size_t)F * 100, 14), *wave = malloc(sizeof(float) * (size_t)(F - 1) * 256);
+    if (n && bench_write_random(path, specs, n, &err) == 0 && nn_weights_open(path, &w, &err) == 0 && vocos_load(&m, w, &err) == 0) {
+        double t0 = bench_now();
         rc = vocos_decode(&m, mel, F, wave, NULL, NULL, &err);
-        double t = now() - t0;
+        double t = bench_now() - t0;
         if (rc == 0)
             printf("{\"bench\":\"vocos_decode\",\"shape\":\"%d frames, vocos-mel-24khz\",\"seconds\":%.3f,"
                    "\"pytorch_seconds_avx512\":0.25,\"pytorch_seconds_avx2_cap\":0.345}\n", F, t);
@@ -248,14 +252,14 @@ static int bench_f5tts(void)
     nn_weights *w = NULL;
     f5tts_model m;
     int rc = -1;
-    if (n && write_random(path, specs, n, &err) == 0 && nn_weights_open(path, &w, &err) == 0) {
+    if (n && bench_write_random(path, specs, n, &err) == 0 && nn_weights_open(path, &w, &err) == 0) {
         nn_weights_free(w); /* the first open warms the page cache; time the second */
-        double rss0 = peak_rss_mb(), t0 = now();
+        double rss0 = bench_peak_rss_mb(), t0 = bench_now();
         rc = nn_weights_open(path, &w, &err);
-        double t = now() - t0;
+        double t = bench_now() - t0;
         if (rc == 0)
             printf("{\"bench\":\"f5tts_load\",\"shape\":\"1.35 GB fp32 safetensors, page cache warm\",\"seconds\":%.3f,"
-                   "\"peak_rss_growth_mb\":%.1f,\"target_seconds\":1.0}\n", t, peak_rss_mb() - rss0);
+                   "\"peak_rss_growth_mb\":%.1f,\"target_seconds\":1.0}\n", t, bench_peak_rss_mb() - rss0);
     }
     if (rc == 0 && (rc = f5tts_load(&m, w, &err)) == 0) {
         bench_dit(&m, 500);
@@ -265,7 +269,7 @@ static int bench_f5tts(void)
     nn_weights_free(w);
     free(specs);
     bench_vocos(dir);
-    printf("{\"bench\":\"f5tts_peak_rss\",\"peak_rss_mb\":%.0f,\"pytorch_peak_rss_mb\":1963}\n", peak_rss_mb());
+    printf("{\"bench\":\"f5tts_peak_rss\",\"peak_rss_mb\":%.0f,\"pytorch_peak_rss_mb\":1963}\n", bench_peak_rss_mb());
     return rc == 0 ? 0 : 1;
 }
 
@@ -286,13 +290,13 @@ static int bench_jobs(void)
     int rc = store_open(&s, dir, &err);
     if (rc == 0) rc = jobs_start(&j, s, &cfg, 1, &err);
     const int n = 1000;
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; rc == 0 && i < n; i++) {
         char id[STORE_ID_MAX];
         rc = jobs_submit(j, "local", "sleep", json_pack("{s:f, s:i}", "seconds", 0.0, "steps", 1), id, &err);
     }
-    while (rc == 0 && jobs_db_count(s, "cpu", "complete", &err) < n && now() - t0 < 120) usleep(1000);
-    double t = now() - t0;
+    while (rc == 0 && jobs_db_count(s, "cpu", "complete", &err) < n && bench_now() - t0 < 120) usleep(1000);
+    double t = bench_now() - t0;
     int done = rc == 0 ? jobs_db_count(s, "cpu", "complete", &err) : 0;
     if (rc == 0)
         printf("{\"bench\":\"jobs_queue\",\"jobs\":%d,\"completed\":%d,\"seconds\":%.3f,\"jobs_per_second\":%.0f}\n", n, done, t, done / t);
@@ -310,8 +314,9 @@ int cmd_bench(int argc, char **argv)
     const char *which = argc > 1 ? argv[1] : "all";
     if (!strcmp(which, "gemm")) return bench_gemm();
     if (!strcmp(which, "f5tts")) return bench_f5tts();
+    if (!strcmp(which, "rvc")) return bench_rvc();
     if (!strcmp(which, "jobs")) return bench_jobs();
-    if (!strcmp(which, "all")) return bench_gemm() | bench_f5tts();
-    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|jobs|all\n");
+    if (!strcmp(which, "all")) return bench_gemm() | bench_f5tts() | bench_rvc();
+    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|rvc|jobs|all\n");
     return 2;
 }

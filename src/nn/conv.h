@@ -2,8 +2,8 @@
  * General 1-D convolutions on time-major sequences ([T, C] row-major): stride, dilation,
  * asymmetric zero padding, groups; and the transposed convolution HiFi-GAN upsamples with.
  * Weights keep PyTorch layouts: Conv1d [c_out, c_in/groups, k], ConvTranspose1d [c_in, c_out, k].
- * Work is done in blocks of NN_CONV_BLOCK output frames so scratch memory stays bounded for
- * any length (a 30-minute file at 48 kHz included).
+ * Scratch memory is bounded for any length (a 30-minute file at 48 kHz included): im2col works
+ * in blocks of NN_CONV_BLOCK output frames, the per-tap path needs only the repacked weights.
  */
 #ifndef VC_NN_CONV_H
 #define VC_NN_CONV_H
@@ -13,6 +13,8 @@
 #include "base/error.h"
 
 #define NN_CONV_BLOCK 2048
+/* conv1d goes tap by tap (no im2col) from this many input channels per group up. */
+#define NN_CONV_TAP_MIN_CIN 16
 
 typedef struct nn_conv1d_desc {
     int c_in, c_out, k, stride, dilation, pad_left, pad_right, groups;

@@ -2,11 +2,38 @@
 #include "nn/safetensors_write.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+void nn_spec_add(nn_spec_list *l, int ndim, const int64_t *shape, const char *fmt, ...)
+{
+    if (l->failed) return;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        nn_tensor_spec *grown = realloc(l->items, sizeof(nn_tensor_spec) * cap);
+        if (!grown) { l->failed = 1; return; }
+        l->items = grown;
+        l->cap = cap;
+    }
+    nn_tensor_spec *s = &l->items[l->count++];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->name, sizeof s->name, fmt, ap);
+    va_end(ap);
+    s->ndim = ndim;
+    for (int d = 0; d < ndim; d++) s->shape[d] = shape[d];
+}
+
+size_t nn_spec_finish(nn_spec_list *l, nn_tensor_spec **out)
+{
+    if (l->failed) { free(l->items); *out = NULL; return 0; }
+    *out = l->items;
+    return l->count;
+}
 
 static int64_t spec_numel(const nn_tensor_spec *s)
 {

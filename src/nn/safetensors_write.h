@@ -17,6 +17,22 @@ typedef struct nn_tensor_spec {
     int64_t shape[NN_MAX_DIMS];
 } nn_tensor_spec;
 
+/* A growing list of tensor specs, built by model spec functions (f5tts_specs.c, rvc_specs.c):
+ * nn_spec_add() appends one (printf-style name); after a failed allocation later adds are no-ops
+ * and nn_spec_finish() reports 0. */
+typedef struct nn_spec_list {
+    nn_tensor_spec *items;
+    size_t count, cap;
+    int failed;
+} nn_spec_list;
+
+void nn_spec_add(nn_spec_list *l, int ndim, const int64_t *shape, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Hands the array to *out (caller frees) and returns the count; 0 (and *out NULL) on failure. */
+size_t nn_spec_finish(nn_spec_list *l, nn_tensor_spec **out);
+/* A shape literal for nn_spec_add: NN_SPEC_SHAPE(4, 3) → (ndim, array). */
+#define NN_SPEC_SHAPE(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
+
 typedef void (*nn_fill_fn)(void *ctx, size_t index, float *dst, int64_t numel);
 
 /* Writes specs[0..n) as F32 tensors; the file appears atomically (temp + fsync + rename). */

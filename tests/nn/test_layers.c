@@ -37,26 +37,43 @@ static void linear_matches_naive_loop(void **state)
     free(x); free(w); free(b);
 }
 
-/* conv1d with stride, dilation, padding and groups against a direct loop (PyTorch semantics) */
-static void conv1d_matches_direct_definition(void **state)
+/* nn_conv1d of desc d on T random frames against a direct loop (PyTorch semantics). */
+static void check_conv1d_direct(nn_conv1d_desc d, int T, unsigned seed)
 {
-    nn_conv1d_desc d = {4, 6, 3, 2, 2, 2, 1, 2};
-    int T = 11, t_out = nn_conv1d_out_len(&d, T), cin_g = 2, cout_g = 3;
-    float *x = random_floats((size_t)T * 4, 4), *w = random_floats(6 * 2 * 3, 5), *b = random_floats(6, 6);
-    float *y = malloc(sizeof(float) * (size_t)t_out * 6);
+    int t_out = nn_conv1d_out_len(&d, T), cin_g = d.c_in / d.groups, cout_g = d.c_out / d.groups;
+    float *x = random_floats((size_t)T * d.c_in, seed), *w = random_floats((size_t)d.c_out * cin_g * d.k, seed + 1);
+    float *b = random_floats(d.c_out, seed + 2), *y = malloc(sizeof(float) * (size_t)t_out * d.c_out);
     vc_error err;
     assert_int_equal(nn_conv1d(y, x, T, w, b, &d, &err), 0);
     for (int t = 0; t < t_out; t++)
-        for (int o = 0; o < 6; o++) {
+        for (int o = 0; o < d.c_out; o++) {
             int g = o / cout_g;
             double s = b[o];
             for (int ci = 0; ci < cin_g; ci++)
-                for (int j = 0; j < 3; j++) {
-                    int src = t * 2 - 2 + j * 2;
-                    if (src >= 0 && src < T) s += (double)w[(o * cin_g + ci) * 3 + j] * x[src * 4 + g * cin_g + ci];
+                for (int j = 0; j < d.k; j++) {
+                    int src = t * d.stride - d.pad_left + j * d.dilation;
+                    if (src >= 0 && src < T) s += (double)w[(o * cin_g + ci) * d.k + j] * x[src * d.c_in + g * cin_g + ci];
                 }
-            assert_true(fabs(s - y[t * 6 + o]) < 1e-5);
+            if (fabs(s - y[t * d.c_out + o]) > 1e-4 * (1 + fabs(s)))
+                fail_msg("conv1d c_in %d k %d stride %d dil %d groups %d: t %d o %d got %g want %g", d.c_in, d.k, d.stride,
+                         d.dilation, d.groups, t, o, y[t * d.c_out + o], s);
         }
+    free(x); free(w); free(b); free(y);
+}
+
+/* Both strategies (im2col for narrow groups, tap by tap from NN_CONV_TAP_MIN_CIN channels per
+ * group) with stride, dilation, asymmetric padding, groups, and padding wider than the input. */
+static void conv1d_matches_direct_definition(void **state)
+{
+    /* c_in, c_out, k, stride, dilation, pad_left, pad_right, groups */
+    check_conv1d_direct((nn_conv1d_desc){4, 6, 3, 2, 2, 2, 1, 2}, 11, 4);
+    check_conv1d_direct((nn_conv1d_desc){32, 24, 7, 1, 3, 9, 9, 1}, 40, 10);
+    check_conv1d_direct((nn_conv1d_desc){32, 16, 5, 3, 2, 4, 1, 1}, 37, 20);
+    check_conv1d_direct((nn_conv1d_desc){64, 32, 3, 2, 1, 1, 2, 2}, 25, 30);
+    check_conv1d_direct((nn_conv1d_desc){16, 8, 11, 1, 5, 25, 25, 1}, 6, 40); /* most taps fall outside */
+    float *x = random_floats((size_t)11 * 4, 4), *b = random_floats(6, 6);
+    int T = 11;
+    vc_error err;
     /* the stride-1 time-major variant used by F5-TTS agrees with the general one */
     nn_conv1d_desc d1 = {4, 4, 5, 1, 1, 2, 2, 2};
     float *w1 = random_floats(4 * 2 * 5, 7), *y1 = malloc(sizeof(float) * T * 4), *y2 = malloc(sizeof(float) * T * 4);
@@ -64,7 +81,7 @@ static void conv1d_matches_direct_definition(void **state)
     assert_int_equal(nn_conv1d(y1, x, T, w1, b, &d1, &err), 0);
     nn_conv1d_tm(y2, x, w1, b, T, 4, 4, 5, 2, 2, scratch);
     for (int i = 0; i < T * 4; i++) assert_true(fabs(y1[i] - y2[i]) < 1e-5);
-    free(x); free(w); free(b); free(y); free(w1); free(y1); free(y2); free(scratch);
+    free(x); free(b); free(w1); free(y1); free(y2); free(scratch);
 }
 
 static void conv_transpose_matches_scatter_definition(void **state)

@@ -1,0 +1,23 @@
+/*
+ * Helpers shared by the benchmark verbs (cmd_bench.c, cmd_bench_rvc.c): a monotonic clock,
+ * deterministic random buffers, random-weight safetensors files written once and reused
+ * between runs, and the process's peak RSS.
+ */
+#ifndef VC_CLI_BENCH_H
+#define VC_CLI_BENCH_H
+
+#include <stddef.h>
+
+#include "base/error.h"
+#include "nn/safetensors_write.h"
+
+double bench_now(void);
+/* n uniform values in [-0.5, 0.5) (malloc'd; NULL when out of memory). */
+float *bench_random_buffer(size_t n, unsigned long long seed);
+/* Writes specs as small random weights (norm scales 1) unless path already exists. */
+int bench_write_random(const char *path, nn_tensor_spec *specs, size_t n, vc_error *err);
+double bench_peak_rss_mb(void);
+
+int bench_rvc(void);
+
+#endif

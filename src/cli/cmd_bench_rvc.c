@@ -1,0 +1,169 @@
+/*
+ * voiceclone bench rvc: the RVC conversion path at full size with random weights (the real
+ * files cannot be downloaded everywhere; speed does not depend on the values): HuBERT base on
+ * 10 s, RMVPE on 10 s, the v2 48 kHz synthesizer producing 10 s, then a whole 10 s conversion
+ * through the official pipeline (reflect padding, high-pass, pitch, features, synthesis, RMS
+ * mixing), each next to golden/rvc/BASELINE.md's PyTorch numbers. The peak RSS is that of
+ * this process after everything (all three models loaded at once, as a conversion job has).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/bench.h"
+#include "models/rvc/rvc_pipeline.h"
+#include "models/rvc/rvc_specs.h"
+
+#define BENCH_SECONDS 10
+
+typedef struct rvc_bench_models {
+    nn_weights *hubert_w, *rmvpe_w, *synth_w;
+    hubert_model hubert;
+    int hubert_ok;
+    rmvpe *pitch;
+    rvc_synth *synth;
+} rvc_bench_models;
+
+static void models_free(rvc_bench_models *m)
+{
+    rvc_synth_free(m->synth);
+    rmvpe_free(m->pitch);
+    if (m->hubert_ok) hubert_free(&m->hubert);
+    nn_weights_free(m->hubert_w); nn_weights_free(m->rmvpe_w); nn_weights_free(m->synth_w);
+}
+
+/* Writes (once) and opens a random-weight file of the given specs. */
+static int open_random(const char *name, nn_tensor_spec *specs, size_t n, nn_weights **w, vc_error *err)
+{
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vcs-bench-%s.safetensors", dir, name);
+    int rc = n ? bench_write_random(path, specs, n, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    free(specs);
+    return rc == 0 ? nn_weights_open(path, w, err) : -1;
+}
+
+static int synth_config(rvc_synth_config *c, vc_error *err)
+{
+    json_t *j = json_loads(RVC_V2_48K_CONFIG_JSON, 0, NULL);
+    int rc = rvc_synth_config_parse(j, c, err);
+    json_decref(j);
+    c->phone_dim = 768;
+    c->f0 = 1;
+    return rc;
+}
+
+static int models_load(rvc_bench_models *m, vc_error *err)
+{
+    nn_tensor_spec *specs;
+    rvc_synth_config c;
+    if (open_random("hubert-base", specs, hubert_tensor_specs(&HUBERT_BASE, &specs), &m->hubert_w, err)) return -1;
+    if (open_random("rmvpe", specs, rmvpe_tensor_specs(&RMVPE_FULL, &specs), &m->rmvpe_w, err)) return -1;
+    if (synth_config(&c, err)) return -1;
+    if (open_random("rvc-v2-48k", specs, rvc_synth_tensor_specs(&c, &specs), &m->synth_w, err)) return -1;
+    if (hubert_load(&m->hubert, m->hubert_w, "", 12, err)) return -1;
+    m->hubert_ok = 1;
+    if (rmvpe_load(&m->pitch, m->rmvpe_w, "", err)) return -1;
+    return rvc_synth_load(&m->synth, m->synth_w, "", &c, err);
+}
+
+static void report(const char *bench, const char *shape, double seconds, double pytorch_avx2, double pytorch_unset)
+{
+    printf("{\"bench\":\"%s\",\"shape\":\"%s\",\"seconds\":%.3f,\"pytorch_seconds_avx2_cap\":%.2f,"
+           "\"pytorch_seconds_env_unset\":%.2f,\"speedup_vs_avx2_cap\":%.2f,\"openblas_coretype\":\"%s\"}\n",
+           bench, shape, seconds, pytorch_avx2, pytorch_unset, pytorch_avx2 / seconds,
+           getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "unset");
+    fflush(stdout);
+}
+
+static int bench_hubert(const rvc_bench_models *m, const float *wave, int n, vc_error *err)
+{
+    int frames = hubert_frames(&m->hubert, n);
+    float *feats = malloc(sizeof(float) * (size_t)frames * 768);
+    if (!feats) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    double t0 = bench_now();
+    int rc = hubert_extract(&m->hubert, wave, n, 12, 0, feats, NULL, NULL, err);
+    if (rc == 0) report("rvc_hubert_base", "10 s of 16 kHz audio, layer 12", bench_now() - t0, 1.77, 1.29);
+    free(feats);
+    return rc;
+}
+
+static int bench_rmvpe(const rvc_bench_models *m, const float *wave, int n, vc_error *err)
+{
+    double *f0 = malloc(sizeof(double) * (size_t)(n / 160 + 1));
+    if (!f0) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    double t0 = bench_now();
+    int rc = rmvpe_f0(m->pitch, wave, n, f0, err);
+    if (rc == 0) report("rvc_rmvpe", "10 s of 16 kHz audio (1001 mel frames)", bench_now() - t0, 0.50, 0.31);
+    free(f0);
+    return rc;
+}
+
+static int bench_synth(const rvc_bench_models *m, vc_error *err)
+{
+    const int T = BENCH_SECONDS * 100; /* 100 frames a second, hop 480 at 48 kHz */
+    float *phone = bench_random_buffer((size_t)T * 768, 21), *nsff0 = malloc(sizeof(float) * T);
+    int64_t *pitch = malloc(sizeof(int64_t) * T);
+    float *audio = malloc(sizeof(float) * (size_t)T * 480);
+    int rc = phone && nsff0 && pitch && audio ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    for (int t = 0; rc == 0 && t < T; t++) { /* a voiced contour around 150 Hz with short pauses */
+        nsff0[t] = t % 50 < 40 ? 150.0f + (float)(t % 40) : 0.0f;
+        pitch[t] = nsff0[t] > 0 ? 60 + t % 40 : 1;
+    }
+    rvc_noise noise = {NULL, NULL, 7};
+    double t0 = bench_now();
+    if (rc == 0) rc = rvc_synth_infer(m->synth, phone, pitch, nsff0, T, 0, &noise, audio, NULL, NULL, err);
+    if (rc == 0) report("rvc_synth_v2_48k", "10 s of output (1000 frames, 480 k samples)", bench_now() - t0, 8.49, 8.46);
+    free(phone); free(nsff0); free(pitch); free(audio);
+    return rc;
+}
+
+/* A whole conversion of 10 s of 16 kHz "speech" (a gliding tone with pauses: gives RMVPE's
+ * decoder and the pipeline's quiet-point search something to do). No index. */
+static int bench_conversion(const rvc_bench_models *m, vc_error *err)
+{
+    size_t n = BENCH_SECONDS * 16000;
+    double *x = malloc(sizeof(double) * n);
+    if (!x) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    double phase = 0;
+    for (size_t i = 0; i < n; i++) {
+        phase += 2 * 3.141592653589793 * (140 + 40 * (double)(i % 32000) / 32000) / 16000;
+        x[i] = (i % 16000 < 12000) ? 0.3 * sin(phase) : 0.0;
+    }
+    rvc_voice v = {&m->hubert, m->pitch, m->synth, NULL, 0, 2};
+    rvc_params p;
+    rvc_params_default(&p);
+    int16_t *out = NULL;
+    size_t out_n = 0;
+    double t0 = bench_now();
+    int rc = rvc_convert(&v, x, n, &p, NULL, &out, &out_n, err);
+    double t = bench_now() - t0;
+    if (rc == 0) {
+        report("rvc_conversion", "10 s of 16 kHz input → 48 kHz, v2, no index", t, 10.3, 10.3);
+        printf("{\"bench\":\"rvc_real_time_factor\",\"input_seconds\":%d,\"seconds\":%.3f,\"rtf\":%.3f}\n", BENCH_SECONDS, t,
+               t / BENCH_SECONDS);
+    }
+    free(x); free(out);
+    return rc;
+}
+
+int bench_rvc(void)
+{
+    rvc_bench_models m = {0};
+    vc_error err = {0};
+    int n = BENCH_SECONDS * 16000;
+    float *wave = bench_random_buffer((size_t)n, 5);
+    int rc = wave ? models_load(&m, &err) : vc_fail(&err, VC_ERR_NOMEM, "out of memory");
+    if (rc == 0) rc = bench_hubert(&m, wave, n, &err);
+    if (rc == 0) rc = bench_rmvpe(&m, wave, n, &err);
+    if (rc == 0) rc = bench_synth(&m, &err);
+    if (rc == 0) rc = bench_conversion(&m, &err);
+    if (rc == 0)
+        printf("{\"bench\":\"rvc_peak_rss\",\"peak_rss_mb\":%.0f,\"pytorch_peak_rss_mb_synth\":1500,"
+               "\"pytorch_peak_rss_mb_hubert\":900}\n", bench_peak_rss_mb());
+    else fprintf(stderr, "bench rvc: %s\n", err.message);
+    free(wave);
+    models_free(&m);
+    return rc == 0 ? 0 : 1;
+}
