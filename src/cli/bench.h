@@ -18,6 +18,7 @@ float *bench_random_buffer(size_t n, unsigned long long seed);
 int bench_write_random(const char *path, nn_tensor_spec *specs, size_t n, vc_error *err);
 double bench_peak_rss_mb(void);
 
-int bench_rvc(void);
+/* only: NULL for every stage, or "hubert" | "rmvpe" | "synth" | "convert". */
+int bench_rvc(const char *only);
 
 #endif

@@ -314,9 +314,9 @@ int cmd_bench(int argc, char **argv)
     const char *which = argc > 1 ? argv[1] : "all";
     if (!strcmp(which, "gemm")) return bench_gemm();
     if (!strcmp(which, "f5tts")) return bench_f5tts();
-    if (!strcmp(which, "rvc")) return bench_rvc();
+    if (!strcmp(which, "rvc")) return bench_rvc(argc > 2 ? argv[2] : NULL);
     if (!strcmp(which, "jobs")) return bench_jobs();
-    if (!strcmp(which, "all")) return bench_gemm() | bench_f5tts() | bench_rvc();
-    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|rvc|jobs|all\n");
+    if (!strcmp(which, "all")) return bench_gemm() | bench_f5tts() | bench_rvc(NULL);
+    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|rvc [stage]|jobs|all\n");
     return 2;
 }

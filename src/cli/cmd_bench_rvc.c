@@ -5,6 +5,7 @@
  * through the official pipeline (reflect padding, high-pass, pitch, features, synthesis, RMS
  * mixing), each next to golden/rvc/BASELINE.md's PyTorch numbers. The peak RSS is that of
  * this process after everything (all three models loaded at once, as a conversion job has).
+ *   voiceclone bench rvc [hubert|rmvpe|synth|convert]   (one stage only)
  */
 #include <math.h>
 #include <stdio.h>
@@ -148,17 +149,19 @@ static int bench_conversion(const rvc_bench_models *m, vc_error *err)
     return rc;
 }
 
-int bench_rvc(void)
+int bench_rvc(const char *only)
 {
     rvc_bench_models m = {0};
     vc_error err = {0};
     int n = BENCH_SECONDS * 16000;
     float *wave = bench_random_buffer((size_t)n, 5);
     int rc = wave ? models_load(&m, &err) : vc_fail(&err, VC_ERR_NOMEM, "out of memory");
-    if (rc == 0) rc = bench_hubert(&m, wave, n, &err);
-    if (rc == 0) rc = bench_rmvpe(&m, wave, n, &err);
-    if (rc == 0) rc = bench_synth(&m, &err);
-    if (rc == 0) rc = bench_conversion(&m, &err);
+#define WANTS(stage) (!only || !strcmp(only, stage))
+    if (rc == 0 && WANTS("hubert")) rc = bench_hubert(&m, wave, n, &err);
+    if (rc == 0 && WANTS("rmvpe")) rc = bench_rmvpe(&m, wave, n, &err);
+    if (rc == 0 && WANTS("synth")) rc = bench_synth(&m, &err);
+    if (rc == 0 && WANTS("convert")) rc = bench_conversion(&m, &err);
+#undef WANTS
     if (rc == 0)
         printf("{\"bench\":\"rvc_peak_rss\",\"peak_rss_mb\":%.0f,\"pytorch_peak_rss_mb_synth\":1500,"
                "\"pytorch_peak_rss_mb_hubert\":900}\n", bench_peak_rss_mb());

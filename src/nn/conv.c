@@ -135,6 +135,81 @@ int nn_conv_transpose1d(float *out, const float *in, int T, const float *w, cons
     return 0;
 }
 
+/* ---- 3×3 conv2d ---- */
+
+static void fill_plane_bias(float *out, int co, size_t n, const float *b)
+{
+    for (int o = 0; o < co; o++)
+        for (size_t i = 0; i < n; i++) out[(size_t)o * n + i] = b ? b[o] : 0.0f;
+}
+
+/* One sgemm with K = 9·ci against the weights as stored ([co, ci·9]); best for the deep, small
+ * planes (512 channels on 32×4 in RMVPE's middle), where the column buffer is small and a
+ * per-tap sgemm would stream the large weights nine times. */
+int nn_conv2d_3x3_im2col(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co,
+                         vc_error *err)
+{
+    size_t hw = (size_t)H * W;
+    float *cols = malloc(sizeof(float) * (size_t)ci * 9 * hw + 1);
+    if (!cols) return vc_fail(err, VC_ERR_NOMEM, "out of memory (conv2d)");
+    for (int c = 0; c < ci; c++)
+        for (int t = 0; t < 9; t++) {
+            int dy = t / 3 - 1, dx = t % 3 - 1;
+            float *dst = cols + (size_t)(c * 9 + t) * hw;
+            const float *src = in + (size_t)c * hw;
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    int sy = y + dy, sx = x + dx;
+                    dst[(size_t)y * W + x] = (sy < 0 || sy >= H || sx < 0 || sx >= W) ? 0.0f : src[(size_t)sy * W + sx];
+                }
+        }
+    fill_plane_bias(out, co, hw, b);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)hw, ci * 9, 1.0f, w, ci * 9, cols, (int)hw, 1.0f, out,
+                (int)hw);
+    free(cols);
+    return 0;
+}
+
+/* No im2col (9× the input): the input is zero-padded once to [ci, H+2, W+2] and the output is
+ * accumulated in the padded width, [co, H, W+2]. Tap (kh, kw) then reads, for every output
+ * position, the padded input at the same flat offset plus kh·(W+2) + kw — one contiguous
+ * [ci, H·(W+2)] window per channel, so each tap is a single sgemm on the input in place. The
+ * two extra columns of each output row collect wrapped-around values and are dropped. */
+int nn_conv2d_3x3_taps(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co,
+                       vc_error *err)
+{
+    int Wp = W + 2;
+    size_t ps = (size_t)(H + 2) * Wp + 2, n = (size_t)H * Wp; /* +2: the end of the last tap's window */
+    float *pad = calloc((size_t)ci * ps, sizeof(float)), *acc = malloc(sizeof(float) * (size_t)co * n + 1);
+    float *taps = malloc(sizeof(float) * 9 * (size_t)co * ci + 1);
+    if (!pad || !acc || !taps) {
+        free(pad); free(acc); free(taps);
+        return vc_fail(err, VC_ERR_NOMEM, "out of memory (conv2d)");
+    }
+    for (int c = 0; c < ci; c++)
+        for (int y = 0; y < H; y++)
+            memcpy(pad + c * ps + (size_t)(y + 1) * Wp + 1, in + ((size_t)c * H + y) * W, sizeof(float) * (size_t)W);
+    fill_plane_bias(acc, co, n, b);
+    for (int o = 0; o < co; o++) /* w [co, ci, 9] → taps [9][co][ci] */
+        for (int c = 0; c < ci; c++)
+            for (int t = 0; t < 9; t++) taps[((size_t)t * co + o) * ci + c] = w[((size_t)o * ci + c) * 9 + t];
+    for (int t = 0; t < 9; t++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)n, ci, 1.0f, taps + (size_t)t * co * ci, ci,
+                    pad + (t / 3) * Wp + t % 3, (int)ps, 1.0f, acc, (int)n);
+    for (int o = 0; o < co; o++)
+        for (int y = 0; y < H; y++)
+            memcpy(out + ((size_t)o * H + y) * W, acc + (size_t)o * n + (size_t)y * Wp, sizeof(float) * (size_t)W);
+    free(pad); free(acc); free(taps);
+    return 0;
+}
+
+int nn_conv2d_3x3(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co, vc_error *err)
+{
+    size_t cols = (size_t)ci * 9 * H * W;
+    return cols <= NN_CONV2D_IM2COL_MAX ? nn_conv2d_3x3_im2col(out, in, ci, H, W, w, b, co, err)
+                                        : nn_conv2d_3x3_taps(out, in, ci, H, W, w, b, co, err);
+}
+
 void nn_weight_norm_fold(float *w, const float *g, const float *v, int n0, size_t per_row)
 {
     for (int o = 0; o < n0; o++) {

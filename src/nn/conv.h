@@ -29,6 +29,17 @@ int nn_conv1d(float *out, const float *in, int T, const float *w, const float *b
 int nn_conv_transpose1d(float *out, const float *in, int T, const float *w, const float *b, int c_in, int c_out, int k,
                         int stride, int pad, vc_error *err);
 
+/* 3×3 conv2d, stride 1, zero padding 1, on channel-major planes (RMVPE's U-Net):
+ * in [ci, H, W] → out [co, H, W]; w [co, ci, 3, 3]; b may be NULL. Picks one of the two below:
+ * im2col while its column buffer (9·ci·H·W floats) stays within NN_CONV2D_IM2COL_MAX, padded
+ * taps beyond. Both are public so tests can check each against the definition. */
+#define NN_CONV2D_IM2COL_MAX (4u << 20)
+int nn_conv2d_3x3(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co, vc_error *err);
+int nn_conv2d_3x3_im2col(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co,
+                         vc_error *err);
+int nn_conv2d_3x3_taps(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co,
+                       vc_error *err);
+
 /* Weight norm folded once at load: w[o] = g[o] · v[o] / ‖v[o]‖ over all other dims. n0 = dim 0. */
 void nn_weight_norm_fold(float *w, const float *g, const float *v, int n0, size_t per_row);
 

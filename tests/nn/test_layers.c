@@ -84,6 +84,34 @@ static void conv1d_matches_direct_definition(void **state)
     free(x); free(b); free(w1); free(y1); free(y2); free(scratch);
 }
 
+/* Both 3×3 conv2d strategies against the definition (zero padding 1), odd sizes included. */
+static void conv2d_3x3_strategies_match_direct_definition(void **state)
+{
+    const int shapes[][4] = {{3, 5, 7, 4}, {16, 9, 6, 8}, {1, 4, 33, 2}}; /* ci, H, W, co */
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int ci = shapes[s][0], H = shapes[s][1], W = shapes[s][2], co = shapes[s][3];
+        float *x = random_floats((size_t)ci * H * W, 50 + s), *w = random_floats((size_t)co * ci * 9, 60 + s);
+        float *b = random_floats(co, 70 + s), *y1 = malloc(sizeof(float) * co * H * W), *y2 = malloc(sizeof(float) * co * H * W);
+        vc_error err;
+        assert_int_equal(nn_conv2d_3x3_im2col(y1, x, ci, H, W, w, b, co, &err), 0);
+        assert_int_equal(nn_conv2d_3x3_taps(y2, x, ci, H, W, w, b, co, &err), 0);
+        for (int o = 0; o < co; o++)
+            for (int y = 0; y < H; y++)
+                for (int xx = 0; xx < W; xx++) {
+                    double want = b[o];
+                    for (int c = 0; c < ci; c++)
+                        for (int t = 0; t < 9; t++) {
+                            int sy = y + t / 3 - 1, sx = xx + t % 3 - 1;
+                            if (sy >= 0 && sy < H && sx >= 0 && sx < W) want += (double)w[(o * ci + c) * 9 + t] * x[(c * H + sy) * W + sx];
+                        }
+                    size_t i = ((size_t)o * H + y) * W + xx;
+                    if (fabs(want - y1[i]) > 1e-4 || fabs(want - y2[i]) > 1e-4)
+                        fail_msg("conv2d %dx%dx%d→%d at (%d,%d,%d): im2col %g taps %g want %g", ci, H, W, co, o, y, xx, y1[i], y2[i], want);
+                }
+        free(x); free(w); free(b); free(y1); free(y2);
+    }
+}
+
 static void conv_transpose_matches_scatter_definition(void **state)
 {
     int T = 6, ci = 3, co = 2, k = 4, stride = 2, pad = 1, t_out = (T - 1) * stride - 2 * pad + k;
@@ -191,7 +219,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(linear_matches_naive_loop), cmocka_unit_test(conv1d_matches_direct_definition),
-        cmocka_unit_test(conv_transpose_matches_scatter_definition), cmocka_unit_test(attention_rows_are_convex_combinations),
+        cmocka_unit_test(conv_transpose_matches_scatter_definition),
+        cmocka_unit_test(conv2d_3x3_strategies_match_direct_definition), cmocka_unit_test(attention_rows_are_convex_combinations),
         cmocka_unit_test(norms_and_activations), cmocka_unit_test(istft_inverts_stft), cmocka_unit_test(butterworth_matches_scipy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nn/bind.h"
+#include "nn/conv.h"
 #include "nn/spectral.h"
 
 #define MAX_STAGES 8
@@ -185,31 +186,15 @@ static int plane_new(plane *p, int c, int h, int w)
     return p->x ? 0 : -1;
 }
 
-/* 3×3, stride 1, zero padding 1: out [co, H, W] */
+/* 3×3, stride 1, zero padding 1: out [co, H, W] (nn_conv2d_3x3 picks the strategy). */
 static int conv3x3(plane *out, const plane *in, const float *w, const float *bias, int co)
 {
-    int H = in->h, W = in->w, ci = in->c;
-    size_t hw = (size_t)H * W;
-    float *cols = malloc(sizeof(float) * (size_t)ci * 9 * hw + 1);
-    if (!cols || plane_new(out, co, H, W) != 0) { free(cols); return -1; }
-    for (int c = 0; c < ci; c++)
-        for (int kh = 0; kh < 3; kh++)
-            for (int kw = 0; kw < 3; kw++) {
-                float *dst = cols + ((size_t)(c * 9 + kh * 3 + kw)) * hw;
-                const float *src = in->x + (size_t)c * hw;
-                for (int y = 0; y < H; y++) {
-                    int sy = y + kh - 1;
-                    for (int x = 0; x < W; x++) {
-                        int sx = x + kw - 1;
-                        dst[(size_t)y * W + x] = (sy < 0 || sy >= H || sx < 0 || sx >= W) ? 0.0f : src[(size_t)sy * W + sx];
-                    }
-                }
-            }
-    for (int o = 0; o < co; o++)
-        for (size_t i = 0; i < hw; i++) out->x[(size_t)o * hw + i] = bias ? bias[o] : 0.0f;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)hw, ci * 9, 1.0f, w, ci * 9, cols, (int)hw, 1.0f, out->x, (int)hw);
-    free(cols);
-    return 0;
+    vc_error err;
+    if (plane_new(out, co, in->h, in->w) != 0) return -1;
+    if (nn_conv2d_3x3(out->x, in->x, in->c, in->h, in->w, w, bias, co, &err) == 0) return 0;
+    free(out->x);
+    out->x = NULL;
+    return -1;
 }
 
 static void batch_norm(plane *p, const bn *n, int relu)
