@@ -159,18 +159,22 @@ static int stage_synth(rvc_case *c, vc_error *err)
     nn_weights *w = NULL;
     rvc_synth *s = NULL;
     rvc_synth_config cfg;
-    const nn_tensor *phone = input(c, "phone", err), *pitch = input(c, "pitch", err), *f0 = input(c, "nsff0", err);
-    const nn_tensor *prior = input(c, "noise.00.models.infer.randn_like", err), *sine = input(c, "noise.02.models.forward.randn_like", err);
+    const nn_tensor *phone = input(c, "phone", err), *prior = input(c, "noise.00.models.infer.randn_like", err);
     const nn_tensor *sid = input(c, "sid", err);
-    if (!phone || !pitch || !f0 || !prior || !sine || !sid) return -1;
+    /* pitch inputs exist for f0 models only (no-f0 cases: tools/golden/make_rvc_nono_cases.py) */
+    const nn_tensor *pitch_t = nn_weights_get(c->inputs, "pitch"), *f0_t = nn_weights_get(c->inputs, "nsff0");
+    const nn_tensor *sine = nn_weights_get(c->inputs, "noise.02.models.forward.randn_like");
+    if (!phone || !prior || !sid) return -1;
+    const int64_t *pitch = pitch_t ? pitch_t->data : NULL;
+    const float *f0 = f0_t ? f0_t->data : NULL;
     if (rvc_synth_config_parse(json_object_get(c->config, "synthesizer"), &cfg, err) != 0) return -1;
     if (nn_weights_open(path, &w, err) != 0 || rvc_synth_load(&s, w, "", &cfg, err) != 0) { nn_weights_free(w); return -1; }
     int T = (int)phone->shape[1], upp = 1;
     for (int i = 0; i < cfg.n_ups; i++) upp *= cfg.upsample_rates[i];
     float *prior_tm = golden_transposed(prior->data, cfg.inter, T); /* the noise is recorded [C, T] */
     float *audio = malloc(sizeof(float) * (size_t)T * upp);
-    rvc_noise noise = {prior_tm, sine->data, 0};
-    int rc = prior_tm && audio ? rvc_synth_infer(s, phone->data, pitch->data, f0->data, T, (int)((int64_t *)sid->data)[0], &noise, audio,
+    rvc_noise noise = {prior_tm, sine ? sine->data : NULL, 0};
+    int rc = prior_tm && audio ? rvc_synth_infer(s, phone->data, pitch, f0, T, (int)((int64_t *)sid->data)[0], &noise, audio,
                                                  on_synth_tap, c, err) : vc_fail(err, VC_ERR_NOMEM, "oom");
     if (rc == 0) check_rows(c, "audio", "audio", audio, T * upp, 1, 0);
     rvc_synth_free(s);
@@ -183,7 +187,7 @@ static int stage_synth(rvc_case *c, vc_error *err)
         rc = nn_weights_open(path, &w, err);
         if (rc == 0) rc = rvc_synth_config_parse(json_object_get(nn_weights_meta(w), "config"), &cfg, err);
         if (rc == 0) rc = rvc_synth_load(&s, w, "weight.", &cfg, err);
-        if (rc == 0) rc = rvc_synth_infer(s, phone->data, pitch->data, f0->data, T, (int)((int64_t *)sid->data)[0], &noise, audio, NULL, NULL, err);
+        if (rc == 0) rc = rvc_synth_infer(s, phone->data, pitch, f0, T, (int)((int64_t *)sid->data)[0], &noise, audio, NULL, NULL, err);
         if (rc == 0) check_rows(c, "audio", "audio", audio, T * upp, 1, 0);
         rvc_synth_free(s);
         nn_weights_free(w);

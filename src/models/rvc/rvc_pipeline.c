@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/audio.h"
 #include "audio/filter.h"
 #include "models/rvc/rvc_features.h"
 
@@ -137,6 +138,15 @@ static int chunk_features(const rvc_voice *v, const float *x, int len, const rvc
     return rc;
 }
 
+static void tap_pitch(const rvc_hooks *h, int k, const int64_t *pitch, const float *nsf, int p_len)
+{
+    chunk_tap(h, k, "nsff0", nsf, (size_t)p_len);
+    float *pf = malloc(sizeof(float) * (size_t)p_len + 1);
+    for (int t = 0; pf && t < p_len; t++) pf[t] = (float)pitch[t];
+    if (pf) chunk_tap(h, k, "pitch", pf, (size_t)p_len);
+    free(pf);
+}
+
 static int convert_chunk(const rvc_voice *v, const double *audio, size_t len, const int64_t *pitch, const double *pitchf,
                          int max_frames, const rvc_params *p, const rvc_hooks *h, int k, chunk_out *out, vc_error *err)
 {
@@ -147,7 +157,7 @@ static int convert_chunk(const rvc_voice *v, const double *audio, size_t len, co
     int p_len = (int)(len / WINDOW) < frames ? (int)(len / WINDOW) : frames;
     if (p_len > max_frames) p_len = max_frames;
     if (rc == 0 && !(nsf = malloc(sizeof(float) * (size_t)p_len + 1))) rc = vc_fail(err, VC_ERR_NOMEM, "oom");
-    for (int t = 0; rc == 0 && t < p_len; t++) {
+    for (int t = 0; rc == 0 && pitchf && t < p_len; t++) { /* no-f0 models: no pitch, no protect */
         nsf[t] = (float)pitchf[t];
         if (p->protect < 0.5) { /* voiceless frames keep more of the unretrieved features */
             float keep = pitchf[t] >= 1 ? 1.0f : (float)p->protect; /* official: >0 → 1, then <1 → protect */
@@ -164,12 +174,8 @@ static int convert_chunk(const rvc_voice *v, const double *audio, size_t len, co
     if (rc == 0 && !out->audio) rc = vc_fail(err, VC_ERR_NOMEM, "oom");
     if (rc == 0) {
         chunk_tap(h, k, "phone", phone, (size_t)p_len * D);
-        chunk_tap(h, k, "nsff0", nsf, (size_t)p_len);
-        float *pf = malloc(sizeof(float) * (size_t)p_len + 1);
-        for (int t = 0; pf && t < p_len; t++) pf[t] = (float)pitch[t];
-        if (pf) chunk_tap(h, k, "pitch", pf, (size_t)p_len);
-        free(pf);
-        rc = rvc_synth_infer(v->synth, phone, pitch, nsf, p_len, p->sid, &noise, out->audio, NULL, NULL, err);
+        if (pitch) tap_pitch(h, k, pitch, nsf, p_len);
+        rc = rvc_synth_infer(v->synth, phone, pitch, pitch ? nsf : NULL, p_len, p->sid, &noise, out->audio, NULL, NULL, err);
     }
     if (rc == 0) chunk_tap(h, k, "audio", out->audio, out->n);
     free(x); free(phone); free(phone0); free(nsf);
@@ -235,6 +241,24 @@ static int16_t *to_int16(const float *x, size_t n)
     return y;
 }
 
+/* The official `if tgt_sr != resample_sr >= 16000: librosa.resample(...)` (soxr HQ, librosa's
+ * default), after the loudness mixing and before the int16 conversion. */
+static int resample_output(float **all, size_t *n, int from, int to, vc_error *err)
+{
+    audio_buffer in = {*all, *n, from}, out = {0};
+    if (audio_resample(&in, to, &out, err) != 0) return -1;
+    free(*all);
+    *all = out.samples;
+    *n = out.frames;
+    return 0;
+}
+
+int rvc_output_rate(const rvc_voice *v, const rvc_params *p)
+{
+    int sr = rvc_synth_get_config(v->synth)->sr;
+    return p->resample_sr >= 16000 && p->resample_sr != sr ? p->resample_sr : sr;
+}
+
 /* ---- the pipeline -------------------------------------------------------------------------- */
 
 static int append(float **all, size_t *n, const float *x, size_t len, vc_error *err)
@@ -272,12 +296,14 @@ int rvc_convert(const rvc_voice *v, const double *audio, size_t n, const rvc_par
         tap(h, "audio_filtered", filtered, n);
         n_ts = split_points(filtered, n, p, ts, sizeof ts / sizeof ts[0]);
         pad = reflect_pad(filtered, n, t_pad);
-        pitch = malloc(sizeof(int64_t) * ((n + 2 * t_pad) / WINDOW + 1));
-        pitchf = malloc(sizeof(double) * ((n + 2 * t_pad) / WINDOW + 1));
-        if (!pad || !pitch || !pitchf) rc = vc_fail(err, VC_ERR_NOMEM, "oom");
+        if (c->f0) { /* models without pitch skip RMVPE altogether */
+            pitch = malloc(sizeof(int64_t) * ((n + 2 * t_pad) / WINDOW + 1));
+            pitchf = malloc(sizeof(double) * ((n + 2 * t_pad) / WINDOW + 1));
+        }
+        if (!pad || (c->f0 && (!pitch || !pitchf))) rc = vc_fail(err, VC_ERR_NOMEM, "oom");
     }
     size_t N = n + 2 * t_pad, p_len = N / WINDOW;
-    if (rc == 0) { tap(h, "f0.input_audio_pad", pad, N); rc = compute_pitch(v, pad, N, p, pitch, pitchf, h, err); }
+    if (rc == 0 && c->f0) { tap(h, "f0.input_audio_pad", pad, N); rc = compute_pitch(v, pad, N, p, pitch, pitchf, h, err); }
     size_t s = 0;
     for (size_t i = 0; rc == 0 && i <= n_ts; i++) {
         int last = i == n_ts;
@@ -285,13 +311,15 @@ int rvc_convert(const rvc_voice *v, const double *audio, size_t n, const rvc_par
         size_t end = last ? N : t + 2 * t_pad + WINDOW, f_end = last ? p_len : (t + 2 * t_pad) / WINDOW;
         if (h && h->progress && h->progress(h->ctx, "converting", (double)i / (double)(n_ts + 1))) { rc = vc_fail(err, VC_ERR_CANCELLED, "conversion cancelled"); break; }
         chunk_out co = {0};
-        rc = convert_chunk(v, pad + start, end - start, pitch + start / WINDOW, pitchf + start / WINDOW,
+        rc = convert_chunk(v, pad + start, end - start, pitch ? pitch + start / WINDOW : NULL,
+                           pitchf ? pitchf + start / WINDOW : NULL,
                            (int)(f_end - start / WINDOW), p, h, (int)i, &co, err);
         if (rc == 0 && co.n > 2 * t_pad_tgt) rc = append(&all, &total, co.audio + t_pad_tgt, co.n - 2 * t_pad_tgt, err);
         free(co.audio);
         s = t;
     }
     if (rc == 0 && p->rms_mix_rate != 1) rc = mix_rms(filtered, n, all, total, c->sr, p->rms_mix_rate, err);
+    if (rc == 0 && rvc_output_rate(v, p) != c->sr) rc = resample_output(&all, &total, c->sr, p->resample_sr, err);
     if (rc == 0) {
         *out = to_int16(all, total);
         *out_n = total;

@@ -32,6 +32,7 @@ typedef struct rvc_params {
     double f0_up_key, index_rate, rms_mix_rate, protect;
     double x_pad, x_query, x_center, x_max; /* seconds (official CPU/fp32: 1, 6, 38, 41) */
     int sid, filter_radius;
+    int resample_sr; /* output rate when >= 16000 and not the model's own (official resample_sr); 0 = model's */
 } rvc_params;
 
 void rvc_params_default(rvc_params *p);
@@ -48,7 +49,11 @@ typedef struct rvc_hooks {
     void *ctx;
 } rvc_hooks;
 
-/* audio [n] at 16 kHz → out [*out_n] int16 at the synthesizer's rate (malloc'd). */
+/* The rate rvc_convert's output has: p->resample_sr when it applies, else the model's. */
+int rvc_output_rate(const rvc_voice *v, const rvc_params *p);
+
+/* audio [n] at 16 kHz → out [*out_n] int16 at rvc_output_rate (malloc'd). Models without pitch
+ * (f0 = 0) skip RMVPE; protect then has nothing to act on, as in the official pipeline. */
 int rvc_convert(const rvc_voice *v, const double *audio, size_t n, const rvc_params *p, const rvc_hooks *hooks,
                 int16_t **out, size_t *out_n, vc_error *err);
 

@@ -6,6 +6,8 @@
  *   sine_source    SineGen (harmonic 0) + Linear + tanh: the NSF excitation at 48/40/32 kHz
  *   decoder        conv_pre (+ speaker cond), per upsample: LeakyReLU, ConvTranspose, + noise
  *                  conv of the source, mean of ResBlock1s; LeakyReLU(0.01), conv_post, tanh
+ * Models without pitch (the *_nono classes, f0 = 0) have no pitch embedding and a plain
+ * HiFi-GAN decoder (Generator): the same stages minus the source.
  * All activations are time-major [T, C]; golden tests transpose to the reference's [C, T].
  */
 #include "models/rvc/rvc_synth.h"
@@ -191,6 +193,7 @@ static void bind_upsample(rvc_synth *s, nn_binder *b, int i)
     if (w) nn_weight_norm_fold(w, g, v, u->c_in, (size_t)u->c_out * u->k);
     u->w = w;
     u->b = nn_bind(b, NN_SHAPE(u->c_out), "dec.ups.%d.bias", i);
+    if (!c->f0) return; /* plain HiFi-GAN (Generator): no source to mix in */
     int stride_f0 = 1;
     for (int j = i + 1; j < c->n_ups; j++) stride_f0 *= c->upsample_rates[j];
     nn_conv1d_desc nd = stride_f0 > 1 ? (nn_conv1d_desc){1, u->c_out, 2 * stride_f0, stride_f0, 1, stride_f0 / 2, stride_f0 / 2, 1}
@@ -220,6 +223,7 @@ static void bind_decoder(rvc_synth *s, nn_binder *b)
         }
     }
     bind_conv(s, b, &s->conv_post, same_conv(s->ups[c->n_ups - 1].c_out, 1, 7, 1), 0, "dec.conv_post");
+    if (!c->f0) return;
     s->lin_w = nn_bind(b, NN_SHAPE(1, 1), "dec.m_source.l_linear.weight");
     s->lin_b = nn_bind(b, NN_SHAPE(1), "dec.m_source.l_linear.bias");
 }
@@ -247,7 +251,6 @@ int rvc_synth_load(rvc_synth **out, const nn_weights *w, const char *prefix, con
     bind_flows(s, &b);
     bind_decoder(s, &b);
     if (b.failed) { rvc_synth_free(s); return vc_error_wrap(err, "RVC synthesizer"); }
-    if (!s->c.f0) { rvc_synth_free(s); return vc_fail(err, VC_ERR_INVALID_FORMAT, "RVC models without pitch (f0 = 0) are not supported yet"); }
     *out = s;
     return 0;
 }
@@ -338,8 +341,9 @@ static int text_encoder(const rvc_synth *s, const float *phone, const int64_t *p
     if (rc == 0) {
         nn_linear(x, phone, s->phone_w, s->phone_b, T, s->c.phone_dim, H);
         for (int t = 0; t < T; t++) {
-            int p = (int)(pitch[t] < 0 ? 0 : pitch[t] > 255 ? 255 : pitch[t]);
-            for (int i = 0; i < H; i++) x[(size_t)t * H + i] = (x[(size_t)t * H + i] + s->pitch_emb[(size_t)p * H + i]) * sqrtf((float)H);
+            int p = !s->c.f0 ? 0 : (int)(pitch[t] < 0 ? 0 : pitch[t] > 255 ? 255 : pitch[t]);
+            const float *pe = s->c.f0 ? s->pitch_emb + (size_t)p * H : NULL; /* no-f0 models: phone only */
+            for (int i = 0; i < H; i++) x[(size_t)t * H + i] = (x[(size_t)t * H + i] + (pe ? pe[i] : 0.0f)) * sqrtf((float)H);
         }
         leaky_relu(x, (size_t)T * H, 0.1f);
     }
@@ -498,9 +502,11 @@ static int decoder_stage(const rvc_synth *s, int i, const float *x, int T, const
         leaky_relu(a, (size_t)T * u->c_in, 0.1f);
         rc = nn_conv_transpose1d(y, a, T, u->w, u->b, u->c_in, ch, u->k, u->stride, u->pad, err);
     }
-    if (rc == 0) rc = run_conv(&u->noise, src, har, L, err);
-    if (rc == 0 && nn_conv1d_out_len(&u->noise.d, L) != T2) rc = vc_fail(err, VC_ERR_INTERNAL, "decoder: source length mismatch");
-    for (size_t j = 0; rc == 0 && j < n; j++) y[j] += src[j];
+    if (rc == 0 && har) { /* NSF: the harmonic source, downsampled to this stage's rate, is added */
+        rc = run_conv(&u->noise, src, har, L, err);
+        if (rc == 0 && nn_conv1d_out_len(&u->noise.d, L) != T2) rc = vc_fail(err, VC_ERR_INTERNAL, "decoder: source length mismatch");
+        for (size_t j = 0; rc == 0 && j < n; j++) y[j] += src[j];
+    }
     for (int j = 0; rc == 0 && j < nk; j++) {
         rc = resblock1(&s->resblocks[i * nk + j], y, T2, ch, rb, t1, t2, err);
         for (size_t q = 0; rc == 0 && q < n; q++) acc[q] += rb[q];
@@ -543,10 +549,11 @@ int rvc_synth_infer(const rvc_synth *s, const float *phone, const int64_t *pitch
     int C = s->c.inter, upp = 1;
     for (int i = 0; i < s->c.n_ups; i++) upp *= s->c.upsample_rates[i];
     if (sid < 0 || sid >= s->c.spk_embed_dim) return vc_fail(err, VC_ERR_INVALID_REQUEST, "speaker id %d out of range", sid);
+    if (s->c.f0 && (!pitch || !nsff0)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "this model needs a pitch contour");
     const float *g = s->emb_g + (size_t)sid * s->c.gin;
     float *stats = malloc(sizeof(float) * (size_t)T * 2 * C), *z = malloc(sizeof(float) * (size_t)T * C);
-    float *har = malloc(sizeof(float) * (size_t)T * upp);
-    int rc = (stats && z && har) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (synthesizer)");
+    float *har = s->c.f0 ? malloc(sizeof(float) * (size_t)T * upp) : NULL;
+    int rc = (stats && z && (har || !s->c.f0)) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (synthesizer)");
     if (tap) tap(tap_ctx, "g", g, s->c.gin, 1);
     if (rc == 0) rc = text_encoder(s, phone, pitch, T, stats, err);
     if (rc == 0 && tap) tap(tap_ctx, "enc_p.stats", stats, T, 2 * C);
@@ -560,7 +567,7 @@ int rvc_synth_infer(const rvc_synth *s, const float *phone, const int64_t *pitch
     if (rc == 0 && tap) tap(tap_ctx, "z_p", z, T, C);
     if (rc == 0) rc = flow_reverse(s, z, T, g, err);
     if (rc == 0 && tap) tap(tap_ctx, "flow_reverse.z", z, T, C);
-    if (rc == 0) rc = sine_source(s, nsff0, T, noise ? noise->sine : NULL, seed, har, tap, tap_ctx, err);
+    if (rc == 0 && s->c.f0) rc = sine_source(s, nsff0, T, noise ? noise->sine : NULL, seed, har, tap, tap_ctx, err);
     if (rc == 0) rc = decoder(s, z, T, g, har, T * upp, audio, err);
     free(stats); free(z); free(har);
     return rc;
