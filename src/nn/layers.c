@@ -38,10 +38,6 @@ void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *g
     }
 }
 
-void nn_silu(float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
-}
 
 void nn_mish(float *x, size_t n)
 {
@@ -56,11 +52,6 @@ void nn_gelu_erf(float *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
 }
 
-void nn_gelu_tanh(float *x, size_t n)
-{
-    const float c = 0.7978845608028654f; /* sqrt(2/pi) */
-    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + tanhf(c * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
-}
 
 /* exp for 8 floats (x ≤ 0 here): 2^(x·log2 e) split into 2^n · 2^f, 2^f by a degree-6
  * polynomial on [−0.5, 0.5]; relative error ≈ 2e-7, close to expf's. Inputs below −87 give 0. */
@@ -80,6 +71,39 @@ static __m256 exp8(__m256 x)
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
     __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), valid);
+}
+
+/* x / (1 + e^(−a)) for 8 lanes: x·sigmoid(a). a is clamped to ±87 so e^(−a) stays finite; the
+ * result is then exactly x or 0 to float precision, as the limits are. */
+static __m256 times_sigmoid8(__m256 x, __m256 a)
+{
+    const __m256 lim = _mm256_set1_ps(87.0f), one = _mm256_set1_ps(1.0f);
+    __m256 na = _mm256_min_ps(_mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), a), _mm256_sub_ps(_mm256_setzero_ps(), lim)), lim);
+    return _mm256_div_ps(x, _mm256_add_ps(one, exp8(na)));
+}
+
+void nn_silu(float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        _mm256_storeu_ps(x + i, times_sigmoid8(v, v));
+    }
+    for (; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+/* 0.5·x·(1 + tanh(u)) = x·sigmoid(2u), u = √(2/π)(x + 0.044715x³): one exp, no tanh. */
+void nn_gelu_tanh(float *x, size_t n)
+{
+    const float c = 0.7978845608028654f; /* sqrt(2/pi) */
+    const __m256 c2 = _mm256_set1_ps(2.0f * c), k = _mm256_set1_ps(0.044715f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 u2 = _mm256_mul_ps(c2, _mm256_fmadd_ps(_mm256_mul_ps(k, v), _mm256_mul_ps(v, v), v));
+        _mm256_storeu_ps(x + i, times_sigmoid8(v, u2));
+    }
+    for (; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + tanhf(c * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
 }
 
 void nn_softmax_rows(float *x, int rows, int cols)

@@ -168,6 +168,26 @@ static void norms_and_activations(void **state)
     assert_true(fabs(m[0] - 0.8650984f) < 1e-6 && fabs(m[1] - 30.0f) < 1e-5);
 }
 
+/* The vectorised GELU (tanh form) and SiLU against double references, from −100 to 100 (the
+ * clamped tails included) on a length that is not a multiple of 8. */
+static void vector_activations_match_double_references(void **state)
+{
+    enum { N = 2003 };
+    float *g = malloc(sizeof(float) * N), *s = malloc(sizeof(float) * N);
+    for (int i = 0; i < N; i++) g[i] = s[i] = -100.0f + 200.0f * (float)i / (N - 1) * ((i % 3) ? 0.1f : 1.0f);
+    double *x = malloc(sizeof(double) * N);
+    for (int i = 0; i < N; i++) x[i] = g[i];
+    nn_gelu_tanh(g, N);
+    nn_silu(s, N);
+    for (int i = 0; i < N; i++) {
+        double u = 0.7978845608028654 * (x[i] + 0.044715 * x[i] * x[i] * x[i]);
+        double gelu = 0.5 * x[i] * (1 + tanh(u)), silu = x[i] / (1 + exp(-x[i]));
+        if (fabs(g[i] - gelu) > 2e-6 * (1 + fabs(gelu))) fail_msg("gelu_tanh(%g) = %g, want %g", x[i], g[i], gelu);
+        if (fabs(s[i] - silu) > 2e-6 * (1 + fabs(silu))) fail_msg("silu(%g) = %g, want %g", x[i], s[i], silu);
+    }
+    free(g); free(s); free(x);
+}
+
 static void istft_inverts_stft(void **state)
 {
     int n_fft = 64, hop = 16, L = 16 * 20, frames = nn_stft_frames((size_t)L, hop), bins = n_fft / 2 + 1;
@@ -221,7 +241,7 @@ int main(void)
         cmocka_unit_test(linear_matches_naive_loop), cmocka_unit_test(conv1d_matches_direct_definition),
         cmocka_unit_test(conv_transpose_matches_scatter_definition),
         cmocka_unit_test(conv2d_3x3_strategies_match_direct_definition), cmocka_unit_test(attention_rows_are_convex_combinations),
-        cmocka_unit_test(norms_and_activations), cmocka_unit_test(istft_inverts_stft), cmocka_unit_test(butterworth_matches_scipy),
+        cmocka_unit_test(norms_and_activations), cmocka_unit_test(vector_activations_match_double_references), cmocka_unit_test(istft_inverts_stft), cmocka_unit_test(butterworth_matches_scipy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
