@@ -172,25 +172,19 @@ void nn_conv1d_tm(float *out, const float *in, const float *w, const float *b, i
     }
 }
 
-size_t nn_attention_scratch(int T, int dh) { return (size_t)T * T + 3 * (size_t)T * dh; }
+size_t nn_attention_scratch(int T, int dh) { return (size_t)T * T; }
 
-static void gather_head(float *dst, const float *src, int T, int width, int offset, int dh)
-{
-    for (int t = 0; t < T; t++) memcpy(dst + (size_t)t * dh, src + (size_t)t * width + offset, sizeof(float) * (size_t)dh);
-}
-
+/* Each head reads its columns of q, k, v in place (lda = heads·dh): no per-head copies. */
 void nn_attention(float *out, const float *q, const float *k, const float *v, int T, int heads, int dh, float scale,
                   float *scratch)
 {
     int width = heads * dh;
-    float *scores = scratch, *qh = scratch + (size_t)T * T, *kh = qh + (size_t)T * dh, *vh = kh + (size_t)T * dh;
+    float *scores = scratch;
     for (int h = 0; h < heads; h++) {
-        gather_head(qh, q, T, width, h * dh, dh);
-        gather_head(kh, k, T, width, h * dh, dh);
-        gather_head(vh, v, T, width, h * dh, dh);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh, scale, qh, dh, kh, dh, 0.0f, scores, T);
+        size_t off = (size_t)h * dh;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh, scale, q + off, width, k + off, width, 0.0f, scores, T);
         nn_softmax_rows(scores, T, T);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, 1.0f, scores, T, vh, dh, 0.0f, out + h * dh,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, 1.0f, scores, T, v + off, width, 0.0f, out + off,
                     width);
     }
 }
