@@ -9,15 +9,18 @@
 #include "jobs/jobs.h"
 #include "server/server.h"
 
-/* Weights the studio needs, by folder under data/weights/ (filled by `voiceclone models pull`). */
+/* Weights the studio needs, by folder under data/weights/ (filled by `voiceclone models pull`),
+ * with the licence their publishers release them under (docs/models-manifest.json, docs/MODELS.md):
+ * users must see that the F5-TTS weights are for non-commercial use only. */
 static const struct {
-    const char *name, *folder, *purpose;
+    const char *name, *folder, *purpose, *licence, *licence_note;
 } WEIGHTS[] = {
-    {"f5tts_v1_base", "f5tts", "quick clone (F5-TTS v1 Base + vocab.txt)"},
-    {"vocos_mel_24khz", "vocos", "vocoder for F5-TTS"},
-    {"hubert_base", "hubert", "content features for RVC"},
-    {"rmvpe", "rmvpe", "pitch extraction for RVC"},
-    {"rvc_pretrained_v2", "rvc_pretrained", "RVC v2 base models for training"},
+    {"f5tts_v1_base", "f5tts", "quick clone (F5-TTS v1 Base + vocab.txt)", "CC-BY-NC-4.0",
+     "Non-commercial use only: speech made with these weights may not be used commercially"},
+    {"vocos_mel_24khz", "vocos", "vocoder for F5-TTS", "MIT", NULL},
+    {"hubert_base", "hubert", "content features for RVC", "MIT", NULL},
+    {"rmvpe", "rmvpe", "pitch extraction for RVC", "MIT", NULL},
+    {"rvc_pretrained_v2", "rvc_pretrained", "RVC v2 base models for training", "MIT", NULL},
 };
 
 /* 1 when the folder holds at least one non-hidden entry. */
@@ -45,8 +48,10 @@ static json_t *weights_json(server_request *r, int *missing)
         store_path(r->app->store, path, sizeof path, "weights/%s", WEIGHTS[i].folder);
         int ok = folder_has_files(path);
         *missing += !ok;
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:b}", "name", WEIGHTS[i].name, "path", path, "purpose",
-                                              WEIGHTS[i].purpose, "installed", ok));
+        json_t *w = json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", WEIGHTS[i].name, "path", path, "purpose",
+                              WEIGHTS[i].purpose, "installed", ok, "licence", WEIGHTS[i].licence);
+        if (w && WEIGHTS[i].licence_note) json_object_set_new(w, "licence_note", json_string(WEIGHTS[i].licence_note));
+        json_array_append_new(list, w);
     }
     return list;
 }

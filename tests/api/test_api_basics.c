@@ -74,6 +74,15 @@ static void test_health_and_system(void **state)
     assert_true(json_array_size(w) >= 4);
     assert_false(json_is_true(json_object_get(json_array_get(w, 0), "installed"))); /* fresh data dir */
     assert_string_equal(json_string_value(json_object_get(j, "weights_status")), "missing");
+    /* every entry names its licence; the F5-TTS weights say they are non-commercial */
+    for (size_t i = 0; i < json_array_size(w); i++) {
+        json_t *e = json_array_get(w, i);
+        assert_non_null(json_string_value(json_object_get(e, "licence")));
+        if (!strcmp(json_string_value(json_object_get(e, "name")), "f5tts_v1_base")) {
+            assert_string_equal(json_string_value(json_object_get(e, "licence")), "CC-BY-NC-4.0");
+            assert_non_null(strstr(json_string_value(json_object_get(e, "licence_note")), "Non-commercial"));
+        }
+    }
     http_response_free(&res);
     /* a file under data/weights/rmvpe/ makes that entry installed */
     char dir[400], file[500];
