@@ -343,3 +343,96 @@ int audio_trim_silence(const audio_buffer *in, const audio_trim_options *opts, c
     if (rc) audio_buffer_free(out);
     return rc;
 }
+
+/* ---- pydub-style silence removal (F5-TTS remove_silence) ---------------------------------- */
+
+typedef struct ms_ranges {
+    long (*r)[2];
+    size_t n, cap;
+} ms_ranges;
+
+static int ranges_push(ms_ranges *l, long start, long end)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        long(*grown)[2] = realloc(l->r, sizeof *grown * cap);
+        if (!grown) return -1;
+        l->r = grown;
+        l->cap = cap;
+    }
+    l->r[l->n][0] = start;
+    l->r[l->n][1] = end;
+    l->n++;
+    return 0;
+}
+
+static size_t ms_to_frame(const audio_buffer *a, long ms)
+{
+    size_t f = (size_t)((double)ms * a->sample_rate / 1000.0);
+    return f < a->frames ? f : a->frames;
+}
+
+/* RMS of [start, start + len) ms from prefix sums of squares. */
+static double window_rms(const audio_buffer *a, const double *cum, long start, long len)
+{
+    size_t s = ms_to_frame(a, start), e = ms_to_frame(a, start + len);
+    return e > s ? sqrt((cum[e] - cum[s]) / (double)(e - s)) : 0.0;
+}
+
+/* pydub detect_silence: ranges [start, end) ms of merged silent windows. */
+static int detect_silence(const audio_buffer *a, const double *cum, long seg_ms, int min_ms, double thresh, int seek,
+                          ms_ranges *silent)
+{
+    long last_start = seg_ms - min_ms, prev = -1, range_start = -1;
+    for (long i = 0; i <= last_start; i = (i + seek > last_start && i != last_start) ? last_start : i + seek) {
+        if (window_rms(a, cum, i, min_ms) > thresh) continue;
+        if (prev >= 0 && i != prev + seek && i > prev + min_ms) {
+            if (ranges_push(silent, range_start, prev + min_ms)) return -1;
+            range_start = i;
+        }
+        if (prev < 0) range_start = i;
+        prev = i;
+    }
+    return prev >= 0 ? ranges_push(silent, range_start, prev + min_ms) : 0;
+}
+
+/* pydub detect_nonsilent from the silent ranges. */
+static int nonsilent_ranges(const ms_ranges *silent, long seg_ms, ms_ranges *speech)
+{
+    if (silent->n == 0) return ranges_push(speech, 0, seg_ms);
+    if (silent->r[0][0] == 0 && silent->r[0][1] == seg_ms) return 0;
+    long prev_end = 0;
+    for (size_t i = 0; i < silent->n; i++) {
+        if (!(prev_end == 0 && silent->r[i][0] == 0) && ranges_push(speech, prev_end, silent->r[i][0])) return -1;
+        prev_end = silent->r[i][1];
+    }
+    return prev_end != seg_ms ? ranges_push(speech, prev_end, seg_ms) : 0;
+}
+
+int audio_remove_long_silences(const audio_buffer *in, int min_silence_ms, double thresh_dbfs, int keep_ms, int seek_ms,
+                               audio_buffer *out, vc_error *err)
+{
+    *out = (audio_buffer){NULL, 0, in->sample_rate};
+    long seg_ms = lround(1000.0 * (double)in->frames / in->sample_rate);
+    double *cum = malloc(sizeof(double) * (in->frames + 1));
+    ms_ranges silent = {0}, speech = {0};
+    int rc = cum ? 0 : -1;
+    if (cum) cum[0] = 0;
+    for (size_t i = 0; cum && i < in->frames; i++) cum[i + 1] = cum[i] + (double)in->samples[i] * in->samples[i];
+    if (rc == 0 && seg_ms >= min_silence_ms)
+        rc = detect_silence(in, cum, seg_ms, min_silence_ms, pow(10.0, thresh_dbfs / 20.0), seek_ms > 0 ? seek_ms : 1, &silent);
+    if (rc == 0) rc = nonsilent_ranges(&silent, seg_ms, &speech);
+    for (size_t i = 0; rc == 0 && i < speech.n; i++) { speech.r[i][0] -= keep_ms; speech.r[i][1] += keep_ms; }
+    for (size_t i = 0; rc == 0 && i + 1 < speech.n; i++) /* overlapping keeps meet halfway */
+        if (speech.r[i + 1][0] < speech.r[i][1]) speech.r[i][1] = speech.r[i + 1][0] = (speech.r[i][1] + speech.r[i + 1][0]) / 2;
+    out->samples = rc == 0 ? malloc(sizeof(float) * (in->frames + 1)) : NULL;
+    if (rc == 0 && !out->samples) rc = -1;
+    for (size_t i = 0; rc == 0 && i < speech.n; i++) {
+        size_t s = ms_to_frame(in, speech.r[i][0] < 0 ? 0 : speech.r[i][0]), e = ms_to_frame(in, speech.r[i][1]);
+        if (e > s) memcpy(out->samples + out->frames, in->samples + s, sizeof(float) * (e - s));
+        out->frames += e > s ? e - s : 0;
+    }
+    free(cum); free(silent.r); free(speech.r);
+    if (rc != 0) { free(out->samples); out->samples = NULL; out->frames = 0; return vc_fail(err, VC_ERR_NOMEM, "out of memory (silence removal)"); }
+    return 0;
+}

@@ -41,4 +41,13 @@ typedef struct audio_trim_options {
 int audio_trim_silence(const audio_buffer *in, const audio_trim_options *opts, const audio_dsp_control *ctl,
                        audio_buffer *out, vc_error *err);
 
+/* pydub's split_on_silence(min_silence_ms, thresh_dbfs, keep_ms, seek_ms) followed by joining
+ * the pieces, which is how the official F5-TTS removes silence from generated speech
+ * (remove_silence_for_generated_wav: 1000 ms, −50 dBFS, keep 500 ms, seek 10 ms): every pause
+ * of at least min_silence_ms (windows of that length with RMS ≤ thresh) keeps keep_ms of it on
+ * each side of the speech around it; edges likewise. Positions are whole milliseconds as in
+ * pydub. All-silent input gives an empty buffer. */
+int audio_remove_long_silences(const audio_buffer *in, int min_silence_ms, double thresh_dbfs, int keep_ms, int seek_ms,
+                               audio_buffer *out, vc_error *err);
+
 #endif

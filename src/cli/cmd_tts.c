@@ -1,7 +1,7 @@
 /*
  * voiceclone tts: quick clone from the command line.
  *   voiceclone tts --ref REF.wav --ref-text "…" --text "…" -o OUT.wav [--nfe 32] [--cfg 2]
- *                  [--sway -1] [--speed 1] [--seed N] [--weights DIR]
+ *                  [--sway -1] [--speed 1] [--seed N] [--remove-silence 0|1] [--weights DIR]
  * Weights are looked up under DIR (default data/weights): f5tts/ (a *.safetensors DiT
  * checkpoint + vocab.txt) and vocos/ (pytorch_model.bin or model.safetensors).
  */
@@ -35,11 +35,12 @@ static int parse_args(int argc, char **argv, tts_args *a)
         else if (!strcmp(k, "--sway")) a->params.sampler.sway = strtof(v, NULL);
         else if (!strcmp(k, "--speed")) a->params.speed = strtof(v, NULL);
         else if (!strcmp(k, "--seed")) a->params.seed = strtoull(v, NULL, 10);
+        else if (!strcmp(k, "--remove-silence")) a->params.remove_silence = atoi(v) != 0;
         else { fprintf(stderr, "voiceclone tts: unknown option %s\n", k); return -1; }
     }
     if (!a->ref || !a->ref_text || !a->text || !a->out) {
         fprintf(stderr, "usage: voiceclone tts --ref REF.wav --ref-text TEXT --text TEXT -o OUT.wav "
-                        "[--nfe 32] [--cfg 2] [--sway -1] [--speed 1] [--seed N] [--weights DIR]\n");
+                        "[--nfe 32] [--cfg 2] [--sway -1] [--speed 1] [--seed N] [--remove-silence 0|1] [--weights DIR]\n");
         return -1;
     }
     if (a->params.sampler.nfe < 1 || a->params.sampler.nfe > 128 || a->params.speed <= 0.1f || a->params.speed > 4.0f) {

@@ -142,6 +142,42 @@ static void trim_removes_edges_and_long_pauses(void **state)
     free(x.samples);
 }
 
+/* Tone sections (ms) separated by silence; returns the buffer at 24 kHz. */
+static audio_buffer sections(const long (*on)[2], int n_on, long total_ms)
+{
+    int rate = 24000;
+    size_t n = (size_t)total_ms * rate / 1000;
+    audio_buffer x = {calloc(n, sizeof(float)), n, rate};
+    for (int k = 0; k < n_on; k++)
+        for (size_t i = (size_t)on[k][0] * rate / 1000; i < (size_t)on[k][1] * rate / 1000; i++)
+            x.samples[i] = 0.3f * sinf(2 * (float)M_PI * 220 * (float)i / rate);
+    return x;
+}
+
+/* pydub split_on_silence(1000 ms, −50 dBFS, keep 500, seek 10) + join, worked by hand:
+ * speech [0,1000] [4000,4500] [4800,5800] of 7800 ms → silences [1000,4000] and [5800,7800]
+ * (the 300 ms gap is too short) → keep [0,1500] and [3500,6300] → 4300 ms. */
+static void long_silences_removed_like_pydub(void **state)
+{
+    const long on[][2] = {{0, 1000}, {4000, 4500}, {4800, 5800}};
+    audio_buffer x = sections(on, 3, 7800), out;
+    vc_error err;
+    assert_int_equal(audio_remove_long_silences(&x, 1000, -50, 500, 10, &out, &err), 0);
+    assert_int_equal(out.frames, (size_t)4300 * 24);
+    assert_true(fabsf(out.samples[24 * 1000 + 5]) < 1e-6f && fabsf(out.samples[24 * 2100 + 3]) > 0.01f); /* kept pause, then speech */
+    audio_buffer_free(&out);
+    const long none[][2] = {{0, 2000}};
+    audio_buffer y = sections(none, 1, 2000);
+    assert_int_equal(audio_remove_long_silences(&y, 1000, -50, 500, 10, &out, &err), 0);
+    assert_int_equal(out.frames, y.frames); /* nothing silent: unchanged */
+    audio_buffer_free(&out);
+    memset(y.samples, 0, sizeof(float) * y.frames);
+    assert_int_equal(audio_remove_long_silences(&y, 1000, -50, 500, 10, &out, &err), 0);
+    assert_int_equal(out.frames, 0); /* all silent: empty, as pydub gives no pieces */
+    audio_buffer_free(&out);
+    free(x.samples); free(y.samples);
+}
+
 typedef struct progress_log { double last; int calls, monotonic; volatile int cancel; int cancel_after; } progress_log;
 
 static void on_progress(void *ctx, double fraction)
@@ -178,7 +214,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(denoise_raises_snr),
         cmocka_unit_test(normalize_hits_target_without_clipping),
-        cmocka_unit_test(trim_removes_edges_and_long_pauses),
+        cmocka_unit_test(trim_removes_edges_and_long_pauses), cmocka_unit_test(long_silences_removed_like_pydub),
         cmocka_unit_test(progress_and_cancel),
     };
     return cmocka_run_group_tests(tests, load_speech, free_speech);

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include "audio/audio_dsp.h"
 #include "nn/spectral.h"
 
 #define MAX_REF_SECONDS 12.0
@@ -252,6 +253,17 @@ static int append_cross_faded(audio_buffer *out, const float *next, size_t len, 
     return 0;
 }
 
+/* The official remove_silence_for_generated_wav: pauses of 1 s or more under −50 dBFS keep
+ * 500 ms on each side (pydub split_on_silence, seek 10 ms). */
+static int remove_silence(audio_buffer *out, vc_error *err)
+{
+    audio_buffer kept;
+    if (audio_remove_long_silences(out, 1000, -50.0, 500, 10, &kept, err) != 0) return -1;
+    audio_buffer_free(out);
+    *out = kept;
+    return 0;
+}
+
 int f5tts_synthesize(const f5tts_engine *e, const audio_buffer *ref, const char *ref_text, const char *gen_text,
                      const f5tts_params *p, f5tts_progress_fn progress, void *progress_ctx, audio_buffer *out,
                      f5_tap_fn tap, void *tap_ctx, vc_error *err)
@@ -287,6 +299,7 @@ int f5tts_synthesize(const f5tts_engine *e, const audio_buffer *ref, const char 
         free(wave);
         if (appended != 0) goto done;
     }
+    if (p->remove_silence && remove_silence(out, err) != 0) goto done;
     rc = 0;
 done:
     if (rc != 0) audio_buffer_free(out);

@@ -34,6 +34,7 @@ typedef struct f5tts_params {
     unsigned long long seed;  /* noise seed */
     float cross_fade_seconds; /* 0.15 */
     int clip_reference;       /* trim silence / clip references longer than 12 s (official preprocessing) */
+    int remove_silence;       /* shorten pauses ≥ 1 s in the result (official remove_silence option); 0 */
     const float *noise;       /* optional injected initial noise [N,100] for a single chunk (tests) */
 } f5tts_params;
 
