@@ -58,6 +58,7 @@ typedef struct server_app {
     int loopback;               /* bound to a loopback address: open mode possible */
     struct MHD_Daemon *daemon;
     void *jobs;                 /* the jobs module's context, NULL until it lands */
+    void *retention;            /* the retention module's sweeper thread (retention_module.c) */
     /* auth.c caches "how many API keys exist" for a second (read/written with __atomic builtins),
      * so open-mode requests do not query the key table every time; `keys create` from the CLI
      * takes effect within that second. */
@@ -144,6 +145,7 @@ typedef struct server_module {
 } server_module;
 extern const server_module *const SERVER_MODULES[];
 extern const server_module JOBS_SERVER_MODULE; /* jobs_module.c */
+extern const server_module RETENTION_SERVER_MODULE; /* retention_module.c */
 
 /* ---- lifecycle (http.c) ---- */
 void server_config_defaults(server_config *c);
