@@ -27,6 +27,7 @@ void server_config_defaults(server_config *c)
     c->upload_expiry_seconds = 86400;
     c->access_log = 1;
     c->threads = 2;
+    c->max_connections = 4096; /* SSE clients each hold one; MHD's default (FD_SETSIZE - 4) is too low */
 }
 
 static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -205,6 +206,7 @@ static int start_daemon(server_app *app, vc_error *err)
                                    MHD_OPTION_SOCK_ADDR, sa,
                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads > 0 ? c->threads : 2),
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
+                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)(c->max_connections > 0 ? c->max_connections : 4096),
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
                                    MHD_OPTION_END);

@@ -49,6 +49,7 @@ typedef struct server_config {
     int upload_expiry_seconds;  /* tus uploads expire after this (VCS_UPLOAD_EXPIRY_SECONDS, 86400) */
     int access_log;             /* 1 = one JSON line per request on stderr (VCS_ACCESS_LOG=0 turns off) */
     int threads;                /* MHD thread pool size (2) */
+    int max_connections;        /* MHD connection limit, all threads together (VCS_MAX_CONNECTIONS, 4096) */
 } server_config;
 
 /* Everything a handler may touch; no other mutable state exists in the server. */
