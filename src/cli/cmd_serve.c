@@ -4,7 +4,8 @@
  * its connections and closes the store. Signals are blocked before MHD starts its threads so
  * only this thread receives them (sigwait), which keeps shutdown ordered.
  * Environment: VCS_UPLOAD_EXPIRY_SECONDS (tus expiry, default 86400), VCS_ACCESS_LOG=0 (no log),
- * VCS_WEB_DIR (built UI folder), VCS_MAX_CONNECTIONS (4096; the open-file limit is raised to fit).
+ * VCS_WEB_DIR (built UI folder), VCS_MAX_CONNECTIONS (4096; the open-file limit is raised to fit),
+ * VCS_CONN_MEMORY_KB (256: MHD's per-connection memory; 64 cuts an SSE client's cost ~3x).
  * SIGXFSZ is ignored: past a file-size limit write() then fails with EFBIG and the job or upload
  * writing fails cleanly instead of the whole server being killed (like ENOSPC on a full disk).
  */
@@ -48,6 +49,7 @@ static void apply_env(server_config *c)
     if ((v = getenv("VCS_ACCESS_LOG")) && !strcmp(v, "0")) c->access_log = 0;
     if ((v = getenv("VCS_WEB_DIR"))) snprintf(c->web_dir, sizeof c->web_dir, "%s", v);
     if ((v = getenv("VCS_MAX_CONNECTIONS")) && atoi(v) > 0 && atoi(v) <= 1000000) c->max_connections = atoi(v);
+    if ((v = getenv("VCS_CONN_MEMORY_KB")) && atoi(v) >= 64 && atoi(v) <= 65536) c->conn_memory_kb = atoi(v);
 }
 
 /* Every connection is a descriptor: lift the soft open-file limit towards the connection limit

@@ -50,6 +50,8 @@ typedef struct server_config {
     int access_log;             /* 1 = one JSON line per request on stderr (VCS_ACCESS_LOG=0 turns off) */
     int threads;                /* MHD thread pool size (2) */
     int max_connections;        /* MHD connection limit, all threads together (VCS_MAX_CONNECTIONS, 4096) */
+    int conn_memory_kb;         /* MHD's per-connection pool (VCS_CONN_MEMORY_KB, 256; min 64): most of an
+                                 * idle SSE client's server memory (about 0.6 of it is touched) */
 } server_config;
 
 /* Everything a handler may touch; no other mutable state exists in the server. */
