@@ -97,7 +97,7 @@ static void add_job(fixture *f, const char *id, const char *kind, const char *st
     r.params_json = (char *)params;
     vc_error err;
     assert_int_equal(jobs_db_insert(f->s, &r, &err), 0);
-    assert_int_equal(jobs_db_event(f->s, id, "progress", "{}", NULL, NULL, NULL, &err), 0);
+    assert_int_equal(jobs_db_event(f->s, id, "progress", "{}", NULL, NULL, NULL, NULL, &err), 0);
     exec_sql(f, "UPDATE jobs SET state = '%s', finished_ms = %lld WHERE job_id = '%s'", state,
              finished_ago_s < 0 ? 0LL : (long long)((f->now - finished_ago_s) * 1000), id);
 }
