@@ -4,9 +4,13 @@
  * its connections and closes the store. Signals are blocked before MHD starts its threads so
  * only this thread receives them (sigwait), which keeps shutdown ordered.
  * Environment: VCS_UPLOAD_EXPIRY_SECONDS (tus expiry, default 86400), VCS_ACCESS_LOG=0 (no log),
- * VCS_WEB_DIR (built UI folder).
+ * VCS_WEB_DIR (built UI folder), VCS_MAX_CONNECTIONS (4096; the open-file limit is raised to fit),
+ * VCS_CONN_MEMORY_KB (256: MHD's per-connection memory; 64 cuts an SSE client's cost ~3x).
+ * SIGXFSZ is ignored: past a file-size limit write() then fails with EFBIG and the job or upload
+ * writing fails cleanly instead of the whole server being killed (like ENOSPC on a full disk).
  */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,21 @@ static void apply_env(server_config *c)
     if ((v = getenv("VCS_UPLOAD_EXPIRY_SECONDS")) && atoi(v) > 0) c->upload_expiry_seconds = atoi(v);
     if ((v = getenv("VCS_ACCESS_LOG")) && !strcmp(v, "0")) c->access_log = 0;
     if ((v = getenv("VCS_WEB_DIR"))) snprintf(c->web_dir, sizeof c->web_dir, "%s", v);
+    if ((v = getenv("VCS_MAX_CONNECTIONS")) && atoi(v) > 0 && atoi(v) <= 1000000) c->max_connections = atoi(v);
+    if ((v = getenv("VCS_CONN_MEMORY_KB")) && atoi(v) >= 64 && atoi(v) <= 65536) c->conn_memory_kb = atoi(v);
+}
+
+/* Every connection is a descriptor: lift the soft open-file limit towards the connection limit
+ * (+ room for the store, jobs and uploads), as far as the hard limit allows. */
+static void raise_nofile(int connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl)) return;
+    rlim_t want = (rlim_t)connections + 256;
+    if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) want = rl.rlim_max;
+    if (rl.rlim_cur >= want) return;
+    rl.rlim_cur = want;
+    setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -58,6 +77,8 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
+    raise_nofile(app.config.max_connections);
     vc_error err;
     if (server_start(&app, &err)) {
         fprintf(stderr, "voiceclone serve: %s\n", err.message);

@@ -43,10 +43,11 @@ typedef struct jobs_update {
 
 int jobs_db_insert(store *s, const jobs_row *r, vc_error *err);
 /* Appends event (data: JSON text) and applies upd, in one transaction; then_event (data {}) follows
- * in the same transaction when not NULL ("close" after a terminal event). *applied = 0 when
- * only_if_state did not match (nothing written). */
+ * in the same transaction when not NULL ("close" after a terminal event, id + 1). *applied = 0 when
+ * only_if_state did not match (nothing written). *event_id (may be NULL) gets the event's id, 0
+ * when nothing was written. */
 int jobs_db_event(store *s, const char *job_id, const char *event, const char *data, const jobs_update *upd,
-                  const char *then_event, int *applied, vc_error *err);
+                  const char *then_event, int *applied, int64_t *event_id, vc_error *err);
 /* Claims the next queued job of lane: 1 = r filled (now running), 0 = none. */
 int jobs_db_claim(store *s, const char *lane, jobs_row *r, vc_error *err);
 /* 1 found, 0 not found (or another user's when user_id is not NULL). */

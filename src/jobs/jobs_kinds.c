@@ -8,9 +8,12 @@
  *            quick clone: speech in the reference's voice, a new output audio file (convert lane)
  *   preprocess {audio_id, options{remove_noise, trim_silence, normalize_volume, target_lufs}}
  *            a new audio file (the input is kept) with its own analysis (cpu lane)
- *   sleep    {seconds, steps, output_bytes, fail, lane, priority}
+ *   sleep    {seconds, steps, output_bytes, message_bytes, fail, lane, priority}
  *            test kind (VCS_JOBS_TEST_KINDS=1 only): sleeps in steps, optionally writes an
- *            output file of output_bytes through the same commit path real outputs use.
+ *            output file of output_bytes through the same commit path real outputs use. Its
+ *            progress events carry t_ns (CLOCK_REALTIME, taken just before the event is
+ *            persisted) for delivery-latency benchmarks, and a message padded to message_bytes
+ *            (to test slow stream readers).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -297,6 +300,9 @@ static int sleep_validate(store *s, const char *user_id, json_t *params, vc_erro
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "seconds must be a number in 0..600");
     if (bytes && (!json_is_integer(bytes) || json_integer_value(bytes) < 0))
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "output_bytes must be a non-negative integer");
+    json_t *mb = json_object_get(params, "message_bytes");
+    if (mb && (!json_is_integer(mb) || json_integer_value(mb) < 0 || json_integer_value(mb) > 65536))
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "message_bytes must be an integer in 0..65536");
     return 0;
 }
 
@@ -316,11 +322,13 @@ static int sleep_write_output(const job *jb, job_ctx *c, int64_t n, json_t **res
     for (int64_t done = 0; done < n;) {
         size_t want = (size_t)(n - done < (int64_t)sizeof block ? n - done : (int64_t)sizeof block);
         ssize_t w = write(fd, block, want);
+        if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             int e = w < 0 ? errno : ENOSPC;
             close(fd);
-            return vc_fail(err, VC_ERR_IO, "writing the output failed after %lld bytes: %s", (long long)done,
-                           strerror(e));
+            return vc_fail(err, VC_ERR_IO, "%s: writing the output failed after %lld of %lld bytes (%s)",
+                           e == ENOSPC || e == EFBIG || e == EDQUOT ? "not enough disk space" : "disk error",
+                           (long long)done, (long long)n, strerror(e));
         }
         done += w;
     }
@@ -329,8 +337,24 @@ static int sleep_write_output(const job *jb, job_ctx *c, int64_t n, json_t **res
     return 0;
 }
 
+/* A progress event stamped with the wall clock in ns, its message padded to pad bytes. */
+static void sleep_progress(job_ctx *c, double percent, size_t pad)
+{
+    char msg[65537];
+    memset(msg, '.', pad);
+    memcpy(msg, "Sleeping", pad < 8 ? pad : 8);
+    msg[pad] = '\0';
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    json_t *d = json_pack("{s:f, s:s, s:s, s:I}", "percent", percent, "phase", "sleeping", "message", pad ? msg : "Sleeping...",
+                          "t_ns", (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    vc_error err;
+    job_emit(c, "progress", d, &err);
+}
+
 static int sleep_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
 {
+    size_t pad = (size_t)json_integer_value(json_object_get(jb->params, "message_bytes"));
     double seconds = json_number_value(json_object_get(jb->params, "seconds"));
     json_t *st = json_object_get(jb->params, "steps");
     int steps = json_is_integer(st) && json_integer_value(st) > 0 ? (int)json_integer_value(st) : 10;
@@ -345,7 +369,7 @@ static int sleep_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
             slice -= t;
         }
         if (job_cancelled(c)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
-        job_progress(c, 100.0 * i / steps, "sleeping", "Sleeping...");
+        sleep_progress(c, 100.0 * i / steps, pad);
     }
     if (json_is_true(json_object_get(jb->params, "fail")))
         return vc_fail(err, VC_ERR_CONVERSION_FAILED, "failed on request (test kind)");

@@ -5,8 +5,14 @@
  * SSE streams after an event was persisted, and a keep-alive ticker for idle streams.
  *
  * Locks: `mu` guards the worker table (which job each worker runs, its cancel flag) and the wake
- * counter; `notify_mu` guards the listener list. The store has its own lock; neither of ours is
- * held while calling into the store.
+ * counter; `notify_mu` guards the listener list; `recent_mu` the window of recent events. The store
+ * has its own lock; none of ours is held while calling into the store.
+ *
+ * Recent events: the last JOBS_RECENT events written are also kept in memory (added after their
+ * commit, before the notification), so when 1000 streams wake for one event they copy it from
+ * here instead of each querying SQLite. Only a run of consecutive ids after the reader's position
+ * that ends with the newest event of that job is served from memory; anything else (a replay of
+ * older events, a gap) goes to the event log, which stays the truth.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +35,15 @@ typedef struct jobs_worker {
     int cancel;                    /* 0, 1 = user cancel, 2 = shutdown (atomic) */
 } jobs_worker;
 
+#define JOBS_RECENT 128
+
+typedef struct recent_event {
+    char job_id[STORE_ID_MAX];
+    int64_t id; /* 0 = empty slot */
+    char name[24];
+    char *data; /* owned */
+} recent_event;
+
 struct jobs {
     store *s;
     jobs_config cfg;
@@ -43,6 +58,9 @@ struct jobs {
     pthread_mutex_t notify_mu;
     uint64_t gen;
     jobs_listener *listeners;
+    pthread_mutex_t recent_mu;
+    recent_event recent[JOBS_RECENT];
+    int recent_next;
 };
 
 struct job_ctx {
@@ -134,9 +152,53 @@ int jobs_owns(jobs *j, const char *user_id, const char *job_id, vc_error *err)
     return found;
 }
 
+/* ---- recent events (see the top of the file) ---- */
+static void remember(jobs *j, const char *job_id, int64_t id, const char *name, const char *data)
+{
+    pthread_mutex_lock(&j->recent_mu);
+    recent_event *r = &j->recent[j->recent_next];
+    j->recent_next = (j->recent_next + 1) % JOBS_RECENT;
+    free(r->data);
+    r->data = strdup(data);
+    r->id = r->data ? id : 0;
+    snprintf(r->job_id, sizeof r->job_id, "%s", job_id);
+    snprintf(r->name, sizeof r->name, "%s", name);
+    pthread_mutex_unlock(&j->recent_mu);
+}
+
+static const recent_event *recent_find(const jobs *j, const char *job_id, int64_t id)
+{
+    for (int i = 0; i < JOBS_RECENT; i++)
+        if (j->recent[i].id == id && !strcmp(j->recent[i].job_id, job_id)) return &j->recent[i];
+    return NULL;
+}
+
+/* Events after+1, after+2 … from memory; 0 unless they run up to the newest of the job held here
+ * (then the caller reads the log). Caller holds recent_mu. */
+static int recent_copy(const jobs *j, const char *job_id, int64_t after, jobs_event *ev, int max)
+{
+    int n = 0;
+    const recent_event *r;
+    while (n < max && (r = recent_find(j, job_id, after + n + 1))) {
+        if (!(ev[n].data = strdup(r->data))) break;
+        ev[n].id = r->id;
+        snprintf(ev[n].name, sizeof ev[n].name, "%s", r->name);
+        n++;
+    }
+    int complete = n > 0 && !recent_find(j, job_id, after + n + 1);
+    for (int i = 0; i < JOBS_RECENT && complete; i++)
+        if (j->recent[i].id > after + n && !strcmp(j->recent[i].job_id, job_id)) complete = 0;
+    if (!complete || n == max)
+        while (n > 0) free(ev[--n].data); /* a gap or more than a batch: the log answers */
+    return n;
+}
+
 int jobs_events_after(jobs *j, const char *job_id, int64_t after, jobs_event *ev, int max, vc_error *err)
 {
-    return jobs_db_events_after(j->s, job_id, after, ev, max, err);
+    pthread_mutex_lock(&j->recent_mu);
+    int n = recent_copy(j, job_id, after, ev, max);
+    pthread_mutex_unlock(&j->recent_mu);
+    return n > 0 ? n : jobs_db_events_after(j->s, job_id, after, ev, max, err);
 }
 
 /* Persists one event (+ row change), then wakes the job's streams. Takes ownership of data. */
@@ -146,7 +208,12 @@ static int emit(jobs *j, const char *job_id, const char *event, json_t *data, co
     char *text = json_dumps(data, JSON_COMPACT);
     if (!text) { json_decref(data); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
     /* upd may point into data (job_emit's phase): data lives until the row is written */
-    int rc = jobs_db_event(j->s, job_id, event, text, upd, then_event, applied, err);
+    int64_t id = 0;
+    int rc = jobs_db_event(j->s, job_id, event, text, upd, then_event, applied, &id, err);
+    if (!rc && id > 0) {
+        remember(j, job_id, id, event, text);
+        if (then_event) remember(j, job_id, id + 1, then_event, "{}");
+    }
     json_decref(data);
     free(text);
     if (!rc) notify(j, job_id);
@@ -353,6 +420,7 @@ int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_err
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
     pthread_mutex_init(&j->notify_mu, NULL);
+    pthread_mutex_init(&j->recent_mu, NULL);
     *out = j;
     if (workers && recover(j, err)) return -1;
     int total = 0;
@@ -396,6 +464,8 @@ void jobs_stop(jobs *j)
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     pthread_mutex_destroy(&j->notify_mu);
+    for (int i = 0; i < JOBS_RECENT; i++) free(j->recent[i].data);
+    pthread_mutex_destroy(&j->recent_mu);
     free(j);
 }
 

@@ -159,10 +159,23 @@ static int insert_event(store *s, const char *job_id, const char *event, const c
     return rc;
 }
 
+/* The id the last inserted event of job_id got (inside the writing transaction). */
+static int64_t last_event_id(store *s, const char *job_id)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(store_db(s), "SELECT last_event_id FROM jobs WHERE job_id = ?", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return id;
+}
+
 int jobs_db_event(store *s, const char *job_id, const char *event, const char *data, const jobs_update *upd,
-                  const char *then_event, int *applied, vc_error *err)
+                  const char *then_event, int *applied, int64_t *event_id, vc_error *err)
 {
     int rc = -1, n = 0;
+    if (event_id) *event_id = 0;
     store_lock(s);
     sqlite3 *db = store_db(s);
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
@@ -172,12 +185,14 @@ int jobs_db_event(store *s, const char *job_id, const char *event, const char *d
     }
     n = apply_update(s, job_id, upd, err);
     if (n == 0 || (n > 0 && !insert_event(s, job_id, event, data, err))) rc = 0;
+    if (!rc && n > 0 && event_id) *event_id = last_event_id(s, job_id);
     if (!rc && n > 0 && then_event)
         rc = apply_update(s, job_id, NULL, err) < 0 || insert_event(s, job_id, then_event, "{}", err) ? -1 : 0;
     if (sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc)
         rc = db_fail(s, err, "commit");
     store_unlock(s);
     if (applied) *applied = rc == 0 && n > 0;
+    if (rc && event_id) *event_id = 0;
     return rc;
 }
 

@@ -15,7 +15,7 @@
 #include "server/uploads.h"
 
 #define SERVER_MAX_HEADER_BYTES (16 * 1024)   /* our own limit, answered with JSON 431 */
-#define SERVER_CONN_MEMORY (256 * 1024)       /* MHD's per-connection buffer (hard limit) */
+#define SERVER_CONN_MEMORY_KB 256             /* MHD's per-connection buffer (hard limit), default */
 
 void server_config_defaults(server_config *c)
 {
@@ -27,6 +27,8 @@ void server_config_defaults(server_config *c)
     c->upload_expiry_seconds = 86400;
     c->access_log = 1;
     c->threads = 2;
+    c->max_connections = 4096; /* SSE clients each hold one; MHD's default (FD_SETSIZE - 4) is too low */
+    c->conn_memory_kb = SERVER_CONN_MEMORY_KB;
 }
 
 static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -204,7 +206,8 @@ static int start_daemon(server_app *app, vc_error *err)
                                    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, /* must come first */
                                    MHD_OPTION_SOCK_ADDR, sa,
                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads > 0 ? c->threads : 2),
-                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
+                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(c->conn_memory_kb >= 64 ? c->conn_memory_kb : SERVER_CONN_MEMORY_KB) * 1024,
+                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)(c->max_connections > 0 ? c->max_connections : 4096),
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
                                    MHD_OPTION_END);

@@ -6,5 +6,6 @@
 
 const server_module *const SERVER_MODULES[] = {
     &JOBS_SERVER_MODULE,
+    &RETENTION_SERVER_MODULE,
     NULL,
 };

@@ -49,6 +49,9 @@ typedef struct server_config {
     int upload_expiry_seconds;  /* tus uploads expire after this (VCS_UPLOAD_EXPIRY_SECONDS, 86400) */
     int access_log;             /* 1 = one JSON line per request on stderr (VCS_ACCESS_LOG=0 turns off) */
     int threads;                /* MHD thread pool size (2) */
+    int max_connections;        /* MHD connection limit, all threads together (VCS_MAX_CONNECTIONS, 4096) */
+    int conn_memory_kb;         /* MHD's per-connection pool (VCS_CONN_MEMORY_KB, 256; min 64): most of an
+                                 * idle SSE client's server memory (about 0.6 of it is touched) */
 } server_config;
 
 /* Everything a handler may touch; no other mutable state exists in the server. */
@@ -58,6 +61,7 @@ typedef struct server_app {
     int loopback;               /* bound to a loopback address: open mode possible */
     struct MHD_Daemon *daemon;
     void *jobs;                 /* the jobs module's context, NULL until it lands */
+    void *retention;            /* the retention module's sweeper thread (retention_module.c) */
     /* auth.c caches "how many API keys exist" for a second (read/written with __atomic builtins),
      * so open-mode requests do not query the key table every time; `keys create` from the CLI
      * takes effect within that second. */
@@ -144,6 +148,7 @@ typedef struct server_module {
 } server_module;
 extern const server_module *const SERVER_MODULES[];
 extern const server_module JOBS_SERVER_MODULE; /* jobs_module.c */
+extern const server_module RETENTION_SERVER_MODULE; /* retention_module.c */
 
 /* ---- lifecycle (http.c) ---- */
 void server_config_defaults(server_config *c);

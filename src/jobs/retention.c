@@ -1,0 +1,251 @@
+/*
+ * The retention sweep (see retention.h for the policy). Kept apart from the scheduler because it
+ * changes for other reasons (a policy, not job execution) and is testable on a bare store: the
+ * clock is a parameter, so tests/jobs/test_retention.c checks the selection at chosen times.
+ *
+ * One SQL condition (DUE) decides whether an audio row may go; the selection and the per-row
+ * DELETE both use it, so the decision is re-made inside the deleting transaction.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jobs/retention.h"
+
+/* ?1 now (unix s), ?2 outputs window (s), ?3 uploads window (s). A job "needs" an audio when its
+ * params name the id as a JSON string: ids are [A-Za-z0-9_-], so the quoted id cannot match a
+ * longer id. */
+#define AGE "CAST(strftime('%s', a.created_at) AS INTEGER)"
+#define DUE                                                                                                \
+    "((a.purpose = 'output' AND ?2 > 0 AND " AGE " <= ?1 - ?2) OR "                                       \
+    " (IFNULL(a.purpose, '') <> 'output' AND ?3 > 0 AND " AGE " <= ?1 - ?3)) "                          \
+    "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE instr(j.params_json, '\"' || a.audio_id || '\"') > 0 "    \
+    "  AND (j.state IN ('queued', 'running') OR (j.kind LIKE 'train%' AND j.state = 'complete')))"
+
+/* Finished jobs older than the outputs window (?1 cutoff in ms); training jobs stay because their
+ * params record which audio was used for training. */
+#define OLD_JOBS                                                                                     \
+    "SELECT job_id FROM jobs WHERE state IN ('complete', 'failed', 'cancelled') AND finished_ms > 0 " \
+    "AND finished_ms <= ?1 AND kind NOT LIKE 'train%'"
+
+void retention_config_defaults(retention_config *c)
+{
+    c->uploads_seconds = 24 * 3600.0;
+    c->outputs_seconds = 7 * 24 * 3600.0;
+    c->interval_seconds = 600;
+}
+
+static int env_seconds(const char *name, double unit, double *out, vc_error *err)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return 0;
+    char *end;
+    double d = strtod(v, &end);
+    if (*end || !isfinite(d) || d < 0)
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "%s must be a number >= 0 (got '%s')", name, v);
+    *out = d * unit;
+    return 0;
+}
+
+int retention_config_from_env(retention_config *c, vc_error *err)
+{
+    if (env_seconds("VCS_RETAIN_UPLOADS_HOURS", 3600, &c->uploads_seconds, err)) return -1;
+    if (env_seconds("VCS_RETAIN_OUTPUTS_DAYS", 86400, &c->outputs_seconds, err)) return -1;
+    return env_seconds("VCS_RETENTION_INTERVAL_S", 1, &c->interval_seconds, err);
+}
+
+static int db_fail(store *s, vc_error *err, const char *what)
+{
+    return vc_fail(err, VC_ERR_INTERNAL, "retention: %s: %s", what, sqlite3_errmsg(store_db(s)));
+}
+
+static int prepare_due(store *s, const char *sql, const retention_config *c, int64_t now_s, sqlite3_stmt **st,
+                       vc_error *err)
+{
+    if (sqlite3_prepare_v2(store_db(s), sql, -1, st, NULL) != SQLITE_OK) return db_fail(s, err, "prepare");
+    sqlite3_bind_int64(*st, 1, now_s);
+    sqlite3_bind_double(*st, 2, c->outputs_seconds);
+    sqlite3_bind_double(*st, 3, c->uploads_seconds);
+    return 0;
+}
+
+static int push_item(retention_item **items, int *n, int *cap, sqlite3_stmt *st, vc_error *err)
+{
+    if (*n == *cap) {
+        int grown = *cap ? *cap * 2 : 16;
+        retention_item *p = realloc(*items, sizeof **items * (size_t)grown);
+        if (!p) return vc_fail(err, VC_ERR_NOMEM, "out of memory selecting audio to delete");
+        *items = p;
+        *cap = grown;
+    }
+    retention_item *it = &(*items)[(*n)++];
+    snprintf(it->audio_id, sizeof it->audio_id, "%s", (const char *)sqlite3_column_text(st, 0));
+    const unsigned char *path = sqlite3_column_text(st, 1);
+    snprintf(it->file_path, sizeof it->file_path, "%s", path ? (const char *)path : "");
+    return 0;
+}
+
+int retention_select(store *s, const retention_config *c, int64_t now_s, retention_item **items, int *n,
+                     vc_error *err)
+{
+    *items = NULL;
+    *n = 0;
+    int cap = 0, rc = 0, step;
+    sqlite3_stmt *st;
+    store_lock(s);
+    if (prepare_due(s, "SELECT a.audio_id, a.file_path FROM audio_files a WHERE " DUE " ORDER BY a.created_at, a.audio_id",
+                    c, now_s, &st, err)) {
+        store_unlock(s);
+        return -1;
+    }
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) rc = push_item(items, n, &cap, st, err);
+    if (!rc && step != SQLITE_DONE) rc = db_fail(s, err, "select");
+    sqlite3_finalize(st);
+    store_unlock(s);
+    if (rc) {
+        free(*items);
+        *items = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static int exec(store *s, const char *sql, vc_error *err)
+{
+    return sqlite3_exec(store_db(s), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(s, err, sql);
+}
+
+/* DELETE the row if still due, and the tus upload rows that name it; 1 = deleted, 0 = kept. */
+static int delete_row(store *s, const retention_config *c, int64_t now_s, const char *audio_id, vc_error *err)
+{
+    sqlite3_stmt *st;
+    if (prepare_due(s, "DELETE FROM audio_files AS a WHERE a.audio_id = ?4 AND " DUE, c, now_s, &st, err)) return -1;
+    sqlite3_bind_text(st, 4, audio_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(store_db(s)) : db_fail(s, err, "delete audio");
+    sqlite3_finalize(st);
+    if (rc != 1) return rc;
+    if (sqlite3_prepare_v2(store_db(s), "DELETE FROM uploads WHERE audio_id = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "prepare");
+    sqlite3_bind_text(st, 1, audio_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(s, err, "delete upload");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void remove_files(store *s, const char *rel)
+{
+    char path[1600];
+    if (!rel[0] || store_path(s, path, sizeof path, "%s", rel)) return;
+    unlink(path);
+    strncat(path, ".mp3", sizeof path - strlen(path) - 1); /* the download cache beside it */
+    unlink(path);
+}
+
+/* Row first (in its own transaction), file after: see retention.h. */
+static int delete_audio(store *s, const retention_config *c, int64_t now_s, const retention_item *it, vc_error *err)
+{
+    store_lock(s);
+    int rc = exec(s, "BEGIN IMMEDIATE", err);
+    if (!rc) {
+        rc = delete_row(s, c, now_s, it->audio_id, err);
+        if (exec(s, rc < 0 ? "ROLLBACK" : "COMMIT", rc < 0 ? NULL : err) && rc >= 0) rc = -1;
+    }
+    store_unlock(s);
+    if (rc == 1) remove_files(s, it->file_path);
+    return rc;
+}
+
+static int delete_old_jobs(store *s, int64_t cutoff_ms, int *deleted, vc_error *err)
+{
+    static const char *const SQL[] = {"DELETE FROM job_events WHERE job_id IN (" OLD_JOBS ")",
+                                      "DELETE FROM jobs WHERE job_id IN (" OLD_JOBS ")"};
+    store_lock(s);
+    int rc = exec(s, "BEGIN IMMEDIATE", err);
+    for (int i = 0; i < 2 && !rc; i++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(store_db(s), SQL[i], -1, &st, NULL) != SQLITE_OK) {
+            rc = db_fail(s, err, "prepare");
+            break;
+        }
+        sqlite3_bind_int64(st, 1, cutoff_ms);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "delete jobs");
+        if (!rc && i == 1) *deleted = sqlite3_changes(store_db(s));
+        sqlite3_finalize(st);
+    }
+    if (!rc) rc = exec(s, "COMMIT", err);
+    else exec(s, "ROLLBACK", NULL);
+    store_unlock(s);
+    return rc;
+}
+
+/* 1 when an audio row with the id the file is named after (up to the first '.') exists. */
+static int file_has_row(store *s, const char *name)
+{
+    char id[STORE_ID_MAX];
+    snprintf(id, sizeof id, "%.*s", (int)strcspn(name, "."), name);
+    sqlite3_stmt *st;
+    int found = 1; /* on error keep the file */
+    store_lock(s);
+    if (sqlite3_prepare_v2(store_db(s), "SELECT 1 FROM audio_files WHERE audio_id = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        found = step == SQLITE_ROW || step != SQLITE_DONE;
+        sqlite3_finalize(st);
+    }
+    store_unlock(s);
+    return found;
+}
+
+/* Files under dir (one level of per-user folders) older than cutoff_s with no row. */
+static void sweep_orphans(store *s, const char *dir, int depth, int64_t cutoff_s, int *deleted)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[1600];
+    struct stat st;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st)) continue;
+        if (S_ISDIR(st.st_mode) && depth > 0) sweep_orphans(s, path, depth - 1, cutoff_s, deleted);
+        else if (S_ISREG(st.st_mode) && st.st_mtime <= cutoff_s && !file_has_row(s, e->d_name) && !unlink(path))
+            (*deleted)++;
+    }
+    closedir(d);
+}
+
+static void sweep_all_orphans(store *s, const retention_config *c, int64_t now_s, int *deleted)
+{
+    static const char *const UPLOAD_DIRS[] = {"uploads/training", "uploads/target", "uploads/reference"};
+    char dir[1200];
+    for (size_t i = 0; c->uploads_seconds > 0 && i < sizeof UPLOAD_DIRS / sizeof UPLOAD_DIRS[0]; i++)
+        if (!store_path(s, dir, sizeof dir, "%s", UPLOAD_DIRS[i]))
+            sweep_orphans(s, dir, 1, now_s - (int64_t)ceil(c->uploads_seconds), deleted);
+    if (c->outputs_seconds > 0 && !store_path(s, dir, sizeof dir, "outputs"))
+        sweep_orphans(s, dir, 1, now_s - (int64_t)ceil(c->outputs_seconds), deleted);
+}
+
+int retention_sweep(store *s, const retention_config *c, int64_t now_s, retention_report *rep, vc_error *err)
+{
+    memset(rep, 0, sizeof *rep);
+    retention_item *items;
+    int n;
+    if (retention_select(s, c, now_s, &items, &n, err)) return -1;
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        int d = delete_audio(s, c, now_s, &items[i], err);
+        if (d < 0) rc = -1;
+        else rep->audio_deleted += d;
+    }
+    free(items);
+    if (!rc && c->outputs_seconds > 0)
+        rc = delete_old_jobs(s, now_s * 1000 - (int64_t)(c->outputs_seconds * 1000), &rep->jobs_deleted, err);
+    if (!rc) sweep_all_orphans(s, c, now_s, &rep->orphans_deleted);
+    return rc;
+}

@@ -1,0 +1,143 @@
+/*
+ * Retention against the real server with windows of seconds (uploads 3.6 s, outputs and finished
+ * jobs 4.3 s, a sweep every 0.3 s): an old unused upload disappears (404 and its file gone) while
+ * a recent one, one named by a queued job, one named by a running job and an old model stay; a
+ * finished job and its output file go after the outputs window; once the jobs that protected the
+ * audio are cancelled, that audio goes too (so the protection, not luck, kept it).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "support/http_client.h"
+#include "support/test_api.h"
+#include "support/test_server.h"
+
+static test_server S;
+static const char *const ENV[] = {"VCS_JOBS_TEST_KINDS=1", "VCS_RETAIN_UPLOADS_HOURS=0.001",
+                                  "VCS_RETAIN_OUTPUTS_DAYS=0.00005", "VCS_RETENTION_INTERVAL_S=0.3", NULL};
+
+static int setup(void **state) { return test_server_start(&S, ENV, NULL); }
+static int teardown(void **state) { return test_server_stop(&S) == 0 ? 0 : -1; }
+
+static long audio_status(const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/audio/%s", id);
+    return api_status(&S, "GET", path);
+}
+
+static int files_named(const char *sub, const char *id)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/%s", S.data_dir, sub);
+    return api_count_files(dir, id);
+}
+
+/* Polls until GET path answers want (seconds at most); returns the last status. */
+static long wait_status(const char *path, long want, double seconds)
+{
+    long st = 0;
+    for (double t0 = api_now_ms(); api_now_ms() - t0 < seconds * 1000; usleep(100000))
+        if ((st = api_status(&S, "GET", path)) == want) break;
+    return st;
+}
+
+/* A model row from long ago with its folder, written straight into the store (no API creates one). */
+static void add_old_model(void)
+{
+    char db_path[400], dir[400], cmd[900];
+    snprintf(db_path, sizeof db_path, "%s/studio.db", S.data_dir);
+    snprintf(dir, sizeof dir, "%s/models/model_keep", S.data_dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && echo weights > %s/model.pth && touch -d '2020-01-01' %s/model.pth", dir,
+             dir, dir);
+    assert_int_equal(system(cmd), 0);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO models (model_id, user_id, name, created_at, file_path) VALUES "
+                                  "('model_keep', 'local', 'old', '2020-01-01T00:00:00Z', 'models/model_keep')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void old_unused_audio_goes_what_is_needed_stays(void **state)
+{
+    char a[64], b[64], c[64], d[64], params[256], j_block[64], j_queued[64], j_running[64], j_done[64], path[160];
+    api_upload_tone(&S, 1.0, a, sizeof a);
+    api_upload_tone(&S, 1.0, b, sizeof b);
+    api_upload_tone(&S, 1.0, c, sizeof c);
+    add_old_model();
+    api_submit_sleep(&S, "{\"seconds\":60,\"steps\":600,\"lane\":\"train\"}", j_block, sizeof j_block);
+    snprintf(params, sizeof params, "{\"lane\":\"train\",\"audio_id\":\"%s\"}", b); /* waits behind j_block */
+    api_submit_sleep(&S, params, j_queued, sizeof j_queued);
+    snprintf(params, sizeof params, "{\"seconds\":60,\"steps\":600,\"inputs\":[\"%s\"]}", c);
+    api_submit_sleep(&S, params, j_running, sizeof j_running);
+    api_submit_sleep(&S, "{\"seconds\":0,\"steps\":1,\"output_bytes\":1000}", j_done, sizeof j_done);
+    assert_string_equal(api_wait_terminal(&S, j_done, 5), "complete");
+    assert_int_equal(files_named("outputs", "audio_"), 1);
+    assert_int_equal(files_named("uploads", a), 1);
+
+    snprintf(path, sizeof path, "/api/audio/%s", a);
+    assert_int_equal(wait_status(path, 404, 10), 404); /* 3.6 s window + sweep interval */
+    assert_int_equal(files_named("uploads", a), 0);
+    api_upload_tone(&S, 1.0, d, sizeof d);
+    usleep(1500000); /* several sweeps */
+    assert_int_equal(audio_status(d), 200);
+    assert_int_equal(audio_status(b), 200);
+    assert_int_equal(audio_status(c), 200);
+    assert_int_equal(files_named("uploads", b), 1);
+    assert_int_equal(files_named("uploads", c), 1);
+    assert_string_equal(api_job_status(&S, j_queued), "queued");
+    assert_string_equal(api_job_status(&S, j_running), "running");
+    assert_int_equal(api_status(&S, "GET", "/api/models/model_keep"), 200);
+    assert_int_equal(files_named("models", "model.pth"), 1);
+
+    /* the finished job (row + event log) and its output file go after the outputs window */
+    snprintf(path, sizeof path, "/api/jobs/%s", j_done);
+    assert_int_equal(wait_status(path, 404, 8), 404);
+    snprintf(path, sizeof path, "/api/progress/%s", j_done);
+    assert_int_equal(api_status(&S, "GET", path), 404);
+    for (double t0 = api_now_ms(); files_named("outputs", "audio_") && api_now_ms() - t0 < 4000;) usleep(100000);
+    assert_int_equal(files_named("outputs", "audio_"), 0);
+
+    /* released by cancelling the jobs that named them */
+    snprintf(path, sizeof path, "/api/jobs/%s", j_queued);
+    api_call(&S, "DELETE", path, NULL, 200);
+    snprintf(path, sizeof path, "/api/jobs/%s", j_running);
+    api_call(&S, "DELETE", path, NULL, 200);
+    snprintf(path, sizeof path, "/api/audio/%s", b);
+    assert_int_equal(wait_status(path, 404, 5), 404);
+    snprintf(path, sizeof path, "/api/audio/%s", c);
+    assert_int_equal(wait_status(path, 404, 5), 404);
+    assert_int_equal(files_named("uploads", b) + files_named("uploads", c), 0);
+    assert_int_equal(api_status(&S, "GET", "/api/models/model_keep"), 200);
+    snprintf(path, sizeof path, "/api/jobs/%s", j_block);
+    api_call(&S, "DELETE", path, NULL, 200);
+}
+
+static void bad_retention_setting_refuses_to_start(void **state)
+{
+    static const char *const BAD[] = {"VCS_RETAIN_OUTPUTS_DAYS=soon", NULL};
+    test_server bad;
+    assert_int_equal(test_server_start(&bad, BAD, NULL), -1);
+    test_server_cleanup(&bad);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(old_unused_audio_goes_what_is_needed_stays),
+        cmocka_unit_test(bad_retention_setting_refuses_to_start),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
