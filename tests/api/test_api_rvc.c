@@ -1,7 +1,7 @@
 /*
  * RVC voices through the real server: import (.pth + .index, .zip) → listed with what the file
  * says (version, rate, f0, index); refused imports (not RVC, truncated, index of another
- * dimension, too big, bad zip) leave nothing on disk; POST /api/convert/rvc end to end with the
+ * dimension, too big, bad zip) leave nothing on disk; `voiceclone models import` lands in the same store; POST /api/convert/rvc end to end with the
  * tiny golden base models installed as if pulled → the four phases over SSE → a downloadable,
  * non-silent WAV at the model's rate; bad requests get the brief's codes; 0.2 s and silent inputs
  * finish; a running conversion can be cancelled and leaves no output.
@@ -162,6 +162,29 @@ static void import_of_a_zip_holding_pth_and_index(void **state)
     expect_import_refused(parts, 400, "INVALID_FORMAT", "zip:");
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* The CLI imports into the same store the running server reads. */
+static void cli_import_shows_up_in_the_api(void **state)
+{
+    char bin[512], cmd[2048], pth[512];
+    snprintf(cmd, sizeof cmd, "%s models import %s --name 'From the CLI' --data %s >/dev/null", test_server_binary(bin, sizeof bin),
+             fixture(pth, sizeof pth, "models/rvc/fixtures/voice_v2_96.pth"), S.data_dir);
+    assert_int_equal(system(cmd), 0);
+    json_t *list = json_object_get(call("GET", "/api/models", NULL, 200), "models");
+    int found = 0;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *m = json_array_get(list, i);
+        if (strcmp(json_string_value(json_object_get(m, "name")), "From the CLI")) continue;
+        found = 1;
+        assert_false(json_is_true(json_object_get(m, "has_index")));
+    }
+    assert_true(found);
+    int models = count_entries("models");
+    snprintf(cmd, sizeof cmd, "%s models import %s --data %s 2>/dev/null", bin, fixture(pth, sizeof pth, "models/rvc/fixtures/voice_v3.pth"),
+             S.data_dir);
+    assert_int_not_equal(system(cmd), 0);
+    assert_int_equal(count_entries("models"), models);
 }
 
 static void upload_target(const char *wav, char *id, size_t cap)
@@ -325,6 +348,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(import_lists_the_voice_and_refuses_bad_files),
         cmocka_unit_test(import_of_a_zip_holding_pth_and_index),
+        cmocka_unit_test(cli_import_shows_up_in_the_api),
         cmocka_unit_test(convert_end_to_end),
         cmocka_unit_test(bad_requests_get_the_brief_codes),
         cmocka_unit_test(short_and_silent_inputs_finish),
