@@ -144,7 +144,7 @@ int server_form_end(server_form *f)
         MHD_destroy_post_processor(f->pp);
         f->pp = NULL;
     }
-    if (close_part(f, &f->fd) || close_part(f, &f->extra.fd)) return -1;
+    if (close_part(f, &f->fd) || (f->extra.present && close_part(f, &f->extra.fd))) return -1;
     if (f->r->failed) return -1;
     if (!f->has_file) return server_fail(f->r, VC_ERR_INVALID_REQUEST, "the form has no 'file' part");
     return 0;
@@ -165,7 +165,8 @@ void server_form_discard(server_form *f)
     f->fd = -1;
     if (f->tmp_path[0]) unlink(f->tmp_path);
     f->tmp_path[0] = '\0';
-    if (f->extra.fd >= 0) close(f->extra.fd);
+    /* present guards fd: a form some routes never begin (JSON bodies) is all zeros, and fd 0 is not ours */
+    if (f->extra.present && f->extra.fd >= 0) close(f->extra.fd);
     f->extra.fd = -1;
     if (f->extra.tmp_path[0]) unlink(f->extra.tmp_path);
     f->extra.tmp_path[0] = '\0';
