@@ -89,6 +89,32 @@ static void opens_and_converts_a_v2_voice_with_index(void **state)
     rvc_engine_free(e);
 }
 
+/* 0.2 s of tone and 2 s of digital silence: a result of the input's length, never a crash or NaN. */
+static void short_and_silent_inputs_convert(void **state)
+{
+    char model[512];
+    rvc_engine *e;
+    vc_error err = {0};
+    assert_int_equal(rvc_engine_open(&e, fixture(model, sizeof model, "models/rvc/fixtures/voice_v2_96.pth"), NULL, WEIGHTS, &err), 0);
+    rvc_params p;
+    rvc_params_default(&p);
+    static const struct { size_t frames; float amplitude; } CASES[] = {{3200, 0.5f}, {32000, 0.0f}};
+    for (size_t k = 0; k < sizeof CASES / sizeof CASES[0]; k++) {
+        audio_buffer in = {calloc(CASES[k].frames, sizeof(float)), CASES[k].frames, 16000}, out;
+        for (size_t i = 0; i < in.frames; i++) in.samples[i] = CASES[k].amplitude * sinf(2 * (float)M_PI * 220.0f * (float)i / 16000.0f);
+        if (rvc_engine_convert_audio(e, &in, &p, NULL, &out, &err)) fail_msg("%zu frames: %s", CASES[k].frames, err.message);
+        assert_true(out.frames >= CASES[k].frames * 3 - 1000 && out.frames <= CASES[k].frames * 3);
+        for (size_t i = 0; i < out.frames; i++) assert_true(isfinite(out.samples[i]));
+        audio_buffer_free(&in);
+        audio_buffer_free(&out);
+    }
+    audio_buffer in = {calloc(8, sizeof(float)), 8, 16000}, out;
+    assert_int_equal(rvc_engine_convert_audio(e, &in, &p, NULL, &out, &err), -1); /* 0.5 ms */
+    assert_int_equal(err.code, VC_ERR_AUDIO_TOO_SHORT);
+    audio_buffer_free(&in);
+    rvc_engine_free(e);
+}
+
 static int cancel_at_once(void *ctx, const char *phase, double fraction) { return 1; }
 
 static void progress_hook_cancels(void **state)
@@ -197,6 +223,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(opens_and_converts_a_v2_voice_with_index),
+        cmocka_unit_test(short_and_silent_inputs_convert),
         cmocka_unit_test(progress_hook_cancels),
         cmocka_unit_test(refuses_files_that_are_not_voices),
         cmocka_unit_test(refuses_a_truncated_pth),
