@@ -21,13 +21,13 @@
 #include <sndfile.h>
 
 #include "support/http_client.h"
+#include "support/test_api.h"
 #include "support/test_audio.h"
 #include "support/test_server.h"
 
 static test_server S;
 /* the voice is ~1.0 MB: anything past 1.5 MB is "too big" here */
 static const char *const ENV[] = {"VCS_MODEL_IMPORT_MAX_BYTES=1500000", NULL};
-static const char *const JSON_HDR[] = {"Content-Type: application/json", NULL};
 static char MODEL_ID[64];
 
 static int setup(void **state) { return test_server_start(&S, ENV, NULL); }
@@ -43,14 +43,7 @@ static const char *fixture(char *out, size_t cap, const char *rel)
 
 static json_t *call(const char *method, const char *path, const char *body, long want)
 {
-    static http_response res;
-    char url[512];
-    http_response_free(&res);
-    memset(&res, 0, sizeof res);
-    assert_int_equal(http_request(method, test_server_url(&S, url, sizeof url, path), body ? JSON_HDR : NULL, body,
-                                  body ? strlen(body) : 0, &res), 0);
-    if (res.status != want) fail_msg("%s %s: %ld (want %ld): %s", method, path, res.status, want, res.body);
-    return http_json(&res);
+    return api_call(&S, method, path, body, want);
 }
 
 /* POST /api/models/import with curl's -F (the test client sends one file part only). */
@@ -197,17 +190,7 @@ static void upload_target(const char *wav, char *id, size_t cap)
     http_response_free(&res);
 }
 
-static const char *wait_terminal(const char *id, int seconds)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/jobs/%s", id);
-    for (int i = 0; i < seconds * 10; i++) {
-        const char *st = json_string_value(json_object_get(call("GET", path, NULL, 200), "status"));
-        if (!strcmp(st, "complete") || !strcmp(st, "failed") || !strcmp(st, "cancelled")) return st;
-        usleep(100000);
-    }
-    return "timeout";
-}
+static const char *wait_terminal(const char *id, int seconds) { return api_wait_terminal(&S, id, seconds); }
 
 static void submit_convert(const char *audio_id, const char *parameters, char *job_id, size_t cap)
 {
@@ -332,8 +315,7 @@ static void cancel_a_running_conversion(void **state)
     int outputs = count_entries("outputs/local");
     submit_convert(audio_id, NULL, job_id, sizeof job_id);
     snprintf(path, sizeof path, "/api/jobs/%s", job_id);
-    for (int i = 0; i < 100 && strcmp(json_string_value(json_object_get(call("GET", path, NULL, 200), "status")), "running"); i++)
-        usleep(50000);
+    for (int i = 0; i < 100 && strcmp(api_job_status(&S, job_id), "running"); i++) usleep(50000);
     usleep(300000);
     call("DELETE", path, NULL, 200);
     assert_string_equal(wait_terminal(job_id, 60), "cancelled");
