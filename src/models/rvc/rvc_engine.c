@@ -78,11 +78,19 @@ static int parse_version(const json_t *meta, const char *path, int phone_dim, in
     return 0;
 }
 
+/* A file we could read but not use is the user's file's fault (400), not ours; running out of
+ * memory or a missing file keep their own codes. */
+static int as_format_error(vc_error *err)
+{
+    if (err->code != VC_ERR_NOMEM && err->code != VC_ERR_NOT_FOUND) err->code = VC_ERR_INVALID_FORMAT;
+    return -1;
+}
+
 static int load_synth(voice_part *v, const char *path, vc_error *err)
 {
     if (nn_weights_open(path, &v->w, err) != 0) {
         if (err->code == VC_ERR_NOT_FOUND) return -1;
-        err->code = VC_ERR_INVALID_FORMAT;
+        as_format_error(err);
         return vc_error_wrap(err, "not a readable RVC voice model (damaged or truncated?)");
     }
     const json_t *meta = nn_weights_meta(v->w);
@@ -93,7 +101,7 @@ static int load_synth(voice_part *v, const char *path, vc_error *err)
     rvc_synth_config cfg;
     if (parse_config(meta, path, &cfg, err) != 0) return -1;
     if (rvc_synth_load(&v->synth, v->w, prefix, &cfg, err) != 0) {
-        err->code = VC_ERR_INVALID_FORMAT;
+        as_format_error(err);
         return vc_error_wrap(err, "%s is not a usable RVC voice model", path);
     }
     const rvc_synth_config *c = rvc_synth_get_config(v->synth);
@@ -105,7 +113,7 @@ static int load_index(voice_part *v, const char *path, vc_error *err)
 {
     int dim = 0;
     if (rvc_index_load(path, &v->bank, &v->info.index_rows, &dim, err) != 0) {
-        if (err->code != VC_ERR_NOT_FOUND) err->code = VC_ERR_INVALID_FORMAT;
+        as_format_error(err);
         return vc_error_wrap(err, "index %s", path);
     }
     if (dim != v->info.phone_dim)
