@@ -11,7 +11,8 @@
  *   result {output_audio_id, download_url, duration_seconds, quality_analysis, model_id,
  *           input_audio_id, sample_rate, processing_time_seconds}
  * Cancellation is checked between the steps and at every chunk through the engine's progress
- * hook (pitch extraction of one input is not interruptible: rvc_convert reports per chunk).
+ * hook; rvc_convert reports once per chunk (≤ 38 s of audio), after pitch extraction of the whole
+ * input, so a cancel may take one chunk's work to be seen (docs/RVC.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
