@@ -8,7 +8,7 @@ PACKAGES=(
   libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev libssl-dev
   libsndfile1-dev libmp3lame-dev libsoxr-dev libebur128-dev libkissfft-dev
   libopenblas-dev libopenblas0-pthread libcmocka-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev zlib1g-dev
   clang libclang-rt-14-dev
   sox libsox-fmt-all espeak-ng curl wrk nginx-light
   chromium fonts-dejavu-core

@@ -3,18 +3,22 @@
  *   models pull f5tts|rvc|rvc-pretrained|all [--data DIR] [--manifest FILE] [--base-url URL]
  *   models list [--data DIR] [--manifest FILE]
  *   models import FILE --to FOLDER [--data DIR]   (offline copy; checkpoints must load safely)
+ *   models import VOICE.pth|VOICE.zip [--index VOICE.index] [--name NAME] [--user USER] [--data DIR]
+ *                                                 (without --to: a user's RVC voice, as POST /api/models/import)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "models/rvc/rvc_import.h"
 #include "models/weights/weights_pull.h"
 #include "nn/weights.h"
 #include "store/store.h"
 
-typedef struct models_args { const char *verb, *name, *data, *manifest, *base_url, *to; } models_args;
+typedef struct models_args { const char *verb, *name, *data, *manifest, *base_url, *to, *index, *voice_name, *user; } models_args;
 
 static int parse(int argc, char **argv, models_args *a)
 {
@@ -28,6 +32,9 @@ static int parse(int argc, char **argv, models_args *a)
         else if (!strcmp(argv[i], "--manifest") && v) a->manifest = argv[++i];
         else if (!strcmp(argv[i], "--base-url") && v) a->base_url = argv[++i];
         else if (!strcmp(argv[i], "--to") && v) a->to = argv[++i];
+        else if (!strcmp(argv[i], "--index") && v) a->index = argv[++i];
+        else if (!strcmp(argv[i], "--name") && v) a->voice_name = argv[++i];
+        else if (!strcmp(argv[i], "--user") && v) a->user = argv[++i];
         else if (!a->name && argv[i][0] != '-') a->name = argv[i];
         else return -1;
     }
@@ -103,15 +110,36 @@ static int import_file(const models_args *a, const char *root)
     return 0;
 }
 
+/* A user's voice into the store (data/models/{id}/ + its row), exactly as the API imports it. */
+static int import_voice(const models_args *a)
+{
+    size_t len = strlen(a->name);
+    int is_zip = len > 4 && !strcasecmp(a->name + len - 4, ".zip");
+    if (is_zip && a->index) { fprintf(stderr, "voiceclone models import: a .zip already holds its .index; drop --index\n"); return 2; }
+    rvc_import_request rq = {a->user ? a->user : "local", a->voice_name, a->name, a->index, a->name, is_zip};
+    vc_error err = {0};
+    store *s = NULL;
+    store_model m;
+    int rc = store_open(&s, a->data, &err);
+    if (rc == 0) rc = rvc_import_voice(s, &rq, &m, &err);
+    if (rc == 0) printf("imported %s \"%s\": RVC %s, %d Hz, %s%s\n", m.model_id, m.name, m.version, m.sample_rate,
+                        m.f0 ? "pitch-guided" : "no pitch", m.has_index ? ", with index" : "");
+    else fprintf(stderr, "voiceclone models import: %s\n", err.message);
+    store_close(s);
+    return rc == 0 ? 0 : 1;
+}
+
 int cmd_models(int argc, char **argv)
 {
     models_args a = {0};
     if (parse(argc, argv, &a) != 0) {
-        fprintf(stderr, "usage: voiceclone models pull NAME|all | list | import FILE --to FOLDER [--data DIR] [--manifest FILE]\n");
+        fprintf(stderr, "usage: voiceclone models pull NAME|all | list | import FILE --to FOLDER | "
+                        "import VOICE.pth|VOICE.zip [--index F.index] [--name NAME] [--user USER]  [--data DIR] [--manifest FILE]\n");
         return 2;
     }
     char root[1024];
     snprintf(root, sizeof root, "%s/weights", a.data);
+    if (!strcmp(a.verb, "import") && a.name && !a.to) return import_voice(&a);
     if (!strcmp(a.verb, "import")) return import_file(&a, root);
     json_error_t jerr;
     json_t *m = json_load_file(a.manifest, 0, &jerr);

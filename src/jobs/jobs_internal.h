@@ -64,4 +64,13 @@ double jobs_db_mean_duration(store *s, const char *kind, vc_error *err);
 int jobs_db_events_after(store *s, const char *job_id, int64_t after, jobs_event *ev, int max, vc_error *err);
 int jobs_db_count(store *s, const char *lane, const char *state, vc_error *err);
 
+/* ---- kinds (jobs_kinds.c, jobs_kind_*.c) ---- */
+struct audio_buffer;
+/* Stores buf as the job's output audio (WAV, id from job_output_id, purpose "output" or an upload
+ * purpose) with its analysis, and sets output_audio_id, download_url, duration_seconds and
+ * quality_analysis in result. */
+int jobs_store_audio_output(const job *jb, job_ctx *c, const char *purpose, const char *filename,
+                            const struct audio_buffer *buf, json_t *result, vc_error *err);
+extern const job_kind JOBS_KIND_CONVERT_RVC; /* jobs_kind_rvc.c */
+
 #endif

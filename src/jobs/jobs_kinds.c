@@ -6,6 +6,8 @@
  *   analyze  {audio_id}        quality analysis of a stored audio file (cpu lane)
  *   convert_f5tts {reference_audio_id, reference_text, text, parameters{speed, nfe_step, seed}}
  *            quick clone: speech in the reference's voice, a new output audio file (convert lane)
+ *   convert_rvc {model_id, target_audio_id, parameters{pitch_shift, index_rate, filter_radius,
+ *            rms_mix_rate, protect}}  RVC voice conversion (convert lane, jobs_kind_rvc.c)
  *   preprocess {audio_id, options{remove_noise, trim_silence, normalize_volume, target_lufs}}
  *            a new audio file (the input is kept) with its own analysis (cpu lane)
  *   sleep    {seconds, steps, output_bytes, message_bytes, fail, lane, priority}
@@ -25,7 +27,7 @@
 
 #include "audio/audio.h"
 #include "audio/audio_dsp.h"
-#include "jobs/jobs.h"
+#include "jobs/jobs_internal.h"
 #include "models/f5tts/f5tts_infer.h"
 #include "server/uploads.h"
 
@@ -132,7 +134,7 @@ static int run_dsp_steps(job_ctx *c, const json_t *opts, audio_buffer *buf, vc_e
 
 /* Writes buf as a new stored audio file with its analysis (id derived from the job id: a re-run
  * overwrites instead of duplicating) and fills the result's common fields. */
-static int store_output(const job *jb, job_ctx *c, const char *purpose, const char *filename, const audio_buffer *buf,
+int jobs_store_audio_output(const job *jb, job_ctx *c, const char *purpose, const char *filename, const audio_buffer *buf,
                         json_t *result, vc_error *err)
 {
     store_audio out = {0};
@@ -187,7 +189,7 @@ static int preprocess_run(const job *jb, job_ctx *c, json_t **result, vc_error *
         snprintf(name, sizeof name, "preprocessed_%.200s", a.filename);
         job_progress(c, 85, "saving", "Saving the cleaned audio...");
         *result = json_pack("{s:s}", "input_audio_id", a.audio_id);
-        rc = store_output(jb, c, a.purpose, name, &buf, *result, err);
+        rc = jobs_store_audio_output(jb, c, a.purpose, name, &buf, *result, err);
         if (rc) { json_decref(*result); *result = NULL; }
     }
     audio_buffer_free(&buf);
@@ -279,7 +281,7 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
         job_progress(c, 97, "saving", "Saving the result...");
         clock_gettime(CLOCK_MONOTONIC, &t1);
         *result = json_pack("{s:f}", "processing_time_seconds", (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-        rc = store_output(jb, c, "output", "quick_clone.wav", &out, *result, err);
+        rc = jobs_store_audio_output(jb, c, "output", "quick_clone.wav", &out, *result, err);
         if (rc) { json_decref(*result); *result = NULL; }
     }
     audio_buffer_free(&ref);
@@ -384,7 +386,7 @@ static const job_kind KIND_SLEEP = {
     .validate = sleep_validate, .run = sleep_run,
 };
 
-const job_kind *const JOBS_KINDS[] = {&KIND_ANALYZE, &KIND_PREPROCESS, &KIND_CONVERT_F5TTS, &KIND_SLEEP, NULL};
+const job_kind *const JOBS_KINDS[] = {&KIND_ANALYZE, &KIND_PREPROCESS, &KIND_CONVERT_F5TTS, &JOBS_KIND_CONVERT_RVC, &KIND_SLEEP, NULL};
 
 const job_kind *jobs_kind_find(const char *name)
 {

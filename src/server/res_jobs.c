@@ -43,24 +43,55 @@ static int preprocess(server_request *r)
                                                "progress_stream_url", url));
 }
 
-/* POST /api/convert/f5tts {reference_audio_id, reference_text, text, parameters} (brief §3.2) */
-static int convert_f5tts(server_request *r)
+/* Submits a conversion job from the JSON body and answers the brief's "conversion_started".
+ * guess_eta: seconds to announce while the kind has no finished job to measure (may be NULL). */
+static int start_conversion(server_request *r, const char *kind, const char *const *fields,
+                            double (*guess_eta)(server_request *r, const json_t *body))
 {
-    static const char *const FIELDS[] = {"reference_audio_id", "reference_text", "text", "target_audio_id", "parameters", NULL};
     json_t *body;
     vc_error err;
-    if (server_json_body(r, FIELDS, &body)) return -1;
+    if (server_json_body(r, fields, &body)) return -1;
     char id[STORE_ID_MAX];
-    int rc = jobs_submit(app_jobs(r), r->user_id, "convert_f5tts", body, id, &err);
+    int rc = jobs_submit(app_jobs(r), r->user_id, kind, body, id, &err);
+    json_t *info = NULL;
+    if (rc == 0) rc = jobs_get_json(app_jobs(r), r->user_id, id, &info, &err);
+    if (rc == 0 && json_is_null(json_object_get(info, "eta_seconds")) && guess_eta)
+        json_object_set_new(info, "eta_seconds", json_real(guess_eta(r, body)));
     json_decref(body);
     if (rc) return jobs_error(r, &err);
-    json_t *info;
-    if (jobs_get_json(app_jobs(r), r->user_id, id, &info, &err)) return jobs_error(r, &err);
     json_t *o = json_pack("{s:s, s:s, s:O, s:O, s:s}", "status", "conversion_started", "job_id", id, "queue_position",
                           json_object_get(info, "queue_position"), "estimated_duration_seconds", json_object_get(info, "eta_seconds"),
                           "progress_stream_url", json_string_value(json_object_get(info, "progress_stream_url")));
     json_decref(info);
     return server_reply_json(r, 202, o);
+}
+
+/* POST /api/convert/f5tts {reference_audio_id, reference_text, text, parameters} (brief §3.2) */
+static int convert_f5tts(server_request *r)
+{
+    static const char *const FIELDS[] = {"reference_audio_id", "reference_text", "text", "target_audio_id", "parameters", NULL};
+    return start_conversion(r, "convert_f5tts", FIELDS, NULL);
+}
+
+/* Before the first RVC job finishes there is no measured mean: a CPU-sized guess from the
+ * input's length (about 1.5 s of work per second of audio, plus loading). */
+static double rvc_eta_guess(server_request *r, const json_t *body)
+{
+    store_audio a;
+    vc_error err;
+    const char *id = json_string_value(json_object_get(body, "target_audio_id"));
+    if (!id || store_audio_get(r->app->store, r->user_id, id, &a, &err)) return 5;
+    double seconds = a.duration_seconds;
+    store_audio_free(&a);
+    return 5 + 1.5 * seconds;
+}
+
+/* POST /api/convert/rvc {model_id, target_audio_id, parameters{pitch_shift, index_rate, filter_radius,
+ * rms_mix_rate, protect}} (brief §3.2, 4.) */
+static int convert_rvc(server_request *r)
+{
+    static const char *const FIELDS[] = {"model_id", "target_audio_id", "parameters", NULL};
+    return start_conversion(r, "convert_rvc", FIELDS, rvc_eta_guess);
 }
 
 static int submit(server_request *r)
@@ -275,12 +306,18 @@ static int progress(server_request *r)
 const server_route SERVER_ROUTES_JOBS[] = {
     {.method = "POST", .pattern = "/api/jobs", .handle = submit, .body = SERVER_BODY_BUFFER, .max_body = 65536,
      .tag = "jobs", .request_type = "application/json",
-     .summary = "Queue a job {kind, params} (kinds: analyze, preprocess; sleep when test kinds are enabled)",
+     .summary = "Queue a job {kind, params} (kinds: analyze, preprocess, convert_f5tts, convert_rvc; sleep when test kinds are enabled)",
      .responses = "202,400,401,404"},
     {.method = "POST", .pattern = "/api/convert/f5tts", .handle = convert_f5tts, .body = SERVER_BODY_BUFFER,
      .max_body = 65536, .tag = "convert", .request_type = "application/json",
      .summary = "Quick clone with F5-TTS {reference_audio_id, reference_text, text, parameters{speed, nfe_step, seed}}: "
                 "a convert-lane job whose complete event carries output_audio_id",
+     .responses = "202,400,401,404,503"},
+    {.method = "POST", .pattern = "/api/convert/rvc", .handle = convert_rvc, .body = SERVER_BODY_BUFFER,
+     .max_body = 65536, .tag = "convert", .request_type = "application/json",
+     .summary = "Voice conversion with an RVC model {model_id, target_audio_id, parameters{pitch_shift, index_rate, "
+                "filter_radius, rms_mix_rate, protect}}: a convert-lane job (phases loading model, extracting features, "
+                "converting, postprocessing) whose complete event carries output_audio_id (WAV at the model's rate)",
      .responses = "202,400,401,404,503"},
     {.method = "POST", .pattern = "/api/preprocess", .handle = preprocess, .body = SERVER_BODY_BUFFER, .max_body = 65536,
      .tag = "jobs", .request_type = "application/json",

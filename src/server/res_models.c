@@ -1,17 +1,31 @@
 /*
  * /api/models: the user's voice models (rows + data/models/{id}/ folders). Models are created by
- * training or import elsewhere; this resource lists, shows and deletes them.
+ * training (elsewhere) or imported here: POST /api/models/import streams a multipart form
+ * (file = .pth or .zip, optional index = .index, name) to temp files, then rvc_import_voice
+ * checks and stores it all-or-nothing. This resource lists, shows, imports and deletes them.
  */
-#include "server/server.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "models/rvc/rvc_import.h"
+#include "server/form.h"
+
+#define IMPORT_MAX_MB_DEFAULT 1024 /* per file; an RVC v2 voice is ~55 MB, big indexes reach hundreds */
 
 static json_t *model_json(const store_model *m)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:o}", "model_id", m->model_id, "name", m->name,
-                     "kind", m->kind, "created_at", m->created_at, "training_duration_minutes",
-                     m->training_duration_minutes, "quality_grade", m->quality_grade, "final_loss",
-                     server_json_number(m->final_loss), "training_audio_duration_seconds",
-                     server_json_number(m->training_audio_duration_seconds), "file_size_mb",
-                     server_json_number(m->file_size_mb));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:o}", "model_id", m->model_id, "name", m->name,
+                          "kind", m->kind, "created_at", m->created_at, "training_duration_minutes",
+                          m->training_duration_minutes, "quality_grade", m->quality_grade, "final_loss",
+                          server_json_number(m->final_loss), "training_audio_duration_seconds",
+                          server_json_number(m->training_audio_duration_seconds), "file_size_mb",
+                          server_json_number(m->file_size_mb));
+    json_object_set_new(o, "version", m->version[0] ? json_string(m->version) : json_null());
+    json_object_set_new(o, "sample_rate", m->sample_rate ? json_integer(m->sample_rate) : json_null());
+    json_object_set_new(o, "f0", json_boolean(m->f0));
+    json_object_set_new(o, "has_index", json_boolean(m->has_index));
+    return o;
 }
 
 static int append_model(const store_model *m, void *ctx)
@@ -51,7 +65,77 @@ static int handle_delete(server_request *r)
     return server_reply_json(r, 200, json_pack("{s:s, s:s, s:b}", "status", "success", "model_id", id, "deleted", 1));
 }
 
+/* ---- import ---- */
+static int64_t import_max_bytes(void)
+{
+    const char *v = getenv("VCS_MODEL_IMPORT_MAX_BYTES");
+    long long n = v ? atoll(v) : 0;
+    return n > 0 ? n : (int64_t)IMPORT_MAX_MB_DEFAULT * 1024 * 1024;
+}
+
+static int import_begin(server_request *r)
+{
+    server_form *f = calloc(1, sizeof *f);
+    if (!f) return server_fail(r, VC_ERR_NOMEM, "out of memory");
+    r->ctx = f;
+    int rc = server_form_begin(r, f, import_max_bytes());
+    server_form_accept_extra(f, "index");
+    return rc;
+}
+
+static int import_body(server_request *r, const char *data, size_t size)
+{
+    int rc = server_form_feed(r->ctx, data, size);
+    if (rc && r->err.code == VC_ERR_FILE_TOO_LARGE && r->err_extra) /* the form's sentence speaks of audio */
+        json_object_set_new(r->err_extra, "user_message", json_string("The model file is too large to import."));
+    return rc;
+}
+
+static void import_cleanup(server_request *r)
+{
+    if (!r->ctx) return;
+    server_form_discard(r->ctx);
+    free(r->ctx);
+    r->ctx = NULL;
+}
+
+static int has_extension(const char *name, const char *ext)
+{
+    size_t n = strlen(name), e = strlen(ext);
+    return n > e && !strcasecmp(name + n - e, ext);
+}
+
+static int handle_import(server_request *r)
+{
+    server_form *f = r->ctx;
+    if (server_form_end(f)) return -1;
+    if (f->file_bytes == 0) return server_fail(r, VC_ERR_INVALID_FORMAT, "the file is empty (0 bytes)");
+    int is_zip = has_extension(f->filename, ".zip");
+    if (is_zip && f->extra.present)
+        return server_fail(r, VC_ERR_INVALID_REQUEST, "send either a .zip holding the .pth and .index, or a .pth with an 'index' part");
+    rvc_import_request rq = {r->user_id, server_form_field(f, "name"), f->tmp_path, f->extra.present ? f->extra.tmp_path : NULL,
+                             f->filename, is_zip};
+    store_model m;
+    vc_error err;
+    if (rvc_import_voice(r->app->store, &rq, &m, &err)) {
+        if (err.code == VC_ERR_INVALID_FORMAT)
+            r->err_extra = json_pack("{s:s, s:[s,s,s]}", "user_message",
+                                     "This is not a usable RVC voice model. Upload its .pth (with its .index if you have one), "
+                                     "or one .zip holding both.", "supported_formats", "pth", "index", "zip");
+        return server_fail(r, err.code, "%s", err.message);
+    }
+    json_t *o = model_json(&m);
+    json_object_set_new(o, "status", json_string("success"));
+    return server_reply_json(r, 201, o);
+}
+
 const server_route SERVER_ROUTES_MODELS[] = {
+    {.method = "POST", .pattern = "/api/models/import", .handle = handle_import, .body = SERVER_BODY_STREAM,
+     .on_begin = import_begin, .on_body = import_body, .cleanup = import_cleanup, .tag = "models",
+     .request_type = "multipart/form-data",
+     .summary = "Import an RVC voice: file (.pth, or .zip holding .pth + .index), optional index (.index), name; "
+                "checked by loading it (version, sample rate, f0 read from the file); nothing is kept on refusal",
+     .responses = "201,400,401,413"},
     {.method = "GET", .pattern = "/api/models", .handle = handle_list, .tag = "models",
      .summary = "List the user's voice models", .responses = "200,401"},
     {.method = "GET", .pattern = "/api/models/{model_id}", .handle = handle_get, .tag = "models",

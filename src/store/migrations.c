@@ -5,7 +5,8 @@
  */
 #include "store/store.h"
 
-extern const store_migration_set JOBS_MIGRATIONS; /* src/jobs/jobs_store.c */
+extern const store_migration_set JOBS_MIGRATIONS;   /* src/jobs/jobs_store.c */
+extern const store_migration_set MODELS_MIGRATIONS; /* src/store/store_models.c */
 
 /* Brief Appendix B (users, models, audio_files) plus api_keys and uploads. Timestamps are ISO
  * 8601 UTC text so they can be returned as-is. */
@@ -39,5 +40,6 @@ static const store_migration_set CORE_SET = {"core", CORE_STEPS, sizeof CORE_STE
 const store_migration_set *const STORE_MIGRATION_SETS[] = {
     &CORE_SET,
     &JOBS_MIGRATIONS,
+    &MODELS_MIGRATIONS,
     0,
 };

@@ -165,6 +165,11 @@ typedef struct store_model {
     double training_audio_duration_seconds;
     double file_size_mb;
     char file_path[512];              /* folder relative to the data root: models/{id} */
+    /* read from the voice file at import/training (0 / "" for rows written before they existed) */
+    int sample_rate;                  /* output rate, Hz */
+    char version[8];                  /* "v1" | "v2" */
+    int f0;                           /* 1: pitch-guided */
+    int has_index;                    /* 1: models/{id}/model.index exists */
 } store_model;
 
 int store_model_insert(store *s, const store_model *m, vc_error *err);

@@ -1,6 +1,8 @@
 /*
  * models rows and their folders (data/models/{id}/). Deleting removes the row first, then the
  * folder, so a crash in between leaves an orphan folder (harmless), never a row without files.
+ * The voice metadata columns (sample_rate, version, f0, has_index) are this file's own migration
+ * set ("models"), added when voices began to be imported.
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +10,17 @@
 #include "store/store_internal.h"
 
 #define MODEL_COLS "model_id, user_id, name, created_at, kind, training_duration_minutes, quality_grade, " \
-                          "final_loss, training_audio_duration_seconds, file_size_mb, file_path"
+                          "final_loss, training_audio_duration_seconds, file_size_mb, file_path, sample_rate, version, " \
+                          "f0, has_index"
+
+static const store_migration MODEL_STEPS[] = {
+    {1, "ALTER TABLE models ADD COLUMN sample_rate INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE models ADD COLUMN version TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE models ADD COLUMN f0 INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE models ADD COLUMN has_index INTEGER NOT NULL DEFAULT 0;"},
+};
+
+const store_migration_set MODELS_MIGRATIONS = {"models", MODEL_STEPS, sizeof MODEL_STEPS / sizeof MODEL_STEPS[0]};
 
 static void read_row(sqlite3_stmt *st, store_model *m)
 {
@@ -24,6 +36,10 @@ static void read_row(sqlite3_stmt *st, store_model *m)
     m->training_audio_duration_seconds = sqlite3_column_double(st, 8);
     m->file_size_mb = sqlite3_column_double(st, 9);
     store_col_text(st, 10, m->file_path, sizeof m->file_path);
+    m->sample_rate = sqlite3_column_int(st, 11);
+    store_col_text(st, 12, m->version, sizeof m->version);
+    m->f0 = sqlite3_column_int(st, 13);
+    m->has_index = sqlite3_column_int(st, 14);
 }
 
 int store_model_insert(store *s, const store_model *m, vc_error *err)
@@ -33,8 +49,8 @@ int store_model_insert(store *s, const store_model *m, vc_error *err)
     sqlite3_stmt *st;
     int rc = store_prepare(s,
                            "INSERT INTO models(model_id, user_id, name, kind, training_duration_minutes, quality_grade, "
-                           "final_loss, training_audio_duration_seconds, file_size_mb, file_path) "
-                           "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                           "final_loss, training_audio_duration_seconds, file_size_mb, file_path, sample_rate, version, f0, "
+                           "has_index) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            &st, err);
     if (!rc) {
         sqlite3_bind_text(st, 1, m->model_id, -1, SQLITE_STATIC);
@@ -47,6 +63,10 @@ int store_model_insert(store *s, const store_model *m, vc_error *err)
         sqlite3_bind_double(st, 8, m->training_audio_duration_seconds);
         sqlite3_bind_double(st, 9, m->file_size_mb);
         sqlite3_bind_text(st, 10, m->file_path, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 11, m->sample_rate);
+        sqlite3_bind_text(st, 12, m->version, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 13, m->f0);
+        sqlite3_bind_int(st, 14, m->has_index);
         rc = store_step_done(s, st, err);
     }
     store_unlock(s);

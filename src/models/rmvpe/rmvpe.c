@@ -391,14 +391,38 @@ void rmvpe_decode(const float *salience, int frames, float threshold, double *ce
     }
 }
 
-int rmvpe_f0(const rmvpe *m, const float *audio, int n, double *f0, vc_error *err)
+/* f0 of frames [core_lo, core_hi) from the salience of mel frames [lo, hi) around them. */
+static int window_f0(const rmvpe *m, const float *mel, int lo, int hi, int core_lo, int core_hi, double *f0,
+                     vc_error *err)
+{
+    int n = hi - lo;
+    float *sal = malloc(sizeof(float) * (size_t)n * RMVPE_BINS);
+    double *cents = malloc(sizeof(double) * (size_t)(core_hi - core_lo));
+    int rc = (sal && cents) ? rmvpe_salience(m, mel + (size_t)lo * RMVPE_MELS, n, sal, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (rc == 0) rmvpe_decode(sal + (size_t)(core_lo - lo) * RMVPE_BINS, core_hi - core_lo, RMVPE_THRESHOLD, cents, f0 + core_lo);
+    free(sal); free(cents);
+    return rc;
+}
+
+int rmvpe_f0_progress(const rmvpe *m, const float *audio, int n, double *f0, rmvpe_tick_fn tick, void *ctx,
+                      vc_error *err)
 {
     int frames = nn_stft_frames((size_t)n, RMVPE_HOP);
-    float *mel = malloc(sizeof(float) * (size_t)frames * RMVPE_MELS), *sal = malloc(sizeof(float) * (size_t)frames * RMVPE_BINS);
-    double *cents = malloc(sizeof(double) * (size_t)frames);
-    int rc = (mel && sal && cents) ? rmvpe_mel(m, audio, n, mel, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    if (rc == 0) rc = rmvpe_salience(m, mel, frames, sal, err);
-    if (rc == 0) rmvpe_decode(sal, frames, RMVPE_THRESHOLD, cents, f0);
-    free(mel); free(sal); free(cents);
+    float *mel = malloc(sizeof(float) * (size_t)frames * RMVPE_MELS);
+    int rc = mel ? rmvpe_mel(m, audio, n, mel, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (rc == 0 && frames <= RMVPE_WINDOW) rc = window_f0(m, mel, 0, frames, 0, frames, f0, err);
+    int core = RMVPE_WINDOW - 2 * RMVPE_CONTEXT;
+    for (int c0 = 0; rc == 0 && frames > RMVPE_WINDOW && c0 < frames; c0 += core) {
+        int c1 = c0 + core < frames ? c0 + core : frames;
+        int lo = c0 - RMVPE_CONTEXT > 0 ? c0 - RMVPE_CONTEXT : 0, hi = c1 + RMVPE_CONTEXT < frames ? c1 + RMVPE_CONTEXT : frames;
+        rc = window_f0(m, mel, lo, hi, c0, c1, f0, err);
+        if (rc == 0 && tick && tick(ctx, (double)c1 / frames)) rc = vc_fail(err, VC_ERR_CANCELLED, "cancelled");
+    }
+    free(mel);
     return rc;
+}
+
+int rmvpe_f0(const rmvpe *m, const float *audio, int n, double *f0, vc_error *err)
+{
+    return rmvpe_f0_progress(m, audio, n, f0, NULL, NULL, err);
 }

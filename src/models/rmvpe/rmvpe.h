@@ -30,8 +30,21 @@ int rmvpe_salience(const rmvpe *m, const float *mel, int frames, float *salience
 /* salience [frames, 360] → cents, f0 [frames] (Hz, 0 = unvoiced) */
 void rmvpe_decode(const float *salience, int frames, float threshold, double *cents, double *f0);
 
-/* The whole estimator: audio [n] at 16 kHz → f0 [n / 160 + 1]. */
+/* The whole estimator: audio [n] at 16 kHz → f0 [n / 160 + 1].
+ * Up to RMVPE_WINDOW frames (≈ 41 s) run in one pass, exactly as the official mel2hidden. Longer
+ * inputs run in windows of RMVPE_WINDOW frames that overlap by 2 × RMVPE_CONTEXT, keeping each
+ * window's centre: memory stays that of a 41 s input for any length (the official code holds the
+ * whole U-Net for the whole input: tens of GB for 30 minutes). Frames then see ±5 s of context
+ * instead of the whole recording; pitch is local, the BiGRU's longer memory is what is lost. */
+#define RMVPE_WINDOW 4096
+#define RMVPE_CONTEXT 512
 int rmvpe_f0(const rmvpe *m, const float *audio, int n, double *f0, vc_error *err);
+
+/* rmvpe_f0 reporting progress (fraction done) after each window; tick returning non-zero stops
+ * with VC_ERR_CANCELLED. tick may be NULL. */
+typedef int (*rmvpe_tick_fn)(void *ctx, double fraction);
+int rmvpe_f0_progress(const rmvpe *m, const float *audio, int n, double *f0, rmvpe_tick_fn tick, void *ctx,
+                      vc_error *err);
 
 /* librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk=True) with Slaney area norm: fb [n_mels, n_fft/2+1] */
 void rmvpe_mel_basis(float *fb, int sr, int n_fft, int n_mels, double f_min, double f_max);

@@ -69,6 +69,13 @@ static size_t split_points(const double *audio, size_t n, const rvc_params *p, s
     return count;
 }
 
+/* RMVPE's per-window progress, reported as the "extracting pitch" phase (and a chance to cancel). */
+static int pitch_tick(void *ctx, double fraction)
+{
+    const rvc_hooks *h = ctx;
+    return h && h->progress ? h->progress(h->ctx, "extracting pitch", fraction) : 0;
+}
+
 /* Pitch over the whole padded input: RMVPE, then fill/shift/coarse. pitch, pitchf [p_len]. */
 static int compute_pitch(const rvc_voice *v, const double *pad, size_t n, const rvc_params *p, int64_t *pitch,
                          double *pitchf, const rvc_hooks *h, vc_error *err)
@@ -79,7 +86,7 @@ static int compute_pitch(const rvc_voice *v, const double *pad, size_t n, const 
     int64_t *pc = malloc(sizeof(int64_t) * (size_t)frames);
     int rc = (x && f0 && pf && pc) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (pitch)");
     for (size_t i = 0; rc == 0 && i < n; i++) x[i] = (float)pad[i];
-    if (rc == 0) rc = rmvpe_f0(v->pitch, x, (int)n, f0, err);
+    if (rc == 0) rc = rmvpe_f0_progress(v->pitch, x, (int)n, f0, pitch_tick, (void *)h, err);
     if (rc == 0) {
         rvc_f0_postprocess(f0, frames, p->f0_up_key, pf, pc);
         size_t p_len = n / WINDOW;

@@ -39,7 +39,9 @@ void rvc_params_default(rvc_params *p);
 
 /* Noise for chunk k of T frames (prior [T, inter], sine [T·hop]); NULL fields = seeded PRNG. */
 typedef void (*rvc_noise_fn)(void *ctx, int chunk, int frames, rvc_noise *noise);
-typedef int (*rvc_progress_fn)(void *ctx, const char *phase, double fraction); /* non-zero: cancel */
+/* phase "extracting pitch" (per RMVPE window of long inputs) then "converting" (per chunk);
+ * non-zero: cancel */
+typedef int (*rvc_progress_fn)(void *ctx, const char *phase, double fraction);
 typedef void (*rvc_pipeline_tap_fn)(void *ctx, const char *name, const float *data, size_t n);
 
 typedef struct rvc_hooks {

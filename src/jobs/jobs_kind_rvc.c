@@ -1,0 +1,190 @@
+/*
+ * The convert_rvc job kind: a stored recording spoken again in one of the user's voice models
+ * (POST /api/convert/rvc). Its own file because it is the one kind that ties the jobs module to
+ * the RVC engine; everything it shares with the other kinds (output storage, progress, cancel)
+ * goes through jobs_internal.h.
+ *
+ *   params {model_id, target_audio_id, parameters{pitch_shift −24..24 semitones, index_rate 0..1,
+ *           filter_radius 0..7, rms_mix_rate 0..1, protect 0..0.5, resample_sr 0 | 16000..48000}}
+ *   phases loading model (2 %) → extracting features (10 %: pitch over the whole input, then
+ *          the first chunk) → converting (15–90 %, per chunk) → postprocessing (92 %: WAV + analysis)
+ *   result {output_audio_id, download_url, duration_seconds, quality_analysis, model_id,
+ *           input_audio_id, sample_rate, processing_time_seconds}
+ * Cancellation is checked between the steps and at every chunk through the engine's progress
+ * hook; rvc_convert reports once per chunk (≤ 38 s of audio), after pitch extraction of the whole
+ * input, so a cancel may take one chunk's work to be seen (docs/RVC.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audio/audio.h"
+#include "jobs/jobs_internal.h"
+#include "models/rvc/rvc_engine.h"
+
+typedef struct rvc_param_rule {
+    const char *name;
+    double lo, hi;
+    int integer;
+} rvc_param_rule;
+
+/* The official WebUI's slider ranges. */
+static const rvc_param_rule PARAM_RULES[] = {
+    {"pitch_shift", -24, 24, 0}, {"index_rate", 0, 1, 0}, {"filter_radius", 0, 7, 1},
+    {"rms_mix_rate", 0, 1, 0},   {"protect", 0, 0.5, 0},
+    {"resample_sr", 0, 48000, 1}, /* 0 = the model's rate; the pipeline ignores values below 16000, as officially */
+};
+#define N_PARAM_RULES (sizeof PARAM_RULES / sizeof PARAM_RULES[0])
+
+static const rvc_param_rule *param_rule(const char *name)
+{
+    for (size_t i = 0; i < N_PARAM_RULES; i++)
+        if (!strcmp(PARAM_RULES[i].name, name)) return &PARAM_RULES[i];
+    return NULL;
+}
+
+static int validate_parameters(const json_t *p, vc_error *err)
+{
+    if (!p) return 0;
+    if (!json_is_object(p)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters must be an object");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)p, key, v) {
+        const rvc_param_rule *r = param_rule(key);
+        if (!r) return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters.%s is not a parameter of RVC conversion "
+                               "(pitch_shift, index_rate, filter_radius, rms_mix_rate, protect, resample_sr)", key);
+        int ok = r->integer ? json_is_integer(v) : json_is_number(v);
+        if (!ok || json_number_value(v) < r->lo || json_number_value(v) > r->hi)
+            return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters.%s must be %s from %g to %g", key,
+                           r->integer ? "an integer" : "a number", r->lo, r->hi);
+    }
+    return 0;
+}
+
+static void params_from(const json_t *p, rvc_params *rp)
+{
+    rvc_params_default(rp);
+    json_t *v;
+    if ((v = json_object_get(p, "pitch_shift"))) rp->f0_up_key = json_number_value(v);
+    if ((v = json_object_get(p, "index_rate"))) rp->index_rate = json_number_value(v);
+    if ((v = json_object_get(p, "filter_radius"))) rp->filter_radius = (int)json_integer_value(v);
+    if ((v = json_object_get(p, "rms_mix_rate"))) rp->rms_mix_rate = json_number_value(v);
+    if ((v = json_object_get(p, "protect"))) rp->protect = json_number_value(v);
+    if ((v = json_object_get(p, "resample_sr"))) rp->resample_sr = (int)json_integer_value(v);
+}
+
+static int find_model(store *s, const char *user_id, const char *id, store_model *m, vc_error *err)
+{
+    if (!id) return vc_fail(err, VC_ERR_INVALID_REQUEST, "model_id (string) is required");
+    if (!store_id_valid(id) || store_model_get(s, user_id, id, m, err)) return vc_fail(err, VC_ERR_MODEL_NOT_FOUND, "model %s not found", id);
+    return 0;
+}
+
+static int find_audio(store *s, const char *user_id, const char *id, store_audio *a, vc_error *err)
+{
+    if (!id) return vc_fail(err, VC_ERR_INVALID_REQUEST, "target_audio_id (string) is required");
+    if (!store_id_valid(id) || store_audio_get(s, user_id, id, a, err)) return vc_fail(err, VC_ERR_AUDIO_NOT_FOUND, "audio %s not found", id);
+    return 0;
+}
+
+static int rvc_validate(store *s, const char *user_id, json_t *params, vc_error *err)
+{
+    store_model m;
+    store_audio a;
+    char root[1200];
+    if (validate_parameters(json_object_get(params, "parameters"), err)) return -1;
+    if (find_model(s, user_id, json_string_value(json_object_get(params, "model_id")), &m, err)) return -1;
+    if (find_audio(s, user_id, json_string_value(json_object_get(params, "target_audio_id")), &a, err)) return -1;
+    store_audio_free(&a);
+    store_path(s, root, sizeof root, "weights");
+    return rvc_base_weights_check(root, err);
+}
+
+/* ---- run ---- */
+/* rvc_convert reports per RMVPE window of long inputs ("extracting pitch"), then once per chunk. */
+static int on_rvc_progress(void *ctx, const char *phase, double fraction)
+{
+    if (!strcmp(phase, "extracting pitch")) job_progress(ctx, 10 + 5 * fraction, "extracting features", "Extracting pitch...");
+    else job_progress(ctx, 15 + 75 * fraction, "converting", "Converting audio...");
+    return job_cancelled(ctx);
+}
+
+static int cancelled(job_ctx *c, vc_error *err)
+{
+    return job_cancelled(c) ? vc_fail(err, VC_ERR_CANCELLED, "cancelled") : 0;
+}
+
+/* Opens the job's voice: data/models/{id}/model.pth (+ model.index) with the installed base models. */
+static int open_voice(job_ctx *c, const store_model *m, rvc_engine **e, vc_error *err)
+{
+    char pth[1600], idx[1600], root[1200];
+    store *s = job_store(c);
+    store_path(s, pth, sizeof pth, "models/%s/model.pth", m->model_id);
+    store_path(s, idx, sizeof idx, "models/%s/model.index", m->model_id);
+    store_path(s, root, sizeof root, "weights");
+    return rvc_engine_open(e, pth, access(idx, R_OK) == 0 ? idx : NULL, root, err);
+}
+
+/* model + audio → converted buffer */
+static int convert(const job *jb, job_ctx *c, const store_model *m, const char *audio_path, audio_buffer *out, vc_error *err)
+{
+    rvc_engine *e = NULL;
+    audio_buffer in = {0};
+    rvc_params rp;
+    params_from(json_object_get(jb->params, "parameters"), &rp);
+    job_progress(c, 2, "loading model", "Loading the voice model...");
+    int rc = open_voice(c, m, &e, err);
+    if (rc == 0) rc = cancelled(c, err);
+    if (rc == 0) rc = audio_decode_file(audio_path, &in, NULL, err);
+    if (rc == 0) rc = cancelled(c, err);
+    if (rc == 0) {
+        rvc_hooks hooks = {NULL, on_rvc_progress, NULL, c};
+        job_progress(c, 10, "extracting features", "Extracting pitch and content features...");
+        rc = rvc_engine_convert_audio(e, &in, &rp, &hooks, out, err);
+    }
+    audio_buffer_free(&in);
+    rvc_engine_free(e);
+    return rc;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int rvc_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    store_model m;
+    store_audio a;
+    store *s = job_store(c);
+    if (find_model(s, jb->user_id, json_string_value(json_object_get(jb->params, "model_id")), &m, err) ||
+        find_audio(s, jb->user_id, json_string_value(json_object_get(jb->params, "target_audio_id")), &a, err))
+        return -1;
+    char path[1600], name[200];
+    store_path(s, path, sizeof path, "%s", a.file_path);
+    audio_buffer out = {0};
+    int rc = convert(jb, c, &m, path, &out, err);
+    if (rc == 0) rc = cancelled(c, err);
+    if (rc == 0) {
+        job_progress(c, 92, "postprocessing", "Saving the converted audio...");
+        snprintf(name, sizeof name, "rvc_%.120s.wav", m.name);
+        *result = json_pack("{s:s, s:s, s:i, s:f}", "model_id", m.model_id, "input_audio_id", a.audio_id, "sample_rate",
+                            out.sample_rate, "processing_time_seconds", seconds_since(&t0));
+        rc = jobs_store_audio_output(jb, c, "output", name, &out, *result, err);
+        if (rc) { json_decref(*result); *result = NULL; }
+    }
+    audio_buffer_free(&out);
+    store_audio_free(&a);
+    return rc;
+}
+
+const job_kind JOBS_KIND_CONVERT_RVC = {
+    .name = "convert_rvc", .lane = JOBS_LANE_CONVERT, .priority = JOBS_PRIO_RVC,
+    .validate = rvc_validate, .run = rvc_run,
+};

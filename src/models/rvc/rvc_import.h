@@ -1,0 +1,35 @@
+/*
+ * Importing a voice someone trained elsewhere: an RVC .pth (+ optional .index), or one .zip
+ * holding both, becomes a row in the models table and the folder data/models/{id}/ with
+ * model.pth, model.index (when given) and config.json (what the file says about itself).
+ * Used by POST /api/models/import and `voiceclone models import FILE.pth --name NAME`.
+ *
+ * Why a module of its own: the checks are the engine's (rvc_voice_inspect loads the synthesizer
+ * config and every tensor), but the all-or-nothing storage is this file's job: everything is
+ * copied into a staging folder on the data volume, checked there, and only then renamed into
+ * place and recorded. A refused file (not RVC, truncated, index dimension mismatch, bad zip)
+ * leaves nothing behind: no folder, no row.
+ */
+#ifndef VC_MODELS_RVC_IMPORT_H
+#define VC_MODELS_RVC_IMPORT_H
+
+#include "store/store.h"
+
+typedef struct rvc_import_request {
+    const char *user_id;
+    const char *name;        /* shown in the model list; NULL/"" = the file name without extension */
+    const char *model_path;  /* the .pth, or a .zip when is_zip */
+    const char *index_path;  /* optional .index (NULL); not used with a zip */
+    const char *filename;    /* the name the user gave the file (for the default name and config.json) */
+    int is_zip;              /* model_path is a zip holding one .pth and at most one .index */
+} rvc_import_request;
+
+/* On success *out is the stored row. Errors: VC_ERR_INVALID_REQUEST (bad name),
+ * VC_ERR_INVALID_FORMAT (not a voice / damaged / index mismatch / bad zip), VC_ERR_IO. */
+int rvc_import_voice(store *s, const rvc_import_request *rq, store_model *out, vc_error *err);
+
+/* Extracts the .pth and optional .index of a zip into dir as model.pth / model.index (stored or
+ * deflated entries; sizes and paths checked). *has_index tells whether an index was there. */
+int rvc_import_unzip(const char *zip_path, const char *dir, int *has_index, vc_error *err);
+
+#endif
