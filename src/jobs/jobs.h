@@ -134,6 +134,26 @@ void jobs_wake_all(jobs *j);
 /* 1 once jobs_quiesce ran: streams end. */
 int jobs_shutting(jobs *j);
 
+/* ---- models shared by concurrent jobs (jobs_shared.c) ---- */
+/* How to load and unload one kind of shared model; key names it (a folder, a set of files). */
+typedef struct job_shared_kind {
+    const char *name;
+    int (*open)(const char *key, void **out, vc_error *err);
+    void (*close)(void *res);
+} job_shared_kind;
+
+typedef struct jobs_shared jobs_shared;
+jobs_shared *jobs_shared_new(void);
+void jobs_shared_free(jobs_shared *s);
+/* The loaded model for (kind, key), opened by the first caller; held until jobs_shared_release.
+ * While held it must only be read. */
+int jobs_shared_acquire(jobs_shared *s, const job_shared_kind *kind, const char *key, void **res, vc_error *err);
+void jobs_shared_release(jobs_shared *s, void *res);
+/* Loaded entries, held or idle (tests). */
+int jobs_shared_count(jobs_shared *s);
+/* The scheduler's cache, for a running job. */
+jobs_shared *job_shared_models(job_ctx *c);
+
 /* ---- outputs ---- */
 /* The id of a job's n-th output ("audio_" + the job's hex + n): stable across re-runs. */
 void job_output_id(const job *jb, int n, char out[STORE_ID_MAX]);

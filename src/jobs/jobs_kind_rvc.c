@@ -116,15 +116,42 @@ static int cancelled(job_ctx *c, vc_error *err)
     return job_cancelled(c) ? vc_fail(err, VC_ERR_CANCELLED, "cancelled") : 0;
 }
 
-/* Opens the job's voice: data/models/{id}/model.pth (+ model.index) with the installed base models. */
-static int open_voice(job_ctx *c, const store_model *m, rvc_engine **e, vc_error *err)
+/* A loaded voice is shared by concurrent conversions with the same model (jobs_shared.c); its
+ * key is "model.pth\nmodel.index or empty\nweights root". */
+/* Copies field i (0-based) of a "\n"-separated key into out. */
+static void key_field(const char *key, int i, char *out, size_t cap)
+{
+    for (; i > 0 && key; i--) key = strchr(key, '\n') ? strchr(key, '\n') + 1 : NULL;
+    size_t n = key ? strcspn(key, "\n") : 0;
+    snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), key ? key : "");
+}
+
+static int voice_open_shared(const char *key, void **out, vc_error *err)
 {
     char pth[1600], idx[1600], root[1200];
+    key_field(key, 0, pth, sizeof pth);
+    key_field(key, 1, idx, sizeof idx);
+    key_field(key, 2, root, sizeof root);
+    return rvc_engine_open((rvc_engine **)out, pth, idx[0] ? idx : NULL, root, err);
+}
+
+static void voice_close_shared(void *e) { rvc_engine_free(e); }
+
+static const job_shared_kind SHARED_RVC_VOICE = {"rvc_voice", voice_open_shared, voice_close_shared};
+
+/* The job's voice: data/models/{id}/model.pth (+ model.index) with the installed base models. */
+static int open_voice(job_ctx *c, const store_model *m, rvc_engine **e, vc_error *err)
+{
+    char pth[1600], idx[1600], root[1200], key[4500];
     store *s = job_store(c);
     store_path(s, pth, sizeof pth, "models/%s/model.pth", m->model_id);
     store_path(s, idx, sizeof idx, "models/%s/model.index", m->model_id);
     store_path(s, root, sizeof root, "weights");
-    return rvc_engine_open(e, pth, access(idx, R_OK) == 0 ? idx : NULL, root, err);
+    snprintf(key, sizeof key, "%s\n%s\n%s", pth, access(idx, R_OK) == 0 ? idx : "", root);
+    void *res = NULL;
+    int rc = jobs_shared_acquire(job_shared_models(c), &SHARED_RVC_VOICE, key, &res, err);
+    *e = res;
+    return rc;
 }
 
 /* model + audio → converted buffer */
@@ -145,7 +172,7 @@ static int convert(const job *jb, job_ctx *c, const store_model *m, const char *
         rc = rvc_engine_convert_audio(e, &in, &rp, &hooks, out, err);
     }
     audio_buffer_free(&in);
-    rvc_engine_free(e);
+    jobs_shared_release(job_shared_models(c), e);
     return rc;
 }
 

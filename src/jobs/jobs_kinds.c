@@ -4,7 +4,7 @@
  * convert_rvc, train_rvc) add a row to JOBS_KINDS when their engines land.
  *
  *   analyze  {audio_id}        quality analysis of a stored audio file (cpu lane)
- *   convert_f5tts {reference_audio_id, reference_text, text, parameters{speed, nfe_step, seed}}
+ *   convert_f5tts {reference_audio_id, reference_text, text, parameters{speed, nfe_step, seed, remove_silence}}
  *            quick clone: speech in the reference's voice, a new output audio file (convert lane)
  *   convert_rvc {model_id, target_audio_id, parameters{pitch_shift, index_rate, filter_radius,
  *            rms_mix_rate, protect}}  RVC voice conversion (convert lane, jobs_kind_rvc.c)
@@ -216,10 +216,11 @@ static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_erro
     if (!ref_text || !*ref_text) return vc_fail(err, VC_ERR_INVALID_REQUEST, "reference_text (what the reference clip says) is required");
     if (strlen(text) > 5000) return vc_fail(err, VC_ERR_INVALID_REQUEST, "text is longer than 5000 bytes");
     json_t *p = json_object_get(params, "parameters");
-    json_t *nfe = json_object_get(p, "nfe_step"), *speed = json_object_get(p, "speed");
+    json_t *nfe = json_object_get(p, "nfe_step"), *speed = json_object_get(p, "speed"), *rs = json_object_get(p, "remove_silence");
     if ((nfe && (!json_is_integer(nfe) || json_integer_value(nfe) < 1 || json_integer_value(nfe) > 64)) ||
-        (speed && (!json_is_number(speed) || json_number_value(speed) < 0.3 || json_number_value(speed) > 3)))
-        return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters: nfe_step 1..64, speed 0.3..3");
+        (speed && (!json_is_number(speed) || json_number_value(speed) < 0.3 || json_number_value(speed) > 3)) ||
+        (rs && !json_is_boolean(rs)))
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters: nfe_step 1..64, speed 0.3..3, remove_silence true/false");
     char root[1200];
     store_path(s, root, sizeof root, "weights");
     f5tts_engine probe;
@@ -250,7 +251,26 @@ static void f5_params_from(const json_t *p, f5tts_params *fp)
     if ((v = json_object_get(p, "speed"))) fp->speed = (float)json_number_value(v);
     if ((v = json_object_get(p, "cfg_strength")) && json_is_number(v)) fp->sampler.cfg_strength = (float)json_number_value(v);
     if ((v = json_object_get(p, "seed")) && json_is_integer(v)) fp->seed = (unsigned long long)json_integer_value(v);
+    if ((v = json_object_get(p, "remove_silence"))) fp->remove_silence = json_is_true(v);
 }
+
+/* One F5-TTS engine per weights folder, shared by concurrent quick clones (jobs_shared.c). */
+static int f5_engine_open(const char *weights_root, void **out, vc_error *err)
+{
+    f5tts_engine *e = malloc(sizeof *e);
+    if (!e) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (f5tts_engine_open_dir(e, weights_root, err) != 0) { free(e); return -1; }
+    *out = e;
+    return 0;
+}
+
+static void f5_engine_close(void *e)
+{
+    f5tts_engine_close(e);
+    free(e);
+}
+
+static const job_shared_kind SHARED_F5TTS = {"f5tts", f5_engine_open, f5_engine_close};
 
 static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
 {
@@ -264,18 +284,18 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     store_audio_free(&a);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    f5tts_engine e;
+    void *e = NULL;
     f5tts_params fp;
     f5_params_from(json_object_get(jb->params, "parameters"), &fp);
     audio_buffer ref = {0}, out = {0};
     job_progress(c, 1, "preprocessing", "Loading the voice models...");
-    int rc = f5tts_engine_open_dir(&e, root, err);
+    int rc = jobs_shared_acquire(job_shared_models(c), &SHARED_F5TTS, root, &e, err);
     if (rc == 0) {
         rc = audio_decode_file(path, &ref, NULL, err);
         if (rc == 0)
-            rc = f5tts_synthesize(&e, &ref, json_string_value(json_object_get(jb->params, "reference_text")),
+            rc = f5tts_synthesize(e, &ref, json_string_value(json_object_get(jb->params, "reference_text")),
                                   json_string_value(json_object_get(jb->params, "text")), &fp, on_f5_progress, c, &out, NULL, NULL, err);
-        f5tts_engine_close(&e);
+        jobs_shared_release(job_shared_models(c), e);
     }
     if (rc == 0) {
         job_progress(c, 97, "saving", "Saving the result...");

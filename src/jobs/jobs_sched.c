@@ -61,6 +61,7 @@ struct jobs {
     pthread_mutex_t recent_mu;
     recent_event recent[JOBS_RECENT];
     int recent_next;
+    jobs_shared *shared; /* models loaded once and used by every job that needs them */
 };
 
 struct job_ctx {
@@ -107,6 +108,7 @@ void jobs_config_from_env(jobs_config *c)
 
 const jobs_config *jobs_get_config(const jobs *j) { return &j->cfg; }
 store *job_store(job_ctx *c) { return c->j->s; }
+jobs_shared *job_shared_models(job_ctx *c) { return c->j->shared; }
 
 /* ---- notification ---- */
 void jobs_notify_lock(jobs *j) { pthread_mutex_lock(&j->notify_mu); }
@@ -422,6 +424,7 @@ int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_err
     pthread_mutex_init(&j->notify_mu, NULL);
     pthread_mutex_init(&j->recent_mu, NULL);
     *out = j;
+    if (!(j->shared = jobs_shared_new())) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     if (workers && recover(j, err)) return -1;
     int total = 0;
     for (int l = 0; l < JOBS_LANE_COUNT; l++) total += workers ? cfg->lane_slots[l] : 0;
@@ -466,6 +469,7 @@ void jobs_stop(jobs *j)
     pthread_mutex_destroy(&j->notify_mu);
     for (int i = 0; i < JOBS_RECENT; i++) free(j->recent[i].data);
     pthread_mutex_destroy(&j->recent_mu);
+    jobs_shared_free(j->shared); /* after the workers: nothing holds a model any more */
     free(j);
 }
 
