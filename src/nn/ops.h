@@ -1,0 +1,31 @@
+/*
+ * Element-wise and per-channel ops that began as private helpers of one model and moved here so
+ * each can be tested on its own against PyTorch (tests/nn/test_ops_torch.c): batch norm in eval
+ * mode and 2×2 average pooling on RMVPE's channel-major planes, HuBERT's one-group-per-channel
+ * GroupNorm over time, and F.interpolate's linear mode as RVC's loudness mix uses it.
+ * Shapes are given per function; nothing here allocates.
+ */
+#ifndef VC_NN_OPS_H
+#define VC_NN_OPS_H
+
+#include <stddef.h>
+
+/* BatchNorm2d (eval) on planes x [C, plane] in place: (x − mean)/√(var + eps)·gamma + beta,
+ * followed by ReLU when relu is set (RMVPE fuses the two in one pass). */
+void nn_batch_norm_planes(float *x, int C, size_t plane, const float *gamma, const float *beta, const float *mean,
+                          const float *var, float eps, int relu);
+
+/* GroupNorm(C groups, C channels) on a time-major x [T, C] in place: each channel normalised over
+ * time (biased variance, accumulated in double, eps added in double), then scaled by gamma and
+ * shifted by beta. */
+void nn_group_norm_per_channel(float *x, int T, int C, const float *gamma, const float *beta, double eps);
+
+/* avg_pool2d(kernel 2, stride 2) on planes in [C, H, W] → out [C, H/2, W/2] (an odd last row or
+ * column is dropped, as PyTorch's floor mode does). */
+void nn_avg_pool2d_2x2(float *out, const float *in, int C, int H, int W);
+
+/* F.interpolate(mode="linear", align_corners=False) of x [n_in] to n_out samples, value at output
+ * index i: source position (i + ½)·n_in/n_out − ½, clamped at 0 and at the last sample. */
+double nn_interp_linear_at(const double *x, size_t n_in, size_t n_out, size_t i);
+
+#endif
