@@ -9,6 +9,7 @@
 
 #include "nn/bind.h"
 #include "nn/conv.h"
+#include "nn/ops.h"
 #include "nn/spectral.h"
 
 #define MAX_STAGES 8
@@ -199,15 +200,7 @@ static int conv3x3(plane *out, const plane *in, const float *w, const float *bia
 
 static void batch_norm(plane *p, const bn *n, int relu)
 {
-    size_t hw = (size_t)p->h * p->w;
-    for (int c = 0; c < p->c; c++) {
-        float scale = n->w[c] / sqrtf(n->var[c] + BN_EPS), shift = n->b[c] - n->mean[c] * scale;
-        float *x = p->x + (size_t)c * hw;
-        for (size_t i = 0; i < hw; i++) {
-            float v = x[i] * scale + shift;
-            x[i] = relu && v < 0 ? 0 : v;
-        }
-    }
+    nn_batch_norm_planes(p->x, p->c, (size_t)p->h * p->w, n->w, n->b, n->mean, n->var, BN_EPS, relu);
 }
 
 /* y = relu(bn2(conv2(relu(bn1(conv1(x)))))) + shortcut(x); x is consumed. */
@@ -235,41 +228,20 @@ static int res_block_forward(const res_block *r, plane *x)
 
 static int avg_pool2(plane *out, const plane *in)
 {
-    int H = in->h / 2, W = in->w / 2;
-    if (plane_new(out, in->c, H, W) != 0) return -1;
-    for (int c = 0; c < in->c; c++)
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                const float *s = in->x + ((size_t)c * in->h + 2 * y) * in->w + 2 * x;
-                out->x[((size_t)c * H + y) * W + x] = (s[0] + s[1] + s[in->w] + s[in->w + 1]) * 0.25f;
-            }
+    if (plane_new(out, in->c, in->h / 2, in->w / 2) != 0) return -1;
+    nn_avg_pool2d_2x2(out->x, in->x, in->c, in->h, in->w);
     return 0;
 }
 
 /* ConvTranspose2d(k 3, stride 2, padding 1, output_padding 1): [ci, H, W] → [co, 2H, 2W] */
 static int conv_transpose3x3(plane *out, const plane *in, const float *w, int co)
 {
-    int H = in->h, W = in->w, ci = in->c, H2 = 2 * H, W2 = 2 * W;
-    size_t hw = (size_t)H * W;
-    float *cols = malloc(sizeof(float) * (size_t)co * 9 * hw + 1);
-    if (!cols || plane_new(out, co, H2, W2) != 0) { free(cols); return -1; }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, co * 9, (int)hw, ci, 1.0f, w, co * 9, in->x, (int)hw, 0.0f, cols, (int)hw);
-    memset(out->x, 0, sizeof(float) * (size_t)co * H2 * W2);
-    for (int o = 0; o < co; o++)
-        for (int kh = 0; kh < 3; kh++)
-            for (int kw = 0; kw < 3; kw++) {
-                const float *src = cols + ((size_t)(o * 9 + kh * 3 + kw)) * hw;
-                for (int y = 0; y < H; y++) {
-                    int dy = 2 * y - 1 + kh;
-                    if (dy < 0 || dy >= H2) continue;
-                    for (int x = 0; x < W; x++) {
-                        int dx = 2 * x - 1 + kw;
-                        if (dx >= 0 && dx < W2) out->x[((size_t)o * H2 + dy) * W2 + dx] += src[(size_t)y * W + x];
-                    }
-                }
-            }
-    free(cols);
-    return 0;
+    vc_error err;
+    if (plane_new(out, co, 2 * in->h, 2 * in->w) != 0) return -1;
+    if (nn_conv_transpose2d_3x3_s2(out->x, in->x, in->c, in->h, in->w, w, co, &err) == 0) return 0;
+    free(out->x);
+    out->x = NULL;
+    return -1;
 }
 
 static int concat_channels(plane *out, const plane *a, const plane *b)
