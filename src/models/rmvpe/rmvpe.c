@@ -9,7 +9,9 @@
 
 #include "nn/bind.h"
 #include "nn/conv.h"
+#include "nn/layers.h"
 #include "nn/ops.h"
+#include "nn/sequence.h"
 #include "nn/spectral.h"
 
 #define MAX_STAGES 8
@@ -28,7 +30,7 @@ struct rmvpe {
     stage enc[MAX_STAGES], inter[MAX_STAGES];
     dec_stage dec[MAX_STAGES];
     const float *cnn_w, *cnn_b, *fc_w, *fc_b;
-    const float *gru_ih[2], *gru_hh[2], *gru_bih[2], *gru_bhh[2];
+    nn_gru_weights gru[2]; /* forward, reverse */
     float mel_fb[RMVPE_MELS * 513], window[1024];
 };
 
@@ -104,10 +106,10 @@ static void bind_head(rmvpe *m, nn_binder *b)
     m->cnn_w = nn_bind(b, NN_SHAPE(3, m->en_out, 3, 3), "cnn.weight");
     m->cnn_b = nn_bind(b, NN_SHAPE(3), "cnn.bias");
     for (int d = 0; d < 2; d++) {
-        m->gru_ih[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN, 3 * RMVPE_MELS), "fc.0.gru.weight_ih_l0%s", dir[d]);
-        m->gru_hh[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN, GRU_HIDDEN), "fc.0.gru.weight_hh_l0%s", dir[d]);
-        m->gru_bih[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN), "fc.0.gru.bias_ih_l0%s", dir[d]);
-        m->gru_bhh[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN), "fc.0.gru.bias_hh_l0%s", dir[d]);
+        m->gru[d].w_ih = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN, 3 * RMVPE_MELS), "fc.0.gru.weight_ih_l0%s", dir[d]);
+        m->gru[d].w_hh = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN, GRU_HIDDEN), "fc.0.gru.weight_hh_l0%s", dir[d]);
+        m->gru[d].b_ih = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN), "fc.0.gru.bias_ih_l0%s", dir[d]);
+        m->gru[d].b_hh = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN), "fc.0.gru.bias_hh_l0%s", dir[d]);
     }
     m->fc_w = nn_bind(b, NN_SHAPE(RMVPE_BINS, 2 * GRU_HIDDEN), "fc.1.weight");
     m->fc_b = nn_bind(b, NN_SHAPE(RMVPE_BINS), "fc.1.bias");
@@ -286,48 +288,24 @@ static int unet(const rmvpe *m, plane *x)
 
 /* ---- BiGRU + head --------------------------------------------------------------------------- */
 
-static float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
-
-/* one direction over x [T, in] → out column block [T, 2H] at offset */
-static void gru_direction(const rmvpe *m, int d, const float *gx, int T, float *out)
-{
-    int H = GRU_HIDDEN;
-    float h[GRU_HIDDEN] = {0}, gh[3 * GRU_HIDDEN];
-    for (int s = 0; s < T; s++) {
-        int t = d ? T - 1 - s : s;
-        memcpy(gh, m->gru_bhh[d], sizeof gh);
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, 3 * H, H, 1.0f, m->gru_hh[d], H, h, 1, 1.0f, gh, 1);
-        const float *g = gx + (size_t)t * 3 * H;
-        for (int i = 0; i < H; i++) {
-            float r = sigmoidf(g[i] + gh[i]), z = sigmoidf(g[H + i] + gh[H + i]);
-            float n = tanhf(g[2 * H + i] + r * gh[2 * H + i]);
-            h[i] = (1.0f - z) * n + z * h[i];
-        }
-        memcpy(out + (size_t)t * 2 * H + d * H, h, sizeof h);
-    }
-}
-
 static int head(const rmvpe *m, const plane *x, int frames, float *salience, vc_error *err)
 {
     plane c3;
     int T = x->h, F = x->w, in = 3 * F, H = GRU_HIDDEN;
     if (conv3x3(&c3, x, m->cnn_w, m->cnn_b, 3) != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
-    float *seq = malloc(sizeof(float) * (size_t)T * in), *gx = malloc(sizeof(float) * (size_t)T * 3 * H);
-    float *bi = malloc(sizeof(float) * (size_t)T * 2 * H), *logits = malloc(sizeof(float) * (size_t)T * RMVPE_BINS);
-    int rc = (seq && gx && bi && logits) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
+    float *seq = malloc(sizeof(float) * (size_t)T * in), *bi = malloc(sizeof(float) * (size_t)T * 2 * H);
+    float *logits = malloc(sizeof(float) * (size_t)T * RMVPE_BINS);
+    int rc = (seq && bi && logits) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
     for (int t = 0; rc == 0 && t < T; t++) /* [3, T, F] → [T, 3·F] (transpose(1,2).flatten) */
         for (int c = 0; c < 3; c++) memcpy(seq + (size_t)t * in + c * F, c3.x + ((size_t)c * T + t) * F, sizeof(float) * (size_t)F);
-    for (int d = 0; rc == 0 && d < 2; d++) {
-        for (int t = 0; t < T; t++) memcpy(gx + (size_t)t * 3 * H, m->gru_bih[d], sizeof(float) * 3 * H);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, 3 * H, in, 1.0f, seq, in, m->gru_ih[d], in, 1.0f, gx, 3 * H);
-        gru_direction(m, d, gx, T, bi);
-    }
+    if (rc == 0) rc = nn_gru_bidirectional(bi, seq, T, in, H, m->gru, err);
     if (rc == 0) {
         for (int t = 0; t < T; t++) memcpy(logits + (size_t)t * RMVPE_BINS, m->fc_b, sizeof(float) * RMVPE_BINS);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, RMVPE_BINS, 2 * H, 1.0f, bi, 2 * H, m->fc_w, 2 * H, 1.0f, logits, RMVPE_BINS);
-        for (size_t i = 0; i < (size_t)frames * RMVPE_BINS; i++) salience[i] = sigmoidf(logits[i]);
+        memcpy(salience, logits, sizeof(float) * (size_t)frames * RMVPE_BINS);
+        nn_sigmoid(salience, (size_t)frames * RMVPE_BINS);
     }
-    free(c3.x); free(seq); free(gx); free(bi); free(logits);
+    free(c3.x); free(seq); free(bi); free(logits);
     return rc;
 }
 

@@ -20,6 +20,7 @@
 #include "nn/bind.h"
 #include "nn/conv.h"
 #include "nn/layers.h"
+#include "nn/sequence.h"
 
 #define N_FLOWS 4
 #define WN_LAYERS 3
@@ -266,47 +267,9 @@ const rvc_synth_config *rvc_synth_get_config(const rvc_synth *s) { return &s->c;
 
 /* ---- forward ------------------------------------------------------------------------------ */
 
-static void leaky_relu(float *x, size_t n, float slope)
-{
-    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : x[i] * slope;
-}
-
 static int run_conv(const conv *c, float *out, const float *in, int T, vc_error *err)
 {
     return nn_conv1d(out, in, T, c->w, c->b, &c->d, err);
-}
-
-/* VITS relative-position attention for one head: q, k, v [T, kc] (strided by width). */
-static void relative_attention_head(float *out, const float *q, const float *k, const float *v, int T, int width,
-                                    int kc, const float *rel_k, const float *rel_v, float *scores)
-{
-    float scale = 1.0f / sqrtf((float)kc);
-    for (int i = 0; i < T; i++) {
-        float *row = scores + (size_t)i * T;
-        const float *qi = q + (size_t)i * width;
-        for (int j = 0; j < T; j++) {
-            const float *kj = k + (size_t)j * width;
-            float s = 0, r = 0;
-            for (int m = 0; m < kc; m++) s += (qi[m] * scale) * kj[m];
-            int d = j - i;
-            if (d >= -RVC_WINDOW && d <= RVC_WINDOW)
-                for (int m = 0; m < kc; m++) r += (qi[m] * scale) * rel_k[(size_t)(d + RVC_WINDOW) * kc + m];
-            row[j] = s + r;
-        }
-    }
-    nn_softmax_rows(scores, T, T);
-    for (int i = 0; i < T; i++) {
-        float *o = out + (size_t)i * width;
-        const float *p = scores + (size_t)i * T;
-        for (int m = 0; m < kc; m++) o[m] = 0;
-        for (int j = 0; j < T; j++)
-            for (int m = 0; m < kc; m++) o[m] += p[j] * v[(size_t)j * width + m];
-        for (int d = -RVC_WINDOW; d <= RVC_WINDOW; d++) {
-            int j = i + d;
-            if (j < 0 || j >= T) continue;
-            for (int m = 0; m < kc; m++) o[m] += p[j] * rel_v[(size_t)(d + RVC_WINDOW) * kc + m];
-        }
-    }
 }
 
 typedef struct enc_work { float *q, *k, *v, *att, *y, *mid, *scores; } enc_work;
@@ -315,9 +278,7 @@ static int encoder_layer(const rvc_synth *s, const attn_layer *l, float *x, int 
 {
     int H = s->c.hidden, kc = H / s->c.n_heads;
     if (run_conv(&l->q, w->q, x, T, err) || run_conv(&l->k, w->k, x, T, err) || run_conv(&l->v, w->v, x, T, err)) return -1;
-    for (int h = 0; h < s->c.n_heads; h++)
-        relative_attention_head(w->att + h * kc, w->q + h * kc, w->k + h * kc, w->v + h * kc, T, H, kc, l->rel_k, l->rel_v,
-                                w->scores);
+    nn_relative_attention(w->att, w->q, w->k, w->v, T, s->c.n_heads, kc, RVC_WINDOW, l->rel_k, l->rel_v, w->scores);
     if (run_conv(&l->o, w->y, w->att, T, err)) return -1;
     for (size_t i = 0; i < (size_t)T * H; i++) x[i] += w->y[i];
     nn_layer_norm(x, x, T, H, l->n1_g, l->n1_b, 1e-5f);
@@ -345,7 +306,7 @@ static int text_encoder(const rvc_synth *s, const float *phone, const int64_t *p
             const float *pe = s->c.f0 ? s->pitch_emb + (size_t)p * H : NULL; /* no-f0 models: phone only */
             for (int i = 0; i < H; i++) x[(size_t)t * H + i] = (x[(size_t)t * H + i] + (pe ? pe[i] : 0.0f)) * sqrtf((float)H);
         }
-        leaky_relu(x, (size_t)T * H, 0.1f);
+        nn_leaky_relu(x, (size_t)T * H, 0.1f);
     }
     for (int i = 0; rc == 0 && i < s->c.n_layers; i++) rc = encoder_layer(s, &s->layers[i], x, T, &w, err);
     if (rc == 0) rc = run_conv(&s->proj, stats, x, T, err);
@@ -479,9 +440,9 @@ static int resblock1(const resblock *r, const float *x, int T, int ch, float *ou
     memcpy(out, x, sizeof(float) * (size_t)T * ch);
     for (int m = 0; m < 3; m++) {
         memcpy(a, out, sizeof(float) * (size_t)T * ch);
-        leaky_relu(a, (size_t)T * ch, 0.1f);
+        nn_leaky_relu(a, (size_t)T * ch, 0.1f);
         if (run_conv(&r->c1[m], b, a, T, err)) return -1;
-        leaky_relu(b, (size_t)T * ch, 0.1f);
+        nn_leaky_relu(b, (size_t)T * ch, 0.1f);
         if (run_conv(&r->c2[m], a, b, T, err)) return -1;
         for (size_t i = 0; i < (size_t)T * ch; i++) out[i] += a[i];
     }
@@ -499,7 +460,7 @@ static int decoder_stage(const rvc_synth *s, int i, const float *x, int T, const
     int rc = (a && y && src && acc && t1 && t2 && rb) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (decoder)");
     if (rc == 0) {
         memcpy(a, x, sizeof(float) * (size_t)T * u->c_in);
-        leaky_relu(a, (size_t)T * u->c_in, 0.1f);
+        nn_leaky_relu(a, (size_t)T * u->c_in, 0.1f);
         rc = nn_conv_transpose1d(y, a, T, u->w, u->b, u->c_in, ch, u->k, u->stride, u->pad, err);
     }
     if (rc == 0 && har) { /* NSF: the harmonic source, downsampled to this stage's rate, is added */
@@ -535,9 +496,9 @@ static int decoder(const rvc_synth *s, const float *z, int T, const float *g, co
     }
     if (rc == 0) {
         int ch = s->ups[s->c.n_ups - 1].c_out;
-        leaky_relu(x, (size_t)len * ch, 0.01f); /* F.leaky_relu default slope */
+        nn_leaky_relu(x, (size_t)len * ch, 0.01f); /* F.leaky_relu default slope */
         rc = run_conv(&s->conv_post, audio, x, len, err);
-        for (int t = 0; rc == 0 && t < len; t++) audio[t] = tanhf(audio[t]);
+        if (rc == 0) nn_tanh(audio, (size_t)len);
     }
     free(x); free(cond);
     return rc;
