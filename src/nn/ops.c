@@ -47,3 +47,12 @@ double nn_interp_linear_at(const double *x, size_t n_in, size_t n_out, size_t i)
     double lambda = src - (double)i0;
     return x[i0] * (1 - lambda) + x[i1] * lambda;
 }
+
+void nn_cumsum(float *out, const float *x, size_t n)
+{
+    double acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc += x[i];
+        out[i] = (float)acc;
+    }
+}

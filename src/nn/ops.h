@@ -2,7 +2,8 @@
  * Element-wise and per-channel ops that began as private helpers of one model and moved here so
  * each can be tested on its own against PyTorch (tests/nn/test_ops_torch.c): batch norm in eval
  * mode and 2×2 average pooling on RMVPE's channel-major planes, HuBERT's one-group-per-channel
- * GroupNorm over time, and F.interpolate's linear mode as RVC's loudness mix uses it.
+ * GroupNorm over time, F.interpolate's linear mode as RVC's loudness mix uses it, and the
+ * running sums of RVC's sine source.
  * Shapes are given per function; nothing here allocates.
  */
 #ifndef VC_NN_OPS_H
@@ -27,5 +28,10 @@ void nn_avg_pool2d_2x2(float *out, const float *in, int C, int H, int W);
 /* F.interpolate(mode="linear", align_corners=False) of x [n_in] to n_out samples, value at output
  * index i: source position (i + ½)·n_in/n_out − ½, clamped at 0 and at the last sample. */
 double nn_interp_linear_at(const double *x, size_t n_in, size_t n_out, size_t i);
+
+/* torch.cumsum of float32 on the CPU: out[i] = x[0] + … + x[i] accumulated in double, each
+ * stored as float32 (a float accumulator drifts by whole cycles over a long NSF phase).
+ * In place allowed. */
+void nn_cumsum(float *out, const float *x, size_t n);
 
 #endif

@@ -136,6 +136,42 @@ static void expect_close(const char *op, const float *got, const nn_tensor *want
         fail_msg("%s: worst error %.3g > %.1g at %zu (got %.9g, torch %.9g)", op, worst, tol, at, got[at], data(want)[at]);
 }
 
+/* ---- dense layers ------------------------------------------------------------------------ */
+
+static void linear_matches_torch(void **state)
+{
+    const nn_tensor *x = need(state, "linear.x"), *w = need(state, "linear.w");
+    int rows = (int)x->shape[0], n_in = (int)x->shape[1], n_out = (int)w->shape[0];
+    float *out = alloc_floats((size_t)rows * n_out);
+    nn_linear(out, data(x), data(w), data(need(state, "linear.b")), rows, n_in, n_out);
+    expect_close("linear", out, need(state, "linear.y"), (size_t)rows * n_out, TOL);
+    nn_linear(out, data(x), data(w), NULL, rows, n_in, n_out);
+    expect_close("linear without bias", out, need(state, "linear.y_nobias"), (size_t)rows * n_out, TOL);
+    free(out);
+}
+
+static void weight_norm_matches_torch(void **state)
+{
+    for (int i = 0; find(state, "weight_norm.%d.v", i); i++) {
+        const nn_tensor *v = need(state, "weight_norm.%d.v", i);
+        float *w = alloc_floats(numel(v));
+        nn_weight_norm_fold(w, data(need(state, "weight_norm.%d.g", i)), data(v), (int)v->shape[0], numel(v) / (size_t)v->shape[0]);
+        char op[64];
+        snprintf(op, sizeof op, "weight_norm case %d", i);
+        expect_close(op, w, need(state, "weight_norm.%d.w", i), numel(v), TOL);
+        free(w);
+    }
+}
+
+static void cumsum_matches_torch(void **state)
+{
+    const nn_tensor *x = need(state, "cumsum.x");
+    float *out = copy_of(x);
+    nn_cumsum(out, out, numel(x)); /* in place, as the sine source calls it */
+    expect_close("cumsum", out, need(state, "cumsum.y"), numel(x), TOL);
+    free(out);
+}
+
 /* ---- convolutions ------------------------------------------------------------------------ */
 
 static void conv1d_matches_torch(void **state)
@@ -429,6 +465,16 @@ static void istft_matches_torch(void **state)
     free(window); free(out);
 }
 
+static void log_mel_matches_torch(void **state)
+{
+    const nn_tensor *mag = need(state, "log_mel.mag"), *fb = need(state, "log_mel.fb"), *y = need(state, "log_mel.y");
+    int frames = (int)mag->shape[0], bins = (int)mag->shape[1], n_mels = (int)fb->shape[1];
+    float *out = alloc_floats(numel(y));
+    nn_log_mel(out, data(mag), data(fb), frames, bins, n_mels, data(need(state, "log_mel.cfg"))[0]);
+    expect_close("log mel", out, y, (size_t)frames * n_mels, TOL);
+    free(out);
+}
+
 static void mel_filterbank_matches_torch(void **state)
 {
     const nn_tensor *c = need(state, "mel_fb.cfg"), *y = need(state, "mel_fb.y");
@@ -442,7 +488,8 @@ static void mel_filterbank_matches_torch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(conv1d_matches_torch), cmocka_unit_test(conv1d_time_major_matches_torch),
+        cmocka_unit_test(linear_matches_torch), cmocka_unit_test(weight_norm_matches_torch),
+        cmocka_unit_test(cumsum_matches_torch), cmocka_unit_test(conv1d_matches_torch), cmocka_unit_test(conv1d_time_major_matches_torch),
         cmocka_unit_test(conv_transpose1d_matches_torch), cmocka_unit_test(conv2d_3x3_matches_torch),
         cmocka_unit_test(conv_transpose2d_matches_torch), cmocka_unit_test(layer_norm_matches_torch),
         cmocka_unit_test(group_norm_per_channel_matches_torch), cmocka_unit_test(batch_norm_matches_torch),
@@ -454,7 +501,7 @@ int main(void)
         cmocka_unit_test(attention_matches_torch), cmocka_unit_test(rotary_matches_torch),
         cmocka_unit_test(relative_attention_matches_torch), cmocka_unit_test(gru_bidirectional_matches_torch),
         cmocka_unit_test(stft_magnitude_matches_torch), cmocka_unit_test(istft_matches_torch),
-        cmocka_unit_test(mel_filterbank_matches_torch),
+        cmocka_unit_test(log_mel_matches_torch), cmocka_unit_test(mel_filterbank_matches_torch),
     };
     return cmocka_run_group_tests(tests, open_fixture, close_fixture);
 }

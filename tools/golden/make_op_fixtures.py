@@ -39,6 +39,29 @@ def tm(x):
     return x[0].transpose(0, 1)
 
 
+# ---- dense layers -------------------------------------------------------------------------
+
+def linear_cases():
+    x, w, b = rand(5, 7), rand(3, 7), rand(3)
+    put("linear.x", x); put("linear.w", w); put("linear.b", b)
+    put("linear.y", F.linear(x, w, b)); put("linear.y_nobias", F.linear(x, w))
+
+
+def weight_norm_cases():
+    """torch.nn.utils.weight_norm(dim=0): w = g·v/‖v‖ over all dims but the first (Conv1d's c_out,
+    ConvTranspose1d's c_in)."""
+    for i, shape in enumerate([(6, 4, 5), (4, 3, 8)]):
+        v, g = rand(*shape), rand(shape[0], 1, 1)
+        put(f"weight_norm.{i}.v", v); put(f"weight_norm.{i}.g", g)
+        put(f"weight_norm.{i}.w", torch._weight_norm(v, g, 0))
+
+
+def cumsum_cases():
+    """torch.cumsum of float32 on the CPU accumulates in double: the NSF phase of a long signal."""
+    x = torch.rand(20000) * 0.7
+    put("cumsum.x", x); put("cumsum.y", torch.cumsum(x, 0))
+
+
 # ---- convolutions -------------------------------------------------------------------------
 
 def conv1d_cases():
@@ -252,6 +275,11 @@ def spectral_cases():
     re, im = (mag * phase.cos()).float(), (mag * phase.sin()).float()
     y = torch.istft(torch.complex(re.double(), im.double()), n_fft, hop, window=window, center=True)
     put("istft.cfg", torch.tensor([n_fft, hop])); put("istft.re", re.T); put("istft.im", im.T); put("istft.y", y)
+    # log(clamp(mag·fb)): a silent frame reaches the clamp
+    mag, fb = torch.rand(4, 33) * 3, torch.rand(33, 6) * (torch.rand(33, 6) > 0.5)
+    mag[1] = 1e-7
+    put("log_mel.mag", mag); put("log_mel.fb", fb); put("log_mel.cfg", torch.tensor([1e-5]))
+    put("log_mel.y", torch.log(torch.clamp(mag @ fb, min=1e-5)))
     put("mel_fb.cfg", torch.tensor([513, 100, 0, 12000, 24000]))
     put("mel_fb.y", melscale_fbanks_htk(513, 0.0, 12000.0, 100, 24000))
 
@@ -289,7 +317,7 @@ def write_safetensors(path, named):
 
 def main():
     torch.manual_seed(20261125)
-    for make in [conv1d_cases, conv1d_tm_cases, conv_transpose1d_cases, conv2d_cases, conv_transpose2d_cases,
+    for make in [linear_cases, weight_norm_cases, cumsum_cases, conv1d_cases, conv1d_tm_cases, conv_transpose1d_cases, conv2d_cases, conv_transpose2d_cases,
                  norm_cases, activation_cases, pool_interp_cases, attention_cases, rotary_cases,
                  relative_attention_cases, gru_cases, spectral_cases]:
         make()

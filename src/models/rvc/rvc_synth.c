@@ -20,6 +20,7 @@
 #include "nn/bind.h"
 #include "nn/conv.h"
 #include "nn/layers.h"
+#include "nn/ops.h"
 #include "nn/sequence.h"
 
 #define N_FLOWS 4
@@ -386,8 +387,7 @@ static float gaussian(unsigned long long *seed)
 
 /* SineGen with harmonic_num 0, as the official current release: phase increments per frame,
  * their running sum scaled by upp and linearly interpolated (align_corners) to samples,
- * wrap-arounds turned into −1 shifts, then sin(2π·cumsum). Sums accumulate in double like
- * torch's CPU cumsum; stored values are float32. */
+ * wrap-arounds turned into −1 shifts, then sin(2π·cumsum) (nn_cumsum: torch's CPU cumsum). */
 static int sine_source(const rvc_synth *s, const float *f0, int T, const float *eps, unsigned long long seed,
                        float *har, rvc_tap_fn tap, void *tap_ctx, vc_error *err)
 {
@@ -397,17 +397,15 @@ static int sine_source(const rvc_synth *s, const float *f0, int T, const float *
     float *rad = malloc(sizeof(float) * (size_t)T), *cum = malloc(sizeof(float) * (size_t)T);
     float *phase = malloc(sizeof(float) * L), *uv = malloc(sizeof(float) * L);
     if (!rad || !cum || !phase || !uv) { free(rad); free(cum); free(phase); free(uv); return vc_fail(err, VC_ERR_NOMEM, "out of memory (sine)"); }
-    double acc = 0;
     for (int t = 0; t < T; t++) {
         float r = f0[t] / (float)s->c.sr;
         rad[t] = r - floorf(r);
-        acc += rad[t];
-        cum[t] = (float)acc * (float)upp;
     }
+    nn_cumsum(cum, rad, (size_t)T);
+    for (int t = 0; t < T; t++) cum[t] *= (float)upp;
     float scale = T > 1 ? (float)(T - 1) / (float)(L - 1) : 0.0f;
     float prev = 0;
-    acc = 0;
-    for (size_t o = 0; o < L; o++) {
+    for (size_t o = 0; o < L; o++) { /* phase increments, summed below */
         float src = scale * (float)o;
         int i0 = (int)src, i1 = i0 + 1 < T ? i0 + 1 : i0;
         float lambda = src - (float)i0;
@@ -415,10 +413,10 @@ static int sine_source(const rvc_synth *s, const float *f0, int T, const float *
         v = v - floorf(v);
         float shift = (o > 0 && v - prev < 0) ? -1.0f : 0.0f;
         prev = v;
-        acc += (double)(rad[o / (size_t)upp] + shift);
-        phase[o] = (float)acc;
+        phase[o] = rad[o / (size_t)upp] + shift;
         uv[o] = f0[o / (size_t)upp] > 0 ? 1.0f : 0.0f;
     }
+    nn_cumsum(phase, phase, L);
     for (size_t o = 0; o < L; o++) {
         float sine = sinf(phase[o] * 2.0f * (float)M_PI) * SINE_AMP;
         float amp = uv[o] * NOISE_STD + (1.0f - uv[o]) * SINE_AMP / 3.0f;
