@@ -48,6 +48,17 @@ double nn_interp_linear_at(const double *x, size_t n_in, size_t n_out, size_t i)
     return x[i0] * (1 - lambda) + x[i1] * lambda;
 }
 
+void nn_interp_linear_align_corners(float *out, size_t n_out, const float *x, size_t n_in)
+{
+    float scale = n_in > 1 && n_out > 1 ? (float)(n_in - 1) / (float)(n_out - 1) : 0.0f;
+    for (size_t o = 0; o < n_out; o++) {
+        float src = scale * (float)o;
+        size_t i0 = (size_t)src < n_in - 1 ? (size_t)src : n_in - 1, i1 = i0 + 1 < n_in ? i0 + 1 : i0;
+        float lambda = src - (float)i0;
+        out[o] = x[i0] * (1.0f - lambda) + x[i1] * lambda;
+    }
+}
+
 void nn_cumsum(float *out, const float *x, size_t n)
 {
     double acc = 0;

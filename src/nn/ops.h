@@ -29,6 +29,11 @@ void nn_avg_pool2d_2x2(float *out, const float *in, int C, int H, int W);
  * index i: source position (i + ½)·n_in/n_out − ½, clamped at 0 and at the last sample. */
 double nn_interp_linear_at(const double *x, size_t n_in, size_t n_out, size_t i);
 
+/* F.interpolate(mode="linear", align_corners=True) in float32 as PyTorch computes it:
+ * x [n_in] → out [n_out], output i read at source position i·r with r = (n_in − 1)/(n_out − 1)
+ * rounded to float first (RVC's sine source upsamples its frame-rate phase this way). */
+void nn_interp_linear_align_corners(float *out, size_t n_out, const float *x, size_t n_in);
+
 /* torch.cumsum of float32 on the CPU: out[i] = x[0] + … + x[i] accumulated in double, each
  * stored as float32 (a float accumulator drifts by whole cycles over a long NSF phase).
  * In place allowed. */

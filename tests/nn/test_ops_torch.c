@@ -376,6 +376,19 @@ static void interpolate_linear_matches_torch(void **state)
     }
 }
 
+static void interpolate_linear_align_corners_matches_torch(void **state)
+{
+    for (int i = 0; find(state, "interp_linear_ac.%d.x", i); i++) {
+        const nn_tensor *x = need(state, "interp_linear_ac.%d.x", i), *y = need(state, "interp_linear_ac.%d.y", i);
+        float *out = alloc_floats(numel(y));
+        nn_interp_linear_align_corners(out, numel(y), data(x), numel(x));
+        char op[64];
+        snprintf(op, sizeof op, "interpolate linear align_corners %zu→%zu", numel(x), numel(y));
+        expect_close(op, out, y, numel(y), TOL);
+        free(out);
+    }
+}
+
 /* ---- attention and sequence ops ---------------------------------------------------------- */
 
 static void attention_matches_torch(void **state)
@@ -498,6 +511,7 @@ int main(void)
         cmocka_unit_test(sigmoid_matches_torch), cmocka_unit_test(leaky_relu_matches_torch),
         cmocka_unit_test(softmax_matches_torch), cmocka_unit_test(avg_pool2d_matches_torch),
         cmocka_unit_test(interpolate_nearest_matches_torch), cmocka_unit_test(interpolate_linear_matches_torch),
+        cmocka_unit_test(interpolate_linear_align_corners_matches_torch),
         cmocka_unit_test(attention_matches_torch), cmocka_unit_test(rotary_matches_torch),
         cmocka_unit_test(relative_attention_matches_torch), cmocka_unit_test(gru_bidirectional_matches_torch),
         cmocka_unit_test(stft_magnitude_matches_torch), cmocka_unit_test(istft_matches_torch),

@@ -171,6 +171,10 @@ def pool_interp_cases():
         x = rand(1, 1, m)
         put(f"interp_linear.{i}.x", x[0, 0])
         put(f"interp_linear.{i}.y", F.interpolate(x, size=n, mode="linear", align_corners=False)[0, 0])
+    for i, (m, n) in enumerate([(7, 30), (5, 480), (9, 9), (1, 4)]):  # 480: one frame → RVC's 48 kHz samples
+        x = rand(1, 1, m) * 100  # the running phase reaches many cycles
+        put(f"interp_linear_ac.{i}.x", x[0, 0])
+        put(f"interp_linear_ac.{i}.y", F.interpolate(x, size=n, mode="linear", align_corners=True)[0, 0])
 
 
 # ---- attention ----------------------------------------------------------------------------

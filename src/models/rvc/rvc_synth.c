@@ -403,14 +403,10 @@ static int sine_source(const rvc_synth *s, const float *f0, int T, const float *
     }
     nn_cumsum(cum, rad, (size_t)T);
     for (int t = 0; t < T; t++) cum[t] *= (float)upp;
-    float scale = T > 1 ? (float)(T - 1) / (float)(L - 1) : 0.0f;
+    nn_interp_linear_align_corners(phase, L, cum, (size_t)T);
     float prev = 0;
-    for (size_t o = 0; o < L; o++) { /* phase increments, summed below */
-        float src = scale * (float)o;
-        int i0 = (int)src, i1 = i0 + 1 < T ? i0 + 1 : i0;
-        float lambda = src - (float)i0;
-        float v = cum[i0] * (1.0f - lambda) + cum[i1] * lambda;
-        v = v - floorf(v);
+    for (size_t o = 0; o < L; o++) { /* the interpolated phase → increments, summed below */
+        float v = phase[o] - floorf(phase[o]);
         float shift = (o > 0 && v - prev < 0) ? -1.0f : 0.0f;
         prev = v;
         phase[o] = rad[o / (size_t)upp] + shift;
