@@ -210,6 +210,33 @@ int nn_conv2d_3x3(float *out, const float *in, int ci, int H, int W, const float
                                         : nn_conv2d_3x3_taps(out, in, ci, H, W, w, b, co, err);
 }
 
+/* One sgemm gives every input pixel's contribution to each (output channel, tap): cols
+ * [co·9, H·W] = wᵀ · in; each is then scattered to output pixel (2y − 1 + kh, 2x − 1 + kw). */
+int nn_conv_transpose2d_3x3_s2(float *out, const float *in, int ci, int H, int W, const float *w, int co, vc_error *err)
+{
+    int H2 = 2 * H, W2 = 2 * W;
+    size_t hw = (size_t)H * W;
+    float *cols = malloc(sizeof(float) * (size_t)co * 9 * hw + 1);
+    if (!cols) return vc_fail(err, VC_ERR_NOMEM, "out of memory (conv_transpose2d)");
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, co * 9, (int)hw, ci, 1.0f, w, co * 9, in, (int)hw, 0.0f, cols, (int)hw);
+    memset(out, 0, sizeof(float) * (size_t)co * H2 * W2);
+    for (int o = 0; o < co; o++)
+        for (int t = 0; t < 9; t++) {
+            int kh = t / 3, kw = t % 3;
+            const float *src = cols + (size_t)(o * 9 + t) * hw;
+            for (int y = 0; y < H; y++) {
+                int dy = 2 * y - 1 + kh;
+                if (dy < 0 || dy >= H2) continue;
+                for (int x = 0; x < W; x++) {
+                    int dx = 2 * x - 1 + kw;
+                    if (dx >= 0 && dx < W2) out[((size_t)o * H2 + dy) * W2 + dx] += src[(size_t)y * W + x];
+                }
+            }
+        }
+    free(cols);
+    return 0;
+}
+
 void nn_weight_norm_fold(float *w, const float *g, const float *v, int n0, size_t per_row)
 {
     for (int o = 0; o < n0; o++) {

@@ -40,6 +40,10 @@ int nn_conv2d_3x3_im2col(float *out, const float *in, int ci, int H, int W, cons
 int nn_conv2d_3x3_taps(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co,
                        vc_error *err);
 
+/* ConvTranspose2d(kernel 3, stride 2, padding 1, output_padding 1, no bias), RMVPE's decoder
+ * upsampling: in [ci, H, W] → out [co, 2H, 2W]; w [ci, co, 3, 3] (PyTorch's layout). */
+int nn_conv_transpose2d_3x3_s2(float *out, const float *in, int ci, int H, int W, const float *w, int co, vc_error *err);
+
 /* Weight norm folded once at load: w[o] = g[o] · v[o] / ‖v[o]‖ over all other dims. n0 = dim 0. */
 void nn_weight_norm_fold(float *w, const float *g, const float *v, int n0, size_t per_row);
 

@@ -38,6 +38,20 @@ void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *g
     }
 }
 
+void nn_leaky_relu(float *x, size_t n, float slope)
+{
+    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : x[i] * slope;
+}
+
+void nn_sigmoid(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+void nn_tanh(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
+}
 
 void nn_mish(float *x, size_t n)
 {
@@ -51,7 +65,6 @@ void nn_gelu_erf(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
 }
-
 
 /* exp for 8 floats (x ≤ 0 here): 2^(x·log2 e) split into 2^n · 2^f, 2^f by a degree-6
  * polynomial on [−0.5, 0.5]; relative error ≈ 2e-7, close to expf's. Inputs below −87 give 0. */

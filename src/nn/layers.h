@@ -20,6 +20,11 @@ void nn_silu(float *x, size_t n);
 void nn_mish(float *x, size_t n);
 void nn_gelu_erf(float *x, size_t n);
 void nn_gelu_tanh(float *x, size_t n);
+/* x < 0 → slope·x (LeakyReLU); in place. */
+void nn_leaky_relu(float *x, size_t n, float slope);
+/* 1/(1 + e^−x) and tanh, scalar libm (used on short vectors: RMVPE's salience, RVC's output). */
+void nn_sigmoid(float *x, size_t n);
+void nn_tanh(float *x, size_t n);
 
 /* Softmax over each row of x[rows, cols], in place. */
 void nn_softmax_rows(float *x, int rows, int cols);

@@ -16,6 +16,7 @@
 
 #include "models/f5tts/f5tts.h"
 #include "nn/layers.h"
+#include "nn/sequence.h"
 
 #define F5_LN_EPS 1e-6f
 #define F5_POS_KERNEL 31
@@ -98,7 +99,7 @@ int f5_text_embed(const f5tts_model *m, const int64_t *ids, int n_ids, int N, in
     return 0;
 }
 
-/* ---- time embedding and rotary angles ------------------------------------------------------ */
+/* ---- time embedding ---------------------------------------------------------------------- */
 
 static void time_embed(const f5tts_model *m, float t, float *temb, float *work)
 {
@@ -112,32 +113,6 @@ static void time_embed(const f5tts_model *m, float t, float *temb, float *work)
     nn_linear(work, feat, m->time1_w, m->time1_b, 1, 256, m->dim);
     nn_silu(work, (size_t)m->dim);
     nn_linear(temb, work, m->time2_w, m->time2_b, 1, m->dim, m->dim);
-}
-
-/* angles [N, 64]: θ[n][2j] = θ[n][2j+1] = n / 10000^(2j/64) */
-static void rotary_angles(float *theta, int N)
-{
-    for (int j = 0; j < F5_HEAD_DIM / 2; j++) {
-        float inv = (float)(1.0 / pow(10000.0, (double)(2 * j) / F5_HEAD_DIM));
-        for (int n = 0; n < N; n++) theta[(size_t)n * F5_HEAD_DIM + 2 * j] = theta[(size_t)n * F5_HEAD_DIM + 2 * j + 1] = (float)n * inv;
-    }
-}
-
-/* x [B·N, heads·64] rotated in place, pairs (2j, 2j+1) by θ[n][2j]. */
-static void apply_rotary(float *x, const float *cos_t, const float *sin_t, int B, int N, int heads)
-{
-    int width = heads * F5_HEAD_DIM;
-    for (int r = 0; r < B * N; r++) {
-        const float *c = cos_t + (size_t)(r % N) * F5_HEAD_DIM, *s = sin_t + (size_t)(r % N) * F5_HEAD_DIM;
-        for (int h = 0; h < heads; h++) {
-            float *v = x + (size_t)r * width + h * F5_HEAD_DIM;
-            for (int j = 0; j < F5_HEAD_DIM; j += 2) {
-                float a = v[j], b = v[j + 1];
-                v[j] = a * c[j] - b * s[j];
-                v[j + 1] = b * c[j + 1] + a * s[j + 1];
-            }
-        }
-    }
 }
 
 /* ---- DiT --------------------------------------------------------------------------------- */
@@ -229,8 +204,8 @@ static void dit_block(const f5tts_model *m, const f5_dit_block *k, dit_work *w, 
     nn_linear(w->q, w->u, k->q_w, k->q_b, rows, D, I);
     nn_linear(w->k, w->u, k->k_w, k->k_b, rows, D, I);
     nn_linear(w->v, w->u, k->v_w, k->v_b, rows, D, I);
-    apply_rotary(w->q, w->cos_t, w->sin_t, B, N, m->heads);
-    apply_rotary(w->k, w->cos_t, w->sin_t, B, N, m->heads);
+    nn_apply_rotary(w->q, w->cos_t, w->sin_t, B, N, m->heads, F5_HEAD_DIM);
+    nn_apply_rotary(w->k, w->cos_t, w->sin_t, B, N, m->heads, F5_HEAD_DIM);
     for (int b = 0; b < B; b++) {
         size_t off = (size_t)b * N * I;
         nn_attention(w->att + off, w->q + off, w->k + off, w->v + off, N, m->heads, F5_HEAD_DIM,
@@ -264,7 +239,7 @@ int f5_dit_forward(const f5tts_model *m, const float *x, const float *cond, cons
     time_embed(m, t, w.temb, w.tmp);
     memcpy(w.st, w.temb, sizeof(float) * (size_t)D);
     nn_silu(w.st, (size_t)D);
-    rotary_angles(w.theta, N);
+    nn_rotary_angles(w.theta, N, F5_HEAD_DIM);
     for (size_t i = 0; i < (size_t)N * F5_HEAD_DIM; i++) { w.cos_t[i] = cosf(w.theta[i]); w.sin_t[i] = sinf(w.theta[i]); }
     if (tap) { tap(tap_ctx, "time_embed", w.temb, 1, D); tap(tap_ctx, "rope_freqs", w.theta, N, F5_HEAD_DIM); }
     input_embed(m, &w, x, cond, text, B, N);

@@ -9,6 +9,7 @@
 #include "nn/bind.h"
 #include "nn/conv.h"
 #include "nn/layers.h"
+#include "nn/ops.h"
 
 #define HUBERT_LN_EPS 1e-5f
 
@@ -154,19 +155,6 @@ int hubert_frames(const hubert_model *m, int n)
     return n;
 }
 
-/* GroupNorm with one group per channel: normalise each channel over time. */
-static void instance_norm(float *x, int T, int C, const float *w, const float *b)
-{
-    for (int c = 0; c < C; c++) {
-        double mean = 0, var = 0;
-        for (int t = 0; t < T; t++) mean += x[(size_t)t * C + c];
-        mean /= T;
-        for (int t = 0; t < T; t++) var += (x[(size_t)t * C + c] - mean) * (x[(size_t)t * C + c] - mean);
-        float inv = (float)(1.0 / sqrt(var / T + 1e-5));
-        for (int t = 0; t < T; t++) x[(size_t)t * C + c] = ((x[(size_t)t * C + c] - (float)mean) * inv) * w[c] + b[c];
-    }
-}
-
 /* wave → conv features [T, conv_dim] */
 static int feature_encoder(const hubert_model *m, const float *wave, int n, float **out, int *T_out, vc_error *err)
 {
@@ -182,7 +170,7 @@ static int feature_encoder(const hubert_model *m, const float *wave, int n, floa
             free(x); free(y);
             return T2 > 0 ? vc_fail(err, VC_ERR_NOMEM, "out of memory (HuBERT)") : vc_fail(err, VC_ERR_AUDIO_TOO_SHORT, "audio too short for HuBERT");
         }
-        if (i == 0) instance_norm(y, T2, m->conv_dim, m->gn_w, m->gn_b);
+        if (i == 0) nn_group_norm_per_channel(y, T2, m->conv_dim, m->gn_w, m->gn_b, 1e-5);
         nn_gelu_erf(y, (size_t)T2 * m->conv_dim);
         free(x);
         x = y;

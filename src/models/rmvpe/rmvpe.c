@@ -9,6 +9,9 @@
 
 #include "nn/bind.h"
 #include "nn/conv.h"
+#include "nn/layers.h"
+#include "nn/ops.h"
+#include "nn/sequence.h"
 #include "nn/spectral.h"
 
 #define MAX_STAGES 8
@@ -27,7 +30,7 @@ struct rmvpe {
     stage enc[MAX_STAGES], inter[MAX_STAGES];
     dec_stage dec[MAX_STAGES];
     const float *cnn_w, *cnn_b, *fc_w, *fc_b;
-    const float *gru_ih[2], *gru_hh[2], *gru_bih[2], *gru_bhh[2];
+    nn_gru_weights gru[2]; /* forward, reverse */
     float mel_fb[RMVPE_MELS * 513], window[1024];
 };
 
@@ -103,10 +106,10 @@ static void bind_head(rmvpe *m, nn_binder *b)
     m->cnn_w = nn_bind(b, NN_SHAPE(3, m->en_out, 3, 3), "cnn.weight");
     m->cnn_b = nn_bind(b, NN_SHAPE(3), "cnn.bias");
     for (int d = 0; d < 2; d++) {
-        m->gru_ih[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN, 3 * RMVPE_MELS), "fc.0.gru.weight_ih_l0%s", dir[d]);
-        m->gru_hh[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN, GRU_HIDDEN), "fc.0.gru.weight_hh_l0%s", dir[d]);
-        m->gru_bih[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN), "fc.0.gru.bias_ih_l0%s", dir[d]);
-        m->gru_bhh[d] = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN), "fc.0.gru.bias_hh_l0%s", dir[d]);
+        m->gru[d].w_ih = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN, 3 * RMVPE_MELS), "fc.0.gru.weight_ih_l0%s", dir[d]);
+        m->gru[d].w_hh = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN, GRU_HIDDEN), "fc.0.gru.weight_hh_l0%s", dir[d]);
+        m->gru[d].b_ih = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN), "fc.0.gru.bias_ih_l0%s", dir[d]);
+        m->gru[d].b_hh = nn_bind(b, NN_SHAPE(3 * GRU_HIDDEN), "fc.0.gru.bias_hh_l0%s", dir[d]);
     }
     m->fc_w = nn_bind(b, NN_SHAPE(RMVPE_BINS, 2 * GRU_HIDDEN), "fc.1.weight");
     m->fc_b = nn_bind(b, NN_SHAPE(RMVPE_BINS), "fc.1.bias");
@@ -199,15 +202,7 @@ static int conv3x3(plane *out, const plane *in, const float *w, const float *bia
 
 static void batch_norm(plane *p, const bn *n, int relu)
 {
-    size_t hw = (size_t)p->h * p->w;
-    for (int c = 0; c < p->c; c++) {
-        float scale = n->w[c] / sqrtf(n->var[c] + BN_EPS), shift = n->b[c] - n->mean[c] * scale;
-        float *x = p->x + (size_t)c * hw;
-        for (size_t i = 0; i < hw; i++) {
-            float v = x[i] * scale + shift;
-            x[i] = relu && v < 0 ? 0 : v;
-        }
-    }
+    nn_batch_norm_planes(p->x, p->c, (size_t)p->h * p->w, n->w, n->b, n->mean, n->var, BN_EPS, relu);
 }
 
 /* y = relu(bn2(conv2(relu(bn1(conv1(x)))))) + shortcut(x); x is consumed. */
@@ -235,41 +230,20 @@ static int res_block_forward(const res_block *r, plane *x)
 
 static int avg_pool2(plane *out, const plane *in)
 {
-    int H = in->h / 2, W = in->w / 2;
-    if (plane_new(out, in->c, H, W) != 0) return -1;
-    for (int c = 0; c < in->c; c++)
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                const float *s = in->x + ((size_t)c * in->h + 2 * y) * in->w + 2 * x;
-                out->x[((size_t)c * H + y) * W + x] = (s[0] + s[1] + s[in->w] + s[in->w + 1]) * 0.25f;
-            }
+    if (plane_new(out, in->c, in->h / 2, in->w / 2) != 0) return -1;
+    nn_avg_pool2d_2x2(out->x, in->x, in->c, in->h, in->w);
     return 0;
 }
 
 /* ConvTranspose2d(k 3, stride 2, padding 1, output_padding 1): [ci, H, W] → [co, 2H, 2W] */
 static int conv_transpose3x3(plane *out, const plane *in, const float *w, int co)
 {
-    int H = in->h, W = in->w, ci = in->c, H2 = 2 * H, W2 = 2 * W;
-    size_t hw = (size_t)H * W;
-    float *cols = malloc(sizeof(float) * (size_t)co * 9 * hw + 1);
-    if (!cols || plane_new(out, co, H2, W2) != 0) { free(cols); return -1; }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, co * 9, (int)hw, ci, 1.0f, w, co * 9, in->x, (int)hw, 0.0f, cols, (int)hw);
-    memset(out->x, 0, sizeof(float) * (size_t)co * H2 * W2);
-    for (int o = 0; o < co; o++)
-        for (int kh = 0; kh < 3; kh++)
-            for (int kw = 0; kw < 3; kw++) {
-                const float *src = cols + ((size_t)(o * 9 + kh * 3 + kw)) * hw;
-                for (int y = 0; y < H; y++) {
-                    int dy = 2 * y - 1 + kh;
-                    if (dy < 0 || dy >= H2) continue;
-                    for (int x = 0; x < W; x++) {
-                        int dx = 2 * x - 1 + kw;
-                        if (dx >= 0 && dx < W2) out->x[((size_t)o * H2 + dy) * W2 + dx] += src[(size_t)y * W + x];
-                    }
-                }
-            }
-    free(cols);
-    return 0;
+    vc_error err;
+    if (plane_new(out, co, 2 * in->h, 2 * in->w) != 0) return -1;
+    if (nn_conv_transpose2d_3x3_s2(out->x, in->x, in->c, in->h, in->w, w, co, &err) == 0) return 0;
+    free(out->x);
+    out->x = NULL;
+    return -1;
 }
 
 static int concat_channels(plane *out, const plane *a, const plane *b)
@@ -314,48 +288,24 @@ static int unet(const rmvpe *m, plane *x)
 
 /* ---- BiGRU + head --------------------------------------------------------------------------- */
 
-static float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
-
-/* one direction over x [T, in] → out column block [T, 2H] at offset */
-static void gru_direction(const rmvpe *m, int d, const float *gx, int T, float *out)
-{
-    int H = GRU_HIDDEN;
-    float h[GRU_HIDDEN] = {0}, gh[3 * GRU_HIDDEN];
-    for (int s = 0; s < T; s++) {
-        int t = d ? T - 1 - s : s;
-        memcpy(gh, m->gru_bhh[d], sizeof gh);
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, 3 * H, H, 1.0f, m->gru_hh[d], H, h, 1, 1.0f, gh, 1);
-        const float *g = gx + (size_t)t * 3 * H;
-        for (int i = 0; i < H; i++) {
-            float r = sigmoidf(g[i] + gh[i]), z = sigmoidf(g[H + i] + gh[H + i]);
-            float n = tanhf(g[2 * H + i] + r * gh[2 * H + i]);
-            h[i] = (1.0f - z) * n + z * h[i];
-        }
-        memcpy(out + (size_t)t * 2 * H + d * H, h, sizeof h);
-    }
-}
-
 static int head(const rmvpe *m, const plane *x, int frames, float *salience, vc_error *err)
 {
     plane c3;
     int T = x->h, F = x->w, in = 3 * F, H = GRU_HIDDEN;
     if (conv3x3(&c3, x, m->cnn_w, m->cnn_b, 3) != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
-    float *seq = malloc(sizeof(float) * (size_t)T * in), *gx = malloc(sizeof(float) * (size_t)T * 3 * H);
-    float *bi = malloc(sizeof(float) * (size_t)T * 2 * H), *logits = malloc(sizeof(float) * (size_t)T * RMVPE_BINS);
-    int rc = (seq && gx && bi && logits) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
+    float *seq = malloc(sizeof(float) * (size_t)T * in), *bi = malloc(sizeof(float) * (size_t)T * 2 * H);
+    float *logits = malloc(sizeof(float) * (size_t)T * RMVPE_BINS);
+    int rc = (seq && bi && logits) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
     for (int t = 0; rc == 0 && t < T; t++) /* [3, T, F] → [T, 3·F] (transpose(1,2).flatten) */
         for (int c = 0; c < 3; c++) memcpy(seq + (size_t)t * in + c * F, c3.x + ((size_t)c * T + t) * F, sizeof(float) * (size_t)F);
-    for (int d = 0; rc == 0 && d < 2; d++) {
-        for (int t = 0; t < T; t++) memcpy(gx + (size_t)t * 3 * H, m->gru_bih[d], sizeof(float) * 3 * H);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, 3 * H, in, 1.0f, seq, in, m->gru_ih[d], in, 1.0f, gx, 3 * H);
-        gru_direction(m, d, gx, T, bi);
-    }
+    if (rc == 0) rc = nn_gru_bidirectional(bi, seq, T, in, H, m->gru, err);
     if (rc == 0) {
         for (int t = 0; t < T; t++) memcpy(logits + (size_t)t * RMVPE_BINS, m->fc_b, sizeof(float) * RMVPE_BINS);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, RMVPE_BINS, 2 * H, 1.0f, bi, 2 * H, m->fc_w, 2 * H, 1.0f, logits, RMVPE_BINS);
-        for (size_t i = 0; i < (size_t)frames * RMVPE_BINS; i++) salience[i] = sigmoidf(logits[i]);
+        memcpy(salience, logits, sizeof(float) * (size_t)frames * RMVPE_BINS);
+        nn_sigmoid(salience, (size_t)frames * RMVPE_BINS);
     }
-    free(c3.x); free(seq); free(gx); free(bi); free(logits);
+    free(c3.x); free(seq); free(bi); free(logits);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include "audio/audio.h"
 #include "audio/filter.h"
 #include "models/rvc/rvc_features.h"
+#include "nn/ops.h"
 
 #define SR 16000
 #define WINDOW 160
@@ -209,16 +210,6 @@ static double *frame_rms(const float *xf, const double *xd, size_t n, int sr, si
     return r;
 }
 
-/* F.interpolate(mode="linear", align_corners=False) of r [m] at output index i of n */
-static double interp_at(const double *r, size_t m, size_t n, size_t i)
-{
-    double src = ((double)i + 0.5) * (double)m / (double)n - 0.5;
-    if (src < 0) src = 0;
-    size_t i0 = (size_t)src, i1 = i0 + 1 < m ? i0 + 1 : m - 1;
-    double lambda = src - (double)i0;
-    return r[i0] * (1 - lambda) + r[i1] * lambda;
-}
-
 /* out ← out · rms_in^(1−rate) · rms_out^(rate−1): the input's loudness contour, by rate */
 static int mix_rms(const double *in, size_t n_in, float *out, size_t n_out, int sr_out, double rate, vc_error *err)
 {
@@ -226,7 +217,7 @@ static int mix_rms(const double *in, size_t n_in, float *out, size_t n_out, int 
     double *r1 = frame_rms(NULL, in, n_in, SR, &m1), *r2 = frame_rms(out, NULL, n_out, sr_out, &m2);
     if (!r1 || !r2) { free(r1); free(r2); return vc_fail(err, VC_ERR_NOMEM, "oom"); }
     for (size_t i = 0; i < n_out; i++) {
-        double a = interp_at(r1, m1, n_out, i), b = interp_at(r2, m2, n_out, i);
+        double a = nn_interp_linear_at(r1, m1, n_out, i), b = nn_interp_linear_at(r2, m2, n_out, i);
         b = b > 1e-6 ? b : 1e-6;
         out[i] = (float)(out[i] * (pow(a, 1 - rate) * pow(b, rate - 1)));
     }

@@ -20,6 +20,8 @@
 #include "nn/bind.h"
 #include "nn/conv.h"
 #include "nn/layers.h"
+#include "nn/ops.h"
+#include "nn/sequence.h"
 
 #define N_FLOWS 4
 #define WN_LAYERS 3
@@ -266,47 +268,9 @@ const rvc_synth_config *rvc_synth_get_config(const rvc_synth *s) { return &s->c;
 
 /* ---- forward ------------------------------------------------------------------------------ */
 
-static void leaky_relu(float *x, size_t n, float slope)
-{
-    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : x[i] * slope;
-}
-
 static int run_conv(const conv *c, float *out, const float *in, int T, vc_error *err)
 {
     return nn_conv1d(out, in, T, c->w, c->b, &c->d, err);
-}
-
-/* VITS relative-position attention for one head: q, k, v [T, kc] (strided by width). */
-static void relative_attention_head(float *out, const float *q, const float *k, const float *v, int T, int width,
-                                    int kc, const float *rel_k, const float *rel_v, float *scores)
-{
-    float scale = 1.0f / sqrtf((float)kc);
-    for (int i = 0; i < T; i++) {
-        float *row = scores + (size_t)i * T;
-        const float *qi = q + (size_t)i * width;
-        for (int j = 0; j < T; j++) {
-            const float *kj = k + (size_t)j * width;
-            float s = 0, r = 0;
-            for (int m = 0; m < kc; m++) s += (qi[m] * scale) * kj[m];
-            int d = j - i;
-            if (d >= -RVC_WINDOW && d <= RVC_WINDOW)
-                for (int m = 0; m < kc; m++) r += (qi[m] * scale) * rel_k[(size_t)(d + RVC_WINDOW) * kc + m];
-            row[j] = s + r;
-        }
-    }
-    nn_softmax_rows(scores, T, T);
-    for (int i = 0; i < T; i++) {
-        float *o = out + (size_t)i * width;
-        const float *p = scores + (size_t)i * T;
-        for (int m = 0; m < kc; m++) o[m] = 0;
-        for (int j = 0; j < T; j++)
-            for (int m = 0; m < kc; m++) o[m] += p[j] * v[(size_t)j * width + m];
-        for (int d = -RVC_WINDOW; d <= RVC_WINDOW; d++) {
-            int j = i + d;
-            if (j < 0 || j >= T) continue;
-            for (int m = 0; m < kc; m++) o[m] += p[j] * rel_v[(size_t)(d + RVC_WINDOW) * kc + m];
-        }
-    }
 }
 
 typedef struct enc_work { float *q, *k, *v, *att, *y, *mid, *scores; } enc_work;
@@ -315,9 +279,7 @@ static int encoder_layer(const rvc_synth *s, const attn_layer *l, float *x, int 
 {
     int H = s->c.hidden, kc = H / s->c.n_heads;
     if (run_conv(&l->q, w->q, x, T, err) || run_conv(&l->k, w->k, x, T, err) || run_conv(&l->v, w->v, x, T, err)) return -1;
-    for (int h = 0; h < s->c.n_heads; h++)
-        relative_attention_head(w->att + h * kc, w->q + h * kc, w->k + h * kc, w->v + h * kc, T, H, kc, l->rel_k, l->rel_v,
-                                w->scores);
+    nn_relative_attention(w->att, w->q, w->k, w->v, T, s->c.n_heads, kc, RVC_WINDOW, l->rel_k, l->rel_v, w->scores);
     if (run_conv(&l->o, w->y, w->att, T, err)) return -1;
     for (size_t i = 0; i < (size_t)T * H; i++) x[i] += w->y[i];
     nn_layer_norm(x, x, T, H, l->n1_g, l->n1_b, 1e-5f);
@@ -345,7 +307,7 @@ static int text_encoder(const rvc_synth *s, const float *phone, const int64_t *p
             const float *pe = s->c.f0 ? s->pitch_emb + (size_t)p * H : NULL; /* no-f0 models: phone only */
             for (int i = 0; i < H; i++) x[(size_t)t * H + i] = (x[(size_t)t * H + i] + (pe ? pe[i] : 0.0f)) * sqrtf((float)H);
         }
-        leaky_relu(x, (size_t)T * H, 0.1f);
+        nn_leaky_relu(x, (size_t)T * H, 0.1f);
     }
     for (int i = 0; rc == 0 && i < s->c.n_layers; i++) rc = encoder_layer(s, &s->layers[i], x, T, &w, err);
     if (rc == 0) rc = run_conv(&s->proj, stats, x, T, err);
@@ -425,8 +387,7 @@ static float gaussian(unsigned long long *seed)
 
 /* SineGen with harmonic_num 0, as the official current release: phase increments per frame,
  * their running sum scaled by upp and linearly interpolated (align_corners) to samples,
- * wrap-arounds turned into −1 shifts, then sin(2π·cumsum). Sums accumulate in double like
- * torch's CPU cumsum; stored values are float32. */
+ * wrap-arounds turned into −1 shifts, then sin(2π·cumsum) (nn_cumsum: torch's CPU cumsum). */
 static int sine_source(const rvc_synth *s, const float *f0, int T, const float *eps, unsigned long long seed,
                        float *har, rvc_tap_fn tap, void *tap_ctx, vc_error *err)
 {
@@ -436,28 +397,22 @@ static int sine_source(const rvc_synth *s, const float *f0, int T, const float *
     float *rad = malloc(sizeof(float) * (size_t)T), *cum = malloc(sizeof(float) * (size_t)T);
     float *phase = malloc(sizeof(float) * L), *uv = malloc(sizeof(float) * L);
     if (!rad || !cum || !phase || !uv) { free(rad); free(cum); free(phase); free(uv); return vc_fail(err, VC_ERR_NOMEM, "out of memory (sine)"); }
-    double acc = 0;
     for (int t = 0; t < T; t++) {
         float r = f0[t] / (float)s->c.sr;
         rad[t] = r - floorf(r);
-        acc += rad[t];
-        cum[t] = (float)acc * (float)upp;
     }
-    float scale = T > 1 ? (float)(T - 1) / (float)(L - 1) : 0.0f;
+    nn_cumsum(cum, rad, (size_t)T);
+    for (int t = 0; t < T; t++) cum[t] *= (float)upp;
+    nn_interp_linear_align_corners(phase, L, cum, (size_t)T);
     float prev = 0;
-    acc = 0;
-    for (size_t o = 0; o < L; o++) {
-        float src = scale * (float)o;
-        int i0 = (int)src, i1 = i0 + 1 < T ? i0 + 1 : i0;
-        float lambda = src - (float)i0;
-        float v = cum[i0] * (1.0f - lambda) + cum[i1] * lambda;
-        v = v - floorf(v);
+    for (size_t o = 0; o < L; o++) { /* the interpolated phase → increments, summed below */
+        float v = phase[o] - floorf(phase[o]);
         float shift = (o > 0 && v - prev < 0) ? -1.0f : 0.0f;
         prev = v;
-        acc += (double)(rad[o / (size_t)upp] + shift);
-        phase[o] = (float)acc;
+        phase[o] = rad[o / (size_t)upp] + shift;
         uv[o] = f0[o / (size_t)upp] > 0 ? 1.0f : 0.0f;
     }
+    nn_cumsum(phase, phase, L);
     for (size_t o = 0; o < L; o++) {
         float sine = sinf(phase[o] * 2.0f * (float)M_PI) * SINE_AMP;
         float amp = uv[o] * NOISE_STD + (1.0f - uv[o]) * SINE_AMP / 3.0f;
@@ -479,9 +434,9 @@ static int resblock1(const resblock *r, const float *x, int T, int ch, float *ou
     memcpy(out, x, sizeof(float) * (size_t)T * ch);
     for (int m = 0; m < 3; m++) {
         memcpy(a, out, sizeof(float) * (size_t)T * ch);
-        leaky_relu(a, (size_t)T * ch, 0.1f);
+        nn_leaky_relu(a, (size_t)T * ch, 0.1f);
         if (run_conv(&r->c1[m], b, a, T, err)) return -1;
-        leaky_relu(b, (size_t)T * ch, 0.1f);
+        nn_leaky_relu(b, (size_t)T * ch, 0.1f);
         if (run_conv(&r->c2[m], a, b, T, err)) return -1;
         for (size_t i = 0; i < (size_t)T * ch; i++) out[i] += a[i];
     }
@@ -499,7 +454,7 @@ static int decoder_stage(const rvc_synth *s, int i, const float *x, int T, const
     int rc = (a && y && src && acc && t1 && t2 && rb) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (decoder)");
     if (rc == 0) {
         memcpy(a, x, sizeof(float) * (size_t)T * u->c_in);
-        leaky_relu(a, (size_t)T * u->c_in, 0.1f);
+        nn_leaky_relu(a, (size_t)T * u->c_in, 0.1f);
         rc = nn_conv_transpose1d(y, a, T, u->w, u->b, u->c_in, ch, u->k, u->stride, u->pad, err);
     }
     if (rc == 0 && har) { /* NSF: the harmonic source, downsampled to this stage's rate, is added */
@@ -535,9 +490,9 @@ static int decoder(const rvc_synth *s, const float *z, int T, const float *g, co
     }
     if (rc == 0) {
         int ch = s->ups[s->c.n_ups - 1].c_out;
-        leaky_relu(x, (size_t)len * ch, 0.01f); /* F.leaky_relu default slope */
+        nn_leaky_relu(x, (size_t)len * ch, 0.01f); /* F.leaky_relu default slope */
         rc = run_conv(&s->conv_post, audio, x, len, err);
-        for (int t = 0; rc == 0 && t < len; t++) audio[t] = tanhf(audio[t]);
+        if (rc == 0) nn_tanh(audio, (size_t)len);
     }
     free(x); free(cond);
     return rc;

@@ -1,0 +1,69 @@
+/* Per-channel norms, pooling and interpolation (see ops.h). */
+#include "nn/ops.h"
+
+#include <math.h>
+
+void nn_batch_norm_planes(float *x, int C, size_t plane, const float *gamma, const float *beta, const float *mean,
+                          const float *var, float eps, int relu)
+{
+    for (int c = 0; c < C; c++) {
+        float scale = gamma[c] / sqrtf(var[c] + eps), shift = beta[c] - mean[c] * scale;
+        float *p = x + (size_t)c * plane;
+        for (size_t i = 0; i < plane; i++) {
+            float v = p[i] * scale + shift;
+            p[i] = relu && v < 0 ? 0 : v;
+        }
+    }
+}
+
+void nn_group_norm_per_channel(float *x, int T, int C, const float *gamma, const float *beta, double eps)
+{
+    for (int c = 0; c < C; c++) {
+        double mean = 0, var = 0;
+        for (int t = 0; t < T; t++) mean += x[(size_t)t * C + c];
+        mean /= T;
+        for (int t = 0; t < T; t++) var += (x[(size_t)t * C + c] - mean) * (x[(size_t)t * C + c] - mean);
+        float inv = (float)(1.0 / sqrt(var / T + eps));
+        for (int t = 0; t < T; t++) x[(size_t)t * C + c] = ((x[(size_t)t * C + c] - (float)mean) * inv) * gamma[c] + beta[c];
+    }
+}
+
+void nn_avg_pool2d_2x2(float *out, const float *in, int C, int H, int W)
+{
+    int H2 = H / 2, W2 = W / 2;
+    for (int c = 0; c < C; c++)
+        for (int y = 0; y < H2; y++)
+            for (int x = 0; x < W2; x++) {
+                const float *s = in + ((size_t)c * H + 2 * y) * W + 2 * x;
+                out[((size_t)c * H2 + y) * W2 + x] = (s[0] + s[1] + s[W] + s[W + 1]) * 0.25f;
+            }
+}
+
+double nn_interp_linear_at(const double *x, size_t n_in, size_t n_out, size_t i)
+{
+    double src = ((double)i + 0.5) * (double)n_in / (double)n_out - 0.5;
+    if (src < 0) src = 0;
+    size_t i0 = (size_t)src, i1 = i0 + 1 < n_in ? i0 + 1 : n_in - 1;
+    double lambda = src - (double)i0;
+    return x[i0] * (1 - lambda) + x[i1] * lambda;
+}
+
+void nn_interp_linear_align_corners(float *out, size_t n_out, const float *x, size_t n_in)
+{
+    float scale = n_in > 1 && n_out > 1 ? (float)(n_in - 1) / (float)(n_out - 1) : 0.0f;
+    for (size_t o = 0; o < n_out; o++) {
+        float src = scale * (float)o;
+        size_t i0 = (size_t)src < n_in - 1 ? (size_t)src : n_in - 1, i1 = i0 + 1 < n_in ? i0 + 1 : i0;
+        float lambda = src - (float)i0;
+        out[o] = x[i0] * (1.0f - lambda) + x[i1] * lambda;
+    }
+}
+
+void nn_cumsum(float *out, const float *x, size_t n)
+{
+    double acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc += x[i];
+        out[i] = (float)acc;
+    }
+}

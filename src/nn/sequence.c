@@ -1,0 +1,120 @@
+/* GRU, rotary embedding and relative-position attention (see sequence.h). */
+#include "nn/sequence.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/layers.h"
+
+static float sigmoid1(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+/* One direction over gx = x·W_ihᵀ + b_ih [T, 3H], writing h_t into out [T, 2H] at column offset
+ * col. h and gh are H and 3H floats of scratch. */
+static void gru_direction(const nn_gru_weights *w, const float *gx, int T, int H, int reverse, float *out, int col,
+                          float *h, float *gh)
+{
+    memset(h, 0, sizeof(float) * (size_t)H);
+    for (int s = 0; s < T; s++) {
+        int t = reverse ? T - 1 - s : s;
+        memcpy(gh, w->b_hh, sizeof(float) * 3 * (size_t)H);
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, 3 * H, H, 1.0f, w->w_hh, H, h, 1, 1.0f, gh, 1);
+        const float *g = gx + (size_t)t * 3 * H;
+        for (int i = 0; i < H; i++) {
+            float r = sigmoid1(g[i] + gh[i]), z = sigmoid1(g[H + i] + gh[H + i]);
+            float n = tanhf(g[2 * H + i] + r * gh[2 * H + i]);
+            h[i] = (1.0f - z) * n + z * h[i];
+        }
+        memcpy(out + (size_t)t * 2 * H + col, h, sizeof(float) * (size_t)H);
+    }
+}
+
+int nn_gru_bidirectional(float *out, const float *x, int T, int n_in, int H, const nn_gru_weights dir[2], vc_error *err)
+{
+    float *gx = malloc(sizeof(float) * ((size_t)T * 3 * H + 4 * (size_t)H));
+    if (!gx) return vc_fail(err, VC_ERR_NOMEM, "out of memory (GRU, %d steps)", T);
+    float *h = gx + (size_t)T * 3 * H, *gh = h + H;
+    for (int d = 0; d < 2; d++) {
+        /* the input projections of all steps at once; only the recurrent part is sequential */
+        for (int t = 0; t < T; t++) memcpy(gx + (size_t)t * 3 * H, dir[d].b_ih, sizeof(float) * 3 * (size_t)H);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, 3 * H, n_in, 1.0f, x, n_in, dir[d].w_ih, n_in, 1.0f, gx,
+                    3 * H);
+        gru_direction(&dir[d], gx, T, H, d, out, d * H, h, gh);
+    }
+    free(gx);
+    return 0;
+}
+
+void nn_rotary_angles(float *theta, int N, int dim)
+{
+    for (int j = 0; j < dim / 2; j++) {
+        float inv = (float)(1.0 / pow(10000.0, (double)(2 * j) / dim));
+        for (int n = 0; n < N; n++) theta[(size_t)n * dim + 2 * j] = theta[(size_t)n * dim + 2 * j + 1] = (float)n * inv;
+    }
+}
+
+void nn_apply_rotary(float *x, const float *cos_t, const float *sin_t, int B, int N, int heads, int dim)
+{
+    int width = heads * dim;
+    for (int r = 0; r < B * N; r++) {
+        const float *c = cos_t + (size_t)(r % N) * dim, *s = sin_t + (size_t)(r % N) * dim;
+        for (int h = 0; h < heads; h++) {
+            float *v = x + (size_t)r * width + h * dim;
+            for (int j = 0; j < dim; j += 2) {
+                float a = v[j], b = v[j + 1];
+                v[j] = a * c[j] - b * s[j];
+                v[j + 1] = b * c[j + 1] + a * s[j + 1];
+            }
+        }
+    }
+}
+
+/* scores [T, T] of one head: q̂_i·k_j plus, within the window, q̂_i·rel_k[j − i + window] */
+static void relative_scores(float *scores, const float *q, const float *k, int T, int width, int kc, int window,
+                            const float *rel_k)
+{
+    float scale = 1.0f / sqrtf((float)kc);
+    for (int i = 0; i < T; i++) {
+        float *row = scores + (size_t)i * T;
+        const float *qi = q + (size_t)i * width;
+        for (int j = 0; j < T; j++) {
+            const float *kj = k + (size_t)j * width;
+            float s = 0, r = 0;
+            for (int m = 0; m < kc; m++) s += (qi[m] * scale) * kj[m];
+            int d = j - i;
+            if (d >= -window && d <= window)
+                for (int m = 0; m < kc; m++) r += (qi[m] * scale) * rel_k[(size_t)(d + window) * kc + m];
+            row[j] = s + r;
+        }
+    }
+}
+
+/* out_i = Σ_j p(i, j) v_j + Σ_{|d| ≤ window} p(i, i + d) rel_v[d + window], one head */
+static void relative_values(float *out, const float *p_attn, const float *v, int T, int width, int kc, int window,
+                            const float *rel_v)
+{
+    for (int i = 0; i < T; i++) {
+        float *o = out + (size_t)i * width;
+        const float *p = p_attn + (size_t)i * T;
+        for (int m = 0; m < kc; m++) o[m] = 0;
+        for (int j = 0; j < T; j++)
+            for (int m = 0; m < kc; m++) o[m] += p[j] * v[(size_t)j * width + m];
+        for (int d = -window; d <= window; d++) {
+            int j = i + d;
+            if (j < 0 || j >= T) continue;
+            for (int m = 0; m < kc; m++) o[m] += p[j] * rel_v[(size_t)(d + window) * kc + m];
+        }
+    }
+}
+
+void nn_relative_attention(float *out, const float *q, const float *k, const float *v, int T, int heads, int kc,
+                           int window, const float *rel_k, const float *rel_v, float *scores)
+{
+    int width = heads * kc;
+    for (int h = 0; h < heads; h++) {
+        relative_scores(scores, q + h * kc, k + h * kc, T, width, kc, window, rel_k);
+        nn_softmax_rows(scores, T, T);
+        relative_values(out + h * kc, scores, v + h * kc, T, width, kc, window, rel_v);
+    }
+}
