@@ -70,36 +70,33 @@ void nn_apply_rotary(float *x, const float *cos_t, const float *sin_t, int B, in
     }
 }
 
-/* scores [T, T] of one head: q̂_i·k_j plus, within the window, q̂_i·rel_k[j − i + window] */
+/* scores [T, T] of one head: q̂_i·k_j (one sgemm, q̂ = q/√kc) plus, within the window,
+ * q̂_i·rel_k[j − i + window] (2·window + 1 dot products a row). */
 static void relative_scores(float *scores, const float *q, const float *k, int T, int width, int kc, int window,
                             const float *rel_k)
 {
     float scale = 1.0f / sqrtf((float)kc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, kc, scale, q, width, k, width, 0.0f, scores, T);
     for (int i = 0; i < T; i++) {
-        float *row = scores + (size_t)i * T;
         const float *qi = q + (size_t)i * width;
-        for (int j = 0; j < T; j++) {
-            const float *kj = k + (size_t)j * width;
-            float s = 0, r = 0;
-            for (int m = 0; m < kc; m++) s += (qi[m] * scale) * kj[m];
-            int d = j - i;
-            if (d >= -window && d <= window)
-                for (int m = 0; m < kc; m++) r += (qi[m] * scale) * rel_k[(size_t)(d + window) * kc + m];
-            row[j] = s + r;
+        for (int d = -window; d <= window; d++) {
+            int j = i + d;
+            if (j < 0 || j >= T) continue;
+            float r = 0;
+            for (int m = 0; m < kc; m++) r += (qi[m] * scale) * rel_k[(size_t)(d + window) * kc + m];
+            scores[(size_t)i * T + j] += r;
         }
     }
 }
 
-/* out_i = Σ_j p(i, j) v_j + Σ_{|d| ≤ window} p(i, i + d) rel_v[d + window], one head */
+/* out_i = Σ_j p(i, j) v_j (one sgemm) + Σ_{|d| ≤ window} p(i, i + d) rel_v[d + window], one head */
 static void relative_values(float *out, const float *p_attn, const float *v, int T, int width, int kc, int window,
                             const float *rel_v)
 {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, kc, T, 1.0f, p_attn, T, v, width, 0.0f, out, width);
     for (int i = 0; i < T; i++) {
         float *o = out + (size_t)i * width;
         const float *p = p_attn + (size_t)i * T;
-        for (int m = 0; m < kc; m++) o[m] = 0;
-        for (int j = 0; j < T; j++)
-            for (int m = 0; m < kc; m++) o[m] += p[j] * v[(size_t)j * width + m];
         for (int d = -window; d <= window; d++) {
             int j = i + d;
             if (j < 0 || j >= T) continue;
