@@ -28,6 +28,18 @@ export function Unavailable({ what }: { what: string }) {
   )
 }
 
+/** Inline answer to a 503 WEIGHTS_MISSING from a start request: what is missing, the exact
+ * install command, and the server's own detail. Never a blank screen. */
+export function WeightsMissing({ what, command, detail }: { what: string; command: string; detail?: string }) {
+  return (
+    <div className="banner error" role="alert" data-testid="weights-missing">
+      <strong>{what} needs voice models that are not installed on this server.</strong>{' '}
+      Run <code>{command}</code> on the server, then try again.
+      {detail && <p className="muted small-print">Server said: {detail}</p>}
+    </div>
+  )
+}
+
 export function Skeleton({ count = 3 }: { count?: number }) {
   return (
     <div className="skeletons" aria-busy="true" aria-label="Loading">
