@@ -112,7 +112,7 @@ export function Convert() {
         </div>
       )}
       {models && models.length > 0 && (
-        <form className="stack" onSubmit={(e) => void run(e)} data-testid="convert-form">
+        <form className="stack" onSubmit={(e) => void run(e)} data-testid="convert-form" noValidate>
           <section className="card stack" aria-labelledby="cv-1">
             <h2 id="cv-1">1. Voice model</h2>
             <label htmlFor="model">Voice model</label>
