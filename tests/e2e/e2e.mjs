@@ -43,10 +43,12 @@ async function assertAudioPlays(page, locator) {
   await locator.waitFor({ timeout: TIMEOUT })
   const h = await locator.elementHandle()
   const r = await page.evaluate(async (a) => {
-    if (a.readyState < 1) await new Promise((ok, bad) => { a.addEventListener('loadedmetadata', ok, { once: true }); a.addEventListener('error', () => bad(new Error('audio error ' + a.error?.code)), { once: true }) })
+    const within = (p, what) => Promise.race([p, new Promise((_, bad) => setTimeout(() => bad(new Error(`audio: ${what} took over 15 s (readyState ${a.readyState}, networkState ${a.networkState}, error ${a.error?.code})`)), 15000))])
+    if (a.error) throw new Error(`audio error ${a.error.code} (networkState ${a.networkState}) for ${a.currentSrc}`)
+    if (a.readyState < 1) await within(new Promise((ok, bad) => { a.addEventListener('loadedmetadata', ok, { once: true }); a.addEventListener('error', () => bad(new Error('audio error ' + a.error?.code)), { once: true }) }), 'loading metadata')
     const duration = a.duration
     a.muted = true
-    await a.play()
+    await within(a.play(), 'play()')
     const t0 = a.currentTime
     await new Promise((ok) => setTimeout(ok, 700))
     const t1 = a.currentTime
@@ -302,15 +304,17 @@ const specs = [
     await page.getByRole('heading', { name: 'Your voice models' }).waitFor()
     const form = page.getByTestId('import')
     if (!(await form.evaluate((d) => d.open))) await form.locator('summary').click()
-    await page.getByLabel('Model name').fill('Small voice')
+    const name = 'Small voice ' + Date.now().toString(36)
+    await page.getByLabel('Model name').fill(name)
     await page.getByLabel('Model weights (.pth)').setInputFiles(join(AUDIO, 'small_voice.pth'))
     await page.getByRole('button', { name: 'Import' }).click()
     const result = page.getByTestId('import-done').or(page.getByTestId('import-error'))
     await result.waitFor({ timeout: 60000 })
     const err = await page.getByTestId('import-error').count() ? await page.getByTestId('import-error').innerText() : null
     assert(!err, 'import refused: ' + err)
-    await page.getByRole('heading', { name: 'Small voice' }).waitFor()
-    const m = (await api('/api/models')).body.models.find((x) => x.name === 'Small voice')
+    assert((await page.getByTestId('import-done').innerText()).includes(name), 'success message names the model')
+    await page.getByRole('heading', { name, exact: true }).waitFor()
+    const m = (await api('/api/models')).body.models.find((x) => x.name === name)
     assert(m, 'server lists the imported model')
     state.importedModel = m.model_id
     await axe(page, 'models after import')
@@ -325,13 +329,14 @@ const specs = [
     page.on('request', (r) => { if (r.url().endsWith('/api/convert/rvc') && r.method() === 'POST') posted = r.postDataJSON() })
     await page.goto(`${BASE}/convert?model=${encodeURIComponent(model.model_id)}`)
     await page.getByRole('heading', { name: 'Convert', level: 1 }).waitFor()
-    assert(await page.getByLabel('Voice model').inputValue() === model.model_id, 'model preselected from ?model=')
+    assert(await page.getByLabel('Voice model', { exact: true }).inputValue() === model.model_id, 'model preselected from ?model=')
     await uploadThroughUi(page, 'target', 'speech.wav')
     await page.getByTestId('target-ready').waitFor({ timeout: TIMEOUT })
     await page.getByText('Advanced parameters').click()
     await page.getByLabel('Pitch shift (semitones)').fill('2')
-    await page.getByRole('button', { name: 'Convert' }).click()
-    const outcome = page.getByTestId('weights-missing').or(page.getByTestId('result')).or(page.getByTestId('convert-error')).or(page.locator('.progress-text .error-text'))
+    await page.getByRole('button', { name: 'Convert', exact: true }).click()
+    const outcome = page.getByTestId('weights-missing').or(page.getByTestId('result')).or(page.getByTestId('convert-error'))
+      .or(page.getByTestId('no-result')).or(page.locator('.progress-text .error-text'))
     await outcome.first().waitFor({ timeout: 180000 })
     assert(posted && posted.model_id === model.model_id && /^audio_/.test(posted.target_audio_id) && posted.parameters.pitch_shift === 2 &&
       ['index_rate', 'filter_radius', 'rms_mix_rate', 'protect'].every((k) => typeof posted.parameters[k] === 'number'), 'request body ' + JSON.stringify(posted))
@@ -343,6 +348,7 @@ const specs = [
     }
     assert(!(await page.getByTestId('convert-error').count()), 'start refused: ' + await page.getByTestId('convert-error').innerText().catch(() => ''))
     assert(!(await page.locator('.progress-text .error-text').count()), 'job failed: ' + await page.locator('.progress-text').innerText())
+    assert(!(await page.getByTestId('no-result').count()), 'the complete event carried no output_audio_id')
     await assertAudioPlays(page, page.getByTestId('result-audio'))
     await assertDownload(page, 'download-wav', 'audio/wav')
     await page.getByRole('heading', { name: 'Before / after' }).waitFor()
@@ -375,6 +381,13 @@ const specs = [
   }],
 ]
 
+// VCS_E2E_ONLY=regex runs only the specs whose names match (while working on one screen)
+const only = process.env.VCS_E2E_ONLY ? new RegExp(process.env.VCS_E2E_ONLY, 'i') : null
+if (only) {
+  const n = specs.length
+  specs.splice(0, n, ...specs.filter(([name]) => only.test(name)))
+  console.log(`e2e: VCS_E2E_ONLY=${process.env.VCS_E2E_ONLY}: running ${specs.length} of ${n} specs`)
+}
 const t0 = Date.now()
 const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-profile-')), {
   executablePath: '/usr/bin/chromium', headless: true,

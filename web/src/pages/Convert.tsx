@@ -114,7 +114,7 @@ export function Convert() {
       {models && models.length > 0 && (
         <form className="stack" onSubmit={(e) => void run(e)} data-testid="convert-form" noValidate>
           <section className="card stack" aria-labelledby="cv-1">
-            <h2 id="cv-1">1. Voice model</h2>
+            <h2 id="cv-1">1. Choose a voice model</h2>
             <label htmlFor="model">Voice model</label>
             <select id="model" value={modelId} onChange={(e) => setModelId(e.target.value)}>
               {models.map((m) => <option key={m.model_id} value={m.model_id}>{m.name}{m.quality_grade ? ` (grade ${m.quality_grade})` : ''}</option>)}
@@ -162,7 +162,7 @@ export function Convert() {
           <h2 id="cv-progress">{job.status === 'complete' ? 'Finished' : 'Converting…'}</h2>
           {eta !== null && active && <p className="muted">Estimated time: about {fmtDuration(eta)}.</p>}
           <JobProgress view={job} phases={RVC_PHASES} />
-          {job.status === 'complete' && !result && <p role="alert" className="error-text">The job finished but the server sent no audio id for the result.</p>}
+          {job.status === 'complete' && !result && <p role="alert" className="error-text" data-testid="no-result">The job finished but the server sent no audio id for the result.</p>}
         </section>
       )}
       {result && <ResultPlayer result={result} title={`Converted: ${model?.name ?? 'your voice'}`} filename="converted" compareWith={target?.file_id} />}

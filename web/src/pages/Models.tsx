@@ -17,6 +17,11 @@ export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; 
   const [unavailable, setUnavailable] = useState(false)
   const [done, setDone] = useState<VoiceModel | null>(null)
   const [formKey, setFormKey] = useState(0)   // remounts the file inputs after a success
+  // opened for you while the library is empty; once the user toggles it, or an import
+  // succeeds, their choice wins (an import that fills the library must not fold its own
+  // success message away)
+  const [userOpen, setUserOpen] = useState<boolean | null>(null)
+  const isOpen = userOpen ?? !!open
   const submit = async (ev: React.FormEvent<HTMLFormElement>) => {
     ev.preventDefault()
     setDone(null)
@@ -28,6 +33,7 @@ export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; 
       const m = await api.importModel({ name, model: model!, index })
       toast.success(`Imported ${m.name ?? name.trim()}`)
       setDone(m)
+      setUserOpen(true)
       setName(''); setModel(null); setIndex(null); setFormKey((k) => k + 1)
       onDone(m)
     } catch (e) {
@@ -36,7 +42,7 @@ export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; 
     } finally { setBusy(false) }
   }
   return (
-    <details className="card" open={open} data-testid="import">
+    <details className="card" open={isOpen} onToggle={(e) => { const o = e.currentTarget.open; if (o !== isOpen) setUserOpen(o) }} data-testid="import">
       <summary>Import an existing RVC model</summary>
       {unavailable && <Unavailable what="Model import" />}
       <form key={formKey} className="stack" onSubmit={(e) => void submit(e)} aria-busy={busy} noValidate>

@@ -53,6 +53,9 @@ describe('Model import', () => {
     expect((await screen.findByTestId('import-done')).textContent).toMatch(/Imported Alto/)
     expect(screen.getByRole('link', { name: 'Use it to convert audio' }).getAttribute('href')).toBe('/convert?model=model_new')
     await screen.findByRole('heading', { name: 'Alto' })   // library reloaded
+    // the library is no longer empty, but the form stays open so the success stays visible
+    expect((screen.getByTestId('import') as HTMLDetailsElement).open).toBe(true)
+    expect(screen.getByTestId('import-done')).toBeTruthy()
     expect((screen.getByLabelText('Model name') as HTMLInputElement).value).toBe('')
   })
 

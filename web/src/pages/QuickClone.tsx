@@ -101,7 +101,7 @@ export function QuickClone() {
           <h2 id="qc-progress">{job.status === 'complete' ? 'Finished' : 'Cloning your voice…'}</h2>
           {eta !== null && active && <p className="muted">Estimated time: about {fmtDuration(eta)}.</p>}
           <JobProgress view={job} phases={F5_PHASES} />
-          {job.status === 'complete' && !result && <p role="alert" className="error-text">The job finished but the server sent no audio id for the result.</p>}
+          {job.status === 'complete' && !result && <p role="alert" className="error-text" data-testid="no-result">The job finished but the server sent no audio id for the result.</p>}
         </section>
       )}
       {result && <ResultPlayer result={result} title="Your cloned voice" filename="quick_clone" compareWith={ref?.file_id} />}
