@@ -104,6 +104,7 @@ describe('JobsPanel', () => {
     render(<JobsPanel pollMs={100000} />)
     await waitFor(() => expect(screen.getByText(/#2 in queue/)).toBeTruthy())
     expect(screen.getByText(/ETA 2m 05s/)).toBeTruthy()
+    expect(screen.getByText('Training')).toBeTruthy()   // friendly name for the kind
     expect(screen.queryByText('analyze')).toBeNull()
   })
 })

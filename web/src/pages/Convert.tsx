@@ -81,7 +81,7 @@ export function Convert() {
       setJobId(r.job_id)
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
-      else if (e instanceof ApiError && e.weightsMissing) setWeights(e)
+      else if (e instanceof ApiError && e.weightsMissing) { setWeights(e); toast.error(`Voice models are not installed on the server. Run: ${pullCommand(e, 'rvc')}` ) }
       else { setStartError(errorMessage(e)); toast.error(errorMessage(e)) }
     } finally { setBusy(false) }
   }
