@@ -403,6 +403,8 @@ for (const [name, fn] of specs) {
   const page = await ctx.newPage()
   const errors = []
   page.on('pageerror', (e) => errors.push(e.message))
+  // a page caught by the UI's error boundary is a failure too, not a pass with a message
+  page.on('console', (m) => { if (m.type() === 'error' && m.text().startsWith('page crashed')) errors.push(m.text().slice(0, 300)) })
   const s = Date.now()
   try {
     const outcome = await fn(page)

@@ -132,3 +132,15 @@ describe('LossPlot', () => {
     expect(screen.getByRole('img').getAttribute('aria-label')).toBe('Training loss, latest 0.2500 at step 2')
   })
 })
+
+describe('PageErrorBoundary', () => {
+  it('replaces a crashing page with a message instead of a blank screen', async () => {
+    const { PageErrorBoundary } = await import('./Common')
+    const Boom = () => { throw new Error('kaboom') }
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => {})
+    render(<PageErrorBoundary><Boom /></PageErrorBoundary>)
+    spy.mockRestore()
+    expect(screen.getByTestId('page-error').textContent).toMatch(/Something went wrong on this page.*kaboom/)
+    expect(screen.getByRole('button', { name: 'Reload the page' })).toBeTruthy()
+  })
+})
