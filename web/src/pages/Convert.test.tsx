@@ -24,6 +24,8 @@ let fetchMock: ReturnType<typeof vi.fn>
 const posted = () => fetchMock.mock.calls.filter(([u, i]) => u === '/api/convert/rvc' && i?.method === 'POST')
 
 beforeEach(() => {
+  history.replaceState(null, '', '/')
+  useApp.setState({ path: '/', search: '' })
   FakeES.all = []
   vi.stubGlobal('EventSource', FakeES)
   fetchMock = vi.fn(router(...base, convert(started)))
@@ -61,6 +63,7 @@ describe('Convert (RVC)', () => {
     expect(JSON.parse(init.body)).toEqual({ model_id: 'model_a', target_audio_id: 'audio_target',
       parameters: { pitch_shift: -12, index_rate: 0.75, filter_radius: 3, rms_mix_rate: 0.25, protect: 0.5 } })
     await waitFor(() => expect(FakeES.last?.url).toBe('/api/progress/job_r'))
+    expect(location.search).toBe('?model=model_a&job=job_r&target=audio_target')
     await screen.findByText(/Waiting in queue \(position 1\)/)
     expect(screen.getByText(/Estimated time: about 45s/)).toBeTruthy()
     expect(screen.getByRole('button', { name: 'Converting…' })).toHaveProperty('disabled', true)
@@ -81,6 +84,19 @@ describe('Convert (RVC)', () => {
     expect(screen.getByRole('link', { name: 'Download MP3' }).getAttribute('href')).toBe('/api/download/audio_conv?format=mp3')
     expect(screen.getByText(/Length 2m 31s · made in 28s/)).toBeTruthy()
     expect(screen.getByTestId('before-after').textContent).toBe('audio_target@-20 vs audio_conv@-18')
+  })
+
+  it('restores a running conversion from ?model=&job=&target= and follows it', async () => {
+    history.replaceState(null, '', '/convert?model=model_b&job=job_r&target=audio_old')
+    useApp.setState({ search: '?model=model_b&job=job_r&target=audio_old' })
+    fetchMock.mockImplementation(router(...base, (u) => (u === '/api/audio/audio_old' ? json(200, sample({ file_id: 'audio_old', filename: 'song.wav' })) : undefined)))
+    await ready()
+    expect((screen.getByLabelText('Voice model') as HTMLSelectElement).value).toBe('model_b')
+    await waitFor(() => expect(FakeES.last?.url).toBe('/api/progress/job_r'))
+    expect((await screen.findByTestId('target-ready')).textContent).toMatch(/song\.wav/)
+    FakeES.last!.emit('complete', { output_audio_id: 'audio_conv' })
+    expect(screen.getByTestId('result-audio')).toBeTruthy()
+    expect(posted()).toHaveLength(0)
   })
 
   it('can convert an earlier target recording picked from the list', async () => {

@@ -17,7 +17,7 @@ import { ResultPlayer, resultInfo, resultLufs } from '../components/ResultPlayer
 import { useJob } from '../lib/useJob'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
-import { useApp, missingWeights } from '../lib/store'
+import { useApp, missingWeights, setQuery } from '../lib/store'
 import { fmtDuration } from '../lib/format'
 
 export const RVC_PHASES = ['loading model', 'extracting features', 'converting', 'postprocessing']
@@ -57,6 +57,11 @@ export function Convert() {
   useNotifyWhenDone(job, jobId, { title: 'Conversion finished', body: `Your audio in the voice of ${model?.name ?? 'your model'} is ready.` }, 'Conversion failed')
 
   useEffect(() => {
+    // /convert?model=…&job=…&target=… restores a conversion after a reload or a visit elsewhere
+    const q = new URLSearchParams(useApp.getState().search)
+    const j = q.get('job'), t = q.get('target')
+    if (j) setJobId(j)
+    if (t) api.audio(t).then(setTarget).catch(() => {})
     api.models()
       .then((m) => { setModels(m); setModelId((id) => (id && m.some((x) => x.model_id === id) ? id : m[0]?.model_id ?? '')) })
       .catch((e) => { setModels([]); setModelsError(errorMessage(e)) })
@@ -79,6 +84,7 @@ export function Convert() {
       const r = await api.convertRvc({ model_id: modelId, target_audio_id: target.file_id, parameters: p })
       setEta(typeof r.estimated_duration_seconds === 'number' ? r.estimated_duration_seconds : null)
       setJobId(r.job_id)
+      setQuery({ model: modelId, job: r.job_id, target: target.file_id })
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
       else if (e instanceof ApiError && e.weightsMissing) { setWeights(e); toast.error(`Voice models are not installed on the server. Run: ${pullCommand(e, 'rvc')}` ) }

@@ -3,8 +3,9 @@
  * before/after, 503 WEIGHTS_MISSING shown with the pull command, a failed job's message,
  * and a browser notification only for a finish seen while hidden. */
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
-import { render, screen, fireEvent, waitFor } from '@testing-library/react'
-import { FakeES, FakeUpload, FakeBeforeAfter, json, router } from '../test/fakes'
+import { render, screen, fireEvent, waitFor, cleanup } from '@testing-library/react'
+import { useApp } from '../lib/store'
+import { FakeES, FakeUpload, FakeBeforeAfter, json, router, sample } from '../test/fakes'
 
 vi.mock('../components/Upload', () => ({ Upload: FakeUpload }))
 vi.mock('../components/BeforeAfter', () => ({ BeforeAfter: FakeBeforeAfter }))
@@ -16,6 +17,8 @@ const convertRoute = (res: () => Response) => (u: string, i?: RequestInit) => (u
 const jobRoute = (u: string) => (u === '/api/jobs/job_q' ? json(200, { job_id: 'job_q', status: 'running', phase: 'preprocessing', progress: 1 }) : undefined)
 
 beforeEach(() => {
+  history.replaceState(null, '', '/')
+  useApp.setState({ path: '/', search: '' })
   FakeES.all = []
   vi.stubGlobal('EventSource', FakeES)
   fetchMock = vi.fn(router(convertRoute(() => started.clone()), jobRoute))
@@ -65,6 +68,22 @@ describe('Quick clone', () => {
     // loudness matching gets both measured levels: the sample's and the result's
     expect(screen.getByTestId('before-after').textContent).toBe('audio_reference@-20 vs audio_out@-35')
     expect(screen.getByRole('button', { name: 'Generate' })).toHaveProperty('disabled', false)
+  })
+
+  it('puts the job in the address and restores a finished one from it (reload, return visit)', async () => {
+    render(<QuickClone />)
+    fill()
+    await waitFor(() => expect(location.search).toBe('?job=job_q&ref=audio_reference'))
+    cleanup()
+    FakeES.all = []
+    fetchMock.mockImplementation(router(
+      (u) => (u === '/api/jobs/job_q' ? json(200, { job_id: 'job_q', status: 'complete', progress: 100,
+        result: { output_audio_id: 'audio_out', duration_seconds: 6, quality_analysis: { loudness_lufs: -30 } } }) : undefined),
+      (u) => (u === '/api/audio/audio_reference' ? json(200, sample({ file_id: 'audio_reference', quality_analysis: { ...sample().quality_analysis!, loudness_lufs: -21 } })) : undefined)))
+    render(<QuickClone />)
+    expect((await screen.findByTestId('result-audio')).getAttribute('src')).toBe('/api/download/audio_out?format=wav')
+    await waitFor(() => expect(screen.getByTestId('before-after').textContent).toBe('audio_reference@-21 vs audio_out@-30'))
+    expect(FakeES.all).toHaveLength(0)   // finished: no stream needed
   })
 
   it('503 WEIGHTS_MISSING: says what to install, with the command, and starts nothing', async () => {

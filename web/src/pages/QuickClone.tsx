@@ -2,7 +2,7 @@
  * its transcript, the text to speak; generate with phase progress over SSE; result player
  * with WAV/MP3 downloads and a loudness-matched before/after comparison. A server without
  * the F5-TTS weights answers 503 WEIGHTS_MISSING: shown inline with the install command. */
-import { useState } from 'react'
+import { useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
 import { api, ApiError, errorMessage, pullCommand, type AudioFile } from '../lib/api'
 import { Link, SystemBanner, Unavailable, WeightsMissing } from '../components/Common'
@@ -16,6 +16,7 @@ import { useJob } from '../lib/useJob'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
 import { fmtDuration } from '../lib/format'
+import { setQuery, useApp } from '../lib/store'
 
 export const F5_PHASES = ['preprocessing', 'voice encoding', 'generating', 'vocoding', 'saving']
 
@@ -32,6 +33,13 @@ export function QuickClone() {
   const [recording, setRecording] = useState<'idle' | 'uploading' | 'failed'>('idle')
   const [busy, setBusy] = useState(false)
   const job = useJob(jobId)
+  // /quick?job=…&ref=… restores a job after a reload or a visit elsewhere
+  useEffect(() => {
+    const q = new URLSearchParams(useApp.getState().search)
+    const j = q.get('job'), r = q.get('ref')
+    if (j) setJobId(j)
+    if (r) api.audio(r).then(setRef).catch(() => {})
+  }, [])
   useNotifyWhenDone(job, jobId, { title: 'Your cloned voice is ready', body: 'Quick clone finished. Open VoiceClone Studio to listen.' }, 'Quick clone failed')
 
   const recorded = async (wav: Blob, secs: number) => {
@@ -52,6 +60,7 @@ export function QuickClone() {
       const r = await api.convertF5({ reference_audio_id: ref.file_id, reference_text: transcript.trim(), text: text.trim(), parameters: { speed, nfe_step: steps } })
       setEta(typeof r.estimated_duration_seconds === 'number' ? r.estimated_duration_seconds : null)
       setJobId(r.job_id)
+      setQuery({ job: r.job_id, ref: ref.file_id })
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
       else if (e instanceof ApiError && e.weightsMissing) { setWeights(e); toast.error(`Voice models are not installed on the server. Run: ${pullCommand(e, 'f5tts')}` ) }
