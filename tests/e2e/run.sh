@@ -4,6 +4,11 @@
 # `voiceclone serve` on a free loopback port with a fresh data dir, generates test audio
 # with espeak-ng/sox, runs the Playwright specs (e2e.mjs) in headless Debian chromium with
 # axe-core checks, and always stops the server.
+#
+# Two servers: the main one gets the tiny golden F5-TTS + Vocos weights installed into its
+# data dir before it starts (exactly as tests/api/test_api_jobs.c's quick-clone test does),
+# so the quick-clone flow runs end to end (random tiny weights: noise-like audio, expected);
+# a second, bare one has no weights at all, for the 503 WEIGHTS_MISSING message.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -16,19 +21,37 @@ echo "e2e: vitest"
 (cd web && npx --no-install vitest run)
 
 TMP=$(mktemp -d /tmp/vcs-e2e.XXXXXX)
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; then
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-      echo "e2e: WARNING: server did not exit within 5 s of SIGTERM; killing it" >&2
-      kill -9 "$SERVER_PID" 2>/dev/null
+SERVER_PIDS=()
+stop_server() { # pid
+  local pid=$1
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "e2e: WARNING: server $pid did not exit within 5 s of SIGTERM; killing it" >&2
+      kill -9 "$pid" 2>/dev/null
     fi
-    wait "$SERVER_PID" 2>/dev/null
+    wait "$pid" 2>/dev/null
   fi
+}
+cleanup() {
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do stop_server "$pid"; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+start_server() { # port data-dir log
+  VCS_JOBS_TEST_KINDS=1 VCS_WEB_DIR="$ROOT/web/dist" "$BIN" serve --host 127.0.0.1 --port "$1" --data "$2" >"$3" 2>&1 &
+  local pid=$!
+  SERVER_PIDS+=("$pid")
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$1/api/health" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "e2e: server exited:" >&2; cat "$3" >&2; exit 1; }
+    sleep 0.1
+  done
+  curl -fsS "http://127.0.0.1:$1/api/health" >/dev/null || { echo "e2e: server did not become healthy" >&2; cat "$3" >&2; exit 1; }
+}
 
 # test audio: clear speech (~20 s), the same ×5, a 3 s clip (too short for training) and a non-audio file
 espeak-ng -s 140 -w "$TMP/speech.wav" "Hello, this is a recording for VoiceClone Studio. I am reading a few sentences \
@@ -37,20 +60,26 @@ over the lazy dog, and the rain in Spain stays mainly in the plain. One, two, th
 sox "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/long.wav"  # ~5 MB: several tus chunks
 sox -n -r 24000 -c 1 "$TMP/short.wav" synth 3 sine 220 vol 0.3
 printf 'this is not audio at all\n%.0s' {1..200} > "$TMP/fake.wav"
+# quick-clone reference: the tiny golden case's clip ×3 (6 s; its transcript is "Some call me nature.")
+sox tests/golden/f5tts/tiny/ref.wav "$TMP/ref.wav" repeat 3
+cp tests/golden/rvc/synth_v2_48k_small/synthesizer_official.pth "$TMP/small_voice.pth"   # for the import spec
 
-PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-VCS_JOBS_TEST_KINDS=1 VCS_WEB_DIR="$ROOT/web/dist" "$BIN" serve --host 127.0.0.1 --port "$PORT" --data "$TMP/data" >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { echo "e2e: server exited:" >&2; cat "$TMP/server.log" >&2; exit 1; }
-  sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null || { echo "e2e: server did not become healthy" >&2; cat "$TMP/server.log" >&2; exit 1; }
+# the main server's weights: the tiny golden F5-TTS + Vocos, installed before it starts
+mkdir -p "$TMP/data/weights/f5tts" "$TMP/data/weights/vocos"
+cp tests/golden/f5tts/tiny/weights.safetensors tests/golden/f5tts/tiny/vocab.txt "$TMP/data/weights/f5tts/"
+cp tests/golden/f5tts/tiny/pytorch_model.bin "$TMP/data/weights/vocos/"
 
-echo "e2e: playwright against $BIN on port $PORT"
+PORT=$(free_port)
+start_server "$PORT" "$TMP/data" "$TMP/server.log"
+BARE_PORT=$(free_port)
+start_server "$BARE_PORT" "$TMP/bare-data" "$TMP/bare-server.log"
+
+echo "e2e: playwright against $BIN on port $PORT (tiny F5-TTS weights) and $BARE_PORT (no weights)"
 status=0
-VCS_BASE="http://127.0.0.1:$PORT" VCS_AUDIO_DIR="$TMP" VCS_WEB="$ROOT/web" \
+VCS_BASE="http://127.0.0.1:$PORT" VCS_BARE_BASE="http://127.0.0.1:$BARE_PORT" VCS_AUDIO_DIR="$TMP" VCS_WEB="$ROOT/web" \
   VCS_SHOTS="${VCS_E2E_SHOTS:-$TMP/shots}" node tests/e2e/e2e.mjs || status=$?
-if [ "$status" -ne 0 ]; then echo "e2e: server log (tail):"; tail -n 30 "$TMP/server.log"; fi
+if [ "$status" -ne 0 ]; then
+  echo "e2e: server log (tail):"; tail -n 30 "$TMP/server.log"
+  echo "e2e: bare server log (tail):"; tail -n 10 "$TMP/bare-server.log"
+fi
 exit "$status"

@@ -4,7 +4,7 @@
 import { useEffect } from 'react'
 import { Toaster } from 'react-hot-toast'
 import { useApp } from './lib/store'
-import { Link } from './components/Common'
+import { Link, PageErrorBoundary } from './components/Common'
 import { JobsPanel } from './components/JobsPanel'
 import { Home } from './pages/Home'
 import { QuickClone } from './pages/QuickClone'
@@ -56,7 +56,7 @@ export function App() {
         </nav>
       </header>
       <div className="layout">
-        <main id="main" tabIndex={-1}>{route(path)}</main>
+        <main id="main" tabIndex={-1}><PageErrorBoundary key={path}>{route(path)}</PageErrorBoundary></main>
         <JobsPanel />
       </div>
       <Toaster position="bottom-right" toastOptions={{ duration: 6000, ariaProps: { role: 'status', 'aria-live': 'polite' } }} />

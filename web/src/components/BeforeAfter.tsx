@@ -28,7 +28,7 @@ function useWave(container: React.RefObject<HTMLDivElement | null>, id: string, 
   return ws
 }
 
-export function BeforeAfter({ before, after }: { before: Side; after: Side }) {
+export function BeforeAfter({ before, after, downloads = true }: { before: Side; after: Side; downloads?: boolean }) {
   const refA = useRef<HTMLDivElement>(null), refB = useRef<HTMLDivElement>(null)
   const [spectro, setSpectro] = useState(false)
   const [active, setActive] = useState<'a' | 'b'>('b')
@@ -74,9 +74,9 @@ export function BeforeAfter({ before, after }: { before: Side; after: Side }) {
       <p className="muted">Levels matched from measured loudness (A ×{gA.toFixed(2)}, B ×{gB.toFixed(2)}). Press A or B to switch without stopping.</p>
       <div className={'wave ' + (active === 'a' ? 'active' : '')}><span className="wave-label">A · {before.label}</span><div ref={refA} /></div>
       <div className={'wave ' + (active === 'b' ? 'active' : '')}><span className="wave-label">B · {after.label}</span><div ref={refB} /></div>
-      <p className="downloads">
+      {downloads && <p className="downloads">
         Download result: <a href={downloadUrl(after.id, 'wav')} download>WAV</a> · <a href={downloadUrl(after.id, 'mp3')} download>MP3</a>
-      </p>
+      </p>}
     </section>
   )
 }

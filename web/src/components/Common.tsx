@@ -1,7 +1,7 @@
 /* Small shared pieces: system banner (weights missing), "not available yet" state,
  * loading skeletons and a two-step confirmation button (no window.confirm, so it is
  * keyboard- and screen-reader-friendly). */
-import { useState, type ReactNode } from 'react'
+import { Component, useState, type ErrorInfo, type ReactNode } from 'react'
 import { useApp, missingWeights } from '../lib/store'
 
 export function SystemBanner({ need }: { need?: string[] }) {
@@ -24,6 +24,18 @@ export function Unavailable({ what }: { what: string }) {
     <div className="banner info" role="status" data-testid="unavailable">
       <strong>{what} isn't available on this server yet.</strong> This server version does not provide
       this feature; everything else keeps working.
+    </div>
+  )
+}
+
+/** Inline answer to a 503 WEIGHTS_MISSING from a start request: what is missing, the exact
+ * install command, and the server's own detail. Never a blank screen. */
+export function WeightsMissing({ what, command, detail }: { what: string; command: string; detail?: string }) {
+  return (
+    <div className="banner error" role="alert" data-testid="weights-missing">
+      <strong>{what} needs voice models that are not installed on this server.</strong>{' '}
+      Run <code>{command}</code> on the server, then try again.
+      {detail && <p className="muted small-print">Server said: {detail}</p>}
     </div>
   )
 }
@@ -56,4 +68,23 @@ export function Link(props: { to: string; children: ReactNode; className?: strin
       {props.children}
     </a>
   )
+}
+
+/** Last line of defence against a blank screen: a page that throws while rendering is
+ * replaced by a message (the header, navigation and jobs panel stay). Keyed by route in
+ * App, so navigating elsewhere starts afresh. */
+export class PageErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
+  state: { error: Error | null } = { error: null }
+  static getDerivedStateFromError(error: Error) { return { error } }
+  componentDidCatch(error: Error, info: ErrorInfo) { console.error('page crashed', error, info.componentStack) }
+  render() {
+    if (!this.state.error) return this.props.children
+    return (
+      <div className="banner error" role="alert" data-testid="page-error">
+        <h1>Something went wrong on this page</h1>
+        <p>{this.state.error.message || String(this.state.error)}</p>
+        <p><button type="button" onClick={() => location.reload()}>Reload the page</button> or <a href="/">go home</a>.</p>
+      </div>
+    )
+  }
 }

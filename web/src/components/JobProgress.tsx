@@ -4,12 +4,16 @@ import { useEffect, useState } from 'react'
 import type { JobView } from '../lib/useJob'
 import { fmtDuration } from '../lib/format'
 
+/** "Loading_model", "loading-model" and "loading model" name the same phase. */
+export const phaseKey = (p: string) => p.toLowerCase().replace(/[_-]+/g, ' ').trim()
+
 export function JobProgress({ view, phases }: { view: JobView; phases: string[] }) {
   const [now, setNow] = useState(Date.now())
   useEffect(() => { const t = setInterval(() => setNow(Date.now()), 1000); return () => clearInterval(t) }, [])
   const e = view.last
-  const pct = e?.percent ?? (e?.step !== undefined && e.total_steps ? (100 * e.step) / e.total_steps : undefined)
-  const cur = phases.indexOf(view.phase ?? '')
+  const pct = e?.percent !== undefined ? Math.max(e.percent, view.peak ?? 0)
+    : e?.step !== undefined && e.total_steps ? (100 * e.step) / e.total_steps : undefined
+  const cur = phases.map(phaseKey).indexOf(phaseKey(view.phase ?? ''))
   return (
     <div className="job-progress">
       <ol className="phases" aria-label="Phases">

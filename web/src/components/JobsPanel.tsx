@@ -7,6 +7,11 @@ import { useApp } from '../lib/store'
 import { fmtDuration } from '../lib/format'
 
 const ACTIVE = new Set(['queued', 'running', 'pending', 'cancelling'])
+/** Friendly names for the server's job kinds; unknown kinds are shown as they are. */
+export const KIND_LABELS: Record<string, string> = {
+  convert_f5tts: 'Quick clone', convert_rvc: 'Voice conversion', train_rvc: 'Training', train: 'Training',
+  preprocess: 'Preprocessing', analyze: 'Quality analysis',
+}
 
 export function JobsPanel({ pollMs = 4000 }: { pollMs?: number }) {
   const { jobs, jobsState, loadJobs } = useApp()
@@ -30,7 +35,7 @@ export function JobsPanel({ pollMs = 4000 }: { pollMs?: number }) {
         <ul>
           {active.map((j) => (
             <li key={j.job_id}>
-              <span className="job-kind">{j.kind ?? 'job'}</span>{' '}
+              <span className="job-kind">{(j.kind && KIND_LABELS[j.kind]) ?? j.kind ?? 'job'}</span>{' '}
               <span>{j.status === 'queued' && j.queue_position ? `#${j.queue_position} in queue` : j.phase ?? j.status}</span>
               {typeof (j.percent ?? j.progress) === 'number' && j.status === 'running' && <span> · {Math.round((j.percent ?? j.progress)!)}%</span>}
               {typeof j.eta_seconds === 'number' && <span> · ETA {fmtDuration(j.eta_seconds)}</span>}

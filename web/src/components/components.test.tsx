@@ -104,6 +104,7 @@ describe('JobsPanel', () => {
     render(<JobsPanel pollMs={100000} />)
     await waitFor(() => expect(screen.getByText(/#2 in queue/)).toBeTruthy())
     expect(screen.getByText(/ETA 2m 05s/)).toBeTruthy()
+    expect(screen.getByText('Training')).toBeTruthy()   // friendly name for the kind
     expect(screen.queryByText('analyze')).toBeNull()
   })
 })
@@ -129,5 +130,17 @@ describe('LossPlot', () => {
   it('describes the latest loss', () => {
     render(<LossPlot points={[{ step: 1, loss: 0.5 }, { step: 2, loss: 0.25 }]} />)
     expect(screen.getByRole('img').getAttribute('aria-label')).toBe('Training loss, latest 0.2500 at step 2')
+  })
+})
+
+describe('PageErrorBoundary', () => {
+  it('replaces a crashing page with a message instead of a blank screen', async () => {
+    const { PageErrorBoundary } = await import('./Common')
+    const Boom = () => { throw new Error('kaboom') }
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => {})
+    render(<PageErrorBoundary><Boom /></PageErrorBoundary>)
+    spy.mockRestore()
+    expect(screen.getByTestId('page-error').textContent).toMatch(/Something went wrong on this page.*kaboom/)
+    expect(screen.getByRole('button', { name: 'Reload the page' })).toBeTruthy()
   })
 })

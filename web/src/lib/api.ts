@@ -23,10 +23,21 @@ export class ApiError extends Error {
     this.userMessage = body?.user_message ?? body?.message ?? fallback
     this.body = body
   }
-  /** The route does not exist on this server (not built yet / disabled). */
+  /** The route does not exist on this server (not built yet / disabled): 501, a 404 "no
+   * endpoint …", or a 405 "method … not allowed" (the path exists for other methods only). */
   get unavailable(): boolean {
-    return this.status === 501 || (this.status === 404 && /no endpoint/i.test(this.message))
+    return this.status === 501 || (this.status === 404 && /no endpoint/i.test(this.message)) ||
+      (this.status === 405 && /not allowed/i.test(this.message))
   }
+  /** 503 WEIGHTS_MISSING: the model files this feature needs are not installed. */
+  get weightsMissing(): boolean { return this.code === 'WEIGHTS_MISSING' }
+}
+
+/** The `voiceclone models pull …` command for a WEIGHTS_MISSING error: the one the server's
+ * message names, else the given pack's. */
+export function pullCommand(e: ApiError | null, pack: 'f5tts' | 'rvc'): string {
+  const m = e?.message.match(/voiceclone models pull(?: [a-z0-9_]+)?/i)
+  return m && m[0].trim() !== 'voiceclone models pull' ? m[0].trim() : `voiceclone models pull ${pack}`
 }
 
 export interface QualityAnalysis {
@@ -96,6 +107,56 @@ export interface Job {
 
 export interface StartedJob { job_id: string; progress_stream_url?: string; model_id?: string; [k: string]: unknown }
 
+/** Answer of POST /api/convert/f5tts and /api/convert/rvc (202). */
+export interface ConversionStarted extends StartedJob {
+  status: 'conversion_started'
+  estimated_duration_seconds?: number | null
+  queue_position?: number
+}
+
+export interface F5Request {
+  reference_audio_id: string
+  reference_text: string
+  text: string
+  parameters?: { speed?: number; nfe_step?: number; seed?: number }
+}
+
+/** RVC inference parameters (brief §3.2 #4, plus protect). */
+export interface RvcParameters {
+  pitch_shift: number
+  index_rate: number
+  filter_radius: number
+  rms_mix_rate: number
+  protect: number
+}
+export interface RvcRequest { model_id: string; target_audio_id: string; parameters: RvcParameters }
+
+export const RVC_DEFAULTS: RvcParameters = { pitch_shift: 0, index_rate: 0.5, filter_radius: 3, rms_mix_rate: 0.25, protect: 0.33 }
+/** [min, max, step] per parameter; the UI's inputs and the client-side check use the same. */
+export const RVC_LIMITS: Record<keyof RvcParameters, [number, number, number]> = {
+  pitch_shift: [-24, 24, 1], index_rate: [0, 1, 0.05], filter_radius: [0, 7, 1], rms_mix_rate: [0, 1, 0.05], protect: [0, 0.5, 0.01],
+}
+/** Human sentence for the first out-of-range parameter, or null when all are valid. */
+export function rvcParameterProblem(p: RvcParameters, labels: Record<keyof RvcParameters, string>): string | null {
+  for (const k of Object.keys(RVC_LIMITS) as (keyof RvcParameters)[]) {
+    const [min, max] = RVC_LIMITS[k]
+    const v = p[k]
+    if (typeof v !== 'number' || !isFinite(v) || v < min || v > max) return `${labels[k]} must be between ${min} and ${max}.`
+    if ((k === 'pitch_shift' || k === 'filter_radius') && !Number.isInteger(v)) return `${labels[k]} must be a whole number.`
+  }
+  return null
+}
+
+export interface ModelImport { name: string; model: File; index?: File | null }
+/** Client-side check of an import before uploading: a name, a .pth, an optional .index. */
+export function importProblem(m: { name: string; model?: File | null; index?: File | null }): string | null {
+  if (!m.name.trim()) return 'Give the model a name.'
+  if (!m.model || m.model.size === 0) return 'Choose the model weights file (.pth).'
+  if (!/\.pth$/i.test(m.model.name)) return `${m.model.name} is not a .pth file. Choose the RVC model weights (.pth).`
+  if (m.index && m.index.size > 0 && !/\.index$/i.test(m.index.name)) return `${m.index.name} is not a .index file. Leave the feature index empty or choose a .index file.`
+  return null
+}
+
 export interface UploadStatus {
   upload_id: string
   offset: number
@@ -149,8 +210,11 @@ export const api = {
   jobs: () => request<{ jobs: Job[] }>('GET', '/api/jobs').then((r) => r.jobs ?? []),
   job: (id: string) => request<Job>('GET', `/api/jobs/${encodeURIComponent(id)}`),
   cancelJob: (id: string) => request<unknown>('DELETE', `/api/jobs/${encodeURIComponent(id)}`),
-  convertF5: (b: unknown) => request<StartedJob>('POST', '/api/convert/f5tts', b),
-  convertRvc: (b: unknown) => request<StartedJob>('POST', '/api/convert/rvc', b),
+  /** Audio files of one purpose, newest first (e.g. earlier target recordings to convert). */
+  audioList: (purpose?: 'training' | 'target' | 'reference' | 'output') =>
+    request<{ audio: AudioFile[] }>('GET', '/api/audio' + (purpose ? `?purpose=${purpose}` : '')).then((r) => r.audio ?? []),
+  convertF5: (b: F5Request) => request<ConversionStarted>('POST', '/api/convert/f5tts', b),
+  convertRvc: (b: RvcRequest) => request<ConversionStarted>('POST', '/api/convert/rvc', b),
   train: (b: unknown) => request<StartedJob>('POST', '/api/train', b),
   preprocess: (b: unknown) => request<StartedJob>('POST', '/api/preprocess', b),
   /** Multipart upload of a small file (recordings); big files go through tus. */
@@ -159,7 +223,16 @@ export const api = {
     fd.append('file', file, name)
     return request<AudioFile & { upload_complete: boolean }>('POST', `/api/upload/${purpose}-audio`, fd)
   },
-  importModel: (fd: FormData) => request<VoiceModel>('POST', '/api/models/import', fd),
+  /** Multipart POST /api/models/import: fields name, model (.pth), index (.index, optional).
+   * The answer is the new model, bare or as {model: …}. */
+  importModel: async (m: ModelImport): Promise<VoiceModel> => {
+    const fd = new FormData()
+    fd.append('name', m.name.trim())
+    fd.append('model', m.model, m.model.name)
+    if (m.index && m.index.size > 0) fd.append('index', m.index, m.index.name)
+    const r = await request<VoiceModel & { model?: VoiceModel }>('POST', '/api/models/import', fd)
+    return r?.model && typeof r.model === 'object' ? r.model : r
+  },
 }
 
 export const downloadUrl = (id: string, format: 'wav' | 'mp3' = 'wav') =>

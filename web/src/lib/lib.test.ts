@@ -104,3 +104,24 @@ describe('loss plot', () => {
     expect(lossPath([{ step: 5, loss: 0.3 }], 100, 50)).toBe('M0.0,25.0')
   })
 })
+
+describe('contract helpers (convert / import)', async () => {
+  const { ApiError, pullCommand, rvcParameterProblem, RVC_DEFAULTS } = await import('./api')
+  const labels = { pitch_shift: 'Pitch', index_rate: 'Index rate', filter_radius: 'Filter', rms_mix_rate: 'Mix', protect: 'Protect' }
+  it('405 "not allowed" and 404 "no endpoint" mean the feature is not on this server', () => {
+    expect(new ApiError(405, { status: 'error', error_code: 'INVALID_REQUEST', message: 'method POST not allowed on /api/models/import' }, '').unavailable).toBe(true)
+    expect(new ApiError(404, { status: 'error', error_code: 'MODEL_NOT_FOUND', message: 'model x not found' }, '').unavailable).toBe(false)
+  })
+  it('pullCommand prefers the command the server names', () => {
+    const e = (message: string) => new ApiError(503, { status: 'error', error_code: 'WEIGHTS_MISSING', message }, '')
+    expect(pullCommand(e('install them with: voiceclone models pull f5tts'), 'rvc')).toBe('voiceclone models pull f5tts')
+    expect(pullCommand(e('Run: voiceclone models pull'), 'rvc')).toBe('voiceclone models pull rvc')
+    expect(pullCommand(e('HuBERT missing'), 'f5tts')).toBe('voiceclone models pull f5tts')
+    expect(e('x').weightsMissing).toBe(true)
+  })
+  it('rvcParameterProblem accepts the defaults and names the first bad value', () => {
+    expect(rvcParameterProblem(RVC_DEFAULTS, labels)).toBeNull()
+    expect(rvcParameterProblem({ ...RVC_DEFAULTS, pitch_shift: 1.5 }, labels)).toBe('Pitch must be a whole number.')
+    expect(rvcParameterProblem({ ...RVC_DEFAULTS, protect: NaN }, labels)).toBe('Protect must be between 0 and 0.5.')
+  })
+})

@@ -46,11 +46,21 @@ export function subscribeProgress(jobId: string, h: ProgressHandlers): () => voi
   return () => es.close()
 }
 
-/** Ask for notification permission when the user starts a long job. */
+/** Ask for notification permission when the user starts a long job. Call it only from a
+ * user action (a click on Generate / Convert / Start training), never on page load. */
 export function askNotificationPermission(): void {
-  if (typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission()
+  try {
+    if (typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission()?.catch?.(() => {})
+  } catch { /* old Safari: callback form only; notifications are a nicety */ }
 }
 
-export function notify(title: string, body: string): void {
-  if (typeof Notification !== 'undefined' && Notification.permission === 'granted' && document.hidden) new Notification(title, { body })
+/** Show a browser notification if allowed and the tab is not being looked at; a click on
+ * it brings the studio tab back. Returns whether one was shown. */
+export function notify(title: string, body: string): boolean {
+  if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || !document.hidden) return false
+  try {
+    const n = new Notification(title, { body, tag: 'voiceclone-' + title })
+    n.onclick = () => { window.focus(); n.close() }
+    return true
+  } catch { return false }   // e.g. Android Chrome: only service-worker notifications
 }

@@ -49,6 +49,16 @@ export const useApp = create<AppState>((set, get) => ({
   },
 }))
 
+/** Put query parameters into the address bar without navigating (so a reload or a return
+ * visit can restore a running job's screen); null removes one. */
+export function setQuery(params: Record<string, string | null>): void {
+  const q = new URLSearchParams(location.search)
+  for (const [k, v] of Object.entries(params)) { if (v === null) q.delete(k); else q.set(k, v) }
+  const qs = q.toString()
+  history.replaceState(history.state, '', location.pathname + (qs ? '?' + qs : ''))
+  useApp.getState().syncLocation()
+}
+
 /** Names of weights the server reports missing, for banners. */
 export const missingWeights = (s: SystemInfo | null, prefix?: string[]): string[] =>
   (s?.weights ?? []).filter((w) => !w.installed && (!prefix || prefix.some((p) => w.name.startsWith(p)))).map((w) => w.name)

@@ -3,6 +3,7 @@
  * events). Collects the loss curve for training jobs. */
 import { useEffect, useState } from 'react'
 import { api, ApiError, type Job } from './api'
+import { useApp } from './store'
 import { subscribeProgress, type ProgressEvent } from './progress'
 import type { LossPoint } from '../components/LossPlot'
 
@@ -14,7 +15,13 @@ export interface JobView {
   result?: Record<string, unknown>
   error?: string
   startedAt: number
+  /** highest `percent` seen for this job: the bar never runs backwards when a phase
+   * reports its own small percent after a bigger overall one */
+  peak?: number
 }
+
+const higher = (a: number | undefined, b: number | undefined) =>
+  b === undefined || !isFinite(b) ? a : a === undefined ? b : Math.max(a, b)
 
 /** Map a server job state onto the view's status. */
 export function viewStatus(state: string): JobView['status'] {
@@ -38,6 +45,7 @@ export function useJob(jobId: string | null): JobView {
       stop = subscribeProgress(jobId, {
         onProgress: (e) => setV((s) => TERMINAL.has(s.status) ? s : ({
           ...s, status: e.phase === 'queued' || (e.queue_position ?? 0) > 0 ? 'queued' : 'running', phase: e.phase ?? s.phase, last: e,
+          peak: higher(s.peak, e.percent),
           loss: typeof e.loss === 'number' && typeof e.step === 'number' ? [...s.loss, { step: e.step, loss: e.loss }] : s.loss,
         })),
         onPhase: (e) => setV((s) => ({ ...s, phase: e.next_phase ?? s.phase })),
@@ -54,6 +62,7 @@ export function useJob(jobId: string | null): JobView {
         ...s, status, phase: j.phase, result: j.result ?? s.result,
         error: j.error ? j.error.user_message ?? j.error.message : s.error,
         last: { percent: j.percent ?? j.progress, phase: j.phase, queue_position: j.queue_position, eta_seconds: j.eta_seconds ?? undefined },
+        peak: higher(s.peak, j.percent ?? j.progress),
         startedAt: isNaN(started) ? s.startedAt : started,
       }))
       if (!TERMINAL.has(status)) listen()
@@ -65,5 +74,8 @@ export function useJob(jobId: string | null): JobView {
     })
     return () => { alive = false; stop?.() }
   }, [jobId])
+  // a job this page watched just ended: refresh the jobs panel now rather than at its next poll
+  const terminal = TERMINAL.has(v.status)
+  useEffect(() => { if (jobId && terminal) void useApp.getState().loadJobs() }, [jobId, terminal])
   return v
 }

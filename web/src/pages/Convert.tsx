@@ -1,43 +1,99 @@
-/* Convert (brief §5.3): pick a voice model, then either drop target audio (RVC voice
- * conversion) or type text (speech in the quick-clone voice); advanced parameters folded
- * away; progress over SSE; before/after with downloads. */
+/* Convert (brief §5.3, RVC path): pick a voice model from the library, pick an earlier
+ * target recording or drop a new one, tune the RVC parameters (folded away), start
+ * POST /api/convert/rvc {model_id, target_audio_id, parameters}, follow the phases over SSE
+ * (loading model → extracting features → converting → postprocessing), then a result
+ * player with downloads and a loudness-matched before/after. */
 import { useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, ApiError, errorMessage, type AudioFile, type VoiceModel } from '../lib/api'
-import { Link, Skeleton, SystemBanner, Unavailable } from '../components/Common'
+import {
+  api, ApiError, errorMessage, pullCommand, rvcParameterProblem, RVC_DEFAULTS, RVC_LIMITS,
+  type AudioFile, type RvcParameters, type VoiceModel,
+} from '../lib/api'
+import { Link, Skeleton, SystemBanner, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
 import { JobProgress } from '../components/JobProgress'
 import { BeforeAfter } from '../components/BeforeAfter'
+import { ResultPlayer, resultInfo, resultLufs } from '../components/ResultPlayer'
 import { useJob } from '../lib/useJob'
-import { useApp, missingWeights } from '../lib/store'
+import { useNotifyWhenDone } from '../lib/useNotify'
+import { askNotificationPermission } from '../lib/progress'
+import { useApp, missingWeights, setQuery } from '../lib/store'
+import { fmtDuration } from '../lib/format'
 
-const PHASES = ['preprocessing', 'inference', 'postprocessing']
+export const RVC_PHASES = ['loading model', 'extracting features', 'converting', 'postprocessing']
+
+export const RVC_LABELS: Record<keyof RvcParameters, string> = {
+  pitch_shift: 'Pitch shift (semitones)',
+  index_rate: 'Index rate',
+  filter_radius: 'Filter radius',
+  rms_mix_rate: 'Volume envelope mix',
+  protect: 'Protect consonants',
+}
+const RVC_HELP: Record<keyof RvcParameters, string> = {
+  pitch_shift: '+12 is one octave up (e.g. a male voice model singing a female part), −12 one octave down.',
+  index_rate: 'How strongly the feature index pulls towards the model’s accent: 0 off, 1 strongest.',
+  filter_radius: 'Median filter on the pitch curve; 3 or more reduces breathiness.',
+  rms_mix_rate: '0 keeps the loudness envelope of the original, 1 uses the converted one.',
+  protect: 'Protects breaths and voiceless consonants from artifacts; 0.5 turns protection off.',
+}
 
 export function Convert() {
   const search = useApp((s) => s.search)
   const system = useApp((s) => s.system)
   const [models, setModels] = useState<VoiceModel[] | null>(null)
+  const [modelsError, setModelsError] = useState<string | null>(null)
   const [modelId, setModelId] = useState(new URLSearchParams(search).get('model') ?? '')
+  const [earlier, setEarlier] = useState<AudioFile[]>([])
   const [target, setTarget] = useState<AudioFile | null>(null)
-  const [p, setP] = useState({ pitch_shift: 0, index_rate: 0.5, filter_radius: 3, rms_mix_rate: 0.25, protect: 0.33 })
+  const [p, setP] = useState<RvcParameters>(RVC_DEFAULTS)
   const [jobId, setJobId] = useState<string | null>(null)
+  const [eta, setEta] = useState<number | null>(null)
   const [unavailable, setUnavailable] = useState(false)
+  const [weights, setWeights] = useState<ApiError | null>(null)
+  const [startError, setStartError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
   const job = useJob(jobId)
+  const model = models?.find((m) => m.model_id === modelId)
+  useNotifyWhenDone(job, jobId, { title: 'Conversion finished', body: `Your audio in the voice of ${model?.name ?? 'your model'} is ready.` }, 'Conversion failed')
+
   useEffect(() => {
-    api.models().then((m) => { setModels(m); setModelId((id) => id || m[0]?.model_id || '') }).catch((e) => { setModels([]); toast.error(errorMessage(e)) })
+    // /convert?model=…&job=…&target=… restores a conversion after a reload or a visit elsewhere
+    const q = new URLSearchParams(useApp.getState().search)
+    const j = q.get('job'), t = q.get('target')
+    if (j) setJobId(j)
+    if (t) api.audio(t).then(setTarget).catch(() => {})
+    api.models()
+      .then((m) => { setModels(m); setModelId((id) => (id && m.some((x) => x.model_id === id) ? id : m[0]?.model_id ?? '')) })
+      .catch((e) => { setModels([]); setModelsError(errorMessage(e)) })
+    api.audioList('target').then(setEarlier).catch(() => setEarlier([]))   // optional convenience
   }, [])
   const missing = missingWeights(system, ['hubert', 'rmvpe'])
+  const active = !!jobId && (job.status === 'running' || job.status === 'queued' || job.status === 'connecting')
+
   const run = async (ev: React.FormEvent) => {
     ev.preventDefault()
+    setStartError(null)
     if (!modelId) { toast.error('Choose a voice model.'); return }
     if (!target) { toast.error('Add the audio to convert.'); return }
-    try { setJobId((await api.convertRvc({ model_id: modelId, target_audio_id: target.file_id, parameters: p })).job_id) }
-    catch (e) { if (e instanceof ApiError && e.unavailable) setUnavailable(true); toast.error(errorMessage(e)) }
+    const problem = rvcParameterProblem(p, RVC_LABELS)
+    if (problem) { setStartError(problem); toast.error(problem); return }
+    askNotificationPermission()   // a user action
+    setBusy(true)
+    setWeights(null)
+    try {
+      const r = await api.convertRvc({ model_id: modelId, target_audio_id: target.file_id, parameters: p })
+      setEta(typeof r.estimated_duration_seconds === 'number' ? r.estimated_duration_seconds : null)
+      setJobId(r.job_id)
+      setQuery({ model: modelId, job: r.job_id, target: target.file_id })
+    } catch (e) {
+      if (e instanceof ApiError && e.unavailable) setUnavailable(true)
+      else if (e instanceof ApiError && e.weightsMissing) { setWeights(e); toast.error(`Voice models are not installed on the server. Run: ${pullCommand(e, 'rvc')}` ) }
+      else { setStartError(errorMessage(e)); toast.error(errorMessage(e)) }
+    } finally { setBusy(false) }
   }
-  const num = (k: keyof typeof p, label: string, min: number, max: number, step: number) => (
-    <label key={k}>{label} <input type="number" min={min} max={max} step={step} value={p[k]} onChange={(e) => setP({ ...p, [k]: +e.target.value })} /></label>
-  )
-  const out = job.status === 'complete' ? (job.result?.output_audio_id as string | undefined) : undefined
+  const setParam = (k: keyof RvcParameters, v: string) => setP((old) => ({ ...old, [k]: v === '' ? NaN : +v }))
+  const result = job.status === 'complete' ? resultInfo(job.result) : null
+
   return (
     <>
       <h1>Convert</h1>
@@ -48,38 +104,79 @@ export function Convert() {
         </div>
       )}
       <SystemBanner need={['f5tts', 'vocos']} />
-      {unavailable && <Unavailable what="Voice conversion" />}
+      {unavailable && <Unavailable what="Voice conversion (RVC)" />}
+      {weights && <WeightsMissing what="Voice conversion" command={pullCommand(weights, 'rvc')} detail={weights.message} />}
+      {modelsError && <div className="banner error" role="alert">Could not load your voice models: {modelsError}</div>}
       {!models && <Skeleton count={1} />}
-      {models && models.length === 0 && (
+      {models && models.length === 0 && !modelsError && (
         <div className="empty card" data-testid="convert-no-models">
           <h2>No voice model to convert with yet</h2>
           <p>Train a model (Pro training) or import one on the Models page. To speak typed text in your voice, use Quick clone.</p>
-          <p><Link to="/train" className="button primary">Start training</Link> <Link to="/quick" className="button">Quick clone</Link></p>
+          <p className="actions" style={{ justifyContent: 'center' }}>
+            <Link to="/train" className="button primary">Start training</Link> <Link to="/models" className="button">Import a model</Link> <Link to="/quick" className="button">Quick clone</Link>
+          </p>
         </div>
       )}
       {models && models.length > 0 && (
-        <form className="card stack" onSubmit={(e) => void run(e)}>
-          <label htmlFor="model">Voice model</label>
-          <select id="model" value={modelId} onChange={(e) => setModelId(e.target.value)}>
-            {models.map((m) => <option key={m.model_id} value={m.model_id}>{m.name}</option>)}
-          </select>
-          <Upload purpose="target" label="Drop the audio to convert" onDone={setTarget} />
-          {target && <p>Ready: {target.filename}</p>}
-          <details>
-            <summary>Advanced parameters</summary>
-            <div className="grid2">
-              {num('pitch_shift', 'Pitch shift (semitones)', -12, 12, 1)}
-              {num('index_rate', 'Index rate', 0, 1, 0.05)}
-              {num('filter_radius', 'Filter radius', 0, 7, 1)}
-              {num('rms_mix_rate', 'Volume envelope mix', 0, 1, 0.05)}
-              {num('protect', 'Protect consonants', 0, 0.5, 0.01)}
-            </div>
-          </details>
-          <button type="submit" className="primary">Convert</button>
+        <form className="stack" onSubmit={(e) => void run(e)} data-testid="convert-form" noValidate>
+          <section className="card stack" aria-labelledby="cv-1">
+            <h2 id="cv-1">1. Choose a voice model</h2>
+            <label htmlFor="model">Voice model</label>
+            <select id="model" value={modelId} onChange={(e) => setModelId(e.target.value)}>
+              {models.map((m) => <option key={m.model_id} value={m.model_id}>{m.name}{m.quality_grade ? ` (grade ${m.quality_grade})` : ''}</option>)}
+            </select>
+          </section>
+          <section className="card stack" aria-labelledby="cv-2">
+            <h2 id="cv-2">2. Audio to convert</h2>
+            {earlier.length > 0 && <>
+              <label htmlFor="earlier">Use an earlier recording</label>
+              <select id="earlier" value={target && earlier.some((a) => a.file_id === target.file_id) ? target.file_id : ''}
+                onChange={(e) => setTarget(earlier.find((a) => a.file_id === e.target.value) ?? null)}>
+                <option value="">— choose —</option>
+                {earlier.map((a) => <option key={a.file_id} value={a.file_id}>{a.filename} ({fmtDuration(a.duration_seconds)})</option>)}
+              </select>
+              <p className="muted">…or add a new one:</p>
+            </>}
+            <Upload purpose="target" label="Drop the audio to convert" onDone={(a) => { setTarget(a); setEarlier((xs) => [a, ...xs.filter((x) => x.file_id !== a.file_id)]) }} />
+            {target && <p role="status" data-testid="target-ready">Ready to convert: {target.filename} ({fmtDuration(target.duration_seconds)})</p>}
+          </section>
+          <section className="card stack">
+            <details>
+              <summary>Advanced parameters</summary>
+              <div className="grid2">
+                {(Object.keys(RVC_LIMITS) as (keyof RvcParameters)[]).map((k) => {
+                  const [min, max, step] = RVC_LIMITS[k]
+                  return (
+                    <div key={k}>
+                      <label htmlFor={`rvc-${k}`}>{RVC_LABELS[k]}</label>
+                      <input id={`rvc-${k}`} type="number" min={min} max={max} step={step} value={isNaN(p[k]) ? '' : p[k]}
+                        aria-describedby={`rvc-${k}-help`} onChange={(e) => setParam(k, e.target.value)} />
+                      <p id={`rvc-${k}-help`} className="muted small-print">{RVC_HELP[k]}</p>
+                    </div>
+                  )
+                })}
+              </div>
+              <button type="button" className="small" onClick={() => setP(RVC_DEFAULTS)}>Reset to defaults</button>
+            </details>
+            {startError && <p role="alert" className="error-text" data-testid="convert-error">{startError}</p>}
+            <p><button type="submit" className="primary" disabled={busy || active}>{busy ? 'Starting…' : active ? 'Converting…' : 'Convert'}</button></p>
+          </section>
         </form>
       )}
-      {jobId && <section className="card"><h2>Progress</h2><JobProgress view={job} phases={PHASES} /></section>}
-      {out && target && <BeforeAfter before={{ id: target.file_id, label: 'Original', lufs: target.quality_analysis?.loudness_lufs }} after={{ id: out, label: 'Converted' }} />}
+      {jobId && (
+        <section className="card" aria-labelledby="cv-progress">
+          <h2 id="cv-progress">{job.status === 'complete' ? 'Finished' : 'Converting…'}</h2>
+          {eta !== null && active && <p className="muted">Estimated time: about {fmtDuration(eta)}.</p>}
+          <JobProgress view={job} phases={RVC_PHASES} />
+          {job.status === 'complete' && !result && <p role="alert" className="error-text" data-testid="no-result">The job finished but the server sent no audio id for the result.</p>}
+        </section>
+      )}
+      {result && <ResultPlayer result={result} title={`Converted: ${model?.name ?? 'your voice'}`} filename="converted" compareWith={target?.file_id} />}
+      {result && target && (
+        <BeforeAfter downloads={false}
+          before={{ id: target.file_id, label: 'Original', lufs: target.quality_analysis?.loudness_lufs }}
+          after={{ id: result.output_audio_id, label: 'Converted', lufs: resultLufs(job.result) }} />
+      )}
     </>
   )
 }

@@ -3,28 +3,60 @@
  * while loading; import of an existing .pth (+ optional .index). */
 import { useCallback, useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, errorMessage, type VoiceModel } from '../lib/api'
-import { ConfirmButton, Link, Skeleton } from '../components/Common'
+import { api, ApiError, errorMessage, importProblem, type VoiceModel } from '../lib/api'
+import { ConfirmButton, Link, Skeleton, Unavailable } from '../components/Common'
 import { Waveform } from '../components/BeforeAfter'
 import { fmtDuration, gradeTone } from '../lib/format'
 
-function ImportForm({ onDone }: { onDone: () => void }) {
+export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; open?: boolean }) {
+  const [name, setName] = useState('')
+  const [model, setModel] = useState<File | null>(null)
+  const [index, setIndex] = useState<File | null>(null)
   const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const [unavailable, setUnavailable] = useState(false)
+  const [done, setDone] = useState<VoiceModel | null>(null)
+  const [formKey, setFormKey] = useState(0)   // remounts the file inputs after a success
+  // opened for you while the library is empty; once the user toggles it, or an import
+  // succeeds, their choice wins (an import that fills the library must not fold its own
+  // success message away)
+  const [userOpen, setUserOpen] = useState<boolean | null>(null)
+  const isOpen = userOpen ?? !!open
   const submit = async (ev: React.FormEvent<HTMLFormElement>) => {
     ev.preventDefault()
-    const fd = new FormData(ev.currentTarget)
-    if (!(fd.get('model') instanceof File) || (fd.get('model') as File).size === 0) { toast.error('Choose a .pth model file.'); return }
+    setDone(null)
+    const problem = importProblem({ name, model, index })
+    if (problem) { setError(problem); return }
+    setError(null)
     setBusy(true)
-    try { await api.importModel(fd); toast.success('Model imported'); onDone() } catch (e) { toast.error(errorMessage(e)) } finally { setBusy(false) }
+    try {
+      const m = await api.importModel({ name, model: model!, index })
+      toast.success(`Imported ${m.name ?? name.trim()}`)
+      setDone(m)
+      setUserOpen(true)
+      setName(''); setModel(null); setIndex(null); setFormKey((k) => k + 1)
+      onDone(m)
+    } catch (e) {
+      if (e instanceof ApiError && e.unavailable) setUnavailable(true)
+      else setError(errorMessage(e))
+    } finally { setBusy(false) }
   }
   return (
-    <details className="card">
+    <details className="card" open={isOpen} onToggle={(e) => { const o = e.currentTarget.open; if (o !== isOpen) setUserOpen(o) }} data-testid="import">
       <summary>Import an existing RVC model</summary>
-      <form className="stack" onSubmit={(e) => void submit(e)}>
-        <label>Model name <input name="name" required /></label>
-        <label>Model weights (.pth) <input name="model" type="file" accept=".pth" /></label>
-        <label>Feature index (.index, optional) <input name="index" type="file" accept=".index" /></label>
-        <button type="submit" disabled={busy}>Import</button>
+      {unavailable && <Unavailable what="Model import" />}
+      <form key={formKey} className="stack" onSubmit={(e) => void submit(e)} aria-busy={busy} noValidate>
+        <p className="muted">An RVC v2 model: the <code>.pth</code> weights and, if you have it, the <code>.index</code> feature index (better accent and timbre).</p>
+        <label htmlFor="import-name">Model name</label>
+        <input id="import-name" name="name" value={name} onChange={(e) => setName(e.target.value)} aria-required="true" autoComplete="off" />
+        <label htmlFor="import-model">Model weights (.pth)</label>
+        <input id="import-model" name="model" type="file" accept=".pth" aria-required="true" onChange={(e) => setModel(e.target.files?.[0] ?? null)} />
+        <label htmlFor="import-index">Feature index (.index, optional)</label>
+        <input id="import-index" name="index" type="file" accept=".index" onChange={(e) => setIndex(e.target.files?.[0] ?? null)} />
+        {error && <p role="alert" className="error-text" data-testid="import-error">{error}</p>}
+        {busy && <p role="status" className="import-status">Uploading and checking {model?.name}…</p>}
+        {done && !busy && <p role="status" className="import-status" data-testid="import-done">Imported {done.name}. <Link to={`/convert?model=${encodeURIComponent(done.model_id)}`}>Use it to convert audio</Link></p>}
+        <p><button type="submit" disabled={busy}>{busy ? 'Importing…' : 'Import'}</button></p>
       </form>
     </details>
   )
@@ -71,7 +103,7 @@ export function Models() {
           ))}
         </ul>
       )}
-      <ImportForm onDone={load} />
+      <ImportForm onDone={load} open={models?.length === 0} />
     </>
   )
 }

@@ -1,11 +1,10 @@
 /* Training progress page, /training/{job_id}: restored from the server on every visit;
  * phases, step/total, loss, elapsed/ETA, live loss plot, cancel with confirmation and a
  * browser notification when done. */
-import { useEffect } from 'react'
 import toast from 'react-hot-toast'
 import { api, errorMessage } from '../lib/api'
 import { useJob } from '../lib/useJob'
-import { notify } from '../lib/progress'
+import { useNotifyWhenDone } from '../lib/useNotify'
 import { ConfirmButton, Link, Unavailable } from '../components/Common'
 import { JobProgress } from '../components/JobProgress'
 import { LossPlot } from '../components/LossPlot'
@@ -14,10 +13,8 @@ const PHASES = ['preprocessing', 'feature extraction', 'training', 'index buildi
 
 export function Training({ jobId }: { jobId: string }) {
   const job = useJob(jobId)
-  useEffect(() => {
-    if (job.status === 'complete') notify('Training finished', 'Your voice model is ready.')
-    if (job.status === 'failed') notify('Training failed', job.error ?? '')
-  }, [job.status, job.error])
+  // only a finish seen live notifies (not a job that was already done when the page opened)
+  useNotifyWhenDone(job, jobId, { title: 'Training finished', body: 'Your voice model is ready.' }, 'Training failed')
   const cancel = async () => {
     try { await api.cancelJob(jobId); toast.success('Training cancelled') } catch (e) { toast.error(errorMessage(e)) }
   }

@@ -1,0 +1,47 @@
+/* Test doubles shared by the page tests: an EventSource the test drives, JSON responses,
+ * a fetch router and stand-ins for the upload box and the WaveSurfer before/after (which
+ * need a real browser). */
+import { act } from '@testing-library/react'
+import type { AudioFile } from '../lib/api'
+
+export class FakeES {
+  static all: FakeES[] = []
+  static get last(): FakeES | null { return FakeES.all[FakeES.all.length - 1] ?? null }
+  static CLOSED = 2
+  readyState = 1
+  url: string
+  listeners: Record<string, ((e: MessageEvent) => void)[]> = {}
+  constructor(url: string) { this.url = url; FakeES.all.push(this) }
+  addEventListener(name: string, fn: (e: MessageEvent) => void) { (this.listeners[name] ??= []).push(fn) }
+  close() { this.readyState = 2 }
+  emit(name: string, data: unknown) {
+    act(() => { for (const fn of this.listeners[name] ?? []) fn(new MessageEvent(name, { data: JSON.stringify(data) })) })
+  }
+}
+
+export const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status })
+
+export type Route = (url: string, init?: RequestInit) => Response | Promise<Response> | undefined
+/** fetch stub: the first route answering wins; anything else is a 404 "no endpoint". */
+export function router(...routes: Route[]) {
+  return async (url: string, init?: RequestInit) => {
+    for (const r of routes) { const res = await r(url, init); if (res) return res }
+    return json(404, { status: 'error', error_code: 'NOT_FOUND', message: `no endpoint ${init?.method ?? 'GET'} ${url}`, user_message: 'Not found.' })
+  }
+}
+
+export const sample = (over: Partial<AudioFile> = {}): AudioFile => ({
+  file_id: 'audio_ref', filename: 'me.wav', purpose: 'reference', duration_seconds: 15,
+  quality_analysis: { snr_db: 30, quality_grade: 'A', voice_activity_percent: 80, background_noise_level: 'low', recommendation: 'Good', loudness_lufs: -20 },
+  ...over,
+})
+
+/** Stand-in for components/Upload: a button that "uploads" a fixed file. */
+export function FakeUpload(props: { purpose: string; onDone: (a: AudioFile) => void }) {
+  return <button type="button" onClick={() => props.onDone(sample({ file_id: `audio_${props.purpose}`, purpose: props.purpose, filename: `${props.purpose}.wav` }))}>fake upload {props.purpose}</button>
+}
+
+/** Stand-in for components/BeforeAfter: shows the props it got (ids, loudness). */
+export function FakeBeforeAfter(props: { before: { id: string; lufs?: number }; after: { id: string; lufs?: number } }) {
+  return <div data-testid="before-after">{`${props.before.id}@${props.before.lufs} vs ${props.after.id}@${props.after.lufs}`}</div>
+}
