@@ -237,7 +237,9 @@ static int on_f5_progress(void *ctx, f5tts_phase phase, int chunk, int chunks, i
     static const char *const PHASES[] = {"preprocessing", "voice encoding", "generating", "vocoding"};
     static const char *const MESSAGES[] = {"Preparing the reference...", "Encoding the voice...", "Generating speech...", "Vocoding..."};
     job_ctx *c = ctx;
-    double done = chunks > 0 ? ((double)chunk + (steps > 0 ? (double)step / steps : 0)) / chunks : 0;
+    /* vocoding a chunk comes after all its sampling steps: count the chunk as generated */
+    double within = phase == F5_PHASE_VOCODING ? 1.0 : steps > 0 ? (double)step / steps : 0;
+    double done = chunks > 0 ? ((double)chunk + within) / chunks : 0;
     double percent = phase == F5_PHASE_PREPROCESSING ? 2 : phase == F5_PHASE_ENCODING ? 5 : 5 + 90 * done;
     job_progress(c, percent, PHASES[phase], MESSAGES[phase]);
     return job_cancelled(c);

@@ -136,6 +136,24 @@ static void preprocess_makes_a_new_audio_file(void **state)
 }
 
 /* Quick clone through the API with the tiny golden F5-TTS/Vocos weights installed as if pulled. */
+/* The finished job's stream replays every event: its progress percentages never decrease. */
+static void assert_progress_never_goes_back(const char *id)
+{
+    char url[512], path[128];
+    snprintf(path, sizeof path, "/api/progress/%s", id);
+    http_response res = {0};
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    double last = -1;
+    int seen = 0;
+    for (const char *p = res.body; p && (p = strstr(p, "\"percent\":")); p += 10, seen++) {
+        double v = strtod(p + 10, NULL);
+        if (v < last) fail_msg("progress went back from %.1f to %.1f", last, v);
+        last = v;
+    }
+    assert_true(seen >= 3);
+    http_response_free(&res);
+}
+
 static void quick_clone_job_produces_downloadable_audio(void **state)
 {
     char url[512], body[512], path[256], cmd[2048];
@@ -173,6 +191,10 @@ static void quick_clone_job_produces_downloadable_audio(void **state)
     assert_int_equal(res.status, 200);
     assert_true(res.body_len > 44 + 24000); /* more than a second of 24 kHz audio */
     http_response_free(&res);
+    assert_progress_never_goes_back(id);
+    snprintf(body, sizeof body, "{\"reference_audio_id\":\"%s\",\"reference_text\":\"a\",\"text\":\"b\","
+             "\"parameters\":{\"remove_silence\":\"yes\"}}", out);
+    call("POST", "/api/convert/f5tts", body, 400); /* remove_silence must be a boolean */
     snprintf(body, sizeof body, "{\"reference_audio_id\":\"%s\",\"reference_text\":\"x\",\"target_audio_id\":\"%s\"}", out, out);
     json_t *no_text = call("POST", "/api/convert/f5tts", body, 400);
     assert_non_null(strstr(json_string_value(json_object_get(no_text, "message")), "text is required"));

@@ -62,19 +62,24 @@ sox -n -r 24000 -c 1 "$TMP/short.wav" synth 3 sine 220 vol 0.3
 printf 'this is not audio at all\n%.0s' {1..200} > "$TMP/fake.wav"
 # quick-clone reference: the tiny golden case's clip ×3 (6 s; its transcript is "Some call me nature.")
 sox tests/golden/f5tts/tiny/ref.wav "$TMP/ref.wav" repeat 3
-cp tests/golden/rvc/synth_v2_48k_small/synthesizer_official.pth "$TMP/small_voice.pth"   # for the import spec
+# for the import + convert specs: a voice in the official small-model .pth layout whose content features
+# are the tiny golden HuBERT's 96 dims (tests/models/rvc/fixtures/make_voices.py)
+cp tests/models/rvc/fixtures/voice_v2_96.pth "$TMP/small_voice.pth"
 
-# the main server's weights: the tiny golden F5-TTS + Vocos, installed before it starts
-mkdir -p "$TMP/data/weights/f5tts" "$TMP/data/weights/vocos"
+# the main server's weights, installed before it starts: the tiny golden F5-TTS + Vocos, and the tiny
+# golden HuBERT (fairseq-style .pt) + RMVPE as the RVC base models
+mkdir -p "$TMP/data/weights/f5tts" "$TMP/data/weights/vocos" "$TMP/data/weights/hubert" "$TMP/data/weights/rmvpe"
 cp tests/golden/f5tts/tiny/weights.safetensors tests/golden/f5tts/tiny/vocab.txt "$TMP/data/weights/f5tts/"
 cp tests/golden/f5tts/tiny/pytorch_model.bin "$TMP/data/weights/vocos/"
+cp tests/golden/rvc/hubert_small/hubert_fairseq_style.pt "$TMP/data/weights/hubert/hubert_base.pt"
+cp tests/golden/rvc/rmvpe_small/rmvpe.safetensors "$TMP/data/weights/rmvpe/rmvpe.pt"
 
 PORT=$(free_port)
 start_server "$PORT" "$TMP/data" "$TMP/server.log"
 BARE_PORT=$(free_port)
 start_server "$BARE_PORT" "$TMP/bare-data" "$TMP/bare-server.log"
 
-echo "e2e: playwright against $BIN on port $PORT (tiny F5-TTS weights) and $BARE_PORT (no weights)"
+echo "e2e: playwright against $BIN on port $PORT (tiny F5-TTS and RVC weights) and $BARE_PORT (no weights)"
 status=0
 VCS_BASE="http://127.0.0.1:$PORT" VCS_BARE_BASE="http://127.0.0.1:$BARE_PORT" VCS_AUDIO_DIR="$TMP" VCS_WEB="$ROOT/web" \
   VCS_SHOTS="${VCS_E2E_SHOTS:-$TMP/shots}" node tests/e2e/e2e.mjs || status=$?
