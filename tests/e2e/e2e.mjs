@@ -306,7 +306,7 @@ const specs = [
     if (!(await form.evaluate((d) => d.open))) await form.locator('summary').click()
     const name = 'Small voice ' + Date.now().toString(36)
     await page.getByLabel('Model name').fill(name)
-    await page.getByLabel('Model weights (.pth)').setInputFiles(join(AUDIO, 'small_voice.pth'))
+    await page.getByLabel('Model weights (.pth or .zip)').setInputFiles(join(AUDIO, 'small_voice.pth'))
     await page.getByRole('button', { name: 'Import' }).click()
     const result = page.getByTestId('import-done').or(page.getByTestId('import-error'))
     await result.waitFor({ timeout: 60000 })

@@ -148,11 +148,11 @@ export function rvcParameterProblem(p: RvcParameters, labels: Record<keyof RvcPa
 }
 
 export interface ModelImport { name: string; model: File; index?: File | null }
-/** Client-side check of an import before uploading: a name, a .pth, an optional .index. */
+/** Client-side check of an import before uploading: a name, a .pth (or a .zip holding .pth + .index), an optional .index. */
 export function importProblem(m: { name: string; model?: File | null; index?: File | null }): string | null {
   if (!m.name.trim()) return 'Give the model a name.'
   if (!m.model || m.model.size === 0) return 'Choose the model weights file (.pth).'
-  if (!/\.pth$/i.test(m.model.name)) return `${m.model.name} is not a .pth file. Choose the RVC model weights (.pth).`
+  if (!/\.(pth|zip)$/i.test(m.model.name)) return `${m.model.name} is not a .pth or .zip file. Choose the RVC model weights (.pth), or a .zip holding them.`
   if (m.index && m.index.size > 0 && !/\.index$/i.test(m.index.name)) return `${m.index.name} is not a .index file. Leave the feature index empty or choose a .index file.`
   return null
 }
@@ -223,12 +223,12 @@ export const api = {
     fd.append('file', file, name)
     return request<AudioFile & { upload_complete: boolean }>('POST', `/api/upload/${purpose}-audio`, fd)
   },
-  /** Multipart POST /api/models/import: fields name, model (.pth), index (.index, optional).
+  /** Multipart POST /api/models/import: fields name, file (.pth or .zip), index (.index, optional).
    * The answer is the new model, bare or as {model: …}. */
   importModel: async (m: ModelImport): Promise<VoiceModel> => {
     const fd = new FormData()
     fd.append('name', m.name.trim())
-    fd.append('model', m.model, m.model.name)
+    fd.append('file', m.model, m.model.name)
     if (m.index && m.index.size > 0) fd.append('index', m.index, m.index.name)
     const r = await request<VoiceModel & { model?: VoiceModel }>('POST', '/api/models/import', fd)
     return r?.model && typeof r.model === 'object' ? r.model : r

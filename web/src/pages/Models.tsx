@@ -46,11 +46,11 @@ export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; 
       <summary>Import an existing RVC model</summary>
       {unavailable && <Unavailable what="Model import" />}
       <form key={formKey} className="stack" onSubmit={(e) => void submit(e)} aria-busy={busy} noValidate>
-        <p className="muted">An RVC v2 model: the <code>.pth</code> weights and, if you have it, the <code>.index</code> feature index (better accent and timbre).</p>
+        <p className="muted">An RVC v1/v2 model: the <code>.pth</code> weights and, if you have it, the <code>.index</code> feature index (better accent and timbre) — or one <code>.zip</code> holding both.</p>
         <label htmlFor="import-name">Model name</label>
         <input id="import-name" name="name" value={name} onChange={(e) => setName(e.target.value)} aria-required="true" autoComplete="off" />
-        <label htmlFor="import-model">Model weights (.pth)</label>
-        <input id="import-model" name="model" type="file" accept=".pth" aria-required="true" onChange={(e) => setModel(e.target.files?.[0] ?? null)} />
+        <label htmlFor="import-model">Model weights (.pth or .zip)</label>
+        <input id="import-model" name="file" type="file" accept=".pth,.zip" aria-required="true" onChange={(e) => setModel(e.target.files?.[0] ?? null)} />
         <label htmlFor="import-index">Feature index (.index, optional)</label>
         <input id="import-index" name="index" type="file" accept=".index" onChange={(e) => setIndex(e.target.files?.[0] ?? null)} />
         {error && <p role="alert" className="error-text" data-testid="import-error">{error}</p>}

@@ -35,7 +35,7 @@ async function fillForm(name: string, model: File | null, index?: File) {
   await screen.findByTestId('models-empty')
   expect((screen.getByTestId('import') as HTMLDetailsElement).open).toBe(true)   // empty library: opened for you
   fireEvent.change(screen.getByLabelText('Model name'), { target: { value: name } })
-  if (model) fireEvent.change(screen.getByLabelText('Model weights (.pth)'), { target: { files: [model] } })
+  if (model) fireEvent.change(screen.getByLabelText('Model weights (.pth or .zip)'), { target: { files: [model] } })
   if (index) fireEvent.change(screen.getByLabelText('Feature index (.index, optional)'), { target: { files: [index] } })
   fireEvent.click(screen.getByRole('button', { name: 'Import' }))
 }
@@ -47,7 +47,7 @@ describe('Model import', () => {
     const fd = imports()[0][1].body as FormData
     expect(fd).toBeInstanceOf(FormData)
     expect(fd.get('name')).toBe('Alto')
-    expect((fd.get('model') as File).name).toBe('alto.pth')
+    expect((fd.get('file') as File).name).toBe('alto.pth')
     expect((fd.get('index') as File).name).toBe('alto.index')
     expect((imports()[0][1].headers as Record<string, string>)['Content-Type']).toBeUndefined()   // the browser sets the boundary
     expect((await screen.findByTestId('import-done')).textContent).toMatch(/Imported Alto/)
@@ -64,20 +64,21 @@ describe('Model import', () => {
     await waitFor(() => expect(imports()).toHaveLength(1))
     const fd = imports()[0][1].body as FormData
     expect(fd.has('index')).toBe(false)
-    expect([...fd.keys()].sort()).toEqual(['model', 'name'])
+    expect([...fd.keys()].sort()).toEqual(['file', 'name'])
   })
 
   it('checks name and file types before uploading', async () => {
     await fillForm('', pth())
     expect((await screen.findByTestId('import-error')).textContent).toBe('Give the model a name.')
     fireEvent.change(screen.getByLabelText('Model name'), { target: { value: 'Alto' } })
-    fireEvent.change(screen.getByLabelText('Model weights (.pth)'), { target: { files: [pth('alto.zip')] } })
+    fireEvent.change(screen.getByLabelText('Model weights (.pth or .zip)'), { target: { files: [pth('alto.wav')] } })
     fireEvent.click(screen.getByRole('button', { name: 'Import' }))
-    await waitFor(() => expect(screen.getByTestId('import-error').textContent).toMatch(/alto\.zip is not a \.pth file/))
+    await waitFor(() => expect(screen.getByTestId('import-error').textContent).toMatch(/alto\.wav is not a \.pth or \.zip file/))
     expect(imports()).toHaveLength(0)
     expect(importProblem({ name: 'x', model: null })).toBe('Choose the model weights file (.pth).')
     expect(importProblem({ name: 'x', model: pth(), index: idx('a.txt') })).toMatch(/a\.txt is not a \.index file/)
     expect(importProblem({ name: 'x', model: pth('A.PTH'), index: idx() })).toBeNull()
+    expect(importProblem({ name: 'x', model: pth('voice.zip') })).toBeNull() /* a .zip holding .pth + .index */
   })
 
   it('shows the server user_message inline when the server refuses the file', async () => {
