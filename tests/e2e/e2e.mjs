@@ -240,6 +240,8 @@ const specs = [
     page.on('request', (r) => { if (r.url().endsWith('/api/convert/f5tts') && r.method() === 'POST') posted = r.postDataJSON() })
     await page.goto(BASE + '/quick')
     await page.getByRole('heading', { name: 'Quick clone', level: 1 }).waitFor()
+    const licence = await page.getByTestId('licence-note').innerText({ timeout: TIMEOUT })
+    assert(/CC-BY-NC-4\.0/.test(licence) && /Non-commercial/.test(licence), 'F5-TTS licence shown: ' + licence)
     await uploadThroughUi(page, 'reference', 'ref.wav')
     await page.getByTestId('reference-ready').waitFor({ timeout: TIMEOUT })
     await page.getByRole('region', { name: /Quality report: ref\.wav/ }).waitFor()

@@ -19,6 +19,23 @@ export function SystemBanner({ need }: { need?: string[] }) {
   )
 }
 
+/** The licences of the installed weights a page uses (from /api/system), e.g. F5-TTS's
+ * CC-BY-NC-4.0: people must know before they publish what they make with them. */
+export function LicenceNote({ names }: { names: string[] }) {
+  const system = useApp((s) => s.system)
+  const used = (system?.weights ?? []).filter((w) => names.includes(w.name) && w.installed && w.licence)
+  if (used.length === 0) return null
+  return (
+    <p className="muted small-print" data-testid="licence-note">
+      {used.map((w) => (
+        <span key={w.name}>
+          {w.purpose}: licence <strong>{w.licence}</strong>{w.licence_note ? ` — ${w.licence_note}.` : '.'}{' '}
+        </span>
+      ))}
+    </p>
+  )
+}
+
 export function Unavailable({ what }: { what: string }) {
   return (
     <div className="banner info" role="status" data-testid="unavailable">

@@ -3,7 +3,7 @@
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { QualityReport, qualityTips } from './QualityReport'
-import { ConfirmButton, SystemBanner } from './Common'
+import { ConfirmButton, LicenceNote, SystemBanner } from './Common'
 import { JobsPanel } from './JobsPanel'
 import { LossPlot } from './LossPlot'
 import { Models } from '../pages/Models'
@@ -54,6 +54,24 @@ describe('SystemBanner', () => {
   it('is hidden when weights are installed', () => {
     useApp.setState({ system: sys(true) })
     const { container } = render(<SystemBanner />)
+    expect(container.textContent).toBe('')
+  })
+})
+
+describe('LicenceNote', () => {
+  const sys = (installed: boolean): SystemInfo => ({ version: '0', engine: 'c', weights_status: 'installed',
+    weights: [{ name: 'f5tts_v1_base', purpose: 'quick clone', installed, licence: 'CC-BY-NC-4.0',
+      licence_note: 'Non-commercial use only' }, { name: 'hubert_base', purpose: 'content', installed: true, licence: 'MIT' }] })
+  it('shows the licence of the installed weights a page uses', () => {
+    useApp.setState({ system: sys(true) })
+    render(<LicenceNote names={['f5tts_v1_base']} />)
+    const t = screen.getByTestId('licence-note').textContent
+    expect(t).toMatch(/quick clone: licence CC-BY-NC-4.0 — Non-commercial use only/)
+    expect(t).not.toMatch(/MIT/)
+  })
+  it('says nothing while those weights are not installed', () => {
+    useApp.setState({ system: sys(false) })
+    const { container } = render(<LicenceNote names={['f5tts_v1_base']} />)
     expect(container.textContent).toBe('')
   })
 })

@@ -65,7 +65,7 @@ export interface AudioFile {
   quality_analysis?: QualityAnalysis
 }
 
-export interface WeightInfo { name: string; purpose: string; installed: boolean; path?: string }
+export interface WeightInfo { name: string; purpose: string; installed: boolean; path?: string; licence?: string; licence_note?: string }
 export interface SystemInfo {
   version: string
   engine: string

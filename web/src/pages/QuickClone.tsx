@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
 import { api, ApiError, errorMessage, pullCommand, type AudioFile } from '../lib/api'
-import { Link, SystemBanner, Unavailable, WeightsMissing } from '../components/Common'
+import { LicenceNote, Link, SystemBanner, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
 import { Recorder } from '../components/Recorder'
 import { QualityReport } from '../components/QualityReport'
@@ -72,6 +72,7 @@ export function QuickClone() {
   return (
     <>
       <SystemBanner need={['f5tts', 'vocos']} />
+      <LicenceNote names={['f5tts_v1_base']} />
       <h1>Quick clone</h1>
       <p className="lead">A 10–30 second sample of your voice and the text to speak: about half a minute later you hear it in your voice.</p>
       {unavailable && <Unavailable what="Quick clone (F5-TTS)" />}
