@@ -57,12 +57,15 @@ static int synth_config(rvc_synth_config *c, vc_error *err)
 
 static int models_load(rvc_bench_models *m, vc_error *err)
 {
-    nn_tensor_spec *specs;
+    nn_tensor_spec *specs = NULL;
     rvc_synth_config c;
-    if (open_random("hubert-base", specs, hubert_tensor_specs(&HUBERT_BASE, &specs), &m->hubert_w, err)) return -1;
-    if (open_random("rmvpe", specs, rmvpe_tensor_specs(&RMVPE_FULL, &specs), &m->rmvpe_w, err)) return -1;
+    size_t n = hubert_tensor_specs(&HUBERT_BASE, &specs);
+    if (open_random("hubert-base", specs, n, &m->hubert_w, err)) return -1;
+    n = rmvpe_tensor_specs(&RMVPE_FULL, &specs);
+    if (open_random("rmvpe", specs, n, &m->rmvpe_w, err)) return -1;
     if (synth_config(&c, err)) return -1;
-    if (open_random("rvc-v2-48k", specs, rvc_synth_tensor_specs(&c, &specs), &m->synth_w, err)) return -1;
+    n = rvc_synth_tensor_specs(&c, &specs);
+    if (open_random("rvc-v2-48k", specs, n, &m->synth_w, err)) return -1;
     if (hubert_load(&m->hubert, m->hubert_w, "", 12, err)) return -1;
     m->hubert_ok = 1;
     if (rmvpe_load(&m->pitch, m->rmvpe_w, "", err)) return -1;

@@ -110,9 +110,11 @@ static double millions(nn_tensor_spec *specs, size_t n)
 
 static void full_size_lists_have_the_released_parameter_counts(void **state)
 {
-    nn_tensor_spec *specs;
-    double hubert = millions(specs, hubert_tensor_specs(&HUBERT_BASE, &specs));
-    double rmvpe = millions(specs, rmvpe_tensor_specs(&RMVPE_FULL, &specs));
+    nn_tensor_spec *specs = NULL;
+    size_t n = hubert_tensor_specs(&HUBERT_BASE, &specs);
+    double hubert = millions(specs, n);
+    n = rmvpe_tensor_specs(&RMVPE_FULL, &specs);
+    double rmvpe = millions(specs, n);
     json_t *cfg_json = json_loads(RVC_V2_48K_CONFIG_JSON, 0, NULL);
     rvc_synth_config c;
     vc_error err;
@@ -120,7 +122,8 @@ static void full_size_lists_have_the_released_parameter_counts(void **state)
     json_decref(cfg_json);
     c.phone_dim = 768;
     c.f0 = 1;
-    double synth = millions(specs, rvc_synth_tensor_specs(&c, &specs));
+    n = rvc_synth_tensor_specs(&c, &specs);
+    double synth = millions(specs, n);
     print_message("HuBERT %.2f M, RMVPE %.2f M, v2 48k synthesizer %.2f M parameters\n", hubert, rmvpe, synth);
     /* BASELINE.md: HuBERT base 94.4 M (torchaudio's model, which has no final_proj: 0.2 M more here),
      * RMVPE 90.4 M (BatchNorm running statistics counted here, 0.01 M), synthesizer 28.7 M. */
