@@ -2,10 +2,13 @@
  * voiceclone models pull|list|import: the official model files (docs/models-manifest.json).
  *   models pull f5tts|rvc|rvc-pretrained|all [--data DIR] [--manifest FILE] [--base-url URL]
  *   models list [--data DIR] [--manifest FILE]
- *   models import FILE --to FOLDER [--data DIR]   (offline copy; checkpoints must load safely)
+ *   models import FILE --to FOLDER [--as NAME] [--data DIR]
+ *                                                 (offline copy, named NAME in FOLDER; checkpoints must load safely)
  *   models import VOICE.pth|VOICE.zip [--index VOICE.index] [--name NAME] [--user USER] [--data DIR]
  *                                                 (without --to: a user's RVC voice, as POST /api/models/import)
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,7 @@
 #include "nn/weights.h"
 #include "store/store.h"
 
-typedef struct models_args { const char *verb, *name, *data, *manifest, *base_url, *to, *index, *voice_name, *user; } models_args;
+typedef struct models_args { const char *verb, *name, *data, *manifest, *base_url, *to, *as, *index, *voice_name, *user; } models_args;
 
 static int parse(int argc, char **argv, models_args *a)
 {
@@ -32,6 +35,7 @@ static int parse(int argc, char **argv, models_args *a)
         else if (!strcmp(argv[i], "--manifest") && v) a->manifest = argv[++i];
         else if (!strcmp(argv[i], "--base-url") && v) a->base_url = argv[++i];
         else if (!strcmp(argv[i], "--to") && v) a->to = argv[++i];
+        else if (!strcmp(argv[i], "--as") && v) a->as = argv[++i];
         else if (!strcmp(argv[i], "--index") && v) a->index = argv[++i];
         else if (!strcmp(argv[i], "--name") && v) a->voice_name = argv[++i];
         else if (!strcmp(argv[i], "--user") && v) a->user = argv[++i];
@@ -85,25 +89,48 @@ static int list(const json_t *packs, const char *root)
     return 0;
 }
 
-/* Copies FILE into <root>/<folder>/ atomically; checkpoints must load through the safe loaders. */
+/* Streams src into dst_final through dst_final.part, fsynced and renamed: never a partial file. */
+static int copy_atomic(const char *src, const char *final, vc_error *err)
+{
+    char tmp[1300];
+    snprintf(tmp, sizeof tmp, "%s.part", final);
+    FILE *in = fopen(src, "rb");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int rc = in && fd >= 0 ? 0 : vc_fail(err, VC_ERR_IO, "cannot copy %s: %s", src, strerror(errno));
+    char buf[1 << 16];
+    size_t n;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (write(fd, buf, n) != (ssize_t)n) rc = vc_fail(err, VC_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    if (rc == 0 && ferror(in)) rc = vc_fail(err, VC_ERR_IO, "cannot read %s", src);
+    if (in) fclose(in);
+    if (rc == 0) return store_commit_file(fd, tmp, final, err);
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    return -1;
+}
+
+static int safe_name(const char *n) { return n && *n && !strchr(n, '/') && !strstr(n, ".."); }
+
+/* Copies FILE into <root>/<folder>/ (as NAME when given) atomically; checkpoints must load
+ * through the safe loaders first. */
 static int import_file(const models_args *a, const char *root)
 {
     vc_error err = {0};
-    if (!a->name || !a->to || strchr(a->to, '/') || strstr(a->to, "..")) { fprintf(stderr, "usage: voiceclone models import FILE --to FOLDER\n"); return 2; }
+    if (!a->name || !safe_name(a->to) || (a->as && !safe_name(a->as))) {
+        fprintf(stderr, "usage: voiceclone models import FILE --to FOLDER [--as NAME]\n");
+        return 2;
+    }
     nn_weights *w = NULL;
     size_t len = strlen(a->name);
     int text = len > 4 && (!strcmp(a->name + len - 4, ".txt") || !strcmp(a->name + len - 5, ".yaml"));
     if (!text && nn_weights_open(a->name, &w, &err) != 0) { fprintf(stderr, "voiceclone models import: %s\n", err.message); return 1; }
     nn_weights_free(w);
-    const char *base = strrchr(a->name, '/') ? strrchr(a->name, '/') + 1 : a->name;
-    char dir[1024], tmp[1200], final[1200], cmd[4096];
+    const char *base = a->as ? a->as : strrchr(a->name, '/') ? strrchr(a->name, '/') + 1 : a->name;
+    char dir[1024], final[1200];
     snprintf(dir, sizeof dir, "%s/%s", root, a->to);
     snprintf(final, sizeof final, "%s/%s", dir, base);
-    snprintf(tmp, sizeof tmp, "%s.part", final);
-    snprintf(cmd, sizeof cmd, "cp -- '%s' '%s'", a->name, tmp);
-    if (strchr(a->name, '\'') || store_mkdirs(dir, &err) != 0 || system(cmd) != 0 || rename(tmp, final) != 0) {
-        fprintf(stderr, "voiceclone models import: cannot copy %s into %s\n", a->name, dir);
-        unlink(tmp);
+    if (store_mkdirs(dir, &err) != 0 || copy_atomic(a->name, final, &err) != 0) {
+        fprintf(stderr, "voiceclone models import: %s\n", err.message);
         return 1;
     }
     printf("imported %s\n", final);
@@ -133,7 +160,7 @@ int cmd_models(int argc, char **argv)
 {
     models_args a = {0};
     if (parse(argc, argv, &a) != 0) {
-        fprintf(stderr, "usage: voiceclone models pull NAME|all | list | import FILE --to FOLDER | "
+        fprintf(stderr, "usage: voiceclone models pull NAME|all | list | import FILE --to FOLDER [--as NAME] | "
                         "import VOICE.pth|VOICE.zip [--index F.index] [--name NAME] [--user USER]  [--data DIR] [--manifest FILE]\n");
         return 2;
     }

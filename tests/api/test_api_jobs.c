@@ -161,10 +161,15 @@ static void quick_clone_job_produces_downloadable_audio(void **state)
     snprintf(body, sizeof body, "{\"reference_audio_id\":\"audio_x\",\"reference_text\":\"a\",\"text\":\"b\"}");
     json_t *missing = call("POST", "/api/convert/f5tts", body, 503);
     assert_string_equal(json_string_value(json_object_get(missing, "error_code")), "WEIGHTS_MISSING");
-    snprintf(cmd, sizeof cmd, "mkdir -p %s/weights/f5tts %s/weights/vocos && cp %s/tests/golden/f5tts/tiny/weights.safetensors "
-             "%s/tests/golden/f5tts/tiny/vocab.txt %s/weights/f5tts/ && cp %s/tests/golden/f5tts/tiny/pytorch_model.bin %s/weights/vocos/",
-             S.data_dir, S.data_dir, root, root, S.data_dir, root, S.data_dir);
-    assert_int_equal(system(cmd), 0);
+    /* installed the way an offline user does: voiceclone models import FILE --to FOLDER */
+    char bin[1024];
+    test_server_binary(bin, sizeof bin);
+    static const char *const FILES[][2] = {{"weights.safetensors", "f5tts"}, {"vocab.txt", "f5tts"}, {"pytorch_model.bin", "vocos"}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "%s models import %s/tests/golden/f5tts/tiny/%s --to %s --data %s >/dev/null", bin, root,
+                 FILES[i][0], FILES[i][1], S.data_dir);
+        assert_int_equal(system(cmd), 0);
+    }
     http_response res = {0};
     snprintf(path, sizeof path, "%s/tests/golden/f5tts/tiny/ref.wav", root);
     snprintf(cmd, sizeof cmd, "sox %s /tmp/vcs-ref-%d.wav repeat 3", path, (int)getpid());

@@ -207,7 +207,7 @@ static void submit_convert(const char *audio_id, const char *parameters, char *j
 }
 
 /* Downloads the job's output; checks rate, length (seconds ± 0.05) and that it is not silent. */
-static void check_output_wav(const char *job_id, double seconds)
+static void check_output_wav_at(const char *job_id, double seconds, int rate)
 {
     char path[256], url[512], wav[] = "/tmp/vcs-rvc-out-XXXXXX";
     snprintf(path, sizeof path, "/api/jobs/%s", job_id);
@@ -225,9 +225,9 @@ static void check_output_wav(const char *job_id, double seconds)
     SF_INFO info = {0};
     SNDFILE *f = sf_open(wav, SFM_READ, &info);
     assert_non_null(f);
-    assert_int_equal(info.samplerate, 48000);
+    assert_int_equal(info.samplerate, rate);
     assert_int_equal(info.channels, 1);
-    assert_true(fabs((double)info.frames / 48000.0 - seconds) < 0.05);
+    assert_true(fabs((double)info.frames / rate - seconds) < 0.05);
     float *x = malloc(sizeof(float) * (size_t)info.frames);
     assert_int_equal(sf_readf_float(f, x, info.frames), info.frames);
     sf_close(f);
@@ -238,6 +238,8 @@ static void check_output_wav(const char *job_id, double seconds)
     assert_true(sqrt(energy / (double)info.frames) > 1e-3); /* not silence */
 }
 
+static void check_output_wav(const char *job_id, double seconds) { check_output_wav_at(job_id, seconds, 48000); }
+
 static void convert_end_to_end(void **state)
 {
     char wav[512], audio_id[64], job_id[64], body[512], cmd[2048];
@@ -246,9 +248,12 @@ static void convert_end_to_end(void **state)
     json_t *missing = call("POST", "/api/convert/rvc", body, 503);
     assert_string_equal(json_string_value(json_object_get(missing, "error_code")), "WEIGHTS_MISSING");
     assert_non_null(strstr(json_string_value(json_object_get(missing, "message")), "voiceclone models pull rvc"));
-    snprintf(cmd, sizeof cmd, "mkdir -p %s/weights/hubert %s/weights/rmvpe && cp %s/tests/golden/rvc/hubert_small/hubert_fairseq_style.pt "
-             "%s/weights/hubert/hubert_base.pt && cp %s/tests/golden/rvc/rmvpe_small/rmvpe.safetensors %s/weights/rmvpe/rmvpe.pt",
-             S.data_dir, S.data_dir, root(), S.data_dir, root(), S.data_dir);
+    /* the base models installed the way an offline user does: voiceclone models import FILE --to FOLDER --as NAME */
+    char bin[1024];
+    test_server_binary(bin, sizeof bin);
+    snprintf(cmd, sizeof cmd, "%s models import %s/tests/golden/rvc/hubert_small/hubert_fairseq_style.pt --to hubert --as hubert_base.pt "
+             "--data %s >/dev/null && %s models import %s/tests/golden/rvc/rmvpe_small/rmvpe.safetensors --to rmvpe --as rmvpe.pt "
+             "--data %s >/dev/null", bin, root(), S.data_dir, bin, root(), S.data_dir);
     assert_int_equal(system(cmd), 0);
     submit_convert(audio_id, "{\"pitch_shift\":2,\"index_rate\":0.5,\"filter_radius\":3,\"rms_mix_rate\":0.25,\"protect\":0.33}",
                    job_id, sizeof job_id);
@@ -267,6 +272,10 @@ static void convert_end_to_end(void **state)
     assert_non_null(strstr(at, "\"output_audio_id\""));
     http_response_free(&res);
     check_output_wav(job_id, 0.98); /* the pipeline keeps whole 10 ms frames of the 1 s input */
+    /* resample_sr: the same conversion delivered at 24 kHz */
+    submit_convert(audio_id, "{\"resample_sr\":24000}", job_id, sizeof job_id);
+    assert_string_equal(wait_terminal(job_id, 60), "complete");
+    check_output_wav_at(job_id, 0.98, 24000);
 }
 
 static void bad_requests_get_the_brief_codes(void **state)

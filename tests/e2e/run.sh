@@ -67,12 +67,14 @@ sox tests/golden/f5tts/tiny/ref.wav "$TMP/ref.wav" repeat 3
 cp tests/models/rvc/fixtures/voice_v2_96.pth "$TMP/small_voice.pth"
 
 # the main server's weights, installed before it starts: the tiny golden F5-TTS + Vocos, and the tiny
-# golden HuBERT (fairseq-style .pt) + RMVPE as the RVC base models
-mkdir -p "$TMP/data/weights/f5tts" "$TMP/data/weights/vocos" "$TMP/data/weights/hubert" "$TMP/data/weights/rmvpe"
-cp tests/golden/f5tts/tiny/weights.safetensors tests/golden/f5tts/tiny/vocab.txt "$TMP/data/weights/f5tts/"
-cp tests/golden/f5tts/tiny/pytorch_model.bin "$TMP/data/weights/vocos/"
-cp tests/golden/rvc/hubert_small/hubert_fairseq_style.pt "$TMP/data/weights/hubert/hubert_base.pt"
-cp tests/golden/rvc/rmvpe_small/rmvpe.safetensors "$TMP/data/weights/rmvpe/rmvpe.pt"
+# golden HuBERT (fairseq-style .pt) + RMVPE as the RVC base models,
+# through `voiceclone models import`, as a user without internet would install them
+import_weights() { "$BIN" models import "$1" --to "$2" ${3:+--as "$3"} --data "$TMP/data" >/dev/null; }
+import_weights tests/golden/f5tts/tiny/weights.safetensors f5tts
+import_weights tests/golden/f5tts/tiny/vocab.txt f5tts
+import_weights tests/golden/f5tts/tiny/pytorch_model.bin vocos
+import_weights tests/golden/rvc/hubert_small/hubert_fairseq_style.pt hubert hubert_base.pt
+import_weights tests/golden/rvc/rmvpe_small/rmvpe.safetensors rmvpe rmvpe.pt
 
 PORT=$(free_port)
 start_server "$PORT" "$TMP/data" "$TMP/server.log"
