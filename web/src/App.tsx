@@ -1,18 +1,21 @@
 /* Shell: header navigation, skip link, the routed page, the jobs panel (every page) and
  * the toast host. Routing is a tiny pathname switch over the Zustand store (the server
- * serves index.html for unknown paths, so deep links work). */
-import { useEffect } from 'react'
+ * serves index.html for unknown paths, so deep links work). Home is in the main bundle; every
+ * other page is its own chunk loaded on first visit (the waveform and plotting code only loads
+ * where it is used), with a skeleton while it arrives. */
+import { lazy, Suspense, useEffect } from 'react'
 import { Toaster } from 'react-hot-toast'
 import { useApp } from './lib/store'
-import { Link, PageErrorBoundary } from './components/Common'
+import { Link, PageErrorBoundary, Skeleton } from './components/Common'
 import { JobsPanel } from './components/JobsPanel'
 import { Home } from './pages/Home'
-import { QuickClone } from './pages/QuickClone'
-import { ProTraining } from './pages/ProTraining'
-import { Training } from './pages/Training'
-import { Models } from './pages/Models'
-import { Convert } from './pages/Convert'
-import { Compare } from './pages/Compare'
+
+const QuickClone = lazy(() => import('./pages/QuickClone').then((m) => ({ default: m.QuickClone })))
+const ProTraining = lazy(() => import('./pages/ProTraining').then((m) => ({ default: m.ProTraining })))
+const Training = lazy(() => import('./pages/Training').then((m) => ({ default: m.Training })))
+const Models = lazy(() => import('./pages/Models').then((m) => ({ default: m.Models })))
+const Convert = lazy(() => import('./pages/Convert').then((m) => ({ default: m.Convert })))
+const Compare = lazy(() => import('./pages/Compare').then((m) => ({ default: m.Compare })))
 
 export const NAV: [string, string][] = [['/', 'Home'], ['/quick', 'Quick clone'], ['/train', 'Pro training'], ['/models', 'Models'], ['/convert', 'Convert']]
 
@@ -56,7 +59,9 @@ export function App() {
         </nav>
       </header>
       <div className="layout">
-        <main id="main" tabIndex={-1}><PageErrorBoundary key={path}>{route(path)}</PageErrorBoundary></main>
+        <main id="main" tabIndex={-1}>
+          <PageErrorBoundary key={path}><Suspense fallback={<Skeleton />}>{route(path)}</Suspense></PageErrorBoundary>
+        </main>
         <JobsPanel />
       </div>
       <Toaster position="bottom-right" toastOptions={{ duration: 6000, ariaProps: { role: 'status', 'aria-live': 'polite' } }} />
