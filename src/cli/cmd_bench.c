@@ -7,6 +7,7 @@
  *   f5tts  full-size F5TTS_v1_Base + Vocos with random weights: load time of the 1.3 GB
  *          safetensors file (page cache warm), DiT forward (batch 2 = CFG) at 500 frames, Vocos
  *          on 1000 frames, peak RSS; next to the PyTorch baseline of golden/f5tts/BASELINE.md.
+ *   f5tts-gen  full generations (5 s reference + ~5 s speech) at 32 and 16 steps: RTF, peak RSS
  *   rvc    full-size HuBERT base, RMVPE and the v2 48k synthesizer, then a whole conversion
  *          (cmd_bench_rvc.c).
  * Set TMPDIR to choose where the random weight files go (about 1.4 GB + 0.9 GB).
@@ -25,6 +26,7 @@
 #include "jobs/jobs.h"
 #include "jobs/jobs_internal.h"
 #include "models/f5tts/f5tts.h"
+#include "models/f5tts/f5tts_infer.h"
 #include "models/f5tts/f5tts_specs.h"
 #include "models/vocos/vocos.h"
 #include "nn/layers.h"
@@ -263,6 +265,7 @@ static int bench_f5tts(void)
     }
     if (rc == 0 && (rc = f5tts_load(&m, w, &err)) == 0) {
         bench_dit(&m, 500);
+        bench_dit(&m, 1000);
         f5tts_free(&m);
     }
     if (rc != 0) fprintf(stderr, "bench f5tts: %s\n", err.message);
@@ -270,6 +273,74 @@ static int bench_f5tts(void)
     free(specs);
     bench_vocos(dir);
     printf("{\"bench\":\"f5tts_peak_rss\",\"peak_rss_mb\":%.0f,\"pytorch_peak_rss_mb\":1963}\n", bench_peak_rss_mb());
+    return rc == 0 ? 0 : 1;
+}
+
+/* ---- F5-TTS full generation ------------------------------------------------------------------ */
+
+/* A vocab.txt of the released size (2545 entries: the characters the bench text uses, then
+ * fillers), so the random-weight model runs the real text path. */
+static int write_bench_vocab(const char *path, vc_error *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return vc_fail(err, VC_ERR_IO, "cannot write %s", path);
+    fputs(" \n", f);
+    for (int c = 33; c < 127; c++) fprintf(f, "%c\n", c);
+    for (int i = 95; i < 2545; i++) fprintf(f, "<filler%d>\n", i);
+    return fclose(f) == 0 ? 0 : vc_fail(err, VC_ERR_IO, "cannot write %s", path);
+}
+
+/* 5 s of reference (a voiced-like tone) + ~5 s of generated speech, at nfe steps: seconds,
+ * real-time factor (generation time / generated seconds), peak RSS. */
+static int bench_generation(const f5tts_engine *e, int nfe)
+{
+    size_t n = 5 * F5_SAMPLE_RATE;
+    audio_buffer ref = {malloc(sizeof(float) * n), n, F5_SAMPLE_RATE}, out = {0};
+    if (!ref.samples) return -1;
+    for (size_t i = 0; i < n; i++) ref.samples[i] = 0.2f * sinf(2 * 3.14159265f * 150 * (float)i / F5_SAMPLE_RATE) * (i % 12000 < 9000);
+    f5tts_params p;
+    f5tts_params_default(&p);
+    p.sampler.nfe = nfe;
+    p.clip_reference = 0;
+    vc_error err;
+    const char *ref_text = "This is the reference clip that I recorded for the studio.";
+    const char *text = "And this is what the cloned voice says now, in about five seconds.";
+    double t0 = bench_now();
+    int rc = f5tts_synthesize(e, &ref, ref_text, text, &p, NULL, NULL, &out, NULL, NULL, &err);
+    double t = bench_now() - t0, secs = (double)out.frames / F5_SAMPLE_RATE;
+    if (rc == 0)
+        printf("{\"bench\":\"f5tts_generation\",\"nfe\":%d,\"reference_seconds\":5,\"generated_seconds\":%.2f,\"seconds\":%.1f,"
+               "\"rtf\":%.1f,\"peak_rss_mb\":%.0f,\"pytorch_seconds_32_steps_avx512\":280}\n",
+               nfe, secs, t, secs > 0 ? t / secs : 0, bench_peak_rss_mb());
+    else fprintf(stderr, "bench f5tts-gen: %s\n", err.message);
+    fflush(stdout);
+    audio_buffer_free(&ref);
+    audio_buffer_free(&out);
+    return rc;
+}
+
+/* Full generations at 32 and 16 steps with full-size random weights (minutes on 2 cores). */
+static int bench_f5tts_generation(void)
+{
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char dit[1024], vocos[1024], vocab[1024];
+    snprintf(dit, sizeof dit, "%s/vcs-bench-f5tts-v1-base.safetensors", dir);
+    snprintf(vocos, sizeof vocos, "%s/vcs-bench-vocos.safetensors", dir);
+    snprintf(vocab, sizeof vocab, "%s/vcs-bench-vocab.txt", dir);
+    nn_tensor_spec *specs = NULL;
+    vc_error err = {0};
+    size_t n = f5tts_tensor_specs(&F5TTS_V1_BASE, &specs);
+    int rc = n ? bench_write_random(dit, specs, n, &err) : -1;
+    free(specs);
+    n = vocos_tensor_specs(&VOCOS_MEL_24KHZ, &specs);
+    if (rc == 0) rc = n ? bench_write_random(vocos, specs, n, &err) : -1;
+    free(specs);
+    f5tts_engine e;
+    if (rc == 0) rc = write_bench_vocab(vocab, &err);
+    if (rc == 0) rc = f5tts_engine_open(&e, dit, vocab, vocos, &err);
+    if (rc != 0) { fprintf(stderr, "bench f5tts-gen: %s\n", err.message); return 1; }
+    rc = bench_generation(&e, 32) | bench_generation(&e, 16);
+    f5tts_engine_close(&e);
     return rc == 0 ? 0 : 1;
 }
 
@@ -315,8 +386,9 @@ int cmd_bench(int argc, char **argv)
     if (!strcmp(which, "gemm")) return bench_gemm();
     if (!strcmp(which, "f5tts")) return bench_f5tts();
     if (!strcmp(which, "rvc")) return bench_rvc(argc > 2 ? argv[2] : NULL);
+    if (!strcmp(which, "f5tts-gen")) return bench_f5tts_generation();
     if (!strcmp(which, "jobs")) return bench_jobs();
     if (!strcmp(which, "all")) return bench_gemm() | bench_f5tts() | bench_rvc(NULL);
-    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|rvc [stage]|jobs|all\n");
+    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|f5tts-gen|rvc [stage]|jobs|all\n");
     return 2;
 }

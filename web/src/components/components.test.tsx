@@ -6,7 +6,7 @@ import { QualityReport, qualityTips } from './QualityReport'
 import { ConfirmButton, LicenceNote, SystemBanner } from './Common'
 import { JobsPanel } from './JobsPanel'
 import { LossPlot } from './LossPlot'
-import { Models } from '../pages/Models'
+import { BaseModels, Models } from '../pages/Models'
 import { useApp } from '../lib/store'
 import type { AudioFile, SystemInfo } from '../lib/api'
 
@@ -73,6 +73,19 @@ describe('LicenceNote', () => {
     useApp.setState({ system: sys(false) })
     const { container } = render(<LicenceNote names={['f5tts_v1_base']} />)
     expect(container.textContent).toBe('')
+  })
+})
+
+describe('BaseModels', () => {
+  it('lists every base model with its licence and whether it is installed', () => {
+    useApp.setState({ system: { version: '0', engine: 'c', weights_status: 'missing', weights: [
+      { name: 'f5tts_v1_base', purpose: 'quick clone', installed: true, licence: 'CC-BY-NC-4.0', licence_note: 'Non-commercial use only' },
+      { name: 'rmvpe', purpose: 'pitch', installed: false, licence: 'MIT' }] } })
+    render(<BaseModels />)
+    const rows = screen.getAllByRole('row')
+    expect(rows).toHaveLength(3)
+    expect(rows[1].textContent).toMatch(/f5tts_v1_base.*quick clone.*yes.*CC-BY-NC-4.0.*Non-commercial/)
+    expect(rows[2].textContent).toMatch(/rmvpe.*no — voiceclone models pull.*MIT/)
   })
 })
 

@@ -1,12 +1,14 @@
 /* Model library (brief §2.2 model management): cards with name, grade, created date,
  * training audio length, preview, use and delete (confirmed); empty state; skeletons
- * while loading; import of an existing .pth (+ optional .index). */
+ * while loading; import of an existing .pth (+ optional .index); the base models with their
+ * licences. */
 import { useCallback, useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
 import { api, ApiError, errorMessage, importProblem, type VoiceModel } from '../lib/api'
 import { ConfirmButton, Link, Skeleton, Unavailable } from '../components/Common'
 import { Waveform } from '../components/BeforeAfter'
 import { fmtDuration, gradeTone } from '../lib/format'
+import { useApp } from '../lib/store'
 
 export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; open?: boolean }) {
   const [name, setName] = useState('')
@@ -104,6 +106,32 @@ export function Models() {
         </ul>
       )}
       <ImportForm onDone={load} open={models?.length === 0} />
+      <BaseModels />
     </>
+  )
+}
+
+/** The studio's base models (from /api/system): what each is for, whether it is installed and
+ * its licence — the F5-TTS weights are non-commercial, which users must see. */
+export function BaseModels() {
+  const weights = useApp((s) => s.system?.weights)
+  if (!weights?.length) return null
+  return (
+    <section className="card" aria-labelledby="base-models" data-testid="base-models">
+      <h2 id="base-models">Base models</h2>
+      <table>
+        <thead><tr><th scope="col">Model</th><th scope="col">Used for</th><th scope="col">Installed</th><th scope="col">Licence</th></tr></thead>
+        <tbody>
+          {weights.map((w) => (
+            <tr key={w.name}>
+              <td>{w.name}</td>
+              <td>{w.purpose}</td>
+              <td>{w.installed ? 'yes' : 'no — voiceclone models pull'}</td>
+              <td>{w.licence ?? '—'}{w.licence_note ? <span className="muted small-print"> ({w.licence_note})</span> : null}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   )
 }
