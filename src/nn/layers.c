@@ -11,6 +11,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn/pool.h"
+
 void nn_linear(float *out, const float *in, const float *w, const float *b, int rows, int n_in, int n_out)
 {
     if (b) {
@@ -187,17 +189,82 @@ void nn_conv1d_tm(float *out, const float *in, const float *w, const float *b, i
 
 size_t nn_attention_scratch(int T, int dh) { return (size_t)T * T; }
 
-/* Each head reads its columns of q, k, v in place (lda = heads·dh): no per-head copies. */
-void nn_attention(float *out, const float *q, const float *k, const float *v, int T, int heads, int dh, float scale,
-                  float *scratch)
+/* Each head reads its columns of q, k, v in place (lda = heads·dh): no per-head copies. The
+ * softmax between the two GEMMs is split by rows over the pool. */
+void nn_attention_par(nn_pool *p, float *out, const float *q, const float *k, const float *v, int T, int heads, int dh,
+                      float scale, float *scratch)
 {
     int width = heads * dh;
     float *scores = scratch;
     for (int h = 0; h < heads; h++) {
         size_t off = (size_t)h * dh;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh, scale, q + off, width, k + off, width, 0.0f, scores, T);
-        nn_softmax_rows(scores, T, T);
+        nn_softmax_rows_par(p, scores, T, T);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, 1.0f, scores, T, v + off, width, 0.0f, out + off,
                     width);
     }
+}
+
+void nn_attention(float *out, const float *q, const float *k, const float *v, int T, int heads, int dh, float scale,
+                  float *scratch)
+{
+    nn_attention_par(NULL, out, q, k, v, T, heads, dh, scale, scratch);
+}
+
+/* ---- pool-parallel forms ---- */
+
+typedef struct rows_task {
+    float *out;
+    const float *x;
+    int cols;
+    const float *gamma, *beta;
+    float eps;
+} rows_task;
+
+static void layer_norm_range(void *ctx, int begin, int end)
+{
+    const rows_task *t = ctx;
+    nn_layer_norm(t->out + (size_t)begin * t->cols, t->x + (size_t)begin * t->cols, end - begin, t->cols, t->gamma, t->beta,
+                  t->eps);
+}
+
+void nn_layer_norm_par(nn_pool *p, float *out, const float *x, int rows, int dim, const float *gamma, const float *beta,
+                       float eps)
+{
+    rows_task t = {out, x, dim, gamma, beta, eps};
+    nn_pool_for(p, rows, 16, layer_norm_range, &t);
+}
+
+static void softmax_range(void *ctx, int begin, int end)
+{
+    const rows_task *t = ctx;
+    nn_softmax_rows(t->out + (size_t)begin * t->cols, end - begin, t->cols);
+}
+
+void nn_softmax_rows_par(nn_pool *p, float *x, int rows, int cols)
+{
+    rows_task t = {x, x, cols, NULL, NULL, 0};
+    nn_pool_for(p, rows, 16, softmax_range, &t);
+}
+
+/* elements in blocks of NN_APPLY_BLOCK: whole cache lines per thread, enough work per range */
+#define NN_APPLY_BLOCK 4096
+
+typedef struct apply_task {
+    float *x;
+    size_t n;
+    void (*op)(float *x, size_t n);
+} apply_task;
+
+static void apply_range(void *ctx, int begin, int end)
+{
+    const apply_task *t = ctx;
+    size_t b = (size_t)begin * NN_APPLY_BLOCK, e = (size_t)end * NN_APPLY_BLOCK;
+    t->op(t->x + b, (e < t->n ? e : t->n) - b);
+}
+
+void nn_apply_par(nn_pool *p, void (*op)(float *x, size_t n), float *x, size_t n)
+{
+    apply_task t = {x, n, op};
+    nn_pool_for(p, (int)((n + NN_APPLY_BLOCK - 1) / NN_APPLY_BLOCK), 4, apply_range, &t);
 }

@@ -42,4 +42,15 @@ void nn_attention(float *out, const float *q, const float *k, const float *v, in
                   float *scratch);
 size_t nn_attention_scratch(int T, int dh);
 
+/* ---- the same over an engine's thread pool (pool.h; NULL = serial). Each row / element is
+ * computed by one thread with the serial code, so results equal the serial ones exactly. ---- */
+struct nn_pool;
+void nn_layer_norm_par(struct nn_pool *p, float *out, const float *x, int rows, int dim, const float *gamma,
+                       const float *beta, float eps);
+void nn_softmax_rows_par(struct nn_pool *p, float *x, int rows, int cols);
+/* An in-place element-wise op (nn_gelu_tanh, nn_gelu_erf, nn_silu …) over n values. */
+void nn_apply_par(struct nn_pool *p, void (*op)(float *x, size_t n), float *x, size_t n);
+void nn_attention_par(struct nn_pool *p, float *out, const float *q, const float *k, const float *v, int T, int heads,
+                      int dh, float scale, float *scratch);
+
 #endif

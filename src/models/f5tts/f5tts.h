@@ -43,6 +43,7 @@ typedef struct f5tts_model {
     const float *pos1_w, *pos1_b, *pos2_w, *pos2_b;  /* conv position embedding [D, D/16, 31] */
     f5_dit_block *blocks;
     const float *norm_out_w, *norm_out_b, *proj_out_w, *proj_out_b;
+    struct nn_pool *pool; /* borrowed, may be NULL: threads for the work between GEMMs (nn/pool.h) */
 } f5tts_model;
 
 int f5tts_load(f5tts_model *m, const nn_weights *w, vc_error *err);

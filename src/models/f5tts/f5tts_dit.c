@@ -181,9 +181,10 @@ static void input_embed(const f5tts_model *m, dit_work *w, const float *x, const
 }
 
 /* u = LN(h)·(1 + scale) + shift, rows of D */
-static void modulated_norm(float *u, const float *h, int rows, int D, const float *shift, const float *scale)
+static void modulated_norm(const f5tts_model *m, float *u, const float *h, int rows, int D, const float *shift,
+                           const float *scale)
 {
-    nn_layer_norm(u, h, rows, D, NULL, NULL, F5_LN_EPS);
+    nn_layer_norm_par(m->pool, u, h, rows, D, NULL, NULL, F5_LN_EPS);
     for (int r = 0; r < rows; r++)
         for (int i = 0; i < D; i++) u[(size_t)r * D + i] = u[(size_t)r * D + i] * (1.0f + scale[i]) + shift[i];
 }
@@ -200,7 +201,7 @@ static void dit_block(const f5tts_model *m, const f5_dit_block *k, dit_work *w, 
     nn_linear(w->mod, w->st, k->mod_w, k->mod_b, 1, D, 6 * D);
     const float *shift_a = w->mod, *scale_a = w->mod + D, *gate_a = w->mod + 2 * D;
     const float *shift_f = w->mod + 3 * D, *scale_f = w->mod + 4 * D, *gate_f = w->mod + 5 * D;
-    modulated_norm(w->u, w->h, rows, D, shift_a, scale_a);
+    modulated_norm(m, w->u, w->h, rows, D, shift_a, scale_a);
     nn_linear(w->q, w->u, k->q_w, k->q_b, rows, D, I);
     nn_linear(w->k, w->u, k->k_w, k->k_b, rows, D, I);
     nn_linear(w->v, w->u, k->v_w, k->v_b, rows, D, I);
@@ -208,14 +209,14 @@ static void dit_block(const f5tts_model *m, const f5_dit_block *k, dit_work *w, 
     nn_apply_rotary(w->k, w->cos_t, w->sin_t, B, N, m->heads, F5_HEAD_DIM);
     for (int b = 0; b < B; b++) {
         size_t off = (size_t)b * N * I;
-        nn_attention(w->att + off, w->q + off, w->k + off, w->v + off, N, m->heads, F5_HEAD_DIM,
-                     1.0f / sqrtf((float)F5_HEAD_DIM), w->attn_scratch);
+        nn_attention_par(m->pool, w->att + off, w->q + off, w->k + off, w->v + off, N, m->heads, F5_HEAD_DIM,
+                         1.0f / sqrtf((float)F5_HEAD_DIM), w->attn_scratch);
     }
     nn_linear(w->u, w->att, k->o_w, k->o_b, rows, I, D);
     add_gated(w->h, w->u, gate_a, rows, D);
-    modulated_norm(w->u, w->h, rows, D, shift_f, scale_f);
+    modulated_norm(m, w->u, w->h, rows, D, shift_f, scale_f);
     nn_linear(w->ff, w->u, k->ff1_w, k->ff1_b, rows, D, m->ff_dim);
-    nn_gelu_tanh(w->ff, (size_t)rows * m->ff_dim);
+    nn_apply_par(m->pool, nn_gelu_tanh, w->ff, (size_t)rows * m->ff_dim);
     nn_linear(w->u, w->ff, k->ff2_w, k->ff2_b, rows, m->ff_dim, D);
     add_gated(w->h, w->u, gate_f, rows, D);
 }
@@ -249,7 +250,7 @@ int f5_dit_forward(const f5tts_model *m, const float *x, const float *cond, cons
         if (tap) { char name[32]; snprintf(name, sizeof name, "block.%d", i); tap_batch(tap, tap_ctx, name, w.h, B, N, D); }
     }
     nn_linear(w.mod, w.st, m->norm_out_w, m->norm_out_b, 1, D, 2 * D);
-    modulated_norm(w.u, w.h, B * N, D, w.mod + D, w.mod); /* norm_out chunks as (scale, shift) */
+    modulated_norm(m, w.u, w.h, B * N, D, w.mod + D, w.mod); /* norm_out chunks as (scale, shift) */
     if (tap) tap_batch(tap, tap_ctx, "norm_out", w.u, B, N, D);
     nn_linear(out, w.u, m->proj_out_w, m->proj_out_b, B * N, D, F5_MEL_DIM);
     if (tap) tap_batch(tap, tap_ctx, "out", out, B, N, F5_MEL_DIM);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "audio/audio_dsp.h"
+#include "nn/pool.h"
 #include "nn/spectral.h"
 
 #define MAX_REF_SECONDS 12.0
@@ -45,6 +46,8 @@ int f5tts_engine_open(f5tts_engine *e, const char *dit_path, const char *vocab_p
     }
     e->mel_fb = malloc(sizeof(float) * (F5_N_FFT / 2 + 1) * F5_MEL_DIM);
     if (!e->mel_fb) { f5tts_engine_close(e); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
+    if (nn_pool_create(&e->pool, nn_pool_default_threads(), err) != 0) { f5tts_engine_close(e); return -1; }
+    e->dit.pool = e->pool;
     nn_mel_filterbank_htk(e->mel_fb, F5_N_FFT / 2 + 1, F5_MEL_DIM, 0.0f, F5_SAMPLE_RATE / 2, F5_SAMPLE_RATE);
     return 0;
 }
@@ -93,6 +96,7 @@ void f5tts_engine_close(f5tts_engine *e)
     nn_weights_free(e->dit_weights);
     nn_weights_free(e->vocos_weights);
     free(e->mel_fb);
+    nn_pool_free(e->pool);
     memset(e, 0, sizeof *e);
 }
 

@@ -17,6 +17,7 @@ typedef struct f5tts_engine {
     vocos_model vocos;
     f5_vocab vocab;
     float *mel_fb; /* [513, 100] */
+    struct nn_pool *pool; /* owned: nn_pool_default_threads() threads (VCS_THREADS), lent to the DiT */
 } f5tts_engine;
 
 /* Opens <dir>/model_*.safetensors (or the given files), vocab.txt and the Vocos weights. */
