@@ -427,18 +427,16 @@ static float gaussian(unsigned long long *seed)
  * their running sum scaled by upp and linearly interpolated (align_corners) to samples,
  * wrap-arounds turned into −1 shifts, then sin(2π·cumsum). Sums accumulate in double like
  * torch's CPU cumsum; stored values are float32. */
-static int sine_source(const rvc_synth *s, const float *f0, int T, const float *eps, unsigned long long seed,
-                       float *har, rvc_tap_fn tap, void *tap_ctx, vc_error *err)
+int rvc_sine_waves(const float *f0, int T, int upp, int sr, const float *eps, unsigned long long seed, float *sine,
+                   float *uv, vc_error *err)
 {
-    int upp = 1;
-    for (int i = 0; i < s->c.n_ups; i++) upp *= s->c.upsample_rates[i];
     size_t L = (size_t)T * upp;
     float *rad = malloc(sizeof(float) * (size_t)T), *cum = malloc(sizeof(float) * (size_t)T);
-    float *phase = malloc(sizeof(float) * L), *uv = malloc(sizeof(float) * L);
-    if (!rad || !cum || !phase || !uv) { free(rad); free(cum); free(phase); free(uv); return vc_fail(err, VC_ERR_NOMEM, "out of memory (sine)"); }
+    float *phase = malloc(sizeof(float) * L);
+    if (!rad || !cum || !phase) { free(rad); free(cum); free(phase); return vc_fail(err, VC_ERR_NOMEM, "out of memory (sine)"); }
     double acc = 0;
     for (int t = 0; t < T; t++) {
-        float r = f0[t] / (float)s->c.sr;
+        float r = f0[t] / (float)sr;
         rad[t] = r - floorf(r);
         acc += rad[t];
         cum[t] = (float)acc * (float)upp;
@@ -459,16 +457,28 @@ static int sine_source(const rvc_synth *s, const float *f0, int T, const float *
         uv[o] = f0[o / (size_t)upp] > 0 ? 1.0f : 0.0f;
     }
     for (size_t o = 0; o < L; o++) {
-        float sine = sinf(phase[o] * 2.0f * (float)M_PI) * SINE_AMP;
+        float sn = sinf(phase[o] * 2.0f * (float)M_PI) * SINE_AMP;
         float amp = uv[o] * NOISE_STD + (1.0f - uv[o]) * SINE_AMP / 3.0f;
-        float e;
-        e = eps ? eps[o] : gaussian(&seed);
-        phase[o] = sine * uv[o] + amp * e; /* reuse: the sine waves */
+        float e = eps ? eps[o] : gaussian(&seed);
+        sine[o] = sn * uv[o] + amp * e;
     }
-    if (tap) { tap(tap_ctx, "sine_gen.sine_waves", phase, (int)L, 1); tap(tap_ctx, "sine_gen.uv", uv, (int)L, 1); }
-    for (size_t o = 0; o < L; o++) har[o] = tanhf(s->lin_w[0] * phase[o] + s->lin_b[0]);
+    free(rad); free(cum); free(phase);
+    return 0;
+}
+
+static int sine_source(const rvc_synth *s, const float *f0, int T, const float *eps, unsigned long long seed,
+                       float *har, rvc_tap_fn tap, void *tap_ctx, vc_error *err)
+{
+    int upp = 1;
+    for (int i = 0; i < s->c.n_ups; i++) upp *= s->c.upsample_rates[i];
+    size_t L = (size_t)T * upp;
+    float *sine = malloc(sizeof(float) * L), *uv = malloc(sizeof(float) * L);
+    if (!sine || !uv) { free(sine); free(uv); return vc_fail(err, VC_ERR_NOMEM, "out of memory (sine)"); }
+    if (rvc_sine_waves(f0, T, upp, s->c.sr, eps, seed, sine, uv, err)) { free(sine); free(uv); return -1; }
+    if (tap) { tap(tap_ctx, "sine_gen.sine_waves", sine, (int)L, 1); tap(tap_ctx, "sine_gen.uv", uv, (int)L, 1); }
+    for (size_t o = 0; o < L; o++) har[o] = tanhf(s->lin_w[0] * sine[o] + s->lin_b[0]);
     if (tap) tap(tap_ctx, "m_source.har_source", har, (int)L, 1);
-    free(rad); free(cum); free(phase); free(uv);
+    free(sine); free(uv);
     return 0;
 }
 
