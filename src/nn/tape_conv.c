@@ -13,18 +13,33 @@
 
 enum { PASS_FWD, PASS_DX, PASS_DW };
 
-/* One tap over a run of `len` positions: y = output row segment, x = input row segment,
- * steps (in floats) sy, sx between consecutive positions, W contiguous columns each. */
-static float tap_run(int pass, float wt, float *y, float *x, int len, int sy, int sx, int W)
+/* The operands of one pass. Accumulation targets are double (the sum over input channels and
+ * taps, or over output positions, is long: 1025 spectrogram bins in the posterior encoder);
+ * the caller rounds them to float once at the end. */
+typedef struct conv_io {
+    const float *y, *x; /* output (FWD: unused) or its gradient; input */
+    double *acc;        /* FWD: output [.. y]; DX: input gradient [.. x] */
+    float *gw;          /* DW: weight gradient */
+    const float *w;     /* FWD, DX: weights */
+} conv_io;
+
+/* One tap over a run of `len` positions: y at yo, x at xo, steps sy and sx (in floats), W columns each. */
+static void tap_run(int pass, const conv_io *io, size_t wi, size_t yo, size_t xo, int len, int sy, int sx, int W)
 {
-    float acc = 0;
+    double dw = 0;
     for (int i = 0; i < len; i++) {
-        float *yy = y + (size_t)i * sy, *xx = x + (size_t)i * sx;
-        if (pass == PASS_FWD) for (int w = 0; w < W; w++) yy[w] += wt * xx[w];
-        else if (pass == PASS_DX) for (int w = 0; w < W; w++) xx[w] += wt * yy[w];
-        else for (int w = 0; w < W; w++) acc += yy[w] * xx[w];
+        size_t yi = yo + (size_t)i * sy, xi = xo + (size_t)i * sx;
+        if (pass == PASS_FWD) for (int w = 0; w < W; w++) io->acc[yi + w] += (double)io->w[wi] * io->x[xi + w];
+        else if (pass == PASS_DX) for (int w = 0; w < W; w++) io->acc[xi + w] += (double)io->w[wi] * io->y[yi + w];
+        else for (int w = 0; w < W; w++) dw += (double)io->y[yi + w] * io->x[xi + w];
     }
-    return acc;
+    if (pass == PASS_DW) io->gw[wi] += (float)dw;
+}
+
+/* acc (n doubles) rounded into dst: dst = acc (set) or dst += acc. */
+static void flush(float *dst, const double *acc, size_t n, int add)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = add ? (float)(dst[i] + acc[i]) : (float)acc[i];
 }
 
 /* ---- Conv1d ---- */
@@ -42,25 +57,22 @@ static void valid_range(const conv_geom *g, int off, int *lo, int *hi)
     if (*lo > *hi) *lo = *hi;
 }
 
-/* y: output (or its gradient) [B, cout, Tout, W]; x: input (or its gradient); w: weights (or their gradient). */
-static void conv_pass(const conv_geom *g, int pass, float *y, float *x, float *w, const float *wv)
+static void conv_pass(const conv_geom *g, int pass, const conv_io *io)
 {
     size_t W = (size_t)g->W;
     for (int b = 0; b < g->B; b++)
         for (int oc = 0; oc < g->cout; oc++) {
             int grp = oc / g->cout_g;
-            float *yrow = y + ((size_t)b * g->cout + oc) * g->Tout * W;
+            size_t yrow = ((size_t)b * g->cout + oc) * g->Tout * W;
             for (int il = 0; il < g->cin_g; il++) {
-                float *xrow = x + ((size_t)b * g->cin + grp * g->cin_g + il) * g->T * W;
+                size_t xrow = ((size_t)b * g->cin + grp * g->cin_g + il) * g->T * W;
                 for (int k = 0; k < g->K; k++) {
                     size_t wi = ((size_t)oc * g->cin_g + il) * g->K + k;
                     int off = k * g->d.dilation - g->d.pad_left, lo, hi;
                     valid_range(g, off, &lo, &hi);
-                    if (hi <= lo) continue;
-                    float acc = tap_run(pass, pass == PASS_DW ? 0 : wv[wi], yrow + (size_t)lo * W,
-                                        xrow + ((size_t)lo * g->d.stride + off) * W, hi - lo, (int)W,
-                                        g->d.stride * (int)W, (int)W);
-                    if (pass == PASS_DW) w[wi] += acc;
+                    if (hi > lo)
+                        tap_run(pass, io, wi, yrow + (size_t)lo * W, xrow + ((size_t)lo * g->d.stride + off) * W, hi - lo,
+                                (int)W, g->d.stride * (int)W, (int)W);
                 }
             }
         }
@@ -92,20 +104,48 @@ static void bias_bw(ag_tape *t, const ag_node *n)
         }
 }
 
-static void conv_bw(ag_tape *t, ag_node *n)
+/* Input gradient of a convolution pass through a double buffer of the input's size. */
+static void dx_through_double(ag_tape *t, ag_node *n, void (*pass)(ag_tape *, ag_node *, const conv_io *))
+{
+    ag_node *x = &t->nodes[n->in[0]];
+    float *gx = ag_grad(t, n->in[0]);
+    double *acc = calloc(x->n ? x->n : 1, sizeof(double));
+    if (!gx || !acc) { free(acc); t->failed = 1; return; }
+    conv_io io = {.y = n->grad, .acc = acc, .w = t->nodes[n->in[1]].val};
+    pass(t, n, &io);
+    flush(gx, acc, x->n, 1);
+    free(acc);
+}
+
+static void conv_run(ag_tape *t, ag_node *n, int pass, const conv_io *io)
 {
     conv_geom g;
     conv_geom_of(t, n, &g);
-    ag_node *x = &t->nodes[n->in[0]], *w = &t->nodes[n->in[1]];
-    if (ag_needs(t, n->in[0])) {
-        float *gx = ag_grad(t, n->in[0]);
-        if (gx) conv_pass(&g, PASS_DX, n->grad, gx, NULL, w->val);
-    }
+    conv_pass(&g, pass, io);
+}
+
+static void conv_dx(ag_tape *t, ag_node *n, const conv_io *io) { conv_run(t, n, PASS_DX, io); }
+
+static void conv_bw(ag_tape *t, ag_node *n)
+{
+    if (ag_needs(t, n->in[0])) dx_through_double(t, n, conv_dx);
     if (ag_needs(t, n->in[1])) {
-        float *gw = ag_grad(t, n->in[1]);
-        if (gw) conv_pass(&g, PASS_DW, n->grad, x->val, gw, NULL);
+        conv_io io = {.y = n->grad, .x = t->nodes[n->in[0]].val, .gw = ag_grad(t, n->in[1])};
+        if (io.gw) conv_run(t, n, PASS_DW, &io);
     }
     bias_bw(t, n);
+}
+
+/* Output of a convolution pass through a double buffer of the output's size. */
+static int forward_through_double(ag_tape *t, ag_node *n, void (*run)(ag_tape *, ag_node *, int, const conv_io *))
+{
+    double *acc = calloc(n->n ? n->n : 1, sizeof(double));
+    if (!acc) { t->failed = 1; return -1; }
+    conv_io io = {.x = t->nodes[n->in[0]].val, .acc = acc, .w = t->nodes[n->in[1]].val};
+    run(t, n, PASS_FWD, &io);
+    flush(n->val, acc, n->n, 0);
+    free(acc);
+    return 0;
 }
 
 static void add_bias(ag_node *n, const float *bias)
@@ -131,9 +171,7 @@ int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d)
     n->aux = malloc(sizeof *d);
     if (!n->aux) { t->failed = 1; return -1; }
     memcpy(n->aux, d, sizeof *d);
-    conv_geom g;
-    conv_geom_of(t, n, &g);
-    conv_pass(&g, PASS_FWD, n->val, t->nodes[x].val, NULL, t->nodes[w].val);
+    if (forward_through_double(t, n, conv_run)) return -1;
     if (b >= 0) add_bias(n, t->nodes[b].val);
     n->backward = conv_bw;
     return o;
@@ -141,41 +179,37 @@ int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d)
 
 /* ---- ConvTranspose1d: out[ti·s + k − pad] += x[ti] · w[ic, oc, k] ---- */
 
-static void convt_pass(ag_tape *t, ag_node *n, int pass, float *y, float *x, float *w, const float *wv)
+static void convt_run(ag_tape *t, ag_node *n, int pass, const conv_io *io)
 {
     const ag_node *xn = &t->nodes[n->in[0]];
     int B = xn->dims[0], cin = xn->dims[1], T = xn->dims[2], cout = n->dims[1], Tout = n->dims[2];
     int K = t->nodes[n->in[1]].dims[2], s = n->ip[0], p = n->ip[1];
     for (int b = 0; b < B; b++)
         for (int ic = 0; ic < cin; ic++) {
-            float *xrow = x + ((size_t)b * cin + ic) * T;
+            size_t xrow = ((size_t)b * cin + ic) * T;
             for (int oc = 0; oc < cout; oc++) {
-                float *yrow = y + ((size_t)b * cout + oc) * Tout;
+                size_t yrow = ((size_t)b * cout + oc) * Tout;
                 for (int k = 0; k < K; k++) {
-                    size_t wi = ((size_t)ic * cout + oc) * K + k;
                     int off = k - p; /* to = ti·s + off */
                     int lo = off >= 0 ? 0 : (-off + s - 1) / s, last = Tout - 1 - off;
                     int hi = last < 0 ? 0 : last / s + 1;
                     if (hi > T) hi = T;
-                    if (hi <= lo) continue;
-                    float acc = tap_run(pass, pass == PASS_DW ? 0 : wv[wi], yrow + (size_t)lo * s + off, xrow + lo,
-                                        hi - lo, s, 1, 1);
-                    if (pass == PASS_DW) w[wi] += acc;
+                    if (hi > lo)
+                        tap_run(pass, io, ((size_t)ic * cout + oc) * K + k, yrow + (size_t)lo * s + off, xrow + lo, hi - lo,
+                                s, 1, 1);
                 }
             }
         }
 }
 
+static void convt_dx(ag_tape *t, ag_node *n, const conv_io *io) { convt_run(t, n, PASS_DX, io); }
+
 static void convt_bw(ag_tape *t, ag_node *n)
 {
-    ag_node *x = &t->nodes[n->in[0]], *w = &t->nodes[n->in[1]];
-    if (ag_needs(t, n->in[0])) {
-        float *gx = ag_grad(t, n->in[0]);
-        if (gx) convt_pass(t, n, PASS_DX, n->grad, gx, NULL, w->val);
-    }
+    if (ag_needs(t, n->in[0])) dx_through_double(t, n, convt_dx);
     if (ag_needs(t, n->in[1])) {
-        float *gw = ag_grad(t, n->in[1]);
-        if (gw) convt_pass(t, n, PASS_DW, n->grad, x->val, gw, NULL);
+        conv_io io = {.y = n->grad, .x = t->nodes[n->in[0]].val, .gw = ag_grad(t, n->in[1])};
+        if (io.gw) convt_run(t, n, PASS_DW, &io);
     }
     bias_bw(t, n);
 }
@@ -191,7 +225,7 @@ int ag_conv_transpose(ag_tape *t, int x, int w, int b, int stride, int pad)
     ag_node *n = &t->nodes[o];
     n->ip[0] = stride;
     n->ip[1] = pad;
-    convt_pass(t, n, PASS_FWD, n->val, t->nodes[x].val, NULL, t->nodes[w].val);
+    if (forward_through_double(t, n, convt_run)) return -1;
     if (b >= 0) add_bias(n, t->nodes[b].val);
     n->backward = convt_bw;
     return o;
