@@ -32,11 +32,11 @@ static double mel_to_hz(double m)
     return m < min_log_mel ? m * f_sp : 1000.0 * exp(logstep * (m - min_log_mel));
 }
 
-void nn_mel_filterbank_slaney(float *fb, int sr, int n_fft, int n_mels, double fmin, double fmax)
+int nn_mel_filterbank_slaney(float *fb, int sr, int n_fft, int n_mels, double fmin, double fmax)
 {
     int bins = n_fft / 2 + 1;
     double *mel_f = malloc(sizeof(double) * (size_t)(n_mels + 2));
-    if (!mel_f) return;
+    if (!mel_f) return -1;
     double lo = hz_to_mel(fmin), hi = hz_to_mel(fmax);
     for (int i = 0; i < n_mels + 2; i++) mel_f[i] = mel_to_hz(lo + (hi - lo) * i / (n_mels + 1));
     for (int i = 0; i < n_mels; i++) {
@@ -50,4 +50,5 @@ void nn_mel_filterbank_slaney(float *fb, int sr, int n_fft, int n_mels, double f
         }
     }
     free(mel_f);
+    return 0;
 }

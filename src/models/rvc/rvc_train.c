@@ -262,8 +262,11 @@ static int mel_targets(const rvc_train_config *c, const rvc_train_batch *b, mel_
     float *mel = malloc(sizeof(float) * (size_t)b->B * M * T);
     md->y_mel = malloc(sizeof(float) * (size_t)b->B * M * S);
     md->wave_slice = malloc(sizeof(float) * (size_t)b->B * L);
-    if (!md->basis || !mel || !md->y_mel || !md->wave_slice) { free(mel); return -1; }
-    nn_mel_filterbank_slaney(md->basis, c->g.sr, c->n_fft, M, 0.0, c->g.sr / 2.0);
+    if (!md->basis || !mel || !md->y_mel || !md->wave_slice ||
+        nn_mel_filterbank_slaney(md->basis, c->g.sr, c->n_fft, M, 0.0, c->g.sr / 2.0)) {
+        free(mel);
+        return -1;
+    }
     for (int i = 0; i < b->B; i++)
         for (int m = 0; m < M; m++)
             for (int k = 0; k < T; k++) {
@@ -306,7 +309,7 @@ static int sum2(ag_tape *t, int acc, int x) { return acc < 0 ? x : ag_add(t, acc
 
 /* D(wave, y_hat.detach()) → loss_disc → backward → AdamW(D). */
 static int d_step(rvc_params *D, const rvc_train_config *c, int B, const float *wave, const float *y_hat, int step,
-                  rvc_train_result *res, rvc_train_tap tap, void *ctx)
+                  rvc_train_result *res, rvc_train_tap tap, void *ctx, char *missing, size_t missing_size)
 {
     ag_tape t;
     ag_tape_init(&t);
@@ -327,6 +330,7 @@ static int d_step(rvc_params *D, const rvc_train_config *c, int B, const float *
         rvc_params_adamw(D, &c->opt, step);
     }
     rc = rc == 0 && loss >= 0 && ag_ok(&t) ? 0 : -1;
+    if (g.missing[0]) snprintf(missing, missing_size, "%s", g.missing);
     ag_tape_free(&t);
     return rc;
 }
@@ -339,9 +343,10 @@ static int g_losses(rvc_graph *g, rvc_params *D, const rvc_train_config *c, cons
     rvc_graph gd = {.t = t, .ps = D, .train = 0};
     rvc_disc_out r, f;
     int L = c->segment_samples;
-    if (rvc_disc_forward(&gd, ag_const(t, md->wave_slice, b->B, 1, L, 1), c->disc_periods, c->n_periods, &r) ||
-        rvc_disc_forward(&gd, gn->y_hat, c->disc_periods, c->n_periods, &f))
-        return -1;
+    int rc = rvc_disc_forward(&gd, ag_const(t, md->wave_slice, b->B, 1, L, 1), c->disc_periods, c->n_periods, &r);
+    if (rc == 0) rc = rvc_disc_forward(&gd, gn->y_hat, c->disc_periods, c->n_periods, &f);
+    if (gd.missing[0]) snprintf(g->missing, sizeof g->missing, "%s", gd.missing);
+    if (rc) return -1;
     tap_logits(tap, ctx, t, "g_step.y_d_hat_g.%d", &f);
     int gen = -1, fm = -1;
     for (int i = 0; i < f.n; i++) {
@@ -394,7 +399,7 @@ int rvc_train_step(rvc_params *G, rvc_params *D, const rvc_train_config *c, cons
     if (rc == 0) rc = generator(&g, &io, &gn);
     if (rc == 0) {
         tap_generator(tap, tap_ctx, &t, &io, &gn);
-        rc = d_step(D, c, b->B, md.wave_slice, t.nodes[gn.y_hat].val, step, res, tap, tap_ctx);
+        rc = d_step(D, c, b->B, md.wave_slice, t.nodes[gn.y_hat].val, step, res, tap, tap_ctx, g.missing, sizeof g.missing);
     }
     int all = rc == 0 ? g_losses(&g, D, c, b, &io, &gn, &md, res, tap, tap_ctx) : -1;
     if (all >= 0) {
@@ -403,7 +408,8 @@ int rvc_train_step(rvc_params *G, rvc_params *D, const rvc_train_config *c, cons
         res->grad_norm_g = rvc_params_grad_norm(G);
         rvc_params_adamw(G, &c->opt, step);
     }
-    if (all < 0 || !ag_ok(&t))
+    if (rc == 0 && (all < 0 || !ag_ok(&t))) rc = -1;
+    if (rc)
         rc = g.missing[0] ? vc_fail(err, VC_ERR_INVALID_FORMAT, "RVC training: parameter '%s' missing", g.missing)
                           : vc_fail(err, VC_ERR_NOMEM, "RVC training step failed (out of memory or bad shapes)");
     ag_tape_free(&t);
