@@ -18,6 +18,7 @@
  *  - Out of memory inside an op sets t->failed; the op returns -1 and every later op given -1
  *    returns -1, so callers check once (ag_ok) at the end of a graph.
  * The tape owns every node buffer it allocated; ag_tape_free releases them all.
+ * Recording a node may move the node array: never keep an ag_node pointer across an op call.
  */
 #ifndef VC_NN_TAPE_H
 #define VC_NN_TAPE_H

@@ -261,7 +261,7 @@ int ag_weight_norm(ag_tape *t, int g, int v)
     int o = ag_new(t, d[0], d[1], d[2], d[3], in, 2);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
-    int O = d[0];
+    int O = n->dims[0];
     size_t R = n->n / (size_t)O;
     float *norms = malloc(sizeof(float) * (size_t)O);
     if (!norms) { t->failed = 1; return -1; }

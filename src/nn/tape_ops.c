@@ -44,7 +44,8 @@ int ag_add(ag_tape *t, int a, int b)
 {
     if (a < 0 || b < 0) return -1;
     int in[2] = {a, b};
-    const int *d = t->nodes[a].dims;
+    int d[4];
+    memcpy(d, t->nodes[a].dims, sizeof d); /* ag_new may move the nodes */
     int o = ag_new(t, d[0], d[1], d[2], d[3], in, 2);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
@@ -342,9 +343,9 @@ int ag_slice_t(ag_tape *t, int a, const int64_t *starts, int len)
     int o = gather(t, a, -1, dims, MAP_SLICE_T, d[2], 0);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
-    n->aux = malloc(sizeof(int64_t) * (size_t)d[0]);
+    n->aux = malloc(sizeof(int64_t) * (size_t)dims[0]);
     if (!n->aux) { t->failed = 1; return -1; }
-    memcpy(n->aux, starts, sizeof(int64_t) * (size_t)d[0]);
+    memcpy(n->aux, starts, sizeof(int64_t) * (size_t)dims[0]);
     gather_fw(t, n);
     return o;
 }
