@@ -6,4 +6,8 @@
 
 extern const golden_model rvc_golden_model;
 
+/* Stage "training_step" (rvc_golden_train.c): one RVC v2 GAN training step against the case. */
+int rvc_golden_train(golden_report *r, const char *dir, const json_t *config, const nn_weights *inputs,
+                     const nn_weights *expected, vc_error *err);
+
 #endif

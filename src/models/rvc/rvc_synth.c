@@ -387,18 +387,17 @@ static float gaussian(unsigned long long *seed)
 
 /* SineGen with harmonic_num 0, as the official current release: phase increments per frame,
  * their running sum scaled by upp and linearly interpolated (align_corners) to samples,
- * wrap-arounds turned into −1 shifts, then sin(2π·cumsum) (nn_cumsum: torch's CPU cumsum). */
-static int sine_source(const rvc_synth *s, const float *f0, int T, const float *eps, unsigned long long seed,
-                       float *har, rvc_tap_fn tap, void *tap_ctx, vc_error *err)
+ * wrap-arounds turned into −1 shifts, then sin(2π·cumsum) (nn_cumsum: torch's CPU cumsum,
+ * accumulating in double); stored values are float32. */
+int rvc_sine_waves(const float *f0, int T, int upp, int sr, const float *eps, unsigned long long seed, float *sine,
+                   float *uv, vc_error *err)
 {
-    int upp = 1;
-    for (int i = 0; i < s->c.n_ups; i++) upp *= s->c.upsample_rates[i];
     size_t L = (size_t)T * upp;
-    float *rad = malloc(sizeof(float) * (size_t)T), *cum = malloc(sizeof(float) * (size_t)T);
-    float *phase = malloc(sizeof(float) * L), *uv = malloc(sizeof(float) * L);
-    if (!rad || !cum || !phase || !uv) { free(rad); free(cum); free(phase); free(uv); return vc_fail(err, VC_ERR_NOMEM, "out of memory (sine)"); }
+    float *rad = calloc((size_t)T + 1, sizeof(float)), *cum = malloc(sizeof(float) * ((size_t)T + 1));
+    float *phase = malloc(sizeof(float) * L);
+    if (!rad || !cum || !phase) { free(rad); free(cum); free(phase); return vc_fail(err, VC_ERR_NOMEM, "out of memory (sine)"); }
     for (int t = 0; t < T; t++) {
-        float r = f0[t] / (float)s->c.sr;
+        float r = f0[t] / (float)sr;
         rad[t] = r - floorf(r);
     }
     nn_cumsum(cum, rad, (size_t)T);
@@ -414,16 +413,28 @@ static int sine_source(const rvc_synth *s, const float *f0, int T, const float *
     }
     nn_cumsum(phase, phase, L);
     for (size_t o = 0; o < L; o++) {
-        float sine = sinf(phase[o] * 2.0f * (float)M_PI) * SINE_AMP;
+        float sn = sinf(phase[o] * 2.0f * (float)M_PI) * SINE_AMP;
         float amp = uv[o] * NOISE_STD + (1.0f - uv[o]) * SINE_AMP / 3.0f;
-        float e;
-        e = eps ? eps[o] : gaussian(&seed);
-        phase[o] = sine * uv[o] + amp * e; /* reuse: the sine waves */
+        float e = eps ? eps[o] : gaussian(&seed);
+        sine[o] = sn * uv[o] + amp * e;
     }
-    if (tap) { tap(tap_ctx, "sine_gen.sine_waves", phase, (int)L, 1); tap(tap_ctx, "sine_gen.uv", uv, (int)L, 1); }
-    for (size_t o = 0; o < L; o++) har[o] = tanhf(s->lin_w[0] * phase[o] + s->lin_b[0]);
+    free(rad); free(cum); free(phase);
+    return 0;
+}
+
+static int sine_source(const rvc_synth *s, const float *f0, int T, const float *eps, unsigned long long seed,
+                       float *har, rvc_tap_fn tap, void *tap_ctx, vc_error *err)
+{
+    int upp = 1;
+    for (int i = 0; i < s->c.n_ups; i++) upp *= s->c.upsample_rates[i];
+    size_t L = (size_t)T * upp;
+    float *sine = malloc(sizeof(float) * L), *uv = malloc(sizeof(float) * L);
+    if (!sine || !uv) { free(sine); free(uv); return vc_fail(err, VC_ERR_NOMEM, "out of memory (sine)"); }
+    if (rvc_sine_waves(f0, T, upp, s->c.sr, eps, seed, sine, uv, err)) { free(sine); free(uv); return -1; }
+    if (tap) { tap(tap_ctx, "sine_gen.sine_waves", sine, (int)L, 1); tap(tap_ctx, "sine_gen.uv", uv, (int)L, 1); }
+    for (size_t o = 0; o < L; o++) har[o] = tanhf(s->lin_w[0] * sine[o] + s->lin_b[0]);
     if (tap) tap(tap_ctx, "m_source.har_source", har, (int)L, 1);
-    free(rad); free(cum); free(phase); free(uv);
+    free(sine); free(uv);
     return 0;
 }
 

@@ -50,4 +50,9 @@ typedef void (*rvc_tap_fn)(void *ctx, const char *name, const float *data, int r
 int rvc_synth_infer(const rvc_synth *s, const float *phone, const int64_t *pitch, const float *nsff0, int T, int sid,
                     const rvc_noise *noise, float *audio, rvc_tap_fn tap, void *tap_ctx, vc_error *err);
 
+/* The NSF sine excitation (SineGen, harmonic_num 0, before SourceModuleHnNSF's Linear+tanh):
+ * f0 [T] Hz → sine, uv [T·upp]; eps [T·upp] standard normal (NULL = drawn from seed). */
+int rvc_sine_waves(const float *f0, int T, int upp, int sr, const float *eps, unsigned long long seed, float *sine,
+                   float *uv, vc_error *err);
+
 #endif

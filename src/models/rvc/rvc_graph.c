@@ -1,0 +1,136 @@
+/*
+ * Parameter sets and tape helpers for the RVC training graphs (see rvc_graph.h).
+ */
+#include "models/rvc/rvc_graph.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int param_init(rvc_param *p, const char *name, const nn_tensor *t)
+{
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = t->ndim;
+    p->n = 1;
+    for (int d = 0; d < 4; d++) p->dims[d] = 1;
+    for (int d = 0; d < t->ndim && d < 4; d++) {
+        p->shape[d] = t->shape[d];
+        p->dims[d] = (int)t->shape[d];
+        p->n *= (size_t)t->shape[d];
+    }
+    p->val = malloc(sizeof(float) * p->n);
+    p->grad = calloc(p->n, sizeof(float));
+    p->m = calloc(p->n, sizeof(float));
+    p->v = calloc(p->n, sizeof(float));
+    if (!p->val || !p->grad || !p->m || !p->v) return -1;
+    memcpy(p->val, t->data, sizeof(float) * p->n);
+    return 0;
+}
+
+int rvc_params_load(rvc_params *ps, const nn_weights *w, vc_error *err)
+{
+    memset(ps, 0, sizeof *ps);
+    size_t n = nn_weights_count(w);
+    ps->p = calloc(n ? n : 1, sizeof(rvc_param));
+    if (!ps->p) return vc_fail(err, VC_ERR_NOMEM, "out of memory (parameters)");
+    for (size_t i = 0; i < n; i++) {
+        const char *name = nn_weights_name(w, i);
+        const nn_tensor *t = nn_weights_get(w, name);
+        if (!t || t->dtype != NN_F32 || t->ndim > 4) continue;
+        if (param_init(&ps->p[ps->count++], name, t)) {
+            rvc_params_free(ps);
+            return vc_fail(err, VC_ERR_NOMEM, "out of memory (parameters)");
+        }
+    }
+    return 0;
+}
+
+void rvc_params_free(rvc_params *ps)
+{
+    for (int i = 0; i < ps->count; i++) {
+        free(ps->p[i].val); free(ps->p[i].grad); free(ps->p[i].m); free(ps->p[i].v);
+    }
+    free(ps->p);
+    memset(ps, 0, sizeof *ps);
+}
+
+rvc_param *rvc_params_find(const rvc_params *ps, const char *name)
+{
+    for (int i = 0; i < ps->count; i++)
+        if (!strcmp(ps->p[i].name, name)) return &ps->p[i];
+    return NULL;
+}
+
+void rvc_params_zero_grad(rvc_params *ps)
+{
+    for (int i = 0; i < ps->count; i++) memset(ps->p[i].grad, 0, sizeof(float) * ps->p[i].n);
+}
+
+double rvc_params_grad_norm(const rvc_params *ps)
+{
+    double total = 0;
+    for (int i = 0; i < ps->count; i++) {
+        double s = 0;
+        for (size_t k = 0; k < ps->p[i].n; k++) s += (double)ps->p[i].grad[k] * ps->p[i].grad[k];
+        total += s;
+    }
+    return sqrt(total);
+}
+
+void rvc_params_adamw(rvc_params *ps, const nn_adamw *o, int step)
+{
+    for (int i = 0; i < ps->count; i++) {
+        rvc_param *p = &ps->p[i];
+        nn_adamw_step(o, step, p->val, p->grad, p->m, p->v, p->n);
+    }
+}
+
+static rvc_param *vfind(const rvc_graph *g, const char *fmt, va_list ap)
+{
+    char name[160];
+    vsnprintf(name, sizeof name, fmt, ap);
+    return rvc_params_find(g->ps, name);
+}
+
+int rvc_graph_has(const rvc_graph *g, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rvc_param *p = vfind(g, fmt, ap);
+    va_end(ap);
+    return p != NULL;
+}
+
+int rvc_graph_param(rvc_graph *g, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char name[160];
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    rvc_param *p = rvc_params_find(g->ps, name);
+    if (!p) {
+        if (!g->missing[0]) snprintf(g->missing, sizeof g->missing, "%s", name);
+        return -1;
+    }
+    return ag_param(g->t, p->val, g->train ? p->grad : NULL, p->dims[0], p->dims[1], p->dims[2], p->dims[3]);
+}
+
+int rvc_graph_weight(rvc_graph *g, const char *prefix)
+{
+    if (rvc_graph_has(g, "%s.weight_g", prefix))
+        return ag_weight_norm(g->t, rvc_graph_param(g, "%s.weight_g", prefix), rvc_graph_param(g, "%s.weight_v", prefix));
+    return rvc_graph_param(g, "%s.weight", prefix);
+}
+
+int rvc_graph_conv(rvc_graph *g, int x, const char *prefix, int stride, int dilation, int pad_left, int pad_right)
+{
+    int w = rvc_graph_weight(g, prefix);
+    int b = rvc_graph_has(g, "%s.bias", prefix) ? rvc_graph_param(g, "%s.bias", prefix) : -1;
+    if (w < 0 || x < 0) return -1;
+    int cin = g->t->nodes[x].dims[1], cin_g = g->t->nodes[w].dims[1];
+    ag_conv_desc d = {stride, dilation, pad_left, pad_right, cin / cin_g};
+    return ag_conv(g->t, x, w, b, &d);
+}

@@ -1,0 +1,56 @@
+/*
+ * Shared pieces of the RVC training graphs (rvc_train.c builds the generator, rvc_disc.c the
+ * discriminator): a named parameter set with gradients and AdamW moments, and helpers that
+ * put parameters on a tape by their official state_dict names (weight-normed convolutions
+ * are recognised by their weight_g/weight_v pair).
+ */
+#ifndef VC_MODELS_RVC_GRAPH_H
+#define VC_MODELS_RVC_GRAPH_H
+
+#include <stddef.h>
+
+#include "base/error.h"
+#include "nn/optim.h"
+#include "nn/tape.h"
+#include "nn/weights.h"
+
+typedef struct rvc_param {
+    char name[160];
+    int dims[4];
+    int ndim;
+    int64_t shape[4];
+    size_t n;
+    float *val, *grad, *m, *v; /* one allocation each, owned by the set */
+} rvc_param;
+
+typedef struct rvc_params {
+    rvc_param *p;
+    int count;
+} rvc_params;
+
+/* Every F32 tensor of w becomes a parameter (values copied, gradients and moments zeroed). */
+int rvc_params_load(rvc_params *ps, const nn_weights *w, vc_error *err);
+void rvc_params_free(rvc_params *ps);
+rvc_param *rvc_params_find(const rvc_params *ps, const char *name);
+void rvc_params_zero_grad(rvc_params *ps);
+/* Total 2-norm of all gradients, as commons.clip_grad_value_(params, None) returns it. */
+double rvc_params_grad_norm(const rvc_params *ps);
+void rvc_params_adamw(rvc_params *ps, const nn_adamw *o, int step);
+
+/* A graph under construction: the tape, the parameter set, and whether its gradients are wanted
+ * (0: parameters enter as constants, e.g. the discriminator during the generator's step). */
+typedef struct rvc_graph {
+    ag_tape *t;
+    rvc_params *ps;
+    int train;
+    char missing[160]; /* first parameter name that was not found */
+} rvc_graph;
+
+int rvc_graph_param(rvc_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int rvc_graph_has(const rvc_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* prefix.weight, or weight_norm(prefix.weight_g, prefix.weight_v) when those exist. */
+int rvc_graph_weight(rvc_graph *g, const char *prefix);
+/* Conv with prefix's weight and (when present) bias. */
+int rvc_graph_conv(rvc_graph *g, int x, const char *prefix, int stride, int dilation, int pad_left, int pad_right);
+
+#endif

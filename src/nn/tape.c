@@ -1,0 +1,113 @@
+/*
+ * Tape bookkeeping: node storage, leaves, lazy gradient buffers and the reverse walk.
+ * The ops themselves live in tape_ops.c, tape_conv.c, tape_seq.c and tape_loss.c (see tape.h).
+ */
+#include "nn/tape.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void ag_tape_init(ag_tape *t) { memset(t, 0, sizeof *t); }
+
+void ag_tape_free(ag_tape *t)
+{
+    for (int i = 0; i < t->count; i++) {
+        ag_node *n = &t->nodes[i];
+        if (n->owns_val) free(n->val);
+        if (n->owns_grad) free(n->grad);
+        if (n->free_aux && n->aux) n->free_aux(n->aux);
+        free(n->aux);
+    }
+    free(t->nodes);
+    memset(t, 0, sizeof *t);
+}
+
+static int push(ag_tape *t, int B, int C, int T, int W)
+{
+    if (t->failed) return -1;
+    if (t->count == t->cap) {
+        int cap = t->cap ? t->cap * 2 : 256;
+        ag_node *nodes = realloc(t->nodes, sizeof(ag_node) * (size_t)cap);
+        if (!nodes) { t->failed = 1; return -1; }
+        t->nodes = nodes;
+        t->cap = cap;
+    }
+    ag_node *n = &t->nodes[t->count];
+    memset(n, 0, sizeof *n);
+    n->dims[0] = B; n->dims[1] = C; n->dims[2] = T; n->dims[3] = W;
+    n->n = (size_t)B * C * T * W;
+    for (int k = 0; k < AG_MAX_IN; k++) n->in[k] = -1;
+    return t->count++;
+}
+
+int ag_param(ag_tape *t, float *val, float *grad, int B, int C, int T, int W)
+{
+    int i = push(t, B, C, T, W);
+    if (i < 0) return -1;
+    ag_node *n = &t->nodes[i];
+    n->val = val;
+    n->grad = grad;
+    n->needs_grad = grad != NULL;
+    return i;
+}
+
+int ag_const(ag_tape *t, const float *val, int B, int C, int T, int W)
+{
+    int i = push(t, B, C, T, W);
+    if (i >= 0) t->nodes[i].val = (float *)val; /* never written: constants have no gradient */
+    return i;
+}
+
+int ag_const_copy(ag_tape *t, const float *val, int B, int C, int T, int W)
+{
+    int i = push(t, B, C, T, W);
+    if (i < 0) return -1;
+    ag_node *n = &t->nodes[i];
+    n->val = malloc(sizeof(float) * n->n);
+    if (!n->val) { t->failed = 1; return -1; }
+    n->owns_val = 1;
+    memcpy(n->val, val, sizeof(float) * n->n);
+    return i;
+}
+
+int ag_new(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in)
+{
+    for (int k = 0; k < n_in; k++)
+        if (in[k] < -1 || (in[k] == -1 && k == 0)) return -1; /* a failed input poisons the op */
+    int i = push(t, B, C, T, W);
+    if (i < 0) return -1;
+    ag_node *n = &t->nodes[i];
+    n->val = calloc(n->n ? n->n : 1, sizeof(float));
+    if (!n->val) { t->failed = 1; return -1; }
+    n->owns_val = 1;
+    for (int k = 0; k < n_in; k++) {
+        n->in[k] = in[k];
+        if (in[k] >= 0 && t->nodes[in[k]].needs_grad) n->needs_grad = 1;
+    }
+    return i;
+}
+
+int ag_needs(ag_tape *t, int i) { return i >= 0 && t->nodes[i].needs_grad; }
+
+float *ag_grad(ag_tape *t, int i)
+{
+    ag_node *n = &t->nodes[i];
+    if (!n->grad) {
+        n->grad = calloc(n->n ? n->n : 1, sizeof(float));
+        if (!n->grad) { t->failed = 1; return NULL; }
+        n->owns_grad = 1;
+    }
+    return n->grad;
+}
+
+void ag_backward(ag_tape *t, int loss)
+{
+    if (loss < 0 || t->failed) return;
+    float *g = ag_grad(t, loss);
+    if (!g) return;
+    for (size_t k = 0; k < t->nodes[loss].n; k++) g[k] += 1.0f;
+    for (int i = loss; i >= 0 && !t->failed; i--) {
+        ag_node *n = &t->nodes[i];
+        if (n->backward && n->needs_grad && n->grad) n->backward(t, n);
+    }
+}

@@ -1,0 +1,116 @@
+/*
+ * A small reverse-mode tape for training (RVC's GAN step). Why a tape and not llm.c-style
+ * hand-chained backward calls: the RVC generator is a deep composition (text encoder with
+ * relative attention, 16-layer WaveNet posterior encoder, 4 coupling flows, NSF-HiFiGAN with
+ * 12 resblocks) and the discriminator is run four times per step with different inputs;
+ * recording each op once and replaying the list backwards keeps every layer's forward next
+ * to its backward (one op = one forward + one backward function, both in the same file)
+ * without writing the model's backward twice.
+ *
+ * Design:
+ *  - Every value is a node: a float32 array shaped [B, C, T, W] (row-major; W = 1 except for
+ *    DiscriminatorP's 2-D view, where W = period). Ops run eagerly: an op computes its output
+ *    when it is recorded and keeps only what its backward needs (inputs stay on the tape).
+ *  - Leaves are parameters (value and gradient buffers owned by the caller, gradient
+ *    accumulated in place) or constants (no gradient). A node needs a gradient when any input
+ *    does; ops skip work for inputs that do not.
+ *  - ag_backward(t, loss) seeds d loss = 1 and walks the tape in reverse.
+ *  - Out of memory inside an op sets t->failed; the op returns -1 and every later op given -1
+ *    returns -1, so callers check once (ag_ok) at the end of a graph.
+ * The tape owns every node buffer it allocated; ag_tape_free releases them all.
+ * Recording a node may move the node array: never keep an ag_node pointer across an op call.
+ */
+#ifndef VC_NN_TAPE_H
+#define VC_NN_TAPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AG_MAX_IN 5
+
+typedef struct ag_tape ag_tape;
+typedef struct ag_node ag_node;
+typedef void (*ag_backward_fn)(ag_tape *t, ag_node *n);
+
+struct ag_node {
+    int dims[4]; /* B, C, T, W */
+    size_t n;
+    float *val, *grad;
+    int owns_val, owns_grad, needs_grad;
+    int in[AG_MAX_IN];
+    int ip[8];
+    float fp[2];
+    void *aux; /* op-owned saved data: free_aux(aux) when set, then free(aux) */
+    void (*free_aux)(void *aux);
+    ag_backward_fn backward;
+};
+
+struct ag_tape {
+    ag_node *nodes;
+    int count, cap;
+    int failed;
+};
+
+void ag_tape_init(ag_tape *t);
+void ag_tape_free(ag_tape *t);
+static inline ag_node *ag_at(ag_tape *t, int i) { return &t->nodes[i]; }
+static inline int ag_ok(const ag_tape *t) { return !t->failed; }
+
+/* Leaves. ag_param: val/grad belong to the caller (grad accumulated, never zeroed here).
+ * ag_const copies nothing: val must outlive the tape. ag_const_copy copies. */
+int ag_param(ag_tape *t, float *val, float *grad, int B, int C, int T, int W);
+int ag_const(ag_tape *t, const float *val, int B, int C, int T, int W);
+int ag_const_copy(ag_tape *t, const float *val, int B, int C, int T, int W);
+
+/* Internal helpers for op files: a new node with inputs (−1 = none), gradient buffer. */
+int ag_new(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in);
+float *ag_grad(ag_tape *t, int i);
+int ag_needs(ag_tape *t, int i);
+
+void ag_backward(ag_tape *t, int loss);
+
+/* ---- elementwise and structural ops (tape_ops.c) ---- */
+int ag_add(ag_tape *t, int a, int b);             /* b same shape, or [B,C,1,1] broadcast over T·W */
+int ag_mul(ag_tape *t, int a, int b);             /* same shape */
+int ag_scale(ag_tape *t, int a, float s);
+int ag_mask(ag_tape *t, int a, const float *mask); /* mask [B, T] (constant), broadcast over C, W */
+int ag_exp(ag_tape *t, int a);
+int ag_tanh(ag_tape *t, int a);
+int ag_relu(ag_tape *t, int a);
+int ag_leaky_relu(ag_tape *t, int a, float slope);
+int ag_gate(ag_tape *t, int a);                   /* tanh(a[:, :C/2]) · sigmoid(a[:, C/2:]) */
+int ag_slice_c(ag_tape *t, int a, int c0, int c1);
+int ag_concat_c(ag_tape *t, int a, int b);
+int ag_flip_c(ag_tape *t, int a);
+int ag_slice_t(ag_tape *t, int a, const int64_t *starts, int len); /* per batch item start */
+int ag_reflect_pad_t(ag_tape *t, int a, int left, int right);      /* W must be 1 */
+int ag_reshape(ag_tape *t, int a, int B, int C, int T, int W);     /* same element count */
+int ag_embedding(ag_tape *t, int table, const int64_t *idx, int B, int T); /* table [N, D] → [B, D, T] */
+
+/* ---- convolutions (tape_conv.c); weights in PyTorch layouts ---- */
+typedef struct ag_conv_desc { int stride, dilation, pad_left, pad_right, groups; } ag_conv_desc;
+/* x [B, Cin, T, W], w [Cout, Cin/groups, K] (a (K,1) Conv2d kernel is the same) → along T. b may be −1. */
+int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d);
+/* x [B, Cin, T], w [Cin, Cout, K] → [B, Cout, (T−1)·stride − 2·pad + K]. */
+int ag_conv_transpose(ag_tape *t, int x, int w, int b, int stride, int pad);
+/* weight = g · v / ‖v‖ per output row: g [O], v [O, rest] (node dims C = rest). */
+int ag_weight_norm(ag_tape *t, int g, int v);
+
+/* ---- sequence ops (tape_seq.c) ---- */
+int ag_layer_norm_c(ag_tape *t, int x, int gamma, int beta, float eps); /* over C of [B, C, T] */
+/* VITS relative-position self-attention (window w, shared heads): q, k, v [B, C, T];
+ * rel_k, rel_v [2w+1, C/heads]; lengths[B] masks keys/queries (scores −1e4 outside). */
+int ag_rel_attention(ag_tape *t, int q, int k, int v, int rel_k, int rel_v, int heads, int window,
+                     const int64_t *lengths);
+
+/* ---- losses (tape_loss.c), each a [1] node ---- */
+int ag_lsgan(ag_tape *t, int x, float target);   /* mean((target − x)²) */
+int ag_l1_const(ag_tape *t, const float *ref, int x); /* mean(|ref − x|), ref constant */
+int ag_kl(ag_tape *t, int z_p, int logs_q, int m_p, int logs_p, const float *mask); /* mask [B, T] */
+/* log(clamp(basis · |STFT(x)|, clip)): x [B, 1, L]; reflect pad, frames of n_fft every hop,
+ * periodic Hann window, magnitude sqrt(re²+im²+mag_eps); basis [n_mels, n_fft/2+1]
+ * → [B, n_mels, frames]. */
+int ag_log_mel(ag_tape *t, int x, const float *basis, int n_mels, int n_fft, int hop, int pad, float mag_eps,
+               float clip);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * Finite-difference checks of every tape op's backward (nn/tape.h): each case builds a small
+ * graph from random leaves, takes loss = mean((0.37 − out)²), and compares the tape's
+ * gradient of every sampled leaf element with a central difference of the loss. Inputs of
+ * kinked ops (leaky relu, L1) are kept away from their kinks so the difference is meaningful.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/optim.h"
+#include "nn/tape.h"
+
+#define MAX_LEAVES 6
+#define H 1e-3f
+
+typedef struct leaf { float *val, *grad; int dims[4]; } leaf;
+typedef int (*build_fn)(ag_tape *t, const int *ids, const void *ctx);
+typedef struct fd_case { leaf l[MAX_LEAVES]; int n; build_fn build; const void *ctx; } fd_case;
+
+static unsigned next(unsigned *s) { *s = *s * 1103515245u + 12345u; return (*s >> 8) & 0xFFFF; }
+
+/* Uniform in ±1; with away > 0, magnitudes in [away, 1] (kinks stay far from the step). */
+static void add_leaf(fd_case *c, int B, int C, int T, int W, unsigned seed, float away)
+{
+    leaf *l = &c->l[c->n++];
+    size_t n = (size_t)B * C * T * W;
+    l->val = malloc(sizeof(float) * n);
+    l->grad = calloc(n, sizeof(float));
+    l->dims[0] = B; l->dims[1] = C; l->dims[2] = T; l->dims[3] = W;
+    for (size_t i = 0; i < n; i++) {
+        float u = (float)next(&seed) / 32768.0f - 1.0f;
+        l->val[i] = away > 0 ? copysignf(away + (1 - away) * fabsf(u), u) : u;
+    }
+}
+
+static double loss_of(fd_case *c, int backward)
+{
+    ag_tape t;
+    ag_tape_init(&t);
+    int ids[MAX_LEAVES];
+    for (int i = 0; i < c->n; i++)
+        ids[i] = ag_param(&t, c->l[i].val, backward ? c->l[i].grad : NULL, c->l[i].dims[0], c->l[i].dims[1],
+                          c->l[i].dims[2], c->l[i].dims[3]);
+    int loss = ag_lsgan(&t, c->build(&t, ids, c->ctx), 0.37f);
+    assert_true(loss >= 0 && ag_ok(&t));
+    double v = t.nodes[loss].val[0];
+    if (backward) ag_backward(&t, loss);
+    assert_true(ag_ok(&t));
+    ag_tape_free(&t);
+    return v;
+}
+
+static void check(fd_case *c)
+{
+    loss_of(c, 1);
+    for (int i = 0; i < c->n; i++) {
+        leaf *l = &c->l[i];
+        size_t n = (size_t)l->dims[0] * l->dims[1] * l->dims[2] * l->dims[3], step = n / 23 + 1;
+        for (size_t k = i % step; k < n; k += step) {
+            float keep = l->val[k];
+            l->val[k] = keep + H;
+            double up = loss_of(c, 0);
+            l->val[k] = keep - H;
+            double down = loss_of(c, 0);
+            l->val[k] = keep;
+            double fd = (up - down) / (2 * H);
+            if (fabs(fd - l->grad[k]) > 2e-4 + 2e-2 * fabs(fd))
+                fail_msg("leaf %d element %zu: tape %.6g, finite difference %.6g", i, k, l->grad[k], fd);
+        }
+    }
+    for (int i = 0; i < c->n; i++) { free(c->l[i].val); free(c->l[i].grad); }
+}
+
+/* ---- convolutions ---- */
+
+static int b_conv(ag_tape *t, const int *id, const void *ctx)
+{
+    return ag_conv(t, id[0], id[1], id[2], ctx);
+}
+
+static void conv_grouped_strided_dilated(void **state)
+{
+    ag_conv_desc d = {2, 2, 3, 1, 2};
+    fd_case c = {.build = b_conv, .ctx = &d};
+    add_leaf(&c, 2, 4, 9, 1, 1, 0);
+    add_leaf(&c, 6, 2, 3, 1, 2, 0);
+    add_leaf(&c, 6, 1, 1, 1, 3, 0);
+    check(&c);
+}
+
+static void conv_per_column_like_conv2d_k1(void **state)
+{
+    ag_conv_desc d = {3, 1, 2, 2, 1};
+    fd_case c = {.build = b_conv, .ctx = &d};
+    add_leaf(&c, 1, 2, 7, 3, 4, 0);
+    add_leaf(&c, 4, 2, 3, 1, 5, 0);
+    add_leaf(&c, 4, 1, 1, 1, 6, 0);
+    check(&c);
+}
+
+static int b_convt(ag_tape *t, const int *id, const void *ctx)
+{
+    return ag_conv_transpose(t, id[0], id[1], id[2], 3, 1);
+}
+
+static void conv_transpose(void **state)
+{
+    fd_case c = {.build = b_convt};
+    add_leaf(&c, 2, 3, 5, 1, 7, 0);
+    add_leaf(&c, 3, 2, 6, 1, 8, 0);
+    add_leaf(&c, 2, 1, 1, 1, 9, 0);
+    check(&c);
+}
+
+static int b_wn(ag_tape *t, const int *id, const void *ctx)
+{
+    ag_conv_desc d = {1, 1, 1, 1, 1};
+    return ag_conv(t, id[0], ag_weight_norm(t, id[1], id[2]), -1, &d);
+}
+
+static void weight_norm_g_and_v(void **state)
+{
+    fd_case c = {.build = b_wn};
+    add_leaf(&c, 2, 3, 6, 1, 10, 0);
+    add_leaf(&c, 4, 1, 1, 1, 11, 0.2f);
+    add_leaf(&c, 4, 3, 3, 1, 12, 0);
+    check(&c);
+}
+
+/* ---- sequence ops ---- */
+
+static int b_ln(ag_tape *t, const int *id, const void *ctx)
+{
+    return ag_layer_norm_c(t, id[0], id[1], id[2], 1e-5f);
+}
+
+static void layer_norm_over_channels(void **state)
+{
+    fd_case c = {.build = b_ln};
+    add_leaf(&c, 2, 5, 4, 1, 13, 0);
+    add_leaf(&c, 5, 1, 1, 1, 14, 0);
+    add_leaf(&c, 5, 1, 1, 1, 15, 0);
+    check(&c);
+}
+
+static int b_attn(ag_tape *t, const int *id, const void *ctx)
+{
+    return ag_rel_attention(t, id[0], id[1], id[2], id[3], id[4], 2, 2, ctx);
+}
+
+static void relative_attention_with_mask(void **state)
+{
+    static const int64_t lengths[2] = {7, 5};
+    fd_case c = {.build = b_attn, .ctx = lengths};
+    for (int i = 0; i < 3; i++) add_leaf(&c, 2, 4, 7, 1, 16 + i, 0);
+    add_leaf(&c, 5, 2, 1, 1, 19, 0);
+    add_leaf(&c, 5, 2, 1, 1, 20, 0);
+    check(&c);
+}
+
+/* ---- elementwise and structural ops ---- */
+
+static int b_wavenet_pieces(ag_tape *t, const int *id, const void *ctx)
+{
+    int a = ag_gate(t, ag_add(t, id[0], id[1]));                       /* [2,3,5] */
+    int s = ag_concat_c(t, ag_slice_c(t, a, 1, 3), ag_slice_c(t, a, 0, 1));
+    return ag_flip_c(t, ag_mul(t, s, ag_tanh(t, id[2])));
+}
+
+static void gate_broadcast_slice_concat_flip(void **state)
+{
+    fd_case c = {.build = b_wavenet_pieces};
+    add_leaf(&c, 2, 6, 5, 1, 21, 0);
+    add_leaf(&c, 2, 6, 1, 1, 22, 0);
+    add_leaf(&c, 2, 3, 5, 1, 23, 0);
+    check(&c);
+}
+
+static int b_embed(ag_tape *t, const int *id, const void *ctx)
+{
+    static const int64_t idx[6] = {0, 3, 3, 1, 4, 2};
+    static const float mask[6] = {1, 1, 0, 1, 1, 1};
+    int e = ag_embedding(t, id[0], idx, 2, 3); /* [2, 3, 3] */
+    return ag_mask(t, ag_scale(t, ag_exp(t, ag_mul(t, e, id[1])), 0.5f), mask);
+}
+
+static void embedding_mask_scale_exp(void **state)
+{
+    fd_case c = {.build = b_embed};
+    add_leaf(&c, 5, 3, 1, 1, 24, 0);
+    add_leaf(&c, 2, 3, 3, 1, 25, 0);
+    check(&c);
+}
+
+static int b_pads(ag_tape *t, const int *id, const void *ctx)
+{
+    static const int64_t starts[2] = {1, 3};
+    int x = ag_leaky_relu(t, ag_reflect_pad_t(t, id[0], 2, 3), 0.1f); /* [2,1,12] */
+    x = ag_slice_t(t, ag_reshape(t, x, 2, 1, 4, 3), starts, 1);      /* rows of the 2-D view */
+    return ag_relu(t, x);
+}
+
+static void leaky_relu_reflect_pad_reshape_slice(void **state)
+{
+    fd_case c = {.build = b_pads};
+    add_leaf(&c, 2, 1, 7, 1, 26, 0.05f);
+    check(&c);
+}
+
+/* ---- losses ---- */
+
+static int b_kl(ag_tape *t, const int *id, const void *ctx)
+{
+    static const float mask[6] = {1, 1, 0, 1, 0, 0};
+    return ag_add(t, ag_kl(t, id[0], id[1], id[2], id[3], mask), ag_l1_const(t, ctx, id[0]));
+}
+
+static void kl_and_l1(void **state)
+{
+    float ref[12];
+    for (int i = 0; i < 12; i++) ref[i] = (i % 2 ? 2.0f : -2.0f); /* far from the ±1 leaves: no kink */
+    fd_case c = {.build = b_kl, .ctx = ref};
+    for (int i = 0; i < 4; i++) add_leaf(&c, 2, 2, 3, 1, 27 + i, 0);
+    check(&c);
+}
+
+static int b_mel(ag_tape *t, const int *id, const void *ctx)
+{
+    return ag_log_mel(t, id[0], ctx, 4, 32, 8, 12, 2e-7f, 1e-5f);
+}
+
+static void log_mel_of_a_waveform(void **state)
+{
+    float basis[4 * 17];
+    unsigned s = 99;
+    for (int i = 0; i < 4 * 17; i++) basis[i] = (float)next(&s) / 65536.0f;
+    fd_case c = {.build = b_mel, .ctx = basis};
+    add_leaf(&c, 2, 1, 64, 1, 31, 0);
+    check(&c);
+}
+
+/* ---- AdamW: first step of PyTorch's formula, worked by hand ---- */
+
+static void adamw_first_step(void **state)
+{
+    nn_adamw o = {1e-4f, 0.8f, 0.99f, 1e-9f, 0.01f};
+    float p[2] = {0.5f, -0.25f}, g[2] = {2.0f, -1e-3f}, m[2] = {0}, v[2] = {0};
+    nn_adamw_step(&o, 1, p, g, m, v, 2);
+    /* decay: p·(1 − 1e-6); m̂ = g, v̂ = g² → p −= lr·g/(|g| + eps) */
+    assert_true(fabs(p[0] - (0.5 * (1 - 1e-6) - 1e-4)) < 1e-7);
+    assert_true(fabs(p[1] - (-0.25 * (1 - 1e-6) + 1e-4)) < 1e-7);
+    assert_true(fabs(m[0] - 0.4f) < 1e-6 && fabs(v[0] - 0.04f) < 1e-7);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conv_grouped_strided_dilated), cmocka_unit_test(conv_per_column_like_conv2d_k1),
+        cmocka_unit_test(conv_transpose), cmocka_unit_test(weight_norm_g_and_v),
+        cmocka_unit_test(layer_norm_over_channels), cmocka_unit_test(relative_attention_with_mask),
+        cmocka_unit_test(gate_broadcast_slice_concat_flip), cmocka_unit_test(embedding_mask_scale_exp),
+        cmocka_unit_test(leaky_relu_reflect_pad_reshape_slice), cmocka_unit_test(kl_and_l1),
+        cmocka_unit_test(log_mel_of_a_waveform), cmocka_unit_test(adamw_first_step),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
