@@ -71,6 +71,7 @@ static void conv1d_matches_direct_definition(void **state)
     check_conv1d_direct((nn_conv1d_desc){32, 16, 5, 3, 2, 4, 1, 1}, 37, 20);
     check_conv1d_direct((nn_conv1d_desc){64, 32, 3, 2, 1, 1, 2, 2}, 25, 30);
     check_conv1d_direct((nn_conv1d_desc){16, 8, 11, 1, 5, 25, 25, 1}, 6, 40); /* most taps fall outside */
+    check_conv1d_direct((nn_conv1d_desc){16, 256, 3, 1, 3, 3, 3, 1}, 2500, 50); /* several 1024-frame tap blocks */
     float *x = random_floats((size_t)11 * 4, 4), *b = random_floats(6, 6);
     int T = 11;
     vc_error err;
