@@ -55,26 +55,29 @@ static void assert_specs_match_file(const nn_tensor_spec *specs, size_t n, const
     }
 }
 
-static void hubert_specs_match_the_golden_file(void **state)
+/* Checks specs[0..n) (taken over: freed here) against a golden weight file. */
+static void check_against_golden(nn_tensor_spec *specs, size_t n, const char *rel)
 {
-    const hubert_size small = {128, 96, 3, 192, 128, 16, 32};
-    nn_tensor_spec *specs;
-    size_t n = hubert_tensor_specs(&small, &specs);
-    nn_weights *w = open_golden("hubert_small/hubert.safetensors");
+    nn_weights *w = open_golden(rel);
     assert_specs_match_file(specs, n, w);
     nn_weights_free(w);
     free(specs);
 }
 
+static void hubert_specs_match_the_golden_file(void **state)
+{
+    const hubert_size small = {128, 96, 3, 192, 128, 16, 32};
+    nn_tensor_spec *specs = NULL;
+    size_t n = hubert_tensor_specs(&small, &specs);
+    check_against_golden(specs, n, "hubert_small/hubert.safetensors");
+}
+
 static void rmvpe_specs_match_the_golden_file(void **state)
 {
     const rmvpe_size small = {2, 5, 2, 1, 128, 256, 360};
-    nn_tensor_spec *specs;
+    nn_tensor_spec *specs = NULL;
     size_t n = rmvpe_tensor_specs(&small, &specs);
-    nn_weights *w = open_golden("rmvpe_small/rmvpe.safetensors");
-    assert_specs_match_file(specs, n, w);
-    nn_weights_free(w);
-    free(specs);
+    check_against_golden(specs, n, "rmvpe_small/rmvpe.safetensors");
 }
 
 static void synth_specs_match_the_golden_file(void **state)
@@ -87,12 +90,9 @@ static void synth_specs_match_the_golden_file(void **state)
     assert_int_equal(rvc_synth_config_parse(cfg_json, &c, &err), 0);
     c.phone_dim = 768;
     c.f0 = 1;
-    nn_tensor_spec *specs;
+    nn_tensor_spec *specs = NULL;
     size_t n = rvc_synth_tensor_specs(&c, &specs);
-    nn_weights *w = open_golden("synth_v2_48k_small/synthesizer.safetensors");
-    assert_specs_match_file(specs, n, w);
-    nn_weights_free(w);
-    free(specs);
+    check_against_golden(specs, n, "synth_v2_48k_small/synthesizer.safetensors");
     json_decref(cfg_json);
 }
 
