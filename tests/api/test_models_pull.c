@@ -138,6 +138,20 @@ static void import_accepts_checkpoints_and_refuses_hostile_files(void **state)
     assert_int_not_equal(system(cmd), 0);
     snprintf(p, sizeof p, "%s/weights/rvc/pt_evil_root.pt", data);
     assert_int_equal(access(p, F_OK), -1);
+    /* --as names the file inside the folder (the studio looks for hubert/hubert_base.pt); a name
+     * that leaves the folder is refused */
+    snprintf(cmd, sizeof cmd, "%s models import %s/tests/golden/rvc/hubert_small/hubert_fairseq_style.pt --to hubert --as hubert_base.pt "
+             "--data %s >/dev/null", bin, root, data);
+    assert_int_equal(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/weights/hubert/hubert_base.pt", data);
+    assert_int_equal(access(p, R_OK), 0);
+    snprintf(p, sizeof p, "%s/weights/hubert/hubert_base.pt.part", data);
+    assert_int_equal(access(p, F_OK), -1);
+    snprintf(cmd, sizeof cmd, "%s models import %s/tests/golden/rvc/hubert_small/hubert_fairseq_style.pt --to hubert --as ../escape.pt "
+             "--data %s 2>/dev/null", bin, root, data);
+    assert_int_not_equal(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/weights/escape.pt", data);
+    assert_int_equal(access(p, F_OK), -1);
     snprintf(cmd, sizeof cmd, "rm -rf %s", data);
     assert_int_equal(system(cmd), 0);
 }
