@@ -9,10 +9,13 @@ PACKAGES=(
   libsndfile1-dev libmp3lame-dev libsoxr-dev libebur128-dev libkissfft-dev
   libopenblas-dev libopenblas0-pthread libcmocka-dev
   libcurl4-openssl-dev zlib1g-dev
+  golang-github-mozillazg-go-pinyin-dev
   clang libclang-rt-14-dev
   sox libsox-fmt-all espeak-ng curl wrk nginx-light
   chromium fonts-dejavu-core
 )
+# golang-github-mozillazg-go-pinyin-dev: only its data file (Chinese → pinyin readings, MIT) is
+# used, by the F5-TTS text front end (src/models/f5tts/f5tts_pinyin.h); no Go toolchain needed.
 # The web UI needs Node.js >= 20 with npm; use the machine's if present, else Debian's.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 

@@ -98,11 +98,11 @@ static int stage_tokenizer(f5_case *c, vc_error *err)
     const char *full = json_string_value(json_object_get(json_object_get(c->config, "text"), "full_text"));
     const nn_tensor *ids = nn_weights_get(c->inputs, "text_ids");
     if (!full || !ids) return 0;
-    int max = (int)strlen(full) + 1;
+    int max = 2 * (int)strlen(full) + 1;
     int64_t *got = malloc(sizeof(int64_t) * (size_t)max);
     float *as_float = malloc(sizeof(float) * (size_t)max);
     if (!got || !as_float) { free(got); free(as_float); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
-    int n = f5_tokenize(&c->engine.vocab, full, got, max);
+    int n = f5_tokenize(&c->engine.vocab, &c->engine.pinyin, full, got, max);
     for (int i = 0; i < n; i++) as_float[i] = (float)got[i];
     golden_compare(c->report, "text_ids (tokenizer)", as_float, n, ids, 0, 0);
     free(got); free(as_float);

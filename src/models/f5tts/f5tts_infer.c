@@ -47,6 +47,8 @@ int f5tts_engine_open(f5tts_engine *e, const char *dit_path, const char *vocab_p
     e->mel_fb = malloc(sizeof(float) * (F5_N_FFT / 2 + 1) * F5_MEL_DIM);
     if (!e->mel_fb) { f5tts_engine_close(e); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
     if (nn_pool_create(&e->pool, nn_pool_default_threads(), err) != 0) { f5tts_engine_close(e); return -1; }
+    vc_error no_pinyin;
+    if (f5_pinyin_load(&e->pinyin, NULL, &no_pinyin) != 0) memset(&e->pinyin, 0, sizeof e->pinyin); /* Chinese stays characters */
     e->dit.pool = e->pool;
     nn_mel_filterbank_htk(e->mel_fb, F5_N_FFT / 2 + 1, F5_MEL_DIM, 0.0f, F5_SAMPLE_RATE / 2, F5_SAMPLE_RATE);
     return 0;
@@ -97,6 +99,7 @@ void f5tts_engine_close(f5tts_engine *e)
     nn_weights_free(e->vocos_weights);
     free(e->mel_fb);
     nn_pool_free(e->pool);
+    f5_pinyin_free(&e->pinyin);
     memset(e, 0, sizeof *e);
 }
 
@@ -209,12 +212,12 @@ static int generate_chunk(const f5tts_engine *e, const f5tts_params *p, const au
 {
     size_t text_len = strlen(ref_text) + strlen(chunk);
     char *full = malloc(text_len + 1);
-    int64_t *ids = malloc(sizeof(int64_t) * (text_len + 1));
+    int64_t *ids = malloc(sizeof(int64_t) * (2 * text_len + 1)); /* ≤ 2 tokens a byte (a word's space) */
     float *noise = NULL, *mel = NULL;
     int rc = -1;
     if (!full || !ids) { vc_fail(err, VC_ERR_NOMEM, "out of memory"); goto done; }
     snprintf(full, text_len + 1, "%s%s", ref_text, chunk);
-    int n_ids = f5_tokenize(&e->vocab, full, ids, (int)text_len + 1);
+    int n_ids = f5_tokenize(&e->vocab, &e->pinyin, full, ids, (int)(2 * text_len + 1));
     if (n_ids < 0) { vc_fail(err, VC_ERR_INVALID_REQUEST, "the text is not valid UTF-8"); goto done; }
     int ref_frames = (int)(ref->frames / F5_HOP);
     int N = f5_duration_frames(ref_frames, T, n_ids, strlen(ref_text), strlen(chunk), p->speed);

@@ -18,6 +18,7 @@ typedef struct f5tts_engine {
     f5_vocab vocab;
     float *mel_fb; /* [513, 100] */
     struct nn_pool *pool; /* owned: nn_pool_default_threads() threads (VCS_THREADS), lent to the DiT */
+    f5_pinyin pinyin;     /* Chinese readings (empty when the pinyin data is not installed) */
 } f5tts_engine;
 
 /* Opens <dir>/model_*.safetensors (or the given files), vocab.txt and the Vocos weights. */

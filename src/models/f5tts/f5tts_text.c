@@ -59,18 +59,105 @@ static int64_t lookup(const f5_vocab *v, const char *s, int len)
     return 0;
 }
 
-int f5_tokenize(const f5_vocab *v, const char *text, int64_t *ids, int max_ids)
+/* ---- tokenisation: official convert_char_to_pinyin, then list_str_to_idx ---- */
+
+typedef struct token_sink {
+    const f5_vocab *v;
+    int64_t *ids;
+    int n, max;
+    char last[F5_PINYIN_MAX + 4]; /* the previous token, for the space rule */
+} token_sink;
+
+static void emit(token_sink *o, const char *tok, int len)
+{
+    if (o->n < o->max) o->ids[o->n++] = lookup(o->v, tok, len);
+    snprintf(o->last, sizeof o->last, "%.*s", len, tok);
+}
+
+/* The official custom_trans: ';' → ',', curly quotes → straight ones (out of vocabulary otherwise). */
+static uint32_t translate(uint32_t c)
+{
+    if (c == ';') return ',';
+    if (c == 0x201C || c == 0x201D) return '"';
+    if (c == 0x2018 || c == 0x2019) return '\'';
+    return c;
+}
+
+/* Decodes one UTF-8 character at p (validated), translated; its byte length in *len, −1 if invalid. */
+static int64_t next_char(const char *p, int *len)
+{
+    *len = utf8_length((unsigned char)*p);
+    if (*len < 0) return -1;
+    uint32_t c = *len == 1 ? (unsigned char)*p : (unsigned char)*p & (0x3F >> (*len - 1));
+    for (int i = 1; i < *len; i++) {
+        if ((p[i] & 0xC0) != 0x80) return -1;
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    return translate(c);
+}
+
+static int encode_utf8(uint32_t c, char out[4])
+{
+    if (c < 0x80) { out[0] = (char)c; return 1; }
+    if (c < 0x800) { out[0] = (char)(0xC0 | c >> 6); out[1] = (char)(0x80 | (c & 0x3F)); return 2; }
+    if (c < 0x10000) { out[0] = (char)(0xE0 | c >> 12); out[1] = (char)(0x80 | (c >> 6 & 0x3F)); out[2] = (char)(0x80 | (c & 0x3F)); return 3; }
+    out[0] = (char)(0xF0 | c >> 18); out[1] = (char)(0x80 | (c >> 12 & 0x3F)); out[2] = (char)(0x80 | (c >> 6 & 0x3F)); out[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+static int is_chinese(uint32_t c) { return c >= 0x3100 && c <= 0x9FFF; }
+static int is_ascii_alnum(uint32_t c) { return c < 0x80 && ((c | 32) - 'a' < 26 || c - '0' < 10); }
+
+/* An ASCII word (jieba yields [A-Za-z0-9]+ as one segment): a space before a word of 2+ characters
+ * unless the previous token is a space, ':', '\'' or '"'. Returns the bytes consumed. */
+static int ascii_word(token_sink *o, const char *p)
 {
     int n = 0;
-    for (const char *p = text; *p && n < max_ids;) {
-        int len = utf8_length((unsigned char)*p);
-        if (len < 0) return -1;
-        for (int i = 1; i < len; i++)
-            if ((p[i] & 0xC0) != 0x80) return -1;
-        ids[n++] = lookup(v, p, len);
+    while (is_ascii_alnum((unsigned char)p[n])) n++;
+    if (n > 1 && o->n > 0 && !strchr(" :'\"", o->last[0] ? o->last[0] : 'x')) emit(o, " ", 1);
+    for (int i = 0; i < n; i++) emit(o, p + i, 1);
+    return n;
+}
+
+/* A run of Chinese characters: " " + TONE3 syllable each, with tone sandhi over the run; a
+ * character without a reading (or no pinyin data at all) stays itself. Returns the bytes consumed. */
+static int chinese_run(token_sink *o, const f5_pinyin *py, const char *p)
+{
+    enum { RUN = 64 };
+    uint32_t chars[RUN];
+    char syl[RUN][F5_PINYIN_MAX];
+    int n = 0, bytes = 0, len;
+    int64_t c;
+    while (n < RUN && (c = next_char(p + bytes, &len)) >= 0 && is_chinese((uint32_t)c)) {
+        const char *r = f5_pinyin_of(py, (uint32_t)c);
+        chars[n] = (uint32_t)c;
+        if (r) snprintf(syl[n], F5_PINYIN_MAX, "%s", r);
+        else syl[n][encode_utf8((uint32_t)c, syl[n])] = '\0';
+        n++;
+        bytes += len;
+    }
+    f5_pinyin_sandhi(chars, syl, n);
+    for (int i = 0; i < n; i++) {
+        if (f5_pinyin_of(py, chars[i])) emit(o, " ", 1);
+        emit(o, syl[i], (int)strlen(syl[i]));
+    }
+    return bytes;
+}
+
+int f5_tokenize(const f5_vocab *v, const f5_pinyin *py, const char *text, int64_t *ids, int max_ids)
+{
+    token_sink o = {v, ids, 0, max_ids, ""};
+    for (const char *p = text; *p && o.n < max_ids;) {
+        int len;
+        int64_t c = next_char(p, &len);
+        if (c < 0) return -1;
+        if (is_ascii_alnum((uint32_t)c)) { p += ascii_word(&o, p); continue; }
+        if (is_chinese((uint32_t)c)) { p += chinese_run(&o, py, p); continue; }
+        char buf[4];
+        emit(&o, buf, encode_utf8((uint32_t)c, buf));
         p += len;
     }
-    return n;
+    return o.n;
 }
 
 static int ends_with(const char *s, const char *suffix)

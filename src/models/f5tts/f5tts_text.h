@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "models/f5tts/f5tts_pinyin.h"
 
 typedef struct f5_vocab {
     char **tokens;
@@ -20,9 +21,12 @@ typedef struct f5_vocab {
 int f5_vocab_load(f5_vocab *v, const char *path, vc_error *err);
 void f5_vocab_free(f5_vocab *v);
 
-/* One id per UTF-8 character (vocab index; characters not in the vocabulary → 0, as the
- * official list_str_to_idx). Returns the count written (≤ max_ids), −1 on invalid UTF-8. */
-int f5_tokenize(const f5_vocab *v, const char *text, int64_t *ids, int max_ids);
+/* Text → vocabulary ids as the official convert_char_to_pinyin + list_str_to_idx: ';' and curly
+ * quotes translated, one token per character, a space before an ASCII word of 2+ characters that
+ * follows anything but a space/':'/quote, Chinese characters as " " + TONE3 pinyin (py may be
+ * NULL: then they stay characters; see f5tts_pinyin.h for what differs from pypinyin); tokens not
+ * in the vocabulary → 0. Returns the count written (≤ max_ids), −1 on invalid UTF-8. */
+int f5_tokenize(const f5_vocab *v, const f5_pinyin *py, const char *text, int64_t *ids, int max_ids);
 
 /* Official reference-text rule: end with ". " (append " " after a final '.', else ". "), then
  * one more " " when the last character is a single byte. out must hold strlen(in) + 4. */
