@@ -115,7 +115,7 @@ static int bench_synth(const rvc_bench_models *m, vc_error *err)
         nsff0[t] = t % 50 < 40 ? 150.0f + (float)(t % 40) : 0.0f;
         pitch[t] = nsff0[t] > 0 ? 60 + t % 40 : 1;
     }
-    rvc_noise noise = {NULL, NULL, 7};
+    rvc_noise noise = {NULL, NULL, 7, NULL, NULL};
     double t0 = bench_now();
     if (rc == 0) rc = rvc_synth_infer(m->synth, phone, pitch, nsff0, T, 0, &noise, audio, NULL, NULL, err);
     if (rc == 0) report("rvc_synth_v2_48k", "10 s of output (1000 frames, 480 k samples)", bench_now() - t0, 8.49, 8.46);

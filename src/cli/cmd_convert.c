@@ -61,7 +61,7 @@ int cmd_convert(int argc, char **argv)
     vc_error err = {0};
     rvc_engine *e = NULL;
     audio_buffer in = {0}, out = {0};
-    rvc_hooks hooks = {NULL, show_progress, NULL, NULL};
+    rvc_hooks hooks = {NULL, show_progress, NULL, NULL, NULL};
     int rc = rvc_engine_open(&e, a.model, a.index, a.weights, &err);
     if (rc == 0) rc = audio_decode_file(a.in, &in, NULL, &err);
     if (rc == 0) rc = rvc_engine_convert_audio(e, &in, &a.params, &hooks, &out, &err);

@@ -111,6 +111,8 @@ static int on_rvc_progress(void *ctx, const char *phase, double fraction)
     return job_cancelled(ctx);
 }
 
+static int on_rvc_cancelled(void *ctx) { return job_cancelled(ctx); }
+
 static int cancelled(job_ctx *c, vc_error *err)
 {
     return job_cancelled(c) ? vc_fail(err, VC_ERR_CANCELLED, "cancelled") : 0;
@@ -167,7 +169,7 @@ static int convert(const job *jb, job_ctx *c, const store_model *m, const char *
     if (rc == 0) rc = audio_decode_file(audio_path, &in, NULL, err);
     if (rc == 0) rc = cancelled(c, err);
     if (rc == 0) {
-        rvc_hooks hooks = {NULL, on_rvc_progress, NULL, c};
+        rvc_hooks hooks = {NULL, on_rvc_progress, NULL, c, on_rvc_cancelled};
         job_progress(c, 10, "extracting features", "Extracting pitch and content features...");
         rc = rvc_engine_convert_audio(e, &in, &rp, &hooks, out, err);
     }

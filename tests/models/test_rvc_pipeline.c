@@ -128,7 +128,7 @@ static void model_without_pitch_converts_without_rmvpe(void **state)
     size_t n = 32000, out_n = 0;
     double *x = test_input(n);
     int16_t *out = NULL;
-    rvc_hooks hooks = {NULL, NULL, on_tap, NULL};
+    rvc_hooks hooks = {NULL, NULL, on_tap, NULL, NULL};
     pitch_was_computed = 0;
     if (rvc_convert(&v, x, n, &p, &hooks, &out, &out_n, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(pitch_was_computed, 0);
@@ -178,11 +178,59 @@ static void resample_sr_changes_the_rate_and_keeps_the_level(void **state)
     voice_free(&f);
 }
 
+typedef struct stop_counter { int progress_calls, stop_calls, stop_at; } stop_counter;
+
+static int count_progress(void *ctx, const char *phase, double fraction)
+{
+    ((stop_counter *)ctx)->progress_calls++;
+    return 0;
+}
+
+static int stop_after(void *ctx)
+{
+    stop_counter *c = ctx;
+    return ++c->stop_calls >= c->stop_at;
+}
+
+/* Cancellation is seen inside a chunk's synthesis (after each conv pair of the decoder's residual blocks), not
+ * only between chunks: the one chunk of this input is stopped part-way. */
+static void cancel_is_seen_inside_synthesis(void **state)
+{
+    voice_files f = {0};
+    rvc_synth_config c;
+    vc_error err;
+    load_hubert(&f);
+    open_golden("rmvpe_small/rmvpe.safetensors", &f.rmvpe_w);
+    assert_int_equal(rmvpe_load(&f.pitch, f.rmvpe_w, "", &err), 0);
+    open_golden("pipeline_v2_e2e/synthesizer.safetensors", &f.synth_w);
+    json_t *j = json_loads("[1025, 36, 32, 32, 64, 2, 2, 3, 0, \"1\", [3, 7, 11], [[1, 3, 5], [1, 3, 5], [1, 3, 5]], "
+                           "[12, 10, 2, 2], 64, [24, 20, 4, 4], 4, 16, 48000]", 0, NULL);
+    assert_int_equal(rvc_synth_config_parse(j, &c, &err), 0);
+    json_decref(j);
+    assert_int_equal(rvc_synth_load(&f.synth, f.synth_w, "", &c, &err), 0);
+    rvc_voice v = {&f.hubert, f.pitch, f.synth, NULL, 0, 2};
+    rvc_params p;
+    rvc_params_default(&p);
+    size_t n = 32000, out_n = 0;
+    double *x = test_input(n);
+    int16_t *out = NULL;
+    stop_counter sc = {0, 0, 5};
+    rvc_hooks hooks = {NULL, count_progress, NULL, &sc, stop_after};
+    assert_int_equal(rvc_convert(&v, x, n, &p, &hooks, &out, &out_n, &err), -1);
+    assert_int_equal(err.code, VC_ERR_CANCELLED);
+    assert_int_equal(sc.stop_calls, 5);     /* 4 stages × 3 blocks × 3 conv pairs: stopped at the 5th check */
+    assert_int_equal(sc.progress_calls, 1); /* the only chunk had started: no chunk boundary was needed */
+    assert_null(out);
+    free(x);
+    voice_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(model_without_pitch_converts_without_rmvpe),
         cmocka_unit_test(resample_sr_changes_the_rate_and_keeps_the_level),
+        cmocka_unit_test(cancel_is_seen_inside_synthesis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -174,7 +174,7 @@ static int stage_synth(rvc_case *c, vc_error *err)
     for (int i = 0; i < cfg.n_ups; i++) upp *= cfg.upsample_rates[i];
     float *prior_tm = golden_transposed(prior->data, cfg.inter, T); /* the noise is recorded [C, T] */
     float *audio = malloc(sizeof(float) * (size_t)T * upp);
-    rvc_noise noise = {prior_tm, sine ? sine->data : NULL, 0};
+    rvc_noise noise = {prior_tm, sine ? sine->data : NULL, 0, NULL, NULL};
     int rc = prior_tm && audio ? rvc_synth_infer(s, phone->data, pitch, f0, T, (int)((int64_t *)sid->data)[0], &noise, audio,
                                                  on_synth_tap, c, err) : vc_fail(err, VC_ERR_NOMEM, "oom");
     if (rc == 0) check_rows(c, "audio", "audio", audio, T * upp, 1, 0);
@@ -360,7 +360,7 @@ static int stage_pipeline(rvc_case *c, vc_error *err)
         p.x_max = json_number_value(json_object_get(cfg, "x_max"));
         p.sid = (int)json_integer_value(json_object_get(cfg, "sid"));
         pipeline_ctx pc = {c, NULL, sc.inter};
-        rvc_hooks hooks = {pipeline_noise, NULL, on_pipeline_tap, &pc};
+        rvc_hooks hooks = {pipeline_noise, NULL, on_pipeline_tap, &pc, NULL};
         int16_t *out = NULL;
         size_t out_n = 0;
         rc = rvc_convert(&v, x, n, &p, &hooks, &out, &out_n, err);

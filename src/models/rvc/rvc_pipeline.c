@@ -175,7 +175,7 @@ static int convert_chunk(const rvc_voice *v, const double *audio, size_t len, co
     const rvc_synth_config *c = rvc_synth_get_config(v->synth);
     int hop = 1;
     for (int i = 0; i < c->n_ups; i++) hop *= c->upsample_rates[i];
-    rvc_noise noise = {NULL, NULL, 1234 + (unsigned long long)k};
+    rvc_noise noise = {NULL, NULL, 1234 + (unsigned long long)k, h ? h->cancelled : NULL, h ? h->ctx : NULL};
     if (h && h->noise) h->noise(h->ctx, k, p_len, &noise);
     out->n = (size_t)p_len * hop;
     out->audio = rc == 0 ? malloc(sizeof(float) * out->n + 1) : NULL;

@@ -38,11 +38,16 @@ int rvc_synth_load(rvc_synth **out, const nn_weights *w, const char *prefix, con
 void rvc_synth_free(rvc_synth *s);
 const rvc_synth_config *rvc_synth_get_config(const rvc_synth *s);
 
-/* Noise sources (the golden cases inject the official tensors; otherwise a seeded PRNG):
- * prior [T, inter] standard normal, sine [T·hop] standard normal. NULL = draw from seed. */
+/* Per-call inputs besides the features. Noise sources (the golden cases inject the official
+ * tensors; otherwise a seeded PRNG): prior [T, inter] standard normal, sine [T·hop] standard
+ * normal; NULL = draw from seed. stop (may be NULL) is asked after every conv pair of the
+ * decoder's residual blocks (≈ 1 s of work at most at full size for a 40 s chunk) and non-zero
+ * ends the call with VC_ERR_CANCELLED, so a conversion job can be cancelled promptly. */
 typedef struct rvc_noise {
     const float *prior, *sine;
     unsigned long long seed;
+    int (*stop)(void *ctx);
+    void *stop_ctx;
 } rvc_noise;
 
 typedef void (*rvc_tap_fn)(void *ctx, const char *name, const float *data, int rows, int cols);

@@ -126,7 +126,7 @@ static void progress_hook_cancels(void **state)
     audio_buffer in = {calloc(16000, sizeof(float)), 16000, 16000}, out;
     rvc_params p;
     rvc_params_default(&p);
-    rvc_hooks hooks = {NULL, cancel_at_once, NULL, NULL};
+    rvc_hooks hooks = {NULL, cancel_at_once, NULL, NULL, NULL};
     assert_int_equal(rvc_engine_convert_audio(e, &in, &p, &hooks, &out, &err), -1);
     assert_int_equal(err.code, VC_ERR_CANCELLED);
     assert_null(out.samples);
