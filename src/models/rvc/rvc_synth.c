@@ -458,6 +458,43 @@ static int resblock1(const resblock *r, const float *x, int T, int ch, float *ou
     return 0;
 }
 
+/* Frames of residual-block output computed per tile: long stages (480 k frames for 10 s at
+ * 48 kHz) run their residual blocks tile by tile, so their scratch is three tile buffers instead
+ * of three full-length ones (≈ 250 MB each for a 40 s chunk at 48 kHz). */
+#define RVC_DEC_TILE 16384
+
+/* Receptive field, in frames each side, of residual block j: the paddings of its 6 convs. */
+static int resblock_halo(const rvc_synth_config *c, int j)
+{
+    int k = c->resblock_kernels[j], h = 0;
+    for (int m = 0; m < 3; m++) h += (k - 1) * c->resblock_dilations[j][m] / 2 + (k - 1) / 2;
+    return h;
+}
+
+/* acc [T2, ch] += Σ_j resblock_j(y), tile by tile: each tile runs on its frames plus `halo` on each
+ * side and keeps its own frames, which therefore see exactly the inputs of a single pass (a tile
+ * edge is zero-padded only where the sequence itself ends). */
+static int resblocks_tiled(const rvc_synth *s, int i, const float *y, int T2, int ch, float *acc, const rvc_noise *call,
+                           vc_error *err)
+{
+    int nk = s->c.n_kernels, halo = 0;
+    for (int j = 0; j < nk; j++) halo = resblock_halo(&s->c, j) > halo ? resblock_halo(&s->c, j) : halo;
+    size_t cap = (size_t)(RVC_DEC_TILE + 2 * halo) * ch;
+    float *rb = malloc(sizeof(float) * cap), *ta = malloc(sizeof(float) * cap), *tb = malloc(sizeof(float) * cap);
+    int rc = (rb && ta && tb) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (decoder)");
+    for (int t0 = 0; rc == 0 && t0 < T2; t0 += RVC_DEC_TILE) {
+        int t1 = t0 + RVC_DEC_TILE < T2 ? t0 + RVC_DEC_TILE : T2;
+        int lo = t0 - halo > 0 ? t0 - halo : 0, hi = t1 + halo < T2 ? t1 + halo : T2;
+        for (int j = 0; rc == 0 && j < nk; j++) {
+            rc = resblock1(&s->resblocks[i * nk + j], y + (size_t)lo * ch, hi - lo, ch, rb, ta, tb, call, err);
+            const float *keep = rb + (size_t)(t0 - lo) * ch;
+            for (size_t q = 0; rc == 0 && q < (size_t)(t1 - t0) * ch; q++) acc[(size_t)t0 * ch + q] += keep[q];
+        }
+    }
+    free(rb); free(ta); free(tb);
+    return rc;
+}
+
 /* One upsampling stage: x [T, c_in] → *next [T·stride, c_out] */
 static int decoder_stage(const rvc_synth *s, int i, const float *x, int T, const float *har, int L, const rvc_noise *call,
                          float **next, vc_error *err)
@@ -465,25 +502,23 @@ static int decoder_stage(const rvc_synth *s, int i, const float *x, int T, const
     const upsample *u = &s->ups[i];
     int T2 = (T - 1) * u->stride - 2 * u->pad + u->k, ch = u->c_out, nk = s->c.n_kernels;
     size_t n = (size_t)T2 * ch;
-    float *a = malloc(sizeof(float) * (size_t)T * u->c_in), *y = malloc(sizeof(float) * n), *src = malloc(sizeof(float) * n);
-    float *acc = calloc(n, sizeof(float)), *t1 = malloc(sizeof(float) * n), *t2 = malloc(sizeof(float) * n), *rb = malloc(sizeof(float) * n);
-    int rc = (a && y && src && acc && t1 && t2 && rb) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (decoder)");
+    float *a = malloc(sizeof(float) * (size_t)T * u->c_in), *y = malloc(sizeof(float) * n), *acc = malloc(sizeof(float) * n);
+    int rc = (a && y && acc) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (decoder)");
     if (rc == 0) {
         memcpy(a, x, sizeof(float) * (size_t)T * u->c_in);
         nn_leaky_relu(a, (size_t)T * u->c_in, 0.1f);
         rc = nn_conv_transpose1d(y, a, T, u->w, u->b, u->c_in, ch, u->k, u->stride, u->pad, err);
     }
-    if (rc == 0 && har) { /* NSF: the harmonic source, downsampled to this stage's rate, is added */
-        rc = run_conv(&u->noise, src, har, L, err);
+    free(a);
+    if (rc == 0 && har) { /* NSF: the harmonic source, downsampled to this stage's rate, is added (acc as scratch) */
+        rc = run_conv(&u->noise, acc, har, L, err);
         if (rc == 0 && nn_conv1d_out_len(&u->noise.d, L) != T2) rc = vc_fail(err, VC_ERR_INTERNAL, "decoder: source length mismatch");
-        for (size_t j = 0; rc == 0 && j < n; j++) y[j] += src[j];
+        for (size_t j = 0; rc == 0 && j < n; j++) y[j] += acc[j];
     }
-    for (int j = 0; rc == 0 && j < nk; j++) {
-        rc = resblock1(&s->resblocks[i * nk + j], y, T2, ch, rb, t1, t2, call, err);
-        for (size_t q = 0; rc == 0 && q < n; q++) acc[q] += rb[q];
-    }
+    if (rc == 0) memset(acc, 0, sizeof(float) * n);
+    if (rc == 0) rc = resblocks_tiled(s, i, y, T2, ch, acc, call, err);
     for (size_t q = 0; rc == 0 && q < n; q++) acc[q] /= (float)nk;
-    free(a); free(y); free(src); free(t1); free(t2); free(rb);
+    free(y);
     if (rc != 0) { free(acc); return -1; }
     *next = acc;
     return 0;
