@@ -353,6 +353,19 @@ const specs = [
     await page.getByRole('heading', { name: 'Before / after' }).waitFor()
     await axe(page, 'convert result')
   }],
+  ['model library: delete asks first, then the model is gone from the page and the server', async (page) => {
+    if (!state.importedModel) return 'SKIP (no voice model) the import spec did not add one'
+    const m = (await api('/api/models')).body.models.find((x) => x.model_id === state.importedModel)
+    assert(m, 'the imported model is still listed before the delete')
+    await page.goto(BASE + '/models')
+    await page.getByRole('heading', { name: m.name, exact: true }).waitFor()
+    await page.getByRole('button', { name: `Delete ${m.name}` }).click()
+    await page.getByRole('button', { name: 'Yes, delete' }).click()
+    await page.getByRole('heading', { name: m.name, exact: true }).waitFor({ state: 'detached', timeout: TIMEOUT })
+    const after = (await api('/api/models')).body.models
+    assert(!after.some((x) => x.model_id === m.model_id), 'server no longer lists the deleted model')
+    await axe(page, 'models after delete')
+  }],
   // last: it drives the server's job scheduler, so a fault there cannot spill into the other specs
   ['jobs: a running job shows live on its page and in the jobs panel, and cancels after confirmation', async (page) => {
     // Uses the jobs module's test-only `sleep` kind (VCS_JOBS_TEST_KINDS=1 in run.sh).
