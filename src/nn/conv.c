@@ -1,13 +1,14 @@
 /*
  * General and transposed 1-D convolutions (see conv.h).
  *
- * Two strategies for conv1d, chosen by the channels per group:
- *   - by tap (cin_g >= NN_CONV_TAP_MIN_CIN): out[t] += in[t·stride + j·dil − pad] · W_jᵀ for each
- *     kernel tap j, one sgemm per block of output frames whose source rows exist. The input rows
- *     are read in place (lda = stride·c_in), so nothing is copied — this is HiFi-GAN's case (k up to 11, 32–512 channels,
- *     up to 480 k frames) and most of an RVC conversion's time;
- *   - im2col blocks of NN_CONV_BLOCK frames + one sgemm each, for narrow groups (depthwise,
- *     the first conv of an audio stack) where a per-tap sgemm would have K = 1.
+ * Two strategies for conv1d, chosen by the shape:
+ *   - by tap (one group, c_in >= NN_CONV_TAP_MIN_CIN): out[t] += in[t·stride + j·dil − pad] · W_jᵀ
+ *     for each kernel tap j, one sgemm per block of output frames whose source rows exist. The
+ *     input rows are read in place (lda = stride·c_in), so nothing is copied — HiFi-GAN's case
+ *     (k up to 11, 32–512 channels, up to 480 k frames) and most of an RVC conversion's time;
+ *   - im2col blocks of NN_CONV_BLOCK frames + one sgemm each, for narrow inputs (the first conv
+ *     of an audio stack, where a per-tap sgemm would have K = 1) and for grouped convs (HuBERT's
+ *     positional conv: 16 groups × 128 taps would be 2048 tiny sgemms a block; measured slower).
  */
 #include "nn/conv.h"
 
@@ -102,7 +103,7 @@ int nn_conv1d(float *out, const float *in, int T, const float *w, const float *b
     int t_out = nn_conv1d_out_len(d, T), cin_g = d->c_in / d->groups, cout_g = d->c_out / d->groups, width = cin_g * d->k;
     if (t_out <= 0) return vc_fail(err, VC_ERR_INVALID_REQUEST, "conv1d: input of %d frames is too short", T);
     fill_bias(out, t_out, d->c_out, b);
-    if (cin_g >= NN_CONV_TAP_MIN_CIN) return conv1d_by_tap(out, in, T, t_out, w, d, err);
+    if (cin_g >= NN_CONV_TAP_MIN_CIN && d->groups == 1) return conv1d_by_tap(out, in, T, t_out, w, d, err);
     float *patches = malloc(sizeof(float) * (size_t)NN_CONV_BLOCK * width);
     if (!patches) return vc_fail(err, VC_ERR_NOMEM, "out of memory (conv1d)");
     for (int t0 = 0; t0 < t_out; t0 += NN_CONV_BLOCK) {

@@ -13,7 +13,7 @@
 #include "base/error.h"
 
 #define NN_CONV_BLOCK 2048
-/* conv1d goes tap by tap (no im2col) from this many input channels per group up. */
+/* conv1d goes tap by tap (no im2col) for ungrouped convs from this many input channels up. */
 #define NN_CONV_TAP_MIN_CIN 16
 
 typedef struct nn_conv1d_desc {
