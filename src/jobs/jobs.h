@@ -153,6 +153,10 @@ void jobs_shared_release(jobs_shared *s, void *res);
 int jobs_shared_count(jobs_shared *s);
 /* The scheduler's cache, for a running job. */
 jobs_shared *job_shared_models(job_ctx *c);
+/* A short stamp of the plain files (names, sizes, mtimes) in dirs: part of a cache key so that
+ * weights replaced on disk are loaded afresh. */
+#define JOBS_STAMP_MAX 17
+void jobs_files_stamp(const char *const *dirs, int n, char out[JOBS_STAMP_MAX]);
 
 /* ---- outputs ---- */
 /* The id of a job's n-th output ("audio_" + the job's hex + n): stable across re-runs. */

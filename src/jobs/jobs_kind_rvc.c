@@ -119,7 +119,7 @@ static int cancelled(job_ctx *c, vc_error *err)
 }
 
 /* A loaded voice is shared by concurrent conversions with the same model (jobs_shared.c); its
- * key is "model.pth\nmodel.index or empty\nweights root". */
+ * key is "model.pth\nmodel.index or empty\nweights root\nstamp of the base models". */
 /* Copies field i (0-based) of a "\n"-separated key into out. */
 static void key_field(const char *key, int i, char *out, size_t cap)
 {
@@ -149,7 +149,11 @@ static int open_voice(job_ctx *c, const store_model *m, rvc_engine **e, vc_error
     store_path(s, pth, sizeof pth, "models/%s/model.pth", m->model_id);
     store_path(s, idx, sizeof idx, "models/%s/model.index", m->model_id);
     store_path(s, root, sizeof root, "weights");
-    snprintf(key, sizeof key, "%s\n%s\n%s", pth, access(idx, R_OK) == 0 ? idx : "", root);
+    char hub[1300], rmv[1300], stamp[JOBS_STAMP_MAX]; /* base models replaced on disk → a fresh load */
+    snprintf(hub, sizeof hub, "%s/hubert", root);
+    snprintf(rmv, sizeof rmv, "%s/rmvpe", root);
+    jobs_files_stamp((const char *const[]){hub, rmv}, 2, stamp);
+    snprintf(key, sizeof key, "%s\n%s\n%s\n%s", pth, access(idx, R_OK) == 0 ? idx : "", root, stamp);
     void *res = NULL;
     int rc = jobs_shared_acquire(job_shared_models(c), &SHARED_RVC_VOICE, key, &res, err);
     *e = res;

@@ -256,12 +256,15 @@ static void f5_params_from(const json_t *p, f5tts_params *fp)
     if ((v = json_object_get(p, "remove_silence"))) fp->remove_silence = json_is_true(v);
 }
 
-/* One F5-TTS engine per weights folder, shared by concurrent quick clones (jobs_shared.c). */
-static int f5_engine_open(const char *weights_root, void **out, vc_error *err)
+/* One F5-TTS engine per weights folder (and stamp of its files), shared by concurrent quick
+ * clones (jobs_shared.c); the key is "weights root\nstamp". */
+static int f5_engine_open(const char *key, void **out, vc_error *err)
 {
+    char root[1200];
+    snprintf(root, sizeof root, "%.*s", (int)strcspn(key, "\n"), key);
     f5tts_engine *e = malloc(sizeof *e);
     if (!e) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    if (f5tts_engine_open_dir(e, weights_root, err) != 0) { free(e); return -1; }
+    if (f5tts_engine_open_dir(e, root, err) != 0) { free(e); return -1; }
     *out = e;
     return 0;
 }
@@ -291,7 +294,12 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     f5_params_from(json_object_get(jb->params, "parameters"), &fp);
     audio_buffer ref = {0}, out = {0};
     job_progress(c, 1, "preprocessing", "Loading the voice models...");
-    int rc = jobs_shared_acquire(job_shared_models(c), &SHARED_F5TTS, root, &e, err);
+    char dirs[2][1300], key[1300 + JOBS_STAMP_MAX], stamp[JOBS_STAMP_MAX];
+    snprintf(dirs[0], sizeof dirs[0], "%s/f5tts", root);
+    snprintf(dirs[1], sizeof dirs[1], "%s/vocos", root);
+    jobs_files_stamp((const char *const[]){dirs[0], dirs[1]}, 2, stamp);
+    snprintf(key, sizeof key, "%s\n%s", root, stamp);
+    int rc = jobs_shared_acquire(job_shared_models(c), &SHARED_F5TTS, key, &e, err);
     if (rc == 0) {
         rc = audio_decode_file(path, &ref, NULL, err);
         if (rc == 0)

@@ -10,10 +10,15 @@
  * job starts at once; beyond JOBS_SHARED_MAX_IDLE idle entries the least recently used is
  * closed. Everything is closed by jobs_stop after the workers have exited. Opening happens under
  * the cache lock: a second asker for the same model waits for it instead of loading it twice.
+ * Keys carry a stamp of the weight folders (jobs_files_stamp), so weights replaced while the
+ * server runs (`voiceclone models pull`) make a new key: the next job loads them.
  */
+#include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jobs/jobs_internal.h"
 
@@ -130,4 +135,33 @@ int jobs_shared_count(jobs_shared *s)
     for (const shared_entry *e = s->head; e; e = e->next) n++;
     pthread_mutex_unlock(&s->mu);
     return n;
+}
+
+/* The sum of FNV-1a hashes of each plain file's "folder|name|size|mtime": independent of the
+ * order readdir lists them in. */
+static unsigned long long fnv1a(const char *s, int len)
+{
+    unsigned long long h = 1469598103934665603ull;
+    for (int k = 0; k < len; k++) h = (h ^ (unsigned char)s[k]) * 1099511628211ull;
+    return h;
+}
+
+void jobs_files_stamp(const char *const *dirs, int n, char out[JOBS_STAMP_MAX])
+{
+    unsigned long long sum = 0;
+    for (int i = 0; i < n; i++) {
+        DIR *d = opendir(dirs[i]);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            char path[2048], rec[2200];
+            struct stat st;
+            snprintf(path, sizeof path, "%s/%s", dirs[i], e->d_name);
+            if (e->d_name[0] == '.' || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+            int len = snprintf(rec, sizeof rec, "%s|%lld|%lld.%09ld", path, (long long)st.st_size,
+                               (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+            sum += fnv1a(rec, len < (int)sizeof rec ? len : (int)sizeof rec - 1);
+        }
+        if (d) closedir(d);
+    }
+    snprintf(out, JOBS_STAMP_MAX, "%016llx", sum);
 }

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -107,12 +108,44 @@ static void idle_entries_beyond_two_close_oldest_first(void **state)
     assert_int_equal(closes, opens);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The stamp that keys loaded weights changes when a weight file is replaced or added. */
+static void stamp_follows_the_files(void **state)
+{
+    char dir[] = "/tmp/vcs-stamp-XXXXXX", s1[JOBS_STAMP_MAX], s2[JOBS_STAMP_MAX], s3[JOBS_STAMP_MAX], s4[JOBS_STAMP_MAX];
+    assert_non_null(mkdtemp(dir));
+    const char *const dirs[] = {dir};
+    write_file(dir, "model.safetensors", "weights v1");
+    jobs_files_stamp(dirs, 1, s1);
+    jobs_files_stamp(dirs, 1, s2);
+    assert_string_equal(s1, s2);
+    write_file(dir, "model.safetensors", "weights v2, longer");
+    jobs_files_stamp(dirs, 1, s3);
+    assert_string_not_equal(s1, s3);
+    write_file(dir, "vocab.txt", "a");
+    jobs_files_stamp(dirs, 1, s4);
+    assert_string_not_equal(s3, s4);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(concurrent_askers_share_one_open),
         cmocka_unit_test(failures_are_not_cached),
         cmocka_unit_test(idle_entries_beyond_two_close_oldest_first),
+        cmocka_unit_test(stamp_follows_the_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

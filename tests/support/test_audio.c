@@ -93,7 +93,10 @@ char *test_file_read(const char *path, size_t *len)
         p = NULL;
     }
     fclose(f);
-    if (p) *len = (size_t)n;
+    if (p) {
+        p[n] = '\0'; /* callers may read it as a string (curl's http_code file) */
+        *len = (size_t)n;
+    }
     return p;
 }
 
