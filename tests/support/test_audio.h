@@ -20,7 +20,7 @@ int test_audio_speech(const char *path, double seconds);
 int test_file_truncate(const char *path, double fraction);
 int test_file_random(const char *path, size_t bytes);
 /* Reads a whole file (malloc'd, *len bytes, NUL-terminated for string use); NULL on failure. */
-char *test_file_read(const char *path, size_t *len); /* NUL-terminated; *len excludes the NUL */
+char *test_file_read(const char *path, size_t *len);
 int test_file_sha1_b64(const char *path, size_t off, size_t len, char out[64]);
 
 #endif
