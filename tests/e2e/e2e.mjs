@@ -277,6 +277,33 @@ const specs = [
     assert(/A ×[\d.]+, B ×[\d.]+/.test(levels) && !/A ×1\.00, B ×1\.00/.test(levels), 'loudness matched from both analyses: ' + levels)
     await axe(page, 'quick clone result')
   }],
+  ['keyboard only: quick clone from home to a result (the file picker aside)', async (page) => {
+    // Tab until the focused element matches, as a keyboard user would; fails if it is never reached
+    const tabTo = async (what, test) => {
+      for (let i = 0; i < 60; i++) {
+        await page.keyboard.press('Tab')
+        if (await page.evaluate(test)) return
+      }
+      throw new Error('assertion failed: keyboard focus never reached ' + what)
+    }
+    await page.goto(BASE + '/')
+    await tabTo('the Quick clone link', () => document.activeElement?.textContent?.trim() === 'Quick clone')
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'Quick clone', level: 1 }).waitFor()
+    // the OS file dialog cannot be driven from the page: the file goes in through the input itself
+    await page.locator('[data-testid="upload-input-reference"]').setInputFiles(join(AUDIO, 'ref.wav'))
+    await page.getByTestId('reference-ready').waitFor({ timeout: TIMEOUT })
+    await tabTo('the transcript field', () => /Transcript of the sample/.test(document.activeElement?.labels?.[0]?.textContent ?? ''))
+    await page.keyboard.type('Some call me nature.')
+    await tabTo('the text field', () => document.activeElement?.labels?.[0]?.textContent?.trim() === 'Text to generate')
+    await page.keyboard.type('Hello again.')
+    await tabTo('the Generate button', () => document.activeElement?.textContent?.trim() === 'Generate')
+    await page.keyboard.press('Enter')
+    await page.getByText('Done.').waitFor({ timeout: 120000 })
+    await page.getByTestId('result-audio').waitFor()
+    await tabTo('the result player', () => document.activeElement?.getAttribute('data-testid') === 'result-audio' ||
+      document.activeElement?.closest?.('[data-testid="result-audio"]') != null || /Download WAV/.test(document.activeElement?.textContent ?? ''))
+  }],
   ['quick clone on a server without weights: 503 WEIGHTS_MISSING shows the pull command, never a blank screen', async (page) => {
     assert(BARE, 'run.sh starts a second server without weights (VCS_BARE_BASE)')
     const probe = await api('/api/convert/f5tts', { method: 'POST', headers: { 'Content-Type': 'application/json' },
