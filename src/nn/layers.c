@@ -121,12 +121,27 @@ void nn_gelu_tanh(float *x, size_t n)
     for (; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + tanhf(c * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
 }
 
+/* Row maximum with AVX2 (8 lanes, then the tail): the first of softmax's three passes. */
+static float row_max(const float *row, int cols)
+{
+    int i = 0;
+    float mx = row[0];
+    if (cols >= 8) {
+        __m256 v = _mm256_loadu_ps(row);
+        for (i = 8; i + 8 <= cols; i += 8) v = _mm256_max_ps(v, _mm256_loadu_ps(row + i));
+        float lanes[8];
+        _mm256_storeu_ps(lanes, v);
+        for (int k = 0; k < 8; k++) mx = lanes[k] > mx ? lanes[k] : mx;
+    }
+    for (; i < cols; i++) mx = row[i] > mx ? row[i] : mx;
+    return mx;
+}
+
 void nn_softmax_rows(float *x, int rows, int cols)
 {
     for (int r = 0; r < rows; r++) {
         float *row = x + (size_t)r * cols;
-        float mx = row[0];
-        for (int i = 1; i < cols; i++) mx = row[i] > mx ? row[i] : mx;
+        float mx = row_max(row, cols);
         __m256 vmx = _mm256_set1_ps(mx), vsum = _mm256_setzero_ps();
         int i = 0;
         for (; i + 8 <= cols; i += 8) {
@@ -138,8 +153,9 @@ void nn_softmax_rows(float *x, int rows, int cols)
         _mm256_storeu_ps(lanes, vsum);
         for (int k = 0; k < 8; k++) sum += lanes[k];
         for (; i < cols; i++) { row[i] = expf(row[i] - mx); sum += row[i]; }
-        float inv = 1.0f / sum;
-        for (i = 0; i < cols; i++) row[i] *= inv;
+        __m256 vinv = _mm256_set1_ps(1.0f / sum);
+        for (i = 0; i + 8 <= cols; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), vinv));
+        for (float inv = 1.0f / sum; i < cols; i++) row[i] *= inv;
     }
 }
 
