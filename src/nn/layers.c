@@ -162,7 +162,10 @@ void nn_softmax_rows(float *x, int rows, int cols)
 size_t nn_conv1d_tm_scratch(int T, int c_in, int c_out, int k, int pad, int groups)
 {
     if (groups == c_in && groups == c_out) return 0;
-    return (size_t)(T + 2 * pad - k + 1) * (size_t)(c_in / groups) * (size_t)k;
+    size_t t_out = (size_t)(T + 2 * pad - k + 1);
+    size_t patch = (size_t)(c_in / groups) * (size_t)k;
+    /* patches, plus, when grouped, a group's transposed output and the tap-major weights (nn_conv1d_tm) */
+    return t_out * patch + (groups > 1 ? t_out * (size_t)(c_out / groups) + (size_t)c_out * patch : 0);
 }
 
 static void conv1d_depthwise(float *out, const float *in, const float *w, const float *b, int T, int c, int k, int pad)
@@ -180,27 +183,60 @@ static void conv1d_depthwise(float *out, const float *in, const float *w, const 
     }
 }
 
-/* Grouped/dense conv: per group, gather [T_out, cin_g·k] patches and multiply by the group's
- * [cout_g, cin_g·k] weights (PyTorch's layout already is that matrix). */
+/* Dense conv: gather [T_out, c_in·k] patches and multiply by the [c_out, c_in·k] weights
+ * (PyTorch's layout already is that matrix). */
+static void conv1d_dense_tm(float *out, const float *in, const float *w, int T, int t_out, int c_in, int c_out, int k,
+                            int pad, float *scratch)
+{
+    int patch = c_in * k;
+    for (int t = 0; t < t_out; t++) {
+        float *row = scratch + (size_t)t * patch;
+        for (int ci = 0; ci < c_in; ci++)
+            for (int j = 0; j < k; j++) {
+                int src = t + j - pad;
+                row[ci * k + j] = (src < 0 || src >= T) ? 0.0f : in[(size_t)src * c_in + ci];
+            }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t_out, c_out, patch, 1.0f, scratch, patch, w, patch, 1.0f, out, c_out);
+}
+
+/* Grouped conv (F5's position conv: 16 groups × 64 channels, k 31). The weights are first put
+ * tap-major, [c_out, k·cin_g], so a patch row is k contiguous copies of a group's input frame
+ * (memcpy instead of a strided gather: the gather was most of the time). A group's product is
+ * computed transposed, [cout_g, T_out] = W·patchesᵀ, then added in: with only 64 output channels
+ * a group OpenBLAS runs that orientation ≈ 35 % faster (107 vs 80 GFLOP/s). */
+static void conv1d_grouped_tm(float *out, const float *in, const float *w, int T, int t_out, int c_in, int c_out, int k,
+                              int pad, int groups, float *scratch)
+{
+    int cin_g = c_in / groups, cout_g = c_out / groups, patch = cin_g * k;
+    float *patches = scratch, *tr = patches + (size_t)t_out * patch, *wt = tr + (size_t)t_out * cout_g;
+    for (int o = 0; o < c_out; o++)
+        for (int ci = 0; ci < cin_g; ci++)
+            for (int j = 0; j < k; j++) wt[(size_t)o * patch + j * cin_g + ci] = w[(size_t)o * patch + ci * k + j];
+    for (int g = 0; g < groups; g++) {
+        for (int t = 0; t < t_out; t++)
+            for (int j = 0; j < k; j++) {
+                int src = t + j - pad;
+                float *dst = patches + (size_t)t * patch + (size_t)j * cin_g;
+                if (src < 0 || src >= T) memset(dst, 0, sizeof(float) * (size_t)cin_g);
+                else memcpy(dst, in + (size_t)src * c_in + g * cin_g, sizeof(float) * (size_t)cin_g);
+            }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout_g, t_out, patch, 1.0f, wt + (size_t)g * cout_g * patch, patch,
+                    patches, patch, 0.0f, tr, t_out);
+        for (int t = 0; t < t_out; t++)
+            for (int o = 0; o < cout_g; o++) out[(size_t)t * c_out + g * cout_g + o] += tr[(size_t)o * t_out + t];
+    }
+}
+
 void nn_conv1d_tm(float *out, const float *in, const float *w, const float *b, int T, int c_in, int c_out, int k,
                   int pad, int groups, float *scratch)
 {
     if (groups == c_in && groups == c_out) { conv1d_depthwise(out, in, w, b, T, c_in, k, pad); return; }
-    int t_out = T + 2 * pad - k + 1, cin_g = c_in / groups, cout_g = c_out / groups, patch = cin_g * k;
+    int t_out = T + 2 * pad - k + 1;
     for (int t = 0; t < t_out; t++)
         for (int o = 0; o < c_out; o++) out[(size_t)t * c_out + o] = b ? b[o] : 0.0f;
-    for (int g = 0; g < groups; g++) {
-        for (int t = 0; t < t_out; t++) {
-            float *row = scratch + (size_t)t * patch;
-            for (int ci = 0; ci < cin_g; ci++)
-                for (int j = 0; j < k; j++) {
-                    int src = t + j - pad;
-                    row[ci * k + j] = (src < 0 || src >= T) ? 0.0f : in[(size_t)src * c_in + g * cin_g + ci];
-                }
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t_out, cout_g, patch, 1.0f, scratch, patch,
-                    w + (size_t)g * cout_g * patch, patch, 1.0f, out + g * cout_g, c_out);
-    }
+    if (groups == 1) conv1d_dense_tm(out, in, w, T, t_out, c_in, c_out, k, pad, scratch);
+    else conv1d_grouped_tm(out, in, w, T, t_out, c_in, c_out, k, pad, groups, scratch);
 }
 
 size_t nn_attention_scratch(int T, int dh) { return (size_t)T * T; }
