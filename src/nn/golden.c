@@ -61,18 +61,21 @@ int golden_compare(golden_report *r, const char *name, const float *got, int64_t
         return 0;
     }
     double max_abs = 0, max_rel = 0;
-    int ok = 1;
+    int64_t n_bad = 0;
     for (int64_t i = 0; i < numel; i++) {
         double b = expected_value(expected, i), a = got[i];
-        if (isnan(a) != isnan(b) || (isnan(a) && isnan(b))) { if (!(isnan(a) && isnan(b))) ok = 0; continue; }
-        if (isinf(a) || isinf(b)) { if (a != b) ok = 0; continue; }
+        if (isnan(a) || isnan(b)) { n_bad += isnan(a) != isnan(b); continue; }
+        if (isinf(a) || isinf(b)) { n_bad += a != b; continue; }
         double d = fabs(a - b);
         if (d > max_abs) max_abs = d;
         double rel = d / fmax(fabs(b), 1e-12);
         if (rel > max_rel) max_rel = rel;
-        if (d > atol + rtol * fabs(b)) ok = 0;
+        n_bad += d > atol + rtol * fabs(b);
     }
-    fprintf(out, "%s %.3g %.3g %s\n", name, max_abs, max_rel, ok ? "PASS" : "FAIL");
+    int ok = n_bad == 0;
+    if (ok) fprintf(out, "%s %.3g %.3g PASS\n", name, max_abs, max_rel);
+    else fprintf(out, "%s %.3g %.3g FAIL (%lld of %lld outside tolerance)\n", name, max_abs, max_rel,
+                 (long long)n_bad, (long long)numel);
     if (ok) r->passed++; else r->failed++;
     return ok;
 }

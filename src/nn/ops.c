@@ -48,14 +48,21 @@ double nn_interp_linear_at(const double *x, size_t n_in, size_t n_out, size_t i)
     return x[i0] * (1 - lambda) + x[i1] * lambda;
 }
 
+/* Bit for bit as PyTorch 1.13's CPU kernel computes it (found by comparing candidate roundings
+ * with torch on RVC's NSF phase curve, where it matters: a flat stretch of a large phase value
+ * must jitter by the same ulps, because SineGen counts every downward step of its fractional
+ * part as a wrap): the ratio in float, the source position in double, the weights in float, and
+ * out = fma(x0, w0, float(x1·w1)). */
 void nn_interp_linear_align_corners(float *out, size_t n_out, const float *x, size_t n_in)
 {
     float scale = n_in > 1 && n_out > 1 ? (float)(n_in - 1) / (float)(n_out - 1) : 0.0f;
     for (size_t o = 0; o < n_out; o++) {
-        float src = scale * (float)o;
-        size_t i0 = (size_t)src < n_in - 1 ? (size_t)src : n_in - 1, i1 = i0 + 1 < n_in ? i0 + 1 : i0;
-        float lambda = src - (float)i0;
-        out[o] = x[i0] * (1.0f - lambda) + x[i1] * lambda;
+        double real = (double)scale * (double)o;
+        size_t i0 = (size_t)real < n_in - 1 ? (size_t)real : n_in - 1, i1 = i0 + 1 < n_in ? i0 + 1 : i0;
+        float w1 = (float)(real - (double)i0);
+        w1 = w1 < 0.0f ? 0.0f : w1 > 1.0f ? 1.0f : w1;
+        float w0 = 1.0f - w1, t1 = x[i1] * w1;
+        out[o] = fmaf(x[i0], w0, t1);
     }
 }
 

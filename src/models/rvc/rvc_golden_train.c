@@ -58,7 +58,7 @@ static void compare_scalar(train_case *c, const char *name, double v)
     compare(c, name, "losses", &f, 1);
 }
 
-static void compare_params(train_case *c, rvc_params *G, rvc_params *D)
+static void compare_params(train_case *c, rvc_paramset *G, rvc_paramset *D)
 {
     size_t n = nn_weights_count(c->expected);
     for (size_t i = 0; i < n; i++) {
@@ -66,8 +66,8 @@ static void compare_params(train_case *c, rvc_params *G, rvc_params *D)
         int grad = !strncmp(name, "grad.", 5), upd = !strncmp(name, "updated.", 8);
         if (!grad && !upd) continue;
         const char *rest = name + (grad ? 5 : 8);
-        rvc_params *ps = rest[0] == 'G' ? G : rest[0] == 'D' ? D : NULL;
-        rvc_param *p = ps ? rvc_params_find(ps, rest + 2) : NULL;
+        rvc_paramset *ps = rest[0] == 'G' ? G : rest[0] == 'D' ? D : NULL;
+        rvc_param *p = ps ? rvc_paramset_find(ps, rest + 2) : NULL;
         if (!p) continue;
         compare(c, name, grad ? "grads" : "updated", grad ? p->grad : p->val, p->n);
     }
@@ -165,7 +165,7 @@ int rvc_golden_train(golden_report *r, const char *dir, const json_t *config, co
     train_case c = {.r = r, .config = config, .inputs = inputs, .expected = expected};
     c.seen = calloc(nn_weights_count(expected) + 1, 1);
     nn_weights *gw = NULL, *dw = NULL;
-    rvc_params G = {0}, D = {0};
+    rvc_paramset G = {0}, D = {0};
     rvc_train_config cfg;
     rvc_train_batch b;
     rvc_train_result res;
@@ -173,8 +173,8 @@ int rvc_golden_train(golden_report *r, const char *dir, const json_t *config, co
     if (rc == 0) rc = load_config(config, &cfg, err);
     if (rc == 0) rc = load_batch(&c, &b, err);
     if (rc == 0) rc = open_pair(dir, &gw, &dw, err);
-    if (rc == 0) rc = rvc_params_load(&G, gw, err);
-    if (rc == 0) rc = rvc_params_load(&D, dw, err);
+    if (rc == 0) rc = rvc_paramset_load(&G, gw, err);
+    if (rc == 0) rc = rvc_paramset_load(&D, dw, err);
     if (rc == 0 && G.count > 0) {
         const nn_tensor *ph = nn_weights_get(gw, "enc_p.emb_phone.weight");
         cfg.g.phone_dim = ph ? (int)ph->shape[1] : 0;
@@ -186,8 +186,8 @@ int rvc_golden_train(golden_report *r, const char *dir, const json_t *config, co
         compare_params(&c, &G, &D);
     }
     if (c.seen) report_unseen(&c, rc == 0 ? "not produced by the training step" : err->message);
-    rvc_params_free(&G);
-    rvc_params_free(&D);
+    rvc_paramset_free(&G);
+    rvc_paramset_free(&D);
     nn_weights_free(gw);
     nn_weights_free(dw);
     free(c.seen);

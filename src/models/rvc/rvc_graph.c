@@ -29,7 +29,7 @@ static int param_init(rvc_param *p, const char *name, const nn_tensor *t)
     return 0;
 }
 
-int rvc_params_load(rvc_params *ps, const nn_weights *w, vc_error *err)
+int rvc_paramset_load(rvc_paramset *ps, const nn_weights *w, vc_error *err)
 {
     memset(ps, 0, sizeof *ps);
     size_t n = nn_weights_count(w);
@@ -40,14 +40,14 @@ int rvc_params_load(rvc_params *ps, const nn_weights *w, vc_error *err)
         const nn_tensor *t = nn_weights_get(w, name);
         if (!t || t->dtype != NN_F32 || t->ndim > 4) continue;
         if (param_init(&ps->p[ps->count++], name, t)) {
-            rvc_params_free(ps);
+            rvc_paramset_free(ps);
             return vc_fail(err, VC_ERR_NOMEM, "out of memory (parameters)");
         }
     }
     return 0;
 }
 
-void rvc_params_free(rvc_params *ps)
+void rvc_paramset_free(rvc_paramset *ps)
 {
     for (int i = 0; i < ps->count; i++) {
         free(ps->p[i].val); free(ps->p[i].grad); free(ps->p[i].m); free(ps->p[i].v);
@@ -56,19 +56,19 @@ void rvc_params_free(rvc_params *ps)
     memset(ps, 0, sizeof *ps);
 }
 
-rvc_param *rvc_params_find(const rvc_params *ps, const char *name)
+rvc_param *rvc_paramset_find(const rvc_paramset *ps, const char *name)
 {
     for (int i = 0; i < ps->count; i++)
         if (!strcmp(ps->p[i].name, name)) return &ps->p[i];
     return NULL;
 }
 
-void rvc_params_zero_grad(rvc_params *ps)
+void rvc_paramset_zero_grad(rvc_paramset *ps)
 {
     for (int i = 0; i < ps->count; i++) memset(ps->p[i].grad, 0, sizeof(float) * ps->p[i].n);
 }
 
-double rvc_params_grad_norm(const rvc_params *ps)
+double rvc_paramset_grad_norm(const rvc_paramset *ps)
 {
     double total = 0;
     for (int i = 0; i < ps->count; i++) {
@@ -79,7 +79,7 @@ double rvc_params_grad_norm(const rvc_params *ps)
     return sqrt(total);
 }
 
-void rvc_params_adamw(rvc_params *ps, const nn_adamw *o, int step)
+void rvc_paramset_adamw(rvc_paramset *ps, const nn_adamw *o, int step)
 {
     for (int i = 0; i < ps->count; i++) {
         rvc_param *p = &ps->p[i];
@@ -91,7 +91,7 @@ static rvc_param *vfind(const rvc_graph *g, const char *fmt, va_list ap)
 {
     char name[160];
     vsnprintf(name, sizeof name, fmt, ap);
-    return rvc_params_find(g->ps, name);
+    return rvc_paramset_find(g->ps, name);
 }
 
 int rvc_graph_has(const rvc_graph *g, const char *fmt, ...)
@@ -110,7 +110,7 @@ int rvc_graph_param(rvc_graph *g, const char *fmt, ...)
     char name[160];
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    rvc_param *p = rvc_params_find(g->ps, name);
+    rvc_param *p = rvc_paramset_find(g->ps, name);
     if (!p) {
         if (!g->missing[0]) snprintf(g->missing, sizeof g->missing, "%s", name);
         return -1;

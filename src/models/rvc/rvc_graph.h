@@ -23,25 +23,25 @@ typedef struct rvc_param {
     float *val, *grad, *m, *v; /* one allocation each, owned by the set */
 } rvc_param;
 
-typedef struct rvc_params {
+typedef struct rvc_paramset {
     rvc_param *p;
     int count;
-} rvc_params;
+} rvc_paramset;
 
 /* Every F32 tensor of w becomes a parameter (values copied, gradients and moments zeroed). */
-int rvc_params_load(rvc_params *ps, const nn_weights *w, vc_error *err);
-void rvc_params_free(rvc_params *ps);
-rvc_param *rvc_params_find(const rvc_params *ps, const char *name);
-void rvc_params_zero_grad(rvc_params *ps);
+int rvc_paramset_load(rvc_paramset *ps, const nn_weights *w, vc_error *err);
+void rvc_paramset_free(rvc_paramset *ps);
+rvc_param *rvc_paramset_find(const rvc_paramset *ps, const char *name);
+void rvc_paramset_zero_grad(rvc_paramset *ps);
 /* Total 2-norm of all gradients, as commons.clip_grad_value_(params, None) returns it. */
-double rvc_params_grad_norm(const rvc_params *ps);
-void rvc_params_adamw(rvc_params *ps, const nn_adamw *o, int step);
+double rvc_paramset_grad_norm(const rvc_paramset *ps);
+void rvc_paramset_adamw(rvc_paramset *ps, const nn_adamw *o, int step);
 
 /* A graph under construction: the tape, the parameter set, and whether its gradients are wanted
  * (0: parameters enter as constants, e.g. the discriminator during the generator's step). */
 typedef struct rvc_graph {
     ag_tape *t;
-    rvc_params *ps;
+    rvc_paramset *ps;
     int train;
     char missing[160]; /* first parameter name that was not found */
 } rvc_graph;

@@ -308,7 +308,7 @@ static void tap_logits(rvc_train_tap tap, void *ctx, ag_tape *t, const char *fmt
 static int sum2(ag_tape *t, int acc, int x) { return acc < 0 ? x : ag_add(t, acc, x); }
 
 /* D(wave, y_hat.detach()) → loss_disc → backward → AdamW(D). */
-static int d_step(rvc_params *D, const rvc_train_config *c, int B, const float *wave, const float *y_hat, int step,
+static int d_step(rvc_paramset *D, const rvc_train_config *c, int B, const float *wave, const float *y_hat, int step,
                   rvc_train_result *res, rvc_train_tap tap, void *ctx, char *missing, size_t missing_size)
 {
     ag_tape t;
@@ -324,10 +324,10 @@ static int d_step(rvc_params *D, const rvc_train_config *c, int B, const float *
         tap_logits(tap, ctx, &t, "d_step.y_d_hat_r.%d", &r);
         tap_logits(tap, ctx, &t, "d_step.y_d_hat_g.%d", &f);
         res->loss_disc = t.nodes[loss].val[0];
-        rvc_params_zero_grad(D);
+        rvc_paramset_zero_grad(D);
         ag_backward(&t, loss);
-        res->grad_norm_d = rvc_params_grad_norm(D);
-        rvc_params_adamw(D, &c->opt, step);
+        res->grad_norm_d = rvc_paramset_grad_norm(D);
+        rvc_paramset_adamw(D, &c->opt, step);
     }
     rc = rc == 0 && loss >= 0 && ag_ok(&t) ? 0 : -1;
     if (g.missing[0]) snprintf(missing, missing_size, "%s", g.missing);
@@ -336,7 +336,7 @@ static int d_step(rvc_params *D, const rvc_train_config *c, int B, const float *
 }
 
 /* The generator's losses on its own tape, D (already updated) entering as constants. */
-static int g_losses(rvc_graph *g, rvc_params *D, const rvc_train_config *c, const rvc_train_batch *b, const gen_io *io,
+static int g_losses(rvc_graph *g, rvc_paramset *D, const rvc_train_config *c, const rvc_train_batch *b, const gen_io *io,
                     const gen_nodes *gn, const mel_data *md, rvc_train_result *res, rvc_train_tap tap, void *ctx)
 {
     ag_tape *t = g->t;
@@ -384,7 +384,7 @@ static void tap_generator(rvc_train_tap tap, void *ctx, ag_tape *t, const gen_io
     tap(ctx, "z_mask", io->y_mask, m);
 }
 
-int rvc_train_step(rvc_params *G, rvc_params *D, const rvc_train_config *c, const rvc_train_batch *b, int step,
+int rvc_train_step(rvc_paramset *G, rvc_paramset *D, const rvc_train_config *c, const rvc_train_batch *b, int step,
                    rvc_train_result *res, rvc_train_tap tap, void *tap_ctx, vc_error *err)
 {
     memset(res, 0, sizeof *res);
@@ -403,10 +403,10 @@ int rvc_train_step(rvc_params *G, rvc_params *D, const rvc_train_config *c, cons
     }
     int all = rc == 0 ? g_losses(&g, D, c, b, &io, &gn, &md, res, tap, tap_ctx) : -1;
     if (all >= 0) {
-        rvc_params_zero_grad(G);
+        rvc_paramset_zero_grad(G);
         ag_backward(&t, all);
-        res->grad_norm_g = rvc_params_grad_norm(G);
-        rvc_params_adamw(G, &c->opt, step);
+        res->grad_norm_g = rvc_paramset_grad_norm(G);
+        rvc_paramset_adamw(G, &c->opt, step);
     }
     if (rc == 0 && (all < 0 || !ag_ok(&t))) rc = -1;
     if (rc)

@@ -46,7 +46,7 @@ typedef struct rvc_train_result {
 
 typedef void (*rvc_train_tap)(void *ctx, const char *name, const float *data, size_t n);
 
-int rvc_train_step(rvc_params *G, rvc_params *D, const rvc_train_config *c, const rvc_train_batch *b, int step,
+int rvc_train_step(rvc_paramset *G, rvc_paramset *D, const rvc_train_config *c, const rvc_train_batch *b, int step,
                    rvc_train_result *res, rvc_train_tap tap, void *tap_ctx, vc_error *err);
 
 /* ---- the discriminator (rvc_disc.c): MultiPeriodDiscriminatorV2 on x [B, 1, L] ---- */
