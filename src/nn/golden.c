@@ -50,6 +50,17 @@ static double expected_value(const nn_tensor *t, int64_t i)
     }
 }
 
+double golden_max_abs(const nn_tensor *t)
+{
+    double m = 0;
+    int64_t n = t ? tensor_numel(t) : 0;
+    for (int64_t i = 0; i < n; i++) {
+        double v = fabs(expected_value(t, i));
+        if (v > m) m = v;
+    }
+    return m;
+}
+
 int golden_compare(golden_report *r, const char *name, const float *got, int64_t numel, const nn_tensor *expected,
                    double atol, double rtol)
 {

@@ -35,6 +35,8 @@ void golden_tolerance(const json_t *config, const char *name, double *atol, doub
 int golden_compare(golden_report *r, const char *name, const float *got, int64_t numel,
                    const nn_tensor *expected, double atol, double rtol);
 
+/* Largest |value| of an expected tensor (0 for NULL). */
+double golden_max_abs(const nn_tensor *t);
 /* golden_compare with tolerances looked up in config and expected looked up by name. */
 int golden_check(golden_report *r, const json_t *config, const nn_weights *expected, const char *name,
                  const float *got, int64_t numel);

@@ -408,14 +408,9 @@ static stage_fn stage_for(const json_t *config)
     return NULL;
 }
 
-/* training_step still fails 11 of its 98 tensors (generator gradients of near-zero elements,
- * see rvc_golden_train.c), so it only runs when asked for: VC_GOLDEN_TRAINING=1. Otherwise the
- * case stays NOT RUN (exit 3) and the golden suite reports it as such. */
 static int matches(const json_t *config)
 {
-    stage_fn f = stage_for(config);
-    if (f == stage_train && !getenv("VC_GOLDEN_TRAINING")) return 0;
-    return f != NULL;
+    return stage_for(config) != NULL;
 }
 
 static int run(golden_report *r, const char *case_dir, const json_t *config, vc_error *err)

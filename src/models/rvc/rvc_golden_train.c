@@ -5,6 +5,15 @@
  * the step offers them to the tap ("forward" tolerance), losses and gradient norms ("losses"),
  * then grad.{G,D}.<param> ("grads") and updated.{G,D}.<param> ("updated") after the step.
  * Whatever the step did not produce is reported as missing (a FAIL), never skipped.
+ *
+ * Gradients get one addition to the case's tolerance: an absolute floor of
+ * GRAD_SCALE_FLOOR × max|expected| per tensor. The case's atol (1e-6) is absolute, but a
+ * gradient element near zero in a tensor whose largest element is ~10 is a sum of terms of
+ * that size, so float32 summation order alone moves it by ~1e-5 of the tensor's scale.
+ * Measured (tools/golden/replay_rvc_train_step.py, docs/RVC.md): the official PyTorch code
+ * itself, re-run in float32 on our dev machine, leaves 6 gradient tensors outside the case's
+ * tolerance (up to 114 elements, 1.1e-4 × scale); ours leaves 3 (2–4 elements, 6.5e-6 ×
+ * scale). The floor is 5× tighter than the official re-run needs.
  */
 #include "models/rvc/rvc_golden.h"
 
@@ -37,12 +46,16 @@ static int expected_index(const train_case *c, const char *name)
     return -1;
 }
 
+#define GRAD_SCALE_FLOOR 2e-5
+
 static void compare(train_case *c, const char *name, const char *tol_key, const float *got, size_t n)
 {
     int i = expected_index(c, name);
     if (i < 0) return; /* an intermediate the case does not record */
     double atol, rtol;
     tolerance(c, tol_key, &atol, &rtol);
+    if (!strcmp(tol_key, "grads"))
+        atol = fmax(atol, GRAD_SCALE_FLOOR * golden_max_abs(nn_weights_get(c->expected, name)));
     golden_compare(c->r, name, got, (int64_t)n, nn_weights_get(c->expected, name), atol, rtol);
     c->seen[i] = 1;
 }
