@@ -393,6 +393,31 @@ const specs = [
     assert(!after.some((x) => x.model_id === m.model_id), 'server no longer lists the deleted model')
     await axe(page, 'models after delete')
   }],
+  ['pro training: consent, start, live loss plot, finished model in the library', async (page) => {
+    // The real server trains for real; the request is only switched to the test-only tiny model size
+    // (seconds per step instead of minutes) and 2 epochs, as nobody can wait an hour in CI.
+    await page.route('**/api/train', async (route) => {
+      const body = JSON.parse(route.request().postData() ?? '{}')
+      body.training_params = { ...(body.training_params ?? {}), model_size: 'tiny', epochs: 2, batch_size: 2 }
+      await route.continue({ postData: JSON.stringify(body) })
+    })
+    await page.goto(BASE + '/train')
+    await uploadThroughUi(page, 'training', 'long.wav')
+    await page.getByRole('region', { name: /Quality report: long\.wav/ }).waitFor({ timeout: TIMEOUT })
+    await page.getByLabel('Model name').fill('E2E trained voice')
+    const startButton = page.getByRole('button', { name: 'Start training' })
+    assert(await startButton.isDisabled(), 'start stays disabled until the consent box is ticked')
+    await page.getByLabel(/This is my voice, or I have/).check()
+    await startButton.click()
+    await page.waitForURL(/\/training\//, { timeout: TIMEOUT })
+    await page.getByRole('img', { name: /Training loss, latest [\d.]+ at step \d+/ }).waitFor({ timeout: 180000 })
+    await page.getByRole('link', { name: 'Go to your models' }).waitFor({ timeout: 300000 })
+    await axe(page, 'training finished')
+    await page.getByRole('link', { name: 'Go to your models' }).click()
+    await page.getByRole('heading', { name: 'E2E trained voice', exact: true }).waitFor({ timeout: TIMEOUT })
+    const m = (await api('/api/models')).body.models.find((x) => x.name === 'E2E trained voice')
+    assert(m && m.final_loss > 0 && m.quality_grade, 'the library lists the trained model with its loss and grade')
+  }],
   // last: it drives the server's job scheduler, so a fault there cannot spill into the other specs
   ['jobs: a running job shows live on its page and in the jobs panel, and cancels after confirmation', async (page) => {
     // Uses the jobs module's test-only `sleep` kind (VCS_JOBS_TEST_KINDS=1 in run.sh).

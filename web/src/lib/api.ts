@@ -210,6 +210,8 @@ export const api = {
   jobs: () => request<{ jobs: Job[] }>('GET', '/api/jobs').then((r) => r.jobs ?? []),
   job: (id: string) => request<Job>('GET', `/api/jobs/${encodeURIComponent(id)}`),
   cancelJob: (id: string) => request<unknown>('DELETE', `/api/jobs/${encodeURIComponent(id)}`),
+  /** Ends a running training after its current step, keeping the model trained so far. */
+  stopTraining: (id: string) => request<unknown>('POST', `/api/jobs/${encodeURIComponent(id)}/stop`),
   /** Audio files of one purpose, newest first (e.g. earlier target recordings to convert). */
   audioList: (purpose?: 'training' | 'target' | 'reference' | 'output') =>
     request<{ audio: AudioFile[] }>('GET', '/api/audio' + (purpose ? `?purpose=${purpose}` : '')).then((r) => r.audio ?? []),

@@ -15,16 +15,17 @@ const OPTIONS = [
   ['remove_noise', 'Remove background noise'],
   ['normalize_volume', 'Normalise volume'],
   ['trim_silence', 'Trim long silences'],
-  ['vocal_separation', 'Separate vocals from music'],
 ] as const
 
 export function ProTraining() {
   const navigate = useApp((s) => s.navigate)
   const [files, setFiles] = useState<AudioFile[]>([])
   const [selected, setSelected] = useState<string | null>(null)
-  const [opts, setOpts] = useState<Record<string, boolean>>({ remove_noise: true, normalize_volume: true, trim_silence: true, vocal_separation: false })
+  const [opts, setOpts] = useState<Record<string, boolean>>({ remove_noise: true, normalize_volume: true, trim_silence: true })
   const [name, setName] = useState('')
-  const [epochs, setEpochs] = useState(200)
+  /** 0 = let the server choose from the audio length and the measured step time */
+  const [epochs, setEpochs] = useState(0)
+  const [consent, setConsent] = useState(false)
   const [unavailable, setUnavailable] = useState(false)
   const [busy, setBusy] = useState(false)
 
@@ -34,10 +35,14 @@ export function ProTraining() {
     ev.preventDefault()
     if (!selected) { toast.error('Upload training audio first.'); return }
     if (!name.trim()) { toast.error('Give your voice model a name.'); return }
+    if (!consent) { toast.error('Confirm that the voice is yours or that you have permission.'); return }
     askNotificationPermission()
     setBusy(true)
     try {
-      const r = await api.train({ training_audio_id: selected, model_name: name.trim(), preprocessing: opts, training_params: { epochs } })
+      const r = await api.train({ training_audio_id: selected, model_name: name.trim(), voice_consent: true, preprocessing: opts,
+        training_params: epochs > 0 ? { epochs } : {} })
+      const minutes = typeof r.estimated_duration_minutes === 'number' ? r.estimated_duration_minutes : null
+      toast.success(`Training started${minutes ? `: about ${minutes} min` : ''}`)
       navigate(`/training/${encodeURIComponent(r.job_id)}`)
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
@@ -81,10 +86,15 @@ export function ProTraining() {
         <input id="model-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="My voice" />
         <details>
           <summary>Advanced</summary>
-          <label htmlFor="epochs">Epochs</label>
-          <input id="epochs" type="number" min={10} max={2000} value={epochs} onChange={(e) => setEpochs(+e.target.value)} />
+          <label htmlFor="epochs">Epochs (0 = chosen for you, about 45 minutes of training)</label>
+          <input id="epochs" type="number" min={0} max={1000} value={epochs} onChange={(e) => setEpochs(+e.target.value)} />
+          <p className="muted">Vocal separation (music removal) is not available yet: upload speech without background music.</p>
         </details>
-        <button type="submit" className="primary" disabled={busy}>Start training (30–40 min)</button>
+        <label className="check">
+          <input type="checkbox" checked={consent} onChange={(e) => setConsent(e.target.checked)} /> This is my voice, or I have
+          the speaker's permission to clone it.
+        </label>
+        <button type="submit" className="primary" disabled={busy || !consent}>Start training</button>
       </form>
     </>
   )

@@ -61,6 +61,15 @@ describe('Training page', () => {
     FakeES.last!.emit('error', { job_id: 'j1', error_code: 'CANCELLED', message: 'cancelled', user_message: 'The job was cancelled.' })
     expect(screen.getByText('Cancelled.')).toBeTruthy()
   })
+  it('stop now keeps the model: a confirmed POST to /stop while training', async () => {
+    render(<Training jobId="j1" />)
+    await waitFor(() => expect(FakeES.last).not.toBeNull())
+    FakeES.last!.emit('progress', { step: 3, total_steps: 100, loss: 40.5, phase: 'training', eta_seconds: 300 })
+    fireEvent.click(await screen.findByRole('button', { name: 'Stop now and keep the model' }))
+    expect(fetchMock.mock.calls.some(([u]) => u === '/api/jobs/j1/stop')).toBe(false)
+    fireEvent.click(screen.getByRole('button', { name: 'Yes, stop and keep it' }))
+    await waitFor(() => expect(fetchMock.mock.calls.some(([u, i]) => u === '/api/jobs/j1/stop' && i?.method === 'POST')).toBe(true))
+  })
   it('shows the server user_message when the job fails', async () => {
     render(<Training jobId="j1" />)
     await waitFor(() => expect(FakeES.last).not.toBeNull())

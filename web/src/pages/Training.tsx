@@ -1,5 +1,6 @@
 /* Training progress page, /training/{job_id}: restored from the server on every visit;
- * phases, step/total, loss, elapsed/ETA, live loss plot, cancel with confirmation and a
+ * phases, step/total, loss, elapsed/ETA, live loss plot, stop-and-keep and cancel (each
+ * confirmed) and a
  * browser notification when done. */
 import toast from 'react-hot-toast'
 import { api, errorMessage } from '../lib/api'
@@ -9,7 +10,7 @@ import { ConfirmButton, Link, Unavailable } from '../components/Common'
 import { JobProgress } from '../components/JobProgress'
 import { LossPlot } from '../components/LossPlot'
 
-const PHASES = ['preprocessing', 'feature extraction', 'training', 'index building', 'validation']
+const PHASES = ['preprocessing', 'feature extraction', 'training', 'index', 'validation']
 
 export function Training({ jobId }: { jobId: string }) {
   const job = useJob(jobId)
@@ -17,6 +18,9 @@ export function Training({ jobId }: { jobId: string }) {
   useNotifyWhenDone(job, jobId, { title: 'Training finished', body: 'Your voice model is ready.' }, 'Training failed')
   const cancel = async () => {
     try { await api.cancelJob(jobId); toast.success('Training cancelled') } catch (e) { toast.error(errorMessage(e)) }
+  }
+  const stop = async () => {
+    try { await api.stopTraining(jobId); toast.success('Stopping after this step; the model trained so far is kept') } catch (e) { toast.error(errorMessage(e)) }
   }
   if (job.status === 'unavailable') return <><h1>Training</h1><Unavailable what="Job tracking" /></>
   const active = job.status === 'running' || job.status === 'queued' || job.status === 'connecting'
@@ -27,6 +31,9 @@ export function Training({ jobId }: { jobId: string }) {
       <section className="card">
         <JobProgress view={job} phases={PHASES} />
         <LossPlot points={job.loss} />
+        {job.status === 'running' && job.phase === 'training' && (
+          <ConfirmButton label="Stop now and keep the model" confirmLabel="Yes, stop and keep it" question="Stop training now? The model trained so far is saved to your library." onConfirm={() => void stop()} />
+        )}
         {active && <ConfirmButton label="Cancel training" confirmLabel="Yes, cancel" question="Cancel this training? Progress will be lost." onConfirm={() => void cancel()} />}
         {job.status === 'complete' && <Link to="/models" className="button primary">Go to your models</Link>}
       </section>
