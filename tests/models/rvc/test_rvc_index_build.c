@@ -43,7 +43,7 @@ static float *clustered(int64_t n, int dim, int clusters, unsigned seed)
     float *x = malloc(sizeof(float) * (size_t)n * (size_t)dim);
     srand(seed);
     for (int64_t i = 0; i < n; i++)
-        for (int j = 0; j < dim; j++) x[i * dim + j] = 10.0f * (float)(i % clusters) + (float)rand() / RAND_MAX - 0.5f;
+        for (int j = 0; j < dim; j++) x[i * dim + j] = 10.0f * (float)(i % clusters) + (float)((double)rand() / RAND_MAX) - 0.5f;
     return x;
 }
 
