@@ -73,6 +73,12 @@ static void lfilter(const double *b, const double *a, int order, const double *x
     }
 }
 
+void iir_lfilter(const double *b, const double *a, int order, const double *x, size_t n, double *y)
+{
+    double z[IIR_MAX_ORDER] = {0};
+    lfilter(b, a, order, x, n, y, z);
+}
+
 static void reverse(double *x, size_t n)
 {
     for (size_t i = 0; i < n / 2; i++) { double t = x[i]; x[i] = x[n - 1 - i]; x[n - 1 - i] = t; }

@@ -2,7 +2,7 @@
  * A prepared RVC training set, as the official recipe builds it before training
  * (infer/modules/train/preprocess.py, extract_f0_*.py, extract_feature_print.py and the
  * TextAudioLoaderMultiNSFsid data loader):
- *   decode → 48 Hz Butterworth high-pass (filtfilt) → slice at silences (Slicer: −42 dB,
+ *   decode → 48 Hz Butterworth high-pass (causal lfilter, as preprocess.py) → slice at silences (Slicer: −42 dB,
  *   min length 1.5 s, min interval 0.4 s, hop 15 ms, max silence kept 0.5 s) → 3.7 s pieces
  *   with 0.3 s overlap → peak normalisation (max 0.9, alpha 0.75; pieces peaking above 2.5
  *   dropped) → a copy at the model rate and a 16 kHz copy → HuBERT features of the 16 kHz copy

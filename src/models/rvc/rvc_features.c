@@ -30,10 +30,16 @@ void rvc_f0_postprocess(const double *f0, int n, double key_semitones, double *p
 {
     memcpy(pitchf, f0, sizeof(double) * (size_t)n);
     fill_unvoiced(pitchf, n); /* nothing voiced: stays 0, as the official code's failed interp */
-    double factor = pow(2.0, key_semitones / 12.0), lo = mel_of(RVC_F0_MIN), hi = mel_of(RVC_F0_MAX);
+    double factor = pow(2.0, key_semitones / 12.0);
+    for (int i = 0; i < n; i++) pitchf[i] *= factor;
+    rvc_f0_coarse(pitchf, n, pitch);
+}
+
+void rvc_f0_coarse(const double *f0, int n, int64_t *pitch)
+{
+    double lo = mel_of(RVC_F0_MIN), hi = mel_of(RVC_F0_MAX);
     for (int i = 0; i < n; i++) {
-        pitchf[i] *= factor;
-        double m = mel_of(pitchf[i]);
+        double m = mel_of(f0[i]);
         if (m > 0) m = (m - lo) * 254.0 / (hi - lo) + 1.0;
         if (m <= 1) m = 1;
         if (m > 255) m = 255;

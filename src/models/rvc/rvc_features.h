@@ -20,6 +20,10 @@
  * pitch [n] in 1..255. With no voiced frame at all nothing is filled (pitch 1 everywhere). */
 void rvc_f0_postprocess(const double *f0, int n, double key_semitones, double *pitchf, int64_t *pitch);
 
+/* f0 [n] in Hz (0 = unvoiced) → coarse pitch [n]: mel scale between RVC_F0_MIN and RVC_F0_MAX
+ * mapped to 1..255 (unvoiced and below-range frames are 1). Used as is for training sets. */
+void rvc_f0_coarse(const double *f0, int n, int64_t *pitch);
+
 /* out [2T, C] = each row of in [T, C] twice (F.interpolate nearest, scale 2). */
 void rvc_upsample2(float *out, const float *in, int T, int C);
 

@@ -42,12 +42,12 @@ static int read_header(reader *r, header *h)
     return 0;
 }
 
-/* IndexFlat body: codes vector (count of bytes, then ntotal·d floats) */
+/* IndexFlat body: the codes as faiss' "xb vector": a count of floats (ntotal·d), then the floats */
 static int read_flat(reader *r, const header *h, float *out)
 {
-    uint64_t bytes = take_u64(r);
-    if (!r->failed && bytes != (uint64_t)h->ntotal * (uint64_t)h->d * 4) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "flat index size mismatch");
-    return take(r, out, (size_t)bytes);
+    uint64_t floats = take_u64(r);
+    if (!r->failed && floats != (uint64_t)h->ntotal * (uint64_t)h->d) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "flat index size mismatch");
+    return take(r, out, (size_t)floats * 4);
 }
 
 static int skip_vector(reader *r, size_t elem)
@@ -115,11 +115,11 @@ static int read_index(reader *r, float **bank, int *n, int *dim)
     take(r, qfour, 4);
     if (r->failed || read_header(r, &qh) != 0) return -1;
     if (memcmp(qfour, "IxF2", 4) && memcmp(qfour, "IxFI", 4)) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "unsupported IVF quantizer '%.4s'", qfour);
-    skip_vector(r, 1); /* centroids */
-    char maptype;
+    skip_vector(r, 4); /* centroids: xb vector, counted in floats */
+    char maptype;      /* direct map: type, its id array (always written, empty without a map), */
     take(r, &maptype, 1);
-    if (maptype == 1) skip_vector(r, 8);
-    else if (maptype == 2) { skip_vector(r, 16); }
+    skip_vector(r, 8);
+    if (maptype == 2) skip_vector(r, 16); /* and for a hash table its (id, offset) pairs */
     return read_ivf_lists(r, &h, *bank);
 }
 

@@ -5,8 +5,10 @@
  * closer neighbours than faiss' nprobe = 1 probe of one cluster.
  *
  * The reader follows faiss' on-disk layout (index_write.cpp): fourcc, header (d, ntotal, two
- * dummies, is_trained, metric), for IVF: nlist, nprobe, the nested quantizer index, the direct
- * map, then the inverted lists ("ilar": full or sparse sizes, then codes and ids per list).
+ * dummies, is_trained, metric), for IVF: nlist, nprobe, the nested quantizer index (IndexFlat
+ * codes are an "xb vector": the count is of floats, not bytes), the direct map (type byte, then
+ * its id array, written even when empty), then the inverted lists ("ilar": full or sparse sizes,
+ * then codes and ids per list). rvc_index_build.h writes the same layout.
  * Every count and size is checked against the file before it is used.
  */
 #ifndef VC_MODELS_RVC_INDEX_H

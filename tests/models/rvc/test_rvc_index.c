@@ -41,9 +41,10 @@ static void write_ivf(const char *path, int sparse, int cut)
     header(f, "IwFl", D, N);
     w64(f, 2); w64(f, 1);                      /* nlist, nprobe */
     header(f, "IxF2", D, 2);                   /* quantizer with 2 centroids */
-    w64(f, 2 * D * 4);
+    w64(f, 2 * D);                             /* xb vector: count of floats */
     for (int i = 0; i < 2 * D; i++) { float c = 0.5f; fwrite(&c, 4, 1, f); }
-    fputc(0, f);                               /* direct map: none */
+    fputc(0, f);                               /* direct map: none, */
+    w64(f, 0);                                 /* and its empty id array */
     fwrite("ilar", 1, 4, f);
     w64(f, 2); w64(f, D * 4);
     if (sparse) { fwrite("sprs", 1, 4, f); w64(f, 4); w64(f, 0); w64(f, 2); w64(f, 1); w64(f, 3); }
@@ -89,7 +90,7 @@ static void reads_flat_index(void **state)
     close(mkstemp(path));
     FILE *f = fopen(path, "wb");
     header(f, "IxF2", D, N);
-    w64(f, N * D * 4);
+    w64(f, N * D);
     for (int id = 0; id < N; id++)
         for (int j = 0; j < D; j++) { float v = value(id, j); fwrite(&v, 4, 1, f); }
     fclose(f);
