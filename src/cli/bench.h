@@ -18,7 +18,9 @@ float *bench_random_buffer(size_t n, unsigned long long seed);
 int bench_write_random(const char *path, nn_tensor_spec *specs, size_t n, vc_error *err);
 double bench_peak_rss_mb(void);
 
-/* only: NULL for every stage, or "hubert" | "rmvpe" | "synth" | "convert". */
+/* only: NULL for every conversion stage, or "hubert" | "rmvpe" | "synth" | "convert" | "train". */
 int bench_rvc(const char *only);
+/* One full-size RVC training step (cmd_bench_rvc_train.c); only on `bench rvc train`. */
+int bench_rvc_train(void);
 
 #endif

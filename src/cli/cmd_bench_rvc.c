@@ -6,6 +6,7 @@
  * mixing), each next to golden/rvc/BASELINE.md's PyTorch numbers. The peak RSS is that of
  * this process after everything (all three models loaded at once, as a conversion job has).
  *   voiceclone bench rvc [hubert|rmvpe|synth|convert]   (one stage only)
+ *   voiceclone bench rvc train   one full-size training step (cmd_bench_rvc_train.c; by name only)
  */
 #include <math.h>
 #include <stdio.h>
@@ -154,6 +155,7 @@ static int bench_conversion(const rvc_bench_models *m, vc_error *err)
 
 int bench_rvc(const char *only)
 {
+    if (only && !strcmp(only, "train")) return bench_rvc_train();
     rvc_bench_models m = {0};
     vc_error err = {0};
     int n = BENCH_SECONDS * 16000;

@@ -43,9 +43,10 @@ static int64_t spec_numel(const nn_tensor_spec *s)
 }
 
 /* Header JSON padded with spaces to a multiple of 8 (as the reference writer does). */
-static char *build_header(const nn_tensor_spec *specs, size_t n, size_t *len)
+static char *build_header(const nn_tensor_spec *specs, size_t n, const json_t *meta, size_t *len)
 {
     json_t *root = json_object();
+    if (meta) json_object_set(root, "__metadata__", (json_t *)meta);
     int64_t offset = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *shape = json_array();
@@ -70,10 +71,16 @@ static char *build_header(const nn_tensor_spec *specs, size_t n, size_t *len)
 int nn_safetensors_write(const char *path, const nn_tensor_spec *specs, size_t n, nn_fill_fn fill, void *ctx,
                          vc_error *err)
 {
+    return nn_safetensors_write_meta(path, specs, n, fill, ctx, NULL, err);
+}
+
+int nn_safetensors_write_meta(const char *path, const nn_tensor_spec *specs, size_t n, nn_fill_fn fill, void *ctx,
+                              const json_t *meta, vc_error *err)
+{
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
     size_t header_len = 0;
-    char *header = build_header(specs, n, &header_len);
+    char *header = build_header(specs, n, meta, &header_len);
     FILE *f = header ? fopen(tmp, "wb") : NULL;
     float *buf = NULL;
     int rc = -1;

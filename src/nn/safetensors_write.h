@@ -6,6 +6,7 @@
 #ifndef VC_NN_SAFETENSORS_WRITE_H
 #define VC_NN_SAFETENSORS_WRITE_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -38,5 +39,8 @@ typedef void (*nn_fill_fn)(void *ctx, size_t index, float *dst, int64_t numel);
 /* Writes specs[0..n) as F32 tensors; the file appears atomically (temp + fsync + rename). */
 int nn_safetensors_write(const char *path, const nn_tensor_spec *specs, size_t n, nn_fill_fn fill, void *ctx,
                          vc_error *err);
+/* The same with a "__metadata__" object (string values, as the format asks; may be NULL). */
+int nn_safetensors_write_meta(const char *path, const nn_tensor_spec *specs, size_t n, nn_fill_fn fill, void *ctx,
+                              const json_t *meta, vc_error *err);
 
 #endif

@@ -98,6 +98,34 @@ int nn_stft_magnitude(float *mag, const float *x, size_t L, int n_fft, int hop, 
     return 0;
 }
 
+int nn_spectrogram_padded(float *spec, const float *x, size_t L, int n_fft, int hop, int pad, double eps, vc_error *err)
+{
+    if ((size_t)pad >= L || L + 2 * (size_t)pad < (size_t)n_fft || hop < 1)
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "audio of %zu samples too short for a %d-point spectrogram", L, n_fft);
+    fft_plan p;
+    float *window = malloc(sizeof(float) * (size_t)n_fft);
+    if (!window || fft_plan_init(&p, n_fft, err) != 0) {
+        if (window) fft_plan_free(&p);
+        free(window);
+        return window ? -1 : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    }
+    nn_hann_periodic(window, n_fft);
+    int frames = (int)((L + 2 * (size_t)pad - (size_t)n_fft) / (size_t)hop) + 1, bins = n_fft / 2 + 1;
+    for (int f = 0; f < frames; f++) {
+        long start = (long)f * hop - pad;
+        for (int i = 0; i < n_fft; i++) {
+            p.re[i] = (double)reflect_at(x, (long)L, start + i) * window[i];
+            p.im[i] = 0;
+        }
+        fft_run(&p, 0);
+        for (int k = 0; k < bins; k++)
+            spec[(size_t)k * frames + f] = (float)sqrt(p.re[k] * p.re[k] + p.im[k] * p.im[k] + eps);
+    }
+    fft_plan_free(&p);
+    free(window);
+    return 0;
+}
+
 void nn_log_mel(float *out, const float *mag, const float *fb, int frames, int bins, int n_mels, float clamp)
 {
     for (int f = 0; f < frames; f++) {

@@ -21,6 +21,11 @@ int nn_stft_frames(size_t L, int hop);
  * magnitude of the one-sided spectrum → mag[frames, n_fft/2+1]. n_fft is a power of two ≤ 65536. */
 int nn_stft_magnitude(float *mag, const float *x, size_t L, int n_fft, int hop, const float *window, vc_error *err);
 
+/* VITS/RVC training spectrogram (spectrogram_torch: center=False after a reflect pad of `pad`
+ * samples on both sides; periodic Hann window of n_fft): frames = (L + 2·pad − n_fft) / hop + 1,
+ * spec[bins, frames] channel-major (bins = n_fft/2+1) = sqrt(re² + im² + eps). pad < L. */
+int nn_spectrogram_padded(float *spec, const float *x, size_t L, int n_fft, int hop, int pad, double eps, vc_error *err);
+
 /* log(max(mag · fb, clamp)): mag [frames, bins], fb [bins, n_mels] (torchaudio's fb layout) →
  * out [frames, n_mels]. */
 void nn_log_mel(float *out, const float *mag, const float *fb, int frames, int bins, int n_mels, float clamp);

@@ -181,23 +181,32 @@ static void text_encoder(nn_spec_list *l, const rvc_synth_config *c)
     conv(l, 2 * c->inter, H, 1, "enc_p.proj");
 }
 
+/* modules.WN: speaker cond_layer, dilation-1 in_layers of the given kernel, res_skip_layers
+ * (the last one only a skip of H channels). */
+static void wavenet(nn_spec_list *l, int H, int gin, int layers, int kernel, const char *prefix)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.cond_layer", prefix);
+    wn_conv(l, 2 * H * layers, gin, 1, 2 * H * layers, name);
+    for (int i = 0; i < layers; i++) {
+        snprintf(name, sizeof name, "%s.in_layers.%d", prefix, i);
+        wn_conv(l, 2 * H, H, kernel, 2 * H, name);
+        int rs = i + 1 < layers ? 2 * H : H;
+        snprintf(name, sizeof name, "%s.res_skip_layers.%d", prefix, i);
+        wn_conv(l, rs, H, 1, rs, name);
+    }
+}
+
 /* ResidualCouplingBlock: 4 coupling layers (flows 0, 2, 4, 6; odd ones are Flips), WN of 3 layers, kernel 5. */
 static void flow(nn_spec_list *l, const rvc_synth_config *c)
 {
-    int H = c->hidden, half = c->inter / 2, wn_layers = 3;
+    int H = c->hidden, half = c->inter / 2;
     char name[96];
     for (int f = 0; f < 8; f += 2) {
         snprintf(name, sizeof name, "flow.flows.%d.pre", f);
         conv(l, H, half, 1, name);
-        snprintf(name, sizeof name, "flow.flows.%d.enc.cond_layer", f);
-        wn_conv(l, 2 * H * wn_layers, c->gin, 1, 2 * H * wn_layers, name);
-        for (int i = 0; i < wn_layers; i++) {
-            snprintf(name, sizeof name, "flow.flows.%d.enc.in_layers.%d", f, i);
-            wn_conv(l, 2 * H, H, 5, 2 * H, name);
-            int rs = i + 1 < wn_layers ? 2 * H : H;
-            snprintf(name, sizeof name, "flow.flows.%d.enc.res_skip_layers.%d", f, i);
-            wn_conv(l, rs, H, 1, rs, name);
-        }
+        snprintf(name, sizeof name, "flow.flows.%d.enc", f);
+        wavenet(l, H, c->gin, 3, 5, name);
         snprintf(name, sizeof name, "flow.flows.%d.post", f);
         conv(l, half, H, 1, name);
     }
@@ -239,5 +248,69 @@ size_t rvc_synth_tensor_specs(const rvc_synth_config *c, nn_tensor_spec **specs)
     text_encoder(&l, c);
     flow(&l, c);
     decoder(&l, c);
+    return nn_spec_finish(&l, specs);
+}
+
+/* ---- training: posterior encoder and discriminator ---- */
+
+size_t rvc_generator_tensor_specs(const rvc_synth_config *c, int spec_channels, nn_tensor_spec **specs)
+{
+    nn_spec_list l = {0};
+    nn_spec_add(&l, S(c->spk_embed_dim, c->gin), "emb_g.weight");
+    text_encoder(&l, c);
+    decoder(&l, c);
+    flow(&l, c);
+    conv(&l, c->hidden, spec_channels, 1, "enc_q.pre");
+    wavenet(&l, c->hidden, c->gin, 16, 5, "enc_q.enc");
+    conv(&l, 2 * c->inter, c->hidden, 1, "enc_q.proj");
+    return nn_spec_finish(&l, specs);
+}
+
+static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
+static int scaled(int c, int divisor) { return c == 1 ? 1 : (c / divisor > 2 ? c / divisor : 2); }
+
+/* One weight-normed conv of the discriminator (bias, g, v; 2-D kernels (K, 1) for periods). */
+static void disc_conv(nn_spec_list *l, int in, int out, int k, int groups, int two_d, const char *name)
+{
+    nn_spec_add(l, S(out), "%s.bias", name);
+    if (two_d) {
+        nn_spec_add(l, S(out, 1, 1, 1), "%s.weight_g", name);
+        nn_spec_add(l, S(out, in / groups, k, 1), "%s.weight_v", name);
+    } else {
+        nn_spec_add(l, S(out, 1, 1), "%s.weight_g", name);
+        nn_spec_add(l, S(out, in / groups, k), "%s.weight_v", name);
+    }
+}
+
+static void disc_s(nn_spec_list *l, int divisor)
+{
+    static const int io[7][4] = {{1, 16, 15, 1},      {16, 64, 41, 4},       {64, 256, 41, 16}, {256, 1024, 41, 64},
+                                 {1024, 1024, 41, 256}, {1024, 1024, 5, 1}, {1024, 1, 3, 1}};
+    char name[96];
+    for (int i = 0; i < 7; i++) {
+        int in = scaled(io[i][0], divisor), out = scaled(io[i][1], divisor), groups = gcd(gcd(io[i][3], in), out);
+        if (i < 6) snprintf(name, sizeof name, "discriminators.0.convs.%d", i);
+        else snprintf(name, sizeof name, "discriminators.0.conv_post");
+        disc_conv(l, in, out, io[i][2], groups, 0, name);
+    }
+}
+
+static void disc_p(nn_spec_list *l, int index, int divisor)
+{
+    static const int ch[7] = {1, 32, 128, 512, 1024, 1024, 1};
+    char name[96];
+    for (int i = 0; i < 6; i++) {
+        if (i < 5) snprintf(name, sizeof name, "discriminators.%d.convs.%d", index, i);
+        else snprintf(name, sizeof name, "discriminators.%d.conv_post", index);
+        disc_conv(l, scaled(ch[i], divisor), scaled(ch[i + 1], divisor), i < 5 ? 5 : 3, 1, 1, name);
+    }
+}
+
+size_t rvc_disc_tensor_specs(const int *periods, int n_periods, int divisor, nn_tensor_spec **specs)
+{
+    nn_spec_list l = {0};
+    (void)periods; /* the layout depends on how many periods there are, not on their values */
+    disc_s(&l, divisor < 1 ? 1 : divisor);
+    for (int i = 0; i < n_periods; i++) disc_p(&l, i + 1, divisor < 1 ? 1 : divisor);
     return nn_spec_finish(&l, specs);
 }

@@ -35,4 +35,14 @@ size_t rmvpe_tensor_specs(const rmvpe_size *z, nn_tensor_spec **specs);
 /* c->phone_dim (768 v2 / 256 v1) and c->f0 (pitch embedding + NSF source) choose the variant. */
 size_t rvc_synth_tensor_specs(const rvc_synth_config *c, nn_tensor_spec **specs);
 
+/* Training only. The generator as training holds it (the official G state_dict): the
+ * synthesizer above plus enc_q, the PosteriorEncoder on spec_channels linear-spectrogram bins
+ * (1×1 pre, 16-layer WaveNet of kernel 5 conditioned on the speaker, 1×1 proj to 2·inter). */
+size_t rvc_generator_tensor_specs(const rvc_synth_config *c, int spec_channels, nn_tensor_spec **specs);
+/* MultiPeriodDiscriminatorV2 (DiscriminatorS + one DiscriminatorP per period), weight norm
+ * kept as weight_g/weight_v. divisor 1 = the official channel counts; a larger divisor makes a
+ * test-sized copy of the same layout: every count c ≠ 1 becomes max(2, c / divisor) and
+ * every groups value gcd(groups, in', out'), as the golden training case does. */
+size_t rvc_disc_tensor_specs(const int *periods, int n_periods, int divisor, nn_tensor_spec **specs);
+
 #endif

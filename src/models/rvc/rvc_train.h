@@ -24,6 +24,9 @@ typedef struct rvc_train_config {
     float c_mel, c_kl;
     nn_adamw opt;
     int disc_periods[16], n_periods;
+    /* Used by the training loop (rvc_trainer.h), not by one step: */
+    int disc_divisor;  /* discriminator channels ÷ this (rvc_disc_tensor_specs); 0 or 1 = official */
+    double lr_decay;   /* ExponentialLR gamma per epoch; 0 = official 0.999875 */
 } rvc_train_config;
 
 /* A batch: B items padded to T frames (spec/phone) and wave_len samples. */

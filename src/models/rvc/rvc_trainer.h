@@ -43,6 +43,12 @@ typedef struct rvc_trainer_status {
 
 typedef struct rvc_trainer rvc_trainer;
 
+/* The official hyperparameters and full model for a rate (48000: configs/v2/48k.json; 40000:
+ * v1/40k.json, which v2 40k models also use; 32000: v2/32k.json) and content dimension
+ * (768 v2, 256 v1): AdamW lr 1e-4, betas (0.8, 0.99), eps 1e-9, weight decay 0.01 (torch
+ * default), lr_decay 0.999875, c_mel 45, c_kl 1, the eight periods. */
+int rvc_train_config_default(int sr, int phone_dim, rvc_train_config *c, vc_error *err);
+
 /* The set is borrowed for the trainer's lifetime. Resumes when dir holds a checkpoint. */
 int rvc_trainer_open(rvc_trainer **out, const rvc_dataset *set, const rvc_trainer_options *o, vc_error *err);
 void rvc_trainer_free(rvc_trainer *t);

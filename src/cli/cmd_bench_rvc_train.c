@@ -1,0 +1,77 @@
+/*
+ * voiceclone bench rvc train: one full-size RVC v2 48 kHz training step (G 37.6 M parameters
+ * with enc_q, D 71.4 M) on random weights, batch 4 × 370 frames, segment 17280 samples, the
+ * shape golden/rvc/BASELINE.md times PyTorch on (7.70 s/step, 5.5 GB peak). Runs only when
+ * asked by name: at the tape's current speed one step takes minutes.
+ * Threads: the tape's ops run on the calling thread; BLAS (the mel loss's DFT) uses
+ * OPENBLAS_NUM_THREADS (the bench line reports it).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/bench.h"
+#include "models/rvc/rvc_trainer.h"
+
+#define ITEMS 8 /* two batches of 4, so one step never ends an epoch (no 1.3 GB checkpoint write) */
+#define FRAMES 370
+#define HOP 480
+
+static int make_set(rvc_dataset *set)
+{
+    *set = (rvc_dataset){.sr = 48000, .hop = HOP, .phone_dim = 768, .f0 = 1, .version = 2, .n = ITEMS};
+    set->items = calloc(ITEMS, sizeof(rvc_train_item));
+    if (!set->items) return -1;
+    for (int i = 0; i < ITEMS; i++) {
+        rvc_train_item *it = &set->items[i];
+        it->frames = FRAMES;
+        it->phone = bench_random_buffer((size_t)FRAMES * 768, 100 + (unsigned)i);
+        it->wave = malloc(sizeof(float) * FRAMES * HOP);
+        it->pitch = malloc(sizeof(int64_t) * FRAMES);
+        it->pitchf = malloc(sizeof(float) * FRAMES);
+        if (!it->phone || !it->wave || !it->pitch || !it->pitchf) return -1;
+        for (int k = 0; k < FRAMES * HOP; k++) it->wave[k] = 0.5f * sinf(2 * (float)M_PI * (120.0f + 10 * i) * k / 48000.0f);
+        for (int t = 0; t < FRAMES; t++) {
+            it->pitchf[t] = 120.0f + 10 * i;
+            it->pitch[t] = 40 + i;
+        }
+    }
+    return 0;
+}
+
+static void free_set(rvc_dataset *set)
+{
+    for (int i = 0; set->items && i < set->n; i++) {
+        free(set->items[i].phone); free(set->items[i].wave); free(set->items[i].pitch); free(set->items[i].pitchf);
+    }
+    free(set->items);
+}
+
+int bench_rvc_train(void)
+{
+    rvc_dataset set;
+    vc_error err = {0};
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/vcs-bench-rvc-train-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    rvc_trainer_options o = {.dir = dir, .epochs = 1, .batch_size = 4, .seed = 1};
+    rvc_trainer *t = NULL;
+    int rc = make_set(&set) == 0 ? 0 : vc_fail(&err, VC_ERR_NOMEM, "out of memory");
+    if (rc == 0) rc = rvc_trainer_open(&t, &set, &o, &err);
+    if (rc == 0) rc = rvc_trainer_step(t, &err) < 0 ? -1 : 0;
+    if (rc == 0) {
+        rvc_trainer_status s;
+        rvc_trainer_status_get(t, &s);
+        printf("{\"bench\":\"rvc_train_step_v2_48k\",\"shape\":\"batch 4 x 370 frames, segment 17280, G+D 109 M params\","
+               "\"seconds_per_step\":%.2f,\"peak_rss_mb\":%.0f,\"pytorch_seconds_per_step\":7.70,\"pytorch_peak_rss_mb\":5500,"
+               "\"openblas_threads\":\"%s\"}\n",
+               s.seconds_per_step, bench_peak_rss_mb(), getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "unset");
+    } else fprintf(stderr, "bench rvc train: %s\n", err.message);
+    rvc_trainer_free(t);
+    free_set(&set);
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "bench rvc train: could not remove %s\n", dir);
+    return rc == 0 ? 0 : 1;
+}
