@@ -143,7 +143,8 @@ static int import_voice(const models_args *a)
     size_t len = strlen(a->name);
     int is_zip = len > 4 && !strcasecmp(a->name + len - 4, ".zip");
     if (is_zip && a->index) { fprintf(stderr, "voiceclone models import: a .zip already holds its .index; drop --index\n"); return 2; }
-    rvc_import_request rq = {a->user ? a->user : "local", a->voice_name, a->name, a->index, a->name, is_zip};
+    rvc_import_request rq = {.user_id = a->user ? a->user : "local", .name = a->voice_name, .model_path = a->name,
+                             .index_path = a->index, .filename = a->name, .is_zip = is_zip};
     vc_error err = {0};
     store *s = NULL;
     store_model m;

@@ -60,6 +60,9 @@ int job_progress(job_ctx *c, double percent, const char *phase, const char *mess
 /* 1 once cancellation was requested: a kind checks this between steps (at least once a second)
  * and returns -1 with VC_ERR_CANCELLED. */
 int job_cancelled(job_ctx *c);
+/* 1 when the cancellation is the server shutting down (the job will be re-queued and run
+ * again): a kind that resumes keeps its progress on disk. */
+int job_shutting_down(job_ctx *c);
 store *job_store(job_ctx *c);
 
 /* A kind of job. run() returns 0 with *result (owned JSON, fields of the "complete" event) or -1
@@ -90,6 +93,7 @@ int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_err
 void jobs_quiesce(jobs *j);
 void jobs_stop(jobs *j);
 const jobs_config *jobs_get_config(const jobs *j);
+store *jobs_get_store(jobs *j);
 
 /* Validates and queues a job; *out_id gets its id. */
 int jobs_submit(jobs *j, const char *user_id, const char *kind, json_t *params, char out_id[STORE_ID_MAX],
@@ -103,6 +107,14 @@ int jobs_get_json(jobs *j, const char *user_id, const char *job_id, json_t **out
 int jobs_list_json(jobs *j, const char *user_id, int limit, json_t **out, vc_error *err);
 /* Queued + running jobs per lane {train:{running,queued,slots},…} for /api/system. */
 json_t *jobs_lanes_json(jobs *j);
+
+/* ---- training jobs (jobs_kind_train.c) ---- */
+/* "Stop now and keep the latest model": the running train_rvc job finishes after its current
+ * step with the model trained so far. VC_ERR_JOB_NOT_FOUND, VC_ERR_INVALID_REQUEST (not a
+ * training job), VC_ERR_CONFLICT (queued — cancel it instead — or already finished). */
+int jobs_train_stop(jobs *j, const char *user_id, const char *job_id, vc_error *err);
+/* {"job_id", "points": [{step, loss, loss_mel, loss_disc, epoch}…]} from the job's event log. */
+int jobs_train_loss_history(jobs *j, const char *user_id, const char *job_id, json_t **out, vc_error *err);
 
 /* ---- event log reading and live notification (for SSE) ---- */
 typedef struct jobs_event {

@@ -8,6 +8,8 @@
  *            quick clone: speech in the reference's voice, a new output audio file (convert lane)
  *   convert_rvc {model_id, target_audio_id, parameters{pitch_shift, index_rate, filter_radius,
  *            rms_mix_rate, protect}}  RVC voice conversion (convert lane, jobs_kind_rvc.c)
+ *   train_rvc {training_audio_id, model_name, voice_consent, preprocessing, training_params}
+ *            an RVC voice model trained from a recording (train lane, jobs_kind_train.c)
  *   preprocess {audio_id, options{remove_noise, trim_silence, normalize_volume, target_lufs}}
  *            a new audio file (the input is kept) with its own analysis (cpu lane)
  *   sleep    {seconds, steps, output_bytes, message_bytes, fail, lane, priority}
@@ -111,8 +113,7 @@ static int step_normalize(const audio_buffer *in, const json_t *o, const audio_d
     return audio_normalize_loudness(in, t ? json_number_value(t) : AUDIO_LUFS_TRAINING, 0, ctl, out, err);
 }
 
-/* Runs the steps the options ask for, in the order denoise → trim → normalise (each consumes buf). */
-static int run_dsp_steps(job_ctx *c, const json_t *opts, audio_buffer *buf, vc_error *err)
+int jobs_run_dsp_steps(job_ctx *c, const json_t *opts, struct audio_buffer *buf, double from, double span, vc_error *err)
 {
     static const struct { const char *option; const char *phase; dsp_step fn; } STEPS[] = {
         {"remove_noise", "denoising", step_denoise}, {"trim_silence", "trimming", step_trim},
@@ -120,7 +121,7 @@ static int run_dsp_steps(job_ctx *c, const json_t *opts, audio_buffer *buf, vc_e
     };
     for (size_t i = 0; i < sizeof STEPS / sizeof STEPS[0]; i++) {
         if (!json_is_true(json_object_get(opts, STEPS[i].option))) continue;
-        dsp_progress dp = {c, 20.0 + 20.0 * (double)i, 20.0, STEPS[i].phase};
+        dsp_progress dp = {c, from + span / 3 * (double)i, span / 3, STEPS[i].phase};
         audio_dsp_control ctl = {on_dsp_progress, &dp, NULL};
         audio_buffer next = {0};
         if (job_cancelled(c)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
@@ -183,7 +184,7 @@ static int preprocess_run(const job *jb, job_ctx *c, json_t **result, vc_error *
     job_progress(c, 5, "decoding", "Decoding audio...");
     audio_buffer buf = {0};
     int rc = audio_decode_file(path, &buf, NULL, err);
-    if (rc == 0) rc = run_dsp_steps(c, opts, &buf, err);
+    if (rc == 0) rc = jobs_run_dsp_steps(c, opts, &buf, 20, 60, err);
     if (rc == 0) {
         char name[300];
         snprintf(name, sizeof name, "preprocessed_%.200s", a.filename);
@@ -416,7 +417,8 @@ static const job_kind KIND_SLEEP = {
     .validate = sleep_validate, .run = sleep_run,
 };
 
-const job_kind *const JOBS_KINDS[] = {&KIND_ANALYZE, &KIND_PREPROCESS, &KIND_CONVERT_F5TTS, &JOBS_KIND_CONVERT_RVC, &KIND_SLEEP, NULL};
+const job_kind *const JOBS_KINDS[] = {&KIND_ANALYZE, &KIND_PREPROCESS, &KIND_CONVERT_F5TTS, &JOBS_KIND_CONVERT_RVC, &JOBS_KIND_TRAIN_RVC,
+                                          &KIND_SLEEP, NULL};
 
 const job_kind *jobs_kind_find(const char *name)
 {

@@ -108,6 +108,7 @@ void jobs_config_from_env(jobs_config *c)
 
 const jobs_config *jobs_get_config(const jobs *j) { return &j->cfg; }
 store *job_store(job_ctx *c) { return c->j->s; }
+store *jobs_get_store(jobs *j) { return j->s; }
 jobs_shared *job_shared_models(job_ctx *c) { return c->j->shared; }
 
 /* ---- notification ---- */
@@ -240,6 +241,8 @@ int job_progress(job_ctx *c, double percent, const char *phase, const char *mess
 }
 
 int job_cancelled(job_ctx *c) { return __atomic_load_n(&c->w->cancel, __ATOMIC_ACQUIRE) != 0; }
+
+int job_shutting_down(job_ctx *c) { return __atomic_load_n(&c->w->cancel, __ATOMIC_ACQUIRE) == 2; }
 
 void job_output_id(const job *jb, int n, char out[STORE_ID_MAX])
 {

@@ -231,6 +231,42 @@ static void sweep_all_orphans(store *s, const retention_config *c, int64_t now_s
         sweep_orphans(s, dir, 1, now_s - (int64_t)ceil(c->outputs_seconds), deleted);
 }
 
+/* 1 when job_id is queued or running (on error: 1, keep). */
+static int job_active(store *s, const char *job_id)
+{
+    sqlite3_stmt *st;
+    int active = 1;
+    store_lock(s);
+    if (sqlite3_prepare_v2(store_db(s), "SELECT state IN ('queued', 'running') FROM jobs WHERE job_id = ?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        active = step == SQLITE_ROW ? sqlite3_column_int(st, 0) : step != SQLITE_DONE;
+        sqlite3_finalize(st);
+    }
+    store_unlock(s);
+    return active;
+}
+
+/* data/training/{job_id}/ of training jobs that will never run again (a job that failed after
+ * JOBS_MAX_ATTEMPTS crashes never reaches its own cleanup). The CLI's cli-* folders are the
+ * user's to keep. */
+static void sweep_training_dirs(store *s, int *deleted)
+{
+    char dir[1200], path[1600];
+    if (store_path(s, dir, sizeof dir, "training")) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "job_", 4) || !store_id_valid(e->d_name) || job_active(s, e->d_name)) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        vc_error ignored;
+        if (store_remove_tree(path, &ignored) == 0) (*deleted)++;
+    }
+    closedir(d);
+}
+
 int retention_sweep(store *s, const retention_config *c, int64_t now_s, retention_report *rep, vc_error *err)
 {
     memset(rep, 0, sizeof *rep);
@@ -247,5 +283,6 @@ int retention_sweep(store *s, const retention_config *c, int64_t now_s, retentio
     if (!rc && c->outputs_seconds > 0)
         rc = delete_old_jobs(s, now_s * 1000 - (int64_t)(c->outputs_seconds * 1000), &rep->jobs_deleted, err);
     if (!rc) sweep_all_orphans(s, c, now_s, &rep->orphans_deleted);
+    if (!rc) sweep_training_dirs(s, &rep->orphans_deleted);
     return rc;
 }

@@ -49,7 +49,7 @@ int retention_select(store *s, const retention_config *c, int64_t now_s, retenti
 
 typedef struct retention_report {
     int audio_deleted;   /* rows (and their files) */
-    int orphans_deleted; /* files without a row */
+    int orphans_deleted; /* files without a row, and training folders of jobs that will not run again */
     int jobs_deleted;    /* finished jobs (rows + event logs) */
 } retention_report;
 

@@ -113,8 +113,9 @@ static int handle_import(server_request *r)
     int is_zip = has_extension(f->filename, ".zip");
     if (is_zip && f->extra.present)
         return server_fail(r, VC_ERR_INVALID_REQUEST, "send either a .zip holding the .pth and .index, or a .pth with an 'index' part");
-    rvc_import_request rq = {r->user_id, server_form_field(f, "name"), f->tmp_path, f->extra.present ? f->extra.tmp_path : NULL,
-                             f->filename, is_zip};
+    rvc_import_request rq = {.user_id = r->user_id, .name = server_form_field(f, "name"), .model_path = f->tmp_path,
+                             .index_path = f->extra.present ? f->extra.tmp_path : NULL, .filename = f->filename,
+                             .is_zip = is_zip};
     store_model m;
     vc_error err;
     if (rvc_import_voice(r->app->store, &rq, &m, &err)) {

@@ -128,6 +128,7 @@ extern const server_route SERVER_ROUTES_ANALYZE[];
 extern const server_route SERVER_ROUTES_UPLOAD[];
 extern const server_route SERVER_ROUTES_TUS[];
 extern const server_route SERVER_ROUTES_JOBS[];
+extern const server_route SERVER_ROUTES_TRAIN[];
 /* All tables, NULL-terminated (router.c). */
 extern const server_route *const SERVER_ROUTE_TABLES[];
 

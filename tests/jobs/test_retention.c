@@ -265,6 +265,27 @@ static void sweep_removes_old_orphan_files_only(void **state)
     assert_true(file_exists(f, "models/model_1/model.pth"));
 }
 
+/* data/training/{job}/ lives while its job may still run (it resumes from there); the CLI's
+ * cli-* folders are never touched. */
+static void sweep_removes_training_folders_of_ended_jobs(void **state)
+{
+    fixture *f = *state;
+    add_job(f, "job_training_live", "train_rvc", "running", "{}", 0);
+    add_job(f, "job_training_dead", "train_rvc", "failed", "{}", 1 * HOUR);
+    write_file_aged(f, "training/job_training_live/dataset.safetensors", 1 * HOUR);
+    write_file_aged(f, "training/job_training_dead/dataset.safetensors", 1 * HOUR);
+    write_file_aged(f, "training/job_gone/trainer/checkpoint.safetensors", 1 * HOUR);
+    write_file_aged(f, "training/cli-my-voice/dataset.safetensors", 1 * HOUR);
+    retention_report rep;
+    vc_error err;
+    assert_int_equal(retention_sweep(f->s, &f->cfg, f->now, &rep, &err), 0);
+    assert_int_equal(rep.orphans_deleted, 2);
+    assert_true(file_exists(f, "training/job_training_live/dataset.safetensors"));
+    assert_false(file_exists(f, "training/job_training_dead/dataset.safetensors"));
+    assert_false(file_exists(f, "training/job_gone/trainer/checkpoint.safetensors"));
+    assert_true(file_exists(f, "training/cli-my-voice/dataset.safetensors"));
+}
+
 static void env_is_parsed_and_checked(void **state)
 {
     retention_config c;
@@ -294,6 +315,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(finishing_the_job_releases_the_audio, setup, teardown),
         cmocka_unit_test_setup_teardown(sweep_removes_rows_files_and_old_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(sweep_removes_old_orphan_files_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(sweep_removes_training_folders_of_ended_jobs, setup, teardown),
         cmocka_unit_test(env_is_parsed_and_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

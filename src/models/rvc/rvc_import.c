@@ -86,6 +86,7 @@ static int write_config(const char *dir, const store_model *m, const rvc_voice_i
                           "version", m->version, "sample_rate", info->sample_rate, "f0", info->f0, "phone_dim",
                           info->phone_dim, "speakers", info->speakers, "index_rows", info->index_rows, "source_file",
                           rq->filename);
+    if (o && rq->provenance) json_object_set(o, "training", (json_t *)rq->provenance);
     char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
     int rc = text ? store_write_atomic(path, text, strlen(text), err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
     free(text);
@@ -134,7 +135,19 @@ int rvc_import_voice(store *s, const rvc_import_request *rq, store_model *m, vc_
     char staging[1400], final[1400];
     rvc_voice_info info;
     int has_index = 0;
-    if (pick_name(rq, m->name, sizeof m->name, err) != 0 || store_new_id("model", m->model_id, err) != 0) return -1;
+    if (pick_name(rq, m->name, sizeof m->name, err) != 0) return -1;
+    if (rq->model_id) {
+        if (!store_id_valid(rq->model_id)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "bad model id");
+        snprintf(m->model_id, sizeof m->model_id, "%s", rq->model_id);
+    } else if (store_new_id("model", m->model_id, err) != 0) {
+        return -1;
+    }
+    if (rq->trained) {
+        m->training_duration_minutes = rq->trained->training_duration_minutes;
+        snprintf(m->quality_grade, sizeof m->quality_grade, "%s", rq->trained->quality_grade);
+        m->final_loss = rq->trained->final_loss;
+        m->training_audio_duration_seconds = rq->trained->training_audio_duration_seconds;
+    }
     snprintf(m->user_id, sizeof m->user_id, "%s", rq->user_id);
     snprintf(m->kind, sizeof m->kind, "rvc");
     snprintf(m->file_path, sizeof m->file_path, "models/%s", m->model_id);

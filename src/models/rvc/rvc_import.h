@@ -13,6 +13,8 @@
 #ifndef VC_MODELS_RVC_IMPORT_H
 #define VC_MODELS_RVC_IMPORT_H
 
+#include <jansson.h>
+
 #include "store/store.h"
 
 typedef struct rvc_import_request {
@@ -22,6 +24,12 @@ typedef struct rvc_import_request {
     const char *index_path;  /* optional .index (NULL); not used with a zip */
     const char *filename;    /* the name the user gave the file (for the default name and config.json) */
     int is_zip;              /* model_path is a zip holding one .pth and at most one .index */
+    /* A voice trained here (train_rvc): the id announced when training started, the training
+     * summary for the row, and what config.json records about its making (the speaker-consent
+     * attestation, the recipe). All optional. */
+    const char *model_id;
+    const store_model *trained; /* training_duration_minutes, quality_grade, final_loss, training_audio_duration_seconds */
+    const json_t *provenance;   /* merged into config.json under "training" */
 } rvc_import_request;
 
 /* On success *out is the stored row. Errors: VC_ERR_INVALID_REQUEST (bad name),

@@ -72,6 +72,25 @@ int rvc_train_config_default(int sr, int phone_dim, rvc_train_config *c, vc_erro
     return 0;
 }
 
+int rvc_train_config_tiny(int sr, int phone_dim, rvc_train_config *c, vc_error *err)
+{
+    if (rvc_train_config_default(sr, phone_dim, c, err)) return -1;
+    c->g.inter = 8;
+    c->g.hidden = 16;
+    c->g.filter = 32;
+    c->g.n_layers = 1;
+    c->g.upsample_initial = 32;
+    c->g.spk_embed_dim = 1;
+    c->g.gin = 8;
+    c->segment_samples = 8 * c->hop;
+    c->n_fft = 1024; /* smaller STFTs than the official 2048: same code, less time */
+    c->spec_channels = c->n_fft / 2 + 1;
+    c->n_mels = 80;
+    c->disc_divisor = 32;
+    c->opt.lr = 1e-2f; /* a tiny model learns fast at a high rate */
+    return 0;
+}
+
 static int check_config(const rvc_train_config *c, const rvc_dataset *set, vc_error *err)
 {
     int upp = 1;

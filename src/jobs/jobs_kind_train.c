@@ -1,0 +1,367 @@
+/*
+ * The train_rvc job kind: a recording of someone's voice becomes an RVC voice model in the
+ * library (POST /api/train, `voiceclone train` runs the same steps in-process through
+ * rvc_train_pipeline.h). The long part is training, so everything a restart needs lives in
+ * data/training/{job_id}/, which — unlike the job's scratch folder — survives a crash:
+ *
+ *   dataset.safetensors   the prepared set (slices, features, pitch): a restarted job skips
+ *                         preprocessing and feature extraction
+ *   trainer/              rvc_trainer's checkpoint (G, D, optimizers, RNG, loss history)
+ *   stop                  "stop now and keep the latest model" (POST /api/jobs/{id}/stop)
+ *
+ * Phases and their share of the progress bar:
+ *   preprocessing 0–5 % → feature extraction 5–15 % → training 15–90 % (one event per step:
+ *   step, total_steps, loss, loss_mel, epoch, eta_seconds) → index 90–94 % → validation
+ *   94–98 % (the exported model converts a few seconds of the training audio) → saving.
+ * The model id is chosen at submit time (the brief's response carries it); the model row is
+ * written last, so a job that dies before that leaves no half-made model in the library, and a
+ * re-run that finds the row already written reports it instead of training again.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audio/audio.h"
+#include "jobs/jobs_internal.h"
+#include "models/rvc/rvc_engine.h"
+#include "models/rvc/rvc_import.h"
+#include "models/rvc/rvc_train_pipeline.h"
+
+/* ---- parameters ---- */
+static int check_bool_options(const json_t *o, vc_error *err)
+{
+    static const char *const KNOWN[] = {"remove_noise", "normalize_volume", "trim_silence", "vocal_separation", NULL};
+    if (!o) return 0;
+    if (!json_is_object(o)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "preprocessing must be an object");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)o, key, v) {
+        int known = 0;
+        for (int i = 0; KNOWN[i]; i++) known |= !strcmp(KNOWN[i], key);
+        if (!known || !json_is_boolean(v))
+            return vc_fail(err, VC_ERR_INVALID_REQUEST, "preprocessing.%s is not an option (remove_noise, "
+                           "normalize_volume, trim_silence: true/false)", key);
+    }
+    if (json_is_true(json_object_get(o, "vocal_separation")))
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "vocal separation is not available yet: upload a recording "
+                       "without music, or separate the vocals before uploading");
+    return 0;
+}
+
+static int integer_in(const json_t *tp, const char *key, int lo, int hi, int *out, vc_error *err)
+{
+    json_t *v = json_object_get(tp, key);
+    if (!v) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.%s must be an integer from %d to %d", key, lo, hi);
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+/* training_params → recipe (fields not given keep their defaults). */
+static int parse_training_params(const json_t *tp, rvc_train_recipe *r, vc_error *err)
+{
+    if (!tp) return 0;
+    if (!json_is_object(tp)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params must be an object");
+    static const char *const KNOWN[] = {"epochs", "batch_size", "learning_rate", "sample_rate", "save_every_steps",
+                                        "seed", "model_size", NULL};
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)tp, key, v) {
+        int known = 0;
+        for (int i = 0; KNOWN[i]; i++) known |= !strcmp(KNOWN[i], key);
+        if (!known) return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.%s is not a training parameter "
+                                   "(epochs, batch_size, learning_rate, sample_rate, save_every_steps, seed)", key);
+    }
+    if (integer_in(tp, "epochs", 1, 1000, &r->epochs, err) || integer_in(tp, "batch_size", 1, 32, &r->batch_size, err) ||
+        integer_in(tp, "save_every_steps", 1, 100000, &r->save_every_steps, err))
+        return -1;
+    int seed = (int)r->seed;
+    if (integer_in(tp, "seed", 0, 2147483647, &seed, err)) return -1;
+    r->seed = (uint64_t)seed;
+    if ((v = json_object_get(tp, "sample_rate"))) {
+        json_int_t sr = json_integer_value(v);
+        if (!json_is_integer(v) || (sr != 40000 && sr != 48000))
+            return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.sample_rate must be 40000 or 48000");
+        r->sample_rate = (int)sr;
+    }
+    if ((v = json_object_get(tp, "learning_rate"))) {
+        if (!json_is_number(v) || !(json_number_value(v) > 0) || json_number_value(v) > 0.01)
+            return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.learning_rate must be a number in (0, 0.01]");
+        r->learning_rate = json_number_value(v);
+    }
+    /* "tiny": a few-channel model that trains in seconds — for the test suite only. */
+    if ((v = json_object_get(tp, "model_size"))) {
+        const char *sz = json_string_value(v);
+        int tests = getenv("VCS_JOBS_TEST_KINDS") && !strcmp(getenv("VCS_JOBS_TEST_KINDS"), "1");
+        if (!sz || (strcmp(sz, "full") && !(tests && !strcmp(sz, "tiny"))))
+            return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.model_size must be \"full\"");
+        r->tiny = !strcmp(sz, "tiny");
+    }
+    return 0;
+}
+
+static int find_audio(store *s, const char *user_id, const json_t *params, store_audio *a, vc_error *err)
+{
+    const char *id = json_string_value(json_object_get(params, "training_audio_id"));
+    if (!id) return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_audio_id (string) is required");
+    if (!store_id_valid(id) || store_audio_get(s, user_id, id, a, err))
+        return vc_fail(err, VC_ERR_AUDIO_NOT_FOUND, "Training audio file not found. Please upload audio first.");
+    return 0;
+}
+
+static int check_name_and_consent(const json_t *params, vc_error *err)
+{
+    const char *name = json_string_value(json_object_get(params, "model_name"));
+    if (!name || !name[0] || strlen(name) > 100)
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "model_name must be a string of 1 to 100 characters");
+    if (!json_is_true(json_object_get(params, "voice_consent")))
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "voice_consent must be true: confirm that the voice is yours or "
+                       "that you have the speaker's permission to clone it");
+    return 0;
+}
+
+/* The recipe of a submitted (validated) job. */
+static int recipe_from(const json_t *params, double audio_seconds, rvc_train_recipe *r, vc_error *err)
+{
+    rvc_train_recipe_default(r);
+    if (parse_training_params(json_object_get(params, "training_params"), r, err)) return -1;
+    if (!json_object_get(json_object_get(params, "training_params"), "epochs"))
+        r->epochs = rvc_train_default_epochs(r, audio_seconds);
+    return 0;
+}
+
+/* Submit time: every refusal here costs the user nothing. Fills in model_id, the chosen epochs
+ * and the estimate, so the reply and the job agree. */
+static int train_validate(store *s, const char *user_id, json_t *params, vc_error *err)
+{
+    store_audio a;
+    rvc_train_recipe r;
+    char root[1200];
+    if (check_name_and_consent(params, err) || check_bool_options(json_object_get(params, "preprocessing"), err))
+        return -1;
+    rvc_train_recipe_default(&r);
+    if (parse_training_params(json_object_get(params, "training_params"), &r, err)) return -1;
+    if (find_audio(s, user_id, params, &a, err)) return -1;
+    double seconds = a.duration_seconds;
+    store_audio_free(&a);
+    if (seconds < RVC_TRAIN_MIN_SECONDS)
+        return vc_fail(err, VC_ERR_AUDIO_TOO_SHORT, "Audio is too short for training: %.0f s. Minimum: %d seconds "
+                       "(5–10 minutes gives the best results).", seconds, RVC_TRAIN_MIN_SECONDS);
+    store_path(s, root, sizeof root, "weights");
+    if (rvc_base_weights_check(root, err)) return -1;
+    if (recipe_from(params, seconds, &r, err)) return -1;
+    char model_id[STORE_ID_MAX], now[32];
+    if (store_new_id("model", model_id, err)) return -1;
+    time_t t = time(NULL);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    json_object_set_new(params, "consented_at", json_string(now));
+    json_object_set_new(params, "model_id", json_string(model_id));
+    json_object_set_new(params, "epochs", json_integer(r.epochs));
+    json_object_set_new(params, "estimated_duration_minutes",
+                        json_integer((json_int_t)ceil(rvc_train_estimate_seconds(&r, seconds) / 60.0)));
+    return 0;
+}
+
+/* ---- run ---- */
+typedef struct train_run {
+    const job *jb;
+    job_ctx *c;
+    char dir[1300];
+} train_run;
+
+static int on_phase(void *ctx, const char *phase, double fraction, const char *message)
+{
+    train_run *t = ctx;
+    static const struct { const char *phase; double from, span; } SPANS[] = {
+        {"preprocessing", 0, 5}, {"feature extraction", 5, 10}, {"training", 15, 75},
+        {"index", 90, 4}, {"validation", 94, 4}, {"saving", 98, 2},
+    };
+    for (size_t i = 0; i < sizeof SPANS / sizeof SPANS[0]; i++)
+        if (!strcmp(SPANS[i].phase, phase)) job_progress(t->c, SPANS[i].from + SPANS[i].span * fraction, phase, message);
+    return job_cancelled(t->c);
+}
+
+static int on_step(void *ctx, const rvc_trainer_status *st, double eta_seconds)
+{
+    train_run *t = ctx;
+    vc_error err;
+    double percent = 15 + 75 * (double)st->step / (double)(st->total_steps > 0 ? st->total_steps : 1);
+    json_t *d = json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:s, s:f, s:f}", "step", (json_int_t)st->step,
+                          "total_steps", (json_int_t)st->total_steps, "loss", st->last.loss_gen_all, "loss_mel",
+                          st->last.loss_mel, "loss_disc", st->last.loss_disc, "loss_kl", st->last.loss_kl, "loss_fm",
+                          st->last.loss_fm, "epoch", st->epoch, "epochs", st->epochs, "phase", "training",
+                          "eta_seconds", eta_seconds, "percent", percent);
+    job_emit(t->c, "progress", d, &err);
+    return job_cancelled(t->c);
+}
+
+static int preprocess(void *ctx, audio_buffer *buf, vc_error *err)
+{
+    train_run *t = ctx;
+    return jobs_run_dsp_steps(t->c, json_object_get(t->jb->params, "preprocessing"), buf, 0, 5, err);
+}
+
+static int stop_requested(void *ctx)
+{
+    train_run *t = ctx;
+    char path[1400];
+    snprintf(path, sizeof path, "%s/stop", t->dir);
+    return access(path, F_OK) == 0;
+}
+
+static int already_done(store *s, const job *jb, json_t **result, vc_error *err)
+{
+    store_model m;
+    const char *id = json_string_value(json_object_get(jb->params, "model_id"));
+    if (!id || store_model_get(s, jb->user_id, id, &m, err)) return 0;
+    *result = json_pack("{s:s, s:s, s:f, s:s, s:b}", "model_id", m.model_id, "model_name", m.name, "final_loss",
+                        m.final_loss, "quality_grade", m.quality_grade, "recovered", 1);
+    return 1;
+}
+
+/* The trained files → a model in the library under the announced id. */
+static int add_to_library(train_run *t, const rvc_train_outcome *o, store_model *m, vc_error *err)
+{
+    const json_t *p = t->jb->params;
+    char pth[1400], idx[1400];
+    snprintf(pth, sizeof pth, "%s/model.pth", t->dir);
+    snprintf(idx, sizeof idx, "%s/model.index", t->dir);
+    store_model trained = {0};
+    trained.training_duration_minutes = (int)ceil(o->training_seconds / 60.0);
+    snprintf(trained.quality_grade, sizeof trained.quality_grade, "%s", o->grade);
+    trained.final_loss = o->final.loss_mel;
+    trained.training_audio_duration_seconds = o->audio_seconds;
+    json_t *prov = json_pack("{s:s, s:b, s:s, s:I, s:i, s:f, s:b, s:s?}", "attestation",
+                             "The user confirmed that the voice is theirs or that they have the speaker's permission.",
+                             "voice_consent", 1, "training_audio_id", json_string_value(json_object_get(p, "training_audio_id")),
+                             "steps", (json_int_t)o->steps, "epochs_done", o->epochs_done, "final_loss_mel", o->final.loss_mel,
+                             "stopped_early", o->stopped_early, "consented_at", json_string_value(json_object_get(p, "consented_at")));
+    rvc_import_request rq = {.user_id = t->jb->user_id, .name = json_string_value(json_object_get(p, "model_name")),
+                             .model_path = pth, .index_path = access(idx, R_OK) == 0 ? idx : NULL, .filename = "model.pth",
+                             .model_id = json_string_value(json_object_get(p, "model_id")), .trained = &trained,
+                             .provenance = prov};
+    int rc = rvc_import_voice(job_store(t->c), &rq, m, err);
+    json_decref(prov);
+    return rc;
+}
+
+static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *err)
+{
+    store *s = job_store(c);
+    if (already_done(s, jb, result, err)) return 0;
+    train_run t = {.jb = jb, .c = c};
+    store_path(s, t.dir, sizeof t.dir, "training/%s", jb->job_id);
+    store_audio a;
+    if (find_audio(s, jb->user_id, jb->params, &a, err)) return -1;
+    char audio_path[1600], root[1200];
+    store_path(s, audio_path, sizeof audio_path, "%s", a.file_path);
+    store_path(s, root, sizeof root, "weights");
+    rvc_train_recipe r;
+    int rc = recipe_from(jb->params, a.duration_seconds, &r, err);
+    store_audio_free(&a);
+    if (rc) return -1;
+    r.epochs = (int)json_integer_value(json_object_get(jb->params, "epochs"));
+    rvc_train_job_spec spec = {.audio_path = audio_path, .work_dir = t.dir, .weights_root = root, .recipe = &r,
+                               .preprocess = preprocess, .on_phase = on_phase, .on_step = on_step, .stop_requested = stop_requested, .ctx = &t};
+    rvc_train_outcome o;
+    store_model m;
+    rc = rvc_train_pipeline_run(&spec, &o, err);
+    if (rc == 0) {
+        on_phase(&t, "saving", 0, "Adding the model to your library...");
+        rc = add_to_library(&t, &o, &m, err);
+    }
+    if (rc == 0) {
+        *result = json_pack("{s:s, s:s, s:f, s:f, s:s, s:I, s:i, s:b, s:f}", "model_id", m.model_id, "model_name",
+                            m.name, "final_loss", o.final.loss_mel, "loss_gen_all", o.final.loss_gen_all, "quality_grade",
+                            o.grade, "steps", (json_int_t)o.steps, "epochs", o.epochs_done, "stopped_early",
+                            o.stopped_early, "training_minutes", o.training_seconds / 60.0);
+    }
+    /* Kept only when the server is shutting down (the job is re-queued and resumes from it);
+     * completion, failure and cancel remove it. A crash never gets here, so it keeps it too. */
+    if (!job_shutting_down(c)) {
+        vc_error ignored;
+        store_remove_tree(t.dir, &ignored);
+    }
+    return rc;
+}
+
+const job_kind JOBS_KIND_TRAIN_RVC = {
+    .name = "train_rvc", .lane = JOBS_LANE_TRAIN, .priority = JOBS_PRIO_TRAIN,
+    .validate = train_validate, .run = train_run_job,
+};
+
+/* ---- stop early, loss history (for the API) ---- */
+int jobs_train_stop(jobs *j, const char *user_id, const char *job_id, vc_error *err)
+{
+    jobs_row r = {0};
+    store *s = jobs_get_store(j);
+    int found = jobs_db_get(s, user_id, job_id, &r, err);
+    if (found < 0) return -1;
+    int rc = 0;
+    if (!found) rc = vc_fail(err, VC_ERR_JOB_NOT_FOUND, "job %s not found", job_id);
+    else if (strcmp(r.kind, JOBS_KIND_TRAIN_RVC.name))
+        rc = vc_fail(err, VC_ERR_INVALID_REQUEST, "only training jobs can be stopped early; use DELETE to cancel");
+    else if (strcmp(r.state, "running"))
+        rc = vc_fail(err, VC_ERR_CONFLICT, !strcmp(r.state, "queued") ? "the job has not started: cancel it instead"
+                                                                      : "the job already finished");
+    jobs_row_free(&r);
+    if (rc) return -1;
+    char dir[1300], path[1400];
+    store_path(s, dir, sizeof dir, "training/%s", job_id);
+    snprintf(path, sizeof path, "%s/stop", dir);
+    if (store_mkdirs(dir, err)) return -1;
+    return store_write_atomic(path, "stop\n", 5, err);
+}
+
+static json_t *loss_point(const jobs_event *e)
+{
+    if (strcmp(e->name, "progress")) return NULL;
+    json_t *d = json_loads(e->data, 0, NULL);
+    json_t *p = NULL;
+    if (json_is_integer(json_object_get(d, "step")) && json_is_number(json_object_get(d, "loss")))
+        p = json_pack("{s:O, s:O, s:O?, s:O?, s:O?}", "step", json_object_get(d, "step"), "loss",
+                      json_object_get(d, "loss"), "loss_mel", json_object_get(d, "loss_mel"), "loss_disc",
+                      json_object_get(d, "loss_disc"), "epoch", json_object_get(d, "epoch"));
+    json_decref(d);
+    return p;
+}
+
+/* A job resumed after a crash redoes the steps after its last checkpoint: their new points
+ * replace the first run's, so the curve has one point per step. */
+static void append_point(json_t *points, json_t *p)
+{
+    json_int_t step = json_integer_value(json_object_get(p, "step"));
+    size_t n = json_array_size(points);
+    while (n > 0 && json_integer_value(json_object_get(json_array_get(points, n - 1), "step")) >= step)
+        json_array_remove(points, --n);
+    json_array_append_new(points, p);
+}
+
+int jobs_train_loss_history(jobs *j, const char *user_id, const char *job_id, json_t **out, vc_error *err)
+{
+    int owns = jobs_owns(j, user_id, job_id, err);
+    if (owns <= 0) return owns < 0 ? -1 : vc_fail(err, VC_ERR_JOB_NOT_FOUND, "job %s not found", job_id);
+    json_t *points = json_array();
+    jobs_event ev[64];
+    int64_t after = 0;
+    int n;
+    while ((n = jobs_events_after(j, job_id, after, ev, 64, err)) > 0) {
+        for (int i = 0; i < n; i++) {
+            json_t *p = loss_point(&ev[i]);
+            if (p) append_point(points, p);
+            after = ev[i].id;
+            free(ev[i].data);
+        }
+    }
+    if (n < 0) {
+        json_decref(points);
+        return -1;
+    }
+    *out = json_pack("{s:s, s:o}", "job_id", job_id, "points", points);
+    return 0;
+}

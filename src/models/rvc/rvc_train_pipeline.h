@@ -1,0 +1,66 @@
+/*
+ * From a recording to a trained RVC voice, in one call shared by the train_rvc job and
+ * `voiceclone train`: decode → the caller's preprocessing (denoise/trim/normalise) → the
+ * prepared set (rvc_dataset, cached in work_dir) → training (rvc_trainer, checkpointed in
+ * work_dir/trainer; a re-run resumes) → feature index → the voice exported as the official
+ * small-model .pth → validation (the exported file is opened by our own engine and converts a
+ * few seconds of the training audio). Outputs: work_dir/model.pth and work_dir/model.index.
+ *
+ * Defaults are chosen from measured speed (docs/PERFORMANCE.md, `voiceclone bench rvc train`):
+ * RVC_STEP_SECONDS is one full-size v2 training step at batch 4 on 2 cores; the default number of
+ * epochs fits the training into about RVC_TRAIN_TARGET_MINUTES, between 2 and the official 20.
+ */
+#ifndef VC_MODELS_RVC_TRAIN_PIPELINE_H
+#define VC_MODELS_RVC_TRAIN_PIPELINE_H
+
+#include <stdint.h>
+
+#include "audio/audio.h"
+#include "base/error.h"
+#include "models/rvc/rvc_trainer.h"
+
+#define RVC_TRAIN_MIN_SECONDS 10
+#define RVC_TRAIN_TARGET_MINUTES 45.0
+#define RVC_PRETRAINED_DIR "rvc_pretrained" /* under the weights root: f0G48k.pth, f0D48k.pth */
+
+typedef struct rvc_train_recipe {
+    int sample_rate;       /* 48000 (the pretrained files we can install) or 40000 */
+    int version;           /* 2 */
+    int epochs, batch_size, save_every_steps;
+    double learning_rate;
+    uint64_t seed;
+    int tiny;              /* test suite: a few-channel model (rvc_train_config_tiny) */
+} rvc_train_recipe;
+
+void rvc_train_recipe_default(rvc_train_recipe *r);
+/* Pieces of 3.7 s with 0.3 s overlap → steps per epoch at r's batch size. */
+int rvc_train_steps_per_epoch(const rvc_train_recipe *r, double audio_seconds);
+int rvc_train_default_epochs(const rvc_train_recipe *r, double audio_seconds);
+double rvc_train_estimate_seconds(const rvc_train_recipe *r, double audio_seconds);
+
+typedef struct rvc_train_job_spec {
+    const char *audio_path, *work_dir, *weights_root;
+    const rvc_train_recipe *recipe;
+    /* All optional. Non-zero from on_phase/on_step cancels (VC_ERR_CANCELLED); stop_requested
+     * ends training early and keeps the model trained so far (after at least one step). */
+    int (*preprocess)(void *ctx, audio_buffer *buf, vc_error *err);
+    int (*on_phase)(void *ctx, const char *phase, double fraction, const char *message);
+    int (*on_step)(void *ctx, const rvc_trainer_status *st, double eta_seconds);
+    int (*stop_requested)(void *ctx);
+    void *ctx;
+} rvc_train_job_spec;
+
+typedef struct rvc_train_outcome {
+    rvc_train_result final;   /* mean of the last steps (up to one epoch) */
+    rvc_train_result first;   /* mean of the first steps (the same count) */
+    int64_t steps;
+    int epochs_done, stopped_early;
+    double training_seconds, audio_seconds;
+    char grade[4];            /* A–D from the final mel loss (rvc_train_grade) */
+} rvc_train_outcome;
+
+int rvc_train_pipeline_run(const rvc_train_job_spec *s, rvc_train_outcome *o, vc_error *err);
+/* A–D from the mel loss (45·L1 of log-mels): the same scale as the official logs. */
+const char *rvc_train_grade(double loss_mel);
+
+#endif

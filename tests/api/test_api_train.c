@@ -1,0 +1,281 @@
+/*
+ * RVC training through the real server, with the tiny golden HuBERT/RMVPE installed as an
+ * offline user installs them and the test-only "tiny" model size (a few channels: seconds per
+ * step instead of minutes):
+ *   refusals with the brief's codes (no consent, unknown/too-short audio, vocal separation,
+ *   bad parameters, base models missing) that queue nothing;
+ *   a training run end to end: the phases in order over SSE, one progress event per step with
+ *   loss and ETA, the loss history endpoint, a model in the library under the id announced at
+ *   submit time with its grade and consent attestation, and that model converting audio;
+ *   "stop now and keep the model"; cancel (no model, no training folder left);
+ *   kill -9 mid-training → restart → the job resumes from its checkpoint and completes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sndfile.h>
+
+#include "support/http_client.h"
+#include "support/test_api.h"
+#include "support/test_audio.h"
+#include "support/test_server.h"
+
+static test_server S;
+static const char *const ENV[] = {"VCS_JOBS_TEST_KINDS=1", NULL};
+static char VOICE_ID[64], SHORT_ID[64];
+
+static const char *root(void) { return getenv("VCS_TEST_ROOT") ? getenv("VCS_TEST_ROOT") : "."; }
+
+static json_t *call(const char *method, const char *path, const char *body, long want)
+{
+    return api_call(&S, method, path, body, want);
+}
+
+/* A synthetic voice (espeak-ng speech, with its natural pauses). */
+static void upload_voice(const char *endpoint, double seconds, char *id, size_t cap)
+{
+    char wav[] = "/tmp/vcs-voice-XXXXXX", url[512];
+    close(mkstemp(wav));
+    if (test_audio_speech(wav, seconds)) fail_msg("speech");
+    http_response res = {0};
+    int rc = http_post_form(test_server_url(&S, url, sizeof url, endpoint), NULL, wav, "voice.wav",
+                            NULL, &res);
+    unlink(wav);
+    if (rc || res.status != 200) fail_msg("upload: %ld %s", res.status, res.body ? res.body : "");
+    snprintf(id, cap, "%s", json_string_value(json_object_get(http_json(&res), "file_id")));
+    http_response_free(&res);
+}
+
+static void install_base_models(void)
+{
+    char bin[1024], cmd[4096];
+    test_server_binary(bin, sizeof bin);
+    snprintf(cmd, sizeof cmd, "%s models import %s/tests/golden/rvc/hubert_small/hubert_fairseq_style.pt --to hubert --as hubert_base.pt "
+             "--data %s >/dev/null && %s models import %s/tests/golden/rvc/rmvpe_small/rmvpe.safetensors --to rmvpe --as rmvpe.pt "
+             "--data %s >/dev/null", bin, root(), S.data_dir, bin, root(), S.data_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state)
+{
+    if (test_server_start(&S, ENV, NULL)) return -1;
+    upload_voice("/api/upload/training-audio", 24, VOICE_ID, sizeof VOICE_ID);
+    upload_voice("/api/upload/target-audio", 3, SHORT_ID, sizeof SHORT_ID); /* training uploads refuse < 10 s */
+    return 0;
+}
+
+static int teardown(void **state) { return test_server_stop(&S) == 0 ? 0 : -1; }
+
+static void train_body(char *out, size_t cap, const char *audio_id, const char *extra_params)
+{
+    snprintf(out, cap, "{\"training_audio_id\":\"%s\",\"model_name\":\"Test voice\",\"voice_consent\":true,"
+             "\"preprocessing\":{\"normalize_volume\":true},\"training_params\":{\"model_size\":\"tiny\",\"batch_size\":2%s}}",
+             audio_id, extra_params);
+}
+
+static int jobs_count(void) { return (int)json_array_size(json_object_get(call("GET", "/api/jobs", NULL, 200), "jobs")); }
+
+static void expect_refused(const char *body, long status, const char *code, const char *message_part)
+{
+    int before = jobs_count();
+    json_t *j = call("POST", "/api/train", body, status);
+    assert_string_equal(json_string_value(json_object_get(j, "error_code")), code);
+    const char *m = json_string_value(json_object_get(j, "message"));
+    if (!m || !strstr(m, message_part)) fail_msg("message '%s' lacks '%s'", m ? m : "(none)", message_part);
+    assert_int_equal(jobs_count(), before);
+}
+
+static void refusals_queue_nothing(void **state)
+{
+    char body[1024];
+    train_body(body, sizeof body, VOICE_ID, "");
+    expect_refused(body, 503, "WEIGHTS_MISSING", "voiceclone models pull rvc");
+    install_base_models();
+    snprintf(body, sizeof body, "{\"training_audio_id\":\"%s\",\"model_name\":\"x\"}", VOICE_ID);
+    expect_refused(body, 400, "INVALID_REQUEST", "speaker's permission");
+    train_body(body, sizeof body, "audio_nope", "");
+    expect_refused(body, 404, "AUDIO_NOT_FOUND", "upload audio first");
+    train_body(body, sizeof body, SHORT_ID, "");
+    expect_refused(body, 400, "AUDIO_TOO_SHORT", "Minimum: 10 seconds");
+    train_body(body, sizeof body, VOICE_ID, ",\"epochs\":0");
+    expect_refused(body, 400, "INVALID_REQUEST", "training_params.epochs");
+    train_body(body, sizeof body, VOICE_ID, ",\"sample_rate\":22050");
+    expect_refused(body, 400, "INVALID_REQUEST", "40000 or 48000");
+    train_body(body, sizeof body, VOICE_ID, ",\"model_size\":\"huge\"");
+    expect_refused(body, 400, "INVALID_REQUEST", "model_size");
+    snprintf(body, sizeof body, "{\"training_audio_id\":\"%s\",\"model_name\":\"x\",\"voice_consent\":true,"
+             "\"preprocessing\":{\"vocal_separation\":true}}", VOICE_ID);
+    expect_refused(body, 400, "INVALID_REQUEST", "vocal separation is not available");
+}
+
+/* Fails with the job's error when it does not complete. */
+static void expect_complete(const char *job, double seconds)
+{
+    const char *st = api_wait_terminal(&S, job, seconds);
+    if (strcmp(st, "complete")) {
+        char path[160];
+        snprintf(path, sizeof path, "/api/jobs/%s", job);
+        char *j = json_dumps(call("GET", path, NULL, 200), JSON_COMPACT);
+        fail_msg("job %s ended %s: %s", job, st, j);
+    }
+}
+
+static void start(const char *extra, char *job_id, size_t cap, char *model_id, size_t mcap)
+{
+    char body[1024];
+    train_body(body, sizeof body, VOICE_ID, extra);
+    json_t *j = call("POST", "/api/train", body, 202);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "training_started");
+    assert_true(json_integer_value(json_object_get(j, "estimated_duration_minutes")) >= 1);
+    snprintf(job_id, cap, "%s", json_string_value(json_object_get(j, "job_id")));
+    if (model_id) snprintf(model_id, mcap, "%s", json_string_value(json_object_get(j, "model_id")));
+}
+
+static char *stream_of(const char *job_id)
+{
+    char path[160], url[512];
+    snprintf(path, sizeof path, "/api/progress/%s", job_id);
+    http_response res = {0};
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    char *body = res.body;
+    res.body = NULL;
+    http_response_free(&res);
+    return body;
+}
+
+static int loss_points(const char *job_id)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/api/jobs/%s/loss_history", job_id);
+    json_t *pts = json_object_get(call("GET", path, NULL, 200), "points");
+    for (size_t i = 0; i < json_array_size(pts); i++) /* one point per step, in order, after resumes too */
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(pts, i), "step")), (json_int_t)i + 1);
+    return (int)json_array_size(pts);
+}
+
+static void model_converts(const char *model_id)
+{
+    char body[256], job[64];
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_id\":\"%s\"}", model_id, SHORT_ID);
+    json_t *j = call("POST", "/api/convert/rvc", body, 202);
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
+    assert_string_equal(api_wait_terminal(&S, job, 60), "complete");
+}
+
+static void training_end_to_end(void **state)
+{
+    char job[64], model[64], path[700];
+    start(",\"epochs\":3", job, sizeof job, model, sizeof model);
+    expect_complete(job, 300);
+    char *s = stream_of(job);
+    const char *order[] = {"\"preprocessing\"", "\"feature extraction\"", "\"training\"", "\"step\"", "\"eta_seconds\"",
+                           "\"index\"", "\"validation\"", "event: complete", "event: close"};
+    const char *at = s;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (!(at = strstr(at, order[i]))) fail_msg("stream lacks %s (in order): %s", order[i], s);
+    free(s);
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    json_t *result = json_object_get(call("GET", path, NULL, 200), "result");
+    assert_string_equal(json_string_value(json_object_get(result, "model_id")), model);
+    int steps = (int)json_integer_value(json_object_get(result, "steps"));
+    assert_true(steps >= 3);
+    assert_int_equal(loss_points(job), steps);
+    snprintf(path, sizeof path, "/api/models/%s", model);
+    json_t *m = call("GET", path, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(m, "name")), "Test voice");
+    assert_true(json_number_value(json_object_get(m, "final_loss")) > 0);
+    assert_true(strlen(json_string_value(json_object_get(m, "quality_grade"))) == 1);
+    snprintf(path, sizeof path, "%s/models/%s/config.json", S.data_dir, model);
+    size_t n;
+    char *cfg = test_file_read(path, &n);
+    assert_non_null(cfg);
+    assert_non_null(strstr(cfg, "speaker's permission"));
+    free(cfg);
+    snprintf(path, sizeof path, "%s/training/%s", S.data_dir, job);
+    assert_int_not_equal(access(path, F_OK), 0); /* the training folder is gone once the model is stored */
+    model_converts(model);
+}
+
+/* Waits until the job reported at least `step` training steps. */
+static void wait_for_step(const char *job, int step)
+{
+    for (int i = 0; i < 3000; i++) {
+        if (loss_points(job) >= step) return;
+        usleep(100000);
+    }
+    fail_msg("no step %d within 300 s", step);
+}
+
+static void stop_keeps_the_model_and_cancel_does_not(void **state)
+{
+    char job[64], model[64], path[700];
+    start(",\"epochs\":200", job, sizeof job, model, sizeof model);
+    wait_for_step(job, 2);
+    snprintf(path, sizeof path, "/api/jobs/%s/stop", job);
+    call("POST", path, NULL, 202);
+    expect_complete(job, 120);
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    json_t *result = json_object_get(call("GET", path, NULL, 200), "result");
+    assert_true(json_is_true(json_object_get(result, "stopped_early")));
+    snprintf(path, sizeof path, "/api/models/%s", model);
+    call("GET", path, NULL, 200);
+    snprintf(path, sizeof path, "/api/jobs/%s/stop", job);
+    call("POST", path, NULL, 409); /* finished: nothing to stop */
+
+    start(",\"epochs\":200", job, sizeof job, model, sizeof model);
+    wait_for_step(job, 1);
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    call("DELETE", path, NULL, 200);
+    assert_string_equal(api_wait_terminal(&S, job, 60), "cancelled");
+    snprintf(path, sizeof path, "/api/models/%s", model);
+    call("GET", path, NULL, 404);
+    snprintf(path, sizeof path, "%s/training/%s", S.data_dir, job);
+    assert_int_not_equal(access(path, F_OK), 0);
+}
+
+static void kill_9_mid_training_resumes(void **state)
+{
+    char job[64], model[64], path[700];
+    start(",\"epochs\":6,\"save_every_steps\":2", job, sizeof job, model, sizeof model);
+    wait_for_step(job, 5);
+    kill(S.pid, SIGKILL);
+    waitpid(S.pid, NULL, 0);
+    S.pid = 0;
+    snprintf(path, sizeof path, "%s/training/%s/trainer", S.data_dir, job);
+    assert_int_equal(access(path, F_OK), 0); /* the checkpoint survived the crash */
+    assert_int_equal(test_server_restart(&S), 0);
+    expect_complete(job, 300);
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    json_t *j = call("GET", path, NULL, 200);
+    int steps = (int)json_integer_value(json_object_get(json_object_get(j, "result"), "steps"));
+    assert_int_equal(loss_points(job), steps); /* steps redone after the checkpoint replace their first run */
+    /* the second run started from the checkpoint (every 2 steps, killed after step 5), not from step 1 */
+    char *stream = stream_of(job);
+    const char *again = strstr(stream, "\"attempt\":2");
+    const char *step = again ? strstr(again, "\"step\":") : NULL;
+    if (!step) fail_msg("no second attempt with steps in %s", stream);
+    int first = atoi(step + 7);
+    free(stream);
+    if (first < 4) fail_msg("the restarted job began at step %d: it did not resume", first);
+    snprintf(path, sizeof path, "/api/models/%s", model);
+    call("GET", path, NULL, 200);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(refusals_queue_nothing),
+        cmocka_unit_test(training_end_to_end),
+        cmocka_unit_test(stop_keeps_the_model_and_cancel_does_not),
+        cmocka_unit_test(kill_9_mid_training_resumes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
