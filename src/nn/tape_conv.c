@@ -2,49 +2,23 @@
  * Convolution tape ops (see tape.h): Conv1d along T with stride, dilation, asymmetric zero
  * padding and groups, applied to every column W independently (so a (K,1) Conv2d over
  * DiscriminatorP's [B, C, T/p, p] view is the same op); ConvTranspose1d; weight norm.
- * The forward and both backwards of each convolution share one loop over (output, input)
- * index pairs, so the three can never disagree about which samples meet which taps.
+ * All of them run on sgemm (im2col / col2im around it).
  */
 #include "nn/tape.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { PASS_FWD, PASS_DX, PASS_DW };
+/* ---- Conv1d through im2col + sgemm ----
+ * Per batch item and group, the taps of every output position become the columns of a matrix
+ * (cols [cin_g·K, Tout·W]), so the forward pass and both backwards are one sgemm each:
+ *   y = W·cols,   gW += gy·colsᵀ,   gcols = Wᵀ·gy (then scattered back onto gx).
+ * This is what PyTorch's CPU convolution does too, so float32 sums come out in the same class
+ * of rounding as the reference's (the golden training step checks it). */
 
-/* The operands of one pass. Accumulation targets are double (the sum over input channels and
- * taps, or over output positions, is long: 1025 spectrogram bins in the posterior encoder);
- * the caller rounds them to float once at the end. */
-typedef struct conv_io {
-    const float *y, *x; /* output (FWD: unused) or its gradient; input */
-    double *acc;        /* FWD: output [.. y]; DX: input gradient [.. x] */
-    float *gw;          /* DW: weight gradient */
-    const float *w;     /* FWD, DX: weights */
-} conv_io;
-
-/* One tap over a run of `len` positions: y at yo, x at xo, steps sy and sx (in floats), W columns each. */
-static void tap_run(int pass, const conv_io *io, size_t wi, size_t yo, size_t xo, int len, int sy, int sx, int W)
-{
-    double dw = 0;
-    for (int i = 0; i < len; i++) {
-        size_t yi = yo + (size_t)i * sy, xi = xo + (size_t)i * sx;
-        if (pass == PASS_FWD) for (int w = 0; w < W; w++) io->acc[yi + w] += (double)io->w[wi] * io->x[xi + w];
-        else if (pass == PASS_DX) for (int w = 0; w < W; w++) io->acc[xi + w] += (double)io->w[wi] * io->y[yi + w];
-        else for (int w = 0; w < W; w++) dw += (double)io->y[yi + w] * io->x[xi + w];
-    }
-    if (pass == PASS_DW) io->gw[wi] += (float)dw;
-}
-
-/* acc (n doubles) rounded into dst: dst = acc (set) or dst += acc. */
-static void flush(float *dst, const double *acc, size_t n, int add)
-{
-    for (size_t i = 0; i < n; i++) dst[i] = add ? (float)(dst[i] + acc[i]) : (float)acc[i];
-}
-
-/* ---- Conv1d ---- */
-
-typedef struct conv_geom { int B, cin, cout, cin_g, cout_g, T, Tout, W, K; ag_conv_desc d; } conv_geom;
+typedef struct conv_geom { int B, cin, cout, cin_g, cout_g, groups, T, Tout, W, K; ag_conv_desc d; } conv_geom;
 
 /* Output positions [lo, hi) whose input index to·stride + off lies inside [0, T). */
 static void valid_range(const conv_geom *g, int off, int *lo, int *hi)
@@ -57,36 +31,90 @@ static void valid_range(const conv_geom *g, int off, int *lo, int *hi)
     if (*lo > *hi) *lo = *hi;
 }
 
-static void conv_pass(const conv_geom *g, int pass, const conv_io *io)
-{
-    size_t W = (size_t)g->W;
-    for (int b = 0; b < g->B; b++)
-        for (int oc = 0; oc < g->cout; oc++) {
-            int grp = oc / g->cout_g;
-            size_t yrow = ((size_t)b * g->cout + oc) * g->Tout * W;
-            for (int il = 0; il < g->cin_g; il++) {
-                size_t xrow = ((size_t)b * g->cin + grp * g->cin_g + il) * g->T * W;
-                for (int k = 0; k < g->K; k++) {
-                    size_t wi = ((size_t)oc * g->cin_g + il) * g->K + k;
-                    int off = k * g->d.dilation - g->d.pad_left, lo, hi;
-                    valid_range(g, off, &lo, &hi);
-                    if (hi > lo)
-                        tap_run(pass, io, wi, yrow + (size_t)lo * W, xrow + ((size_t)lo * g->d.stride + off) * W, hi - lo,
-                                (int)W, g->d.stride * (int)W, (int)W);
-                }
-            }
-        }
-}
-
 static void conv_geom_of(ag_tape *t, const ag_node *n, conv_geom *g)
 {
     const ag_node *x = &t->nodes[n->in[0]], *w = &t->nodes[n->in[1]];
     g->B = x->dims[0]; g->cin = x->dims[1]; g->T = x->dims[2]; g->W = x->dims[3];
     g->cout = w->dims[0]; g->cin_g = w->dims[1]; g->K = w->dims[2];
     memcpy(&g->d, n->aux, sizeof g->d);
-    int groups = g->cin / g->cin_g;
-    g->cout_g = g->cout / groups;
+    g->groups = g->cin / g->cin_g;
+    g->cout_g = g->cout / g->groups;
     g->Tout = n->dims[2];
+}
+
+/* 1 when cols would equal the input itself (pointwise conv over the whole input). */
+static int cols_are_input(const conv_geom *g)
+{
+    return g->K == 1 && g->d.stride == 1 && g->d.pad_left == 0 && g->groups == 1 && g->Tout == g->T;
+}
+
+/* Copies (add = 0) x's taps into cols, or adds (add = 1) cols back onto x: the two directions
+ * of im2col share one loop, so they can never disagree about which sample is which tap. */
+static void im2col_dir(const conv_geom *g, float *x, int b, int grp, float *cols, int add)
+{
+    size_t W = (size_t)g->W, N = (size_t)g->Tout * W;
+    for (int il = 0; il < g->cin_g; il++) {
+        float *xr = x + ((size_t)b * g->cin + (size_t)grp * g->cin_g + il) * (size_t)g->T * W;
+        for (int k = 0; k < g->K; k++) {
+            float *row = cols + ((size_t)il * g->K + k) * N;
+            int off = k * g->d.dilation - g->d.pad_left, lo, hi;
+            valid_range(g, off, &lo, &hi);
+            if (!add) {
+                memset(row, 0, sizeof(float) * (size_t)lo * W);
+                memset(row + (size_t)hi * W, 0, sizeof(float) * (size_t)(g->Tout - hi) * W);
+            }
+            for (int to = lo; to < hi; to++) {
+                float *c = row + (size_t)to * W, *xv = xr + ((size_t)to * g->d.stride + off) * W;
+                for (size_t w = 0; w < W; w++) {
+                    if (add) xv[w] += c[w];
+                    else c[w] = xv[w];
+                }
+            }
+        }
+    }
+}
+
+enum { PASS_FWD, PASS_BWD };
+
+/* One pass over all (batch, group) blocks; cols is scratch of cin_g·K·Tout·W floats. */
+static void conv_blocks(ag_tape *t, ag_node *n, const conv_geom *g, int pass, float *cols)
+{
+    const ag_node *xn = &t->nodes[n->in[0]], *wn = &t->nodes[n->in[1]];
+    int M = g->cout_g, Kd = g->cin_g * g->K, N = g->Tout * g->W;
+    int need_x = pass == PASS_BWD && ag_needs(t, n->in[0]), need_w = pass == PASS_BWD && ag_needs(t, n->in[1]);
+    float *gx = need_x ? ag_grad(t, n->in[0]) : NULL, *gw = need_w ? ag_grad(t, n->in[1]) : NULL;
+    int direct = cols_are_input(g);
+    for (int b = 0; b < g->B; b++)
+        for (int grp = 0; grp < g->groups; grp++) {
+            const float *wb = wn->val + (size_t)grp * M * Kd;
+            size_t yoff = ((size_t)b * g->cout + (size_t)grp * M) * N;
+            float *c = direct ? xn->val + (size_t)b * g->cin * N : cols;
+            if (pass == PASS_FWD || gw) {
+                if (!direct) im2col_dir(g, xn->val, b, grp, cols, 0);
+                if (pass == PASS_FWD)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, Kd, 1.0f, wb, Kd, c, N, 0.0f, n->val + yoff, N);
+                else
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Kd, N, 1.0f, n->grad + yoff, N, c, N, 1.0f,
+                                gw + (size_t)grp * M * Kd, Kd);
+            }
+            if (gx) {
+                float *dst = direct ? gx + (size_t)b * g->cin * N : cols;
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Kd, N, M, 1.0f, wb, Kd, n->grad + yoff, N,
+                            direct ? 1.0f : 0.0f, dst, N);
+                if (!direct) im2col_dir(g, gx, b, grp, cols, 1);
+            }
+        }
+}
+
+static int conv_pass(ag_tape *t, ag_node *n, int pass)
+{
+    conv_geom g;
+    conv_geom_of(t, n, &g);
+    float *cols = malloc(sizeof(float) * ((size_t)g.cin_g * g.K * g.Tout * g.W + 1));
+    if (!cols) { t->failed = 1; return -1; }
+    conv_blocks(t, n, &g, pass, cols);
+    free(cols);
+    return 0;
 }
 
 static void bias_bw(ag_tape *t, const ag_node *n)
@@ -104,48 +132,10 @@ static void bias_bw(ag_tape *t, const ag_node *n)
         }
 }
 
-/* Input gradient of a convolution pass through a double buffer of the input's size. */
-static void dx_through_double(ag_tape *t, ag_node *n, void (*pass)(ag_tape *, ag_node *, const conv_io *))
-{
-    ag_node *x = &t->nodes[n->in[0]];
-    float *gx = ag_grad(t, n->in[0]);
-    double *acc = calloc(x->n ? x->n : 1, sizeof(double));
-    if (!gx || !acc) { free(acc); t->failed = 1; return; }
-    conv_io io = {.y = n->grad, .acc = acc, .w = t->nodes[n->in[1]].val};
-    pass(t, n, &io);
-    flush(gx, acc, x->n, 1);
-    free(acc);
-}
-
-static void conv_run(ag_tape *t, ag_node *n, int pass, const conv_io *io)
-{
-    conv_geom g;
-    conv_geom_of(t, n, &g);
-    conv_pass(&g, pass, io);
-}
-
-static void conv_dx(ag_tape *t, ag_node *n, const conv_io *io) { conv_run(t, n, PASS_DX, io); }
-
 static void conv_bw(ag_tape *t, ag_node *n)
 {
-    if (ag_needs(t, n->in[0])) dx_through_double(t, n, conv_dx);
-    if (ag_needs(t, n->in[1])) {
-        conv_io io = {.y = n->grad, .x = t->nodes[n->in[0]].val, .gw = ag_grad(t, n->in[1])};
-        if (io.gw) conv_run(t, n, PASS_DW, &io);
-    }
+    conv_pass(t, n, PASS_BWD);
     bias_bw(t, n);
-}
-
-/* Output of a convolution pass through a double buffer of the output's size. */
-static int forward_through_double(ag_tape *t, ag_node *n, void (*run)(ag_tape *, ag_node *, int, const conv_io *))
-{
-    double *acc = calloc(n->n ? n->n : 1, sizeof(double));
-    if (!acc) { t->failed = 1; return -1; }
-    conv_io io = {.x = t->nodes[n->in[0]].val, .acc = acc, .w = t->nodes[n->in[1]].val};
-    run(t, n, PASS_FWD, &io);
-    flush(n->val, acc, n->n, 0);
-    free(acc);
-    return 0;
 }
 
 static void add_bias(ag_node *n, const float *bias)
@@ -171,46 +161,69 @@ int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d)
     n->aux = malloc(sizeof *d);
     if (!n->aux) { t->failed = 1; return -1; }
     memcpy(n->aux, d, sizeof *d);
-    if (forward_through_double(t, n, conv_run)) return -1;
+    if (conv_pass(t, n, PASS_FWD)) return -1;
     if (b >= 0) add_bias(n, t->nodes[b].val);
     n->backward = conv_bw;
     return o;
 }
 
-/* ---- ConvTranspose1d: out[ti·s + k − pad] += x[ti] · w[ic, oc, k] ---- */
+/* ---- ConvTranspose1d: out[ti·s + k − pad] += x[ti] · w[ic, oc, k] ----
+ * Per batch item: cols [cout·K, T] = wᵀ·x, scattered onto the output (col2im); backwards gather
+ * the output gradient into the same layout and use two sgemms. */
 
-static void convt_run(ag_tape *t, ag_node *n, int pass, const conv_io *io)
+typedef struct convt_geom { int cin, cout, T, Tout, K, s, p; } convt_geom;
+
+/* Copies (gather = 1: cols ← y) or adds (gather = 0: y += cols) along the taps that land inside y. */
+static void convt_cols(const convt_geom *g, float *y, float *cols, int gather)
 {
-    const ag_node *xn = &t->nodes[n->in[0]];
-    int B = xn->dims[0], cin = xn->dims[1], T = xn->dims[2], cout = n->dims[1], Tout = n->dims[2];
-    int K = t->nodes[n->in[1]].dims[2], s = n->ip[0], p = n->ip[1];
-    for (int b = 0; b < B; b++)
-        for (int ic = 0; ic < cin; ic++) {
-            size_t xrow = ((size_t)b * cin + ic) * T;
-            for (int oc = 0; oc < cout; oc++) {
-                size_t yrow = ((size_t)b * cout + oc) * Tout;
-                for (int k = 0; k < K; k++) {
-                    int off = k - p; /* to = ti·s + off */
-                    int lo = off >= 0 ? 0 : (-off + s - 1) / s, last = Tout - 1 - off;
-                    int hi = last < 0 ? 0 : last / s + 1;
-                    if (hi > T) hi = T;
-                    if (hi > lo)
-                        tap_run(pass, io, ((size_t)ic * cout + oc) * K + k, yrow + (size_t)lo * s + off, xrow + lo, hi - lo,
-                                s, 1, 1);
-                }
+    for (int oc = 0; oc < g->cout; oc++)
+        for (int k = 0; k < g->K; k++) {
+            float *c = cols + ((size_t)oc * g->K + k) * g->T, *yr = y + (size_t)oc * g->Tout;
+            int off = k - g->p, lo = off >= 0 ? 0 : (-off + g->s - 1) / g->s, last = g->Tout - 1 - off;
+            int hi = last < 0 ? 0 : last / g->s + 1;
+            if (hi > g->T) hi = g->T;
+            if (lo > hi) lo = hi;
+            if (gather) {
+                memset(c, 0, sizeof(float) * (size_t)lo);
+                memset(c + hi, 0, sizeof(float) * (size_t)(g->T - hi));
+            }
+            for (int ti = lo; ti < hi; ti++) {
+                if (gather) c[ti] = yr[(size_t)ti * g->s + off];
+                else yr[(size_t)ti * g->s + off] += c[ti];
             }
         }
 }
 
-static void convt_dx(ag_tape *t, ag_node *n, const conv_io *io) { convt_run(t, n, PASS_DX, io); }
+static int convt_pass(ag_tape *t, ag_node *n, int pass)
+{
+    const ag_node *xn = &t->nodes[n->in[0]], *wn = &t->nodes[n->in[1]];
+    convt_geom g = {xn->dims[1], n->dims[1], xn->dims[2], n->dims[2], wn->dims[2], n->ip[0], n->ip[1]};
+    int CK = g.cout * g.K;
+    float *gx = pass == PASS_BWD && ag_needs(t, n->in[0]) ? ag_grad(t, n->in[0]) : NULL;
+    float *gw = pass == PASS_BWD && ag_needs(t, n->in[1]) ? ag_grad(t, n->in[1]) : NULL;
+    float *cols = malloc(sizeof(float) * ((size_t)CK * g.T + 1));
+    if (!cols) { t->failed = 1; return -1; }
+    for (int b = 0; b < xn->dims[0]; b++) {
+        const float *xb = xn->val + (size_t)b * g.cin * g.T;
+        size_t yoff = (size_t)b * g.cout * g.Tout;
+        if (pass == PASS_FWD) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CK, g.T, g.cin, 1.0f, wn->val, CK, xb, g.T, 0.0f, cols, g.T);
+            memset(n->val + yoff, 0, sizeof(float) * (size_t)g.cout * g.Tout);
+            convt_cols(&g, n->val + yoff, cols, 0);
+            continue;
+        }
+        convt_cols(&g, n->grad + yoff, cols, 1);
+        if (gx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.cin, g.T, CK, 1.0f, wn->val, CK, cols, g.T, 1.0f,
+                            gx + (size_t)b * g.cin * g.T, g.T);
+        if (gw) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.cin, CK, g.T, 1.0f, xb, g.T, cols, g.T, 1.0f, gw, CK);
+    }
+    free(cols);
+    return 0;
+}
 
 static void convt_bw(ag_tape *t, ag_node *n)
 {
-    if (ag_needs(t, n->in[0])) dx_through_double(t, n, convt_dx);
-    if (ag_needs(t, n->in[1])) {
-        conv_io io = {.y = n->grad, .x = t->nodes[n->in[0]].val, .gw = ag_grad(t, n->in[1])};
-        if (io.gw) convt_run(t, n, PASS_DW, &io);
-    }
+    convt_pass(t, n, PASS_BWD);
     bias_bw(t, n);
 }
 
@@ -225,7 +238,7 @@ int ag_conv_transpose(ag_tape *t, int x, int w, int b, int stride, int pad)
     ag_node *n = &t->nodes[o];
     n->ip[0] = stride;
     n->ip[1] = pad;
-    if (forward_through_double(t, n, convt_run)) return -1;
+    if (convt_pass(t, n, PASS_FWD)) return -1;
     if (b >= 0) add_bias(n, t->nodes[b].val);
     n->backward = convt_bw;
     return o;
