@@ -97,19 +97,7 @@ static rvc_train_config tiny_config(float lr)
 {
     rvc_train_config c;
     vc_error err;
-    assert_int_equal(rvc_train_config_default(SR, PHONE_DIM, &c, &err), 0);
-    c.g.inter = 8;
-    c.g.hidden = 16;
-    c.g.filter = 32;
-    c.g.n_layers = 1;
-    c.g.upsample_initial = 32;
-    c.g.spk_embed_dim = 1;
-    c.g.gin = 8;
-    c.segment_samples = 8 * HOP;
-    c.n_fft = 1024; /* smaller STFTs than the official 2048: same code, less time */
-    c.spec_channels = 513;
-    c.n_mels = 80;
-    c.disc_divisor = 32;
+    assert_int_equal(rvc_train_config_tiny(SR, PHONE_DIM, &c, &err), 0);
     c.opt.lr = lr;
     return c;
 }
