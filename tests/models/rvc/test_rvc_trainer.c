@@ -20,6 +20,7 @@
 #include "models/rvc/rvc_engine.h"
 #include "models/rvc/rvc_specs.h"
 #include "models/rvc/rvc_trainer_internal.h"
+#include "nn/pth_write.h"
 #include "nn/weights.h"
 
 #define SR 40000
@@ -359,11 +360,65 @@ static void bad_inputs_are_clear_errors(void **state)
     free_set(&set);
 }
 
+/* An official-style pretrained file ({"model": state_dict}, fp32) is copied exactly; one with
+ * a wrong shape is refused with the tensor named. */
+static void write_pretrained(const char *path, const rvc_paramset *ps, const char *skew)
+{
+    nn_pth *p = nn_pth_new();
+    nn_pth_dict(p, 0);
+    nn_pth_str(p, "model");
+    nn_pth_dict(p, 1);
+    for (int i = 0; i < ps->count; i++) {
+        const rvc_param *w = &ps->p[i];
+        int wrong = skew && !strcmp(w->name, skew);
+        int64_t flat[2] = {1, (int64_t)w->n}; /* same data, wrong shape */
+        nn_pth_str(p, w->name);
+        nn_pth_tensor(p, w->val, wrong ? 2 : w->ndim, wrong ? flat : w->shape, 0);
+    }
+    nn_pth_end(p);
+    nn_pth_end(p);
+    vc_error err;
+    if (nn_pth_save(p, path, "archive", &err)) fail_msg("%s", err.message);
+    nn_pth_free(p);
+}
+
+static void pretrained_weights_are_loaded(void **state)
+{
+    rvc_dataset set;
+    make_set(&set);
+    rvc_train_config c = tiny_config(1e-4f);
+    c.g.phone_dim = PHONE_DIM;
+    nn_tensor_spec *specs = NULL;
+    size_t n = rvc_generator_tensor_specs(&c.g, c.spec_channels, &specs);
+    rvc_paramset src;
+    vc_error err;
+    assert_int_equal(rvc_paramset_from_specs(&src, specs, n, &err), 0);
+    rvc_paramset_init_random(&src, 99);
+    char g_path[256], bad_path[256];
+    snprintf(g_path, sizeof g_path, "%s/f0G40k.pth", TMP);
+    snprintf(bad_path, sizeof bad_path, "%s/bad_G.pth", TMP);
+    write_pretrained(g_path, &src, NULL);
+    write_pretrained(bad_path, &src, "enc_p.proj.bias");
+    rvc_trainer_options o = options("pretrained", &c, 1, 0);
+    o.pretrained_g = g_path;
+    rvc_trainer *t = open_ok(&set, &o);
+    for (int i = 0; i < src.count; i++)
+        if (memcmp(src.p[i].val, t->G.p[i].val, sizeof(float) * src.p[i].n)) fail_msg("%s not copied", src.p[i].name);
+    rvc_trainer_free(t);
+    o = options("pretrained-bad", &c, 1, 0);
+    o.pretrained_g = bad_path;
+    expect_open_fails(&set, &o, VC_ERR_INVALID_FORMAT, "enc_p.proj.bias");
+    rvc_paramset_free(&src);
+    free(specs);
+    free_set(&set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(training_specs_match_the_golden_case),
         cmocka_unit_test(bad_inputs_are_clear_errors),
+        cmocka_unit_test(pretrained_weights_are_loaded),
         cmocka_unit_test(killed_and_resumed_run_matches),
         cmocka_unit_test(mel_loss_falls),
     };
