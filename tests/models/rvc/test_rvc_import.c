@@ -86,7 +86,7 @@ static void imports_pth_with_index(void **state)
     char pth[512], idx[512], path[600];
     snprintf(pth, sizeof pth, "%s/tests/models/rvc/fixtures/voice_v2_96.pth", root());
     snprintf(idx, sizeof idx, "%s/tests/models/rvc/fixtures/voice_v2_96.index", root());
-    rvc_import_request rq = {"u1", "", pth, idx, "My Voice.pth", 0};
+    rvc_import_request rq = {.user_id = "u1", .name = "", .model_path = pth, .index_path = idx, .filename = "My Voice.pth", .is_zip = 0};
     store_model m;
     vc_error err = {0};
     if (rvc_import_voice(S, &rq, &m, &err)) fail_msg("%s", err.message);
@@ -112,14 +112,14 @@ static void imports_stored_and_deflated_zips(void **state)
     for (int deflate = 0; deflate <= 1; deflate++) {
         make_zip(deflate ? "deflated" : "stored", deflate, "v/readme.txt=make_voices.py v/voice.pth=voice_v2_96.pth v/voice.index=voice_v2_96.index",
                  zip, sizeof zip);
-        rvc_import_request rq = {"u1", "zipped", zip, NULL, "voice.zip", 1};
+        rvc_import_request rq = {.user_id = "u1", .name = "zipped", .model_path = zip, .index_path = NULL, .filename = "voice.zip", .is_zip = 1};
         store_model m;
         vc_error err = {0};
         if (rvc_import_voice(S, &rq, &m, &err)) fail_msg("%s", err.message);
         assert_int_equal(m.has_index, 1);
     }
     make_zip("no_index", 1, "voice.pth=voice_v2_96.pth", zip, sizeof zip);
-    rvc_import_request rq = {"u1", "zipped", zip, NULL, "voice.zip", 1};
+    rvc_import_request rq = {.user_id = "u1", .name = "zipped", .model_path = zip, .index_path = NULL, .filename = "voice.zip", .is_zip = 1};
     store_model m;
     vc_error err = {0};
     assert_int_equal(rvc_import_voice(S, &rq, &m, &err), 0);
@@ -129,7 +129,7 @@ static void imports_stored_and_deflated_zips(void **state)
 static void refuses_bad_zips_and_leaves_nothing(void **state)
 {
     char zip[600], cmd[1400];
-    rvc_import_request rq = {"u1", "bad", zip, NULL, "bad.zip", 1};
+    rvc_import_request rq = {.user_id = "u1", .name = "bad", .model_path = zip, .index_path = NULL, .filename = "bad.zip", .is_zip = 1};
     make_zip("no_pth", 1, "voice.index=voice_v2_96.index", zip, sizeof zip);
     expect_refused(&rq, "no .pth");
     make_zip("two_pth", 0, "a.pth=voice_v2_96.pth b.pth=voice_v3.pth", zip, sizeof zip);
@@ -152,13 +152,13 @@ static void refuses_not_a_voice_and_bad_names(void **state)
 {
     char pth[512];
     snprintf(pth, sizeof pth, "%s/tests/models/rvc/fixtures/not_a_voice.pth", root());
-    rvc_import_request rq = {"u1", "x", pth, NULL, "not_a_voice.pth", 0};
+    rvc_import_request rq = {.user_id = "u1", .name = "x", .model_path = pth, .index_path = NULL, .filename = "not_a_voice.pth", .is_zip = 0};
     expect_refused(&rq, "is not an RVC voice model");
     char long_name[200];
     memset(long_name, 'n', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
     snprintf(pth, sizeof pth, "%s/tests/models/rvc/fixtures/voice_v2_96.pth", root());
-    rvc_import_request named = {"u1", long_name, pth, NULL, "v.pth", 0};
+    rvc_import_request named = {.user_id = "u1", .name = long_name, .model_path = pth, .index_path = NULL, .filename = "v.pth", .is_zip = 0};
     store_model m;
     vc_error err = {0};
     assert_int_equal(rvc_import_voice(S, &named, &m, &err), -1);
