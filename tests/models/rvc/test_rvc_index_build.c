@@ -112,8 +112,13 @@ static void lists_do_not_mix_clusters(void **state)
     else { uint64_t m; memcpy(&m, p + 4, 8); for (uint64_t i = 0; i < m; i += 2) { uint64_t l, s; memcpy(&l, p + 12 + 8 * i, 8); memcpy(&s, p + 20 + 8 * i, 8); sizes[l] = s; } p += 12 + 8 * m; }
     uint64_t total = 0;
     for (uint64_t l = 0; l < nlist; l++) {
-        const int64_t *ids = (const int64_t *)(p + sizes[l] * dim * 4);
-        for (uint64_t i = 1; i < sizes[l]; i++) assert_int_equal(ids[i] % 4, ids[0] % 4);
+        const unsigned char *ids = p + sizes[l] * dim * 4; /* int64 ids, not aligned in the file */
+        int64_t first, id;
+        memcpy(&first, ids, 8);
+        for (uint64_t i = 1; i < sizes[l]; i++) {
+            memcpy(&id, ids + 8 * i, 8);
+            assert_int_equal(id % 4, first % 4);
+        }
         p += sizes[l] * (dim * 4 + 8);
         total += sizes[l];
     }
