@@ -2,7 +2,8 @@
  * Convolution tape ops (see tape.h): Conv1d along T with stride, dilation, asymmetric zero
  * padding and groups, applied to every column W independently (so a (K,1) Conv2d over
  * DiscriminatorP's [B, C, T/p, p] view is the same op); ConvTranspose1d; weight norm.
- * All of them run on sgemm (im2col / col2im around it).
+ * All of them run on sgemm: per tap over shifted views for stride-1 single-group convolutions,
+ * through im2col / col2im otherwise.
  */
 #include "nn/tape.h"
 
@@ -106,10 +107,73 @@ static void conv_blocks(ag_tape *t, ag_node *n, const conv_geom *g, int pass, fl
         }
 }
 
+/* ---- stride-1, single-group convolutions along one axis: one sgemm per tap, no im2col ----
+ * With stride 1 the input a tap reads is the input itself shifted by the tap's offset, so each
+ * tap is a product over a plain view (leading dimension T): y[:, lo:hi] += W_k · x[:, lo+off:hi+off].
+ * Most of the decoder's convolutions (32–256 channels over up to 17 280 samples) are of this kind;
+ * there an im2col copy would cost as much as the product. W_k needs the weights tap-major. */
+static int tap_major(const conv_geom *g, const float *w, float **out)
+{
+    size_t cc = (size_t)g->cout * g->cin;
+    float *tm = malloc(sizeof(float) * (cc * g->K + 1));
+    if (!tm) return -1;
+    for (size_t oi = 0; oi < cc; oi++)
+        for (int k = 0; k < g->K; k++) tm[(size_t)k * cc + oi] = w[oi * g->K + k];
+    *out = tm;
+    return 0;
+}
+
+static void taps_blocks(ag_tape *t, ag_node *n, const conv_geom *g, int pass, const float *wt, float *gwt)
+{
+    const float *x = t->nodes[n->in[0]].val;
+    float *gx = pass == PASS_BWD && ag_needs(t, n->in[0]) ? ag_grad(t, n->in[0]) : NULL;
+    int M = g->cout, C = g->cin, T = g->T, To = g->Tout;
+    for (int b = 0; b < g->B; b++) {
+        const float *xb = x + (size_t)b * C * T;
+        float *yb = (pass == PASS_FWD ? n->val : n->grad) + (size_t)b * M * To;
+        if (pass == PASS_FWD) memset(yb, 0, sizeof(float) * (size_t)M * To);
+        for (int k = 0; k < g->K; k++) {
+            int off = k * g->d.dilation - g->d.pad_left, lo, hi;
+            valid_range(g, off, &lo, &hi);
+            if (hi <= lo) continue;
+            const float *wk = wt + (size_t)k * M * C;
+            if (pass == PASS_FWD)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, hi - lo, C, 1.0f, wk, C, xb + lo + off, T, 1.0f,
+                            yb + lo, To);
+            if (gx)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, hi - lo, M, 1.0f, wk, C, yb + lo, To, 1.0f,
+                            gx + (size_t)b * C * T + lo + off, T);
+            if (gwt)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, C, hi - lo, 1.0f, yb + lo, To, xb + lo + off, T, 1.0f,
+                            gwt + (size_t)k * M * C, C);
+        }
+    }
+}
+
+static int taps_pass(ag_tape *t, ag_node *n, const conv_geom *g, int pass)
+{
+    float *wt = NULL, *gwt = NULL;
+    int need_w = pass == PASS_BWD && ag_needs(t, n->in[1]);
+    float *gw = need_w ? ag_grad(t, n->in[1]) : NULL;
+    size_t cc = (size_t)g->cout * g->cin;
+    if (tap_major(g, t->nodes[n->in[1]].val, &wt) || (gw && !(gwt = calloc(cc * g->K + 1, sizeof(float))))) {
+        free(wt);
+        t->failed = 1;
+        return -1;
+    }
+    taps_blocks(t, n, g, pass, wt, gwt);
+    for (size_t oi = 0; gwt && oi < cc; oi++)
+        for (int k = 0; k < g->K; k++) gw[oi * g->K + k] += gwt[(size_t)k * cc + oi];
+    free(wt);
+    free(gwt);
+    return 0;
+}
+
 static int conv_pass(ag_tape *t, ag_node *n, int pass)
 {
     conv_geom g;
     conv_geom_of(t, n, &g);
+    if (g.d.stride == 1 && g.W == 1 && g.groups == 1 && !cols_are_input(&g)) return taps_pass(t, n, &g, pass);
     float *cols = malloc(sizeof(float) * ((size_t)g.cin_g * g.K * g.Tout * g.W + 1));
     if (!cols) { t->failed = 1; return -1; }
     conv_blocks(t, n, &g, pass, cols);

@@ -103,6 +103,17 @@ static void conv_per_column_like_conv2d_k1(void **state)
     check(&c);
 }
 
+/* stride 1, one group: the tap-by-tap path (no im2col), with dilation and uneven padding */
+static void conv_stride1_dilated_taps(void **state)
+{
+    ag_conv_desc d = {1, 3, 4, 2, 1};
+    fd_case c = {.build = b_conv, .ctx = &d};
+    add_leaf(&c, 2, 3, 8, 1, 13, 0);
+    add_leaf(&c, 4, 3, 3, 1, 14, 0);
+    add_leaf(&c, 4, 1, 1, 1, 15, 0);
+    check(&c);
+}
+
 static int b_convt(ag_tape *t, const int *id, const void *ctx)
 {
     return ag_conv_transpose(t, id[0], id[1], id[2], 3, 1);
@@ -261,6 +272,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conv_grouped_strided_dilated), cmocka_unit_test(conv_per_column_like_conv2d_k1),
+        cmocka_unit_test(conv_stride1_dilated_taps),
         cmocka_unit_test(conv_transpose), cmocka_unit_test(weight_norm_g_and_v),
         cmocka_unit_test(layer_norm_over_channels), cmocka_unit_test(relative_attention_with_mask),
         cmocka_unit_test(gate_broadcast_slice_concat_flip), cmocka_unit_test(embedding_mask_scale_exp),

@@ -19,7 +19,7 @@
 
 /* One full-size v2 48k step (G + D, batch 4, 2 cores), measured by `voiceclone bench rvc train`
  * (docs/PERFORMANCE.md). Scaled linearly with the batch size for estimates. */
-#define RVC_STEP_SECONDS 45.0
+#define RVC_STEP_SECONDS 37.0
 #define RVC_TINY_STEP_SECONDS 0.3
 /* HuBERT + RMVPE over the training audio, seconds of work per second of audio (bench rvc). */
 #define RVC_EXTRACT_SECONDS_PER_SECOND 0.35
