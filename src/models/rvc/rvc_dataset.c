@@ -35,58 +35,23 @@
 
 /* The base models the features come from. */
 typedef struct feature_models {
-    nn_weights *hubert_w, *rmvpe_w;
-    hubert_model hubert;
-    int hubert_loaded;
-    rmvpe *pitch;
+    rvc_base_models base;
     int version, f0;
 } feature_models;
 
-static void feature_models_free(feature_models *fm)
-{
-    rmvpe_free(fm->pitch);
-    if (fm->hubert_loaded) hubert_free(&fm->hubert);
-    nn_weights_free(fm->hubert_w);
-    nn_weights_free(fm->rmvpe_w);
-    memset(fm, 0, sizeof *fm);
-}
+static void feature_models_free(feature_models *fm) { rvc_base_models_free(&fm->base); }
 
-static int open_base_file(const char *root, const char *rel, nn_weights **w, vc_error *err)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    if (nn_weights_open(path, w, err) == 0) return 0;
-    err->code = VC_ERR_WEIGHTS_MISSING;
-    return vc_error_wrap(err, "RVC base model %s unusable (install: voiceclone models pull rvc)", rel);
-}
-
-/* As rvc_engine.c: fairseq keeps the head count in cfg.model (the official file has 12). */
 static int feature_models_open(feature_models *fm, const rvc_dataset_options *o, vc_error *err)
 {
-    memset(fm, 0, sizeof *fm);
     fm->version = o->version;
     fm->f0 = o->f0;
-    if (open_base_file(o->weights_root, RVC_HUBERT_FILE, &fm->hubert_w, err) != 0) return -1;
-    const json_t *cfg = json_object_get(json_object_get(nn_weights_meta(fm->hubert_w), "cfg"), "model");
-    const json_t *heads = json_object_get(cfg, "encoder_attention_heads");
-    const char *prefix = nn_weights_get(fm->hubert_w, "model.post_extract_proj.weight") ? "model." : "";
-    if (hubert_load(&fm->hubert, fm->hubert_w, prefix, heads ? (int)json_integer_value(heads) : 12, err) != 0) {
-        err->code = VC_ERR_WEIGHTS_MISSING;
-        return vc_error_wrap(err, "RVC base model %s unusable", RVC_HUBERT_FILE);
-    }
-    fm->hubert_loaded = 1;
-    if (o->version == 1 && (fm->hubert.final_dim <= 0 || fm->hubert.layers < 9))
+    if (rvc_base_models_open(&fm->base, o->weights_root, o->f0, err) != 0) return -1;
+    if (o->version == 1 && (fm->base.hubert.final_dim <= 0 || fm->base.hubert.layers < 9))
         return vc_fail(err, VC_ERR_WEIGHTS_MISSING, "%s has no final_proj or fewer than 9 layers (v1 needs both)", RVC_HUBERT_FILE);
-    if (!o->f0) return 0;
-    if (open_base_file(o->weights_root, RVC_RMVPE_FILE, &fm->rmvpe_w, err) != 0) return -1;
-    if (rmvpe_load(&fm->pitch, fm->rmvpe_w, "", err) != 0) {
-        err->code = VC_ERR_WEIGHTS_MISSING;
-        return vc_error_wrap(err, "RVC base model %s unusable", RVC_RMVPE_FILE);
-    }
     return 0;
 }
 
-static int phone_dim(const feature_models *fm) { return fm->version == 1 ? fm->hubert.final_dim : fm->hubert.embed; }
+static int phone_dim(const feature_models *fm) { return fm->version == 1 ? fm->base.hubert.final_dim : fm->base.hubert.embed; }
 
 static int options_check(const rvc_dataset_options *o, vc_error *err)
 {
@@ -216,14 +181,14 @@ static int extract_streams(const feature_models *fm, int sr, piece_streams *s, v
     s->wave16 = out16.samples;
     s->n16 = (int64_t)out16.frames;
     if (s->n16 < HUBERT_MIN_SAMPLES || s->n16 > INT32_MAX / 2) return 0; /* the official extraction fails on it: dropped */
-    s->T = hubert_frames(&fm->hubert, (int)s->n16);
+    s->T = hubert_frames(&fm->base.hubert, (int)s->n16);
     if (s->T < 1) { s->T = 0; return 0; }
-    s->feats = malloc(sizeof(float) * (size_t)s->T * (size_t)fm->hubert.embed);
+    s->feats = malloc(sizeof(float) * (size_t)s->T * (size_t)fm->base.hubert.embed);
     if (fm->f0) s->f0 = malloc(sizeof(double) * (size_t)(s->n16 / RMVPE_HOP + 1));
     if (!s->feats || (fm->f0 && !s->f0)) return vc_fail(err, VC_ERR_NOMEM, "out of memory (features)");
-    int layer = fm->version == 1 ? 9 : fm->hubert.layers;
-    if (hubert_extract(&fm->hubert, s->wave16, (int)s->n16, layer, fm->version == 1, s->feats, NULL, NULL, err) != 0) return -1;
-    return fm->f0 ? rmvpe_f0(fm->pitch, s->wave16, (int)s->n16, s->f0, err) : 0;
+    int layer = fm->version == 1 ? 9 : fm->base.hubert.layers;
+    if (hubert_extract(&fm->base.hubert, s->wave16, (int)s->n16, layer, fm->version == 1, s->feats, NULL, NULL, err) != 0) return -1;
+    return fm->f0 ? rmvpe_f0(fm->base.pitch, s->wave16, (int)s->n16, s->f0, err) : 0;
 }
 
 /* TextAudioLoaderMultiNSFsid: phone ×2, every stream cut to the shortest (and to 900). */

@@ -26,10 +26,7 @@ typedef struct voice_part {
 
 struct rvc_engine {
     voice_part voice;
-    nn_weights *hubert_w, *rmvpe_w;
-    hubert_model hubert;
-    int hubert_loaded;
-    rmvpe *pitch;
+    rvc_base_models base;
 };
 
 static void voice_part_free(voice_part *v)
@@ -167,22 +164,32 @@ static int base_failed(vc_error *err)
     return vc_error_wrap(err, "RVC base model unusable (reinstall: voiceclone models pull rvc)");
 }
 
-static int load_base(rvc_engine *e, const char *root, vc_error *err)
+int rvc_base_models_open(rvc_base_models *b, const char *root, int with_pitch, vc_error *err)
 {
+    memset(b, 0, sizeof *b);
     char hub[1200], rmv[1200];
     snprintf(hub, sizeof hub, "%s/" RVC_HUBERT_FILE, root);
     snprintf(rmv, sizeof rmv, "%s/" RVC_RMVPE_FILE, root);
-    int pitch = e->voice.info.f0; /* models without pitch never run RMVPE: it need not be installed */
-    if (base_files_check(root, pitch ? 2 : 1, err) != 0) return -1;
-    if (nn_weights_open(hub, &e->hubert_w, err) != 0 || (pitch && nn_weights_open(rmv, &e->rmvpe_w, err) != 0)) return base_failed(err);
+    if (base_files_check(root, with_pitch ? 2 : 1, err) != 0) return -1;
+    if (nn_weights_open(hub, &b->hubert_w, err) != 0 || (with_pitch && nn_weights_open(rmv, &b->rmvpe_w, err) != 0))
+        return base_failed(err);
     /* fairseq keeps the architecture in cfg.model; the official file has 12 heads */
-    const json_t *model_cfg = json_object_get(json_object_get(nn_weights_meta(e->hubert_w), "cfg"), "model");
+    const json_t *model_cfg = json_object_get(json_object_get(nn_weights_meta(b->hubert_w), "cfg"), "model");
     const json_t *heads = json_object_get(model_cfg, "encoder_attention_heads");
-    const char *prefix = nn_weights_get(e->hubert_w, "model.post_extract_proj.weight") ? "model." : "";
-    if (hubert_load(&e->hubert, e->hubert_w, prefix, heads ? (int)json_integer_value(heads) : 12, err) != 0) return base_failed(err);
-    e->hubert_loaded = 1;
-    if (pitch && rmvpe_load(&e->pitch, e->rmvpe_w, "", err) != 0) return base_failed(err);
+    const char *prefix = nn_weights_get(b->hubert_w, "model.post_extract_proj.weight") ? "model." : "";
+    if (hubert_load(&b->hubert, b->hubert_w, prefix, heads ? (int)json_integer_value(heads) : 12, err) != 0) return base_failed(err);
+    b->hubert_loaded = 1;
+    if (with_pitch && rmvpe_load(&b->pitch, b->rmvpe_w, "", err) != 0) return base_failed(err);
     return 0;
+}
+
+void rvc_base_models_free(rvc_base_models *b)
+{
+    rmvpe_free(b->pitch);
+    if (b->hubert_loaded) hubert_free(&b->hubert);
+    nn_weights_free(b->hubert_w);
+    nn_weights_free(b->rmvpe_w);
+    memset(b, 0, sizeof *b);
 }
 
 int rvc_engine_open(rvc_engine **out, const char *model_path, const char *index_path, const char *weights_root,
@@ -191,7 +198,9 @@ int rvc_engine_open(rvc_engine **out, const char *model_path, const char *index_
     *out = NULL;
     rvc_engine *e = calloc(1, sizeof *e);
     if (!e) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    if (voice_part_open(&e->voice, model_path, index_path, err) != 0 || load_base(e, weights_root, err) != 0) {
+    /* models without pitch never run RMVPE: it need not be installed */
+    if (voice_part_open(&e->voice, model_path, index_path, err) != 0 ||
+        rvc_base_models_open(&e->base, weights_root, e->voice.info.f0, err) != 0) {
         rvc_engine_free(e);
         return -1;
     }
@@ -203,10 +212,7 @@ void rvc_engine_free(rvc_engine *e)
 {
     if (!e) return;
     voice_part_free(&e->voice);
-    rmvpe_free(e->pitch);
-    if (e->hubert_loaded) hubert_free(&e->hubert);
-    nn_weights_free(e->hubert_w);
-    nn_weights_free(e->rmvpe_w);
+    rvc_base_models_free(&e->base);
     free(e);
 }
 
@@ -215,7 +221,7 @@ const rvc_voice_info *rvc_engine_info(const rvc_engine *e) { return &e->voice.in
 static rvc_voice engine_voice(const rvc_engine *e)
 {
     const voice_part *v = &e->voice;
-    return (rvc_voice){&e->hubert, e->pitch, v->synth, v->bank, v->info.index_rows, v->info.version};
+    return (rvc_voice){&e->base.hubert, e->base.pitch, v->synth, v->bank, v->info.index_rows, v->info.version};
 }
 
 int rvc_engine_output_rate(const rvc_engine *e, const rvc_params *p)

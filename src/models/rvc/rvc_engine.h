@@ -36,6 +36,20 @@ typedef struct rvc_voice_info {
 
 typedef struct rvc_engine rvc_engine; /* opaque: owns the weights and loaded models */
 
+/* The shared base models, loaded the one way every RVC path (conversion, training) loads them:
+ * HuBERT always, RMVPE only with_pitch. A missing or unloadable file is VC_ERR_WEIGHTS_MISSING
+ * with the `voiceclone models pull rvc` hint. Free with rvc_base_models_free (also after a
+ * failed open). */
+typedef struct rvc_base_models {
+    nn_weights *hubert_w, *rmvpe_w;
+    hubert_model hubert;
+    int hubert_loaded;
+    rmvpe *pitch; /* NULL without pitch */
+} rvc_base_models;
+
+int rvc_base_models_open(rvc_base_models *b, const char *weights_root, int with_pitch, vc_error *err);
+void rvc_base_models_free(rvc_base_models *b);
+
 /* Loads and checks the voice alone (no base models): config, version and every synthesizer
  * tensor by name; with index_path the index must match the model's feature dimension. */
 int rvc_voice_inspect(const char *model_path, const char *index_path, rvc_voice_info *info, vc_error *err);
