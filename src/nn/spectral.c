@@ -79,6 +79,16 @@ static float reflect_at(const float *x, long L, long i)
     return x[i];
 }
 
+/* The FFT of the windowed frame starting at `start` of the reflect-padded signal, into p->re/im. */
+static void fft_frame(fft_plan *p, const float *x, size_t L, long start, const float *window, int n_fft)
+{
+    for (int i = 0; i < n_fft; i++) {
+        p->re[i] = (double)reflect_at(x, (long)L, start + i) * window[i];
+        p->im[i] = 0;
+    }
+    fft_run(p, 0);
+}
+
 int nn_stft_magnitude(float *mag, const float *x, size_t L, int n_fft, int hop, const float *window, vc_error *err)
 {
     fft_plan p;
@@ -86,12 +96,7 @@ int nn_stft_magnitude(float *mag, const float *x, size_t L, int n_fft, int hop, 
     if (L < 2) { fft_plan_free(&p); return vc_fail(err, VC_ERR_INVALID_REQUEST, "audio too short for an STFT"); }
     int frames = nn_stft_frames(L, hop), bins = n_fft / 2 + 1, pad = n_fft / 2;
     for (int f = 0; f < frames; f++) {
-        long start = (long)f * hop - pad;
-        for (int i = 0; i < n_fft; i++) {
-            p.re[i] = (double)reflect_at(x, (long)L, start + i) * window[i];
-            p.im[i] = 0;
-        }
-        fft_run(&p, 0);
+        fft_frame(&p, x, L, (long)f * hop - pad, window, n_fft);
         for (int k = 0; k < bins; k++) mag[(size_t)f * bins + k] = (float)sqrt(p.re[k] * p.re[k] + p.im[k] * p.im[k]);
     }
     fft_plan_free(&p);
@@ -112,12 +117,7 @@ int nn_spectrogram_padded(float *spec, const float *x, size_t L, int n_fft, int 
     nn_hann_periodic(window, n_fft);
     int frames = (int)((L + 2 * (size_t)pad - (size_t)n_fft) / (size_t)hop) + 1, bins = n_fft / 2 + 1;
     for (int f = 0; f < frames; f++) {
-        long start = (long)f * hop - pad;
-        for (int i = 0; i < n_fft; i++) {
-            p.re[i] = (double)reflect_at(x, (long)L, start + i) * window[i];
-            p.im[i] = 0;
-        }
-        fft_run(&p, 0);
+        fft_frame(&p, x, L, (long)f * hop - pad, window, n_fft);
         for (int k = 0; k < bins; k++)
             spec[(size_t)k * frames + f] = (float)sqrt(p.re[k] * p.re[k] + p.im[k] * p.im[k] + eps);
     }
