@@ -43,12 +43,6 @@ static void conv_geom_of(ag_tape *t, const ag_node *n, conv_geom *g)
     g->Tout = n->dims[2];
 }
 
-/* 1 when cols would equal the input itself (pointwise conv over the whole input). */
-static int cols_are_input(const conv_geom *g)
-{
-    return g->K == 1 && g->d.stride == 1 && g->d.pad_left == 0 && g->groups == 1 && g->Tout == g->T;
-}
-
 /* Copies (add = 0) x's taps into cols, or adds (add = 1) cols back onto x: the two directions
  * of im2col share one loop, so they can never disagree about which sample is which tap. */
 static void im2col_dir(const conv_geom *g, float *x, int b, int grp, float *cols, int add)
@@ -84,32 +78,29 @@ static void conv_blocks(ag_tape *t, ag_node *n, const conv_geom *g, int pass, fl
     int M = g->cout_g, Kd = g->cin_g * g->K, N = g->Tout * g->W;
     int need_x = pass == PASS_BWD && ag_needs(t, n->in[0]), need_w = pass == PASS_BWD && ag_needs(t, n->in[1]);
     float *gx = need_x ? ag_grad(t, n->in[0]) : NULL, *gw = need_w ? ag_grad(t, n->in[1]) : NULL;
-    int direct = cols_are_input(g);
     for (int b = 0; b < g->B; b++)
         for (int grp = 0; grp < g->groups; grp++) {
             const float *wb = wn->val + (size_t)grp * M * Kd;
             size_t yoff = ((size_t)b * g->cout + (size_t)grp * M) * N;
-            float *c = direct ? xn->val + (size_t)b * g->cin * N : cols;
             if (pass == PASS_FWD || gw) {
-                if (!direct) im2col_dir(g, xn->val, b, grp, cols, 0);
+                im2col_dir(g, xn->val, b, grp, cols, 0);
                 if (pass == PASS_FWD)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, Kd, 1.0f, wb, Kd, c, N, 0.0f, n->val + yoff, N);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, Kd, 1.0f, wb, Kd, cols, N, 0.0f, n->val + yoff, N);
                 else
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Kd, N, 1.0f, n->grad + yoff, N, c, N, 1.0f,
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Kd, N, 1.0f, n->grad + yoff, N, cols, N, 1.0f,
                                 gw + (size_t)grp * M * Kd, Kd);
             }
             if (gx) {
-                float *dst = direct ? gx + (size_t)b * g->cin * N : cols;
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Kd, N, M, 1.0f, wb, Kd, n->grad + yoff, N,
-                            direct ? 1.0f : 0.0f, dst, N);
-                if (!direct) im2col_dir(g, gx, b, grp, cols, 1);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Kd, N, M, 1.0f, wb, Kd, n->grad + yoff, N, 0.0f, cols, N);
+                im2col_dir(g, gx, b, grp, cols, 1);
             }
         }
 }
 
-/* ---- stride-1, single-group convolutions along one axis: one sgemm per tap, no im2col ----
+/* ---- stride-1, single-group convolutions: one sgemm per tap, no im2col ----
  * With stride 1 the input a tap reads is the input itself shifted by the tap's offset, so each
- * tap is a product over a plain view (leading dimension T): y[:, lo:hi] += W_k · x[:, lo+off:hi+off].
+ * tap is a product over a plain view: y[:, lo:hi] += W_k · x[:, lo+off:hi+off], with (position,
+ * column) flattened (a row is T·W contiguous floats; a shift of off positions is off·W floats).
  * Most of the decoder's convolutions (32–256 channels over up to 17 280 samples) are of this kind;
  * there an im2col copy would cost as much as the product. W_k needs the weights tap-major. */
 static int tap_major(const conv_geom *g, const float *w, float **out)
@@ -127,7 +118,7 @@ static void taps_blocks(ag_tape *t, ag_node *n, const conv_geom *g, int pass, co
 {
     const float *x = t->nodes[n->in[0]].val;
     float *gx = pass == PASS_BWD && ag_needs(t, n->in[0]) ? ag_grad(t, n->in[0]) : NULL;
-    int M = g->cout, C = g->cin, T = g->T, To = g->Tout;
+    int W = g->W, M = g->cout, C = g->cin, T = g->T * W, To = g->Tout * W;
     for (int b = 0; b < g->B; b++) {
         const float *xb = x + (size_t)b * C * T;
         float *yb = (pass == PASS_FWD ? n->val : n->grad) + (size_t)b * M * To;
@@ -137,6 +128,7 @@ static void taps_blocks(ag_tape *t, ag_node *n, const conv_geom *g, int pass, co
             valid_range(g, off, &lo, &hi);
             if (hi <= lo) continue;
             const float *wk = wt + (size_t)k * M * C;
+            lo *= W, hi *= W, off *= W; /* positions → flattened (position, column) indices */
             if (pass == PASS_FWD)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, hi - lo, C, 1.0f, wk, C, xb + lo + off, T, 1.0f,
                             yb + lo, To);
@@ -173,7 +165,7 @@ static int conv_pass(ag_tape *t, ag_node *n, int pass)
 {
     conv_geom g;
     conv_geom_of(t, n, &g);
-    if (g.d.stride == 1 && g.W == 1 && g.groups == 1 && !cols_are_input(&g)) return taps_pass(t, n, &g, pass);
+    if (g.d.stride == 1 && g.groups == 1) return taps_pass(t, n, &g, pass);
     float *cols = malloc(sizeof(float) * ((size_t)g.cin_g * g.K * g.Tout * g.W + 1));
     if (!cols) { t->failed = 1; return -1; }
     conv_blocks(t, n, &g, pass, cols);

@@ -103,12 +103,13 @@ static void conv_per_column_like_conv2d_k1(void **state)
     check(&c);
 }
 
-/* stride 1, one group: the tap-by-tap path (no im2col), with dilation and uneven padding */
+/* stride 1, one group: the tap-by-tap path (no im2col), with dilation, uneven padding and two
+ * columns (as DiscriminatorP's stride-1 layer) */
 static void conv_stride1_dilated_taps(void **state)
 {
     ag_conv_desc d = {1, 3, 4, 2, 1};
     fd_case c = {.build = b_conv, .ctx = &d};
-    add_leaf(&c, 2, 3, 8, 1, 13, 0);
+    add_leaf(&c, 2, 3, 8, 2, 13, 0);
     add_leaf(&c, 4, 3, 3, 1, 14, 0);
     add_leaf(&c, 4, 1, 1, 1, 15, 0);
     check(&c);
