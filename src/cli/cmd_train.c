@@ -16,7 +16,6 @@
 
 #include "audio/audio_dsp.h"
 #include "cli/cli.h"
-#include "models/rvc/rvc_import.h"
 #include "models/rvc/rvc_train_pipeline.h"
 #include "store/store.h"
 
@@ -112,22 +111,13 @@ static int show_step(void *ctx, const rvc_trainer_status *st, double eta)
 
 static int add_to_library(const train_args *a, const char *work, const rvc_train_outcome *o, vc_error *err)
 {
-    char pth[1400], idx[1400];
-    snprintf(pth, sizeof pth, "%s/model.pth", work);
-    snprintf(idx, sizeof idx, "%s/model.index", work);
-    store_model trained = {.training_duration_minutes = (int)(o->training_seconds / 60.0 + 0.999),
-                           .final_loss = o->final.loss_mel, .training_audio_duration_seconds = o->audio_seconds};
-    snprintf(trained.quality_grade, sizeof trained.quality_grade, "%s", o->grade);
-    json_t *prov = json_pack("{s:s, s:b, s:s, s:I, s:i}", "attestation",
+    json_t *prov = json_pack("{s:s, s:b, s:s}", "attestation",
                              "The user confirmed (--consent) that the voice is theirs or that they have the speaker's permission.",
-                             "voice_consent", 1, "training_audio", a->audio, "steps", (json_int_t)o->steps, "epochs_done",
-                             o->epochs_done);
-    rvc_import_request rq = {.user_id = a->user, .name = a->name, .model_path = pth, .index_path = idx,
-                             .filename = "model.pth", .trained = &trained, .provenance = prov};
+                             "voice_consent", 1, "training_audio", a->audio);
     store *s = NULL;
     store_model m;
-    int rc = store_open(&s, a->data, err);
-    if (rc == 0) rc = rvc_import_voice(s, &rq, &m, err);
+    int rc = prov ? store_open(&s, a->data, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (rc == 0) rc = rvc_train_add_to_library(s, a->user, a->name, NULL, work, o, prov, &m, err);
     if (rc == 0) printf("trained %s \"%s\": %lld steps, mel loss %.2f → %.2f, grade %s\n", m.model_id, m.name,
                         (long long)o->steps, o->first.loss_mel, o->final.loss_mel, o->grade);
     store_close(s);
@@ -159,7 +149,6 @@ int cmd_train(int argc, char **argv)
     if (a.recipe.epochs == 0) a.recipe.epochs = rvc_train_default_epochs(&a.recipe, info.duration_seconds);
     fprintf(stderr, "training %d epochs, about %.0f minutes on this machine\n", a.recipe.epochs,
             rvc_train_estimate_seconds(&a.recipe, info.duration_seconds) / 60.0);
-    if (store_mkdirs(work, &err)) { fprintf(stderr, "voiceclone train: %s\n", err.message); return 1; }
     rvc_train_job_spec spec = {.audio_path = a.audio, .work_dir = work, .weights_root = weights, .recipe = &a.recipe,
                                .preprocess = preprocess, .on_phase = show_phase, .on_step = show_step, .ctx = &a};
     rvc_train_outcome o;

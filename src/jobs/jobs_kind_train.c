@@ -28,7 +28,6 @@
 #include "audio/audio.h"
 #include "jobs/jobs_internal.h"
 #include "models/rvc/rvc_engine.h"
-#include "models/rvc/rvc_import.h"
 #include "models/rvc/rvc_train_pipeline.h"
 
 /* ---- parameters ---- */
@@ -125,13 +124,15 @@ static int check_name_and_consent(const json_t *params, vc_error *err)
     return 0;
 }
 
-/* The recipe of a submitted (validated) job. */
-static int recipe_from(const json_t *params, double audio_seconds, rvc_train_recipe *r, vc_error *err)
+/* The recipe the parameters ask for; epochs: as given, else what submit chose (the top-level
+ * "epochs" train_validate writes). */
+static int recipe_from(const json_t *params, rvc_train_recipe *r, vc_error *err)
 {
     rvc_train_recipe_default(r);
     if (parse_training_params(json_object_get(params, "training_params"), r, err)) return -1;
-    if (!json_object_get(json_object_get(params, "training_params"), "epochs"))
-        r->epochs = rvc_train_default_epochs(r, audio_seconds);
+    json_t *chosen = json_object_get(params, "epochs");
+    if (!json_object_get(json_object_get(params, "training_params"), "epochs") && chosen)
+        r->epochs = (int)json_integer_value(chosen);
     return 0;
 }
 
@@ -144,8 +145,7 @@ static int train_validate(store *s, const char *user_id, json_t *params, vc_erro
     char root[1200];
     if (check_name_and_consent(params, err) || check_bool_options(json_object_get(params, "preprocessing"), err))
         return -1;
-    rvc_train_recipe_default(&r);
-    if (parse_training_params(json_object_get(params, "training_params"), &r, err)) return -1;
+    if (recipe_from(params, &r, err)) return -1;
     if (find_audio(s, user_id, params, &a, err)) return -1;
     double seconds = a.duration_seconds;
     store_audio_free(&a);
@@ -154,7 +154,8 @@ static int train_validate(store *s, const char *user_id, json_t *params, vc_erro
                        "(5–10 minutes gives the best results).", seconds, RVC_TRAIN_MIN_SECONDS);
     store_path(s, root, sizeof root, "weights");
     if (rvc_base_weights_check(root, err)) return -1;
-    if (recipe_from(params, seconds, &r, err)) return -1;
+    if (!json_object_get(json_object_get(params, "training_params"), "epochs")) /* chosen here, whatever else says */
+        r.epochs = rvc_train_default_epochs(&r, seconds);
     char model_id[STORE_ID_MAX], now[32];
     if (store_new_id("model", model_id, err)) return -1;
     time_t t = time(NULL);
@@ -228,24 +229,14 @@ static int already_done(store *s, const job *jb, json_t **result, vc_error *err)
 static int add_to_library(train_run *t, const rvc_train_outcome *o, store_model *m, vc_error *err)
 {
     const json_t *p = t->jb->params;
-    char pth[1400], idx[1400];
-    snprintf(pth, sizeof pth, "%s/model.pth", t->dir);
-    snprintf(idx, sizeof idx, "%s/model.index", t->dir);
-    store_model trained = {0};
-    trained.training_duration_minutes = (int)ceil(o->training_seconds / 60.0);
-    snprintf(trained.quality_grade, sizeof trained.quality_grade, "%s", o->grade);
-    trained.final_loss = o->final.loss_mel;
-    trained.training_audio_duration_seconds = o->audio_seconds;
-    json_t *prov = json_pack("{s:s, s:b, s:s, s:I, s:i, s:f, s:b, s:s?}", "attestation",
+    json_t *prov = json_pack("{s:s, s:b, s:s?, s:s?}", "attestation",
                              "The user confirmed that the voice is theirs or that they have the speaker's permission.",
                              "voice_consent", 1, "training_audio_id", json_string_value(json_object_get(p, "training_audio_id")),
-                             "steps", (json_int_t)o->steps, "epochs_done", o->epochs_done, "final_loss_mel", o->final.loss_mel,
-                             "stopped_early", o->stopped_early, "consented_at", json_string_value(json_object_get(p, "consented_at")));
-    rvc_import_request rq = {.user_id = t->jb->user_id, .name = json_string_value(json_object_get(p, "model_name")),
-                             .model_path = pth, .index_path = access(idx, R_OK) == 0 ? idx : NULL, .filename = "model.pth",
-                             .model_id = json_string_value(json_object_get(p, "model_id")), .trained = &trained,
-                             .provenance = prov};
-    int rc = rvc_import_voice(job_store(t->c), &rq, m, err);
+                             "consented_at", json_string_value(json_object_get(p, "consented_at")));
+    int rc = prov ? rvc_train_add_to_library(job_store(t->c), t->jb->user_id,
+                                             json_string_value(json_object_get(p, "model_name")),
+                                             json_string_value(json_object_get(p, "model_id")), t->dir, o, prov, m, err)
+                  : vc_fail(err, VC_ERR_NOMEM, "out of memory");
     json_decref(prov);
     return rc;
 }
@@ -257,20 +248,17 @@ static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *e
     train_run t = {.jb = jb, .c = c};
     store_path(s, t.dir, sizeof t.dir, "training/%s", jb->job_id);
     store_audio a;
-    if (find_audio(s, jb->user_id, jb->params, &a, err)) return -1;
+    rvc_train_recipe r;
+    if (recipe_from(jb->params, &r, err) || find_audio(s, jb->user_id, jb->params, &a, err)) return -1;
     char audio_path[1600], root[1200];
     store_path(s, audio_path, sizeof audio_path, "%s", a.file_path);
-    store_path(s, root, sizeof root, "weights");
-    rvc_train_recipe r;
-    int rc = recipe_from(jb->params, a.duration_seconds, &r, err);
     store_audio_free(&a);
-    if (rc) return -1;
-    r.epochs = (int)json_integer_value(json_object_get(jb->params, "epochs"));
+    store_path(s, root, sizeof root, "weights");
     rvc_train_job_spec spec = {.audio_path = audio_path, .work_dir = t.dir, .weights_root = root, .recipe = &r,
                                .preprocess = preprocess, .on_phase = on_phase, .on_step = on_step, .stop_requested = stop_requested, .ctx = &t};
     rvc_train_outcome o;
     store_model m;
-    rc = rvc_train_pipeline_run(&spec, &o, err);
+    int rc = rvc_train_pipeline_run(&spec, &o, err);
     if (rc == 0) {
         on_phase(&t, "saving", 0, "Adding the model to your library...");
         rc = add_to_library(&t, &o, &m, err);

@@ -14,6 +14,7 @@
 
 #include "models/rvc/rvc_dataset.h"
 #include "models/rvc/rvc_engine.h"
+#include "models/rvc/rvc_import.h"
 #include "models/rvc/rvc_index_build.h"
 #include "store/store.h"
 
@@ -286,4 +287,23 @@ int rvc_train_pipeline_run(const rvc_train_job_spec *s, rvc_train_outcome *o, vc
     rvc_trainer_free(t);
     rvc_dataset_free(&set);
     return rc;
+}
+
+int rvc_train_add_to_library(store *s, const char *user_id, const char *name, const char *model_id, const char *work_dir,
+                             const rvc_train_outcome *o, json_t *provenance, store_model *m, vc_error *err)
+{
+    char pth[1400], idx[1400];
+    snprintf(pth, sizeof pth, "%s/model.pth", work_dir);
+    snprintf(idx, sizeof idx, "%s/model.index", work_dir);
+    store_model trained = {.training_duration_minutes = (int)ceil(o->training_seconds / 60.0),
+                           .final_loss = o->final.loss_mel, .training_audio_duration_seconds = o->audio_seconds};
+    snprintf(trained.quality_grade, sizeof trained.quality_grade, "%s", o->grade);
+    json_object_set_new(provenance, "steps", json_integer((json_int_t)o->steps));
+    json_object_set_new(provenance, "epochs_done", json_integer(o->epochs_done));
+    json_object_set_new(provenance, "final_loss_mel", json_real(o->final.loss_mel));
+    json_object_set_new(provenance, "stopped_early", json_boolean(o->stopped_early));
+    rvc_import_request rq = {.user_id = user_id, .name = name, .model_path = pth,
+                             .index_path = access(idx, R_OK) == 0 ? idx : NULL, .filename = "model.pth",
+                             .model_id = model_id, .trained = &trained, .provenance = provenance};
+    return rvc_import_voice(s, &rq, m, err);
 }

@@ -18,6 +18,7 @@
 #include "audio/audio.h"
 #include "base/error.h"
 #include "models/rvc/rvc_trainer.h"
+#include "store/store.h"
 
 #define RVC_TRAIN_MIN_SECONDS 10
 #define RVC_TRAIN_TARGET_MINUTES 45.0
@@ -60,6 +61,12 @@ typedef struct rvc_train_outcome {
 } rvc_train_outcome;
 
 int rvc_train_pipeline_run(const rvc_train_job_spec *s, rvc_train_outcome *o, vc_error *err);
+/* work_dir's trained voice (model.pth, model.index) → a model in the library (rvc_import_voice):
+ * the row gets the training summary, config.json's "training" the caller's provenance (consent
+ * attestation, source audio) plus the run's steps, epochs, final mel loss and whether it was
+ * stopped early. model_id: the id announced when training started, or NULL for a new one. */
+int rvc_train_add_to_library(store *s, const char *user_id, const char *name, const char *model_id, const char *work_dir,
+                             const rvc_train_outcome *o, json_t *provenance, store_model *m, vc_error *err);
 /* A–D from the mel loss (45·L1 of log-mels): the same scale as the official logs. */
 const char *rvc_train_grade(double loss_mel);
 
