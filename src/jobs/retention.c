@@ -183,22 +183,29 @@ static int delete_old_jobs(store *s, int64_t cutoff_ms, int *deleted, vc_error *
     return rc;
 }
 
+/* The integer sql (one ?1 = id parameter) selects: 0 when it finds no row, and 1 on any error,
+ * so a sweep that cannot tell keeps the file. */
+static int id_query(store *s, const char *sql, const char *id)
+{
+    sqlite3_stmt *st;
+    int v = 1;
+    store_lock(s);
+    if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        v = step == SQLITE_ROW ? sqlite3_column_int(st, 0) : step != SQLITE_DONE;
+        sqlite3_finalize(st);
+    }
+    store_unlock(s);
+    return v;
+}
+
 /* 1 when an audio row with the id the file is named after (up to the first '.') exists. */
 static int file_has_row(store *s, const char *name)
 {
     char id[STORE_ID_MAX];
     snprintf(id, sizeof id, "%.*s", (int)strcspn(name, "."), name);
-    sqlite3_stmt *st;
-    int found = 1; /* on error keep the file */
-    store_lock(s);
-    if (sqlite3_prepare_v2(store_db(s), "SELECT 1 FROM audio_files WHERE audio_id = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        found = step == SQLITE_ROW || step != SQLITE_DONE;
-        sqlite3_finalize(st);
-    }
-    store_unlock(s);
-    return found;
+    return id_query(s, "SELECT 1 FROM audio_files WHERE audio_id = ?", id);
 }
 
 /* Files under dir (one level of per-user folders) older than cutoff_s with no row. */
@@ -234,18 +241,7 @@ static void sweep_all_orphans(store *s, const retention_config *c, int64_t now_s
 /* 1 when job_id is queued or running (on error: 1, keep). */
 static int job_active(store *s, const char *job_id)
 {
-    sqlite3_stmt *st;
-    int active = 1;
-    store_lock(s);
-    if (sqlite3_prepare_v2(store_db(s), "SELECT state IN ('queued', 'running') FROM jobs WHERE job_id = ?", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        active = step == SQLITE_ROW ? sqlite3_column_int(st, 0) : step != SQLITE_DONE;
-        sqlite3_finalize(st);
-    }
-    store_unlock(s);
-    return active;
+    return id_query(s, "SELECT state IN ('queued', 'running') FROM jobs WHERE job_id = ?", job_id);
 }
 
 /* data/training/{job_id}/ of training jobs that will never run again (a job that failed after
