@@ -31,6 +31,13 @@
 #include "models/rvc/rvc_train_pipeline.h"
 
 /* ---- parameters ---- */
+static int is_one_of(const char *key, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(names[i], key)) return 1;
+    return 0;
+}
+
 static int check_bool_options(const json_t *o, vc_error *err)
 {
     static const char *const KNOWN[] = {"remove_noise", "normalize_volume", "trim_silence", "vocal_separation", NULL};
@@ -39,9 +46,7 @@ static int check_bool_options(const json_t *o, vc_error *err)
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)o, key, v) {
-        int known = 0;
-        for (int i = 0; KNOWN[i]; i++) known |= !strcmp(KNOWN[i], key);
-        if (!known || !json_is_boolean(v))
+        if (!is_one_of(key, KNOWN) || !json_is_boolean(v))
             return vc_fail(err, VC_ERR_INVALID_REQUEST, "preprocessing.%s is not an option (remove_noise, "
                            "normalize_volume, trim_silence: true/false)", key);
     }
@@ -71,9 +76,7 @@ static int parse_training_params(const json_t *tp, rvc_train_recipe *r, vc_error
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)tp, key, v) {
-        int known = 0;
-        for (int i = 0; KNOWN[i]; i++) known |= !strcmp(KNOWN[i], key);
-        if (!known) return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.%s is not a training parameter "
+        if (!is_one_of(key, KNOWN)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.%s is not a training parameter "
                                    "(epochs, batch_size, learning_rate, sample_rate, save_every_steps, seed)", key);
     }
     if (integer_in(tp, "epochs", 1, 1000, &r->epochs, err) || integer_in(tp, "batch_size", 1, 32, &r->batch_size, err) ||
