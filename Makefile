@@ -18,7 +18,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-trun
 CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -march=x86-64-v3 -Isrc \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypto -lpthread -lm
+# oneDNN (libdnnl-dev) ships no pkg-config file; it brings OpenMP (libgomp) for its threads.
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldnnl -lgomp -lcrypto -lpthread -lm
 TEST_LDLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # SRC_DIRS/TEST_DIRS narrow a build to some modules (e.g. while other modules are mid-edit):

@@ -7,7 +7,7 @@ PACKAGES=(
   gcc g++ make pkg-config
   libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev libssl-dev
   libsndfile1-dev libmp3lame-dev libsoxr-dev libebur128-dev libkissfft-dev
-  libopenblas-dev libopenblas0-pthread libcmocka-dev
+  libopenblas-dev libopenblas0-pthread libdnnl-dev libcmocka-dev
   libcurl4-openssl-dev zlib1g-dev
   golang-github-mozillazg-go-pinyin-dev
   clang libclang-rt-14-dev

@@ -12,7 +12,6 @@
  *          (cmd_bench_rvc.c).
  * Set TMPDIR to choose where the random weight files go (about 1.4 GB + 0.9 GB).
  */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,8 @@
 #include <unistd.h>
 
 #include "cli/bench.h"
+#include "nn/backend.h"
+#include "nn/conv.h"
 #include "cli/cli.h"
 #include "jobs/jobs.h"
 #include "jobs/jobs_internal.h"
@@ -91,7 +92,7 @@ static double time_sgemm(int M, int N, int K, int repeat_groups)
     for (int rep = 0; rep < 3; rep++) {
         double t0 = bench_now();
         for (int g = 0; g < repeat_groups; g++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
+            nn_gemm(0, 1, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
         best = fmin(best, bench_now() - t0);
     }
     free(a); free(b); free(c);
@@ -124,17 +125,18 @@ static void bench_conv(const char *model, int T, int C, int k, int groups)
 {
     float *x = bench_random_buffer((size_t)T * C, 6), *w = bench_random_buffer((size_t)C * (C / groups) * k, 7);
     float *y = malloc(sizeof(float) * (size_t)T * C);
-    float *scratch = malloc(sizeof(float) * (nn_conv1d_tm_scratch(T, C, C, k, k / 2, groups) + 1));
+    nn_conv1d_desc d = {C, C, k, 1, 1, k / 2, k / 2, groups};
+    vc_error err = {0};
     double best = 1e9;
     for (int rep = 0; rep < 3; rep++) {
         double t0 = bench_now();
-        nn_conv1d_tm(y, x, w, NULL, T, C, C, k, k / 2, groups, scratch);
+        if (nn_conv1d(y, x, T, w, NULL, &d, &err)) { fprintf(stderr, "bench conv1d: %s\n", err.message); break; }
         best = fmin(best, bench_now() - t0);
     }
     char shape[96];
     snprintf(shape, sizeof shape, "%s conv1d T=%d C=%d k=%d groups=%d", model, T, C, k, groups);
     report("conv1d", shape, 2.0 * T * C * (C / groups) * k, best, time_sgemm(T, C / groups, (C / groups) * k, groups));
-    free(x); free(w); free(y); free(scratch);
+    free(x); free(w); free(y);
 }
 
 /* With the engine's thread pool, as the models run it (the softmax rows are split over it). */

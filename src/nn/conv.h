@@ -2,8 +2,8 @@
  * General 1-D convolutions on time-major sequences ([T, C] row-major): stride, dilation,
  * asymmetric zero padding, groups; and the transposed convolution HiFi-GAN upsamples with.
  * Weights keep PyTorch layouts: Conv1d [c_out, c_in/groups, k], ConvTranspose1d [c_in, c_out, k].
- * Scratch memory is bounded for any length (a 30-minute file at 48 kHz included): im2col works
- * in blocks of NN_CONV_BLOCK output frames, the per-tap path needs only the repacked weights.
+ * They run on the engine's backend (backend.h); nothing here allocates beyond the backend's
+ * scratch, which is reused from call to call.
  */
 #ifndef VC_NN_CONV_H
 #define VC_NN_CONV_H
@@ -11,10 +11,6 @@
 #include <stddef.h>
 
 #include "base/error.h"
-
-#define NN_CONV_BLOCK 2048
-/* conv1d goes tap by tap (no im2col) for ungrouped convs from this many input channels up. */
-#define NN_CONV_TAP_MIN_CIN 16
 
 typedef struct nn_conv1d_desc {
     int c_in, c_out, k, stride, dilation, pad_left, pad_right, groups;
@@ -30,15 +26,8 @@ int nn_conv_transpose1d(float *out, const float *in, int T, const float *w, cons
                         int stride, int pad, vc_error *err);
 
 /* 3×3 conv2d, stride 1, zero padding 1, on channel-major planes (RMVPE's U-Net):
- * in [ci, H, W] → out [co, H, W]; w [co, ci, 3, 3]; b may be NULL. Picks one of the two below:
- * im2col while its column buffer (9·ci·H·W floats) stays within NN_CONV2D_IM2COL_MAX, padded
- * taps beyond. Both are public so tests can check each against the definition. */
-#define NN_CONV2D_IM2COL_MAX (4u << 20)
+ * in [ci, H, W] → out [co, H, W]; w [co, ci, 3, 3]; b may be NULL. */
 int nn_conv2d_3x3(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co, vc_error *err);
-int nn_conv2d_3x3_im2col(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co,
-                         vc_error *err);
-int nn_conv2d_3x3_taps(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co,
-                       vc_error *err);
 
 /* ConvTranspose2d(kernel 3, stride 2, padding 1, output_padding 1, no bias), RMVPE's decoder
  * upsampling: in [ci, H, W] → out [co, 2H, 2W]; w [ci, co, 3, 3] (PyTorch's layout). */

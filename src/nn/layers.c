@@ -1,12 +1,12 @@
 /*
- * Reference CPU implementations of the shared layers (see layers.h). Matrix-multiply-class
- * work (linear, grouped/dense conv via im2col, attention) is delegated to cblas_sgemm, which
- * brings its own threads; the remaining element-wise loops are memory-bound and cheap next
- * to the GEMMs of a transformer.
+ * CPU implementations of the shared layers (see layers.h). Matrix products (linear,
+ * attention) go to the engine's backend (nn_gemm, backend.h), which brings its own threads;
+ * the remaining element-wise loops are memory-bound and cheap next to the GEMMs of a
+ * transformer.
  */
 #include "nn/layers.h"
+#include "nn/backend.h"
 
-#include <cblas.h>
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -18,8 +18,7 @@ void nn_linear(float *out, const float *in, const float *w, const float *b, int 
     if (b) {
         for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * n_out, b, sizeof(float) * (size_t)n_out);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n_out, n_in, 1.0f, in, n_in, w, n_in, b ? 1.0f : 0.0f,
-                out, n_out);
+    nn_gemm(0, 1, rows, n_out, n_in, 1.0f, in, n_in, w, n_in, b ? 1.0f : 0.0f, out, n_out);
 }
 
 void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *gamma, const float *beta, float eps)
@@ -159,86 +158,6 @@ void nn_softmax_rows(float *x, int rows, int cols)
     }
 }
 
-size_t nn_conv1d_tm_scratch(int T, int c_in, int c_out, int k, int pad, int groups)
-{
-    if (groups == c_in && groups == c_out) return 0;
-    size_t t_out = (size_t)(T + 2 * pad - k + 1);
-    size_t patch = (size_t)(c_in / groups) * (size_t)k;
-    /* patches, plus, when grouped, a group's transposed output and the tap-major weights (nn_conv1d_tm) */
-    return t_out * patch + (groups > 1 ? t_out * (size_t)(c_out / groups) + (size_t)c_out * patch : 0);
-}
-
-static void conv1d_depthwise(float *out, const float *in, const float *w, const float *b, int T, int c, int k, int pad)
-{
-    int t_out = T + 2 * pad - k + 1;
-    for (int t = 0; t < t_out; t++) {
-        float *o = out + (size_t)t * c;
-        for (int ch = 0; ch < c; ch++) o[ch] = b ? b[ch] : 0.0f;
-        for (int j = 0; j < k; j++) {
-            int src = t + j - pad;
-            if (src < 0 || src >= T) continue;
-            const float *x = in + (size_t)src * c;
-            for (int ch = 0; ch < c; ch++) o[ch] += w[(size_t)ch * k + j] * x[ch];
-        }
-    }
-}
-
-/* Dense conv: gather [T_out, c_in·k] patches and multiply by the [c_out, c_in·k] weights
- * (PyTorch's layout already is that matrix). */
-static void conv1d_dense_tm(float *out, const float *in, const float *w, int T, int t_out, int c_in, int c_out, int k,
-                            int pad, float *scratch)
-{
-    int patch = c_in * k;
-    for (int t = 0; t < t_out; t++) {
-        float *row = scratch + (size_t)t * patch;
-        for (int ci = 0; ci < c_in; ci++)
-            for (int j = 0; j < k; j++) {
-                int src = t + j - pad;
-                row[ci * k + j] = (src < 0 || src >= T) ? 0.0f : in[(size_t)src * c_in + ci];
-            }
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t_out, c_out, patch, 1.0f, scratch, patch, w, patch, 1.0f, out, c_out);
-}
-
-/* Grouped conv (F5's position conv: 16 groups × 64 channels, k 31). The weights are first put
- * tap-major, [c_out, k·cin_g], so a patch row is k contiguous copies of a group's input frame
- * (memcpy instead of a strided gather: the gather was most of the time). A group's product is
- * computed transposed, [cout_g, T_out] = W·patchesᵀ, then added in: with only 64 output channels
- * a group OpenBLAS runs that orientation ≈ 35 % faster (107 vs 80 GFLOP/s). */
-static void conv1d_grouped_tm(float *out, const float *in, const float *w, int T, int t_out, int c_in, int c_out, int k,
-                              int pad, int groups, float *scratch)
-{
-    int cin_g = c_in / groups, cout_g = c_out / groups, patch = cin_g * k;
-    float *patches = scratch, *tr = patches + (size_t)t_out * patch, *wt = tr + (size_t)t_out * cout_g;
-    for (int o = 0; o < c_out; o++)
-        for (int ci = 0; ci < cin_g; ci++)
-            for (int j = 0; j < k; j++) wt[(size_t)o * patch + j * cin_g + ci] = w[(size_t)o * patch + ci * k + j];
-    for (int g = 0; g < groups; g++) {
-        for (int t = 0; t < t_out; t++)
-            for (int j = 0; j < k; j++) {
-                int src = t + j - pad;
-                float *dst = patches + (size_t)t * patch + (size_t)j * cin_g;
-                if (src < 0 || src >= T) memset(dst, 0, sizeof(float) * (size_t)cin_g);
-                else memcpy(dst, in + (size_t)src * c_in + g * cin_g, sizeof(float) * (size_t)cin_g);
-            }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout_g, t_out, patch, 1.0f, wt + (size_t)g * cout_g * patch, patch,
-                    patches, patch, 0.0f, tr, t_out);
-        for (int t = 0; t < t_out; t++)
-            for (int o = 0; o < cout_g; o++) out[(size_t)t * c_out + g * cout_g + o] += tr[(size_t)o * t_out + t];
-    }
-}
-
-void nn_conv1d_tm(float *out, const float *in, const float *w, const float *b, int T, int c_in, int c_out, int k,
-                  int pad, int groups, float *scratch)
-{
-    if (groups == c_in && groups == c_out) { conv1d_depthwise(out, in, w, b, T, c_in, k, pad); return; }
-    int t_out = T + 2 * pad - k + 1;
-    for (int t = 0; t < t_out; t++)
-        for (int o = 0; o < c_out; o++) out[(size_t)t * c_out + o] = b ? b[o] : 0.0f;
-    if (groups == 1) conv1d_dense_tm(out, in, w, T, t_out, c_in, c_out, k, pad, scratch);
-    else conv1d_grouped_tm(out, in, w, T, t_out, c_in, c_out, k, pad, groups, scratch);
-}
-
 size_t nn_attention_scratch(int T, int dh) { return (size_t)T * T; }
 
 /* Each head reads its columns of q, k, v in place (lda = heads·dh): no per-head copies. The
@@ -250,9 +169,9 @@ void nn_attention_par(nn_pool *p, float *out, const float *q, const float *k, co
     float *scores = scratch;
     for (int h = 0; h < heads; h++) {
         size_t off = (size_t)h * dh;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh, scale, q + off, width, k + off, width, 0.0f, scores, T);
+        nn_gemm(0, 1, T, T, dh, scale, q + off, width, k + off, width, 0.0f, scores, T);
         nn_softmax_rows_par(p, scores, T, T);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, 1.0f, scores, T, v + off, width, 0.0f, out + off,
+        nn_gemm(0, 0, T, dh, T, 1.0f, scores, T, v + off, width, 0.0f, out + off,
                     width);
     }
 }

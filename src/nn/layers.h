@@ -2,7 +2,7 @@
  * Building blocks shared by the models, written against plain float arrays with explicit
  * dimensions (llm.c style). Activations are time-major: a sequence is [T, C] row-major, the
  * layout of PyTorch's [batch, seq, dim] at batch 1. Weights keep PyTorch's layouts: Linear
- * [out, in], Conv1d [out, in/groups, k]. Matrix products go to OpenBLAS sgemm; nothing here
+ * [out, in]. Matrix products go to the engine backend (nn_gemm); convolutions are in conv.h; nothing here
  * allocates except where a scratch size is documented.
  */
 #ifndef VC_NN_LAYERS_H
@@ -28,13 +28,6 @@ void nn_tanh(float *x, size_t n);
 
 /* Softmax over each row of x[rows, cols], in place. */
 void nn_softmax_rows(float *x, int rows, int cols);
-
-/* Conv1d on time-major sequences, stride 1, dilation 1, zero padding `pad` on both sides so
- * T_out = T + 2·pad − k + 1. in [T, c_in], out [T_out, c_out], w [c_out, c_in/groups, k].
- * scratch: T_out · (c_in/groups) · k floats (unused for depthwise convs). */
-void nn_conv1d_tm(float *out, const float *in, const float *w, const float *b, int T, int c_in, int c_out, int k,
-                  int pad, int groups, float *scratch);
-size_t nn_conv1d_tm_scratch(int T, int c_in, int c_out, int k, int pad, int groups);
 
 /* Multi-head attention without mask: q, k, v [T, heads·dh] → out [T, heads·dh];
  * softmax(q kᵀ · scale) v per head. scratch: T·T + 3·T·dh floats. */

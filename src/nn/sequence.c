@@ -1,7 +1,7 @@
 /* GRU, rotary embedding and relative-position attention (see sequence.h). */
 #include "nn/sequence.h"
+#include "nn/backend.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,7 @@ static void gru_direction(const nn_gru_weights *w, const float *gx, int T, int H
     for (int s = 0; s < T; s++) {
         int t = reverse ? T - 1 - s : s;
         memcpy(gh, w->b_hh, sizeof(float) * 3 * (size_t)H);
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, 3 * H, H, 1.0f, w->w_hh, H, h, 1, 1.0f, gh, 1);
+        nn_gemm(0, 0, 3 * H, 1, H, 1.0f, w->w_hh, H, h, 1, 1.0f, gh, 1);
         const float *g = gx + (size_t)t * 3 * H;
         for (int i = 0; i < H; i++) {
             float r = sigmoid1(g[i] + gh[i]), z = sigmoid1(g[H + i] + gh[H + i]);
@@ -38,7 +38,7 @@ int nn_gru_bidirectional(float *out, const float *x, int T, int n_in, int H, con
     for (int d = 0; d < 2; d++) {
         /* the input projections of all steps at once; only the recurrent part is sequential */
         for (int t = 0; t < T; t++) memcpy(gx + (size_t)t * 3 * H, dir[d].b_ih, sizeof(float) * 3 * (size_t)H);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, 3 * H, n_in, 1.0f, x, n_in, dir[d].w_ih, n_in, 1.0f, gx,
+        nn_gemm(0, 1, T, 3 * H, n_in, 1.0f, x, n_in, dir[d].w_ih, n_in, 1.0f, gx,
                     3 * H);
         gru_direction(&dir[d], gx, T, H, d, out, d * H, h, gh);
     }
@@ -76,7 +76,7 @@ static void relative_scores(float *scores, const float *q, const float *k, int T
                             const float *rel_k)
 {
     float scale = 1.0f / sqrtf((float)kc);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, kc, scale, q, width, k, width, 0.0f, scores, T);
+    nn_gemm(0, 1, T, T, kc, scale, q, width, k, width, 0.0f, scores, T);
     for (int i = 0; i < T; i++) {
         const float *qi = q + (size_t)i * width;
         for (int d = -window; d <= window; d++) {
@@ -93,7 +93,7 @@ static void relative_scores(float *scores, const float *q, const float *k, int T
 static void relative_values(float *out, const float *p_attn, const float *v, int T, int width, int kc, int window,
                             const float *rel_v)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, kc, T, 1.0f, p_attn, T, v, width, 0.0f, out, width);
+    nn_gemm(0, 0, T, kc, T, 1.0f, p_attn, T, v, width, 0.0f, out, width);
     for (int i = 0; i < T; i++) {
         float *o = out + (size_t)i * width;
         const float *p = p_attn + (size_t)i * T;

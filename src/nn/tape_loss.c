@@ -6,8 +6,8 @@
  * twiddle is exact to double rounding): the mel loss only sees a segment (tens of frames).
  */
 #include "nn/tape.h"
+#include "nn/backend.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,8 +198,8 @@ static void log_mel_bw(ag_tape *t, ag_node *n)
                 dim[r * K + k] = dmag * im / mag;
             }
         }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, N, K, 1.0, dre, K, s->cosb, K, 0.0, dseg, N);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, N, K, 1.0, dim, K, s->sinb, K, 1.0, dseg, N);
+    nn_gemm_f64(0, 1, (int)rows, N, K, 1.0, dre, K, s->cosb, K, 0.0, dseg, N);
+    nn_gemm_f64(0, 1, (int)rows, N, K, 1.0, dim, K, s->sinb, K, 1.0, dseg, N);
     for (int b = 0; b < B; b++)
         for (int f = 0; f < F; f++)
             for (int i = 0; i < N; i++)
@@ -222,8 +222,8 @@ static int mel_forward(ag_node *n, const float *x, mel_saved *s, int B)
             for (int i = 0; i < N; i++)
                 seg[((size_t)b * F + f) * N + i] =
                     (double)(x[(size_t)b * s->L + reflect_idx(f * s->hop + i, s->pad, s->L)] * s->window[i]);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, K, N, 1.0, seg, N, s->cosb, K, 0.0, s->re, K);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, K, N, 1.0, seg, N, s->sinb, K, 0.0, s->im, K);
+    nn_gemm_f64(0, 0, (int)rows, K, N, 1.0, seg, N, s->cosb, K, 0.0, s->re, K);
+    nn_gemm_f64(0, 0, (int)rows, K, N, 1.0, seg, N, s->sinb, K, 0.0, s->im, K);
     free(seg);
     for (size_t r = 0; r < rows; r++) {
         int b = (int)(r / (size_t)F), f = (int)(r % (size_t)F);

@@ -196,13 +196,14 @@ static void conv1d_time_major_matches_torch(void **state)
         const nn_tensor *c = need(state, "conv1d_tm.%d.cfg", i), *x = need(state, "conv1d_tm.%d.x", i);
         int ci = cfg(c, 0), co = cfg(c, 1), k = cfg(c, 2), pad = cfg(c, 3), groups = cfg(c, 4), T = (int)x->shape[0];
         float *out = alloc_floats((size_t)(T + 2 * pad - k + 1) * co);
-        float *scratch = alloc_floats(nn_conv1d_tm_scratch(T, ci, co, k, pad, groups));
-        nn_conv1d_tm(out, data(x), data(need(state, "conv1d_tm.%d.w", i)), data(need(state, "conv1d_tm.%d.b", i)), T, ci, co, k,
-                     pad, groups, scratch);
+        nn_conv1d_desc d = {ci, co, k, 1, 1, pad, pad, groups};
+        vc_error err;
+        assert_int_equal(nn_conv1d(out, data(x), T, data(need(state, "conv1d_tm.%d.w", i)),
+                                   data(need(state, "conv1d_tm.%d.b", i)), &d, &err), 0);
         char op[64];
         snprintf(op, sizeof op, "conv1d_tm case %d", i);
         expect_close(op, out, need(state, "conv1d_tm.%d.y", i), (size_t)(T + 2 * pad - k + 1) * co, TOL);
-        free(out); free(scratch);
+        free(out);
     }
 }
 
@@ -225,11 +226,9 @@ static void conv_transpose1d_matches_torch(void **state)
 
 typedef int (*conv2d_fn)(float *, const float *, int, int, int, const float *, const float *, int, vc_error *);
 
-/* Both strategies and the dispatcher that picks between them. */
 static void conv2d_3x3_matches_torch(void **state)
 {
-    static const struct { const char *name; conv2d_fn fn; } fns[] = {
-        {"conv2d_3x3", nn_conv2d_3x3}, {"conv2d_3x3_im2col", nn_conv2d_3x3_im2col}, {"conv2d_3x3_taps", nn_conv2d_3x3_taps}};
+    static const struct { const char *name; conv2d_fn fn; } fns[] = {{"conv2d_3x3", nn_conv2d_3x3}};
     for (int i = 0; find(state, "conv2d_3x3.%d.x", i); i++) {
         const nn_tensor *x = need(state, "conv2d_3x3.%d.x", i), *w = need(state, "conv2d_3x3.%d.w", i);
         int ci = (int)x->shape[0], H = (int)x->shape[1], W = (int)x->shape[2], co = (int)w->shape[0];

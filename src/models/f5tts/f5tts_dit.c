@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "models/f5tts/f5tts.h"
+#include "nn/conv.h"
 #include "nn/layers.h"
 #include "nn/sequence.h"
 
@@ -60,16 +61,19 @@ static void grn(float *y, int N, int C, const float *gamma, const float *beta, d
         }
 }
 
-static void convnext_v2_block(const f5_text_block *b, float *e, int N, int Dt, float *y, float *mid, double *norms)
+static int convnext_v2_block(const f5_text_block *b, float *e, int N, int Dt, float *y, float *mid, double *norms,
+                             vc_error *err)
 {
     int Di = 2 * Dt;
-    nn_conv1d_tm(y, e, b->dw_w, b->dw_b, N, Dt, Dt, 7, 3, Dt, NULL);
+    nn_conv1d_desc dw = {Dt, Dt, 7, 1, 1, 3, 3, Dt}; /* depthwise, k 7, "same" */
+    if (nn_conv1d(y, e, N, b->dw_w, b->dw_b, &dw, err)) return -1;
     nn_layer_norm(y, y, N, Dt, b->norm_w, b->norm_b, F5_LN_EPS);
     nn_linear(mid, y, b->pw1_w, b->pw1_b, N, Dt, Di);
     nn_gelu_erf(mid, (size_t)N * Di);
     grn(mid, N, Di, b->grn_gamma, b->grn_beta, norms);
     nn_linear(y, mid, b->pw2_w, b->pw2_b, N, Di, Dt);
     for (size_t i = 0; i < (size_t)N * Dt; i++) e[i] += y[i];
+    return 0;
 }
 
 int f5_text_embed(const f5tts_model *m, const int64_t *ids, int n_ids, int N, int drop_text, float *out, vc_error *err)
@@ -91,12 +95,13 @@ int f5_text_embed(const f5tts_model *m, const int64_t *ids, int n_ids, int N, in
     }
     add_text_positions(out, N, Dt);
     zero_masked_rows(out, mask, N, Dt);
-    for (int i = 0; i < m->conv_layers; i++) {
-        convnext_v2_block(&m->text_blocks[i], out, N, Dt, y, mid, norms);
+    int rc = 0;
+    for (int i = 0; i < m->conv_layers && rc == 0; i++) {
+        rc = convnext_v2_block(&m->text_blocks[i], out, N, Dt, y, mid, norms, err);
         zero_masked_rows(out, mask, N, Dt);
     }
     free(mask); free(y); free(mid); free(norms);
-    return 0;
+    return rc;
 }
 
 /* ---- time embedding ---------------------------------------------------------------------- */
@@ -118,14 +123,14 @@ static void time_embed(const f5tts_model *m, float t, float *temb, float *work)
 /* ---- DiT --------------------------------------------------------------------------------- */
 
 typedef struct dit_work {
-    float *h, *u, *q, *k, *v, *att, *ff, *cat, *conv_a, *conv_b, *conv_scratch, *attn_scratch;
+    float *h, *u, *q, *k, *v, *att, *ff, *cat, *conv_a, *conv_b, *attn_scratch;
     float *cos_t, *sin_t, *theta, *temb, *st, *mod, *tmp;
 } dit_work;
 
 static void dit_work_free(dit_work *w)
 {
     float **fields[] = {&w->h, &w->u, &w->q, &w->k, &w->v, &w->att, &w->ff, &w->cat, &w->conv_a, &w->conv_b,
-                        &w->conv_scratch, &w->attn_scratch, &w->cos_t, &w->sin_t, &w->theta, &w->temb, &w->st,
+                        &w->attn_scratch, &w->cos_t, &w->sin_t, &w->theta, &w->temb, &w->st,
                         &w->mod, &w->tmp};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) { free(*fields[i]); *fields[i] = NULL; }
 }
@@ -144,7 +149,6 @@ static int dit_work_alloc(dit_work *w, const f5tts_model *m, int B, int N)
     w->cat = malloc(sizeof(float) * BN * (2 * F5_MEL_DIM + (size_t)m->text_dim));
     w->conv_a = malloc(sizeof(float) * (size_t)N * D);
     w->conv_b = malloc(sizeof(float) * (size_t)N * D);
-    w->conv_scratch = malloc(sizeof(float) * nn_conv1d_tm_scratch(N, m->dim, m->dim, F5_POS_KERNEL, 15, F5_POS_GROUPS));
     w->attn_scratch = malloc(sizeof(float) * nn_attention_scratch(N, F5_HEAD_DIM));
     w->cos_t = malloc(sizeof(float) * (size_t)N * F5_HEAD_DIM);
     w->sin_t = malloc(sizeof(float) * (size_t)N * F5_HEAD_DIM);
@@ -154,12 +158,12 @@ static int dit_work_alloc(dit_work *w, const f5tts_model *m, int B, int N)
     w->mod = malloc(sizeof(float) * 6 * D);
     w->tmp = malloc(sizeof(float) * D);
     return (w->h && w->u && w->q && w->k && w->v && w->att && w->ff && w->cat && w->conv_a && w->conv_b &&
-            w->conv_scratch && w->attn_scratch && w->cos_t && w->sin_t && w->theta && w->temb && w->st && w->mod &&
+            w->attn_scratch && w->cos_t && w->sin_t && w->theta && w->temb && w->st && w->mod &&
             w->tmp) ? 0 : -1;
 }
 
-static void input_embed(const f5tts_model *m, dit_work *w, const float *x, const float *cond, const float *text,
-                        int B, int N)
+static int input_embed(const f5tts_model *m, dit_work *w, const float *x, const float *cond, const float *text,
+                       int B, int N, vc_error *err)
 {
     int Dt = m->text_dim, C = 2 * F5_MEL_DIM + Dt, D = m->dim;
     for (int r = 0; r < B * N; r++) {
@@ -171,13 +175,15 @@ static void input_embed(const f5tts_model *m, dit_work *w, const float *x, const
     nn_linear(w->h, w->cat, m->proj_w, m->proj_b, B * N, C, D);
     for (int b = 0; b < B; b++) {
         float *h = w->h + (size_t)b * N * D;
-        nn_conv1d_tm(w->conv_a, h, m->pos1_w, m->pos1_b, N, D, D, F5_POS_KERNEL, 15, F5_POS_GROUPS, w->conv_scratch);
+        /* ConvPositionEmbedding: two grouped convs (k 31, "same"), each followed by Mish */
+        nn_conv1d_desc pos = {D, D, F5_POS_KERNEL, 1, 1, F5_POS_KERNEL / 2, F5_POS_KERNEL / 2, F5_POS_GROUPS};
+        if (nn_conv1d(w->conv_a, h, N, m->pos1_w, m->pos1_b, &pos, err)) return -1;
         nn_mish(w->conv_a, (size_t)N * D);
-        nn_conv1d_tm(w->conv_b, w->conv_a, m->pos2_w, m->pos2_b, N, D, D, F5_POS_KERNEL, 15, F5_POS_GROUPS,
-                     w->conv_scratch);
+        if (nn_conv1d(w->conv_b, w->conv_a, N, m->pos2_w, m->pos2_b, &pos, err)) return -1;
         nn_mish(w->conv_b, (size_t)N * D);
         for (size_t i = 0; i < (size_t)N * D; i++) h[i] += w->conv_b[i];
     }
+    return 0;
 }
 
 /* u = LN(h)·(1 + scale) + shift, rows of D */
@@ -243,7 +249,10 @@ int f5_dit_forward(const f5tts_model *m, const float *x, const float *cond, cons
     nn_rotary_angles(w.theta, N, F5_HEAD_DIM);
     for (size_t i = 0; i < (size_t)N * F5_HEAD_DIM; i++) { w.cos_t[i] = cosf(w.theta[i]); w.sin_t[i] = sinf(w.theta[i]); }
     if (tap) { tap(tap_ctx, "time_embed", w.temb, 1, D); tap(tap_ctx, "rope_freqs", w.theta, N, F5_HEAD_DIM); }
-    input_embed(m, &w, x, cond, text, B, N);
+    if (input_embed(m, &w, x, cond, text, B, N, err)) {
+        dit_work_free(&w);
+        return -1;
+    }
     if (tap) tap_batch(tap, tap_ctx, "input_embed", w.h, B, N, D);
     for (int i = 0; i < m->depth; i++) {
         dit_block(m, &m->blocks[i], &w, B, N);

@@ -1,7 +1,7 @@
 /* RMVPE inference (see rmvpe.h). Feature maps are planes [C, H, W] with H = frames, W = mel bins. */
 #include "models/rmvpe/rmvpe.h"
+#include "nn/backend.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,7 +219,7 @@ static int res_block_forward(const res_block *r, plane *x)
     if (r->sc_w) {
         for (int o = 0; o < r->c_out; o++)
             for (size_t i = 0; i < hw; i++) b.x[(size_t)o * hw + i] += r->sc_b ? r->sc_b[o] : 0.0f;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r->c_out, (int)hw, r->c_in, 1.0f, r->sc_w, r->c_in, x->x, (int)hw, 1.0f, b.x, (int)hw);
+        nn_gemm(0, 0, r->c_out, (int)hw, r->c_in, 1.0f, r->sc_w, r->c_in, x->x, (int)hw, 1.0f, b.x, (int)hw);
     } else {
         for (size_t i = 0; i < (size_t)r->c_out * hw; i++) b.x[i] += x->x[i];
     }
@@ -301,7 +301,7 @@ static int head(const rmvpe *m, const plane *x, int frames, float *salience, vc_
     if (rc == 0) rc = nn_gru_bidirectional(bi, seq, T, in, H, m->gru, err);
     if (rc == 0) {
         for (int t = 0; t < T; t++) memcpy(logits + (size_t)t * RMVPE_BINS, m->fc_b, sizeof(float) * RMVPE_BINS);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, RMVPE_BINS, 2 * H, 1.0f, bi, 2 * H, m->fc_w, 2 * H, 1.0f, logits, RMVPE_BINS);
+        nn_gemm(0, 1, T, RMVPE_BINS, 2 * H, 1.0f, bi, 2 * H, m->fc_w, 2 * H, 1.0f, logits, RMVPE_BINS);
         memcpy(salience, logits, sizeof(float) * (size_t)frames * RMVPE_BINS);
         nn_sigmoid(salience, (size_t)frames * RMVPE_BINS);
     }

@@ -1,7 +1,7 @@
 /* Pitch post-processing, feature retrieval and upsampling of RVC (see rvc_features.h). */
 #include "models/rvc/rvc_features.h"
+#include "nn/backend.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +80,7 @@ int rvc_knn(const float *bank, int n_bank, const float *query, int n_query, int 
     float *dots = malloc(sizeof(float) * (size_t)n_query * n_bank);
     float *nb = malloc(sizeof(float) * (size_t)n_bank), *nq = malloc(sizeof(float) * (size_t)n_query);
     if (!dots || !nb || !nq) { free(dots); free(nb); free(nq); return vc_fail(err, VC_ERR_NOMEM, "out of memory (index search)"); }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_query, n_bank, dim, 1.0f, query, dim, bank, dim, 0.0f, dots, n_bank);
+    nn_gemm(0, 1, n_query, n_bank, dim, 1.0f, query, dim, bank, dim, 0.0f, dots, n_bank);
     squared_norms(bank, n_bank, dim, nb);
     squared_norms(query, n_query, dim, nq);
     int k = RVC_INDEX_K < n_bank ? RVC_INDEX_K : n_bank;

@@ -4,8 +4,8 @@
  * clustering that decides what goes where.
  */
 #include "models/rvc/rvc_index_build.h"
+#include "nn/backend.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -58,7 +58,12 @@ static int64_t *random_rows(int64_t n, int64_t k, uint64_t *seed)
 
 static void squared_norms(const float *x, int64_t n, int d, float *out)
 {
-    for (int64_t i = 0; i < n; i++) out[i] = cblas_sdot(d, x + i * d, 1, x + i * d, 1);
+    for (int64_t i = 0; i < n; i++) {
+        const float *r = x + i * d;
+        float acc = 0.0f;
+        for (int j = 0; j < d; j++) acc += r[j] * r[j];
+        out[i] = acc;
+    }
 }
 
 /* labels[i] = nearest of k centroids to row i (squared L2 as |x|² + |c|² − 2x·c). */
@@ -69,7 +74,7 @@ static int assign_nearest(const float *x, int64_t n, int d, const float *cent, i
     squared_norms(cent, k, d, cn);
     for (int64_t b = 0; b < n; b += ASSIGN_BLOCK) {
         int rows = (int)(n - b < ASSIGN_BLOCK ? n - b : ASSIGN_BLOCK);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, (int)k, d, 1.0f, x + b * d, d, cent, d, 0.0f, dot, (int)k);
+        nn_gemm(0, 1, rows, (int)k, d, 1.0f, x + b * d, d, cent, d, 0.0f, dot, (int)k);
         for (int r = 0; r < rows; r++) {
             float best = FLT_MAX;
             labels[b + r] = 0;
@@ -110,9 +115,12 @@ static void update_centroids(const float *x, int64_t n, int d, const int64_t *la
     for (int64_t i = 0; i < n; i++) counts[labels[i]]++;
     for (int64_t c = 0; c < k; c++)
         if (counts[c] > 0) memset(cent + c * d, 0, sizeof(float) * (size_t)d);
-    for (int64_t i = 0; i < n; i++) cblas_saxpy(d, 1.0f, x + i * d, 1, cent + labels[i] * d, 1);
-    for (int64_t c = 0; c < k; c++)
-        if (counts[c] > 0) cblas_sscal(d, 1.0f / (float)counts[c], cent + c * d, 1);
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) cent[labels[i] * d + j] += x[i * d + j];
+    for (int64_t c = 0; c < k; c++) {
+        float inv = counts[c] > 0 ? 1.0f / (float)counts[c] : 1.0f;
+        for (int j = 0; j < d; j++) cent[c * d + j] *= inv;
+    }
     split_for_empty(cent, k, d, counts, n, seed);
 }
 

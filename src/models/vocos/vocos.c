@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nn/bind.h"
+#include "nn/conv.h"
 #include "nn/layers.h"
 #include "nn/spectral.h"
 
@@ -86,16 +87,18 @@ void vocos_free(vocos_model *m)
 }
 
 /* x [F, dim] ← x + γ ⊙ pwconv2(GELU(pwconv1(LN(dwconv(x))))); work: [F, dim] + [F, intermediate]. */
-static void convnext_block(const vocos_model *m, const vocos_block *b, float *x, int F, float *work_dim,
-                           float *work_mid)
+static int convnext_block(const vocos_model *m, const vocos_block *b, float *x, int F, float *work_dim,
+                          float *work_mid, vc_error *err)
 {
-    nn_conv1d_tm(work_dim, x, b->dw_w, b->dw_b, F, m->dim, m->dim, 7, 3, m->dim, NULL);
+    nn_conv1d_desc dw = {m->dim, m->dim, 7, 1, 1, 3, 3, m->dim}; /* depthwise, k 7, "same" */
+    if (nn_conv1d(work_dim, x, F, b->dw_w, b->dw_b, &dw, err)) return -1;
     nn_layer_norm(work_dim, work_dim, F, m->dim, b->norm_w, b->norm_b, VOCOS_LN_EPS);
     nn_linear(work_mid, work_dim, b->pw1_w, b->pw1_b, F, m->dim, m->intermediate);
     nn_gelu_erf(work_mid, (size_t)F * m->intermediate);
     nn_linear(work_dim, work_mid, b->pw2_w, b->pw2_b, F, m->intermediate, m->dim);
     for (int t = 0; t < F; t++)
         for (int c = 0; c < m->dim; c++) x[(size_t)t * m->dim + c] += b->gamma[c] * work_dim[(size_t)t * m->dim + c];
+    return 0;
 }
 
 static int istft_head(const vocos_model *m, const float *o, int F, float *wave, vc_error *err)
@@ -122,21 +125,21 @@ int vocos_decode(const vocos_model *m, const float *mel, int frames, float *wave
                  vc_error *err)
 {
     int F = frames;
-    size_t conv_scratch = nn_conv1d_tm_scratch(F, m->n_mels, m->dim, 7, 3, 1);
     float *x = malloc(sizeof(float) * (size_t)F * m->dim), *work_dim = malloc(sizeof(float) * (size_t)F * m->dim);
     float *work_mid = malloc(sizeof(float) * (size_t)F * (m->intermediate > m->n_fft + 2 ? m->intermediate : m->n_fft + 2));
-    float *scratch = malloc(sizeof(float) * (conv_scratch ? conv_scratch : 1));
     int rc = -1;
-    if (!x || !work_dim || !work_mid || !scratch) { vc_fail(err, VC_ERR_NOMEM, "out of memory (vocos, %d frames)", F); goto done; }
-    nn_conv1d_tm(x, mel, m->embed_w, m->embed_b, F, m->n_mels, m->dim, 7, 3, 1, scratch);
+    if (!x || !work_dim || !work_mid) { vc_fail(err, VC_ERR_NOMEM, "out of memory (vocos, %d frames)", F); goto done; }
+    nn_conv1d_desc embed = {m->n_mels, m->dim, 7, 1, 1, 3, 3, 1};
+    if (nn_conv1d(x, mel, F, m->embed_w, m->embed_b, &embed, err)) goto done;
     nn_layer_norm(x, x, F, m->dim, m->norm_w, m->norm_b, VOCOS_LN_EPS);
-    for (int i = 0; i < m->layers; i++) convnext_block(m, &m->blocks[i], x, F, work_dim, work_mid);
+    for (int i = 0; i < m->layers; i++)
+        if (convnext_block(m, &m->blocks[i], x, F, work_dim, work_mid, err)) goto done;
     nn_layer_norm(x, x, F, m->dim, m->final_w, m->final_b, VOCOS_LN_EPS);
     if (tap) tap(tap_ctx, "backbone", x, F, m->dim);
     nn_linear(work_mid, x, m->head_w, m->head_b, F, m->dim, m->n_fft + 2);
     if (tap) tap(tap_ctx, "head", work_mid, F, m->n_fft + 2);
     rc = istft_head(m, work_mid, F, wave, err);
 done:
-    free(x); free(work_dim); free(work_mid); free(scratch);
+    free(x); free(work_dim); free(work_mid);
     return rc;
 }

@@ -1,0 +1,425 @@
+/*
+ * The CPU backend on oneDNN (Debian's libdnnl 2.6, the library PyTorch's CPU convolutions use):
+ * its JIT kernels are chosen at run time from the CPU's flags (AVX2, AVX-512, AVX512-BF16, AMX),
+ * independent of our own code's compile flags and of OPENBLAS_CORETYPE.
+ *
+ * Convolutions: one primitive per (direction, shape, layout, precision), created on first use
+ * and kept in a small per-context cache. Channels-last activations (the inference models'
+ * time-major [T, C]) are read and written in place: oneDNN's direct JIT kernels take nhwc.
+ * Channels-first ones (the tape's [B, C, T, W]) are reordered into the blocked layout the
+ * kernel asks for and back: on plain nchw oneDNN falls back to im2col + GEMM, which is slower
+ * and whose rounding changes with the thread count (it splits the GEMM by output columns).
+ * Weights are reordered from PyTorch's layout into the kernel's format on each call (cheap next
+ * to the activations of the long sequences these models run). Scratch (oneDNN's scratchpad, reordered weights, bf16
+ * copies, gradients before they are added) comes from grow-only buffers of the context, so a
+ * steady-state forward allocates nothing.
+ *
+ * Matrix products go to dnnl_sgemm (row-major sgemm with oneDNN's JIT GEMM), so the whole
+ * engine uses one threading runtime (OpenMP, sized per context) instead of OpenMP and
+ * OpenBLAS's own pthreads spinning against each other on a 2-core machine.
+ */
+#include "nn/backend.h"
+
+#include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_SIZE 96
+
+enum { K_FWD, K_FWD_ACC, K_BWD_DATA, K_BWD_WEIGHTS };
+enum { SLOT_SCRATCHPAD, SLOT_WEIGHTS, SLOT_SRC, SLOT_DST, SLOT_OUT, SLOT_GRAD, SLOT_GRAD2, SLOT_COUNT };
+
+typedef struct prim {
+    int kind, has_bias;
+    nn_precision prec;
+    nn_conv_spec spec;
+    unsigned long used;
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    dnnl_memory_desc_t user_src, user_wei, user_dst, bias_md; /* plain f32 as the caller holds them */
+    dnnl_memory_desc_t prim_src, prim_wei, prim_dst;         /* what the kernel wants */
+} prim;
+
+typedef struct buf { void *p; size_t cap; } buf;
+
+typedef struct cpu_state {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    prim cache[CACHE_SIZE];
+    int n_cached;
+    unsigned long tick;
+    buf slots[SLOT_COUNT];
+} cpu_state;
+
+#define DN(call)                                                                                                       \
+    do {                                                                                                               \
+        dnnl_status_t st_ = (call);                                                                                    \
+        if (st_ != dnnl_success) return vc_fail(err, VC_ERR_INTERNAL, "oneDNN: %s failed (status %d)", #call, st_);  \
+    } while (0)
+
+static void *slot(cpu_state *st, int i, size_t bytes)
+{
+    buf *b = &st->slots[i];
+    if (b->cap >= bytes) return b->p;
+    free(b->p);
+    b->p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    b->cap = b->p ? bytes : 0;
+    return b->p;
+}
+
+static int cpu_state_get(nn_ctx *c, cpu_state **out, vc_error *err)
+{
+    if (c->be_state) {
+        *out = c->be_state;
+        return 0;
+    }
+    cpu_state *st = calloc(1, sizeof *st);
+    if (!st) return vc_fail(err, VC_ERR_NOMEM, "out of memory (engine context)");
+    if (dnnl_engine_create(&st->engine, dnnl_cpu, 0) != dnnl_success ||
+        dnnl_stream_create(&st->stream, st->engine, dnnl_stream_default_flags) != dnnl_success) {
+        if (st->engine) dnnl_engine_destroy(st->engine);
+        free(st);
+        return vc_fail(err, VC_ERR_INTERNAL, "oneDNN: cannot create the CPU engine");
+    }
+    c->be_state = st;
+    *out = st;
+    return 0;
+}
+
+static void prim_clear(prim *p)
+{
+    if (p->prim) dnnl_primitive_destroy(p->prim);
+    if (p->pd) dnnl_primitive_desc_destroy(p->pd);
+    memset(p, 0, sizeof *p);
+}
+
+static void cpu_release(nn_ctx *c)
+{
+    cpu_state *st = c->be_state;
+    if (!st) return;
+    for (int i = 0; i < st->n_cached; i++) prim_clear(&st->cache[i]);
+    for (int i = 0; i < SLOT_COUNT; i++) free(st->slots[i].p);
+    dnnl_stream_destroy(st->stream);
+    dnnl_engine_destroy(st->engine);
+    free(st);
+    c->be_state = NULL;
+}
+
+/* ---- descriptors ---- */
+
+static dnnl_format_tag_t act_tag(const nn_conv_spec *s)
+{
+    return s->layout == NN_LAYOUT_CHANNELS_LAST ? dnnl_nhwc : dnnl_nchw;
+}
+
+static dnnl_data_type_t compute_type(nn_precision p) { return p == NN_PREC_BF16 ? dnnl_bf16 : dnnl_f32; }
+
+static int weight_md(const nn_conv_spec *s, dnnl_data_type_t dt, int any, dnnl_memory_desc_t *md, vc_error *err)
+{
+    int g = s->groups;
+    if (g == 1) {
+        dnnl_dims_t d = {s->c_out, s->c_in, s->kh, s->kw};
+        DN(dnnl_memory_desc_init_by_tag(md, 4, d, dt, any ? dnnl_format_tag_any : s->transposed ? dnnl_iohw : dnnl_oihw));
+    } else {
+        dnnl_dims_t d = {g, s->c_out / g, s->c_in / g, s->kh, s->kw};
+        DN(dnnl_memory_desc_init_by_tag(md, 5, d, dt, any ? dnnl_format_tag_any : s->transposed ? dnnl_giohw : dnnl_goihw));
+    }
+    return 0;
+}
+
+typedef union op_desc { dnnl_convolution_desc_t conv; dnnl_deconvolution_desc_t deconv; } op_desc;
+
+/* One op descriptor of kind k for spec s (src/wei/dst descs given; formats may be "any"). */
+static int init_op_desc(const nn_conv_spec *s, int kind, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *wei,
+                        const dnnl_memory_desc_t *bias, const dnnl_memory_desc_t *dst, op_desc *od, vc_error *err)
+{
+    dnnl_dims_t strides = {s->stride_h, s->stride_w}, dil = {s->dil_h - 1, s->dil_w - 1};
+    dnnl_dims_t pl = {s->pad_t, s->pad_l}, pr = {s->pad_b, s->pad_r};
+    if (!s->transposed) {
+        dnnl_alg_kind_t a = dnnl_convolution_direct;
+        if (kind == K_BWD_DATA)
+            DN(dnnl_dilated_convolution_backward_data_desc_init(&od->conv, a, src, wei, dst, strides, dil, pl, pr));
+        else if (kind == K_BWD_WEIGHTS)
+            DN(dnnl_dilated_convolution_backward_weights_desc_init(&od->conv, a, src, wei, bias, dst, strides, dil, pl, pr));
+        else
+            DN(dnnl_dilated_convolution_forward_desc_init(&od->conv, kind < 0 ? dnnl_forward_training : dnnl_forward_inference,
+                                                          a, src, wei, bias, dst, strides, dil, pl, pr));
+    } else {
+        dnnl_alg_kind_t a = dnnl_deconvolution_direct;
+        if (kind == K_BWD_DATA)
+            DN(dnnl_dilated_deconvolution_backward_data_desc_init(&od->deconv, a, src, wei, dst, strides, dil, pl, pr));
+        else if (kind == K_BWD_WEIGHTS)
+            DN(dnnl_dilated_deconvolution_backward_weights_desc_init(&od->deconv, a, src, wei, bias, dst, strides, dil, pl,
+                                                                    pr));
+        else
+            DN(dnnl_dilated_deconvolution_forward_desc_init(&od->deconv, kind < 0 ? dnnl_forward_training
+                                                                                  : dnnl_forward_inference,
+                                                            a, src, wei, bias, dst, strides, dil, pl, pr));
+    }
+    return 0;
+}
+
+static int spec_equal(const nn_conv_spec *a, const nn_conv_spec *b) { return memcmp(a, b, sizeof *a) == 0; }
+
+static int build_prim(cpu_state *st, prim *p, vc_error *err)
+{
+    const nn_conv_spec *s = &p->spec;
+    int oh = nn_conv_spec_out_h(s), ow = nn_conv_spec_out_w(s);
+    dnnl_dims_t ds = {s->n, s->c_in, s->in_h, s->in_w}, dd = {s->n, s->c_out, oh, ow}, db = {s->c_out};
+    dnnl_data_type_t ct = p->kind == K_FWD || p->kind == K_FWD_ACC ? compute_type(p->prec) : dnnl_f32;
+    DN(dnnl_memory_desc_init_by_tag(&p->user_src, 4, ds, dnnl_f32, act_tag(s)));
+    DN(dnnl_memory_desc_init_by_tag(&p->user_dst, 4, dd, dnnl_f32, act_tag(s)));
+    DN(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, db, dnnl_f32, dnnl_a));
+    if (weight_md(s, dnnl_f32, 0, &p->user_wei, err)) return -1;
+    dnnl_memory_desc_t src, wei, dst;
+    dnnl_format_tag_t kernel_tag = s->layout == NN_LAYOUT_CHANNELS_LAST ? dnnl_nhwc : dnnl_format_tag_any;
+    DN(dnnl_memory_desc_init_by_tag(&src, 4, ds, ct, kernel_tag));
+    DN(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, kernel_tag));
+    if (weight_md(s, ct, 1, &wei, err)) return -1;
+    const dnnl_memory_desc_t *bias = p->has_bias ? &p->bias_md : NULL;
+
+    dnnl_primitive_attr_t attr;
+    DN(dnnl_primitive_attr_create(&attr));
+    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (p->kind == K_FWD_ACC) {
+        dnnl_post_ops_t po;
+        dnnl_post_ops_create(&po);
+        dnnl_post_ops_append_sum(po, 1.0f);
+        dnnl_primitive_attr_set_post_ops(attr, po);
+        dnnl_post_ops_destroy(po);
+    }
+    op_desc od, hint_od;
+    dnnl_primitive_desc_t hint = NULL;
+    int rc = 0;
+    if (p->kind == K_BWD_DATA || p->kind == K_BWD_WEIGHTS) {
+        rc = init_op_desc(s, -1, &src, &wei, bias, &dst, &hint_od, err);
+        if (!rc && dnnl_primitive_desc_create(&hint, &hint_od, NULL, st->engine, NULL) != dnnl_success)
+            rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: no forward convolution for this shape");
+    }
+    if (!rc) rc = init_op_desc(s, p->kind, &src, &wei, bias, &dst, &od, err);
+    if (!rc && dnnl_primitive_desc_create(&p->pd, &od, attr, st->engine, hint) != dnnl_success)
+        rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: no convolution implementation for this shape");
+    if (hint) dnnl_primitive_desc_destroy(hint);
+    dnnl_primitive_attr_destroy(attr);
+    if (rc) return -1;
+    dnnl_query_t qs = p->kind == K_BWD_DATA ? dnnl_query_diff_src_md : dnnl_query_src_md;
+    dnnl_query_t qw = p->kind == K_BWD_WEIGHTS ? dnnl_query_diff_weights_md : dnnl_query_weights_md;
+    dnnl_query_t qd = p->kind == K_FWD || p->kind == K_FWD_ACC ? dnnl_query_dst_md : dnnl_query_diff_dst_md;
+    p->prim_src = *dnnl_primitive_desc_query_md(p->pd, qs, 0);
+    p->prim_wei = *dnnl_primitive_desc_query_md(p->pd, qw, 0);
+    p->prim_dst = *dnnl_primitive_desc_query_md(p->pd, qd, 0);
+    DN(dnnl_primitive_create(&p->prim, p->pd));
+    return 0;
+}
+
+/* The cached primitive for (kind, spec, precision, bias), built on a miss (least recently used
+ * entry evicted when the cache is full). */
+static prim *get_prim(cpu_state *st, int kind, const nn_conv_spec *s, nn_precision prec, int has_bias, vc_error *err)
+{
+    prim *victim = NULL;
+    st->tick++;
+    for (int i = 0; i < st->n_cached; i++) {
+        prim *p = &st->cache[i];
+        if (p->kind == kind && p->prec == prec && p->has_bias == has_bias && spec_equal(&p->spec, s)) {
+            p->used = st->tick;
+            return p;
+        }
+        if (!victim || p->used < victim->used) victim = p;
+    }
+    prim *p = st->n_cached < CACHE_SIZE ? &st->cache[st->n_cached++] : victim;
+    prim_clear(p);
+    p->kind = kind;
+    p->prec = prec;
+    p->has_bias = has_bias;
+    p->spec = *s;
+    p->used = st->tick;
+    if (build_prim(st, p, err)) {
+        prim_clear(p);
+        if (p == &st->cache[st->n_cached - 1]) st->n_cached--;
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- execution ---- */
+
+static int mem(cpu_state *st, const dnnl_memory_desc_t *md, const void *data, dnnl_memory_t *out, vc_error *err)
+{
+    DN(dnnl_memory_create(out, md, st->engine, (void *)data));
+    return 0;
+}
+
+/* Converts src (layout/type `from`) into `to`; dst is written. */
+static int reorder(cpu_state *st, const dnnl_memory_desc_t *from, const void *src, const dnnl_memory_desc_t *to, void *dst,
+                   vc_error *err)
+{
+    dnnl_primitive_desc_t pd;
+    DN(dnnl_reorder_primitive_desc_create(&pd, from, st->engine, to, st->engine, NULL));
+    dnnl_primitive_t r;
+    dnnl_status_t s = dnnl_primitive_create(&r, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (s != dnnl_success) return vc_fail(err, VC_ERR_INTERNAL, "oneDNN: reorder failed (status %d)", s);
+    dnnl_memory_t a = NULL, b = NULL;
+    int rc = mem(st, from, src, &a, err) || mem(st, to, dst, &b, err);
+    if (!rc) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
+        s = dnnl_primitive_execute(r, st->stream, 2, args);
+        if (s == dnnl_success) s = dnnl_stream_wait(st->stream);
+        if (s != dnnl_success) rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: reorder failed (status %d)", s);
+    }
+    if (a) dnnl_memory_destroy(a);
+    if (b) dnnl_memory_destroy(b);
+    dnnl_primitive_destroy(r);
+    return rc ? -1 : 0;
+}
+
+/* `data` in the caller's layout, as the kernel wants it: itself when the formats agree, else a
+ * converted copy in scratch slot i. */
+static const void *as_prim(cpu_state *st, int i, const dnnl_memory_desc_t *user, const void *data,
+                           const dnnl_memory_desc_t *want, vc_error *err)
+{
+    if (dnnl_memory_desc_equal(user, want)) return data;
+    void *dst = slot(st, i, dnnl_memory_desc_get_size(want));
+    if (!dst) {
+        vc_fail(err, VC_ERR_NOMEM, "out of memory (convolution scratch)");
+        return NULL;
+    }
+    return reorder(st, user, data, want, dst, err) ? NULL : dst;
+}
+
+typedef struct arg { int name; const dnnl_memory_desc_t *md; const void *data; } arg;
+
+static int execute(nn_ctx *c, cpu_state *st, prim *p, const arg *args, int n, vc_error *err)
+{
+    const dnnl_memory_desc_t *sp_md = dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
+    size_t sp_bytes = sp_md ? dnnl_memory_desc_get_size(sp_md) : 0;
+    void *sp = sp_bytes ? slot(st, SLOT_SCRATCHPAD, sp_bytes) : NULL;
+    if (sp_bytes && !sp) return vc_fail(err, VC_ERR_NOMEM, "out of memory (convolution scratchpad)");
+    dnnl_memory_t mems[6] = {0};
+    dnnl_exec_arg_t ea[6];
+    int rc = 0, m = 0;
+    for (int i = 0; i < n && !rc; i++, m++) {
+        rc = mem(st, args[i].md, args[i].data, &mems[m], err);
+        ea[m] = (dnnl_exec_arg_t){args[i].name, mems[m]};
+    }
+    if (!rc && sp_bytes) {
+        rc = mem(st, sp_md, sp, &mems[m], err);
+        ea[m] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, mems[m]};
+        m++;
+    }
+    if (!rc) {
+        omp_set_num_threads(c->threads > 0 ? c->threads : 1);
+        dnnl_status_t s = dnnl_primitive_execute(p->prim, st->stream, m, ea);
+        if (s == dnnl_success) s = dnnl_stream_wait(st->stream);
+        if (s != dnnl_success) rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: convolution failed (status %d)", s);
+    }
+    for (int i = 0; i < m; i++)
+        if (mems[i]) dnnl_memory_destroy(mems[i]);
+    return rc ? -1 : 0;
+}
+
+static void add_into(float *dst, const float *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+static int cpu_conv_forward(nn_ctx *c, const nn_conv_spec *s, float *out, const float *in, const float *w,
+                            const float *b, int accumulate, vc_error *err)
+{
+    cpu_state *st;
+    if (cpu_state_get(c, &st, err)) return -1;
+    prim *p = get_prim(st, accumulate ? K_FWD_ACC : K_FWD, s, c->precision, b != NULL, err);
+    if (!p) return -1;
+    const void *src = as_prim(st, SLOT_SRC, &p->user_src, in, &p->prim_src, err);
+    const void *wei = src ? as_prim(st, SLOT_WEIGHTS, &p->user_wei, w, &p->prim_wei, err) : NULL;
+    if (!src || !wei) return -1;
+    int direct = dnnl_memory_desc_equal(&p->user_dst, &p->prim_dst);
+    float *dst = direct ? out : slot(st, SLOT_OUT, dnnl_memory_desc_get_size(&p->prim_dst));
+    if (!dst) return vc_fail(err, VC_ERR_NOMEM, "out of memory (convolution output)");
+    if (!direct && accumulate && reorder(st, &p->user_dst, out, &p->prim_dst, dst, err)) return -1;
+    arg args[4] = {{DNNL_ARG_SRC, &p->prim_src, src}, {DNNL_ARG_WEIGHTS, &p->prim_wei, wei},
+                   {DNNL_ARG_DST, &p->prim_dst, dst}, {DNNL_ARG_BIAS, &p->bias_md, b}};
+    if (execute(c, st, p, args, b ? 4 : 3, err)) return -1;
+    return direct ? 0 : reorder(st, &p->prim_dst, dst, &p->user_dst, out, err);
+}
+
+static int cpu_conv_backward_data(nn_ctx *c, const nn_conv_spec *s, float *g_in, const float *g_out, const float *w,
+                                  vc_error *err)
+{
+    cpu_state *st;
+    if (cpu_state_get(c, &st, err)) return -1;
+    prim *p = get_prim(st, K_BWD_DATA, s, NN_PREC_FP32, 0, err);
+    if (!p) return -1;
+    const void *wei = as_prim(st, SLOT_WEIGHTS, &p->user_wei, w, &p->prim_wei, err);
+    const void *gy = wei ? as_prim(st, SLOT_DST, &p->user_dst, g_out, &p->prim_dst, err) : NULL;
+    if (!gy) return -1;
+    size_t n = dnnl_memory_desc_get_size(&p->user_src);
+    int direct = dnnl_memory_desc_equal(&p->user_src, &p->prim_src);
+    float *tmp = slot(st, SLOT_GRAD, dnnl_memory_desc_get_size(&p->prim_src));
+    float *plain = direct ? tmp : slot(st, SLOT_GRAD2, n);
+    if (!tmp || !plain) return vc_fail(err, VC_ERR_NOMEM, "out of memory (convolution backward)");
+    arg args[3] = {{DNNL_ARG_DIFF_DST, &p->prim_dst, gy}, {DNNL_ARG_WEIGHTS, &p->prim_wei, wei},
+                   {DNNL_ARG_DIFF_SRC, &p->prim_src, tmp}};
+    if (execute(c, st, p, args, 3, err)) return -1;
+    if (!direct && reorder(st, &p->prim_src, tmp, &p->user_src, plain, err)) return -1;
+    add_into(g_in, plain, n / sizeof(float));
+    return 0;
+}
+
+static int cpu_conv_backward_weights(nn_ctx *c, const nn_conv_spec *s, float *g_w, float *g_b, const float *in,
+                                     const float *g_out, vc_error *err)
+{
+    cpu_state *st;
+    if (cpu_state_get(c, &st, err)) return -1;
+    prim *p = get_prim(st, K_BWD_WEIGHTS, s, NN_PREC_FP32, g_b != NULL, err);
+    if (!p) return -1;
+    size_t wn = dnnl_memory_desc_get_size(&p->prim_wei), un = dnnl_memory_desc_get_size(&p->user_wei);
+    float *dw = slot(st, SLOT_GRAD, wn), *dw_plain = slot(st, SLOT_GRAD2, un + (size_t)s->c_out * sizeof(float));
+    if (!dw || !dw_plain) return vc_fail(err, VC_ERR_NOMEM, "out of memory (convolution backward)");
+    float *db = dw_plain + un / sizeof(float);
+    const void *x = as_prim(st, SLOT_SRC, &p->user_src, in, &p->prim_src, err);
+    const void *gy = x ? as_prim(st, SLOT_DST, &p->user_dst, g_out, &p->prim_dst, err) : NULL;
+    if (!gy) return -1;
+    arg args[4] = {{DNNL_ARG_SRC, &p->prim_src, x}, {DNNL_ARG_DIFF_DST, &p->prim_dst, gy},
+                   {DNNL_ARG_DIFF_WEIGHTS, &p->prim_wei, dw}, {DNNL_ARG_DIFF_BIAS, &p->bias_md, db}};
+    if (execute(c, st, p, args, g_b ? 4 : 3, err)) return -1;
+    if (g_w) {
+        if (dnnl_memory_desc_equal(&p->prim_wei, &p->user_wei)) add_into(g_w, dw, un / sizeof(float));
+        else {
+            if (reorder(st, &p->prim_wei, dw, &p->user_wei, dw_plain, err)) return -1;
+            add_into(g_w, dw_plain, un / sizeof(float));
+        }
+    }
+    if (g_b) add_into(g_b, db, (size_t)s->c_out);
+    return 0;
+}
+
+static void cpu_gemm(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    omp_set_num_threads(c && c->threads > 0 ? c->threads : 1);
+    /* Shapes are checked by the callers (asserted invariants); dnnl_sgemm only fails on bad arguments. */
+    dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* oneDNN has no float64 GEMM: this one op stays on OpenBLAS (docs/ENGINE.md). */
+static void cpu_gemm_f64(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, double alpha, const double *A,
+                         int lda, const double *B, int ldb, double beta, double *C, int ldc)
+{
+    (void)c;
+    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha,
+                A, lda, B, ldb, beta, C, ldc);
+}
+
+const nn_backend nn_cpu_backend = {
+    .name = "cpu-onednn",
+    .conv_forward = cpu_conv_forward,
+    .conv_backward_data = cpu_conv_backward_data,
+    .conv_backward_weights = cpu_conv_backward_weights,
+    .gemm = cpu_gemm,
+    .gemm_f64 = cpu_gemm_f64,
+    .release = cpu_release,
+};

@@ -1,0 +1,153 @@
+/*
+ * Engine contexts (see backend.h): creation, the per-thread binding, precision settings and
+ * the op wrappers that dispatch through the current context's backend.
+ */
+#include "nn/backend.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "nn/pool.h"
+
+int nn_conv_spec_out_h(const nn_conv_spec *s)
+{
+    if (s->transposed) return (s->in_h - 1) * s->stride_h - s->pad_t - s->pad_b + s->dil_h * (s->kh - 1) + 1;
+    return (s->in_h + s->pad_t + s->pad_b - s->dil_h * (s->kh - 1) - 1) / s->stride_h + 1;
+}
+
+int nn_conv_spec_out_w(const nn_conv_spec *s)
+{
+    if (s->transposed) return (s->in_w - 1) * s->stride_w - s->pad_l - s->pad_r + s->dil_w * (s->kw - 1) + 1;
+    return (s->in_w + s->pad_l + s->pad_r - s->dil_w * (s->kw - 1) - 1) / s->stride_w + 1;
+}
+
+int nn_ctx_create(nn_ctx **out, int threads, nn_precision precision, vc_error *err)
+{
+    nn_ctx *c = calloc(1, sizeof *c);
+    if (!c) return vc_fail(err, VC_ERR_NOMEM, "out of memory (engine context)");
+    c->be = &nn_cpu_backend;
+    c->threads = threads > 0 ? threads : nn_pool_default_threads();
+    c->precision = precision;
+    *out = c;
+    return 0;
+}
+
+void nn_ctx_free(nn_ctx *c)
+{
+    if (!c) return;
+    if (c->be && c->be->release) c->be->release(c);
+    free(c);
+}
+
+void nn_ctx_set_threads(nn_ctx *c, int threads) { c->threads = threads > 0 ? threads : nn_pool_default_threads(); }
+void nn_ctx_set_precision(nn_ctx *c, nn_precision p) { c->precision = p; }
+
+/* ---- the per-thread binding: the only process-wide state is the pthread key itself ---- */
+
+static pthread_key_t own_key, bound_key;
+static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
+
+static void free_own(void *p) { nn_ctx_free(p); }
+static void make_keys(void)
+{
+    pthread_key_create(&own_key, free_own);
+    pthread_key_create(&bound_key, NULL);
+}
+
+nn_ctx *nn_ctx_current(void)
+{
+    pthread_once(&keys_once, make_keys);
+    nn_ctx *c = pthread_getspecific(bound_key);
+    if (c) return c;
+    c = pthread_getspecific(own_key);
+    if (c) return c;
+    vc_error err = {0};
+    if (nn_ctx_create(&c, 0, NN_PREC_FP32, &err)) return NULL;
+    pthread_setspecific(own_key, c);
+    return c;
+}
+
+nn_ctx *nn_ctx_bind(nn_ctx *c)
+{
+    pthread_once(&keys_once, make_keys);
+    nn_ctx *prev = pthread_getspecific(bound_key);
+    pthread_setspecific(bound_key, c);
+    return prev;
+}
+
+/* ---- precision ---- */
+
+int nn_precision_parse(const char *s)
+{
+    if (!s) return -1;
+    if (!strcasecmp(s, "fp32")) return 0;
+    if (!strcasecmp(s, "bf16")) return 1;
+    if (!strcasecmp(s, "auto")) return 2;
+    return -1;
+}
+
+const char *nn_precision_name(nn_precision p) { return p == NN_PREC_BF16 ? "bf16" : "fp32"; }
+
+int nn_cpu_has_bf16(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+}
+
+const char *nn_cpu_isa(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("amx-bf16")) return "amx";
+    if (__builtin_cpu_supports("avx512bf16")) return "avx512_bf16";
+    if (__builtin_cpu_supports("avx512f")) return "avx512";
+    if (__builtin_cpu_supports("avx2")) return "avx2";
+    return "baseline";
+}
+
+/* ---- op wrappers ---- */
+
+static nn_ctx *ctx_or_fail(vc_error *err)
+{
+    nn_ctx *c = nn_ctx_current();
+    if (!c) vc_fail(err, VC_ERR_NOMEM, "out of memory (engine context)");
+    return c;
+}
+
+int nn_conv(const nn_conv_spec *s, float *out, const float *in, const float *w, const float *b, int accumulate,
+            vc_error *err)
+{
+    nn_ctx *c = ctx_or_fail(err);
+    return c ? c->be->conv_forward(c, s, out, in, w, b, accumulate, err) : -1;
+}
+
+int nn_conv_bwd_data(const nn_conv_spec *s, float *g_in, const float *g_out, const float *w, vc_error *err)
+{
+    nn_ctx *c = ctx_or_fail(err);
+    return c ? c->be->conv_backward_data(c, s, g_in, g_out, w, err) : -1;
+}
+
+int nn_conv_bwd_weights(const nn_conv_spec *s, float *g_w, float *g_b, const float *in, const float *g_out,
+                        vc_error *err)
+{
+    nn_ctx *c = ctx_or_fail(err);
+    return c ? c->be->conv_backward_weights(c, s, g_w, g_b, in, g_out, err) : -1;
+}
+
+void nn_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+             int ldb, float beta, float *C, int ldc)
+{
+    nn_ctx *c = nn_ctx_current();
+    /* Out of memory at a thread's very first op: still compute, on one thread without a context. */
+    const nn_backend *be = c ? c->be : &nn_cpu_backend;
+    be->gemm(c, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void nn_gemm_f64(int trans_a, int trans_b, int M, int N, int K, double alpha, const double *A, int lda,
+                 const double *B, int ldb, double beta, double *C, int ldc)
+{
+    nn_ctx *c = nn_ctx_current();
+    const nn_backend *be = c ? c->be : &nn_cpu_backend;
+    be->gemm_f64(c, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
