@@ -100,6 +100,18 @@ int nn_cpu_has_bf16(void);
 /* The CPU's best vector ISA as our benches print it: "amx", "avx512_bf16", "avx512", "avx2" or "baseline". */
 const char *nn_cpu_isa(void);
 
+/* The precision a model runs at on this machine: VCS_PRECISION (set by the CLI's --precision)
+ * "fp32" (default) → fp32; "bf16" → bf16 where the CPU has it natively, else fp32; "auto" →
+ * bf16 for the models whose measured bf16 error is harmless (docs/PERFORMANCE.md), fp32 for the
+ * rest. model: "rvc_synth", "vocos", "hubert", "rmvpe", "f5tts_dit". */
+nn_precision nn_precision_for(const char *model);
+/* The setting itself as a string ("fp32", "bf16", "auto"), for /api/system. */
+const char *nn_precision_setting(void);
+/* Runs the current context at nn_precision_for(model) until nn_precision_leave. */
+typedef struct nn_precision_scope { nn_ctx *ctx; nn_precision prev; } nn_precision_scope;
+nn_precision_scope nn_precision_enter(const char *model);
+void nn_precision_leave(nn_precision_scope s);
+
 /* ---- convenience wrappers over nn_ctx_current() ---- */
 int nn_conv(const nn_conv_spec *s, float *out, const float *in, const float *w, const float *b, int accumulate,
             vc_error *err);

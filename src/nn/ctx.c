@@ -106,6 +106,41 @@ const char *nn_cpu_isa(void)
     return "baseline";
 }
 
+/* Models whose bf16 outputs stay within the error budget measured in docs/PERFORMANCE.md. */
+static const char *const auto_bf16_models[] = {"rvc_synth", "vocos"};
+
+const char *nn_precision_setting(void)
+{
+    const char *env = getenv("VCS_PRECISION");
+    int p = nn_precision_parse(env);
+    return p == 1 ? "bf16" : p == 2 ? "auto" : "fp32";
+}
+
+nn_precision nn_precision_for(const char *model)
+{
+    const char *setting = nn_precision_setting();
+    if (!strcmp(setting, "fp32") || !nn_cpu_has_bf16()) return NN_PREC_FP32;
+    if (!strcmp(setting, "bf16")) return NN_PREC_BF16;
+    for (size_t i = 0; i < sizeof auto_bf16_models / sizeof auto_bf16_models[0]; i++)
+        if (model && !strcmp(model, auto_bf16_models[i])) return NN_PREC_BF16;
+    return NN_PREC_FP32;
+}
+
+nn_precision_scope nn_precision_enter(const char *model)
+{
+    nn_precision_scope s = {nn_ctx_current(), NN_PREC_FP32};
+    if (s.ctx) {
+        s.prev = s.ctx->precision;
+        s.ctx->precision = nn_precision_for(model);
+    }
+    return s;
+}
+
+void nn_precision_leave(nn_precision_scope s)
+{
+    if (s.ctx) s.ctx->precision = s.prev;
+}
+
 /* ---- op wrappers ---- */
 
 static nn_ctx *ctx_or_fail(vc_error *err)

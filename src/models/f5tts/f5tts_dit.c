@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "models/f5tts/f5tts.h"
+#include "nn/backend.h"
 #include "nn/conv.h"
 #include "nn/layers.h"
 #include "nn/sequence.h"
@@ -237,7 +238,7 @@ static void tap_batch(f5_tap_fn tap, void *ctx, const char *name, const float *x
     }
 }
 
-int f5_dit_forward(const f5tts_model *m, const float *x, const float *cond, const float *text, int B, int N, float t,
+static int f5_dit_forward_run(const f5tts_model *m, const float *x, const float *cond, const float *text, int B, int N, float t,
                    float *out, f5_tap_fn tap, void *tap_ctx, vc_error *err)
 {
     dit_work w;
@@ -265,4 +266,14 @@ int f5_dit_forward(const f5tts_model *m, const float *x, const float *cond, cons
     if (tap) tap_batch(tap, tap_ctx, "out", out, B, N, F5_MEL_DIM);
     dit_work_free(&w);
     return 0;
+}
+
+/* The model's compute precision (VCS_PRECISION / --precision) applies while it runs. */
+int f5_dit_forward(const f5tts_model *m, const float *x, const float *cond, const float *text, int B, int N, float t,
+                   float *out, f5_tap_fn tap, void *tap_ctx, vc_error *err)
+{
+    nn_precision_scope scope = nn_precision_enter("f5tts_dit");
+    int rc = f5_dit_forward_run(m, x, cond, text, B, N, t, out, tap, tap_ctx, err);
+    nn_precision_leave(scope);
+    return rc;
 }

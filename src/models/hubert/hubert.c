@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/backend.h"
 #include "nn/bind.h"
 #include "nn/conv.h"
 #include "nn/layers.h"
@@ -219,7 +220,7 @@ static int add_positions(const hubert_model *m, float *x, int T, vc_error *err)
     return rc;
 }
 
-int hubert_extract(const hubert_model *m, const float *wave, int n, int output_layer, int final_proj, float *feats,
+static int hubert_extract_run(const hubert_model *m, const float *wave, int n, int output_layer, int final_proj, float *feats,
                    hubert_tap_fn tap, void *tap_ctx, vc_error *err)
 {
     float *conv = NULL;
@@ -253,5 +254,15 @@ int hubert_extract(const hubert_model *m, const float *wave, int n, int output_l
         if (final_proj && !m->final_w) rc = vc_fail(err, VC_ERR_INVALID_FORMAT, "this HuBERT has no final_proj (needed by v1 models)");
     }
     free(conv); free(x); free(w.q); free(w.k); free(w.v); free(w.att); free(w.y); free(w.mid); free(w.scratch);
+    return rc;
+}
+
+/* The model's compute precision (VCS_PRECISION / --precision) applies while it runs. */
+int hubert_extract(const hubert_model *m, const float *wave, int n, int output_layer, int final_proj, float *feats,
+                   hubert_tap_fn tap, void *tap_ctx, vc_error *err)
+{
+    nn_precision_scope scope = nn_precision_enter("hubert");
+    int rc = hubert_extract_run(m, wave, n, output_layer, final_proj, feats, tap, tap_ctx, err);
+    nn_precision_leave(scope);
     return rc;
 }

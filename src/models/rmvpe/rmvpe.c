@@ -309,7 +309,7 @@ static int head(const rmvpe *m, const plane *x, int frames, float *salience, vc_
     return rc;
 }
 
-int rmvpe_salience(const rmvpe *m, const float *mel, int frames, float *salience, vc_error *err)
+static int rmvpe_salience_run(const rmvpe *m, const float *mel, int frames, float *salience, vc_error *err)
 {
     int T = 32 * ((frames - 1) / 32 + 1); /* zero-padded to a multiple of 32 frames */
     plane x;
@@ -375,4 +375,13 @@ int rmvpe_f0_progress(const rmvpe *m, const float *audio, int n, double *f0, rmv
 int rmvpe_f0(const rmvpe *m, const float *audio, int n, double *f0, vc_error *err)
 {
     return rmvpe_f0_progress(m, audio, n, f0, NULL, NULL, err);
+}
+
+/* The model's compute precision (VCS_PRECISION / --precision) applies while it runs. */
+int rmvpe_salience(const rmvpe *m, const float *mel, int frames, float *salience, vc_error *err)
+{
+    nn_precision_scope scope = nn_precision_enter("rmvpe");
+    int rc = rmvpe_salience_run(m, mel, frames, salience, err);
+    nn_precision_leave(scope);
+    return rc;
 }

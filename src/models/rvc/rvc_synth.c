@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/backend.h"
 #include "nn/bind.h"
 #include "nn/conv.h"
 #include "nn/layers.h"
@@ -550,7 +551,7 @@ static int decoder(const rvc_synth *s, const float *z, int T, const float *g, co
     return rc;
 }
 
-int rvc_synth_infer(const rvc_synth *s, const float *phone, const int64_t *pitch, const float *nsff0, int T, int sid,
+static int rvc_synth_infer_run(const rvc_synth *s, const float *phone, const int64_t *pitch, const float *nsff0, int T, int sid,
                     const rvc_noise *noise, float *audio, rvc_tap_fn tap, void *tap_ctx, vc_error *err)
 {
     int C = s->c.inter, upp = 1;
@@ -577,5 +578,15 @@ int rvc_synth_infer(const rvc_synth *s, const float *phone, const int64_t *pitch
     if (rc == 0 && s->c.f0) rc = sine_source(s, nsff0, T, noise ? noise->sine : NULL, seed, har, tap, tap_ctx, err);
     if (rc == 0) rc = decoder(s, z, T, g, har, T * upp, noise, audio, err);
     free(stats); free(z); free(har);
+    return rc;
+}
+
+/* The model's compute precision (VCS_PRECISION / --precision) applies while it runs. */
+int rvc_synth_infer(const rvc_synth *s, const float *phone, const int64_t *pitch, const float *nsff0, int T, int sid,
+                    const rvc_noise *noise, float *audio, rvc_tap_fn tap, void *tap_ctx, vc_error *err)
+{
+    nn_precision_scope scope = nn_precision_enter("rvc_synth");
+    int rc = rvc_synth_infer_run(s, phone, pitch, nsff0, T, sid, noise, audio, tap, tap_ctx, err);
+    nn_precision_leave(scope);
     return rc;
 }

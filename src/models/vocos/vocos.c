@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/backend.h"
 #include "nn/bind.h"
 #include "nn/conv.h"
 #include "nn/layers.h"
@@ -121,7 +122,7 @@ static int istft_head(const vocos_model *m, const float *o, int F, float *wave, 
     return rc;
 }
 
-int vocos_decode(const vocos_model *m, const float *mel, int frames, float *wave, vocos_tap_fn tap, void *tap_ctx,
+static int vocos_decode_run(const vocos_model *m, const float *mel, int frames, float *wave, vocos_tap_fn tap, void *tap_ctx,
                  vc_error *err)
 {
     int F = frames;
@@ -141,5 +142,15 @@ int vocos_decode(const vocos_model *m, const float *mel, int frames, float *wave
     rc = istft_head(m, work_mid, F, wave, err);
 done:
     free(x); free(work_dim); free(work_mid);
+    return rc;
+}
+
+/* The model's compute precision (VCS_PRECISION / --precision) applies while it runs. */
+int vocos_decode(const vocos_model *m, const float *mel, int frames, float *wave, vocos_tap_fn tap, void *tap_ctx,
+                 vc_error *err)
+{
+    nn_precision_scope scope = nn_precision_enter("vocos");
+    int rc = vocos_decode_run(m, mel, frames, wave, tap, tap_ctx, err);
+    nn_precision_leave(scope);
     return rc;
 }

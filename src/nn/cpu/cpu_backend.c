@@ -4,11 +4,11 @@
  * independent of our own code's compile flags and of OPENBLAS_CORETYPE.
  *
  * Convolutions: one primitive per (direction, shape, layout, precision), created on first use
- * and kept in a small per-context cache. Channels-last activations (the inference models'
- * time-major [T, C]) are read and written in place: oneDNN's direct JIT kernels take nhwc.
- * Channels-first ones (the tape's [B, C, T, W]) are reordered into the blocked layout the
- * kernel asks for and back: on plain nchw oneDNN falls back to im2col + GEMM, which is slower
- * and whose rounding changes with the thread count (it splits the GEMM by output columns).
+ * and kept in a per-context cache (reorders too: compiling one per call cost more than the
+ * convolutions). Activations are reordered from the caller's plain layout into the blocked one
+ * the JIT kernel asks for and back: on plain nchw oneDNN falls back to im2col + GEMM, slower
+ * and with rounding that changes with the thread count; on nhwc its direct kernel measured
+ * ~8 % slower than blocked plus the two reorders.
  * Weights are reordered from PyTorch's layout into the kernel's format on each call (cheap next
  * to the activations of the long sequences these models run). Scratch (oneDNN's scratchpad, reordered weights, bf16
  * copies, gradients before they are added) comes from grow-only buffers of the context, so a
@@ -26,10 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_SIZE 96
+#define CACHE_SIZE 256
 
 enum { K_FWD, K_FWD_ACC, K_BWD_DATA, K_BWD_WEIGHTS };
-enum { SLOT_SCRATCHPAD, SLOT_WEIGHTS, SLOT_SRC, SLOT_DST, SLOT_OUT, SLOT_GRAD, SLOT_GRAD2, SLOT_COUNT };
+enum { SLOT_SCRATCHPAD, SLOT_WEIGHTS, SLOT_SRC, SLOT_DST, SLOT_OUT, SLOT_GRAD, SLOT_GRAD2, SLOT_PHASE_W, SLOT_PHASE_OUT,
+       SLOT_COUNT };
 
 typedef struct prim {
     int kind, has_bias;
@@ -44,11 +45,20 @@ typedef struct prim {
 
 typedef struct buf { void *p; size_t cap; } buf;
 
+/* A reorder (layout or type conversion) between two memory descriptors: JIT-compiled once. */
+typedef struct reorder_entry {
+    dnnl_memory_desc_t from, to;
+    dnnl_primitive_t prim;
+    unsigned long used;
+} reorder_entry;
+
 typedef struct cpu_state {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     prim cache[CACHE_SIZE];
     int n_cached;
+    reorder_entry reorders[CACHE_SIZE];
+    int n_reorders;
     unsigned long tick;
     buf slots[SLOT_COUNT];
 } cpu_state;
@@ -100,6 +110,7 @@ static void cpu_release(nn_ctx *c)
     cpu_state *st = c->be_state;
     if (!st) return;
     for (int i = 0; i < st->n_cached; i++) prim_clear(&st->cache[i]);
+    for (int i = 0; i < st->n_reorders; i++) dnnl_primitive_destroy(st->reorders[i].prim);
     for (int i = 0; i < SLOT_COUNT; i++) free(st->slots[i].p);
     dnnl_stream_destroy(st->stream);
     dnnl_engine_destroy(st->engine);
@@ -163,6 +174,36 @@ static int init_op_desc(const nn_conv_spec *s, int kind, const dnnl_memory_desc_
 
 static int spec_equal(const nn_conv_spec *a, const nn_conv_spec *b) { return memcmp(a, b, sizeof *a) == 0; }
 
+/* The first implementation oneDNN offers, except its brgemm convolutions with a spatial kernel
+ * ("brgconv", not "brgconv_1x1"): creating one costs time in proportion to the output length
+ * (6 s for a 480 k-sample layer on one core, measured) and every new input length needs a new
+ * one, while the plain JIT kernel is created in milliseconds and runs as fast on these shapes. */
+static int choose_impl(cpu_state *st, const void *od, const_dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint,
+                       dnnl_primitive_desc_t *out)
+{
+    dnnl_primitive_desc_iterator_t it;
+    if (dnnl_primitive_desc_iterator_create(&it, od, attr, st->engine, hint) != dnnl_success) return -1;
+    dnnl_primitive_desc_t first = NULL;
+    do {
+        dnnl_primitive_desc_t pd = dnnl_primitive_desc_iterator_fetch(it);
+        if (!pd) break;
+        const char *impl = "";
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+        int brg_spatial = !strncmp(impl, "brgconv:", 8) || !strncmp(impl, "brgdeconv:", 10);
+        if (!brg_spatial) {
+            if (first) dnnl_primitive_desc_destroy(first);
+            dnnl_primitive_desc_iterator_destroy(it);
+            *out = pd;
+            return 0;
+        }
+        if (!first) first = pd;
+        else dnnl_primitive_desc_destroy(pd);
+    } while (dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+    dnnl_primitive_desc_iterator_destroy(it);
+    *out = first;
+    return first ? 0 : -1;
+}
+
 static int build_prim(cpu_state *st, prim *p, vc_error *err)
 {
     const nn_conv_spec *s = &p->spec;
@@ -174,7 +215,7 @@ static int build_prim(cpu_state *st, prim *p, vc_error *err)
     DN(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, db, dnnl_f32, dnnl_a));
     if (weight_md(s, dnnl_f32, 0, &p->user_wei, err)) return -1;
     dnnl_memory_desc_t src, wei, dst;
-    dnnl_format_tag_t kernel_tag = s->layout == NN_LAYOUT_CHANNELS_LAST ? dnnl_nhwc : dnnl_format_tag_any;
+    dnnl_format_tag_t kernel_tag = dnnl_format_tag_any;
     DN(dnnl_memory_desc_init_by_tag(&src, 4, ds, ct, kernel_tag));
     DN(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, kernel_tag));
     if (weight_md(s, ct, 1, &wei, err)) return -1;
@@ -199,7 +240,7 @@ static int build_prim(cpu_state *st, prim *p, vc_error *err)
             rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: no forward convolution for this shape");
     }
     if (!rc) rc = init_op_desc(s, p->kind, &src, &wei, bias, &dst, &od, err);
-    if (!rc && dnnl_primitive_desc_create(&p->pd, &od, attr, st->engine, hint) != dnnl_success)
+    if (!rc && choose_impl(st, &od, attr, hint, &p->pd) != 0)
         rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: no convolution implementation for this shape");
     if (hint) dnnl_primitive_desc_destroy(hint);
     dnnl_primitive_attr_destroy(attr);
@@ -251,16 +292,46 @@ static int mem(cpu_state *st, const dnnl_memory_desc_t *md, const void *data, dn
     return 0;
 }
 
+/* The cached reorder primitive from → to (created, i.e. JIT-compiled, on the first use only:
+ * compiling one per call cost more than the convolutions themselves). */
+static dnnl_primitive_t get_reorder(cpu_state *st, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                                    vc_error *err)
+{
+    reorder_entry *victim = NULL;
+    st->tick++;
+    for (int i = 0; i < st->n_reorders; i++) {
+        reorder_entry *e = &st->reorders[i];
+        if (dnnl_memory_desc_equal(&e->from, from) && dnnl_memory_desc_equal(&e->to, to)) {
+            e->used = st->tick;
+            return e->prim;
+        }
+        if (!victim || e->used < victim->used) victim = e;
+    }
+    dnnl_primitive_desc_t pd;
+    if (dnnl_reorder_primitive_desc_create(&pd, from, st->engine, to, st->engine, NULL) != dnnl_success) {
+        vc_fail(err, VC_ERR_INTERNAL, "oneDNN: no reorder between these layouts");
+        return NULL;
+    }
+    dnnl_primitive_t r;
+    dnnl_status_t s = dnnl_primitive_create(&r, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (s != dnnl_success) {
+        vc_fail(err, VC_ERR_INTERNAL, "oneDNN: reorder failed (status %d)", s);
+        return NULL;
+    }
+    reorder_entry *e = st->n_reorders < CACHE_SIZE ? &st->reorders[st->n_reorders++] : victim;
+    if (e->prim) dnnl_primitive_destroy(e->prim);
+    *e = (reorder_entry){*from, *to, r, st->tick};
+    return r;
+}
+
 /* Converts src (layout/type `from`) into `to`; dst is written. */
 static int reorder(cpu_state *st, const dnnl_memory_desc_t *from, const void *src, const dnnl_memory_desc_t *to, void *dst,
                    vc_error *err)
 {
-    dnnl_primitive_desc_t pd;
-    DN(dnnl_reorder_primitive_desc_create(&pd, from, st->engine, to, st->engine, NULL));
-    dnnl_primitive_t r;
-    dnnl_status_t s = dnnl_primitive_create(&r, pd);
-    dnnl_primitive_desc_destroy(pd);
-    if (s != dnnl_success) return vc_fail(err, VC_ERR_INTERNAL, "oneDNN: reorder failed (status %d)", s);
+    dnnl_primitive_t r = get_reorder(st, from, to, err);
+    if (!r) return -1;
+    dnnl_status_t s;
     dnnl_memory_t a = NULL, b = NULL;
     int rc = mem(st, from, src, &a, err) || mem(st, to, dst, &b, err);
     if (!rc) {
@@ -271,7 +342,6 @@ static int reorder(cpu_state *st, const dnnl_memory_desc_t *from, const void *sr
     }
     if (a) dnnl_memory_destroy(a);
     if (b) dnnl_memory_destroy(b);
-    dnnl_primitive_destroy(r);
     return rc ? -1 : 0;
 }
 
@@ -326,10 +396,78 @@ static void add_into(float *dst, const float *src, size_t n)
 }
 
 static int cpu_conv_forward(nn_ctx *c, const nn_conv_spec *s, float *out, const float *in, const float *w,
+                            const float *b, int accumulate, vc_error *err);
+
+/* ---- a strided transposed convolution as one ordinary convolution (time-major only) ----
+ * oneDNN has no JIT kernel for HiFi-GAN's large-stride upsamplers (k 24 s 12, k 20 s 10) and
+ * falls back to GEMM + col2im. Output frame o = t·s + r gets x[i]·w[k] for k = (t − i)·s + r + p,
+ * so with m = t − i every phase r is an ordinary convolution over x with the taps k = m·s + r + p.
+ * Stacking the s phases as output channels gives one convolution x [T, c_in] → y [T', s·c_out]
+ * whose rows, read as [T'·s, c_out], are the transposed convolution's output frames in order
+ * (the time-major layout makes the interleave free). Costs ⌈K/s⌉+1 taps per phase instead of
+ * K/s, on a kernel that runs several times faster. */
+typedef struct phase_plan { int m_lo, m_hi, taps, t_conv, pad_r; } phase_plan;
+
+static phase_plan plan_phases(const nn_conv_spec *s)
+{
+    int st = s->stride_w, p = s->pad_l, K = s->kw;
+    phase_plan pl;
+    pl.m_hi = (K - 1 - p) >= 0 ? (K - 1 - p) / st : -((p - K + 1 + st - 1) / st);
+    int lo_num = -(st - 1) - p; /* ceil(lo_num / st) for a negative numerator */
+    pl.m_lo = lo_num >= 0 ? (lo_num + st - 1) / st : -((-lo_num) / st);
+    pl.taps = pl.m_hi - pl.m_lo + 1;
+    int t_out = nn_conv_spec_out_w(s);
+    pl.t_conv = (t_out + st - 1) / st;
+    pl.pad_r = pl.t_conv - s->in_w - pl.m_hi + pl.taps - 1;
+    if (pl.pad_r < 0) { pl.t_conv -= pl.pad_r; pl.pad_r = 0; }
+    return pl;
+}
+
+static int use_phases(const nn_conv_spec *s)
+{
+    return s->transposed && s->layout == NN_LAYOUT_CHANNELS_LAST && s->groups == 1 && s->n == 1 && s->in_h == 1 &&
+           s->kh == 1 && s->dil_w == 1 && s->pad_l == s->pad_r && s->stride_w >= 4;
+}
+
+static int conv_transpose_by_phases(nn_ctx *c, cpu_state *st, const nn_conv_spec *s, float *out, const float *in,
+                                    const float *w, const float *b, int accumulate, vc_error *err)
+{
+    phase_plan pl = plan_phases(s);
+    int S = s->stride_w, K = s->kw, ci = s->c_in, co = s->c_out, A = pl.taps;
+    size_t wn = (size_t)S * co * ci * A;
+    float *wp = slot(st, SLOT_PHASE_W, sizeof(float) * (wn + (size_t)S * co));
+    size_t t_out = (size_t)nn_conv_spec_out_w(s), rows = (size_t)pl.t_conv * S;
+    int direct = rows == t_out && !accumulate;
+    float *y = direct ? out : slot(st, SLOT_PHASE_OUT, sizeof(float) * rows * co);
+    if (!wp || !y) return vc_fail(err, VC_ERR_NOMEM, "out of memory (transposed convolution)");
+    float *bp = wp + wn;
+    /* w [ci, co, K] → w' [(r, co), ci, a] with k = (m_hi − a)·S + r + p */
+    for (int r = 0; r < S; r++)
+        for (int o = 0; o < co; o++) {
+            float *dst = wp + ((size_t)r * co + o) * ci * A;
+            for (int i = 0; i < ci; i++)
+                for (int a = 0; a < A; a++) {
+                    int k = (pl.m_hi - a) * S + r + s->pad_l;
+                    dst[(size_t)i * A + a] = k >= 0 && k < K ? w[((size_t)i * co + o) * K + k] : 0.0f;
+                }
+            bp[(size_t)r * co + o] = b ? b[o] : 0.0f;
+        }
+    nn_conv_spec cs = {.n = 1, .c_in = ci, .c_out = S * co, .groups = 1, .in_h = 1, .in_w = s->in_w, .kh = 1, .kw = A,
+                       .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1, .pad_l = pl.m_hi, .pad_r = pl.pad_r,
+                       .layout = NN_LAYOUT_CHANNELS_LAST};
+    if (cpu_conv_forward(c, &cs, y, in, wp, bp, 0, err)) return -1;
+    if (direct) return 0;
+    if (accumulate) add_into(out, y, t_out * co);
+    else memcpy(out, y, sizeof(float) * t_out * co);
+    return 0;
+}
+
+static int cpu_conv_forward(nn_ctx *c, const nn_conv_spec *s, float *out, const float *in, const float *w,
                             const float *b, int accumulate, vc_error *err)
 {
     cpu_state *st;
     if (cpu_state_get(c, &st, err)) return -1;
+    if (use_phases(s)) return conv_transpose_by_phases(c, st, s, out, in, w, b, accumulate, err);
     prim *p = get_prim(st, accumulate ? K_FWD_ACC : K_FWD, s, c->precision, b != NULL, err);
     if (!p) return -1;
     const void *src = as_prim(st, SLOT_SRC, &p->user_src, in, &p->prim_src, err);
