@@ -56,6 +56,9 @@ $(BUILD)/obj/%.o: %.c
 	@echo "CC $<"
 	$(Q)$(CC) $(ALLCFLAGS) -MMD -MP -c $< -o $@
 
+# main.c checks the CPU before anything else runs, so it must not itself need AVX2.
+$(BUILD)/obj/src/cli/main.o: EXTRA_CFLAGS += -march=x86-64 -mtune=generic
+
 $(BUILD)/libvcs.a: $(LIB_OBJ)
 	@rm -f $@
 	$(Q)ar rcs $@ $^

@@ -1,7 +1,13 @@
 /*
- * voiceclone: the single binary of VoiceClone Studio. main() only dispatches to a verb.
+ * voiceclone: the single binary of VoiceClone Studio. main() checks the CPU, takes the global
+ * options and dispatches to a verb.
+ *
+ * This file alone is compiled for the baseline x86-64 ISA (Makefile): the rest of our code is
+ * built for x86-64-v3 (AVX2 + FMA), so a machine without them gets a message here instead of
+ * an illegal instruction later. oneDNN picks its own kernels (AVX2 … AVX-512/BF16/AMX) at run time.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -28,12 +34,46 @@ static const verb VERBS[] = {
 
 static void print_usage(FILE *out)
 {
-    fprintf(out, "VoiceClone Studio\n\nusage:\n");
+    fprintf(out, "VoiceClone Studio\n\nusage: voiceclone [--precision fp32|bf16|auto] COMMAND ...\n");
     for (size_t i = 0; i < sizeof VERBS / sizeof VERBS[0]; i++) fprintf(out, "  voiceclone %s\n", VERBS[i].usage);
+}
+
+static int cpu_supported(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* --precision P (or --precision=P) before the command: the engine's compute precision, the same
+ * as VCS_PRECISION (docs/ENGINE.md). Removes the option from argv; returns -1 on a bad value. */
+static int take_precision(int *argc, char **argv)
+{
+    for (int i = 1; i < *argc; i++) {
+        const char *v = NULL;
+        int used = 0;
+        if (!strcmp(argv[i], "--precision") && i + 1 < *argc) v = argv[i + 1], used = 2;
+        else if (!strncmp(argv[i], "--precision=", 12)) v = argv[i] + 12, used = 1;
+        if (!used) continue;
+        if (strcmp(v, "fp32") && strcmp(v, "bf16") && strcmp(v, "auto")) {
+            fprintf(stderr, "voiceclone: --precision takes fp32, bf16 or auto (got '%s')\n", v);
+            return -1;
+        }
+        setenv("VCS_PRECISION", v, 1);
+        memmove(argv + i, argv + i + used, sizeof(char *) * (size_t)(*argc - i - used + 1));
+        *argc -= used;
+        return 0;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
+    if (!cpu_supported()) {
+        fprintf(stderr, "voiceclone: this CPU lacks AVX2/FMA, which VoiceClone Studio needs (x86-64-v3: Intel "
+                        "Haswell, AMD Excavator/Zen or newer). Run it on such a machine.\n");
+        return 1;
+    }
+    if (take_precision(&argc, argv)) return 2;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         print_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "jobs/jobs_internal.h"
+#include "nn/backend.h"
 
 typedef struct jobs_worker {
     jobs *j;
@@ -62,6 +63,7 @@ struct jobs {
     recent_event recent[JOBS_RECENT];
     int recent_next;
     jobs_shared *shared; /* models loaded once and used by every job that needs them */
+    nn_budget budget; /* the engine threads all lanes share (nn/backend.h) */
 };
 
 struct job_ctx {
@@ -316,7 +318,10 @@ static void run_claimed(jobs_worker *w, jobs_row *r)
              json_pack("{s:s, s:f, s:s, s:i, s:i}", "phase", "starting", "percent", 0.0, "message", "started",
                        "queue_position", 0, "attempt", jb.attempts),
              &(jobs_update){.phase = "starting", .progress = 0}, NULL, NULL, &err);
+        nn_ctx *engine = nn_ctx_current(); /* this lane thread's engine context */
+        nn_budget_join(&j->budget, engine);
         rc = k->run(&jb, &c, &result, &err);
+        nn_budget_leave(&j->budget, engine);
     }
     int cancel = __atomic_load_n(&w->cancel, __ATOMIC_ACQUIRE);
     vc_error rm;
@@ -422,6 +427,7 @@ int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_err
     if (!j) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     j->s = s;
     j->cfg = *cfg;
+    nn_budget_init(&j->budget, 0);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
     pthread_mutex_init(&j->notify_mu, NULL);

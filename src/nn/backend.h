@@ -50,6 +50,18 @@ int nn_conv_spec_out_w(const nn_conv_spec *s);
 
 typedef struct nn_ctx nn_ctx;
 
+/* The process's thread budget, shared by concurrent engine users (the job lanes): each op of a
+ * context that joined it runs on max(1, total / active) threads, so two conversions on a 2-core
+ * machine run one thread each instead of four busy threads fighting for two cores. */
+typedef struct nn_budget {
+    int total;  /* cores to share (nn_pool_default_threads()) */
+    int active; /* contexts running right now (atomic) */
+} nn_budget;
+
+void nn_budget_init(nn_budget *b, int total);
+void nn_budget_join(nn_budget *b, nn_ctx *c);  /* c may be NULL (no context: nothing to do) */
+void nn_budget_leave(nn_budget *b, nn_ctx *c);
+
 /* The operation table of a backend. Each returns 0 or -1 with err set (out of memory, a shape
  * the backend cannot run). Gradients are accumulated (+=) like the tape's. */
 typedef struct nn_backend {
@@ -76,7 +88,8 @@ typedef struct nn_backend {
 struct nn_ctx {
     const nn_backend *be;
     void *be_state;        /* owned by the backend */
-    int threads;           /* this context's share of the process's thread budget */
+    int threads;           /* threads when the context has no budget */
+    nn_budget *budget;     /* when set, threads = the budget's share (nn_ctx_threads) */
     nn_precision precision;
 };
 
@@ -89,6 +102,8 @@ nn_ctx *nn_ctx_current(void);
 /* Binds c to the calling thread (NULL unbinds); returns the previous binding. */
 nn_ctx *nn_ctx_bind(nn_ctx *c);
 void nn_ctx_set_threads(nn_ctx *c, int threads);
+/* The threads an op of c runs on now. */
+int nn_ctx_threads(const nn_ctx *c);
 void nn_ctx_set_precision(nn_ctx *c, nn_precision p);
 
 /* ---- precision settings ---- */

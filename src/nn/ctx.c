@@ -44,6 +44,37 @@ void nn_ctx_free(nn_ctx *c)
 void nn_ctx_set_threads(nn_ctx *c, int threads) { c->threads = threads > 0 ? threads : nn_pool_default_threads(); }
 void nn_ctx_set_precision(nn_ctx *c, nn_precision p) { c->precision = p; }
 
+int nn_ctx_threads(const nn_ctx *c)
+{
+    if (!c) return 1;
+    if (c->budget) {
+        int active = __atomic_load_n(&c->budget->active, __ATOMIC_RELAXED);
+        int share = c->budget->total / (active > 0 ? active : 1);
+        return share > 0 ? share : 1;
+    }
+    return c->threads > 0 ? c->threads : 1;
+}
+
+void nn_budget_init(nn_budget *b, int total)
+{
+    b->total = total > 0 ? total : nn_pool_default_threads();
+    b->active = 0;
+}
+
+void nn_budget_join(nn_budget *b, nn_ctx *c)
+{
+    if (!c) return;
+    __atomic_add_fetch(&b->active, 1, __ATOMIC_RELAXED);
+    c->budget = b;
+}
+
+void nn_budget_leave(nn_budget *b, nn_ctx *c)
+{
+    if (!c || c->budget != b) return;
+    __atomic_sub_fetch(&b->active, 1, __ATOMIC_RELAXED);
+    c->budget = NULL;
+}
+
 /* ---- the per-thread binding: the only process-wide state is the pthread key itself ---- */
 
 static pthread_key_t own_key, bound_key;

@@ -1,6 +1,6 @@
 /*
  * Golden-case comparison (contract: nn/golden.h). One printed line per tensor:
- *   name max_abs max_rel PASS|FAIL
+ *   name max_abs max_rel PASS|FAIL snr_db=S
  * max_rel is max |a-b| / max(|b|, 1e-12) over the elements; the verdict uses the case's own
  * criterion |a-b| <= atol + rtol*|b| elementwise.
  */
@@ -71,22 +71,26 @@ int golden_compare(golden_report *r, const char *name, const float *got, int64_t
         r->failed++;
         return 0;
     }
-    double max_abs = 0, max_rel = 0;
+    double max_abs = 0, max_rel = 0, signal = 0, noise = 0;
     int64_t n_bad = 0;
     for (int64_t i = 0; i < numel; i++) {
         double b = expected_value(expected, i), a = got[i];
         if (isnan(a) || isnan(b)) { n_bad += isnan(a) != isnan(b); continue; }
         if (isinf(a) || isinf(b)) { n_bad += a != b; continue; }
         double d = fabs(a - b);
+        signal += b * b;
+        noise += d * d;
         if (d > max_abs) max_abs = d;
         double rel = d / fmax(fabs(b), 1e-12);
         if (rel > max_rel) max_rel = rel;
         n_bad += d > atol + rtol * fabs(b);
     }
     int ok = n_bad == 0;
-    if (ok) fprintf(out, "%s %.3g %.3g PASS\n", name, max_abs, max_rel);
-    else fprintf(out, "%s %.3g %.3g FAIL (%lld of %lld outside tolerance)\n", name, max_abs, max_rel,
-                 (long long)n_bad, (long long)numel);
+    /* signal-to-error ratio of the whole tensor: how far a lower precision moves an output */
+    double snr = noise > 0 ? 10 * log10(signal / noise) : INFINITY;
+    if (ok) fprintf(out, "%s %.3g %.3g PASS snr_db=%.1f\n", name, max_abs, max_rel, snr);
+    else fprintf(out, "%s %.3g %.3g FAIL (%lld of %lld outside tolerance) snr_db=%.1f\n", name, max_abs, max_rel,
+                 (long long)n_bad, (long long)numel, snr);
     if (ok) r->passed++; else r->failed++;
     return ok;
 }

@@ -5,7 +5,7 @@
  * `voiceclone check-golden DIR` (src/cli/cmd_check_golden.c) reads DIR/config.json, picks the
  * model runner whose matches() accepts the config (by content, never by case name) and calls
  * its run(). A runner computes each stage from the case's inputs and hands every output to
- * golden_compare(), which prints `name max_abs max_rel PASS|FAIL` and counts. The CLI ends with
+ * golden_compare(), which prints `name max_abs max_rel PASS|FAIL snr_db=S` and counts. The CLI ends with
  * `golden: N passed, M failed` and exits 0 only when M == 0. A stage a runner cannot compute
  * yet is reported with golden_missing() — a FAIL, never a silent skip.
  */

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "jobs/jobs.h"
+#include "nn/backend.h"
+#include "nn/pool.h"
 #include "server/server.h"
 
 /* Weights the studio needs, by folder under data/weights/ (filled by `voiceclone models pull`),
@@ -66,10 +68,22 @@ static int handle_system(server_request *r)
     json_t *counts;
     json_object_foreach(lanes, lane, counts) depth += json_integer_value(json_object_get(counts, "queued"));
     json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:b, s:{s:I, s:o}}", "status", "success", "version",
-                          SERVER_VERSION, "engine", "voiceclone-c (CPU, OpenBLAS)", "weights", weights,
+                          SERVER_VERSION, "engine", "voiceclone-c (CPU, oneDNN)", "weights", weights,
                           "weights_status", missing ? "missing" : "installed", "auth",
                           server_auth_open_mode(r->app) ? "open" : "api_key", "workers",
                           !r->app->config.no_workers, "queue", "depth", depth, "lanes", lanes);
+    /* the compute seam (docs/ENGINE.md): which kernels this CPU gets and at what precision */
+    if (o)
+        json_object_set_new(o, "compute",
+                            json_pack("{s:s, s:s, s:s, s:b, s:i, s:{s:s, s:s, s:s, s:s, s:s}}", "backend",
+                                      nn_cpu_backend.name, "isa", nn_cpu_isa(), "precision", nn_precision_setting(),
+                                      "bf16_native", nn_cpu_has_bf16(), "threads", nn_pool_default_threads(),
+                                      "model_precision", "rvc_synth",
+                                      nn_precision_name(nn_precision_for("rvc_synth")), "vocos",
+                                      nn_precision_name(nn_precision_for("vocos")), "f5tts_dit",
+                                      nn_precision_name(nn_precision_for("f5tts_dit")), "hubert",
+                                      nn_precision_name(nn_precision_for("hubert")), "rmvpe",
+                                      nn_precision_name(nn_precision_for("rmvpe"))));
     if (o && missing)
         json_object_set_new(o, "weights_hint", json_string("Install voice models: run `voiceclone models pull`"));
     return server_reply_json(r, 200, o);

@@ -380,7 +380,7 @@ static int execute(nn_ctx *c, cpu_state *st, prim *p, const arg *args, int n, vc
         m++;
     }
     if (!rc) {
-        omp_set_num_threads(c->threads > 0 ? c->threads : 1);
+        omp_set_num_threads(nn_ctx_threads(c));
         dnnl_status_t s = dnnl_primitive_execute(p->prim, st->stream, m, ea);
         if (s == dnnl_success) s = dnnl_stream_wait(st->stream);
         if (s != dnnl_success) rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: convolution failed (status %d)", s);
@@ -538,7 +538,7 @@ static void cpu_gemm(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, f
                      const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
-    omp_set_num_threads(c && c->threads > 0 ? c->threads : 1);
+    omp_set_num_threads(nn_ctx_threads(c));
     /* Shapes are checked by the callers (asserted invariants); dnnl_sgemm only fails on bad arguments. */
     dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
