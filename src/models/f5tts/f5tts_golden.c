@@ -156,6 +156,27 @@ static void sampler_settings(const f5_case *c, f5_sampler *s)
     s->use_epss = json_is_true(json_object_get(j, "use_epss"));
 }
 
+/* Every setting of the case's "sampler" section that infer_process reads, not only those the
+ * shared cases happen to vary; a setting this engine cannot honour fails the stage by name. */
+static int e2e_settings(const f5_case *c, f5tts_params *p, vc_error *err)
+{
+    const json_t *j = json_object_get(c->config, "sampler");
+    f5tts_params_default(p);
+    sampler_settings(c, &p->sampler);
+    const json_t *speed = json_object_get(j, "speed"), *fade = json_object_get(j, "cross_fade_duration");
+    const json_t *method = json_object_get(j, "ode_method"), *fix = json_object_get(j, "fix_duration");
+    const json_t *rms = json_object_get(j, "target_rms");
+    if (json_is_number(speed)) p->speed = (float)json_number_value(speed);
+    if (json_is_number(fade)) p->cross_fade_seconds = (float)json_number_value(fade);
+    if (method && (!json_is_string(method) || strcmp(json_string_value(method), "euler")))
+        return vc_fail(err, VC_ERR_INVALID_FORMAT, "e2e: ode_method other than euler is not supported");
+    if (fix && !json_is_null(fix))
+        return vc_fail(err, VC_ERR_INVALID_FORMAT, "e2e: fix_duration is not supported by this engine");
+    if (rms && (!json_is_number(rms) || fabs(json_number_value(rms) - F5_TARGET_RMS) > 1e-9))
+        return vc_fail(err, VC_ERR_INVALID_FORMAT, "e2e: target_rms other than %g is not supported", F5_TARGET_RMS);
+    return 0;
+}
+
 static int stage_sampler(f5_case *c, vc_error *err)
 {
     const float *noise = input_f32(c, "noise", err);
@@ -208,8 +229,7 @@ static int stage_e2e(f5_case *c, vc_error *err)
     if (!ref_text || !gen_text || !w || !noise) return vc_fail(err, VC_ERR_INVALID_FORMAT, "e2e stage needs texts, ref_wave, noise");
     audio_buffer ref = {w->data, (size_t)w->shape[w->ndim - 1], F5_SAMPLE_RATE}, out;
     f5tts_params p;
-    f5tts_params_default(&p);
-    sampler_settings(c, &p.sampler);
+    if (e2e_settings(c, &p, err)) return -1;
     p.clip_reference = 0; /* the case feeds ref.wav to infer_process as it is */
     p.noise = noise;
     tap_ctx t = {c, "e2e.", NULL, 0};
