@@ -172,7 +172,7 @@ static int e2e_settings(const f5_case *c, f5tts_params *p, vc_error *err)
         return vc_fail(err, VC_ERR_INVALID_FORMAT, "e2e: ode_method other than euler is not supported");
     if (fix && !json_is_null(fix))
         return vc_fail(err, VC_ERR_INVALID_FORMAT, "e2e: fix_duration is not supported by this engine");
-    if (rms && (!json_is_number(rms) || fabs(json_number_value(rms) - F5_TARGET_RMS) > 1e-9))
+    if (rms && (!json_is_number(rms) || fabs(json_number_value(rms) - F5_TARGET_RMS) > 1e-6))
         return vc_fail(err, VC_ERR_INVALID_FORMAT, "e2e: target_rms other than %g is not supported", F5_TARGET_RMS);
     return 0;
 }
