@@ -2,7 +2,7 @@
  * voiceclone bench gemm|f5tts|all: speed of the engine, one JSON object per line.
  *
  *   gemm   linear, grouped conv1d and attention at the sizes of the full models, each next to
- *          plain cblas_sgemm at the equivalent matrix sizes measured in the same run, plus the
+ *          the backend's plain sgemm (nn_gemm) at the equivalent matrix sizes in the same run, plus the
  *          CPU's theoretical fp32 peak (FMA width from its flags × measured clock × cores).
  *   f5tts  full-size F5TTS_v1_Base + Vocos with random weights: load time of the 1.3 GB
  *          safetensors file (page cache warm), DiT forward (batch 2 = CFG) at 500 frames, Vocos
@@ -396,7 +396,11 @@ int cmd_bench(int argc, char **argv)
     if (!strcmp(which, "rvc")) return bench_rvc(argc > 2 ? argv[2] : NULL);
     if (!strcmp(which, "f5tts-gen")) return bench_f5tts_generation();
     if (!strcmp(which, "jobs")) return bench_jobs();
+    if (!strcmp(which, "isa")) { /* the CPU's best vector ISA, for bench scripts' JSON */
+        printf("%s\n", nn_cpu_isa());
+        return 0;
+    }
     if (!strcmp(which, "all")) return bench_gemm() | bench_f5tts() | bench_rvc(NULL);
-    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|f5tts-gen|rvc [stage]|jobs|all\n");
+    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|f5tts-gen|rvc [stage]|jobs|isa|all\n");
     return 2;
 }

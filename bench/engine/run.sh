@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Engine v2 side by side with the official PyTorch code, on this machine, in this sitting
+# (../shared/perf/README.md): both sides with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset and the
+# same allocator settings, alternating, SITTINGS times. One JSON object per line; every line
+# carries the CPU's ISA. Run it alone on the machine (no builds, tests or helpers meanwhile).
+#
+#   RVC_SRC=<RVC-WebUI tree> F5TTS_SRC=<F5-TTS>/src VOCOS_SRC=<vocos> bash bench/engine/run.sh
+#   SITTINGS=3 (default)  STAGES="rvc f5 train" (default: rvc f5)  PERF=../shared/perf
+# When PyTorch or an official tree is missing, says so and reports our numbers only.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-build/voiceclone}
+PERF=${PERF:-../shared/perf}
+SITTINGS=${SITTINGS:-3}
+STAGES=${STAGES:-rvc f5}
+ISA=$("$BIN" bench isa 2>/dev/null || echo unknown)
+export GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295
+U="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE"
+PY=/usr/bin/python3
+have_torch() { $PY -c 'import torch' 2>/dev/null; }
+tag() { sed "s/^{/{\"isa\":\"$ISA\",\"sitting\":$1,/"; }
+note() { echo "{\"isa\":\"$ISA\",\"note\":\"$1\"}"; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+for s in $(seq 1 "$SITTINGS"); do
+  for stage in $STAGES; do
+    case $stage in
+      rvc)
+        if have_torch && [ -n "${RVC_SRC:-}" ] && [ -d "$RVC_SRC" ]; then
+          $U $PY "$PERF/pytorch_rvc.py" --rvc-src "$RVC_SRC" --out "$tmp/rvc.json" \
+             --stages hubert_base,rmvpe_full,synth_v2_48k_infer >/dev/null 2>&1 \
+            && echo "{\"side\":\"pytorch\",\"rvc\":$(cat "$tmp/rvc.json")}" | tag "$s"
+        else note "PyTorch or RVC_SRC missing: RVC numbers are ours only"; fi
+        for p in fp32 bf16; do
+          $U VCS_PRECISION=$p "$BIN" bench rvc 2>/dev/null | sed "s/^{/{\"side\":\"ours\",\"precision\":\"$p\",/" | tag "$s"
+        done ;;
+      f5)
+        if have_torch && [ -n "${F5TTS_SRC:-}" ] && [ -n "${VOCOS_SRC:-}" ]; then
+          F5TTS_SRC=$F5TTS_SRC VOCOS_SRC=$VOCOS_SRC $U $PY "$PERF/pytorch_f5tts.py" --json "$tmp/f5.json" >/dev/null 2>&1 \
+            && echo "{\"side\":\"pytorch\",\"f5\":$(cat "$tmp/f5.json")}" | tag "$s"
+        else note "PyTorch or F5TTS_SRC/VOCOS_SRC missing: F5 numbers are ours only"; fi
+        for p in fp32 bf16; do
+          $U VCS_PRECISION=$p "$BIN" bench f5tts 2>/dev/null | sed "s/^{/{\"side\":\"ours\",\"precision\":\"$p\",/" | tag "$s"
+        done ;;
+      train)
+        if have_torch && [ -n "${RVC_SRC:-}" ] && [ -d "$RVC_SRC" ]; then
+          $U $PY "$PERF/pytorch_rvc.py" --rvc-src "$RVC_SRC" --out "$tmp/train.json" --stages train_step_v2_48k >/dev/null 2>&1 \
+            && echo "{\"side\":\"pytorch\",\"train\":$(cat "$tmp/train.json")}" | tag "$s"
+        else note "PyTorch or RVC_SRC missing: training numbers are ours only"; fi
+        $U "$BIN" bench rvc train 2>/dev/null | sed 's/^{/{"side":"ours",/' | tag "$s" ;;
+    esac
+  done
+done
