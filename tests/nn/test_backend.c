@@ -162,12 +162,42 @@ static void gemm_matches_definition(void **state)
     free(A); free(B); free(C); free(C0);
 }
 
+/* bf16 GEMM (oneDNN matmul on bf16 copies of both operands, transposed views included) stays
+ * within bf16 rounding of the fp32 product, and really runs in bf16. */
+static void bf16_gemm_is_close_to_fp32(void **state)
+{
+    if (!nn_cpu_has_bf16()) return; /* the precision test above checks the fp32 fallback */
+    nn_ctx *c;
+    vc_error err;
+    assert_int_equal(nn_ctx_create(&c, 2, NN_PREC_BF16, &err), 0);
+    nn_ctx *prev = nn_ctx_bind(c);
+    int M = 40, N = 24, K = 64;
+    float *A = random_floats((size_t)K * M, 11), *B = random_floats((size_t)N * K, 12), *C = random_floats((size_t)M * N, 13);
+    float *C0 = malloc(sizeof(float) * M * N);
+    memcpy(C0, C, sizeof(float) * M * N);
+    nn_gemm(1, 1, M, N, K, 0.5f, A, M, B, K, 1.0f, C, N);
+    double signal = 0, noise = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double want = C0[i * N + j];
+            for (int k = 0; k < K; k++) want += 0.5 * A[k * M + i] * B[j * K + k];
+            signal += want * want;
+            noise += (want - C[i * N + j]) * (want - C[i * N + j]);
+        }
+    double snr = 10 * log10(signal / noise);
+    assert_true(snr > 35.0);
+    assert_true(snr < 100.0);
+    nn_ctx_bind(prev);
+    nn_ctx_free(c);
+    free(A); free(B); free(C); free(C0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(precision_settings_parse_and_resolve), cmocka_unit_test(budget_shares_threads),
         cmocka_unit_test(conv_matches_definition_in_both_layouts), cmocka_unit_test(bf16_conv_is_close_to_fp32),
-        cmocka_unit_test(gemm_matches_definition),
+        cmocka_unit_test(gemm_matches_definition), cmocka_unit_test(bf16_gemm_is_close_to_fp32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,7 @@
 
 enum { K_FWD, K_FWD_ACC, K_BWD_DATA, K_BWD_WEIGHTS };
 enum { SLOT_SCRATCHPAD, SLOT_WEIGHTS, SLOT_SRC, SLOT_DST, SLOT_OUT, SLOT_GRAD, SLOT_GRAD2, SLOT_PHASE_W, SLOT_PHASE_OUT,
-       SLOT_COUNT };
+       SLOT_GEMM_A, SLOT_GEMM_B, SLOT_COUNT };
 
 typedef struct prim {
     int kind, has_bias;
@@ -52,6 +52,18 @@ typedef struct reorder_entry {
     unsigned long used;
 } reorder_entry;
 
+/* A bf16 matmul C[M,N] (row stride ldc) = alpha·A·B + beta·C on contiguous bf16 A, B. */
+typedef struct matmul_key { int M, N, K, ldc; float alpha, beta; } matmul_key;
+typedef struct matmul_entry {
+    matmul_key key;
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    dnnl_memory_desc_t a, b, c;
+    unsigned long used;
+} matmul_entry;
+
+#define MATMUL_CACHE 64
+
 typedef struct cpu_state {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
@@ -59,6 +71,8 @@ typedef struct cpu_state {
     int n_cached;
     reorder_entry reorders[CACHE_SIZE];
     int n_reorders;
+    matmul_entry matmuls[MATMUL_CACHE];
+    int n_matmuls;
     unsigned long tick;
     buf slots[SLOT_COUNT];
 } cpu_state;
@@ -111,6 +125,10 @@ static void cpu_release(nn_ctx *c)
     if (!st) return;
     for (int i = 0; i < st->n_cached; i++) prim_clear(&st->cache[i]);
     for (int i = 0; i < st->n_reorders; i++) dnnl_primitive_destroy(st->reorders[i].prim);
+    for (int i = 0; i < st->n_matmuls; i++) {
+        dnnl_primitive_destroy(st->matmuls[i].prim);
+        dnnl_primitive_desc_destroy(st->matmuls[i].pd);
+    }
     for (int i = 0; i < SLOT_COUNT; i++) free(st->slots[i].p);
     dnnl_stream_destroy(st->stream);
     dnnl_engine_destroy(st->engine);
@@ -534,10 +552,108 @@ static int cpu_conv_backward_weights(nn_ctx *c, const nn_conv_spec *s, float *g_
     return 0;
 }
 
+/* ---- bf16 GEMM: both operands converted to contiguous bf16 (oneDNN reorders, which read
+ * the transposed or strided views directly), one oneDNN matmul with fp32 accumulation whose
+ * output scale is alpha and whose sum post-op adds beta·C. ---- */
+
+static matmul_entry *get_matmul(cpu_state *st, const matmul_key *k, vc_error *err)
+{
+    matmul_entry *victim = NULL;
+    st->tick++;
+    for (int i = 0; i < st->n_matmuls; i++) {
+        matmul_entry *e = &st->matmuls[i];
+        if (!memcmp(&e->key, k, sizeof *k)) {
+            e->used = st->tick;
+            return e;
+        }
+        if (!victim || e->used < victim->used) victim = e;
+    }
+    matmul_entry *e = st->n_matmuls < MATMUL_CACHE ? &st->matmuls[st->n_matmuls++] : victim;
+    if (e->prim) {
+        dnnl_primitive_destroy(e->prim);
+        dnnl_primitive_desc_destroy(e->pd);
+    }
+    memset(e, 0, sizeof *e);
+    e->key = *k;
+    e->used = st->tick;
+    dnnl_dims_t da = {k->M, k->K}, db = {k->K, k->N}, dc = {k->M, k->N}, sc = {k->ldc, 1};
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_matmul_desc_t md;
+    int ok = dnnl_memory_desc_init_by_tag(&e->a, 2, da, dnnl_bf16, dnnl_ab) == dnnl_success &&
+             dnnl_memory_desc_init_by_tag(&e->b, 2, db, dnnl_bf16, dnnl_ab) == dnnl_success &&
+             dnnl_memory_desc_init_by_strides(&e->c, 2, dc, dnnl_f32, sc) == dnnl_success &&
+             dnnl_matmul_desc_init(&md, &e->a, &e->b, NULL, &e->c) == dnnl_success &&
+             dnnl_primitive_attr_create(&attr) == dnnl_success;
+    if (ok && k->alpha != 1.0f) ok = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &k->alpha) == dnnl_success;
+    if (ok && k->beta != 0.0f) {
+        dnnl_post_ops_t po;
+        ok = dnnl_post_ops_create(&po) == dnnl_success;
+        if (ok) {
+            ok = dnnl_post_ops_append_sum(po, k->beta) == dnnl_success &&
+                 dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
+            dnnl_post_ops_destroy(po);
+        }
+    }
+    ok = ok && dnnl_primitive_desc_create(&e->pd, &md, attr, st->engine, NULL) == dnnl_success &&
+         dnnl_primitive_create(&e->prim, e->pd) == dnnl_success;
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (!ok) {
+        if (e->pd) dnnl_primitive_desc_destroy(e->pd);
+        memset(e, 0, sizeof *e);
+        if (e == &st->matmuls[st->n_matmuls - 1]) st->n_matmuls--;
+        vc_fail(err, VC_ERR_INTERNAL, "oneDNN: no bf16 matmul for %dx%dx%d", k->M, k->N, k->K);
+        return NULL;
+    }
+    return e;
+}
+
+/* op(X) [rows, cols] of a row-major X with leading dimension ld, as a strided f32 view. */
+static int view_md(dnnl_memory_desc_t *md, int rows, int cols, int trans, int ld)
+{
+    dnnl_dims_t d = {rows, cols}, s = {trans ? 1 : ld, trans ? ld : 1};
+    return dnnl_memory_desc_init_by_strides(md, 2, d, dnnl_f32, s) == dnnl_success ? 0 : -1;
+}
+
+static int gemm_bf16(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc, vc_error *err)
+{
+    cpu_state *st;
+    if (cpu_state_get(c, &st, err)) return -1;
+    matmul_key key = {M, N, K, ldc, alpha, beta};
+    matmul_entry *e = get_matmul(st, &key, err);
+    if (!e) return -1;
+    dnnl_memory_desc_t va, vb;
+    if (view_md(&va, M, K, trans_a, lda) || view_md(&vb, K, N, trans_b, ldb))
+        return vc_fail(err, VC_ERR_INTERNAL, "oneDNN: bad GEMM operand view");
+    void *a16 = slot(st, SLOT_GEMM_A, dnnl_memory_desc_get_size(&e->a));
+    void *b16 = slot(st, SLOT_GEMM_B, dnnl_memory_desc_get_size(&e->b));
+    if (!a16 || !b16) return vc_fail(err, VC_ERR_NOMEM, "out of memory (bf16 GEMM)");
+    omp_set_num_threads(nn_ctx_threads(c));
+    if (reorder(st, &va, A, &e->a, a16, err) || reorder(st, &vb, B, &e->b, b16, err)) return -1;
+    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
+    int rc = mem(st, &e->a, a16, &ma, err) || mem(st, &e->b, b16, &mb, err) || mem(st, &e->c, C, &mc, err);
+    if (!rc) {
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
+        dnnl_status_t s = dnnl_primitive_execute(e->prim, st->stream, 3, args);
+        if (s == dnnl_success) s = dnnl_stream_wait(st->stream);
+        if (s != dnnl_success) rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: bf16 matmul failed (status %d)", s);
+    }
+    if (ma) dnnl_memory_destroy(ma);
+    if (mb) dnnl_memory_destroy(mb);
+    if (mc) dnnl_memory_destroy(mc);
+    return rc ? -1 : 0;
+}
+
 static void cpu_gemm(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
+    /* bf16 only where it pays: a matrix-vector product (GRU steps) gains nothing from it */
+    if (c && c->precision == NN_PREC_BF16 && K > 0 && M >= 16 && N >= 16) {
+        vc_error err;
+        if (gemm_bf16(c, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, &err) == 0) return;
+        /* out of memory or no kernel: the fp32 GEMM below computes the same product */
+    }
     omp_set_num_threads(nn_ctx_threads(c));
     /* Shapes are checked by the callers (asserted invariants); dnnl_sgemm only fails on bad arguments. */
     dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
