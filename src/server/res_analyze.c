@@ -21,6 +21,9 @@ static int on_begin(server_request *r)
     r->ctx = c;
     const char *ct = server_header(r, "Content-Type");
     c->is_form = ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
+    if (!c->is_form && (!ct || strncasecmp(ct, "application/json", 16) != 0))
+        return server_fail(r, VC_ERR_UNSUPPORTED_MEDIA_TYPE, "send {\"audio_id\"} as application/json, or the file as "
+                           "multipart/form-data");
     return c->is_form ? server_form_begin(r, &c->form, upload_max_bytes()) : 0;
 }
 

@@ -114,9 +114,12 @@ static int ensure_mp3(server_request *r, const store_audio *a, const char *mp3)
     audio_buffer buf = {0};
     vc_error err;
     if (decode_row(r, a, &buf)) return -1;
-    int rc = audio_write_mp3(mp3, &buf, 192, &err);
+    int rc = audio_write_mp3(mp3, &buf, 192, &err); /* a unique temp file + rename: concurrent first downloads are safe */
     audio_buffer_free(&buf);
-    return rc ? server_fail(r, err.code, "mp3 encoding: %s", err.message) : 0;
+    /* err names the server path: the client gets the kind of failure only */
+    return rc ? server_fail(r, err.code, "the MP3 could not be made (%s); try again or download the WAV",
+                            err.code == VC_ERR_IO ? "the server could not write it" : vc_code_name(err.code))
+              : 0;
 }
 
 static int handle_download(server_request *r)

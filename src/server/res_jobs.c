@@ -240,7 +240,10 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             return pending_copy(s, buf, max);
         }
         if (jobs_shutting(s->j)) return MHD_CONTENT_READER_END_OF_STREAM;
-        if (now_ms() - s->last_write_ms >= jobs_get_config(s->j)->keepalive_ms) {
+        /* The ticker wakes idle streams every keepalive_ms; a stream woken a hair before its
+         * interval is up would otherwise wait a second tick (20–30 s for 15). Half an interval of
+         * slack puts every keep-alive on the first tick after the configured interval. */
+        if (now_ms() - s->last_write_ms >= jobs_get_config(s->j)->keepalive_ms / 2) {
             s->last_write_ms = now_ms();
             return snprintf(buf, max, ": keep-alive\n\n");
         }
@@ -283,12 +286,27 @@ static int progress(server_request *r)
     int owns = jobs_owns(app_jobs(r), r->user_id, id, &err);
     if (owns < 0) return jobs_error(r, &err);
     if (!owns) return server_fail(r, VC_ERR_JOB_NOT_FOUND, "job %s not found", id);
+    /* A reconnect at or past the last event of a finished job: nothing will ever follow (the
+     * state and the close event are written together), so 204 tells EventSource to stop. */
+    int64_t after = last_event_id(r);
+    if (after > 0) {
+        json_t *info = NULL;
+        if (jobs_get_json(app_jobs(r), r->user_id, id, &info, &err) == 0) {
+            const char *st = json_string_value(json_object_get(info, "status"));
+            int finished = st && (!strcmp(st, "complete") || !strcmp(st, "failed") || !strcmp(st, "cancelled"));
+            json_decref(info);
+            jobs_event ev[1];
+            int n = finished ? jobs_events_after(app_jobs(r), id, after, ev, 1, &err) : -1;
+            if (n > 0) free(ev[0].data);
+            if (n == 0) return server_reply_empty(r, 204, NULL);
+        }
+    }
     sse_conn *s = calloc(1, sizeof *s);
     if (!s) return server_fail(r, VC_ERR_NOMEM, "out of memory");
     s->j = app_jobs(r);
     s->conn = r->conn;
     snprintf(s->job_id, sizeof s->job_id, "%s", id);
-    s->last_id = last_event_id(r);
+    s->last_id = after;
     s->last_write_ms = now_ms();
     s->listener = (jobs_listener){.job_id = s->job_id, .wake = sse_wake, .arg = s};
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, s, sse_free);

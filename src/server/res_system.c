@@ -40,7 +40,8 @@ static int handle_health(server_request *r)
     return server_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-static json_t *weights_json(server_request *r, int *missing)
+/* Absolute paths only for users: a public caller learns what is installed, not where. */
+static json_t *weights_json(server_request *r, int *missing, int show_paths)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < sizeof WEIGHTS / sizeof WEIGHTS[0]; i++) {
@@ -48,8 +49,10 @@ static json_t *weights_json(server_request *r, int *missing)
         store_path(r->app->store, path, sizeof path, "weights/%s", WEIGHTS[i].folder);
         int ok = folder_has_files(path);
         *missing += !ok;
-        json_t *w = json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", WEIGHTS[i].name, "path", path, "purpose",
-                              WEIGHTS[i].purpose, "installed", ok, "licence", WEIGHTS[i].licence);
+        json_t *w = json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", WEIGHTS[i].name, "path",
+                              show_paths ? path : "", "purpose", WEIGHTS[i].purpose, "installed", ok, "licence",
+                              WEIGHTS[i].licence);
+        if (w && !show_paths) json_object_set_new(w, "path", json_null());
         if (w && WEIGHTS[i].licence_note) json_object_set_new(w, "licence_note", json_string(WEIGHTS[i].licence_note));
         json_array_append_new(list, w);
     }
@@ -59,7 +62,7 @@ static json_t *weights_json(server_request *r, int *missing)
 static int handle_system(server_request *r)
 {
     int missing = 0;
-    json_t *weights = weights_json(r, &missing);
+    json_t *weights = weights_json(r, &missing, server_auth_try(r));
     json_t *lanes = r->app->jobs ? jobs_lanes_json(r->app->jobs) : json_object();
     json_int_t depth = 0;
     const char *lane;
@@ -79,7 +82,8 @@ const server_route SERVER_ROUTES_SYSTEM[] = {
     {.method = "GET", .pattern = "/api/health", .handle = handle_health, .auth = SERVER_AUTH_PUBLIC,
      .tag = "system", .summary = "Liveness check: {\"status\":\"ok\"}", .responses = "200"},
     {.method = "GET", .pattern = "/api/system", .handle = handle_system, .auth = SERVER_AUTH_PUBLIC,
-     .tag = "system", .summary = "Version, engine, installed/missing model weights, auth mode, queue depth",
+     .tag = "system", .summary = "Version, engine, installed/missing model weights (their paths only for "
+                                 "authenticated callers, null otherwise), auth mode, queue depth",
      .responses = "200"},
     {0},
 };

@@ -52,6 +52,16 @@ typedef struct server_config {
     int max_connections;        /* MHD connection limit, all threads together (VCS_MAX_CONNECTIONS, 4096) */
     int conn_memory_kb;         /* MHD's per-connection pool (VCS_CONN_MEMORY_KB, 256; min 64): most of an
                                  * idle SSE client's server memory (about 0.6 of it is touched) */
+    /* Hostile pages and clients (guard.c). Lists are comma-separated. */
+    char allowed_origins[1024]; /* VCS_ALLOWED_ORIGINS: other origins that may POST and get CORS answers,
+                                 * e.g. "http://localhost:5173"; the studio's own origin always may */
+    char allowed_hosts[1024];   /* VCS_ALLOWED_HOSTS: Host names besides the bound address and the
+                                 * loopback names (DNS rebinding defence), e.g. "studio.lan" */
+    int per_ip_connections;     /* VCS_PER_IP_CONNECTIONS: connections one client address may hold
+                                 * (default: a quarter of max_connections) */
+    int idle_timeout_seconds;   /* VCS_IDLE_TIMEOUT_SECONDS: a connection silent this long is closed (60) */
+    int min_body_bytes_per_second; /* VCS_MIN_BODY_RATE: a body slower than this on average, after
+                                 * a 30 s grace, is cut off (slow-loris uploads; 512) */
 } server_config;
 
 /* Everything a handler may touch; no other mutable state exists in the server. */
@@ -117,6 +127,12 @@ struct server_request {
     int responded;
     unsigned status;
     struct timespec t0;
+    uint64_t body_bytes;                   /* received so far (guard.c's body deadline) */
+    char allow[64];                        /* 405: the Allow header */
+    int retry_after;                       /* 429/503: Retry-After seconds (0 = none) */
+    int close_connection;                  /* framing errors: answer, then close */
+    char cors_origin[256];                 /* an allowed cross origin: echoed in Access-Control-Allow-Origin */
+    int preflight;                         /* an allowed CORS preflight, answered at the end */
 };
 
 /* ---- routes ---- */
@@ -135,6 +151,25 @@ extern const server_route *const SERVER_ROUTE_TABLES[];
 /* Finds the route for method + path; fills r->params. Returns NULL and sets *path_known when the
  * path exists with another method (→ 405). HEAD falls back to GET. */
 const server_route *server_route_match(const char *method, const char *path, char params[][256], int *path_known);
+/* The methods a path answers to ("GET, HEAD, DELETE"), for 405's Allow header. */
+void server_route_allow(const char *path, char *out, size_t cap);
+
+/* ---- hostile pages and clients (guard.c) ----
+ * Before routing: Host must be the bound address, a loopback name or a configured name (DNS
+ * rebinding); CORS preflights are answered for configured origins only; state-changing requests
+ * (POST/PUT/PATCH/DELETE) from a browser must come from the studio's own origin or a configured
+ * one; a JSON endpoint's body must be Content-Type: application/json; conflicting
+ * Content-Lengths and Content-Length with Transfer-Encoding are refused (request smuggling).
+ * 0 = go on; -1 = r->err set (or a reply queued: r->responded). */
+int server_guard_request(server_request *r);
+/* The 204 answer to an allowed preflight (r->preflight), with its CORS headers. */
+int server_guard_preflight_reply(server_request *r);
+/* Per body chunk: cuts off bodies that arrive slower than the configured minimum rate. */
+int server_guard_body(server_request *r, size_t size);
+/* Response headers the guard owes every reply (CORS for allowed origins, Allow, Retry-After, close). */
+void server_guard_headers(server_request *r, struct MHD_Response *resp);
+/* Removes the data folder's absolute path from a message (errors never show server paths). */
+void server_scrub_paths(const server_app *app, char *msg, size_t cap);
 
 /* ---- modules with a lifecycle (modules.c) ----
  * A module that runs beside the HTTP server (the jobs scheduler and its workers, SSE tickers) adds
@@ -183,6 +218,9 @@ int server_param_id(server_request *r, int i, vc_code not_found, const char **ou
 /* ---- auth (auth.c) ---- */
 /* Fills r->user_id or fails with VC_ERR_UNAUTHORIZED. */
 int server_auth_resolve(server_request *r);
+/* 1 when the request resolves to a user (a valid key, or open mode); never fails the request.
+ * For public routes that show more to users (paths in /api/system). */
+int server_auth_try(server_request *r);
 /* 1 when requests need no key (loopback and no active key; re-checked at most once a second). */
 int server_auth_open_mode(server_app *app);
 

@@ -237,7 +237,10 @@ static void test_unknown_route_and_method(void **state)
     http_response_free(&res);
     char url[256];
     http_request("PUT", test_server_url(&S, url, sizeof url, "/api/models"), NULL, "{}", 2, &res);
-    assert_error(&res, 405, "INVALID_REQUEST");
+    assert_error(&res, 405, "METHOD_NOT_ALLOWED"); /* its own code, and the methods that do work */
+    assert_non_null(http_header(&res, "Allow"));
+    assert_non_null(strstr(http_header(&res, "Allow"), "GET"));
+    assert_non_null(strstr(http_header(&res, "Allow"), "HEAD"));
     http_response_free(&res);
 }
 

@@ -1,0 +1,417 @@
+/*
+ * Issue 17 against the real server: hostile model files through /api/models/import (refused,
+ * fast, no server path in the message, the server stays up), hostile web pages (Content-Type,
+ * Origin, Host / DNS rebinding, CORS preflights, /api/system paths), hostile clients (HTTP
+ * framing, decompression bombs, oversized JSON, the first-MP3 race, per-IP connection limit,
+ * finished SSE streams answer 204).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/hostile.h"
+#include "support/http_client.h"
+#include "support/test_api.h"
+#include "support/test_server.h"
+
+#define ALLOWED "http://allowed.example:5173"
+
+static test_server S;
+static const char *const ENV[] = {"VCS_JOBS_TEST_KINDS=1", "VCS_SSE_KEEPALIVE_MS=1000", "VCS_ALLOWED_ORIGINS=" ALLOWED, "VCS_ALLOWED_HOSTS=studio.lan",
+                                  "VCS_PER_IP_CONNECTIONS=24", NULL};
+static char FILES_[300];
+
+static int setup(void **state)
+{
+    if (test_server_start(&S, ENV, NULL) != 0) return -1;
+    snprintf(FILES_, sizeof FILES_, "%s/hostile", S.root);
+    return mkdir(FILES_, 0755) == 0 && hostile_write_all(FILES_) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state) { return test_server_stop(&S) == 0 ? 0 : -1; }
+
+static double now_s(void) { return api_now_ms() / 1000.0; }
+
+static void expect_error(http_response *res, long status, const char *code)
+{
+    if (res->status != status) fail_msg("status %ld (want %ld): %s", res->status, status, res->body);
+    const char *got = http_error_code(res);
+    if (!got || strcmp(got, code)) fail_msg("error_code %s (want %s): %s", got ? got : "(none)", code, res->body);
+    /* never a server path in an error */
+    if (strstr(res->body, S.root)) fail_msg("the error shows a server path: %s", res->body);
+}
+
+static void health_ok(void) { assert_int_equal(api_status(&S, "GET", "/api/health"), 200); }
+
+/* POST /api/models/import with curl -F parts (e.g. "file=@/x.pth"); the response into res. */
+static void import_parts(const char *parts, http_response *res)
+{
+    char cmd[2048], out[] = "/tmp/vcs-hardening-XXXXXX", url[512];
+    int fd = mkstemp(out);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "curl -s -o %s -w '%%{http_code}' %s '%s' > %s.code", out, parts,
+             test_server_url(&S, url, sizeof url, "/api/models/import"), out);
+    assert_int_equal(system(cmd), 0);
+    char path[64];
+    snprintf(path, sizeof path, "%s.code", out);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    long status = 0;
+    assert_int_equal(fscanf(f, "%ld", &status), 1);
+    fclose(f);
+    unlink(path);
+    memset(res, 0, sizeof *res);
+    res->status = status;
+    f = fopen(out, "r");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    res->body = calloc(1, (size_t)n + 1);
+    assert_int_equal(fread(res->body, 1, (size_t)n, f), (size_t)n);
+    res->body_len = (size_t)n;
+    fclose(f);
+    unlink(out);
+}
+
+static void hostile_model_files_are_refused_through_the_api(void **state)
+{
+    int seen = 0;
+    for (const hostile_file *h = HOSTILE_FILES; h->name; h++) {
+        char parts[1200];
+        if (h->loader == HOSTILE_INDEX) {
+            const char *root = getenv("VCS_TEST_ROOT") ? getenv("VCS_TEST_ROOT") : ".";
+            snprintf(parts, sizeof parts, "-F 'file=@%s/tests/models/rvc/fixtures/voice_v2_96.pth' -F 'index=@%s/%s' -F name=x",
+                     root, FILES_, h->name);
+        } else {
+            snprintf(parts, sizeof parts, "-F 'file=@%s/%s' -F name=x", FILES_, h->name);
+        }
+        http_response res;
+        double t0 = now_s();
+        import_parts(parts, &res);
+        if (now_s() - t0 > 5.0) fail_msg("%s took %.1f s", h->name, now_s() - t0);
+        if (h->expect) {
+            expect_error(&res, 400, "INVALID_FORMAT");
+            if (!strstr(res.body, h->expect)) fail_msg("%s: %s lacks '%s'", h->name, res.body, h->expect);
+        } else if (res.status != 400) {
+            fail_msg("%s: %ld %s", h->name, res.status, res.body); /* inert, but not an RVC voice either */
+        }
+        http_response_free(&res);
+        health_ok();
+        seen++;
+    }
+    assert_true(seen >= 19);
+    json_t *models = api_call(&S, "GET", "/api/models", NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(models, "models")), 0);
+    assert_int_equal(api_count_files(S.data_dir, ".import-"), 0);
+}
+
+static void request(const char *method, const char *path, const char *const *headers, const char *body, http_response *res)
+{
+    char url[512];
+    assert_int_equal(http_request(method, test_server_url(&S, url, sizeof url, path), headers, body, body ? strlen(body) : 0, res), 0);
+}
+
+static void json_bodies_need_the_json_content_type(void **state)
+{
+    http_response res;
+    const char *plain[] = {"Content-Type: text/plain", NULL}, *json[] = {"Content-Type: application/json; charset=utf-8", NULL};
+    request("POST", "/api/jobs", plain, "{\"kind\":\"sleep\",\"params\":{\"seconds\":0}}", &res);
+    expect_error(&res, 415, "UNSUPPORTED_MEDIA_TYPE");
+    http_response_free(&res);
+    request("POST", "/api/analyze/quality", plain, "{\"audio_id\":\"audio_x\"}", &res);
+    expect_error(&res, 415, "UNSUPPORTED_MEDIA_TYPE");
+    http_response_free(&res);
+    request("POST", "/api/jobs", json, "{\"kind\":\"sleep\",\"params\":{\"seconds\":0}}", &res);
+    assert_int_equal(res.status, 202);
+    http_response_free(&res);
+    /* an oversized JSON body is its own error, not "audio file too large" */
+    size_t n = 70000;
+    char *big = malloc(n + 1);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    big[n] = '\0';
+    request("POST", "/api/jobs", json, big, &res);
+    expect_error(&res, 413, "REQUEST_TOO_LARGE");
+    assert_null(strstr(res.body, "udio"));
+    free(big);
+    http_response_free(&res);
+}
+
+static void foreign_origins_may_not_change_state(void **state)
+{
+    http_response res;
+    char own[128], own_hdr[160];
+    snprintf(own, sizeof own, "http://127.0.0.1:%d", S.port);
+    snprintf(own_hdr, sizeof own_hdr, "Origin: %s", own);
+    const char *evil[] = {"Origin: http://evil.example", "Content-Type: application/json", NULL};
+    const char *null_origin[] = {"Origin: null", "Content-Type: application/json", NULL};
+    const char *cross_site[] = {"Sec-Fetch-Site: cross-site", "Content-Type: application/json", NULL};
+    const char *mine[] = {own_hdr, "Content-Type: application/json", NULL};
+    const char *allowed[] = {"Origin: " ALLOWED, "Content-Type: application/json", NULL};
+    const char *body = "{\"kind\":\"sleep\",\"params\":{\"seconds\":0}}";
+    request("POST", "/api/jobs", evil, body, &res);
+    expect_error(&res, 403, "FORBIDDEN");
+    assert_null(http_header(&res, "Access-Control-Allow-Origin"));
+    http_response_free(&res);
+    request("POST", "/api/jobs", null_origin, body, &res);
+    expect_error(&res, 403, "FORBIDDEN");
+    http_response_free(&res);
+    request("POST", "/api/jobs", cross_site, body, &res);
+    expect_error(&res, 403, "FORBIDDEN");
+    http_response_free(&res);
+    request("DELETE", "/api/audio/audio_nothing", evil, NULL, &res);
+    expect_error(&res, 403, "FORBIDDEN");
+    http_response_free(&res);
+    /* a multipart upload is a "simple" request: no preflight protects it, the Origin check does */
+    char url[512], wav[400];
+    snprintf(wav, sizeof wav, "%s/hostile/st_overlap.safetensors", S.root);
+    const char *evil_only[] = {"Origin: http://evil.example", NULL};
+    assert_int_equal(http_post_form(test_server_url(&S, url, sizeof url, "/api/upload/target-audio"), evil_only, wav, "a.wav", NULL, &res), 0);
+    expect_error(&res, 403, "FORBIDDEN");
+    http_response_free(&res);
+    request("POST", "/api/jobs", mine, body, &res);
+    assert_int_equal(res.status, 202);
+    assert_null(http_header(&res, "Access-Control-Allow-Origin")); /* same origin needs no CORS */
+    http_response_free(&res);
+    request("POST", "/api/jobs", allowed, body, &res);
+    assert_int_equal(res.status, 202);
+    assert_string_equal(http_header(&res, "Access-Control-Allow-Origin"), ALLOWED);
+    http_response_free(&res);
+}
+
+static void preflights_only_for_configured_origins(void **state)
+{
+    http_response res;
+    const char *evil[] = {"Origin: http://evil.example", "Access-Control-Request-Method: POST",
+                          "Access-Control-Request-Headers: content-type", NULL};
+    const char *allowed[] = {"Origin: " ALLOWED, "Access-Control-Request-Method: POST",
+                             "Access-Control-Request-Headers: content-type", NULL};
+    request("OPTIONS", "/api/jobs", evil, NULL, &res);
+    expect_error(&res, 403, "FORBIDDEN");
+    assert_null(http_header(&res, "Access-Control-Allow-Origin"));
+    http_response_free(&res);
+    request("OPTIONS", "/api/jobs", allowed, NULL, &res);
+    assert_int_equal(res.status, 204);
+    assert_string_equal(http_header(&res, "Access-Control-Allow-Origin"), ALLOWED);
+    assert_non_null(strstr(http_header(&res, "Access-Control-Allow-Methods"), "POST"));
+    http_response_free(&res);
+    request("OPTIONS", "/api/upload/tus", allowed, NULL, &res); /* tus clients in a browser preflight too */
+    assert_int_equal(res.status, 204);
+    http_response_free(&res);
+}
+
+static void foreign_host_names_are_refused(void **state)
+{
+    http_response res;
+    char h[80];
+    snprintf(h, sizeof h, "Host: rebind.evil.example:%d", S.port);
+    const char *evil[] = {h, NULL};
+    request("GET", "/api/audio", evil, NULL, &res);
+    expect_error(&res, 421, "FORBIDDEN");
+    http_response_free(&res);
+    request("GET", "/", evil, NULL, &res); /* the UI too: a rebinding page must not load it as its own */
+    assert_int_equal(res.status, 421);
+    http_response_free(&res);
+    static const char *const OK[] = {"localhost", "127.0.0.1", "studio.lan"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(h, sizeof h, "Host: %s:%d", OK[i], S.port);
+        const char *hdr[] = {h, NULL};
+        request("GET", "/api/audio", hdr, NULL, &res);
+        if (res.status != 200) fail_msg("Host %s: %ld %s", OK[i], res.status, res.body);
+        http_response_free(&res);
+    }
+}
+
+static void system_shows_paths_to_users_only(void **state)
+{
+    /* open mode: the caller is the local user, paths are shown; with keys see test_api_basics */
+    json_t *sys = api_call(&S, "GET", "/api/system", NULL, 200);
+    json_t *w = json_array_get(json_object_get(sys, "weights"), 0);
+    assert_true(json_is_string(json_object_get(w, "path")));
+}
+
+/* Raw request on a socket; returns the status line's code, 0 when the connection just closed. */
+static int raw_status(const char *req)
+{
+    int fd = api_connect(&S, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    char buf[4096] = "";
+    ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    int code = 0;
+    if (n > 0) sscanf(buf, "HTTP/1.%*d %d", &code);
+    return code;
+}
+
+static void conflicting_framing_is_refused(void **state)
+{
+    char req[512];
+    snprintf(req, sizeof req, "POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+             "Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}", S.port);
+    int code = raw_status(req);
+    if (code != 400) fail_msg("two Content-Lengths: %d", code);
+    snprintf(req, sizeof req, "POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+             "Content-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", S.port);
+    code = raw_status(req);
+    if (code != 400) fail_msg("Content-Length with Transfer-Encoding: %d", code);
+    health_ok();
+}
+
+static void decompression_bombs_are_refused_before_decoding(void **state)
+{
+    char flac[400], url[512];
+    http_response res;
+    /* 30 s at 384 kHz: within the reference limit of 30 s, but 44 MB decoded for a few kB of file */
+    snprintf(flac, sizeof flac, "%s/bomb_384k.flac", S.root);
+    assert_int_equal(hostile_write_flac_silence(flac, 384000, 29.0), 0);
+    struct stat st;
+    assert_int_equal(stat(flac, &st), 0);
+    assert_true(st.st_size < 2 * 1024 * 1024);
+    assert_int_equal(http_post_form(test_server_url(&S, url, sizeof url, "/api/upload/reference-audio"), NULL, flac, "ref.flac", NULL, &res), 0);
+    expect_error(&res, 413, "FILE_TOO_LARGE");
+    assert_non_null(strstr(res.body, "decodes to"));
+    http_response_free(&res);
+    /* /api/analyze/quality has a duration limit too (31 minutes at 8 kHz) */
+    snprintf(flac, sizeof flac, "%s/long_8k.flac", S.root);
+    assert_int_equal(hostile_write_flac_silence(flac, 8000, 31 * 60.0), 0);
+    assert_int_equal(http_post_form(test_server_url(&S, url, sizeof url, "/api/analyze/quality"), NULL, flac, "long.flac", NULL, &res), 0);
+    expect_error(&res, 413, "AUDIO_TOO_LONG");
+    http_response_free(&res);
+    health_ok();
+}
+
+typedef struct dl { char url[512]; long status; } dl;
+
+static void *download(void *arg)
+{
+    dl *d = arg;
+    http_response res;
+    d->status = http_request("GET", d->url, NULL, NULL, 0, &res) ? 0 : res.status;
+    http_response_free(&res);
+    return NULL;
+}
+
+static void concurrent_first_mp3_downloads_all_succeed(void **state)
+{
+    for (int round = 0; round < 3; round++) {
+        char id[64], path[128];
+        api_upload_tone(&S, 20.0, id, sizeof id);
+        snprintf(path, sizeof path, "/api/download/%s?format=mp3", id);
+        dl d[4];
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++) {
+            test_server_url(&S, d[i].url, sizeof d[i].url, path);
+            pthread_create(&t[i], NULL, download, &d[i]);
+        }
+        for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+        for (int i = 0; i < 4; i++)
+            if (d[i].status != 200) fail_msg("round %d download %d: %ld", round, i, d[i].status);
+    }
+    assert_int_equal(api_count_files(S.data_dir, ".tmp."), 0); /* no temp file left behind */
+}
+
+static void one_client_cannot_take_every_connection(void **state)
+{
+    int fds[40], n = 0;
+    for (; n < 40; n++) {
+        fds[n] = api_connect(&S, 0);
+        if (fds[n] < 0) break;
+    }
+    usleep(300 * 1000);
+    /* beyond VCS_PER_IP_CONNECTIONS (24) the server closes new connections at once */
+    int closed = 0;
+    for (int i = 0; i < n; i++) {
+        char c;
+        struct timeval tv = {0, 200000};
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (recv(fds[i], &c, 1, 0) == 0) closed++;
+    }
+    for (int i = 0; i < n; i++) close(fds[i]);
+    if (closed < n - 24) fail_msg("%d of %d idle connections were closed; want at least %d", closed, n, n - 24);
+    usleep(200 * 1000);
+    health_ok();
+}
+
+static void finished_streams_answer_204(void **state)
+{
+    char id[64], path[128], url[512], hdr[64];
+    api_submit_sleep(&S, "{\"seconds\":0}", id, sizeof id);
+    assert_string_equal(api_wait_terminal(&S, id, 10), "complete");
+    snprintf(path, sizeof path, "/api/progress/%s", id);
+    http_response res;
+    const char *accept[] = {"Accept: text/event-stream", NULL};
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), accept, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 200); /* from the start: every event through close, then the end */
+    const char *last = NULL;
+    for (const char *p = res.body; (p = strstr(p, "id: ")); p += 4) last = p + 4;
+    assert_non_null(last);
+    long long last_id = atoll(last);
+    assert_non_null(strstr(res.body, "event: close"));
+    http_response_free(&res);
+    for (long long at = last_id; at <= last_id + 5; at += 5) {
+        snprintf(hdr, sizeof hdr, "Last-Event-ID: %lld", at);
+        const char *h[] = {"Accept: text/event-stream", hdr, NULL};
+        double t0 = now_s();
+        assert_int_equal(http_request("GET", url, h, NULL, 0, &res), 0);
+        if (res.status != 204) fail_msg("Last-Event-ID %lld of a finished job: %ld", at, res.status);
+        assert_true(now_s() - t0 < 3.0);
+        http_response_free(&res);
+    }
+}
+
+static void keepalives_come_at_the_configured_interval(void **state)
+{
+    char id[64], path[128];
+    api_submit_sleep(&S, "{\"seconds\":6,\"steps\":1}", id, sizeof id);
+    snprintf(path, sizeof path, "/api/progress/%s", id);
+    int fd = api_open_stream(&S, path, 0);
+    assert_true(fd >= 0);
+    double t0 = now_s(), stamps[16];
+    int n = 0;
+    char buf[8192];
+    while (now_s() - t0 < 5.0 && n < 16) {
+        struct timeval tv = {0, 200000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ssize_t got = recv(fd, buf, sizeof buf - 1, 0);
+        if (got <= 0) continue;
+        buf[got] = '\0';
+        for (char *p = buf; (p = strstr(p, ": keep-alive")); p++) stamps[n++] = now_s();
+    }
+    close(fd);
+    if (n < 3) fail_msg("%d keep-alives in 5 s at a 1 s interval", n);
+    for (int i = 2; i < n; i++) /* steady state: the configured interval, not two ticks */
+        if (stamps[i] - stamps[i - 1] > 1.5 || stamps[i] - stamps[i - 1] < 0.5)
+            fail_msg("keep-alive interval %.2f s (configured 1 s)", stamps[i] - stamps[i - 1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hostile_model_files_are_refused_through_the_api),
+        cmocka_unit_test(json_bodies_need_the_json_content_type),
+        cmocka_unit_test(foreign_origins_may_not_change_state),
+        cmocka_unit_test(preflights_only_for_configured_origins),
+        cmocka_unit_test(foreign_host_names_are_refused),
+        cmocka_unit_test(system_shows_paths_to_users_only),
+        cmocka_unit_test(conflicting_framing_is_refused),
+        cmocka_unit_test(decompression_bombs_are_refused_before_decoding),
+        cmocka_unit_test(concurrent_first_mp3_downloads_all_succeed),
+        cmocka_unit_test(one_client_cannot_take_every_connection),
+        cmocka_unit_test(finished_streams_answer_204),
+        cmocka_unit_test(keepalives_come_at_the_configured_interval),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
