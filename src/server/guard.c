@@ -218,6 +218,18 @@ void server_guard_headers(server_request *r, struct MHD_Response *resp)
         MHD_add_response_header(resp, "Retry-After", v);
     }
     if (r->close_connection) MHD_add_response_header(resp, "Connection", "close");
+    for (int i = 0; i < 2; i++)
+        if (r->extra_header[i][0][0]) MHD_add_response_header(resp, r->extra_header[i][0], r->extra_header[i][1]);
+}
+
+void server_add_header(server_request *r, const char *name, const char *value)
+{
+    for (int i = 0; i < 2; i++)
+        if (!r->extra_header[i][0][0]) {
+            snprintf(r->extra_header[i][0], sizeof r->extra_header[i][0], "%s", name);
+            snprintf(r->extra_header[i][1], sizeof r->extra_header[i][1], "%s", value);
+            return;
+        }
 }
 
 void server_scrub_paths(const server_app *app, char *msg, size_t cap)

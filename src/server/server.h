@@ -133,6 +133,7 @@ struct server_request {
     int close_connection;                  /* framing errors: answer, then close */
     char cors_origin[256];                 /* an allowed cross origin: echoed in Access-Control-Allow-Origin */
     int preflight;                         /* an allowed CORS preflight, answered at the end */
+    char extra_header[2][2][96];           /* more headers for whatever reply goes out (name, value) */
 };
 
 /* ---- routes ---- */
@@ -168,6 +169,8 @@ int server_guard_preflight_reply(server_request *r);
 int server_guard_body(server_request *r, size_t size);
 /* Response headers the guard owes every reply (CORS for allowed origins, Allow, Retry-After, close). */
 void server_guard_headers(server_request *r, struct MHD_Response *resp);
+/* A header for whatever reply this request ends with, errors included (two at most). */
+void server_add_header(server_request *r, const char *name, const char *value);
 /* Removes the data folder's absolute path from a message (errors never show server paths). */
 void server_scrub_paths(const server_app *app, char *msg, size_t cap);
 

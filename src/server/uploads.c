@@ -271,6 +271,8 @@ static void remove_orphan_temps(server_app *app)
     closedir(d);
 }
 
+static int recover_one(const store_upload *u, void *ctx) { return tus_recover_upload(ctx, u); }
+
 /* Staging folders of voice imports that crashed (an hour old: another process may be importing). */
 #define IMPORT_STAGING_MIN_AGE_SECONDS 3600
 
@@ -280,5 +282,6 @@ int upload_sweep(server_app *app, vc_error *err)
     int removed = 0;
     if (rvc_import_sweep_staging(app->store, IMPORT_STAGING_MIN_AGE_SECONDS, &removed, err)) return -1;
     if (store_upload_reset_assembling(app->store, err)) return -1;
+    if (store_upload_each_unfinished_tus(app->store, (int64_t)time(NULL), recover_one, app, err)) return -1;
     return store_upload_each_expired(app->store, (int64_t)time(NULL), sweep_one, app, err);
 }

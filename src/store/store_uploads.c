@@ -130,20 +130,19 @@ int store_upload_mark_chunk(store *s, const char *user_id, const char *upload_id
     return rc;
 }
 
-int store_upload_each_expired(store *s, int64_t now, int (*fn)(const store_upload *u, void *ctx), void *ctx,
+static int each_where(store *s, const char *where, int64_t now, int (*fn)(const store_upload *u, void *ctx), void *ctx,
                               vc_error *err)
 {
     /* collect first, call after: fn may use the store (and its lock) */
     char sql[300];
-    snprintf(sql, sizeof sql, "SELECT %s FROM uploads WHERE state NOT IN ('complete','expired') AND expires_at <= ?",
-             COLS);
+    snprintf(sql, sizeof sql, "SELECT %s FROM uploads WHERE %s", COLS, where);
     store_upload *list = NULL;
     size_t n = 0;
     store_lock(s);
     sqlite3_stmt *st;
     int rc = store_prepare(s, sql, &st, err);
     if (!rc) {
-        sqlite3_bind_int64(st, 1, now);
+        if (strchr(where, '?')) sqlite3_bind_int64(st, 1, now);
         while (sqlite3_step(st) == SQLITE_ROW) {
             store_upload *grown = realloc(list, (n + 1) * sizeof *list);
             if (!grown) break;
@@ -156,6 +155,19 @@ int store_upload_each_expired(store *s, int64_t now, int (*fn)(const store_uploa
     for (size_t i = 0; !rc && i < n; i++) rc = fn(&list[i], ctx);
     free(list);
     return rc;
+}
+
+int store_upload_each_expired(store *s, int64_t now, int (*fn)(const store_upload *u, void *ctx), void *ctx,
+                              vc_error *err)
+{
+    return each_where(s, "state NOT IN ('complete','expired') AND expires_at <= ?", now, fn, ctx, err);
+}
+
+int store_upload_each_unfinished_tus(store *s, int64_t now, int (*fn)(const store_upload *u, void *ctx), void *ctx,
+                                     vc_error *err)
+{
+    return each_where(s, "kind = 'tus' AND state NOT IN ('complete','expired') AND \"offset\" = length AND expires_at > ?",
+                      now, fn, ctx, err);
 }
 
 int store_upload_reset_assembling(store *s, vc_error *err)

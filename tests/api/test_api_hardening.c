@@ -207,7 +207,7 @@ static void preflights_only_for_configured_origins(void **state)
     assert_string_equal(http_header(&res, "Access-Control-Allow-Origin"), ALLOWED);
     assert_non_null(strstr(http_header(&res, "Access-Control-Allow-Methods"), "POST"));
     http_response_free(&res);
-    request("OPTIONS", "/api/upload/tus", allowed, NULL, &res); /* tus clients in a browser preflight too */
+    request("OPTIONS", "/api/uploads", allowed, NULL, &res); /* tus clients in a browser preflight too */
     assert_int_equal(res.status, 204);
     http_response_free(&res);
 }
