@@ -25,6 +25,16 @@ static int jobs_error(server_request *r, const vc_error *err)
     return server_fail(r, err->code, "%s", err->message);
 }
 
+/* A conflict about a job is never "the upload is out of step": say what it is. */
+static int job_conflict(server_request *r, const vc_error *err)
+{
+    if (err->code == VC_ERR_CONFLICT && strstr(err->message, "already finished"))
+        r->err_extra = json_pack("{s:s}", "user_message", "This job has already finished; there is nothing to cancel.");
+    else if (err->code == VC_ERR_CONFLICT)
+        r->err_extra = json_pack("{s:s}", "user_message", "This job cannot do that in its current state.");
+    return jobs_error(r, err);
+}
+
 /* ---- REST ---- */
 /* POST /api/preprocess {audio_id, options} → {status: "preprocessing_started", job_id, progress_stream_url} */
 static int preprocess(server_request *r)
@@ -140,7 +150,7 @@ static int cancel(server_request *r)
     json_t *o;
     vc_error err;
     if (server_param_id(r, 0, VC_ERR_JOB_NOT_FOUND, &id)) return -1;
-    if (jobs_cancel(app_jobs(r), r->user_id, id, &err)) return jobs_error(r, &err);
+    if (jobs_cancel(app_jobs(r), r->user_id, id, &err)) return job_conflict(r, &err);
     if (jobs_get_json(app_jobs(r), r->user_id, id, &o, &err)) return jobs_error(r, &err);
     /* A running job stops at its next check (< 1 s): report "cancelling" until then. */
     const char *st = json_string_value(json_object_get(o, "status"));

@@ -397,6 +397,89 @@ static void keepalives_come_at_the_configured_interval(void **state)
             fail_msg("keep-alive interval %.2f s (configured 1 s)", stamps[i] - stamps[i - 1]);
 }
 
+static long get_with(const char *path, const char *const *h, http_response *res)
+{
+    char url[512];
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), h, NULL, 0, res), 0);
+    return res->status;
+}
+
+static void ranges_follow_rfc_9110(void **state)
+{
+    char id[64], path[128];
+    api_upload_tone(&S, 2.0, id, sizeof id);
+    snprintf(path, sizeof path, "/api/download/%s", id);
+    http_response full, res;
+    assert_int_equal(get_with(path, NULL, &full), 200);
+    char etag[128], lm[128]; /* http_header's answer lives until its next call */
+    assert_non_null(http_header(&full, "ETag"));
+    snprintf(etag, sizeof etag, "%s", http_header(&full, "ETag"));
+    assert_non_null(http_header(&full, "Last-Modified"));
+    snprintf(lm, sizeof lm, "%s", http_header(&full, "Last-Modified"));
+    assert_int_equal(etag[0], '"');
+    /* ignored, not 416: unknown unit, malformed, several ranges */
+    static const char *const IGNORED[] = {"Range: items=0-10", "Range: bytes=abc", "Range: bytes=5-1", "Range: bytes=0-1,4-5"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *h[] = {IGNORED[i], NULL};
+        if (get_with(path, h, &res) != 200) fail_msg("%s: %ld (want 200, the whole file)", IGNORED[i], res.status);
+        assert_int_equal(res.body_len, full.body_len);
+        http_response_free(&res);
+    }
+    const char *part[] = {"Range: bytes=10-19", NULL};
+    assert_int_equal(get_with(path, part, &res), 206);
+    assert_int_equal(res.body_len, 10);
+    assert_memory_equal(res.body, full.body + 10, 10);
+    http_response_free(&res);
+    /* If-Range: a current validator keeps the range, a stale one gets the whole file */
+    char cur[160], date[160];
+    snprintf(cur, sizeof cur, "If-Range: %s", etag);
+    snprintf(date, sizeof date, "If-Range: %s", lm);
+    const char *fresh[] = {"Range: bytes=10-19", cur, NULL}, *fresh_date[] = {"Range: bytes=10-19", date, NULL};
+    const char *stale[] = {"Range: bytes=10-19", "If-Range: \"0-0-0\"", NULL};
+    const char *stale_date[] = {"Range: bytes=10-19", "If-Range: Thu, 01 Jan 1970 00:00:00 GMT", NULL};
+    assert_int_equal(get_with(path, fresh, &res), 206);
+    http_response_free(&res);
+    assert_int_equal(get_with(path, fresh_date, &res), 206);
+    http_response_free(&res);
+    assert_int_equal(get_with(path, stale, &res), 200);
+    assert_int_equal(res.body_len, full.body_len);
+    http_response_free(&res);
+    assert_int_equal(get_with(path, stale_date, &res), 200);
+    http_response_free(&res);
+    const char *past[] = {"Range: bytes=99999999-", NULL};
+    assert_int_equal(get_with(path, past, &res), 416);
+    http_response_free(&res);
+    http_response_free(&full);
+}
+
+static void messages_fit_their_errors(void **state)
+{
+    char id[64], path[128];
+    api_submit_sleep(&S, "{\"seconds\":0}", id, sizeof id);
+    assert_string_equal(api_wait_terminal(&S, id, 10), "complete");
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    http_response res;
+    request("DELETE", path, NULL, NULL, &res);
+    expect_error(&res, 409, "CONFLICT");
+    assert_non_null(strstr(res.body, "already finished"));
+    assert_null(strstr(res.body, "out of step"));
+    http_response_free(&res);
+    /* unknown keys inside options / parameters are refused like unknown top-level fields */
+    const char *json[] = {"Content-Type: application/json", NULL};
+    char audio[64], body[300];
+    api_upload_tone(&S, 2.0, audio, sizeof audio);
+    snprintf(body, sizeof body, "{\"audio_id\":\"%s\",\"options\":{\"remove_nosie\":true}}", audio);
+    request("POST", "/api/preprocess", json, body, &res);
+    expect_error(&res, 400, "INVALID_REQUEST");
+    assert_non_null(strstr(res.body, "remove_nosie"));
+    http_response_free(&res);
+    snprintf(body, sizeof body, "{\"reference_audio_id\":\"%s\",\"reference_text\":\"a\",\"text\":\"b\",\"parameters\":{\"sped\":1}}", audio);
+    request("POST", "/api/convert/f5tts", json, body, &res);
+    expect_error(&res, 400, "INVALID_REQUEST");
+    assert_non_null(strstr(res.body, "sped"));
+    http_response_free(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +495,8 @@ int main(void)
         cmocka_unit_test(one_client_cannot_take_every_connection),
         cmocka_unit_test(finished_streams_answer_204),
         cmocka_unit_test(keepalives_come_at_the_configured_interval),
+        cmocka_unit_test(ranges_follow_rfc_9110),
+        cmocka_unit_test(messages_fit_their_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
