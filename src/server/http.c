@@ -78,6 +78,19 @@ static void request_body(server_request *r, const char *data, size_t size)
         r->route->on_body(r, data, size);
 }
 
+/* The route's handler, and an error reply when it produced none. */
+static void run_handler(server_request *r)
+{
+    if (r->route->handle(r) && !r->responded) {
+        if (!r->failed) server_fail(r, VC_ERR_INTERNAL, "handler failed without a reason");
+        server_reply_error(r);
+    }
+    if (!r->responded) {
+        server_fail(r, VC_ERR_INTERNAL, "no response was produced");
+        server_reply_error(r);
+    }
+}
+
 static void request_end(server_request *r)
 {
     if (r->preflight && !r->failed) {
@@ -86,9 +99,11 @@ static void request_end(server_request *r)
         server_reply_error(r);
     } else if (!r->route) {
         server_static_handle(r);
-    } else if (r->route->handle(r) && !r->responded) {
-        if (!r->failed) server_fail(r, VC_ERR_INTERNAL, "handler failed without a reason");
+    } else if (r->route->heavy) {
+        if (server_offload(r, run_handler)) return; /* the reply is queued when the thread resumes us */
         server_reply_error(r);
+    } else {
+        run_handler(r);
     }
     if (!r->responded) {
         server_fail(r, VC_ERR_INTERNAL, "no response was produced");
@@ -120,7 +135,15 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (!r->responded) request_end(r);
+    if (r->deferred_resp) { /* an offloaded handler finished and resumed the connection */
+        struct MHD_Response *resp = r->deferred_resp;
+        r->deferred_resp = NULL;
+        r->deferred = 0;
+        MHD_queue_response(conn, r->deferred_status, resp);
+        MHD_destroy_response(resp);
+        return MHD_YES;
+    }
+    if (!r->responded && !r->deferred) request_end(r);
     return MHD_YES;
 }
 
@@ -159,6 +182,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     server_request *r = *con_cls;
     if (!r) return;
     if (r->route && r->route->cleanup) r->route->cleanup(r);
+    if (r->deferred_resp) MHD_destroy_response(r->deferred_resp);
     if (app->config.access_log) access_log(r, toe);
     json_decref(r->err_extra);
     free(r->body);
@@ -265,6 +289,7 @@ void server_stop(server_app *app)
     while (SERVER_MODULES[n]) n++;
     for (size_t i = 0; i < n; i++)
         if (SERVER_MODULES[i]->quiesce) SERVER_MODULES[i]->quiesce(app);
+    server_offload_drain(app); /* suspended connections must be resumed before MHD stops */
     if (app->daemon) MHD_stop_daemon(app->daemon);
     app->daemon = NULL;
     stop_modules(app, n);

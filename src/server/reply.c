@@ -24,6 +24,13 @@ int server_reply_response(server_request *r, unsigned status, struct MHD_Respons
     }
     if (r->route) MHD_add_response_header(resp, "X-VCS-Route", r->route->pattern);
     server_guard_headers(r, resp);
+    if (r->deferred) { /* off the HTTP thread: MHD takes it when the connection resumes */
+        r->deferred_resp = resp;
+        r->deferred_status = status;
+        r->status = status;
+        r->responded = 1;
+        return 0;
+    }
     MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     r->status = status;

@@ -89,6 +89,6 @@ const server_route SERVER_ROUTES_ANALYZE[] = {
      .on_begin = on_begin, .on_body = on_body, .cleanup = cleanup, .tag = "audio",
      .request_type = "application/json", .summary = "Quality analysis of {\"audio_id\"} or of an uploaded 'file' "
                                                     "(multipart/form-data, not stored)",
-     .responses = "200,400,401,404,413"},
+     .responses = "200,400,401,404,413,415,429", .heavy = 1},
     {0},
 };

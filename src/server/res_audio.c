@@ -151,9 +151,9 @@ const server_route SERVER_ROUTES_AUDIO[] = {
     {.method = "GET", .pattern = "/api/audio/{audio_id}", .handle = handle_get, .tag = "audio",
      .summary = "Audio metadata and its quality analysis", .responses = "200,401,404"},
     {.method = "GET", .pattern = "/api/audio/{audio_id}/peaks", .handle = handle_peaks, .tag = "audio",
-     .summary = "Min/max peaks for a waveform view (?buckets=N, default 800)", .responses = "200,400,401,404"},
+     .summary = "Min/max peaks for a waveform view (?buckets=N, default 800)", .responses = "200,400,401,404,429", .heavy = 1},
     {.method = "GET", .pattern = "/api/download/{audio_id}", .handle = handle_download, .tag = "audio",
      .summary = "Download as WAV or MP3 (?format=wav|mp3), with HTTP Range support",
-     .responses = "200,206,400,401,404,416"},
+     .responses = "200,206,400,401,404,416,429", .heavy = 1},
     {0},
 };

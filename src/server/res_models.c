@@ -136,7 +136,7 @@ const server_route SERVER_ROUTES_MODELS[] = {
      .request_type = "multipart/form-data",
      .summary = "Import an RVC voice: file (.pth, or .zip holding .pth + .index), optional index (.index), name; "
                 "checked by loading it (version, sample rate, f0 read from the file); nothing is kept on refusal",
-     .responses = "201,400,401,413"},
+     .responses = "201,400,401,413,429", .heavy = 1},
     {.method = "GET", .pattern = "/api/models", .handle = handle_list, .tag = "models",
      .summary = "List the user's voice models", .responses = "200,401"},
     {.method = "GET", .pattern = "/api/models/{model_id}", .handle = handle_get, .tag = "models",

@@ -232,7 +232,7 @@ static int handle(server_request *r)
     {.method = "POST", .pattern = path_, .handle = handle, .body = SERVER_BODY_STREAM, .on_begin = on_begin, \
      .on_body = on_body, .cleanup = cleanup, .tag = "uploads", .request_type = "multipart/form-data",         \
      .summary = "Chunked multipart upload of " purpose_ " audio (file, chunk_index, total_chunks, file_id)",  \
-     .responses = "200,400,401,404,413"}
+     .responses = "200,400,401,404,413,429", .heavy = 1}
 
 const server_route SERVER_ROUTES_UPLOAD[] = {
     UPLOAD_ROUTE("/api/upload/training-audio", "training"),

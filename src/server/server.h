@@ -77,6 +77,7 @@ typedef struct server_app {
      * takes effect within that second. */
     int64_t auth_checked_ms;
     int auth_key_count;
+    int offloaded;              /* heavy handlers running on their own threads (__atomic; offload.c) */
 } server_app;
 
 typedef struct server_request server_request;
@@ -106,6 +107,8 @@ typedef struct server_route {
     const char *summary;     /* one line for the OpenAPI document */
     const char *request_type;/* documented request body media type, NULL = none */
     const char *responses;   /* documented status codes, e.g. "200,404" */
+    int heavy;               /* handle() decodes, imports or encodes: run it on its own thread (offload.c)
+                              * with the connection suspended, so the HTTP threads stay free for I/O */
 } server_route;
 
 #define SERVER_MAX_PARAMS 4
@@ -134,6 +137,9 @@ struct server_request {
     char cors_origin[256];                 /* an allowed cross origin: echoed in Access-Control-Allow-Origin */
     int preflight;                         /* an allowed CORS preflight, answered at the end */
     char extra_header[2][2][96];           /* more headers for whatever reply goes out (name, value) */
+    int deferred;                          /* handle() runs off the HTTP thread: replies are kept here */
+    struct MHD_Response *deferred_resp;    /* and queued when the connection resumes */
+    unsigned deferred_status;
 };
 
 /* ---- routes ---- */
@@ -154,6 +160,14 @@ extern const server_route *const SERVER_ROUTE_TABLES[];
 const server_route *server_route_match(const char *method, const char *path, char params[][256], int *path_known);
 /* The methods a path answers to ("GET, HEAD, DELETE"), for 405's Allow header. */
 void server_route_allow(const char *path, char *out, size_t cap);
+
+/* ---- heavy handlers off the HTTP threads (offload.c) ----
+ * Runs route->handle for a `heavy` route on a new thread with the connection suspended; its reply
+ * is kept (server_reply_response sees r->deferred) and queued by the access handler once the
+ * thread resumes the connection. 1 = offloaded; 0 = too many already: r->err is RATE_LIMITED. */
+int server_offload(server_request *r, void (*run)(server_request *r));
+/* Waits until no offloaded handler is running (before MHD stops). */
+void server_offload_drain(server_app *app);
 
 /* ---- hostile pages and clients (guard.c) ----
  * Before routing: Host must be the bound address, a loopback name or a configured name (DNS

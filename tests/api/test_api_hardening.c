@@ -480,6 +480,43 @@ static void messages_fit_their_errors(void **state)
     http_response_free(&res);
 }
 
+typedef struct post_job { char url[512], file[400]; long status; } post_job;
+
+static void *post_analyze(void *arg)
+{
+    post_job *p = arg;
+    http_response res;
+    p->status = http_post_form(p->url, NULL, p->file, "long.flac", NULL, &res) ? 0 : res.status;
+    http_response_free(&res);
+    return NULL;
+}
+
+static void heavy_work_leaves_the_http_threads_free(void **state)
+{
+    /* three analyses of 10 minutes at 48 kHz keep the 2 HTTP threads busy unless they are offloaded */
+    post_job p[3];
+    pthread_t t[3];
+    char flac[400];
+    snprintf(flac, sizeof flac, "%s/ten_minutes.flac", S.root);
+    assert_int_equal(hostile_write_flac_silence(flac, 48000, 600.0), 0);
+    for (int i = 0; i < 3; i++) {
+        test_server_url(&S, p[i].url, sizeof p[i].url, "/api/analyze/quality");
+        snprintf(p[i].file, sizeof p[i].file, "%s", flac);
+        pthread_create(&t[i], NULL, post_analyze, &p[i]);
+    }
+    usleep(400 * 1000);
+    double worst = 0;
+    for (int i = 0; i < 5; i++) {
+        double t0 = now_s();
+        health_ok();
+        if (now_s() - t0 > worst) worst = now_s() - t0;
+        usleep(100 * 1000);
+    }
+    for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 3; i++) assert_int_equal(p[i].status, 200);
+    if (worst > 1.0) fail_msg("/api/health took %.2f s while analyses ran", worst);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +534,7 @@ int main(void)
         cmocka_unit_test(keepalives_come_at_the_configured_interval),
         cmocka_unit_test(ranges_follow_rfc_9110),
         cmocka_unit_test(messages_fit_their_errors),
+        cmocka_unit_test(heavy_work_leaves_the_http_threads_free),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
