@@ -32,6 +32,10 @@ void server_config_defaults(server_config *c)
     c->per_ip_connections = 0; /* 0: a quarter of max_connections, so one client never takes them all */
     c->idle_timeout_seconds = 60;
     c->min_body_bytes_per_second = 512;
+    c->quota_active_jobs = 20;
+    c->quota_uploads = 10;
+    c->quota_upload_mb = 2048;
+    c->quota_storage_mb = 20480;
 }
 
 static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)

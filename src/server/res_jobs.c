@@ -44,8 +44,9 @@ static int preprocess(server_request *r)
     vc_error err;
     if (server_json_body(r, FIELDS, &body)) return -1;
     char id[STORE_ID_MAX];
-    int rc = jobs_submit(app_jobs(r), r->user_id, "preprocess", body, id, &err);
+    int rc = server_quota_jobs(r) ? -2 : jobs_submit(app_jobs(r), r->user_id, "preprocess", body, id, &err);
     json_decref(body);
+    if (rc == -2) return -1; /* a quota: r->err is set */
     if (rc) return jobs_error(r, &err);
     char url[128];
     snprintf(url, sizeof url, "/api/progress/%s", id);
@@ -62,12 +63,13 @@ static int start_conversion(server_request *r, const char *kind, const char *con
     vc_error err;
     if (server_json_body(r, fields, &body)) return -1;
     char id[STORE_ID_MAX];
-    int rc = jobs_submit(app_jobs(r), r->user_id, kind, body, id, &err);
+    int rc = server_quota_jobs(r) ? -2 : jobs_submit(app_jobs(r), r->user_id, kind, body, id, &err);
     json_t *info = NULL;
     if (rc == 0) rc = jobs_get_json(app_jobs(r), r->user_id, id, &info, &err);
     if (rc == 0 && json_is_null(json_object_get(info, "eta_seconds")) && guess_eta)
         json_object_set_new(info, "eta_seconds", json_real(guess_eta(r, body)));
     json_decref(body);
+    if (rc == -2) return -1; /* a quota: r->err is set */
     if (rc) return jobs_error(r, &err);
     json_t *o = json_pack("{s:s, s:s, s:O, s:O, s:s}", "status", "conversion_started", "job_id", id, "queue_position",
                           json_object_get(info, "queue_position"), "estimated_duration_seconds", json_object_get(info, "eta_seconds"),
@@ -115,9 +117,10 @@ static int submit(server_request *r)
     char id[STORE_ID_MAX];
     params = params ? json_incref(params) : json_object();
     int rc = !kind ? vc_fail(&err, VC_ERR_INVALID_REQUEST, "kind (string) is required")
-                   : jobs_submit(app_jobs(r), r->user_id, kind, params, id, &err);
+                   : server_quota_jobs(r) ? -2 : jobs_submit(app_jobs(r), r->user_id, kind, params, id, &err);
     json_decref(params);
     json_decref(body);
+    if (rc == -2) return -1; /* a quota: r->err is set */
     if (rc) return jobs_error(r, &err);
     json_t *o;
     if (jobs_get_json(app_jobs(r), r->user_id, id, &o, &err)) return jobs_error(r, &err);

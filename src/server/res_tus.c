@@ -368,6 +368,7 @@ static int post_begin(server_request *r)
         r->err_extra = upload_size_extra(p->max_bytes);
         return -1;
     }
+    if (server_quota_upload(r, n)) return -1;
     vc_error err;
     if (store_new_id("upl", u->upload_id, &err)) return server_fail(r, err.code, "%s", err.message);
     snprintf(u->user_id, sizeof u->user_id, "%s", r->user_id);

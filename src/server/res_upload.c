@@ -107,6 +107,7 @@ static int load_or_create(server_request *r, int total, store_upload *u)
                                u->total_chunks);
         return 0;
     }
+    if (server_quota_upload(r, c->form.file_bytes * total)) return -1; /* the first chunk's size × chunks, roughly */
     memset(u, 0, sizeof *u);
     if (store_new_id("audio", u->upload_id, &err)) return server_fail(r, err.code, "%s", err.message);
     snprintf(u->user_id, sizeof u->user_id, "%s", r->user_id);

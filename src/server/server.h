@@ -62,6 +62,11 @@ typedef struct server_config {
     int idle_timeout_seconds;   /* VCS_IDLE_TIMEOUT_SECONDS: a connection silent this long is closed (60) */
     int min_body_bytes_per_second; /* VCS_MIN_BODY_RATE: a body slower than this on average, after
                                  * a 30 s grace, is cut off (slow-loris uploads; 512) */
+    /* Per-user quotas (quota.c); 0 = no limit. Over one: RATE_LIMITED (429) + Retry-After. */
+    int quota_active_jobs;      /* VCS_QUOTA_ACTIVE_JOBS: queued + running jobs (20) */
+    int quota_uploads;          /* VCS_QUOTA_UPLOADS: uploads in progress (tus and chunked, 10) */
+    int quota_upload_mb;        /* VCS_QUOTA_UPLOAD_MB: bytes those uploads declared (2048) */
+    int quota_storage_mb;       /* VCS_QUOTA_STORAGE_MB: stored audio (20480) */
 } server_config;
 
 /* Everything a handler may touch; no other mutable state exists in the server. */
@@ -160,6 +165,10 @@ extern const server_route *const SERVER_ROUTE_TABLES[];
 const server_route *server_route_match(const char *method, const char *path, char params[][256], int *path_known);
 /* The methods a path answers to ("GET, HEAD, DELETE"), for 405's Allow header. */
 void server_route_allow(const char *path, char *out, size_t cap);
+
+/* ---- per-user quotas (quota.c): 0, or -1 with RATE_LIMITED + Retry-After in r ---- */
+int server_quota_upload(server_request *r, int64_t declared_bytes); /* a new upload of that many bytes */
+int server_quota_jobs(server_request *r);                            /* one more job */
 
 /* ---- heavy handlers off the HTTP threads (offload.c) ----
  * Runs route->handle for a `heavy` route on a new thread with the connection suspended; its reply

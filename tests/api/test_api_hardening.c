@@ -517,6 +517,47 @@ static void heavy_work_leaves_the_http_threads_free(void **state)
     if (worst > 1.0) fail_msg("/api/health took %.2f s while analyses ran", worst);
 }
 
+static long tus_create(const test_server *s, long length, http_response *res)
+{
+    char url[512], hl[64];
+    snprintf(hl, sizeof hl, "Upload-Length: %ld", length);
+    const char *h[] = {"Tus-Resumable: 1.0.0", hl, NULL};
+    assert_int_equal(http_request("POST", test_server_url(s, url, sizeof url, "/api/uploads"), h, "", 0, res), 0);
+    return res->status;
+}
+
+static void quotas_answer_rate_limited_with_retry_after(void **state)
+{
+    test_server q;
+    const char *env[] = {"VCS_JOBS_TEST_KINDS=1", "VCS_QUOTA_ACTIVE_JOBS=2", "VCS_QUOTA_UPLOADS=2", "VCS_QUOTA_UPLOAD_MB=1", NULL};
+    assert_int_equal(test_server_start(&q, env, NULL), 0);
+    char id[64], url[512];
+    http_response res;
+    api_submit_sleep(&q, "{\"seconds\":5,\"steps\":1}", id, sizeof id);
+    api_submit_sleep(&q, "{\"seconds\":5,\"steps\":1}", id, sizeof id);
+    const char *json[] = {"Content-Type: application/json", NULL};
+    const char *body = "{\"kind\":\"sleep\",\"params\":{\"seconds\":0}}";
+    assert_int_equal(http_request("POST", test_server_url(&q, url, sizeof url, "/api/jobs"), json, body, strlen(body), &res), 0);
+    assert_int_equal(res.status, 429);
+    assert_string_equal(http_error_code(&res), "RATE_LIMITED");
+    assert_non_null(http_header(&res, "Retry-After"));
+    assert_true(atoi(http_header(&res, "Retry-After")) > 0);
+    http_response_free(&res);
+    /* declared tus bytes over the quota, then the number of uploads in progress */
+    assert_int_equal(tus_create(&q, 2 * 1024 * 1024, &res), 429);
+    assert_non_null(http_header(&res, "Retry-After"));
+    http_response_free(&res);
+    assert_int_equal(tus_create(&q, 1000, &res), 201);
+    http_response_free(&res);
+    assert_int_equal(tus_create(&q, 1000, &res), 201);
+    http_response_free(&res);
+    assert_int_equal(tus_create(&q, 1000, &res), 429);
+    assert_string_equal(http_error_code(&res), "RATE_LIMITED");
+    assert_non_null(strstr(res.body, "in progress"));
+    http_response_free(&res);
+    test_server_stop(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +576,7 @@ int main(void)
         cmocka_unit_test(ranges_follow_rfc_9110),
         cmocka_unit_test(messages_fit_their_errors),
         cmocka_unit_test(heavy_work_leaves_the_http_threads_free),
+        cmocka_unit_test(quotas_answer_rate_limited_with_retry_after),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
