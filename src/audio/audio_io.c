@@ -54,7 +54,7 @@ static SNDFILE *open_for_read(const char *path, SF_INFO *si, vc_error *err)
         vc_fail(err, VC_ERR_INVALID_FORMAT, "not a recognised audio file (WAV, FLAC, MP3 or OGG expected)");
         return NULL;
     }
-    if (si->channels < 1 || si->samplerate < 1000 || si->samplerate > 384000) {
+    if (si->channels < 1 || si->channels > 64 || si->samplerate < 1000 || si->samplerate > 384000) {
         sf_close(f);
         vc_fail(err, VC_ERR_INVALID_FORMAT, "unsupported stream: %d channels at %d Hz", si->channels, si->samplerate);
         return NULL;

@@ -55,6 +55,7 @@ static void apply_env(server_config *c)
     if ((v = getenv("VCS_PER_IP_CONNECTIONS")) && atoi(v) > 0) c->per_ip_connections = atoi(v);
     if ((v = getenv("VCS_IDLE_TIMEOUT_SECONDS")) && atoi(v) > 0) c->idle_timeout_seconds = atoi(v);
     if ((v = getenv("VCS_MIN_BODY_RATE")) && atoi(v) >= 0) c->min_body_bytes_per_second = atoi(v);
+    if ((v = getenv("VCS_BODY_GRACE_SECONDS")) && atoi(v) > 0) c->body_grace_seconds = atoi(v);
     if ((v = getenv("VCS_QUOTA_ACTIVE_JOBS")) && atoi(v) >= 0) c->quota_active_jobs = atoi(v);
     if ((v = getenv("VCS_QUOTA_UPLOADS")) && atoi(v) >= 0) c->quota_uploads = atoi(v);
     if ((v = getenv("VCS_QUOTA_UPLOAD_MB")) && atoi(v) >= 0) c->quota_upload_mb = atoi(v);

@@ -26,7 +26,7 @@
 
 #include "server/server.h"
 
-#define BODY_GRACE_SECONDS 30
+#define BODY_GRACE_SECONDS 30 /* default of body_grace_seconds */
 #define PREFLIGHT_MAX_AGE "600"
 #define EXPOSED_HEADERS "Location, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires, Tus-Version, " \
                         "Tus-Resumable, Tus-Max-Size, Tus-Extension, Retry-After, Content-Range, Content-Disposition, ETag"
@@ -200,7 +200,8 @@ int server_guard_body(server_request *r, size_t size)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     double elapsed = (double)(t.tv_sec - r->t0.tv_sec) + (double)(t.tv_nsec - r->t0.tv_nsec) / 1e9;
-    if (elapsed < BODY_GRACE_SECONDS || (double)r->body_bytes >= elapsed * rate) return 0;
+    int grace = r->app->config.body_grace_seconds > 0 ? r->app->config.body_grace_seconds : BODY_GRACE_SECONDS;
+    if (elapsed < grace || (double)r->body_bytes >= elapsed * rate) return 0;
     return -1;
 }
 

@@ -32,6 +32,7 @@ void server_config_defaults(server_config *c)
     c->per_ip_connections = 0; /* 0: a quarter of max_connections, so one client never takes them all */
     c->idle_timeout_seconds = 60;
     c->min_body_bytes_per_second = 512;
+    c->body_grace_seconds = 30;
     c->quota_active_jobs = 20;
     c->quota_uploads = 10;
     c->quota_upload_mb = 2048;

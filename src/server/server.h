@@ -61,7 +61,8 @@ typedef struct server_config {
                                  * (default: a quarter of max_connections) */
     int idle_timeout_seconds;   /* VCS_IDLE_TIMEOUT_SECONDS: a connection silent this long is closed (60) */
     int min_body_bytes_per_second; /* VCS_MIN_BODY_RATE: a body slower than this on average, after
-                                 * a 30 s grace, is cut off (slow-loris uploads; 512) */
+                                 * a grace period, is cut off (slow-loris uploads; 512) */
+    int body_grace_seconds;     /* VCS_BODY_GRACE_SECONDS: that grace period (30) */
     /* Per-user quotas (quota.c); 0 = no limit. Over one: RATE_LIMITED (429) + Retry-After. */
     int quota_active_jobs;      /* VCS_QUOTA_ACTIVE_JOBS: queued + running jobs (20) */
     int quota_uploads;          /* VCS_QUOTA_UPLOADS: uploads in progress (tus and chunked, 10) */

@@ -411,6 +411,14 @@ static void test_auth_and_isolation(void **state)
     get("/api/system", NULL, &res);
     assert_string_equal(json_string_value(json_object_get(http_json(&res), "auth")), "api_key");
     http_response_free(&res);
+    /* with keys, weight paths only for a key holder: null for the public, a path for alice */
+    get("/api/system", NULL, &res);
+    assert_true(json_is_null(json_object_get(json_array_get(json_object_get(http_json(&res), "weights"), 0), "path")));
+    assert_null(strstr(res.body, S.data_dir));
+    http_response_free(&res);
+    get("/api/system", ha, &res);
+    assert_true(json_is_string(json_object_get(json_array_get(json_object_get(http_json(&res), "weights"), 0), "path")));
+    http_response_free(&res);
     /* the CLI creates a working key (printed once on stdout) */
     char bin[1024], cmd[2048], key_c[128] = "", hdr_c[160];
     snprintf(cmd, sizeof cmd, "%s keys create --user carol --data %s 2>/dev/null", test_server_binary(bin, sizeof bin),

@@ -558,6 +558,34 @@ static void quotas_answer_rate_limited_with_retry_after(void **state)
     test_server_stop(&q);
 }
 
+static void a_body_trickling_in_is_cut_off(void **state)
+{
+    test_server q;
+    const char *env[] = {"VCS_MIN_BODY_RATE=1000", "VCS_BODY_GRACE_SECONDS=1", NULL};
+    assert_int_equal(test_server_start(&q, env, NULL), 0);
+    int fd = api_connect(&q, 0);
+    assert_true(fd >= 0);
+    char req[256];
+    snprintf(req, sizeof req, "POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+             "Content-Length: 100000\r\n\r\n{", q.port);
+    assert_true(send(fd, req, strlen(req), MSG_NOSIGNAL) > 0);
+    double t0 = now_s();
+    int cut = 0;
+    while (!cut && now_s() - t0 < 8.0) { /* one byte every 300 ms: 3 bytes/s, far below 1000 */
+        usleep(300 * 1000);
+        if (send(fd, " ", 1, MSG_NOSIGNAL) != 1) cut = 1;
+        char c;
+        struct timeval tv = {0, 1000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (recv(fd, &c, 1, 0) == 0) cut = 1;
+    }
+    close(fd);
+    if (!cut) fail_msg("a body at 3 bytes/s was still open after %.1f s", now_s() - t0);
+    assert_true(now_s() - t0 < 6.0);
+    assert_int_equal(api_status(&q, "GET", "/api/health"), 200);
+    test_server_stop(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +605,7 @@ int main(void)
         cmocka_unit_test(messages_fit_their_errors),
         cmocka_unit_test(heavy_work_leaves_the_http_threads_free),
         cmocka_unit_test(quotas_answer_rate_limited_with_retry_after),
+        cmocka_unit_test(a_body_trickling_in_is_cut_off),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
