@@ -29,15 +29,45 @@ static test_server S;
 static const char *const ENV[] = {"VCS_JOBS_TEST_KINDS=1", "VCS_SSE_KEEPALIVE_MS=1000", "VCS_ALLOWED_ORIGINS=" ALLOWED, "VCS_ALLOWED_HOSTS=studio.lan",
                                   "VCS_PER_IP_CONNECTIONS=24", NULL};
 static char FILES_[300];
+static json_t *ERROR_SCHEMA; /* components.schemas.Error of the server's own /api/openapi.json */
 
 static int setup(void **state)
 {
     if (test_server_start(&S, ENV, NULL) != 0) return -1;
+    http_response doc;
+    char url[512];
+    if (http_request("GET", test_server_url(&S, url, sizeof url, "/api/openapi.json"), NULL, NULL, 0, &doc)) return -1;
+    ERROR_SCHEMA = json_incref(json_object_get(json_object_get(json_object_get(http_json(&doc), "components"), "schemas"), "Error"));
+    http_response_free(&doc);
+    if (!ERROR_SCHEMA) return -1;
     snprintf(FILES_, sizeof FILES_, "%s/hostile", S.root);
     return mkdir(FILES_, 0755) == 0 && hostile_write_all(FILES_) == 0 ? 0 : -1;
 }
 
-static int teardown(void **state) { return test_server_stop(&S) == 0 ? 0 : -1; }
+static int teardown(void **state)
+{
+    json_decref(ERROR_SCHEMA);
+    return test_server_stop(&S) == 0 ? 0 : -1;
+}
+
+/* Every error this file provokes is checked against the documented Error schema (the contract):
+ * required fields present and strings, error_code one of the documented codes. */
+static void matches_error_schema(http_response *res)
+{
+    json_t *body = http_json(res);
+    if (!json_is_object(body)) fail_msg("error body is not a JSON object: %s", res->body);
+    size_t i;
+    json_t *req;
+    json_array_foreach(json_object_get(ERROR_SCHEMA, "required"), i, req)
+        if (!json_is_string(json_object_get(body, json_string_value(req))))
+            fail_msg("error body lacks the string '%s': %s", json_string_value(req), res->body);
+    const char *code = json_string_value(json_object_get(body, "error_code"));
+    json_t *codes = json_object_get(json_object_get(json_object_get(ERROR_SCHEMA, "properties"), "error_code"), "enum");
+    int known = 0;
+    json_t *c;
+    json_array_foreach(codes, i, c) known |= !strcmp(json_string_value(c), code);
+    if (!known) fail_msg("error_code %s is not in the documented enum", code);
+}
 
 static double now_s(void) { return api_now_ms() / 1000.0; }
 
@@ -48,6 +78,7 @@ static void expect_error(http_response *res, long status, const char *code)
     if (!got || strcmp(got, code)) fail_msg("error_code %s (want %s): %s", got ? got : "(none)", code, res->body);
     /* never a server path in an error */
     if (strstr(res->body, S.root)) fail_msg("the error shows a server path: %s", res->body);
+    matches_error_schema(res);
 }
 
 static void health_ok(void) { assert_int_equal(api_status(&S, "GET", "/api/health"), 200); }

@@ -84,7 +84,7 @@ async function foreignOrigin() {
   const { createServer } = await import('node:http')
   const srv = createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/html' }); res.end('<!doctype html><html lang="en"><title>elsewhere</title><p>another site</p></html>') })
   await new Promise((ok) => srv.listen(0, '127.0.0.1', ok))
-  return { origin: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((ok) => srv.close(ok)) }
+  return { origin: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((ok) => { srv.closeAllConnections(); srv.close(ok) }) }  // the browser keeps its connection alive
 }
 
 const specs = [
