@@ -26,7 +26,7 @@
 #define MAX_STACK 100000
 #define MAX_MEMO 1000000
 #define MAX_DEPTH 64
-#define MAX_VALUES 2000000
+#define MAX_VALUES 500000 /* real checkpoints hold a few tens of thousands; each value is ~200 bytes */
 #define MAX_ZIP_ENTRIES 1000000
 /* Total work of turning the object graph into metadata and names: every key, value and element
  * visited counts one, a shared (memoised) object counts its whole size each time it is reached.
