@@ -58,7 +58,8 @@ static json_t *responses_json(const char *list, int is_head)
     return o;
 }
 
-/* The brief's error object with every code the server uses. */
+/* The brief's error object with every code the server uses and every extra field an error may
+ * carry (uploads.c, form.c, res_models.c, res_tus.c, res_jobs.c). */
 static json_t *error_schema(void)
 {
     json_t *codes = json_array();
@@ -68,13 +69,19 @@ static json_t *error_schema(void)
         for (size_t i = 0; i < json_array_size(codes) && !seen; i++) seen = !strcmp(json_string_value(json_array_get(codes, i)), name);
         if (!seen) json_array_append_new(codes, json_string(name));
     }
-    return json_pack("{s:s, s:[s,s,s,s], s:{s:{s:s, s:[s]}, s:{s:s, s:o}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}},"
-                     " s:b}",
-                     "type", "object", "required", "status", "error_code", "message", "user_message", "properties",
-                     "status", "type", "string", "enum", "error", "error_code", "type", "string", "enum", codes, "message",
-                     "type", "string", "user_message", "type", "string", "max_size_mb", "type", "integer",
-                     "duration_seconds", "type", "number", "recommendation", "type", "string", "supported_formats",
-                     "type", "array", "items", "type", "string", "additionalProperties", 1);
+    static const char *const EXTRA[][2] = {
+        {"max_size_mb", "integer"},          {"duration_seconds", "number"}, {"min_duration_seconds", "number"},
+        {"max_duration_seconds", "number"},  {"voice_activity_percent", "number"}, {"min_snr_db", "number"},
+        {"actual_snr_db", "number"},         {"recommendation", "string"},   {"file_id", "string"},
+        {"estimated_wait_minutes", "number"},
+    };
+    json_t *props = json_pack("{s:{s:s, s:[s]}, s:{s:s, s:o}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}", "status", "type", "string",
+                              "enum", "error", "error_code", "type", "string", "enum", codes, "message", "type", "string",
+                              "user_message", "type", "string", "supported_formats", "type", "array", "items", "type", "string");
+    for (size_t i = 0; i < sizeof EXTRA / sizeof EXTRA[0]; i++)
+        json_object_set_new(props, EXTRA[i][0], json_pack("{s:[s,s]}", "type", EXTRA[i][1], "null"));
+    return json_pack("{s:s, s:[s,s,s,s], s:o, s:b}", "type", "object", "required", "status", "error_code", "message",
+                     "user_message", "properties", props, "additionalProperties", 1);
 }
 
 /* "GET /api/models/{model_id}" → "get_api_models_model_id": a URL-safe identifier. */

@@ -67,6 +67,22 @@ static void matches_error_schema(http_response *res)
     json_t *c;
     json_array_foreach(codes, i, c) known |= !strcmp(json_string_value(c), code);
     if (!known) fail_msg("error_code %s is not in the documented enum", code);
+    /* every documented field the body carries has its documented type */
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        json_t *prop = json_object_get(json_object_get(ERROR_SCHEMA, "properties"), key);
+        if (!prop) continue;
+        json_t *types = json_object_get(prop, "type");
+        int ok = 0;
+        for (size_t t = 0; t < (json_is_array(types) ? json_array_size(types) : 1); t++) {
+            const char *want = json_string_value(json_is_array(types) ? json_array_get(types, t) : types);
+            ok |= (!strcmp(want, "string") && json_is_string(v)) || (!strcmp(want, "number") && json_is_number(v)) ||
+                  (!strcmp(want, "integer") && json_is_integer(v)) || (!strcmp(want, "array") && json_is_array(v)) ||
+                  (!strcmp(want, "null") && json_is_null(v));
+        }
+        if (!ok) fail_msg("error field %s does not have its documented type: %s", key, res->body);
+    }
 }
 
 static double now_s(void) { return api_now_ms() / 1000.0; }
