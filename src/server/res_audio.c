@@ -145,7 +145,7 @@ static int handle_download(server_request *r)
 const server_route SERVER_ROUTES_AUDIO[] = {
     {.method = "GET", .pattern = "/api/audio", .handle = handle_list, .tag = "audio",
      .summary = "The user's audio files, newest first (?purpose=training|target|reference|output)",
-     .responses = "200,400,401"},
+     .responses = "200,400,401", .response_schema = "{\"type\":\"object\",\"required\":[\"status\",\"audio\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"success\"]},\"audio\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"file_id\",\"filename\",\"purpose\",\"format\",\"duration_seconds\",\"sample_rate\",\"channels\",\"file_size_mb\",\"created_at\",\"quality_analysis\",\"warnings\"],\"properties\":{\"file_id\":{\"type\":\"string\"},\"filename\":{\"type\":\"string\"},\"purpose\":{\"type\":\"string\"},\"format\":{\"type\":\"string\"},\"duration_seconds\":{\"type\":[\"number\",\"null\"]},\"sample_rate\":{\"type\":\"integer\"},\"channels\":{\"type\":\"integer\"},\"file_size_mb\":{\"type\":[\"number\",\"null\"]},\"created_at\":{\"type\":\"string\"},\"quality_analysis\":{\"type\":[\"object\",\"null\"]},\"warnings\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}"},
     {.method = "DELETE", .pattern = "/api/audio/{audio_id}", .handle = handle_delete, .tag = "audio",
      .summary = "Delete an audio file: its row, its WAV and its cached MP3", .responses = "200,401,404"},
     {.method = "GET", .pattern = "/api/audio/{audio_id}", .handle = handle_get, .tag = "audio",

@@ -122,6 +122,17 @@ static json_t *operation_json(const server_route *rt, const char *method)
                            "responses", responses_json(rt->responses, is_head));
     if (is_head && strcmp(rt->method, "HEAD"))
         json_object_set_new(op, "summary", json_pack("s++", "Headers of GET: ", rt->summary ? rt->summary : "", ""));
+    if (rt->response_schema && !is_head) { /* the first 2xx answer's body */
+        json_t *schema = json_loads(rt->response_schema, 0, NULL), *responses = json_object_get(op, "responses");
+        const char *code;
+        json_t *resp;
+        json_object_foreach(responses, code, resp) {
+            if (code[0] != '2' || !schema) continue;
+            json_object_set_new(resp, "content", json_pack("{s:{s:O}}", "application/json", "schema", schema));
+            break;
+        }
+        json_decref(schema);
+    }
     if (rt->request_type && !is_head)
         json_object_set_new(op, "requestBody",
                             json_pack("{s:{s:{}}}", "content", rt->request_type));

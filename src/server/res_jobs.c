@@ -356,7 +356,7 @@ const server_route SERVER_ROUTES_JOBS[] = {
                 "a job whose complete event carries output_audio_id (a new audio file with its own analysis)",
      .responses = "202,400,401,404"},
     {.method = "GET", .pattern = "/api/jobs", .handle = list, .tag = "jobs",
-     .summary = "The user's jobs, newest first (?limit)", .responses = "200,401"},
+     .summary = "The user's jobs, newest first (?limit)", .responses = "200,401", .response_schema = "{\"type\":\"object\",\"required\":[\"jobs\"],\"properties\":{\"jobs\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"job_id\",\"kind\",\"status\",\"phase\",\"progress\",\"lane\",\"queue_position\",\"eta_seconds\",\"created_at\",\"attempts\",\"progress_stream_url\"],\"properties\":{\"job_id\":{\"type\":\"string\"},\"kind\":{\"type\":\"string\"},\"status\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"complete\",\"failed\",\"cancelled\"]},\"phase\":{\"type\":\"string\"},\"progress\":{\"type\":\"number\"},\"lane\":{\"type\":\"string\"},\"queue_position\":{\"type\":\"integer\"},\"eta_seconds\":{\"type\":[\"number\",\"null\"]},\"created_at\":{\"type\":\"string\"},\"attempts\":{\"type\":\"integer\"},\"progress_stream_url\":{\"type\":\"string\"},\"result\":{\"type\":[\"object\",\"null\"]},\"error\":{\"type\":\"object\",\"properties\":{\"error_code\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}}},\"duration_seconds\":{\"type\":\"number\"}}}}}}"},
     {.method = "GET", .pattern = "/api/jobs/{job_id}", .handle = get, .tag = "jobs",
      .summary = "A job: status, phase, progress, queue_position, eta_seconds, result or error",
      .responses = "200,401,404"},

@@ -80,10 +80,11 @@ static int handle_system(server_request *r)
 
 const server_route SERVER_ROUTES_SYSTEM[] = {
     {.method = "GET", .pattern = "/api/health", .handle = handle_health, .auth = SERVER_AUTH_PUBLIC,
-     .tag = "system", .summary = "Liveness check: {\"status\":\"ok\"}", .responses = "200"},
+     .tag = "system", .summary = "Liveness check: {\"status\":\"ok\"}", .responses = "200",
+     .response_schema = "{\"type\":\"object\",\"required\":[\"status\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"ok\"]}}}"},
     {.method = "GET", .pattern = "/api/system", .handle = handle_system, .auth = SERVER_AUTH_PUBLIC,
      .tag = "system", .summary = "Version, engine, installed/missing model weights (their paths only for "
                                  "authenticated callers, null otherwise), auth mode, queue depth",
-     .responses = "200"},
+     .responses = "200", .response_schema = "{\"type\":\"object\",\"required\":[\"status\",\"version\",\"engine\",\"weights\",\"weights_status\",\"auth\",\"workers\",\"queue\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"success\"]},\"version\":{\"type\":\"string\"},\"engine\":{\"type\":\"string\"},\"weights\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"name\",\"path\",\"purpose\",\"installed\",\"licence\"],\"properties\":{\"name\":{\"type\":\"string\"},\"path\":{\"type\":[\"string\",\"null\"]},\"purpose\":{\"type\":\"string\"},\"installed\":{\"type\":\"boolean\"},\"licence\":{\"type\":\"string\"},\"licence_note\":{\"type\":\"string\"}}}},\"weights_status\":{\"type\":\"string\",\"enum\":[\"installed\",\"missing\"]},\"weights_hint\":{\"type\":\"string\"},\"auth\":{\"type\":\"string\",\"enum\":[\"open\",\"api_key\"]},\"workers\":{\"type\":\"boolean\"},\"queue\":{\"type\":\"object\",\"required\":[\"depth\",\"lanes\"],\"properties\":{\"depth\":{\"type\":\"integer\"},\"lanes\":{\"type\":\"object\"}}}}}"},
     {0},
 };

@@ -113,6 +113,7 @@ typedef struct server_route {
     const char *summary;     /* one line for the OpenAPI document */
     const char *request_type;/* documented request body media type, NULL = none */
     const char *responses;   /* documented status codes, e.g. "200,404" */
+    const char *response_schema; /* JSON Schema (text) of the success body, for the OpenAPI document */
     int heavy;               /* handle() decodes, imports or encodes: run it on its own thread (offload.c)
                               * with the connection suspended, so the HTTP threads stay free for I/O */
 } server_route;

@@ -633,6 +633,81 @@ static void a_body_trickling_in_is_cut_off(void **state)
     test_server_stop(&q);
 }
 
+/* A small JSON Schema check (type incl. type lists, enum, required, properties, items): enough for
+ * the schemas the server documents. Fails the test naming the path of the first mismatch. */
+static int type_ok(const char *want, const json_t *v)
+{
+    return (!strcmp(want, "string") && json_is_string(v)) || (!strcmp(want, "number") && json_is_number(v)) ||
+           (!strcmp(want, "integer") && json_is_integer(v)) || (!strcmp(want, "boolean") && json_is_boolean(v)) ||
+           (!strcmp(want, "array") && json_is_array(v)) || (!strcmp(want, "object") && json_is_object(v)) ||
+           (!strcmp(want, "null") && json_is_null(v));
+}
+
+static void validate(const json_t *schema, const json_t *v, const char *where)
+{
+    json_t *type = json_object_get(schema, "type");
+    if (type) {
+        int ok = 0;
+        if (json_is_string(type)) ok = type_ok(json_string_value(type), v);
+        for (size_t i = 0; json_is_array(type) && i < json_array_size(type); i++) ok |= type_ok(json_string_value(json_array_get(type, i)), v);
+        if (!ok) fail_msg("%s: %s does not have type %s", where, json_dumps(v, JSON_ENCODE_ANY), json_dumps(type, JSON_ENCODE_ANY));
+    }
+    json_t *en = json_object_get(schema, "enum");
+    if (en) {
+        int ok = 0;
+        for (size_t i = 0; i < json_array_size(en); i++) ok |= json_equal(json_array_get(en, i), (json_t *)v);
+        if (!ok) fail_msg("%s: %s is not one of %s", where, json_dumps(v, JSON_ENCODE_ANY), json_dumps(en, 0));
+    }
+    size_t i;
+    json_t *x;
+    if (json_is_object(v)) {
+        json_array_foreach(json_object_get(schema, "required"), i, x)
+            if (!json_object_get(v, json_string_value(x))) fail_msg("%s: '%s' is required", where, json_string_value(x));
+        const char *key;
+        json_object_foreach(json_object_get(schema, "properties"), key, x) {
+            json_t *field = json_object_get(v, key);
+            char sub[300];
+            snprintf(sub, sizeof sub, "%s.%s", where, key);
+            if (field) validate(x, field, sub);
+        }
+    }
+    if (json_is_array(v) && json_object_get(schema, "items"))
+        json_array_foreach(v, i, x) {
+            char sub[300];
+            snprintf(sub, sizeof sub, "%s[%zu]", where, i);
+            validate(json_object_get(schema, "items"), x, sub);
+        }
+}
+
+static void real_responses_match_the_documented_schemas(void **state)
+{
+    /* something in every list, so item schemas are checked too */
+    char audio[64], job[64];
+    api_upload_tone(&S, 2.0, audio, sizeof audio);
+    api_submit_sleep(&S, "{\"seconds\":0}", job, sizeof job);
+    api_wait_terminal(&S, job, 10);
+    char url[512];
+    http_response doc;
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, "/api/openapi.json"), NULL, NULL, 0, &doc), 0);
+    json_t *paths = json_object_get(http_json(&doc), "paths");
+    const char *path;
+    json_t *item;
+    int checked = 0;
+    json_object_foreach(paths, path, item) {
+        json_t *schema = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(item, "get"),
+                                         "responses"), "200"), "content"), "application/json"), "schema");
+        if (!schema || strchr(path, '{')) continue;
+        http_response res;
+        assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+        assert_int_equal(res.status, 200);
+        validate(schema, http_json(&res), path);
+        http_response_free(&res);
+        checked++;
+    }
+    http_response_free(&doc);
+    assert_true(checked >= 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -653,6 +728,7 @@ int main(void)
         cmocka_unit_test(heavy_work_leaves_the_http_threads_free),
         cmocka_unit_test(quotas_answer_rate_limited_with_retry_after),
         cmocka_unit_test(a_body_trickling_in_is_cut_off),
+        cmocka_unit_test(real_responses_match_the_documented_schemas),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
