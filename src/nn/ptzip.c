@@ -32,7 +32,7 @@
  * visited counts one, a shared (memoised) object counts its whole size each time it is reached.
  * A pickle that references one list twice per level (a DAG) is refused at this count instead of
  * growing without bound; real checkpoints use a few thousand. */
-#define MAX_META_NODES 1000000
+#define MAX_META_NODES 200000
 #define MAX_DIM_VALUE (1ll << 40)
 
 /* ---- zip directory --------------------------------------------------------------------- */
