@@ -18,7 +18,6 @@
  *   framing   two different Content-Lengths, or Content-Length with Transfer-Encoding, are
  *             refused and the connection closed (a proxy in front may frame it differently).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,7 +232,7 @@ void server_add_header(server_request *r, const char *name, const char *value)
         }
 }
 
-void server_scrub_paths(const server_app *app, char *msg, size_t cap)
+void server_scrub_paths(const server_app *app, char *msg)
 {
     char root[1200];
     if (!app->store || store_path(app->store, root, sizeof root, "x")) return;
@@ -247,5 +246,4 @@ void server_scrub_paths(const server_app *app, char *msg, size_t cap)
         size_t skip = n + (at[n] == '/');
         memmove(at, at + skip, strlen(at + skip) + 1);
     }
-    (void)cap;
 }

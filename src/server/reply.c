@@ -82,7 +82,7 @@ int server_reply_error(server_request *r)
 {
     vc_code code = r->err.code == VC_OK ? VC_ERR_INTERNAL : r->err.code;
     unsigned status = r->status >= 400 ? r->status : (unsigned)vc_code_http_status(code);
-    server_scrub_paths(r->app, r->err.message, sizeof r->err.message); /* never show server paths */
+    server_scrub_paths(r->app, r->err.message); /* never show server paths */
     server_utf8_sanitize(r->err.message); /* it may echo the URL or a file name */
     json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "status", "error", "error_code", vc_code_name(code), "message",
                           r->err.message, "user_message", vc_code_user_message(code));

@@ -197,7 +197,7 @@ void server_guard_headers(server_request *r, struct MHD_Response *resp);
 /* A header for whatever reply this request ends with, errors included (two at most). */
 void server_add_header(server_request *r, const char *name, const char *value);
 /* Removes the data folder's absolute path from a message (errors never show server paths). */
-void server_scrub_paths(const server_app *app, char *msg, size_t cap);
+void server_scrub_paths(const server_app *app, char *msg);
 
 /* ---- modules with a lifecycle (modules.c) ----
  * A module that runs beside the HTTP server (the jobs scheduler and its workers, SSE tickers) adds
