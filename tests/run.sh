@@ -66,8 +66,9 @@ suite_e2e() {
 
 suite_asan() {
   run_one "asan+ubsan unit suite" make --no-print-directory test-asan
-  # short libFuzzer run of the weight loaders (the long one is bench/fuzz/run.sh)
-  run_one "fuzz smoke: weight loaders (20 s)" bash tests/fuzz/run.sh 20
+  # short libFuzzer run of each model-file loader (the long one is bench/fuzz/run.sh)
+  local t
+  for t in weights index zip; do run_one "fuzz smoke: $t loader (15 s)" bash tests/fuzz/run.sh 15 "$t"; done
 }
 
 case "${1:-all}" in

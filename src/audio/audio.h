@@ -30,9 +30,15 @@ typedef struct audio_file_info {
     char warning[256];      /* human-readable note about the above, "" when clean */
 } audio_file_info;
 
+/* The most frames one decode produces: an hour at 48 kHz (about 660 MB of float32). A file that
+ * announces more is refused before decoding (VC_ERR_AUDIO_TOO_LONG); one whose header lies is
+ * stopped when decoding reaches the cap. Compressed files (FLAC of silence at 384 kHz) can
+ * otherwise expand a few MB into gigabytes. */
+#define AUDIO_MAX_DECODE_FRAMES (48000LL * 3600)
+
 /* Decodes a whole file to mono float32 (channels averaged). VC_ERR_INVALID_FORMAT for anything
  * that is not audio (including zero-byte and random-byte files), VC_ERR_CORRUPT for a file that
- * breaks off mid-stream. info may be NULL. */
+ * breaks off mid-stream, VC_ERR_AUDIO_TOO_LONG past AUDIO_MAX_DECODE_FRAMES. info may be NULL. */
 int audio_decode_file(const char *path, audio_buffer *out, audio_file_info *info, vc_error *err);
 
 /* Reads only the header: format, channels, rate, duration; cheap enough for upload validation. */

@@ -54,7 +54,7 @@ static SNDFILE *open_for_read(const char *path, SF_INFO *si, vc_error *err)
         vc_fail(err, VC_ERR_INVALID_FORMAT, "not a recognised audio file (WAV, FLAC, MP3 or OGG expected)");
         return NULL;
     }
-    if (si->channels < 1 || si->samplerate < 1000 || si->samplerate > 384000) {
+    if (si->channels < 1 || si->channels > 64 || si->samplerate < 1000 || si->samplerate > 384000) {
         sf_close(f);
         vc_fail(err, VC_ERR_INVALID_FORMAT, "unsupported stream: %d channels at %d Hz", si->channels, si->samplerate);
         return NULL;
@@ -88,10 +88,19 @@ int audio_probe_file(const char *path, audio_file_info *info, vc_error *err)
     return 0;
 }
 
-/* Reads every block, averaging channels into out; grows out as needed (MP3 counts are estimates). */
+static int too_long(vc_error *err, double frames, int rate)
+{
+    return vc_fail(err, VC_ERR_AUDIO_TOO_LONG, "the audio is %.0f s at %d Hz, %.0f MB decoded: more than the studio decodes "
+                   "at once (%.0f minutes at 48 kHz); shorten it or lower its sample rate", frames / rate, rate,
+                   frames * 4 / (1024.0 * 1024.0), (double)AUDIO_MAX_DECODE_FRAMES / 48000 / 60);
+}
+
+/* Reads every block, averaging channels into out; grows out as needed (MP3 counts are estimates,
+ * headers may lie): the first allocation is bounded, and decoding stops at the frame cap. */
 static int read_mono(SNDFILE *f, const SF_INFO *si, audio_buffer *out, vc_error *err)
 {
     size_t cap = si->frames > 0 ? (size_t)si->frames : DECODE_BLOCK_FRAMES;
+    if (cap > (1u << 22)) cap = 1u << 22;
     float *block = malloc(sizeof(float) * DECODE_BLOCK_FRAMES * si->channels);
     out->samples = malloc(sizeof(float) * cap);
     if (!block || !out->samples) {
@@ -101,6 +110,12 @@ static int read_mono(SNDFILE *f, const SF_INFO *si, audio_buffer *out, vc_error 
     for (;;) {
         sf_count_t n = sf_readf_float(f, block, DECODE_BLOCK_FRAMES);
         if (n <= 0) break;
+        if ((long long)(out->frames + (size_t)n) > AUDIO_MAX_DECODE_FRAMES) {
+            free(block);
+            return too_long(err, (double)si->frames > (double)(out->frames + (size_t)n) ? (double)si->frames
+                                                                                        : (double)(out->frames + (size_t)n),
+                            si->samplerate);
+        }
         if (out->frames + (size_t)n > cap) {
             size_t ncap = (cap + (size_t)n) * 2;
             float *grown = realloc(out->samples, sizeof(float) * ncap);
@@ -132,6 +147,10 @@ int audio_decode_file(const char *path, audio_buffer *out, audio_file_info *info
     audio_file_info *inf = info ? info : &local;
     fill_info(f, &si, inf);
     out->sample_rate = si.samplerate;
+    if (si.frames > AUDIO_MAX_DECODE_FRAMES) { /* refused from the header, before any decoding */
+        sf_close(f);
+        return too_long(err, (double)si.frames, si.samplerate);
+    }
     int rc = read_mono(f, &si, out, err);
     sf_close(f);
     if (rc != 0) { audio_buffer_free(out); return -1; }
@@ -168,10 +187,15 @@ int audio_resample(const audio_buffer *in, int rate, audio_buffer *out, vc_error
     return 0;
 }
 
-/* temp path in the same directory, so rename() is atomic */
-static void temp_path_for(const char *path, char *tmp, size_t n)
+/* A unique temp file in the same directory (so rename() is atomic): concurrent writers of the
+ * same path (two first downloads of one MP3) never share it. Returns an open fd or -1. The name
+ * keeps the ".tmp." marker the startup sweep looks for. */
+static int temp_open(const char *path, char *tmp, size_t n)
 {
-    snprintf(tmp, n, "%s.tmp%d", path, (int)getpid());
+    if ((size_t)snprintf(tmp, n, "%s.tmp.XXXXXX", path) >= n) { errno = ENAMETOOLONG; return -1; }
+    int fd = mkstemp(tmp);
+    if (fd >= 0) fchmod(fd, 0644);
+    return fd;
 }
 
 static int commit_temp(const char *tmp, const char *path, vc_error *err)
@@ -193,11 +217,12 @@ static int commit_temp(const char *tmp, const char *path, vc_error *err)
 int audio_write_wav(const char *path, const audio_buffer *in, int float32, vc_error *err)
 {
     char tmp[4096];
-    temp_path_for(path, tmp, sizeof tmp);
+    int fd = temp_open(path, tmp, sizeof tmp);
+    if (fd < 0) return vc_fail(err, VC_ERR_IO, "cannot create %s: %s", path, strerror(errno));
     SF_INFO si = {.samplerate = in->sample_rate, .channels = 1,
                   .format = SF_FORMAT_WAV | (float32 ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16)};
-    SNDFILE *f = sf_open(tmp, SFM_WRITE, &si);
-    if (!f) return vc_fail(err, VC_ERR_IO, "cannot create %s: %s", path, sf_strerror(NULL));
+    SNDFILE *f = sf_open_fd(fd, SFM_WRITE, &si, SF_TRUE);
+    if (!f) { close(fd); unlink(tmp); return vc_fail(err, VC_ERR_IO, "cannot create %s: %s", path, sf_strerror(NULL)); }
     if (!float32) sf_command(f, SFC_SET_CLIPPING, NULL, SF_TRUE);
     sf_count_t n = sf_writef_float(f, in->samples, (sf_count_t)in->frames);
     int close_rc = sf_close(f);
@@ -227,9 +252,13 @@ static int lame_encode_all(lame_global_flags *lame, FILE *fp, const audio_buffer
 int audio_write_mp3(const char *path, const audio_buffer *in, int kbps, vc_error *err)
 {
     char tmp[4096];
-    temp_path_for(path, tmp, sizeof tmp);
-    FILE *fp = fopen(tmp, "w+b");
-    if (!fp) return vc_fail(err, VC_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    int fd = temp_open(path, tmp, sizeof tmp);
+    FILE *fp = fd >= 0 ? fdopen(fd, "w+b") : NULL;
+    if (!fp) {
+        int e = errno;
+        if (fd >= 0) { close(fd); unlink(tmp); }
+        return vc_fail(err, VC_ERR_IO, "cannot create %s: %s", path, strerror(e));
+    }
     lame_global_flags *lame = lame_init();
     int rc = -1;
     if (!lame) { vc_fail(err, VC_ERR_NOMEM, "cannot start the MP3 encoder"); goto done; }

@@ -38,6 +38,11 @@ static const code_info CODE_INFO[VC_CODE_COUNT] = {
     [VC_ERR_IO] = {"IO_ERROR", 500, "The server could not read or write a file."},
     [VC_ERR_NOMEM] = {"OUT_OF_MEMORY", 503, "The server is out of memory. Please try again later."},
     [VC_ERR_INTERNAL] = {"INTERNAL_ERROR", 500, "Something went wrong on the server."},
+    [VC_ERR_FORBIDDEN] = {"FORBIDDEN", 403, "Another website tried to use the studio. Open the studio's own page instead."},
+    [VC_ERR_METHOD_NOT_ALLOWED] = {"METHOD_NOT_ALLOWED", 405, "This action is not available here."},
+    [VC_ERR_RATE_LIMITED] = {"RATE_LIMITED", 429, "Too many requests at once. Please wait a moment and try again."},
+    [VC_ERR_UNSUPPORTED_MEDIA_TYPE] = {"UNSUPPORTED_MEDIA_TYPE", 415, "The request must be sent as JSON."},
+    [VC_ERR_REQUEST_TOO_LARGE] = {"REQUEST_TOO_LARGE", 413, "The request is too large."},
 };
 
 int vc_failv(vc_error *err, vc_code code, const char *fmt, va_list ap)

@@ -37,6 +37,11 @@ typedef enum vc_code {
     VC_ERR_IO,
     VC_ERR_NOMEM,
     VC_ERR_INTERNAL,
+    VC_ERR_FORBIDDEN,         /* a cross-origin page or a foreign Host (DNS rebinding) */
+    VC_ERR_METHOD_NOT_ALLOWED,/* the path exists, not with this method (405 + Allow) */
+    VC_ERR_RATE_LIMITED,      /* a per-user quota is exhausted (429 + Retry-After) */
+    VC_ERR_UNSUPPORTED_MEDIA_TYPE, /* a JSON endpoint got another Content-Type */
+    VC_ERR_REQUEST_TOO_LARGE, /* a JSON body (not an audio file) over its limit */
     VC_CODE_COUNT
 } vc_code;
 

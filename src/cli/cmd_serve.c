@@ -50,6 +50,16 @@ static void apply_env(server_config *c)
     if ((v = getenv("VCS_WEB_DIR"))) snprintf(c->web_dir, sizeof c->web_dir, "%s", v);
     if ((v = getenv("VCS_MAX_CONNECTIONS")) && atoi(v) > 0 && atoi(v) <= 1000000) c->max_connections = atoi(v);
     if ((v = getenv("VCS_CONN_MEMORY_KB")) && atoi(v) >= 64 && atoi(v) <= 65536) c->conn_memory_kb = atoi(v);
+    if ((v = getenv("VCS_ALLOWED_ORIGINS"))) snprintf(c->allowed_origins, sizeof c->allowed_origins, "%s", v);
+    if ((v = getenv("VCS_ALLOWED_HOSTS"))) snprintf(c->allowed_hosts, sizeof c->allowed_hosts, "%s", v);
+    if ((v = getenv("VCS_PER_IP_CONNECTIONS")) && atoi(v) > 0) c->per_ip_connections = atoi(v);
+    if ((v = getenv("VCS_IDLE_TIMEOUT_SECONDS")) && atoi(v) > 0) c->idle_timeout_seconds = atoi(v);
+    if ((v = getenv("VCS_MIN_BODY_RATE")) && atoi(v) >= 0) c->min_body_bytes_per_second = atoi(v);
+    if ((v = getenv("VCS_BODY_GRACE_SECONDS")) && atoi(v) > 0) c->body_grace_seconds = atoi(v);
+    if ((v = getenv("VCS_QUOTA_ACTIVE_JOBS")) && atoi(v) >= 0) c->quota_active_jobs = atoi(v);
+    if ((v = getenv("VCS_QUOTA_UPLOADS")) && atoi(v) >= 0) c->quota_uploads = atoi(v);
+    if ((v = getenv("VCS_QUOTA_UPLOAD_MB")) && atoi(v) >= 0) c->quota_upload_mb = atoi(v);
+    if ((v = getenv("VCS_QUOTA_STORAGE_MB")) && atoi(v) >= 0) c->quota_storage_mb = atoi(v);
 }
 
 /* Every connection is a descriptor: lift the soft open-file limit towards the connection limit

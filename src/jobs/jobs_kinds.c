@@ -76,11 +76,29 @@ static const job_kind KIND_ANALYZE = {
     .validate = analyze_validate, .run = analyze_run,
 };
 
+/* Unknown keys inside a nested object are refused, as they are at the top level (a typo must
+ * not silently fall back to a default). known: "a,b,c". */
+static int known_keys(const json_t *o, const char *what, const char *known, vc_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)o, key, v) {
+        size_t n = strlen(key);
+        const char *at = strstr(known, key);
+        int ok = 0;
+        for (; at && !ok; at = strstr(at + 1, key))
+            ok = (at == known || at[-1] == ',') && (at[n] == ',' || at[n] == '\0');
+        if (!ok) return vc_fail(err, VC_ERR_INVALID_REQUEST, "%s.%s is not a known option (%s)", what, key, known);
+    }
+    return 0;
+}
+
 /* ---- preprocess ---- */
 static int preprocess_validate(store *s, const char *user_id, json_t *params, vc_error *err)
 {
     json_t *o = json_object_get(params, "options");
     if (o && !json_is_object(o)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "options must be an object");
+    if (o && known_keys(o, "options", "remove_noise,trim_silence,normalize_volume,target_lufs", err)) return -1;
     json_t *t = json_object_get(o, "target_lufs");
     if (t && (!json_is_number(t) || json_number_value(t) < -40 || json_number_value(t) > -6))
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "options.target_lufs must be a number from -40 to -6");
@@ -217,6 +235,8 @@ static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_erro
     if (!ref_text || !*ref_text) return vc_fail(err, VC_ERR_INVALID_REQUEST, "reference_text (what the reference clip says) is required");
     if (strlen(text) > 5000) return vc_fail(err, VC_ERR_INVALID_REQUEST, "text is longer than 5000 bytes");
     json_t *p = json_object_get(params, "parameters");
+    if (p && !json_is_object(p)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters must be an object");
+    if (p && known_keys(p, "parameters", "speed,nfe_step,seed,remove_silence", err)) return -1;
     json_t *nfe = json_object_get(p, "nfe_step"), *speed = json_object_get(p, "speed"), *rs = json_object_get(p, "remove_silence");
     if ((nfe && (!json_is_integer(nfe) || json_integer_value(nfe) < 1 || json_integer_value(nfe) > 64)) ||
         (speed && (!json_is_number(speed) || json_number_value(speed) < 0.3 || json_number_value(speed) > 3)) ||

@@ -20,13 +20,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/checked.h"
 #include "nn/weights_internal.h"
 
 #define MAX_STACK 100000
 #define MAX_MEMO 1000000
 #define MAX_DEPTH 64
-#define MAX_VALUES 20000000
+#define MAX_VALUES 500000 /* real checkpoints hold a few tens of thousands; each value is ~200 bytes */
 #define MAX_ZIP_ENTRIES 1000000
+/* Total work of turning the object graph into metadata and names: every key, value and element
+ * visited counts one, a shared (memoised) object counts its whole size each time it is reached.
+ * A pickle that references one list twice per level (a DAG) is refused at this count instead of
+ * growing without bound; real checkpoints use a few thousand. */
+#define MAX_META_NODES 200000
+#define MAX_DIM_VALUE (1ll << 40)
 
 /* ---- zip directory --------------------------------------------------------------------- */
 
@@ -73,7 +80,7 @@ static int find_central_directory(const unsigned char *m, size_t n, uint64_t *cd
         *cd_off = rd32(m + i + 16);
         if ((*cd_off == 0xFFFFFFFFu || *cd_count == 0xFFFF) && i >= 20 && rd32(m + i - 20) == 0x07064b50) {
             uint64_t z64 = rd64(m + i - 20 + 8);
-            if (z64 + 56 > n || rd32(m + z64) != 0x06064b50) return vc_fail(err, VC_ERR_INVALID_FORMAT, "zip: bad ZIP64 record");
+            if (!ck_fits(z64, 56, n) || rd32(m + z64) != 0x06064b50) return vc_fail(err, VC_ERR_INVALID_FORMAT, "zip: bad ZIP64 record");
             *cd_count = rd64(m + z64 + 32);
             *cd_off = rd64(m + z64 + 48);
         }
@@ -95,7 +102,7 @@ static int read_entry(const unsigned char *m, size_t n, size_t *pos, zip_entry *
     if (method != 0) return vc_fail(err, VC_ERR_INVALID_FORMAT, "zip: entry '%.*s' is compressed (torch.save never compresses)", (int)name_len, e->name);
     if (csize != usize || offset > n || n - offset < 30 || rd32(m + offset) != 0x04034b50)
         return vc_fail(err, VC_ERR_INVALID_FORMAT, "zip: entry '%.*s' has a bad local header", (int)name_len, e->name);
-    uint64_t data = offset + 30 + rd16(m + offset + 26) + rd16(m + offset + 28);
+    uint64_t data = offset + 30 + rd16(m + offset + 26) + rd16(m + offset + 28); /* offset <= n - 30: cannot wrap */
     if (data > n || usize > n - data) return vc_fail(err, VC_ERR_INVALID_FORMAT, "zip: entry '%.*s' runs past the file", (int)name_len, e->name);
     e->data = m + data;
     e->size = usize;
@@ -107,7 +114,8 @@ static int zip_read_dir(const unsigned char *m, size_t n, zip_dir *z, vc_error *
 {
     uint64_t off = 0, count = 0;
     if (find_central_directory(m, n, &off, &count, err) != 0) return -1;
-    if (count > MAX_ZIP_ENTRIES || off > n) return vc_fail(err, VC_ERR_INVALID_FORMAT, "zip: implausible directory");
+    /* every directory record is at least 46 bytes: a count the file cannot hold is a lie */
+    if (count > MAX_ZIP_ENTRIES || off > n || count > (n - off) / 46) return vc_fail(err, VC_ERR_INVALID_FORMAT, "zip: implausible directory");
     z->entries = calloc(count ? count : 1, sizeof(zip_entry));
     if (!z->entries) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     size_t pos = off;
@@ -146,6 +154,11 @@ struct pv {
     /* STORAGE: s = key, i = dtype; TENSOR: items[0] = storage, shape/stride below */
     int ndim;
     int64_t shape[NN_MAX_DIMS], stride[NN_MAX_DIMS], offset;
+    /* metadata conversion: the JSON of a container converted once (shared by every later
+     * reference, never rebuilt), its size in nodes, and a flag that catches cycles */
+    json_t *json;
+    uint64_t json_nodes;
+    int visiting;
 };
 
 typedef struct unpickler {
@@ -191,7 +204,7 @@ static int pv_push_item(pv *c, pv *item)
 
 static void unpickler_free(unpickler *u)
 {
-    for (size_t i = 0; i < u->n_all; i++) { free(u->all[i]->s); free(u->all[i]->items); free(u->all[i]); }
+    for (size_t i = 0; i < u->n_all; i++) { json_decref(u->all[i]->json); free(u->all[i]->s); free(u->all[i]->items); free(u->all[i]); }
     free(u->all); free(u->stack); free(u->memo);
 }
 
@@ -313,7 +326,7 @@ static int int_tuple(const pv *t, int64_t *out, int *n)
 {
     if (!t || t->kind != PV_TUPLE || t->n > NN_MAX_DIMS) return -1;
     for (size_t i = 0; i < t->n; i++) {
-        if (t->items[i]->kind != PV_INT || t->items[i]->i < 0) return -1;
+        if (t->items[i]->kind != PV_INT || t->items[i]->i < 0 || t->items[i]->i > MAX_DIM_VALUE) return -1;
         out[i] = t->items[i]->i;
     }
     *n = (int)t->n;
@@ -327,7 +340,7 @@ static pv *rebuild_tensor(unpickler *u, const pv *args)
     pv *t = pv_new(u, PV_TENSOR);
     int nstride;
     if (!t || int_tuple(args->items[2], t->shape, &t->ndim) != 0 || int_tuple(args->items[3], t->stride, &nstride) != 0 ||
-        nstride != t->ndim || args->items[1]->i < 0)
+        nstride != t->ndim || args->items[1]->i < 0 || args->items[1]->i > MAX_DIM_VALUE)
         return NULL;
     t->offset = args->items[1]->i;
     if (pv_push_item(t, args->items[0]) != 0) return NULL;
@@ -521,20 +534,52 @@ typedef struct flatten_ctx {
     nn_weights *w;
     const zip_dir *zip;
     vc_error *err;
+    uint64_t nodes;       /* work done so far (see MAX_META_NODES) */
+    uint64_t bytes;       /* tensor bytes materialised so far (copies and conversions) */
+    uint64_t bytes_limit; /* what the file can plausibly need: a few times its own size */
+    int too_big;
 } flatten_ctx;
 
-static json_t *to_json(const pv *v, int depth);
+static int count_node(flatten_ctx *c, uint64_t n)
+{
+    if (ck_add_u64(c->nodes, n, &c->nodes) != 0 || c->nodes > MAX_META_NODES) c->too_big = 1;
+    return c->too_big ? -1 : 0;
+}
 
-static json_t *items_json(const pv *v, int depth)
+static json_t *to_json(flatten_ctx *c, pv *v, int depth);
+
+static json_t *items_json(flatten_ctx *c, pv *v, int depth)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < v->n; i++) json_array_append_new(a, to_json(v->items[i], depth + 1));
+    for (size_t i = 0; a && i < v->n && !c->too_big; i++) json_array_append_new(a, to_json(c, v->items[i], depth + 1));
     return a;
 }
 
-/* Non-tensor values as inert JSON (tensors inside metadata are described, not loaded). */
-static json_t *to_json(const pv *v, int depth)
+static json_t *container_json(flatten_ctx *c, pv *v, int depth)
 {
+    switch (v->kind) {
+    case PV_TUPLE: case PV_LIST: return items_json(c, v, depth);
+    case PV_DICT: {
+        json_t *o = json_object();
+        for (size_t i = 0; o && i + 1 < v->n && !c->too_big; i += 2) {
+            const pv *k = v->items[i];
+            char key[64];
+            if (k->kind == PV_STR) json_object_set_new(o, k->s, to_json(c, v->items[i + 1], depth + 1));
+            else { snprintf(key, sizeof key, "%lld", (long long)k->i); json_object_set_new(o, key, to_json(c, v->items[i + 1], depth + 1)); }
+        }
+        return o;
+    }
+    default: /* PV_OBJECT */
+        return json_pack("{s:o,s:o,s:o}", "__class__", to_json(c, v->items[0], depth + 1), "args", to_json(c, v->items[1], depth + 1),
+                         "state", v->n > 2 ? to_json(c, v->items[2], depth + 1) : json_null());
+    }
+}
+
+/* Non-tensor values as inert JSON (tensors inside metadata are described, not loaded). A
+ * container reached again (the pickle memo shares it) reuses its first conversion. */
+static json_t *to_json(flatten_ctx *c, pv *v, int depth)
+{
+    if (count_node(c, 1) != 0) return json_null();
     if (depth > MAX_DEPTH) return json_string("<too deep>");
     switch (v->kind) {
     case PV_NONE: return json_null();
@@ -543,36 +588,35 @@ static json_t *to_json(const pv *v, int depth)
     case PV_FLOAT: return isfinite(v->f) ? json_real(v->f) : json_string("nan/inf");
     case PV_STR: { json_t *s = json_stringn(v->s, (size_t)v->i); return s ? s : json_string("<not UTF-8>"); }
     case PV_BYTES: return json_pack("{s:I}", "bytes", (json_int_t)v->i);
-    case PV_TUPLE: case PV_LIST: return items_json(v, depth);
-    case PV_DICT: {
-        json_t *o = json_object();
-        for (size_t i = 0; o && i + 1 < v->n; i += 2) {
-            const pv *k = v->items[i];
-            char key[64];
-            if (k->kind == PV_STR) json_object_set_new(o, k->s, to_json(v->items[i + 1], depth + 1));
-            else { snprintf(key, sizeof key, "%lld", (long long)k->i); json_object_set_new(o, key, to_json(v->items[i + 1], depth + 1)); }
-        }
-        return o;
+    case PV_TUPLE: case PV_LIST: case PV_DICT: case PV_OBJECT: {
+        if (v->json) return count_node(c, v->json_nodes) == 0 ? json_incref(v->json) : json_null();
+        if (v->visiting) return json_string("<cycle>");
+        uint64_t before = c->nodes;
+        v->visiting = 1;
+        json_t *j = container_json(c, v, depth);
+        v->visiting = 0;
+        if (j && !c->too_big) { v->json = json_incref(j); v->json_nodes = c->nodes - before; }
+        return j;
     }
     case PV_GLOBAL: return json_pack("{s:s}", "__global__", v->s);
-    case PV_OBJECT: return json_pack("{s:o,s:o,s:o}", "__class__", to_json(v->items[0], depth + 1), "args",
-                                     to_json(v->items[1], depth + 1), "state", v->n > 2 ? to_json(v->items[2], depth + 1) : json_null());
     case PV_TENSOR: return json_pack("{s:s}", "__tensor__", "skipped");
     default: return json_null();
     }
 }
 
+/* Number of elements of a view, or -1 when it overflows (dims are each <= MAX_DIM_VALUE). */
 static int64_t product(const int64_t *shape, int n)
 {
     int64_t p = 1;
-    for (int i = 0; i < n; i++) p *= shape[i];
+    for (int i = 0; i < n; i++)
+        if (ck_mul_i64(p, shape[i], &p) != 0) return -1;
     return p;
 }
 
-/* Copies a strided view into contiguous raw bytes of elem size. */
-static void gather_strided(unsigned char *dst, const unsigned char *src, const pv *t, size_t elem)
+/* Copies a strided view into contiguous raw bytes of elem size (the view was bounds-checked). */
+static void gather_strided(unsigned char *dst, const unsigned char *src, const pv *t, size_t elem, int64_t n)
 {
-    int64_t n = product(t->shape, t->ndim), idx[NN_MAX_DIMS] = {0};
+    int64_t idx[NN_MAX_DIMS] = {0};
     for (int64_t k = 0; k < n; k++) {
         int64_t off = 0;
         for (int d = 0; d < t->ndim; d++) off += idx[d] * t->stride[d];
@@ -586,9 +630,20 @@ static int is_contiguous(const pv *t)
     int64_t s = 1;
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->shape[d] != 1 && t->stride[d] != s) return 0;
-        s *= t->shape[d];
+        if (ck_mul_i64(s, t->shape[d], &s) != 0) return 0;
     }
     return 1;
+}
+
+/* Last element the view touches + 1, in elements from the storage start; -1 when it overflows. */
+static int64_t view_end(const pv *t)
+{
+    int64_t end = t->offset, span;
+    for (int d = 0; d < t->ndim; d++) {
+        if (t->shape[d] == 0) return t->offset; /* empty: touches nothing */
+        if (ck_mul_i64(t->shape[d] - 1, t->stride[d], &span) != 0 || ck_add_i64(end, span, &end) != 0) return -1;
+    }
+    return ck_add_i64(end, 1, &end) == 0 ? end : -1;
 }
 
 static int add_tensor(flatten_ctx *c, const char *name, const pv *t)
@@ -600,44 +655,68 @@ static int add_tensor(flatten_ctx *c, const char *name, const pv *t)
     nn_dtype dtype = (nn_dtype)storage->i;
     size_t elem = nn_dtype_size(dtype);
     if (!e) return vc_fail(c->err, VC_ERR_INVALID_FORMAT, "tensor '%s': storage %s missing from the archive", name, storage->s);
-    int64_t n = product(t->shape, t->ndim), span = 1;
-    for (int d = 0; d < t->ndim; d++) span += t->shape[d] ? (t->shape[d] - 1) * t->stride[d] : 0;
-    if (n < 0 || n > (1ll << 40) || (n && (uint64_t)(t->offset + span) * elem > e->size))
+    int64_t n = product(t->shape, t->ndim), end = view_end(t);
+    uint64_t end_bytes = 0, out_bytes = 0;
+    if (n < 0 || n > MAX_DIM_VALUE || end < 0 || (n && (ck_mul_u64((uint64_t)end, elem, &end_bytes) != 0 || end_bytes > e->size)))
         return vc_fail(c->err, VC_ERR_INVALID_FORMAT, "tensor '%s': view exceeds its storage", name);
+    /* views may overlap (stride 0): what they expand to is bounded by the file, not by the view */
+    if (ck_mul_u64((uint64_t)n, elem < 4 ? 4 : elem, &out_bytes) != 0 || ck_add_u64(c->bytes, out_bytes, &c->bytes) != 0 ||
+        c->bytes > c->bytes_limit)
+        return vc_fail(c->err, VC_ERR_INVALID_FORMAT, "tensor '%s': the checkpoint's views expand to more than %llu MB; "
+                       "this is not a plain weight file", name, (unsigned long long)(c->bytes_limit >> 20));
     nn_tensor out = {.ndim = t->ndim};
     memcpy(out.shape, t->shape, sizeof out.shape);
     nn_tensor_set_contiguous(&out);
     const unsigned char *raw = e->data + (size_t)t->offset * elem;
     unsigned char *packed = NULL;
-    if (!is_contiguous(t)) {
+    if (n && !is_contiguous(t)) {
         packed = malloc((size_t)n * elem + 1);
         if (!packed) return vc_fail(c->err, VC_ERR_NOMEM, "out of memory");
-        gather_strided(packed, raw, t, elem);
+        gather_strided(packed, raw, t, elem, n);
         raw = packed;
     }
     int rc = nn_weights_materialise(&out, raw, n, dtype, c->err);
     if (rc == 0 && packed && !out.owns_data) { out.data = packed; out.owns_data = 1; packed = NULL; }
     free(packed);
-    return rc == 0 ? nn_weights_add(c->w, name, &out, c->err) : -1;
+    if (rc == 0 && nn_weights_add(c->w, name, &out, c->err) != 0) {
+        if (out.owns_data) free(out.data);
+        return -1;
+    }
+    return rc;
+}
+
+static int too_big(flatten_ctx *c)
+{
+    return vc_fail(c->err, VC_ERR_INVALID_FORMAT, "pickle: the object graph expands to more than %d values (objects "
+                   "referenced over and over); this is not a plain checkpoint", MAX_META_NODES);
 }
 
 /* Only plain data and tensors under string keys. Tensors anywhere else are left out. */
-static int flatten(flatten_ctx *c, const pv *v, const char *prefix, json_t *meta, int depth)
+static int flatten(flatten_ctx *c, pv *v, const char *prefix, json_t *meta, int depth)
 {
     if (depth > MAX_DEPTH) return vc_fail(c->err, VC_ERR_INVALID_FORMAT, "pickle: nesting deeper than %d", MAX_DEPTH);
-    for (size_t i = 0; i + 1 < v->n; i += 2) {
-        const pv *k = v->items[i], *val = v->items[i + 1];
+    if (v->visiting) return 0; /* a dict inside itself: its names were already taken */
+    v->visiting = 1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i + 1 < v->n; i += 2) {
+        pv *k = v->items[i], *val = v->items[i + 1];
         if (k->kind != PV_STR) continue;
+        if (count_node(c, 1) != 0) { rc = too_big(c); break; }
         char name[512];
         snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", k->s);
-        if (val->kind == PV_TENSOR) { if (add_tensor(c, name, val) != 0) return -1; }
+        if (val->kind == PV_TENSOR) rc = add_tensor(c, name, val);
         else if (val->kind == PV_DICT) {
             json_t *sub = json_object();
-            if (flatten(c, val, name, sub, depth + 1) != 0) { json_decref(sub); return -1; }
+            if (flatten(c, val, name, sub, depth + 1) != 0) { json_decref(sub); rc = -1; break; }
             if (json_object_size(sub)) json_object_set_new(meta, k->s, sub); else json_decref(sub);
-        } else json_object_set_new(meta, k->s, to_json(val, depth + 1));
+        } else {
+            json_t *j = to_json(c, val, depth + 1);
+            if (c->too_big) { json_decref(j); rc = too_big(c); break; }
+            json_object_set_new(meta, k->s, j);
+        }
     }
-    return 0;
+    v->visiting = 0;
+    return rc;
 }
 
 static int unpickle(unpickler *u, const zip_entry *pkl, pv **root)
@@ -664,7 +743,7 @@ int nn_ptzip_load(nn_weights *w, const char *path, vc_error *err)
     if (rc == 0) rc = unpickle(&u, pkl, &root);
     if (rc == 0 && root->kind != PV_DICT) rc = vc_fail(err, VC_ERR_INVALID_FORMAT, "checkpoint is not a dict of tensors");
     if (rc == 0) {
-        flatten_ctx c = {w, &z, err};
+        flatten_ctx c = {.w = w, .zip = &z, .err = err, .bytes_limit = 4 * (uint64_t)w->map_size + (256ull << 20)};
         rc = flatten(&c, root, "", w->meta, 0);
     }
     unpickler_free(&u);

@@ -5,10 +5,13 @@
  * data_offsets}}, then raw little-endian data. The file is memory-mapped; fp32 tensors are
  * views into the mapping (zero copy), fp16/bf16 are converted to owned f32 buffers, integer
  * tensors stay as they are. PyTorch zip checkpoints go to ptzip.c. Every header entry is validated before any byte is trusted:
- * known dtype, dims ≥ 0, shape product × element size == span, span inside the data area.
+ * known dtype, dims ≥ 0, shape product × element size == span (checked arithmetic), span inside
+ * the data area, and no two tensors sharing bytes (the reference implementation refuses overlaps).
  */
 #include "nn/weights.h"
 #include "nn/weights_internal.h"
+
+#include "base/checked.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,8 +87,10 @@ void nn_tensor_set_contiguous(nn_tensor *t)
     for (int d = t->ndim - 1; d >= 0; d--) { t->strides[d] = s; s *= t->shape[d]; }
 }
 
+typedef struct byte_range { uint64_t begin, end; const char *name; } byte_range;
+
 static int parse_entry(nn_weights *w, const char *name, json_t *entry, const uint8_t *data, uint64_t data_size,
-                       vc_error *err)
+                       byte_range *range, vc_error *err)
 {
     json_t *jdtype = json_object_get(entry, "dtype"), *jshape = json_object_get(entry, "shape");
     json_t *joff = json_object_get(entry, "data_offsets");
@@ -107,19 +112,45 @@ static int parse_entry(nn_weights *w, const char *name, json_t *entry, const uin
         if (!json_is_integer(jd) || json_integer_value(jd) < 0 || json_integer_value(jd) > (1ll << 40))
             return vc_fail(err, VC_ERR_INVALID_FORMAT, "tensor '%s': bad dimension", name);
         nt->tensor.shape[d] = json_integer_value(jd);
-        numel *= (uint64_t)nt->tensor.shape[d];
-        if (numel > (1ull << 40)) return vc_fail(err, VC_ERR_INVALID_FORMAT, "tensor '%s': too large", name);
+        if (ck_mul_u64(numel, (uint64_t)nt->tensor.shape[d], &numel) != 0 || numel > (1ull << 40))
+            return vc_fail(err, VC_ERR_INVALID_FORMAT, "tensor '%s': too large", name);
     }
+    uint64_t bytes = 0;
     json_int_t begin = json_integer_value(json_array_get(joff, 0)), end = json_integer_value(json_array_get(joff, 1));
-    if (begin < 0 || end < begin || (uint64_t)end > data_size || (uint64_t)(end - begin) != numel * esize)
+    if (ck_mul_u64(numel, esize, &bytes) != 0 || begin < 0 || end < begin || (uint64_t)end > data_size ||
+        (uint64_t)end - (uint64_t)begin != bytes)
         return vc_fail(err, VC_ERR_INVALID_FORMAT,
                        "tensor '%s': data_offsets [%lld, %lld] do not match its shape or the file size", name,
                        (long long)begin, (long long)end);
+    *range = (byte_range){(uint64_t)begin, (uint64_t)end, NULL};
     nn_tensor_set_contiguous(&nt->tensor);
     if (nn_weights_materialise(&nt->tensor, data + begin, (int64_t)numel, dtype, err) != 0) return -1;
     nt->name = strdup(name);
     if (!nt->name) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     w->count++;
+    return 0;
+}
+
+static int by_begin(const void *a, const void *b)
+{
+    const byte_range *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end > y->end) - (x->end < y->end);
+}
+
+/* Two tensors whose bytes overlap (empty tensors occupy nothing). */
+static int check_overlaps(byte_range *r, size_t n, const char *path, vc_error *err)
+{
+    qsort(r, n, sizeof *r, by_begin);
+    uint64_t reach = 0;
+    const char *owner = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].begin == r[i].end) continue;
+        if (owner && r[i].begin < reach)
+            return vc_fail(err, VC_ERR_INVALID_FORMAT, "%s: tensors '%s' and '%s' share bytes (overlapping data_offsets); "
+                           "this is not a valid safetensors file", path, owner, r[i].name);
+        reach = r[i].end;
+        owner = r[i].name;
+    }
     return 0;
 }
 
@@ -146,15 +177,21 @@ static int parse_header(nn_weights *w, const char *path, vc_error *err)
     uint64_t data_size = w->map_size - 8 - header_len;
     const char *key;
     json_t *value;
+    byte_range *ranges = calloc(n ? n : 1, sizeof *ranges);
+    if (!ranges) { json_decref(root); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
     int rc = 0;
+    size_t nr = 0;
     json_object_foreach(root, key, value) {
         if (!strcmp(key, "__metadata__")) { json_object_update(w->meta, value); continue; }
-        if (!json_is_object(value) || parse_entry(w, key, value, data, data_size, err) != 0) {
+        if (!json_is_object(value) || parse_entry(w, key, value, data, data_size, &ranges[nr], err) != 0) {
             if (!json_is_object(value)) vc_fail(err, VC_ERR_INVALID_FORMAT, "tensor '%s': entry is not an object", key);
             rc = vc_error_wrap(err, "%s", path);
             break;
         }
+        ranges[nr++].name = w->items[w->count - 1].name;
     }
+    if (rc == 0) rc = check_overlaps(ranges, nr, path, err);
+    free(ranges);
     json_decref(root);
     return rc;
 }

@@ -36,6 +36,19 @@ int server_auth_open_mode(server_app *app)
     return app->loopback && key_count(app, NULL) == 0;
 }
 
+int server_auth_try(server_request *r)
+{
+    vc_error saved = r->err;
+    int failed = r->failed;
+    char user[STORE_ID_MAX];
+    memcpy(user, r->user_id, sizeof user);
+    int ok = server_auth_resolve(r) == 0;
+    r->err = saved;
+    r->failed = failed;
+    if (!ok) memcpy(r->user_id, user, sizeof user);
+    return ok;
+}
+
 int server_auth_resolve(server_request *r)
 {
     const char *h = server_header(r, "Authorization");

@@ -29,6 +29,14 @@ void server_config_defaults(server_config *c)
     c->threads = 2;
     c->max_connections = 4096; /* SSE clients each hold one; MHD's default (FD_SETSIZE - 4) is too low */
     c->conn_memory_kb = SERVER_CONN_MEMORY_KB;
+    c->per_ip_connections = 0; /* 0: a quarter of max_connections, so one client never takes them all */
+    c->idle_timeout_seconds = 60;
+    c->min_body_bytes_per_second = 512;
+    c->body_grace_seconds = 30;
+    c->quota_active_jobs = 20;
+    c->quota_uploads = 10;
+    c->quota_upload_mb = 2048;
+    c->quota_storage_mb = 20480;
 }
 
 static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -52,10 +60,11 @@ static void request_begin(server_request *r)
         r->status = 431;
         return;
     }
+    if (server_guard_request(r) || r->preflight) return;
     if (!r->route) {
         if (path_known) {
-            server_fail(r, VC_ERR_INVALID_REQUEST, "method %s not allowed on %s", r->method, r->url);
-            r->status = 405;
+            server_route_allow(r->url, r->allow, sizeof r->allow);
+            server_fail(r, VC_ERR_METHOD_NOT_ALLOWED, "method %s is not allowed on %s; use %s", r->method, r->url, r->allow);
         } else if (strncmp(r->url, "/api/", 5) == 0 || strcmp(r->url, "/api") == 0) {
             server_fail(r, VC_ERR_NOT_FOUND, "no endpoint %s %s", r->method, r->url);
         }
@@ -74,15 +83,32 @@ static void request_body(server_request *r, const char *data, size_t size)
         r->route->on_body(r, data, size);
 }
 
+/* The route's handler, and an error reply when it produced none. */
+static void run_handler(server_request *r)
+{
+    if (r->route->handle(r) && !r->responded) {
+        if (!r->failed) server_fail(r, VC_ERR_INTERNAL, "handler failed without a reason");
+        server_reply_error(r);
+    }
+    if (!r->responded) {
+        server_fail(r, VC_ERR_INTERNAL, "no response was produced");
+        server_reply_error(r);
+    }
+}
+
 static void request_end(server_request *r)
 {
-    if (r->failed) {
+    if (r->preflight && !r->failed) {
+        server_guard_preflight_reply(r);
+    } else if (r->failed) {
         server_reply_error(r);
     } else if (!r->route) {
         server_static_handle(r);
-    } else if (r->route->handle(r) && !r->responded) {
-        if (!r->failed) server_fail(r, VC_ERR_INTERNAL, "handler failed without a reason");
+    } else if (r->route->heavy) {
+        if (server_offload(r, run_handler)) return; /* the reply is queued when the thread resumes us */
         server_reply_error(r);
+    } else {
+        run_handler(r);
     }
     if (!r->responded) {
         server_fail(r, VC_ERR_INTERNAL, "no response was produced");
@@ -109,11 +135,20 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         return MHD_YES;
     }
     if (*upload_data_size) {
+        if (server_guard_body(r, *upload_data_size)) return MHD_NO; /* slower than the minimum rate: cut off */
         request_body(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (!r->responded) request_end(r);
+    if (r->deferred_resp) { /* an offloaded handler finished and resumed the connection */
+        struct MHD_Response *resp = r->deferred_resp;
+        r->deferred_resp = NULL;
+        r->deferred = 0;
+        MHD_queue_response(conn, r->deferred_status, resp);
+        MHD_destroy_response(resp);
+        return MHD_YES;
+    }
+    if (!r->responded && !r->deferred) request_end(r);
     return MHD_YES;
 }
 
@@ -152,6 +187,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     server_request *r = *con_cls;
     if (!r) return;
     if (r->route && r->route->cleanup) r->route->cleanup(r);
+    if (r->deferred_resp) MHD_destroy_response(r->deferred_resp);
     if (app->config.access_log) access_log(r, toe);
     json_decref(r->err_extra);
     free(r->body);
@@ -190,6 +226,8 @@ static int start_daemon(server_app *app, vc_error *err)
     const char *host = strcmp(c->host, "localhost") == 0 ? "127.0.0.1" : c->host;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     const struct sockaddr *sa;
+    int max_conn = c->max_connections > 0 ? c->max_connections : 4096;
+    unsigned per_ip = (unsigned)(c->per_ip_connections > 0 ? c->per_ip_connections : (max_conn / 4 > 0 ? max_conn / 4 : 1));
     if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
         a4.sin_family = AF_INET;
         a4.sin_port = htons((uint16_t)c->port);
@@ -207,8 +245,9 @@ static int start_daemon(server_app *app, vc_error *err)
                                    MHD_OPTION_SOCK_ADDR, sa,
                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads > 0 ? c->threads : 2),
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(c->conn_memory_kb >= 64 ? c->conn_memory_kb : SERVER_CONN_MEMORY_KB) * 1024,
-                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)(c->max_connections > 0 ? c->max_connections : 4096),
-                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conn,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(c->idle_timeout_seconds > 0 ? c->idle_timeout_seconds : 60),
+                                   MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
                                    MHD_OPTION_END);
     if (!app->daemon) return vc_fail(err, VC_ERR_IO, "cannot listen on %s:%d (port in use?)", c->host, c->port);
@@ -255,6 +294,7 @@ void server_stop(server_app *app)
     while (SERVER_MODULES[n]) n++;
     for (size_t i = 0; i < n; i++)
         if (SERVER_MODULES[i]->quiesce) SERVER_MODULES[i]->quiesce(app);
+    server_offload_drain(app); /* suspended connections must be resumed before MHD stops */
     if (app->daemon) MHD_stop_daemon(app->daemon);
     app->daemon = NULL;
     stop_modules(app, n);

@@ -20,7 +20,7 @@ const char *server_query(server_request *r, const char *name)
 int server_body_append(server_request *r, const char *data, size_t size, size_t limit)
 {
     if (r->body_len + size > limit)
-        return server_fail(r, VC_ERR_FILE_TOO_LARGE, "request body exceeds %zu bytes", limit);
+        return server_fail(r, VC_ERR_REQUEST_TOO_LARGE, "the request body exceeds %zu bytes; send a smaller JSON body", limit);
     if (r->body_len + size + 1 > r->body_cap) {
         size_t cap = r->body_cap ? r->body_cap : 4096;
         while (cap < r->body_len + size + 1) cap *= 2;

@@ -21,6 +21,9 @@ static int on_begin(server_request *r)
     r->ctx = c;
     const char *ct = server_header(r, "Content-Type");
     c->is_form = ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
+    if (!c->is_form && (!ct || strncasecmp(ct, "application/json", 16) != 0))
+        return server_fail(r, VC_ERR_UNSUPPORTED_MEDIA_TYPE, "send {\"audio_id\"} as application/json, or the file as "
+                           "multipart/form-data");
     return c->is_form ? server_form_begin(r, &c->form, upload_max_bytes()) : 0;
 }
 
@@ -86,6 +89,6 @@ const server_route SERVER_ROUTES_ANALYZE[] = {
      .on_begin = on_begin, .on_body = on_body, .cleanup = cleanup, .tag = "audio",
      .request_type = "application/json", .summary = "Quality analysis of {\"audio_id\"} or of an uploaded 'file' "
                                                     "(multipart/form-data, not stored)",
-     .responses = "200,400,401,404,413"},
+     .responses = "200,400,401,404,413,415,429", .heavy = 1},
     {0},
 };

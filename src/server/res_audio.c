@@ -114,9 +114,12 @@ static int ensure_mp3(server_request *r, const store_audio *a, const char *mp3)
     audio_buffer buf = {0};
     vc_error err;
     if (decode_row(r, a, &buf)) return -1;
-    int rc = audio_write_mp3(mp3, &buf, 192, &err);
+    int rc = audio_write_mp3(mp3, &buf, 192, &err); /* a unique temp file + rename: concurrent first downloads are safe */
     audio_buffer_free(&buf);
-    return rc ? server_fail(r, err.code, "mp3 encoding: %s", err.message) : 0;
+    /* err names the server path: the client gets the kind of failure only */
+    return rc ? server_fail(r, err.code, "the MP3 could not be made (%s); try again or download the WAV",
+                            err.code == VC_ERR_IO ? "the server could not write it" : vc_code_name(err.code))
+              : 0;
 }
 
 static int handle_download(server_request *r)
@@ -142,15 +145,15 @@ static int handle_download(server_request *r)
 const server_route SERVER_ROUTES_AUDIO[] = {
     {.method = "GET", .pattern = "/api/audio", .handle = handle_list, .tag = "audio",
      .summary = "The user's audio files, newest first (?purpose=training|target|reference|output)",
-     .responses = "200,400,401"},
+     .responses = "200,400,401", .response_schema = "{\"type\":\"object\",\"required\":[\"status\",\"audio\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"success\"]},\"audio\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"file_id\",\"filename\",\"purpose\",\"format\",\"duration_seconds\",\"sample_rate\",\"channels\",\"file_size_mb\",\"created_at\",\"quality_analysis\",\"warnings\"],\"properties\":{\"file_id\":{\"type\":\"string\"},\"filename\":{\"type\":\"string\"},\"purpose\":{\"type\":\"string\"},\"format\":{\"type\":\"string\"},\"duration_seconds\":{\"type\":[\"number\",\"null\"]},\"sample_rate\":{\"type\":\"integer\"},\"channels\":{\"type\":\"integer\"},\"file_size_mb\":{\"type\":[\"number\",\"null\"]},\"created_at\":{\"type\":\"string\"},\"quality_analysis\":{\"type\":[\"object\",\"null\"]},\"warnings\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}"},
     {.method = "DELETE", .pattern = "/api/audio/{audio_id}", .handle = handle_delete, .tag = "audio",
      .summary = "Delete an audio file: its row, its WAV and its cached MP3", .responses = "200,401,404"},
     {.method = "GET", .pattern = "/api/audio/{audio_id}", .handle = handle_get, .tag = "audio",
      .summary = "Audio metadata and its quality analysis", .responses = "200,401,404"},
     {.method = "GET", .pattern = "/api/audio/{audio_id}/peaks", .handle = handle_peaks, .tag = "audio",
-     .summary = "Min/max peaks for a waveform view (?buckets=N, default 800)", .responses = "200,400,401,404"},
+     .summary = "Min/max peaks for a waveform view (?buckets=N, default 800)", .responses = "200,400,401,404,429", .heavy = 1},
     {.method = "GET", .pattern = "/api/download/{audio_id}", .handle = handle_download, .tag = "audio",
      .summary = "Download as WAV or MP3 (?format=wav|mp3), with HTTP Range support",
-     .responses = "200,206,400,401,404,416"},
+     .responses = "200,206,400,401,404,416,429", .heavy = 1},
     {0},
 };

@@ -12,23 +12,90 @@ static const char *status_text(const char *code)
     static const char *const MAP[][2] = {
         {"200", "Success"}, {"201", "Created"}, {"204", "No content"}, {"206", "Partial content (Range)"},
         {"400", "Invalid request or audio (error JSON)"}, {"401", "API key required"}, {"404", "Not found"},
-        {"409", "Conflict (tus offset mismatch)"}, {"410", "Upload expired"}, {"412", "Tus-Resumable missing"},
-        {"413", "Too large"}, {"415", "Wrong content type"}, {"416", "Range not satisfiable"},
-        {"460", "Checksum mismatch"},
+        {"409", "Conflict (tus offset mismatch, job already finished)"}, {"410", "Upload expired"},
+        {"412", "Tus-Resumable missing (Tus-Version says which)"}, {"413", "Too large (FILE_TOO_LARGE, AUDIO_TOO_LONG, REQUEST_TOO_LARGE)"},
+        {"415", "Wrong content type (UNSUPPORTED_MEDIA_TYPE)"}, {"416", "Range not satisfiable"},
+        {"429", "A quota or the heavy-work limit (RATE_LIMITED, Retry-After)"}, {"460", "Checksum mismatch"},
+        {"403", "Another origin (FORBIDDEN)"}, {"405", "Method not allowed (METHOD_NOT_ALLOWED, Allow)"},
+        {"421", "Host is not this studio (FORBIDDEN; DNS rebinding)"}, {"431", "Request headers too large"},
+        {"503", "Weights missing or out of memory"},
     };
     for (size_t i = 0; i < sizeof MAP / sizeof MAP[0]; i++)
         if (!strcmp(code, MAP[i][0])) return MAP[i][1];
     return "See description";
 }
 
-static json_t *responses_json(const char *list)
+/* Answers any request can get from the guard in front of every route (http.c, guard.c). */
+static const char *const GUARD_RESPONSES = "403,405,421,431";
+
+static json_t *error_ref(void) { return json_pack("{s:{s:{s:s}}}", "application/json", "schema", "$ref", "#/components/schemas/Error"); }
+
+static json_t *header_string(const char *description)
+{
+    return json_pack("{s:s, s:{s:s}}", "description", description, "schema", "type", "string");
+}
+
+static void add_responses(json_t *o, const char *list, int is_head)
+{
+    char buf[160];
+    snprintf(buf, sizeof buf, "%s", list && *list ? list : "200");
+    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (json_object_get(o, tok)) continue;
+        json_t *resp = json_pack("{s:s}", "description", status_text(tok));
+        if (tok[0] >= '4' && !is_head) json_object_set_new(resp, "content", error_ref());
+        if (!strcmp(tok, "405")) json_object_set_new(resp, "headers", json_pack("{s:o}", "Allow", header_string("methods this path answers to")));
+        if (!strcmp(tok, "429")) json_object_set_new(resp, "headers", json_pack("{s:o}", "Retry-After", header_string("seconds to wait")));
+        if (!strcmp(tok, "412")) json_object_set_new(resp, "headers", json_pack("{s:o}", "Tus-Version", header_string("supported tus versions")));
+        json_object_set_new(o, tok, resp);
+    }
+}
+
+static json_t *responses_json(const char *list, int is_head)
 {
     json_t *o = json_object();
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", list && *list ? list : "200");
-    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        json_object_set_new(o, tok, json_pack("{s:s}", "description", status_text(tok)));
+    add_responses(o, list, is_head);
+    add_responses(o, GUARD_RESPONSES, is_head);
     return o;
+}
+
+/* The brief's error object with every code the server uses and every extra field an error may
+ * carry (uploads.c, form.c, res_models.c, res_tus.c, res_jobs.c). */
+static json_t *error_schema(void)
+{
+    json_t *codes = json_array();
+    for (int c = 1; c < VC_CODE_COUNT; c++) {
+        const char *name = vc_code_name((vc_code)c);
+        int seen = 0;
+        for (size_t i = 0; i < json_array_size(codes) && !seen; i++) seen = !strcmp(json_string_value(json_array_get(codes, i)), name);
+        if (!seen) json_array_append_new(codes, json_string(name));
+    }
+    static const char *const EXTRA[][2] = {
+        {"max_size_mb", "integer"},          {"duration_seconds", "number"}, {"min_duration_seconds", "number"},
+        {"max_duration_seconds", "number"},  {"voice_activity_percent", "number"}, {"min_snr_db", "number"},
+        {"actual_snr_db", "number"},         {"recommendation", "string"},   {"file_id", "string"},
+        {"estimated_wait_minutes", "number"},
+    };
+    json_t *props = json_pack("{s:{s:s, s:[s]}, s:{s:s, s:o}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}", "status", "type", "string",
+                              "enum", "error", "error_code", "type", "string", "enum", codes, "message", "type", "string",
+                              "user_message", "type", "string", "supported_formats", "type", "array", "items", "type", "string");
+    for (size_t i = 0; i < sizeof EXTRA / sizeof EXTRA[0]; i++)
+        json_object_set_new(props, EXTRA[i][0], json_pack("{s:[s,s]}", "type", EXTRA[i][1], "null"));
+    return json_pack("{s:s, s:[s,s,s,s], s:o, s:b}", "type", "object", "required", "status", "error_code", "message",
+                     "user_message", "properties", props, "additionalProperties", 1);
+}
+
+/* "GET /api/models/{model_id}" → "get_api_models_model_id": a URL-safe identifier. */
+static void operation_id(const server_route *rt, const char *method, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "%s", method);
+    for (const char *p = rt->pattern; *p && n + 1 < cap; p++) {
+        char ch = *p;
+        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if (!alnum && (n == 0 || out[n - 1] == '_')) continue;
+        out[n++] = alnum ? ch : '_';
+    }
+    while (n > 0 && out[n - 1] == '_') n--;
+    out[n] = '\0';
 }
 
 /* Path parameters from the {name} segments of the pattern. */
@@ -45,14 +112,28 @@ static json_t *parameters_json(const char *pattern)
     return list;
 }
 
-static json_t *operation_json(const server_route *rt)
+static json_t *operation_json(const server_route *rt, const char *method)
 {
     char op_id[160];
-    snprintf(op_id, sizeof op_id, "%s %s", rt->method, rt->pattern);
+    int is_head = !strcmp(method, "head");
+    operation_id(rt, method, op_id, sizeof op_id);
     json_t *op = json_pack("{s:s, s:s, s:[s], s:o, s:o}", "summary", rt->summary ? rt->summary : "", "operationId",
                            op_id, "tags", rt->tag ? rt->tag : "misc", "parameters", parameters_json(rt->pattern),
-                           "responses", responses_json(rt->responses));
-    if (rt->request_type)
+                           "responses", responses_json(rt->responses, is_head));
+    if (is_head && strcmp(rt->method, "HEAD"))
+        json_object_set_new(op, "summary", json_pack("s++", "Headers of GET: ", rt->summary ? rt->summary : "", ""));
+    if (rt->response_schema && !is_head) { /* the first 2xx answer's body */
+        json_t *schema = json_loads(rt->response_schema, 0, NULL), *responses = json_object_get(op, "responses");
+        const char *code;
+        json_t *resp;
+        json_object_foreach(responses, code, resp) {
+            if (code[0] != '2' || !schema) continue;
+            json_object_set_new(resp, "content", json_pack("{s:{s:O}}", "application/json", "schema", schema));
+            break;
+        }
+        json_decref(schema);
+    }
+    if (rt->request_type && !is_head)
         json_object_set_new(op, "requestBody",
                             json_pack("{s:{s:{}}}", "content", rt->request_type));
     if (rt->auth == SERVER_AUTH_PUBLIC) json_object_set_new(op, "security", json_array());
@@ -73,15 +154,18 @@ json_t *server_openapi_document(void)
             size_t i = 0;
             for (; rt->method[i] && i + 1 < sizeof method; i++) method[i] = (char)(rt->method[i] | 0x20);
             method[i] = '\0';
-            json_object_set_new(item, method, operation_json(rt));
+            json_object_set_new(item, method, operation_json(rt, method));
+            /* every GET answers HEAD too (the router falls back) */
+            if (!strcmp(method, "get") && !json_object_get(item, "head")) json_object_set_new(item, "head", operation_json(rt, "head"));
         }
     }
-    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:s}}}, s:[{s:[]}]}", "openapi", "3.1.0", "info",
+    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s, s:s}], s:o, s:{s:{s:{s:s, s:s}}, s:{s:o}}, s:[{s:[]}]}", "openapi", "3.1.0", "info",
                      "title", "VoiceClone Studio API", "version", SERVER_VERSION, "description",
                      "Errors: {status:'error', error_code, message, user_message}. Open on loopback without keys; "
                      "otherwise Authorization: Bearer <key>.",
+                     "servers", "url", "/", "description", "this studio (same origin)",
                      "paths", paths, "components", "securitySchemes", "bearer", "type", "http", "scheme", "bearer",
-                     "security", "bearer");
+                     "schemas", "Error", error_schema(), "security", "bearer");
 }
 
 static int handle_openapi(server_request *r)

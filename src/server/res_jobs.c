@@ -25,6 +25,16 @@ static int jobs_error(server_request *r, const vc_error *err)
     return server_fail(r, err->code, "%s", err->message);
 }
 
+/* A conflict about a job is never "the upload is out of step": say what it is. */
+static int job_conflict(server_request *r, const vc_error *err)
+{
+    if (err->code == VC_ERR_CONFLICT && strstr(err->message, "already finished"))
+        r->err_extra = json_pack("{s:s}", "user_message", "This job has already finished; there is nothing to cancel.");
+    else if (err->code == VC_ERR_CONFLICT)
+        r->err_extra = json_pack("{s:s}", "user_message", "This job cannot do that in its current state.");
+    return jobs_error(r, err);
+}
+
 /* ---- REST ---- */
 /* POST /api/preprocess {audio_id, options} → {status: "preprocessing_started", job_id, progress_stream_url} */
 static int preprocess(server_request *r)
@@ -34,8 +44,9 @@ static int preprocess(server_request *r)
     vc_error err;
     if (server_json_body(r, FIELDS, &body)) return -1;
     char id[STORE_ID_MAX];
-    int rc = jobs_submit(app_jobs(r), r->user_id, "preprocess", body, id, &err);
+    int rc = server_quota_jobs(r) ? -2 : jobs_submit(app_jobs(r), r->user_id, "preprocess", body, id, &err);
     json_decref(body);
+    if (rc == -2) return -1; /* a quota: r->err is set */
     if (rc) return jobs_error(r, &err);
     char url[128];
     snprintf(url, sizeof url, "/api/progress/%s", id);
@@ -52,12 +63,13 @@ static int start_conversion(server_request *r, const char *kind, const char *con
     vc_error err;
     if (server_json_body(r, fields, &body)) return -1;
     char id[STORE_ID_MAX];
-    int rc = jobs_submit(app_jobs(r), r->user_id, kind, body, id, &err);
+    int rc = server_quota_jobs(r) ? -2 : jobs_submit(app_jobs(r), r->user_id, kind, body, id, &err);
     json_t *info = NULL;
     if (rc == 0) rc = jobs_get_json(app_jobs(r), r->user_id, id, &info, &err);
     if (rc == 0 && json_is_null(json_object_get(info, "eta_seconds")) && guess_eta)
         json_object_set_new(info, "eta_seconds", json_real(guess_eta(r, body)));
     json_decref(body);
+    if (rc == -2) return -1; /* a quota: r->err is set */
     if (rc) return jobs_error(r, &err);
     json_t *o = json_pack("{s:s, s:s, s:O, s:O, s:s}", "status", "conversion_started", "job_id", id, "queue_position",
                           json_object_get(info, "queue_position"), "estimated_duration_seconds", json_object_get(info, "eta_seconds"),
@@ -105,9 +117,10 @@ static int submit(server_request *r)
     char id[STORE_ID_MAX];
     params = params ? json_incref(params) : json_object();
     int rc = !kind ? vc_fail(&err, VC_ERR_INVALID_REQUEST, "kind (string) is required")
-                   : jobs_submit(app_jobs(r), r->user_id, kind, params, id, &err);
+                   : server_quota_jobs(r) ? -2 : jobs_submit(app_jobs(r), r->user_id, kind, params, id, &err);
     json_decref(params);
     json_decref(body);
+    if (rc == -2) return -1; /* a quota: r->err is set */
     if (rc) return jobs_error(r, &err);
     json_t *o;
     if (jobs_get_json(app_jobs(r), r->user_id, id, &o, &err)) return jobs_error(r, &err);
@@ -140,7 +153,7 @@ static int cancel(server_request *r)
     json_t *o;
     vc_error err;
     if (server_param_id(r, 0, VC_ERR_JOB_NOT_FOUND, &id)) return -1;
-    if (jobs_cancel(app_jobs(r), r->user_id, id, &err)) return jobs_error(r, &err);
+    if (jobs_cancel(app_jobs(r), r->user_id, id, &err)) return job_conflict(r, &err);
     if (jobs_get_json(app_jobs(r), r->user_id, id, &o, &err)) return jobs_error(r, &err);
     /* A running job stops at its next check (< 1 s): report "cancelling" until then. */
     const char *st = json_string_value(json_object_get(o, "status"));
@@ -240,7 +253,10 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             return pending_copy(s, buf, max);
         }
         if (jobs_shutting(s->j)) return MHD_CONTENT_READER_END_OF_STREAM;
-        if (now_ms() - s->last_write_ms >= jobs_get_config(s->j)->keepalive_ms) {
+        /* The ticker wakes idle streams every keepalive_ms; a stream woken a hair before its
+         * interval is up would otherwise wait a second tick (20–30 s for 15). Half an interval of
+         * slack puts every keep-alive on the first tick after the configured interval. */
+        if (now_ms() - s->last_write_ms >= jobs_get_config(s->j)->keepalive_ms / 2) {
             s->last_write_ms = now_ms();
             return snprintf(buf, max, ": keep-alive\n\n");
         }
@@ -283,12 +299,27 @@ static int progress(server_request *r)
     int owns = jobs_owns(app_jobs(r), r->user_id, id, &err);
     if (owns < 0) return jobs_error(r, &err);
     if (!owns) return server_fail(r, VC_ERR_JOB_NOT_FOUND, "job %s not found", id);
+    /* A reconnect at or past the last event of a finished job: nothing will ever follow (the
+     * state and the close event are written together), so 204 tells EventSource to stop. */
+    int64_t after = last_event_id(r);
+    if (after > 0) {
+        json_t *info = NULL;
+        if (jobs_get_json(app_jobs(r), r->user_id, id, &info, &err) == 0) {
+            const char *st = json_string_value(json_object_get(info, "status"));
+            int finished = st && (!strcmp(st, "complete") || !strcmp(st, "failed") || !strcmp(st, "cancelled"));
+            json_decref(info);
+            jobs_event ev[1];
+            int n = finished ? jobs_events_after(app_jobs(r), id, after, ev, 1, &err) : -1;
+            if (n > 0) free(ev[0].data);
+            if (n == 0) return server_reply_empty(r, 204, NULL);
+        }
+    }
     sse_conn *s = calloc(1, sizeof *s);
     if (!s) return server_fail(r, VC_ERR_NOMEM, "out of memory");
     s->j = app_jobs(r);
     s->conn = r->conn;
     snprintf(s->job_id, sizeof s->job_id, "%s", id);
-    s->last_id = last_event_id(r);
+    s->last_id = after;
     s->last_write_ms = now_ms();
     s->listener = (jobs_listener){.job_id = s->job_id, .wake = sse_wake, .arg = s};
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, s, sse_free);
@@ -325,7 +356,7 @@ const server_route SERVER_ROUTES_JOBS[] = {
                 "a job whose complete event carries output_audio_id (a new audio file with its own analysis)",
      .responses = "202,400,401,404"},
     {.method = "GET", .pattern = "/api/jobs", .handle = list, .tag = "jobs",
-     .summary = "The user's jobs, newest first (?limit)", .responses = "200,401"},
+     .summary = "The user's jobs, newest first (?limit)", .responses = "200,401", .response_schema = "{\"type\":\"object\",\"required\":[\"jobs\"],\"properties\":{\"jobs\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"job_id\",\"kind\",\"status\",\"phase\",\"progress\",\"lane\",\"queue_position\",\"eta_seconds\",\"created_at\",\"attempts\",\"progress_stream_url\"],\"properties\":{\"job_id\":{\"type\":\"string\"},\"kind\":{\"type\":\"string\"},\"status\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"complete\",\"failed\",\"cancelled\"]},\"phase\":{\"type\":\"string\"},\"progress\":{\"type\":\"number\"},\"lane\":{\"type\":\"string\"},\"queue_position\":{\"type\":\"integer\"},\"eta_seconds\":{\"type\":[\"number\",\"null\"]},\"created_at\":{\"type\":\"string\"},\"attempts\":{\"type\":\"integer\"},\"progress_stream_url\":{\"type\":\"string\"},\"result\":{\"type\":[\"object\",\"null\"]},\"error\":{\"type\":\"object\",\"properties\":{\"error_code\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}}},\"duration_seconds\":{\"type\":\"number\"}}}}}}"},
     {.method = "GET", .pattern = "/api/jobs/{job_id}", .handle = get, .tag = "jobs",
      .summary = "A job: status, phase, progress, queue_position, eta_seconds, result or error",
      .responses = "200,401,404"},

@@ -136,9 +136,9 @@ const server_route SERVER_ROUTES_MODELS[] = {
      .request_type = "multipart/form-data",
      .summary = "Import an RVC voice: file (.pth, or .zip holding .pth + .index), optional index (.index), name; "
                 "checked by loading it (version, sample rate, f0 read from the file); nothing is kept on refusal",
-     .responses = "201,400,401,413"},
+     .responses = "201,400,401,413,429", .heavy = 1},
     {.method = "GET", .pattern = "/api/models", .handle = handle_list, .tag = "models",
-     .summary = "List the user's voice models", .responses = "200,401"},
+     .summary = "List the user's voice models", .responses = "200,401", .response_schema = "{\"type\":\"object\",\"required\":[\"status\",\"models\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"success\"]},\"models\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"model_id\",\"name\",\"kind\",\"created_at\",\"f0\",\"has_index\"],\"properties\":{\"model_id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"kind\":{\"type\":\"string\"},\"created_at\":{\"type\":\"string\"},\"training_duration_minutes\":{\"type\":\"integer\"},\"quality_grade\":{\"type\":\"string\"},\"final_loss\":{\"type\":[\"number\",\"null\"]},\"training_audio_duration_seconds\":{\"type\":[\"number\",\"null\"]},\"file_size_mb\":{\"type\":[\"number\",\"null\"]},\"version\":{\"type\":[\"string\",\"null\"]},\"sample_rate\":{\"type\":[\"integer\",\"null\"]},\"f0\":{\"type\":\"boolean\"},\"has_index\":{\"type\":\"boolean\"}}}}}}"},
     {.method = "GET", .pattern = "/api/models/{model_id}", .handle = handle_get, .tag = "models",
      .summary = "One model's details", .responses = "200,401,404"},
     {.method = "DELETE", .pattern = "/api/models/{model_id}", .handle = handle_delete, .tag = "models",

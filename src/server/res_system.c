@@ -42,7 +42,8 @@ static int handle_health(server_request *r)
     return server_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-static json_t *weights_json(server_request *r, int *missing)
+/* Absolute paths only for users: a public caller learns what is installed, not where. */
+static json_t *weights_json(server_request *r, int *missing, int show_paths)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < sizeof WEIGHTS / sizeof WEIGHTS[0]; i++) {
@@ -50,8 +51,10 @@ static json_t *weights_json(server_request *r, int *missing)
         store_path(r->app->store, path, sizeof path, "weights/%s", WEIGHTS[i].folder);
         int ok = folder_has_files(path);
         *missing += !ok;
-        json_t *w = json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", WEIGHTS[i].name, "path", path, "purpose",
-                              WEIGHTS[i].purpose, "installed", ok, "licence", WEIGHTS[i].licence);
+        json_t *w = json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", WEIGHTS[i].name, "path",
+                              show_paths ? path : "", "purpose", WEIGHTS[i].purpose, "installed", ok, "licence",
+                              WEIGHTS[i].licence);
+        if (w && !show_paths) json_object_set_new(w, "path", json_null());
         if (w && WEIGHTS[i].licence_note) json_object_set_new(w, "licence_note", json_string(WEIGHTS[i].licence_note));
         json_array_append_new(list, w);
     }
@@ -61,7 +64,7 @@ static json_t *weights_json(server_request *r, int *missing)
 static int handle_system(server_request *r)
 {
     int missing = 0;
-    json_t *weights = weights_json(r, &missing);
+    json_t *weights = weights_json(r, &missing, server_auth_try(r));
     json_t *lanes = r->app->jobs ? jobs_lanes_json(r->app->jobs) : json_object();
     json_int_t depth = 0;
     const char *lane;
@@ -91,9 +94,11 @@ static int handle_system(server_request *r)
 
 const server_route SERVER_ROUTES_SYSTEM[] = {
     {.method = "GET", .pattern = "/api/health", .handle = handle_health, .auth = SERVER_AUTH_PUBLIC,
-     .tag = "system", .summary = "Liveness check: {\"status\":\"ok\"}", .responses = "200"},
+     .tag = "system", .summary = "Liveness check: {\"status\":\"ok\"}", .responses = "200",
+     .response_schema = "{\"type\":\"object\",\"required\":[\"status\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"ok\"]}}}"},
     {.method = "GET", .pattern = "/api/system", .handle = handle_system, .auth = SERVER_AUTH_PUBLIC,
-     .tag = "system", .summary = "Version, engine, installed/missing model weights, auth mode, queue depth",
-     .responses = "200"},
+     .tag = "system", .summary = "Version, engine, installed/missing model weights (their paths only for "
+                                 "authenticated callers, null otherwise), auth mode, queue depth",
+     .responses = "200", .response_schema = "{\"type\":\"object\",\"required\":[\"status\",\"version\",\"engine\",\"weights\",\"weights_status\",\"auth\",\"workers\",\"queue\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"success\"]},\"version\":{\"type\":\"string\"},\"engine\":{\"type\":\"string\"},\"weights\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"name\",\"path\",\"purpose\",\"installed\",\"licence\"],\"properties\":{\"name\":{\"type\":\"string\"},\"path\":{\"type\":[\"string\",\"null\"]},\"purpose\":{\"type\":\"string\"},\"installed\":{\"type\":\"boolean\"},\"licence\":{\"type\":\"string\"},\"licence_note\":{\"type\":\"string\"}}}},\"weights_status\":{\"type\":\"string\",\"enum\":[\"installed\",\"missing\"]},\"weights_hint\":{\"type\":\"string\"},\"auth\":{\"type\":\"string\",\"enum\":[\"open\",\"api_key\"]},\"workers\":{\"type\":\"boolean\"},\"queue\":{\"type\":\"object\",\"required\":[\"depth\",\"lanes\"],\"properties\":{\"depth\":{\"type\":\"integer\"},\"lanes\":{\"type\":\"object\"}}}}}"},
     {0},
 };

@@ -21,6 +21,7 @@ static int start_training(server_request *r)
     vc_error err;
     char id[STORE_ID_MAX], url[128];
     if (server_json_body(r, FIELDS, &body)) return -1;
+    if (server_quota_jobs(r)) { json_decref(body); return -1; }
     int rc = jobs_submit(r->app->jobs, r->user_id, "train_rvc", body, id, &err);
     if (rc == 0) rc = jobs_get_json(r->app->jobs, r->user_id, id, &info, &err);
     if (rc) {

@@ -4,7 +4,13 @@
  * durable offset; the offset in the row moves only after fdatasync, so a crash loses at most the
  * PATCH in flight, never bytes the server already acknowledged. When offset reaches the length the
  * upload becomes an audio file (uploads.c) and answers with Upload-Audio-Id.
- * Metadata: filename, purpose (training | target | reference; default target).
+ * Metadata: filename, purpose (training | target | reference; default target); HEAD returns it.
+ *
+ * "All bytes durable" and "audio stored" are two steps: the request that writes the last byte
+ * keeps the .part file's lock while it turns it into audio. A HEAD that finds offset = length
+ * but no audio waits for that lock and, if nobody holds it (the server died in between), finishes
+ * the upload itself; startup recovery (tus_recover_all) does the same for every such upload.
+ * So HEAD never reports completion before the audio exists.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -70,12 +76,13 @@ static int reply_tus(server_request *r, unsigned status, const store_upload *u, 
     return server_reply_response(r, status, resp);
 }
 
-/* Every tus request except OPTIONS must say Tus-Resumable: 1.0.0 (412 otherwise). */
+/* Every tus request except OPTIONS must say Tus-Resumable: 1.0.0 (412 + Tus-Version otherwise). */
 static int require_tus(server_request *r)
 {
     const char *v = server_header(r, "Tus-Resumable");
     if (v && !strcmp(v, TUS_VERSION)) return 0;
     r->status = 412;
+    server_add_header(r, "Tus-Version", TUS_VERSION);
     return server_fail(r, VC_ERR_INVALID_REQUEST, "Tus-Resumable: " TUS_VERSION " header required");
 }
 
@@ -257,7 +264,7 @@ static int finish_if_complete(server_request *r, tus_ctx *c)
     char part[1400], id[STORE_ID_MAX];
     vc_error err;
     part_path(r, c->u.upload_id, part, sizeof part);
-    release_part(c);
+    /* the lock stays held until the audio exists: a HEAD meanwhile waits for it */
     json_t *audio = NULL;
     if (store_new_id("audio", id, &err)) return server_fail(r, err.code, "%s", err.message);
     const upload_purpose *p = upload_purpose_find(c->u.purpose);
@@ -271,6 +278,63 @@ static int finish_if_complete(server_request *r, tus_ctx *c)
     snprintf(c->u.state, sizeof c->u.state, "complete");
     snprintf(c->u.audio_id, sizeof c->u.audio_id, "%s", id);
     return store_upload_update(r->app->store, &c->u, &err) ? server_fail(r, err.code, "%s", err.message) : 0;
+}
+
+/* offset = length but no audio yet: wait for the request finishing it, or finish it here. */
+static int finish_pending(server_request *r, store_upload *u)
+{
+    char part[1400];
+    part_path(r, u->upload_id, part, sizeof part);
+    tus_ctx c = {.u = *u, .fd = open(part, O_RDWR | O_CLOEXEC)};
+    /* no .part: the finishing request has just removed it and is writing the row (wait for it) */
+    for (int i = 0; c.fd < 0 && i < 50; i++) {
+        store_upload fresh;
+        if (store_upload_get(r->app->store, r->user_id, u->upload_id, &fresh, NULL))
+            return server_fail(r, VC_ERR_NOT_FOUND, "upload %s was refused when it completed; see its POST/PATCH answer", u->upload_id);
+        if (!strcmp(fresh.state, "complete")) { *u = fresh; return 0; }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (c.fd < 0) {
+        store_upload_delete(r->app->store, u->upload_id, NULL);
+        return server_fail(r, VC_ERR_GONE, "upload %s lost its bytes before it became audio; upload the file again", u->upload_id);
+    }
+    while (flock(c.fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
+    vc_error err;
+    int rc = 0;
+    if (store_upload_get(r->app->store, r->user_id, u->upload_id, &c.u, &err))
+        rc = server_fail(r, VC_ERR_NOT_FOUND, "upload %s was refused when it completed; see its POST/PATCH answer", u->upload_id);
+    else rc = finish_if_complete(r, &c);
+    release_part(&c);
+    if (rc == 0) *u = c.u;
+    return rc;
+}
+
+int tus_recover_upload(server_app *app, const store_upload *u)
+{
+    server_request r = {.app = app};
+    snprintf(r.user_id, sizeof r.user_id, "%s", u->user_id);
+    store_upload copy = *u;
+    int rc = finish_pending(&r, &copy);
+    char ts[32];
+    store_now_iso(ts);
+    fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"tus_recovered\",\"upload_id\":\"%s\",\"ok\":%s%s%s%s}\n", ts,
+            u->upload_id, rc ? "false" : "true", rc ? ",\"error_code\":\"" : "", rc ? vc_code_name(r.err.code) : "",
+            rc ? "\"" : "");
+    json_decref(r.err_extra);
+    return 0; /* one upload's failure never stops startup */
+}
+
+/* Upload-Metadata as the client sent it (re-encoded from what was kept: filename, purpose). */
+static void add_metadata(struct MHD_Response *resp, const store_upload *u)
+{
+    unsigned char f[800], p[64];
+    int fn = EVP_EncodeBlock(f, (const unsigned char *)u->filename, (int)strlen(u->filename));
+    int pn = EVP_EncodeBlock(p, (const unsigned char *)u->purpose, (int)strlen(u->purpose));
+    char meta[900];
+    snprintf(meta, sizeof meta, "filename %.*s,purpose %.*s", fn, (const char *)f, pn, (const char *)p);
+    MHD_add_response_header(resp, "Upload-Metadata", meta);
 }
 
 static void cleanup(server_request *r)
@@ -304,6 +368,7 @@ static int post_begin(server_request *r)
         r->err_extra = upload_size_extra(p->max_bytes);
         return -1;
     }
+    if (server_quota_upload(r, n)) return -1;
     vc_error err;
     if (store_new_id("upl", u->upload_id, &err)) return server_fail(r, err.code, "%s", err.message);
     snprintf(u->user_id, sizeof u->user_id, "%s", r->user_id);
@@ -339,8 +404,13 @@ static int patch_begin(server_request *r)
     char *end;
     long long n = off ? strtoll(off, &end, 10) : -1;
     if (!off || *end || n < 0) return server_fail(r, VC_ERR_INVALID_REQUEST, "Upload-Offset header required");
-    if (n != c->u.offset || !strcmp(c->u.state, "complete"))
-        return server_fail(r, VC_ERR_CONFLICT, "Upload-Offset %lld does not match the server's %" PRId64, n,
+    if (!strcmp(c->u.state, "complete")) {
+        r->err_extra = json_pack("{s:s, s:s}", "user_message", "This upload is already finished.", "file_id", c->u.audio_id);
+        return server_fail(r, VC_ERR_CONFLICT, "upload %s is already complete (audio %s); there is nothing more to send",
+                           c->u.upload_id, c->u.audio_id);
+    }
+    if (n != c->u.offset)
+        return server_fail(r, VC_ERR_CONFLICT, "Upload-Offset %lld does not match the server's %" PRId64 "; HEAD for the offset and resume from there", n,
                            c->u.offset);
     return open_for_append(r, c);
 }
@@ -358,7 +428,14 @@ static int head_handle(server_request *r)
 {
     store_upload u;
     if (require_tus(r) || load_upload(r, &u)) return -1;
-    return reply_tus(r, 200, &u, NULL);
+    if (u.offset == u.length && strcmp(u.state, "complete") && finish_pending(r, &u)) return -1;
+    struct MHD_Response *resp;
+    server_reply_empty(r, 200, &resp);
+    if (!resp) return server_fail(r, VC_ERR_NOMEM, "out of memory");
+    add_common(resp);
+    add_upload_headers(resp, &u);
+    add_metadata(resp, &u);
+    return server_reply_response(r, 200, resp);
 }
 
 static int get_handle(server_request *r)
@@ -413,15 +490,16 @@ const server_route SERVER_ROUTES_TUS[] = {
      .on_begin = post_begin, .on_body = on_body, .cleanup = cleanup, .tag = "uploads",
      .request_type = "application/offset+octet-stream",
      .summary = "tus creation (+ creation-with-upload); Upload-Length, Upload-Metadata filename/purpose",
-     .responses = "201,400,401,412,413"},
+     .responses = "201,400,401,412,413,429", .heavy = 1},
     {.method = "HEAD", .pattern = "/api/uploads/{upload_id}", .handle = head_handle, .tag = "uploads",
-     .summary = "tus offset (Upload-Offset, Upload-Length, Upload-Audio-Id when finished)",
-     .responses = "200,404,410,412"},
+     .summary = "tus offset (Upload-Offset, Upload-Length, Upload-Metadata, Upload-Audio-Id when finished; "
+                "offset = length only once the audio exists)",
+     .responses = "200,404,410,412,429", .heavy = 1},
     {.method = "PATCH", .pattern = "/api/uploads/{upload_id}", .handle = patch_handle, .body = SERVER_BODY_STREAM,
      .on_begin = patch_begin, .on_body = on_body, .cleanup = cleanup, .tag = "uploads",
      .request_type = "application/offset+octet-stream",
      .summary = "tus append at Upload-Offset (409 on mismatch; Upload-Checksum sha1, 460 on mismatch)",
-     .responses = "204,400,404,409,410,412,413,415,460"},
+     .responses = "204,400,404,409,410,412,413,415,429,460", .heavy = 1},
     {.method = "DELETE", .pattern = "/api/uploads/{upload_id}", .handle = delete_handle, .tag = "uploads",
      .summary = "tus termination", .responses = "204,404,410,412"},
     {.method = "GET", .pattern = "/api/uploads/{upload_id}", .handle = get_handle, .tag = "uploads",

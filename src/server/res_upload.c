@@ -107,6 +107,7 @@ static int load_or_create(server_request *r, int total, store_upload *u)
                                u->total_chunks);
         return 0;
     }
+    if (server_quota_upload(r, c->form.file_bytes * total)) return -1; /* the first chunk's size × chunks, roughly */
     memset(u, 0, sizeof *u);
     if (store_new_id("audio", u->upload_id, &err)) return server_fail(r, err.code, "%s", err.message);
     snprintf(u->user_id, sizeof u->user_id, "%s", r->user_id);
@@ -232,7 +233,7 @@ static int handle(server_request *r)
     {.method = "POST", .pattern = path_, .handle = handle, .body = SERVER_BODY_STREAM, .on_begin = on_begin, \
      .on_body = on_body, .cleanup = cleanup, .tag = "uploads", .request_type = "multipart/form-data",         \
      .summary = "Chunked multipart upload of " purpose_ " audio (file, chunk_index, total_chunks, file_id)",  \
-     .responses = "200,400,401,404,413"}
+     .responses = "200,400,401,404,413,429", .heavy = 1}
 
 const server_route SERVER_ROUTES_UPLOAD[] = {
     UPLOAD_ROUTE("/api/upload/training-audio", "training"),

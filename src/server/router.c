@@ -61,6 +61,23 @@ static const server_route *find(const char *method, const char *path, char param
     return NULL;
 }
 
+void server_route_allow(const char *path, char *out, size_t cap)
+{
+    char params[SERVER_MAX_PARAMS][256];
+    size_t n = 0;
+    out[0] = '\0';
+    int get = 0, head = 0;
+    for (size_t t = 0; SERVER_ROUTE_TABLES[t]; t++)
+        for (const server_route *rt = SERVER_ROUTE_TABLES[t]; rt->method; rt++) {
+            if (!path_matches(rt->pattern, path, params) || strstr(out, rt->method)) continue;
+            get |= !strcmp(rt->method, "GET");
+            head |= !strcmp(rt->method, "HEAD");
+            n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s%s", n ? ", " : "", rt->method);
+            if (n >= cap) return;
+        }
+    if (get && !head && n < cap) snprintf(out + n, cap - n, ", HEAD"); /* HEAD falls back to GET */
+}
+
 const server_route *server_route_match(const char *method, const char *path, char params[][256], int *path_known)
 {
     *path_known = 0;

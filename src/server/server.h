@@ -52,6 +52,22 @@ typedef struct server_config {
     int max_connections;        /* MHD connection limit, all threads together (VCS_MAX_CONNECTIONS, 4096) */
     int conn_memory_kb;         /* MHD's per-connection pool (VCS_CONN_MEMORY_KB, 256; min 64): most of an
                                  * idle SSE client's server memory (about 0.6 of it is touched) */
+    /* Hostile pages and clients (guard.c). Lists are comma-separated. */
+    char allowed_origins[1024]; /* VCS_ALLOWED_ORIGINS: other origins that may POST and get CORS answers,
+                                 * e.g. "http://localhost:5173"; the studio's own origin always may */
+    char allowed_hosts[1024];   /* VCS_ALLOWED_HOSTS: Host names besides the bound address and the
+                                 * loopback names (DNS rebinding defence), e.g. "studio.lan" */
+    int per_ip_connections;     /* VCS_PER_IP_CONNECTIONS: connections one client address may hold
+                                 * (default: a quarter of max_connections) */
+    int idle_timeout_seconds;   /* VCS_IDLE_TIMEOUT_SECONDS: a connection silent this long is closed (60) */
+    int min_body_bytes_per_second; /* VCS_MIN_BODY_RATE: a body slower than this on average, after
+                                 * a grace period, is cut off (slow-loris uploads; 512) */
+    int body_grace_seconds;     /* VCS_BODY_GRACE_SECONDS: that grace period (30) */
+    /* Per-user quotas (quota.c); 0 = no limit. Over one: RATE_LIMITED (429) + Retry-After. */
+    int quota_active_jobs;      /* VCS_QUOTA_ACTIVE_JOBS: queued + running jobs (20) */
+    int quota_uploads;          /* VCS_QUOTA_UPLOADS: uploads in progress (tus and chunked, 10) */
+    int quota_upload_mb;        /* VCS_QUOTA_UPLOAD_MB: bytes those uploads declared (2048) */
+    int quota_storage_mb;       /* VCS_QUOTA_STORAGE_MB: stored audio (20480) */
 } server_config;
 
 /* Everything a handler may touch; no other mutable state exists in the server. */
@@ -67,6 +83,7 @@ typedef struct server_app {
      * takes effect within that second. */
     int64_t auth_checked_ms;
     int auth_key_count;
+    int offloaded;              /* heavy handlers running on their own threads (__atomic; offload.c) */
 } server_app;
 
 typedef struct server_request server_request;
@@ -96,6 +113,9 @@ typedef struct server_route {
     const char *summary;     /* one line for the OpenAPI document */
     const char *request_type;/* documented request body media type, NULL = none */
     const char *responses;   /* documented status codes, e.g. "200,404" */
+    const char *response_schema; /* JSON Schema (text) of the success body, for the OpenAPI document */
+    int heavy;               /* handle() decodes, imports or encodes: run it on its own thread (offload.c)
+                              * with the connection suspended, so the HTTP threads stay free for I/O */
 } server_route;
 
 #define SERVER_MAX_PARAMS 4
@@ -117,6 +137,16 @@ struct server_request {
     int responded;
     unsigned status;
     struct timespec t0;
+    uint64_t body_bytes;                   /* received so far (guard.c's body deadline) */
+    char allow[64];                        /* 405: the Allow header */
+    int retry_after;                       /* 429/503: Retry-After seconds (0 = none) */
+    int close_connection;                  /* framing errors: answer, then close */
+    char cors_origin[256];                 /* an allowed cross origin: echoed in Access-Control-Allow-Origin */
+    int preflight;                         /* an allowed CORS preflight, answered at the end */
+    char extra_header[2][2][96];           /* more headers for whatever reply goes out (name, value) */
+    int deferred;                          /* handle() runs off the HTTP thread: replies are kept here */
+    struct MHD_Response *deferred_resp;    /* and queued when the connection resumes */
+    unsigned deferred_status;
 };
 
 /* ---- routes ---- */
@@ -135,6 +165,39 @@ extern const server_route *const SERVER_ROUTE_TABLES[];
 /* Finds the route for method + path; fills r->params. Returns NULL and sets *path_known when the
  * path exists with another method (→ 405). HEAD falls back to GET. */
 const server_route *server_route_match(const char *method, const char *path, char params[][256], int *path_known);
+/* The methods a path answers to ("GET, HEAD, DELETE"), for 405's Allow header. */
+void server_route_allow(const char *path, char *out, size_t cap);
+
+/* ---- per-user quotas (quota.c): 0, or -1 with RATE_LIMITED + Retry-After in r ---- */
+int server_quota_upload(server_request *r, int64_t declared_bytes); /* a new upload of that many bytes */
+int server_quota_jobs(server_request *r);                            /* one more job */
+
+/* ---- heavy handlers off the HTTP threads (offload.c) ----
+ * Runs route->handle for a `heavy` route on a new thread with the connection suspended; its reply
+ * is kept (server_reply_response sees r->deferred) and queued by the access handler once the
+ * thread resumes the connection. 1 = offloaded; 0 = too many already: r->err is RATE_LIMITED. */
+int server_offload(server_request *r, void (*run)(server_request *r));
+/* Waits until no offloaded handler is running (before MHD stops). */
+void server_offload_drain(server_app *app);
+
+/* ---- hostile pages and clients (guard.c) ----
+ * Before routing: Host must be the bound address, a loopback name or a configured name (DNS
+ * rebinding); CORS preflights are answered for configured origins only; state-changing requests
+ * (POST/PUT/PATCH/DELETE) from a browser must come from the studio's own origin or a configured
+ * one; a JSON endpoint's body must be Content-Type: application/json; conflicting
+ * Content-Lengths and Content-Length with Transfer-Encoding are refused (request smuggling).
+ * 0 = go on; -1 = r->err set (or a reply queued: r->responded). */
+int server_guard_request(server_request *r);
+/* The 204 answer to an allowed preflight (r->preflight), with its CORS headers. */
+int server_guard_preflight_reply(server_request *r);
+/* Per body chunk: cuts off bodies that arrive slower than the configured minimum rate. */
+int server_guard_body(server_request *r, size_t size);
+/* Response headers the guard owes every reply (CORS for allowed origins, Allow, Retry-After, close). */
+void server_guard_headers(server_request *r, struct MHD_Response *resp);
+/* A header for whatever reply this request ends with, errors included (two at most). */
+void server_add_header(server_request *r, const char *name, const char *value);
+/* Removes the data folder's absolute path from a message (errors never show server paths). */
+void server_scrub_paths(const server_app *app, char *msg);
 
 /* ---- modules with a lifecycle (modules.c) ----
  * A module that runs beside the HTTP server (the jobs scheduler and its workers, SSE tickers) adds
@@ -183,6 +246,9 @@ int server_param_id(server_request *r, int i, vc_code not_found, const char **ou
 /* ---- auth (auth.c) ---- */
 /* Fills r->user_id or fails with VC_ERR_UNAUTHORIZED. */
 int server_auth_resolve(server_request *r);
+/* 1 when the request resolves to a user (a valid key, or open mode); never fails the request.
+ * For public routes that show more to users (paths in /api/system). */
+int server_auth_try(server_request *r);
 /* 1 when requests need no key (loopback and no active key; re-checked at most once a second). */
 int server_auth_open_mode(server_app *app);
 

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "models/rvc/rvc_import.h"
 #include "server/uploads.h"
 
 #define MB (1024 * 1024)
@@ -90,6 +91,17 @@ static int fail_extra(server_request *r, vc_code code, json_t *extra, const char
     return -1;
 }
 
+/* Decoded size from the header: a short file at a huge rate (FLAC of silence at 384 kHz) expands a
+ * few MB into gigabytes. The budget is the purpose's longest duration at 48 kHz. */
+static int check_decoded_size(server_request *r, const audio_file_info *info, double max_seconds)
+{
+    double frames = info->duration_seconds * info->sample_rate, limit = max_seconds * 48000.0;
+    if (frames <= limit * 1.02) return 0;
+    return server_fail(r, VC_ERR_FILE_TOO_LARGE, "at %d Hz this %.0f s recording decodes to %.0f MB; the limit is %.0f MB "
+                       "decoded (%.0f minutes at 48 kHz): resample it to 48 kHz or shorten it", info->sample_rate,
+                       info->duration_seconds, frames * 4 / MB, limit * 4 / MB, max_seconds / 60);
+}
+
 /* Size and header checks before any decoding, so a huge or long file costs no memory. */
 static int check_before_decode(server_request *r, const upload_purpose *p, const char *src, int64_t *size)
 {
@@ -114,7 +126,7 @@ static int check_before_decode(server_request *r, const upload_purpose *p, const
                           duration_extra(info.duration_seconds, "max_duration_seconds", p->max_seconds),
                           "Audio too long: %s", msg);
     }
-    return 0;
+    return check_decoded_size(r, &info, p->max_seconds);
 }
 
 /* Duration and quality checks on the decoded audio. */
@@ -214,6 +226,13 @@ int upload_analyze_path(server_request *r, const char *path, json_t **quality, a
     audio_buffer buf = {0};
     audio_quality q;
     vc_error err;
+    /* the longest any purpose allows, checked from the header before decoding */
+    const upload_purpose *longest = upload_purpose_find("target");
+    if (audio_probe_file(path, info, &err)) return server_fail(r, err.code, "%s", err.message);
+    if (info->duration_seconds > longest->max_seconds * 1.02)
+        return fail_extra(r, VC_ERR_AUDIO_TOO_LONG, duration_extra(info->duration_seconds, "max_duration_seconds", longest->max_seconds),
+                          "Audio too long for analysis: %s", "shorten it to 30 minutes or less");
+    if (check_decoded_size(r, info, longest->max_seconds)) return -1;
     if (audio_decode_file(path, &buf, info, &err)) return server_fail(r, err.code, "%s", err.message);
     int rc = audio_analyze(&buf, &q, &err);
     audio_buffer_free(&buf);
@@ -252,9 +271,17 @@ static void remove_orphan_temps(server_app *app)
     closedir(d);
 }
 
+static int recover_one(const store_upload *u, void *ctx) { return tus_recover_upload(ctx, u); }
+
+/* Staging folders of voice imports that crashed (an hour old: another process may be importing). */
+#define IMPORT_STAGING_MIN_AGE_SECONDS 3600
+
 int upload_sweep(server_app *app, vc_error *err)
 {
     remove_orphan_temps(app);
+    int removed = 0;
+    if (rvc_import_sweep_staging(app->store, IMPORT_STAGING_MIN_AGE_SECONDS, &removed, err)) return -1;
     if (store_upload_reset_assembling(app->store, err)) return -1;
+    if (store_upload_each_unfinished_tus(app->store, (int64_t)time(NULL), recover_one, app, err)) return -1;
     return store_upload_each_expired(app->store, (int64_t)time(NULL), sweep_one, app, err);
 }

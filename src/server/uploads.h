@@ -40,6 +40,9 @@ int upload_analyze_path(server_request *r, const char *path, json_t **quality, a
  * "expired" tombstones so their URL answers 410), temp files of requests that were in flight when
  * the process died, and re-opens interrupted chunk assemblies. */
 int upload_sweep(server_app *app, vc_error *err);
+/* Finishes one tus upload whose bytes all arrived but that never became audio (res_tus.c);
+ * logs the outcome, never fails startup. */
+int tus_recover_upload(server_app *app, const store_upload *u);
 
 /* {file_id, filename, purpose, duration_seconds, sample_rate, file_size_mb, created_at,
  *  quality_analysis, warnings} of a stored audio row. */

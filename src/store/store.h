@@ -151,6 +151,13 @@ int store_upload_each_expired(store *s, int64_t now, int (*fn)(const store_uploa
 /* After a restart nobody is assembling: "assembling" rows go back to "receiving" so that a retried
  * chunk claims the assembly again. */
 int store_upload_reset_assembling(store *s, vc_error *err);
+/* What a user holds, for quotas: uploads in flight, the bytes they declared, stored audio bytes. */
+typedef struct store_usage { int64_t uploads, upload_bytes, audio_bytes; } store_usage;
+int store_user_usage(store *s, const char *user_id, store_usage *out, vc_error *err);
+/* tus uploads whose bytes all arrived (offset = length) but that never became audio (a crash
+ * between "bytes durable" and "audio stored"): startup recovery finishes them. */
+int store_upload_each_unfinished_tus(store *s, int64_t now, int (*fn)(const store_upload *u, void *ctx), void *ctx,
+                                     vc_error *err);
 
 /* ---- models (store_models.c) ---- */
 typedef struct store_model {

@@ -130,20 +130,19 @@ int store_upload_mark_chunk(store *s, const char *user_id, const char *upload_id
     return rc;
 }
 
-int store_upload_each_expired(store *s, int64_t now, int (*fn)(const store_upload *u, void *ctx), void *ctx,
+static int each_where(store *s, const char *where, int64_t now, int (*fn)(const store_upload *u, void *ctx), void *ctx,
                               vc_error *err)
 {
     /* collect first, call after: fn may use the store (and its lock) */
     char sql[300];
-    snprintf(sql, sizeof sql, "SELECT %s FROM uploads WHERE state NOT IN ('complete','expired') AND expires_at <= ?",
-             COLS);
+    snprintf(sql, sizeof sql, "SELECT %s FROM uploads WHERE %s", COLS, where);
     store_upload *list = NULL;
     size_t n = 0;
     store_lock(s);
     sqlite3_stmt *st;
     int rc = store_prepare(s, sql, &st, err);
     if (!rc) {
-        sqlite3_bind_int64(st, 1, now);
+        if (strchr(where, '?')) sqlite3_bind_int64(st, 1, now);
         while (sqlite3_step(st) == SQLITE_ROW) {
             store_upload *grown = realloc(list, (n + 1) * sizeof *list);
             if (!grown) break;
@@ -158,7 +157,45 @@ int store_upload_each_expired(store *s, int64_t now, int (*fn)(const store_uploa
     return rc;
 }
 
+int store_upload_each_expired(store *s, int64_t now, int (*fn)(const store_upload *u, void *ctx), void *ctx,
+                              vc_error *err)
+{
+    return each_where(s, "state NOT IN ('complete','expired') AND expires_at <= ?", now, fn, ctx, err);
+}
+
+int store_upload_each_unfinished_tus(store *s, int64_t now, int (*fn)(const store_upload *u, void *ctx), void *ctx,
+                                     vc_error *err)
+{
+    return each_where(s, "kind = 'tus' AND state NOT IN ('complete','expired') AND \"offset\" = length AND expires_at > ?",
+                      now, fn, ctx, err);
+}
+
 int store_upload_reset_assembling(store *s, vc_error *err)
 {
     return store_exec(s, "UPDATE uploads SET state='receiving' WHERE state='assembling'", err);
+}
+
+int store_user_usage(store *s, const char *user_id, store_usage *out, vc_error *err)
+{
+    static const char *SQL =
+        "SELECT (SELECT COUNT(*) FROM uploads WHERE user_id = ?1 AND state NOT IN ('complete','expired')),"
+        " (SELECT COALESCE(SUM(length), 0) FROM uploads WHERE user_id = ?1 AND state NOT IN ('complete','expired')),"
+        " (SELECT COALESCE(SUM(file_size_mb), 0) FROM audio_files WHERE user_id = ?1)";
+    memset(out, 0, sizeof *out);
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, SQL, &st, err);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            out->uploads = sqlite3_column_int64(st, 0);
+            out->upload_bytes = sqlite3_column_int64(st, 1);
+            out->audio_bytes = (int64_t)(sqlite3_column_double(st, 2) * 1024.0 * 1024.0);
+        } else {
+            rc = vc_fail(err, VC_ERR_IO, "reading the user's usage failed");
+        }
+        sqlite3_finalize(st);
+    }
+    store_unlock(s);
+    return rc;
 }

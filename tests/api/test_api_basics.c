@@ -115,6 +115,22 @@ static void concrete_path(const char *pattern, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* GET routes without a HEAD route of their own: the document lists a HEAD operation for each. */
+static size_t implicit_heads(void)
+{
+    size_t n = 0;
+    for (size_t t = 0; SERVER_ROUTE_TABLES[t]; t++)
+        for (const server_route *rt = SERVER_ROUTE_TABLES[t]; rt->method; rt++) {
+            if (strcmp(rt->method, "GET")) continue;
+            int has_head = 0;
+            for (size_t u = 0; SERVER_ROUTE_TABLES[u]; u++)
+                for (const server_route *q = SERVER_ROUTE_TABLES[u]; q->method; q++)
+                    has_head |= !strcmp(q->method, "HEAD") && !strcmp(q->pattern, rt->pattern);
+            n += !has_head;
+        }
+    return n;
+}
+
 static void test_openapi_matches_routes(void **state)
 {
     (void)state;
@@ -160,7 +176,7 @@ static void test_openapi_matches_routes(void **state)
             n_ops++;
         }
     }
-    assert_int_equal(n_ops, n_routes);
+    assert_int_equal(n_ops, n_routes + (int)implicit_heads());
     http_response_free(&res);
 }
 
@@ -237,7 +253,10 @@ static void test_unknown_route_and_method(void **state)
     http_response_free(&res);
     char url[256];
     http_request("PUT", test_server_url(&S, url, sizeof url, "/api/models"), NULL, "{}", 2, &res);
-    assert_error(&res, 405, "INVALID_REQUEST");
+    assert_error(&res, 405, "METHOD_NOT_ALLOWED"); /* its own code, and the methods that do work */
+    assert_non_null(http_header(&res, "Allow"));
+    assert_non_null(strstr(http_header(&res, "Allow"), "GET"));
+    assert_non_null(strstr(http_header(&res, "Allow"), "HEAD"));
     http_response_free(&res);
 }
 
@@ -407,6 +426,14 @@ static void test_auth_and_isolation(void **state)
     assert_int_equal(stat(file, &sb), 0); /* bob could not delete alice's files */
     get("/api/system", NULL, &res);
     assert_string_equal(json_string_value(json_object_get(http_json(&res), "auth")), "api_key");
+    http_response_free(&res);
+    /* with keys, weight paths only for a key holder: null for the public, a path for alice */
+    get("/api/system", NULL, &res);
+    assert_true(json_is_null(json_object_get(json_array_get(json_object_get(http_json(&res), "weights"), 0), "path")));
+    assert_null(strstr(res.body, S.data_dir));
+    http_response_free(&res);
+    get("/api/system", ha, &res);
+    assert_true(json_is_string(json_object_get(json_array_get(json_object_get(http_json(&res), "weights"), 0), "path")));
     http_response_free(&res);
     /* the CLI creates a working key (printed once on stdout) */
     char bin[1024], cmd[2048], key_c[128] = "", hdr_c[160];

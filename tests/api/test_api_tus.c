@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "store/store.h"
 #include "support/http_client.h"
 #include "support/test_audio.h"
 #include "support/test_server.h"
@@ -338,6 +339,85 @@ static void test_restart_keeps_audio_and_sweeps_expired(void **state)
     test_server_stop(&s2);
 }
 
+/* The state a kill -9 leaves between "bytes durable" and "audio stored": the row says
+ * offset = length, the .part file holds every byte, no audio exists. Made by hand here. */
+static void all_bytes_but_no_audio(test_server *s, char *loc, size_t cap)
+{
+    http_response res;
+    assert_int_equal(create(s, LEN, "target", NULL, 0, loc, cap, &res), 201);
+    http_response_free(&res);
+    assert_int_equal(patch(s, loc, 0, DATA, LEN - 1, NULL, &res), 204);
+    http_response_free(&res);
+    const char *id = strrchr(loc, '/') + 1;
+    char part[700];
+    snprintf(part, sizeof part, "%s/uploads/tmp/%s.part", s->data_dir, id);
+    FILE *f = fopen(part, "ab");
+    assert_non_null(f);
+    fputc(DATA[LEN - 1], f);
+    fclose(f);
+    store *st;
+    store_upload u;
+    vc_error err;
+    assert_int_equal(store_open(&st, s->data_dir, &err), 0);
+    assert_int_equal(store_upload_get(st, "local", id, &u, &err), 0);
+    u.offset = (int64_t)LEN;
+    assert_int_equal(store_upload_update(st, &u, &err), 0);
+    store_close(st);
+}
+
+static void test_crash_between_bytes_and_audio(void **state)
+{
+    (void)state;
+    test_server s2;
+    assert_int_equal(test_server_start(&s2, NULL, NULL), 0);
+    char lazy[200], at_start[200];
+    http_response res;
+    /* a HEAD finds it: it finishes the upload before answering, never "complete" without audio */
+    all_bytes_but_no_audio(&s2, lazy, sizeof lazy);
+    assert_int_equal(head(&s2, lazy, &res), 200);
+    assert_string_equal(http_header(&res, "Upload-Offset"), http_header(&res, "Upload-Length"));
+    assert_non_null(http_header(&res, "Upload-Audio-Id"));
+    http_response_free(&res);
+    /* startup recovery finishes it before anyone asks */
+    all_bytes_but_no_audio(&s2, at_start, sizeof at_start);
+    assert_int_equal(test_server_restart(&s2), 0);
+    char url[300];
+    http_request("GET", test_server_url(&s2, url, sizeof url, at_start), NULL, NULL, 0, &res);
+    assert_int_equal(res.status, 200);
+    json_t *j = http_json(&res);
+    assert_true(json_is_true(json_object_get(j, "upload_complete")));
+    assert_true(json_is_string(json_object_get(j, "file_id")));
+    http_response_free(&res);
+    test_server_stop(&s2);
+}
+
+static void test_head_metadata_412_version_and_patch_after_completion(void **state)
+{
+    (void)state;
+    char loc[200], url[256];
+    http_response res;
+    assert_int_equal(create(&S, LEN, "target", DATA, LEN, loc, sizeof loc, &res), 201);
+    http_response_free(&res);
+    assert_int_equal(head(&S, loc, &res), 200);
+    const char *meta = http_header(&res, "Upload-Metadata");
+    assert_non_null(meta);
+    char fn[64], pp[64];
+    b64("speech.wav", fn);
+    b64("target", pp);
+    assert_non_null(strstr(meta, fn));
+    assert_non_null(strstr(meta, pp));
+    http_response_free(&res);
+    const char *no_tus[] = {"Upload-Length: 10", NULL};
+    http_request("POST", test_server_url(&S, url, sizeof url, "/api/uploads/"), no_tus, "", 0, &res);
+    assert_int_equal(res.status, 412);
+    assert_string_equal(http_header(&res, "Tus-Version"), "1.0.0");
+    http_response_free(&res);
+    assert_int_equal(patch(&S, loc, LEN, "x", 1, NULL, &res), 409);
+    assert_non_null(strstr(res.body, "already complete"));
+    assert_null(strstr(res.body, "out of step"));
+    http_response_free(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +429,8 @@ int main(void)
         cmocka_unit_test(test_invalid_audio_stores_nothing),
         cmocka_unit_test(test_expired_upload_is_gone),
         cmocka_unit_test(test_restart_keeps_audio_and_sweeps_expired),
+        cmocka_unit_test(test_crash_between_bytes_and_audio),
+        cmocka_unit_test(test_head_metadata_412_version_and_patch_after_completion),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

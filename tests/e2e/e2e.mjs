@@ -78,7 +78,51 @@ async function uploadThroughUi(page, input, file) {
 }
 
 const state = {}
+
+/** Serves one blank page on another loopback port: another origin, as any website the user visits. */
+async function foreignOrigin() {
+  const { createServer } = await import('node:http')
+  const srv = createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/html' }); res.end('<!doctype html><html lang="en"><title>elsewhere</title><p>another site</p></html>') })
+  await new Promise((ok) => srv.listen(0, '127.0.0.1', ok))
+  return { origin: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((ok) => { srv.closeAllConnections(); srv.close(ok) }) }  // the browser keeps its connection alive
+}
+
 const specs = [
+  ['a page on another origin can neither change nor read anything (Origin check, CORS for configured origins only)', async (page) => {
+    const { readFileSync } = await import('node:fs')
+    const wav = readFileSync(join(AUDIO, 'short.wav')).toString('base64')   // a valid 3 s target: stored if it got through
+    const jobsBefore = (await api('/api/jobs')).body.jobs.length
+    const audioBefore = (await api('/api/audio')).body.audio.length
+    const foreign = await foreignOrigin()
+    try {
+      await page.goto(foreign.origin + '/')
+      const r = await page.evaluate(async ({ base, wav }) => {
+        const out = {}
+        const attempt = async (key, fn) => { try { out[key] = await fn() } catch (e) { out[key] = 'blocked' } }
+        // "simple" requests need no preflight: the browser sends them, only the server can refuse
+        await attempt('textPlain', async () => { await fetch(base + '/api/jobs', { method: 'POST', mode: 'no-cors', headers: { 'Content-Type': 'text/plain' }, body: '{"kind":"sleep","params":{"seconds":0}}' }); return 'sent' })
+        const bytes = Uint8Array.from(atob(wav), (c) => c.charCodeAt(0))
+        const fd = new FormData()
+        fd.append('file', new Blob([bytes], { type: 'audio/wav' }), 'planted.wav')
+        await attempt('multipart', async () => { await fetch(base + '/api/upload/target-audio', { method: 'POST', mode: 'no-cors', body: fd }); return 'sent' })
+        // a JSON request needs a preflight, which the studio refuses for this origin
+        await attempt('json', async () => 'status ' + (await fetch(base + '/api/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"kind":"sleep","params":{"seconds":0}}' })).status)
+        // and reading needs CORS, which it does not get
+        await attempt('read', async () => 'status ' + (await fetch(base + '/api/audio')).status)
+        return out
+      }, { base: BASE, wav })
+      assert(r.textPlain === 'sent' && r.multipart === 'sent', 'the simple requests left the browser: ' + JSON.stringify(r))
+      assert(r.json === 'blocked', 'a JSON POST from another origin must fail its preflight: ' + JSON.stringify(r))
+      assert(r.read === 'blocked', 'another origin must not read the API: ' + JSON.stringify(r))
+    } finally {
+      await foreign.close()
+    }
+    await new Promise((ok) => setTimeout(ok, 300))
+    const jobsAfter = (await api('/api/jobs')).body.jobs.length
+    const audioAfter = (await api('/api/audio')).body.audio.length
+    assert(jobsAfter === jobsBefore, `no job was queued by the other page (${jobsBefore} → ${jobsAfter})`)
+    assert(audioAfter === audioBefore, `no file was planted by the other page (${audioBefore} → ${audioAfter})`)
+  }],
   ['home renders both paths, the weights banner from /api/system, and is axe clean', async (page) => {
     const sys = await api('/api/system')
     await page.goto(BASE + '/')

@@ -54,6 +54,22 @@ static void test_head_falls_back_to_get(void **state)
     assert_string_equal(rt->method, "HEAD");
 }
 
+/* GET routes without a HEAD route of their own: the document lists a HEAD operation for each. */
+static size_t implicit_heads(void)
+{
+    size_t n = 0;
+    for (size_t t = 0; SERVER_ROUTE_TABLES[t]; t++)
+        for (const server_route *rt = SERVER_ROUTE_TABLES[t]; rt->method; rt++) {
+            if (strcmp(rt->method, "GET")) continue;
+            int has_head = 0;
+            for (size_t u = 0; SERVER_ROUTE_TABLES[u]; u++)
+                for (const server_route *q = SERVER_ROUTE_TABLES[u]; q->method; q++)
+                    has_head |= !strcmp(q->method, "HEAD") && !strcmp(q->pattern, rt->pattern);
+            n += !has_head;
+        }
+    return n;
+}
+
 static void test_openapi_lists_every_route_once(void **state)
 {
     (void)state;
@@ -65,7 +81,24 @@ static void test_openapi_lists_every_route_once(void **state)
     json_object_foreach(paths, p, item) ops += json_object_size(item);
     for (size_t t = 0; SERVER_ROUTE_TABLES[t]; t++)
         for (const server_route *rt = SERVER_ROUTE_TABLES[t]; rt->method; rt++) routes++;
-    assert_int_equal(ops, routes);
+    assert_int_equal(ops, routes + implicit_heads());
+    /* URL-safe, unique operationIds; servers; the error schema */
+    json_t *seen = json_object();
+    json_object_foreach(paths, p, item) {
+        const char *m;
+        json_t *o;
+        json_object_foreach(item, m, o) {
+            const char *id = json_string_value(json_object_get(o, "operationId"));
+            assert_non_null(id);
+            for (const char *c = id; *c; c++) assert_true((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_');
+            assert_null(json_object_get(seen, id));
+            json_object_set_new(seen, id, json_true());
+            assert_non_null(json_object_get(json_object_get(o, "responses"), "405")); /* the guard's answers */
+        }
+    }
+    json_decref(seen);
+    assert_true(json_array_size(json_object_get(doc, "servers")) >= 1);
+    assert_non_null(json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"), "Error"));
     json_t *op = json_object_get(json_object_get(paths, "/api/models/{model_id}"), "delete");
     assert_non_null(op);
     json_t *param = json_array_get(json_object_get(op, "parameters"), 0);

@@ -5,12 +5,14 @@
  */
 #include "models/rvc/rvc_import.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "models/rvc/rvc_engine.h"
@@ -101,11 +103,15 @@ static int check_staged(const char *dir, int has_index, store_model *m, rvc_voic
     snprintf(pth, sizeof pth, "%s/model.pth", dir);
     snprintf(idx, sizeof idx, "%s/model.index", dir);
     if (rvc_voice_inspect(pth, has_index ? idx : NULL, info, err) != 0) {
-        /* the message names the staging path; the user knows their file by its own name */
+        /* the message names the staging path (maybe more than once); the user knows their file
+         * by its own name, and server paths never reach a client */
         char why[sizeof err->message];
         snprintf(why, sizeof why, "%s", err->message);
-        char *at = strstr(why, dir);
-        if (at) memmove(at, at + strlen(dir) + 1, strlen(at + strlen(dir) + 1) + 1);
+        size_t dl = strlen(dir);
+        for (char *at; (at = strstr(why, dir));) {
+            size_t skip = dl + (at[dl] == '/');
+            memmove(at, at + skip, strlen(at + skip) + 1);
+        }
         snprintf(err->message, sizeof err->message, "%s", why);
         return -1;
     }
@@ -170,4 +176,26 @@ int rvc_import_voice(store *s, const rvc_import_request *rq, store_model *m, vc_
         return -1;
     }
     return store_model_get(s, m->user_id, m->model_id, m, err); /* created_at as stored */
+}
+
+int rvc_import_sweep_staging(store *s, int64_t min_age_seconds, int *removed, vc_error *err)
+{
+    *removed = 0;
+    char models[1400];
+    if (store_path(s, models, sizeof models, "models")) return vc_fail(err, VC_ERR_INTERNAL, "data path too long");
+    DIR *d = opendir(models);
+    if (!d) return errno == ENOENT ? 0 : vc_fail(err, VC_ERR_IO, "cannot list the models folder: %s", strerror(errno));
+    int rc = 0;
+    time_t now = time(NULL);
+    for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+        if (strncmp(e->d_name, ".import-", 8) != 0) continue;
+        char path[2900];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", models, e->d_name);
+        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || (int64_t)(now - st.st_mtime) < min_age_seconds) continue;
+        if (store_remove_tree(path, err) == 0) (*removed)++;
+        else rc = -1;
+    }
+    closedir(d);
+    return rc;
 }

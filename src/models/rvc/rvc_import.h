@@ -40,4 +40,9 @@ int rvc_import_voice(store *s, const rvc_import_request *rq, store_model *out, v
  * deflated entries; sizes and paths checked). *has_index tells whether an index was there. */
 int rvc_import_unzip(const char *zip_path, const char *dir, int *has_index, vc_error *err);
 
+/* Removes staging folders (data/models/.import-*) that crashed imports left behind: those last
+ * changed at least min_age_seconds ago (an import in another process may still be writing a
+ * fresh one). *removed counts them. Run at startup. */
+int rvc_import_sweep_staging(store *s, int64_t min_age_seconds, int *removed, vc_error *err);
+
 #endif

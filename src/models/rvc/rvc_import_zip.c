@@ -4,8 +4,10 @@
  * written as model.pth / model.index into the staging folder. Why our own reader: libzip is not
  * a dependency, and the needed subset is small: the central directory, stored or deflated
  * entries (zlib raw inflate), CRC-32 checked. Untrusted input, so every offset and size is
- * checked against the file, the output is capped at the size the directory declares, and
- * encrypted, zip64 or split archives are refused with a message rather than guessed at.
+ * checked against the file, the output is capped at the size the directory declares (checked
+ * while inflating, before each write), declared sizes are capped in total and in expansion ratio
+ * before anything is written (zip bombs), and encrypted, zip64 or split archives are refused
+ * with a message rather than guessed at.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,12 @@
 #define EOCD_MIN 22
 #define EOCD_SEARCH (EOCD_MIN + 65535)
 #define CHUNK (1 << 16)
+/* A voice is a ~50 MB .pth and an index of up to a few hundred MB: 2 GiB extracted is plenty. */
+#define MAX_EXTRACTED_BYTES (2ull << 30)
+/* Weights and float vectors barely compress; text-like data reaches ~10:1. Beyond 100:1 (for
+ * entries above 1 MiB) it is a bomb, not a voice. */
+#define MAX_RATIO 100u
+#define RATIO_FREE_BYTES (1u << 20)
 
 typedef struct zip_member {
     uint16_t method, flags;
@@ -103,6 +111,21 @@ static int scan_directory(const unsigned char *cd, size_t n, uint16_t count, zip
         p = next;
     }
     if (!pth->found) return vc_fail(err, VC_ERR_INVALID_FORMAT, "the zip holds no .pth voice model");
+    const zip_member *both[2] = {pth, idx};
+    uint64_t total = 0;
+    for (int i = 0; i < 2; i++) {
+        const zip_member *m = both[i];
+        if (!m->found) continue;
+        total += m->usize; /* two 32-bit sizes: cannot wrap */
+        if (m->usize > RATIO_FREE_BYTES && (uint64_t)m->usize > (uint64_t)m->csize * MAX_RATIO)
+            return vc_fail(err, VC_ERR_INVALID_FORMAT, "zip: an entry claims to expand %llu times (%u bytes to %u); "
+                           "that is a zip bomb, not a voice model", (unsigned long long)(m->usize / (m->csize ? m->csize : 1)),
+                           m->csize, m->usize);
+        if (m->method == 0 && m->csize != m->usize) return bad(err, "a stored entry's sizes disagree");
+    }
+    if (total > MAX_EXTRACTED_BYTES)
+        return vc_fail(err, VC_ERR_FILE_TOO_LARGE, "zip: the voice files would take %llu MB extracted; the limit is %llu MB",
+                       (unsigned long long)(total >> 20), (unsigned long long)(MAX_EXTRACTED_BYTES >> 20));
     return 0;
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/checked.h"
+
 #define MAX_DIM 4096
 #define MAX_VECTORS 50000000
 
@@ -45,7 +47,7 @@ static int read_header(reader *r, header *h)
 /* IndexFlat body: the codes as faiss' "xb vector": a count of floats (ntotal·d), then the floats */
 static int read_flat(reader *r, const header *h, float *out)
 {
-    uint64_t floats = take_u64(r);
+    uint64_t floats = take_u64(r); /* ntotal·d was checked against the file before the bank was allocated */
     if (!r->failed && floats != (uint64_t)h->ntotal * (uint64_t)h->d) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "flat index size mismatch");
     return take(r, out, (size_t)floats * 4);
 }
@@ -64,6 +66,8 @@ static int read_ivf_lists(reader *r, const header *h, float *bank)
     if (r->failed || memcmp(four, "ilar", 4)) return r->failed ? -1 : vc_fail(r->err, VC_ERR_INVALID_FORMAT, "unsupported inverted lists (only array lists)");
     uint64_t nlist = take_u64(r), code_size = take_u64(r);
     if (code_size != (uint64_t)h->d * 4 || nlist > MAX_VECTORS) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "inverted lists do not hold flat float vectors");
+    /* each list has at least its 8-byte size in the file: a count the rest of the file cannot hold is a lie */
+    if (nlist > (uint64_t)(r->end - r->p) / 8) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "index file is truncated (%llu inverted lists claimed)", (unsigned long long)nlist);
     uint64_t *sizes = calloc(nlist + 1, sizeof(uint64_t));
     if (!sizes) return vc_fail(r->err, VC_ERR_NOMEM, "out of memory");
     take(r, four, 4);
@@ -78,8 +82,12 @@ static int read_ivf_lists(reader *r, const header *h, float *bank)
     float *codes = NULL;
     for (uint64_t l = 0; !r->failed && l < nlist; l++) {
         if (!sizes[l]) continue;
-        if (sizes[l] > (uint64_t)h->ntotal) { r->failed = 1; break; }
-        codes = realloc(codes, (size_t)(sizes[l] * code_size));
+        uint64_t need = 0, entry = 0;
+        if (sizes[l] > (uint64_t)h->ntotal || ck_add_u64(code_size, 8, &entry) != 0 || ck_mul_u64(sizes[l], entry, &need) != 0 ||
+            need > (uint64_t)(r->end - r->p)) { r->failed = 1; break; }
+        float *grown = realloc(codes, (size_t)(sizes[l] * code_size));
+        if (!grown) { r->failed = 1; break; }
+        codes = grown;
         int64_t *ids = malloc((size_t)sizes[l] * 8);
         if (!codes || !ids) { free(ids); r->failed = 1; break; }
         take(r, codes, (size_t)(sizes[l] * code_size));
@@ -104,6 +112,15 @@ static int read_index(reader *r, float **bank, int *n, int *dim)
     if (r->failed || read_header(r, &h) != 0) return -1;
     int flat = !memcmp(four, "IxF2", 4) || !memcmp(four, "IxFI", 4), ivf = !memcmp(four, "IwFl", 4);
     if (!flat && !ivf) return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "unsupported faiss index type '%.4s' (RVC writes IVF-Flat)", four);
+    if (h.ntotal == 0)
+        return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "the index holds no vectors: this is the empty 'trained_IVF…' index RVC "
+                       "writes before it adds the features; use the 'added_IVF….index' file from the same logs folder");
+    /* the vectors are stored in the file: never allocate more than what is left of it can hold */
+    uint64_t bank_bytes = 0;
+    if (ck_mul_u64((uint64_t)h.ntotal * (uint64_t)h.d, 4, &bank_bytes) != 0 || bank_bytes > (uint64_t)(r->end - r->p))
+        return vc_fail(r->err, VC_ERR_INVALID_FORMAT, "index file is truncated: its header claims %lld vectors of %d floats "
+                       "(%llu bytes) but only %zu bytes follow", (long long)h.ntotal, h.d, (unsigned long long)bank_bytes,
+                       (size_t)(r->end - r->p));
     *bank = calloc((size_t)h.ntotal * h.d + 1, sizeof(float));
     if (!*bank) return vc_fail(r->err, VC_ERR_NOMEM, "out of memory");
     *n = (int)h.ntotal;
@@ -128,9 +145,8 @@ int rvc_index_load(const char *path, float **bank, int *n, int *dim, vc_error *e
     *bank = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return vc_fail(err, VC_ERR_NOT_FOUND, "cannot open index %s", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (fseek(f, 0, SEEK_SET) != 0) size = -1;
     uint8_t *buf = size > 0 ? malloc((size_t)size) : NULL;
     int rc = buf && fread(buf, 1, (size_t)size, f) == (size_t)size ? 0 : vc_fail(err, VC_ERR_INVALID_FORMAT, "cannot read index %s", path);
     fclose(f);

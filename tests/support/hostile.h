@@ -1,0 +1,38 @@
+/*
+ * Hostile files, generated (never hand-picked bytes only): one table of every attack class of
+ * issue 17 on the model loaders — integer wrap-around in views and ZIP64 records, exponential
+ * and cyclic pickles, lying .index headers, the empty trained_IVF index, zip bombs, overlapping
+ * safetensors ranges — and audio decompression bombs. Used by the unit tests (tests/nn,
+ * tests/models/rvc), the API tests (tests/api) and the fuzzers (tests/fuzz/make_seeds.c writes
+ * them as seeds).
+ *
+ *   hostile_write_all("/tmp/dir");                  // every file of HOSTILE_FILES into dir
+ *   for (const hostile_file *h = HOSTILE_FILES; h->name; h++) ...
+ */
+#ifndef VC_TEST_HOSTILE_H
+#define VC_TEST_HOSTILE_H
+
+#include <stddef.h>
+
+typedef enum hostile_loader {
+    HOSTILE_WEIGHTS, /* nn_weights_open (.pth / .safetensors) */
+    HOSTILE_INDEX,   /* rvc_index_load (.index) */
+    HOSTILE_ZIP,     /* rvc_import_unzip (voice .zip) */
+} hostile_loader;
+
+typedef struct hostile_file {
+    const char *name;     /* file name, its extension as a user would upload it */
+    hostile_loader loader;
+    const char *expect;   /* a substring of the refusal message; NULL = loads, as inert data */
+    int (*write)(const char *path);
+} hostile_file;
+
+extern const hostile_file HOSTILE_FILES[]; /* terminated by {0} */
+
+/* Writes every file of HOSTILE_FILES into dir (which must exist); 0 or -1. */
+int hostile_write_all(const char *dir);
+
+/* A FLAC of silence (mono, 16-bit) at rate for seconds: a few kB that decode to frames·4 bytes. */
+int hostile_write_flac_silence(const char *path, int rate, double seconds);
+
+#endif
