@@ -4,9 +4,13 @@
  * (file = .pth or .zip, optional index = .index, name) to temp files, then rvc_import_voice
  * checks and stores it all-or-nothing. This resource lists, shows, imports and deletes them.
  */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "models/rvc/rvc_import.h"
 #include "server/form.h"
@@ -28,16 +32,35 @@ static json_t *model_json(const store_model *m)
     return o;
 }
 
+/* What the voice's config.json says besides the row (index rows, content dims, source file, the
+ * training provenance and consent note), so imported voices show facts instead of blanks. */
+static void add_config_facts(server_request *r, const store_model *m, json_t *o)
+{
+    char path[1600];
+    store_path(r->app->store, path, sizeof path, "%s/config.json", m->file_path);
+    json_t *c = json_load_file(path, 0, NULL);
+    static const char *const KEYS[] = {"index_rows", "phone_dim", "speakers", "source_file", "training", NULL};
+    for (int i = 0; c && KEYS[i]; i++)
+        if (json_object_get(c, KEYS[i])) json_object_set(o, KEYS[i], json_object_get(c, KEYS[i]));
+    json_decref(c);
+}
+
+typedef struct list_ctx { server_request *r; json_t *list; } list_ctx;
+
 static int append_model(const store_model *m, void *ctx)
 {
-    return json_array_append_new(ctx, model_json(m));
+    list_ctx *c = ctx;
+    json_t *o = model_json(m);
+    add_config_facts(c->r, m, o);
+    return json_array_append_new(c->list, o);
 }
 
 static int handle_list(server_request *r)
 {
     json_t *list = json_array();
     vc_error err;
-    if (store_model_list(r->app->store, r->user_id, append_model, list, &err)) {
+    list_ctx c = {r, list};
+    if (store_model_list(r->app->store, r->user_id, append_model, &c, &err)) {
         json_decref(list);
         return server_fail(r, err.code, "%s", err.message);
     }
@@ -52,8 +75,156 @@ static int handle_get(server_request *r)
     if (server_param_id(r, 0, VC_ERR_MODEL_NOT_FOUND, &id)) return -1;
     if (store_model_get(r->app->store, r->user_id, id, &m, &err)) return server_fail(r, err.code, "%s", err.message);
     json_t *o = model_json(&m);
+    add_config_facts(r, &m, o);
     json_object_set_new(o, "status", json_string("success"));
     return server_reply_json(r, 200, o);
+}
+
+/* PATCH /api/models/{id} {name}: rename. */
+static int handle_rename(server_request *r)
+{
+    static const char *const FIELDS[] = {"name", NULL};
+    const char *id;
+    json_t *body;
+    store_model m;
+    vc_error err;
+    if (server_param_id(r, 0, VC_ERR_MODEL_NOT_FOUND, &id) || server_json_body(r, FIELDS, &body)) return -1;
+    const char *name = json_string_value(json_object_get(body, "name"));
+    char clean[128];
+    snprintf(clean, sizeof clean, "%s", name ? name : "");
+    size_t a = 0, n = strlen(clean);
+    while (a < n && isspace((unsigned char)clean[a])) a++;
+    while (n > a && isspace((unsigned char)clean[n - 1])) clean[--n] = '\0';
+    int rc = 0;
+    if (!name || n == a || strlen(name) > 100)
+        rc = server_fail(r, VC_ERR_INVALID_REQUEST, "name must be a string of 1 to 100 characters (not only spaces)");
+    else if (store_model_rename(r->app->store, r->user_id, id, clean + a, &err) ||
+             store_model_get(r->app->store, r->user_id, id, &m, &err))
+        rc = server_fail(r, err.code, "%s", err.message);
+    json_decref(body);
+    if (rc) return rc;
+    json_t *o = model_json(&m);
+    add_config_facts(r, &m, o);
+    json_object_set_new(o, "status", json_string("success"));
+    return server_reply_json(r, 200, o);
+}
+
+/* ---- export: the voice's .pth + .index as a stored (uncompressed) .zip, the layout RVC-WebUI and
+ * Applio load (one folder-less archive holding NAME.pth and NAME.index) ---- */
+typedef struct zip_entry { char name[160]; uint32_t crc, size, offset; } zip_entry;
+
+static void put16(unsigned char *p, unsigned v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
+static void put32(unsigned char *p, uint32_t v) { put16(p, v & 0xffff); put16(p + 2, v >> 16); }
+
+/* Appends the file at path to the archive as name; entry gets its CRC, size and offset. */
+static int zip_add_file(FILE *z, const char *path, const char *name, zip_entry *e, vc_error *err)
+{
+    FILE *in = fopen(path, "rb");
+    if (!in) return vc_fail(err, VC_ERR_IO, "cannot read %s", path);
+    long off = ftell(z);
+    snprintf(e->name, sizeof e->name, "%s", name);
+    unsigned char h[30] = {0};
+    size_t nl = strlen(e->name);
+    fwrite(h, 1, sizeof h, z); /* rewritten below, once CRC and size are known */
+    fwrite(e->name, 1, nl, z);
+    unsigned char buf[1 << 16];
+    size_t k;
+    uLong crc = crc32(0, Z_NULL, 0);
+    uint64_t size = 0;
+    while ((k = fread(buf, 1, sizeof buf, in)) > 0) {
+        crc = crc32(crc, buf, (uInt)k);
+        size += k;
+        if (fwrite(buf, 1, k, z) != k) break;
+    }
+    int bad = ferror(in) || ferror(z) || size > 0xfffffffeULL || off < 0;
+    fclose(in);
+    if (bad) return vc_fail(err, VC_ERR_IO, "cannot write the export archive (disk full, or a file over 4 GB)");
+    e->crc = (uint32_t)crc;
+    e->size = (uint32_t)size;
+    e->offset = (uint32_t)off;
+    put32(h, 0x04034b50);
+    put16(h + 4, 20);
+    put32(h + 14, e->crc);
+    put32(h + 18, e->size);
+    put32(h + 22, e->size);
+    put16(h + 26, (unsigned)nl);
+    long end = ftell(z);
+    fseek(z, off, SEEK_SET);
+    fwrite(h, 1, sizeof h, z);
+    fseek(z, end, SEEK_SET);
+    return 0;
+}
+
+static void zip_finish(FILE *z, const zip_entry *e, int n)
+{
+    long start = ftell(z);
+    for (int i = 0; i < n; i++) {
+        unsigned char c[46] = {0};
+        size_t nl = strlen(e[i].name);
+        put32(c, 0x02014b50);
+        put16(c + 4, 20);
+        put16(c + 6, 20);
+        put32(c + 16, e[i].crc);
+        put32(c + 20, e[i].size);
+        put32(c + 24, e[i].size);
+        put16(c + 28, (unsigned)nl);
+        put32(c + 42, e[i].offset);
+        fwrite(c, 1, sizeof c, z);
+        fwrite(e[i].name, 1, nl, z);
+    }
+    long end = ftell(z);
+    unsigned char d[22] = {0};
+    put32(d, 0x06054b50);
+    put16(d + 8, (unsigned)n);
+    put16(d + 10, (unsigned)n);
+    put32(d + 12, (uint32_t)(end - start));
+    put32(d + 16, (uint32_t)start);
+    fwrite(d, 1, sizeof d, z);
+}
+
+/* A file-name-safe version of the model's name ("My voice!" → "My_voice_"). */
+static void safe_file_name(const char *name, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = name; *p && n + 1 < cap && n < 60; p++)
+        out[n++] = isalnum((unsigned char)*p) || *p == '-' || *p == '.' ? *p : '_';
+    out[n] = '\0';
+    if (!n || out[0] == '.') snprintf(out, cap, "voice");
+}
+
+/* GET /api/models/{id}/export: NAME.zip holding NAME.pth (+ NAME.index when the voice has one). */
+static int handle_export(server_request *r)
+{
+    const char *id;
+    store_model m;
+    vc_error err;
+    if (server_param_id(r, 0, VC_ERR_MODEL_NOT_FOUND, &id)) return -1;
+    if (store_model_get(r->app->store, r->user_id, id, &m, &err)) return server_fail(r, err.code, "%s", err.message);
+    char base[80], pth[1600], idx[1600], name[160], disp[256];
+    safe_file_name(m.name, base, sizeof base);
+    store_path(r->app->store, pth, sizeof pth, "%s/model.pth", m.file_path);
+    store_path(r->app->store, idx, sizeof idx, "%s/model.index", m.file_path);
+    FILE *z = tmpfile();
+    if (!z) return server_fail(r, VC_ERR_IO, "cannot create a temporary file for the export");
+    zip_entry e[2];
+    int n = 0;
+    snprintf(name, sizeof name, "%s.pth", base);
+    int rc = zip_add_file(z, pth, name, &e[n++], &err);
+    if (rc == 0 && access(idx, R_OK) == 0) {
+        snprintf(name, sizeof name, "%s.index", base);
+        rc = zip_add_file(z, idx, name, &e[n++], &err);
+    }
+    if (rc == 0) zip_finish(z, e, n);
+    if (rc == 0 && (fflush(z) || ferror(z))) rc = vc_fail(&err, VC_ERR_IO, "cannot write the export archive");
+    int fd = rc == 0 ? dup(fileno(z)) : -1;
+    fclose(z);
+    if (rc) return server_fail(r, err.code, "%s", err.message);
+    if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+        if (fd >= 0) close(fd);
+        return server_fail(r, VC_ERR_IO, "cannot read back the export archive");
+    }
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s.zip\"", base);
+    return server_reply_file(r, fd, "application/zip", disp);
 }
 
 static int handle_delete(server_request *r)
@@ -141,6 +312,12 @@ const server_route SERVER_ROUTES_MODELS[] = {
      .summary = "List the user's voice models", .responses = "200,401"},
     {.method = "GET", .pattern = "/api/models/{model_id}", .handle = handle_get, .tag = "models",
      .summary = "One model's details", .responses = "200,401,404"},
+    {.method = "PATCH", .pattern = "/api/models/{model_id}", .handle = handle_rename, .body = SERVER_BODY_BUFFER,
+     .max_body = 4096, .tag = "models", .request_type = "application/json",
+     .summary = "Rename a model {name}: answers with the model", .responses = "200,400,401,404"},
+    {.method = "GET", .pattern = "/api/models/{model_id}/export", .handle = handle_export, .tag = "models",
+     .summary = "Download the voice as NAME.zip holding NAME.pth and NAME.index (RVC-WebUI / Applio layout)",
+     .responses = "200,401,404"},
     {.method = "DELETE", .pattern = "/api/models/{model_id}", .handle = handle_delete, .tag = "models",
      .summary = "Delete a model: its row and its files", .responses = "200,401,404"},
     {0},

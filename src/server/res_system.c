@@ -13,14 +13,14 @@
  * with the licence their publishers release them under (docs/models-manifest.json, docs/MODELS.md):
  * users must see that the F5-TTS weights are for non-commercial use only. */
 static const struct {
-    const char *name, *folder, *purpose, *licence, *licence_note;
+    const char *name, *folder, *purpose, *licence, *licence_note, *pack;
 } WEIGHTS[] = {
     {"f5tts_v1_base", "f5tts", "quick clone (F5-TTS v1 Base + vocab.txt)", "CC-BY-NC-4.0",
-     "Non-commercial use only: speech made with these weights may not be used commercially"},
-    {"vocos_mel_24khz", "vocos", "vocoder for F5-TTS", "MIT", NULL},
-    {"hubert_base", "hubert", "content features for RVC", "MIT", NULL},
-    {"rmvpe", "rmvpe", "pitch extraction for RVC", "MIT", NULL},
-    {"rvc_pretrained_v2", "rvc_pretrained", "RVC v2 base models for training", "MIT", NULL},
+     "Non-commercial use only: speech made with these weights may not be used commercially", "f5tts"},
+    {"vocos_mel_24khz", "vocos", "vocoder for F5-TTS", "MIT", NULL, "f5tts"},
+    {"hubert_base", "hubert", "content features for RVC", "MIT", NULL, "rvc"},
+    {"rmvpe", "rmvpe", "pitch extraction for RVC", "MIT", NULL, "rvc"},
+    {"rvc_pretrained_v2", "rvc_pretrained", "RVC v2 base models for training", "MIT", NULL, "rvc-pretrained"},
 };
 
 /* 1 when the folder holds at least one non-hidden entry. */
@@ -40,7 +40,25 @@ static int handle_health(server_request *r)
     return server_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-static json_t *weights_json(server_request *r, int *missing)
+/* "voiceclone models pull f5tts rvc …" naming exactly the packs of the missing weights. */
+static void pull_hint(const int *missing_at, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "Install voice models: run `voiceclone models pull");
+    const char *named[8] = {0};
+    int k = 0;
+    for (size_t i = 0; i < sizeof WEIGHTS / sizeof WEIGHTS[0] && n < cap; i++) {
+        int seen = 0;
+        for (int j = 0; j < k; j++) seen |= !strcmp(named[j], WEIGHTS[i].pack);
+        if (!missing_at[i] || seen) continue;
+        named[k++] = WEIGHTS[i].pack;
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", k > 1 ? "` and `voiceclone models pull " : " ", WEIGHTS[i].pack);
+    }
+    if (n < cap)
+        snprintf(out + n, cap - n, " --data DIR` (DIR: the server's data folder, ./data by default); offline: "
+                 "`voiceclone models import FILE --to FOLDER --data DIR`");
+}
+
+static json_t *weights_json(server_request *r, int *missing, int *missing_at)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < sizeof WEIGHTS / sizeof WEIGHTS[0]; i++) {
@@ -48,8 +66,10 @@ static json_t *weights_json(server_request *r, int *missing)
         store_path(r->app->store, path, sizeof path, "weights/%s", WEIGHTS[i].folder);
         int ok = folder_has_files(path);
         *missing += !ok;
-        json_t *w = json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", WEIGHTS[i].name, "path", path, "purpose",
-                              WEIGHTS[i].purpose, "installed", ok, "licence", WEIGHTS[i].licence);
+        missing_at[i] = !ok;
+        json_t *w = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "name", WEIGHTS[i].name, "path", path, "purpose",
+                              WEIGHTS[i].purpose, "installed", ok, "licence", WEIGHTS[i].licence, "pack",
+                              WEIGHTS[i].pack, "folder", WEIGHTS[i].folder);
         if (w && WEIGHTS[i].licence_note) json_object_set_new(w, "licence_note", json_string(WEIGHTS[i].licence_note));
         json_array_append_new(list, w);
     }
@@ -58,8 +78,9 @@ static json_t *weights_json(server_request *r, int *missing)
 
 static int handle_system(server_request *r)
 {
-    int missing = 0;
-    json_t *weights = weights_json(r, &missing);
+    int missing = 0, missing_at[sizeof WEIGHTS / sizeof WEIGHTS[0]];
+    char hint[512];
+    json_t *weights = weights_json(r, &missing, missing_at);
     json_t *lanes = r->app->jobs ? jobs_lanes_json(r->app->jobs) : json_object();
     json_int_t depth = 0;
     const char *lane;
@@ -70,8 +91,10 @@ static int handle_system(server_request *r)
                           "weights_status", missing ? "missing" : "installed", "auth",
                           server_auth_open_mode(r->app) ? "open" : "api_key", "workers",
                           !r->app->config.no_workers, "queue", "depth", depth, "lanes", lanes);
-    if (o && missing)
-        json_object_set_new(o, "weights_hint", json_string("Install voice models: run `voiceclone models pull`"));
+    if (o && missing) {
+        pull_hint(missing_at, hint, sizeof hint);
+        json_object_set_new(o, "weights_hint", json_string(hint));
+    }
     return server_reply_json(r, 200, o);
 }
 

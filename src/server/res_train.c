@@ -12,11 +12,11 @@
 
 static int fail(server_request *r, const vc_error *err) { return server_fail(r, err->code, "%s", err->message); }
 
-/* POST /api/train {training_audio_id, model_name, voice_consent, preprocessing, training_params} */
+/* POST /api/train {training_audio_ids | training_audio_id, model_name, accept_noisy_audio, voice_consent, preprocessing, training_params} */
 static int start_training(server_request *r)
 {
-    static const char *const FIELDS[] = {"training_audio_id", "model_name", "voice_consent", "preprocessing",
-                                         "training_params", NULL};
+    static const char *const FIELDS[] = {"training_audio_id", "training_audio_ids", "model_name", "voice_consent",
+                                         "preprocessing", "training_params", "accept_noisy_audio", NULL};
     json_t *body, *info = NULL;
     vc_error err;
     char id[STORE_ID_MAX], url[128];
@@ -61,7 +61,8 @@ static int loss_history(server_request *r)
 const server_route SERVER_ROUTES_TRAIN[] = {
     {.method = "POST", .pattern = "/api/train", .handle = start_training, .body = SERVER_BODY_BUFFER, .max_body = 65536,
      .tag = "training", .request_type = "application/json",
-     .summary = "Train an RVC voice model {training_audio_id, model_name, voice_consent: true, preprocessing{remove_noise, "
+     .summary = "Train an RVC voice model {training_audio_ids: [ids] (or training_audio_id), model_name, voice_consent: true, "
+                "accept_noisy_audio (train on files under 15 dB SNR), preprocessing{remove_noise, "
                 "normalize_volume, trim_silence}, training_params{epochs, batch_size, learning_rate, sample_rate, "
                 "save_every_steps, seed}}: a train-lane job (phases preprocessing, feature extraction, training, index, "
                 "validation); answers with job_id, model_id, epochs and estimated_duration_minutes",

@@ -3,13 +3,13 @@
  * POST /api/convert/rvc {model_id, target_audio_id, parameters}, follow the phases over SSE
  * (loading model → extracting features → converting → postprocessing), then a result
  * player with downloads and a loudness-matched before/after. */
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import toast from 'react-hot-toast'
 import {
   api, ApiError, errorMessage, pullCommand, rvcParameterProblem, RVC_DEFAULTS, RVC_LIMITS,
   type AudioFile, type RvcParameters, type VoiceModel,
 } from '../lib/api'
-import { Link, Skeleton, SystemBanner, Unavailable, WeightsMissing } from '../components/Common'
+import { BlockedNotice, ConfirmButton, Link, Skeleton, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
 import { JobProgress } from '../components/JobProgress'
 import { BeforeAfter } from '../components/BeforeAfter'
@@ -17,7 +17,8 @@ import { ResultPlayer, resultInfo, resultLufs } from '../components/ResultPlayer
 import { useJob } from '../lib/useJob'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
-import { useApp, missingWeights, setQuery } from '../lib/store'
+import { useApp, setQuery } from '../lib/store'
+import { readSession, writeSession } from '../lib/session'
 import { fmtDuration } from '../lib/format'
 
 export const RVC_PHASES = ['loading model', 'extracting features', 'converting', 'postprocessing']
@@ -39,7 +40,6 @@ const RVC_HELP: Record<keyof RvcParameters, string> = {
 
 export function Convert() {
   const search = useApp((s) => s.search)
-  const system = useApp((s) => s.system)
   const [models, setModels] = useState<VoiceModel[] | null>(null)
   const [modelsError, setModelsError] = useState<string | null>(null)
   const [modelId, setModelId] = useState(new URLSearchParams(search).get('model') ?? '')
@@ -52,6 +52,7 @@ export function Convert() {
   const [weights, setWeights] = useState<ApiError | null>(null)
   const [startError, setStartError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  const startedHere = useRef(false)
   const job = useJob(jobId)
   const model = models?.find((m) => m.model_id === modelId)
   useNotifyWhenDone(job, jobId, { title: 'Conversion finished', body: `Your audio in the voice of ${model?.name ?? 'your model'} is ready.` }, 'Conversion failed')
@@ -61,13 +62,14 @@ export function Convert() {
     const q = new URLSearchParams(useApp.getState().search)
     const j = q.get('job'), t = q.get('target')
     if (j) setJobId(j)
-    if (t) api.audio(t).then(setTarget).catch(() => {})
+    const targetId = t ?? readSession<string | null>('convert.target', null)   // the chosen file survives a reload
+    if (targetId) api.audio(targetId).then(setTarget).catch(() => writeSession('convert.target', null))
     api.models()
       .then((m) => { setModels(m); setModelId((id) => (id && m.some((x) => x.model_id === id) ? id : m[0]?.model_id ?? '')) })
       .catch((e) => { setModels([]); setModelsError(errorMessage(e)) })
     api.audioList('target').then(setEarlier).catch(() => setEarlier([]))   // optional convenience
   }, [])
-  const missing = missingWeights(system, ['hubert', 'rmvpe'])
+  useEffect(() => { if (target) writeSession('convert.target', target.file_id) }, [target])
   const active = !!jobId && (job.status === 'running' || job.status === 'queued' || job.status === 'connecting')
 
   const run = async (ev: React.FormEvent) => {
@@ -78,6 +80,7 @@ export function Convert() {
     const problem = rvcParameterProblem(p, RVC_LABELS)
     if (problem) { setStartError(problem); toast.error(problem); return }
     askNotificationPermission()   // a user action
+    startedHere.current = true
     setBusy(true)
     setWeights(null)
     try {
@@ -87,25 +90,21 @@ export function Convert() {
       setQuery({ model: modelId, job: r.job_id, target: target.file_id })
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
-      else if (e instanceof ApiError && e.weightsMissing) { setWeights(e); toast.error(`Voice models are not installed on the server. Run: ${pullCommand(e, 'rvc')}` ) }
+      else if (e instanceof ApiError && e.weightsMissing) setWeights(e)   // shown next to the button
       else { setStartError(errorMessage(e)); toast.error(errorMessage(e)) }
     } finally { setBusy(false) }
   }
   const setParam = (k: keyof RvcParameters, v: string) => setP((old) => ({ ...old, [k]: v === '' ? NaN : +v }))
   const result = job.status === 'complete' ? resultInfo(job.result) : null
+  const cancel = async () => {
+    if (!jobId) return
+    try { await api.cancelJob(jobId); toast.success('Conversion cancelled') } catch (e) { toast.error(errorMessage(e)) }
+  }
 
   return (
     <>
       <h1>Convert</h1>
-      {missing.length > 0 && (
-        <div className="banner warn" role="status" data-testid="convert-missing">
-          <strong>Voice models are not installed</strong> ({missing.join(', ')}): run <code>voiceclone models pull rvc</code> on the server.
-          For speech from text, use <Link to="/quick">Quick clone</Link> (needs <code>voiceclone models pull f5tts</code>).
-        </div>
-      )}
-      <SystemBanner need={['f5tts', 'vocos']} />
       {unavailable && <Unavailable what="Voice conversion (RVC)" />}
-      {weights && <WeightsMissing what="Voice conversion" command={pullCommand(weights, 'rvc')} detail={weights.message} />}
       {modelsError && <div className="banner error" role="alert">Could not load your voice models: {modelsError}</div>}
       {!models && <Skeleton count={1} />}
       {models && models.length === 0 && !modelsError && (
@@ -159,6 +158,8 @@ export function Convert() {
               <button type="button" className="small" onClick={() => setP(RVC_DEFAULTS)}>Reset to defaults</button>
             </details>
             {startError && <p role="alert" className="error-text" data-testid="convert-error">{startError}</p>}
+            <BlockedNotice need={['hubert', 'rmvpe']} what="Voice conversion" />
+            {weights && <WeightsMissing what="Voice conversion" command={pullCommand(weights, 'rvc')} detail={weights.message} />}
             <p><button type="submit" className="primary" disabled={busy || active}>{busy ? 'Starting…' : active ? 'Converting…' : 'Convert'}</button></p>
           </section>
         </form>
@@ -168,10 +169,11 @@ export function Convert() {
           <h2 id="cv-progress">{job.status === 'complete' ? 'Finished' : 'Converting…'}</h2>
           {eta !== null && active && <p className="muted">Estimated time: about {fmtDuration(eta)}.</p>}
           <JobProgress view={job} phases={RVC_PHASES} />
+          {active && <ConfirmButton label="Cancel" confirmLabel="Yes, cancel" question="Cancel this conversion?" onConfirm={() => void cancel()} />}
           {job.status === 'complete' && !result && <p role="alert" className="error-text" data-testid="no-result">The job finished but the server sent no audio id for the result.</p>}
         </section>
       )}
-      {result && <ResultPlayer result={result} title={`Converted: ${model?.name ?? 'your voice'}`} filename="converted" compareWith={target?.file_id} />}
+      {result && <ResultPlayer result={result} title={`Converted: ${model?.name ?? 'your voice'}`} filename="converted" compareWith={target?.file_id} focus={startedHere.current} />}
       {result && target && (
         <BeforeAfter downloads={false}
           before={{ id: target.file_id, label: 'Original', lufs: target.quality_analysis?.loudness_lufs }}

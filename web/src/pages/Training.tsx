@@ -1,7 +1,8 @@
 /* Training progress page, /training/{job_id}: restored from the server on every visit;
  * phases, step/total, loss, elapsed/ETA, live loss plot, stop-and-keep and cancel (each
- * confirmed) and a
- * browser notification when done. */
+ * confirmed) and a browser notification when done. Once finished: the model's name, grade,
+ * final loss, epochs, whether it was stopped early and the speech it learnt from, with
+ * "Convert with this voice". */
 import toast from 'react-hot-toast'
 import { api, errorMessage } from '../lib/api'
 import { useJob } from '../lib/useJob'
@@ -9,8 +10,47 @@ import { useNotifyWhenDone } from '../lib/useNotify'
 import { ConfirmButton, Link, Unavailable } from '../components/Common'
 import { JobProgress } from '../components/JobProgress'
 import { LossPlot } from '../components/LossPlot'
+import { fmtDuration, gradeTone } from '../lib/format'
 
 const PHASES = ['preprocessing', 'feature extraction', 'training', 'index', 'validation']
+
+/** What a finished train_rvc job reports (its result / `complete` event). */
+export interface TrainingSummary {
+  model_id?: string
+  model_name?: string
+  quality_grade?: string
+  final_loss?: number
+  epochs?: number
+  epochs_planned?: number
+  steps?: number
+  stopped_early?: boolean
+  speech_seconds?: number
+  training_minutes?: number
+  recovered?: boolean
+}
+
+export function TrainingDone({ r }: { r: TrainingSummary }) {
+  const num = (v: unknown) => typeof v === 'number' && isFinite(v)
+  return (
+    <section className="card" aria-labelledby="done-h" data-testid="training-done">
+      <h2 id="done-h">Your voice model “{r.model_name ?? 'new voice'}” is ready</h2>
+      <dl className="stats">
+        <div><dt>Grade</dt><dd><span className={`grade ${gradeTone(r.quality_grade)}`}>{r.quality_grade ?? '—'}</span></dd></div>
+        <div><dt>Final loss (mel)</dt><dd>{num(r.final_loss) ? r.final_loss!.toFixed(2) : '—'}</dd></div>
+        <div><dt>Epochs</dt><dd>{num(r.epochs) ? `${r.epochs}${num(r.epochs_planned) && r.epochs_planned !== r.epochs ? ` of ${r.epochs_planned}` : ''}` : '—'}</dd></div>
+        <div><dt>Steps</dt><dd>{num(r.steps) ? r.steps : '—'}</dd></div>
+        <div><dt>Stopped early</dt><dd>{r.stopped_early ? 'yes, by you (the model so far was kept)' : 'no, it ran to the end'}</dd></div>
+        {num(r.speech_seconds) && <div><dt>Speech learnt from</dt><dd>{fmtDuration(r.speech_seconds)}</dd></div>}
+        {num(r.training_minutes) && <div><dt>Training time</dt><dd>{fmtDuration(r.training_minutes! * 60)}</dd></div>}
+      </dl>
+      <p className="muted small-print">Grade from the final mel loss: A below 18, B below 23, C below 28, D otherwise (the RVC logs' scale).</p>
+      <p className="actions">
+        {r.model_id && <Link to={`/convert?model=${encodeURIComponent(r.model_id)}`} className="button primary">Convert with this voice</Link>}
+        <Link to="/models" className="button">Go to your models</Link>
+      </p>
+    </section>
+  )
+}
 
 export function Training({ jobId }: { jobId: string }) {
   const job = useJob(jobId)
@@ -27,7 +67,7 @@ export function Training({ jobId }: { jobId: string }) {
   return (
     <>
       <h1>Training</h1>
-      <p className="muted">Job {jobId}. You can leave this page; come back any time to see the progress.</p>
+      <p className="muted">Job {jobId}. You can leave this page; come back any time to see the progress (the Jobs panel links here).</p>
       <section className="card">
         <JobProgress view={job} phases={PHASES} />
         <LossPlot points={job.loss} />
@@ -35,8 +75,8 @@ export function Training({ jobId }: { jobId: string }) {
           <ConfirmButton label="Stop now and keep the model" confirmLabel="Yes, stop and keep it" question="Stop training now? The model trained so far is saved to your library." onConfirm={() => void stop()} />
         )}
         {active && <ConfirmButton label="Cancel training" confirmLabel="Yes, cancel" question="Cancel this training? Progress will be lost." onConfirm={() => void cancel()} />}
-        {job.status === 'complete' && <Link to="/models" className="button primary">Go to your models</Link>}
       </section>
+      {job.status === 'complete' && <TrainingDone r={(job.result ?? {}) as TrainingSummary} />}
     </>
   )
 }
