@@ -73,6 +73,7 @@ int jobs_store_audio_output(const job *jb, job_ctx *c, const char *purpose, cons
                             const struct audio_buffer *buf, json_t *result, vc_error *err);
 extern const job_kind JOBS_KIND_CONVERT_RVC; /* jobs_kind_rvc.c */
 extern const job_kind JOBS_KIND_TRAIN_RVC;   /* jobs_kind_train.c */
+extern const job_kind JOBS_KIND_MODELS_PULL; /* jobs_kind_pull.c */
 /* The preprocessing the options ask for (remove_noise, trim_silence, normalize_volume,
  * target_lufs), in that order, on buf in place; progress from..from+span percent. */
 int jobs_run_dsp_steps(job_ctx *c, const json_t *opts, struct audio_buffer *buf, double from, double span, vc_error *err);

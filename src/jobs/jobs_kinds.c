@@ -418,7 +418,7 @@ static const job_kind KIND_SLEEP = {
 };
 
 const job_kind *const JOBS_KINDS[] = {&KIND_ANALYZE, &KIND_PREPROCESS, &KIND_CONVERT_F5TTS, &JOBS_KIND_CONVERT_RVC, &JOBS_KIND_TRAIN_RVC,
-                                          &KIND_SLEEP, NULL};
+                                          &JOBS_KIND_MODELS_PULL, &KIND_SLEEP, NULL};
 
 const job_kind *jobs_kind_find(const char *name)
 {

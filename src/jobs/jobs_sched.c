@@ -583,6 +583,8 @@ static json_t *subject_json(jobs *j, const jobs_row *r)
     }
     if (json_is_array(json_object_get(p, "training_audio_ids")))
         json_object_set_new(o, "file_count", json_integer((json_int_t)json_array_size(json_object_get(p, "training_audio_ids"))));
+    const char *pack = json_string_value(json_object_get(p, "pack"));
+    if (pack) json_object_set_new(o, "pack", json_string(pack));
     const char *text = json_string_value(json_object_get(p, "text"));
     if (text) {
         char cut[84];

@@ -98,7 +98,34 @@ static int handle_system(server_request *r)
     return server_reply_json(r, 200, o);
 }
 
+/* POST /api/weights/pull {pack}: `voiceclone models pull PACK` as a job (src/jobs/jobs_kind_pull.c). */
+static int handle_pull(server_request *r)
+{
+    static const char *const FIELDS[] = {"pack", NULL};
+    json_t *body;
+    vc_error err;
+    char id[STORE_ID_MAX], url[128];
+    if (!r->app->jobs) return server_fail(r, VC_ERR_INTERNAL, "this server runs without the job queue");
+    if (server_json_body(r, FIELDS, &body)) return -1;
+    const char *pack = json_string_value(json_object_get(body, "pack"));
+    char pack_copy[32];
+    snprintf(pack_copy, sizeof pack_copy, "%s", pack ? pack : "");
+    if (jobs_submit(r->app->jobs, r->user_id, "models_pull", body, id, &err)) {
+        json_decref(body);
+        return server_fail(r, err.code, "%s", err.message);
+    }
+    json_decref(body);
+    snprintf(url, sizeof url, "/api/progress/%s", id);
+    return server_reply_json(r, 202, json_pack("{s:s, s:s, s:s, s:s}", "status", "pull_started", "job_id", id, "pack",
+                                               pack_copy, "progress_stream_url", url));
+}
+
 const server_route SERVER_ROUTES_SYSTEM[] = {
+    {.method = "POST", .pattern = "/api/weights/pull", .handle = handle_pull, .body = SERVER_BODY_BUFFER, .max_body = 1024,
+     .tag = "system", .request_type = "application/json",
+     .summary = "Install a pack of base models {pack: f5tts | rvc | rvc-pretrained} as a job (resumable, checked), "
+                "exactly as `voiceclone models pull PACK`; progress events carry bytes, speed and ETA",
+     .responses = "202,400,401"},
     {.method = "GET", .pattern = "/api/health", .handle = handle_health, .auth = SERVER_AUTH_PUBLIC,
      .tag = "system", .summary = "Liveness check: {\"status\":\"ok\"}", .responses = "200"},
     {.method = "GET", .pattern = "/api/system", .handle = handle_system, .auth = SERVER_AUTH_PUBLIC,

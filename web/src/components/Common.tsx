@@ -4,12 +4,13 @@
 import { Component, useState, type ErrorInfo, type ReactNode } from 'react'
 import { useApp, missingWeightInfo } from '../lib/store'
 import { packOf, type Pack, type WeightInfo } from '../lib/api'
+import { DownloadPack } from './DownloadPack'
 
 /** How to install packs: the exact `models pull` command(s), where they land, the offline way. */
 export function InstallHelp({ packs }: { packs: Pack[] }) {
   return (
     <>
-      Run {packs.map((p, i) => <span key={p}>{i > 0 && ' and '}<code>voiceclone models pull {p} --data DIR</code></span>)} on
+      Download them here, or run {packs.map((p, i) => <span key={p}>{i > 0 && ' and '}<code>voiceclone models pull {p} --data DIR</code></span>)} on
       the server (<code>DIR</code>: the folder the server was started with, <code>./data</code> by default), then reload this
       page. On a machine without internet, copy the files over and run{' '}
       <code>voiceclone models import FILE --to FOLDER --data DIR</code> (docs/MODELS.md lists them).
@@ -29,6 +30,7 @@ export function SystemBanner({ need }: { need?: string[] }) {
     <div className="banner warn" role="status" data-testid="weights-banner">
       <strong>Voice models are not installed</strong> ({missing.map((w) => w.name).join(', ')}).{' '}
       <InstallHelp packs={packsOf(missing)} />
+      {packsOf(missing).map((p) => <DownloadPack key={p} pack={p} compact />)}
     </div>
   )
 }
@@ -48,6 +50,7 @@ export function BlockedNotice({ need, what, soft }: { need: string[]; what: stri
         ? <><strong>{what} needs voice models that are not installed</strong> ({missing.map((w) => w.name).join(', ')}).{' '}</>
         : <><strong>{weak.map((w) => w.name).join(', ')} not installed:</strong> {what} still works, from scratch and with lower quality.{' '}</>}
       <InstallHelp packs={packsOf(missing.length ? missing : weak)} />
+      {packsOf(missing.length ? missing : weak).map((p) => <DownloadPack key={p} pack={p} compact />)}
     </div>
   )
 }

@@ -13,7 +13,7 @@ export const ACTIVE = new Set(['queued', 'running', 'pending', 'cancelling'])
 /** Friendly names for the server's job kinds; unknown kinds are shown as they are. */
 export const KIND_LABELS: Record<string, string> = {
   convert_f5tts: 'Quick clone', convert_rvc: 'Voice conversion', train_rvc: 'Training', train: 'Training',
-  preprocess: 'Preprocessing', analyze: 'Quality analysis',
+  preprocess: 'Preprocessing', analyze: 'Quality analysis', models_pull: 'Model download',
 }
 const RECENT = 3
 
@@ -26,6 +26,7 @@ export function jobLink(j: Job): string | null {
     case 'train_rvc': case 'train': return `/training/${encodeURIComponent(j.job_id)}`
     case 'convert_f5tts': return `/quick?${q({ job: j.job_id, ref: s.audio_id })}`
     case 'convert_rvc': return `/convert?${q({ model: s.model_id, job: j.job_id, target: s.audio_id })}`
+    case 'models_pull': return '/models'
     default: return null
   }
 }
@@ -35,6 +36,8 @@ export function jobTitle(j: Job): string {
   const s = j.subject ?? {}
   if (j.kind === 'convert_f5tts') return s.text ? `“${s.text}”` : s.file_name ?? ''
   if (j.kind === 'convert_rvc') return [s.model_name, s.file_name].filter(Boolean).join(' · ')
+  if (j.kind === 'models_pull') return s.pack ? `${s.pack} models` : ''
+
   if (s.model_name) return s.model_name + (s.file_count && s.file_count > 1 ? ` · ${s.file_count} files` : '')
   return s.file_name ?? ''
 }

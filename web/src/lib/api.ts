@@ -123,7 +123,7 @@ export interface Job {
   result?: Record<string, unknown>
   error?: { error_code: string; message: string; user_message?: string }
   /** what the job works on (GET /api/jobs): names looked up by the server */
-  subject?: { model_name?: string; model_id?: string; file_name?: string; audio_id?: string; file_count?: number; text?: string }
+  subject?: { model_name?: string; model_id?: string; file_name?: string; audio_id?: string; file_count?: number; text?: string; pack?: string }
   started_ms?: number
   finished_ms?: number
   duration_seconds?: number
@@ -245,6 +245,8 @@ export const api = {
   convertRvc: (b: RvcRequest) => request<ConversionStarted>('POST', '/api/convert/rvc', b),
   train: (b: TrainRequest) => request<StartedJob>('POST', '/api/train', b),
   preprocess: (b: unknown) => request<StartedJob>('POST', '/api/preprocess', b),
+  /** `voiceclone models pull PACK` as a job on the server ("Download models"). */
+  pullWeights: (pack: Pack) => request<StartedJob & { pack: string }>('POST', '/api/weights/pull', { pack }),
   /** Multipart upload of a small file (recordings); big files go through tus. */
   uploadFile: (purpose: 'training' | 'target' | 'reference', file: Blob, name: string) => {
     const fd = new FormData()

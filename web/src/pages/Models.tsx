@@ -9,6 +9,7 @@ import { ConfirmButton, Link, Skeleton, Unavailable } from '../components/Common
 import { Waveform } from '../components/BeforeAfter'
 import { fmtDuration, gradeTone } from '../lib/format'
 import { useApp } from '../lib/store'
+import { DownloadPack, PACKS } from '../components/DownloadPack'
 
 export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; open?: boolean }) {
   const [name, setName] = useState('')
@@ -156,10 +157,24 @@ export function ModelCard({ m, onDelete, onRenamed }: { m: VoiceModel; onDelete:
 export function BaseModels() {
   const weights = useApp((s) => s.system?.weights)
   if (!weights?.length) return null
+  const missingPacks = [...new Set(weights.filter((w) => !w.installed).map(packOf))]
   return (
     <section className="card" aria-labelledby="base-models" data-testid="base-models">
       <h2 id="base-models">Base models</h2>
-      <div className="table-wrap">
+      {missingPacks.length > 0 && (
+        <div className="packs">
+          {missingPacks.map((p) => (
+            <article key={p} className="pack" aria-labelledby={`pack-${p}`}>
+              <h3 id={`pack-${p}`}>{PACKS[p].title}</h3>
+              <p>{PACKS[p].enables}</p>
+              <DownloadPack pack={p} />
+            </article>
+          ))}
+          <p className="muted small-print">Without internet on the server: copy the files over and run{' '}
+            <code>voiceclone models import FILE --to FOLDER --data DIR</code> there (docs/MODELS.md lists the files and folders).</p>
+        </div>
+      )}
+      <div className="table-wrap" tabIndex={0} role="region" aria-label="Base models (scrolls sideways on small screens)">
       <table>
         <thead><tr><th scope="col">Model</th><th scope="col">Used for</th><th scope="col">Installed</th><th scope="col">Licence</th></tr></thead>
         <tbody>

@@ -92,3 +92,34 @@ describe('Training page', () => {
     expect(viewStatus('queued')).toBe('queued'); expect(viewStatus('running')).toBe('running'); expect(viewStatus('failed')).toBe('failed')
   })
 })
+
+describe('Finished training', () => {
+  it('shows the model name, grade, final loss, epochs, early stop, speech and "Convert with this voice"', async () => {
+    fetchMock.mockImplementation(async () => json(200, { job_id: 'j1', kind: 'train_rvc', status: 'complete', started_ms: 1000, finished_ms: 61000,
+      result: { model_id: 'model_x', model_name: 'Alice', quality_grade: 'B', final_loss: 19.25, epochs: 3, epochs_planned: 10, steps: 42,
+        stopped_early: true, speech_seconds: 312, training_minutes: 12.5 } }))
+    render(<Training jobId="j1" />)
+    const done = await screen.findByTestId('training-done')
+    expect(done.textContent).toMatch(/Your voice model “Alice” is ready/)
+    expect(done.textContent).toMatch(/GradeB/)
+    expect(done.textContent).toMatch(/Final loss \(mel\)19\.25/)
+    expect(done.textContent).toMatch(/Epochs3 of 10/)
+    expect(done.textContent).toMatch(/Stopped earlyyes/)
+    expect(done.textContent).toMatch(/Speech learnt from5m 12s/)
+    expect(screen.getByRole('link', { name: 'Convert with this voice' }).getAttribute('href')).toBe('/convert?model=model_x')
+    // the clock shows how long it took and does not run on
+    expect(screen.getByTestId('elapsed').textContent).toBe('Took 1m 00s')
+  })
+  it('"Elapsed" stops when a live job ends', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true })
+    try {
+      render(<Training jobId="j1" />)
+      await waitFor(() => expect(FakeES.last).not.toBeNull())
+      FakeES.last!.emit('error', { error_code: 'CANCELLED', message: 'cancelled by request' })
+      const at = screen.getByTestId('elapsed').textContent
+      expect(at).toMatch(/^Took/)
+      await act(async () => { vi.advanceTimersByTime(5000) })
+      expect(screen.getByTestId('elapsed').textContent).toBe(at)
+    } finally { vi.useRealTimers() }
+  })
+})
