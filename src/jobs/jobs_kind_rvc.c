@@ -89,6 +89,15 @@ static int find_audio(store *s, const char *user_id, const char *id, store_audio
     return 0;
 }
 
+/* Before any conversion finished here: RTF 1.9–2.8 on 2 cores (docs/PERFORMANCE.md), plus loading. */
+#define RVC_DEFAULT_RATE 2.5
+#define RVC_OVERHEAD_SECONDS 3.0
+
+static void throughput_key(const store_model *m, char *out, size_t cap)
+{
+    snprintf(out, cap, "convert_rvc:%s:%d", m->version[0] ? m->version : "v?", m->sample_rate);
+}
+
 static int rvc_validate(store *s, const char *user_id, json_t *params, vc_error *err)
 {
     store_model m;
@@ -97,9 +106,17 @@ static int rvc_validate(store *s, const char *user_id, json_t *params, vc_error 
     if (validate_parameters(json_object_get(params, "parameters"), err)) return -1;
     if (find_model(s, user_id, json_string_value(json_object_get(params, "model_id")), &m, err)) return -1;
     if (find_audio(s, user_id, json_string_value(json_object_get(params, "target_audio_id")), &a, err)) return -1;
+    double seconds = a.duration_seconds;
     store_audio_free(&a);
     store_path(s, root, sizeof root, "weights");
-    return rvc_base_weights_check(root, err);
+    if (rvc_base_weights_check(root, err)) return -1;
+    /* the estimate scales with the input: measured seconds per second of audio for this kind of voice */
+    char key[64];
+    throughput_key(&m, key, sizeof key);
+    json_object_set_new(params, "work_units", json_real(seconds));
+    json_object_set_new(params, "estimated_seconds",
+                        json_real(jobs_throughput_estimate(s, key, seconds, RVC_DEFAULT_RATE, RVC_OVERHEAD_SECONDS)));
+    return 0;
 }
 
 /* ---- run ---- */
@@ -211,6 +228,11 @@ static int rvc_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
                             out.sample_rate, "processing_time_seconds", seconds_since(&t0));
         rc = jobs_store_audio_output(jb, c, "output", name, &out, *result, err);
         if (rc) { json_decref(*result); *result = NULL; }
+    }
+    if (rc == 0) {
+        char key[64];
+        throughput_key(&m, key, sizeof key);
+        jobs_throughput_record(s, key, a.duration_seconds, seconds_since(&t0), RVC_OVERHEAD_SECONDS);
     }
     audio_buffer_free(&out);
     store_audio_free(&a);

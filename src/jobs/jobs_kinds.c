@@ -19,8 +19,10 @@
  *            persisted) for delivery-latency benchmarks, and a message padded to message_bytes
  *            (to test slow stream readers).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -204,6 +206,40 @@ static const job_kind KIND_PREPROCESS = {
 };
 
 /* ---- convert_f5tts ---- */
+/* Work of a quick clone: the seconds of audio the model generates over (reference + the new speech,
+ * whose length F5-TTS itself estimates from the texts' length ratio) × nfe_step / 32. Before any
+ * finished here: 354 s for 10.5 s at 32 steps (docs/PERFORMANCE.md). The key names the weights
+ * (their size), so the test suite's tiny weights and the real ones are measured apart. */
+#define F5_DEFAULT_RATE 33.7
+#define F5_OVERHEAD_SECONDS 5.0
+
+static double f5_units(const json_t *params, double ref_seconds)
+{
+    const char *ref_text = json_string_value(json_object_get(params, "reference_text"));
+    const char *text = json_string_value(json_object_get(params, "text"));
+    json_t *nfe = json_object_get(json_object_get(params, "parameters"), "nfe_step");
+    double steps = json_is_integer(nfe) ? (double)json_integer_value(nfe) : 32.0;
+    double ratio = ref_text && *ref_text && text ? (double)strlen(text) / (double)strlen(ref_text) : 1.0;
+    return (ref_seconds + ref_seconds * ratio) * steps / 32.0;
+}
+
+static void f5_key(store *s, char *out, size_t cap)
+{
+    char dir[1200];
+    store_path(s, dir, sizeof dir, "weights/f5tts");
+    long long bytes = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char p[1500];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.' && stat(p, &st) == 0) bytes += st.st_size;
+    }
+    if (d) closedir(d);
+    snprintf(out, cap, "convert_f5tts:%lldMB", bytes >> 20);
+}
+
 static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_error *err)
 {
     const char *ref = json_string_value(json_object_get(params, "reference_audio_id"));
@@ -230,6 +266,16 @@ static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_erro
     json_t *ref_only = json_pack("{s:s}", "audio_id", ref);
     int rc = analyze_validate(s, user_id, ref_only, err);
     json_decref(ref_only);
+    store_audio a;
+    if (rc == 0 && store_audio_get(s, user_id, ref, &a, err) == 0) {
+        char key[64];
+        f5_key(s, key, sizeof key);
+        double units = f5_units(params, a.duration_seconds);
+        store_audio_free(&a);
+        json_object_set_new(params, "work_units", json_real(units));
+        json_object_set_new(params, "estimated_seconds",
+                            json_real(jobs_throughput_estimate(s, key, units, F5_DEFAULT_RATE, F5_OVERHEAD_SECONDS)));
+    }
     return rc;
 }
 
@@ -314,6 +360,12 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
         *result = json_pack("{s:f}", "processing_time_seconds", (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
         rc = jobs_store_audio_output(jb, c, "output", "quick_clone.wav", &out, *result, err);
         if (rc) { json_decref(*result); *result = NULL; }
+    }
+    if (rc == 0 && json_is_number(json_object_get(jb->params, "work_units"))) {
+        char tkey[64];
+        f5_key(job_store(c), tkey, sizeof tkey);
+        jobs_throughput_record(job_store(c), tkey, json_number_value(json_object_get(jb->params, "work_units")),
+                               (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, F5_OVERHEAD_SECONDS);
     }
     audio_buffer_free(&ref);
     audio_buffer_free(&out);

@@ -600,13 +600,26 @@ static json_t *subject_json(jobs *j, const jobs_row *r)
     return o;
 }
 
+/* estimated_seconds the kind wrote into the parameters at submit time (measured throughput × input), or -1. */
+static double params_estimate(const jobs_row *r)
+{
+    json_t *p = r->params_json && strstr(r->params_json, "\"estimated_seconds\"") ? json_loads(r->params_json, 0, NULL) : NULL;
+    json_t *v = json_object_get(p, "estimated_seconds");
+    double est = json_is_number(v) && json_number_value(v) >= 0 ? json_number_value(v) : -1;
+    json_decref(p);
+    return est;
+}
+
 static json_t *row_json(jobs *j, const jobs_row *r)
 {
     vc_error err;
     int pos = jobs_db_queue_position(j->s, r, &err);
     double mean = jobs_db_mean_duration(j->s, r->kind, &err), eta = -1;
     int lane = lane_find(r->lane), slots = lane >= 0 ? j->cfg.lane_slots[lane] : 1;
-    if (mean >= 0 && pos > 0) eta = mean * (1 + (pos - 1) / slots);
+    double own = params_estimate(r); /* this job's own estimate (scales with its input), else the kind's mean */
+    if (own >= 0 && pos > 0) eta = own + (mean >= 0 ? mean * ((pos - 1) / slots) : 0);
+    else if (own >= 0 && !strcmp(r->state, "running")) eta = fmax(0, own - (jobs_now_ms() - r->started_ms) / 1000.0);
+    else if (mean >= 0 && pos > 0) eta = mean * (1 + (pos - 1) / slots);
     else if (mean >= 0 && !strcmp(r->state, "running")) eta = fmax(0, mean - (jobs_now_ms() - r->started_ms) / 1000.0);
     else if (jobs_state_terminal(r->state)) eta = 0;
     char url[128];

@@ -4,7 +4,8 @@
  * dimension, too big, bad zip) leave nothing on disk; `voiceclone models import` lands in the same store; POST /api/convert/rvc end to end with the
  * tiny golden base models installed as if pulled → the four phases over SSE → a downloadable,
  * non-silent WAV at the model's rate; bad requests get the brief's codes; 0.2 s and silent inputs
- * finish; a running conversion can be cancelled and leaves no output.
+ * finish; a running conversion can be cancelled and leaves no output; the estimate scales with the
+ * input's length, from the throughput measured on this machine (data/throughput.json).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -334,6 +335,41 @@ static void cancel_a_running_conversion(void **state)
     assert_int_equal(count_entries("outputs/local"), outputs);
 }
 
+static double submit_estimate(const char *audio_id, char *job_id, size_t cap)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_id\":\"%s\"}", MODEL_ID, audio_id);
+    json_t *j = call("POST", "/api/convert/rvc", body, 202);
+    snprintf(job_id, cap, "%s", json_string_value(json_object_get(j, "job_id")));
+    return json_number_value(json_object_get(j, "estimated_duration_seconds"));
+}
+
+static void estimates_scale_with_the_input(void **state)
+{
+    char wav[] = "/tmp/vcs-rvc-eta-XXXXXX", short_id[64], long_id[64], job[64], path[700];
+    close(mkstemp(wav));
+    assert_int_equal(test_audio_tone(wav, 16000, 1, 3.0, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    upload_target(wav, short_id, sizeof short_id);
+    assert_int_equal(test_audio_tone(wav, 16000, 1, 240.0, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    upload_target(wav, long_id, sizeof long_id);
+    unlink(wav);
+    submit_estimate(short_id, job, sizeof job); /* a finished conversion: the rate of this machine is measured */
+    assert_string_equal(wait_terminal(job, 60), "complete");
+    snprintf(path, sizeof path, "%s/throughput.json", S.data_dir);
+    size_t n;
+    char *saved = test_file_read(path, &n);
+    if (!saved || !strstr(saved, "convert_rvc:v2:") || !strstr(saved, "seconds_per_unit")) fail_msg("throughput not kept: %s", saved);
+    free(saved);
+    double long_est = submit_estimate(long_id, job, sizeof job);
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    call("DELETE", path, NULL, 200);
+    assert_string_equal(wait_terminal(job, 60), "cancelled");
+    double short_est = submit_estimate(short_id, job, sizeof job);
+    assert_string_equal(wait_terminal(job, 60), "complete");
+    /* the same rate × 240 s and × 3 s, plus the same fixed loading time */
+    if (!(long_est > short_est + 1.0)) fail_msg("estimate for 240 s: %.1f s, for 3 s: %.1f s: it does not scale", long_est, short_est);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +380,7 @@ int main(void)
         cmocka_unit_test(bad_requests_get_the_brief_codes),
         cmocka_unit_test(short_and_silent_inputs_finish),
         cmocka_unit_test(cancel_a_running_conversion),
+        cmocka_unit_test(estimates_scale_with_the_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
