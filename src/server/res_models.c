@@ -276,6 +276,32 @@ static int has_extension(const char *name, const char *ext)
     return n > e && !strcasecmp(name + n - e, ext);
 }
 
+/* The message with server paths cut to their last component ("/srv/data/models/.import-x/model.index:
+ * …" → "model.index: …"), and a name repeated right after itself ("model.index: model.index:") once. */
+static void without_paths(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = in; *p && n + 1 < cap;) {
+        if (*p == '/' && (p == in || p[-1] == ' ')) {
+            const char *end = p + strcspn(p, " :,");
+            const char *base = p;
+            for (const char *q = p; q < end; q++)
+                if (*q == '/') base = q + 1;
+            size_t len = (size_t)(end - base);
+            int repeat = n >= len + 2 && !strncmp(out + n - len - 2, base, len) && !strncmp(out + n - 2, ": ", 2);
+            if (repeat) { /* "model.index: /x/model.index: why" → "model.index: why" */
+                p = *end == ':' && end[1] == ' ' ? end + 2 : end;
+                continue;
+            }
+            for (const char *q = base; q < end && n + 1 < cap; q++) out[n++] = *q;
+            p = end;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
+}
+
 static int handle_import(server_request *r)
 {
     server_form *f = r->ctx;
@@ -290,10 +316,13 @@ static int handle_import(server_request *r)
     store_model m;
     vc_error err;
     if (rvc_import_voice(r->app->store, &rq, &m, &err)) {
-        if (err.code == VC_ERR_INVALID_FORMAT)
-            r->err_extra = json_pack("{s:s, s:[s,s,s]}", "user_message",
-                                     "This is not a usable RVC voice model. Upload its .pth (with its .index if you have one), "
-                                     "or one .zip holding both.", "supported_formats", "pth", "index", "zip");
+        if (err.code == VC_ERR_INVALID_FORMAT) { /* the exact reason: which file, and what is wrong with it */
+            char um[700], why[sizeof err.message];
+            without_paths(err.message, why, sizeof why);
+            snprintf(um, sizeof um, "This voice cannot be imported: %s. Upload its .pth (with its .index if you have one), "
+                     "or one .zip holding both.", why);
+            r->err_extra = json_pack("{s:s, s:[s,s,s]}", "user_message", um, "supported_formats", "pth", "index", "zip");
+        }
         return server_fail(r, err.code, "%s", err.message);
     }
     json_t *o = model_json(&m);

@@ -88,6 +88,10 @@ static void expect_import_refused(const char *parts, long status, const char *co
     assert_string_equal(json_string_value(json_object_get(j, "error_code")), code);
     if (!strstr(json_string_value(json_object_get(j, "message")), message_part))
         fail_msg("message '%s' lacks '%s'", json_string_value(json_object_get(j, "message")), message_part);
+    /* what people read says the same exact reason (each failure its own sentence), without server paths */
+    const char *um = json_string_value(json_object_get(j, "user_message"));
+    if (!strcmp(code, "INVALID_FORMAT") && (!um || !strstr(um, message_part) || strstr(um, S.data_dir)))
+        fail_msg("user_message '%s' lacks '%s' or names a server path", um ? um : "(none)", message_part);
     http_response_free(&res);
     assert_int_equal(count_entries("models"), models); /* nothing left: no folder, no staging */
     assert_int_equal(count_entries("uploads/tmp"), 0);

@@ -73,6 +73,13 @@ async function assertDownload(page, testid, type) {
   return href
 }
 
+/** With VCS_SHOTS_ALL=1: a screenshot of a moment worth showing (the changed screens), as shot_NAME.png. */
+async function shot(page, name, fullPage = true) {
+  if (!process.env.VCS_SHOTS_ALL) return
+  mkdirSync(SHOTS, { recursive: true })
+  await page.screenshot({ path: join(SHOTS, 'shot_' + name + '.png'), fullPage })
+}
+
 async function uploadThroughUi(page, input, file) {
   await page.locator(`[data-testid="upload-input-${input}"]`).setInputFiles(join(AUDIO, file))
 }
@@ -179,6 +186,7 @@ const specs = [
     const rejected = page.locator('.upload-item.rejected').filter({ hasText: 'notes.txt' })
     await rejected.waitFor({ timeout: TIMEOUT })
     assert(/notes\.txt is not an audio file/.test(await rejected.innerText()), 'dropped non-audio file: ' + await rejected.innerText())
+    await shot(page, 'upload-errors')
     await failed.getByRole('button', { name: /Remove/ }).click()
     await failed.waitFor({ state: 'detached' })
     await rejected.getByRole('button', { name: /Remove/ }).click()
@@ -217,6 +225,8 @@ const specs = [
     // in the form, right before the Start training button
     const next = await notice.evaluate((n) => { let e = n.nextElementSibling; while (e && e.tagName !== 'BUTTON') e = e.nextElementSibling; return e?.textContent })
     assert(next === 'Start training', 'the notice is next to the button it blocks, got ' + next)
+    await notice.scrollIntoViewIfNeeded()
+    await shot(page, 'blocked-notice-train', false)
     const sys = await api('/api/system', undefined, BARE)
     assert(sys.body.weights.find((w) => w.name === 'rvc_pretrained_v2')?.pack === 'rvc-pretrained', 'system names the pack of each weight')
     assert(/models pull f5tts/.test(sys.body.weights_hint) && /models pull rvc-pretrained/.test(sys.body.weights_hint) && /--data DIR/.test(sys.body.weights_hint), 'hint: ' + sys.body.weights_hint)
@@ -234,8 +244,10 @@ const specs = [
     const f5 = await page.getByRole('article').filter({ has: page.getByRole('heading', { name: /Quick clone \(F5-TTS/ }) }).innerText()
     assert(/CC-BY-NC-4\.0/.test(f5) && /Non-commercial/.test(f5), 'F5-TTS licence explained: ' + f5)
     await axe(page, 'models, packs to download')
+    await shot(page, 'models-base-packs')
     await card.getByRole('button', { name: 'Download these models' }).click()
     await page.getByTestId('downloaded-rvc').waitFor({ timeout: 60000 })
+    await shot(page, 'download-done')
     const sys = await api('/api/system', undefined, BARE)
     assert(['hubert_base', 'rmvpe'].every((n) => sys.body.weights.find((w) => w.name === n)?.installed), 'installed on the server')
     const jobs = (await api('/api/jobs', undefined, BARE)).body.jobs
@@ -476,6 +488,7 @@ const specs = [
     const err = page.getByTestId('train-error')
     await err.waitFor()
     assert(/below the 15 dB minimum/.test(await err.innerText()) && posted === null, 'refused in the browser first: ' + await err.innerText())
+    await shot(page, 'noisy-take')
     await page.getByLabel(/Use the noisy files anyway/).check()
     assert(await page.getByLabel('Remove background noise').isChecked(), 'use anyway turns noise removal on')
     await axe(page, 'pro training with a noisy take')
@@ -506,6 +519,7 @@ const specs = [
     const total = page.getByTestId('set-total')
     await total.filter({ hasText: 'Training on 2 of 2 files' }).waitFor()
     assert(/of speech/.test(await total.innerText()), 'total speech shown: ' + await total.innerText())
+    await shot(page, 'training-set')
     await page.getByLabel('Model name').fill('E2E trained voice')
     await page.reload()   // typed name and uploaded files survive a reload of the tab
     await total.filter({ hasText: 'Training on 2 of 2 files' }).waitFor({ timeout: TIMEOUT })
@@ -525,10 +539,12 @@ const specs = [
     const row = page.getByRole('complementary').getByTestId('job-row').filter({ hasText: 'E2E trained voice · 2 files' })
     await row.waitFor({ timeout: TIMEOUT })
     assert(/training · \d+%/.test(await row.innerText()), 'panel row: kind, name, state, progress: ' + await row.innerText())
+    await shot(page, 'jobs-panel-running', false)
     await axe(page, 'models with a running training in the panel')
     // /train lists it too
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pro training' }).click()
     await page.getByTestId('running-trainings').getByRole('link', { name: /E2E trained voice/ }).waitFor({ timeout: TIMEOUT })
+    await shot(page, 'train-running-list', false)
     await row.getByRole('link', { name: /Training/ }).click()
     await page.waitForURL(trainingUrl)
     await page.getByRole('button', { name: 'Stop now and keep the model' }).click()
@@ -541,6 +557,7 @@ const specs = [
     const elapsed = await page.getByTestId('elapsed').innerText()
     await page.waitForTimeout(2100)
     assert(await page.getByTestId('elapsed').innerText() === elapsed && /^Took/.test(elapsed), 'the clock stopped: ' + elapsed)
+    await shot(page, 'training-done')
     await axe(page, 'training finished')
     await done.getByRole('link', { name: 'Convert with this voice' }).click()
     await page.waitForURL(/\/convert\?model=/)
@@ -561,6 +578,7 @@ const specs = [
     await card.getByRole('button', { name: 'Save' }).click()
     await page.getByRole('heading', { name: 'E2E renamed voice', exact: true }).waitFor({ timeout: TIMEOUT })
     assert((await api('/api/models/' + state.trainedModel)).body.name === 'E2E renamed voice', 'renamed on the server')
+    await shot(page, 'library-cards')
     const card2 = page.getByTestId('model-card').filter({ has: page.getByRole('heading', { name: 'E2E renamed voice', exact: true }) })
     const href = await card2.getByTestId('export').getAttribute('href')
     const res = await fetch(new URL(href, BASE))
@@ -577,6 +595,7 @@ const specs = [
     await page.getByRole('heading', { name: 'E2E re-imported voice', exact: true }).waitFor({ timeout: TIMEOUT })
     const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
     assert(over <= 0, `the models page overflows at 390 px by ${over} px`)
+    await shot(page, 'models-390')
     const imported = page.getByTestId('model-card').filter({ has: page.getByRole('heading', { name: 'E2E re-imported voice', exact: true }) })
     const it = await imported.innerText()
     assert(/Imported/.test(it) && !/Training audio/.test(it) && /From file\s*E2E_renamed_voice\.zip/.test(it), 'imported card: ' + it)

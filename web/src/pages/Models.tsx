@@ -4,7 +4,7 @@
  * licences. */
 import { useCallback, useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, ApiError, errorMessage, exportUrl, importProblem, packOf, type VoiceModel } from '../lib/api'
+import { api, ApiError, errorMessage, exportUrl, importProblem, packOf, type Pack, type VoiceModel } from '../lib/api'
 import { ConfirmButton, Link, Skeleton, Unavailable } from '../components/Common'
 import { Waveform } from '../components/BeforeAfter'
 import { fmtDuration, gradeTone } from '../lib/format'
@@ -156,8 +156,14 @@ export function ModelCard({ m, onDelete, onRenamed }: { m: VoiceModel; onDelete:
  * its licence — the F5-TTS weights are non-commercial, which users must see. */
 export function BaseModels() {
   const weights = useApp((s) => s.system?.weights)
+  // a pack stays on screen once shown, so its download's "installed" message is not unmounted
+  // the moment /api/system reports it installed
+  const [shown, setShown] = useState<Pack[]>([])
+  const missingNow = [...new Set((weights ?? []).filter((w) => !w.installed).map(packOf))]
+  const key = missingNow.join(',')
+  useEffect(() => { if (key) setShown((old) => [...new Set([...old, ...(key.split(',') as Pack[])])]) }, [key])
   if (!weights?.length) return null
-  const missingPacks = [...new Set(weights.filter((w) => !w.installed).map(packOf))]
+  const missingPacks = [...new Set([...shown, ...missingNow])]
   return (
     <section className="card" aria-labelledby="base-models" data-testid="base-models">
       <h2 id="base-models">Base models</h2>
