@@ -35,6 +35,7 @@ static const rvc_param_rule PARAM_RULES[] = {
     {"pitch_shift", -24, 24, 0}, {"index_rate", 0, 1, 0}, {"filter_radius", 0, 7, 1},
     {"rms_mix_rate", 0, 1, 0},   {"protect", 0, 0.5, 0},
     {"resample_sr", 0, 48000, 1}, /* 0 = the model's rate; the pipeline ignores values below 16000, as officially */
+    {"clip_seconds", 0.5, 60, 0}, /* only the first seconds of the input (a preview, e.g. "Try it" after training) */
 };
 #define N_PARAM_RULES (sizeof PARAM_RULES / sizeof PARAM_RULES[0])
 
@@ -54,7 +55,7 @@ static int validate_parameters(const json_t *p, vc_error *err)
     json_object_foreach((json_t *)p, key, v) {
         const rvc_param_rule *r = param_rule(key);
         if (!r) return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters.%s is not a parameter of RVC conversion "
-                               "(pitch_shift, index_rate, filter_radius, rms_mix_rate, protect, resample_sr)", key);
+                               "(pitch_shift, index_rate, filter_radius, rms_mix_rate, protect, resample_sr, clip_seconds)", key);
         int ok = r->integer ? json_is_integer(v) : json_is_number(v);
         if (!ok || json_number_value(v) < r->lo || json_number_value(v) > r->hi)
             return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters.%s must be %s from %g to %g", key,
@@ -107,6 +108,8 @@ static int rvc_validate(store *s, const char *user_id, json_t *params, vc_error 
     if (find_model(s, user_id, json_string_value(json_object_get(params, "model_id")), &m, err)) return -1;
     if (find_audio(s, user_id, json_string_value(json_object_get(params, "target_audio_id")), &a, err)) return -1;
     double seconds = a.duration_seconds;
+    json_t *clip = json_object_get(json_object_get(params, "parameters"), "clip_seconds");
+    if (clip && json_number_value(clip) < seconds) seconds = json_number_value(clip);
     store_audio_free(&a);
     store_path(s, root, sizeof root, "weights");
     if (rvc_base_weights_check(root, err)) return -1;
@@ -188,6 +191,9 @@ static int convert(const job *jb, job_ctx *c, const store_model *m, const char *
     int rc = open_voice(c, m, &e, err);
     if (rc == 0) rc = cancelled(c, err);
     if (rc == 0) rc = audio_decode_file(audio_path, &in, NULL, err);
+    json_t *clip = json_object_get(json_object_get(jb->params, "parameters"), "clip_seconds");
+    if (rc == 0 && clip && json_number_value(clip) * in.sample_rate < (double)in.frames)
+        in.frames = (size_t)(json_number_value(clip) * in.sample_rate);
     if (rc == 0) rc = cancelled(c, err);
     if (rc == 0) {
         rvc_hooks hooks = {NULL, on_rvc_progress, NULL, c, on_rvc_cancelled};
@@ -232,7 +238,8 @@ static int rvc_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     if (rc == 0) {
         char key[64];
         throughput_key(&m, key, sizeof key);
-        jobs_throughput_record(s, key, a.duration_seconds, seconds_since(&t0), RVC_OVERHEAD_SECONDS);
+        jobs_throughput_record(s, key, json_number_value(json_object_get(jb->params, "work_units")), seconds_since(&t0),
+                               RVC_OVERHEAD_SECONDS);
     }
     audio_buffer_free(&out);
     store_audio_free(&a);

@@ -349,6 +349,9 @@ static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *e
                             o.grade, "steps", (json_int_t)o.steps, "epochs", o.epochs_done, "stopped_early",
                             o.stopped_early, "training_minutes", o.training_seconds / 60.0, "speech_seconds",
                             o.audio_seconds, "epochs_planned", json_object_get(jb->params, "epochs"));
+        json_t *set = json_array(); /* the set it learnt from: "Try it" converts a few seconds of it */
+        for (int i = 0; i < n; i++) json_array_append_new(set, json_string(ids[i]));
+        json_object_set_new(*result, "training_audio_ids", set);
     }
     free(paths);
     /* Kept only when the server is shutting down (the job is re-queued and resumes from it);

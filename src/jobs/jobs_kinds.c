@@ -1,15 +1,18 @@
 /*
  * The job kinds the scheduler knows. Each is a run(job, ctx) function that reports progress with
- * job_progress()/job_emit() and checks job_cancelled() between steps. Model kinds (convert_f5tts,
- * convert_rvc, train_rvc) add a row to JOBS_KINDS when their engines land.
+ * job_progress()/job_emit() and checks job_cancelled() between steps; JOBS_KINDS lists them all.
+ * convert_f5tts and convert_rvc write estimated_seconds (measured throughput × the input,
+ * jobs_throughput.c) into their parameters at submit time; the jobs list's ETA uses it.
  *
  *   analyze  {audio_id}        quality analysis of a stored audio file (cpu lane)
  *   convert_f5tts {reference_audio_id, reference_text, text, parameters{speed, nfe_step, seed, remove_silence}}
  *            quick clone: speech in the reference's voice, a new output audio file (convert lane)
  *   convert_rvc {model_id, target_audio_id, parameters{pitch_shift, index_rate, filter_radius,
  *            rms_mix_rate, protect}}  RVC voice conversion (convert lane, jobs_kind_rvc.c)
- *   train_rvc {training_audio_id, model_name, voice_consent, preprocessing, training_params}
- *            an RVC voice model trained from a recording (train lane, jobs_kind_train.c)
+ *   train_rvc {training_audio_ids | training_audio_id, model_name, voice_consent, accept_noisy_audio,
+ *            preprocessing, training_params}
+ *            an RVC voice model trained from a training set (train lane, jobs_kind_train.c)
+ *   models_pull {pack}  `voiceclone models pull PACK` on the server (cpu lane, jobs_kind_pull.c)
  *   preprocess {audio_id, options{remove_noise, trim_silence, normalize_volume, target_lufs}}
  *            a new audio file (the input is kept) with its own analysis (cpu lane)
  *   sleep    {seconds, steps, output_bytes, message_bytes, fail, lane, priority}

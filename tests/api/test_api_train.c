@@ -345,6 +345,16 @@ static void training_set_noisy_take_rename_export(void **state)
     json_t *result = json_object_get(call("GET", path, NULL, 200), "result");
     double kept = json_number_value(json_object_get(result, "speech_seconds"));
     if (!(kept > 26)) fail_msg("%.1f s of speech kept: the second file was not trained on", kept); /* file 1 alone: 24 s */
+    assert_int_equal(json_array_size(json_object_get(result, "training_audio_ids")), 2);
+    /* "Try it": the first seconds of the training audio through the new voice (clip_seconds) */
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_id\":\"%s\",\"parameters\":{\"clip_seconds\":4}}", model, VOICE_ID);
+    json_t *c = call("POST", "/api/convert/rvc", body, 202);
+    char conv[64];
+    snprintf(conv, sizeof conv, "%s", json_string_value(json_object_get(c, "job_id")));
+    assert_string_equal(api_wait_terminal(&S, conv, 120), "complete");
+    snprintf(path, sizeof path, "/api/jobs/%s", conv);
+    double out_seconds = json_number_value(json_object_get(json_object_get(call("GET", path, NULL, 200), "result"), "duration_seconds"));
+    if (!(out_seconds > 3.5 && out_seconds < 4.5)) fail_msg("a 4 s preview gave %.2f s", out_seconds);
 
     /* rename, then export as NAME.zip holding NAME.pth + NAME.index */
     snprintf(path, sizeof path, "/api/models/%s", model);

@@ -164,6 +164,14 @@ const specs = [
     await page.waitForFunction(() => Number(document.querySelector('.recorder [role=meter]')?.getAttribute('aria-valuenow')) > -60, null, { timeout: 5000 })
     await page.waitForFunction(() => /Stop \((4|5|6)\./.test(document.querySelector('.recorder button')?.textContent ?? ''), null, { timeout: 15000 })
     await page.getByRole('button', { name: /Stop \(/ }).click()
+    // played back before use: nothing is uploaded until "Use this recording"
+    const take = page.getByTestId('take')
+    await take.waitFor()
+    await assertAudioPlays(page, take.getByLabel('Your recording'))
+    assert(!(await api('/api/audio')).body.audio.some((f) => f.filename === 'recording.wav'), 'not uploaded before "Use this recording"')
+    assert(await page.getByText('The birch canoe slid on the smooth planks.').count() === 1, 'a reading script is offered')
+    await shot(page, 'recorder-review')
+    await take.getByRole('button', { name: 'Use this recording' }).click()
     const report = page.getByRole('region', { name: /Quality report: recording\.wav/ })
     await report.waitFor({ timeout: TIMEOUT })
     const dur = (await api('/api/audio')).body.audio.find((f) => f.filename === 'recording.wav')?.duration_seconds
@@ -557,6 +565,9 @@ const specs = [
     const elapsed = await page.getByTestId('elapsed').innerText()
     await page.waitForTimeout(2100)
     assert(await page.getByTestId('elapsed').innerText() === elapsed && /^Took/.test(elapsed), 'the clock stopped: ' + elapsed)
+    // "Try it": a few seconds of the training audio in the new voice, next to the original
+    await done.getByRole('button', { name: /Convert 8 s of your training audio/ }).click()
+    await assertAudioPlays(page, page.getByTestId('try-it-audio'))
     await shot(page, 'training-done')
     await axe(page, 'training finished')
     await done.getByRole('link', { name: 'Convert with this voice' }).click()

@@ -33,9 +33,12 @@ stop_server() { # pid
     wait "$pid" 2>/dev/null
   fi
 }
+FILES_PID=
 cleanup() {
   local pid
   for pid in "${SERVER_PIDS[@]}"; do stop_server "$pid"; done
+  # the file server dies of the signal (exit 143): that is not a failure of the suite
+  if [ -n "$FILES_PID" ]; then kill "$FILES_PID" 2>/dev/null; wait "$FILES_PID" 2>/dev/null || true; fi
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -92,7 +95,7 @@ cp tests/golden/rvc/hubert_small/hubert_fairseq_style.pt "$TMP/files/hubert_base
 cp tests/golden/rvc/rmvpe_small/rmvpe.safetensors "$TMP/files/rmvpe.pt"
 FILES_PORT=$(free_port)
 python3 -m http.server "$FILES_PORT" --bind 127.0.0.1 --directory "$TMP/files" >"$TMP/files.log" 2>&1 &
-SERVER_PIDS+=("$!")
+FILES_PID=$!
 BARE_PORT=$(free_port)
 VCS_MODELS_BASE_URL="http://127.0.0.1:$FILES_PORT/" start_server "$BARE_PORT" "$TMP/bare-data" "$TMP/bare-server.log"
 

@@ -154,7 +154,7 @@ export interface RvcParameters {
   rms_mix_rate: number
   protect: number
 }
-export interface RvcRequest { model_id: string; target_audio_id: string; parameters: RvcParameters }
+export interface RvcRequest { model_id: string; target_audio_id: string; parameters: RvcParameters & { clip_seconds?: number } }
 
 export const RVC_DEFAULTS: RvcParameters = { pitch_shift: 0, index_rate: 0.5, filter_radius: 3, rms_mix_rate: 0.25, protect: 0.33 }
 /** [min, max, step] per parameter; the UI's inputs and the client-side check use the same. */

@@ -9,6 +9,7 @@ import toast from 'react-hot-toast'
 import { api, ApiError, errorMessage, pullCommand, type AudioFile } from '../lib/api'
 import { BlockedNotice, Link, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
+import { Recorder } from '../components/Recorder'
 import { QualityReport } from '../components/QualityReport'
 import { ACTIVE, jobTitle } from '../components/JobsPanel'
 import { askNotificationPermission } from '../lib/progress'
@@ -63,6 +64,12 @@ export function ProTraining() {
   const [weights, setWeights] = useState<ApiError | null>(null)
   const [startError, setStartError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  const [recording, setRecording] = useState<'idle' | 'uploading' | string>('idle')
+  const recorded = async (wav: Blob, secs: number) => {
+    setRecording('uploading')
+    try { added(await api.uploadFile('training', wav, `recording-${files.length + 1}.wav`)); setRecording('idle') }
+    catch (e) { setRecording(`Your ${Math.round(secs)} s recording was not accepted: ${errorMessage(e)}`) }
+  }
 
   // the uploaded files come back after a reload (their ids are kept for this tab)
   useEffect(() => {
@@ -121,6 +128,10 @@ export function ProTraining() {
         <h2>1. Upload 5–10 minutes of speech</h2>
         <p className="muted">Several files are fine: all the ones you tick below are trained on together.</p>
         <Upload purpose="training" label="Drop training audio files" multiple onDone={added} />
+        <p className="muted">…or record here, reading the script (each take up to 10 minutes):</p>
+        <Recorder onRecorded={(w, secs) => void recorded(w, secs)} maxSeconds={600} sentences={30} label="up to 10 min" />
+        {recording === 'uploading' && <p role="status">Uploading your recording…</p>}
+        {recording !== 'idle' && recording !== 'uploading' && <p role="alert" className="error-text">{recording}</p>}
       </section>
       {files.length > 0 && (
         <section className="card stack" aria-labelledby="set-h" data-testid="training-set">

@@ -123,3 +123,22 @@ describe('Finished training', () => {
     } finally { vi.useRealTimers() }
   })
 })
+
+describe('Try it', () => {
+  it('converts the first seconds of the training audio with the new voice and plays it next to the original', async () => {
+    fetchMock.mockImplementation(async (url: string, init?: RequestInit) => {
+      if (url === '/api/convert/rvc' && init?.method === 'POST') return json(202, { status: 'conversion_started', job_id: 'job_try' })
+      if (url === '/api/jobs/job_try') return json(200, { job_id: 'job_try', kind: 'convert_rvc', status: 'running', progress: 10 })
+      return json(200, { job_id: 'j1', kind: 'train_rvc', status: 'complete',
+        result: { model_id: 'model_x', model_name: 'Alice', quality_grade: 'B', final_loss: 19, training_audio_ids: ['audio_1', 'audio_2'] } })
+    })
+    render(<Training jobId="j1" />)
+    fireEvent.click(await screen.findByRole('button', { name: /Convert 8 s of your training audio/ }))
+    await waitFor(() => expect(FakeES.last?.url).toBe('/api/progress/job_try'))
+    const body = JSON.parse(fetchMock.mock.calls.find(([u]) => u === '/api/convert/rvc')![1].body)
+    expect(body).toMatchObject({ model_id: 'model_x', target_audio_id: 'audio_1', parameters: { clip_seconds: 8, index_rate: 0.5 } })
+    FakeES.last!.emit('complete', { output_audio_id: 'audio_out' })
+    expect(screen.getByLabelText('Original recording').getAttribute('src')).toBe('/api/download/audio_1?format=wav')
+    expect(screen.getByTestId('try-it-audio').getAttribute('src')).toBe('/api/download/audio_out?format=wav')
+  })
+})

@@ -3,8 +3,9 @@
  * confirmed) and a browser notification when done. Once finished: the model's name, grade,
  * final loss, epochs, whether it was stopped early and the speech it learnt from, with
  * "Convert with this voice". */
+import { useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, errorMessage } from '../lib/api'
+import { api, downloadUrl, errorMessage, RVC_DEFAULTS } from '../lib/api'
 import { useJob } from '../lib/useJob'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { ConfirmButton, Link, Unavailable } from '../components/Common'
@@ -27,6 +28,42 @@ export interface TrainingSummary {
   speech_seconds?: number
   training_minutes?: number
   recovered?: boolean
+  training_audio_ids?: string[]
+}
+
+export const PREVIEW_SECONDS = 8
+
+/** "Try it": converts the first seconds of the training audio with the new voice (clip_seconds) and
+ * plays the result next to the original. */
+export function TryIt({ modelId, audioId }: { modelId: string; audioId: string }) {
+  const [jobId, setJobId] = useState<string | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const job = useJob(jobId)
+  const start = async () => {
+    setError(null)
+    try {
+      const r = await api.convertRvc({ model_id: modelId, target_audio_id: audioId, parameters: { ...RVC_DEFAULTS, clip_seconds: PREVIEW_SECONDS } })
+      setJobId(r.job_id)
+    } catch (e) { setError(errorMessage(e)) }
+  }
+  const out = job.status === 'complete' && typeof job.result?.output_audio_id === 'string' ? job.result.output_audio_id : null
+  const running = !!jobId && !out && job.status !== 'failed' && job.status !== 'cancelled'
+  return (
+    <section aria-labelledby="try-h" className="try-it" data-testid="try-it">
+      <h3 id="try-h">Try it</h3>
+      {!jobId && <button type="button" onClick={() => void start()}>Convert {PREVIEW_SECONDS} s of your training audio with this voice</button>}
+      {running && <p role="status">Converting a few seconds… {typeof job.last?.percent === 'number' ? `${Math.round(Math.max(job.peak ?? 0, job.last.percent))}%` : ''}</p>}
+      {out && (
+        <div className="grid2">
+          <figure><figcaption>Original (your recording)</figcaption>
+            <audio controls preload="metadata" src={downloadUrl(audioId)} aria-label="Original recording" /></figure>
+          <figure><figcaption>Your voice model</figcaption>
+            <audio controls preload="metadata" src={downloadUrl(out)} aria-label="Converted with your voice model" data-testid="try-it-audio" /></figure>
+        </div>
+      )}
+      {(error || job.status === 'failed') && <p role="alert" className="error-text">{error ?? job.error}</p>}
+    </section>
+  )
 }
 
 export function TrainingDone({ r }: { r: TrainingSummary }) {
@@ -44,6 +81,7 @@ export function TrainingDone({ r }: { r: TrainingSummary }) {
         {num(r.training_minutes) && <div><dt>Training time</dt><dd>{fmtDuration(r.training_minutes! * 60)}</dd></div>}
       </dl>
       <p className="muted small-print">Grade from the final mel loss: A below 18, B below 23, C below 28, D otherwise (the RVC logs' scale).</p>
+      {r.model_id && r.training_audio_ids?.[0] && <TryIt modelId={r.model_id} audioId={r.training_audio_ids[0]} />}
       <p className="actions">
         {r.model_id && <Link to={`/convert?model=${encodeURIComponent(r.model_id)}`} className="button primary">Convert with this voice</Link>}
         <Link to="/models" className="button">Go to your models</Link>
