@@ -222,6 +222,8 @@ static int train_validate(store *s, const char *user_id, json_t *params, vc_erro
     json_object_set_new(params, "training_audio_seconds", json_real(seconds));
     json_object_set_new(params, "estimated_duration_minutes",
                         json_integer((json_int_t)ceil(rvc_train_estimate_seconds(&r, seconds) / 60.0)));
+    /* the jobs list's ETA (estimate − elapsed) from the first moment, not only once steps report */
+    json_object_set_new(params, "estimated_seconds", json_real(round(rvc_train_estimate_seconds(&r, seconds))));
     return 0;
 }
 
