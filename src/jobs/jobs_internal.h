@@ -71,6 +71,9 @@ struct audio_buffer;
  * quality_analysis in result. */
 int jobs_store_audio_output(const job *jb, job_ctx *c, const char *purpose, const char *filename,
                             const struct audio_buffer *buf, json_t *result, vc_error *err);
+/* The same for the job's n-th output (a batch: one output per input, ids job_output_id(jb, n)). */
+int jobs_store_audio_output_n(const job *jb, job_ctx *c, int n, const char *purpose, const char *filename,
+                              const struct audio_buffer *buf, json_t *result, vc_error *err);
 extern const job_kind JOBS_KIND_CONVERT_RVC; /* jobs_kind_rvc.c */
 extern const job_kind JOBS_KIND_TRAIN_RVC;   /* jobs_kind_train.c */
 extern const job_kind JOBS_KIND_MODELS_PULL; /* jobs_kind_pull.c */

@@ -143,9 +143,15 @@ int jobs_run_dsp_steps(job_ctx *c, const json_t *opts, struct audio_buffer *buf,
 int jobs_store_audio_output(const job *jb, job_ctx *c, const char *purpose, const char *filename, const audio_buffer *buf,
                         json_t *result, vc_error *err)
 {
+    return jobs_store_audio_output_n(jb, c, 0, purpose, filename, buf, result, err);
+}
+
+int jobs_store_audio_output_n(const job *jb, job_ctx *c, int n, const char *purpose, const char *filename,
+                              const audio_buffer *buf, json_t *result, vc_error *err)
+{
     store_audio out = {0};
     audio_quality q;
-    job_output_id(jb, 0, out.audio_id);
+    job_output_id(jb, n, out.audio_id);
     snprintf(out.user_id, sizeof out.user_id, "%s", jb->user_id);
     snprintf(out.purpose, sizeof out.purpose, "%s", purpose);
     snprintf(out.format, sizeof out.format, "wav");

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "models/rvc/rvc_import.h"
+#include "server/zip_out.h"
 #include "server/form.h"
 
 #define IMPORT_MAX_MB_DEFAULT 1024 /* per file; an RVC v2 voice is ~55 MB, big indexes reach hundreds */
@@ -109,79 +109,8 @@ static int handle_rename(server_request *r)
     return server_reply_json(r, 200, o);
 }
 
-/* ---- export: the voice's .pth + .index as a stored (uncompressed) .zip, the layout RVC-WebUI and
- * Applio load (one folder-less archive holding NAME.pth and NAME.index) ---- */
-typedef struct zip_entry { char name[160]; uint32_t crc, size, offset; } zip_entry;
-
-static void put16(unsigned char *p, unsigned v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
-static void put32(unsigned char *p, uint32_t v) { put16(p, v & 0xffff); put16(p + 2, v >> 16); }
-
-/* Appends the file at path to the archive as name; entry gets its CRC, size and offset. */
-static int zip_add_file(FILE *z, const char *path, const char *name, zip_entry *e, vc_error *err)
-{
-    FILE *in = fopen(path, "rb");
-    if (!in) return vc_fail(err, VC_ERR_IO, "cannot read %s", path);
-    long off = ftell(z);
-    snprintf(e->name, sizeof e->name, "%s", name);
-    unsigned char h[30] = {0};
-    size_t nl = strlen(e->name);
-    fwrite(h, 1, sizeof h, z); /* rewritten below, once CRC and size are known */
-    fwrite(e->name, 1, nl, z);
-    unsigned char buf[1 << 16];
-    size_t k;
-    uLong crc = crc32(0, Z_NULL, 0);
-    uint64_t size = 0;
-    while ((k = fread(buf, 1, sizeof buf, in)) > 0) {
-        crc = crc32(crc, buf, (uInt)k);
-        size += k;
-        if (fwrite(buf, 1, k, z) != k) break;
-    }
-    int bad = ferror(in) || ferror(z) || size > 0xfffffffeULL || off < 0;
-    fclose(in);
-    if (bad) return vc_fail(err, VC_ERR_IO, "cannot write the export archive (disk full, or a file over 4 GB)");
-    e->crc = (uint32_t)crc;
-    e->size = (uint32_t)size;
-    e->offset = (uint32_t)off;
-    put32(h, 0x04034b50);
-    put16(h + 4, 20);
-    put32(h + 14, e->crc);
-    put32(h + 18, e->size);
-    put32(h + 22, e->size);
-    put16(h + 26, (unsigned)nl);
-    long end = ftell(z);
-    fseek(z, off, SEEK_SET);
-    fwrite(h, 1, sizeof h, z);
-    fseek(z, end, SEEK_SET);
-    return 0;
-}
-
-static void zip_finish(FILE *z, const zip_entry *e, int n)
-{
-    long start = ftell(z);
-    for (int i = 0; i < n; i++) {
-        unsigned char c[46] = {0};
-        size_t nl = strlen(e[i].name);
-        put32(c, 0x02014b50);
-        put16(c + 4, 20);
-        put16(c + 6, 20);
-        put32(c + 16, e[i].crc);
-        put32(c + 20, e[i].size);
-        put32(c + 24, e[i].size);
-        put16(c + 28, (unsigned)nl);
-        put32(c + 42, e[i].offset);
-        fwrite(c, 1, sizeof c, z);
-        fwrite(e[i].name, 1, nl, z);
-    }
-    long end = ftell(z);
-    unsigned char d[22] = {0};
-    put32(d, 0x06054b50);
-    put16(d + 8, (unsigned)n);
-    put16(d + 10, (unsigned)n);
-    put32(d + 12, (uint32_t)(end - start));
-    put32(d + 16, (uint32_t)start);
-    fwrite(d, 1, sizeof d, z);
-}
-
+/* ---- export: the voice's .pth + .index as a stored .zip (server/zip_out.h), the layout RVC-WebUI
+ * and Applio load (one folder-less archive holding NAME.pth and NAME.index) ---- */
 /* A file-name-safe version of the model's name ("My voice!" → "My_voice_"). */
 static void safe_file_name(const char *name, char *out, size_t cap)
 {
@@ -204,25 +133,12 @@ static int handle_export(server_request *r)
     safe_file_name(m.name, base, sizeof base);
     store_path(r->app->store, pth, sizeof pth, "%s/model.pth", m.file_path);
     store_path(r->app->store, idx, sizeof idx, "%s/model.index", m.file_path);
-    FILE *z = tmpfile();
-    if (!z) return server_fail(r, VC_ERR_IO, "cannot create a temporary file for the export");
-    zip_entry e[2];
-    int n = 0;
+    char iname[160];
     snprintf(name, sizeof name, "%s.pth", base);
-    int rc = zip_add_file(z, pth, name, &e[n++], &err);
-    if (rc == 0 && access(idx, R_OK) == 0) {
-        snprintf(name, sizeof name, "%s.index", base);
-        rc = zip_add_file(z, idx, name, &e[n++], &err);
-    }
-    if (rc == 0) zip_finish(z, e, n);
-    if (rc == 0 && (fflush(z) || ferror(z))) rc = vc_fail(&err, VC_ERR_IO, "cannot write the export archive");
-    int fd = rc == 0 ? dup(fileno(z)) : -1;
-    fclose(z);
-    if (rc) return server_fail(r, err.code, "%s", err.message);
-    if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-        if (fd >= 0) close(fd);
-        return server_fail(r, VC_ERR_IO, "cannot read back the export archive");
-    }
+    snprintf(iname, sizeof iname, "%s.index", base);
+    const char *paths[2] = {pth, idx}, *names[2] = {name, iname};
+    int n = access(idx, R_OK) == 0 ? 2 : 1, fd;
+    if (zip_out_files(paths, names, n, &fd, &err)) return server_fail(r, err.code, "%s", err.message);
     snprintf(disp, sizeof disp, "attachment; filename=\"%s.zip\"", base);
     return server_reply_file(r, fd, "application/zip", disp);
 }

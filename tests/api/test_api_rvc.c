@@ -5,7 +5,8 @@
  * tiny golden base models installed as if pulled → the four phases over SSE → a downloadable,
  * non-silent WAV at the model's rate; bad requests get the brief's codes; 0.2 s and silent inputs
  * finish; a running conversion can be cancelled and leaves no output; the estimate scales with the
- * input's length, from the throughput measured on this machine (data/throughput.json).
+ * input's length, from the throughput measured on this machine (data/throughput.json); a batch
+ * (target_audio_ids) gives one output per file and all of them as one zip.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -374,6 +375,63 @@ static void estimates_scale_with_the_input(void **state)
     if (!(long_est > short_est + 1.0)) fail_msg("estimate for 240 s: %.1f s, for 3 s: %.1f s: it does not scale", long_est, short_est);
 }
 
+static void batch_converts_each_file_and_zips_them(void **state)
+{
+    char wav[] = "/tmp/vcs-rvc-batch-XXXXXX", a1[64], a2[64], body[512], job[64], path[200], url[600];
+    close(mkstemp(wav));
+    assert_int_equal(test_audio_tone(wav, 16000, 1, 1.0, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    upload_target(wav, a1, sizeof a1);
+    assert_int_equal(test_audio_tone(wav, 16000, 1, 2.0, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    upload_target(wav, a2, sizeof a2);
+    unlink(wav);
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_ids\":[]}", MODEL_ID);
+    call("POST", "/api/convert/rvc", body, 400);
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_ids\":[\"%s\"],\"target_audio_id\":\"%s\"}", MODEL_ID, a1, a1);
+    call("POST", "/api/convert/rvc", body, 400);
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_ids\":[\"%s\",\"audio_nope\"]}", MODEL_ID, a1);
+    call("POST", "/api/convert/rvc", body, 404);
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_ids\":[\"%s\",\"%s\"]}", MODEL_ID, a1, a2);
+    json_t *j = call("POST", "/api/convert/rvc", body, 202);
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
+    assert_string_equal(wait_terminal(job, 120), "complete");
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    json_t *result = json_deep_copy(json_object_get(call("GET", path, NULL, 200), "result")); /* call() reuses its answer */
+    json_t *outs = json_object_get(result, "outputs");
+    assert_int_equal(json_array_size(outs), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *o = json_array_get(outs, i);
+        assert_string_equal(json_string_value(json_object_get(o, "input_audio_id")), i ? a2 : a1);
+        double d = json_number_value(json_object_get(o, "duration_seconds"));
+        if (fabs(d - (i ? 2.0 : 1.0)) > 0.05) fail_msg("output %zu lasts %.2f s", i, d);
+        snprintf(path, sizeof path, "/api/download/%s", json_string_value(json_object_get(o, "output_audio_id")));
+        call("GET", path, NULL, 200); /* each file downloads on its own */
+    }
+    assert_string_equal(json_string_value(json_object_get(result, "output_audio_id")),
+                        json_string_value(json_object_get(json_array_get(outs, 0), "output_audio_id")));
+    http_response res = {0};
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, json_string_value(json_object_get(result, "download_zip_url"))),
+                                  NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_true(!memcmp(res.body, "PK\x03\x04", 4));
+    char zip[] = "/tmp/vcs-batch-zip-XXXXXX", cmd[400];
+    int fd = mkstemp(zip);
+    assert_int_equal(write(fd, res.body, res.body_len), (ssize_t)res.body_len);
+    close(fd);
+    http_response_free(&res);
+    snprintf(cmd, sizeof cmd, "python3 -c \"import zipfile,sys; z=zipfile.ZipFile('%s'); n=z.namelist(); "
+             "sys.exit(z.testzip() is not None or len(n) != 2 or not n[0].startswith('01_take_rvc_'))\"", zip);
+    assert_int_equal(system(cmd), 0);
+    unlink(zip);
+    json_decref(result);
+    /* a single conversion has no zip */
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_id\":\"%s\"}", MODEL_ID, a1);
+    j = call("POST", "/api/convert/rvc", body, 202);
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
+    assert_string_equal(wait_terminal(job, 60), "complete");
+    snprintf(path, sizeof path, "/api/jobs/%s/outputs.zip", job);
+    call("GET", path, NULL, 404);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +443,7 @@ int main(void)
         cmocka_unit_test(short_and_silent_inputs_finish),
         cmocka_unit_test(cancel_a_running_conversion),
         cmocka_unit_test(estimates_scale_with_the_input),
+        cmocka_unit_test(batch_converts_each_file_and_zips_them),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
