@@ -461,6 +461,31 @@ const specs = [
     await page.getByRole('heading', { name: 'Before / after' }).waitFor()
     await axe(page, 'convert result')
   }],
+  ['batch conversion: several targets, one job, each result plays, all of them as a zip', async (page) => {
+    const models = (await api('/api/models')).body.models
+    if (!models.length) return 'SKIP (no voice model) the import spec did not add one'
+    const model = models.find((m) => m.model_id === state.importedModel) ?? models[0]
+    let posted = null
+    page.on('request', (r) => { if (r.url().endsWith('/api/convert/rvc') && r.method() === 'POST') posted = r.postDataJSON() })
+    await page.goto(`${BASE}/convert?model=${encodeURIComponent(model.model_id)}`)
+    await page.getByRole('heading', { name: 'Convert', level: 1 }).waitFor()
+    await page.locator('[data-testid="upload-input-target"]').setInputFiles([join(AUDIO, 'short.wav'), join(AUDIO, 'ref.wav')])
+    const ready = page.getByTestId('batch-ready')
+    await ready.filter({ hasText: 'Ready to convert 2 files in one job' }).waitFor({ timeout: TIMEOUT })
+    await page.getByRole('button', { name: 'Convert', exact: true }).click()
+    const res = page.getByTestId('batch-result')
+    await res.waitFor({ timeout: 180000 })
+    assert(posted && posted.target_audio_ids?.length === 2 && !posted.target_audio_id, 'one job for both: ' + JSON.stringify(posted))
+    assert(/Converted 2 files/.test(await res.innerText()), 'both listed')
+    await assertAudioPlays(page, res.locator('audio').nth(1))
+    const zipHref = await page.getByTestId('download-zip').getAttribute('href')
+    const z = await fetch(new URL(zipHref, BASE))
+    const bytes = new Uint8Array(await z.arrayBuffer())
+    const text = new TextDecoder('latin1').decode(bytes)
+    assert(z.status === 200 && bytes[0] === 0x50 && bytes[1] === 0x4b && /01_\w+_rvc_/.test(text) && /02_\w+_rvc_/.test(text), 'zip of both outputs')
+    await shot(page, 'batch-result')
+    await axe(page, 'batch conversion result')
+  }],
   ['model library: delete asks first, then the model is gone from the page and the server', async (page) => {
     if (!state.importedModel) return 'SKIP (no voice model) the import spec did not add one'
     const m = (await api('/api/models')).body.models.find((x) => x.model_id === state.importedModel)

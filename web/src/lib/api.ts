@@ -243,6 +243,9 @@ export const api = {
     request<{ audio: AudioFile[] }>('GET', '/api/audio' + (purpose ? `?purpose=${purpose}` : '')).then((r) => r.audio ?? []),
   convertF5: (b: F5Request) => request<ConversionStarted>('POST', '/api/convert/f5tts', b),
   convertRvc: (b: RvcRequest) => request<ConversionStarted>('POST', '/api/convert/rvc', b),
+  /** Several targets, one job: result.outputs (one per file) and result.download_zip_url. */
+  convertRvcBatch: (b: Omit<RvcRequest, 'target_audio_id'> & { target_audio_ids: string[] }) =>
+    request<ConversionStarted>('POST', '/api/convert/rvc', b),
   train: (b: TrainRequest) => request<StartedJob>('POST', '/api/train', b),
   preprocess: (b: unknown) => request<StartedJob>('POST', '/api/preprocess', b),
   /** `voiceclone models pull PACK` as a job on the server ("Download models"). */

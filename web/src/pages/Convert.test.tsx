@@ -156,3 +156,4 @@ describe('Convert (RVC)', () => {
     for (const name of ['Start training', 'Import a model', 'Quick clone']) expect(screen.getByRole('link', { name })).toBeTruthy()
   })
 })
+

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'react'
 import toast from 'react-hot-toast'
 import {
-  api, ApiError, errorMessage, pullCommand, rvcParameterProblem, RVC_DEFAULTS, RVC_LIMITS,
+  api, ApiError, downloadUrl, errorMessage, pullCommand, rvcParameterProblem, RVC_DEFAULTS, RVC_LIMITS,
   type AudioFile, type RvcParameters, type VoiceModel,
 } from '../lib/api'
 import { BlockedNotice, ConfirmButton, Link, Skeleton, Unavailable, WeightsMissing } from '../components/Common'
@@ -38,6 +38,29 @@ const RVC_HELP: Record<keyof RvcParameters, string> = {
   protect: 'Protects breaths and voiceless consonants from artifacts; 0.5 turns protection off.',
 }
 
+export interface BatchOutput { output_audio_id: string; input_filename?: string; filename?: string; duration_seconds?: number }
+
+/** A batch's results: each file with a player and its download, and all of them as one .zip. */
+export function BatchResults({ outputs, zipUrl, focus }: { outputs: BatchOutput[]; zipUrl: string | null; focus?: boolean }) {
+  const h = useRef<HTMLHeadingElement>(null)
+  useEffect(() => { if (focus) h.current?.focus() }, [focus])
+  return (
+    <section className="card result" aria-labelledby="batch-h" data-testid="batch-result">
+      <h2 id="batch-h" tabIndex={-1} ref={h}>Converted {outputs.length} files</h2>
+      {zipUrl && <p><a className="button primary" href={zipUrl} download data-testid="download-zip">Download all (.zip)</a></p>}
+      <ul className="batch-list">
+        {outputs.map((o) => (
+          <li key={o.output_audio_id}>
+            <p><strong>{o.input_filename ?? o.filename}</strong>{o.duration_seconds !== undefined && <span className="muted"> · {fmtDuration(o.duration_seconds)}</span>}</p>
+            <audio controls preload="metadata" src={downloadUrl(o.output_audio_id)} aria-label={`Converted ${o.input_filename ?? ''}`} />
+            <a href={downloadUrl(o.output_audio_id)} download={o.filename ?? 'converted.wav'}>Download WAV<span className="sr-only"> of {o.input_filename}</span></a>
+          </li>
+        ))}
+      </ul>
+    </section>
+  )
+}
+
 export function Convert() {
   const search = useApp((s) => s.search)
   const [models, setModels] = useState<VoiceModel[] | null>(null)
@@ -45,6 +68,10 @@ export function Convert() {
   const [modelId, setModelId] = useState(new URLSearchParams(search).get('model') ?? '')
   const [earlier, setEarlier] = useState<AudioFile[]>([])
   const [target, setTarget] = useState<AudioFile | null>(null)
+  /** more files converted in the same job (a batch: target_audio_ids) */
+  const [extra, setExtra] = useState<AudioFile[]>([])
+  const targetRef = useRef<AudioFile | null>(null)
+  targetRef.current = target
   const [p, setP] = useState<RvcParameters>(RVC_DEFAULTS)
   const [jobId, setJobId] = useState<string | null>(null)
   const [eta, setEta] = useState<number | null>(null)
@@ -84,7 +111,9 @@ export function Convert() {
     setBusy(true)
     setWeights(null)
     try {
-      const r = await api.convertRvc({ model_id: modelId, target_audio_id: target.file_id, parameters: p })
+      const r = extra.length === 0
+        ? await api.convertRvc({ model_id: modelId, target_audio_id: target.file_id, parameters: p })
+        : await api.convertRvcBatch({ model_id: modelId, target_audio_ids: [target.file_id, ...extra.map((a) => a.file_id)], parameters: p })
       setEta(typeof r.estimated_duration_seconds === 'number' ? r.estimated_duration_seconds : null)
       setJobId(r.job_id)
       setQuery({ model: modelId, job: r.job_id, target: target.file_id })
@@ -95,7 +124,8 @@ export function Convert() {
     } finally { setBusy(false) }
   }
   const setParam = (k: keyof RvcParameters, v: string) => setP((old) => ({ ...old, [k]: v === '' ? NaN : +v }))
-  const result = job.status === 'complete' ? resultInfo(job.result) : null
+  const batch = job.status === 'complete' && Array.isArray(job.result?.outputs) ? job.result!.outputs as BatchOutput[] : null
+  const result = job.status === 'complete' && !batch ? resultInfo(job.result) : null
   const cancel = async () => {
     if (!jobId) return
     try { await api.cancelJob(jobId); toast.success('Conversion cancelled') } catch (e) { toast.error(errorMessage(e)) }
@@ -136,8 +166,29 @@ export function Convert() {
               </select>
               <p className="muted">…or add a new one:</p>
             </>}
-            <Upload purpose="target" label="Drop the audio to convert" onDone={(a) => { setTarget(a); setEarlier((xs) => [a, ...xs.filter((x) => x.file_id !== a.file_id)]) }} />
-            {target && <p role="status" data-testid="target-ready">Ready to convert: {target.filename} ({fmtDuration(target.duration_seconds)})</p>}
+            <Upload purpose="target" label="Drop the audio to convert (several files: one job converts them all)" multiple onDone={(a) => {
+              // the first file is the one to convert; more files make a batch
+              // (read through a ref: an upload's callback outlives the render it was made in)
+              const t = targetRef.current
+              if (!t || t.file_id === a.file_id) { targetRef.current = a; setTarget(a) }
+              else setExtra((xs) => xs.some((x) => x.file_id === a.file_id) ? xs : [...xs, a])
+              setEarlier((xs) => [a, ...xs.filter((x) => x.file_id !== a.file_id)])
+            }} />
+            {target && extra.length === 0 && <p role="status" data-testid="target-ready">Ready to convert: {target.filename} ({fmtDuration(target.duration_seconds)})</p>}
+            {target && extra.length > 0 && (
+              <div role="status" data-testid="batch-ready">
+                <p>Ready to convert {extra.length + 1} files in one job ({fmtDuration([target, ...extra].reduce((t, a) => t + (a.duration_seconds ?? 0), 0))} in all):</p>
+                <ul className="file-pick">
+                  {[target, ...extra].map((a, i) => (
+                    <li key={a.file_id}>{a.filename} <span className="muted">{fmtDuration(a.duration_seconds)}</span>
+                      <button type="button" className="small" onClick={() => {
+                        if (i === 0) { setTarget(extra[0]); setExtra(extra.slice(1)) } else setExtra(extra.filter((x) => x.file_id !== a.file_id))
+                      }}>Remove<span className="sr-only"> {a.filename}</span></button>
+                    </li>
+                  ))}
+                </ul>
+              </div>
+            )}
           </section>
           <section className="card stack">
             <details>
@@ -173,6 +224,7 @@ export function Convert() {
           {job.status === 'complete' && !result && <p role="alert" className="error-text" data-testid="no-result">The job finished but the server sent no audio id for the result.</p>}
         </section>
       )}
+      {batch && <BatchResults outputs={batch} zipUrl={typeof job.result?.download_zip_url === 'string' ? job.result.download_zip_url : null} focus={startedHere.current} />}
       {result && <ResultPlayer result={result} title={`Converted: ${model?.name ?? 'your voice'}`} filename="converted" compareWith={target?.file_id} focus={startedHere.current} />}
       {result && target && (
         <BeforeAfter downloads={false}
