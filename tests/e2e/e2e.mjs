@@ -563,6 +563,8 @@ const specs = [
     await startButton.click()
     await page.waitForURL(/\/training\//, { timeout: TIMEOUT })
     const trainingUrl = page.url()
+    // a failure below must not leave a 200-epoch training eating the CPU of the specs after it
+    state.cleanup = async () => { await fetch(`${BASE}/api/jobs/${trainingUrl.split('/training/')[1]}`, { method: 'DELETE' }).catch(() => {}) }
     assert(posted.training_audio_ids.length === 2 && !('training_audio_id' in posted), 'trains on both files: ' + JSON.stringify(posted))
     await page.getByRole('img', { name: /Training loss, latest [\d.]+ at step \d+/ }).waitFor({ timeout: 180000 })
     // leave, then find it again from the jobs panel
@@ -570,8 +572,8 @@ const specs = [
     await page.getByRole('heading', { name: 'Your voice models' }).waitFor()
     await page.waitForFunction(() => document.activeElement?.tagName === 'H1', null, { timeout: TIMEOUT })   // focus on the new page's heading
     const row = page.getByRole('complementary').getByTestId('job-row').filter({ hasText: 'E2E trained voice · 2 files' })
-    await row.waitFor({ timeout: TIMEOUT })
-    assert(/training · \d+%/.test(await row.innerText()), 'panel row: kind, name, state, progress: ' + await row.innerText())
+    await row.filter({ hasText: /(feature extraction|training|index|validation) · \d+%/ }).waitFor({ timeout: TIMEOUT })
+    assert(/Training/.test(await row.innerText()), 'panel row: kind, name, state, progress: ' + await row.innerText())
     await shot(page, 'jobs-panel-running', false)
     await axe(page, 'models with a running training in the panel')
     // /train lists it too
@@ -601,6 +603,7 @@ const specs = [
     assert(m && m.final_loss > 0 && m.quality_grade, 'the library lists the trained model with its loss and grade')
     assert(await page.getByLabel('Voice model', { exact: true }).inputValue() === m.model_id, 'preselected for conversion')
     state.trainedModel = m.model_id
+    state.cleanup = null
   }],
   ['library: a voice shows what its file says, renames, exports a .zip that imports again; no overflow at 390 px', async (page) => {
     if (!state.trainedModel) return 'SKIP (no trained model) the training spec did not finish'
@@ -664,8 +667,8 @@ const specs = [
     assert(p2 > p1, `progress advances live over SSE (${p1} → ${p2})`)
     const panel = page.getByRole('complementary')
     await panel.locator('.job-kind', { hasText: 'sleep' }).waitFor({ timeout: TIMEOUT })
-    await page.getByRole('button', { name: 'Cancel training' }).click()
-    await page.getByRole('button', { name: 'Yes, cancel' }).click()
+    await page.getByRole('button', { name: 'Cancel training', exact: true }).click()
+    await page.getByRole('button', { name: 'Yes, cancel', exact: true }).click()
     await page.getByText('Cancelled.').waitFor({ timeout: TIMEOUT })
     const elapsed = await page.getByTestId('elapsed').innerText()
     await page.waitForTimeout(2100)
@@ -723,6 +726,7 @@ for (const [name, fn] of specs) {
     await page.screenshot({ path: join(SHOTS, name.replace(/[^a-z0-9]+/gi, '_').slice(0, 60) + '.png'), fullPage: true }).catch(() => {})
   }
   await page.close()
+  if (state.cleanup) { await state.cleanup(); state.cleanup = null }
 }
 await ctx.close()
 console.log(`e2e: ${specs.length - failed - skipped}/${specs.length} passed, ${failed} failed, ${skipped} skipped (server feature missing) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)

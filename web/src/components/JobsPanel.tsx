@@ -67,7 +67,7 @@ function JobRow({ j, onCancel }: { j: Job; onCancel?: () => void }) {
       {j.status === 'running' && typeof p === 'number' && <progress max={100} value={p} aria-label={`${kind} progress`} />}
       {onCancel && (
         <button type="button" className="small" onClick={onCancel}>
-          Cancel<span className="sr-only"> {kind} {title}</span>
+          Cancel<span className="sr-only"> job: {kind} {title}</span>
         </button>
       )}
     </li>
