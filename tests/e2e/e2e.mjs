@@ -73,11 +73,11 @@ async function assertDownload(page, testid, type) {
   return href
 }
 
-/** With VCS_SHOTS_ALL=1: a screenshot of a moment worth showing (the changed screens), as shot_NAME.png. */
+/** With VCS_SHOTS_ALL=1: a screenshot of a moment worth showing (the changed screens), as shot_NAME.jpg. */
 async function shot(page, name, fullPage = true) {
   if (!process.env.VCS_SHOTS_ALL) return
   mkdirSync(SHOTS, { recursive: true })
-  await page.screenshot({ path: join(SHOTS, 'shot_' + name + '.png'), fullPage })
+  await page.screenshot({ path: join(SHOTS, 'shot_' + name + '.jpg'), fullPage, type: 'jpeg', quality: 72 })
 }
 
 async function uploadThroughUi(page, input, file) {
@@ -594,7 +594,11 @@ const specs = [
     assert(await page.getByTestId('elapsed').innerText() === elapsed && /^Took/.test(elapsed), 'the clock stopped: ' + elapsed)
     // "Try it": a few seconds of the training audio in the new voice, next to the original
     await done.getByRole('button', { name: /Convert 8 s of your training audio/ }).click()
-    await assertAudioPlays(page, page.getByTestId('try-it-audio'))
+    const tryIt = page.getByTestId('try-it-audio')
+    await tryIt.waitFor({ timeout: 120000 })
+    await page.waitForFunction((a) => a.readyState >= 1, await tryIt.elementHandle(), { timeout: TIMEOUT })
+    const clip = await tryIt.evaluate((a) => a.duration)
+    assert(clip > 7 && clip < 9, 'the preview is the first 8 s, converted: ' + clip)
     await shot(page, 'training-done')
     await axe(page, 'training finished')
     await done.getByRole('link', { name: 'Convert with this voice' }).click()
