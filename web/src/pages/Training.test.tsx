@@ -142,3 +142,16 @@ describe('Try it', () => {
     expect(screen.getByTestId('try-it-audio').getAttribute('src')).toBe('/api/download/audio_out?format=wav')
   })
 })
+
+describe('Training notes', () => {
+  it('keeps the re-measured SNR and the speech kept on screen after the progress line moves on', async () => {
+    render(<Training jobId="j1" />)
+    await waitFor(() => expect(FakeES.last).not.toBeNull())
+    FakeES.last!.emit('progress', { phase: 'preprocessing', percent: 5, message: 'After noise removal: SNR 17.2 dB (training minimum 15 dB)' })
+    FakeES.last!.emit('progress', { phase: 'feature extraction', percent: 15, message: 'Speech kept after slicing: 312 s in 92 pieces' })
+    FakeES.last!.emit('progress', { phase: 'training', step: 1, total_steps: 10, loss: 1 })
+    const notes = screen.getByTestId('training-notes').textContent
+    expect(notes).toMatch(/After noise removal: SNR 17\.2 dB/)
+    expect(notes).toMatch(/Speech kept after slicing: 312 s in 92 pieces/)
+  })
+})

@@ -3,7 +3,7 @@
  * confirmed) and a browser notification when done. Once finished: the model's name, grade,
  * final loss, epochs, whether it was stopped early and the speech it learnt from, with
  * "Convert with this voice". */
-import { useState } from 'react'
+import { useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
 import { api, downloadUrl, errorMessage, RVC_DEFAULTS } from '../lib/api'
 import { useJob } from '../lib/useJob'
@@ -90,8 +90,18 @@ export function TrainingDone({ r }: { r: TrainingSummary }) {
   )
 }
 
+/** Progress messages worth keeping on screen after they pass: the SNR measured again after noise
+ * removal, and how much speech the slicer kept. */
+export const KEPT_NOTES = /^(After noise removal|Speech kept after slicing)/
+
 export function Training({ jobId }: { jobId: string }) {
   const job = useJob(jobId)
+  const [notes, setNotes] = useState<string[]>([])
+  const message = job.last?.message
+  useEffect(() => { setNotes([]) }, [jobId])
+  useEffect(() => {
+    if (message && KEPT_NOTES.test(message)) setNotes((ns) => ns.includes(message) ? ns : [...ns, message])
+  }, [message])
   // only a finish seen live notifies (not a job that was already done when the page opened)
   useNotifyWhenDone(job, jobId, { title: 'Training finished', body: 'Your voice model is ready.' }, 'Training failed')
   const cancel = async () => {
@@ -108,6 +118,7 @@ export function Training({ jobId }: { jobId: string }) {
       <p className="muted">Job {jobId}. You can leave this page; come back any time to see the progress (the Jobs panel links here).</p>
       <section className="card">
         <JobProgress view={job} phases={PHASES} />
+        {notes.length > 0 && <ul className="muted small-print" aria-label="Training notes" data-testid="training-notes">{notes.map((n) => <li key={n}>{n}</li>)}</ul>}
         <LossPlot points={job.loss} />
         {job.status === 'running' && job.phase === 'training' && (
           <ConfirmButton label="Stop now and keep the model" confirmLabel="Yes, stop and keep it" question="Stop training now? The model trained so far is saved to your library." onConfirm={() => void stop()} />
