@@ -1,6 +1,7 @@
 /*
- * voiceclone worker [--data DIR]: the scale-out job worker. Jobs (queue, lanes, job kinds) are
- * not in the studio yet, so this verb says so and fails instead of pretending to work.
+ * voiceclone worker [--data DIR]: a separate job-worker process. The queue, lanes and job kinds
+ * run inside `voiceclone serve` (its worker threads); a worker of its own, for running jobs on
+ * another process or machine, is not built, so this verb says so and fails instead of pretending.
  */
 #include <stdio.h>
 
@@ -9,8 +10,8 @@
 int cmd_worker(int argc, char **argv)
 {
     (void)argc;
-    fprintf(stderr, "voiceclone %s: not available yet — the jobs module (queue and workers) has not landed; "
-                    "`voiceclone serve` covers uploads, analysis and downloads meanwhile\n",
+    fprintf(stderr, "voiceclone %s: not available — jobs run inside `voiceclone serve` (its worker threads, "
+                    "VCS_LANE_TRAIN/CONVERT/CPU set how many); a separate worker process is not built\n",
             argv[0]);
     return 2;
 }

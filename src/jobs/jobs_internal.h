@@ -71,8 +71,18 @@ struct audio_buffer;
  * quality_analysis in result. */
 int jobs_store_audio_output(const job *jb, job_ctx *c, const char *purpose, const char *filename,
                             const struct audio_buffer *buf, json_t *result, vc_error *err);
+/* The same for the job's n-th output (a batch: one output per input, ids job_output_id(jb, n)). */
+int jobs_store_audio_output_n(const job *jb, job_ctx *c, int n, const char *purpose, const char *filename,
+                              const struct audio_buffer *buf, json_t *result, vc_error *err);
 extern const job_kind JOBS_KIND_CONVERT_RVC; /* jobs_kind_rvc.c */
 extern const job_kind JOBS_KIND_TRAIN_RVC;   /* jobs_kind_train.c */
+extern const job_kind JOBS_KIND_MODELS_PULL; /* jobs_kind_pull.c */
+
+/* Measured throughput (jobs_throughput.c, data/throughput.json): the estimate for `units` of input
+ * under key (default_rate seconds per unit until a job of that key finished here), and a finished
+ * job's rate folded in. */
+double jobs_throughput_estimate(store *s, const char *key, double units, double default_rate, double overhead);
+void jobs_throughput_record(store *s, const char *key, double units, double seconds, double overhead);
 /* The preprocessing the options ask for (remove_noise, trim_silence, normalize_volume,
  * target_lufs), in that order, on buf in place; progress from..from+span percent. */
 int jobs_run_dsp_steps(job_ctx *c, const json_t *opts, struct audio_buffer *buf, double from, double span, vc_error *err);

@@ -35,6 +35,7 @@ static const rvc_param_rule PARAM_RULES[] = {
     {"pitch_shift", -24, 24, 0}, {"index_rate", 0, 1, 0}, {"filter_radius", 0, 7, 1},
     {"rms_mix_rate", 0, 1, 0},   {"protect", 0, 0.5, 0},
     {"resample_sr", 0, 48000, 1}, /* 0 = the model's rate; the pipeline ignores values below 16000, as officially */
+    {"clip_seconds", 0.5, 60, 0}, /* only the first seconds of the input (a preview, e.g. "Try it" after training) */
 };
 #define N_PARAM_RULES (sizeof PARAM_RULES / sizeof PARAM_RULES[0])
 
@@ -54,7 +55,7 @@ static int validate_parameters(const json_t *p, vc_error *err)
     json_object_foreach((json_t *)p, key, v) {
         const rvc_param_rule *r = param_rule(key);
         if (!r) return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters.%s is not a parameter of RVC conversion "
-                               "(pitch_shift, index_rate, filter_radius, rms_mix_rate, protect, resample_sr)", key);
+                               "(pitch_shift, index_rate, filter_radius, rms_mix_rate, protect, resample_sr, clip_seconds)", key);
         int ok = r->integer ? json_is_integer(v) : json_is_number(v);
         if (!ok || json_number_value(v) < r->lo || json_number_value(v) > r->hi)
             return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters.%s must be %s from %g to %g", key,
@@ -89,6 +90,39 @@ static int find_audio(store *s, const char *user_id, const char *id, store_audio
     return 0;
 }
 
+/* Before any conversion finished here: RTF 1.9–2.8 on 2 cores (docs/PERFORMANCE.md), plus loading. */
+#define RVC_DEFAULT_RATE 2.5
+#define RVC_OVERHEAD_SECONDS 3.0
+
+static void throughput_key(const store_model *m, char *out, size_t cap)
+{
+    snprintf(out, cap, "convert_rvc:%s:%d", m->version[0] ? m->version : "v?", m->sample_rate);
+}
+
+/* Batch conversion: target_audio_ids (1..BATCH_MAX, one output each) instead of target_audio_id. */
+#define BATCH_MAX 20
+
+static int target_ids(const json_t *params, const char *ids[BATCH_MAX], int *n, vc_error *err)
+{
+    const json_t *list = json_object_get(params, "target_audio_ids");
+    *n = 0;
+    if (!list) {
+        ids[(*n)++] = json_string_value(json_object_get(params, "target_audio_id"));
+        return 0; /* find_audio says when it is missing */
+    }
+    if (json_object_get(params, "target_audio_id"))
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "send target_audio_id (one file) or target_audio_ids (a batch), not both");
+    if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > BATCH_MAX)
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "target_audio_ids must be a list of 1 to %d audio ids", BATCH_MAX);
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        if (!json_is_string(v)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "target_audio_ids must hold strings");
+        ids[(*n)++] = json_string_value(v);
+    }
+    return 0;
+}
+
 static int rvc_validate(store *s, const char *user_id, json_t *params, vc_error *err)
 {
     store_model m;
@@ -96,22 +130,52 @@ static int rvc_validate(store *s, const char *user_id, json_t *params, vc_error 
     char root[1200];
     if (validate_parameters(json_object_get(params, "parameters"), err)) return -1;
     if (find_model(s, user_id, json_string_value(json_object_get(params, "model_id")), &m, err)) return -1;
-    if (find_audio(s, user_id, json_string_value(json_object_get(params, "target_audio_id")), &a, err)) return -1;
-    store_audio_free(&a);
+    const char *ids[BATCH_MAX];
+    int n;
+    if (target_ids(params, ids, &n, err)) return -1;
+    double seconds = 0;
+    json_t *clip = json_object_get(json_object_get(params, "parameters"), "clip_seconds");
+    for (int i = 0; i < n; i++) {
+        if (find_audio(s, user_id, ids[i], &a, err)) return -1;
+        seconds += clip && json_number_value(clip) < a.duration_seconds ? json_number_value(clip) : a.duration_seconds;
+        store_audio_free(&a);
+    }
     store_path(s, root, sizeof root, "weights");
-    return rvc_base_weights_check(root, err);
+    if (rvc_base_weights_check(root, err)) return -1;
+    /* the estimate scales with the input: measured seconds per second of audio for this kind of voice */
+    char key[64];
+    throughput_key(&m, key, sizeof key);
+    json_object_set_new(params, "work_units", json_real(seconds));
+    json_object_set_new(params, "estimated_seconds",
+                        json_real(jobs_throughput_estimate(s, key, seconds, RVC_DEFAULT_RATE, RVC_OVERHEAD_SECONDS)));
+    return 0;
 }
 
 /* ---- run ---- */
+/* Which file of a batch is being converted: the bar covers all of them, file i taking 1/count of it. */
+typedef struct conv_ctx {
+    job_ctx *c;
+    int index, count;
+} conv_ctx;
+
+static void conv_progress(const conv_ctx *k, double local, const char *phase, const char *what)
+{
+    char msg[160];
+    if (k->count > 1) snprintf(msg, sizeof msg, "%s (file %d of %d)...", what, k->index + 1, k->count);
+    else snprintf(msg, sizeof msg, "%s...", what);
+    job_progress(k->c, (k->index + local / 100.0) * 100.0 / k->count, phase, msg);
+}
+
 /* rvc_convert reports per RMVPE window of long inputs ("extracting pitch"), then once per chunk. */
 static int on_rvc_progress(void *ctx, const char *phase, double fraction)
 {
-    if (!strcmp(phase, "extracting pitch")) job_progress(ctx, 10 + 5 * fraction, "extracting features", "Extracting pitch...");
-    else job_progress(ctx, 15 + 75 * fraction, "converting", "Converting audio...");
-    return job_cancelled(ctx);
+    conv_ctx *k = ctx;
+    if (!strcmp(phase, "extracting pitch")) conv_progress(k, 10 + 5 * fraction, "extracting features", "Extracting pitch");
+    else conv_progress(k, 15 + 75 * fraction, "converting", "Converting audio");
+    return job_cancelled(k->c);
 }
 
-static int on_rvc_cancelled(void *ctx) { return job_cancelled(ctx); }
+static int on_rvc_cancelled(void *ctx) { return job_cancelled(((conv_ctx *)ctx)->c); }
 
 static int cancelled(job_ctx *c, vc_error *err)
 {
@@ -161,20 +225,24 @@ static int open_voice(job_ctx *c, const store_model *m, rvc_engine **e, vc_error
 }
 
 /* model + audio → converted buffer */
-static int convert(const job *jb, job_ctx *c, const store_model *m, const char *audio_path, audio_buffer *out, vc_error *err)
+static int convert(const job *jb, conv_ctx *k, const store_model *m, const char *audio_path, audio_buffer *out, vc_error *err)
 {
+    job_ctx *c = k->c;
     rvc_engine *e = NULL;
     audio_buffer in = {0};
     rvc_params rp;
     params_from(json_object_get(jb->params, "parameters"), &rp);
-    job_progress(c, 2, "loading model", "Loading the voice model...");
+    conv_progress(k, 2, "loading model", "Loading the voice model");
     int rc = open_voice(c, m, &e, err);
     if (rc == 0) rc = cancelled(c, err);
     if (rc == 0) rc = audio_decode_file(audio_path, &in, NULL, err);
+    json_t *clip = json_object_get(json_object_get(jb->params, "parameters"), "clip_seconds");
+    if (rc == 0 && clip && json_number_value(clip) * in.sample_rate < (double)in.frames)
+        in.frames = (size_t)(json_number_value(clip) * in.sample_rate);
     if (rc == 0) rc = cancelled(c, err);
     if (rc == 0) {
-        rvc_hooks hooks = {NULL, on_rvc_progress, NULL, c, on_rvc_cancelled};
-        job_progress(c, 10, "extracting features", "Extracting pitch and content features...");
+        rvc_hooks hooks = {NULL, on_rvc_progress, NULL, k, on_rvc_cancelled};
+        conv_progress(k, 10, "extracting features", "Extracting pitch and content features");
         rc = rvc_engine_convert_audio(e, &in, &rp, &hooks, out, err);
     }
     audio_buffer_free(&in);
@@ -189,31 +257,78 @@ static double seconds_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* One input → one stored output; entry gets output_audio_id, download_url, duration_seconds, … */
+static int convert_one(const job *jb, conv_ctx *k, const store_model *m, const char *audio_id, json_t *entry, vc_error *err)
+{
+    store *s = job_store(k->c);
+    store_audio a;
+    if (find_audio(s, jb->user_id, audio_id, &a, err)) return -1;
+    char path[1600], name[400];
+    store_path(s, path, sizeof path, "%s", a.file_path);
+    audio_buffer out = {0};
+    int rc = convert(jb, k, m, path, &out, err);
+    if (rc == 0) rc = cancelled(k->c, err);
+    if (rc == 0) {
+        conv_progress(k, 92, "postprocessing", "Saving the converted audio");
+        char stem[200];
+        snprintf(stem, sizeof stem, "%s", a.filename);
+        char *dot = strrchr(stem, '.');
+        if (dot && dot != stem) *dot = '\0';
+        if (k->count > 1) snprintf(name, sizeof name, "%.150s_rvc_%.120s.wav", stem, m->name);
+        else snprintf(name, sizeof name, "rvc_%.120s.wav", m->name);
+        json_object_set_new(entry, "input_audio_id", json_string(a.audio_id));
+        json_object_set_new(entry, "input_filename", json_string(a.filename));
+        json_object_set_new(entry, "sample_rate", json_integer(out.sample_rate));
+        json_object_set_new(entry, "filename", json_string(name));
+        rc = jobs_store_audio_output_n(jb, k->c, k->index, "output", name, &out, entry, err);
+    }
+    audio_buffer_free(&out);
+    store_audio_free(&a);
+    return rc;
+}
+
 static int rvc_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     store_model m;
-    store_audio a;
     store *s = job_store(c);
+    const char *ids[BATCH_MAX];
+    int n;
     if (find_model(s, jb->user_id, json_string_value(json_object_get(jb->params, "model_id")), &m, err) ||
-        find_audio(s, jb->user_id, json_string_value(json_object_get(jb->params, "target_audio_id")), &a, err))
+        target_ids(jb->params, ids, &n, err))
         return -1;
-    char path[1600], name[200];
-    store_path(s, path, sizeof path, "%s", a.file_path);
-    audio_buffer out = {0};
-    int rc = convert(jb, c, &m, path, &out, err);
-    if (rc == 0) rc = cancelled(c, err);
-    if (rc == 0) {
-        job_progress(c, 92, "postprocessing", "Saving the converted audio...");
-        snprintf(name, sizeof name, "rvc_%.120s.wav", m.name);
-        *result = json_pack("{s:s, s:s, s:i, s:f}", "model_id", m.model_id, "input_audio_id", a.audio_id, "sample_rate",
-                            out.sample_rate, "processing_time_seconds", seconds_since(&t0));
-        rc = jobs_store_audio_output(jb, c, "output", name, &out, *result, err);
-        if (rc) { json_decref(*result); *result = NULL; }
+    int batch = json_object_get(jb->params, "target_audio_ids") != NULL;
+    json_t *outputs = json_array();
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        conv_ctx k = {c, i, n};
+        json_t *entry = json_object();
+        rc = convert_one(jb, &k, &m, ids[i], entry, err);
+        if (rc == 0) json_array_append(outputs, entry);
+        json_decref(entry);
     }
-    audio_buffer_free(&out);
-    store_audio_free(&a);
+    if (rc == 0) {
+        /* one file: the brief's fields at the top level; a batch: the same for the first file, plus
+         * every file under outputs and the zip of them all */
+        json_t *first = json_array_get(outputs, 0);
+        *result = json_pack("{s:s, s:O, s:O, s:f}", "model_id", m.model_id, "input_audio_id",
+                            json_object_get(first, "input_audio_id"), "sample_rate", json_object_get(first, "sample_rate"),
+                            "processing_time_seconds", seconds_since(&t0));
+        static const char *const COPY[] = {"output_audio_id", "download_url", "duration_seconds", "quality_analysis", NULL};
+        for (int i = 0; COPY[i]; i++) json_object_set(*result, COPY[i], json_object_get(first, COPY[i]));
+        if (batch) {
+            char url[160];
+            snprintf(url, sizeof url, "/api/jobs/%s/outputs.zip", jb->job_id);
+            json_object_set(*result, "outputs", outputs);
+            json_object_set_new(*result, "download_zip_url", json_string(url));
+        }
+        char key[64];
+        throughput_key(&m, key, sizeof key);
+        jobs_throughput_record(s, key, json_number_value(json_object_get(jb->params, "work_units")), seconds_since(&t0),
+                               RVC_OVERHEAD_SECONDS); /* the voice loads once for the batch */
+    }
+    json_decref(outputs);
     return rc;
 }
 

@@ -107,12 +107,65 @@ static int parse_training_params(const json_t *tp, rvc_train_recipe *r, vc_error
     return 0;
 }
 
-static int find_audio(store *s, const char *user_id, const json_t *params, store_audio *a, vc_error *err)
+#define TRAIN_MAX_FILES 32
+#define TRAIN_MIN_SNR_DB 15.0   /* below: only with accept_noisy_audio (uploads refuse < 10 dB) */
+
+/* The training set's audio ids: training_audio_ids (a list), or the single training_audio_id. */
+static int audio_ids(const json_t *params, const char *ids[TRAIN_MAX_FILES], int *n, vc_error *err)
 {
+    const json_t *list = json_object_get(params, "training_audio_ids");
+    *n = 0;
+    if (list) {
+        size_t i;
+        json_t *v;
+        if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > TRAIN_MAX_FILES)
+            return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_audio_ids must be a list of 1 to %d audio ids",
+                           TRAIN_MAX_FILES);
+        json_array_foreach(list, i, v) {
+            if (!json_is_string(v)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_audio_ids must hold strings");
+            for (int k = 0; k < *n; k++)
+                if (!strcmp(ids[k], json_string_value(v)))
+                    return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_audio_ids lists %s twice", ids[k]);
+            ids[(*n)++] = json_string_value(v);
+        }
+        return 0;
+    }
     const char *id = json_string_value(json_object_get(params, "training_audio_id"));
-    if (!id) return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_audio_id (string) is required");
+    if (!id) return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_audio_ids (a list) or training_audio_id is required");
+    ids[(*n)++] = id;
+    return 0;
+}
+
+static int find_audio_id(store *s, const char *user_id, const char *id, store_audio *a, vc_error *err)
+{
     if (!store_id_valid(id) || store_audio_get(s, user_id, id, a, err))
-        return vc_fail(err, VC_ERR_AUDIO_NOT_FOUND, "Training audio file not found. Please upload audio first.");
+        return vc_fail(err, VC_ERR_AUDIO_NOT_FOUND, "Training audio file %s not found. Please upload audio first.", id);
+    return 0;
+}
+
+/* Total seconds of the set; a file under TRAIN_MIN_SNR_DB is refused unless accept_noisy_audio is
+ * true (the user saw the report and chose "use anyway"). */
+static int check_set(store *s, const char *user_id, const json_t *params, double *seconds, vc_error *err)
+{
+    const char *ids[TRAIN_MAX_FILES];
+    int n;
+    if (audio_ids(params, ids, &n, err)) return -1;
+    int accept_noisy = json_is_true(json_object_get(params, "accept_noisy_audio"));
+    *seconds = 0;
+    for (int i = 0; i < n; i++) {
+        store_audio a;
+        if (find_audio_id(s, user_id, ids[i], &a, err)) return -1;
+        *seconds += a.duration_seconds;
+        int noisy = a.snr_db < TRAIN_MIN_SNR_DB;
+        double snr = a.snr_db;
+        char name[256];
+        snprintf(name, sizeof name, "%s", a.filename);
+        store_audio_free(&a);
+        if (noisy && !accept_noisy)
+            return vc_fail(err, VC_ERR_QUALITY_TOO_LOW, "%s is noisy: SNR %.1f dB, below the %.0f dB training minimum. "
+                           "Record it again in a quieter room, or train anyway with accept_noisy_audio: true "
+                           "(remove_noise helps; the voice may sound noisier)", name, snr, TRAIN_MIN_SNR_DB);
+    }
     return 0;
 }
 
@@ -143,15 +196,15 @@ static int recipe_from(const json_t *params, rvc_train_recipe *r, vc_error *err)
  * and the estimate, so the reply and the job agree. */
 static int train_validate(store *s, const char *user_id, json_t *params, vc_error *err)
 {
-    store_audio a;
     rvc_train_recipe r;
     char root[1200];
     if (check_name_and_consent(params, err) || check_bool_options(json_object_get(params, "preprocessing"), err))
         return -1;
     if (recipe_from(params, &r, err)) return -1;
-    if (find_audio(s, user_id, params, &a, err)) return -1;
-    double seconds = a.duration_seconds;
-    store_audio_free(&a);
+    double seconds;
+    if (check_set(s, user_id, params, &seconds, err)) return -1;
+    if (json_object_get(params, "accept_noisy_audio") && !json_is_boolean(json_object_get(params, "accept_noisy_audio")))
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "accept_noisy_audio must be true or false");
     if (seconds < RVC_TRAIN_MIN_SECONDS)
         return vc_fail(err, VC_ERR_AUDIO_TOO_SHORT, "Audio is too short for training: %.0f s. Minimum: %d seconds "
                        "(5–10 minutes gives the best results).", seconds, RVC_TRAIN_MIN_SECONDS);
@@ -166,8 +219,11 @@ static int train_validate(store *s, const char *user_id, json_t *params, vc_erro
     json_object_set_new(params, "consented_at", json_string(now));
     json_object_set_new(params, "model_id", json_string(model_id));
     json_object_set_new(params, "epochs", json_integer(r.epochs));
+    json_object_set_new(params, "training_audio_seconds", json_real(seconds));
     json_object_set_new(params, "estimated_duration_minutes",
                         json_integer((json_int_t)ceil(rvc_train_estimate_seconds(&r, seconds) / 60.0)));
+    /* the jobs list's ETA (estimate − elapsed) from the first moment, not only once steps report */
+    json_object_set_new(params, "estimated_seconds", json_real(round(rvc_train_estimate_seconds(&r, seconds))));
     return 0;
 }
 
@@ -204,10 +260,19 @@ static int on_step(void *ctx, const rvc_trainer_status *st, double eta_seconds)
     return job_cancelled(t->c);
 }
 
+/* Denoise/trim/normalise; after noise removal the SNR is measured again and reported. */
 static int preprocess(void *ctx, audio_buffer *buf, vc_error *err)
 {
     train_run *t = ctx;
-    return jobs_run_dsp_steps(t->c, json_object_get(t->jb->params, "preprocessing"), buf, 0, 5, err);
+    const json_t *opts = json_object_get(t->jb->params, "preprocessing");
+    if (jobs_run_dsp_steps(t->c, opts, buf, 0, 5, err)) return -1;
+    audio_quality q;
+    if (json_is_true(json_object_get(opts, "remove_noise")) && audio_analyze(buf, &q, err) == 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "After noise removal: SNR %.1f dB (training minimum %.0f dB)", q.snr_db, TRAIN_MIN_SNR_DB);
+        job_progress(t->c, 5, "preprocessing", msg);
+    }
+    return 0;
 }
 
 static int stop_requested(void *ctx)
@@ -232,9 +297,10 @@ static int already_done(store *s, const job *jb, json_t **result, vc_error *err)
 static int add_to_library(train_run *t, const rvc_train_outcome *o, store_model *m, vc_error *err)
 {
     const json_t *p = t->jb->params;
-    json_t *prov = json_pack("{s:s, s:b, s:s?, s:s?}", "attestation",
+    json_t *prov = json_pack("{s:s, s:b, s:s?, s:O?, s:s?}", "attestation",
                              "The user confirmed that the voice is theirs or that they have the speaker's permission.",
                              "voice_consent", 1, "training_audio_id", json_string_value(json_object_get(p, "training_audio_id")),
+                             "training_audio_ids", json_object_get(p, "training_audio_ids"),
                              "consented_at", json_string_value(json_object_get(p, "consented_at")));
     int rc = prov ? rvc_train_add_to_library(job_store(t->c), t->jb->user_id,
                                              json_string_value(json_object_get(p, "model_name")),
@@ -250,14 +316,27 @@ static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *e
     if (already_done(s, jb, result, err)) return 0;
     train_run t = {.jb = jb, .c = c};
     store_path(s, t.dir, sizeof t.dir, "training/%s", jb->job_id);
-    store_audio a;
     rvc_train_recipe r;
-    if (recipe_from(jb->params, &r, err) || find_audio(s, jb->user_id, jb->params, &a, err)) return -1;
-    char audio_path[1600], root[1200];
-    store_path(s, audio_path, sizeof audio_path, "%s", a.file_path);
-    store_audio_free(&a);
+    const char *ids[TRAIN_MAX_FILES];
+    int n = 0;
+    if (recipe_from(jb->params, &r, err) || audio_ids(jb->params, ids, &n, err)) return -1;
+    char(*paths)[1600] = calloc(TRAIN_MAX_FILES, sizeof *paths);
+    const char *path_list[TRAIN_MAX_FILES];
+    if (!paths) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        store_audio a;
+        if (find_audio_id(s, jb->user_id, ids[i], &a, err)) {
+            free(paths);
+            return -1;
+        }
+        store_path(s, paths[i], sizeof paths[i], "%s", a.file_path);
+        store_audio_free(&a);
+        path_list[i] = paths[i];
+    }
+    char root[1200];
     store_path(s, root, sizeof root, "weights");
-    rvc_train_job_spec spec = {.audio_path = audio_path, .work_dir = t.dir, .weights_root = root, .recipe = &r,
+    rvc_train_job_spec spec = {.audio_path = path_list[0], .audio_paths = path_list, .n_audio_paths = n,
+                               .work_dir = t.dir, .weights_root = root, .recipe = &r,
                                .preprocess = preprocess, .on_phase = on_phase, .on_step = on_step, .stop_requested = stop_requested, .ctx = &t};
     rvc_train_outcome o;
     store_model m;
@@ -267,11 +346,16 @@ static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *e
         rc = add_to_library(&t, &o, &m, err);
     }
     if (rc == 0) {
-        *result = json_pack("{s:s, s:s, s:f, s:f, s:s, s:I, s:i, s:b, s:f}", "model_id", m.model_id, "model_name",
+        *result = json_pack("{s:s, s:s, s:f, s:f, s:s, s:I, s:i, s:b, s:f, s:f, s:O?}", "model_id", m.model_id, "model_name",
                             m.name, "final_loss", o.final.loss_mel, "loss_gen_all", o.final.loss_gen_all, "quality_grade",
                             o.grade, "steps", (json_int_t)o.steps, "epochs", o.epochs_done, "stopped_early",
-                            o.stopped_early, "training_minutes", o.training_seconds / 60.0);
+                            o.stopped_early, "training_minutes", o.training_seconds / 60.0, "speech_seconds",
+                            o.audio_seconds, "epochs_planned", json_object_get(jb->params, "epochs"));
+        json_t *set = json_array(); /* the set it learnt from: "Try it" converts a few seconds of it */
+        for (int i = 0; i < n; i++) json_array_append_new(set, json_string(ids[i]));
+        json_object_set_new(*result, "training_audio_ids", set);
     }
+    free(paths);
     /* Kept only when the server is shutting down (the job is re-queued and resumes from it);
      * completion, failure and cancel remove it. A crash never gets here, so it keeps it too. */
     if (!job_shutting_down(c)) {

@@ -1,15 +1,18 @@
 /*
  * The job kinds the scheduler knows. Each is a run(job, ctx) function that reports progress with
- * job_progress()/job_emit() and checks job_cancelled() between steps. Model kinds (convert_f5tts,
- * convert_rvc, train_rvc) add a row to JOBS_KINDS when their engines land.
+ * job_progress()/job_emit() and checks job_cancelled() between steps; JOBS_KINDS lists them all.
+ * convert_f5tts and convert_rvc write estimated_seconds (measured throughput × the input,
+ * jobs_throughput.c) into their parameters at submit time; the jobs list's ETA uses it.
  *
  *   analyze  {audio_id}        quality analysis of a stored audio file (cpu lane)
  *   convert_f5tts {reference_audio_id, reference_text, text, parameters{speed, nfe_step, seed, remove_silence}}
  *            quick clone: speech in the reference's voice, a new output audio file (convert lane)
  *   convert_rvc {model_id, target_audio_id, parameters{pitch_shift, index_rate, filter_radius,
  *            rms_mix_rate, protect}}  RVC voice conversion (convert lane, jobs_kind_rvc.c)
- *   train_rvc {training_audio_id, model_name, voice_consent, preprocessing, training_params}
- *            an RVC voice model trained from a recording (train lane, jobs_kind_train.c)
+ *   train_rvc {training_audio_ids | training_audio_id, model_name, voice_consent, accept_noisy_audio,
+ *            preprocessing, training_params}
+ *            an RVC voice model trained from a training set (train lane, jobs_kind_train.c)
+ *   models_pull {pack}  `voiceclone models pull PACK` on the server (cpu lane, jobs_kind_pull.c)
  *   preprocess {audio_id, options{remove_noise, trim_silence, normalize_volume, target_lufs}}
  *            a new audio file (the input is kept) with its own analysis (cpu lane)
  *   sleep    {seconds, steps, output_bytes, message_bytes, fail, lane, priority}
@@ -19,8 +22,10 @@
  *            persisted) for delivery-latency benchmarks, and a message padded to message_bytes
  *            (to test slow stream readers).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -156,9 +161,15 @@ int jobs_run_dsp_steps(job_ctx *c, const json_t *opts, struct audio_buffer *buf,
 int jobs_store_audio_output(const job *jb, job_ctx *c, const char *purpose, const char *filename, const audio_buffer *buf,
                         json_t *result, vc_error *err)
 {
+    return jobs_store_audio_output_n(jb, c, 0, purpose, filename, buf, result, err);
+}
+
+int jobs_store_audio_output_n(const job *jb, job_ctx *c, int n, const char *purpose, const char *filename,
+                              const audio_buffer *buf, json_t *result, vc_error *err)
+{
     store_audio out = {0};
     audio_quality q;
-    job_output_id(jb, 0, out.audio_id);
+    job_output_id(jb, n, out.audio_id);
     snprintf(out.user_id, sizeof out.user_id, "%s", jb->user_id);
     snprintf(out.purpose, sizeof out.purpose, "%s", purpose);
     snprintf(out.format, sizeof out.format, "wav");
@@ -222,6 +233,40 @@ static const job_kind KIND_PREPROCESS = {
 };
 
 /* ---- convert_f5tts ---- */
+/* Work of a quick clone: the seconds of audio the model generates over (reference + the new speech,
+ * whose length F5-TTS itself estimates from the texts' length ratio) × nfe_step / 32. Before any
+ * finished here: 354 s for 10.5 s at 32 steps (docs/PERFORMANCE.md). The key names the weights
+ * (their size), so the test suite's tiny weights and the real ones are measured apart. */
+#define F5_DEFAULT_RATE 33.7
+#define F5_OVERHEAD_SECONDS 5.0
+
+static double f5_units(const json_t *params, double ref_seconds)
+{
+    const char *ref_text = json_string_value(json_object_get(params, "reference_text"));
+    const char *text = json_string_value(json_object_get(params, "text"));
+    json_t *nfe = json_object_get(json_object_get(params, "parameters"), "nfe_step");
+    double steps = json_is_integer(nfe) ? (double)json_integer_value(nfe) : 32.0;
+    double ratio = ref_text && *ref_text && text ? (double)strlen(text) / (double)strlen(ref_text) : 1.0;
+    return (ref_seconds + ref_seconds * ratio) * steps / 32.0;
+}
+
+static void f5_key(store *s, char *out, size_t cap)
+{
+    char dir[1200];
+    store_path(s, dir, sizeof dir, "weights/f5tts");
+    long long bytes = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char p[1500];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.' && stat(p, &st) == 0) bytes += st.st_size;
+    }
+    if (d) closedir(d);
+    snprintf(out, cap, "convert_f5tts:%lldMB", bytes >> 20);
+}
+
 static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_error *err)
 {
     const char *ref = json_string_value(json_object_get(params, "reference_audio_id"));
@@ -250,6 +295,16 @@ static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_erro
     json_t *ref_only = json_pack("{s:s}", "audio_id", ref);
     int rc = analyze_validate(s, user_id, ref_only, err);
     json_decref(ref_only);
+    store_audio a;
+    if (rc == 0 && store_audio_get(s, user_id, ref, &a, err) == 0) {
+        char key[64];
+        f5_key(s, key, sizeof key);
+        double units = f5_units(params, a.duration_seconds);
+        store_audio_free(&a);
+        json_object_set_new(params, "work_units", json_real(units));
+        json_object_set_new(params, "estimated_seconds",
+                            json_real(jobs_throughput_estimate(s, key, units, F5_DEFAULT_RATE, F5_OVERHEAD_SECONDS)));
+    }
     return rc;
 }
 
@@ -334,6 +389,12 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
         *result = json_pack("{s:f}", "processing_time_seconds", (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
         rc = jobs_store_audio_output(jb, c, "output", "quick_clone.wav", &out, *result, err);
         if (rc) { json_decref(*result); *result = NULL; }
+    }
+    if (rc == 0 && json_is_number(json_object_get(jb->params, "work_units"))) {
+        char tkey[64];
+        f5_key(job_store(c), tkey, sizeof tkey);
+        jobs_throughput_record(job_store(c), tkey, json_number_value(json_object_get(jb->params, "work_units")),
+                               (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, F5_OVERHEAD_SECONDS);
     }
     audio_buffer_free(&ref);
     audio_buffer_free(&out);
@@ -438,7 +499,7 @@ static const job_kind KIND_SLEEP = {
 };
 
 const job_kind *const JOBS_KINDS[] = {&KIND_ANALYZE, &KIND_PREPROCESS, &KIND_CONVERT_F5TTS, &JOBS_KIND_CONVERT_RVC, &JOBS_KIND_TRAIN_RVC,
-                                          &KIND_SLEEP, NULL};
+                                          &JOBS_KIND_MODELS_PULL, &KIND_SLEEP, NULL};
 
 const job_kind *jobs_kind_find(const char *name)
 {

@@ -561,13 +561,71 @@ int jobs_cancel(jobs *j, const char *user_id, const char *job_id, vc_error *err)
 
 static json_t *nullable_seconds(double v) { return v < 0 || !isfinite(v) ? json_null() : json_real(round(v * 10) / 10); }
 
+/* What the job works on, for lists people read: the model's name and the file's name (looked up,
+ * since the parameters hold ids), the text a quick clone speaks, how many files a training uses.
+ * Fields that cannot be found are left out. */
+static json_t *subject_json(jobs *j, const jobs_row *r)
+{
+    json_t *p = r->params_json ? json_loads(r->params_json, 0, NULL) : NULL;
+    json_t *o = json_object();
+    if (!p) return o;
+    vc_error err;
+    const char *model_id = json_string_value(json_object_get(p, "model_id"));
+    const char *name = json_string_value(json_object_get(p, "model_name"));
+    store_model m;
+    if (name) json_object_set_new(o, "model_name", json_string(name));
+    else if (model_id && store_id_valid(model_id) && store_model_get(j->s, r->user_id, model_id, &m, &err) == 0)
+        json_object_set_new(o, "model_name", json_string(m.name));
+    if (model_id) json_object_set_new(o, "model_id", json_string(model_id));
+    const char *audio_id = json_string_value(json_object_get(p, "target_audio_id"));
+    if (!audio_id) audio_id = json_string_value(json_object_get(p, "reference_audio_id"));
+    if (!audio_id) audio_id = json_string_value(json_object_get(p, "training_audio_id"));
+    if (!audio_id) audio_id = json_string_value(json_array_get(json_object_get(p, "training_audio_ids"), 0));
+    store_audio a;
+    if (audio_id) json_object_set_new(o, "audio_id", json_string(audio_id));
+    if (audio_id && store_id_valid(audio_id) && store_audio_get(j->s, r->user_id, audio_id, &a, &err) == 0) {
+        json_object_set_new(o, "file_name", json_string(a.filename));
+        store_audio_free(&a);
+    }
+    if (json_is_array(json_object_get(p, "training_audio_ids")))
+        json_object_set_new(o, "file_count", json_integer((json_int_t)json_array_size(json_object_get(p, "training_audio_ids"))));
+    const char *pack = json_string_value(json_object_get(p, "pack"));
+    if (pack) json_object_set_new(o, "pack", json_string(pack));
+    const char *text = json_string_value(json_object_get(p, "text"));
+    if (text) {
+        char cut[84];
+        snprintf(cut, sizeof cut, "%s", text);
+        if (strlen(text) >= sizeof cut) { /* never cut inside a UTF-8 sequence */
+            size_t n = sizeof cut - 4;
+            while (n > 0 && ((unsigned char)cut[n] & 0xC0) == 0x80) n--;
+            snprintf(cut + n, sizeof cut - n, "...");
+        }
+        json_object_set_new(o, "text", json_string(cut));
+    }
+    json_decref(p);
+    return o;
+}
+
+/* estimated_seconds the kind wrote into the parameters at submit time (measured throughput × input), or -1. */
+static double params_estimate(const jobs_row *r)
+{
+    json_t *p = r->params_json && strstr(r->params_json, "\"estimated_seconds\"") ? json_loads(r->params_json, 0, NULL) : NULL;
+    json_t *v = json_object_get(p, "estimated_seconds");
+    double est = json_is_number(v) && json_number_value(v) >= 0 ? json_number_value(v) : -1;
+    json_decref(p);
+    return est;
+}
+
 static json_t *row_json(jobs *j, const jobs_row *r)
 {
     vc_error err;
     int pos = jobs_db_queue_position(j->s, r, &err);
     double mean = jobs_db_mean_duration(j->s, r->kind, &err), eta = -1;
     int lane = lane_find(r->lane), slots = lane >= 0 ? j->cfg.lane_slots[lane] : 1;
-    if (mean >= 0 && pos > 0) eta = mean * (1 + (pos - 1) / slots);
+    double own = params_estimate(r); /* this job's own estimate (scales with its input), else the kind's mean */
+    if (own >= 0 && pos > 0) eta = own + (mean >= 0 ? mean * ((pos - 1) / slots) : 0);
+    else if (own >= 0 && !strcmp(r->state, "running")) eta = fmax(0, own - (jobs_now_ms() - r->started_ms) / 1000.0);
+    else if (mean >= 0 && pos > 0) eta = mean * (1 + (pos - 1) / slots);
     else if (mean >= 0 && !strcmp(r->state, "running")) eta = fmax(0, mean - (jobs_now_ms() - r->started_ms) / 1000.0);
     else if (jobs_state_terminal(r->state)) eta = 0;
     char url[128];
@@ -581,6 +639,9 @@ static json_t *row_json(jobs *j, const jobs_row *r)
         json_object_set_new(o, "error", json_pack("{s:s, s:s}", "error_code", r->error_code, "message", r->error_message));
     if (r->finished_ms && r->started_ms)
         json_object_set_new(o, "duration_seconds", json_real((r->finished_ms - r->started_ms) / 1000.0));
+    if (r->started_ms) json_object_set_new(o, "started_ms", json_integer(r->started_ms));
+    if (r->finished_ms) json_object_set_new(o, "finished_ms", json_integer(r->finished_ms));
+    json_object_set_new(o, "subject", subject_json(j, r));
     return o;
 }
 

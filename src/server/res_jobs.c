@@ -102,7 +102,7 @@ static double rvc_eta_guess(server_request *r, const json_t *body)
  * rms_mix_rate, protect}} (brief §3.2, 4.) */
 static int convert_rvc(server_request *r)
 {
-    static const char *const FIELDS[] = {"model_id", "target_audio_id", "parameters", NULL};
+    static const char *const FIELDS[] = {"model_id", "target_audio_id", "target_audio_ids", "parameters", NULL};
     return start_conversion(r, "convert_rvc", FIELDS, rvc_eta_guess);
 }
 
@@ -347,8 +347,10 @@ const server_route SERVER_ROUTES_JOBS[] = {
     {.method = "POST", .pattern = "/api/convert/rvc", .handle = convert_rvc, .body = SERVER_BODY_BUFFER,
      .max_body = 65536, .tag = "convert", .request_type = "application/json",
      .summary = "Voice conversion with an RVC model {model_id, target_audio_id, parameters{pitch_shift, index_rate, "
-                "filter_radius, rms_mix_rate, protect}}: a convert-lane job (phases loading model, extracting features, "
-                "converting, postprocessing) whose complete event carries output_audio_id (WAV at the model's rate)",
+                "filter_radius, rms_mix_rate, protect, clip_seconds}}: a convert-lane job (phases loading model, extracting "
+                "features, converting, postprocessing) whose complete event carries output_audio_id (WAV at the model's "
+                "rate); a batch: target_audio_ids [up to 20] instead, one output each under outputs, all of them as "
+                "GET /api/jobs/{id}/outputs.zip",
      .responses = "202,400,401,404,503"},
     {.method = "POST", .pattern = "/api/preprocess", .handle = preprocess, .body = SERVER_BODY_BUFFER, .max_body = 65536,
      .tag = "jobs", .request_type = "application/json",

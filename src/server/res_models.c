@@ -4,11 +4,15 @@
  * (file = .pth or .zip, optional index = .index, name) to temp files, then rvc_import_voice
  * checks and stores it all-or-nothing. This resource lists, shows, imports and deletes them.
  */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "models/rvc/rvc_import.h"
+#include "server/zip_out.h"
 #include "server/form.h"
 
 #define IMPORT_MAX_MB_DEFAULT 1024 /* per file; an RVC v2 voice is ~55 MB, big indexes reach hundreds */
@@ -28,16 +32,35 @@ static json_t *model_json(const store_model *m)
     return o;
 }
 
+/* What the voice's config.json says besides the row (index rows, content dims, source file, the
+ * training provenance and consent note), so imported voices show facts instead of blanks. */
+static void add_config_facts(server_request *r, const store_model *m, json_t *o)
+{
+    char path[1600];
+    store_path(r->app->store, path, sizeof path, "%s/config.json", m->file_path);
+    json_t *c = json_load_file(path, 0, NULL);
+    static const char *const KEYS[] = {"index_rows", "phone_dim", "speakers", "source_file", "training", NULL};
+    for (int i = 0; c && KEYS[i]; i++)
+        if (json_object_get(c, KEYS[i])) json_object_set(o, KEYS[i], json_object_get(c, KEYS[i]));
+    json_decref(c);
+}
+
+typedef struct list_ctx { server_request *r; json_t *list; } list_ctx;
+
 static int append_model(const store_model *m, void *ctx)
 {
-    return json_array_append_new(ctx, model_json(m));
+    list_ctx *c = ctx;
+    json_t *o = model_json(m);
+    add_config_facts(c->r, m, o);
+    return json_array_append_new(c->list, o);
 }
 
 static int handle_list(server_request *r)
 {
     json_t *list = json_array();
     vc_error err;
-    if (store_model_list(r->app->store, r->user_id, append_model, list, &err)) {
+    list_ctx c = {r, list};
+    if (store_model_list(r->app->store, r->user_id, append_model, &c, &err)) {
         json_decref(list);
         return server_fail(r, err.code, "%s", err.message);
     }
@@ -52,8 +75,72 @@ static int handle_get(server_request *r)
     if (server_param_id(r, 0, VC_ERR_MODEL_NOT_FOUND, &id)) return -1;
     if (store_model_get(r->app->store, r->user_id, id, &m, &err)) return server_fail(r, err.code, "%s", err.message);
     json_t *o = model_json(&m);
+    add_config_facts(r, &m, o);
     json_object_set_new(o, "status", json_string("success"));
     return server_reply_json(r, 200, o);
+}
+
+/* PATCH /api/models/{id} {name}: rename. */
+static int handle_rename(server_request *r)
+{
+    static const char *const FIELDS[] = {"name", NULL};
+    const char *id;
+    json_t *body;
+    store_model m;
+    vc_error err;
+    if (server_param_id(r, 0, VC_ERR_MODEL_NOT_FOUND, &id) || server_json_body(r, FIELDS, &body)) return -1;
+    const char *name = json_string_value(json_object_get(body, "name"));
+    char clean[128];
+    snprintf(clean, sizeof clean, "%s", name ? name : "");
+    size_t a = 0, n = strlen(clean);
+    while (a < n && isspace((unsigned char)clean[a])) a++;
+    while (n > a && isspace((unsigned char)clean[n - 1])) clean[--n] = '\0';
+    int rc = 0;
+    if (!name || n == a || strlen(name) > 100)
+        rc = server_fail(r, VC_ERR_INVALID_REQUEST, "name must be a string of 1 to 100 characters (not only spaces)");
+    else if (store_model_rename(r->app->store, r->user_id, id, clean + a, &err) ||
+             store_model_get(r->app->store, r->user_id, id, &m, &err))
+        rc = server_fail(r, err.code, "%s", err.message);
+    json_decref(body);
+    if (rc) return rc;
+    json_t *o = model_json(&m);
+    add_config_facts(r, &m, o);
+    json_object_set_new(o, "status", json_string("success"));
+    return server_reply_json(r, 200, o);
+}
+
+/* ---- export: the voice's .pth + .index as a stored .zip (server/zip_out.h), the layout RVC-WebUI
+ * and Applio load (one folder-less archive holding NAME.pth and NAME.index) ---- */
+/* A file-name-safe version of the model's name ("My voice!" → "My_voice_"). */
+static void safe_file_name(const char *name, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = name; *p && n + 1 < cap && n < 60; p++)
+        out[n++] = isalnum((unsigned char)*p) || *p == '-' || *p == '.' ? *p : '_';
+    out[n] = '\0';
+    if (!n || out[0] == '.') snprintf(out, cap, "voice");
+}
+
+/* GET /api/models/{id}/export: NAME.zip holding NAME.pth (+ NAME.index when the voice has one). */
+static int handle_export(server_request *r)
+{
+    const char *id;
+    store_model m;
+    vc_error err;
+    if (server_param_id(r, 0, VC_ERR_MODEL_NOT_FOUND, &id)) return -1;
+    if (store_model_get(r->app->store, r->user_id, id, &m, &err)) return server_fail(r, err.code, "%s", err.message);
+    char base[80], pth[1600], idx[1600], name[160], disp[256];
+    safe_file_name(m.name, base, sizeof base);
+    store_path(r->app->store, pth, sizeof pth, "%s/model.pth", m.file_path);
+    store_path(r->app->store, idx, sizeof idx, "%s/model.index", m.file_path);
+    char iname[160];
+    snprintf(name, sizeof name, "%s.pth", base);
+    snprintf(iname, sizeof iname, "%s.index", base);
+    const char *paths[2] = {pth, idx}, *names[2] = {name, iname};
+    int n = access(idx, R_OK) == 0 ? 2 : 1, fd;
+    if (zip_out_files(paths, names, n, &fd, &err)) return server_fail(r, err.code, "%s", err.message);
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s.zip\"", base);
+    return server_reply_file(r, fd, "application/zip", disp);
 }
 
 static int handle_delete(server_request *r)
@@ -105,6 +192,32 @@ static int has_extension(const char *name, const char *ext)
     return n > e && !strcasecmp(name + n - e, ext);
 }
 
+/* The message with server paths cut to their last component ("/srv/data/models/.import-x/model.index:
+ * …" → "model.index: …"), and a name repeated right after itself ("model.index: model.index:") once. */
+static void without_paths(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = in; *p && n + 1 < cap;) {
+        if (*p == '/' && (p == in || p[-1] == ' ')) {
+            const char *end = p + strcspn(p, " :,");
+            const char *base = p;
+            for (const char *q = p; q < end; q++)
+                if (*q == '/') base = q + 1;
+            size_t len = (size_t)(end - base);
+            int repeat = n >= len + 2 && !strncmp(out + n - len - 2, base, len) && !strncmp(out + n - 2, ": ", 2);
+            if (repeat) { /* "model.index: /x/model.index: why" → "model.index: why" */
+                p = *end == ':' && end[1] == ' ' ? end + 2 : end;
+                continue;
+            }
+            for (const char *q = base; q < end && n + 1 < cap; q++) out[n++] = *q;
+            p = end;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
+}
+
 static int handle_import(server_request *r)
 {
     server_form *f = r->ctx;
@@ -119,10 +232,13 @@ static int handle_import(server_request *r)
     store_model m;
     vc_error err;
     if (rvc_import_voice(r->app->store, &rq, &m, &err)) {
-        if (err.code == VC_ERR_INVALID_FORMAT)
-            r->err_extra = json_pack("{s:s, s:[s,s,s]}", "user_message",
-                                     "This is not a usable RVC voice model. Upload its .pth (with its .index if you have one), "
-                                     "or one .zip holding both.", "supported_formats", "pth", "index", "zip");
+        if (err.code == VC_ERR_INVALID_FORMAT) { /* the exact reason: which file, and what is wrong with it */
+            char um[700], why[sizeof err.message];
+            without_paths(err.message, why, sizeof why);
+            snprintf(um, sizeof um, "This voice cannot be imported: %s. Upload its .pth (with its .index if you have one), "
+                     "or one .zip holding both.", why);
+            r->err_extra = json_pack("{s:s, s:[s,s,s]}", "user_message", um, "supported_formats", "pth", "index", "zip");
+        }
         return server_fail(r, err.code, "%s", err.message);
     }
     json_t *o = model_json(&m);
@@ -141,6 +257,12 @@ const server_route SERVER_ROUTES_MODELS[] = {
      .summary = "List the user's voice models", .responses = "200,401", .response_schema = "{\"type\":\"object\",\"required\":[\"status\",\"models\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"success\"]},\"models\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"model_id\",\"name\",\"kind\",\"created_at\",\"f0\",\"has_index\"],\"properties\":{\"model_id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"kind\":{\"type\":\"string\"},\"created_at\":{\"type\":\"string\"},\"training_duration_minutes\":{\"type\":\"integer\"},\"quality_grade\":{\"type\":\"string\"},\"final_loss\":{\"type\":[\"number\",\"null\"]},\"training_audio_duration_seconds\":{\"type\":[\"number\",\"null\"]},\"file_size_mb\":{\"type\":[\"number\",\"null\"]},\"version\":{\"type\":[\"string\",\"null\"]},\"sample_rate\":{\"type\":[\"integer\",\"null\"]},\"f0\":{\"type\":\"boolean\"},\"has_index\":{\"type\":\"boolean\"}}}}}}"},
     {.method = "GET", .pattern = "/api/models/{model_id}", .handle = handle_get, .tag = "models",
      .summary = "One model's details", .responses = "200,401,404"},
+    {.method = "PATCH", .pattern = "/api/models/{model_id}", .handle = handle_rename, .body = SERVER_BODY_BUFFER,
+     .max_body = 4096, .tag = "models", .request_type = "application/json",
+     .summary = "Rename a model {name}: answers with the model", .responses = "200,400,401,404"},
+    {.method = "GET", .pattern = "/api/models/{model_id}/export", .handle = handle_export, .tag = "models",
+     .summary = "Download the voice as NAME.zip holding NAME.pth and NAME.index (RVC-WebUI / Applio layout)",
+     .responses = "200,401,404"},
     {.method = "DELETE", .pattern = "/api/models/{model_id}", .handle = handle_delete, .tag = "models",
      .summary = "Delete a model: its row and its files", .responses = "200,401,404"},
     {0},

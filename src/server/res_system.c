@@ -15,14 +15,14 @@
  * with the licence their publishers release them under (docs/models-manifest.json, docs/MODELS.md):
  * users must see that the F5-TTS weights are for non-commercial use only. */
 static const struct {
-    const char *name, *folder, *purpose, *licence, *licence_note;
+    const char *name, *folder, *purpose, *licence, *licence_note, *pack;
 } WEIGHTS[] = {
     {"f5tts_v1_base", "f5tts", "quick clone (F5-TTS v1 Base + vocab.txt)", "CC-BY-NC-4.0",
-     "Non-commercial use only: speech made with these weights may not be used commercially"},
-    {"vocos_mel_24khz", "vocos", "vocoder for F5-TTS", "MIT", NULL},
-    {"hubert_base", "hubert", "content features for RVC", "MIT", NULL},
-    {"rmvpe", "rmvpe", "pitch extraction for RVC", "MIT", NULL},
-    {"rvc_pretrained_v2", "rvc_pretrained", "RVC v2 base models for training", "MIT", NULL},
+     "Non-commercial use only: speech made with these weights may not be used commercially", "f5tts"},
+    {"vocos_mel_24khz", "vocos", "vocoder for F5-TTS", "MIT", NULL, "f5tts"},
+    {"hubert_base", "hubert", "content features for RVC", "MIT", NULL, "rvc"},
+    {"rmvpe", "rmvpe", "pitch extraction for RVC", "MIT", NULL, "rvc"},
+    {"rvc_pretrained_v2", "rvc_pretrained", "RVC v2 base models for training", "MIT", NULL, "rvc-pretrained"},
 };
 
 /* 1 when the folder holds at least one non-hidden entry. */
@@ -42,8 +42,26 @@ static int handle_health(server_request *r)
     return server_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* "voiceclone models pull f5tts rvc …" naming exactly the packs of the missing weights. */
+static void pull_hint(const int *missing_at, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "Install voice models: run `voiceclone models pull");
+    const char *named[8] = {0};
+    int k = 0;
+    for (size_t i = 0; i < sizeof WEIGHTS / sizeof WEIGHTS[0] && n < cap; i++) {
+        int seen = 0;
+        for (int j = 0; j < k; j++) seen |= !strcmp(named[j], WEIGHTS[i].pack);
+        if (!missing_at[i] || seen) continue;
+        named[k++] = WEIGHTS[i].pack;
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", k > 1 ? "` and `voiceclone models pull " : " ", WEIGHTS[i].pack);
+    }
+    if (n < cap)
+        snprintf(out + n, cap - n, " --data DIR` (DIR: the server's data folder, ./data by default); offline: "
+                 "`voiceclone models import FILE --to FOLDER --data DIR`");
+}
+
 /* Absolute paths only for users: a public caller learns what is installed, not where. */
-static json_t *weights_json(server_request *r, int *missing, int show_paths)
+static json_t *weights_json(server_request *r, int *missing, int *missing_at, int show_paths)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < sizeof WEIGHTS / sizeof WEIGHTS[0]; i++) {
@@ -51,9 +69,10 @@ static json_t *weights_json(server_request *r, int *missing, int show_paths)
         store_path(r->app->store, path, sizeof path, "weights/%s", WEIGHTS[i].folder);
         int ok = folder_has_files(path);
         *missing += !ok;
-        json_t *w = json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", WEIGHTS[i].name, "path",
+        missing_at[i] = !ok;
+        json_t *w = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "name", WEIGHTS[i].name, "path",
                               show_paths ? path : "", "purpose", WEIGHTS[i].purpose, "installed", ok, "licence",
-                              WEIGHTS[i].licence);
+                              WEIGHTS[i].licence, "pack", WEIGHTS[i].pack, "folder", WEIGHTS[i].folder);
         if (w && !show_paths) json_object_set_new(w, "path", json_null());
         if (w && WEIGHTS[i].licence_note) json_object_set_new(w, "licence_note", json_string(WEIGHTS[i].licence_note));
         json_array_append_new(list, w);
@@ -63,8 +82,9 @@ static json_t *weights_json(server_request *r, int *missing, int show_paths)
 
 static int handle_system(server_request *r)
 {
-    int missing = 0;
-    json_t *weights = weights_json(r, &missing, server_auth_try(r));
+    int missing = 0, missing_at[sizeof WEIGHTS / sizeof WEIGHTS[0]];
+    char hint[512];
+    json_t *weights = weights_json(r, &missing, missing_at, server_auth_try(r));
     json_t *lanes = r->app->jobs ? jobs_lanes_json(r->app->jobs) : json_object();
     json_int_t depth = 0;
     const char *lane;
@@ -87,18 +107,47 @@ static int handle_system(server_request *r)
                                       nn_precision_name(nn_precision_for("f5tts_dit")), "hubert",
                                       nn_precision_name(nn_precision_for("hubert")), "rmvpe",
                                       nn_precision_name(nn_precision_for("rmvpe"))));
-    if (o && missing)
-        json_object_set_new(o, "weights_hint", json_string("Install voice models: run `voiceclone models pull`"));
+    if (o && missing) {
+        pull_hint(missing_at, hint, sizeof hint);
+        json_object_set_new(o, "weights_hint", json_string(hint));
+    }
     return server_reply_json(r, 200, o);
 }
 
+/* POST /api/weights/pull {pack}: `voiceclone models pull PACK` as a job (src/jobs/jobs_kind_pull.c). */
+static int handle_pull(server_request *r)
+{
+    static const char *const FIELDS[] = {"pack", NULL};
+    json_t *body;
+    vc_error err;
+    char id[STORE_ID_MAX], url[128];
+    if (!r->app->jobs) return server_fail(r, VC_ERR_INTERNAL, "this server runs without the job queue");
+    if (server_json_body(r, FIELDS, &body)) return -1;
+    const char *pack = json_string_value(json_object_get(body, "pack"));
+    char pack_copy[32];
+    snprintf(pack_copy, sizeof pack_copy, "%s", pack ? pack : "");
+    if (jobs_submit(r->app->jobs, r->user_id, "models_pull", body, id, &err)) {
+        json_decref(body);
+        return server_fail(r, err.code, "%s", err.message);
+    }
+    json_decref(body);
+    snprintf(url, sizeof url, "/api/progress/%s", id);
+    return server_reply_json(r, 202, json_pack("{s:s, s:s, s:s, s:s}", "status", "pull_started", "job_id", id, "pack",
+                                               pack_copy, "progress_stream_url", url));
+}
+
 const server_route SERVER_ROUTES_SYSTEM[] = {
+    {.method = "POST", .pattern = "/api/weights/pull", .handle = handle_pull, .body = SERVER_BODY_BUFFER, .max_body = 1024,
+     .tag = "system", .request_type = "application/json",
+     .summary = "Install a pack of base models {pack: f5tts | rvc | rvc-pretrained} as a job (resumable, checked), "
+                "exactly as `voiceclone models pull PACK`; progress events carry bytes, speed and ETA",
+     .responses = "202,400,401"},
     {.method = "GET", .pattern = "/api/health", .handle = handle_health, .auth = SERVER_AUTH_PUBLIC,
      .tag = "system", .summary = "Liveness check: {\"status\":\"ok\"}", .responses = "200",
      .response_schema = "{\"type\":\"object\",\"required\":[\"status\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"ok\"]}}}"},
     {.method = "GET", .pattern = "/api/system", .handle = handle_system, .auth = SERVER_AUTH_PUBLIC,
      .tag = "system", .summary = "Version, engine, installed/missing model weights (their paths only for "
                                  "authenticated callers, null otherwise), auth mode, queue depth",
-     .responses = "200", .response_schema = "{\"type\":\"object\",\"required\":[\"status\",\"version\",\"engine\",\"weights\",\"weights_status\",\"auth\",\"workers\",\"queue\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"success\"]},\"version\":{\"type\":\"string\"},\"engine\":{\"type\":\"string\"},\"weights\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"name\",\"path\",\"purpose\",\"installed\",\"licence\"],\"properties\":{\"name\":{\"type\":\"string\"},\"path\":{\"type\":[\"string\",\"null\"]},\"purpose\":{\"type\":\"string\"},\"installed\":{\"type\":\"boolean\"},\"licence\":{\"type\":\"string\"},\"licence_note\":{\"type\":\"string\"}}}},\"weights_status\":{\"type\":\"string\",\"enum\":[\"installed\",\"missing\"]},\"weights_hint\":{\"type\":\"string\"},\"auth\":{\"type\":\"string\",\"enum\":[\"open\",\"api_key\"]},\"workers\":{\"type\":\"boolean\"},\"queue\":{\"type\":\"object\",\"required\":[\"depth\",\"lanes\"],\"properties\":{\"depth\":{\"type\":\"integer\"},\"lanes\":{\"type\":\"object\"}}}}}"},
+     .responses = "200", .response_schema = "{\"type\":\"object\",\"required\":[\"status\",\"version\",\"engine\",\"weights\",\"weights_status\",\"auth\",\"workers\",\"queue\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"success\"]},\"version\":{\"type\":\"string\"},\"engine\":{\"type\":\"string\"},\"weights\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"name\",\"path\",\"purpose\",\"installed\",\"licence\"],\"properties\":{\"name\":{\"type\":\"string\"},\"path\":{\"type\":[\"string\",\"null\"]},\"purpose\":{\"type\":\"string\"},\"installed\":{\"type\":\"boolean\"},\"licence\":{\"type\":\"string\"},\"licence_note\":{\"type\":\"string\"}}}},\"weights_status\":{\"type\":\"string\",\"enum\":[\"installed\",\"missing\"]},\"weights_hint\":{\"type\":\"string\"},\"compute\":{\"type\":\"object\"},\"auth\":{\"type\":\"string\",\"enum\":[\"open\",\"api_key\"]},\"workers\":{\"type\":\"boolean\"},\"queue\":{\"type\":\"object\",\"required\":[\"depth\",\"lanes\"],\"properties\":{\"depth\":{\"type\":\"integer\"},\"lanes\":{\"type\":\"object\"}}}}}"},
     {0},
 };

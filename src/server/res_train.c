@@ -5,18 +5,21 @@
  * keeps the model trained so far; GET /api/jobs/{id}/loss_history gives the loss curve for the
  * plot (from the job's event log, so it survives restarts and works after the job ended).
  */
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "jobs/jobs.h"
 #include "server/server.h"
+#include "server/zip_out.h"
 
 static int fail(server_request *r, const vc_error *err) { return server_fail(r, err->code, "%s", err->message); }
 
-/* POST /api/train {training_audio_id, model_name, voice_consent, preprocessing, training_params} */
+/* POST /api/train {training_audio_ids | training_audio_id, model_name, accept_noisy_audio, voice_consent, preprocessing, training_params} */
 static int start_training(server_request *r)
 {
-    static const char *const FIELDS[] = {"training_audio_id", "model_name", "voice_consent", "preprocessing",
-                                         "training_params", NULL};
+    static const char *const FIELDS[] = {"training_audio_id", "training_audio_ids", "model_name", "voice_consent",
+                                         "preprocessing", "training_params", "accept_noisy_audio", NULL};
     json_t *body, *info = NULL;
     vc_error err;
     char id[STORE_ID_MAX], url[128];
@@ -59,16 +62,64 @@ static int loss_history(server_request *r)
     return server_reply_json(r, 200, o);
 }
 
+/* GET /api/jobs/{id}/outputs.zip: every output of a finished batch conversion, as NN_name.wav. */
+#define ZIP_MAX 32
+static int outputs_zip(server_request *r)
+{
+    const char *id;
+    vc_error err;
+    json_t *info = NULL;
+    if (server_param_id(r, 0, VC_ERR_JOB_NOT_FOUND, &id)) return -1;
+    if (jobs_get_json(r->app->jobs, r->user_id, id, &info, &err)) return fail(r, &err);
+    json_t *outputs = json_object_get(json_object_get(info, "result"), "outputs");
+    int rc = 0;
+    if (strcmp(json_string_value(json_object_get(info, "status")), "complete"))
+        rc = server_fail(r, VC_ERR_CONFLICT, "the job has not finished: download its files once it is complete");
+    else if (!json_is_array(outputs) || json_array_size(outputs) == 0 || json_array_size(outputs) > ZIP_MAX)
+        rc = server_fail(r, VC_ERR_JOB_NOT_FOUND, "job %s has no batch outputs (only batch conversions have a zip)", id);
+    char paths[ZIP_MAX][1600], names[ZIP_MAX][200];
+    const char *pp[ZIP_MAX], *nn[ZIP_MAX];
+    int n = 0;
+    for (size_t i = 0; rc == 0 && i < json_array_size(outputs); i++) {
+        json_t *o = json_array_get(outputs, i);
+        store_audio a;
+        const char *aid = json_string_value(json_object_get(o, "output_audio_id"));
+        if (!aid || store_audio_get(r->app->store, r->user_id, aid, &a, &err)) {
+            rc = server_fail(r, VC_ERR_AUDIO_NOT_FOUND, "output %zu of job %s is gone (removed by retention?)", i + 1, id);
+            break;
+        }
+        store_path(r->app->store, paths[n], sizeof paths[n], "%s", a.file_path);
+        store_audio_free(&a);
+        const char *fn = json_string_value(json_object_get(o, "filename"));
+        int k = snprintf(names[n], sizeof names[n], "%02zu_", i + 1);
+        for (const char *c = fn ? fn : "converted.wav"; *c && k < (int)sizeof names[n] - 1; c++)
+            names[n][k++] = isalnum((unsigned char)*c) || *c == '.' || *c == '-' ? *c : '_';
+        names[n][k] = '\0';
+        pp[n] = paths[n];
+        nn[n] = names[n];
+        n++;
+    }
+    json_decref(info);
+    if (rc) return rc;
+    int fd;
+    if (zip_out_files(pp, nn, n, &fd, &err)) return fail(r, &err);
+    return server_reply_file(r, fd, "application/zip", "attachment; filename=\"converted.zip\"");
+}
+
 const server_route SERVER_ROUTES_TRAIN[] = {
     {.method = "POST", .pattern = "/api/train", .handle = start_training, .body = SERVER_BODY_BUFFER, .max_body = 65536,
      .tag = "training", .request_type = "application/json",
-     .summary = "Train an RVC voice model {training_audio_id, model_name, voice_consent: true, preprocessing{remove_noise, "
+     .summary = "Train an RVC voice model {training_audio_ids: [ids] (or training_audio_id), model_name, voice_consent: true, "
+                "accept_noisy_audio (train on files under 15 dB SNR), preprocessing{remove_noise, "
                 "normalize_volume, trim_silence}, training_params{epochs, batch_size, learning_rate, sample_rate, "
                 "save_every_steps, seed}}: a train-lane job (phases preprocessing, feature extraction, training, index, "
                 "validation); answers with job_id, model_id, epochs and estimated_duration_minutes",
      .responses = "202,400,401,404,503"},
     {.method = "POST", .pattern = "/api/jobs/{job_id}/stop", .handle = stop_training, .tag = "training",
      .summary = "Stop a running training now and keep the model trained so far", .responses = "202,400,401,404,409"},
+    {.method = "GET", .pattern = "/api/jobs/{job_id}/outputs.zip", .handle = outputs_zip, .tag = "conversion",
+     .summary = "Every output of a finished batch conversion (POST /api/convert/rvc with target_audio_ids) as one .zip",
+     .responses = "200,401,404,409"},
     {.method = "GET", .pattern = "/api/jobs/{job_id}/loss_history", .handle = loss_history, .tag = "training",
      .summary = "The loss curve of a training job: points {step, loss, loss_mel, loss_disc, epoch}",
      .responses = "200,401,404"},

@@ -1,7 +1,7 @@
 /*
  * Finishing uploads (see uploads.h). Limits follow brief §7.2: training ≤ 100 MB and 10 s–10 min,
- * target ≤ 300 MB and ≤ 30 min, reference (quick clone) 3–30 s; training below 15 dB SNR is
- * QUALITY_TOO_LOW.
+ * target ≤ 300 MB and ≤ 30 min, reference (quick clone) 3–30 s; training below 10 dB SNR is
+ * QUALITY_TOO_LOW; 10–15 dB is kept with a warning (training asks for accept_noisy_audio then).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,9 +15,10 @@
 #include "server/uploads.h"
 
 #define MB (1024 * 1024)
+#define TRAINING_RECOMMENDED_SNR_DB 15.0 /* below: stored with a warning; training needs "use anyway" */
 
 static const upload_purpose PURPOSES[] = {
-    {"training", 100LL * MB, 10.0, 600.0, 15.0, 1},
+    {"training", 100LL * MB, 10.0, 600.0, 10.0, 1},
     {"target", 300LL * MB, 0.1, 1800.0, 0.0, 0},
     {"reference", 30LL * MB, 3.0, 30.0, 0.0, 1},
 };
@@ -102,13 +103,24 @@ static int check_decoded_size(server_request *r, const audio_file_info *info, do
                        info->duration_seconds, frames * 4 / MB, limit * 4 / MB, max_seconds / 60);
 }
 
+/* A file that is empty, not audio or damaged: the user is told which, not just "upload a WAV". */
+static int unreadable(server_request *r, const vc_error *err)
+{
+    char um[400];
+    snprintf(um, sizeof um, "This file cannot be used: %s. Upload a WAV, MP3, FLAC or OGG recording.", err->message);
+    return fail_extra(r, err->code, json_pack("{s:s}", "user_message", um), "%s", err->message);
+}
+
 /* Size and header checks before any decoding, so a huge or long file costs no memory. */
 static int check_before_decode(server_request *r, const upload_purpose *p, const char *src, int64_t *size)
 {
     struct stat st;
     if (stat(src, &st)) return server_fail(r, VC_ERR_IO, "uploaded file vanished: %s", strerror(errno));
     *size = st.st_size;
-    if (st.st_size == 0) return server_fail(r, VC_ERR_INVALID_FORMAT, "the file is empty (0 bytes)");
+    if (st.st_size == 0) {
+        vc_error empty = {.code = VC_ERR_INVALID_FORMAT, .message = "the file is empty (0 bytes)"};
+        return unreadable(r, &empty);
+    }
     char msg[160];
     if (st.st_size > p->max_bytes) {
         snprintf(msg, sizeof msg, "%.1f MB exceeds the %s limit of %lld MB", (double)st.st_size / MB, p->name,
@@ -118,7 +130,7 @@ static int check_before_decode(server_request *r, const upload_purpose *p, const
     }
     audio_file_info info;
     vc_error err;
-    if (audio_probe_file(src, &info, &err)) return server_fail(r, err.code, "%s", err.message);
+    if (audio_probe_file(src, &info, &err)) return unreadable(r, &err);
     if (info.duration_seconds > p->max_seconds * 1.02) { /* MP3 headers only estimate the length */
         snprintf(msg, sizeof msg, "%.1f s is longer than the %s limit of %.0f s", info.duration_seconds, p->name,
                  p->max_seconds);
@@ -151,11 +163,17 @@ static int check_decoded(server_request *r, const upload_purpose *p, const audio
                           "No speech detected%s", "");
     }
     if (p->min_snr_db > 0 && !(q->snr_db >= p->min_snr_db)) {
+        char um[320];
         snprintf(msg, sizeof msg, "%.1f dB", q->snr_db);
+        snprintf(um, sizeof um, "Too noisy for training: the signal-to-noise ratio is %.1f dB; training needs %.0f dB "
+                 "(%.0f dB at the very least). Record again in a quieter room, closer to the microphone, "
+                 "with fans and music off.", q->snr_db, TRAINING_RECOMMENDED_SNR_DB, p->min_snr_db);
         return fail_extra(r, VC_ERR_QUALITY_TOO_LOW,
-                          json_pack("{s:f, s:o, s:s}", "min_snr_db", p->min_snr_db, "actual_snr_db",
+                          json_pack("{s:f, s:f, s:o, s:s, s:s, s:o}", "min_snr_db", TRAINING_RECOMMENDED_SNR_DB,
+                                    "refused_below_snr_db", p->min_snr_db, "actual_snr_db",
                                     server_json_number(q->snr_db), "recommendation",
-                                    "Please use a clearer recording with less background noise."),
+                                    "Record again in a quieter room, closer to the microphone.", "user_message", um,
+                                    "quality_analysis", upload_quality_json(q)),
                           "Audio quality is insufficient for training (SNR: %s)", msg);
     }
     return 0;
@@ -204,13 +222,16 @@ int upload_finish(server_request *r, const upload_purpose *p, const char *src_pa
     audio_file_info info;
     audio_quality q;
     vc_error err;
-    if (audio_decode_file(src_path, &buf, &info, &err)) return server_fail(r, err.code, "%s", err.message);
+    if (audio_decode_file(src_path, &buf, &info, &err)) return unreadable(r, &err);
     int rc = audio_analyze(&buf, &q, &err) ? server_fail(r, err.code, "analysis: %s", err.message) : 0;
     if (!rc) rc = check_decoded(r, p, &q, (double)buf.frames / buf.sample_rate);
     store_audio a;
     json_t *qa = rc ? NULL : upload_quality_json(&q);
     if (!rc) {
         fill_row(&a, r, p, audio_id, filename, &info, &q, size);
+        if (p->min_snr_db > 0 && q.snr_db < TRAINING_RECOMMENDED_SNR_DB)
+            snprintf(a.warning, sizeof a.warning, "noisy: SNR %.1f dB is below the %.0f dB training minimum; train "
+                     "on it only with \"use anyway\" (remove_noise helps)", q.snr_db, TRAINING_RECOMMENDED_SNR_DB);
         a.analysis_json = json_dumps(qa, JSON_COMPACT | JSON_REAL_PRECISION(15));
         rc = store_audio_file(r, &a, &buf);
         if (!rc) *out = upload_audio_json(&a);

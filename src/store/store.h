@@ -186,5 +186,7 @@ int store_model_list(store *s, const char *user_id, int (*fn)(const store_model 
                      vc_error *err);
 /* Removes the row and the model folder; VC_ERR_MODEL_NOT_FOUND when absent or another user's. */
 int store_model_delete(store *s, const char *user_id, const char *model_id, vc_error *err);
+/* Sets the model's display name; VC_ERR_MODEL_NOT_FOUND when absent or another user's. */
+int store_model_rename(store *s, const char *user_id, const char *model_id, const char *name, vc_error *err);
 
 #endif

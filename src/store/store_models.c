@@ -130,3 +130,20 @@ int store_model_delete(store *s, const char *user_id, const char *model_id, vc_e
     if (!rc && !store_path(s, path, sizeof path, "models/%s", model_id)) rc = store_remove_tree(path, err);
     return rc;
 }
+
+int store_model_rename(store *s, const char *user_id, const char *model_id, const char *name, vc_error *err)
+{
+    store_model m;
+    if (store_model_get(s, user_id, model_id, &m, err)) return -1; /* VC_ERR_MODEL_NOT_FOUND */
+    store_lock(s);
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, "UPDATE models SET name=? WHERE model_id=? AND user_id=?", &st, err);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, model_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, user_id, -1, SQLITE_STATIC);
+        rc = store_step_done(s, st, err);
+    }
+    store_unlock(s);
+    return rc;
+}

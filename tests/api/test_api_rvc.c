@@ -4,7 +4,9 @@
  * dimension, too big, bad zip) leave nothing on disk; `voiceclone models import` lands in the same store; POST /api/convert/rvc end to end with the
  * tiny golden base models installed as if pulled → the four phases over SSE → a downloadable,
  * non-silent WAV at the model's rate; bad requests get the brief's codes; 0.2 s and silent inputs
- * finish; a running conversion can be cancelled and leaves no output.
+ * finish; a running conversion can be cancelled and leaves no output; the estimate scales with the
+ * input's length, from the throughput measured on this machine (data/throughput.json); a batch
+ * (target_audio_ids) gives one output per file and all of them as one zip.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -87,6 +89,10 @@ static void expect_import_refused(const char *parts, long status, const char *co
     assert_string_equal(json_string_value(json_object_get(j, "error_code")), code);
     if (!strstr(json_string_value(json_object_get(j, "message")), message_part))
         fail_msg("message '%s' lacks '%s'", json_string_value(json_object_get(j, "message")), message_part);
+    /* what people read says the same exact reason (each failure its own sentence), without server paths */
+    const char *um = json_string_value(json_object_get(j, "user_message"));
+    if (!strcmp(code, "INVALID_FORMAT") && (!um || !strstr(um, message_part) || strstr(um, S.data_dir)))
+        fail_msg("user_message '%s' lacks '%s' or names a server path", um ? um : "(none)", message_part);
     http_response_free(&res);
     assert_int_equal(count_entries("models"), models); /* nothing left: no folder, no staging */
     assert_int_equal(count_entries("uploads/tmp"), 0);
@@ -334,6 +340,98 @@ static void cancel_a_running_conversion(void **state)
     assert_int_equal(count_entries("outputs/local"), outputs);
 }
 
+static double submit_estimate(const char *audio_id, char *job_id, size_t cap)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_id\":\"%s\"}", MODEL_ID, audio_id);
+    json_t *j = call("POST", "/api/convert/rvc", body, 202);
+    snprintf(job_id, cap, "%s", json_string_value(json_object_get(j, "job_id")));
+    return json_number_value(json_object_get(j, "estimated_duration_seconds"));
+}
+
+static void estimates_scale_with_the_input(void **state)
+{
+    char wav[] = "/tmp/vcs-rvc-eta-XXXXXX", short_id[64], long_id[64], job[64], path[700];
+    close(mkstemp(wav));
+    assert_int_equal(test_audio_tone(wav, 16000, 1, 3.0, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    upload_target(wav, short_id, sizeof short_id);
+    assert_int_equal(test_audio_tone(wav, 16000, 1, 240.0, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    upload_target(wav, long_id, sizeof long_id);
+    unlink(wav);
+    submit_estimate(short_id, job, sizeof job); /* a finished conversion: the rate of this machine is measured */
+    assert_string_equal(wait_terminal(job, 60), "complete");
+    snprintf(path, sizeof path, "%s/throughput.json", S.data_dir);
+    size_t n;
+    char *saved = test_file_read(path, &n);
+    if (!saved || !strstr(saved, "convert_rvc:v2:") || !strstr(saved, "seconds_per_unit")) fail_msg("throughput not kept: %s", saved);
+    free(saved);
+    double long_est = submit_estimate(long_id, job, sizeof job);
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    call("DELETE", path, NULL, 200);
+    assert_string_equal(wait_terminal(job, 60), "cancelled");
+    double short_est = submit_estimate(short_id, job, sizeof job);
+    assert_string_equal(wait_terminal(job, 60), "complete");
+    /* the same rate × 240 s and × 3 s, plus the same fixed loading time */
+    if (!(long_est > short_est + 1.0)) fail_msg("estimate for 240 s: %.1f s, for 3 s: %.1f s: it does not scale", long_est, short_est);
+}
+
+static void batch_converts_each_file_and_zips_them(void **state)
+{
+    char wav[] = "/tmp/vcs-rvc-batch-XXXXXX", a1[64], a2[64], body[512], job[64], path[200], url[600];
+    close(mkstemp(wav));
+    assert_int_equal(test_audio_tone(wav, 16000, 1, 1.0, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    upload_target(wav, a1, sizeof a1);
+    assert_int_equal(test_audio_tone(wav, 16000, 1, 2.0, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    upload_target(wav, a2, sizeof a2);
+    unlink(wav);
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_ids\":[]}", MODEL_ID);
+    call("POST", "/api/convert/rvc", body, 400);
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_ids\":[\"%s\"],\"target_audio_id\":\"%s\"}", MODEL_ID, a1, a1);
+    call("POST", "/api/convert/rvc", body, 400);
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_ids\":[\"%s\",\"audio_nope\"]}", MODEL_ID, a1);
+    call("POST", "/api/convert/rvc", body, 404);
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_ids\":[\"%s\",\"%s\"]}", MODEL_ID, a1, a2);
+    json_t *j = call("POST", "/api/convert/rvc", body, 202);
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
+    assert_string_equal(wait_terminal(job, 120), "complete");
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    json_t *result = json_deep_copy(json_object_get(call("GET", path, NULL, 200), "result")); /* call() reuses its answer */
+    json_t *outs = json_object_get(result, "outputs");
+    assert_int_equal(json_array_size(outs), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *o = json_array_get(outs, i);
+        assert_string_equal(json_string_value(json_object_get(o, "input_audio_id")), i ? a2 : a1);
+        double d = json_number_value(json_object_get(o, "duration_seconds"));
+        if (fabs(d - (i ? 2.0 : 1.0)) > 0.05) fail_msg("output %zu lasts %.2f s", i, d);
+        snprintf(path, sizeof path, "/api/download/%s", json_string_value(json_object_get(o, "output_audio_id")));
+        call("GET", path, NULL, 200); /* each file downloads on its own */
+    }
+    assert_string_equal(json_string_value(json_object_get(result, "output_audio_id")),
+                        json_string_value(json_object_get(json_array_get(outs, 0), "output_audio_id")));
+    http_response res = {0};
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, json_string_value(json_object_get(result, "download_zip_url"))),
+                                  NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_true(!memcmp(res.body, "PK\x03\x04", 4));
+    char zip[] = "/tmp/vcs-batch-zip-XXXXXX", cmd[400];
+    int fd = mkstemp(zip);
+    assert_int_equal(write(fd, res.body, res.body_len), (ssize_t)res.body_len);
+    close(fd);
+    http_response_free(&res);
+    snprintf(cmd, sizeof cmd, "python3 -c \"import zipfile,sys; z=zipfile.ZipFile('%s'); n=z.namelist(); "
+             "sys.exit(z.testzip() is not None or len(n) != 2 or not n[0].startswith('01_take_rvc_'))\"", zip);
+    assert_int_equal(system(cmd), 0);
+    unlink(zip);
+    json_decref(result);
+    /* a single conversion has no zip */
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_id\":\"%s\"}", MODEL_ID, a1);
+    j = call("POST", "/api/convert/rvc", body, 202);
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
+    assert_string_equal(wait_terminal(job, 60), "complete");
+    snprintf(path, sizeof path, "/api/jobs/%s/outputs.zip", job);
+    call("GET", path, NULL, 404);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +442,8 @@ int main(void)
         cmocka_unit_test(bad_requests_get_the_brief_codes),
         cmocka_unit_test(short_and_silent_inputs_finish),
         cmocka_unit_test(cancel_a_running_conversion),
+        cmocka_unit_test(estimates_scale_with_the_input),
+        cmocka_unit_test(batch_converts_each_file_and_zips_them),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -8,7 +8,10 @@
  *   loss and ETA, the loss history endpoint, a model in the library under the id announced at
  *   submit time with its grade and consent attestation, and that model converting audio;
  *   "stop now and keep the model"; cancel (no model, no training folder left);
- *   kill -9 mid-training → restart → the job resumes from its checkpoint and completes.
+ *   kill -9 mid-training → restart → the job resumes from its checkpoint and completes;
+ *   a training set (training_audio_ids: two files trained together, the speech kept reported, the
+ *   jobs list naming the model and file count), a noisy take (12 dB: stored with a warning, refused
+ *   by training until accept_noisy_audio), rename and the .zip export of the trained voice.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -269,6 +272,115 @@ static void kill_9_mid_training_resumes(void **state)
     call("GET", path, NULL, 200);
 }
 
+/* memmem for a binary body. */
+static int contains(const char *hay, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(hay + i, needle, k)) return 1;
+    return 0;
+}
+
+static void training_set_noisy_take_rename_export(void **state)
+{
+    char second[64], noisy[64], body[1024], url[512], path[700], job[64], model[64];
+    upload_voice("/api/upload/training-audio", 12, second, sizeof second);
+    /* speech + white noise at about 12 dB SNR: between the 10 dB refusal and the 15 dB minimum */
+    char wav[] = "/tmp/vcs-noisy-XXXXXX", speech[] = "/tmp/vcs-clean-XXXXXX", cmd[1024];
+    close(mkstemp(wav));
+    close(mkstemp(speech));
+    assert_int_equal(test_audio_speech(speech, 12), 0);
+    snprintf(cmd, sizeof cmd, "sox -t wav %s -t wav %s.n synth whitenoise vol 0.045 && " /* noise as long as the speech: ~12 dB */
+             "sox -m -t wav %s -t wav %s.n -t wav %s && rm -f %s.n", speech, wav, speech, wav, wav, wav);
+    assert_int_equal(system(cmd), 0);
+    http_response res = {0};
+    assert_int_equal(http_post_form(test_server_url(&S, url, sizeof url, "/api/upload/training-audio"), NULL, wav,
+                                    "noisy.wav", NULL, &res), 0);
+    unlink(wav);
+    unlink(speech);
+    if (res.status != 200) fail_msg("noisy upload: %ld %s", res.status, res.body);
+    json_t *a = http_json(&res);
+    double snr = json_number_value(json_object_get(json_object_get(a, "quality_analysis"), "snr_db"));
+    if (!(snr >= 10 && snr < 15)) fail_msg("the noisy take measured %.1f dB, not 10-15", snr);
+    const char *warning = json_string_value(json_array_get(json_object_get(a, "warnings"), 0));
+    if (!warning || !strstr(warning, "15 dB")) fail_msg("no noisy warning: %s", res.body);
+    snprintf(noisy, sizeof noisy, "%s", json_string_value(json_object_get(a, "file_id")));
+    http_response_free(&res);
+
+    /* list refusals, then the noisy file without and with "use anyway" (refused/accepted at submit) */
+    snprintf(body, sizeof body, "{\"training_audio_ids\":[],\"model_name\":\"x\",\"voice_consent\":true}");
+    expect_refused(body, 400, "INVALID_REQUEST", "training_audio_ids");
+    snprintf(body, sizeof body, "{\"training_audio_ids\":[\"%s\",\"%s\"],\"model_name\":\"x\",\"voice_consent\":true}",
+             second, second);
+    expect_refused(body, 400, "INVALID_REQUEST", "twice");
+    snprintf(body, sizeof body, "{\"training_audio_ids\":[\"%s\",\"%s\"],\"model_name\":\"x\",\"voice_consent\":true,"
+             "\"training_params\":{\"model_size\":\"tiny\"}}", second, noisy);
+    expect_refused(body, 400, "QUALITY_TOO_LOW", "accept_noisy_audio");
+
+    /* the two clean files trained together */
+    snprintf(body, sizeof body, "{\"training_audio_ids\":[\"%s\",\"%s\"],\"model_name\":\"Set voice\",\"voice_consent\":true,"
+             "\"preprocessing\":{\"remove_noise\":true},\"training_params\":{\"model_size\":\"tiny\",\"batch_size\":2,\"epochs\":1}}",
+             VOICE_ID, second);
+    json_t *j = call("POST", "/api/train", body, 202);
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
+    snprintf(model, sizeof model, "%s", json_string_value(json_object_get(j, "model_id")));
+    json_t *jobs = json_object_get(call("GET", "/api/jobs", NULL, 200), "jobs");
+    int listed = 0;
+    for (size_t i = 0; i < json_array_size(jobs); i++) {
+        json_t *row = json_array_get(jobs, i);
+        if (strcmp(json_string_value(json_object_get(row, "job_id")), job)) continue;
+        json_t *subject = json_object_get(row, "subject");
+        assert_string_equal(json_string_value(json_object_get(subject, "model_name")), "Set voice");
+        assert_int_equal(json_integer_value(json_object_get(subject, "file_count")), 2);
+        assert_string_equal(json_string_value(json_object_get(subject, "file_name")), "voice.wav");
+        listed = 1;
+    }
+    assert_true(listed);
+    expect_complete(job, 300);
+    char *stream = stream_of(job);
+    if (!strstr(stream, "Speech kept after slicing") || !strstr(stream, "After noise removal: SNR"))
+        fail_msg("the stream does not report the kept speech and the re-checked SNR: %s", stream);
+    free(stream);
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    json_t *result = json_object_get(call("GET", path, NULL, 200), "result");
+    double kept = json_number_value(json_object_get(result, "speech_seconds"));
+    if (!(kept > 26)) fail_msg("%.1f s of speech kept: the second file was not trained on", kept); /* file 1 alone: 24 s */
+    assert_int_equal(json_array_size(json_object_get(result, "training_audio_ids")), 2);
+    /* "Try it": the first seconds of the training audio through the new voice (clip_seconds) */
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\",\"target_audio_id\":\"%s\",\"parameters\":{\"clip_seconds\":4}}", model, VOICE_ID);
+    json_t *c = call("POST", "/api/convert/rvc", body, 202);
+    char conv[64];
+    snprintf(conv, sizeof conv, "%s", json_string_value(json_object_get(c, "job_id")));
+    assert_string_equal(api_wait_terminal(&S, conv, 120), "complete");
+    snprintf(path, sizeof path, "/api/jobs/%s", conv);
+    double out_seconds = json_number_value(json_object_get(json_object_get(call("GET", path, NULL, 200), "result"), "duration_seconds"));
+    if (!(out_seconds > 3.5 && out_seconds < 4.5)) fail_msg("a 4 s preview gave %.2f s", out_seconds);
+
+    /* rename, then export as NAME.zip holding NAME.pth + NAME.index */
+    snprintf(path, sizeof path, "/api/models/%s", model);
+    call("PATCH", path, "{\"name\":\"  \"}", 400);
+    json_t *m = call("PATCH", path, "{\"name\":\" Renamed voice \"}", 200);
+    assert_string_equal(json_string_value(json_object_get(m, "name")), "Renamed voice");
+    assert_string_equal(json_string_value(json_object_get(call("GET", path, NULL, 200), "name")), "Renamed voice");
+    call("PATCH", "/api/models/model_nope", "{\"name\":\"x\"}", 404);
+    snprintf(path, sizeof path, "/api/models/%s/export", model);
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_true(res.body_len > 1000 && !memcmp(res.body, "PK\x03\x04", 4));
+    assert_true(contains(res.body, res.body_len, "Renamed_voice.pth"));
+    assert_true(contains(res.body, res.body_len, "Renamed_voice.index"));
+    assert_non_null(strstr(http_header(&res, "Content-Disposition"), "Renamed_voice.zip"));
+    /* the archive is a valid zip: unzip -t checks every CRC */
+    char zip[] = "/tmp/vcs-export-XXXXXX";
+    int fd = mkstemp(zip);
+    assert_int_equal(write(fd, res.body, res.body_len), (ssize_t)res.body_len);
+    close(fd);
+    http_response_free(&res);
+    snprintf(cmd, sizeof cmd, "python3 -c \"import zipfile,sys; z=zipfile.ZipFile('%s'); sys.exit(z.testzip() is not None)\"", zip);
+    assert_int_equal(system(cmd), 0);
+    unlink(zip);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +388,7 @@ int main(void)
         cmocka_unit_test(training_end_to_end),
         cmocka_unit_test(stop_keeps_the_model_and_cancel_does_not),
         cmocka_unit_test(kill_9_mid_training_resumes),
+        cmocka_unit_test(training_set_noisy_take_rename_export),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

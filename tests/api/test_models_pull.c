@@ -2,7 +2,8 @@
  * `voiceclone models pull/list/import` against a real HTTP peer: the studio's own server, whose
  * GET /api/download supports Range. Full download with sha256, resume of an interrupted .part,
  * checksum mismatch (nothing installed, .part removed), 404, and imports (a real checkpoint is
- * accepted, a hostile one refused).
+ * accepted, a hostile one refused); the same pull as a job through POST /api/weights/pull (the UI's
+ * "Download models"), on a second server whose manifest and base URL point at the first.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "support/http_client.h"
+#include "support/test_api.h"
 #include "support/test_audio.h"
 #include "support/test_server.h"
 
@@ -156,11 +158,62 @@ static void import_accepts_checkpoints_and_refuses_hostile_files(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void pull_from_the_ui_is_a_job_with_progress(void **state)
+{
+    char manifest[] = "/tmp/vcs-pullmanifest-XXXXXX", base[512], env_m[600], env_b[600], path[700];
+    close(mkstemp(manifest));
+    FILE *f = fopen(manifest, "w");
+    fprintf(f, "{\"packs\":{\"rvc\":[{\"folder\":\"hubert\",\"file\":\"voice.dat\",\"url\":\"https://example.invalid/x/%s\","
+               "\"size\":null,\"sha256\":\"%s\"}]}}", audio_id, expected_sha);
+    fclose(f);
+    test_server_url(&S, base, sizeof base, "/api/download");
+    snprintf(env_m, sizeof env_m, "VCS_MODELS_MANIFEST=%s", manifest);
+    snprintf(env_b, sizeof env_b, "VCS_MODELS_BASE_URL=%s", base);
+    const char *const env[] = {env_m, env_b, NULL};
+    test_server S2;
+    assert_int_equal(test_server_start(&S2, env, NULL), 0);
+    json_t *bad = api_call(&S2, "POST", "/api/weights/pull", "{\"pack\":\"everything\"}", 400);
+    assert_non_null(strstr(json_string_value(json_object_get(bad, "message")), "f5tts, rvc, rvc-pretrained"));
+    json_t *j = api_call(&S2, "POST", "/api/weights/pull", "{\"pack\":\"rvc\"}", 202);
+    char job[64];
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
+    assert_string_equal(api_wait_terminal(&S2, job, 60), "complete");
+    snprintf(path, sizeof path, "%s/weights/hubert/voice.dat", S2.data_dir);
+    size_t n;
+    char *got = test_file_read(path, &n);
+    assert_non_null(got);
+    assert_int_equal(n, original.body_len);
+    assert_memory_equal(got, original.body, n);
+    free(got);
+    /* progress with bytes and speed, over the same SSE stream as every job */
+    char url[600];
+    snprintf(path, sizeof path, "/api/progress/%s", job);
+    http_response res = {0};
+    assert_int_equal(http_request("GET", test_server_url(&S2, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    if (!strstr(res.body, "\"bytes_done\"") || !strstr(res.body, "\"bytes_per_second\"") || !strstr(res.body, "downloading"))
+        fail_msg("no byte progress in the stream: %s", res.body);
+    http_response_free(&res);
+    /* the system status now says it is installed; pulling again skips it */
+    json_t *sys = json_object_get(api_call(&S2, "GET", "/api/system", NULL, 200), "weights");
+    for (size_t i = 0; i < json_array_size(sys); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(sys, i), "name")), "hubert_base"))
+            assert_true(json_is_true(json_object_get(json_array_get(sys, i), "installed")));
+    j = api_call(&S2, "POST", "/api/weights/pull", "{\"pack\":\"rvc\"}", 202);
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
+    assert_string_equal(api_wait_terminal(&S2, job, 60), "complete");
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    json_t *result = json_object_get(api_call(&S2, "GET", path, NULL, 200), "result");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(result, "skipped"), 0)), "hubert/voice.dat");
+    assert_int_equal(test_server_stop(&S2), 0);
+    unlink(manifest);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(full_and_resumed_downloads_are_exact), cmocka_unit_test(bad_checksum_and_404_install_nothing),
         cmocka_unit_test(import_accepts_checkpoints_and_refuses_hostile_files),
+        cmocka_unit_test(pull_from_the_ui_is_a_job_with_progress),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

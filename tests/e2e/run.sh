@@ -33,9 +33,12 @@ stop_server() { # pid
     wait "$pid" 2>/dev/null
   fi
 }
+FILES_PID=
 cleanup() {
   local pid
   for pid in "${SERVER_PIDS[@]}"; do stop_server "$pid"; done
+  # the file server dies of the signal (exit 143): that is not a failure of the suite
+  if [ -n "$FILES_PID" ]; then kill "$FILES_PID" 2>/dev/null; wait "$FILES_PID" 2>/dev/null || true; fi
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -53,13 +56,20 @@ start_server() { # port data-dir log
   curl -fsS "http://127.0.0.1:$1/api/health" >/dev/null || { echo "e2e: server did not become healthy" >&2; cat "$3" >&2; exit 1; }
 }
 
-# test audio: clear speech (~20 s), the same ×5, a 3 s clip (too short for training) and a non-audio file
+# test audio: clear speech (~20 s), the same ×5, a 3 s clip (too short for training), a non-audio file named .wav,
+# an empty .wav, a text file and a noisy take
 espeak-ng -s 140 -w "$TMP/speech.wav" "Hello, this is a recording for VoiceClone Studio. I am reading a few sentences \
 clearly and at a steady pace, so that the quality analysis has enough speech to measure. The quick brown fox jumps \
 over the lazy dog, and the rain in Spain stays mainly in the plain. One, two, three, four, five."
 sox "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/speech.wav" "$TMP/long.wav"  # ~5 MB: several tus chunks
 sox -n -r 24000 -c 1 "$TMP/short.wav" synth 3 sine 220 vol 0.3
 printf 'this is not audio at all\n%.0s' {1..200} > "$TMP/fake.wav"
+: > "$TMP/empty.wav"                                   # 0 bytes
+printf 'shopping list: milk, eggs\n' > "$TMP/notes.txt"  # not audio by its name: refused in the browser
+# a noisy take: the speech with white noise as long as itself, about 12 dB SNR (between the 10 dB refusal
+# and the 15 dB training minimum: kept with a warning, trained on only with "use anyway")
+sox "$TMP/speech.wav" "$TMP/noise.wav" synth whitenoise vol 0.045
+sox -m "$TMP/speech.wav" "$TMP/noise.wav" "$TMP/noisy.wav"
 # quick-clone reference: the tiny golden case's clip ×3 (6 s; its transcript is "Some call me nature.")
 sox tests/golden/f5tts/tiny/ref.wav "$TMP/ref.wav" repeat 3
 # for the import + convert specs: a voice in the official small-model .pth layout whose content features
@@ -78,8 +88,16 @@ import_weights tests/golden/rvc/rmvpe_small/rmvpe.safetensors rmvpe rmvpe.pt
 
 PORT=$(free_port)
 start_server "$PORT" "$TMP/data" "$TMP/server.log"
+# "Download models" from the UI, never from the internet: a local HTTP file server holds the tiny golden
+# HuBERT/RMVPE under the names docs/models-manifest.json gives the rvc pack; the bare server downloads from it
+mkdir -p "$TMP/files"
+cp tests/golden/rvc/hubert_small/hubert_fairseq_style.pt "$TMP/files/hubert_base.pt"
+cp tests/golden/rvc/rmvpe_small/rmvpe.safetensors "$TMP/files/rmvpe.pt"
+FILES_PORT=$(free_port)
+python3 -m http.server "$FILES_PORT" --bind 127.0.0.1 --directory "$TMP/files" >"$TMP/files.log" 2>&1 &
+FILES_PID=$!
 BARE_PORT=$(free_port)
-start_server "$BARE_PORT" "$TMP/bare-data" "$TMP/bare-server.log"
+VCS_MODELS_BASE_URL="http://127.0.0.1:$FILES_PORT/" start_server "$BARE_PORT" "$TMP/bare-data" "$TMP/bare-server.log"
 
 echo "e2e: playwright against $BIN on port $PORT (tiny F5-TTS and RVC weights) and $BARE_PORT (no weights)"
 status=0

@@ -3,7 +3,7 @@
  * serves index.html for unknown paths, so deep links work). Home is in the main bundle; every
  * other page is its own chunk loaded on first visit (the waveform and plotting code only loads
  * where it is used), with a skeleton while it arrives. */
-import { lazy, Suspense, useEffect } from 'react'
+import { lazy, Suspense, useEffect, useRef } from 'react'
 import { Toaster } from 'react-hot-toast'
 import { useApp } from './lib/store'
 import { Link, PageErrorBoundary, Skeleton } from './components/Common'
@@ -40,6 +40,21 @@ export function App() {
     window.addEventListener('popstate', syncLocation)
     return () => window.removeEventListener('popstate', syncLocation)
   }, [syncLocation, loadSystem])
+  // after an in-app navigation, focus moves to the new page's heading (screen readers announce
+  // it, Tab continues from there); not on the first load, where the browser's own order applies
+  const firstRender = useRef(true)
+  useEffect(() => {
+    if (firstRender.current) { firstRender.current = false; return }
+    let tries = 0
+    let raf = 0
+    const focusHeading = () => {
+      const h = document.querySelector<HTMLElement>('main h1')
+      if (h) { if (!h.hasAttribute('tabindex')) h.setAttribute('tabindex', '-1'); h.focus() }
+      else if (tries++ < 120) raf = requestAnimationFrame(focusHeading)   // a lazy page is still loading
+    }
+    raf = requestAnimationFrame(focusHeading)
+    return () => cancelAnimationFrame(raf)
+  }, [path])
   useEffect(() => {
     const title = NAV.find(([p]) => p === path)?.[1]
     document.title = title && path !== '/' ? `${title} · VoiceClone Studio` : 'VoiceClone Studio'

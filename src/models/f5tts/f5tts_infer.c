@@ -84,7 +84,7 @@ int f5tts_engine_open_dir(f5tts_engine *e, const char *weights_root, vc_error *e
     if (!is_file(vocos)) snprintf(vocos, sizeof vocos, "%s/vocos/pytorch_model.bin", weights_root);
     if (find_safetensors(dir, dit, sizeof dit) != 0 || !is_file(vocab) || !is_file(vocos)) {
         memset(e, 0, sizeof *e);
-        return vc_fail(err, VC_ERR_WEIGHTS_MISSING, "F5-TTS weights are not installed under %s; install them with: voiceclone models pull f5tts",
+        return vc_fail(err, VC_ERR_WEIGHTS_MISSING, "F5-TTS weights are not installed under %s; install them with: voiceclone models pull f5tts --data DIR (the server's data folder; offline: voiceclone models import FILE --to f5tts|vocos)",
                        weights_root);
     }
     return f5tts_engine_open(e, dit, vocab, vocos, err);

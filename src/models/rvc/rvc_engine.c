@@ -14,7 +14,9 @@
 
 #include "models/rvc/rvc_index.h"
 
-#define PULL_HINT "install the RVC base models with: voiceclone models pull rvc"
+#define PULL_HINT                                                                                                  \
+    "install the RVC base models with: voiceclone models pull rvc --data DIR (the server's data folder; offline: "   \
+    "voiceclone models import FILE --to hubert|rmvpe)"
 
 /* The user's voice: its file, synthesizer and optional feature bank. */
 typedef struct voice_part {

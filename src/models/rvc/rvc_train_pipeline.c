@@ -86,12 +86,62 @@ static int on_dataset_progress(void *ctx, const char *name, double fraction)
                                       message);
 }
 
+/* One file of the set: decoded, the caller's preprocessing, resampled to rate (0: keep its own). */
+static int load_one(const rvc_train_job_spec *s, const char *path, int rate, audio_buffer *out, vc_error *err)
+{
+    audio_buffer buf = {0};
+    int rc = audio_decode_file(path, &buf, NULL, err);
+    if (rc == 0 && s->preprocess) rc = s->preprocess(s->ctx, &buf, err);
+    if (rc == 0 && rate > 0 && buf.sample_rate != rate) {
+        audio_buffer r = {0};
+        rc = audio_resample(&buf, rate, &r, err);
+        audio_buffer_free(&buf);
+        buf = r;
+    }
+    if (rc) audio_buffer_free(&buf);
+    else *out = buf;
+    return rc;
+}
+
+/* Appends b to acc (same rate) after gap_seconds of silence (none before the first piece). */
+static int append_audio(audio_buffer *acc, const audio_buffer *b, double gap_seconds, vc_error *err)
+{
+    size_t gap = acc->frames ? (size_t)(gap_seconds * b->sample_rate) : 0;
+    float *p = realloc(acc->samples, (acc->frames + gap + b->frames) * sizeof *p);
+    if (!p) return vc_fail(err, VC_ERR_NOMEM, "out of memory joining the training files");
+    memset(p + acc->frames, 0, gap * sizeof *p);
+    memcpy(p + acc->frames + gap, b->samples, b->frames * sizeof *p);
+    acc->samples = p;
+    acc->frames += gap + b->frames;
+    acc->sample_rate = b->sample_rate;
+    return 0;
+}
+
+/* The whole set as one recording (one file: just that file). */
+static int load_set(const rvc_train_job_spec *s, audio_buffer *out, vc_error *err)
+{
+    if (s->n_audio_paths <= 0) return load_one(s, s->audio_path, 0, out, err);
+    audio_buffer acc = {0};
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < s->n_audio_paths; i++) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "Decoding training file %d of %d...", i + 1, s->n_audio_paths);
+        audio_buffer b = {0};
+        rc = phase(s, "preprocessing", (double)i / s->n_audio_paths, msg, err);
+        if (rc == 0) rc = load_one(s, s->audio_paths[i], acc.frames ? acc.sample_rate : 0, &b, err);
+        if (rc == 0) rc = append_audio(&acc, &b, 0.5, err);
+        audio_buffer_free(&b);
+    }
+    if (rc) audio_buffer_free(&acc);
+    else *out = acc;
+    return rc;
+}
+
 static int build_dataset(const rvc_train_job_spec *s, rvc_dataset *set, vc_error *err)
 {
     audio_buffer buf = {0};
     if (phase(s, "preprocessing", 0, "Decoding the training audio...", err)) return -1;
-    int rc = audio_decode_file(s->audio_path, &buf, NULL, err);
-    if (rc == 0 && s->preprocess) rc = s->preprocess(s->ctx, &buf, err);
+    int rc = load_set(s, &buf, err);
     if (rc == 0) rc = phase(s, "feature extraction", 0, "Slicing the recording at silences...", err);
     if (rc == 0) {
         dataset_progress dp = {s};
@@ -277,7 +327,12 @@ int rvc_train_pipeline_run(const rvc_train_job_spec *s, rvc_train_outcome *o, vc
     rvc_train_config cfg;
     int rc = store_mkdirs(s->work_dir, err);
     if (rc == 0) rc = load_or_build_dataset(s, &set, err);
-    if (rc == 0) o->audio_seconds = dataset_seconds(&set);
+    if (rc == 0) {
+        char msg[128];
+        o->audio_seconds = dataset_seconds(&set);
+        snprintf(msg, sizeof msg, "Speech kept after slicing: %.0f s in %d pieces", o->audio_seconds, set.n);
+        rc = phase(s, "feature extraction", 1, msg, err);
+    }
     if (rc == 0) rc = open_trainer(s, &set, &cfg, &t, err);
     if (rc == 0) rc = train_steps(s, t, o, err);
     if (rc == 0) rc = summarise(t, s, o->audio_seconds, o, err);

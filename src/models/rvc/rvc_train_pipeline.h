@@ -41,6 +41,11 @@ double rvc_train_estimate_seconds(const rvc_train_recipe *r, double audio_second
 
 typedef struct rvc_train_job_spec {
     const char *audio_path, *work_dir, *weights_root;
+    /* A training set of several files (used instead of audio_path when n_audio_paths > 0): each is
+     * decoded and preprocessed on its own, resampled to the first one's rate and joined with half
+     * a second of silence between them, so the slicer cuts at the joins. */
+    const char *const *audio_paths;
+    int n_audio_paths;
     const rvc_train_recipe *recipe;
     /* All optional. Non-zero from on_phase/on_step cancels (VC_ERR_CANCELLED); stop_requested
      * ends training early and keeps the model trained so far (after at least one step). */

@@ -2,19 +2,55 @@
  * loading skeletons and a two-step confirmation button (no window.confirm, so it is
  * keyboard- and screen-reader-friendly). */
 import { Component, useState, type ErrorInfo, type ReactNode } from 'react'
-import { useApp, missingWeights } from '../lib/store'
+import { useApp, missingWeightInfo } from '../lib/store'
+import { packOf, type Pack, type WeightInfo } from '../lib/api'
+import { DownloadPack } from './DownloadPack'
 
+/** How to install packs: the exact `models pull` command(s), where they land, the offline way. */
+export function InstallHelp({ packs }: { packs: Pack[] }) {
+  return (
+    <>
+      Download them here, or run {packs.map((p, i) => <span key={p}>{i > 0 && ' and '}<code>voiceclone models pull {p} --data DIR</code></span>)} on
+      the server (<code>DIR</code>: the folder the server was started with, <code>./data</code> by default), then reload this
+      page. On a machine without internet, copy the files over and run{' '}
+      <code>voiceclone models import FILE --to FOLDER --data DIR</code> (docs/MODELS.md lists them).
+    </>
+  )
+}
+
+/** Missing weights, named with the packs that install them. Home shows it at the top; a page that
+ * needs them shows it as a <BlockedNotice> next to the button they block instead. */
 export function SystemBanner({ need }: { need?: string[] }) {
   const system = useApp((s) => s.system)
   const systemError = useApp((s) => s.systemError)
   if (systemError) return <div className="banner error" role="alert">Cannot read the server status: {systemError}</div>
-  const missing = missingWeights(system, need)
+  const missing = missingWeightInfo(system, need)
   if (!system || missing.length === 0) return null
-  const pack = need?.some((n) => n.startsWith('f5') || n.startsWith('vocos')) ? ' f5tts' : need ? ' rvc' : ''
   return (
     <div className="banner warn" role="status" data-testid="weights-banner">
-      <strong>Voice models are not installed</strong> ({missing.join(', ')}). Run{' '}
-      <code>voiceclone models pull{pack}</code> on the server, then reload this page.
+      <strong>Voice models are not installed</strong> ({missing.map((w) => w.name).join(', ')}).{' '}
+      <InstallHelp packs={packsOf(missing)} />
+      {packsOf(missing).map((p) => <DownloadPack key={p} pack={p} compact />)}
+    </div>
+  )
+}
+
+const packsOf = (ws: WeightInfo[]): Pack[] => [...new Set(ws.map(packOf))]
+
+/** Next to the button a missing base model blocks (Generate, Convert, Start training): what is
+ * missing, what it stops and the exact command. `soft` weights only make the result worse. */
+export function BlockedNotice({ need, what, soft }: { need: string[]; what: string; soft?: string[] }) {
+  const system = useApp((s) => s.system)
+  const missing = missingWeightInfo(system, need)
+  const weak = soft ? missingWeightInfo(system, soft) : []
+  if (missing.length === 0 && weak.length === 0) return null
+  return (
+    <div className={`banner ${missing.length ? 'error' : 'warn'} blocked`} role="status" data-testid="blocked-notice">
+      {missing.length > 0
+        ? <><strong>{what} needs voice models that are not installed</strong> ({missing.map((w) => w.name).join(', ')}).{' '}</>
+        : <><strong>{weak.map((w) => w.name).join(', ')} not installed:</strong> {what} still works, from scratch and with lower quality.{' '}</>}
+      <InstallHelp packs={packsOf(missing.length ? missing : weak)} />
+      {packsOf(missing.length ? missing : weak).map((p) => <DownloadPack key={p} pack={p} compact />)}
     </div>
   )
 }
@@ -45,13 +81,14 @@ export function Unavailable({ what }: { what: string }) {
   )
 }
 
-/** Inline answer to a 503 WEIGHTS_MISSING from a start request: what is missing, the exact
- * install command, and the server's own detail. Never a blank screen. */
+/** Inline answer to a 503 WEIGHTS_MISSING from a start request, shown next to the button: what is
+ * missing, the exact install command, and the server's own detail. Never a blank screen. */
 export function WeightsMissing({ what, command, detail }: { what: string; command: string; detail?: string }) {
+  const pack = (command.match(/pull ([a-z0-9-]+)/)?.[1] ?? 'rvc') as Pack
   return (
     <div className="banner error" role="alert" data-testid="weights-missing">
       <strong>{what} needs voice models that are not installed on this server.</strong>{' '}
-      Run <code>{command}</code> on the server, then try again.
+      <InstallHelp packs={[pack]} />
       {detail && <p className="muted small-print">Server said: {detail}</p>}
     </div>
   )

@@ -9,7 +9,9 @@ export const phaseKey = (p: string) => p.toLowerCase().replace(/[_-]+/g, ' ').tr
 
 export function JobProgress({ view, phases }: { view: JobView; phases: string[] }) {
   const [now, setNow] = useState(Date.now())
-  useEffect(() => { const t = setInterval(() => setNow(Date.now()), 1000); return () => clearInterval(t) }, [])
+  const ended = view.endedAt !== undefined
+  // the clock ticks only while the job runs: "Elapsed" stops when it ends
+  useEffect(() => { if (ended) return; const t = setInterval(() => setNow(Date.now()), 1000); return () => clearInterval(t) }, [ended])
   const e = view.last
   const pct = e?.percent !== undefined ? Math.max(e.percent, view.peak ?? 0)
     : e?.step !== undefined && e.total_steps ? (100 * e.step) / e.total_steps : undefined
@@ -36,7 +38,7 @@ export function JobProgress({ view, phases }: { view: JobView; phases: string[] 
         {view.status === 'failed' && <span className="error-text">{view.error ?? 'The job failed.'}</span>}
         {view.status === 'cancelled' && 'Cancelled.'}
       </p>
-      <p className="muted">Elapsed {fmtDuration((now - view.startedAt) / 1000)}{e?.eta_seconds !== undefined && view.status === 'running' ? ` · ETA ${fmtDuration(e.eta_seconds)}` : ''}</p>
+      <p className="muted" data-testid="elapsed">{view.endedAt !== undefined ? 'Took' : 'Elapsed'} {fmtDuration(((view.endedAt ?? now) - view.startedAt) / 1000)}{e?.eta_seconds !== undefined && view.status === 'running' ? ` · ETA ${fmtDuration(e.eta_seconds)}` : ''}</p>
     </div>
   )
 }

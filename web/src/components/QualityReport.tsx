@@ -4,28 +4,50 @@
 import type { AudioFile, QualityAnalysis } from '../lib/api'
 import { fmtDuration, gradeTone, snrFraction } from '../lib/format'
 
-/** Practical advice from the measured numbers (shown under the recommendation). */
+/** The problems the numbers show, worst first, each with what to do. The first one decides the
+ * headline advice, so the report never says "A+" and "record again" at once. */
+export interface Problem { severity: 3 | 2 | 1; text: string; cap: string }
+export function qualityProblems(q: QualityAnalysis, duration?: number): Problem[] {
+  const p: Problem[] = []
+  const clip = q.clipping_percent ?? 0
+  if (q.voice_activity_percent < 5) p.push({ severity: 3, cap: 'D', text: 'No speech was found: record your voice.' })
+  if (clip > 1) p.push({ severity: 3, cap: 'D', text: `${clip.toFixed(1)}% of the samples clip (distorted): lower the input gain and record again.` })
+  else if (clip > 0.1) p.push({ severity: 2, cap: 'C', text: `Some samples clip (${clip.toFixed(2)}%): lower the input gain a little.` })
+  if (q.snr_db < 15) p.push({ severity: 3, cap: 'D', text: `Too noisy: ${q.snr_db.toFixed(1)} dB signal-to-noise, training needs 15 dB. Record in a quieter room, closer to the microphone.` })
+  else if (q.snr_db < 20) p.push({ severity: 1, cap: 'C', text: 'Record in a quieter room or move closer to the microphone to raise the SNR.' })
+  if (q.voice_activity_percent >= 5 && q.voice_activity_percent < 60) p.push({ severity: 1, cap: 'A+', text: 'Much of the file is silence; trimming silence will help.' })
+  if (q.loudness_lufs !== undefined && q.loudness_lufs < -30) p.push({ severity: 1, cap: 'A+', text: 'The recording is quiet; enable volume normalisation.' })
+  if (duration !== undefined && duration < 300) p.push({ severity: 1, cap: 'A+', text: 'For Pro training, 5–10 minutes of speech gives the best results.' })
+  return p.sort((a, b) => b.severity - a.severity)
+}
+
+const ORDER = ['A+', 'A', 'B+', 'B', 'C', 'D']
+/** The server grades by SNR only; clipping or no speech lower the grade shown to match the advice. */
+export function shownGrade(q: QualityAnalysis, duration?: number): string {
+  const worst = qualityProblems(q, duration).reduce((g, x) => ORDER.indexOf(x.cap) > ORDER.indexOf(g) ? x.cap : g, q.quality_grade)
+  return ORDER.includes(worst) ? worst : q.quality_grade
+}
+
+/** Practical advice from the measured numbers, worst first (server tips after). */
 export function qualityTips(q: QualityAnalysis, duration?: number): string[] {
-  const tips: string[] = [...(q.tips ?? [])]
-  if (q.snr_db < 20) tips.push('Record in a quieter room or move closer to the microphone to raise the SNR.')
-  if ((q.clipping_percent ?? 0) > 0.1) tips.push('Some samples clip: lower the input gain a little.')
-  if (q.voice_activity_percent < 60) tips.push('Much of the file is silence; trimming silence will help.')
-  if (q.loudness_lufs !== undefined && q.loudness_lufs < -30) tips.push('The recording is quiet; enable volume normalisation.')
-  if (duration !== undefined && duration < 300) tips.push('For Pro training, 5–10 minutes of speech gives the best results.')
-  return tips
+  return [...qualityProblems(q, duration).map((x) => x.text), ...(q.tips ?? [])]
 }
 
 export function QualityReport({ audio }: { audio: AudioFile }) {
   const q = audio.quality_analysis
   if (!q) return <p role="status">No quality analysis is available for {audio.filename}.</p>
-  const tone = gradeTone(q.quality_grade)
   const dur = audio.duration_seconds ?? q.duration_seconds
+  const grade = shownGrade(q, dur)
+  const tone = gradeTone(grade)
+  const problems = qualityProblems(q, dur)
+  // the worst problem is the headline; the server's sentence only when nothing serious is wrong
+  const headline = problems[0]?.severity >= 2 ? problems[0].text : q.recommendation
   return (
     <section className="quality card" aria-labelledby={`q-${audio.file_id}`}>
       <h3 id={`q-${audio.file_id}`}>Quality report: {audio.filename}</h3>
       <dl className="stats">
         <div><dt>Duration</dt><dd>{fmtDuration(dur)}</dd></div>
-        <div><dt>Grade</dt><dd><span className={`grade ${tone}`}>{q.quality_grade}</span></dd></div>
+        <div><dt>Grade</dt><dd><span className={`grade ${tone}`} data-testid="quality-grade">{grade}</span>{grade !== q.quality_grade && <span className="muted small-print"> (SNR alone: {q.quality_grade})</span>}</dd></div>
         <div className="wide">
           <dt>Signal-to-noise</dt>
           <dd>
@@ -41,9 +63,9 @@ export function QualityReport({ audio }: { audio: AudioFile }) {
         <div><dt>Clipping</dt><dd>{q.clipping_percent !== undefined ? `${q.clipping_percent.toFixed(2)}%` : '—'}</dd></div>
         <div><dt>Loudness</dt><dd>{q.loudness_lufs !== undefined && isFinite(q.loudness_lufs) ? `${q.loudness_lufs.toFixed(1)} LUFS` : '—'}</dd></div>
       </dl>
-      <p className="recommendation"><strong>Recommendation:</strong> {q.recommendation}</p>
-      {qualityTips(q, dur).length > 0 && (
-        <ul className="tips" aria-label="Tips">{qualityTips(q, dur).map((t) => <li key={t}>{t}</li>)}</ul>
+      <p className="recommendation" data-testid="recommendation"><strong>Recommendation:</strong> {headline}</p>
+      {qualityTips(q, dur).filter((t) => t !== headline).length > 0 && (
+        <ul className="tips" aria-label="Tips">{qualityTips(q, dur).filter((t) => t !== headline).map((t) => <li key={t}>{t}</li>)}</ul>
       )}
     </section>
   )

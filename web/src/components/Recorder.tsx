@@ -1,12 +1,23 @@
 /* In-browser recorder: microphone via getUserMedia, raw samples through a
- * ScriptProcessor (simple and widely supported), live level meter, 30 s limit, and a
- * client-side WAV encode (lib/wav.ts) handed to onRecorded. */
+ * ScriptProcessor (simple and widely supported), live level meter, a length limit, a reading
+ * script to read from, and a client-side WAV encode (lib/wav.ts). A finished take can be played
+ * back first: only "Use this recording" hands it to onRecorded; "Record again" drops it. */
 import { useEffect, useRef, useState } from 'react'
 import { concatChunks, encodeWav, levelDb } from '../lib/wav'
+import { READING_SCRIPT } from '../lib/script'
+import { fmtDuration } from '../lib/format'
 
-const MAX_SECONDS = 30
-
-export function Recorder({ onRecorded }: { onRecorded: (wav: Blob, seconds: number) => void }) {
+export function Recorder({ onRecorded, maxSeconds = 30, sentences = 5, label = '10–30 s' }: {
+  onRecorded: (wav: Blob, seconds: number) => void
+  /** the recording stops by itself here */
+  maxSeconds?: number
+  /** how many sentences of the reading script to offer */
+  sentences?: number
+  label?: string
+}) {
+  const MAX_SECONDS = maxSeconds
+  const [take, setTake] = useState<{ wav: Blob; seconds: number; url: string } | null>(null)
+  useEffect(() => () => { if (take) URL.revokeObjectURL(take.url) }, [take])
   const [state, setState] = useState<'idle' | 'recording' | 'error'>('idle')
   const [level, setLevel] = useState(-90)
   const [secs, setSecs] = useState(0)
@@ -35,23 +46,40 @@ export function Recorder({ onRecorded }: { onRecorded: (wav: Blob, seconds: numb
         const rate = ctx.sampleRate
         void ctx.close()
         setState('idle'); setLevel(-90)
-        onRecorded(encodeWav(concatChunks(chunks), rate), n / rate)
+        const wav = encodeWav(concatChunks(chunks), rate)
+        setTake({ wav, seconds: n / rate, url: URL.createObjectURL(wav) })   // listen first, then use it
       }
-      setSecs(0); setState('recording')
+      setTake(null); setSecs(0); setState('recording')
     } catch (e) {
       setErr(e instanceof Error ? e.message : String(e)); setState('error')
     }
   }
 
   const pct = Math.round(((level + 60) / 60) * 100)
+  const use = () => { if (take) { onRecorded(take.wav, take.seconds); setTake(null) } }
   return (
     <div className="recorder">
+      <details className="script" open={state === 'recording' || undefined}>
+        <summary>Reading script: {sentences} sentences to read aloud</summary>
+        <p className="muted small-print">Phonetically varied sentences (the Harvard sentences). Read them at your normal pace and volume{sentences > 10 ? '; for 5–10 minutes, read them all once calmly and once more lively' : ''}.</p>
+        <ol>{READING_SCRIPT.slice(0, sentences).map((t) => <li key={t}>{t}</li>)}</ol>
+      </details>
       {state !== 'recording'
-        ? <button type="button" onClick={() => void start()}>● Record (10–30 s)</button>
+        ? <button type="button" onClick={() => void start()}>● {take ? 'Record again' : `Record (${label})`}</button>
         : <button type="button" className="danger" onClick={() => stopRef.current?.()}>■ Stop ({secs.toFixed(1)} s)</button>}
       <span className="meter" role="meter" aria-label="Microphone level" aria-valuemin={-60} aria-valuemax={0} aria-valuenow={Math.round(level)}>
         <span style={{ width: `${Math.max(0, Math.min(100, pct))}%` }} />
       </span>
+      {take && state !== 'recording' && (
+        <div className="take" data-testid="take">
+          <p>Your recording ({fmtDuration(take.seconds)}): listen to it before using it.</p>
+          <audio controls src={take.url} aria-label="Your recording" />
+          <p className="actions">
+            <button type="button" className="primary" onClick={use}>Use this recording</button>
+            <button type="button" onClick={() => setTake(null)}>Discard</button>
+          </p>
+        </div>
+      )}
       {state === 'error' && <p role="alert" className="error-text">Microphone unavailable: {err}</p>}
     </div>
   )

@@ -1,6 +1,7 @@
 /* The finished result of a conversion: a native audio player (keyboard and screen-reader
  * friendly out of the box), WAV/MP3 downloads, a few facts and a link to the linkable
  * before/after page. */
+import { useEffect, useRef } from 'react'
 import { downloadUrl } from '../lib/api'
 import { fmtDuration } from '../lib/format'
 import { Link } from './Common'
@@ -26,11 +27,15 @@ export function resultLufs(r: Record<string, unknown> | undefined): number | und
   return typeof q?.loudness_lufs === 'number' ? q.loudness_lufs : undefined
 }
 
-export function ResultPlayer({ result, title, compareWith, filename }: { result: ResultInfo; title: string; compareWith?: string; filename: string }) {
+/** focus: move keyboard/screen-reader focus to the result's heading when it appears (after the
+ * user pressed Generate/Convert on this page, not when a finished job is restored). */
+export function ResultPlayer({ result, title, compareWith, filename, focus }: { result: ResultInfo; title: string; compareWith?: string; filename: string; focus?: boolean }) {
   const id = result.output_audio_id
+  const h = useRef<HTMLHeadingElement>(null)
+  useEffect(() => { if (focus) h.current?.focus() }, [focus, id])
   return (
     <section className="card result" aria-labelledby="result-h" data-testid="result">
-      <h2 id="result-h">{title}</h2>
+      <h2 id="result-h" tabIndex={-1} ref={h}>{title}</h2>
       <audio controls preload="metadata" src={downloadUrl(id, 'wav')} data-testid="result-audio" aria-label={title}>
         Your browser cannot play audio here; use the download links.
       </audio>

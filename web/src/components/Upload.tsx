@@ -3,7 +3,7 @@
  * pause/resume. When a file finishes, GET /api/uploads/{id} gives the audio id and the
  * quality analysis, handed to the parent through onDone. */
 import { useCallback, useRef, useState } from 'react'
-import { useDropzone } from 'react-dropzone'
+import { useDropzone, type FileRejection } from 'react-dropzone'
 import * as tus from 'tus-js-client'
 import toast from 'react-hot-toast'
 import { api, type AudioFile } from '../lib/api'
@@ -15,7 +15,7 @@ interface Item {
   name: string
   size: number
   sent: number
-  state: 'uploading' | 'paused' | 'analysing' | 'done' | 'failed'
+  state: 'uploading' | 'paused' | 'analysing' | 'done' | 'failed' | 'rejected'
   error?: string
   upload?: tus.Upload
 }
@@ -36,6 +36,15 @@ export function tusErrorMessage(err: unknown): string {
 }
 
 const ACCEPT = { 'audio/*': ['.wav', '.mp3', '.flac', '.ogg', '.m4a'] }
+
+/** Why a dropped file was not uploaded, in words (react-dropzone's codes). */
+export function rejectionMessage(r: { file: { name: string; type?: string }; errors: readonly { code: string; message: string }[] }): string {
+  const code = r.errors[0]?.code
+  if (code === 'file-invalid-type')
+    return `${r.file.name} is not an audio file${r.file.type ? ` (${r.file.type})` : ''}: choose a WAV, MP3, FLAC or OGG recording.`
+  if (code === 'too-many-files') return `${r.file.name} was not added: drop one file here.`
+  return `${r.file.name} was not added: ${r.errors[0]?.message ?? 'unknown reason'}.`
+}
 
 export function Upload(props: {
   purpose: Purpose
@@ -92,7 +101,15 @@ export function Upload(props: {
     }
   }, [purpose, finish])
 
-  const { getRootProps, getInputProps, isDragActive, open } = useDropzone({ onDrop, accept: ACCEPT, multiple: props.multiple ?? false, noClick: true, noKeyboard: true })
+  // a dropped file that is not audio is said so (never silently ignored)
+  const onDropRejected = useCallback((rejected: FileRejection[]) => {
+    setItems((xs) => [...xs, ...rejected.map((r) => ({
+      key: `${r.file.name}-${Date.now()}-${Math.random()}`, name: r.file.name, size: r.file.size, sent: 0,
+      state: 'rejected' as const, error: rejectionMessage(r),
+    }))])
+  }, [])
+  const { getRootProps, getInputProps, isDragActive, open } = useDropzone({ onDrop, onDropRejected, accept: ACCEPT, multiple: props.multiple ?? false, noClick: true, noKeyboard: true })
+  const remove = (it: Item) => { void it.upload?.abort(); setItems((xs) => xs.filter((x) => x.key !== it.key)) }
 
   const toggle = (it: Item) => {
     if (!it.upload) return
@@ -112,16 +129,21 @@ export function Upload(props: {
           {items.map((it) => {
             const pct = it.size ? Math.round((100 * it.sent) / it.size) : 0
             return (
-              <li key={it.key} className={'upload-item ' + it.state}>
+              <li key={it.key} className={'upload-item ' + it.state} data-testid="upload-row">
                 <span className="name">{it.name}</span>
-                <progress max={100} value={pct} aria-label={`Upload progress for ${it.name}`}>{pct}%</progress>
-                <span className="status" aria-live="polite">
+                {it.state !== 'failed' && it.state !== 'rejected' && <progress max={100} value={pct} aria-label={`Upload progress for ${it.name}`}>{pct}%</progress>}
+                <span className={'status' + (it.state === 'failed' || it.state === 'rejected' ? ' error-text' : '')} aria-live="polite" role={it.state === 'failed' || it.state === 'rejected' ? 'alert' : undefined}>
                   {it.state === 'uploading' && `${pct}%`}
                   {it.state === 'paused' && `Paused at ${pct}%`}
                   {it.state === 'analysing' && 'Analysing quality…'}
                   {it.state === 'done' && 'Uploaded'}
-                  {it.state === 'failed' && (it.error ?? 'Failed')}
+                  {(it.state === 'failed' || it.state === 'rejected') && (it.error ?? 'Failed')}
                 </span>
+                {(it.state === 'failed' || it.state === 'rejected') && (
+                  <button type="button" className="small" onClick={() => remove(it)}>
+                    Remove<span className="sr-only"> {it.name}</span>
+                  </button>
+                )}
                 {(it.state === 'uploading' || it.state === 'paused') && (
                   <button type="button" className="small" onClick={() => toggle(it)}>
                     {it.state === 'uploading' ? 'Pause' : 'Resume'}<span className="sr-only"> {it.name}</span>

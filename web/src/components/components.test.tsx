@@ -2,7 +2,7 @@
  * jobs panel "unavailable" and routing. fetch is stubbed per test. */
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
-import { QualityReport, qualityTips } from './QualityReport'
+import { QualityReport, qualityProblems, qualityTips, shownGrade } from './QualityReport'
 import { ConfirmButton, LicenceNote, SystemBanner } from './Common'
 import { JobsPanel } from './JobsPanel'
 import { LossPlot } from './LossPlot'
@@ -31,8 +31,21 @@ describe('QualityReport', () => {
     expect(screen.getByText('40%')).toBeTruthy()
     expect(screen.getByText('-35.0 LUFS')).toBeTruthy()
     expect(screen.getByText('0.50%')).toBeTruthy()
-    expect(screen.getByText(/Re-record in a quieter place/)).toBeTruthy()
-    expect(screen.getAllByRole('listitem').length).toBe(qualityTips(audio.quality_analysis!, 42).length)
+    // the worst problem is the headline (with the number and the threshold), the rest are tips
+    expect(screen.getByTestId('recommendation').textContent).toMatch(/Too noisy: 12.3 dB signal-to-noise, training needs 15 dB/)
+    expect(screen.getAllByRole('listitem').length).toBe(qualityTips(audio.quality_analysis!, 42).length - 1)
+  })
+  it('never says A+ and "record again" at once: clipping lowers the grade and leads the advice', () => {
+    const clipped: AudioFile = { ...audio, file_id: 'a2', filename: 'loud.wav', duration_seconds: 400,
+      quality_analysis: { snr_db: 50, quality_grade: 'A+', voice_activity_percent: 90, background_noise_level: 'low',
+        recommendation: 'The recording is clipping. Lower the input gain and record again.', clipping_percent: 2.5, loudness_lufs: -12 } }
+    render(<QualityReport audio={clipped} />)
+    expect(screen.getByTestId('quality-grade').textContent).toBe('D')
+    expect(screen.getByTestId('quality-grade').className).toContain('poor')
+    expect(screen.getByText(/SNR alone: A\+/)).toBeTruthy()
+    expect(screen.getByTestId('recommendation').textContent).toMatch(/2.5% of the samples clip/)
+    expect(shownGrade({ ...clipped.quality_analysis!, clipping_percent: 0 }, 400)).toBe('A+')
+    expect(qualityProblems({ ...clipped.quality_analysis!, snr_db: 12, quality_grade: 'D' }, 400).map((p) => p.severity)).toEqual([3, 3])
   })
   it('gives no SNR/clipping tips for a clean long file', () => {
     expect(qualityTips({ snr_db: 40, quality_grade: 'A', voice_activity_percent: 90, background_noise_level: 'low', recommendation: '', clipping_percent: 0, loudness_lufs: -18 }, 600)).toEqual([])
@@ -135,8 +148,27 @@ describe('JobsPanel', () => {
     render(<JobsPanel pollMs={100000} />)
     await waitFor(() => expect(screen.getByText(/#2 in queue/)).toBeTruthy())
     expect(screen.getByText(/ETA 2m 05s/)).toBeTruthy()
-    expect(screen.getByText('Training')).toBeTruthy()   // friendly name for the kind
+    // friendly name for the kind, linking to the job's page
+    expect(screen.getByRole('link', { name: /Training/ }).getAttribute('href')).toBe('/training/j1')
     expect(screen.queryByText('analyze')).toBeNull()
+  })
+  it('names what each job works on, shows progress, links to its page and lists recent finished ones', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json(200, { jobs: [
+      { job_id: 'j3', kind: 'convert_rvc', status: 'running', phase: 'converting', progress: 42, eta_seconds: 20,
+        subject: { model_name: 'Alice', model_id: 'model_a', file_name: 'song.wav', audio_id: 'audio_t' } },
+      { job_id: 'j4', kind: 'train_rvc', status: 'running', phase: 'training', progress: 30,
+        subject: { model_name: 'My voice', file_count: 3 } },
+      { job_id: 'j5', kind: 'convert_f5tts', status: 'complete', duration_seconds: 31, subject: { text: 'Hello there', audio_id: 'audio_r' } }] })))
+    render(<JobsPanel pollMs={100000} />)
+    await waitFor(() => expect(screen.getByText('Alice · song.wav')).toBeTruthy())
+    expect(screen.getByText(/converting · 42% · ETA 20s/)).toBeTruthy()
+    expect(screen.getByRole('link', { name: /Voice conversion/ }).getAttribute('href')).toBe('/convert?model=model_a&job=j3&target=audio_t')
+    expect(screen.getByText('My voice · 3 files')).toBeTruthy()
+    expect(screen.getByRole('progressbar', { name: 'Training progress' }).getAttribute('value')).toBe('30')
+    const recent = screen.getByRole('list', { name: 'Recently finished jobs' })
+    expect(recent.textContent).toMatch(/Quick clone.*“Hello there”.*done · took 31s/)
+    expect(screen.getByRole('link', { name: /Quick clone/ }).getAttribute('href')).toBe('/quick?job=j5&ref=audio_r')
+    expect(screen.getAllByRole('button', { name: /Cancel/ })).toHaveLength(2)   // only running jobs can be cancelled
   })
 })
 

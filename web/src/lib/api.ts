@@ -35,9 +35,19 @@ export class ApiError extends Error {
 
 /** The `voiceclone models pull …` command for a WEIGHTS_MISSING error: the one the server's
  * message names, else the given pack's. */
-export function pullCommand(e: ApiError | null, pack: 'f5tts' | 'rvc'): string {
-  const m = e?.message.match(/voiceclone models pull(?: [a-z0-9_]+)?/i)
+export function pullCommand(e: ApiError | null, pack: Pack): string {
+  const m = e?.message.match(/voiceclone models pull(?: [a-z0-9_-]+)?/i)
   return m && m[0].trim() !== 'voiceclone models pull' ? m[0].trim() : `voiceclone models pull ${pack}`
+}
+
+/** The installable packs of `voiceclone models pull` (docs/models-manifest.json). */
+export type Pack = 'f5tts' | 'rvc' | 'rvc-pretrained'
+/** Which pack installs a weight folder (the server says so as `pack`; older servers do not). */
+export function packOf(w: Pick<WeightInfo, 'name' | 'pack'>): Pack {
+  if (w.pack === 'f5tts' || w.pack === 'rvc' || w.pack === 'rvc-pretrained') return w.pack
+  if (/^(f5|vocos)/.test(w.name)) return 'f5tts'
+  if (/^rvc_pretrained/.test(w.name)) return 'rvc-pretrained'
+  return 'rvc'
 }
 
 export interface QualityAnalysis {
@@ -55,6 +65,7 @@ export interface QualityAnalysis {
 }
 
 export interface AudioFile {
+  warnings?: string[]
   file_id: string
   filename: string
   purpose: string
@@ -65,7 +76,7 @@ export interface AudioFile {
   quality_analysis?: QualityAnalysis
 }
 
-export interface WeightInfo { name: string; purpose: string; installed: boolean; path?: string; licence?: string; licence_note?: string }
+export interface WeightInfo { name: string; purpose: string; installed: boolean; path?: string; licence?: string; licence_note?: string; pack?: string; folder?: string }
 export interface SystemInfo {
   version: string
   engine: string
@@ -86,6 +97,15 @@ export interface VoiceModel {
   training_audio_duration_seconds?: number
   file_size_mb?: number
   preview_audio_id?: string
+  /** read from the voice file (null for rows written before these existed) */
+  version?: string | null
+  sample_rate?: number | null
+  f0?: boolean
+  has_index?: boolean
+  /** from the voice's config.json */
+  index_rows?: number
+  source_file?: string
+  training?: { attestation?: string; consented_at?: string; steps?: number; epochs?: number; stopped_early?: boolean; [k: string]: unknown }
   [k: string]: unknown
 }
 
@@ -102,6 +122,11 @@ export interface Job {
   created_at?: string
   result?: Record<string, unknown>
   error?: { error_code: string; message: string; user_message?: string }
+  /** what the job works on (GET /api/jobs): names looked up by the server */
+  subject?: { model_name?: string; model_id?: string; file_name?: string; audio_id?: string; file_count?: number; text?: string; pack?: string }
+  started_ms?: number
+  finished_ms?: number
+  duration_seconds?: number
   [k: string]: unknown
 }
 
@@ -129,7 +154,7 @@ export interface RvcParameters {
   rms_mix_rate: number
   protect: number
 }
-export interface RvcRequest { model_id: string; target_audio_id: string; parameters: RvcParameters }
+export interface RvcRequest { model_id: string; target_audio_id: string; parameters: RvcParameters & { clip_seconds?: number } }
 
 export const RVC_DEFAULTS: RvcParameters = { pitch_shift: 0, index_rate: 0.5, filter_radius: 3, rms_mix_rate: 0.25, protect: 0.33 }
 /** [min, max, step] per parameter; the UI's inputs and the client-side check use the same. */
@@ -205,6 +230,7 @@ export const api = {
   system: () => request<SystemInfo>('GET', '/api/system'),
   models: () => request<{ models: VoiceModel[] }>('GET', '/api/models').then((r) => r.models ?? []),
   deleteModel: (id: string) => request<unknown>('DELETE', `/api/models/${encodeURIComponent(id)}`),
+  renameModel: (id: string, name: string) => request<VoiceModel>('PATCH', `/api/models/${encodeURIComponent(id)}`, { name }),
   audio: (id: string) => request<AudioFile>('GET', `/api/audio/${encodeURIComponent(id)}`),
   upload: (id: string) => request<UploadStatus>('GET', `/api/uploads/${encodeURIComponent(id)}`),
   jobs: () => request<{ jobs: Job[] }>('GET', '/api/jobs').then((r) => r.jobs ?? []),
@@ -217,8 +243,13 @@ export const api = {
     request<{ audio: AudioFile[] }>('GET', '/api/audio' + (purpose ? `?purpose=${purpose}` : '')).then((r) => r.audio ?? []),
   convertF5: (b: F5Request) => request<ConversionStarted>('POST', '/api/convert/f5tts', b),
   convertRvc: (b: RvcRequest) => request<ConversionStarted>('POST', '/api/convert/rvc', b),
-  train: (b: unknown) => request<StartedJob>('POST', '/api/train', b),
+  /** Several targets, one job: result.outputs (one per file) and result.download_zip_url. */
+  convertRvcBatch: (b: Omit<RvcRequest, 'target_audio_id'> & { target_audio_ids: string[] }) =>
+    request<ConversionStarted>('POST', '/api/convert/rvc', b),
+  train: (b: TrainRequest) => request<StartedJob>('POST', '/api/train', b),
   preprocess: (b: unknown) => request<StartedJob>('POST', '/api/preprocess', b),
+  /** `voiceclone models pull PACK` as a job on the server ("Download models"). */
+  pullWeights: (pack: Pack) => request<StartedJob & { pack: string }>('POST', '/api/weights/pull', { pack }),
   /** Multipart upload of a small file (recordings); big files go through tus. */
   uploadFile: (purpose: 'training' | 'target' | 'reference', file: Blob, name: string) => {
     const fd = new FormData()
@@ -235,6 +266,18 @@ export const api = {
     const r = await request<VoiceModel & { model?: VoiceModel }>('POST', '/api/models/import', fd)
     return r?.model && typeof r.model === 'object' ? r.model : r
   },
+}
+
+/** NAME.zip holding NAME.pth (+ NAME.index): loads in RVC-WebUI and Applio. */
+export const exportUrl = (modelId: string) => `/api/models/${encodeURIComponent(modelId)}/export`
+
+export interface TrainRequest {
+  training_audio_ids: string[]
+  model_name: string
+  voice_consent: true
+  accept_noisy_audio?: boolean
+  preprocessing: Record<string, boolean>
+  training_params: Record<string, unknown>
 }
 
 export const downloadUrl = (id: string, format: 'wav' | 'mp3' = 'wav') =>

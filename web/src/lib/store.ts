@@ -2,7 +2,7 @@
  * jobs panel list. Screens keep their own form state locally; only what several
  * components share lives here. */
 import { create } from 'zustand'
-import { api, ApiError, type Job, type SystemInfo } from './api'
+import { api, ApiError, type Job, type SystemInfo, type WeightInfo } from './api'
 
 export type JobsState = 'loading' | 'ready' | 'unavailable' | 'error'
 
@@ -62,3 +62,6 @@ export function setQuery(params: Record<string, string | null>): void {
 /** Names of weights the server reports missing, for banners. */
 export const missingWeights = (s: SystemInfo | null, prefix?: string[]): string[] =>
   (s?.weights ?? []).filter((w) => !w.installed && (!prefix || prefix.some((p) => w.name.startsWith(p)))).map((w) => w.name)
+/** The missing weights themselves (name, pack, purpose). */
+export const missingWeightInfo = (s: SystemInfo | null, prefix?: string[]): WeightInfo[] =>
+  (s?.weights ?? []).filter((w) => !w.installed && (!prefix || prefix.some((p) => w.name.startsWith(p))))

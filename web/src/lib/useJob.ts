@@ -15,6 +15,8 @@ export interface JobView {
   result?: Record<string, unknown>
   error?: string
   startedAt: number
+  /** when it ended (ms): "Elapsed" stops there */
+  endedAt?: number
   /** highest `percent` seen for this job: the bar never runs backwards when a phase
    * reports its own small percent after a bigger overall one */
   peak?: number
@@ -49,21 +51,25 @@ export function useJob(jobId: string | null): JobView {
           loss: typeof e.loss === 'number' && typeof e.step === 'number' ? [...s.loss, { step: e.step, loss: e.loss }] : s.loss,
         })),
         onPhase: (e) => setV((s) => ({ ...s, phase: e.next_phase ?? s.phase })),
-        onComplete: (r) => setV((s) => ({ ...s, status: 'complete', result: r })),
+        onComplete: (r) => setV((s) => ({ ...s, status: 'complete', result: r, endedAt: s.endedAt ?? Date.now() })),
         onError: (m, code) => setV((s) => s.status === 'complete' ? s
-          : { ...s, status: code === 'CANCELLED' ? 'cancelled' : 'failed', error: m }),
+          : { ...s, status: code === 'CANCELLED' ? 'cancelled' : 'failed', error: m, endedAt: s.endedAt ?? Date.now() }),
       })
     }
     api.job(jobId).then((j: Job) => {
       if (!alive) return
-      const started = j.created_at ? Date.parse(j.created_at) : NaN
+      const started = typeof j.started_ms === 'number' && j.started_ms > 0 ? j.started_ms : j.created_at ? Date.parse(j.created_at) : NaN
       const status = viewStatus(j.status)
+      const ended = typeof j.finished_ms === 'number' && j.finished_ms > 0 ? j.finished_ms
+        : TERMINAL.has(status) && !isNaN(started) && typeof j.duration_seconds === 'number' ? started + j.duration_seconds * 1000
+        : TERMINAL.has(status) ? Date.now() : undefined
       setV((s) => ({
         ...s, status, phase: j.phase, result: j.result ?? s.result,
         error: j.error ? j.error.user_message ?? j.error.message : s.error,
         last: { percent: j.percent ?? j.progress, phase: j.phase, queue_position: j.queue_position, eta_seconds: j.eta_seconds ?? undefined },
         peak: higher(s.peak, j.percent ?? j.progress),
         startedAt: isNaN(started) ? s.startedAt : started,
+        endedAt: ended,
       }))
       if (!TERMINAL.has(status)) listen()
     }).catch((e) => {

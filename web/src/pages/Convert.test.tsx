@@ -126,7 +126,8 @@ describe('Convert (RVC)', () => {
     fireEvent.click(screen.getByText('fake upload target'))
     fireEvent.click(screen.getByRole('button', { name: 'Convert' }))
     const box = await screen.findByTestId('weights-missing')
-    expect(box.querySelector('code')?.textContent).toBe('voiceclone models pull rvc')
+    expect(box.querySelector('code')?.textContent).toBe('voiceclone models pull rvc --data DIR')
+    expect(box.parentElement!.querySelector('button[type=submit]')?.textContent).toBe('Convert')
     expect(box.textContent).toMatch(/HuBERT weights are not installed/)
   })
 
@@ -155,3 +156,4 @@ describe('Convert (RVC)', () => {
     for (const name of ['Start training', 'Import a model', 'Quick clone']) expect(screen.getByRole('link', { name })).toBeTruthy()
   })
 })
+

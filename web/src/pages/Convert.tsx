@@ -3,13 +3,13 @@
  * POST /api/convert/rvc {model_id, target_audio_id, parameters}, follow the phases over SSE
  * (loading model → extracting features → converting → postprocessing), then a result
  * player with downloads and a loudness-matched before/after. */
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import toast from 'react-hot-toast'
 import {
-  api, ApiError, errorMessage, pullCommand, rvcParameterProblem, RVC_DEFAULTS, RVC_LIMITS,
+  api, ApiError, downloadUrl, errorMessage, pullCommand, rvcParameterProblem, RVC_DEFAULTS, RVC_LIMITS,
   type AudioFile, type RvcParameters, type VoiceModel,
 } from '../lib/api'
-import { Link, Skeleton, SystemBanner, Unavailable, WeightsMissing } from '../components/Common'
+import { BlockedNotice, ConfirmButton, Link, Skeleton, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
 import { JobProgress } from '../components/JobProgress'
 import { BeforeAfter } from '../components/BeforeAfter'
@@ -17,7 +17,8 @@ import { ResultPlayer, resultInfo, resultLufs } from '../components/ResultPlayer
 import { useJob } from '../lib/useJob'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
-import { useApp, missingWeights, setQuery } from '../lib/store'
+import { useApp, setQuery } from '../lib/store'
+import { readSession, writeSession } from '../lib/session'
 import { fmtDuration } from '../lib/format'
 
 export const RVC_PHASES = ['loading model', 'extracting features', 'converting', 'postprocessing']
@@ -37,14 +38,40 @@ const RVC_HELP: Record<keyof RvcParameters, string> = {
   protect: 'Protects breaths and voiceless consonants from artifacts; 0.5 turns protection off.',
 }
 
+export interface BatchOutput { output_audio_id: string; input_filename?: string; filename?: string; duration_seconds?: number }
+
+/** A batch's results: each file with a player and its download, and all of them as one .zip. */
+export function BatchResults({ outputs, zipUrl, focus }: { outputs: BatchOutput[]; zipUrl: string | null; focus?: boolean }) {
+  const h = useRef<HTMLHeadingElement>(null)
+  useEffect(() => { if (focus) h.current?.focus() }, [focus])
+  return (
+    <section className="card result" aria-labelledby="batch-h" data-testid="batch-result">
+      <h2 id="batch-h" tabIndex={-1} ref={h}>Converted {outputs.length} files</h2>
+      {zipUrl && <p><a className="button primary" href={zipUrl} download data-testid="download-zip">Download all (.zip)</a></p>}
+      <ul className="batch-list">
+        {outputs.map((o) => (
+          <li key={o.output_audio_id}>
+            <p><strong>{o.input_filename ?? o.filename}</strong>{o.duration_seconds !== undefined && <span className="muted"> · {fmtDuration(o.duration_seconds)}</span>}</p>
+            <audio controls preload="metadata" src={downloadUrl(o.output_audio_id)} aria-label={`Converted ${o.input_filename ?? ''}`} />
+            <a href={downloadUrl(o.output_audio_id)} download={o.filename ?? 'converted.wav'}>Download WAV<span className="sr-only"> of {o.input_filename}</span></a>
+          </li>
+        ))}
+      </ul>
+    </section>
+  )
+}
+
 export function Convert() {
   const search = useApp((s) => s.search)
-  const system = useApp((s) => s.system)
   const [models, setModels] = useState<VoiceModel[] | null>(null)
   const [modelsError, setModelsError] = useState<string | null>(null)
   const [modelId, setModelId] = useState(new URLSearchParams(search).get('model') ?? '')
   const [earlier, setEarlier] = useState<AudioFile[]>([])
   const [target, setTarget] = useState<AudioFile | null>(null)
+  /** more files converted in the same job (a batch: target_audio_ids) */
+  const [extra, setExtra] = useState<AudioFile[]>([])
+  const targetRef = useRef<AudioFile | null>(null)
+  targetRef.current = target
   const [p, setP] = useState<RvcParameters>(RVC_DEFAULTS)
   const [jobId, setJobId] = useState<string | null>(null)
   const [eta, setEta] = useState<number | null>(null)
@@ -52,6 +79,7 @@ export function Convert() {
   const [weights, setWeights] = useState<ApiError | null>(null)
   const [startError, setStartError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  const startedHere = useRef(false)
   const job = useJob(jobId)
   const model = models?.find((m) => m.model_id === modelId)
   useNotifyWhenDone(job, jobId, { title: 'Conversion finished', body: `Your audio in the voice of ${model?.name ?? 'your model'} is ready.` }, 'Conversion failed')
@@ -61,13 +89,14 @@ export function Convert() {
     const q = new URLSearchParams(useApp.getState().search)
     const j = q.get('job'), t = q.get('target')
     if (j) setJobId(j)
-    if (t) api.audio(t).then(setTarget).catch(() => {})
+    const targetId = t ?? readSession<string | null>('convert.target', null)   // the chosen file survives a reload
+    if (targetId) api.audio(targetId).then(setTarget).catch(() => writeSession('convert.target', null))
     api.models()
       .then((m) => { setModels(m); setModelId((id) => (id && m.some((x) => x.model_id === id) ? id : m[0]?.model_id ?? '')) })
       .catch((e) => { setModels([]); setModelsError(errorMessage(e)) })
     api.audioList('target').then(setEarlier).catch(() => setEarlier([]))   // optional convenience
   }, [])
-  const missing = missingWeights(system, ['hubert', 'rmvpe'])
+  useEffect(() => { if (target) writeSession('convert.target', target.file_id) }, [target])
   const active = !!jobId && (job.status === 'running' || job.status === 'queued' || job.status === 'connecting')
 
   const run = async (ev: React.FormEvent) => {
@@ -78,34 +107,34 @@ export function Convert() {
     const problem = rvcParameterProblem(p, RVC_LABELS)
     if (problem) { setStartError(problem); toast.error(problem); return }
     askNotificationPermission()   // a user action
+    startedHere.current = true
     setBusy(true)
     setWeights(null)
     try {
-      const r = await api.convertRvc({ model_id: modelId, target_audio_id: target.file_id, parameters: p })
+      const r = extra.length === 0
+        ? await api.convertRvc({ model_id: modelId, target_audio_id: target.file_id, parameters: p })
+        : await api.convertRvcBatch({ model_id: modelId, target_audio_ids: [target.file_id, ...extra.map((a) => a.file_id)], parameters: p })
       setEta(typeof r.estimated_duration_seconds === 'number' ? r.estimated_duration_seconds : null)
       setJobId(r.job_id)
       setQuery({ model: modelId, job: r.job_id, target: target.file_id })
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
-      else if (e instanceof ApiError && e.weightsMissing) { setWeights(e); toast.error(`Voice models are not installed on the server. Run: ${pullCommand(e, 'rvc')}` ) }
+      else if (e instanceof ApiError && e.weightsMissing) setWeights(e)   // shown next to the button
       else { setStartError(errorMessage(e)); toast.error(errorMessage(e)) }
     } finally { setBusy(false) }
   }
   const setParam = (k: keyof RvcParameters, v: string) => setP((old) => ({ ...old, [k]: v === '' ? NaN : +v }))
-  const result = job.status === 'complete' ? resultInfo(job.result) : null
+  const batch = job.status === 'complete' && Array.isArray(job.result?.outputs) ? job.result!.outputs as BatchOutput[] : null
+  const result = job.status === 'complete' && !batch ? resultInfo(job.result) : null
+  const cancel = async () => {
+    if (!jobId) return
+    try { await api.cancelJob(jobId); toast.success('Conversion cancelled') } catch (e) { toast.error(errorMessage(e)) }
+  }
 
   return (
     <>
       <h1>Convert</h1>
-      {missing.length > 0 && (
-        <div className="banner warn" role="status" data-testid="convert-missing">
-          <strong>Voice models are not installed</strong> ({missing.join(', ')}): run <code>voiceclone models pull rvc</code> on the server.
-          For speech from text, use <Link to="/quick">Quick clone</Link> (needs <code>voiceclone models pull f5tts</code>).
-        </div>
-      )}
-      <SystemBanner need={['f5tts', 'vocos']} />
       {unavailable && <Unavailable what="Voice conversion (RVC)" />}
-      {weights && <WeightsMissing what="Voice conversion" command={pullCommand(weights, 'rvc')} detail={weights.message} />}
       {modelsError && <div className="banner error" role="alert">Could not load your voice models: {modelsError}</div>}
       {!models && <Skeleton count={1} />}
       {models && models.length === 0 && !modelsError && (
@@ -137,8 +166,29 @@ export function Convert() {
               </select>
               <p className="muted">…or add a new one:</p>
             </>}
-            <Upload purpose="target" label="Drop the audio to convert" onDone={(a) => { setTarget(a); setEarlier((xs) => [a, ...xs.filter((x) => x.file_id !== a.file_id)]) }} />
-            {target && <p role="status" data-testid="target-ready">Ready to convert: {target.filename} ({fmtDuration(target.duration_seconds)})</p>}
+            <Upload purpose="target" label="Drop the audio to convert (several files: one job converts them all)" multiple onDone={(a) => {
+              // the first file is the one to convert; more files make a batch
+              // (read through a ref: an upload's callback outlives the render it was made in)
+              const t = targetRef.current
+              if (!t || t.file_id === a.file_id) { targetRef.current = a; setTarget(a) }
+              else setExtra((xs) => xs.some((x) => x.file_id === a.file_id) ? xs : [...xs, a])
+              setEarlier((xs) => [a, ...xs.filter((x) => x.file_id !== a.file_id)])
+            }} />
+            {target && extra.length === 0 && <p role="status" data-testid="target-ready">Ready to convert: {target.filename} ({fmtDuration(target.duration_seconds)})</p>}
+            {target && extra.length > 0 && (
+              <div role="status" data-testid="batch-ready">
+                <p>Ready to convert {extra.length + 1} files in one job ({fmtDuration([target, ...extra].reduce((t, a) => t + (a.duration_seconds ?? 0), 0))} in all):</p>
+                <ul className="file-pick">
+                  {[target, ...extra].map((a, i) => (
+                    <li key={a.file_id}>{a.filename} <span className="muted">{fmtDuration(a.duration_seconds)}</span>
+                      <button type="button" className="small" onClick={() => {
+                        if (i === 0) { setTarget(extra[0]); setExtra(extra.slice(1)) } else setExtra(extra.filter((x) => x.file_id !== a.file_id))
+                      }}>Remove<span className="sr-only"> {a.filename}</span></button>
+                    </li>
+                  ))}
+                </ul>
+              </div>
+            )}
           </section>
           <section className="card stack">
             <details>
@@ -159,6 +209,8 @@ export function Convert() {
               <button type="button" className="small" onClick={() => setP(RVC_DEFAULTS)}>Reset to defaults</button>
             </details>
             {startError && <p role="alert" className="error-text" data-testid="convert-error">{startError}</p>}
+            <BlockedNotice need={['hubert', 'rmvpe']} what="Voice conversion" />
+            {weights && <WeightsMissing what="Voice conversion" command={pullCommand(weights, 'rvc')} detail={weights.message} />}
             <p><button type="submit" className="primary" disabled={busy || active}>{busy ? 'Starting…' : active ? 'Converting…' : 'Convert'}</button></p>
           </section>
         </form>
@@ -168,10 +220,12 @@ export function Convert() {
           <h2 id="cv-progress">{job.status === 'complete' ? 'Finished' : 'Converting…'}</h2>
           {eta !== null && active && <p className="muted">Estimated time: about {fmtDuration(eta)}.</p>}
           <JobProgress view={job} phases={RVC_PHASES} />
+          {active && <ConfirmButton label="Cancel" confirmLabel="Yes, cancel" question="Cancel this conversion?" onConfirm={() => void cancel()} />}
           {job.status === 'complete' && !result && <p role="alert" className="error-text" data-testid="no-result">The job finished but the server sent no audio id for the result.</p>}
         </section>
       )}
-      {result && <ResultPlayer result={result} title={`Converted: ${model?.name ?? 'your voice'}`} filename="converted" compareWith={target?.file_id} />}
+      {batch && <BatchResults outputs={batch} zipUrl={typeof job.result?.download_zip_url === 'string' ? job.result.download_zip_url : null} focus={startedHere.current} />}
+      {result && <ResultPlayer result={result} title={`Converted: ${model?.name ?? 'your voice'}`} filename="converted" compareWith={target?.file_id} focus={startedHere.current} />}
       {result && target && (
         <BeforeAfter downloads={false}
           before={{ id: target.file_id, label: 'Original', lufs: target.quality_analysis?.loudness_lufs }}

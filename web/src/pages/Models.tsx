@@ -4,11 +4,12 @@
  * licences. */
 import { useCallback, useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, ApiError, errorMessage, importProblem, type VoiceModel } from '../lib/api'
+import { api, ApiError, errorMessage, exportUrl, importProblem, packOf, type Pack, type VoiceModel } from '../lib/api'
 import { ConfirmButton, Link, Skeleton, Unavailable } from '../components/Common'
 import { Waveform } from '../components/BeforeAfter'
 import { fmtDuration, gradeTone } from '../lib/format'
 import { useApp } from '../lib/store'
+import { DownloadPack, PACKS } from '../components/DownloadPack'
 
 export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; open?: boolean }) {
   const [name, setName] = useState('')
@@ -88,21 +89,7 @@ export function Models() {
       )}
       {models && models.length > 0 && (
         <ul className="model-grid">
-          {models.map((m) => (
-            <li key={m.model_id} className="card model">
-              <h2>{m.name}</h2>
-              <p><span className={`grade ${gradeTone(m.quality_grade)}`}>{m.quality_grade ?? '—'}</span></p>
-              <dl className="stats">
-                <div><dt>Created</dt><dd>{m.created_at ? new Date(m.created_at).toLocaleDateString() : '—'}</dd></div>
-                <div><dt>Training audio</dt><dd>{fmtDuration(m.training_audio_duration_seconds)}</dd></div>
-              </dl>
-              {m.preview_audio_id && <Waveform id={m.preview_audio_id} label={`preview of ${m.name}`} />}
-              <div className="actions">
-                <Link to={`/convert?model=${encodeURIComponent(m.model_id)}`} className="button primary">Use<span className="sr-only"> {m.name}</span></Link>
-                <ConfirmButton label="Delete" confirmLabel="Yes, delete" question={`Delete ${m.name}? This cannot be undone.`} onConfirm={() => void remove(m)} ariaLabel={`Delete ${m.name}`} />
-              </div>
-            </li>
-          ))}
+          {models.map((m) => <ModelCard key={m.model_id} m={m} onDelete={() => void remove(m)} onRenamed={load} />)}
         </ul>
       )}
       <ImportForm onDone={load} open={models?.length === 0} />
@@ -111,14 +98,89 @@ export function Models() {
   )
 }
 
+/** A trained voice has a training summary; an imported one says what its file holds instead. */
+export const isImported = (m: VoiceModel) => !m.training_audio_duration_seconds && !m.training_duration_minutes
+
+/** One voice in the library: what the file says (version, rate, pitch, index), grade and training
+ * length for trained voices, the consent note; use, rename, export (.zip of .pth + .index), delete. */
+export function ModelCard({ m, onDelete, onRenamed }: { m: VoiceModel; onDelete: () => void; onRenamed: () => void }) {
+  const [renaming, setRenaming] = useState(false)
+  const [name, setName] = useState(m.name)
+  const [error, setError] = useState<string | null>(null)
+  const imported = isImported(m)
+  const rename = async (ev: React.FormEvent) => {
+    ev.preventDefault()
+    if (!name.trim()) { setError('Give the model a name.'); return }
+    try { await api.renameModel(m.model_id, name.trim()); toast.success(`Renamed to ${name.trim()}`); setRenaming(false); setError(null); onRenamed() }
+    catch (e) { setError(errorMessage(e)) }
+  }
+  return (
+    <li className="card model" data-testid="model-card">
+      <h2>{m.name}</h2>
+      <p>
+        {imported ? <span className="grade unknown">Imported</span> : <span className={`grade ${gradeTone(m.quality_grade)}`}>{m.quality_grade || '—'}</span>}
+      </p>
+      <dl className="facts-list">
+        <dt>Created</dt><dd>{m.created_at ? new Date(m.created_at).toLocaleDateString() : '—'}</dd>
+        {!imported && <><dt>Training audio</dt><dd>{fmtDuration(m.training_audio_duration_seconds)}</dd></>}
+        {typeof m.final_loss === 'number' && m.final_loss > 0 && <><dt>Final loss</dt><dd>{m.final_loss.toFixed(2)}</dd></>}
+        {m.version && <><dt>RVC version</dt><dd>{m.version}</dd></>}
+        {m.sample_rate ? <><dt>Sample rate</dt><dd>{Math.round(m.sample_rate / 1000)} kHz</dd></> : null}
+        {typeof m.f0 === 'boolean' && <><dt>Pitch (f0)</dt><dd>{m.f0 ? 'yes: follows the sung/spoken pitch' : 'no: speech only'}</dd></>}
+        <dt>Feature index</dt><dd>{m.has_index ? (typeof m.index_rows === 'number' && m.index_rows > 0 ? `${m.index_rows.toLocaleString()} rows` : 'yes') : 'none (accent follows the model only)'}</dd>
+        {imported && m.source_file && <><dt>From file</dt><dd>{m.source_file}</dd></>}
+        {m.training?.attestation && <><dt>Consent</dt><dd>{m.training.attestation}{m.training.consented_at ? ` (${new Date(m.training.consented_at).toLocaleDateString()})` : ''}</dd></>}
+      </dl>
+      {imported && !m.training?.attestation && <p className="muted small-print">Imported voice: use it only with the permission of the person whose voice it is.</p>}
+      {m.preview_audio_id && <Waveform id={m.preview_audio_id} label={`preview of ${m.name}`} />}
+      {renaming && (
+        <form className="rename" onSubmit={(e) => void rename(e)} noValidate>
+          <label htmlFor={`rename-${m.model_id}`}>New name</label>
+          <input id={`rename-${m.model_id}`} value={name} maxLength={100} autoFocus onChange={(e) => setName(e.target.value)} />
+          <button type="submit" className="small">Save</button>
+          <button type="button" className="small" onClick={() => { setRenaming(false); setName(m.name); setError(null) }}>Keep the name</button>
+        </form>
+      )}
+      {error && <p role="alert" className="error-text">{error}</p>}
+      <div className="actions">
+        <Link to={`/convert?model=${encodeURIComponent(m.model_id)}`} className="button primary">Use<span className="sr-only"> {m.name}</span></Link>
+        {!renaming && <button type="button" onClick={() => setRenaming(true)}>Rename<span className="sr-only"> {m.name}</span></button>}
+        <a className="button" href={exportUrl(m.model_id)} download data-testid="export">Export .zip<span className="sr-only"> of {m.name}</span></a>
+        <ConfirmButton label="Delete" confirmLabel="Yes, delete" question={`Delete ${m.name}? This cannot be undone.`} onConfirm={onDelete} ariaLabel={`Delete ${m.name}`} />
+      </div>
+    </li>
+  )
+}
+
 /** The studio's base models (from /api/system): what each is for, whether it is installed and
  * its licence — the F5-TTS weights are non-commercial, which users must see. */
 export function BaseModels() {
   const weights = useApp((s) => s.system?.weights)
+  // a pack stays on screen once shown, so its download's "installed" message is not unmounted
+  // the moment /api/system reports it installed
+  const [shown, setShown] = useState<Pack[]>([])
+  const missingNow = [...new Set((weights ?? []).filter((w) => !w.installed).map(packOf))]
+  const key = missingNow.join(',')
+  useEffect(() => { if (key) setShown((old) => [...new Set([...old, ...(key.split(',') as Pack[])])]) }, [key])
   if (!weights?.length) return null
+  const missingPacks = [...new Set([...shown, ...missingNow])]
   return (
     <section className="card" aria-labelledby="base-models" data-testid="base-models">
       <h2 id="base-models">Base models</h2>
+      {missingPacks.length > 0 && (
+        <div className="packs">
+          {missingPacks.map((p) => (
+            <article key={p} className="pack" aria-labelledby={`pack-${p}`}>
+              <h3 id={`pack-${p}`}>{PACKS[p].title}</h3>
+              <p>{PACKS[p].enables}</p>
+              <DownloadPack pack={p} />
+            </article>
+          ))}
+          <p className="muted small-print">Without internet on the server: copy the files over and run{' '}
+            <code>voiceclone models import FILE --to FOLDER --data DIR</code> there (docs/MODELS.md lists the files and folders).</p>
+        </div>
+      )}
+      <div className="table-wrap" tabIndex={0} role="region" aria-label="Base models (scrolls sideways on small screens)">
       <table>
         <thead><tr><th scope="col">Model</th><th scope="col">Used for</th><th scope="col">Installed</th><th scope="col">Licence</th></tr></thead>
         <tbody>
@@ -126,12 +188,13 @@ export function BaseModels() {
             <tr key={w.name}>
               <td>{w.name}</td>
               <td>{w.purpose}</td>
-              <td>{w.installed ? 'yes' : 'no — voiceclone models pull'}</td>
+              <td>{w.installed ? 'yes' : <>no — <code>voiceclone models pull {packOf(w)}</code></>}</td>
               <td>{w.licence ?? '—'}{w.licence_note ? <span className="muted small-print"> ({w.licence_note})</span> : null}</td>
             </tr>
           ))}
         </tbody>
       </table>
+      </div>
     </section>
   )
 }

@@ -95,7 +95,10 @@ describe('Quick clone', () => {
     const box = await screen.findByTestId('weights-missing')
     expect(box.getAttribute('role')).toBe('alert')
     expect(box.textContent).toMatch(/Quick clone needs voice models that are not installed/)
-    expect(box.querySelector('code')?.textContent).toBe('voiceclone models pull f5tts')
+    expect(box.querySelector('code')?.textContent).toBe('voiceclone models pull f5tts --data DIR')
+    expect(box.textContent).toMatch(/voiceclone models import FILE --to FOLDER --data DIR/)   // the offline way
+    // next to the button it blocks, not at the top of the page or in a toast
+    expect(box.parentElement!.querySelector('button[type=submit]')?.textContent).toBe('Generate')
     expect(FakeES.all).toHaveLength(0)
     expect(screen.getByRole('heading', { name: 'Quick clone', level: 1 })).toBeTruthy()
   })

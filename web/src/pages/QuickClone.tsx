@@ -2,10 +2,10 @@
  * its transcript, the text to speak; generate with phase progress over SSE; result player
  * with WAV/MP3 downloads and a loudness-matched before/after comparison. A server without
  * the F5-TTS weights answers 503 WEIGHTS_MISSING: shown inline with the install command. */
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import toast from 'react-hot-toast'
 import { api, ApiError, errorMessage, pullCommand, type AudioFile } from '../lib/api'
-import { LicenceNote, Link, SystemBanner, Unavailable, WeightsMissing } from '../components/Common'
+import { BlockedNotice, ConfirmButton, LicenceNote, Link, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
 import { Recorder } from '../components/Recorder'
 import { QualityReport } from '../components/QualityReport'
@@ -17,13 +17,16 @@ import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
 import { fmtDuration } from '../lib/format'
 import { setQuery, useApp } from '../lib/store'
+import { readSession, useSessionState, writeSession } from '../lib/session'
 
 export const F5_PHASES = ['preprocessing', 'voice encoding', 'generating', 'vocoding', 'saving']
 
 export function QuickClone() {
   const [ref, setRef] = useState<AudioFile | null>(null)
-  const [transcript, setTranscript] = useState('')
-  const [text, setText] = useState('')
+  // typed text and the chosen sample survive a reload of the tab
+  const [transcript, setTranscript] = useSessionState('quick.transcript', '')
+  const [text, setText] = useSessionState('quick.text', '')
+  const startedHere = useRef(false)
   const [speed, setSpeed] = useState(1)
   const [steps, setSteps] = useState(32)
   const [jobId, setJobId] = useState<string | null>(null)
@@ -38,8 +41,10 @@ export function QuickClone() {
     const q = new URLSearchParams(useApp.getState().search)
     const j = q.get('job'), r = q.get('ref')
     if (j) setJobId(j)
-    if (r) api.audio(r).then(setRef).catch(() => {})
+    const refId = r ?? readSession<string | null>('quick.ref', null)
+    if (refId) api.audio(refId).then(setRef).catch(() => writeSession('quick.ref', null))
   }, [])
+  useEffect(() => { if (ref) writeSession('quick.ref', ref.file_id) }, [ref])
   useNotifyWhenDone(job, jobId, { title: 'Your cloned voice is ready', body: 'Quick clone finished. Open VoiceClone Studio to listen.' }, 'Quick clone failed')
 
   const recorded = async (wav: Blob, secs: number) => {
@@ -54,6 +59,7 @@ export function QuickClone() {
     if (!transcript.trim()) { toast.error('Type what the voice sample says (its transcript).'); return }
     if (!text.trim()) { toast.error('Type the text you want to hear.'); return }
     askNotificationPermission()   // a user action: the only moment we may ask
+    startedHere.current = true
     setBusy(true)
     setWeights(null)
     try {
@@ -63,20 +69,22 @@ export function QuickClone() {
       setQuery({ job: r.job_id, ref: ref.file_id })
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
-      else if (e instanceof ApiError && e.weightsMissing) { setWeights(e); toast.error(`Voice models are not installed on the server. Run: ${pullCommand(e, 'f5tts')}` ) }
+      else if (e instanceof ApiError && e.weightsMissing) setWeights(e)   // shown next to the button
       else toast.error(errorMessage(e))
     } finally { setBusy(false) }
   }
   const result = job.status === 'complete' ? resultInfo(job.result) : null
+  const cancel = async () => {
+    if (!jobId) return
+    try { await api.cancelJob(jobId); toast.success('Quick clone cancelled') } catch (e) { toast.error(errorMessage(e)) }
+  }
 
   return (
     <>
-      <SystemBanner need={['f5tts', 'vocos']} />
       <LicenceNote names={['f5tts_v1_base']} />
       <h1>Quick clone</h1>
       <p className="lead">A 10–30 second sample of your voice and the text to speak: about half a minute later you hear it in your voice.</p>
       {unavailable && <Unavailable what="Quick clone (F5-TTS)" />}
-      {weights && <WeightsMissing what="Quick clone" command={pullCommand(weights, 'f5tts')} detail={weights.message} />}
       <form className="stack" onSubmit={(e) => void generate(e)}>
         <section className="card" aria-labelledby="qc-1">
           <h2 id="qc-1">1. Your voice sample</h2>
@@ -101,6 +109,8 @@ export function QuickClone() {
             <label htmlFor="nfe">Quality steps ({steps}; fewer is faster, more is cleaner)</label>
             <input id="nfe" type="range" min={8} max={64} step={4} value={steps} onChange={(e) => setSteps(+e.target.value)} />
           </details>
+          <BlockedNotice need={['f5tts', 'vocos']} what="Quick clone" />
+          {weights && <WeightsMissing what="Quick clone" command={pullCommand(weights, 'f5tts')} detail={weights.message} />}
           <p>
             <button type="submit" className="primary" disabled={busy || active}>{busy ? 'Starting…' : active ? 'Generating…' : 'Generate'}</button>
           </p>
@@ -111,10 +121,11 @@ export function QuickClone() {
           <h2 id="qc-progress">{job.status === 'complete' ? 'Finished' : 'Cloning your voice…'}</h2>
           {eta !== null && active && <p className="muted">Estimated time: about {fmtDuration(eta)}.</p>}
           <JobProgress view={job} phases={F5_PHASES} />
+          {active && <ConfirmButton label="Cancel" confirmLabel="Yes, cancel" question="Cancel this quick clone?" onConfirm={() => void cancel()} />}
           {job.status === 'complete' && !result && <p role="alert" className="error-text" data-testid="no-result">The job finished but the server sent no audio id for the result.</p>}
         </section>
       )}
-      {result && <ResultPlayer result={result} title="Your cloned voice" filename="quick_clone" compareWith={ref?.file_id} />}
+      {result && <ResultPlayer result={result} title="Your cloned voice" filename="quick_clone" compareWith={ref?.file_id} focus={startedHere.current} />}
       {result && ref && (
         <BeforeAfter downloads={false}
           before={{ id: ref.file_id, label: 'Your sample', lufs: ref.quality_analysis?.loudness_lufs }}

@@ -92,3 +92,66 @@ describe('Training page', () => {
     expect(viewStatus('queued')).toBe('queued'); expect(viewStatus('running')).toBe('running'); expect(viewStatus('failed')).toBe('failed')
   })
 })
+
+describe('Finished training', () => {
+  it('shows the model name, grade, final loss, epochs, early stop, speech and "Convert with this voice"', async () => {
+    fetchMock.mockImplementation(async () => json(200, { job_id: 'j1', kind: 'train_rvc', status: 'complete', started_ms: 1000, finished_ms: 61000,
+      result: { model_id: 'model_x', model_name: 'Alice', quality_grade: 'B', final_loss: 19.25, epochs: 3, epochs_planned: 10, steps: 42,
+        stopped_early: true, speech_seconds: 312, training_minutes: 12.5 } }))
+    render(<Training jobId="j1" />)
+    const done = await screen.findByTestId('training-done')
+    expect(done.textContent).toMatch(/Your voice model “Alice” is ready/)
+    expect(done.textContent).toMatch(/GradeB/)
+    expect(done.textContent).toMatch(/Final loss \(mel\)19\.25/)
+    expect(done.textContent).toMatch(/Epochs3 of 10/)
+    expect(done.textContent).toMatch(/Stopped earlyyes/)
+    expect(done.textContent).toMatch(/Speech learnt from5m 12s/)
+    expect(screen.getByRole('link', { name: 'Convert with this voice' }).getAttribute('href')).toBe('/convert?model=model_x')
+    // the clock shows how long it took and does not run on
+    expect(screen.getByTestId('elapsed').textContent).toBe('Took 1m 00s')
+  })
+  it('"Elapsed" stops when a live job ends', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true })
+    try {
+      render(<Training jobId="j1" />)
+      await waitFor(() => expect(FakeES.last).not.toBeNull())
+      FakeES.last!.emit('error', { error_code: 'CANCELLED', message: 'cancelled by request' })
+      const at = screen.getByTestId('elapsed').textContent
+      expect(at).toMatch(/^Took/)
+      await act(async () => { vi.advanceTimersByTime(5000) })
+      expect(screen.getByTestId('elapsed').textContent).toBe(at)
+    } finally { vi.useRealTimers() }
+  })
+})
+
+describe('Try it', () => {
+  it('converts the first seconds of the training audio with the new voice and plays it next to the original', async () => {
+    fetchMock.mockImplementation(async (url: string, init?: RequestInit) => {
+      if (url === '/api/convert/rvc' && init?.method === 'POST') return json(202, { status: 'conversion_started', job_id: 'job_try' })
+      if (url === '/api/jobs/job_try') return json(200, { job_id: 'job_try', kind: 'convert_rvc', status: 'running', progress: 10 })
+      return json(200, { job_id: 'j1', kind: 'train_rvc', status: 'complete',
+        result: { model_id: 'model_x', model_name: 'Alice', quality_grade: 'B', final_loss: 19, training_audio_ids: ['audio_1', 'audio_2'] } })
+    })
+    render(<Training jobId="j1" />)
+    fireEvent.click(await screen.findByRole('button', { name: /Convert 8 s of your training audio/ }))
+    await waitFor(() => expect(FakeES.last?.url).toBe('/api/progress/job_try'))
+    const body = JSON.parse(fetchMock.mock.calls.find(([u]) => u === '/api/convert/rvc')![1].body)
+    expect(body).toMatchObject({ model_id: 'model_x', target_audio_id: 'audio_1', parameters: { clip_seconds: 8, index_rate: 0.5 } })
+    FakeES.last!.emit('complete', { output_audio_id: 'audio_out' })
+    expect(screen.getByLabelText('Original recording').getAttribute('src')).toBe('/api/download/audio_1?format=wav')
+    expect(screen.getByTestId('try-it-audio').getAttribute('src')).toBe('/api/download/audio_out?format=wav')
+  })
+})
+
+describe('Training notes', () => {
+  it('keeps the re-measured SNR and the speech kept on screen after the progress line moves on', async () => {
+    render(<Training jobId="j1" />)
+    await waitFor(() => expect(FakeES.last).not.toBeNull())
+    FakeES.last!.emit('progress', { phase: 'preprocessing', percent: 5, message: 'After noise removal: SNR 17.2 dB (training minimum 15 dB)' })
+    FakeES.last!.emit('progress', { phase: 'feature extraction', percent: 15, message: 'Speech kept after slicing: 312 s in 92 pieces' })
+    FakeES.last!.emit('progress', { phase: 'training', step: 1, total_steps: 10, loss: 1 })
+    const notes = screen.getByTestId('training-notes').textContent
+    expect(notes).toMatch(/After noise removal: SNR 17\.2 dB/)
+    expect(notes).toMatch(/Speech kept after slicing: 312 s in 92 pieces/)
+  })
+})

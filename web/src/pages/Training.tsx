@@ -1,19 +1,107 @@
 /* Training progress page, /training/{job_id}: restored from the server on every visit;
  * phases, step/total, loss, elapsed/ETA, live loss plot, stop-and-keep and cancel (each
- * confirmed) and a
- * browser notification when done. */
+ * confirmed) and a browser notification when done. Once finished: the model's name, grade,
+ * final loss, epochs, whether it was stopped early and the speech it learnt from, with
+ * "Convert with this voice". */
+import { useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, errorMessage } from '../lib/api'
+import { api, downloadUrl, errorMessage, RVC_DEFAULTS } from '../lib/api'
 import { useJob } from '../lib/useJob'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { ConfirmButton, Link, Unavailable } from '../components/Common'
 import { JobProgress } from '../components/JobProgress'
 import { LossPlot } from '../components/LossPlot'
+import { fmtDuration, gradeTone } from '../lib/format'
 
 const PHASES = ['preprocessing', 'feature extraction', 'training', 'index', 'validation']
 
+/** What a finished train_rvc job reports (its result / `complete` event). */
+export interface TrainingSummary {
+  model_id?: string
+  model_name?: string
+  quality_grade?: string
+  final_loss?: number
+  epochs?: number
+  epochs_planned?: number
+  steps?: number
+  stopped_early?: boolean
+  speech_seconds?: number
+  training_minutes?: number
+  recovered?: boolean
+  training_audio_ids?: string[]
+}
+
+export const PREVIEW_SECONDS = 8
+
+/** "Try it": converts the first seconds of the training audio with the new voice (clip_seconds) and
+ * plays the result next to the original. */
+export function TryIt({ modelId, audioId }: { modelId: string; audioId: string }) {
+  const [jobId, setJobId] = useState<string | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const job = useJob(jobId)
+  const start = async () => {
+    setError(null)
+    try {
+      const r = await api.convertRvc({ model_id: modelId, target_audio_id: audioId, parameters: { ...RVC_DEFAULTS, clip_seconds: PREVIEW_SECONDS } })
+      setJobId(r.job_id)
+    } catch (e) { setError(errorMessage(e)) }
+  }
+  const out = job.status === 'complete' && typeof job.result?.output_audio_id === 'string' ? job.result.output_audio_id : null
+  const running = !!jobId && !out && job.status !== 'failed' && job.status !== 'cancelled'
+  return (
+    <section aria-labelledby="try-h" className="try-it" data-testid="try-it">
+      <h3 id="try-h">Try it</h3>
+      {!jobId && <button type="button" onClick={() => void start()}>Convert {PREVIEW_SECONDS} s of your training audio with this voice</button>}
+      {running && <p role="status">Converting a few seconds… {typeof job.last?.percent === 'number' ? `${Math.round(Math.max(job.peak ?? 0, job.last.percent))}%` : ''}</p>}
+      {out && (
+        <div className="grid2">
+          <figure><figcaption>Original (your recording)</figcaption>
+            <audio controls preload="metadata" src={downloadUrl(audioId)} aria-label="Original recording" /></figure>
+          <figure><figcaption>Your voice model</figcaption>
+            <audio controls preload="metadata" src={downloadUrl(out)} aria-label="Converted with your voice model" data-testid="try-it-audio" /></figure>
+        </div>
+      )}
+      {(error || job.status === 'failed') && <p role="alert" className="error-text">{error ?? job.error}</p>}
+    </section>
+  )
+}
+
+export function TrainingDone({ r }: { r: TrainingSummary }) {
+  const num = (v: unknown) => typeof v === 'number' && isFinite(v)
+  return (
+    <section className="card" aria-labelledby="done-h" data-testid="training-done">
+      <h2 id="done-h">Your voice model “{r.model_name ?? 'new voice'}” is ready</h2>
+      <dl className="stats">
+        <div><dt>Grade</dt><dd><span className={`grade ${gradeTone(r.quality_grade)}`}>{r.quality_grade ?? '—'}</span></dd></div>
+        <div><dt>Final loss (mel)</dt><dd>{num(r.final_loss) ? r.final_loss!.toFixed(2) : '—'}</dd></div>
+        <div><dt>Epochs</dt><dd>{num(r.epochs) ? `${r.epochs}${num(r.epochs_planned) && r.epochs_planned !== r.epochs ? ` of ${r.epochs_planned}` : ''}` : '—'}</dd></div>
+        <div><dt>Steps</dt><dd>{num(r.steps) ? r.steps : '—'}</dd></div>
+        <div><dt>Stopped early</dt><dd>{r.stopped_early ? 'yes, by you (the model so far was kept)' : 'no, it ran to the end'}</dd></div>
+        {num(r.speech_seconds) && <div><dt>Speech learnt from</dt><dd>{fmtDuration(r.speech_seconds)}</dd></div>}
+        {num(r.training_minutes) && <div><dt>Training time</dt><dd>{fmtDuration(r.training_minutes! * 60)}</dd></div>}
+      </dl>
+      <p className="muted small-print">Grade from the final mel loss: A below 18, B below 23, C below 28, D otherwise (the RVC logs' scale).</p>
+      {r.model_id && r.training_audio_ids?.[0] && <TryIt modelId={r.model_id} audioId={r.training_audio_ids[0]} />}
+      <p className="actions">
+        {r.model_id && <Link to={`/convert?model=${encodeURIComponent(r.model_id)}`} className="button primary">Convert with this voice</Link>}
+        <Link to="/models" className="button">Go to your models</Link>
+      </p>
+    </section>
+  )
+}
+
+/** Progress messages worth keeping on screen after they pass: the SNR measured again after noise
+ * removal, and how much speech the slicer kept. */
+export const KEPT_NOTES = /^(After noise removal|Speech kept after slicing)/
+
 export function Training({ jobId }: { jobId: string }) {
   const job = useJob(jobId)
+  const [notes, setNotes] = useState<string[]>([])
+  const message = job.last?.message
+  useEffect(() => { setNotes([]) }, [jobId])
+  useEffect(() => {
+    if (message && KEPT_NOTES.test(message)) setNotes((ns) => ns.includes(message) ? ns : [...ns, message])
+  }, [message])
   // only a finish seen live notifies (not a job that was already done when the page opened)
   useNotifyWhenDone(job, jobId, { title: 'Training finished', body: 'Your voice model is ready.' }, 'Training failed')
   const cancel = async () => {
@@ -27,16 +115,17 @@ export function Training({ jobId }: { jobId: string }) {
   return (
     <>
       <h1>Training</h1>
-      <p className="muted">Job {jobId}. You can leave this page; come back any time to see the progress.</p>
+      <p className="muted">Job {jobId}. You can leave this page; come back any time to see the progress (the Jobs panel links here).</p>
       <section className="card">
         <JobProgress view={job} phases={PHASES} />
+        {notes.length > 0 && <ul className="muted small-print" aria-label="Training notes" data-testid="training-notes">{notes.map((n) => <li key={n}>{n}</li>)}</ul>}
         <LossPlot points={job.loss} />
         {job.status === 'running' && job.phase === 'training' && (
           <ConfirmButton label="Stop now and keep the model" confirmLabel="Yes, stop and keep it" question="Stop training now? The model trained so far is saved to your library." onConfirm={() => void stop()} />
         )}
         {active && <ConfirmButton label="Cancel training" confirmLabel="Yes, cancel" question="Cancel this training? Progress will be lost." onConfirm={() => void cancel()} />}
-        {job.status === 'complete' && <Link to="/models" className="button primary">Go to your models</Link>}
       </section>
+      {job.status === 'complete' && <TrainingDone r={(job.result ?? {}) as TrainingSummary} />}
     </>
   )
 }
