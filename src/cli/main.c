@@ -19,7 +19,7 @@ static const verb VERBS[] = {
     {"tts", cmd_tts, "tts --ref REF.wav --ref-text TEXT --text TEXT -o OUT.wav [--nfe 32] [--cfg 2] [--sway -1] [--speed 1] [--seed N]"},
     {"convert", cmd_convert, "convert --model M.pth [--index M.index] IN -o OUT.wav [--pitch N] [--index-rate R] [--protect P] [--rms-mix R]"},
     {"train", cmd_train, "train --name NAME AUDIO... [--epochs N]"},
-    {"models", cmd_models, "models pull f5tts|rvc|rvc-pretrained|all | list | import FILE --to FOLDER | import VOICE.pth|.zip [--index F] [--name N] [--data DIR]"},
+    {"models", cmd_models, "models pull f5tts|rvc|rvc-pretrained|whisper [--size S]|all | list | import FILE --to FOLDER | import VOICE.pth|.zip [--index F] [--name N] [--data DIR]"},
     {"keys", cmd_keys, "keys create|list|revoke ..."},
     {"transcribe", cmd_transcribe, "transcribe AUDIO [--size base] [--weights DIR] [--model M.pt --vocab V.tiktoken] [--language auto|CODE] [--task transcribe|translate] [--no-timestamps] [--greedy-only] [--prompt TEXT] [--json]"},
     {"check-golden", cmd_check_golden, "check-golden CASE_DIR..."},
