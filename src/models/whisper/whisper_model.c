@@ -28,9 +28,10 @@ static const float *take(loader *l, const char *name, int ndim, int64_t d0, int6
     char full[160];
     snprintf(full, sizeof full, "%s%s", l->prefix, name);
     const int64_t shape[3] = {d0, d1, d2};
-    const nn_tensor *t;
-    if (nn_weights_require(l->m->file, full, ndim, shape, &t, l->err) != 0 || t->dtype != NN_F32) {
-        if (t && t->dtype != NN_F32) vc_fail(l->err, VC_ERR_INVALID_FORMAT, "whisper: %s is not a float tensor", full);
+    const nn_tensor *t = NULL;
+    if (nn_weights_require(l->m->file, full, ndim, shape, &t, l->err) != 0) { l->failed = 1; return NULL; }
+    if (t->dtype != NN_F32) {
+        vc_fail(l->err, VC_ERR_INVALID_FORMAT, "whisper: %s is not a float tensor", full);
         l->failed = 1;
         return NULL;
     }
