@@ -135,7 +135,11 @@ static int import_file(const models_args *a, const char *root)
     nn_weights *w = NULL;
     size_t len = strlen(a->name);
     int text = len > 4 && (!strcmp(a->name + len - 4, ".txt") || !strcmp(a->name + len - 5, ".yaml"));
-    if (!text && nn_weights_open(a->name, &w, &err) != 0) { fprintf(stderr, "voiceclone models import: %s\n", err.message); return 1; }
+    int tiktoken = len > 9 && !strcmp(a->name + len - 9, ".tiktoken"); /* Whisper's vocabulary: must parse */
+    whisper_tokenizer tok;
+    if (tiktoken && whisper_tokenizer_load(&tok, a->name, 99, &err) != 0) { fprintf(stderr, "voiceclone models import: %s\n", err.message); return 1; }
+    if (tiktoken) whisper_tokenizer_free(&tok);
+    if (!text && !tiktoken && nn_weights_open(a->name, &w, &err) != 0) { fprintf(stderr, "voiceclone models import: %s\n", err.message); return 1; }
     nn_weights_free(w);
     const char *base = a->as ? a->as : strrchr(a->name, '/') ? strrchr(a->name, '/') + 1 : a->name;
     char dir[1024], final[1200];
