@@ -196,7 +196,9 @@ static int decode_window(lf_state *s, whisper_kv *kv, int segment_size, vc_error
     if (!skip && (!s->o->condition_on_previous_text || r.temperature > 0.5f)) s->prompt_reset_since = s->all_tokens.n;
     whisper_decode_result_free(&r);
     if (advance < 0) return -1;
-    s->seek += advance;
+    /* a last timestamp pair at <|0.00|> would leave seek where it was (the official loop then
+     * decodes the same window again, forever when greedy): move on by the window instead */
+    s->seek += advance > 0 ? advance : segment_size;
     return 0;
 }
 
