@@ -21,6 +21,7 @@ static const verb VERBS[] = {
     {"train", cmd_train, "train --name NAME AUDIO... [--epochs N]"},
     {"models", cmd_models, "models pull f5tts|rvc|rvc-pretrained|whisper [--size S]|all | list | import FILE --to FOLDER | import VOICE.pth|.zip [--index F] [--name N] [--data DIR]"},
     {"keys", cmd_keys, "keys create|list|revoke ..."},
+    {"clone", cmd_clone, "clone --ref SAMPLE.wav (--target SPEECH.wav | --text TEXT) -o OUT.wav [--ref-text TEXT] [--whisper-size base] [--nfe 32] [--seed N] [--weights DIR]"},
     {"transcribe", cmd_transcribe, "transcribe AUDIO [--size base] [--weights DIR] [--model M.pt --vocab V.tiktoken] [--language auto|CODE] [--task transcribe|translate] [--no-timestamps] [--greedy-only] [--prompt TEXT] [--json]"},
     {"check-golden", cmd_check_golden, "check-golden CASE_DIR..."},
     {"inspect", cmd_inspect, "inspect FILE [--json]"},

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "models/whisper/whisper_engine.h"
+#include "models/whisper/whisper_clone.h"
 
 static int nonempty(const json_t *v) { return json_is_string(v) && json_string_value(v)[0]; }
 
@@ -62,20 +62,6 @@ static void whisper_close(void *e)
 
 static const job_shared_kind SHARED_WHISPER = {"whisper", whisper_open, whisper_close};
 
-/* The whole transcript of in, stripped; "" when there is no speech. */
-static int transcribe(const whisper_engine *e, const audio_buffer *in, char **text, vc_error *err)
-{
-    whisper_transcribe_options o;
-    whisper_transcribe_options_default(&o);
-    whisper_transcript t;
-    if (whisper_transcribe_buffer(e, in, &o, &t, err) != 0) return -1;
-    const char *s = t.text;
-    while (*s == ' ') s++;
-    *text = strdup(s);
-    whisper_transcript_free(&t);
-    return *text ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory");
-}
-
 static int decode_audio(job_ctx *c, const job *jb, const char *id, audio_buffer *out, vc_error *err)
 {
     store_audio a;
@@ -87,38 +73,21 @@ static int decode_audio(job_ctx *c, const job *jb, const char *id, audio_buffer 
     return audio_decode_file(path, out, NULL, err);
 }
 
-/* Reference without a transcript: clip it as F5-TTS would, then transcribe the clip. */
-static int reference_text(const whisper_engine *e, audio_buffer *ref, f5tts_params *fp, char **text, vc_error *err)
-{
-    audio_buffer clipped = {0};
-    if (audio_resample(ref, F5_SAMPLE_RATE, &clipped, err) != 0) return -1;
-    if (f5tts_clip_reference(&clipped, err) != 0 || transcribe(e, &clipped, text, err) != 0) {
-        audio_buffer_free(&clipped);
-        return -1;
-    }
-    audio_buffer_free(ref);
-    *ref = clipped;
-    fp->clip_reference = 0;
-    if (!**text) return vc_fail(err, VC_ERR_QUALITY_TOO_LOW, "no speech found in the reference clip");
-    return 0;
-}
-
 static int run_asr(const job *jb, job_ctx *c, const whisper_engine *e, audio_buffer *ref, f5tts_params *fp,
                    f5_asr_texts *texts, vc_error *err)
 {
     if (!texts->reference_text) {
         job_progress(c, 3, "voice encoding", "Transcribing the reference...");
-        if (reference_text(e, ref, fp, &texts->reference_text, err) != 0) return -1;
+        if (whisper_clone_reference_text(e, ref, fp, &texts->reference_text, err) != 0) return -1;
     }
     if (!texts->text) {
         job_progress(c, 4, "voice encoding", "Transcribing the target recording...");
         audio_buffer target = {0};
         const char *id = json_string_value(json_object_get(jb->params, "target_audio_id"));
         int rc = decode_audio(c, jb, id, &target, err);
-        if (rc == 0) rc = transcribe(e, &target, &texts->text, err);
+        if (rc == 0) rc = whisper_clone_target_text(e, &target, &texts->text, err);
         audio_buffer_free(&target);
         if (rc != 0) return -1;
-        if (!texts->text[0]) return vc_fail(err, VC_ERR_QUALITY_TOO_LOW, "no speech found in the target recording");
     }
     return 0;
 }
