@@ -4,8 +4,8 @@
  *                    [--nfe 32] [--seed N] [--weights DIR]
  *   voiceclone clone --ref SAMPLE.wav --text "…" -o OUT.wav …      (text mode)
  * What is not given is transcribed with Whisper: the reference (after F5-TTS's own clipping)
- * and the target's words, which F5-TTS then speaks in the reference voice. The texts used are
- * printed. The result is one utterance: per-segment timing of the target is not kept yet.
+ * and the target, whose segments F5-TTS then speaks in the reference voice, each within its
+ * original time span, so the result lines up with the target. The texts used are printed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,22 +51,22 @@ static int parse_args(int argc, char **argv, clone_args *a)
     return 0;
 }
 
-/* Fills the texts that were not given. */
-static int transcripts(const clone_args *a, audio_buffer *ref, f5tts_params *fp, char **ref_text, char **text, vc_error *err)
+/* Fills what was not given: the reference's text, the target's segments. */
+static int transcripts(const clone_args *a, audio_buffer *ref, f5tts_params *fp, char **ref_text, whisper_clone_target *target,
+                       vc_error *err)
 {
     if (a->ref_text && !(*ref_text = strdup(a->ref_text))) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    if (a->text && !(*text = strdup(a->text))) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    if (*ref_text && *text) return 0;
+    if (*ref_text && !a->target) return 0;
     whisper_engine w;
     if (whisper_engine_open_dir(&w, a->weights, a->size, err) != 0)
         return vc_error_wrap(err, "speech recognition (install with: voiceclone models pull whisper --size %s)", a->size);
-    audio_buffer target = {0};
+    audio_buffer t = {0};
     int rc = *ref_text ? 0 : whisper_clone_reference_text(&w, ref, fp, ref_text, err);
-    if (rc == 0 && !*text) {
-        rc = audio_decode_file(a->target, &target, NULL, err);
-        if (rc == 0) rc = whisper_clone_target_text(&w, &target, text, err);
+    if (rc == 0 && a->target) {
+        rc = audio_decode_file(a->target, &t, NULL, err);
+        if (rc == 0) rc = whisper_clone_read_target(&w, &t, target, err);
     }
-    audio_buffer_free(&target);
+    audio_buffer_free(&t);
     whisper_engine_close(&w);
     return rc;
 }
@@ -77,19 +77,24 @@ int cmd_clone(int argc, char **argv)
     if (parse_args(argc, argv, &a) != 0) return 2;
     vc_error err = {0};
     audio_buffer ref = {0}, out = {0};
-    char *ref_text = NULL, *text = NULL;
+    char *ref_text = NULL;
+    whisper_clone_target target = {0};
     f5tts_engine engine;
     int engine_open = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = audio_decode_file(a.ref, &ref, NULL, &err);
-    if (rc == 0) rc = transcripts(&a, &ref, &a.params, &ref_text, &text, &err);
+    /* clipped first, as F5-TTS would: the timing of the target's segments is computed on it */
+    if (rc == 0) rc = whisper_clone_clip_reference(&ref, &a.params, &err);
+    if (rc == 0) rc = transcripts(&a, &ref, &a.params, &ref_text, &target, &err);
     if (rc == 0) {
-        fprintf(stderr, "reference text: %s\ntext: %s\n", ref_text, text);
+        fprintf(stderr, "reference text: %s\ntext: %s\n", ref_text, a.target ? target.text : a.text);
         rc = f5tts_engine_open_dir(&engine, a.weights, &err);
         engine_open = rc == 0;
     }
-    if (rc == 0) rc = f5tts_synthesize(&engine, &ref, ref_text, text, &a.params, NULL, NULL, &out, NULL, NULL, &err);
+    if (rc == 0 && a.target) /* each target segment spoken within its own time span */
+        rc = whisper_clone_speak_timed(&engine, &ref, ref_text, &target, &a.params, NULL, NULL, &out, &err);
+    else if (rc == 0) rc = f5tts_synthesize(&engine, &ref, ref_text, a.text, &a.params, NULL, NULL, &out, NULL, NULL, &err);
     if (rc == 0) rc = audio_write_wav(a.out, &out, 0, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rc == 0)
@@ -100,6 +105,6 @@ int cmd_clone(int argc, char **argv)
     audio_buffer_free(&ref);
     audio_buffer_free(&out);
     free(ref_text);
-    free(text);
+    whisper_clone_target_free(&target);
     return rc == 0 ? 0 : 1;
 }

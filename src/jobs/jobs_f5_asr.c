@@ -76,6 +76,7 @@ static int decode_audio(job_ctx *c, const job *jb, const char *id, audio_buffer 
 static int run_asr(const job *jb, job_ctx *c, const whisper_engine *e, audio_buffer *ref, f5tts_params *fp,
                    f5_asr_texts *texts, vc_error *err)
 {
+    if (whisper_clone_clip_reference(ref, fp, err) != 0) return -1;
     if (!texts->reference_text) {
         job_progress(c, 3, "voice encoding", "Transcribing the reference...");
         if (whisper_clone_reference_text(e, ref, fp, &texts->reference_text, err) != 0) return -1;
@@ -85,9 +86,11 @@ static int run_asr(const job *jb, job_ctx *c, const whisper_engine *e, audio_buf
         audio_buffer target = {0};
         const char *id = json_string_value(json_object_get(jb->params, "target_audio_id"));
         int rc = decode_audio(c, jb, id, &target, err);
-        if (rc == 0) rc = whisper_clone_target_text(e, &target, &texts->text, err);
+        if (rc == 0) rc = whisper_clone_read_target(e, &target, &texts->target, err);
         audio_buffer_free(&target);
         if (rc != 0) return -1;
+        texts->has_target = 1;
+        if (!(texts->text = strdup(texts->target.text))) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     }
     return 0;
 }
@@ -113,6 +116,7 @@ int f5_asr_prepare(const job *jb, job_ctx *c, const char *weights_root, audio_bu
 
 void f5_asr_texts_free(f5_asr_texts *t)
 {
+    whisper_clone_target_free(&t->target);
     free(t->reference_text);
     free(t->text);
     memset(t, 0, sizeof *t);

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "jobs/jobs.h"
 #include "models/f5tts/f5tts_infer.h"
+#include "models/whisper/whisper_clone.h"
 #include "store/store.h"
 
 /* 1 when the request needs speech recognition (no reference_text, or a target_audio_id). */
@@ -24,11 +25,14 @@ int f5_asr_validate(store *s, const char *user_id, const json_t *params, vc_erro
 typedef struct f5_asr_texts {
     char *reference_text; /* malloc'd: the request's or the transcript of the clipped reference */
     char *text;           /* malloc'd: the request's text or the target's transcript */
+    int has_target;       /* speech to speech: speak target's segments in their time spans */
+    whisper_clone_target target;
 } f5_asr_texts;
 
-/* Fills texts. When the reference is transcribed it is first clipped as F5-TTS clips it (the
- * transcript must match the audio used): ref is replaced by the clipped 24 kHz clip and
- * fp->clip_reference cleared. A target without speech fails with "no speech found". */
+/* Fills texts. When the reference is transcribed or a target is given, ref is first clipped as
+ * F5-TTS clips it (the transcript and the timing must match the audio used): ref becomes the
+ * 24 kHz clip and fp->clip_reference is cleared. A target without speech fails with "no speech
+ * found"; with one, speak it with whisper_clone_speak_timed(texts->target). */
 int f5_asr_prepare(const job *jb, job_ctx *c, const char *weights_root, audio_buffer *ref, f5tts_params *fp,
                    f5_asr_texts *texts, vc_error *err);
 void f5_asr_texts_free(f5_asr_texts *t);

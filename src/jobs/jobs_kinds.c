@@ -309,7 +309,9 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     if (rc == 0) {
         rc = audio_decode_file(path, &ref, NULL, err);
         if (rc == 0) rc = f5_asr_prepare(jb, c, root, &ref, &fp, &texts, err); /* transcripts when not given */
-        if (rc == 0)
+        if (rc == 0 && texts.has_target) /* speech to speech: each segment within its original time span */
+            rc = whisper_clone_speak_timed(e, &ref, texts.reference_text, &texts.target, &fp, on_f5_progress, c, &out, err);
+        else if (rc == 0)
             rc = f5tts_synthesize(e, &ref, texts.reference_text, texts.text, &fp, on_f5_progress, c, &out, NULL, NULL, err);
         jobs_shared_release(job_shared_models(c), e);
     }
