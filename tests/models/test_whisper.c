@@ -157,6 +157,14 @@ static void encode_refuses_specials_and_bad_utf8(void **state)
     whisper_tokenizer_free(&t);
 }
 
+static void strip_is_pythons(void **state)
+{
+    char a[] = " \t\xE3\x80\x80hi there\xC2\xA0\n", b[] = "\xE2\x80\x83 ", c[] = "x";
+    assert_string_equal(whisper_strip(a), "hi there"); /* U+3000 and U+00A0 are whitespace too */
+    assert_string_equal(whisper_strip(b), "");
+    assert_string_equal(whisper_strip(c), "x");
+}
+
 static void compression_ratio_flags_repetition(void **state)
 {
     char rep[401];
@@ -253,6 +261,7 @@ int main(void)
         cmocka_unit_test(special_tokens_follow_the_ranks),
         cmocka_unit_test(decode_replaces_broken_utf8),
         cmocka_unit_test(encode_refuses_specials_and_bad_utf8),
+        cmocka_unit_test(strip_is_pythons),
         cmocka_unit_test(compression_ratio_flags_repetition),
         cmocka_unit_test(mel_filters_are_slaney_triangles),
         cmocka_unit_test(mel_of_a_tone_peaks_at_its_band),

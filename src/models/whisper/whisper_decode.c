@@ -235,12 +235,7 @@ static int finish(task *t, whisper_decode_result *r, vc_error *err)
     while (r->sample_begin + r->n_tokens < r->n_buffer && r->tokens[r->n_tokens] != t->tok->eot) r->n_tokens++;
     char *text = whisper_detokenize(t->tok, r->tokens, r->n_tokens, 0);
     if (!text) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    size_t a = 0, b = strlen(text);
-    while (a < b && strchr(" \t\n\r\v\f", text[a])) a++;
-    while (b > a && strchr(" \t\n\r\v\f", text[b - 1])) b--;
-    memmove(text, text + a, b - a);
-    text[b - a] = '\0';
-    r->text = text;
+    r->text = whisper_strip(text);
     r->avg_logprob = r->sum_logprob / (r->n_tokens + 1);
     r->compression_ratio = whisper_compression_ratio(text);
     r->temperature = t->o->temperature;

@@ -236,7 +236,7 @@ static size_t utf8_replace(const unsigned char *in, size_t n, char *out)
 
 static int is_white(unsigned c)
 {
-    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
            (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
@@ -280,6 +280,20 @@ size_t whisper_piece_end(const char *s, size_t n, size_t pos)
     while (e < n && char_class(cp_at(s, n, e, &l)) == CLS_WHITE) { last = e; e += (size_t)l; }
     if (e == n || last == pos) return e;
     return last;
+}
+
+char *whisper_strip(char *s)
+{
+    size_t n = strlen(s), a = 0, b = 0; /* [a, b): from the first to after the last non-space */
+    for (size_t i = 0; i < n;) {
+        int l;
+        unsigned c = cp_at(s, n, i, &l);
+        if (!is_white(c)) { if (b == 0) a = i; b = i + (size_t)l; }
+        i += (size_t)l;
+    }
+    memmove(s, s + a, b - a);
+    s[b - a] = '\0';
+    return s;
 }
 
 /* ---- BPE -------------------------------------------------------------------------------- */

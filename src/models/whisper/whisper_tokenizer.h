@@ -51,6 +51,9 @@ size_t whisper_piece_end(const char *s, size_t n, size_t pos);
  * (decode_with_timestamps). NULL when out of memory. */
 char *whisper_detokenize(const whisper_tokenizer *t, const int *ids, int n, int with_timestamps);
 
+/* Python's str.strip() in place on UTF-8 (Unicode whitespace, as str.isspace); returns s. */
+char *whisper_strip(char *s);
+
 /* The official non_speech_tokens(), sorted: writes up to cap ids, returns the count or -1. */
 int whisper_non_speech_tokens(const whisper_tokenizer *t, int *out, int cap, vc_error *err);
 

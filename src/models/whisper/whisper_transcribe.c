@@ -71,11 +71,13 @@ typedef struct lf_state {
     float *window_mel, *features;
 } lf_state;
 
+/* text.strip() == "" */
 static int is_blank(const char *s)
 {
-    for (; *s; s++)
-        if (!strchr(" \t\n\r\v\f", *s)) return 0;
-    return 1;
+    char *copy = strdup(s);
+    int blank = copy && !whisper_strip(copy)[0];
+    free(copy);
+    return blank;
 }
 
 static int needs_fallback(const whisper_transcribe_options *o, const whisper_decode_result *r)
