@@ -8,10 +8,6 @@ int whisper_engine_open(whisper_engine *e, const char *model_path, const char *v
 {
     memset(e, 0, sizeof *e);
     if (whisper_load(&e->model, model_path, err) != 0) return -1;
-    if (e->model.dims.n_vocab < 51865) {
-        whisper_free(&e->model);
-        return vc_fail(err, VC_ERR_INVALID_FORMAT, "%s is an English-only Whisper model (gpt2 vocabulary): not supported", model_path);
-    }
     if (whisper_tokenizer_load(&e->tok, vocab_path, e->model.num_languages, err) != 0 ||
         e->tok.n_vocab != e->model.dims.n_vocab) {
         if (e->tok.n_vocab && e->tok.n_vocab != e->model.dims.n_vocab)
@@ -29,7 +25,9 @@ int whisper_engine_open_dir(whisper_engine *e, const char *weights_root, const c
     if (!size || strchr(size, '/') || strstr(size, ".."))
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "bad Whisper size name");
     snprintf(model, sizeof model, "%s/whisper/%s.pt", weights_root, size);
-    snprintf(vocab, sizeof vocab, "%s/whisper/multilingual.tiktoken", weights_root);
+    size_t n = strlen(size); /* English-only sizes (tiny.en …) use the gpt2 vocabulary */
+    int english = n > 3 && !strcmp(size + n - 3, ".en");
+    snprintf(vocab, sizeof vocab, "%s/whisper/%s", weights_root, english ? "gpt2.tiktoken" : "multilingual.tiktoken");
     return whisper_engine_open(e, model, vocab, err);
 }
 

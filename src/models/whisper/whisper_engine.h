@@ -19,7 +19,8 @@ typedef struct whisper_engine {
 } whisper_engine;
 
 int whisper_engine_open(whisper_engine *e, const char *model_path, const char *vocab_path, vc_error *err);
-/* <weights_root>/whisper/<size>.pt and <weights_root>/whisper/multilingual.tiktoken. */
+/* <weights_root>/whisper/<size>.pt and <weights_root>/whisper/multilingual.tiktoken
+ * (gpt2.tiktoken for the English-only sizes "tiny.en" … "medium.en"). */
 int whisper_engine_open_dir(whisper_engine *e, const char *weights_root, const char *size, vc_error *err);
 void whisper_engine_close(whisper_engine *e);
 
