@@ -180,7 +180,7 @@ static int decode_window(lf_state *s, whisper_kv *kv, int segment_size, vc_error
     d.task = s->o->task;
     d.language = s->language;
     d.without_timestamps = s->o->without_timestamps;
-    d.prompt = s->all_tokens.v + s->prompt_reset_since;
+    d.prompt = s->all_tokens.v ? s->all_tokens.v + s->prompt_reset_since : NULL; /* no list yet: no prompt */
     d.n_prompt = s->all_tokens.n - s->prompt_reset_since;
     whisper_decode_result r;
     int rc = decode_with_fallback(s, kv, &d, &r, err);
@@ -259,7 +259,8 @@ static int run(lf_state *s, const float *audio, size_t n, vc_error *err)
         int left = s->content_frames - s->seek;
         if (decode_window(s, &kv, left < WHISPER_N_FRAMES ? left : WHISPER_N_FRAMES, err) != 0) return -1;
     }
-    out->text = whisper_detokenize(s->tok, s->all_tokens.v + s->n_initial_prompt, s->all_tokens.n - s->n_initial_prompt, 0);
+    const int *spoken = s->all_tokens.v ? s->all_tokens.v + s->n_initial_prompt : NULL;
+    out->text = whisper_detokenize(s->tok, spoken, s->all_tokens.n - s->n_initial_prompt, 0);
     return out->text ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory");
 }
 
