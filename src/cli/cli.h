@@ -18,5 +18,7 @@ int cmd_keys(int argc, char **argv);
 int cmd_check_golden(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_transcribe(int argc, char **argv);
+int cmd_clone(int argc, char **argv);
 
 #endif

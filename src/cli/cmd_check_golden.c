@@ -9,9 +9,10 @@
 #include "cli/cli.h"
 #include "models/f5tts/f5tts_golden.h"
 #include "models/rvc/rvc_golden.h"
+#include "models/whisper/whisper_golden.h"
 
 /* One runner per model; a model appears here once its engine exists. */
-static const golden_model *const MODELS[] = {&f5tts_golden_model, &rvc_golden_model};
+static const golden_model *const MODELS[] = {&f5tts_golden_model, &rvc_golden_model, &whisper_golden_model};
 
 static const golden_model *model_for(const json_t *config)
 {

@@ -1,6 +1,6 @@
 /*
  * voiceclone models pull|list|import: the official model files (docs/models-manifest.json).
- *   models pull f5tts|rvc|rvc-pretrained|all [--data DIR] [--manifest FILE] [--base-url URL]
+ *   models pull f5tts|rvc|rvc-pretrained|whisper [--size S]|all [--data DIR] [--manifest FILE] [--base-url URL]
  *   models list [--data DIR] [--manifest FILE]
  *   models import FILE --to FOLDER [--as NAME] [--data DIR]
  *                                                 (offline copy, named NAME in FOLDER; checkpoints must load safely)
@@ -18,10 +18,11 @@
 #include "cli/cli.h"
 #include "models/rvc/rvc_import.h"
 #include "models/weights/weights_pull.h"
+#include "models/whisper/whisper_engine.h"
 #include "nn/weights.h"
 #include "store/store.h"
 
-typedef struct models_args { const char *verb, *name, *data, *manifest, *base_url, *to, *as, *index, *voice_name, *user; } models_args;
+typedef struct models_args { const char *verb, *name, *data, *manifest, *base_url, *to, *as, *index, *voice_name, *user, *size; } models_args;
 
 static int parse(int argc, char **argv, models_args *a)
 {
@@ -39,6 +40,7 @@ static int parse(int argc, char **argv, models_args *a)
         else if (!strcmp(argv[i], "--index") && v) a->index = argv[++i];
         else if (!strcmp(argv[i], "--name") && v) a->voice_name = argv[++i];
         else if (!strcmp(argv[i], "--user") && v) a->user = argv[++i];
+        else if (!strcmp(argv[i], "--size") && v) a->size = argv[++i];
         else if (!a->name && argv[i][0] != '-') a->name = argv[i];
         else return -1;
     }
@@ -50,13 +52,23 @@ static void show_progress(void *ctx, const char *file, double done, double total
     fprintf(stderr, "\r%-28s %6.1f / %6.1f MB", file, done / 1048576.0, total / 1048576.0);
 }
 
+/* Whisper comes in sizes, one pack each ("whisper-<size>"): `pull whisper [--size S]` takes one,
+ * and `pull all` only the default size (all six would be ~6 GB). */
+static int pack_wanted(const models_args *a, const char *pack)
+{
+    char whisper[64];
+    snprintf(whisper, sizeof whisper, "whisper-%s", a->size ? a->size : WHISPER_DEFAULT_SIZE);
+    if (!strncmp(pack, "whisper-", 8)) return (!strcmp(a->name, "all") || !strcmp(a->name, "whisper")) && !strcmp(pack, whisper);
+    return !strcmp(a->name, "all") || !strcmp(a->name, pack);
+}
+
 static int pull(const models_args *a, const json_t *packs, const char *root)
 {
     const char *pack;
     json_t *files;
     int found = 0, failed = 0;
     json_object_foreach((json_t *)packs, pack, files) {
-        if (strcmp(a->name, "all") && strcmp(a->name, pack)) continue;
+        if (!pack_wanted(a, pack)) continue;
         found = 1;
         size_t i;
         json_t *e;
@@ -70,7 +82,7 @@ static int pull(const models_args *a, const json_t *packs, const char *root)
             }
         }
     }
-    if (!found) { fprintf(stderr, "voiceclone models pull: unknown pack '%s' (f5tts, rvc, rvc-pretrained, all)\n", a->name); return 2; }
+    if (!found) { fprintf(stderr, "voiceclone models pull: unknown pack '%s' (f5tts, rvc, rvc-pretrained, whisper [--size tiny|base|small|medium|large-v3|large-v3-turbo], all)\n", a->name); return 2; }
     return failed;
 }
 
@@ -123,7 +135,11 @@ static int import_file(const models_args *a, const char *root)
     nn_weights *w = NULL;
     size_t len = strlen(a->name);
     int text = len > 4 && (!strcmp(a->name + len - 4, ".txt") || !strcmp(a->name + len - 5, ".yaml"));
-    if (!text && nn_weights_open(a->name, &w, &err) != 0) { fprintf(stderr, "voiceclone models import: %s\n", err.message); return 1; }
+    int tiktoken = len > 9 && !strcmp(a->name + len - 9, ".tiktoken"); /* Whisper's vocabulary: must parse */
+    whisper_tokenizer tok;
+    if (tiktoken && whisper_tokenizer_load(&tok, a->name, 99, &err) != 0) { fprintf(stderr, "voiceclone models import: %s\n", err.message); return 1; }
+    if (tiktoken) whisper_tokenizer_free(&tok);
+    if (!text && !tiktoken && nn_weights_open(a->name, &w, &err) != 0) { fprintf(stderr, "voiceclone models import: %s\n", err.message); return 1; }
     nn_weights_free(w);
     const char *base = a->as ? a->as : strrchr(a->name, '/') ? strrchr(a->name, '/') + 1 : a->name;
     char dir[1024], final[1200];

@@ -5,7 +5,8 @@
  * jobs_throughput.c) into their parameters at submit time; the jobs list's ETA uses it.
  *
  *   analyze  {audio_id}        quality analysis of a stored audio file (cpu lane)
- *   convert_f5tts {reference_audio_id, reference_text, text, parameters{speed, nfe_step, seed, remove_silence}}
+ *   convert_f5tts {reference_audio_id, [reference_text], text | target_audio_id, parameters{speed, nfe_step, seed, remove_silence}}
+ *                 (a missing reference_text and a target recording's words are transcribed: jobs_f5_asr.c)
  *            quick clone: speech in the reference's voice, a new output audio file (convert lane)
  *   convert_rvc {model_id, target_audio_id, parameters{pitch_shift, index_rate, filter_radius,
  *            rms_mix_rate, protect}}  RVC voice conversion (convert lane, jobs_kind_rvc.c)
@@ -34,6 +35,7 @@
 
 #include "audio/audio.h"
 #include "audio/audio_dsp.h"
+#include "jobs/jobs_f5_asr.h"
 #include "jobs/jobs_internal.h"
 #include "models/f5tts/f5tts_infer.h"
 #include "server/uploads.h"
@@ -270,15 +272,16 @@ static void f5_key(store *s, char *out, size_t cap)
 static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_error *err)
 {
     const char *ref = json_string_value(json_object_get(params, "reference_audio_id"));
-    const char *ref_text = json_string_value(json_object_get(params, "reference_text"));
     const char *text = json_string_value(json_object_get(params, "text"));
+    const json_t *target = json_object_get(params, "target_audio_id");
     if (!ref) return vc_fail(err, VC_ERR_INVALID_REQUEST, "reference_audio_id (string) is required");
-    if (!text || !*text)
-        return vc_fail(err, VC_ERR_INVALID_REQUEST, json_object_get(params, "target_audio_id")
-                           ? "text is required: converting a recording's words needs speech-to-text, which is a later feature"
-                           : "text (what the cloned voice should say) is required");
-    if (!ref_text || !*ref_text) return vc_fail(err, VC_ERR_INVALID_REQUEST, "reference_text (what the reference clip says) is required");
-    if (strlen(text) > 5000) return vc_fail(err, VC_ERR_INVALID_REQUEST, "text is longer than 5000 bytes");
+    /* text mode (text) or speech to speech (target_audio_id: its words are transcribed) */
+    if ((!text || !*text) && !target)
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "text (what the cloned voice should say) or target_audio_id is required");
+    if (text && *text && target) return vc_fail(err, VC_ERR_INVALID_REQUEST, "give text or target_audio_id, not both");
+    if (json_object_get(params, "reference_text") && !json_is_string(json_object_get(params, "reference_text")))
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "reference_text must be a string (leave it out to transcribe the reference)");
+    if (text && strlen(text) > 5000) return vc_fail(err, VC_ERR_INVALID_REQUEST, "text is longer than 5000 bytes");
     json_t *p = json_object_get(params, "parameters");
     if (p && !json_is_object(p)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters must be an object");
     if (p && known_keys(p, "parameters", "speed,nfe_step,seed,remove_silence", err)) return -1;
@@ -292,6 +295,7 @@ static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_erro
     f5tts_engine probe;
     if (f5tts_engine_open_dir(&probe, root, err) != 0) return -1; /* first: say how to install the models */
     f5tts_engine_close(&probe);
+    if (f5_asr_needed(params) && f5_asr_validate(s, user_id, params, err) != 0) return -1;
     json_t *ref_only = json_pack("{s:s}", "audio_id", ref);
     int rc = analyze_validate(s, user_id, ref_only, err);
     json_decref(ref_only);
@@ -369,6 +373,7 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     f5tts_params fp;
     f5_params_from(json_object_get(jb->params, "parameters"), &fp);
     audio_buffer ref = {0}, out = {0};
+    f5_asr_texts texts = {0};
     job_progress(c, 1, "preprocessing", "Loading the voice models...");
     char dirs[2][1300], key[1300 + JOBS_STAMP_MAX], stamp[JOBS_STAMP_MAX];
     snprintf(dirs[0], sizeof dirs[0], "%s/f5tts", root);
@@ -378,15 +383,19 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     int rc = jobs_shared_acquire(job_shared_models(c), &SHARED_F5TTS, key, &e, err);
     if (rc == 0) {
         rc = audio_decode_file(path, &ref, NULL, err);
-        if (rc == 0)
-            rc = f5tts_synthesize(e, &ref, json_string_value(json_object_get(jb->params, "reference_text")),
-                                  json_string_value(json_object_get(jb->params, "text")), &fp, on_f5_progress, c, &out, NULL, NULL, err);
+        if (rc == 0) rc = f5_asr_prepare(jb, c, root, &ref, &fp, &texts, err); /* transcripts when not given */
+        if (rc == 0 && texts.has_target) /* speech to speech: each segment within its original time span */
+            rc = whisper_clone_speak_timed(e, &ref, texts.reference_text, &texts.target, &fp, on_f5_progress, c, &out, err);
+        else if (rc == 0)
+            rc = f5tts_synthesize(e, &ref, texts.reference_text, texts.text, &fp, on_f5_progress, c, &out, NULL, NULL, err);
         jobs_shared_release(job_shared_models(c), e);
     }
     if (rc == 0) {
         job_progress(c, 97, "saving", "Saving the result...");
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        *result = json_pack("{s:f}", "processing_time_seconds", (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+        *result = json_pack("{s:f, s:s, s:s}", "processing_time_seconds",
+                            (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, "reference_text",
+                            texts.reference_text, "text", texts.text);
         rc = jobs_store_audio_output(jb, c, "output", "quick_clone.wav", &out, *result, err);
         if (rc) { json_decref(*result); *result = NULL; }
     }
@@ -398,6 +407,7 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     }
     audio_buffer_free(&ref);
     audio_buffer_free(&out);
+    f5_asr_texts_free(&texts);
     return rc;
 }
 

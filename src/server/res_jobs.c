@@ -78,7 +78,7 @@ static int start_conversion(server_request *r, const char *kind, const char *con
     return server_reply_json(r, 202, o);
 }
 
-/* POST /api/convert/f5tts {reference_audio_id, reference_text, text, parameters} (brief §3.2) */
+/* POST /api/convert/f5tts {reference_audio_id, reference_text?, text | target_audio_id, parameters} (brief §3.2) */
 static int convert_f5tts(server_request *r)
 {
     static const char *const FIELDS[] = {"reference_audio_id", "reference_text", "text", "target_audio_id", "parameters", NULL};
@@ -341,8 +341,9 @@ const server_route SERVER_ROUTES_JOBS[] = {
      .responses = "202,400,401,404"},
     {.method = "POST", .pattern = "/api/convert/f5tts", .handle = convert_f5tts, .body = SERVER_BODY_BUFFER,
      .max_body = 65536, .tag = "convert", .request_type = "application/json",
-     .summary = "Quick clone with F5-TTS {reference_audio_id, reference_text, text, parameters{speed, nfe_step, seed}}: "
-                "a convert-lane job whose complete event carries output_audio_id",
+     .summary = "Quick clone with F5-TTS {reference_audio_id, reference_text?, text | target_audio_id, parameters{speed, nfe_step, "
+                "seed}}: a convert-lane job whose complete event carries output_audio_id and the texts used (a missing "
+                "reference_text and a target recording's words are transcribed with Whisper)",
      .responses = "202,400,401,404,503"},
     {.method = "POST", .pattern = "/api/convert/rvc", .handle = convert_rvc, .body = SERVER_BODY_BUFFER,
      .max_body = 65536, .tag = "convert", .request_type = "application/json",

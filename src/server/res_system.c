@@ -23,6 +23,8 @@ static const struct {
     {"hubert_base", "hubert", "content features for RVC", "MIT", NULL, "rvc"},
     {"rmvpe", "rmvpe", "pitch extraction for RVC", "MIT", NULL, "rvc"},
     {"rvc_pretrained_v2", "rvc_pretrained", "RVC v2 base models for training", "MIT", NULL, "rvc-pretrained"},
+    {"whisper", "whisper", "speech recognition (Whisper): transcripts for the quick clone, speech to speech", "MIT", NULL,
+     "whisper"},
 };
 
 /* 1 when the folder holds at least one non-hidden entry. */

@@ -154,6 +154,9 @@ static void assert_progress_never_goes_back(const char *id)
     http_response_free(&res);
 }
 
+/* The quick clone's output, reused as a reference and a target by the next test. */
+static char quick_clone_ref[64];
+
 static void quick_clone_job_produces_downloadable_audio(void **state)
 {
     char url[512], body[512], path[256], cmd[2048];
@@ -200,9 +203,42 @@ static void quick_clone_job_produces_downloadable_audio(void **state)
     snprintf(body, sizeof body, "{\"reference_audio_id\":\"%s\",\"reference_text\":\"a\",\"text\":\"b\","
              "\"parameters\":{\"remove_silence\":\"yes\"}}", out);
     call("POST", "/api/convert/f5tts", body, 400); /* remove_silence must be a boolean */
-    snprintf(body, sizeof body, "{\"reference_audio_id\":\"%s\",\"reference_text\":\"x\",\"target_audio_id\":\"%s\"}", out, out);
+    snprintf(body, sizeof body, "{\"reference_audio_id\":\"%s\",\"reference_text\":\"x\"}", out);
     json_t *no_text = call("POST", "/api/convert/f5tts", body, 400);
-    assert_non_null(strstr(json_string_value(json_object_get(no_text, "message")), "text is required"));
+    assert_non_null(strstr(json_string_value(json_object_get(no_text, "message")), "target_audio_id is required"));
+    snprintf(quick_clone_ref, sizeof quick_clone_ref, "%s", out);
+}
+
+/* Speech to speech: the target's words and a missing reference transcript come from Whisper
+ * (the random-weight golden model: its transcript is nonsense, but the path is the real one). */
+static void quick_clone_transcribes_what_is_not_given(void **state)
+{
+    char body[512], cmd[2048], bin[1024], id[64], path[128];
+    const char *root = getenv("VCS_TEST_ROOT") ? getenv("VCS_TEST_ROOT") : ".";
+    assert_true(quick_clone_ref[0]);
+    snprintf(body, sizeof body, "{\"reference_audio_id\":\"%s\",\"target_audio_id\":\"%s\"}", quick_clone_ref, quick_clone_ref);
+    json_t *missing = call("POST", "/api/convert/f5tts", body, 503);
+    assert_non_null(strstr(json_string_value(json_object_get(missing, "message")), "models pull whisper"));
+    snprintf(body, sizeof body, "{\"reference_audio_id\":\"%s\",\"text\":\"a\",\"target_audio_id\":\"%s\"}", quick_clone_ref, quick_clone_ref);
+    call("POST", "/api/convert/f5tts", body, 400); /* text and target_audio_id: one or the other */
+    test_server_binary(bin, sizeof bin);
+    snprintf(cmd, sizeof cmd, "%s models import %s/tests/golden/whisper/tiny_multilingual/model.pt --to whisper --as base.pt --data %s >/dev/null && "
+             "%s models import %s/tests/golden/whisper/tiny_multilingual/multilingual.tiktoken --to whisper --data %s >/dev/null",
+             bin, root, S.data_dir, bin, root, S.data_dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(body, sizeof body, "{\"reference_audio_id\":\"%s\",\"target_audio_id\":\"%s\",\"parameters\":{\"nfe_step\":2,\"seed\":1}}",
+             quick_clone_ref, quick_clone_ref);
+    json_t *j = call("POST", "/api/convert/f5tts", body, 202);
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "job_id")));
+    assert_string_equal(wait_terminal(id, 120), "complete");
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    json_t *result = json_object_get(call("GET", path, NULL, 200), "result");
+    const char *ref_text = json_string_value(json_object_get(result, "reference_text"));
+    const char *text = json_string_value(json_object_get(result, "text"));
+    assert_non_null(ref_text);
+    assert_non_null(text);
+    assert_true(ref_text[0] && text[0]);
+    assert_non_null(json_string_value(json_object_get(result, "output_audio_id")));
 }
 
 /* Raw loopback socket that sends one request and then never reads. */
@@ -263,6 +299,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(job_completes_and_stream_replays), cmocka_unit_test(cancel_running_and_unknown),
         cmocka_unit_test(preprocess_makes_a_new_audio_file), cmocka_unit_test(quick_clone_job_produces_downloadable_audio),
+        cmocka_unit_test(quick_clone_transcribes_what_is_not_given),
         cmocka_unit_test(many_idle_stream_clients_block_nothing), cmocka_unit_test(kill_9_then_restart_finishes_the_job),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -158,6 +158,8 @@ static int clip_reference(audio_buffer *a, vc_error *err)
     return 0;
 }
 
+int f5tts_clip_reference(audio_buffer *a, vc_error *err) { return clip_reference(a, err); }
+
 static int prepare_reference(const audio_buffer *ref, const f5tts_params *p, audio_buffer *out, double *rms,
                              vc_error *err)
 {

@@ -46,6 +46,10 @@ typedef enum f5tts_phase { F5_PHASE_PREPROCESSING, F5_PHASE_ENCODING, F5_PHASE_G
 /* Progress: phase, chunk index/count, sampling step/total. Return non-zero to cancel. */
 typedef int (*f5tts_progress_fn)(void *ctx, f5tts_phase phase, int chunk, int chunks, int step, int steps);
 
+/* The official reference preprocessing (what clip_reference does): trims silence at both ends,
+ * cuts references over 12 s at a pause, appends 50 ms of silence. In place. */
+int f5tts_clip_reference(audio_buffer *a, vc_error *err);
+
 /* Log-mel [T,100] of 24 kHz audio, T = L/256 + 1. */
 int f5tts_log_mel(const f5tts_engine *e, const float *wave, size_t L, float *mel, vc_error *err);
 
