@@ -4,6 +4,7 @@
  */
 #include "nn/backend.h"
 
+#include <cpuid.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,16 +122,24 @@ int nn_precision_parse(const char *s)
 
 const char *nn_precision_name(nn_precision p) { return p == NN_PREC_BF16 ? "bf16" : "fp32"; }
 
+/* AMX-BF16 from CPUID leaf 7 (EDX bit 22): not every compiler's __builtin_cpu_supports knows it. */
+static int cpu_has_amx_bf16(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (d >> 22) & 1;
+}
+
 int nn_cpu_has_bf16(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+    return __builtin_cpu_supports("avx512bf16") || cpu_has_amx_bf16();
 }
 
 const char *nn_cpu_isa(void)
 {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("amx-bf16")) return "amx";
+    if (cpu_has_amx_bf16()) return "amx";
     if (__builtin_cpu_supports("avx512bf16")) return "avx512_bf16";
     if (__builtin_cpu_supports("avx512f")) return "avx512";
     if (__builtin_cpu_supports("avx2")) return "avx2";

@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_SIZE 256
+/* A training step of the full RVC model uses ≈ 340 convolution primitives and ≈ 270 reorders;
+ * the caches grow to this many entries each before evicting the least recently used. */
+#define CACHE_SIZE 1024
 
 enum { K_FWD, K_FWD_ACC, K_BWD_DATA, K_BWD_WEIGHTS };
 enum { SLOT_SCRATCHPAD, SLOT_WEIGHTS, SLOT_SRC, SLOT_DST, SLOT_OUT, SLOT_GRAD, SLOT_GRAD2, SLOT_PHASE_W, SLOT_PHASE_OUT,
@@ -67,10 +69,10 @@ typedef struct matmul_entry {
 typedef struct cpu_state {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
-    prim cache[CACHE_SIZE];
-    int n_cached;
-    reorder_entry reorders[CACHE_SIZE];
-    int n_reorders;
+    prim *cache; /* cap_cached entries, grown on demand up to CACHE_SIZE */
+    int n_cached, cap_cached;
+    reorder_entry *reorders;
+    int n_reorders, cap_reorders;
     matmul_entry matmuls[MATMUL_CACHE];
     int n_matmuls;
     unsigned long tick;
@@ -82,6 +84,21 @@ typedef struct cpu_state {
         dnnl_status_t st_ = (call);                                                                                    \
         if (st_ != dnnl_success) return vc_fail(err, VC_ERR_INTERNAL, "oneDNN: %s failed (status %d)", #call, st_);  \
     } while (0)
+
+/* Room for one more entry in a cache array of *n used / *cap allocated (elem bytes each): 1 when
+ * there is (grown if needed), 0 when the cache is at CACHE_SIZE or memory is short (evict). */
+static int cache_room(void **arr, int *n, int *cap, size_t elem)
+{
+    if (*n < *cap) return 1;
+    if (*cap >= CACHE_SIZE) return 0;
+    int grown = *cap ? *cap * 2 : 64;
+    void *p = realloc(*arr, elem * (size_t)grown);
+    if (!p) return 0;
+    memset((char *)p + elem * (size_t)*cap, 0, elem * (size_t)(grown - *cap));
+    *arr = p;
+    *cap = grown;
+    return 1;
+}
 
 static void *slot(cpu_state *st, int i, size_t bytes)
 {
@@ -130,6 +147,8 @@ static void cpu_release(nn_ctx *c)
         dnnl_primitive_desc_destroy(st->matmuls[i].pd);
     }
     for (int i = 0; i < SLOT_COUNT; i++) free(st->slots[i].p);
+    free(st->cache);
+    free(st->reorders);
     dnnl_stream_destroy(st->stream);
     dnnl_engine_destroy(st->engine);
     free(st);
@@ -287,7 +306,13 @@ static prim *get_prim(cpu_state *st, int kind, const nn_conv_spec *s, nn_precisi
         }
         if (!victim || p->used < victim->used) victim = p;
     }
-    prim *p = st->n_cached < CACHE_SIZE ? &st->cache[st->n_cached++] : victim;
+    prim *p = victim;
+    if (cache_room((void **)&st->cache, &st->n_cached, &st->cap_cached, sizeof *st->cache))
+        p = &st->cache[st->n_cached++]; /* (a grown array moved the entries: victim is not used) */
+    if (!p) {
+        vc_fail(err, VC_ERR_NOMEM, "out of memory (primitive cache)");
+        return NULL;
+    }
     prim_clear(p);
     p->kind = kind;
     p->prec = prec;
@@ -337,7 +362,14 @@ static dnnl_primitive_t get_reorder(cpu_state *st, const dnnl_memory_desc_t *fro
         vc_fail(err, VC_ERR_INTERNAL, "oneDNN: reorder failed (status %d)", s);
         return NULL;
     }
-    reorder_entry *e = st->n_reorders < CACHE_SIZE ? &st->reorders[st->n_reorders++] : victim;
+    reorder_entry *e = victim;
+    if (cache_room((void **)&st->reorders, &st->n_reorders, &st->cap_reorders, sizeof *st->reorders))
+        e = &st->reorders[st->n_reorders++];
+    if (!e) {
+        dnnl_primitive_destroy(r);
+        vc_fail(err, VC_ERR_NOMEM, "out of memory (reorder cache)");
+        return NULL;
+    }
     if (e->prim) dnnl_primitive_destroy(e->prim);
     *e = (reorder_entry){*from, *to, r, st->tick};
     return r;
