@@ -13,7 +13,7 @@ CC      ?= gcc
 # V=1 prints full compiler command lines.
 Q       := $(if $(V),,@)
 BUILD   ?= build
-PKGS    := libmicrohttpd jansson sqlite3 sndfile soxr libebur128 lame kissfft-float openblas libcurl zlib
+PKGS    := libmicrohttpd jansson sqlite3 libpq sndfile soxr libebur128 lame kissfft-float openblas libcurl zlib
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -march=x86-64-v3 -Isrc \
