@@ -63,7 +63,8 @@ int jobs_db_lapsed(store *s, int64_t now_ms, char (**ids)[STORE_ID_MAX], int *n,
 int jobs_db_heartbeat(store *s, const char *worker, int64_t lease_until_ms, vc_error *err);
 /* Marks a running job for cancellation (its worker, in any process, polls for it). */
 int jobs_db_request_cancel(store *s, const char *job_id, vc_error *err);
-/* Running jobs of worker with a cancel request. */
+/* Running jobs of worker (all; with a cancel request). */
+int jobs_db_running_of(store *s, const char *worker, char (**ids)[STORE_ID_MAX], int *n, vc_error *err);
 int jobs_db_cancel_requested(store *s, const char *worker, char (**ids)[STORE_ID_MAX], int *n, vc_error *err);
 /* 1 found, 0 not found (or another user's when user_id is not NULL). */
 int jobs_db_get(store *s, const char *user_id, const char *job_id, jobs_row *r, vc_error *err);
@@ -78,6 +79,8 @@ int jobs_db_queue_position(store *s, const jobs_row *r, vc_error *err);
 double jobs_db_mean_duration(store *s, const char *kind, vc_error *err);
 int jobs_db_events_after(store *s, const char *job_id, int64_t after, jobs_event *ev, int max, vc_error *err);
 int jobs_db_count(store *s, const char *lane, const char *state, vc_error *err);
+/* The id of the job's newest event (0 when none or not found). */
+int64_t jobs_db_last_event_id(store *s, const char *job_id);
 
 /* ---- kinds (jobs_kinds.c, jobs_kind_*.c) ---- */
 struct audio_buffer;

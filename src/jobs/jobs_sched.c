@@ -12,7 +12,8 @@
  *
  * Recent events: the last JOBS_RECENT events written are also kept in memory (added after their
  * commit, before the notification), so when 1000 streams wake for one event they copy it from
- * here instead of each querying SQLite. Only a run of consecutive ids after the reader's position
+ * here instead of each querying the database. On PostgreSQL the LISTEN thread adds the events
+ * other processes wrote (one query per notification) before it wakes the streams. Only a run of consecutive ids after the reader's position
  * that ends with the newest event of that job is served from memory; anything else (a replay of
  * older events, a gap) goes to the event log, which stays the truth.
  */
@@ -210,12 +211,9 @@ static int recent_copy(const jobs *j, const char *job_id, int64_t after, jobs_ev
 
 int jobs_events_after(jobs *j, const char *job_id, int64_t after, jobs_event *ev, int max, vc_error *err)
 {
-    int n = 0;
-    if (!j->multi) { /* with other writers, memory never knows the newest event: the log answers */
-        pthread_mutex_lock(&j->recent_mu);
-        n = recent_copy(j, job_id, after, ev, max);
-        pthread_mutex_unlock(&j->recent_mu);
-    }
+    pthread_mutex_lock(&j->recent_mu);
+    int n = recent_copy(j, job_id, after, ev, max);
+    pthread_mutex_unlock(&j->recent_mu);
     return n > 0 ? n : jobs_db_events_after(j->s, job_id, after, ev, max, err);
 }
 
@@ -228,7 +226,7 @@ static int emit(jobs *j, const char *job_id, const char *event, json_t *data, co
     /* upd may point into data (job_emit's phase): data lives until the row is written */
     int64_t id = 0;
     int rc = jobs_db_event(j->s, job_id, event, text, upd, then_event, applied, &id, err);
-    if (!rc && id > 0 && !j->multi) {
+    if (!rc && id > 0) {
         remember(j, job_id, id, event, text);
         if (then_event) remember(j, job_id, id + 1, then_event, "{}");
     }
@@ -429,20 +427,25 @@ static int recover(jobs *j, vc_error *err)
 {
     char (*ids)[STORE_ID_MAX];
     int n;
-    if (jobs_db_ids_in_state(j->s, "running", &ids, &n, err)) return -1;
+    /* PostgreSQL: only the jobs this worker name held (its previous life: names are unique and,
+     * when given, stable across restarts); other processes' jobs come back when their lease lapses */
+    const char *me = j->multi ? j->cfg.worker_name : NULL;
+    if (me ? jobs_db_running_of(j->s, me, &ids, &n, err) : jobs_db_ids_in_state(j->s, "running", &ids, &n, err))
+        return -1;
     for (int i = 0; i < n; i++) {
         jobs_row r;
         if (jobs_db_get(j->s, NULL, ids[i], &r, err) != 1) continue;
         if (r.attempts >= JOBS_MAX_ATTEMPTS) {
             char msg[128];
             snprintf(msg, sizeof msg, "the job was interrupted %d times and is not retried", r.attempts);
-            fail_job(j, r.job_id, VC_ERR_INTERNAL, msg, NULL);
+            fail_job(j, r.job_id, VC_ERR_INTERNAL, msg, me);
         } else {
-            requeue(j, r.job_id, "the server restarted while the job ran; it runs again", NULL);
+            requeue(j, r.job_id, "the server restarted while the job ran; it runs again", me);
         }
         jobs_row_free(&r);
     }
     free(ids);
+    if (me) return 0; /* the jobs/ folder is shared: each run clears its own scratch folder */
     /* Scratch folders of the dead process: nothing runs yet, so all of them are stale. */
     char dir[1200];
     store_path(j->s, dir, sizeof dir, "jobs");
@@ -530,6 +533,28 @@ static void *keeper_main(void *arg)
     return NULL;
 }
 
+/* Copies the job's events newer than what memory holds (at most the newest 16 when it holds
+ * none) from the log into the recent window. */
+static void fill_recent(jobs *j, const char *job_id)
+{
+    int64_t have = 0;
+    pthread_mutex_lock(&j->recent_mu);
+    for (int i = 0; i < JOBS_RECENT; i++)
+        if (j->recent[i].id > have && !strcmp(j->recent[i].job_id, job_id)) have = j->recent[i].id;
+    pthread_mutex_unlock(&j->recent_mu);
+    if (!have) {
+        have = jobs_db_last_event_id(j->s, job_id) - 16;
+        if (have < 0) have = 0;
+    }
+    jobs_event ev[32];
+    vc_error err;
+    int n = jobs_db_events_after(j->s, job_id, have, ev, 32, &err);
+    for (int i = 0; i < n; i++) {
+        remember(j, job_id, ev[i].id, ev[i].name, ev[i].data);
+        free(ev[i].data);
+    }
+}
+
 /* Another process wrote an event of job <payload>: wake its streams, and idle workers (it may
  * be a new job). After a broken connection everything is woken: something may have been missed. */
 static void *listener_main(void *arg)
@@ -548,8 +573,15 @@ static void *listener_main(void *arg)
         char payload[128];
         int got = db_listen_wait(l, 250, payload, sizeof payload);
         if (got == 0) continue;
-        if (got > 0 && store_id_valid(payload)) notify(j, payload);
-        else jobs_wake_all(j);
+        if (got > 0 && store_id_valid(payload)) {
+            fill_recent(j, payload);
+            notify(j, payload);
+        } else { /* a broken connection may have missed events: forget the window, the log answers */
+            pthread_mutex_lock(&j->recent_mu);
+            for (int i = 0; i < JOBS_RECENT; i++) j->recent[i].id = 0;
+            pthread_mutex_unlock(&j->recent_mu);
+            jobs_wake_all(j);
+        }
         pthread_mutex_lock(&j->mu);
         j->wake_seq++;
         pthread_cond_broadcast(&j->cv);
@@ -572,7 +604,7 @@ int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_err
     *out = j;
     j->multi = store_dialect(s) == DB_POSTGRES;
     if (!(j->shared = jobs_shared_new())) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    if (workers && !j->multi && recover(j, err)) return -1; /* PostgreSQL: the keeper reaps lapsed leases */
+    if (workers && recover(j, err)) return -1;
     int total = 0;
     for (int l = 0; l < JOBS_LANE_COUNT; l++) total += workers ? cfg->lane_slots[l] : 0;
     j->workers = calloc((size_t)(total ? total : 1), sizeof *j->workers);
