@@ -347,7 +347,7 @@ static void run_claimed(jobs_worker *w, jobs_row *r)
     }
     int cancel = __atomic_load_n(&w->cancel, __ATOMIC_ACQUIRE);
     vc_error rm;
-    store_remove_tree(jb.work_dir, &rm);
+    if (cancel != 3) store_remove_tree(jb.work_dir, &rm); /* lost: the folder may be the new owner's now */
     const char *me = j->cfg.worker_name;
     if (cancel == 3) {
         json_decref(result); /* the job is another worker's now: write nothing */
