@@ -27,7 +27,8 @@ typedef struct jobs_row {
     char worker[64];         /* the worker that runs / ran it ("" while queued) */
 } jobs_row;
 
-/* PostgreSQL channel that announces "an event of job <payload> was written". */
+/* PostgreSQL channel that announces "an event of job <id> was written; the job is now <state>"
+ * (payload "<id> <state>"). */
 #define JOBS_NOTIFY_CHANNEL "vcs_job_events"
 
 void jobs_row_free(jobs_row *r);

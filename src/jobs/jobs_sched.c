@@ -533,6 +533,24 @@ static void *keeper_main(void *arg)
     return NULL;
 }
 
+/* 1 when an SSE stream of this process follows job_id. */
+static int has_listener(jobs *j, const char *job_id)
+{
+    pthread_mutex_lock(&j->notify_mu);
+    int found = 0;
+    for (jobs_listener *l = j->listeners; l && !found; l = l->next) found = !strcmp(l->job_id, job_id);
+    pthread_mutex_unlock(&j->notify_mu);
+    return found;
+}
+
+static void forget_recent(jobs *j, const char *job_id)
+{
+    pthread_mutex_lock(&j->recent_mu);
+    for (int i = 0; i < JOBS_RECENT; i++)
+        if (j->recent[i].id && !strcmp(j->recent[i].job_id, job_id)) j->recent[i].id = 0;
+    pthread_mutex_unlock(&j->recent_mu);
+}
+
 /* Copies the job's events newer than what memory holds (at most the newest 16 when it holds
  * none) from the log into the recent window. */
 static void fill_recent(jobs *j, const char *job_id)
@@ -548,10 +566,19 @@ static void fill_recent(jobs *j, const char *job_id)
     }
     jobs_event ev[32];
     vc_error err;
-    int n = jobs_db_events_after(j->s, job_id, have, ev, 32, &err);
-    for (int i = 0; i < n; i++) {
-        remember(j, job_id, ev[i].id, ev[i].name, ev[i].data);
-        free(ev[i].data);
+    for (int round = 0;; round++) {
+        int n = jobs_db_events_after(j->s, job_id, have, ev, 32, &err);
+        if (n < 0 || (n == 32 && round == 3)) { /* unreadable, or far behind: never keep a stale tail */
+            for (int i = 0; i < n; i++) free(ev[i].data);
+            forget_recent(j, job_id);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            remember(j, job_id, ev[i].id, ev[i].name, ev[i].data);
+            have = ev[i].id;
+            free(ev[i].data);
+        }
+        if (n < 32) return;
     }
 }
 
@@ -570,12 +597,19 @@ static void *listener_main(void *arg)
             jobs_wake_all(j);
             continue;
         }
-        char payload[128];
+        char payload[128] = "";
         int got = db_listen_wait(l, 250, payload, sizeof payload);
         if (got == 0) continue;
+        char *state = strchr(payload, ' ');
+        if (state) *state++ = '\0';
         if (got > 0 && store_id_valid(payload)) {
-            fill_recent(j, payload);
+            /* memory must hold a job's newest events or none of them: a stream that got a short
+             * run from memory counts itself caught up until the next wake-up. So a job someone
+             * streams here is fetched, any other is forgotten (workers have no streams) */
+            if (has_listener(j, payload)) fill_recent(j, payload);
+            else forget_recent(j, payload);
             notify(j, payload);
+            if (!state || strcmp(state, "queued")) continue; /* only new / returned work wakes workers */
         } else { /* a broken connection may have missed events: forget the window, the log answers */
             pthread_mutex_lock(&j->recent_mu);
             for (int i = 0; i < JOBS_RECENT; i++) j->recent[i].id = 0;

@@ -181,10 +181,10 @@ static int64_t event_one_statement(store *s, const char *job_id, const char *eve
 {
     db_stmt *st;
     if (prepare(s,
-                "WITH u AS (" UPDATE_JOB " RETURNING job_id, last_event_id), "
+                "WITH u AS (" UPDATE_JOB " RETURNING job_id, last_event_id, state), "
                 "e AS (INSERT INTO job_events (job_id, event_id, event, data_json, created_ms) "
                 "  SELECT job_id, last_event_id, ?13, ?14, ?8 FROM u RETURNING event_id) "
-                "SELECT event_id, pg_notify('" JOBS_NOTIFY_CHANNEL "', ?9) FROM e",
+                "SELECT e.event_id, pg_notify('" JOBS_NOTIFY_CHANNEL "', ?9 || ' ' || u.state) FROM e, u",
                 &st, err))
         return -1;
     bind_update(st, job_id, u);
@@ -211,13 +211,16 @@ static int insert_event(store *s, const char *job_id, const char *event, const c
     return run_done(st, err);
 }
 
-/* PostgreSQL: every API node LISTENs on JOBS_NOTIFY_CHANNEL; the payload is the job id. Sent
- * inside the writing transaction, so it is delivered at commit (or never). */
+/* PostgreSQL: every process LISTENs on JOBS_NOTIFY_CHANNEL; the payload is "<job id> <state
+ * after the write>" (a "queued" one tells idle workers there is work). Sent inside the writing
+ * transaction, so it is delivered at commit (or never). */
 static int announce(store *s, const char *job_id, vc_error *err)
 {
     if (store_dialect(s) != DB_POSTGRES) return 0;
     db_stmt *st;
-    if (prepare(s, "SELECT pg_notify('" JOBS_NOTIFY_CHANNEL "', ?1)", &st, err)) return -1;
+    if (prepare(s, "SELECT pg_notify('" JOBS_NOTIFY_CHANNEL "', job_id || ' ' || state) FROM jobs WHERE job_id = ?1", &st,
+                err))
+        return -1;
     db_bind_text(st, 1, job_id);
     return run_done(st, err);
 }

@@ -170,6 +170,16 @@ static void thirty_mixed_jobs_each_run_once(void **state)
         assert_int_equal(event_count(ids[i], "close", "%"), 1);
     }
     print_message("30 jobs on %d workers\n", n_seen);
+    /* a finished job's stream on the node that submitted it (while nobody streamed it) replays
+     * everything and closes: memory holds a job's newest events or none of them */
+    char path[128], url[512];
+    snprintf(path, sizeof path, "/api/progress/%s", ids[N - 1]);
+    http_response res = {0};
+    assert_int_equal(http_request("GET", test_server_url(&API, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    assert_non_null(strstr(res.body, "id: 1\n"));
+    assert_non_null(strstr(res.body, "event: complete"));
+    assert_non_null(strstr(res.body, "event: close"));
+    http_response_free(&res);
     assert_true(n_seen >= 2); /* spread over workers */
     assert_true(n_seen <= WORKERS);
 }
