@@ -6,14 +6,15 @@
 #
 #   make build   deps (apt, idempotent) + C build + web UI (when web/package.json exists)
 #   make run     build, then serve on http://127.0.0.1:8000 with data in ./data
-#   make test    build, then unit, golden, API and browser suites, then the ASan/UBSan suite
+#   make test    build, then unit, golden, API, PostgreSQL (store/jobs/API again on a throwaway
+#                server) and browser suites, then the ASan/UBSan suite
 #   make bench   benchmarks, one JSON object per line
 
 CC      ?= gcc
 # V=1 prints full compiler command lines.
 Q       := $(if $(V),,@)
 BUILD   ?= build
-PKGS    := libmicrohttpd jansson sqlite3 sndfile soxr libebur128 lame kissfft-float openblas libcurl zlib
+PKGS    := libmicrohttpd jansson sqlite3 libpq sndfile soxr libebur128 lame kissfft-float openblas libcurl zlib
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -march=x86-64-v3 -Isrc \
@@ -39,7 +40,7 @@ TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
 .DEFAULT_GOAL := all
 unit: $(TEST_BIN)
 
-.PHONY: all build deps c unit web run test test-unit test-golden test-api test-e2e test-asan bench clean fuzz
+.PHONY: all build deps c unit web run test test-unit test-golden test-api test-pg test-e2e compose-test test-asan bench clean fuzz
 all: build
 
 deps:
@@ -84,8 +85,14 @@ test-golden: build
 	@bash tests/run.sh golden
 test-api: build
 	@bash tests/run.sh api
+test-pg: build
+	@bash tests/run.sh pg
 test-e2e: build
 	@bash tests/run.sh e2e
+# Containers: build the images, run postgres + api + 2 workers, an upload → preprocess flow, tear
+# down (docs/OPERATIONS.md). Not part of `make test`.
+compose-test:
+	@bash scripts/compose-test.sh
 # Address + undefined-behaviour sanitizers over the unit suites (separate build tree).
 test-asan: deps
 	@$(MAKE) --no-print-directory c BUILD=build-asan CC=clang EXTRA_CFLAGS=-Wno-unknown-warning-option \

@@ -9,6 +9,7 @@ PACKAGES=(
   libsndfile1-dev libmp3lame-dev libsoxr-dev libebur128-dev libkissfft-dev
   libopenblas-dev libopenblas0-pthread libdnnl-dev libcmocka-dev
   libcurl4-openssl-dev zlib1g-dev
+  libpq-dev postgresql
   golang-github-mozillazg-go-pinyin-dev
   clang libclang-rt-14-dev
   sox libsox-fmt-all espeak-ng curl wrk nginx-light
@@ -16,6 +17,9 @@ PACKAGES=(
 )
 # golang-github-mozillazg-go-pinyin-dev: only its data file (Chinese → pinyin readings, MIT) is
 # used, by the F5-TTS text front end (src/models/f5tts/f5tts_pinyin.h); no Go toolchain needed.
+# libpq-dev: the PostgreSQL client library (--database postgres://…); postgresql: the server the
+# tests start in a temp folder (scripts/pg-tmp.sh). Installing it may register a `main` cluster
+# service; the studio never uses that one.
 # The web UI needs Node.js >= 20 with npm; use the machine's if present, else Debian's.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 

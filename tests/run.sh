@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs the test suites and prints one summary line per suite plus a total.
 #
-#   tests/run.sh unit|golden|api|e2e|asan|all
+#   tests/run.sh unit|golden|api|pg|e2e|asan|all
 #
 # unit   every build/tests/**/test_* binary outside tests/api (cmocka, one process each)
 # golden build/voiceclone check-golden on tests/golden/<model>/<case> (committed copies) and,
 #        when ../shared/golden exists, on every case there too
 # api    every build/tests/api/test_* binary and tests/api/*.sh (real server on loopback)
+# pg     the store and jobs unit tests and the whole API suite again on PostgreSQL: a throwaway
+#        server (scripts/pg-tmp.sh) in a temp folder, VCS_TEST_DATABASE_URL pointing at it (each
+#        test makes its own database); the scale-out test (tests/api/test_api_scaleout) starts its
+#        own server in both passes
 # e2e    tests/e2e/run.sh (headless Chromium) when the web UI exists
 # asan   the unit suite rebuilt with ASan/UBSan (make test-asan)
 set -uo pipefail
@@ -60,6 +64,21 @@ suite_api() {
   for t in tests/api/*.sh; do [ -f "$t" ] && run_one "$t" bash "$t"; done
 }
 
+suite_pg() {
+  local dir url bin
+  dir=$(mktemp -d /tmp/vcs-pg-suite-XXXXXX); chmod 755 "$dir"
+  if ! url=$(bash scripts/pg-tmp.sh start "$dir"); then
+    failed+=("pg: could not start PostgreSQL (scripts/pg-tmp.sh; apt-get install postgresql)"); rm -rf "$dir"; return
+  fi
+  export VCS_TEST_DATABASE_URL=$url
+  while IFS= read -r bin; do run_one "pg: ${bin#$BUILD/}" "$bin"; done \
+    < <(find "$BUILD/tests/store" "$BUILD/tests/jobs" -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
+  while IFS= read -r bin; do run_one "pg: ${bin#$BUILD/}" "$bin"; done \
+    < <(find "$BUILD/tests/api" -type f -name 'test_*' -perm -u+x ! -name 'test_api_scaleout' 2>/dev/null | sort)
+  unset VCS_TEST_DATABASE_URL
+  bash scripts/pg-tmp.sh stop "$dir"; rm -rf "$dir"
+}
+
 suite_e2e() {
   [ -f tests/e2e/run.sh ] && run_one "e2e" bash tests/e2e/run.sh
 }
@@ -75,10 +94,11 @@ case "${1:-all}" in
   unit) suite_unit ;;
   golden) suite_golden ;;
   api) suite_api ;;
+  pg) suite_pg ;;
   e2e) suite_e2e ;;
   asan) suite_asan ;;
-  all) suite_unit; suite_golden; suite_api; suite_e2e; [ "$BUILD" = build ] && suite_asan ;;
-  *) echo "usage: tests/run.sh unit|golden|api|e2e|asan|all" >&2; exit 2 ;;
+  all) suite_unit; suite_golden; suite_api; suite_pg; suite_e2e; [ "$BUILD" = build ] && suite_asan ;;
+  *) echo "usage: tests/run.sh unit|golden|api|pg|e2e|asan|all" >&2; exit 2 ;;
 esac
 
 echo "tests: $passed passed, ${#failed[@]} failed, ${#not_run[@]} not run (no engine for their model yet)"

@@ -1,9 +1,11 @@
 /*
  * voiceclone keys create [--user NAME] [--data DIR] | list [--data DIR] | revoke KEY_ID [--data DIR]
  * API keys for the server's Bearer auth. `create` prints the secret once; only its sha256 is stored.
- * Once any key exists, the server requires a key even on loopback.
+ * Once any key exists, the server requires a key even on loopback. With VCS_DATABASE_URL set
+ * (postgres://…) the keys live in that database, as the server's do.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -12,19 +14,21 @@
 static int list_keys(store *s)
 {
     store_lock(s);
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(store_db(s),
-                                "SELECT key_id, user_id, created_at, coalesce(revoked_at,'') FROM api_keys ORDER BY created_at",
-                                -1, &st, NULL);
-    if (rc == SQLITE_OK) {
+    db_stmt *st;
+    vc_error err;
+    int rc = db_prepare(store_db(s),
+                        "SELECT key_id, user_id, created_at, coalesce(revoked_at,'') FROM api_keys ORDER BY created_at",
+                        &st, &err);
+    if (rc == 0) {
         printf("%-32s %-20s %-22s %s\n", "KEY_ID", "USER", "CREATED", "REVOKED");
-        while (sqlite3_step(st) == SQLITE_ROW)
-            printf("%-32s %-20s %-22s %s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
-                   sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
-        sqlite3_finalize(st);
+        while ((rc = db_step(st, &err)) == 1)
+            printf("%-32s %-20s %-22s %s\n", db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2),
+                   db_col_text(st, 3));
+        db_finalize(st);
     }
     store_unlock(s);
-    return rc == SQLITE_OK ? 0 : 1;
+    if (rc < 0) fprintf(stderr, "voiceclone keys: %s\n", err.message);
+    return rc < 0 ? 1 : 0;
 }
 
 int cmd_keys(int argc, char **argv)
@@ -43,7 +47,7 @@ int cmd_keys(int argc, char **argv)
     }
     store *s;
     vc_error err;
-    if (store_open(&s, data, &err)) {
+    if (store_open_url(&s, data, getenv("VCS_DATABASE_URL"), &err)) {
         fprintf(stderr, "voiceclone keys: %s\n", err.message);
         return 1;
     }

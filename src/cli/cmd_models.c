@@ -164,7 +164,7 @@ static int import_voice(const models_args *a)
     vc_error err = {0};
     store *s = NULL;
     store_model m;
-    int rc = store_open(&s, a->data, &err);
+    int rc = store_open_url(&s, a->data, getenv("VCS_DATABASE_URL"), &err);
     if (rc == 0) rc = rvc_import_voice(s, &rq, &m, &err);
     if (rc == 0) printf("imported %s \"%s\": RVC %s, %d Hz, %s%s\n", m.model_id, m.name, m.version, m.sample_rate,
                         m.f0 ? "pitch-guided" : "no pitch", m.has_index ? ", with index" : "");

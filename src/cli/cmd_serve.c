@@ -1,8 +1,11 @@
 /*
- * voiceclone serve [--host H] [--port P] [--data DIR] [--web DIR] [--no-workers]
+ * voiceclone serve [--host H] [--port P] [--data DIR] [--database URL] [--web DIR] [--no-workers]
  * Starts the HTTP server and blocks until SIGINT/SIGTERM, then stops accepting, lets MHD finish
  * its connections and closes the store. Signals are blocked before MHD starts its threads so
  * only this thread receives them (sigwait), which keeps shutdown ordered.
+ * --database postgres://… (or VCS_DATABASE_URL) keeps the metadata and the job queue in PostgreSQL,
+ * shared with other API nodes and `voiceclone worker` processes; --no-workers makes this an
+ * API-only node (docs/OPERATIONS.md).
  * Environment: VCS_UPLOAD_EXPIRY_SECONDS (tus expiry, default 86400), VCS_ACCESS_LOG=0 (no log),
  * VCS_WEB_DIR (built UI folder), VCS_MAX_CONNECTIONS (4096; the open-file limit is raised to fit),
  * VCS_CONN_MEMORY_KB (256: MHD's per-connection memory; 64 cuts an SSE client's cost ~3x).
@@ -31,6 +34,7 @@ static int parse_args(int argc, char **argv, server_config *c)
         if (!strcmp(a, "--host")) snprintf(c->host, sizeof c->host, "%s", v);
         else if (!strcmp(a, "--port")) c->port = atoi(v);
         else if (!strcmp(a, "--data")) snprintf(c->data_dir, sizeof c->data_dir, "%s", v);
+        else if (!strcmp(a, "--database")) snprintf(c->database_url, sizeof c->database_url, "%s", v);
         else if (!strcmp(a, "--web")) snprintf(c->web_dir, sizeof c->web_dir, "%s", v);
         else goto usage;
         i++;
@@ -38,7 +42,8 @@ static int parse_args(int argc, char **argv, server_config *c)
     if (c->port < 0 || c->port > 65535) goto usage;
     return 0;
 usage:
-    fprintf(stderr, "usage: voiceclone serve [--host H] [--port P] [--data DIR] [--web DIR] [--no-workers]\n");
+    fprintf(stderr,
+            "usage: voiceclone serve [--host H] [--port P] [--data DIR] [--database URL] [--web DIR] [--no-workers]\n");
     return -1;
 }
 
@@ -48,6 +53,7 @@ static void apply_env(server_config *c)
     if ((v = getenv("VCS_UPLOAD_EXPIRY_SECONDS")) && atoi(v) > 0) c->upload_expiry_seconds = atoi(v);
     if ((v = getenv("VCS_ACCESS_LOG")) && !strcmp(v, "0")) c->access_log = 0;
     if ((v = getenv("VCS_WEB_DIR"))) snprintf(c->web_dir, sizeof c->web_dir, "%s", v);
+    if ((v = getenv("VCS_DATABASE_URL"))) snprintf(c->database_url, sizeof c->database_url, "%s", v);
     if ((v = getenv("VCS_MAX_CONNECTIONS")) && atoi(v) > 0 && atoi(v) <= 1000000) c->max_connections = atoi(v);
     if ((v = getenv("VCS_CONN_MEMORY_KB")) && atoi(v) >= 64 && atoi(v) <= 65536) c->conn_memory_kb = atoi(v);
     if ((v = getenv("VCS_ALLOWED_ORIGINS"))) snprintf(c->allowed_origins, sizeof c->allowed_origins, "%s", v);

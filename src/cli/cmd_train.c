@@ -116,7 +116,7 @@ static int add_to_library(const train_args *a, const char *work, const rvc_train
                              "voice_consent", 1, "training_audio", a->audio);
     store *s = NULL;
     store_model m;
-    int rc = prov ? store_open(&s, a->data, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    int rc = prov ? store_open_url(&s, a->data, getenv("VCS_DATABASE_URL"), err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
     if (rc == 0) rc = rvc_train_add_to_library(s, a->user, a->name, NULL, work, o, prov, &m, err);
     if (rc == 0) printf("trained %s \"%s\": %lld steps, mel loss %.2f → %.2f, grade %s\n", m.model_id, m.name,
                         (long long)o->steps, o->first.loss_mel, o->final.loss_mel, o->grade);

@@ -19,8 +19,8 @@ typedef struct verb {
 } verb;
 
 static const verb VERBS[] = {
-    {"serve", cmd_serve, "serve [--host H] [--port P] [--data DIR] [--no-workers]"},
-    {"worker", cmd_worker, "worker [--data DIR]"},
+    {"serve", cmd_serve, "serve [--host H] [--port P] [--data DIR] [--database URL] [--no-workers]"},
+    {"worker", cmd_worker, "worker --database URL [--data DIR] [--lanes train=1,convert=2,cpu=N] [--name NAME]"},
     {"analyze", cmd_analyze, "analyze FILE [--json]"},
     {"tts", cmd_tts, "tts --ref REF.wav --ref-text TEXT --text TEXT -o OUT.wav [--nfe 32] [--cfg 2] [--sway -1] [--speed 1] [--seed N]"},
     {"convert", cmd_convert, "convert --model M.pth [--index M.index] IN -o OUT.wav [--pitch N] [--index-rate R] [--protect P] [--rms-mix R]"},

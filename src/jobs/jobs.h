@@ -15,6 +15,9 @@
  *     job re-run after a crash overwrites instead of duplicating;
  *   - on start, jobs left "running" by a dead process are re-queued (a job interrupted
  *     JOBS_MAX_ATTEMPTS times fails instead of crash-looping); completed jobs are never touched.
+ *     On PostgreSQL the same happens when a job's lease lapses (see jobs_start);
+ *   - a worker writes a job's progress and outcome only while the row still names it as the
+ *     worker: one whose lease lapsed (and whose job went to another worker) stops the job.
  */
 #ifndef VC_JOBS_H
 #define VC_JOBS_H
@@ -39,6 +42,8 @@ typedef struct jobs_config {
     int lane_slots[JOBS_LANE_COUNT]; /* workers per lane: train 1, convert 2, cpu = cores */
     int test_kinds;                  /* 1 = the "sleep" test kind may be submitted (VCS_JOBS_TEST_KINDS=1) */
     int keepalive_ms;                /* SSE keep-alive comment interval (15000) */
+    char worker_name[64];            /* recorded on the jobs this process claims (host:pid) */
+    int lease_ms;                    /* a claim's lease; the heartbeat renews it at a third (30000) */
 } jobs_config;
 
 /* A job as a kind sees it (read-only). */
@@ -85,9 +90,17 @@ const job_kind *jobs_kind_find(const char *name);
 typedef struct jobs jobs;
 
 void jobs_config_defaults(jobs_config *c);
-/* Reads VCS_LANE_TRAIN / VCS_LANE_CONVERT / VCS_LANE_CPU / VCS_JOBS_TEST_KINDS / VCS_SSE_KEEPALIVE_MS. */
+/* Reads VCS_LANE_TRAIN / VCS_LANE_CONVERT / VCS_LANE_CPU / VCS_JOBS_TEST_KINDS / VCS_SSE_KEEPALIVE_MS /
+ * VCS_WORKER_NAME / VCS_LEASE_MS. */
 void jobs_config_from_env(jobs_config *c);
-/* Recovers interrupted jobs, then starts the lane workers (workers = 0 → API only). */
+/* Recovers interrupted jobs, then starts the lane workers (workers = 0 → API only).
+ *
+ * On SQLite one process owns the queue: at start every job left "running" is re-queued. On
+ * PostgreSQL (scale-out) many processes share it: a claim holds a lease that this process's
+ * keeper thread renews; any process re-queues a job whose lease lapsed (its worker died); cancel
+ * requests are polled from the job rows (so they reach a worker in another process within
+ * ~0.25 s); and a LISTEN thread wakes SSE streams and idle workers when any process writes an
+ * event. */
 int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_error *err);
 /* Stops taking work; running jobs are asked to stop and are re-queued for the next start. */
 void jobs_quiesce(jobs *j);

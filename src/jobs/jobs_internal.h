@@ -24,7 +24,12 @@ typedef struct jobs_row {
     int64_t started_ms, finished_ms;
     char *params_json;       /* owned */
     char *result_json;       /* owned, may be NULL */
+    char worker[64];         /* the worker that runs / ran it ("" while queued) */
 } jobs_row;
+
+/* PostgreSQL channel that announces "an event of job <id> was written; the job is now <state>"
+ * (payload "<id> <state>"). */
+#define JOBS_NOTIFY_CHANNEL "vcs_job_events"
 
 void jobs_row_free(jobs_row *r);
 int64_t jobs_now_ms(void);
@@ -39,6 +44,8 @@ typedef struct jobs_update {
     const char *error_code, *error_message;
     int set_finished;        /* finished_ms = now */
     const char *only_if_state; /* apply only when the row is in this state (else 0 rows, event skipped) */
+    int64_t only_if_lapsed_before_ms; /* > 0: apply only when the lease ended before this time */
+    const char *only_if_worker; /* apply only while the row names this worker */
 } jobs_update;
 
 int jobs_db_insert(store *s, const jobs_row *r, vc_error *err);
@@ -48,8 +55,18 @@ int jobs_db_insert(store *s, const jobs_row *r, vc_error *err);
  * when nothing was written. */
 int jobs_db_event(store *s, const char *job_id, const char *event, const char *data, const jobs_update *upd,
                   const char *then_event, int *applied, int64_t *event_id, vc_error *err);
-/* Claims the next queued job of lane: 1 = r filled (now running), 0 = none. */
-int jobs_db_claim(store *s, const char *lane, jobs_row *r, vc_error *err);
+/* Claims the next queued job of lane for worker with a lease of lease_ms: 1 = r filled (now
+ * running), 0 = none. */
+int jobs_db_claim(store *s, const char *lane, const char *worker, int64_t lease_ms, jobs_row *r, vc_error *err);
+/* Running jobs whose lease ended before now_ms (their worker died). */
+int jobs_db_lapsed(store *s, int64_t now_ms, char (**ids)[STORE_ID_MAX], int *n, vc_error *err);
+/* Extends the lease of every job worker runs. */
+int jobs_db_heartbeat(store *s, const char *worker, int64_t lease_until_ms, vc_error *err);
+/* Marks a running job for cancellation (its worker, in any process, polls for it). */
+int jobs_db_request_cancel(store *s, const char *job_id, vc_error *err);
+/* Running jobs of worker (all; with a cancel request). */
+int jobs_db_running_of(store *s, const char *worker, char (**ids)[STORE_ID_MAX], int *n, vc_error *err);
+int jobs_db_cancel_requested(store *s, const char *worker, char (**ids)[STORE_ID_MAX], int *n, vc_error *err);
 /* 1 found, 0 not found (or another user's when user_id is not NULL). */
 int jobs_db_get(store *s, const char *user_id, const char *job_id, jobs_row *r, vc_error *err);
 /* Jobs of user newest first; fn gets each row (valid during the call). */
@@ -63,6 +80,8 @@ int jobs_db_queue_position(store *s, const jobs_row *r, vc_error *err);
 double jobs_db_mean_duration(store *s, const char *kind, vc_error *err);
 int jobs_db_events_after(store *s, const char *job_id, int64_t after, jobs_event *ev, int max, vc_error *err);
 int jobs_db_count(store *s, const char *lane, const char *state, vc_error *err);
+/* The id of the job's newest event (0 when none or not found). */
+int64_t jobs_db_last_event_id(store *s, const char *job_id);
 
 /* ---- kinds (jobs_kinds.c, jobs_kind_*.c) ---- */
 struct audio_buffer;

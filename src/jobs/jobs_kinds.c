@@ -16,12 +16,14 @@
  *   models_pull {pack}  `voiceclone models pull PACK` on the server (cpu lane, jobs_kind_pull.c)
  *   preprocess {audio_id, options{remove_noise, trim_silence, normalize_volume, target_lufs}}
  *            a new audio file (the input is kept) with its own analysis (cpu lane)
- *   sleep    {seconds, steps, output_bytes, message_bytes, fail, lane, priority}
+ *   sleep    {seconds, steps, output_bytes, message_bytes, fail, resume, lane, priority}
  *            test kind (VCS_JOBS_TEST_KINDS=1 only): sleeps in steps, optionally writes an
  *            output file of output_bytes through the same commit path real outputs use. Its
  *            progress events carry t_ns (CLOCK_REALTIME, taken just before the event is
  *            persisted) for delivery-latency benchmarks, and a message padded to message_bytes
- *            (to test slow stream readers).
+ *            (to test slow stream readers). With resume: true it keeps the number of steps done
+ *            in data/training/{job_id}/sleep.step, like training keeps its checkpoint, so a
+ *            re-run (restart, lapsed lease) continues there; the result says resumed_from.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -476,14 +478,36 @@ static void sleep_progress(job_ctx *c, double percent, size_t pad)
     job_emit(c, "progress", d, &err);
 }
 
+/* The checkpoint of a resumable sleep: steps done so far (0 when none). */
+static int sleep_checkpoint(job_ctx *c, const job *jb, char *path, size_t cap)
+{
+    if (store_path(job_store(c), path, cap, "training/%s/sleep.step", jb->job_id)) return 0;
+    FILE *f = fopen(path, "r");
+    int done = 0;
+    if (f) {
+        if (fscanf(f, "%d", &done) != 1) done = 0;
+        fclose(f);
+    }
+    return done;
+}
+
 static int sleep_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
 {
     size_t pad = (size_t)json_integer_value(json_object_get(jb->params, "message_bytes"));
     double seconds = json_number_value(json_object_get(jb->params, "seconds"));
     json_t *st = json_object_get(jb->params, "steps");
     int steps = json_is_integer(st) && json_integer_value(st) > 0 ? (int)json_integer_value(st) : 10;
+    int resume = json_is_true(json_object_get(jb->params, "resume"));
+    char ckpt[1300] = "";
+    int first = resume ? sleep_checkpoint(c, jb, ckpt, sizeof ckpt) : 0;
+    if (resume) {
+        char dir[1300];
+        snprintf(dir, sizeof dir, "%s", ckpt);
+        *strrchr(dir, '/') = '\0';
+        if (store_mkdirs(dir, err)) return -1;
+    }
     /* Sleep in slices of at most 50 ms so cancellation is seen well within a second. */
-    for (int i = 1; i <= steps; i++) {
+    for (int i = first + 1; i <= steps; i++) {
         double slice = seconds / steps;
         while (slice > 0) {
             if (job_cancelled(c)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
@@ -493,13 +517,23 @@ static int sleep_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
             slice -= t;
         }
         if (job_cancelled(c)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
+        if (resume) {
+            char text[16];
+            int n = snprintf(text, sizeof text, "%d\n", i);
+            if (store_write_atomic(ckpt, text, (size_t)n, err)) return -1;
+        }
         sleep_progress(c, 100.0 * i / steps, pad);
+    }
+    if (resume) {
+        *strrchr(ckpt, '/') = '\0';
+        store_remove_tree(ckpt, NULL);
     }
     if (json_is_true(json_object_get(jb->params, "fail")))
         return vc_fail(err, VC_ERR_CONVERSION_FAILED, "failed on request (test kind)");
     json_int_t bytes = json_integer_value(json_object_get(jb->params, "output_bytes"));
     if (bytes > 0) return sleep_write_output(jb, c, bytes, result, err);
     *result = json_pack("{s:i}", "steps", steps);
+    if (resume) json_object_set_new(*result, "resumed_from", json_integer(first));
     return 0;
 }
 

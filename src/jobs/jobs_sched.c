@@ -1,7 +1,9 @@
 /*
  * The scheduler: one pool of worker threads per lane (train 1, convert 2, cpu = cores), each
  * claiming the best queued job of its lane from the store (priority, then age), running its kind,
- * and writing the outcome. Also: submit, cancel, recovery at start, the notification that wakes
+ * and writing the outcome. The same code runs inside `voiceclone serve` and in `voiceclone
+ * worker` processes; with PostgreSQL a keeper thread (leases, cross-process cancel, reaping) and
+ * a LISTEN thread join them (see jobs_start in jobs.h). Also: submit, cancel, recovery at start, the notification that wakes
  * SSE streams after an event was persisted, and a keep-alive ticker for idle streams.
  *
  * Locks: `mu` guards the worker table (which job each worker runs, its cancel flag) and the wake
@@ -10,7 +12,8 @@
  *
  * Recent events: the last JOBS_RECENT events written are also kept in memory (added after their
  * commit, before the notification), so when 1000 streams wake for one event they copy it from
- * here instead of each querying SQLite. Only a run of consecutive ids after the reader's position
+ * here instead of each querying the database. On PostgreSQL the LISTEN thread adds the events
+ * other processes wrote (one query per notification) before it wakes the streams. Only a run of consecutive ids after the reader's position
  * that ends with the newest event of that job is served from memory; anything else (a replay of
  * older events, a gap) goes to the event log, which stays the truth.
  */
@@ -33,7 +36,7 @@ typedef struct jobs_worker {
     pthread_t thread;
     int started;
     char running_id[STORE_ID_MAX]; /* "" when idle (under mu) */
-    int cancel;                    /* 0, 1 = user cancel, 2 = shutdown (atomic) */
+    int cancel;                    /* 0, 1 = user cancel, 2 = shutdown, 3 = lease lost (atomic) */
 } jobs_worker;
 
 #define JOBS_RECENT 128
@@ -64,6 +67,9 @@ struct jobs {
     int recent_next;
     jobs_shared *shared; /* models loaded once and used by every job that needs them */
     nn_budget budget; /* the engine threads all lanes share (nn/backend.h) */
+    int multi;           /* PostgreSQL: other processes share the queue (leases, LISTEN) */
+    pthread_t keeper, listener;
+    int keeper_started, listener_started;
 };
 
 struct job_ctx {
@@ -91,6 +97,10 @@ void jobs_config_defaults(jobs_config *c)
     c->lane_slots[JOBS_LANE_CONVERT] = 2;
     c->lane_slots[JOBS_LANE_CPU] = cores > 0 ? (int)cores : 1;
     c->keepalive_ms = 15000;
+    c->lease_ms = 30000;
+    char host[48] = "host";
+    gethostname(host, sizeof host - 1);
+    snprintf(c->worker_name, sizeof c->worker_name, "%.47s:%ld", host, (long)getpid());
 }
 
 static void env_int(const char *name, int *v, int min, int max)
@@ -106,6 +116,9 @@ void jobs_config_from_env(jobs_config *c)
     env_int("VCS_LANE_CPU", &c->lane_slots[JOBS_LANE_CPU], 1, 256);
     env_int("VCS_JOBS_TEST_KINDS", &c->test_kinds, 0, 1);
     env_int("VCS_SSE_KEEPALIVE_MS", &c->keepalive_ms, 50, 3600000);
+    env_int("VCS_LEASE_MS", &c->lease_ms, 300, 3600000);
+    const char *name = getenv("VCS_WORKER_NAME");
+    if (name && *name) snprintf(c->worker_name, sizeof c->worker_name, "%s", name);
 }
 
 const jobs_config *jobs_get_config(const jobs *j) { return &j->cfg; }
@@ -226,13 +239,21 @@ static int emit(jobs *j, const char *job_id, const char *event, json_t *data, co
 }
 
 /* ---- hooks for kinds ---- */
+/* Marks the worker's job as lost: the row no longer names this process (its lease lapsed and the
+ * job went back to the queue); the kind stops at its next cancellation check. */
+static void lost(jobs_worker *w) { __atomic_store_n(&w->cancel, 3, __ATOMIC_RELEASE); }
+
 int job_emit(job_ctx *c, const char *event, json_t *data, vc_error *err)
 {
     json_t *p = json_object_get(data, "phase");
     json_t *pc = json_object_get(data, "percent");
     jobs_update u = {.phase = json_is_string(p) ? json_string_value(p) : NULL,
-                     .progress = json_is_number(pc) ? json_number_value(pc) : -1};
-    return emit(c->j, c->jb->job_id, event, data, &u, NULL, NULL, err);
+                     .progress = json_is_number(pc) ? json_number_value(pc) : -1, .only_if_state = "running",
+                     .only_if_worker = c->j->cfg.worker_name};
+    int applied = 0;
+    int rc = emit(c->j, c->jb->job_id, event, data, &u, NULL, &applied, err);
+    if (!rc && !applied) lost(c->w);
+    return rc;
 }
 
 int job_progress(job_ctx *c, double percent, const char *phase, const char *message)
@@ -244,7 +265,8 @@ int job_progress(job_ctx *c, double percent, const char *phase, const char *mess
 
 int job_cancelled(job_ctx *c) { return __atomic_load_n(&c->w->cancel, __ATOMIC_ACQUIRE) != 0; }
 
-int job_shutting_down(job_ctx *c) { return __atomic_load_n(&c->w->cancel, __ATOMIC_ACQUIRE) == 2; }
+/* A lost lease counts as shutting down: the job runs again elsewhere, so progress on disk is kept. */
+int job_shutting_down(job_ctx *c) { return __atomic_load_n(&c->w->cancel, __ATOMIC_ACQUIRE) >= 2; }
 
 void job_output_id(const job *jb, int n, char out[STORE_ID_MAX])
 {
@@ -253,15 +275,16 @@ void job_output_id(const job *jb, int n, char out[STORE_ID_MAX])
 }
 
 /* ---- finishing ---- */
+/* worker: when not NULL, only while the row still names this worker (a lapsed lease loses the job). */
 static int finish(jobs *j, const char *job_id, const char *state, json_t *payload, const char *code,
-                  const char *message)
+                  const char *message, const char *worker)
 {
     vc_error err;
     char *result = NULL;
     if (!strcmp(state, "complete")) result = json_dumps(payload, JSON_COMPACT);
     jobs_update u = {.state = state, .progress = !strcmp(state, "complete") ? 100 : -1, .phase = state,
                      .result_json = result, .error_code = code, .error_message = message, .set_finished = 1,
-                     .only_if_state = NULL};
+                     .only_if_state = worker ? "running" : NULL, .only_if_worker = worker};
     const char *event = !strcmp(state, "complete") ? "complete" : "error";
     int rc = emit(j, job_id, event, payload, &u, "close", NULL, &err);
     free(result);
@@ -275,16 +298,18 @@ static json_t *error_payload(const char *job_id, vc_code code, const char *messa
                      "user_message", vc_code_user_message(code));
 }
 
-static int fail_job(jobs *j, const char *job_id, vc_code code, const char *message)
+static int fail_job(jobs *j, const char *job_id, vc_code code, const char *message, const char *worker)
 {
     return finish(j, job_id, code == VC_ERR_CANCELLED ? "cancelled" : "failed", error_payload(job_id, code, message),
-                  vc_code_name(code), message);
+                  vc_code_name(code), message, worker);
 }
 
-static void requeue(jobs *j, const char *job_id, const char *why)
+/* worker as in finish(). */
+static void requeue(jobs *j, const char *job_id, const char *why, const char *worker)
 {
     vc_error err;
-    jobs_update u = {.state = "queued", .phase = "queued", .progress = 0, .only_if_state = "running"};
+    jobs_update u = {.state = "queued", .phase = "queued", .progress = 0, .only_if_state = "running",
+                     .only_if_worker = worker};
     emit(j, job_id, "progress", json_pack("{s:s, s:f, s:s}", "phase", "queued", "percent", 0.0, "message", why), &u,
          NULL, NULL, &err);
 }
@@ -317,7 +342,9 @@ static void run_claimed(jobs_worker *w, jobs_row *r)
         emit(j, jb.job_id, "progress",
              json_pack("{s:s, s:f, s:s, s:i, s:i}", "phase", "starting", "percent", 0.0, "message", "started",
                        "queue_position", 0, "attempt", jb.attempts),
-             &(jobs_update){.phase = "starting", .progress = 0}, NULL, NULL, &err);
+             &(jobs_update){.phase = "starting", .progress = 0, .only_if_state = "running",
+                            .only_if_worker = j->cfg.worker_name},
+             NULL, NULL, &err);
         nn_ctx *engine = nn_ctx_current(); /* this lane thread's engine context */
         nn_budget_join(&j->budget, engine);
         rc = k->run(&jb, &c, &result, &err);
@@ -325,20 +352,24 @@ static void run_claimed(jobs_worker *w, jobs_row *r)
     }
     int cancel = __atomic_load_n(&w->cancel, __ATOMIC_ACQUIRE);
     vc_error rm;
-    store_remove_tree(jb.work_dir, &rm);
-    if (cancel == 2) {
+    if (cancel != 3) store_remove_tree(jb.work_dir, &rm); /* lost: the folder may be the new owner's now */
+    const char *me = j->cfg.worker_name;
+    if (cancel == 3) {
+        json_decref(result); /* the job is another worker's now: write nothing */
+        fprintf(stderr, "{\"jobs\":\"lease lost\",\"job_id\":\"%s\"}\n", jb.job_id);
+    } else if (cancel == 2) {
         json_decref(result);
-        requeue(j, jb.job_id, "the server is shutting down; the job runs again after restart");
+        requeue(j, jb.job_id, "the server is shutting down; the job runs again after restart", me);
     } else if (cancel == 1) {
         json_decref(result);
-        fail_job(j, jb.job_id, VC_ERR_CANCELLED, "cancelled by request");
+        fail_job(j, jb.job_id, VC_ERR_CANCELLED, "cancelled by request", me);
     } else if (rc) {
         json_decref(result);
-        fail_job(j, jb.job_id, err.code ? err.code : VC_ERR_INTERNAL, err.message);
+        fail_job(j, jb.job_id, err.code ? err.code : VC_ERR_INTERNAL, err.message, me);
     } else {
         if (!result) result = json_object();
         json_object_set_new(result, "job_id", json_string(jb.job_id));
-        finish(j, jb.job_id, "complete", result, NULL, NULL);
+        finish(j, jb.job_id, "complete", result, NULL, NULL, me);
     }
     json_decref(jb.params);
 }
@@ -353,7 +384,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&j->mu);
         jobs_row r;
         vc_error err;
-        int got = jobs_db_claim(j->s, LANE_NAMES[w->lane], &r, &err);
+        int got = jobs_db_claim(j->s, LANE_NAMES[w->lane], j->cfg.worker_name, j->cfg.lease_ms, &r, &err);
         pthread_mutex_lock(&j->mu);
         if (got == 1) {
             snprintf(w->running_id, sizeof w->running_id, "%s", r.job_id);
@@ -401,24 +432,202 @@ static int recover(jobs *j, vc_error *err)
 {
     char (*ids)[STORE_ID_MAX];
     int n;
-    if (jobs_db_ids_in_state(j->s, "running", &ids, &n, err)) return -1;
+    /* PostgreSQL: only the jobs this worker name held (its previous life: names are unique and,
+     * when given, stable across restarts); other processes' jobs come back when their lease lapses */
+    const char *me = j->multi ? j->cfg.worker_name : NULL;
+    if (me ? jobs_db_running_of(j->s, me, &ids, &n, err) : jobs_db_ids_in_state(j->s, "running", &ids, &n, err))
+        return -1;
     for (int i = 0; i < n; i++) {
         jobs_row r;
         if (jobs_db_get(j->s, NULL, ids[i], &r, err) != 1) continue;
         if (r.attempts >= JOBS_MAX_ATTEMPTS) {
             char msg[128];
             snprintf(msg, sizeof msg, "the job was interrupted %d times and is not retried", r.attempts);
-            fail_job(j, r.job_id, VC_ERR_INTERNAL, msg);
+            fail_job(j, r.job_id, VC_ERR_INTERNAL, msg, me);
         } else {
-            requeue(j, r.job_id, "the server restarted while the job ran; it runs again");
+            requeue(j, r.job_id, "the server restarted while the job ran; it runs again", me);
         }
         jobs_row_free(&r);
     }
     free(ids);
+    if (me) return 0; /* the jobs/ folder is shared: each run clears its own scratch folder */
     /* Scratch folders of the dead process: nothing runs yet, so all of them are stale. */
     char dir[1200];
     store_path(j->s, dir, sizeof dir, "jobs");
     return store_remove_tree(dir, err);
+}
+
+/* ---- scale-out (PostgreSQL): leases, cross-process cancel, LISTEN ---- */
+
+/* Jobs whose lease lapsed go back to the queue (or fail after JOBS_MAX_ATTEMPTS claims); each
+ * change applies only if the lease is still lapsed, so a late heartbeat wins the race. */
+static void reap_lapsed(jobs *j)
+{
+    char (*ids)[STORE_ID_MAX];
+    int n;
+    vc_error err;
+    int64_t now = jobs_now_ms();
+    if (jobs_db_lapsed(j->s, now, &ids, &n, &err)) return;
+    for (int i = 0; i < n; i++) {
+        jobs_row r;
+        if (jobs_db_get(j->s, NULL, ids[i], &r, &err) != 1) continue;
+        int give_up = r.attempts >= JOBS_MAX_ATTEMPTS;
+        char msg[160];
+        if (give_up) snprintf(msg, sizeof msg, "the job's worker was lost %d times; it is not retried", r.attempts);
+        else snprintf(msg, sizeof msg, "the job's worker (%.64s) stopped answering; the job runs again", r.worker);
+        jobs_update u = {.state = give_up ? "failed" : "queued", .phase = give_up ? "failed" : "queued",
+                         .progress = give_up ? -1 : 0, .only_if_state = "running", .only_if_lapsed_before_ms = now,
+                         .error_code = give_up ? vc_code_name(VC_ERR_INTERNAL) : NULL,
+                         .error_message = give_up ? msg : NULL, .set_finished = give_up};
+        json_t *data = give_up ? error_payload(r.job_id, VC_ERR_INTERNAL, msg)
+                               : json_pack("{s:s, s:f, s:s}", "phase", "queued", "percent", 0.0, "message", msg);
+        emit(j, r.job_id, give_up ? "error" : "progress", data, &u, give_up ? "close" : NULL, NULL, &err);
+        jobs_row_free(&r);
+    }
+    free(ids);
+}
+
+/* Cancel requests written by any process, for the jobs this process runs. */
+static void poll_cancels(jobs *j)
+{
+    char (*ids)[STORE_ID_MAX];
+    int n;
+    vc_error err;
+    if (jobs_db_cancel_requested(j->s, j->cfg.worker_name, &ids, &n, &err)) return;
+    pthread_mutex_lock(&j->mu);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < j->n_workers; k++)
+            if (!strcmp(j->workers[k].running_id, ids[i]) && !__atomic_load_n(&j->workers[k].cancel, __ATOMIC_ACQUIRE))
+                __atomic_store_n(&j->workers[k].cancel, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&j->mu);
+    free(ids);
+}
+
+#define KEEPER_TICK_MS 250
+
+static void *keeper_main(void *arg)
+{
+    jobs *j = arg;
+    int64_t next_beat = 0, next_reap = 0;
+    pthread_mutex_lock(&j->mu);
+    while (!j->stopping) {
+        pthread_mutex_unlock(&j->mu);
+        int64_t now = jobs_now_ms();
+        vc_error err;
+        if (j->n_workers) {
+            poll_cancels(j);
+            if (now >= next_beat) {
+                if (jobs_db_heartbeat(j->s, j->cfg.worker_name, now + j->cfg.lease_ms, &err))
+                    fprintf(stderr, "{\"jobs\":\"heartbeat failed\",\"error\":\"%s\"}\n", err.message);
+                next_beat = now + j->cfg.lease_ms / 3;
+            }
+        }
+        if (now >= next_reap) {
+            reap_lapsed(j);
+            next_reap = now + 1000;
+        }
+        pthread_mutex_lock(&j->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (int64_t)KEEPER_TICK_MS * 1000000;
+        ts.tv_sec += ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        if (!j->stopping) pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* 1 when an SSE stream of this process follows job_id. */
+static int has_listener(jobs *j, const char *job_id)
+{
+    pthread_mutex_lock(&j->notify_mu);
+    int found = 0;
+    for (jobs_listener *l = j->listeners; l && !found; l = l->next) found = !strcmp(l->job_id, job_id);
+    pthread_mutex_unlock(&j->notify_mu);
+    return found;
+}
+
+static void forget_recent(jobs *j, const char *job_id)
+{
+    pthread_mutex_lock(&j->recent_mu);
+    for (int i = 0; i < JOBS_RECENT; i++)
+        if (j->recent[i].id && !strcmp(j->recent[i].job_id, job_id)) j->recent[i].id = 0;
+    pthread_mutex_unlock(&j->recent_mu);
+}
+
+/* Copies the job's events newer than what memory holds (at most the newest 16 when it holds
+ * none) from the log into the recent window. */
+static void fill_recent(jobs *j, const char *job_id)
+{
+    int64_t have = 0;
+    pthread_mutex_lock(&j->recent_mu);
+    for (int i = 0; i < JOBS_RECENT; i++)
+        if (j->recent[i].id > have && !strcmp(j->recent[i].job_id, job_id)) have = j->recent[i].id;
+    pthread_mutex_unlock(&j->recent_mu);
+    if (!have) {
+        have = jobs_db_last_event_id(j->s, job_id) - 16;
+        if (have < 0) have = 0;
+    }
+    jobs_event ev[32];
+    vc_error err;
+    for (int round = 0;; round++) {
+        int n = jobs_db_events_after(j->s, job_id, have, ev, 32, &err);
+        if (n < 0 || (n == 32 && round == 3)) { /* unreadable, or far behind: never keep a stale tail */
+            for (int i = 0; i < n; i++) free(ev[i].data);
+            forget_recent(j, job_id);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            remember(j, job_id, ev[i].id, ev[i].name, ev[i].data);
+            have = ev[i].id;
+            free(ev[i].data);
+        }
+        if (n < 32) return;
+    }
+}
+
+/* Another process wrote an event of job <payload>: wake its streams, and idle workers (it may
+ * be a new job). After a broken connection everything is woken: something may have been missed. */
+static void *listener_main(void *arg)
+{
+    jobs *j = arg;
+    db_listener *l = NULL;
+    vc_error err;
+    while (!jobs_shutting(j)) {
+        if (!l && db_listen_open(&l, store_url(j->s), JOBS_NOTIFY_CHANNEL, &err)) {
+            l = NULL;
+            struct timespec ts = {0, 500000000};
+            nanosleep(&ts, NULL);
+            jobs_wake_all(j);
+            continue;
+        }
+        char payload[128] = "";
+        int got = db_listen_wait(l, 250, payload, sizeof payload);
+        if (got == 0) continue;
+        char *state = strchr(payload, ' ');
+        if (state) *state++ = '\0';
+        if (got > 0 && store_id_valid(payload)) {
+            /* memory must hold a job's newest events or none of them: a stream that got a short
+             * run from memory counts itself caught up until the next wake-up. So a job someone
+             * streams here is fetched, any other is forgotten (workers have no streams) */
+            if (has_listener(j, payload)) fill_recent(j, payload);
+            else forget_recent(j, payload);
+            notify(j, payload);
+            if (!state || strcmp(state, "queued")) continue; /* only new / returned work wakes workers */
+        } else { /* a broken connection may have missed events: forget the window, the log answers */
+            pthread_mutex_lock(&j->recent_mu);
+            for (int i = 0; i < JOBS_RECENT; i++) j->recent[i].id = 0;
+            pthread_mutex_unlock(&j->recent_mu);
+            jobs_wake_all(j);
+        }
+        pthread_mutex_lock(&j->mu);
+        j->wake_seq++;
+        pthread_cond_broadcast(&j->cv);
+        pthread_mutex_unlock(&j->mu);
+    }
+    db_listen_close(l);
+    return NULL;
 }
 
 int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_error *err)
@@ -433,6 +642,7 @@ int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_err
     pthread_mutex_init(&j->notify_mu, NULL);
     pthread_mutex_init(&j->recent_mu, NULL);
     *out = j;
+    j->multi = store_dialect(s) == DB_POSTGRES;
     if (!(j->shared = jobs_shared_new())) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     if (workers && recover(j, err)) return -1;
     int total = 0;
@@ -450,6 +660,13 @@ int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_err
         }
     if (pthread_create(&j->ticker, NULL, ticker_main, j)) return vc_fail(err, VC_ERR_INTERNAL, "cannot start ticker");
     j->ticker_started = 1;
+    if (j->multi) {
+        if (pthread_create(&j->keeper, NULL, keeper_main, j)) return vc_fail(err, VC_ERR_INTERNAL, "cannot start keeper");
+        j->keeper_started = 1;
+        if (pthread_create(&j->listener, NULL, listener_main, j))
+            return vc_fail(err, VC_ERR_INTERNAL, "cannot start listener");
+        j->listener_started = 1;
+    }
     return 0;
 }
 
@@ -472,6 +689,8 @@ void jobs_stop(jobs *j)
     for (int i = 0; i < j->n_workers; i++)
         if (j->workers[i].started) pthread_join(j->workers[i].thread, NULL);
     if (j->ticker_started) pthread_join(j->ticker, NULL);
+    if (j->keeper_started) pthread_join(j->keeper, NULL);
+    if (j->listener_started) pthread_join(j->listener, NULL);
     free(j->workers);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
@@ -552,6 +771,9 @@ int jobs_cancel(jobs *j, const char *user_id, const char *job_id, vc_error *err)
         if (applied) return 0;
         /* it was claimed meanwhile: cancel the running job below */
     }
+    /* the row carries the request to a worker in any process (polled by its keeper); a worker
+     * thread of this process is told directly */
+    if (jobs_db_request_cancel(j->s, job_id, err)) return -1;
     pthread_mutex_lock(&j->mu);
     for (int i = 0; i < j->n_workers; i++)
         if (!strcmp(j->workers[i].running_id, job_id)) __atomic_store_n(&j->workers[i].cancel, 1, __ATOMIC_RELEASE);
@@ -637,6 +859,7 @@ static json_t *row_json(jobs *j, const jobs_row *r)
     if (r->result_json) json_object_set_new(o, "result", json_loads(r->result_json, 0, NULL));
     if (r->error_code[0])
         json_object_set_new(o, "error", json_pack("{s:s, s:s}", "error_code", r->error_code, "message", r->error_message));
+    if (r->worker[0]) json_object_set_new(o, "worker", json_string(r->worker));
     if (r->finished_ms && r->started_ms)
         json_object_set_new(o, "duration_seconds", json_real((r->finished_ms - r->started_ms) / 1000.0));
     if (r->started_ms) json_object_set_new(o, "started_ms", json_integer(r->started_ms));

@@ -20,12 +20,17 @@
 /* ?1 now (unix s), ?2 outputs window (s), ?3 uploads window (s). A job "needs" an audio when its
  * params name the id as a JSON string: ids are [A-Za-z0-9_-], so the quoted id cannot match a
  * longer id. */
-#define AGE "CAST(strftime('%s', a.created_at) AS INTEGER)"
-#define DUE                                                                                                \
+/* The two dialects differ in date arithmetic and substring search only: AGE and FIND. */
+#define AGE_SQLITE "CAST(strftime('%s', a.created_at) AS INTEGER)"
+#define AGE_PG "CAST(EXTRACT(EPOCH FROM CAST(a.created_at AS timestamptz)) AS BIGINT)"
+#define FIND_SQLITE "instr"
+#define FIND_PG "strpos"
+#define DUE(AGE, FIND)                                                                                     \
     "((a.purpose = 'output' AND ?2 > 0 AND " AGE " <= ?1 - ?2) OR "                                       \
-    " (IFNULL(a.purpose, '') <> 'output' AND ?3 > 0 AND " AGE " <= ?1 - ?3)) "                          \
-    "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE instr(j.params_json, '\"' || a.audio_id || '\"') > 0 "    \
+    " (COALESCE(a.purpose, '') <> 'output' AND ?3 > 0 AND " AGE " <= ?1 - ?3)) "                        \
+    "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE " FIND "(j.params_json, '\"' || a.audio_id || '\"') > 0 "  \
     "  AND (j.state IN ('queued', 'running') OR (j.kind LIKE 'train%' AND j.state = 'complete')))"
+#define BY_DIALECT(s, WRAP) (store_dialect(s) == DB_POSTGRES ? WRAP(DUE(AGE_PG, FIND_PG)) : WRAP(DUE(AGE_SQLITE, FIND_SQLITE)))
 
 /* Finished jobs older than the outputs window (?1 cutoff in ms); training jobs stay because their
  * params record which audio was used for training. */
@@ -59,22 +64,17 @@ int retention_config_from_env(retention_config *c, vc_error *err)
     return env_seconds("VCS_RETENTION_INTERVAL_S", 1, &c->interval_seconds, err);
 }
 
-static int db_fail(store *s, vc_error *err, const char *what)
-{
-    return vc_fail(err, VC_ERR_INTERNAL, "retention: %s: %s", what, sqlite3_errmsg(store_db(s)));
-}
-
-static int prepare_due(store *s, const char *sql, const retention_config *c, int64_t now_s, sqlite3_stmt **st,
+static int prepare_due(store *s, const char *sql, const retention_config *c, int64_t now_s, db_stmt **st,
                        vc_error *err)
 {
-    if (sqlite3_prepare_v2(store_db(s), sql, -1, st, NULL) != SQLITE_OK) return db_fail(s, err, "prepare");
-    sqlite3_bind_int64(*st, 1, now_s);
-    sqlite3_bind_double(*st, 2, c->outputs_seconds);
-    sqlite3_bind_double(*st, 3, c->uploads_seconds);
+    if (db_prepare(store_db(s), sql, st, err)) return vc_error_wrap(err, "retention");
+    db_bind_int64(*st, 1, now_s);
+    db_bind_double(*st, 2, c->outputs_seconds);
+    db_bind_double(*st, 3, c->uploads_seconds);
     return 0;
 }
 
-static int push_item(retention_item **items, int *n, int *cap, sqlite3_stmt *st, vc_error *err)
+static int push_item(retention_item **items, int *n, int *cap, db_stmt *st, vc_error *err)
 {
     if (*n == *cap) {
         int grown = *cap ? *cap * 2 : 16;
@@ -84,9 +84,8 @@ static int push_item(retention_item **items, int *n, int *cap, sqlite3_stmt *st,
         *cap = grown;
     }
     retention_item *it = &(*items)[(*n)++];
-    snprintf(it->audio_id, sizeof it->audio_id, "%s", (const char *)sqlite3_column_text(st, 0));
-    const unsigned char *path = sqlite3_column_text(st, 1);
-    snprintf(it->file_path, sizeof it->file_path, "%s", path ? (const char *)path : "");
+    db_col_copy(st, 0, it->audio_id, sizeof it->audio_id);
+    db_col_copy(st, 1, it->file_path, sizeof it->file_path);
     return 0;
 }
 
@@ -96,16 +95,16 @@ int retention_select(store *s, const retention_config *c, int64_t now_s, retenti
     *items = NULL;
     *n = 0;
     int cap = 0, rc = 0, step;
-    sqlite3_stmt *st;
+    db_stmt *st;
+#define SELECT_DUE(D) "SELECT a.audio_id, a.file_path FROM audio_files a WHERE " D " ORDER BY a.created_at, a.audio_id"
     store_lock(s);
-    if (prepare_due(s, "SELECT a.audio_id, a.file_path FROM audio_files a WHERE " DUE " ORDER BY a.created_at, a.audio_id",
-                    c, now_s, &st, err)) {
+    if (prepare_due(s, BY_DIALECT(s, SELECT_DUE), c, now_s, &st, err)) {
         store_unlock(s);
         return -1;
     }
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) rc = push_item(items, n, &cap, st, err);
-    if (!rc && step != SQLITE_DONE) rc = db_fail(s, err, "select");
-    sqlite3_finalize(st);
+    while (!rc && (step = db_step(st, err)) == 1) rc = push_item(items, n, &cap, st, err);
+    if (!rc && step < 0) rc = -1;
+    db_finalize(st);
     store_unlock(s);
     if (rc) {
         free(*items);
@@ -115,25 +114,20 @@ int retention_select(store *s, const retention_config *c, int64_t now_s, retenti
     return rc;
 }
 
-static int exec(store *s, const char *sql, vc_error *err)
-{
-    return sqlite3_exec(store_db(s), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(s, err, sql);
-}
-
 /* DELETE the row if still due, and the tus upload rows that name it; 1 = deleted, 0 = kept. */
 static int delete_row(store *s, const retention_config *c, int64_t now_s, const char *audio_id, vc_error *err)
 {
-    sqlite3_stmt *st;
-    if (prepare_due(s, "DELETE FROM audio_files AS a WHERE a.audio_id = ?4 AND " DUE, c, now_s, &st, err)) return -1;
-    sqlite3_bind_text(st, 4, audio_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(store_db(s)) : db_fail(s, err, "delete audio");
-    sqlite3_finalize(st);
+    db_stmt *st;
+#define DELETE_DUE(D) "DELETE FROM audio_files AS a WHERE a.audio_id = ?4 AND " D
+    if (prepare_due(s, BY_DIALECT(s, DELETE_DUE), c, now_s, &st, err)) return -1;
+    db_bind_text(st, 4, audio_id);
+    int rc = db_step(st, err) < 0 ? -1 : (int)db_changes(st);
+    db_finalize(st);
     if (rc != 1) return rc;
-    if (sqlite3_prepare_v2(store_db(s), "DELETE FROM uploads WHERE audio_id = ?", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(s, err, "prepare");
-    sqlite3_bind_text(st, 1, audio_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(s, err, "delete upload");
-    sqlite3_finalize(st);
+    if (db_prepare(store_db(s), "DELETE FROM uploads WHERE audio_id = ?", &st, err)) return -1;
+    db_bind_text(st, 1, audio_id);
+    if (db_step(st, err) < 0) rc = -1;
+    db_finalize(st);
     return rc;
 }
 
@@ -150,10 +144,11 @@ static void remove_files(store *s, const char *rel)
 static int delete_audio(store *s, const retention_config *c, int64_t now_s, const retention_item *it, vc_error *err)
 {
     store_lock(s);
-    int rc = exec(s, "BEGIN IMMEDIATE", err);
+    int rc = db_begin(store_db(s), err);
     if (!rc) {
         rc = delete_row(s, c, now_s, it->audio_id, err);
-        if (exec(s, rc < 0 ? "ROLLBACK" : "COMMIT", rc < 0 ? NULL : err) && rc >= 0) rc = -1;
+        if (rc < 0) db_rollback(store_db(s));
+        else if (db_commit(store_db(s), err)) rc = -1;
     }
     store_unlock(s);
     if (rc == 1) remove_files(s, it->file_path);
@@ -165,20 +160,20 @@ static int delete_old_jobs(store *s, int64_t cutoff_ms, int *deleted, vc_error *
     static const char *const SQL[] = {"DELETE FROM job_events WHERE job_id IN (" OLD_JOBS ")",
                                       "DELETE FROM jobs WHERE job_id IN (" OLD_JOBS ")"};
     store_lock(s);
-    int rc = exec(s, "BEGIN IMMEDIATE", err);
+    int rc = db_begin(store_db(s), err);
     for (int i = 0; i < 2 && !rc; i++) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(store_db(s), SQL[i], -1, &st, NULL) != SQLITE_OK) {
-            rc = db_fail(s, err, "prepare");
+        db_stmt *st;
+        if (db_prepare(store_db(s), SQL[i], &st, err)) {
+            rc = -1;
             break;
         }
-        sqlite3_bind_int64(st, 1, cutoff_ms);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "delete jobs");
-        if (!rc && i == 1) *deleted = sqlite3_changes(store_db(s));
-        sqlite3_finalize(st);
+        db_bind_int64(st, 1, cutoff_ms);
+        rc = db_step(st, err) < 0 ? -1 : 0;
+        if (!rc && i == 1) *deleted = (int)db_changes(st);
+        db_finalize(st);
     }
-    if (!rc) rc = exec(s, "COMMIT", err);
-    else exec(s, "ROLLBACK", NULL);
+    if (!rc) rc = db_commit(store_db(s), err);
+    else db_rollback(store_db(s));
     store_unlock(s);
     return rc;
 }
@@ -187,14 +182,14 @@ static int delete_old_jobs(store *s, int64_t cutoff_ms, int *deleted, vc_error *
  * so a sweep that cannot tell keeps the file. */
 static int id_query(store *s, const char *sql, const char *id)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int v = 1;
     store_lock(s);
-    if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        v = step == SQLITE_ROW ? sqlite3_column_int(st, 0) : step != SQLITE_DONE;
-        sqlite3_finalize(st);
+    if (db_prepare(store_db(s), sql, &st, NULL) == 0) {
+        db_bind_text(st, 1, id);
+        int step = db_step(st, NULL);
+        v = step == 1 ? db_col_int(st, 0) : step != 0;
+        db_finalize(st);
     }
     store_unlock(s);
     return v;
@@ -241,7 +236,7 @@ static void sweep_all_orphans(store *s, const retention_config *c, int64_t now_s
 /* 1 when job_id is queued or running (on error: 1, keep). */
 static int job_active(store *s, const char *job_id)
 {
-    return id_query(s, "SELECT state IN ('queued', 'running') FROM jobs WHERE job_id = ?", job_id);
+    return id_query(s, "SELECT CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END FROM jobs WHERE job_id = ?", job_id);
 }
 
 /* data/training/{job_id}/ of training jobs that will never run again (a job that failed after

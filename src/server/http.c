@@ -263,7 +263,7 @@ static void stop_modules(server_app *app, size_t started)
 int server_start(server_app *app, vc_error *err)
 {
     app->loopback = host_is_loopback(app->config.host);
-    if (store_open(&app->store, app->config.data_dir, err)) return -1;
+    if (store_open_url(&app->store, app->config.data_dir, app->config.database_url, err)) return -1;
     size_t started = 0;
     int rc = upload_sweep(app, err);
     for (; !rc && SERVER_MODULES[started]; started++) {

@@ -44,6 +44,7 @@ typedef struct server_config {
     char host[64];              /* 127.0.0.1 by default */
     int port;                   /* 8000 by default; 0 = any free port */
     char data_dir[1024];        /* ./data */
+    char database_url[1024];    /* --database / VCS_DATABASE_URL: postgres://… ("" = data_dir/studio.db) */
     char web_dir[1024];         /* ./web/dist (the built UI); a short page is served when missing */
     int no_workers;             /* --no-workers: API only (scale-out) */
     int upload_expiry_seconds;  /* tus uploads expire after this (VCS_UPLOAD_EXPIRY_SECONDS, 86400) */

@@ -1,5 +1,6 @@
 /*
- * The schema, as per-module migration lists. To add a module's tables (jobs, job_events …),
+ * The schema, as per-module migration lists. A step whose DDL differs on PostgreSQL carries both
+ * spellings (sql, pg_sql); the two must describe the same tables and columns. To add a module's tables (jobs, job_events …),
  * define a `store_migration_set` in that module's own file and add one row to
  * STORE_MIGRATION_SETS below; never edit a step that has shipped — append a new version.
  */
@@ -30,6 +31,30 @@ static const store_migration CORE_STEPS[] = {
      "  offset INTEGER NOT NULL DEFAULT 0, total_chunks INTEGER NOT NULL DEFAULT 0, chunks TEXT NOT NULL DEFAULT '', "
      "  expires_at INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'receiving', audio_id TEXT, "
      "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')));"
+     "CREATE INDEX idx_models_user ON models(user_id);"
+     "CREATE INDEX idx_audio_user ON audio_files(user_id);"
+     "CREATE INDEX idx_uploads_expires ON uploads(expires_at);",
+     /* PostgreSQL: 8-byte reals and integers where SQLite's are 8 bytes anyway; "offset" is a
+      * reserved word there (every statement quotes it). */
+     "CREATE TABLE users (user_id TEXT PRIMARY KEY, created_at TEXT NOT NULL DEFAULT " STORE_PG_NOW ", "
+     "  email TEXT UNIQUE);"
+     "CREATE TABLE api_keys (key_id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(user_id), "
+     "  key_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL DEFAULT " STORE_PG_NOW ", revoked_at TEXT);"
+     "CREATE TABLE models (model_id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(user_id), "
+     "  name TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT " STORE_PG_NOW ", "
+     "  training_duration_minutes INTEGER, quality_grade TEXT, final_loss DOUBLE PRECISION, "
+     "  training_audio_duration_seconds DOUBLE PRECISION, file_size_mb DOUBLE PRECISION, file_path TEXT, "
+     "  kind TEXT NOT NULL DEFAULT 'rvc');"
+     "CREATE TABLE audio_files (audio_id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(user_id), "
+     "  filename TEXT NOT NULL, file_path TEXT NOT NULL, file_size_mb DOUBLE PRECISION, "
+     "  duration_seconds DOUBLE PRECISION, snr_db DOUBLE PRECISION, "
+     "  created_at TEXT NOT NULL DEFAULT " STORE_PG_NOW ", purpose TEXT, "
+     "  sample_rate INTEGER, channels INTEGER, format TEXT, analysis_json TEXT, warning TEXT);"
+     "CREATE TABLE uploads (upload_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, kind TEXT NOT NULL, "
+     "  purpose TEXT NOT NULL, filename TEXT NOT NULL, length BIGINT NOT NULL DEFAULT 0, "
+     "  \"offset\" BIGINT NOT NULL DEFAULT 0, total_chunks INTEGER NOT NULL DEFAULT 0, chunks TEXT NOT NULL DEFAULT '', "
+     "  expires_at BIGINT NOT NULL, state TEXT NOT NULL DEFAULT 'receiving', audio_id TEXT, "
+     "  created_at TEXT NOT NULL DEFAULT " STORE_PG_NOW ");"
      "CREATE INDEX idx_models_user ON models(user_id);"
      "CREATE INDEX idx_audio_user ON audio_files(user_id);"
      "CREATE INDEX idx_uploads_expires ON uploads(expires_at);"},

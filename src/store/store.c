@@ -1,5 +1,5 @@
 /*
- * Opening the store: folders, the SQLite connection with its pragmas, and versioned migrations.
+ * Opening the store: folders, the database connection (db.h), and versioned migrations.
  *
  * Migrations are per module (store_migration_set): schema_version(module, version) records what
  * was applied, each step runs inside one transaction with its record, so a crash mid-migration
@@ -11,14 +11,9 @@
 
 #include "store/store_internal.h"
 
-int store_prepare(store *s, const char *sql, sqlite3_stmt **st, vc_error *err)
-{
-    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-        return vc_fail(err, VC_ERR_INTERNAL, "sqlite prepare: %s", sqlite3_errmsg(s->db));
-    return 0;
-}
+int store_prepare(store *s, const char *sql, db_stmt **st, vc_error *err) { return db_prepare(s->db, sql, st, err); }
 
-int store_cached(store *s, const char *sql, sqlite3_stmt **st, vc_error *err)
+int store_cached(store *s, const char *sql, db_stmt **st, vc_error *err)
 {
     int free_slot = -1;
     for (int i = 0; i < STORE_STMT_CACHE; i++) {
@@ -28,8 +23,7 @@ int store_cached(store *s, const char *sql, sqlite3_stmt **st, vc_error *err)
         }
         if (!s->cache[i].sql && free_slot < 0) free_slot = i;
     }
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
-        return vc_fail(err, VC_ERR_INTERNAL, "sqlite prepare: %s", sqlite3_errmsg(s->db));
+    if (db_prepare(s->db, sql, st, err)) return -1;
     if (free_slot >= 0) {
         s->cache[free_slot].sql = sql;
         s->cache[free_slot].st = *st;
@@ -37,42 +31,24 @@ int store_cached(store *s, const char *sql, sqlite3_stmt **st, vc_error *err)
     return 0; /* a full cache never happens with the fixed set of hot queries; the statement then leaks */
 }
 
-void store_cached_done(sqlite3_stmt *st)
-{
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-}
+void store_cached_done(db_stmt *st) { db_reset(st); }
 
-int store_step_done(store *s, sqlite3_stmt *st, vc_error *err)
+int store_step_done(store *s, db_stmt *st, vc_error *err)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return vc_fail(err, VC_ERR_INTERNAL, "sqlite step: %s", sqlite3_errmsg(s->db));
-    return 0;
-}
-
-void store_col_text(sqlite3_stmt *st, int i, char *buf, size_t cap)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(buf, cap, "%s", t ? (const char *)t : "");
+    (void)s;
+    int rc = db_step(st, err);
+    db_finalize(st);
+    return rc < 0 ? -1 : 0;
 }
 
 void store_lock(store *s) { pthread_mutex_lock(&s->lock); }
 void store_unlock(store *s) { pthread_mutex_unlock(&s->lock); }
-sqlite3 *store_db(store *s) { return s->db; }
+db *store_db(store *s) { return s->db; }
 const char *store_root(const store *s) { return s->root; }
+const char *store_url(const store *s) { return s->url; }
+db_dialect store_dialect(const store *s) { return db_get_dialect(s->db); }
 
-static int exec_unlocked(store *s, const char *sql, vc_error *err)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        vc_fail(err, VC_ERR_INTERNAL, "sqlite: %s", msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
-}
+static int exec_unlocked(store *s, const char *sql, vc_error *err) { return db_exec(s->db, sql, err); }
 
 int store_exec(store *s, const char *sql, vc_error *err)
 {
@@ -85,36 +61,46 @@ int store_exec(store *s, const char *sql, vc_error *err)
 /* 1 when (module, version) is already recorded. */
 static int migration_applied(store *s, const char *module, int version, vc_error *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     if (store_prepare(s, "SELECT 1 FROM schema_version WHERE module=? AND version=?", &st, err)) return -1;
-    sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, version);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    db_bind_text(st, 1, module);
+    db_bind_int64(st, 2, version);
+    int found = db_step(st, err);
+    db_finalize(st);
     return found;
 }
 
 static int apply_migration(store *s, const char *module, const store_migration *m, vc_error *err)
 {
-    if (exec_unlocked(s, "BEGIN IMMEDIATE", err)) return -1;
-    if (exec_unlocked(s, m->sql, err)) goto fail;
-    sqlite3_stmt *st;
+    const char *sql = store_dialect(s) == DB_POSTGRES && m->pg_sql ? m->pg_sql : m->sql;
+    if (db_begin(s->db, err)) return -1;
+    /* another node may have applied it meanwhile (PostgreSQL: the table lock below serialises) */
+    if (store_dialect(s) == DB_POSTGRES && exec_unlocked(s, "LOCK TABLE schema_version IN EXCLUSIVE MODE", err))
+        goto fail;
+    int applied = migration_applied(s, module, m->version, err);
+    if (applied < 0) goto fail;
+    if (applied) return db_commit(s->db, err);
+    if (exec_unlocked(s, sql, err)) goto fail;
+    db_stmt *st;
     if (store_prepare(s, "INSERT INTO schema_version(module, version) VALUES (?, ?)", &st, err)) goto fail;
-    sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, m->version);
+    db_bind_text(st, 1, module);
+    db_bind_int64(st, 2, m->version);
     if (store_step_done(s, st, err)) goto fail;
-    return exec_unlocked(s, "COMMIT", err);
+    return db_commit(s->db, err);
 fail:
-    exec_unlocked(s, "ROLLBACK", NULL);
+    db_rollback(s->db);
     return vc_error_wrap(err, "migration %s v%d", module, m->version);
 }
 
 static int migrate(store *s, vc_error *err)
 {
     if (exec_unlocked(s,
-                      "CREATE TABLE IF NOT EXISTS schema_version (module TEXT NOT NULL, version INTEGER NOT NULL, "
-                      "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')), "
-                      "PRIMARY KEY (module, version))",
+                      store_dialect(s) == DB_POSTGRES
+                          ? "CREATE TABLE IF NOT EXISTS schema_version (module TEXT NOT NULL, version INTEGER NOT NULL, "
+                            "applied_at TEXT NOT NULL DEFAULT " STORE_PG_NOW ", PRIMARY KEY (module, version))"
+                          : "CREATE TABLE IF NOT EXISTS schema_version (module TEXT NOT NULL, version INTEGER NOT NULL, "
+                            "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')), "
+                            "PRIMARY KEY (module, version))",
                       err))
         return -1;
     for (size_t i = 0; STORE_MIGRATION_SETS[i]; i++) {
@@ -140,27 +126,23 @@ static int make_folders(const char *root, vc_error *err)
     return 0;
 }
 
-int store_open(store **out, const char *data_dir, vc_error *err)
+int store_open(store **out, const char *data_dir, vc_error *err) { return store_open_url(out, data_dir, NULL, err); }
+
+int store_open_url(store **out, const char *data_dir, const char *db_url, vc_error *err)
 {
     *out = NULL;
     if (strlen(data_dir) >= sizeof((store *)0)->root - 64)
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "data dir path too long");
+    if (db_url && strlen(db_url) >= sizeof((store *)0)->url)
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "database url too long");
     if (make_folders(data_dir, err)) return -1;
     store *s = calloc(1, sizeof *s);
     if (!s) return vc_fail(err, VC_ERR_NOMEM, "store: out of memory");
     snprintf(s->root, sizeof s->root, "%s", data_dir);
     pthread_mutex_init(&s->lock, NULL);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/studio.db", data_dir);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        vc_fail(err, VC_ERR_IO, "open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        store_close(s);
-        return -1;
-    }
-    sqlite3_busy_timeout(s->db, 5000); /* other processes (CLI `keys create`, workers) share the file */
-    if (exec_unlocked(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) ||
-        migrate(s, err)) {
+    if (db_url && *db_url) snprintf(s->url, sizeof s->url, "%s", db_url);
+    else snprintf(s->url, sizeof s->url, "sqlite:%s/studio.db", data_dir);
+    if (db_open(&s->db, s->url, err) || migrate(s, err)) {
         store_close(s);
         return -1;
     }
@@ -171,8 +153,8 @@ int store_open(store **out, const char *data_dir, vc_error *err)
 void store_close(store *s)
 {
     if (!s) return;
-    for (int i = 0; i < STORE_STMT_CACHE; i++) sqlite3_finalize(s->cache[i].st);
-    if (s->db) sqlite3_close(s->db);
+    for (int i = 0; i < STORE_STMT_CACHE; i++) db_finalize(s->cache[i].st);
+    db_close(s->db);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

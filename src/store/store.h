@@ -1,6 +1,8 @@
 /*
- * The studio's durable state: one SQLite database (WAL, synchronous=NORMAL) for metadata and a
- * folder tree under the data root for the bytes (brief §4.4):
+ * The studio's durable state: one database for metadata — the embedded SQLite file (WAL,
+ * synchronous=NORMAL; the default) or a shared PostgreSQL server (scale-out, see db.h and
+ * docs/OPERATIONS.md) — and a folder tree under the data root for the bytes (brief §4.4), which
+ * every node of a scale-out deployment mounts:
  *
  *   data/studio.db                         metadata (this module's schema + other modules')
  *   data/uploads/training/{user}/{id}.wav  training audio
@@ -15,23 +17,24 @@
  * place (temp + fsync + rename), so a crash never leaves a half file the database trusts.
  *
  * Thread safety: one connection guarded by the store's mutex; every store_* call takes it.
- * Other modules (jobs) that need their own statements use store_lock()/store_db()/store_unlock().
+ * Other modules (jobs) that need their own statements use store_lock()/store_db()/store_unlock()
+ * and the db.h seam (never SQLite or libpq directly).
  */
 #ifndef VC_STORE_H
 #define VC_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
-
 #include "base/error.h"
+#include "store/db.h"
 
 typedef struct store store;
 
 /* A module's schema history: applied in order, each version once, recorded in schema_version. */
 typedef struct store_migration {
     int version;      /* 1, 2, 3 … per module */
-    const char *sql;  /* one or more statements */
+    const char *sql;  /* one or more statements (SQLite; also PostgreSQL when pg_sql is NULL) */
+    const char *pg_sql; /* the PostgreSQL spelling where DDL differs */
 } store_migration;
 
 typedef struct store_migration_set {
@@ -40,18 +43,28 @@ typedef struct store_migration_set {
     size_t n_steps;
 } store_migration_set;
 
+/* PostgreSQL's spelling of SQLite's strftime('%Y-%m-%dT%H:%M:%SZ','now') column default. */
+#define STORE_PG_NOW "(to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+
 /* Every module's migrations, in dependency order (src/store/migrations.c). A new module adds one
  * row there pointing at its own array; nothing else changes. */
 extern const store_migration_set *const STORE_MIGRATION_SETS[];
 
-/* Opens (creating folders, database and schema as needed) the store rooted at data_dir. */
+/* Opens (creating folders, database and schema as needed) the store rooted at data_dir, with its
+ * metadata in data_dir/studio.db (SQLite). */
 int store_open(store **out, const char *data_dir, vc_error *err);
+/* The same with the metadata in the database at db_url (postgres://… or sqlite:PATH); NULL or ""
+ * = data_dir/studio.db. Files stay under data_dir. */
+int store_open_url(store **out, const char *data_dir, const char *db_url, vc_error *err);
+/* The url the store was opened with (for a second connection, e.g. LISTEN). */
+const char *store_url(const store *s);
+db_dialect store_dialect(const store *s);
 void store_close(store *s);
 const char *store_root(const store *s);
 
 void store_lock(store *s);
 void store_unlock(store *s);
-sqlite3 *store_db(store *s); /* only between store_lock and store_unlock */
+db *store_db(store *s); /* only between store_lock and store_unlock */
 
 /* Runs sql (no results) under the lock; for tests and simple maintenance. */
 int store_exec(store *s, const char *sql, vc_error *err);

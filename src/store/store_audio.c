@@ -14,22 +14,22 @@ int store_audio_insert(store *s, const store_audio *a, vc_error *err)
         "purpose, sample_rate, channels, format, analysis_json, warning) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
     if (store_user_ensure(s, a->user_id, err)) return -1;
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc = store_prepare(s, SQL, &st, err);
     if (!rc) {
-        sqlite3_bind_text(st, 1, a->audio_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, a->user_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, a->filename, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, a->file_path, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, a->file_size_mb);
-        sqlite3_bind_double(st, 6, a->duration_seconds);
-        sqlite3_bind_double(st, 7, a->snr_db);
-        sqlite3_bind_text(st, 8, a->purpose, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 9, a->sample_rate);
-        sqlite3_bind_int(st, 10, a->channels);
-        sqlite3_bind_text(st, 11, a->format, -1, SQLITE_STATIC);
-        if (a->analysis_json) sqlite3_bind_text(st, 12, a->analysis_json, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 13, a->warning, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, a->audio_id);
+        db_bind_text(st, 2, a->user_id);
+        db_bind_text(st, 3, a->filename);
+        db_bind_text(st, 4, a->file_path);
+        db_bind_double(st, 5, a->file_size_mb);
+        db_bind_double(st, 6, a->duration_seconds);
+        db_bind_double(st, 7, a->snr_db);
+        db_bind_text(st, 8, a->purpose);
+        db_bind_int64(st, 9, a->sample_rate);
+        db_bind_int64(st, 10, a->channels);
+        db_bind_text(st, 11, a->format);
+        if (a->analysis_json) db_bind_text(st, 12, a->analysis_json);
+        db_bind_text(st, 13, a->warning);
         rc = store_step_done(s, st, err);
     }
     store_unlock(s);
@@ -41,7 +41,7 @@ int store_audio_insert(store *s, const store_audio *a, vc_error *err)
     "snr_db, sample_rate, channels, analysis_json, warning"
 
 /* analysis_json is strdup'd (owned by a). */
-static void read_row(sqlite3_stmt *st, store_audio *a)
+static void read_row(db_stmt *st, store_audio *a)
 {
     memset(a, 0, sizeof *a);
     store_col_text(st, 0, a->audio_id, sizeof a->audio_id);
@@ -51,13 +51,13 @@ static void read_row(sqlite3_stmt *st, store_audio *a)
     store_col_text(st, 4, a->purpose, sizeof a->purpose);
     store_col_text(st, 5, a->format, sizeof a->format);
     store_col_text(st, 6, a->created_at, sizeof a->created_at);
-    a->file_size_mb = sqlite3_column_double(st, 7);
-    a->duration_seconds = sqlite3_column_double(st, 8);
-    a->snr_db = sqlite3_column_double(st, 9);
-    a->sample_rate = sqlite3_column_int(st, 10);
-    a->channels = sqlite3_column_int(st, 11);
-    const unsigned char *j = sqlite3_column_text(st, 12);
-    a->analysis_json = j ? strdup((const char *)j) : NULL;
+    a->file_size_mb = db_col_double(st, 7);
+    a->duration_seconds = db_col_double(st, 8);
+    a->snr_db = db_col_double(st, 9);
+    a->sample_rate = db_col_int(st, 10);
+    a->channels = db_col_int(st, 11);
+    const char *j = db_col_text(st, 12);
+    a->analysis_json = j ? strdup(j) : NULL;
     store_col_text(st, 13, a->warning, sizeof a->warning);
 }
 
@@ -66,16 +66,18 @@ int store_audio_get(store *s, const char *user_id, const char *audio_id, store_a
     static const char SQL[] = "SELECT " AUDIO_COLS " FROM audio_files WHERE audio_id=? AND user_id=?";
     memset(a, 0, sizeof *a);
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc = store_cached(s, SQL, &st, err);
     if (!rc) {
-        sqlite3_bind_text(st, 1, audio_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        db_bind_text(st, 1, audio_id);
+        db_bind_text(st, 2, user_id);
+        int step = db_step(st, err);
+        if (step == 1)
             read_row(st, a);
-        } else {
+        else if (step == 0)
             rc = vc_fail(err, VC_ERR_AUDIO_NOT_FOUND, "audio %s not found", audio_id);
-        }
+        else
+            rc = -1;
         store_cached_done(st);
     }
     store_unlock(s);
@@ -87,11 +89,11 @@ int store_audio_delete(store *s, const char *user_id, const char *audio_id, vc_e
     store_audio a;
     if (store_audio_get(s, user_id, audio_id, &a, err)) return -1;
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc = store_prepare(s, "DELETE FROM audio_files WHERE audio_id=? AND user_id=?", &st, err);
     if (!rc) {
-        sqlite3_bind_text(st, 1, audio_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, audio_id);
+        db_bind_text(st, 2, user_id);
         rc = store_step_done(s, st, err);
     }
     store_unlock(s);
@@ -114,20 +116,22 @@ void store_audio_free(store_audio *a)
 int store_audio_list(store *s, const char *user_id, const char *purpose, int (*fn)(const store_audio *a, void *ctx),
                      void *ctx, vc_error *err)
 {
-    static const char SQL[] = "SELECT " AUDIO_COLS " FROM audio_files WHERE user_id=? AND (?2 IS NULL OR purpose=?2) "
+    static const char SQL[] = "SELECT " AUDIO_COLS " FROM audio_files WHERE user_id=?1 AND (?2 IS NULL OR purpose=?2) "
                               "ORDER BY created_at DESC, audio_id";
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc = store_cached(s, SQL, &st, err);
     if (!rc) {
-        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
-        if (purpose) sqlite3_bind_text(st, 2, purpose, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, user_id);
+        if (purpose) db_bind_text(st, 2, purpose);
         store_audio a;
-        while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        int step;
+        while (!rc && (step = db_step(st, err)) == 1) {
             read_row(st, &a);
             rc = fn(&a, ctx);
             store_audio_free(&a);
         }
+        if (!rc && step < 0) rc = -1;
         store_cached_done(st);
     }
     store_unlock(s);

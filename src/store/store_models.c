@@ -17,12 +17,13 @@ static const store_migration MODEL_STEPS[] = {
     {1, "ALTER TABLE models ADD COLUMN sample_rate INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE models ADD COLUMN version TEXT NOT NULL DEFAULT '';"
         "ALTER TABLE models ADD COLUMN f0 INTEGER NOT NULL DEFAULT 0;"
-        "ALTER TABLE models ADD COLUMN has_index INTEGER NOT NULL DEFAULT 0;"},
+        "ALTER TABLE models ADD COLUMN has_index INTEGER NOT NULL DEFAULT 0;",
+     NULL},
 };
 
 const store_migration_set MODELS_MIGRATIONS = {"models", MODEL_STEPS, sizeof MODEL_STEPS / sizeof MODEL_STEPS[0]};
 
-static void read_row(sqlite3_stmt *st, store_model *m)
+static void read_row(db_stmt *st, store_model *m)
 {
     memset(m, 0, sizeof *m);
     store_col_text(st, 0, m->model_id, sizeof m->model_id);
@@ -30,43 +31,43 @@ static void read_row(sqlite3_stmt *st, store_model *m)
     store_col_text(st, 2, m->name, sizeof m->name);
     store_col_text(st, 3, m->created_at, sizeof m->created_at);
     store_col_text(st, 4, m->kind, sizeof m->kind);
-    m->training_duration_minutes = sqlite3_column_int(st, 5);
+    m->training_duration_minutes = db_col_int(st, 5);
     store_col_text(st, 6, m->quality_grade, sizeof m->quality_grade);
-    m->final_loss = sqlite3_column_double(st, 7);
-    m->training_audio_duration_seconds = sqlite3_column_double(st, 8);
-    m->file_size_mb = sqlite3_column_double(st, 9);
+    m->final_loss = db_col_double(st, 7);
+    m->training_audio_duration_seconds = db_col_double(st, 8);
+    m->file_size_mb = db_col_double(st, 9);
     store_col_text(st, 10, m->file_path, sizeof m->file_path);
-    m->sample_rate = sqlite3_column_int(st, 11);
+    m->sample_rate = db_col_int(st, 11);
     store_col_text(st, 12, m->version, sizeof m->version);
-    m->f0 = sqlite3_column_int(st, 13);
-    m->has_index = sqlite3_column_int(st, 14);
+    m->f0 = db_col_int(st, 13);
+    m->has_index = db_col_int(st, 14);
 }
 
 int store_model_insert(store *s, const store_model *m, vc_error *err)
 {
     if (store_user_ensure(s, m->user_id, err)) return -1;
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc = store_prepare(s,
                            "INSERT INTO models(model_id, user_id, name, kind, training_duration_minutes, quality_grade, "
                            "final_loss, training_audio_duration_seconds, file_size_mb, file_path, sample_rate, version, f0, "
                            "has_index) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            &st, err);
     if (!rc) {
-        sqlite3_bind_text(st, 1, m->model_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, m->user_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, m->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, m->kind[0] ? m->kind : "rvc", -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 5, m->training_duration_minutes);
-        sqlite3_bind_text(st, 6, m->quality_grade, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 7, m->final_loss);
-        sqlite3_bind_double(st, 8, m->training_audio_duration_seconds);
-        sqlite3_bind_double(st, 9, m->file_size_mb);
-        sqlite3_bind_text(st, 10, m->file_path, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 11, m->sample_rate);
-        sqlite3_bind_text(st, 12, m->version, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 13, m->f0);
-        sqlite3_bind_int(st, 14, m->has_index);
+        db_bind_text(st, 1, m->model_id);
+        db_bind_text(st, 2, m->user_id);
+        db_bind_text(st, 3, m->name);
+        db_bind_text(st, 4, m->kind[0] ? m->kind : "rvc");
+        db_bind_int64(st, 5, m->training_duration_minutes);
+        db_bind_text(st, 6, m->quality_grade);
+        db_bind_double(st, 7, m->final_loss);
+        db_bind_double(st, 8, m->training_audio_duration_seconds);
+        db_bind_double(st, 9, m->file_size_mb);
+        db_bind_text(st, 10, m->file_path);
+        db_bind_int64(st, 11, m->sample_rate);
+        db_bind_text(st, 12, m->version);
+        db_bind_int64(st, 13, m->f0);
+        db_bind_int64(st, 14, m->has_index);
         rc = store_step_done(s, st, err);
     }
     store_unlock(s);
@@ -77,15 +78,16 @@ int store_model_get(store *s, const char *user_id, const char *model_id, store_m
 {
     static const char SQL[] = "SELECT " MODEL_COLS " FROM models WHERE model_id=? AND user_id=?";
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc = store_cached(s, SQL, &st, err);
     if (!rc) {
-        sqlite3_bind_text(st, 1, model_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
+        db_bind_text(st, 1, model_id);
+        db_bind_text(st, 2, user_id);
+        int step = db_step(st, err);
+        if (step == 1)
             read_row(st, m);
         else
-            rc = vc_fail(err, VC_ERR_MODEL_NOT_FOUND, "model %s not found", model_id);
+            rc = step < 0 ? -1 : vc_fail(err, VC_ERR_MODEL_NOT_FOUND, "model %s not found", model_id);
         store_cached_done(st);
     }
     store_unlock(s);
@@ -97,15 +99,17 @@ int store_model_list(store *s, const char *user_id, int (*fn)(const store_model 
 {
     static const char SQL[] = "SELECT " MODEL_COLS " FROM models WHERE user_id=? ORDER BY created_at DESC, model_id";
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc = store_cached(s, SQL, &st, err);
     if (!rc) {
-        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, user_id);
         store_model m;
-        while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        int step;
+        while (!rc && (step = db_step(st, err)) == 1) {
             read_row(st, &m);
             rc = fn(&m, ctx);
         }
+        if (!rc && step < 0) rc = -1;
         store_cached_done(st);
     }
     store_unlock(s);
@@ -117,11 +121,11 @@ int store_model_delete(store *s, const char *user_id, const char *model_id, vc_e
     store_model m;
     if (store_model_get(s, user_id, model_id, &m, err)) return -1;
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc = store_prepare(s, "DELETE FROM models WHERE model_id=? AND user_id=?", &st, err);
     if (!rc) {
-        sqlite3_bind_text(st, 1, model_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, model_id);
+        db_bind_text(st, 2, user_id);
         rc = store_step_done(s, st, err);
     }
     store_unlock(s);
@@ -136,12 +140,12 @@ int store_model_rename(store *s, const char *user_id, const char *model_id, cons
     store_model m;
     if (store_model_get(s, user_id, model_id, &m, err)) return -1; /* VC_ERR_MODEL_NOT_FOUND */
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc = store_prepare(s, "UPDATE models SET name=? WHERE model_id=? AND user_id=?", &st, err);
     if (!rc) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, model_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, user_id, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, name);
+        db_bind_text(st, 2, model_id);
+        db_bind_text(st, 3, user_id);
         rc = store_step_done(s, st, err);
     }
     store_unlock(s);

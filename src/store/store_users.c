@@ -9,9 +9,9 @@
 
 static int user_ensure_unlocked(store *s, const char *user_id, vc_error *err)
 {
-    sqlite3_stmt *st;
-    if (store_prepare(s, "INSERT OR IGNORE INTO users(user_id) VALUES (?)", &st, err)) return -1;
-    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    db_stmt *st;
+    if (store_prepare(s, "INSERT INTO users(user_id) VALUES (?) ON CONFLICT (user_id) DO NOTHING", &st, err)) return -1;
+    db_bind_text(st, 1, user_id);
     return store_step_done(s, st, err);
 }
 
@@ -34,12 +34,12 @@ int store_key_create(store *s, const char *user_id, char secret[80], char key_id
     snprintf(secret, 80, "%s%s", raw, more + 2); /* vcs_ + 48 hex digits = 192 random bits */
     store_sha256_hex(secret, hash);
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc = store_prepare(s, "INSERT INTO api_keys(key_id, user_id, key_sha256) VALUES (?,?,?)", &st, err);
     if (!rc) {
-        sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, key_id);
+        db_bind_text(st, 2, user_id);
+        db_bind_text(st, 3, hash);
         rc = store_step_done(s, st, err);
     }
     store_unlock(s);
@@ -52,12 +52,12 @@ int store_key_lookup(store *s, const char *secret, char user_id[STORE_ID_MAX], v
     store_sha256_hex(secret, hash);
     static const char SQL[] = "SELECT user_id FROM api_keys WHERE key_sha256=? AND revoked_at IS NULL";
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int found = -1;
     if (!store_cached(s, SQL, &st, err)) {
-        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-        found = sqlite3_step(st) == SQLITE_ROW;
-        if (found) store_col_text(st, 0, user_id, STORE_ID_MAX);
+        db_bind_text(st, 1, hash);
+        found = db_step(st, err);
+        if (found == 1) store_col_text(st, 0, user_id, STORE_ID_MAX);
         store_cached_done(st);
     }
     store_unlock(s);
@@ -68,10 +68,10 @@ int store_key_count(store *s, vc_error *err)
 {
     static const char SQL[] = "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL";
     store_lock(s);
-    sqlite3_stmt *st;
+    db_stmt *st;
     int n = -1;
     if (!store_cached(s, SQL, &st, err)) {
-        n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+        n = db_step(st, err) == 1 ? db_col_int(st, 0) : -1;
         store_cached_done(st);
     }
     store_unlock(s);
@@ -81,15 +81,16 @@ int store_key_count(store *s, vc_error *err)
 int store_key_revoke(store *s, const char *key_id, vc_error *err)
 {
     store_lock(s);
-    sqlite3_stmt *st;
-    int rc = store_prepare(s,
-                           "UPDATE api_keys SET revoked_at=strftime('%Y-%m-%dT%H:%M:%SZ','now') "
-                           "WHERE key_id=? AND revoked_at IS NULL",
-                           &st, err);
+    db_stmt *st;
+    char now[32];
+    store_now_iso(now);
+    int rc = store_prepare(s, "UPDATE api_keys SET revoked_at=? WHERE key_id=? AND revoked_at IS NULL", &st, err);
     if (!rc) {
-        sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
-        rc = store_step_done(s, st, err);
-        if (!rc && sqlite3_changes(s->db) == 0) rc = vc_fail(err, VC_ERR_NOT_FOUND, "no active key %s", key_id);
+        db_bind_text(st, 1, now);
+        db_bind_text(st, 2, key_id);
+        rc = db_step(st, err) < 0 ? -1 : 0;
+        if (!rc && db_changes(st) == 0) rc = vc_fail(err, VC_ERR_NOT_FOUND, "no active key %s", key_id);
+        db_finalize(st);
     }
     store_unlock(s);
     return rc;

@@ -330,7 +330,7 @@ static void insert_model(const char *user, const char *id, char *file_out, size_
 {
     store *st;
     vc_error err;
-    assert_int_equal(store_open(&st, S.data_dir, &err), 0);
+    assert_int_equal(store_open_url(&st, S.data_dir, S.db_url, &err), 0);
     store_model m = {0};
     snprintf(m.model_id, sizeof m.model_id, "%s", id);
     snprintf(m.user_id, sizeof m.user_id, "%s", user);
@@ -391,7 +391,7 @@ static void test_auth_and_isolation(void **state)
     insert_model("alice", "model_alice", file, sizeof file);
     store *st;
     vc_error err;
-    assert_int_equal(store_open(&st, S.data_dir, &err), 0);
+    assert_int_equal(store_open_url(&st, S.data_dir, S.db_url, &err), 0);
     assert_int_equal(store_key_create(st, "alice", key_a, kid, &err), 0);
     assert_int_equal(store_key_create(st, "bob", key_b, kid, &err), 0);
     store_close(st);

@@ -9,13 +9,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/store.h"
 #include "support/http_client.h"
 #include "support/test_api.h"
 #include "support/test_server.h"
@@ -53,21 +53,20 @@ static long wait_status(const char *path, long want, double seconds)
 /* A model row from long ago with its folder, written straight into the store (no API creates one). */
 static void add_old_model(void)
 {
-    char db_path[400], dir[400], cmd[900];
-    snprintf(db_path, sizeof db_path, "%s/studio.db", S.data_dir);
+    char dir[400], cmd[900];
     snprintf(dir, sizeof dir, "%s/models/model_keep", S.data_dir);
     snprintf(cmd, sizeof cmd, "mkdir -p %s && echo weights > %s/model.pth && touch -d '2020-01-01' %s/model.pth", dir,
              dir, dir);
     assert_int_equal(system(cmd), 0);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO models (model_id, user_id, name, created_at, file_path) VALUES "
-                                  "('model_keep', 'local', 'old', '2020-01-01T00:00:00Z', 'models/model_keep')",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    store *st; /* a second connection beside the server's (SQLite file or PostgreSQL) */
+    vc_error err;
+    assert_int_equal(store_open_url(&st, S.data_dir, S.db_url, &err), 0);
+    assert_int_equal(store_exec(st,
+                                "INSERT INTO models (model_id, user_id, name, created_at, file_path) VALUES "
+                                "('model_keep', 'local', 'old', '2020-01-01T00:00:00Z', 'models/model_keep')",
+                                &err),
+                     0);
+    store_close(st);
 }
 
 static void old_unused_audio_goes_what_is_needed_stays(void **state)

@@ -14,10 +14,12 @@
 
 #include <cmocka.h>
 
+#include "support/test_db.h"
 #include "jobs/jobs_internal.h"
 
 typedef struct fixture {
     char dir[256];
+    char url[512]; /* "" = SQLite; else a fresh PostgreSQL database (test_db.h) */
     store *s;
     jobs *j;
 } fixture;
@@ -28,7 +30,8 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/vcs-jobs-events-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     vc_error err;
-    assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+    assert_true(test_db_fresh(f->url, sizeof f->url) >= 0);
+    assert_int_equal(store_open_url(&f->s, f->dir, f->url, &err), 0);
     jobs_config cfg;
     jobs_config_defaults(&cfg);
     cfg.test_kinds = 1;
@@ -42,6 +45,7 @@ static int teardown(void **state)
     fixture *f = *state;
     jobs_stop(f->j);
     store_close(f->s);
+    test_db_drop(f->url);
     store_remove_tree(f->dir, NULL);
     free(f);
     return 0;

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "support/test_db.h"
 #include "jobs/jobs_internal.h"
 #include "jobs/retention.h"
 
@@ -26,6 +27,7 @@
 
 typedef struct fixture {
     char dir[256];
+    char url[512]; /* "" = SQLite; else a fresh PostgreSQL database (test_db.h) */
     store *s;
     int64_t now;
     retention_config cfg;
@@ -37,7 +39,8 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/vcs-retention-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     vc_error err;
-    assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+    assert_true(test_db_fresh(f->url, sizeof f->url) >= 0);
+    assert_int_equal(store_open_url(&f->s, f->dir, f->url, &err), 0);
     f->now = (int64_t)time(NULL);
     retention_config_defaults(&f->cfg);
     *state = f;
@@ -48,6 +51,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     store_close(f->s);
+    test_db_drop(f->url);
     store_remove_tree(f->dir, NULL);
     free(f);
     return 0;
@@ -76,8 +80,12 @@ static void add_audio(fixture *f, const char *id, const char *purpose, int64_t a
     else snprintf(a.file_path, sizeof a.file_path, "uploads/%s/local/%s.wav", purpose, id);
     vc_error err;
     assert_int_equal(store_audio_insert(f->s, &a, &err), 0);
-    exec_sql(f, "UPDATE audio_files SET created_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %lld, 'unixepoch') "
-                "WHERE audio_id = '%s'", (long long)(f->now - age_s), id);
+    time_t created = (time_t)(f->now - age_s);
+    struct tm tm;
+    char iso[32];
+    gmtime_r(&created, &tm);
+    strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm); /* in C: the SQL spelling differs per dialect */
+    exec_sql(f, "UPDATE audio_files SET created_at = '%s' WHERE audio_id = '%s'", iso, id);
     char path[1600], dir[1600];
     store_path(f->s, path, sizeof path, "%s", a.file_path);
     snprintf(dir, sizeof dir, "%s", path);
@@ -106,12 +114,13 @@ static int row_count(fixture *f, const char *sql_fmt, const char *id)
 {
     char sql[512];
     snprintf(sql, sizeof sql, sql_fmt, id);
-    sqlite3_stmt *st;
+    db_stmt *st;
+    vc_error err;
     store_lock(f->s);
-    assert_int_equal(sqlite3_prepare_v2(store_db(f->s), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    assert_int_equal(db_prepare(store_db(f->s), sql, &st, &err), 0);
+    assert_int_equal(db_step(st, &err), 1);
+    int n = db_col_int(st, 0);
+    db_finalize(st);
     store_unlock(f->s);
     return n;
 }

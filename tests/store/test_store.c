@@ -13,10 +13,12 @@
 
 #include <cmocka.h>
 
+#include "support/test_db.h"
 #include "store/store.h"
 
 typedef struct fixture {
     char dir[256];
+    char url[512]; /* "" = SQLite; else a fresh PostgreSQL database (test_db.h) */
     store *s;
 } fixture;
 
@@ -26,7 +28,8 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/vcs-store-test-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     vc_error err;
-    assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+    assert_true(test_db_fresh(f->url, sizeof f->url) >= 0);
+    assert_int_equal(store_open_url(&f->s, f->dir, f->url, &err), 0);
     *state = f;
     return 0;
 }
@@ -35,6 +38,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     store_close(f->s);
+    test_db_drop(f->url);
     store_remove_tree(f->dir, NULL);
     free(f);
     return 0;
@@ -51,17 +55,19 @@ static void test_migrations_are_recorded_once(void **state)
     fixture *f = *state;
     vc_error err;
     store_close(f->s);
-    assert_int_equal(store_open(&f->s, f->dir, &err), 0); /* reopening must not re-run steps */
+    assert_int_equal(store_open_url(&f->s, f->dir, f->url, &err), 0); /* reopening must not re-run steps */
     store_lock(f->s);
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(store_db(f->s), "SELECT count(*) FROM schema_version WHERE module='core'", -1, &st, NULL);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 1);
-    sqlite3_finalize(st);
-    sqlite3_prepare_v2(store_db(f->s), "PRAGMA journal_mode", -1, &st, NULL);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
-    sqlite3_finalize(st);
+    db_stmt *st;
+    assert_int_equal(db_prepare(store_db(f->s), "SELECT count(*) FROM schema_version WHERE module='core'", &st, &err), 0);
+    assert_int_equal(db_step(st, &err), 1);
+    assert_int_equal(db_col_int(st, 0), 1);
+    db_finalize(st);
+    if (store_dialect(f->s) == DB_SQLITE) {
+        assert_int_equal(db_prepare(store_db(f->s), "PRAGMA journal_mode", &st, &err), 0);
+        assert_int_equal(db_step(st, &err), 1);
+        assert_string_equal(db_col_text(st, 0), "wal");
+        db_finalize(st);
+    }
     store_unlock(f->s);
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "http_client.h"
+#include "test_db.h"
 #include "test_server.h"
 
 int test_free_port(void)
@@ -73,6 +74,14 @@ static void exec_server(test_server *s, const char *const *env, const char *cons
     for (size_t i = 0; args && args[i] && n < 31; i++) argv[n++] = args[i];
     argv[n] = NULL;
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* a test that aborts mid-way never leaves a server behind */
+    if (s->db_url[0]) {
+        setenv("VCS_DATABASE_URL", s->db_url, 1);
+        /* a stable worker name: after test_server_restart the server takes back its own jobs at
+         * once (PostgreSQL), as a restarted `serve` with --name / VCS_WORKER_NAME does */
+        char name[64];
+        snprintf(name, sizeof name, "test-%s", strrchr(s->root, '/') + 1);
+        setenv("VCS_WORKER_NAME", name, 1);
+    }
     for (size_t i = 0; env && env[i]; i++) putenv((char *)env[i]);
     int fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
@@ -128,6 +137,37 @@ static int spawn(test_server *s)
     return 0;
 }
 
+/* PostgreSQL runs: the CLI verbs a test runs (keys create, models import) must find the database
+ * of the server they are pointed at, so VCS_DATABASE_URL in the test process names the newest
+ * live server's database (tests run one thread; a second server is started and stopped inside
+ * one test). */
+#define LIVE_MAX 16
+static const test_server *LIVE[LIVE_MAX];
+static int N_LIVE;
+
+static void live_env(void)
+{
+    if (N_LIVE) setenv("VCS_DATABASE_URL", LIVE[N_LIVE - 1]->db_url, 1);
+    else unsetenv("VCS_DATABASE_URL");
+}
+
+static void live_push(const test_server *s)
+{
+    if (N_LIVE < LIVE_MAX) LIVE[N_LIVE++] = s;
+    live_env();
+}
+
+static void live_remove(const test_server *s)
+{
+    for (int i = 0; i < N_LIVE; i++)
+        if (LIVE[i] == s) {
+            memmove(&LIVE[i], &LIVE[i + 1], sizeof LIVE[0] * (size_t)(N_LIVE - i - 1));
+            N_LIVE--;
+            break;
+        }
+    live_env();
+}
+
 int test_server_start(test_server *s, const char *const *env, const char *const *args)
 {
     memset(s, 0, sizeof *s);
@@ -137,6 +177,8 @@ int test_server_start(test_server *s, const char *const *env, const char *const 
     snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->root);
     s->env = env;
     s->args = args;
+    if (test_db_fresh(s->db_url, sizeof s->db_url) < 0) return -1;
+    if (s->db_url[0]) live_push(s);
     return spawn(s);
 }
 
@@ -175,6 +217,9 @@ int test_server_stop_keep(test_server *s)
 
 void test_server_cleanup(test_server *s)
 {
+    if (s->db_url[0]) live_remove(s);
+    test_db_drop(s->db_url);
+    s->db_url[0] = '\0';
     if (!s->root[0]) return;
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->root);

@@ -12,6 +12,8 @@
  * (build-X/tests/api/test_foo → build-X/voiceclone). env: extra "KEY=VALUE" strings for the server
  * process (e.g. "VCS_UPLOAD_EXPIRY_SECONDS=1"); args: extra CLI arguments. Both NULL-terminated.
  * The server's stderr (access log) goes to s.log_path; it is printed when the server fails to start.
+ * With VCS_TEST_DATABASE_URL set (tests/support/test_db.h) each server gets a fresh PostgreSQL
+ * database instead of data/studio.db, so the API suite runs on either store.
  */
 #ifndef VC_TEST_SERVER_H
 #define VC_TEST_SERVER_H
@@ -25,6 +27,8 @@ typedef struct test_server {
     char data_dir[300];
     char log_path[300];
     char base_url[64];   /* http://127.0.0.1:PORT */
+    char db_url[512];    /* with VCS_TEST_DATABASE_URL: a fresh PostgreSQL database for this server
+                          * (passed as VCS_DATABASE_URL, dropped by cleanup); "" = SQLite */
     const char *const *env, *const *args; /* as given to start (kept for restart) */
 } test_server;
 
