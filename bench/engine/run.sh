@@ -6,7 +6,9 @@
 #
 #   RVC_SRC=<RVC-WebUI tree> F5TTS_SRC=<F5-TTS>/src VOCOS_SRC=<vocos> bash bench/engine/run.sh
 #   SITTINGS=3 (default)  STAGES="rvc f5 train" (default: rvc f5)  PERF=../shared/perf
-# When PyTorch or an official tree is missing, says so and reports our numbers only.
+# When PyTorch or an official tree is missing, says so and reports our numbers only; when the
+# PyTorch side fails, its last error line is printed as a note. The F5-TTS side also needs Debian's
+# python3-jieba (the shims' rjieba stand-in imports it), besides the packages the perf README lists.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-build/voiceclone}
@@ -28,17 +30,19 @@ for s in $(seq 1 "$SITTINGS"); do
     case $stage in
       rvc)
         if have_torch && [ -n "${RVC_SRC:-}" ] && [ -d "$RVC_SRC" ]; then
-          $U $PY "$PERF/pytorch_rvc.py" --rvc-src "$RVC_SRC" --out "$tmp/rvc.json" \
-             --stages hubert_base,rmvpe_full,synth_v2_48k_infer >/dev/null 2>&1 \
-            && echo "{\"side\":\"pytorch\",\"rvc\":$(cat "$tmp/rvc.json")}" | tag "$s"
+          if $U $PY "$PERF/pytorch_rvc.py" --rvc-src "$RVC_SRC" --out "$tmp/rvc.json" \
+             --stages hubert_base,rmvpe_full,synth_v2_48k_infer >"$tmp/rvc.log" 2>&1; then
+            echo "{\"side\":\"pytorch\",\"rvc\":$(cat "$tmp/rvc.json")}" | tag "$s"
+          else note "PyTorch RVC side failed: $(tail -n 1 "$tmp/rvc.log" | tr -d '"\\')"; fi
         else note "PyTorch or RVC_SRC missing: RVC numbers are ours only"; fi
         for p in fp32 bf16; do
           $U VCS_PRECISION=$p "$BIN" bench rvc 2>/dev/null | sed "s/^{/{\"side\":\"ours\",\"precision\":\"$p\",/" | tag "$s"
         done ;;
       f5)
         if have_torch && [ -n "${F5TTS_SRC:-}" ] && [ -n "${VOCOS_SRC:-}" ]; then
-          F5TTS_SRC=$F5TTS_SRC VOCOS_SRC=$VOCOS_SRC $U $PY "$PERF/pytorch_f5tts.py" --json "$tmp/f5.json" >/dev/null 2>&1 \
-            && echo "{\"side\":\"pytorch\",\"f5\":$(cat "$tmp/f5.json")}" | tag "$s"
+          if F5TTS_SRC=$F5TTS_SRC VOCOS_SRC=$VOCOS_SRC $U $PY "$PERF/pytorch_f5tts.py" --json "$tmp/f5.json" >"$tmp/f5.log" 2>&1; then
+            echo "{\"side\":\"pytorch\",\"f5\":$(cat "$tmp/f5.json")}" | tag "$s"
+          else note "PyTorch F5 side failed: $(tail -n 1 "$tmp/f5.log" | tr -d '"\\')"; fi
         else note "PyTorch or F5TTS_SRC/VOCOS_SRC missing: F5 numbers are ours only"; fi
         for p in fp32 bf16; do
           $U VCS_PRECISION=$p "$BIN" bench f5tts 2>/dev/null | sed "s/^{/{\"side\":\"ours\",\"precision\":\"$p\",/" | tag "$s"

@@ -60,7 +60,7 @@ static int parse_args(int argc, char **argv, worker_args *a)
     if (env) snprintf(a->database, sizeof a->database, "%s", env);
     jobs_config_defaults(&a->cfg);
     jobs_config_from_env(&a->cfg);
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return -1;
         if (!strcmp(argv[i], "--data")) snprintf(a->data, sizeof a->data, "%s", v);
@@ -70,7 +70,6 @@ static int parse_args(int argc, char **argv, worker_args *a)
             if (parse_lanes(v, &a->cfg)) return -1;
         } else
             return -1;
-        i++;
     }
     return 0;
 }

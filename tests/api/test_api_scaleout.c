@@ -36,7 +36,9 @@ static char DB_URL[512];
 static test_server API, API2;
 static pid_t WORKER_PID[WORKERS];
 
-static const char *const NODE_ENV[] = {"VCS_JOBS_TEST_KINDS=1", "VCS_LEASE_MS=" LEASE_MS, "VCS_ACCESS_LOG=0", NULL};
+/* VCS_QUOTA_ACTIVE_JOBS: the test submits 30 jobs at once, above the per-user default of 20 */
+static const char *const NODE_ENV[] = {"VCS_JOBS_TEST_KINDS=1", "VCS_LEASE_MS=" LEASE_MS, "VCS_ACCESS_LOG=0",
+                                       "VCS_QUOTA_ACTIVE_JOBS=100", NULL};
 
 static int shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int shell(const char *fmt, ...)

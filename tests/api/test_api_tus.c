@@ -358,7 +358,7 @@ static void all_bytes_but_no_audio(test_server *s, char *loc, size_t cap)
     store *st;
     store_upload u;
     vc_error err;
-    assert_int_equal(store_open(&st, s->data_dir, &err), 0);
+    assert_int_equal(store_open_url(&st, s->data_dir, s->db_url, &err), 0);
     assert_int_equal(store_upload_get(st, "local", id, &u, &err), 0);
     u.offset = (int64_t)LEN;
     assert_int_equal(store_upload_update(st, &u, &err), 0);
