@@ -57,6 +57,9 @@ $(BUILD)/obj/%.o: %.c
 	@echo "CC $<"
 	$(Q)$(CC) $(ALLCFLAGS) -MMD -MP -c $< -o $@
 
+# layers.c threads its long element-wise loops with OpenMP (the runtime oneDNN uses).
+$(BUILD)/obj/src/nn/layers.o: EXTRA_CFLAGS += -fopenmp
+
 # main.c checks the CPU before anything else runs, so it must not itself need AVX2.
 $(BUILD)/obj/src/cli/main.o: EXTRA_CFLAGS += -march=x86-64 -mtune=generic
 

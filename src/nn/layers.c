@@ -39,9 +39,27 @@ void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *g
     }
 }
 
+/* Element-wise ops over long signals (HiFi-GAN's 480 k × 32 activations) run on the current
+ * engine context's threads through OpenMP, the runtime oneDNN already uses, so the second core
+ * works instead of spinning between two convolutions. Each element is computed by one thread
+ * with the same expression: results do not depend on the thread count. */
+#define NN_PAR_MIN 65536
+
+static int par_threads(size_t n)
+{
+    return n >= NN_PAR_MIN ? nn_ctx_threads(nn_ctx_current()) : 1;
+}
+
 void nn_leaky_relu(float *x, size_t n, float slope)
 {
+#pragma omp parallel for num_threads(par_threads(n)) schedule(static)
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : x[i] * slope;
+}
+
+void nn_add_inplace(float *dst, const float *src, size_t n)
+{
+#pragma omp parallel for num_threads(par_threads(n)) schedule(static)
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
 void nn_sigmoid(float *x, size_t n)

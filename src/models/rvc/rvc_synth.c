@@ -453,7 +453,7 @@ static int resblock1(const resblock *r, const float *x, int T, int ch, float *ou
         if (run_conv(&r->c1[m], b, a, T, err)) return -1;
         nn_leaky_relu(b, (size_t)T * ch, 0.1f);
         if (run_conv(&r->c2[m], a, b, T, err)) return -1;
-        for (size_t i = 0; i < (size_t)T * ch; i++) out[i] += a[i];
+        nn_add_inplace(out, a, (size_t)T * ch);
         if (call && call->stop && call->stop(call->stop_ctx)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
     }
     return 0;
@@ -489,7 +489,7 @@ static int resblocks_tiled(const rvc_synth *s, int i, const float *y, int T2, in
         for (int j = 0; rc == 0 && j < nk; j++) {
             rc = resblock1(&s->resblocks[i * nk + j], y + (size_t)lo * ch, hi - lo, ch, rb, ta, tb, call, err);
             const float *keep = rb + (size_t)(t0 - lo) * ch;
-            for (size_t q = 0; rc == 0 && q < (size_t)(t1 - t0) * ch; q++) acc[(size_t)t0 * ch + q] += keep[q];
+            if (rc == 0) nn_add_inplace(acc + (size_t)t0 * ch, keep, (size_t)(t1 - t0) * ch);
         }
     }
     free(rb); free(ta); free(tb);
@@ -514,7 +514,7 @@ static int decoder_stage(const rvc_synth *s, int i, const float *x, int T, const
     if (rc == 0 && har) { /* NSF: the harmonic source, downsampled to this stage's rate, is added (acc as scratch) */
         rc = run_conv(&u->noise, acc, har, L, err);
         if (rc == 0 && nn_conv1d_out_len(&u->noise.d, L) != T2) rc = vc_fail(err, VC_ERR_INTERNAL, "decoder: source length mismatch");
-        for (size_t j = 0; rc == 0 && j < n; j++) y[j] += acc[j];
+        if (rc == 0) nn_add_inplace(y, acc, n);
     }
     if (rc == 0) memset(acc, 0, sizeof(float) * n);
     if (rc == 0) rc = resblocks_tiled(s, i, y, T2, ch, acc, call, err);
