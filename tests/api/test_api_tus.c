@@ -279,7 +279,9 @@ static void test_expired_upload_is_gone(void **state)
 {
     (void)state;
     test_server s2;
-    const char *env[] = {"VCS_UPLOAD_EXPIRY_SECONDS=1", NULL};
+    /* expiry is kept in whole seconds (now + N): with N = 1 an upload created at x.99 s would
+     * already be expired 10 ms later, so 2 s, and a sleep past it */
+    const char *env[] = {"VCS_UPLOAD_EXPIRY_SECONDS=2", NULL};
     assert_int_equal(test_server_start(&s2, env, NULL), 0);
     char loc[200];
     http_response res;
@@ -287,7 +289,7 @@ static void test_expired_upload_is_gone(void **state)
     http_response_free(&res);
     assert_int_equal(patch(&s2, loc, 0, DATA, 100, NULL, &res), 204);
     http_response_free(&res);
-    usleep(1300 * 1000);
+    usleep(2300 * 1000);
     assert_int_equal(head(&s2, loc, &res), 410);
     http_response_free(&res);
     assert_int_equal(patch(&s2, loc, 100, DATA + 100, 100, NULL, &res), 410);
@@ -302,7 +304,9 @@ static void test_restart_keeps_audio_and_sweeps_expired(void **state)
 {
     (void)state;
     test_server s2;
-    const char *env[] = {"VCS_UPLOAD_EXPIRY_SECONDS=1", NULL};
+    /* expiry is kept in whole seconds (now + N): with N = 1 an upload created at x.99 s would
+     * already be expired 10 ms later, so 2 s, and a sleep past it */
+    const char *env[] = {"VCS_UPLOAD_EXPIRY_SECONDS=2", NULL};
     assert_int_equal(test_server_start(&s2, env, NULL), 0);
     char done[200], open_[200], url[300];
     http_response res;
@@ -320,7 +324,7 @@ static void test_restart_keeps_audio_and_sweeps_expired(void **state)
     char *wav = malloc(wav_len);
     memcpy(wav, res.body, wav_len);
     http_response_free(&res);
-    usleep(1300 * 1000);
+    usleep(2300 * 1000);
     assert_int_equal(test_server_restart(&s2), 0);
     char part[700];
     snprintf(part, sizeof part, "%s/uploads/tmp/%s.part", s2.data_dir, strrchr(open_, '/') + 1);
