@@ -57,7 +57,8 @@ $(BUILD)/obj/%.o: %.c
 	@echo "CC $<"
 	$(Q)$(CC) $(ALLCFLAGS) -MMD -MP -c $< -o $@
 
-# layers.c threads its long element-wise loops with OpenMP (the runtime oneDNN uses).
+# layers.c threads its long element-wise loops with OpenMP (the runtime oneDNN uses); the
+# sanitizer build (EXTRA_CFLAGS on its command line replaces this) compiles them serial.
 $(BUILD)/obj/src/nn/layers.o: EXTRA_CFLAGS += -fopenmp
 
 # main.c checks the CPU before anything else runs, so it must not itself need AVX2.

@@ -43,22 +43,28 @@ void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *g
  * engine context's threads through OpenMP, the runtime oneDNN already uses, so the second core
  * works instead of spinning between two convolutions. Each element is computed by one thread
  * with the same expression: results do not depend on the thread count. */
+#ifdef _OPENMP /* the Makefile builds this file with -fopenmp; the sanitizer build runs it serially */
 #define NN_PAR_MIN 65536
 
 static int par_threads(size_t n)
 {
     return n >= NN_PAR_MIN ? nn_ctx_threads(nn_ctx_current()) : 1;
 }
+#endif
 
 void nn_leaky_relu(float *x, size_t n, float slope)
 {
+#ifdef _OPENMP
 #pragma omp parallel for num_threads(par_threads(n)) schedule(static)
+#endif
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : x[i] * slope;
 }
 
 void nn_add_inplace(float *dst, const float *src, size_t n)
 {
+#ifdef _OPENMP
 #pragma omp parallel for num_threads(par_threads(n)) schedule(static)
+#endif
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
