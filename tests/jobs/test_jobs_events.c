@@ -98,15 +98,17 @@ static void memory_window_answers_like_the_log(void **state)
     free_events(ev, n);
     assert_int_equal(jobs_events_after(f->j, "job_unknown", 0, ev, 4, &err), 0);
     /* white box: the newest job is served from memory, the oldest (pushed out) from the log. On
-     * PostgreSQL other processes write events too, so the window holds only the jobs this process
-     * streams (docs/OPERATIONS.md) and every other read goes to the log. */
+     * PostgreSQL other processes write events too: the window holds the jobs this process streams
+     * plus what its LISTEN thread has caught up on, asynchronously (docs/OPERATIONS.md), so the
+     * newest job's events come from memory (2) or, not yet caught up, from the emptied log (0). */
     char sql[256];
     for (int k = 0; k < 2; k++) {
         snprintf(sql, sizeof sql, "DELETE FROM job_events WHERE job_id = '%s'", ids[k ? JOBS - 1 : 0]);
         assert_int_equal(store_exec(f->s, sql, &err), 0);
     }
     n = jobs_events_after(f->j, ids[JOBS - 1], 1, ev, 4, &err);
-    assert_int_equal(n, test_db_is_postgres() ? 0 : 2);
+    if (test_db_is_postgres()) assert_true(n == 0 || n == 2);
+    else assert_int_equal(n, 2);
     free_events(ev, n);
     assert_int_equal(jobs_events_after(f->j, ids[0], 0, ev, 4, &err), 0);
 }
