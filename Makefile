@@ -57,9 +57,11 @@ $(BUILD)/obj/%.o: %.c
 	@echo "CC $<"
 	$(Q)$(CC) $(ALLCFLAGS) -MMD -MP -c $< -o $@
 
-# layers.c threads its long element-wise loops with OpenMP (the runtime oneDNN uses); the
-# sanitizer build (EXTRA_CFLAGS on its command line replaces this) compiles them serial.
+# layers.c and the CPU backend's layout conversions thread their long loops with OpenMP (the
+# runtime oneDNN uses); the sanitizer build (EXTRA_CFLAGS on its command line replaces this)
+# compiles them serial.
 $(BUILD)/obj/src/nn/layers.o: EXTRA_CFLAGS += -fopenmp
+$(BUILD)/obj/src/nn/cpu/cpu_backend.o: EXTRA_CFLAGS += -fopenmp
 
 # main.c checks the CPU before anything else runs, so it must not itself need AVX2.
 $(BUILD)/obj/src/cli/main.o: EXTRA_CFLAGS += -march=x86-64 -mtune=generic

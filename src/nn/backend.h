@@ -31,6 +31,9 @@ typedef enum nn_precision {
 typedef enum nn_layout {
     NN_LAYOUT_CHANNELS_LAST = 0, /* [N][H][W][C]: time-major sequences [T, C] (H = 1, W = T) */
     NN_LAYOUT_CHANNELS_FIRST,    /* [N][C][H][W]: the tape's [B, C, T, W] (H = T) */
+    NN_LAYOUT_NATIVE,            /* the backend's own blocked layout, [N][C/b][H][W][b] with b = nn_native_block():
+                                    what its kernels read and write without conversion. Only for channel counts
+                                    that b divides; element-wise ops work on it as on any flat array. */
 } nn_layout;
 
 /* A 2-D convolution (1-D ones set the unused axis to size 1, kernel 1). Weights in PyTorch's
@@ -43,6 +46,10 @@ typedef struct nn_conv_spec {
     int pad_t, pad_b, pad_l, pad_r;
     int transposed;
     nn_layout layout;
+    /* Fused after the convolution and its bias, before any accumulation: LeakyReLU with this
+     * slope when post_lrelu is set (0 = ReLU). Saves one pass over the output. */
+    int post_lrelu;
+    float lrelu_slope;
 } nn_conv_spec;
 
 int nn_conv_spec_out_h(const nn_conv_spec *s);
@@ -81,6 +88,13 @@ typedef struct nn_backend {
     /* The same in float64 (the training loss's DFT runs in double, as its reference does). */
     void (*gemm_f64)(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, double alpha, const double *A, int lda,
                      const double *B, int ldb, double beta, double *C, int ldc);
+    /* The channel block b of NN_LAYOUT_NATIVE (16 where the CPU has AVX-512, else 8). */
+    int (*native_block)(nn_ctx *c);
+    /* dst (native, n frames) = frames [from, from + n) of the time-major src [T, C] (C a multiple of b). */
+    void (*seq_to_native)(nn_ctx *c, float *dst, const float *src, int C, int from, int n);
+    /* dst[to + t] (+)= scale · frame from + t of the native src (T frames), t < n, into time-major dst [·, C]. */
+    void (*seq_from_native)(nn_ctx *c, float *dst, int to, const float *src, int T, int C, int from, int n, float scale,
+                            int accumulate);
     /* Frees the backend state of a context. */
     void (*release)(nn_ctx *c);
 } nn_backend;
@@ -133,6 +147,12 @@ int nn_conv(const nn_conv_spec *s, float *out, const float *in, const float *w, 
 int nn_conv_bwd_data(const nn_conv_spec *s, float *g_in, const float *g_out, const float *w, vc_error *err);
 int nn_conv_bwd_weights(const nn_conv_spec *s, float *g_w, float *g_b, const float *in, const float *g_out,
                         vc_error *err);
+/* NN_LAYOUT_NATIVE's channel block on the current context, and the conversions of time-major
+ * sequences into and out of it (see nn_backend). */
+int nn_native_block(void);
+void nn_seq_to_native(float *dst, const float *src, int C, int from, int n);
+void nn_seq_from_native(float *dst, int to, const float *src, int T, int C, int from, int n, float scale, int accumulate);
+
 /* Row-major sgemm through the current context (trans flags 0/1). */
 void nn_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
              int ldb, float beta, float *C, int ldc);

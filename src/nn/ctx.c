@@ -4,6 +4,7 @@
  */
 #include "nn/backend.h"
 
+#include <assert.h>
 #include <cpuid.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -195,6 +196,26 @@ int nn_conv(const nn_conv_spec *s, float *out, const float *in, const float *w, 
 {
     nn_ctx *c = ctx_or_fail(err);
     return c ? c->be->conv_forward(c, s, out, in, w, b, accumulate, err) : -1;
+}
+
+int nn_native_block(void)
+{
+    nn_ctx *c = nn_ctx_current();
+    return c ? c->be->native_block(c) : 0;
+}
+
+void nn_seq_to_native(float *dst, const float *src, int C, int from, int n)
+{
+    nn_ctx *c = nn_ctx_current();
+    assert(c); /* callers asked nn_native_block() first, which created the context */
+    c->be->seq_to_native(c, dst, src, C, from, n);
+}
+
+void nn_seq_from_native(float *dst, int to, const float *src, int T, int C, int from, int n, float scale, int accumulate)
+{
+    nn_ctx *c = nn_ctx_current();
+    assert(c);
+    c->be->seq_from_native(c, dst, to, src, T, C, from, n, scale, accumulate);
 }
 
 int nn_conv_bwd_data(const nn_conv_spec *s, float *g_in, const float *g_out, const float *w, vc_error *err)

@@ -60,6 +60,14 @@ void nn_leaky_relu(float *x, size_t n, float slope)
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : x[i] * slope;
 }
 
+void nn_leaky_relu_to(float *dst, const float *src, size_t n, float slope)
+{
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(par_threads(n)) schedule(static)
+#endif
+    for (size_t i = 0; i < n; i++) dst[i] = src[i] > 0 ? src[i] : src[i] * slope;
+}
+
 void nn_add_inplace(float *dst, const float *src, size_t n)
 {
 #ifdef _OPENMP

@@ -22,6 +22,8 @@ void nn_gelu_erf(float *x, size_t n);
 void nn_gelu_tanh(float *x, size_t n);
 /* x < 0 → slope·x (LeakyReLU); in place. Long vectors run on the engine context's threads. */
 void nn_leaky_relu(float *x, size_t n, float slope);
+/* dst = LeakyReLU(src), out of place (saves the copy when the input is still needed). */
+void nn_leaky_relu_to(float *dst, const float *src, size_t n, float slope);
 /* dst[i] += src[i]; long vectors run on the engine context's threads. */
 void nn_add_inplace(float *dst, const float *src, size_t n);
 /* 1/(1 + e^−x) and tanh, scalar libm (used on short vectors: RMVPE's salience, RVC's output). */

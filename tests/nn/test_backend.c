@@ -82,12 +82,13 @@ static double conv_at(const nn_conv_spec *s, const float *x, const float *w, con
     return acc;
 }
 
-static void check_conv_layout(nn_layout layout)
+static void check_conv_layout(nn_layout layout, int batch, int c_in, int c_out, int groups)
 {
-    nn_conv_spec s = {.n = 2, .c_in = 8, .c_out = 6, .groups = 2, .in_h = 1, .in_w = 37, .kh = 1, .kw = 5,
+    nn_conv_spec s = {.n = batch, .c_in = c_in, .c_out = c_out, .groups = groups, .in_h = 1, .in_w = 37, .kh = 1, .kw = 5,
                       .stride_h = 1, .stride_w = 2, .dil_h = 1, .dil_w = 2, .pad_l = 3, .pad_r = 1, .layout = layout};
     int T_out = nn_conv_spec_out_w(&s);
-    float *x = random_floats((size_t)s.n * s.c_in * s.in_w, 1), *w = random_floats(6 * 4 * 5, 2), *b = random_floats(6, 3);
+    float *x = random_floats((size_t)s.n * s.c_in * s.in_w, 1), *w = random_floats((size_t)c_out * (c_in / groups) * 5, 2);
+    float *b = random_floats(c_out, 3);
     float *y = malloc(sizeof(float) * (size_t)s.n * s.c_out * T_out);
     vc_error err;
     assert_int_equal(nn_conv(&s, y, x, w, b, 0, &err), 0);
@@ -109,8 +110,46 @@ static void check_conv_layout(nn_layout layout)
 
 static void conv_matches_definition_in_both_layouts(void **state)
 {
-    check_conv_layout(NN_LAYOUT_CHANNELS_LAST);
-    check_conv_layout(NN_LAYOUT_CHANNELS_FIRST);
+    check_conv_layout(NN_LAYOUT_CHANNELS_LAST, 2, 8, 6, 2);
+    check_conv_layout(NN_LAYOUT_CHANNELS_FIRST, 2, 8, 6, 2);
+    /* one row of 32 channels: the backend's own conversion to and from its blocked layout */
+    check_conv_layout(NN_LAYOUT_CHANNELS_LAST, 1, 32, 32, 1);
+}
+
+/* A time-major sequence taken into the native layout, convolved there with the fused LeakyReLU
+ * and the fused residual add, and taken back out equals the definition computed time-major. */
+static void native_layout_conv_with_fusions_matches_definition(void **state)
+{
+    (void)state;
+    int b = nn_native_block();
+    assert_true(b == 8 || b == 16);
+    int C = 2 * b, T = 41, from = 3, n = 33; /* a window of the sequence, as the decoder's tiles take */
+    nn_conv_spec s = {.n = 1, .c_in = C, .c_out = C, .groups = 1, .in_h = 1, .in_w = n, .kh = 1, .kw = 5,
+                      .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 3, .pad_l = 6, .pad_r = 6,
+                      .layout = NN_LAYOUT_CHANNELS_LAST};
+    float *x = random_floats((size_t)T * C, 4), *w = random_floats((size_t)C * C * 5, 5), *bias = random_floats(C, 6);
+    float *xn = malloc(sizeof(float) * n * C), *yn = malloc(sizeof(float) * n * C), *back = calloc((size_t)T * C, sizeof(float));
+    nn_seq_to_native(xn, x, C, from, n);
+    nn_seq_from_native(back, from, xn, n, C, 0, n, 1.0f, 0);
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < C; c++)
+            assert_true(back[t * C + c] == (t >= from && t < from + n ? x[t * C + c] : 0.0f));
+    vc_error err;
+    nn_conv_spec ns = s;
+    ns.layout = NN_LAYOUT_NATIVE;
+    ns.post_lrelu = 1;
+    ns.lrelu_slope = 0.1f;
+    assert_int_equal(nn_conv(&ns, yn, xn, w, bias, 0, &err), 0);
+    ns.post_lrelu = 0;
+    assert_int_equal(nn_conv(&ns, yn, xn, w, bias, 1, &err), 0); /* yn += conv(xn) */
+    float *y = malloc(sizeof(float) * n * C);
+    nn_seq_from_native(y, 0, yn, n, C, 0, n, 1.0f, 0);
+    for (int t = 0; t < n; t++)
+        for (int co = 0; co < C; co++) {
+            double c = conv_at(&s, x + (size_t)from * C, w, bias, 0, co, t), want = (c > 0 ? c : 0.1 * c) + c;
+            if (fabs(want - y[t * C + co]) > 1e-4 * (1 + fabs(want))) fail_msg("t %d co %d: %g vs %g", t, co, y[t * C + co], want);
+        }
+    free(x); free(w); free(bias); free(xn); free(yn); free(back); free(y);
 }
 
 /* bf16 convolutions stay within bf16's rounding of fp32 (8 mantissa bits: ~0.4 % per product). */
@@ -197,6 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(precision_settings_parse_and_resolve), cmocka_unit_test(budget_shares_threads),
         cmocka_unit_test(conv_matches_definition_in_both_layouts), cmocka_unit_test(bf16_conv_is_close_to_fp32),
+        cmocka_unit_test(native_layout_conv_with_fusions_matches_definition),
         cmocka_unit_test(gemm_matches_definition), cmocka_unit_test(bf16_gemm_is_close_to_fp32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

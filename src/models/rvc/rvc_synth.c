@@ -460,8 +460,8 @@ static int resblock1(const resblock *r, const float *x, int T, int ch, float *ou
 }
 
 /* Frames of residual-block output computed per tile: long stages (480 k frames for 10 s at
- * 48 kHz) run their residual blocks tile by tile, so their scratch is three tile buffers instead
- * of three full-length ones (≈ 250 MB each for a 40 s chunk at 48 kHz). */
+ * 48 kHz) run their residual blocks tile by tile, so their scratch is a few tile buffers instead
+ * of full-length ones (≈ 250 MB each for a 40 s chunk at 48 kHz). */
 #define RVC_DEC_TILE 16384
 
 /* Receptive field, in frames each side, of residual block j: the paddings of its 6 convs. */
@@ -472,17 +472,76 @@ static int resblock_halo(const rvc_synth_config *c, int j)
     return h;
 }
 
-/* acc [T2, ch] += Σ_j resblock_j(y), tile by tile: each tile runs on its frames plus `halo` on each
+static int resblocks_halo(const rvc_synth_config *c)
+{
+    int halo = 0;
+    for (int j = 0; j < c->n_kernels; j++) halo = resblock_halo(c, j) > halo ? resblock_halo(c, j) : halo;
+    return halo;
+}
+
+static int stopped(const rvc_noise *call, vc_error *err)
+{
+    return call && call->stop && call->stop(call->stop_ctx) ? vc_fail(err, VC_ERR_CANCELLED, "cancelled") : 0;
+}
+
+/* ResBlock1 on an n-frame tile in the backend's native layout, `out` = x + Σ_m c2(c1(·)) as
+ * resblock1, with c1's LeakyReLU and the residual add fused into the convolutions: per conv
+ * pair one element-wise pass and two convolutions, no layout conversions. */
+static int resblock1_native(const resblock *r, const float *x, int n, int ch, float *out, float *a, float *b,
+                            const rvc_noise *call, vc_error *err)
+{
+    size_t len = (size_t)n * ch;
+    memcpy(out, x, sizeof(float) * len);
+    for (int m = 0; m < 3; m++) {
+        nn_leaky_relu_to(a, out, len, 0.1f);
+        /* b [n, ch] = LeakyReLU(c1(a)); out += c2(b) */
+        if (nn_conv1d_native(b, a, n, r->c1[m].w, r->c1[m].b, &r->c1[m].d, (nn_conv1d_fuse){1, 0.1f, 0}, err)) return -1;
+        if (nn_conv1d_native(out, b, n, r->c2[m].w, r->c2[m].b, &r->c2[m].d, (nn_conv1d_fuse){0, 0.0f, 1}, err)) return -1;
+        if (stopped(call, err)) return -1;
+    }
+    return 0;
+}
+
+/* acc [T2, ch] = Σ_j resblock_j(y) in the native layout, tile by tile (as resblocks_tiled): each
+ * tile is converted in once and its sum out once. */
+static int resblocks_native(const rvc_synth *s, int i, const float *y, int T2, int ch, float *acc, const rvc_noise *call,
+                            vc_error *err)
+{
+    int nk = s->c.n_kernels, halo = resblocks_halo(&s->c);
+    size_t cap = (size_t)(RVC_DEC_TILE + 2 * halo) * ch;
+    float *buf[5] = {0};
+    int rc = 0;
+    for (int q = 0; q < 5; q++)
+        if (!(buf[q] = malloc(sizeof(float) * cap))) rc = vc_fail(err, VC_ERR_NOMEM, "out of memory (decoder)");
+    float *xn = buf[0], *sum = buf[1], *rb = buf[2], *ta = buf[3], *tb = buf[4];
+    for (int t0 = 0; rc == 0 && t0 < T2; t0 += RVC_DEC_TILE) {
+        int t1 = t0 + RVC_DEC_TILE < T2 ? t0 + RVC_DEC_TILE : T2;
+        int lo = t0 - halo > 0 ? t0 - halo : 0, hi = t1 + halo < T2 ? t1 + halo : T2, n = hi - lo;
+        nn_seq_to_native(xn, y, ch, lo, n);
+        for (int j = 0; rc == 0 && j < nk; j++) {
+            rc = resblock1_native(&s->resblocks[i * nk + j], xn, n, ch, j ? rb : sum, ta, tb, call, err);
+            if (rc == 0 && j) nn_add_inplace(sum, rb, (size_t)n * ch);
+        }
+        if (rc == 0) nn_seq_from_native(acc, t0, sum, n, ch, t0 - lo, t1 - t0, 1.0f, 0);
+    }
+    for (int q = 0; q < 5; q++) free(buf[q]);
+    return rc;
+}
+
+/* acc [T2, ch] = Σ_j resblock_j(y), tile by tile: each tile runs on its frames plus `halo` on each
  * side and keeps its own frames, which therefore see exactly the inputs of a single pass (a tile
- * edge is zero-padded only where the sequence itself ends). */
+ * edge is zero-padded only where the sequence itself ends). Channel counts the backend's native
+ * layout holds (all of the full-size models') take resblocks_native instead. */
 static int resblocks_tiled(const rvc_synth *s, int i, const float *y, int T2, int ch, float *acc, const rvc_noise *call,
                            vc_error *err)
 {
-    int nk = s->c.n_kernels, halo = 0;
-    for (int j = 0; j < nk; j++) halo = resblock_halo(&s->c, j) > halo ? resblock_halo(&s->c, j) : halo;
+    int block = nn_native_block();
+    if (block > 0 && ch % block == 0) return resblocks_native(s, i, y, T2, ch, acc, call, err);
+    int nk = s->c.n_kernels, halo = resblocks_halo(&s->c);
     size_t cap = (size_t)(RVC_DEC_TILE + 2 * halo) * ch;
     float *rb = malloc(sizeof(float) * cap), *ta = malloc(sizeof(float) * cap), *tb = malloc(sizeof(float) * cap);
     int rc = (rb && ta && tb) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (decoder)");
+    if (rc == 0) memset(acc, 0, sizeof(float) * (size_t)T2 * ch);
     for (int t0 = 0; rc == 0 && t0 < T2; t0 += RVC_DEC_TILE) {
         int t1 = t0 + RVC_DEC_TILE < T2 ? t0 + RVC_DEC_TILE : T2;
         int lo = t0 - halo > 0 ? t0 - halo : 0, hi = t1 + halo < T2 ? t1 + halo : T2;
@@ -516,7 +575,6 @@ static int decoder_stage(const rvc_synth *s, int i, const float *x, int T, const
         if (rc == 0 && nn_conv1d_out_len(&u->noise.d, L) != T2) rc = vc_fail(err, VC_ERR_INTERNAL, "decoder: source length mismatch");
         if (rc == 0) nn_add_inplace(y, acc, n);
     }
-    if (rc == 0) memset(acc, 0, sizeof(float) * n);
     if (rc == 0) rc = resblocks_tiled(s, i, y, T2, ch, acc, call, err);
     for (size_t q = 0; rc == 0 && q < n; q++) acc[q] /= (float)nk;
     free(y);
