@@ -36,6 +36,7 @@ enum { SLOT_SCRATCHPAD, SLOT_WEIGHTS, SLOT_SRC, SLOT_DST, SLOT_OUT, SLOT_GRAD, S
 
 typedef struct prim {
     int kind, has_bias;
+    int act_after; /* the spec's LeakyReLU runs after the kernel, not fused into it */
     nn_precision prec;
     nn_conv_spec spec;
     unsigned long used;
@@ -223,80 +224,140 @@ static int init_op_desc(const nn_conv_spec *s, int kind, const dnnl_memory_desc_
 
 static int spec_equal(const nn_conv_spec *a, const nn_conv_spec *b) { return memcmp(a, b, sizeof *a) == 0; }
 
-/* The first implementation oneDNN offers, except its brgemm convolutions with a spatial kernel
- * ("brgconv", not "brgconv_1x1"): creating one costs time in proportion to the output length
- * (6 s for a 480 k-sample layer on one core, measured) and every new input length needs a new
- * one, while the plain JIT kernel is created in milliseconds and runs as fast on these shapes. */
+/* How much we want an implementation: 3 for a direct JIT kernel; 2 for im2col + GEMM ("gemm"),
+ * about half as fast where it is all a direct kernel leaves (bf16, 11 taps dilated by 5); 1 for
+ * oneDNN's brgemm convolutions with a spatial kernel ("brgconv", not "brgconv_1x1"): as fast to
+ * run, but creating one costs time in proportion to the output length (0.4 s for a 16 k-frame
+ * tile, 6 s for a 480 k-sample layer, measured on one core) and every new length needs a new one;
+ * 0 for the reference loops ("ref"), 100× slower (417 s instead of seconds for one bf16 layer). */
+static int impl_rank(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = "";
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    if (!strncmp(impl, "ref", 3)) return 0;
+    if (!strncmp(impl, "brgconv:", 8) || !strncmp(impl, "brgdeconv:", 10)) return 1;
+    if (strstr(impl, "gemm:")) return 2;
+    return 3;
+}
+
+/* The best-ranked implementation oneDNN offers (its own order among equals). */
 static int choose_impl(cpu_state *st, const void *od, const_dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint,
-                       dnnl_primitive_desc_t *out)
+                       dnnl_primitive_desc_t *out, int *rank)
 {
     dnnl_primitive_desc_iterator_t it;
     if (dnnl_primitive_desc_iterator_create(&it, od, attr, st->engine, hint) != dnnl_success) return -1;
-    dnnl_primitive_desc_t first = NULL;
+    dnnl_primitive_desc_t best = NULL;
+    int best_rank = -1;
     do {
         dnnl_primitive_desc_t pd = dnnl_primitive_desc_iterator_fetch(it);
         if (!pd) break;
-        const char *impl = "";
-        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
-        int brg_spatial = !strncmp(impl, "brgconv:", 8) || !strncmp(impl, "brgdeconv:", 10);
-        if (!brg_spatial) {
-            if (first) dnnl_primitive_desc_destroy(first);
-            dnnl_primitive_desc_iterator_destroy(it);
-            *out = pd;
-            return 0;
+        int r = impl_rank(pd);
+        if (r > best_rank) {
+            if (best) dnnl_primitive_desc_destroy(best);
+            best = pd;
+            best_rank = r;
+        } else {
+            dnnl_primitive_desc_destroy(pd);
         }
-        if (!first) first = pd;
-        else dnnl_primitive_desc_destroy(pd);
-    } while (dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+    } while (best_rank < 3 && dnnl_primitive_desc_iterator_next(it) == dnnl_success);
     dnnl_primitive_desc_iterator_destroy(it);
-    *out = first;
-    return first ? 0 : -1;
+    *out = best;
+    *rank = best_rank;
+    return best ? 0 : -1;
 }
 
-static int build_prim(cpu_state *st, prim *p, vc_error *err)
+/* The post-ops of a forward convolution: out (+)= act(conv + b), in that order; NULL when none. */
+static int post_ops_attr(const prim *p, int fuse_act, dnnl_primitive_attr_t *attr, vc_error *err)
+{
+    DN(dnnl_primitive_attr_create(attr));
+    dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+    int act = fuse_act && p->spec.post_lrelu && (p->kind == K_FWD || p->kind == K_FWD_ACC);
+    if (p->kind != K_FWD_ACC && !act) return 0;
+    dnnl_post_ops_t po;
+    DN(dnnl_post_ops_create(&po));
+    if (act) dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, p->spec.lrelu_slope, 0.0f);
+    if (p->kind == K_FWD_ACC) dnnl_post_ops_append_sum(po, 1.0f);
+    dnnl_primitive_attr_set_post_ops(*attr, po);
+    dnnl_post_ops_destroy(po);
+    return 0;
+}
+
+/* One attempt at p's primitive descriptor: activations in `tag` (any: oneDNN chooses), the
+ * activation fused or not. *rank is impl_rank of what was found. */
+static int try_prim_desc(cpu_state *st, prim *p, dnnl_format_tag_t tag, int fuse_act, nn_precision prec,
+                         dnnl_primitive_desc_t *pd, int *rank, vc_error *err)
 {
     const nn_conv_spec *s = &p->spec;
-    int oh = nn_conv_spec_out_h(s), ow = nn_conv_spec_out_w(s);
-    dnnl_dims_t ds = {s->n, s->c_in, s->in_h, s->in_w}, dd = {s->n, s->c_out, oh, ow}, db = {s->c_out};
-    dnnl_data_type_t ct = p->kind == K_FWD || p->kind == K_FWD_ACC ? compute_type(p->prec) : dnnl_f32;
-    DN(dnnl_memory_desc_init_by_tag(&p->user_src, 4, ds, dnnl_f32, act_tag(s)));
-    DN(dnnl_memory_desc_init_by_tag(&p->user_dst, 4, dd, dnnl_f32, act_tag(s)));
-    DN(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, db, dnnl_f32, dnnl_a));
-    if (weight_md(s, dnnl_f32, 0, &p->user_wei, err)) return -1;
+    dnnl_dims_t ds = {s->n, s->c_in, s->in_h, s->in_w}, dd = {s->n, s->c_out, nn_conv_spec_out_h(s), nn_conv_spec_out_w(s)};
+    dnnl_data_type_t ct = p->kind == K_FWD || p->kind == K_FWD_ACC ? compute_type(prec) : dnnl_f32;
     dnnl_memory_desc_t src, wei, dst;
-    /* Native activations are already in the kernels' layout: pinning it spares both reorders. */
-    dnnl_format_tag_t kernel_tag = s->layout == NN_LAYOUT_NATIVE ? act_tag(s) : dnnl_format_tag_any;
-    DN(dnnl_memory_desc_init_by_tag(&src, 4, ds, ct, kernel_tag));
-    DN(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, kernel_tag));
+    DN(dnnl_memory_desc_init_by_tag(&src, 4, ds, ct, tag));
+    DN(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, tag));
     if (weight_md(s, ct, 1, &wei, err)) return -1;
     const dnnl_memory_desc_t *bias = p->has_bias ? &p->bias_md : NULL;
-
-    dnnl_primitive_attr_t attr;
-    DN(dnnl_primitive_attr_create(&attr));
-    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    int fwd = p->kind == K_FWD || p->kind == K_FWD_ACC;
-    if (p->kind == K_FWD_ACC || (fwd && s->post_lrelu)) { /* out (+)= act(conv + b), in that order */
-        dnnl_post_ops_t po;
-        dnnl_post_ops_create(&po);
-        if (s->post_lrelu) dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, s->lrelu_slope, 0.0f);
-        if (p->kind == K_FWD_ACC) dnnl_post_ops_append_sum(po, 1.0f);
-        dnnl_primitive_attr_set_post_ops(attr, po);
-        dnnl_post_ops_destroy(po);
-    }
+    dnnl_primitive_attr_t attr = NULL;
     op_desc od, hint_od;
     dnnl_primitive_desc_t hint = NULL;
-    int rc = 0;
-    if (p->kind == K_BWD_DATA || p->kind == K_BWD_WEIGHTS) {
+    int rc = post_ops_attr(p, fuse_act, &attr, err);
+    if (!rc && (p->kind == K_BWD_DATA || p->kind == K_BWD_WEIGHTS)) {
         rc = init_op_desc(s, -1, &src, &wei, bias, &dst, &hint_od, err);
         if (!rc && dnnl_primitive_desc_create(&hint, &hint_od, NULL, st->engine, NULL) != dnnl_success)
             rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: no forward convolution for this shape");
     }
     if (!rc) rc = init_op_desc(s, p->kind, &src, &wei, bias, &dst, &od, err);
-    if (!rc && choose_impl(st, &od, attr, hint, &p->pd) != 0)
+    if (!rc && choose_impl(st, &od, attr, hint, pd, rank) != 0)
         rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: no convolution implementation for this shape");
     if (hint) dnnl_primitive_desc_destroy(hint);
-    dnnl_primitive_attr_destroy(attr);
-    if (rc) return -1;
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return rc;
+}
+
+/* Replaces p->pd by the candidate when it ranks higher (else drops the candidate). */
+static int take_if_better(prim *p, int *rank, dnnl_primitive_desc_t cand, int cand_rank, int tried_ok)
+{
+    if (tried_ok && cand && cand_rank > *rank) {
+        dnnl_primitive_desc_destroy(p->pd);
+        p->pd = cand;
+        *rank = cand_rank;
+        return 1;
+    }
+    if (cand) dnnl_primitive_desc_destroy(cand);
+    return 0;
+}
+
+/* Native activations are already in the kernels' layout: pinning it spares both reorders. Where
+ * no direct kernel takes the pinned layout as asked (bf16 with 11 taps dilated by 5), try in
+ * turn: the activation as a separate pass (p->act_after), the layer in fp32 (more precise, and
+ * faster than the alternatives), and last the layout oneDNN chooses, at the cost of two reorders. */
+static int build_prim(cpu_state *st, prim *p, vc_error *err)
+{
+    const nn_conv_spec *s = &p->spec;
+    dnnl_dims_t ds = {s->n, s->c_in, s->in_h, s->in_w}, db = {s->c_out};
+    dnnl_dims_t dd = {s->n, s->c_out, nn_conv_spec_out_h(s), nn_conv_spec_out_w(s)};
+    DN(dnnl_memory_desc_init_by_tag(&p->user_src, 4, ds, dnnl_f32, act_tag(s)));
+    DN(dnnl_memory_desc_init_by_tag(&p->user_dst, 4, dd, dnnl_f32, act_tag(s)));
+    DN(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, db, dnnl_f32, dnnl_a));
+    if (weight_md(s, dnnl_f32, 0, &p->user_wei, err)) return -1;
+    int native = s->layout == NN_LAYOUT_NATIVE, rank = 0, r;
+    dnnl_format_tag_t pin = native ? act_tag(s) : dnnl_format_tag_any;
+    dnnl_primitive_desc_t cand;
+    p->act_after = 0;
+    if (try_prim_desc(st, p, pin, 1, p->prec, &p->pd, &rank, err)) return -1;
+    if (rank < 3 && native && s->post_lrelu && p->kind == K_FWD) {
+        cand = NULL;
+        int ok = try_prim_desc(st, p, pin, 0, p->prec, &cand, &r, err) == 0;
+        if (take_if_better(p, &rank, cand, r, ok)) p->act_after = 1;
+    }
+    if (rank < 3 && native && p->prec != NN_PREC_FP32) {
+        cand = NULL;
+        int ok = try_prim_desc(st, p, pin, 1, NN_PREC_FP32, &cand, &r, err) == 0;
+        if (take_if_better(p, &rank, cand, r, ok)) p->act_after = 0;
+    }
+    if (rank < 3 && native) {
+        cand = NULL;
+        int ok = try_prim_desc(st, p, dnnl_format_tag_any, 1, p->prec, &cand, &r, err) == 0;
+        if (take_if_better(p, &rank, cand, r, ok)) p->act_after = 0;
+    }
     dnnl_query_t qs = p->kind == K_BWD_DATA ? dnnl_query_diff_src_md : dnnl_query_src_md;
     dnnl_query_t qw = p->kind == K_BWD_WEIGHTS ? dnnl_query_diff_weights_md : dnnl_query_weights_md;
     dnnl_query_t qd = p->kind == K_FWD || p->kind == K_FWD_ACC ? dnnl_query_dst_md : dnnl_query_diff_dst_md;
@@ -514,6 +575,16 @@ static int execute(nn_ctx *c, cpu_state *st, prim *p, const arg *args, int n, vc
     return rc ? -1 : 0;
 }
 
+/* The activation of a convolution whose kernel could not fuse it (build_prim). */
+static void leaky_relu(float *x, size_t n, float slope, int threads)
+{
+    (void)threads;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static)
+#endif
+    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : x[i] * slope;
+}
+
 static void add_into(float *dst, const float *src, size_t n)
 {
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
@@ -604,6 +675,7 @@ static int cpu_conv_forward(nn_ctx *c, const nn_conv_spec *s, float *out, const 
     arg args[4] = {{DNNL_ARG_SRC, &p->prim_src, src}, {DNNL_ARG_WEIGHTS, &p->prim_wei, wei},
                    {DNNL_ARG_DST, &p->prim_dst, dst}, {DNNL_ARG_BIAS, &p->bias_md, b}};
     if (execute(c, st, p, args, b ? 4 : 3, err)) return -1;
+    if (p->act_after) leaky_relu(dst, dnnl_memory_desc_get_size(&p->prim_dst) / sizeof(float), s->lrelu_slope, st->threads);
     return direct ? 0 : reorder(st, &p->prim_dst, dst, &p->user_dst, out, err);
 }
 
