@@ -9,9 +9,11 @@
 // server accepts. Every operation must have answered at least once, and with a 2xx unless
 // NO_SUCCESS below says why not. A route added without a case here fails with its operationId.
 //
-// Env: VCS_BASE (server URL), VCS_AUDIO_DIR (speech.wav, reference.wav, tone.wav), VCS_ROOT (repo).
+// Env: VCS_BASE (server URL), VCS_AUDIO_DIR (speech.wav, reference.wav, tone.wav), VCS_ROOT (repo),
+// VCS_BIN and VCS_DATA (the server's binary and data folder: the last part creates an API key).
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { execFileSync } from 'node:child_process';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
@@ -289,6 +291,15 @@ expect(await call('POST /api/jobs', '/api/jobs', { json: { kind: 'sleep' }, head
 expect(await call('DELETE /api/models/{model_id}', `/api/models/${mid}`), 200, 'model delete');
 expect(await call('DELETE /api/models/{model_id}', `/api/models/${mid}`), 404, 'model delete again');
 expect(await call('DELETE /api/audio/{audio_id}', `/api/audio/${training?.file_id}`), 200, 'audio delete');
+
+// ---- with an API key: 401 without it ----
+const key = execFileSync(process.env.VCS_BIN, ['keys', 'create', '--data', process.env.VCS_DATA]).toString().trim().split('\n').pop();
+await sleep(1200); // the server re-reads the key count once a second
+expect(await call('GET /api/jobs', '/api/jobs'), 401, 'no key');
+expect(await call('GET /api/jobs', '/api/jobs', { headers: { Authorization: 'Bearer vcs_wrong' } }), 401, 'a wrong key');
+expect(await call('GET /api/jobs', '/api/jobs', { headers: { Authorization: `Bearer ${key}` } }), 200, 'the key');
+const pub = expect(await call('GET /api/system', '/api/system'), 200, 'public system info').body;
+if (pub?.weights?.some((w) => w.path !== null)) fail('/api/system shows paths to a caller without a key');
 
 // ---- coverage ----
 let n = 0;

@@ -57,6 +57,7 @@ curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null || { echo "contract: th
 
 status=0
 VCS_BASE="http://127.0.0.1:$PORT" VCS_AUDIO_DIR="$TMP" VCS_ROOT="$ROOT" VCS_DOC_OUT="$TMP/openapi.json" \
+  VCS_BIN="$BIN" VCS_DATA="$TMP/data" \
   node tests/contract/contract.mjs || status=$?
 if [ $status -ne 0 ]; then echo "contract: server log (tail):"; tail -n 20 "$TMP/server.log"; fi
 
