@@ -65,6 +65,9 @@ typedef struct server_config {
     int min_body_bytes_per_second; /* VCS_MIN_BODY_RATE: a body slower than this on average, after
                                  * a grace period, is cut off (slow-loris uploads; 512) */
     int body_grace_seconds;     /* VCS_BODY_GRACE_SECONDS: that grace period (30) */
+    int header_timeout_seconds; /* VCS_HEADER_TIMEOUT_SECONDS: a request head (or the next one on a
+                                 * kept-alive connection) must be complete this long after the
+                                 * connection opened / the last answer, however slowly it trickles (30) */
     /* Per-user quotas (quota.c); 0 = no limit. Over one: RATE_LIMITED (429) + Retry-After. */
     int quota_active_jobs;      /* VCS_QUOTA_ACTIVE_JOBS: queued + running jobs (20) */
     int quota_uploads;          /* VCS_QUOTA_UPLOADS: uploads in progress (tus and chunked, 10) */
@@ -86,6 +89,7 @@ typedef struct server_app {
     int64_t auth_checked_ms;
     int auth_key_count;
     int offloaded;              /* heavy handlers running on their own threads (__atomic; offload.c) */
+    struct server_deadlines *deadlines; /* the slow-client watchdog (deadline.c), NULL when off */
 } server_app;
 
 typedef struct server_request server_request;
@@ -169,6 +173,17 @@ extern const server_route SERVER_ROUTES_UPLOAD[];
 extern const server_route SERVER_ROUTES_TUS[];
 extern const server_route SERVER_ROUTES_JOBS[];
 extern const server_route SERVER_ROUTES_TRAIN[];
+/* ---- slow clients (deadline.c) ---- */
+typedef struct server_deadlines server_deadlines;
+enum { SERVER_CONN_HEAD, SERVER_CONN_BODY, SERVER_CONN_HANDLING }; /* what a connection waits for */
+int server_deadlines_start(server_app *app, vc_error *err);  /* before the daemon */
+void server_deadlines_stop(server_app *app);                  /* after the daemon */
+/* MHD_OPTION_NOTIFY_CONNECTION callback (cls: the app) */
+void server_deadlines_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                             enum MHD_ConnectionNotificationCode code);
+/* The connection enters `phase` (a new one restarts its clock) and received body_bytes more. */
+void server_deadlines_phase(server_app *app, struct MHD_Connection *conn, int phase, size_t body_bytes);
+
 /* All tables, NULL-terminated (router.c). */
 extern const server_route *const SERVER_ROUTE_TABLES[];
 
