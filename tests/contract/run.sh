@@ -13,6 +13,8 @@ cd "$ROOT/tests/contract"
 BIN=${VCS_BIN:-$ROOT/${BUILD:-build}/voiceclone}
 [ -x "$BIN" ] || { echo "contract: server binary $BIN not found (run make build)" >&2; exit 1; }
 
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' || {
+  echo "contract: @redocly/cli needs Node.js >= 20.19 (found $(node --version)); scripts/install-deps.sh" >&2; exit 1; }
 lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat node_modules/.vcs-lock.sha256 2>/dev/null)" != "$lock_sha" ]; then
   echo "contract: npm ci"
