@@ -75,6 +75,14 @@ async function call(key, url, { method, headers = {}, body, json, invalid = fals
       if (fits && invalid) fail(`${key}: the documented schema accepts ${body.slice(0, 200)}, which the server must refuse`);
     }
   }
+  if (body instanceof FormData) { // the form's field names must be documented (values are text on the wire)
+    const schema = o.op.requestBody?.content?.['multipart/form-data']?.schema;
+    if (!schema) fail(`${key}: sends a form but documents no multipart/form-data requestBody`);
+    for (const name of new Set(body.keys()))
+      if (schema && !schema.properties?.[name]) fail(`${key}: form field '${name}' is not documented`);
+    for (const name of schema?.required || [])
+      if (schema && !body.has(name) && !invalid) fail(`${key}: the documented required form field '${name}' was not sent`);
+  }
   const res = raw ? await rawRequest(m, url, headers) : await fetch(BASE + url, { method: m, headers, body, redirect: 'manual' });
   const buf = raw ? res.buf : Buffer.from(await res.arrayBuffer());
   const status = String(res.status);
@@ -248,6 +256,9 @@ await both('GET /api/status/{job_id}', `/api/status/${jid}`);
 expect(await call('GET /api/jobs/{job_id}', '/api/jobs/nosuchjob'), 404, 'unknown job');
 const stream = expect(await call('GET /api/progress/{job_id}', `/api/progress/${jid}`), 200, 'the stream of a finished job');
 const lastId = [...stream.buf.toString().matchAll(/^id: (\d+)$/gm)].pop()?.[1] || '1';
+for (const m of stream.buf.toString().matchAll(/^data: (.*)$/gm))
+  if (safeJson(Buffer.from(m[1])) === undefined) fail(`progress stream: an event's data is not JSON: ${m[1].slice(0, 200)}`);
+if (!/^event: close$/m.test(stream.buf.toString())) fail('progress stream of a finished job has no close event');
 expect(await call('GET /api/progress/{job_id}', `/api/progress/${jid}`, { headers: { 'Last-Event-ID': lastId } }), 204, 'a stream past its end');
 await call('HEAD /api/progress/{job_id}', `/api/progress/${jid}`, { method: 'HEAD', headers: { 'Last-Event-ID': lastId } });
 expect(await call('DELETE /api/jobs/{job_id}', `/api/jobs/${jid}`), 409, 'cancelling a finished job');
