@@ -6,7 +6,8 @@
 # unit   every build/tests/**/test_* binary outside tests/api (cmocka, one process each)
 # golden build/voiceclone check-golden on tests/golden/<model>/<case> (committed copies) and,
 #        when ../shared/golden exists, on every case there too
-# api    every build/tests/api/test_* binary and tests/api/*.sh (real server on loopback)
+# api    every build/tests/api/test_* binary and tests/api/*.sh (real server on loopback), among
+#        them the OpenAPI contract test (tests/contract/run.sh: Ajv + Redocly, npm ci on first use)
 # pg     the store and jobs unit tests and the whole API suite again on PostgreSQL: a throwaway
 #        server (scripts/pg-tmp.sh) in a temp folder, VCS_TEST_DATABASE_URL pointing at it (each
 #        test makes its own database); the scale-out test (tests/api/test_api_scaleout) starts its

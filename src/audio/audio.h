@@ -40,6 +40,10 @@ typedef struct audio_file_info {
  * that is not audio (including zero-byte and random-byte files), VC_ERR_CORRUPT for a file that
  * breaks off mid-stream, VC_ERR_AUDIO_TOO_LONG past AUDIO_MAX_DECODE_FRAMES. info may be NULL. */
 int audio_decode_file(const char *path, audio_buffer *out, audio_file_info *info, vc_error *err);
+/* The same with a smaller cap: decoding stops with VC_ERR_AUDIO_TOO_LONG once max_frames are out,
+ * whatever the header said (an MP3's length is only estimated from its first frame's bitrate). */
+int audio_decode_file_max(const char *path, long long max_frames, audio_buffer *out, audio_file_info *info,
+                          vc_error *err);
 
 /* Reads only the header: format, channels, rate, duration; cheap enough for upload validation. */
 int audio_probe_file(const char *path, audio_file_info *info, vc_error *err);

@@ -97,7 +97,7 @@ static int too_long(vc_error *err, double frames, int rate)
 
 /* Reads every block, averaging channels into out; grows out as needed (MP3 counts are estimates,
  * headers may lie): the first allocation is bounded, and decoding stops at the frame cap. */
-static int read_mono(SNDFILE *f, const SF_INFO *si, audio_buffer *out, vc_error *err)
+static int read_mono(SNDFILE *f, const SF_INFO *si, long long max_frames, audio_buffer *out, vc_error *err)
 {
     size_t cap = si->frames > 0 ? (size_t)si->frames : DECODE_BLOCK_FRAMES;
     if (cap > (1u << 22)) cap = 1u << 22;
@@ -110,6 +110,12 @@ static int read_mono(SNDFILE *f, const SF_INFO *si, audio_buffer *out, vc_error 
     for (;;) {
         sf_count_t n = sf_readf_float(f, block, DECODE_BLOCK_FRAMES);
         if (n <= 0) break;
+        if ((long long)(out->frames + (size_t)n) > max_frames && max_frames < AUDIO_MAX_DECODE_FRAMES) {
+            free(block);
+            return vc_fail(err, VC_ERR_AUDIO_TOO_LONG, "decoding stopped after %.0f s at %d Hz: the file holds more audio "
+                           "than its header announced and than this use allows (%.0f MB decoded); shorten it",
+                           (double)out->frames / si->samplerate, si->samplerate, (double)max_frames * 4 / (1024.0 * 1024.0));
+        }
         if ((long long)(out->frames + (size_t)n) > AUDIO_MAX_DECODE_FRAMES) {
             free(block);
             return too_long(err, (double)si->frames > (double)(out->frames + (size_t)n) ? (double)si->frames
@@ -139,6 +145,13 @@ static int read_mono(SNDFILE *f, const SF_INFO *si, audio_buffer *out, vc_error 
 
 int audio_decode_file(const char *path, audio_buffer *out, audio_file_info *info, vc_error *err)
 {
+    return audio_decode_file_max(path, AUDIO_MAX_DECODE_FRAMES, out, info, err);
+}
+
+int audio_decode_file_max(const char *path, long long max_frames, audio_buffer *out, audio_file_info *info,
+                          vc_error *err)
+{
+    if (max_frames <= 0 || max_frames > AUDIO_MAX_DECODE_FRAMES) max_frames = AUDIO_MAX_DECODE_FRAMES;
     memset(out, 0, sizeof *out);
     SF_INFO si;
     SNDFILE *f = open_for_read(path, &si, err);
@@ -151,7 +164,7 @@ int audio_decode_file(const char *path, audio_buffer *out, audio_file_info *info
         sf_close(f);
         return too_long(err, (double)si.frames, si.samplerate);
     }
-    int rc = read_mono(f, &si, out, err);
+    int rc = read_mono(f, &si, max_frames, out, err);
     sf_close(f);
     if (rc != 0) { audio_buffer_free(out); return -1; }
     if (out->frames == 0) { audio_buffer_free(out); return vc_fail(err, VC_ERR_INVALID_FORMAT, "the file contains no audio"); }

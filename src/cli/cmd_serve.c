@@ -62,6 +62,7 @@ static void apply_env(server_config *c)
     if ((v = getenv("VCS_IDLE_TIMEOUT_SECONDS")) && atoi(v) > 0) c->idle_timeout_seconds = atoi(v);
     if ((v = getenv("VCS_MIN_BODY_RATE")) && atoi(v) >= 0) c->min_body_bytes_per_second = atoi(v);
     if ((v = getenv("VCS_BODY_GRACE_SECONDS")) && atoi(v) > 0) c->body_grace_seconds = atoi(v);
+    if ((v = getenv("VCS_HEADER_TIMEOUT_SECONDS")) && atoi(v) >= 0) c->header_timeout_seconds = atoi(v);
     if ((v = getenv("VCS_QUOTA_ACTIVE_JOBS")) && atoi(v) >= 0) c->quota_active_jobs = atoi(v);
     if ((v = getenv("VCS_QUOTA_UPLOADS")) && atoi(v) >= 0) c->quota_uploads = atoi(v);
     if ((v = getenv("VCS_QUOTA_UPLOAD_MB")) && atoi(v) >= 0) c->quota_upload_mb = atoi(v);

@@ -33,6 +33,7 @@ void server_config_defaults(server_config *c)
     c->idle_timeout_seconds = 60;
     c->min_body_bytes_per_second = 512;
     c->body_grace_seconds = 30;
+    c->header_timeout_seconds = 30;
     c->quota_active_jobs = 20;
     c->quota_uploads = 10;
     c->quota_upload_mb = 2048;
@@ -131,15 +132,18 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         r->method = method;
         r->url = url;
         *con_cls = r;
+        server_deadlines_phase(r->app, conn, SERVER_CONN_BODY, 0); /* the head is in */
         request_begin(r);
         return MHD_YES;
     }
     if (*upload_data_size) {
         if (server_guard_body(r, *upload_data_size)) return MHD_NO; /* slower than the minimum rate: cut off */
+        server_deadlines_phase(r->app, conn, SERVER_CONN_BODY, *upload_data_size);
         request_body(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
+    server_deadlines_phase(r->app, conn, SERVER_CONN_HANDLING, 0); /* the body is in */
     if (r->deferred_resp) { /* an offloaded handler finished and resumed the connection */
         struct MHD_Response *resp = r->deferred_resp;
         r->deferred_resp = NULL;
@@ -182,9 +186,9 @@ static void access_log(server_request *r, enum MHD_RequestTerminationCode toe)
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     server_app *app = cls;
     server_request *r = *con_cls;
+    server_deadlines_phase(app, conn, SERVER_CONN_HEAD, 0); /* kept alive: the next head's clock starts */
     if (!r) return;
     if (r->route && r->route->cleanup) r->route->cleanup(r);
     if (r->deferred_resp) MHD_destroy_response(r->deferred_resp);
@@ -249,6 +253,7 @@ static int start_daemon(server_app *app, vc_error *err)
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(c->idle_timeout_seconds > 0 ? c->idle_timeout_seconds : 60),
                                    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
+                                   MHD_OPTION_NOTIFY_CONNECTION, server_deadlines_notify, app,
                                    MHD_OPTION_END);
     if (!app->daemon) return vc_fail(err, VC_ERR_IO, "cannot listen on %s:%d (port in use?)", c->host, c->port);
     return 0;
@@ -273,8 +278,10 @@ int server_start(server_app *app, vc_error *err)
             break;
         }
     }
+    if (!rc) rc = server_deadlines_start(app, err);
     if (!rc) rc = start_daemon(app, err);
     if (rc) {
+        server_deadlines_stop(app);
         stop_modules(app, started);
         store_close(app->store);
         app->store = NULL;
@@ -297,6 +304,7 @@ void server_stop(server_app *app)
     server_offload_drain(app); /* suspended connections must be resumed before MHD stops */
     if (app->daemon) MHD_stop_daemon(app->daemon);
     app->daemon = NULL;
+    server_deadlines_stop(app);
     stop_modules(app, n);
     store_close(app->store);
     app->store = NULL;

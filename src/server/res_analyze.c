@@ -87,7 +87,15 @@ static int handle(server_request *r)
 const server_route SERVER_ROUTES_ANALYZE[] = {
     {.method = "POST", .pattern = "/api/analyze/quality", .handle = handle, .body = SERVER_BODY_STREAM,
      .on_begin = on_begin, .on_body = on_body, .cleanup = cleanup, .tag = "audio",
-     .request_type = "application/json", .summary = "Quality analysis of {\"audio_id\"} or of an uploaded 'file' "
+     .request_type = "application/json, multipart/form-data",
+     .request_schema = SERVER_SCHEMA({"type": "object", "additionalProperties": false,
+                                      "description": "JSON: audio_id (file_id is its old name); a form: the file",
+                                      "properties": {"audio_id": {"type": "string"}, "file_id": {"type": "string"},
+                                                     "file": {"type": "string", "contentMediaType": "audio/*"}}}),
+     .response_schema = SERVER_SCHEMA({"type": "object", "required": ["status", "quality_analysis"], "additionalProperties": false,
+                                       "properties": {"status": {"const": "success"}, "file_id": {"type": "string"},
+                                                      "quality_analysis": {"$ref": "#/components/schemas/QualityAnalysis"}}}),
+     .summary = "Quality analysis of {\"audio_id\"} or of an uploaded 'file' "
                                                     "(multipart/form-data, not stored)",
      .responses = "200,400,401,404,413,415,429", .heavy = 1},
     {0},

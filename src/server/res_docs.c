@@ -3,6 +3,7 @@
  * same tables that route requests — so the documentation cannot drift from the server.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/server.h"
@@ -10,7 +11,7 @@
 static const char *status_text(const char *code)
 {
     static const char *const MAP[][2] = {
-        {"200", "Success"}, {"201", "Created"}, {"204", "No content"}, {"206", "Partial content (Range)"},
+        {"200", "Success"}, {"201", "Created"}, {"202", "Accepted: a job was queued"}, {"204", "No content"}, {"206", "Partial content (Range)"},
         {"400", "Invalid request or audio (error JSON)"}, {"401", "API key required"}, {"404", "Not found"},
         {"409", "Conflict (tus offset mismatch, job already finished)"}, {"410", "Upload expired"},
         {"412", "Tus-Resumable missing (Tus-Version says which)"}, {"413", "Too large (FILE_TOO_LARGE, AUDIO_TOO_LONG, REQUEST_TOO_LARGE)"},
@@ -18,48 +19,115 @@ static const char *status_text(const char *code)
         {"429", "A quota or the heavy-work limit (RATE_LIMITED, Retry-After)"}, {"460", "Checksum mismatch"},
         {"403", "Another origin (FORBIDDEN)"}, {"405", "Method not allowed (METHOD_NOT_ALLOWED, Allow)"},
         {"421", "Host is not this studio (FORBIDDEN; DNS rebinding)"}, {"431", "Request headers too large"},
-        {"503", "Weights missing or out of memory"},
+        {"500", "Server error (INTERNAL_ERROR, IO_ERROR, ...)"}, {"503", "Weights missing or out of memory"},
     };
     for (size_t i = 0; i < sizeof MAP / sizeof MAP[0]; i++)
         if (!strcmp(code, MAP[i][0])) return MAP[i][1];
     return "See description";
 }
 
-/* Answers any request can get from the guard in front of every route (http.c, guard.c). */
-static const char *const GUARD_RESPONSES = "403,405,421,431";
+/* Answers any request can get from the guard in front of every route (http.c, guard.c), and the
+ * 500 any handler may end in. */
+static const char *const GUARD_RESPONSES = "403,405,421,431,500";
 
-static json_t *error_ref(void) { return json_pack("{s:{s:{s:s}}}", "application/json", "schema", "$ref", "#/components/schemas/Error"); }
+/* Statuses an error is sent with besides its code's own (vc_code_http_status): the overrides in
+ * res_tus.c (412), guard.c (421) and http.c (431). */
+static const struct { const char *status, *codes; } STATUS_OVERRIDES[] = {
+    {"412", "INVALID_REQUEST"}, {"421", "FORBIDDEN"}, {"431", "INVALID_REQUEST"},
+};
+
+static json_t *schema_ref(const char *name)
+{
+    char ref[96];
+    snprintf(ref, sizeof ref, "#/components/schemas/%s", name);
+    return json_pack("{s:s}", "$ref", ref);
+}
+
+/* The Error schema narrowed to the codes an error with this status can carry. */
+static json_t *error_for_status(const char *status)
+{
+    json_t *codes = json_array();
+    for (int c = 1; c < VC_CODE_COUNT; c++)
+        if (vc_code_http_status((vc_code)c) == atoi(status)) json_array_append_new(codes, json_string(vc_code_name((vc_code)c)));
+    for (size_t i = 0; i < sizeof STATUS_OVERRIDES / sizeof STATUS_OVERRIDES[0]; i++)
+        if (!strcmp(status, STATUS_OVERRIDES[i].status)) json_array_append_new(codes, json_string(STATUS_OVERRIDES[i].codes));
+    if (json_array_size(codes) == 0) {
+        json_decref(codes);
+        return schema_ref("Error");
+    }
+    return json_pack("{s:[o, {s:{s:{s:o}}}]}", "allOf", schema_ref("Error"), "properties", "error_code", "enum", codes);
+}
 
 static json_t *header_string(const char *description)
 {
     return json_pack("{s:s, s:{s:s}}", "description", description, "schema", "type", "string");
 }
 
-static void add_responses(json_t *o, const char *list, int is_head)
+/* "Location, Upload-Offset" → {"Location": {...}, "Upload-Offset": {...}} */
+static void add_headers(json_t *resp, const char *list)
+{
+    if (!list || !*list) return;
+    json_t *headers = json_object_get(resp, "headers");
+    if (!headers) json_object_set_new(resp, "headers", headers = json_object());
+    char buf[400];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+        json_object_set_new(headers, tok, header_string("see the summary"));
+}
+
+/* The body of a 2xx answer: the route's JSON schema or its media type (HEAD: none). */
+static void add_success_body(json_t *resp, const server_route *rt, const char *code, int is_head)
+{
+    if (is_head || !strcmp(code, "204")) return;
+    if (rt->response_schema) {
+        json_error_t jerr;
+        json_t *schema = json_loads(rt->response_schema, 0, &jerr);
+        if (schema) json_object_set_new(resp, "content", json_pack("{s:{s:o}}", "application/json", "schema", schema));
+        else fprintf(stderr, "openapi: %s %s response_schema: %s\n", rt->method, rt->pattern, jerr.text);
+    } else if (rt->response_type) {
+        json_object_set_new(resp, "content", json_pack("{s:{}}", rt->response_type));
+    }
+}
+
+static void add_responses(json_t *o, const server_route *rt, const char *list, int is_head)
 {
     char buf[160];
     snprintf(buf, sizeof buf, "%s", list && *list ? list : "200");
     for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (json_object_get(o, tok)) continue;
         json_t *resp = json_pack("{s:s}", "description", status_text(tok));
-        if (tok[0] >= '4' && !is_head) json_object_set_new(resp, "content", error_ref());
-        if (!strcmp(tok, "405")) json_object_set_new(resp, "headers", json_pack("{s:o}", "Allow", header_string("methods this path answers to")));
-        if (!strcmp(tok, "429")) json_object_set_new(resp, "headers", json_pack("{s:o}", "Retry-After", header_string("seconds to wait")));
-        if (!strcmp(tok, "412")) json_object_set_new(resp, "headers", json_pack("{s:o}", "Tus-Version", header_string("supported tus versions")));
+        if (tok[0] == '2') {
+            add_success_body(resp, rt, tok, is_head);
+            add_headers(resp, rt->response_headers);
+            if (is_head && strcmp(rt->method, "HEAD")) add_headers(resp, "Content-Length, Content-Type");
+        }
+        if (!strcmp(tok, "416")) add_headers(resp, "Content-Range"); /* the length in Content-Range, no body */
+        else if (tok[0] >= '4' && !is_head)
+            json_object_set_new(resp, "content", json_pack("{s:{s:o}}", "application/json", "schema", error_for_status(tok)));
+        if (!strcmp(tok, "405")) add_headers(resp, "Allow");
+        if (!strcmp(tok, "429")) add_headers(resp, "Retry-After");
+        if (!strcmp(tok, "412")) add_headers(resp, "Tus-Version");
         json_object_set_new(o, tok, resp);
     }
 }
 
-static json_t *responses_json(const char *list, int is_head)
+/* The route's own statuses, then those the framework answers for it: a JSON body can be
+ * malformed (400), too large (413) or of another type (415); a user route needs a key (401); a
+ * heavy one can find the offload slots full (429); then the guard's. */
+static json_t *responses_json(const server_route *rt, int is_head)
 {
     json_t *o = json_object();
-    add_responses(o, list, is_head);
-    add_responses(o, GUARD_RESPONSES, is_head);
+    add_responses(o, rt, rt->responses, is_head);
+    if (rt->body == SERVER_BODY_BUFFER) add_responses(o, rt, "400,413,415", is_head);
+    if (rt->body == SERVER_BODY_STREAM && rt->request_type) add_responses(o, rt, "413", is_head);
+    if (rt->auth == SERVER_AUTH_USER) add_responses(o, rt, "401", is_head);
+    if (rt->heavy) add_responses(o, rt, "429", is_head);
+    add_responses(o, rt, GUARD_RESPONSES, is_head);
     return o;
 }
 
-/* The brief's error object with every code the server uses and every extra field an error may
- * carry (uploads.c, form.c, res_models.c, res_tus.c, res_jobs.c). */
+/* The brief's error object: every code the server uses and every extra field an error may carry
+ * (uploads.c, form.c, res_models.c, res_tus.c, res_jobs.c); nothing else. */
 static json_t *error_schema(void)
 {
     json_t *codes = json_array();
@@ -69,19 +137,26 @@ static json_t *error_schema(void)
         for (size_t i = 0; i < json_array_size(codes) && !seen; i++) seen = !strcmp(json_string_value(json_array_get(codes, i)), name);
         if (!seen) json_array_append_new(codes, json_string(name));
     }
-    static const char *const EXTRA[][2] = {
-        {"max_size_mb", "integer"},          {"duration_seconds", "number"}, {"min_duration_seconds", "number"},
-        {"max_duration_seconds", "number"},  {"voice_activity_percent", "number"}, {"min_snr_db", "number"},
-        {"actual_snr_db", "number"},         {"recommendation", "string"},   {"file_id", "string"},
-        {"estimated_wait_minutes", "number"},
+    static const char *const EXTRA[][3] = {
+        {"max_size_mb", "integer", "FILE_TOO_LARGE: the limit"},
+        {"duration_seconds", "number", "AUDIO_TOO_SHORT / AUDIO_TOO_LONG: the file's length"},
+        {"min_duration_seconds", "number", "AUDIO_TOO_SHORT: the limit"},
+        {"max_duration_seconds", "number", "AUDIO_TOO_LONG: the limit"},
+        {"voice_activity_percent", "number", "QUALITY_TOO_LOW: no speech found"},
+        {"min_snr_db", "number", "QUALITY_TOO_LOW: the SNR training needs"},
+        {"refused_below_snr_db", "number", "QUALITY_TOO_LOW: the SNR under which a file is refused"},
+        {"actual_snr_db", "number", "QUALITY_TOO_LOW: the file's SNR"},
+        {"recommendation", "string", "QUALITY_TOO_LOW: what to do"},
+        {"file_id", "string", "CONFLICT on a finished tus upload: the audio it became"},
     };
-    json_t *props = json_pack("{s:{s:s, s:[s]}, s:{s:s, s:o}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}", "status", "type", "string",
-                              "enum", "error", "error_code", "type", "string", "enum", codes, "message", "type", "string",
-                              "user_message", "type", "string", "supported_formats", "type", "array", "items", "type", "string");
+    json_t *props = json_pack("{s:{s:s}, s:{s:s, s:o}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}, s:{s:[o,{s:s}]}}", "status",
+                              "const", "error", "error_code", "type", "string", "enum", codes, "message", "type", "string",
+                              "user_message", "type", "string", "supported_formats", "type", "array", "items", "type",
+                              "string", "quality_analysis", "oneOf", schema_ref("QualityAnalysis"), "type", "null");
     for (size_t i = 0; i < sizeof EXTRA / sizeof EXTRA[0]; i++)
-        json_object_set_new(props, EXTRA[i][0], json_pack("{s:[s,s]}", "type", EXTRA[i][1], "null"));
+        json_object_set_new(props, EXTRA[i][0], json_pack("{s:[s,s], s:s}", "type", EXTRA[i][1], "null", "description", EXTRA[i][2]));
     return json_pack("{s:s, s:[s,s,s,s], s:o, s:b}", "type", "object", "required", "status", "error_code", "message",
-                     "user_message", "properties", props, "additionalProperties", 1);
+                     "user_message", "properties", props, "additionalProperties", 0);
 }
 
 /* "GET /api/models/{model_id}" → "get_api_models_model_id": a URL-safe identifier. */
@@ -112,6 +187,21 @@ static json_t *parameters_json(const char *pattern)
     return list;
 }
 
+/* requestBody: each media type of request_type ("application/json, multipart/form-data") with
+ * request_schema; raw bytes (tus) with none. */
+static json_t *request_body_json(const server_route *rt)
+{
+    json_t *content = json_object();
+    json_t *schema = rt->request_schema ? json_loads(rt->request_schema, 0, NULL) : NULL;
+    if (rt->request_schema && !schema) fprintf(stderr, "openapi: %s %s request_schema is not JSON\n", rt->method, rt->pattern);
+    char buf[160];
+    snprintf(buf, sizeof buf, "%s", rt->request_type);
+    for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+        json_object_set_new(content, tok, schema ? json_pack("{s:O}", "schema", schema) : json_object());
+    json_decref(schema);
+    return json_pack("{s:b, s:o}", "required", rt->request_schema != NULL, "content", content);
+}
+
 static json_t *operation_json(const server_route *rt, const char *method)
 {
     char op_id[160];
@@ -119,25 +209,25 @@ static json_t *operation_json(const server_route *rt, const char *method)
     operation_id(rt, method, op_id, sizeof op_id);
     json_t *op = json_pack("{s:s, s:s, s:[s], s:o, s:o}", "summary", rt->summary ? rt->summary : "", "operationId",
                            op_id, "tags", rt->tag ? rt->tag : "misc", "parameters", parameters_json(rt->pattern),
-                           "responses", responses_json(rt->responses, is_head));
+                           "responses", responses_json(rt, is_head));
     if (is_head && strcmp(rt->method, "HEAD"))
         json_object_set_new(op, "summary", json_pack("s++", "Headers of GET: ", rt->summary ? rt->summary : "", ""));
-    if (rt->response_schema && !is_head) { /* the first 2xx answer's body */
-        json_t *schema = json_loads(rt->response_schema, 0, NULL), *responses = json_object_get(op, "responses");
-        const char *code;
-        json_t *resp;
-        json_object_foreach(responses, code, resp) {
-            if (code[0] != '2' || !schema) continue;
-            json_object_set_new(resp, "content", json_pack("{s:{s:O}}", "application/json", "schema", schema));
-            break;
-        }
-        json_decref(schema);
-    }
-    if (rt->request_type && !is_head)
-        json_object_set_new(op, "requestBody",
-                            json_pack("{s:{s:{}}}", "content", rt->request_type));
+    if (rt->request_type && !is_head) json_object_set_new(op, "requestBody", request_body_json(rt));
     if (rt->auth == SERVER_AUTH_PUBLIC) json_object_set_new(op, "security", json_array());
     return op;
+}
+
+static json_t *components_schemas(void)
+{
+    json_t *o = json_object();
+    for (const server_schema *s = SERVER_SCHEMAS; s->name; s++) {
+        json_error_t jerr;
+        json_t *schema = json_loads(s->schema, 0, &jerr);
+        if (schema) json_object_set_new(o, s->name, schema);
+        else fprintf(stderr, "openapi: schema %s: %s\n", s->name, jerr.text);
+    }
+    json_object_set_new(o, "Error", error_schema());
+    return o;
 }
 
 json_t *server_openapi_document(void)
@@ -159,13 +249,13 @@ json_t *server_openapi_document(void)
             if (!strcmp(method, "get") && !json_object_get(item, "head")) json_object_set_new(item, "head", operation_json(rt, "head"));
         }
     }
-    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s, s:s}], s:o, s:{s:{s:{s:s, s:s}}, s:{s:o}}, s:[{s:[]}]}", "openapi", "3.1.0", "info",
-                     "title", "VoiceClone Studio API", "version", SERVER_VERSION, "description",
-                     "Errors: {status:'error', error_code, message, user_message}. Open on loopback without keys; "
-                     "otherwise Authorization: Bearer <key>.",
+    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s, s:s}], s:o, s:{s:{s:{s:s, s:s}}, s:o}, s:[{s:[]}]}",
+                     "openapi", "3.1.0", "info", "title", "VoiceClone Studio API", "version", SERVER_VERSION, "description",
+                     "Errors: {status:'error', error_code, message, user_message} plus the extra fields of the Error "
+                     "schema. Open on loopback without keys; otherwise Authorization: Bearer <key>.",
                      "servers", "url", "/", "description", "this studio (same origin)",
                      "paths", paths, "components", "securitySchemes", "bearer", "type", "http", "scheme", "bearer",
-                     "schemas", "Error", error_schema(), "security", "bearer");
+                     "schemas", components_schemas(), "security", "bearer");
 }
 
 static int handle_openapi(server_request *r)
@@ -200,8 +290,11 @@ static int handle_docs(server_request *r)
 
 const server_route SERVER_ROUTES_DOCS[] = {
     {.method = "GET", .pattern = "/api/openapi.json", .handle = handle_openapi, .auth = SERVER_AUTH_PUBLIC,
-     .tag = "docs", .summary = "This API as an OpenAPI 3.1 document", .responses = "200"},
+     .tag = "docs", .summary = "This API as an OpenAPI 3.1 document", .responses = "200",
+     .response_schema = SERVER_SCHEMA({"type": "object", "required": ["openapi", "info", "paths"],
+                                       "properties": {"openapi": {"const": "3.1.0"}, "info": {"type": "object"},
+                                                      "paths": {"type": "object"}}})},
     {.method = "GET", .pattern = "/api/docs", .handle = handle_docs, .auth = SERVER_AUTH_PUBLIC, .tag = "docs",
-     .summary = "Human-readable API documentation (HTML)", .responses = "200"},
+     .summary = "Human-readable API documentation (HTML)", .responses = "200", .response_type = "text/html"},
     {0},
 };

@@ -246,24 +246,41 @@ static int handle_import(server_request *r)
     return server_reply_json(r, 201, o);
 }
 
+#define MODEL_SCHEMA SERVER_SCHEMA({"$ref": "#/components/schemas/Model"})
+
 const server_route SERVER_ROUTES_MODELS[] = {
     {.method = "POST", .pattern = "/api/models/import", .handle = handle_import, .body = SERVER_BODY_STREAM,
      .on_begin = import_begin, .on_body = import_body, .cleanup = import_cleanup, .tag = "models",
      .request_type = "multipart/form-data",
      .summary = "Import an RVC voice: file (.pth, or .zip holding .pth + .index), optional index (.index), name; "
                 "checked by loading it (version, sample rate, f0 read from the file); nothing is kept on refusal",
-     .responses = "201,400,401,413,429", .heavy = 1},
+     .responses = "201,400,401,413,429", .heavy = 1,
+     .request_schema = SERVER_SCHEMA({"type": "object", "required": ["file"], "additionalProperties": false,
+                                      "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                                                              "description": ".pth or .zip"},
+                                                     "index": {"type": "string", "contentMediaType": "application/octet-stream"},
+                                                     "name": {"type": "string", "maxLength": 100}}}),
+     .response_schema = MODEL_SCHEMA},
     {.method = "GET", .pattern = "/api/models", .handle = handle_list, .tag = "models",
-     .summary = "List the user's voice models", .responses = "200,401", .response_schema = "{\"type\":\"object\",\"required\":[\"status\",\"models\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"success\"]},\"models\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"model_id\",\"name\",\"kind\",\"created_at\",\"f0\",\"has_index\"],\"properties\":{\"model_id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"kind\":{\"type\":\"string\"},\"created_at\":{\"type\":\"string\"},\"training_duration_minutes\":{\"type\":\"integer\"},\"quality_grade\":{\"type\":\"string\"},\"final_loss\":{\"type\":[\"number\",\"null\"]},\"training_audio_duration_seconds\":{\"type\":[\"number\",\"null\"]},\"file_size_mb\":{\"type\":[\"number\",\"null\"]},\"version\":{\"type\":[\"string\",\"null\"]},\"sample_rate\":{\"type\":[\"integer\",\"null\"]},\"f0\":{\"type\":\"boolean\"},\"has_index\":{\"type\":\"boolean\"}}}}}}"},
+     .summary = "List the user's voice models", .responses = "200,401",
+     .response_schema = SERVER_SCHEMA({"type": "object", "required": ["status", "models"], "additionalProperties": false,
+                                       "properties": {"status": {"const": "success"},
+                                                      "models": {"type": "array", "items": {"$ref": "#/components/schemas/Model"}}}})},
     {.method = "GET", .pattern = "/api/models/{model_id}", .handle = handle_get, .tag = "models",
-     .summary = "One model's details", .responses = "200,401,404"},
+     .summary = "One model's details", .responses = "200,401,404", .response_schema = MODEL_SCHEMA},
     {.method = "PATCH", .pattern = "/api/models/{model_id}", .handle = handle_rename, .body = SERVER_BODY_BUFFER,
      .max_body = 4096, .tag = "models", .request_type = "application/json",
-     .summary = "Rename a model {name}: answers with the model", .responses = "200,400,401,404"},
+     .summary = "Rename a model {name}: answers with the model", .responses = "200,400,401,404",
+     .request_schema = SERVER_SCHEMA({"type": "object", "required": ["name"], "additionalProperties": false,
+                                      "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}}}),
+     .response_schema = MODEL_SCHEMA},
     {.method = "GET", .pattern = "/api/models/{model_id}/export", .handle = handle_export, .tag = "models",
      .summary = "Download the voice as NAME.zip holding NAME.pth and NAME.index (RVC-WebUI / Applio layout)",
-     .responses = "200,401,404"},
+     .responses = "200,401,404", .response_type = "application/zip", .response_headers = "Content-Disposition"},
     {.method = "DELETE", .pattern = "/api/models/{model_id}", .handle = handle_delete, .tag = "models",
-     .summary = "Delete a model: its row and its files", .responses = "200,401,404"},
+     .summary = "Delete a model: its row and its files", .responses = "200,401,404",
+     .response_schema = SERVER_SCHEMA({"type": "object", "required": ["status", "model_id", "deleted"], "additionalProperties": false,
+                                       "properties": {"status": {"const": "success"}, "model_id": {"type": "string"},
+                                                      "deleted": {"const": true}}})},
     {0},
 };

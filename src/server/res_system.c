@@ -143,13 +143,48 @@ const server_route SERVER_ROUTES_SYSTEM[] = {
      .tag = "system", .request_type = "application/json",
      .summary = "Install a pack of base models {pack: f5tts | rvc | rvc-pretrained} as a job (resumable, checked), "
                 "exactly as `voiceclone models pull PACK`; progress events carry bytes, speed and ETA",
-     .responses = "202,400,401"},
+     .responses = "202,400,401",
+     .request_schema = SERVER_SCHEMA({"type": "object", "required": ["pack"], "additionalProperties": false,
+                                      "properties": {"pack": {"type": "string", "enum": ["f5tts", "rvc", "rvc-pretrained"]}}}),
+     .response_schema = SERVER_SCHEMA({"type": "object", "required": ["status", "job_id", "pack", "progress_stream_url"],
+                                       "additionalProperties": false, "properties": {
+                                           "status": {"const": "pull_started"}, "job_id": {"type": "string"},
+                                           "pack": {"type": "string"}, "progress_stream_url": {"type": "string"}}})},
     {.method = "GET", .pattern = "/api/health", .handle = handle_health, .auth = SERVER_AUTH_PUBLIC,
      .tag = "system", .summary = "Liveness check: {\"status\":\"ok\"}", .responses = "200",
-     .response_schema = "{\"type\":\"object\",\"required\":[\"status\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"ok\"]}}}"},
+     .response_schema = SERVER_SCHEMA({"type": "object", "required": ["status"], "additionalProperties": false,
+                                       "properties": {"status": {"const": "ok"}}})},
     {.method = "GET", .pattern = "/api/system", .handle = handle_system, .auth = SERVER_AUTH_PUBLIC,
      .tag = "system", .summary = "Version, engine, installed/missing model weights (their paths only for "
                                  "authenticated callers, null otherwise), auth mode, queue depth",
-     .responses = "200", .response_schema = "{\"type\":\"object\",\"required\":[\"status\",\"version\",\"engine\",\"weights\",\"weights_status\",\"auth\",\"workers\",\"queue\"],\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"success\"]},\"version\":{\"type\":\"string\"},\"engine\":{\"type\":\"string\"},\"weights\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"name\",\"path\",\"purpose\",\"installed\",\"licence\"],\"properties\":{\"name\":{\"type\":\"string\"},\"path\":{\"type\":[\"string\",\"null\"]},\"purpose\":{\"type\":\"string\"},\"installed\":{\"type\":\"boolean\"},\"licence\":{\"type\":\"string\"},\"licence_note\":{\"type\":\"string\"}}}},\"weights_status\":{\"type\":\"string\",\"enum\":[\"installed\",\"missing\"]},\"weights_hint\":{\"type\":\"string\"},\"compute\":{\"type\":\"object\"},\"auth\":{\"type\":\"string\",\"enum\":[\"open\",\"api_key\"]},\"workers\":{\"type\":\"boolean\"},\"queue\":{\"type\":\"object\",\"required\":[\"depth\",\"lanes\"],\"properties\":{\"depth\":{\"type\":\"integer\"},\"lanes\":{\"type\":\"object\"}}}}}"},
+     .responses = "200",
+     .response_schema = SERVER_SCHEMA({
+         "type": "object", "additionalProperties": false,
+         "required": ["status", "version", "engine", "weights", "weights_status", "auth", "workers", "queue", "compute"],
+         "properties": {
+             "status": {"const": "success"}, "version": {"type": "string"}, "engine": {"type": "string"},
+             "weights": {"type": "array", "items": {
+                 "type": "object", "additionalProperties": false,
+                 "required": ["name", "path", "purpose", "installed", "licence", "pack", "folder"],
+                 "properties": {
+                     "name": {"type": "string"}, "path": {"type": ["string", "null"], "description": "null unless authenticated"},
+                     "purpose": {"type": "string"}, "installed": {"type": "boolean"}, "licence": {"type": "string"},
+                     "licence_note": {"type": "string"}, "pack": {"type": "string"}, "folder": {"type": "string"}}}},
+             "weights_status": {"type": "string", "enum": ["installed", "missing"]},
+             "weights_hint": {"type": "string", "description": "how to install what is missing"},
+             "compute": {
+                 "type": "object", "additionalProperties": false,
+                 "required": ["backend", "isa", "precision", "bf16_native", "threads", "model_precision"],
+                 "properties": {
+                     "backend": {"type": "string"}, "isa": {"type": "string"}, "precision": {"type": "string"},
+                     "bf16_native": {"type": "boolean"}, "threads": {"type": "integer"},
+                     "model_precision": {"type": "object", "additionalProperties": {"type": "string"}}}},
+             "auth": {"type": "string", "enum": ["open", "api_key"]},
+             "workers": {"type": "boolean"},
+             "queue": {"type": "object", "required": ["depth", "lanes"], "additionalProperties": false,
+                       "properties": {"depth": {"type": "integer"},
+                                      "lanes": {"type": "object", "description": "per lane: queued and running counts",
+                                                "additionalProperties": {"type": "object",
+                                                                         "additionalProperties": {"type": "integer"}}}}}}})},
     {0},
 };

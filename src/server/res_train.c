@@ -114,14 +114,48 @@ const server_route SERVER_ROUTES_TRAIN[] = {
                 "normalize_volume, trim_silence}, training_params{epochs, batch_size, learning_rate, sample_rate, "
                 "save_every_steps, seed}}: a train-lane job (phases preprocessing, feature extraction, training, index, "
                 "validation); answers with job_id, model_id, epochs and estimated_duration_minutes",
-     .responses = "202,400,401,404,503"},
+     .responses = "202,400,401,404,429,503",
+     .request_schema = SERVER_SCHEMA({
+         "type": "object", "required": ["model_name", "voice_consent"], "additionalProperties": false,
+         "properties": {
+             "training_audio_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 32},
+             "training_audio_id": {"type": "string"}, "model_name": {"type": "string"},
+             "voice_consent": {"const": true}, "accept_noisy_audio": {"type": "boolean"},
+             "preprocessing": {"type": "object", "additionalProperties": false, "properties": {
+                 "remove_noise": {"type": "boolean"}, "normalize_volume": {"type": "boolean"},
+                 "trim_silence": {"type": "boolean"}, "vocal_separation": {"const": false}}},
+             "training_params": {"type": "object", "additionalProperties": false, "properties": {
+                 "epochs": {"type": "integer", "minimum": 1, "maximum": 1000},
+                 "batch_size": {"type": "integer", "minimum": 1, "maximum": 32},
+                 "learning_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 0.01},
+                 "sample_rate": {"type": "integer", "enum": [40000, 48000]},
+                 "save_every_steps": {"type": "integer", "minimum": 1, "maximum": 100000},
+                 "seed": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+                 "model_size": {"type": "string", "enum": ["full", "tiny"], "description": "tiny: test servers only"}}}}}),
+     .response_schema = SERVER_SCHEMA({
+         "type": "object", "additionalProperties": false,
+         "required": ["status", "job_id", "model_id", "epochs", "estimated_duration_minutes", "queue_position",
+                      "progress_stream_url", "message"],
+         "properties": {
+             "status": {"const": "training_started"}, "job_id": {"type": "string"}, "model_id": {"type": "string"},
+             "epochs": {"type": "integer"}, "estimated_duration_minutes": {"type": "number"},
+             "queue_position": {"type": "integer"}, "progress_stream_url": {"type": "string"}, "message": {"type": "string"}}})},
     {.method = "POST", .pattern = "/api/jobs/{job_id}/stop", .handle = stop_training, .tag = "training",
-     .summary = "Stop a running training now and keep the model trained so far", .responses = "202,400,401,404,409"},
+     .summary = "Stop a running training now and keep the model trained so far", .responses = "202,400,401,404,409",
+     .response_schema = SERVER_SCHEMA({"type": "object", "required": ["status", "job_id", "message"], "additionalProperties": false,
+                                       "properties": {"status": {"const": "stopping"}, "job_id": {"type": "string"},
+                                                      "message": {"type": "string"}}})},
     {.method = "GET", .pattern = "/api/jobs/{job_id}/outputs.zip", .handle = outputs_zip, .tag = "conversion",
      .summary = "Every output of a finished batch conversion (POST /api/convert/rvc with target_audio_ids) as one .zip",
-     .responses = "200,401,404,409"},
+     .responses = "200,401,404,409", .response_type = "application/zip", .response_headers = "Content-Disposition"},
     {.method = "GET", .pattern = "/api/jobs/{job_id}/loss_history", .handle = loss_history, .tag = "training",
      .summary = "The loss curve of a training job: points {step, loss, loss_mel, loss_disc, epoch}",
-     .responses = "200,401,404"},
+     .responses = "200,401,404",
+     .response_schema = SERVER_SCHEMA({"type": "object", "required": ["job_id", "points"], "additionalProperties": false,
+                                       "properties": {"job_id": {"type": "string"}, "points": {"type": "array", "items": {
+                                           "type": "object", "required": ["step", "loss"], "additionalProperties": false,
+                                           "properties": {"step": {"type": "integer"}, "loss": {"type": "number"},
+                                                          "loss_mel": {"type": "number"}, "loss_disc": {"type": "number"},
+                                                          "epoch": {"type": "integer"}}}}}})},
     {0},
 };

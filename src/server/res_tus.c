@@ -185,8 +185,7 @@ static int open_for_append(server_request *r, tus_ctx *c)
 {
     const char *ct = server_header(r, "Content-Type");
     if (!ct || strcmp(ct, "application/offset+octet-stream")) {
-        r->status = 415;
-        return server_fail(r, VC_ERR_INVALID_REQUEST, "Content-Type must be application/offset+octet-stream");
+        return server_fail(r, VC_ERR_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/offset+octet-stream");
     }
     if (parse_checksum(r, c)) return -1;
     char part[1400];
@@ -485,25 +484,39 @@ static int options_handle(server_request *r)
 
 const server_route SERVER_ROUTES_TUS[] = {
     {.method = "OPTIONS", .pattern = "/api/uploads", .handle = options_handle, .tag = "uploads",
-     .summary = "tus 1.0.0 capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)", .responses = "204"},
+     .summary = "tus 1.0.0 capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)", .responses = "204",
+     .response_headers = "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Checksum-Algorithm, Tus-Max-Size"},
     {.method = "POST", .pattern = "/api/uploads", .handle = post_handle, .body = SERVER_BODY_STREAM,
      .on_begin = post_begin, .on_body = on_body, .cleanup = cleanup, .tag = "uploads",
      .request_type = "application/offset+octet-stream",
      .summary = "tus creation (+ creation-with-upload); Upload-Length, Upload-Metadata filename/purpose",
-     .responses = "201,400,401,412,413,429", .heavy = 1},
+     .responses = "201,400,401,412,413,429", .heavy = 1,
+     .response_headers = "Location, Tus-Resumable, Upload-Offset, Upload-Length, Upload-Expires"},
     {.method = "HEAD", .pattern = "/api/uploads/{upload_id}", .handle = head_handle, .tag = "uploads",
      .summary = "tus offset (Upload-Offset, Upload-Length, Upload-Metadata, Upload-Audio-Id when finished; "
                 "offset = length only once the audio exists)",
-     .responses = "200,404,410,412,429", .heavy = 1},
+     .responses = "200,401,404,410,412,429", .heavy = 1,
+     .response_headers = "Tus-Resumable, Cache-Control, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires, "
+                         "Upload-Audio-Id"},
     {.method = "PATCH", .pattern = "/api/uploads/{upload_id}", .handle = patch_handle, .body = SERVER_BODY_STREAM,
      .on_begin = patch_begin, .on_body = on_body, .cleanup = cleanup, .tag = "uploads",
      .request_type = "application/offset+octet-stream",
      .summary = "tus append at Upload-Offset (409 on mismatch; Upload-Checksum sha1, 460 on mismatch)",
-     .responses = "204,400,404,409,410,412,413,415,429,460", .heavy = 1},
+     .responses = "204,400,404,409,410,412,413,415,429,460", .heavy = 1,
+     .response_headers = "Tus-Resumable, Upload-Offset, Upload-Expires, Upload-Audio-Id"},
     {.method = "DELETE", .pattern = "/api/uploads/{upload_id}", .handle = delete_handle, .tag = "uploads",
-     .summary = "tus termination", .responses = "204,404,410,412"},
+     .summary = "tus termination", .responses = "204,404,410,412", .response_headers = "Tus-Resumable"},
     {.method = "GET", .pattern = "/api/uploads/{upload_id}", .handle = get_handle, .tag = "uploads",
      .summary = "Upload state as JSON: upload_id, offset, length, upload_complete, file_id, quality_analysis",
-     .responses = "200,404,410"},
+     .responses = "200,404,410",
+     .response_schema = SERVER_SCHEMA({
+         "type": "object", "additionalProperties": false,
+         "required": ["status", "upload_id", "offset", "length", "upload_complete", "filename", "purpose", "quality_analysis"],
+         "properties": {
+             "status": {"const": "success"}, "upload_id": {"type": "string"}, "offset": {"type": "integer"},
+             "length": {"type": "integer"}, "upload_complete": {"type": "boolean"},
+             "file_id": {"type": ["string", "null"], "description": "the audio file, once complete"},
+             "filename": {"type": "string"}, "purpose": {"type": "string"},
+             "quality_analysis": {"oneOf": [{"$ref": "#/components/schemas/QualityAnalysis"}, {"type": "null"}]}}})},
     {0},
 };

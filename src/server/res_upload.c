@@ -229,11 +229,29 @@ static int handle(server_request *r)
     return reply_progress(r, &u, index);
 }
 
+/* The form: the file whole, or one chunk of it (chunk_index of total_chunks; file_id from the first
+ * chunk's answer on the next ones). */
+#define UPLOAD_FORM_SCHEMA                                                                                    \
+    SERVER_SCHEMA({"type": "object", "required": ["file"], "additionalProperties": false, "properties": {      \
+        "file": {"type": "string", "contentMediaType": "audio/*"}, "chunk_index": {"type": "integer", "minimum": 0}, \
+        "total_chunks": {"type": "integer", "minimum": 1}, "file_id": {"type": "string"}}})
+/* A chunk before the last: the upload's progress; the last (or a whole file): the stored audio. */
+#define UPLOAD_REPLY_SCHEMA                                                                                   \
+    SERVER_SCHEMA({"oneOf": [{"$ref": "#/components/schemas/AudioFile"},                                     \
+                             {"type": "object", "additionalProperties": false,                                \
+                              "required": ["status", "file_id", "filename", "file_size_mb", "chunk_received",  \
+                                           "total_chunks", "upload_complete"],                                 \
+                              "properties": {"status": {"const": "success"}, "file_id": {"type": "string"},    \
+                                             "filename": {"type": "string"}, "file_size_mb": {"type": "number"}, \
+                                             "chunk_received": {"type": "integer"}, "total_chunks": {"type": "integer"}, \
+                                             "upload_complete": {"const": false}}}]})
+
 #define UPLOAD_ROUTE(path_, purpose_)                                                                         \
     {.method = "POST", .pattern = path_, .handle = handle, .body = SERVER_BODY_STREAM, .on_begin = on_begin, \
      .on_body = on_body, .cleanup = cleanup, .tag = "uploads", .request_type = "multipart/form-data",         \
      .summary = "Chunked multipart upload of " purpose_ " audio (file, chunk_index, total_chunks, file_id)",  \
-     .responses = "200,400,401,404,413,429", .heavy = 1}
+     .responses = "200,400,401,404,413,429", .heavy = 1,                                                    \
+     .request_schema = UPLOAD_FORM_SCHEMA, .response_schema = UPLOAD_REPLY_SCHEMA}
 
 const server_route SERVER_ROUTES_UPLOAD[] = {
     UPLOAD_ROUTE("/api/upload/training-audio", "training"),

@@ -16,8 +16,9 @@
  *   1. write src/server/res_<resource>.c with handler functions and a table
  *        const server_route SERVER_ROUTES_<RESOURCE>[] = { {...}, {0} };
  *   2. declare it below and add it to SERVER_ROUTE_TABLES in router.c.
- * That is all: the OpenAPI document (/api/openapi.json) is generated from the same tables, and
- * tests/api/test_openapi checks every route answers. Long-lived responses (SSE) build their own
+ * That is all: the OpenAPI document (/api/openapi.json) is generated from the same tables (give
+ * each route its request_schema / response_schema; docs/API.md "Adding a route to the contract"),
+ * and tests/contract (make test) checks real answers of every operation against it. Long-lived responses (SSE) build their own
  * MHD_Response with MHD_create_response_from_callback and queue it with server_reply_response;
  * app->jobs is the slot for the jobs module's context; its scheduler starts and stops with the
  * server through one row in SERVER_MODULES (modules.c, see server_module below), and its tables
@@ -64,6 +65,9 @@ typedef struct server_config {
     int min_body_bytes_per_second; /* VCS_MIN_BODY_RATE: a body slower than this on average, after
                                  * a grace period, is cut off (slow-loris uploads; 512) */
     int body_grace_seconds;     /* VCS_BODY_GRACE_SECONDS: that grace period (30) */
+    int header_timeout_seconds; /* VCS_HEADER_TIMEOUT_SECONDS: a request head (or the next one on a
+                                 * kept-alive connection) must be complete this long after the
+                                 * connection opened / the last answer, however slowly it trickles (30) */
     /* Per-user quotas (quota.c); 0 = no limit. Over one: RATE_LIMITED (429) + Retry-After. */
     int quota_active_jobs;      /* VCS_QUOTA_ACTIVE_JOBS: queued + running jobs (20) */
     int quota_uploads;          /* VCS_QUOTA_UPLOADS: uploads in progress (tus and chunked, 10) */
@@ -85,6 +89,7 @@ typedef struct server_app {
     int64_t auth_checked_ms;
     int auth_key_count;
     int offloaded;              /* heavy handlers running on their own threads (__atomic; offload.c) */
+    struct server_deadlines *deadlines; /* the slow-client watchdog (deadline.c), NULL when off */
 } server_app;
 
 typedef struct server_request server_request;
@@ -112,9 +117,17 @@ typedef struct server_route {
     server_auth_mode auth;
     const char *tag;         /* OpenAPI grouping */
     const char *summary;     /* one line for the OpenAPI document */
+    /* The API contract (res_docs.c builds /api/openapi.json from these; tests/contract checks real
+     * answers against it). Write schemas with SERVER_SCHEMA(...) below; shared objects are
+     * {"$ref":"#/components/schemas/NAME"} from SERVER_SCHEMAS (schemas.c). */
     const char *request_type;/* documented request body media type, NULL = none */
-    const char *responses;   /* documented status codes, e.g. "200,404" */
-    const char *response_schema; /* JSON Schema (text) of the success body, for the OpenAPI document */
+    const char *request_schema;  /* JSON Schema of the request body: the JSON object, or the form fields of
+                                  * multipart/form-data; NULL for raw bytes (tus) */
+    const char *responses;   /* documented status codes, e.g. "200,404"; 400/401/413/415/429 that the
+                              * framework itself answers are added from body, auth and heavy */
+    const char *response_schema; /* JSON Schema of the success (first 2xx) JSON body; NULL with no body */
+    const char *response_type;   /* media type of a success body that is not JSON ("audio/wav"), else NULL */
+    const char *response_headers;/* headers of the success answer, comma-separated ("Location, Upload-Offset") */
     int heavy;               /* handle() decodes, imports or encodes: run it on its own thread (offload.c)
                               * with the connection suspended, so the HTTP threads stay free for I/O */
 } server_route;
@@ -160,8 +173,30 @@ extern const server_route SERVER_ROUTES_UPLOAD[];
 extern const server_route SERVER_ROUTES_TUS[];
 extern const server_route SERVER_ROUTES_JOBS[];
 extern const server_route SERVER_ROUTES_TRAIN[];
+/* ---- slow clients (deadline.c) ---- */
+typedef struct server_deadlines server_deadlines;
+enum { SERVER_CONN_HEAD, SERVER_CONN_BODY, SERVER_CONN_HANDLING }; /* what a connection waits for */
+int server_deadlines_start(server_app *app, vc_error *err);  /* before the daemon */
+void server_deadlines_stop(server_app *app);                  /* after the daemon */
+/* MHD_OPTION_NOTIFY_CONNECTION callback (cls: the app) */
+void server_deadlines_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                             enum MHD_ConnectionNotificationCode code);
+/* The connection enters `phase` (a new one restarts its clock) and received body_bytes more. */
+void server_deadlines_phase(server_app *app, struct MHD_Connection *conn, int phase, size_t body_bytes);
+
 /* All tables, NULL-terminated (router.c). */
 extern const server_route *const SERVER_ROUTE_TABLES[];
+
+/* JSON Schema text written as JSON, without escaping: SERVER_SCHEMA({"type":"object"}) becomes the
+ * string "{\"type\":\"object\"}" (the preprocessor's # operator). Keep to plain JSON inside. */
+#define SERVER_SCHEMA(...) #__VA_ARGS__
+
+/* Named schemas shared by several routes: components.schemas of the OpenAPI document (schemas.c). */
+typedef struct server_schema {
+    const char *name;   /* "Job": referenced as #/components/schemas/Job */
+    const char *schema; /* SERVER_SCHEMA(...) text */
+} server_schema;
+extern const server_schema SERVER_SCHEMAS[]; /* {0}-terminated */
 
 /* Finds the route for method + path; fills r->params. Returns NULL and sets *path_known when the
  * path exists with another method (→ 405). HEAD falls back to GET. */

@@ -46,8 +46,8 @@ static int open_regular(const char *path)
 int server_static_handle(server_request *r)
 {
     if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
-        r->status = 405;
-        server_fail(r, VC_ERR_INVALID_REQUEST, "only GET is served outside /api");
+        snprintf(r->allow, sizeof r->allow, "GET, HEAD");
+        server_fail(r, VC_ERR_METHOD_NOT_ALLOWED, "only GET and HEAD are served outside /api");
         return server_reply_error(r);
     }
     const char *dir = r->app->config.web_dir;

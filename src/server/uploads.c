@@ -92,6 +92,11 @@ static int fail_extra(server_request *r, vc_code code, json_t *extra, const char
     return -1;
 }
 
+/* The most frames a purpose's file may decode to: its longest duration at 48 kHz (and 2 % for MP3
+ * estimates). Decoding stops there, so a header that understates the length costs no more memory
+ * than an honest file. */
+static long long decode_budget(double max_seconds) { return (long long)(max_seconds * 48000.0 * 1.02); }
+
 /* Decoded size from the header: a short file at a huge rate (FLAC of silence at 384 kHz) expands a
  * few MB into gigabytes. The budget is the purpose's longest duration at 48 kHz. */
 static int check_decoded_size(server_request *r, const audio_file_info *info, double max_seconds)
@@ -222,7 +227,8 @@ int upload_finish(server_request *r, const upload_purpose *p, const char *src_pa
     audio_file_info info;
     audio_quality q;
     vc_error err;
-    if (audio_decode_file(src_path, &buf, &info, &err)) return unreadable(r, &err);
+    if (audio_decode_file_max(src_path, decode_budget(p->max_seconds), &buf, &info, &err))
+        return err.code == VC_ERR_AUDIO_TOO_LONG ? server_fail(r, err.code, "%s", err.message) : unreadable(r, &err);
     int rc = audio_analyze(&buf, &q, &err) ? server_fail(r, err.code, "analysis: %s", err.message) : 0;
     if (!rc) rc = check_decoded(r, p, &q, (double)buf.frames / buf.sample_rate);
     store_audio a;
@@ -254,7 +260,8 @@ int upload_analyze_path(server_request *r, const char *path, json_t **quality, a
         return fail_extra(r, VC_ERR_AUDIO_TOO_LONG, duration_extra(info->duration_seconds, "max_duration_seconds", longest->max_seconds),
                           "Audio too long for analysis: %s", "shorten it to 30 minutes or less");
     if (check_decoded_size(r, info, longest->max_seconds)) return -1;
-    if (audio_decode_file(path, &buf, info, &err)) return server_fail(r, err.code, "%s", err.message);
+    if (audio_decode_file_max(path, decode_budget(longest->max_seconds), &buf, info, &err))
+        return server_fail(r, err.code, "%s", err.message);
     int rc = audio_analyze(&buf, &q, &err);
     audio_buffer_free(&buf);
     if (rc) return server_fail(r, err.code, "analysis: %s", err.message);

@@ -3,8 +3,9 @@
  * fast, no server path in the message, the server stays up), hostile web pages (Content-Type,
  * Origin, Host / DNS rebinding, CORS preflights, /api/system paths), hostile clients (HTTP
  * framing, decompression bombs, oversized JSON, the first-MP3 race, per-IP connection limit,
- * finished SSE streams answer 204).
+ * slow heads and stalled bodies cut at their deadlines, finished SSE streams answer 204).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,6 +75,7 @@ static void matches_error_schema(http_response *res)
         json_t *prop = json_object_get(json_object_get(ERROR_SCHEMA, "properties"), key);
         if (!prop) continue;
         json_t *types = json_object_get(prop, "type");
+        if (!types) continue; /* const / oneOf: Ajv checks those (tests/contract) */
         int ok = 0;
         for (size_t t = 0; t < (json_is_array(types) ? json_array_size(types) : 1); t++) {
             const char *want = json_string_value(json_is_array(types) ? json_array_get(types, t) : types);
@@ -633,6 +635,70 @@ static void a_body_trickling_in_is_cut_off(void **state)
     test_server_stop(&q);
 }
 
+/* 1 when the server closes fd within `seconds`, sending `drip` (if any) one byte every 200 ms meanwhile. */
+static int closed_within(int fd, double seconds, const char *drip)
+{
+    double t0 = now_s();
+    size_t at = 0;
+    while (now_s() - t0 < seconds) {
+        if (drip && drip[at] && send(fd, drip + at++, 1, MSG_NOSIGNAL) != 1) return 1;
+        char buf[512];
+        struct timeval tv = {0, 200000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return 1;
+    }
+    return 0;
+}
+
+static void slow_heads_and_stalled_bodies_meet_their_deadlines(void **state)
+{
+    test_server q;
+    const char *env[] = {"VCS_HEADER_TIMEOUT_SECONDS=2", "VCS_MIN_BODY_RATE=1000", "VCS_BODY_GRACE_SECONDS=1", NULL};
+    assert_int_equal(test_server_start(&q, env, NULL), 0);
+    char head[256];
+    snprintf(head, sizeof head, "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Slow: %s\r\n", q.port,
+             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    /* a head trickling in at 5 bytes/s never completes: cut at the 2 s deadline (MHD's idle timeout
+     * alone would keep it forever, each byte resetting it) */
+    int fd = api_connect(&q, 0);
+    assert_true(fd >= 0);
+    double t0 = now_s();
+    if (!closed_within(fd, 6.0, head)) fail_msg("a head trickling in was still open after 6 s");
+    assert_true(now_s() - t0 > 1.5);
+    close(fd);
+    /* a connection that never sends anything is closed too, so idle sockets do not keep others out */
+    fd = api_connect(&q, 0);
+    t0 = now_s();
+    if (!closed_within(fd, 6.0, NULL)) fail_msg("a silent connection was still open after 6 s");
+    close(fd);
+    /* a head complete within the deadline, even slowly, is answered */
+    fd = api_connect(&q, 0);
+    char req[256];
+    snprintf(req, sizeof req, "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n", q.port);
+    assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+    usleep(1000 * 1000);
+    assert_int_equal(send(fd, "\r\n", 2, MSG_NOSIGNAL), 2);
+    char buf[1024] = "";
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    assert_true(recv(fd, buf, sizeof buf - 1, 0) > 0);
+    assert_non_null(strstr(buf, " 200 "));
+    close(fd);
+    /* a body that stops after its first byte is cut once the grace is over, with no byte arriving
+     * to trigger the check */
+    fd = api_connect(&q, 0);
+    snprintf(req, sizeof req, "POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+             "Content-Length: 100000\r\n\r\n{", q.port);
+    assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+    t0 = now_s();
+    if (!closed_within(fd, 6.0, NULL)) fail_msg("a stalled body was still open after 6 s");
+    if (now_s() - t0 > 3.5) fail_msg("a stalled body was cut after %.1f s (grace 1 s)", now_s() - t0);
+    close(fd);
+    assert_int_equal(api_status(&q, "GET", "/api/health"), 200);
+    test_server_stop(&q);
+}
+
 /* A small JSON Schema check (type incl. type lists, enum, required, properties, items): enough for
  * the schemas the server documents. Fails the test naming the path of the first mismatch. */
 static int type_ok(const char *want, const json_t *v)
@@ -728,6 +794,7 @@ int main(void)
         cmocka_unit_test(heavy_work_leaves_the_http_threads_free),
         cmocka_unit_test(quotas_answer_rate_limited_with_retry_after),
         cmocka_unit_test(a_body_trickling_in_is_cut_off),
+        cmocka_unit_test(slow_heads_and_stalled_bodies_meet_their_deadlines),
         cmocka_unit_test(real_responses_match_the_documented_schemas),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

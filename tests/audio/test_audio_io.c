@@ -176,6 +176,29 @@ static void probes_a_two_hour_file_without_decoding(void **state)
     unlink(p);
 }
 
+/* A caller's cap stops decoding at that many frames, whatever the header says: the upload path
+ * passes each purpose's budget, so no file decodes to more than an honest one of that purpose. */
+static void decoding_stops_at_the_callers_cap(void **state)
+{
+    const char *p = path_in("capped.wav");
+    audio_buffer b = {.sample_rate = 16000, .frames = 16000 * 5};
+    b.samples = calloc(b.frames, sizeof(float));
+    assert_non_null(b.samples);
+    for (size_t i = 0; i < b.frames; i++) b.samples[i] = 0.25f * sinf((float)i * 0.07f);
+    vc_error err;
+    assert_int_equal(audio_write_wav(p, &b, 0, &err), 0);
+    free(b.samples);
+    audio_buffer out;
+    audio_file_info info;
+    assert_int_equal(audio_decode_file_max(p, 16000 * 2, &out, &info, &err), -1); /* 5 s over a 2 s cap */
+    assert_int_equal(err.code, VC_ERR_AUDIO_TOO_LONG);
+    assert_non_null(strstr(err.message, "decoding stopped"));
+    assert_int_equal(audio_decode_file_max(p, 16000 * 6, &out, &info, &err), 0); /* under the cap: whole */
+    assert_int_equal(out.frames, 16000 * 5);
+    audio_buffer_free(&out);
+    unlink(p);
+}
+
 static void resamples_to_the_requested_rate(void **state)
 {
     vc_error err;
@@ -244,7 +267,7 @@ int main(void)
         cmocka_unit_test(reports_truncated_and_lying_files), cmocka_unit_test(resamples_to_the_requested_rate),
         cmocka_unit_test(writes_wav_and_mp3_that_read_back), cmocka_unit_test(peaks_bound_the_signal),
         cmocka_unit_test(reports_truncated_mp3), cmocka_unit_test(probes_a_two_hour_file_without_decoding),
-        cmocka_unit_test(flags_flac_damaged_mid_stream),
+        cmocka_unit_test(flags_flac_damaged_mid_stream), cmocka_unit_test(decoding_stops_at_the_callers_cap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,7 @@
 /*
  * Router and OpenAPI unit tests (in-process, no sockets): pattern matching with parameters,
  * trailing slashes, 405 detection, HEAD → GET fallback, and the generated OpenAPI document
- * listing each route exactly once with its path parameters.
+ * listing each route exactly once with its path parameters, and every route documenting its bodies.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,6 +107,38 @@ static void test_openapi_lists_every_route_once(void **state)
     json_decref(doc);
 }
 
+/* Every route documents its bodies (the contract, docs/API.md): a JSON or form body has a request
+ * schema, a success answer with a body has a response schema or media type, and every schema
+ * text is JSON. Fails fast, naming the route, before the contract test (tests/contract) runs. */
+static void test_every_route_documents_its_bodies(void **state)
+{
+    (void)state;
+    for (size_t t = 0; SERVER_ROUTE_TABLES[t]; t++)
+        for (const server_route *rt = SERVER_ROUTE_TABLES[t]; rt->method; rt++) {
+            int json_or_form = rt->request_type && (strstr(rt->request_type, "json") || strstr(rt->request_type, "form-data"));
+            if (json_or_form && !rt->request_schema) fail_msg("%s %s: no request_schema", rt->method, rt->pattern);
+            if (rt->body == SERVER_BODY_BUFFER && !rt->request_schema)
+                fail_msg("%s %s: takes a JSON body but documents no request_schema", rt->method, rt->pattern);
+            const char *texts[] = {rt->request_schema, rt->response_schema};
+            for (int i = 0; i < 2; i++) {
+                json_error_t jerr;
+                json_t *j = texts[i] ? json_loads(texts[i], 0, &jerr) : NULL;
+                if (texts[i] && !j) fail_msg("%s %s: schema is not JSON: %s", rt->method, rt->pattern, jerr.text);
+                json_decref(j);
+            }
+            /* a 200/202/206 answer has a body: JSON with its schema, or another media type */
+            int body_answer = rt->responses && (strstr(rt->responses, "200") || strstr(rt->responses, "202"));
+            if (body_answer && strcmp(rt->method, "HEAD") && !rt->response_schema && !rt->response_type)
+                fail_msg("%s %s: answers with a body but documents neither response_schema nor response_type", rt->method,
+                         rt->pattern);
+        }
+    for (const server_schema *s = SERVER_SCHEMAS; s->name; s++) {
+        json_t *j = json_loads(s->schema, 0, NULL);
+        if (!j) fail_msg("components.schemas.%s is not JSON", s->name);
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -114,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_no_match_and_method_not_allowed),
         cmocka_unit_test(test_head_falls_back_to_get),
         cmocka_unit_test(test_openapi_lists_every_route_once),
+        cmocka_unit_test(test_every_route_documents_its_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,133 @@
+/*
+ * JSON Schemas of the objects several routes answer with: components.schemas of /api/openapi.json.
+ * Routes reference them as {"$ref":"#/components/schemas/NAME"}. Objects list every field and say
+ * "additionalProperties": false, so a field added to an answer without its schema fails the
+ * contract test (tests/contract) instead of going undocumented. The Error schema is built in
+ * res_docs.c from the error codes themselves.
+ */
+#include "server/server.h"
+
+const server_schema SERVER_SCHEMAS[] = {
+    /* uploads.c upload_quality_json: every measure of audio_quality; NaN/∞ become null */
+    {"QualityAnalysis", SERVER_SCHEMA({
+        "type": "object",
+        "required": ["duration_seconds", "sample_rate", "snr_db", "voice_activity_percent", "background_noise_level",
+                     "noise_floor_dbfs", "clipping_percent", "loudness_lufs", "peak_dbfs", "quality_grade", "recommendation"],
+        "additionalProperties": false,
+        "properties": {
+            "duration_seconds": {"type": ["number", "null"]},
+            "sample_rate": {"type": "integer"},
+            "snr_db": {"type": ["number", "null"]},
+            "voice_activity_percent": {"type": ["number", "null"]},
+            "background_noise_level": {"type": "string"},
+            "noise_floor_dbfs": {"type": ["number", "null"]},
+            "clipping_percent": {"type": ["number", "null"]},
+            "loudness_lufs": {"type": ["number", "null"]},
+            "peak_dbfs": {"type": ["number", "null"]},
+            "quality_grade": {"type": "string"},
+            "recommendation": {"type": "string"}
+        }
+    })},
+    /* uploads.c upload_audio_json (+ status where a route answers with one file) */
+    {"AudioFile", SERVER_SCHEMA({
+        "type": "object",
+        "required": ["file_id", "filename", "purpose", "format", "duration_seconds", "sample_rate", "channels",
+                     "file_size_mb", "created_at", "quality_analysis", "warnings"],
+        "properties": {
+            "status": {"const": "success"},
+            "file_id": {"type": "string"},
+            "filename": {"type": "string"},
+            "purpose": {"type": "string", "enum": ["training", "target", "reference", "output"]},
+            "format": {"type": "string"},
+            "duration_seconds": {"type": ["number", "null"]},
+            "sample_rate": {"type": "integer"},
+            "channels": {"type": "integer"},
+            "file_size_mb": {"type": ["number", "null"]},
+            "created_at": {"type": "string"},
+            "quality_analysis": {"oneOf": [{"$ref": "#/components/schemas/QualityAnalysis"}, {"type": "null"}]},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "upload_complete": {"const": true, "description": "only in the answer to the last chunk of an upload"}
+        },
+        "additionalProperties": false
+    })},
+    /* res_models.c model_json + add_config_facts (+ status for one model) */
+    {"Model", SERVER_SCHEMA({
+        "type": "object",
+        "required": ["model_id", "name", "kind", "created_at", "training_duration_minutes", "quality_grade", "final_loss",
+                     "training_audio_duration_seconds", "file_size_mb", "version", "sample_rate", "f0", "has_index"],
+        "properties": {
+            "status": {"const": "success"},
+            "model_id": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"type": "string"},
+            "created_at": {"type": "string"},
+            "training_duration_minutes": {"type": "integer"},
+            "quality_grade": {"type": "string"},
+            "final_loss": {"type": ["number", "null"]},
+            "training_audio_duration_seconds": {"type": ["number", "null"]},
+            "file_size_mb": {"type": ["number", "null"]},
+            "version": {"type": ["string", "null"], "description": "RVC v1 or v2"},
+            "sample_rate": {"type": ["integer", "null"]},
+            "f0": {"type": "boolean"},
+            "has_index": {"type": "boolean"},
+            "index_rows": {"type": "integer"},
+            "phone_dim": {"type": "integer"},
+            "speakers": {"type": "integer"},
+            "source_file": {"type": "string"},
+            "training": {"type": "object", "description": "provenance of a model trained here (consent, recipe)"}
+        },
+        "additionalProperties": false
+    })},
+    /* jobs_sched.c row_json: a job as GET /api/jobs/{id} shows it */
+    {"Job", SERVER_SCHEMA({
+        "type": "object",
+        "required": ["job_id", "kind", "status", "phase", "progress", "lane", "queue_position", "eta_seconds",
+                     "created_at", "attempts", "progress_stream_url", "subject"],
+        "properties": {
+            "job_id": {"type": "string"},
+            "kind": {"type": "string"},
+            "status": {"type": "string", "enum": ["queued", "running", "complete", "failed", "cancelled"]},
+            "phase": {"type": "string"},
+            "progress": {"type": "number"},
+            "lane": {"type": "string"},
+            "queue_position": {"type": "integer", "minimum": 0},
+            "eta_seconds": {"type": ["number", "null"]},
+            "created_at": {"type": "string"},
+            "attempts": {"type": "integer"},
+            "progress_stream_url": {"type": "string"},
+            "result": {"type": ["object", "null"], "description": "the kind's result (output_audio_id, model_id, ...) once complete"},
+            "error": {
+                "type": "object", "required": ["error_code", "message"], "additionalProperties": false,
+                "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}}
+            },
+            "worker": {"type": "string"},
+            "duration_seconds": {"type": "number"},
+            "started_ms": {"type": "integer"},
+            "finished_ms": {"type": "integer"},
+            "subject": {
+                "type": "object", "additionalProperties": false,
+                "description": "what the job works on, for lists people read (fields that cannot be found are left out)",
+                "properties": {
+                    "model_name": {"type": "string"}, "model_id": {"type": "string"}, "audio_id": {"type": "string"},
+                    "file_name": {"type": "string"}, "file_count": {"type": "integer"}, "pack": {"type": "string"},
+                    "text": {"type": "string"}
+                }
+            }
+        },
+        "additionalProperties": false
+    })},
+    /* res_jobs.c start_conversion: the brief's "conversion_started" */
+    {"ConversionStarted", SERVER_SCHEMA({
+        "type": "object",
+        "required": ["status", "job_id", "queue_position", "estimated_duration_seconds", "progress_stream_url"],
+        "additionalProperties": false,
+        "properties": {
+            "status": {"const": "conversion_started"},
+            "job_id": {"type": "string"},
+            "queue_position": {"type": "integer"},
+            "estimated_duration_seconds": {"type": ["number", "null"]},
+            "progress_stream_url": {"type": "string"}
+        }
+    })},
+    {0},
+};
