@@ -43,6 +43,11 @@ suite_unit() {
   local bin
   while IFS= read -r bin; do run_one "${bin#$BUILD/}" "$bin"; done \
     < <(find "$BUILD/tests" -type f -name 'test_*' -perm -u+x ! -path "*/tests/api/*" | sort)
+  # The engine again on oneDNN's AVX2 kernels (8-channel native blocks, no bf16), as an AVX2-only
+  # machine runs it; a no-op cap where the CPU has no more than AVX2.
+  run_one "nn/test_backend (AVX2 kernels)" env DNNL_MAX_CPU_ISA=AVX2 "$BUILD/tests/nn/test_backend"
+  run_one "golden rvc synthesizer (AVX2 kernels)" env DNNL_MAX_CPU_ISA=AVX2 "$BUILD/voiceclone" check-golden \
+    tests/golden/rvc/synth_v2_48k_small
 }
 
 golden_cases() {

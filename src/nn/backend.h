@@ -88,6 +88,8 @@ typedef struct nn_backend {
     /* The same in float64 (the training loss's DFT runs in double, as its reference does). */
     void (*gemm_f64)(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, double alpha, const double *A, int lda,
                      const double *B, int ldb, double beta, double *C, int ldc);
+    /* Whether the backend's kernels compute bf16 natively on this machine (ctx may be NULL). */
+    int (*has_bf16)(nn_ctx *c);
     /* The channel block b of NN_LAYOUT_NATIVE (16 where the CPU has AVX-512, else 8). */
     int (*native_block)(nn_ctx *c);
     /* dst (native, n frames) = frames [from, from + n) of the time-major src [T, C] (C a multiple of b). */
@@ -124,7 +126,8 @@ void nn_ctx_set_precision(nn_ctx *c, nn_precision p);
 /* "fp32" | "bf16" | "auto" → 0/1/2; -1 for anything else. */
 int nn_precision_parse(const char *s);
 const char *nn_precision_name(nn_precision p);
-/* Whether this CPU runs bf16 dot products natively (AVX512-BF16 or AMX). */
+/* Whether this CPU runs bf16 dot products natively (AVX512-BF16 or AMX) and the CPU backend
+ * uses them (DNNL_MAX_CPU_ISA can cap it below what the CPU has). */
 int nn_cpu_has_bf16(void);
 /* The CPU's best vector ISA as our benches print it: "amx", "avx512_bf16", "avx512", "avx2" or "baseline". */
 const char *nn_cpu_isa(void);

@@ -134,7 +134,7 @@ static int cpu_has_amx_bf16(void)
 int nn_cpu_has_bf16(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") || cpu_has_amx_bf16();
+    return (__builtin_cpu_supports("avx512bf16") || cpu_has_amx_bf16()) && nn_cpu_backend.has_bf16(NULL);
 }
 
 const char *nn_cpu_isa(void)

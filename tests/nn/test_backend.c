@@ -121,6 +121,7 @@ static void conv_matches_definition_in_both_layouts(void **state)
 static void native_layout_conv_with_fusions_matches_definition(void **state)
 {
     (void)state;
+    nn_ctx_set_precision(nn_ctx_current(), NN_PREC_FP32);
     int b = nn_native_block();
     assert_true(b == 8 || b == 16);
     int C = 2 * b, T = 41, from = 3, n = 33; /* a window of the sequence, as the decoder's tiles take */
