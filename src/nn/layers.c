@@ -21,7 +21,8 @@ void nn_linear(float *out, const float *in, const float *w, const float *b, int 
     nn_gemm(0, 1, rows, n_out, n_in, 1.0f, in, n_in, w, n_in, b ? 1.0f : 0.0f, out, n_out);
 }
 
-void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *gamma, const float *beta, float eps)
+static void layer_norm_rows(float *out, const float *x, int rows, int dim, const float *gamma, const float *beta,
+                            float eps)
 {
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * dim;
@@ -51,6 +52,36 @@ static int par_threads(size_t n)
     return n >= NN_PAR_MIN ? nn_ctx_threads(nn_ctx_current()) : 1;
 }
 #endif
+
+/* Rows are independent: each is normalised by one thread with the serial code. */
+void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *gamma, const float *beta, float eps)
+{
+#ifdef _OPENMP
+    int threads = par_threads((size_t)rows * dim);
+    if (threads > 1) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int r = 0; r < rows; r++)
+            layer_norm_rows(out + (size_t)r * dim, x + (size_t)r * dim, 1, dim, gamma, beta, eps);
+        return;
+    }
+#endif
+    layer_norm_rows(out, x, rows, dim, gamma, beta, eps);
+}
+
+/* Blocks of NN_OMP_BLOCK elements (whole cache lines) per iteration of nn_apply. */
+#define NN_OMP_BLOCK 4096
+
+void nn_apply(void (*op)(float *x, size_t n), float *x, size_t n)
+{
+    size_t blocks = (n + NN_OMP_BLOCK - 1) / NN_OMP_BLOCK;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(par_threads(n)) schedule(static)
+#endif
+    for (size_t i = 0; i < blocks; i++) {
+        size_t b = i * NN_OMP_BLOCK, len = n - b < NN_OMP_BLOCK ? n - b : NN_OMP_BLOCK;
+        op(x + b, len);
+    }
+}
 
 void nn_leaky_relu(float *x, size_t n, float slope)
 {
@@ -227,8 +258,8 @@ typedef struct rows_task {
 static void layer_norm_range(void *ctx, int begin, int end)
 {
     const rows_task *t = ctx;
-    nn_layer_norm(t->out + (size_t)begin * t->cols, t->x + (size_t)begin * t->cols, end - begin, t->cols, t->gamma, t->beta,
-                  t->eps);
+    layer_norm_rows(t->out + (size_t)begin * t->cols, t->x + (size_t)begin * t->cols, end - begin, t->cols, t->gamma,
+                    t->beta, t->eps);
 }
 
 void nn_layer_norm_par(nn_pool *p, float *out, const float *x, int rows, int dim, const float *gamma, const float *beta,

@@ -13,7 +13,8 @@
 /* out[rows, n_out] = in[rows, n_in] · wᵀ + b, w is [n_out, n_in] (PyTorch Linear); b may be NULL. */
 void nn_linear(float *out, const float *in, const float *w, const float *b, int rows, int n_in, int n_out);
 
-/* Layer norm over the last axis of x[rows, dim] (biased variance); gamma/beta may be NULL. In place allowed. */
+/* Layer norm over the last axis of x[rows, dim] (biased variance); gamma/beta may be NULL. In place
+ * allowed. Long inputs run on the engine context's threads, one row per thread at a time. */
 void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *gamma, const float *beta, float eps);
 
 void nn_silu(float *x, size_t n);
@@ -22,6 +23,10 @@ void nn_gelu_erf(float *x, size_t n);
 void nn_gelu_tanh(float *x, size_t n);
 /* x < 0 → slope·x (LeakyReLU); in place. Long vectors run on the engine context's threads. */
 void nn_leaky_relu(float *x, size_t n, float slope);
+/* op (an element-wise op below, serial) over x in blocks on the current engine context's threads
+ * (OpenMP). For the models' own threads; pool workers use nn_apply_par instead, so that no pool
+ * thread starts an OpenMP team of its own. */
+void nn_apply(void (*op)(float *x, size_t n), float *x, size_t n);
 /* dst = LeakyReLU(src), out of place (saves the copy when the input is still needed). */
 void nn_leaky_relu_to(float *dst, const float *src, size_t n, float slope);
 /* dst[i] += src[i]; long vectors run on the engine context's threads. */

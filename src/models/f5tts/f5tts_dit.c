@@ -70,7 +70,7 @@ static int convnext_v2_block(const f5_text_block *b, float *e, int N, int Dt, fl
     if (nn_conv1d(y, e, N, b->dw_w, b->dw_b, &dw, err)) return -1;
     nn_layer_norm(y, y, N, Dt, b->norm_w, b->norm_b, F5_LN_EPS);
     nn_linear(mid, y, b->pw1_w, b->pw1_b, N, Dt, Di);
-    nn_gelu_erf(mid, (size_t)N * Di);
+    nn_apply(nn_gelu_erf, mid, (size_t)N * Di);
     grn(mid, N, Di, b->grn_gamma, b->grn_beta, norms);
     nn_linear(y, mid, b->pw2_w, b->pw2_b, N, Di, Dt);
     for (size_t i = 0; i < (size_t)N * Dt; i++) e[i] += y[i];
@@ -179,9 +179,9 @@ static int input_embed(const f5tts_model *m, dit_work *w, const float *x, const 
         /* ConvPositionEmbedding: two grouped convs (k 31, "same"), each followed by Mish */
         nn_conv1d_desc pos = {D, D, F5_POS_KERNEL, 1, 1, F5_POS_KERNEL / 2, F5_POS_KERNEL / 2, F5_POS_GROUPS};
         if (nn_conv1d(w->conv_a, h, N, m->pos1_w, m->pos1_b, &pos, err)) return -1;
-        nn_mish(w->conv_a, (size_t)N * D);
+        nn_apply(nn_mish, w->conv_a, (size_t)N * D);
         if (nn_conv1d(w->conv_b, w->conv_a, N, m->pos2_w, m->pos2_b, &pos, err)) return -1;
-        nn_mish(w->conv_b, (size_t)N * D);
+        nn_apply(nn_mish, w->conv_b, (size_t)N * D);
         for (size_t i = 0; i < (size_t)N * D; i++) h[i] += w->conv_b[i];
     }
     return 0;

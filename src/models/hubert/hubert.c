@@ -172,7 +172,7 @@ static int feature_encoder(const hubert_model *m, const float *wave, int n, floa
             return T2 > 0 ? vc_fail(err, VC_ERR_NOMEM, "out of memory (HuBERT)") : vc_fail(err, VC_ERR_AUDIO_TOO_SHORT, "audio too short for HuBERT");
         }
         if (i == 0) nn_group_norm_per_channel(y, T2, m->conv_dim, m->gn_w, m->gn_b, 1e-5);
-        nn_gelu_erf(y, (size_t)T2 * m->conv_dim);
+        nn_apply(nn_gelu_erf, y, (size_t)T2 * m->conv_dim);
         free(x);
         x = y;
         T = T2;
@@ -197,7 +197,7 @@ static void transformer_layer(const hubert_model *m, const hubert_layer *l, floa
     for (size_t i = 0; i < n; i++) x[i] += w->y[i];
     nn_layer_norm(x, x, T, E, l->ln1_w, l->ln1_b, HUBERT_LN_EPS);
     nn_linear(w->mid, x, l->fc1_w, l->fc1_b, T, E, m->ffn);
-    nn_gelu_erf(w->mid, (size_t)T * m->ffn);
+    nn_apply(nn_gelu_erf, w->mid, (size_t)T * m->ffn);
     nn_linear(w->y, w->mid, l->fc2_w, l->fc2_b, T, m->ffn, E);
     for (size_t i = 0; i < n; i++) x[i] += w->y[i];
     nn_layer_norm(x, x, T, E, l->ln2_w, l->ln2_b, HUBERT_LN_EPS);
@@ -213,7 +213,7 @@ static int add_positions(const hubert_model *m, float *x, int T, vc_error *err)
     if (!p) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     int rc = nn_conv1d(p, x, T, m->pos_w, m->pos_b, &d, err);
     if (rc == 0) {
-        nn_gelu_erf(p, (size_t)T * E);
+        nn_apply(nn_gelu_erf, p, (size_t)T * E);
         for (size_t i = 0; i < (size_t)T * E; i++) x[i] += p[i];
     }
     free(p);

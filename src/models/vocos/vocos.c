@@ -95,7 +95,7 @@ static int convnext_block(const vocos_model *m, const vocos_block *b, float *x, 
     if (nn_conv1d(work_dim, x, F, b->dw_w, b->dw_b, &dw, err)) return -1;
     nn_layer_norm(work_dim, work_dim, F, m->dim, b->norm_w, b->norm_b, VOCOS_LN_EPS);
     nn_linear(work_mid, work_dim, b->pw1_w, b->pw1_b, F, m->dim, m->intermediate);
-    nn_gelu_erf(work_mid, (size_t)F * m->intermediate);
+    nn_apply(nn_gelu_erf, work_mid, (size_t)F * m->intermediate);
     nn_linear(work_dim, work_mid, b->pw2_w, b->pw2_b, F, m->intermediate, m->dim);
     for (int t = 0; t < F; t++)
         for (int c = 0; c < m->dim; c++) x[(size_t)t * m->dim + c] += b->gamma[c] * work_dim[(size_t)t * m->dim + c];
