@@ -125,12 +125,14 @@ static void check_conv_transpose(int T, int ci, int co, int k, int stride, int p
     free(x); free(w); free(b); free(y); free(ref);
 }
 
-/* Small strides run on oneDNN's transposed convolution; strides from 4 up as one ordinary
+/* Stride 1 runs on oneDNN's transposed convolution; strides from 2 up as one ordinary
  * convolution over stacked phases (HiFi-GAN's upsamplers: k = 2·stride, pad = stride/2), and
  * odd kernels, no padding and kernels shorter than the stride check that rewrite's edges. */
 static void conv_transpose_matches_scatter_definition(void **state)
 {
     check_conv_transpose(6, 3, 2, 4, 2, 1, 8);
+    check_conv_transpose(7, 3, 2, 3, 1, 1, 29);
+    check_conv_transpose(9, 4, 5, 5, 2, 2, 32);
     check_conv_transpose(9, 16, 8, 24, 12, 6, 11);
     check_conv_transpose(13, 8, 4, 20, 10, 5, 14);
     check_conv_transpose(7, 5, 3, 16, 8, 4, 17);

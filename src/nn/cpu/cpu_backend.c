@@ -604,7 +604,8 @@ static int cpu_conv_forward(nn_ctx *c, const nn_conv_spec *s, float *out, const 
 
 /* ---- a strided transposed convolution as one ordinary convolution (time-major only) ----
  * oneDNN has no JIT kernel for HiFi-GAN's large-stride upsamplers (k 24 s 12, k 20 s 10) and
- * falls back to GEMM + col2im. Output frame o = t·s + r gets x[i]·w[k] for k = (t − i)·s + r + p,
+ * falls back to GEMM + col2im; its stride-2 kernel (k 4 s 2) ran ≈ 3× slower than this rewrite
+ * (280 ms against 100 ms for 128 → 64 channels over 120 k frames, one core). Output frame o = t·s + r gets x[i]·w[k] for k = (t − i)·s + r + p,
  * so with m = t − i every phase r is an ordinary convolution over x with the taps k = m·s + r + p.
  * Stacking the s phases as output channels gives one convolution x [T, c_in] → y [T', s·c_out]
  * whose rows, read as [T'·s, c_out], are the transposed convolution's output frames in order
@@ -630,7 +631,7 @@ static phase_plan plan_phases(const nn_conv_spec *s)
 static int use_phases(const nn_conv_spec *s)
 {
     return s->transposed && s->layout == NN_LAYOUT_CHANNELS_LAST && !s->post_lrelu && s->groups == 1 && s->n == 1 && s->in_h == 1 &&
-           s->kh == 1 && s->dil_w == 1 && s->pad_l == s->pad_r && s->stride_w >= 4;
+           s->kh == 1 && s->dil_w == 1 && s->pad_l == s->pad_r && s->stride_w >= 2;
 }
 
 static int conv_transpose_by_phases(nn_ctx *c, cpu_state *st, const nn_conv_spec *s, float *out, const float *in,
