@@ -114,6 +114,15 @@ static void conv_matches_definition_in_both_layouts(void **state)
     check_conv_layout(NN_LAYOUT_CHANNELS_FIRST, 2, 8, 6, 2);
     /* one row of 32 channels: the backend's own conversion to and from its blocked layout */
     check_conv_layout(NN_LAYOUT_CHANNELS_LAST, 1, 32, 32, 1);
+    /* one input channel, one tap: the outer-product path */
+    nn_conv_spec s = {.n = 2, .c_in = 1, .c_out = 5, .groups = 1, .in_h = 1, .in_w = 9, .kh = 1, .kw = 1, .stride_h = 1,
+                      .stride_w = 1, .dil_h = 1, .dil_w = 1, .layout = NN_LAYOUT_CHANNELS_LAST};
+    float *x = random_floats(18, 7), *w = random_floats(5, 8), *b = random_floats(5, 9), y[90];
+    vc_error err;
+    assert_int_equal(nn_conv(&s, y, x, w, b, 0, &err), 0);
+    for (int r = 0; r < 18; r++)
+        for (int k = 0; k < 5; k++) assert_true(fabs(y[r * 5 + k] - conv_at(&s, x, w, b, r / 9, k, r % 9)) < 1e-5);
+    free(x); free(w); free(b);
 }
 
 /* A time-major sequence taken into the native layout, convolved there with the fused LeakyReLU

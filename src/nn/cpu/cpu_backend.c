@@ -667,11 +667,43 @@ static int conv_transpose_by_phases(nn_ctx *c, cpu_state *st, const nn_conv_spec
     return 0;
 }
 
+/* A 1×1 convolution of one input channel in the time-major layout (the NSF source mixed into the
+ * last HiFi-GAN stage: 1 → 32 channels over 480 k samples) is an outer product; oneDNN's kernel
+ * for it ran at a tenth of memory speed (311 ms for 10 s of 48 kHz audio on one core). */
+static int is_channel_outer_product(const nn_conv_spec *s)
+{
+    return !s->transposed && s->layout == NN_LAYOUT_CHANNELS_LAST && s->c_in == 1 && s->groups == 1 && s->kh == 1 &&
+           s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 && !s->pad_t && !s->pad_b && !s->pad_l && !s->pad_r;
+}
+
+static void channel_outer_product(const nn_conv_spec *s, float *out, const float *in, const float *w, const float *b,
+                                  int accumulate, int threads)
+{
+    long rows = (long)s->n * s->in_h * s->in_w;
+    int co = s->c_out;
+    (void)threads;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(rows * co >= 65536 ? threads : 1) schedule(static)
+#endif
+    for (long r = 0; r < rows; r++) {
+        float *o = out + (size_t)r * co;
+        for (int k = 0; k < co; k++) {
+            float v = w[k] * in[r] + (b ? b[k] : 0.0f);
+            if (s->post_lrelu && v < 0) v *= s->lrelu_slope;
+            o[k] = accumulate ? o[k] + v : v;
+        }
+    }
+}
+
 static int cpu_conv_forward(nn_ctx *c, const nn_conv_spec *s, float *out, const float *in, const float *w,
                             const float *b, int accumulate, vc_error *err)
 {
     cpu_state *st;
     if (cpu_state_get(c, &st, err)) return -1;
+    if (is_channel_outer_product(s)) {
+        channel_outer_product(s, out, in, w, b, accumulate, st->threads);
+        return 0;
+    }
     if (use_phases(s)) return conv_transpose_by_phases(c, st, s, out, in, w, b, accumulate, err);
     prim *p = get_prim(st, accumulate ? K_FWD_ACC : K_FWD, s, c->precision, b != NULL, err);
     if (!p) return -1;
