@@ -71,7 +71,8 @@ int job_shutting_down(job_ctx *c);
 store *job_store(job_ctx *c);
 
 /* A kind of job. run() returns 0 with *result (owned JSON, fields of the "complete" event) or -1
- * with err; it must not leave files outside job->work_dir except through store_commit_file. */
+ * with err; it must not leave files outside job->work_dir except through the file layer
+ * (files_put_file / files_put_bytes on store_files(job_store(c)), store/files.h). */
 typedef struct job_kind {
     const char *name;
     jobs_lane lane;

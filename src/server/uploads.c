@@ -198,16 +198,22 @@ static void fill_row(store_audio *a, server_request *r, const upload_purpose *p,
     a->channels = info->channels;
 }
 
-/* Writes the WAV into place, then the row; removes the WAV if the row cannot be written. */
+/* Publishes the WAV under its key (files.h), then the row; removes the WAV if the row cannot be
+ * written. */
 static int store_audio_file(server_request *r, store_audio *a, const audio_buffer *buf)
 {
-    char path[1600], dir[1600];
+    file_store *fs = store_files(r->app->store);
+    char stage[1600];
     vc_error err;
-    store_path(r->app->store, dir, sizeof dir, "uploads/%s/%s", a->purpose, a->user_id);
-    store_path(r->app->store, path, sizeof path, "%s", a->file_path);
-    if (store_mkdirs(dir, &err) || audio_write_wav(path, buf, 0, &err) ||
-        store_audio_insert(r->app->store, a, &err)) {
-        unlink(path);
+    if (files_stage_path(fs, a->file_path, stage, sizeof stage, &err))
+        return server_fail(r, err.code, "storing audio: %s", err.message);
+    if (audio_write_wav(stage, buf, 0, &err)) {
+        unlink(stage);
+        return server_fail(r, err.code, "storing audio: %s", err.message);
+    }
+    if (files_put_file(fs, a->file_path, stage, &err)) return server_fail(r, err.code, "storing audio: %s", err.message);
+    if (store_audio_insert(r->app->store, a, &err)) {
+        files_remove(fs, a->file_path, NULL);
         return server_fail(r, err.code, "storing audio: %s", err.message);
     }
     return 0;

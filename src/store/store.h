@@ -13,8 +13,9 @@
  *   data/outputs/{user}/{id}.wav           generated audio
  *   data/weights/                          official model weights (voiceclone models pull)
  *
- * Invariant: a row that calls a file complete is written only after the file was renamed into
- * place (temp + fsync + rename), so a crash never leaves a half file the database trusts.
+ * Invariant: a row that calls a file complete is written only after the file was published
+ * through the file layer (files.h: staged, then fsync + rename into place), so a crash never
+ * leaves a half file the database trusts.
  *
  * Thread safety: one connection guarded by the store's mutex; every store_* call takes it.
  * Other modules (jobs) that need their own statements use store_lock()/store_db()/store_unlock()
@@ -27,6 +28,7 @@
 #include <stdint.h>
 #include "base/error.h"
 #include "store/db.h"
+#include "store/files.h"
 
 typedef struct store store;
 
@@ -61,6 +63,9 @@ const char *store_url(const store *s);
 db_dialect store_dialect(const store *s);
 void store_close(store *s);
 const char *store_root(const store *s);
+/* The file layer holding the store's audio, models and outputs (files.h): keys are the
+ * file_path values of the rows. Writers publish through it and insert the row afterwards. */
+file_store *store_files(store *s);
 
 void store_lock(store *s);
 void store_unlock(store *s);

@@ -129,9 +129,10 @@ int store_model_delete(store *s, const char *user_id, const char *model_id, vc_e
         rc = store_step_done(s, st, err);
     }
     store_unlock(s);
-    char path[1600];
+    char key[STORE_ID_MAX + 8];
     /* the folder is always models/{id}: never trust a stored path for a recursive delete */
-    if (!rc && !store_path(s, path, sizeof path, "models/%s", model_id)) rc = store_remove_tree(path, err);
+    snprintf(key, sizeof key, "models/%s", model_id);
+    if (!rc) rc = files_remove(s->files, key, err);
     return rc;
 }
 
