@@ -37,10 +37,10 @@
 
 #include "audio/audio.h"
 #include "audio/audio_dsp.h"
+#include "audio/audio_json.h"
 #include "jobs/jobs_f5_asr.h"
 #include "jobs/jobs_internal.h"
 #include "models/f5tts/f5tts_infer.h"
-#include "server/uploads.h"
 
 /* ---- analyze ---- */
 static int analyze_validate(store *s, const char *user_id, json_t *params, vc_error *err)
@@ -76,7 +76,7 @@ static int analyze_run(const job *jb, job_ctx *c, json_t **result, vc_error *err
     int rc = audio_analyze(&buf, &q, err);
     audio_buffer_free(&buf);
     if (rc) return -1;
-    *result = json_pack("{s:s, s:o}", "audio_id", id, "quality_analysis", upload_quality_json(&q));
+    *result = json_pack("{s:s, s:o}", "audio_id", id, "quality_analysis", audio_quality_json(&q));
     return 0;
 }
 
@@ -187,7 +187,7 @@ int jobs_store_audio_output_n(const job *jb, job_ctx *c, int n, const char *purp
     if (audio_analyze(buf, &q, err) || files_stage_path(fs, out.file_path, stage, sizeof stage, err)) return -1;
     if (audio_write_wav(stage, buf, 0, err)) { unlink(stage); return -1; }
     if (files_put_file(fs, out.file_path, stage, err) || files_exists(fs, out.file_path, &size, err) < 0) return -1;
-    json_t *qa = upload_quality_json(&q);
+    json_t *qa = audio_quality_json(&q);
     out.analysis_json = json_dumps(qa, JSON_COMPACT);
     out.duration_seconds = q.duration_seconds;
     out.snr_db = q.snr_db;

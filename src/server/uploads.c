@@ -32,18 +32,6 @@ const upload_purpose *upload_purpose_find(const char *name)
 
 int64_t upload_max_bytes(void) { return 300LL * MB; }
 
-json_t *upload_quality_json(const audio_quality *q)
-{
-    return json_pack("{s:o, s:i, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:s}", "duration_seconds",
-                     server_json_number(q->duration_seconds), "sample_rate", q->sample_rate, "snr_db",
-                     server_json_number(q->snr_db), "voice_activity_percent",
-                     server_json_number(q->voice_activity_percent), "background_noise_level",
-                     q->background_noise_level, "noise_floor_dbfs", server_json_number(q->noise_floor_dbfs),
-                     "clipping_percent", server_json_number(q->clipping_percent), "loudness_lufs",
-                     server_json_number(q->loudness_lufs), "peak_dbfs", server_json_number(q->peak_dbfs),
-                     "quality_grade", q->quality_grade, "recommendation", q->recommendation);
-}
-
 json_t *upload_audio_json(const store_audio *a)
 {
     json_t *qa = a->analysis_json ? json_loads(a->analysis_json, 0, NULL) : NULL;
@@ -173,7 +161,7 @@ static int check_decoded(server_request *r, const upload_purpose *p, const audio
                                     "refused_below_snr_db", p->min_snr_db, "actual_snr_db",
                                     server_json_number(q->snr_db), "recommendation",
                                     "Record again in a quieter room, closer to the microphone.", "user_message", um,
-                                    "quality_analysis", upload_quality_json(q)),
+                                    "quality_analysis", audio_quality_json(q)),
                           "Audio quality is insufficient for training (SNR: %s)", msg);
     }
     return 0;
@@ -232,7 +220,7 @@ int upload_finish(server_request *r, const upload_purpose *p, const char *src_pa
     int rc = audio_analyze(&buf, &q, &err) ? server_fail(r, err.code, "analysis: %s", err.message) : 0;
     if (!rc) rc = check_decoded(r, p, &q, (double)buf.frames / buf.sample_rate);
     store_audio a;
-    json_t *qa = rc ? NULL : upload_quality_json(&q);
+    json_t *qa = rc ? NULL : audio_quality_json(&q);
     if (!rc) {
         fill_row(&a, r, p, audio_id, filename, &info, &q, size);
         if (p->min_snr_db > 0 && q.snr_db < TRAINING_RECOMMENDED_SNR_DB)
@@ -264,7 +252,7 @@ int upload_analyze_path(server_request *r, const char *path, json_t **quality, a
     int rc = audio_analyze(&buf, &q, &err);
     audio_buffer_free(&buf);
     if (rc) return server_fail(r, err.code, "analysis: %s", err.message);
-    *quality = upload_quality_json(&q);
+    *quality = audio_quality_json(&q);
     return 0;
 }
 
