@@ -121,6 +121,9 @@ int jobs_get_json(jobs *j, const char *user_id, const char *job_id, json_t **out
 int jobs_list_json(jobs *j, const char *user_id, int limit, json_t **out, vc_error *err);
 /* Queued + running jobs per lane {train:{running,queued,slots},…} for /api/system. */
 json_t *jobs_lanes_json(jobs *j);
+/* Jobs of every user in lane ("train" | "convert" | "cpu") and state ("queued", "complete" …), or
+ * -1 with err (benchmarks, monitoring). */
+int jobs_count(jobs *j, const char *lane, const char *state, vc_error *err);
 
 /* ---- training jobs (jobs_kind_train.c) ---- */
 /* "Stop now and keep the latest model": the running train_rvc job finishes after its current

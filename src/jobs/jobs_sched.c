@@ -124,6 +124,7 @@ void jobs_config_from_env(jobs_config *c)
 const jobs_config *jobs_get_config(const jobs *j) { return &j->cfg; }
 store *job_store(job_ctx *c) { return c->j->s; }
 store *jobs_get_store(jobs *j) { return j->s; }
+int jobs_count(jobs *j, const char *lane, const char *state, vc_error *err) { return jobs_db_count(j->s, lane, state, err); }
 jobs_shared *job_shared_models(job_ctx *c) { return c->j->shared; }
 
 /* ---- notification ---- */
