@@ -165,7 +165,8 @@ static int import_voice(const models_args *a)
     store *s = NULL;
     store_model m;
     int rc = store_open_url(&s, a->data, getenv("VCS_DATABASE_URL"), &err);
-    if (rc == 0) rc = rvc_import_voice(s, &rq, &m, &err);
+    if (rc == 0) rc = rvc_import_files(s, &rq, &m, &err);
+    if (rc == 0) rc = store_model_record(s, &m, &err);
     if (rc == 0) printf("imported %s \"%s\": RVC %s, %d Hz, %s%s\n", m.model_id, m.name, m.version, m.sample_rate,
                         m.f0 ? "pitch-guided" : "no pitch", m.has_index ? ", with index" : "");
     else fprintf(stderr, "voiceclone models import: %s\n", err.message);

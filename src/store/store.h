@@ -198,6 +198,10 @@ typedef struct store_model {
 } store_model;
 
 int store_model_insert(store *s, const store_model *m, vc_error *err);
+/* Records a model whose files were just published under m->file_path (rvc_import_files): inserts
+ * the row and re-reads it into m (created_at as stored); when the row cannot be written the files
+ * are removed, so nothing is left that no row points at. */
+int store_model_record(store *s, store_model *m, vc_error *err);
 int store_model_get(store *s, const char *user_id, const char *model_id, store_model *m, vc_error *err);
 /* Calls fn for each of the user's models, newest first. */
 int store_model_list(store *s, const char *user_id, int (*fn)(const store_model *m, void *ctx), void *ctx,
