@@ -16,8 +16,9 @@
  *   1. write src/server/res_<resource>.c with handler functions and a table
  *        const server_route SERVER_ROUTES_<RESOURCE>[] = { {...}, {0} };
  *   2. declare it below and add it to SERVER_ROUTE_TABLES in router.c.
- * That is all: the OpenAPI document (/api/openapi.json) is generated from the same tables, and
- * tests/api/test_openapi checks every route answers. Long-lived responses (SSE) build their own
+ * That is all: the OpenAPI document (/api/openapi.json) is generated from the same tables;
+ * tests/server/test_router.c checks it lists every route once, and test_openapi_matches_routes in
+ * tests/api/test_api_basics.c that every documented operation is answered by its route. Long-lived responses (SSE) build their own
  * MHD_Response with MHD_create_response_from_callback and queue it with server_reply_response;
  * app->jobs is the slot for the jobs module's context; its scheduler starts and stops with the
  * server through one row in SERVER_MODULES (modules.c, see server_module below), and its tables
