@@ -6,7 +6,7 @@
  *          CPU's theoretical fp32 peak (FMA width from its flags × measured clock × cores).
  *   f5tts  full-size F5TTS_v1_Base + Vocos with random weights: load time of the 1.3 GB
  *          safetensors file (page cache warm), DiT forward (batch 2 = CFG) at 500 frames, Vocos
- *          on 1000 frames, peak RSS; next to the PyTorch baseline of golden/f5tts/BASELINE.md.
+ *          on 1000 frames, peak RSS; next to the PyTorch baseline in docs/PERFORMANCE.md.
  *   f5tts-gen  full generations (5 s reference + ~5 s speech) at 32 and 16 steps: RTF, peak RSS
  *   rvc    full-size HuBERT base, RMVPE and the v2 48k synthesizer, then a whole conversion
  *          (cmd_bench_rvc.c).

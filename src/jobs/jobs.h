@@ -1,5 +1,5 @@
 /*
- * The durable job system (ARCHITECTURE §6): long work (analysis, preprocessing, conversion,
+ * The durable job system: long work (analysis, preprocessing, conversion,
  * training) runs as jobs persisted in the SQLite store and executed by worker threads inside
  * `voiceclone serve`, one pool per scheduler lane.
  *
