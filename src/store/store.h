@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "base/error.h"
+#include "base/fs.h" /* mkdirs, atomic writes, remove_tree: used with store paths everywhere */
 #include "store/db.h"
 #include "store/files.h"
 
@@ -85,14 +86,6 @@ int store_id_valid(const char *id);
 /* root + "/" + rel into out; -1 (VC_ERR_INTERNAL) when it does not fit. */
 int store_path(const store *s, char *out, size_t cap, const char *rel_fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* mkdir -p */
-int store_mkdirs(const char *path, vc_error *err);
-/* Writes bytes to path atomically (temp in the same folder + fsync + rename + fsync(dir)). */
-int store_write_atomic(const char *path, const void *data, size_t size, vc_error *err);
-/* fsync(file) then rename into place and fsync the folder: the last step of an atomic write. */
-int store_commit_file(int fd, const char *tmp_path, const char *final_path, vc_error *err);
-/* Removes a file or a whole folder tree; missing is fine. */
-int store_remove_tree(const char *path, vc_error *err);
 /* Current time as "YYYY-MM-DDTHH:MM:SSZ". */
 void store_now_iso(char out[32]);
 /* lowercase hex sha256 of a string */
