@@ -13,7 +13,7 @@
 
 #include "base/fs.h"
 
-int store_mkdirs(const char *path, vc_error *err)
+int vc_mkdirs(const char *path, vc_error *err)
 {
     char buf[1024];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return vc_fail(err, VC_ERR_IO, "path too long");
@@ -38,7 +38,7 @@ static void fsync_parent(const char *path)
     }
 }
 
-int store_commit_file(int fd, const char *tmp_path, const char *final_path, vc_error *err)
+int vc_commit_file(int fd, const char *tmp_path, const char *final_path, vc_error *err)
 {
     if (fsync(fd)) {
         int e = errno;
@@ -56,7 +56,7 @@ int store_commit_file(int fd, const char *tmp_path, const char *final_path, vc_e
     return 0;
 }
 
-int store_write_atomic(const char *path, const void *data, size_t size, vc_error *err)
+int vc_write_atomic(const char *path, const void *data, size_t size, vc_error *err)
 {
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
@@ -76,7 +76,7 @@ int store_write_atomic(const char *path, const void *data, size_t size, vc_error
         size -= (size_t)w;
     }
     fchmod(fd, 0644);
-    return store_commit_file(fd, tmp, path, err);
+    return vc_commit_file(fd, tmp, path, err);
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -85,7 +85,7 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     return remove(path) && errno != ENOENT ? -1 : 0;
 }
 
-int store_remove_tree(const char *path, vc_error *err)
+int vc_remove_tree(const char *path, vc_error *err)
 {
     struct stat st;
     if (lstat(path, &st)) return 0;

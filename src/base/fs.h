@@ -11,12 +11,12 @@
 #include "base/error.h"
 
 /* mkdir -p */
-int store_mkdirs(const char *path, vc_error *err);
+int vc_mkdirs(const char *path, vc_error *err);
 /* Writes bytes to path atomically (temp in the same folder + fsync + rename + fsync(dir)). */
-int store_write_atomic(const char *path, const void *data, size_t size, vc_error *err);
+int vc_write_atomic(const char *path, const void *data, size_t size, vc_error *err);
 /* fsync(file) then rename into place and fsync the folder: the last step of an atomic write. */
-int store_commit_file(int fd, const char *tmp_path, const char *final_path, vc_error *err);
+int vc_commit_file(int fd, const char *tmp_path, const char *final_path, vc_error *err);
 /* Removes a file or a whole folder tree; missing is fine. */
-int store_remove_tree(const char *path, vc_error *err);
+int vc_remove_tree(const char *path, vc_error *err);
 
 #endif

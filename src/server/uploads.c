@@ -263,7 +263,7 @@ static int sweep_one(const store_upload *u, void *ctx)
     store_path(app->store, path, sizeof path, "uploads/tmp/%s.part", u->upload_id);
     unlink(path);
     store_path(app->store, path, sizeof path, "uploads/tmp/%s", u->upload_id);
-    store_remove_tree(path, NULL);
+    vc_remove_tree(path, NULL);
     if (strcmp(u->kind, "tus")) return store_upload_delete(app->store, u->upload_id, NULL);
     store_upload tomb = *u;
     snprintf(tomb.state, sizeof tomb.state, "expired");

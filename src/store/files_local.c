@@ -1,6 +1,6 @@
 /*
  * The local-folder back end of the file layer (files.h): keys are paths under the root. Every
- * put ends in fsync + rename + fsync of the folder (store_commit_file), so a reader opening the
+ * put ends in fsync + rename + fsync of the folder (vc_commit_file), so a reader opening the
  * key sees the old object or the new one, whole, and a crash keeps one of them.
  */
 #include <dirent.h>
@@ -38,7 +38,7 @@ static int make_parent(const char *path, vc_error *err)
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) *slash = '\0';
-    return store_mkdirs(dir, err);
+    return vc_mkdirs(dir, err);
 }
 
 /* A new empty temp file next to final: its fd and name. */
@@ -82,7 +82,7 @@ static int copy_in(const char *src, const char *final, vc_error *err)
         rc = n < 0 ? vc_fail(err, VC_ERR_IO, "reading %s: %s", src, strerror(errno)) : write_all(out, buf, (size_t)n, final, err);
     }
     close(in);
-    if (rc == 0) return store_commit_file(out, tmp, final, err);
+    if (rc == 0) return vc_commit_file(out, tmp, final, err);
     if (out >= 0) { close(out); unlink(tmp); }
     return -1;
 }
@@ -121,7 +121,7 @@ static int local_put_bytes(file_store *f, const char *key, const void *data, siz
     int fd;
     if (key_path(f, key, final, sizeof final, err) || temp_beside(final, tmp, sizeof tmp, &fd, err)) return -1;
     if (write_all(fd, data, size, final, err)) { close(fd); unlink(tmp); return -1; }
-    return store_commit_file(fd, tmp, final, err);
+    return vc_commit_file(fd, tmp, final, err);
 }
 
 static int local_open_read(file_store *f, const char *key, int *fd, int64_t *size, vc_error *err)
@@ -152,7 +152,7 @@ static int local_size(file_store *f, const char *key, int64_t *size, vc_error *e
 static int local_remove(file_store *f, const char *key, vc_error *err)
 {
     char path[FILES_KEY_MAX + 1100];
-    return key_path(f, key, path, sizeof path, err) ? -1 : store_remove_tree(path, err);
+    return key_path(f, key, path, sizeof path, err) ? -1 : vc_remove_tree(path, err);
 }
 
 typedef struct walk {
@@ -222,7 +222,7 @@ int files_local_open(file_store **out, const char *root, vc_error *err)
     local_files *lf = calloc(1, sizeof *lf);
     if (!lf) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     snprintf(lf->root, sizeof lf->root, "%.*s", (int)n, root);
-    if (store_mkdirs(lf->root, err)) { free(lf); return -1; }
+    if (vc_mkdirs(lf->root, err)) { free(lf); return -1; }
     lf->base.ops = &LOCAL_OPS;
     lf->base.impl = lf;
     *out = &lf->base;

@@ -122,7 +122,7 @@ static int make_folders(const char *root, vc_error *err)
     char path[1200];
     for (size_t i = 0; i < sizeof SUB / sizeof SUB[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", root, SUB[i]);
-        if (store_mkdirs(path, err)) return -1;
+        if (vc_mkdirs(path, err)) return -1;
     }
     return 0;
 }

@@ -39,7 +39,7 @@ static int teardown(void **state)
 {
     fixture *x = *state;
     files_close(x->f);
-    store_remove_tree(x->dir, NULL);
+    vc_remove_tree(x->dir, NULL);
     free(x);
     return 0;
 }

@@ -91,7 +91,7 @@ static int write_config(const char *dir, const store_model *m, const rvc_voice_i
                           rq->filename);
     if (o && rq->provenance) json_object_set(o, "training", (json_t *)rq->provenance);
     char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
-    int rc = text ? store_write_atomic(path, text, strlen(text), err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    int rc = text ? vc_write_atomic(path, text, strlen(text), err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
     free(text);
     json_decref(o);
     return rc;
@@ -176,13 +176,13 @@ int rvc_import_files(store *s, const rvc_import_request *rq, store_model *m, vc_
         return taken < 0 ? -1 : vc_fail(err, VC_ERR_CONFLICT, "model %s already exists", m->model_id);
     if (store_path(s, staging, sizeof staging, "models/.import-%s", m->model_id))
         return vc_fail(err, VC_ERR_INTERNAL, "data path too long");
-    int rc = store_mkdirs(staging, err);
+    int rc = vc_mkdirs(staging, err);
     if (rc == 0) rc = stage_files(rq, staging, &has_index, err);
     if (rc == 0) rc = check_staged(staging, has_index, m, &info, err);
     if (rc == 0) rc = write_config(staging, m, &info, rq, err);
     if (rc == 0 && (rc = publish(s, staging, m, err)) != 0) files_remove(store_files(s), m->file_path, NULL);
     vc_error ignored;
-    store_remove_tree(staging, &ignored);
+    vc_remove_tree(staging, &ignored);
     return rc;
 }
 
@@ -208,7 +208,7 @@ int rvc_import_sweep_staging(store *s, int64_t min_age_seconds, int *removed, vc
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", models, e->d_name);
         if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || (int64_t)(now - st.st_mtime) < min_age_seconds) continue;
-        if (store_remove_tree(path, err) == 0) (*removed)++;
+        if (vc_remove_tree(path, err) == 0) (*removed)++;
         else rc = -1;
     }
     closedir(d);

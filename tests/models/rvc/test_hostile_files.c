@@ -176,8 +176,8 @@ static void crashed_import_staging_folders_are_swept(void **state)
     snprintf(old_dir, sizeof old_dir, "%s/models/.import-model_crashed", DIR_);
     snprintf(fresh, sizeof fresh, "%s/models/.import-model_running", DIR_);
     vc_error err;
-    assert_int_equal(store_mkdirs(old_dir, &err), 0);
-    assert_int_equal(store_mkdirs(fresh, &err), 0);
+    assert_int_equal(vc_mkdirs(old_dir, &err), 0);
+    assert_int_equal(vc_mkdirs(fresh, &err), 0);
     snprintf(file, sizeof file, "%s/model.pth", old_dir);
     FILE *f = fopen(file, "wb");
     assert_non_null(f);
