@@ -95,8 +95,8 @@ test-pg: build
 	@bash tests/run.sh pg
 test-e2e: build
 	@bash tests/run.sh e2e
-# Containers: build the images, run postgres + api + 2 workers, an upload → preprocess flow, tear
-# down (docs/OPERATIONS.md). Not part of `make test`.
+# Containers: build the images, run postgres + api + 2 workers, upload → preprocess and import →
+# convert flows, tear down (docs/OPERATIONS.md). Not part of `make test`.
 compose-test:
 	@bash scripts/compose-test.sh
 # Address + undefined-behaviour sanitizers over the unit suites (separate build tree).

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # make compose-test: builds the images (Dockerfile), starts postgres + api + 2 workers
-# (compose.yaml), runs upload → preprocess → (convert) through the API, and tears everything down.
+# (compose.yaml), runs upload → preprocess and voice import → convert through the API, and tears
+# everything down.
 #
 # Engine: podman-compose when present (with runc and the ulimits docs/OPERATIONS.md names),
 # else `docker compose`. BASE picks the base image (default debian:12; localhost/debian:12 for a
-# debootstrap-made one). Conversion needs model weights in the data volume; without them the
-# convert step is reported as skipped, not passed. SKIP_BUILD=1 uses images built before.
+# debootstrap-made one). The convert step uses the repository's tiny random-weight HuBERT/RMVPE
+# and test voice (no downloads): it checks the plumbing, not the sound. SKIP_BUILD=1 uses images
+# built before.
 # Podman with the CNI backend needs the dnsname plugin (Debian:
 # golang-github-containernetworking-plugin-dnsname) so that services find each other by name.
 set -euo pipefail
@@ -52,4 +54,35 @@ echo "compose-test: upload → preprocess complete on worker $worker"
 n=$("${compose[@]}" -p "$project" ps 2>/dev/null | grep -c "_worker_" || true)
 echo "compose-test: $n worker containers"
 [ "$n" -ge 2 ] || { echo "compose-test: expected 2 workers" >&2; exit 1; }
-echo "compose-test: convert skipped (needs model weights in the data volume: voiceclone models pull)"
+# convert: the tiny golden HuBERT and RMVPE go into the shared volume the way an offline user installs
+# base models (`voiceclone models import FILE --to FOLDER --as NAME`, inside the api container), a small
+# RVC voice (tests/models/rvc/fixtures) is imported through the API, and a worker converts a 1 s clip
+put() { "${compose[@]}" -p "$project" exec -T api sh -c "cat > /tmp/$2" < "$1"; }
+install_base() { # file in the container's /tmp, folder, name
+  "${compose[@]}" -p "$project" exec -T api voiceclone models import "/tmp/$1" --to "$2" --as "$3" --data /data >/dev/null
+}
+put tests/golden/rvc/hubert_small/hubert_fairseq_style.pt hubert.pt
+put tests/golden/rvc/rmvpe_small/rmvpe.safetensors rmvpe.safetensors
+install_base hubert.pt hubert hubert_base.pt
+install_base rmvpe.safetensors rmvpe rmvpe.pt
+model=$(curl -fsS -H "$auth" -F "file=@tests/models/rvc/fixtures/voice_v2_96.pth" -F name=compose \
+          "$base/api/models/import" | sed -n 's/.*"model_id":"\([^"]*\)".*/\1/p')
+[ -n "$model" ] || { echo "compose-test: voice import failed" >&2; exit 1; }
+target=$(curl -fsS -H "$auth" -F "file=@tests/golden/rvc/pipeline_v2_e2e/input.wav;filename=clip.wav" \
+           "$base/api/upload/target-audio" | sed -n 's/.*"file_id":"\([^"]*\)".*/\1/p')
+[ -n "$target" ] || { echo "compose-test: target upload failed" >&2; exit 1; }
+job=$(curl -fsS -H "$auth" -H 'Content-Type: application/json' \
+        -d "{\"model_id\":\"$model\",\"target_audio_id\":\"$target\"}" "$base/api/convert/rvc" |
+      sed -n 's/.*"job_id":"\([^"]*\)".*/\1/p')
+[ -n "$job" ] || { echo "compose-test: convert was not accepted" >&2; exit 1; }
+for i in $(seq 1 300); do
+  st=$(curl -fsS -H "$auth" "$base/api/jobs/$job" | sed -n 's/.*"status":"\([^"]*\)".*/\1/p')
+  case "$st" in complete) break ;; failed|cancelled) curl -sS -H "$auth" "$base/api/jobs/$job" >&2; echo; echo "compose-test: convert $st" >&2; exit 1 ;; esac
+  sleep 1
+done
+[ "$st" = complete ] || { echo "compose-test: convert did not finish" >&2; exit 1; }
+out=$(curl -fsS -H "$auth" "$base/api/jobs/$job" | sed -n 's/.*"output_audio_id":"\([^"]*\)".*/\1/p')
+worker=$(curl -fsS -H "$auth" "$base/api/jobs/$job" | sed -n 's/.*"worker":"\([^"]*\)".*/\1/p')
+bytes=$(curl -fsS -H "$auth" "$base/api/download/$out" | wc -c)
+[ "$bytes" -gt 44 ] || { echo "compose-test: the converted file is empty" >&2; exit 1; }
+echo "compose-test: convert complete on worker $worker ($bytes bytes of WAV from the api node)"

@@ -1,6 +1,6 @@
 /*
  * SSE fan-out bench: N progress-stream clients (default 1000) on one job of one `voiceclone serve`.
- * Measures what ARCHITECTURE §6 promises for many watchers: server memory (VmRSS / VmHWM from
+ * Measures what the job system promises for many watchers: server memory (VmRSS / VmHWM from
  * /proc/PID/status, idle and with every client connected) and delivery latency, from the moment
  * the job stamped an event (t_ns, CLOCK_REALTIME, just before it is persisted) to the moment a
  * client read it, p50/p99/max over every (client, event) pair.

@@ -2,7 +2,7 @@
 # Engine benchmarks: matrix-multiply-class ops vs sgemm, then full-size F5-TTS + Vocos and the
 # RVC conversion path (HuBERT base, RMVPE, v2 48k synthesizer, a whole 10 s conversion).
 # Runs once with the environment as set (OPENBLAS_CORETYPE=Haswell caps OpenBLAS at AVX2) and
-# once with it unset, so both columns of golden/f5tts/BASELINE.md can be compared like for like.
+# once with it unset, so both columns of docs/PERFORMANCE.md ("PyTorch baseline") can be compared like for like.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-build/voiceclone}

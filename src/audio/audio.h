@@ -58,7 +58,7 @@ int audio_write_mp3(const char *path, const audio_buffer *in, int kbps, vc_error
 
 void audio_buffer_free(audio_buffer *b);
 
-/* Quality analysis: the contract fields of ARCHITECTURE §7 (the brief's names). */
+/* Quality analysis: the fields of the API's quality_analysis object (the brief's names; audio_json.h). */
 typedef struct audio_quality {
     double duration_seconds;
     int sample_rate;

@@ -15,7 +15,7 @@
  * replace the percentile guess by the plain mean spectrum of the pauses found (unbiased for
  * any noise colour) and the modelled spread by the measured one, and decide again. Measured on espeak speech + white/pink/brown noise at
  * 5–35 dB: SNR within ±0.8 dB, voice activity within ±6.7 points (mains hum at 5 dB: 12.4),
- * tests/audio/test_audio_quality.c. snr_db is ARCHITECTURE §7's active-speech SNR: mean
+ * tests/audio/test_audio_quality.c. snr_db is the API contract's active-speech SNR: mean
  * speech power over the speech frames divided by the mean noise power.
  */
 #include "audio/audio.h"

@@ -6,7 +6,7 @@
  *          CPU's theoretical fp32 peak (FMA width from its flags × measured clock × cores).
  *   f5tts  full-size F5TTS_v1_Base + Vocos with random weights: load time of the 1.3 GB
  *          safetensors file (page cache warm), DiT forward (batch 2 = CFG) at 500 frames, Vocos
- *          on 1000 frames, peak RSS; next to the PyTorch baseline of golden/f5tts/BASELINE.md.
+ *          on 1000 frames, peak RSS; next to the PyTorch baseline in docs/PERFORMANCE.md.
  *   f5tts-gen  full generations (5 s reference + ~5 s speech) at 32 and 16 steps: RTF, peak RSS
  *   rvc    full-size HuBERT base, RMVPE and the v2 48k synthesizer, then a whole conversion
  *          (cmd_bench_rvc.c).
@@ -25,7 +25,6 @@
 #include "nn/conv.h"
 #include "cli/cli.h"
 #include "jobs/jobs.h"
-#include "jobs/jobs_internal.h"
 #include "models/f5tts/f5tts.h"
 #include "models/f5tts/f5tts_infer.h"
 #include "models/f5tts/f5tts_specs.h"
@@ -374,9 +373,9 @@ static int bench_jobs(void)
         char id[STORE_ID_MAX];
         rc = jobs_submit(j, "local", "sleep", json_pack("{s:f, s:i}", "seconds", 0.0, "steps", 1), id, &err);
     }
-    while (rc == 0 && jobs_db_count(s, "cpu", "complete", &err) < n && bench_now() - t0 < 120) usleep(1000);
+    while (rc == 0 && jobs_count(j, "cpu", "complete", &err) < n && bench_now() - t0 < 120) usleep(1000);
     double t = bench_now() - t0;
-    int done = rc == 0 ? jobs_db_count(s, "cpu", "complete", &err) : 0;
+    int done = rc == 0 ? jobs_count(j, "cpu", "complete", &err) : 0;
     if (rc == 0)
         printf("{\"bench\":\"jobs_queue\",\"jobs\":%d,\"completed\":%d,\"seconds\":%.3f,\"jobs_per_second\":%.0f}\n", n, done, t, done / t);
     else fprintf(stderr, "bench jobs: %s\n", err.message);

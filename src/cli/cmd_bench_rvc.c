@@ -3,8 +3,8 @@
  * files cannot be downloaded everywhere; speed does not depend on the values): HuBERT base on
  * 10 s, RMVPE on 10 s, the v2 48 kHz synthesizer producing 10 s, then a whole 10 s conversion
  * through the official pipeline (reflect padding, high-pass, pitch, features, synthesis, RMS
- * mixing), each next to golden/rvc/BASELINE.md's PyTorch numbers. The peak RSS is that of
- * this process after everything (all three models loaded at once, as a conversion job has).
+ * mixing), each next to the PyTorch numbers of docs/PERFORMANCE.md ("PyTorch baseline"). The
+ * peak RSS is that of this process after everything (all three models loaded at once, as a conversion job has).
  *   voiceclone bench rvc [hubert|rmvpe|synth|convert]   (one stage only)
  *   voiceclone bench rvc train   one full-size training step (cmd_bench_rvc_train.c; by name only)
  */

@@ -1,7 +1,7 @@
 /*
  * voiceclone bench rvc train: two full-size RVC v2 48 kHz training steps (G 37.6 M parameters
  * with enc_q, D 71.4 M) on random weights, batch 4 × 370 frames, segment 17280 samples, the
- * shape golden/rvc/BASELINE.md times PyTorch on (7.70 s/step, 5.5 GB peak). The first step also
+ * shape docs/PERFORMANCE.md's PyTorch baseline times (7.70 s/step, 5.5 GB peak). The first step also
  * pays for touching gigabytes of fresh memory; the second is what every later step of a training
  * run costs. Runs only when asked by name: a step takes about a minute.
  * Threads: the tape's ops run on the calling thread; BLAS (the mel loss's DFT) uses

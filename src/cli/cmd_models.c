@@ -115,7 +115,7 @@ static int copy_atomic(const char *src, const char *final, vc_error *err)
         if (write(fd, buf, n) != (ssize_t)n) rc = vc_fail(err, VC_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
     if (rc == 0 && ferror(in)) rc = vc_fail(err, VC_ERR_IO, "cannot read %s", src);
     if (in) fclose(in);
-    if (rc == 0) return store_commit_file(fd, tmp, final, err);
+    if (rc == 0) return vc_commit_file(fd, tmp, final, err);
     if (fd >= 0) close(fd);
     unlink(tmp);
     return -1;
@@ -145,7 +145,7 @@ static int import_file(const models_args *a, const char *root)
     char dir[1024], final[1200];
     snprintf(dir, sizeof dir, "%s/%s", root, a->to);
     snprintf(final, sizeof final, "%s/%s", dir, base);
-    if (store_mkdirs(dir, &err) != 0 || copy_atomic(a->name, final, &err) != 0) {
+    if (vc_mkdirs(dir, &err) != 0 || copy_atomic(a->name, final, &err) != 0) {
         fprintf(stderr, "voiceclone models import: %s\n", err.message);
         return 1;
     }
@@ -165,7 +165,8 @@ static int import_voice(const models_args *a)
     store *s = NULL;
     store_model m;
     int rc = store_open_url(&s, a->data, getenv("VCS_DATABASE_URL"), &err);
-    if (rc == 0) rc = rvc_import_voice(s, &rq, &m, &err);
+    if (rc == 0) rc = rvc_import_files(s, &rq, &m, &err);
+    if (rc == 0) rc = store_model_record(s, &m, &err);
     if (rc == 0) printf("imported %s \"%s\": RVC %s, %d Hz, %s%s\n", m.model_id, m.name, m.version, m.sample_rate,
                         m.f0 ? "pitch-guided" : "no pitch", m.has_index ? ", with index" : "");
     else fprintf(stderr, "voiceclone models import: %s\n", err.message);

@@ -1,5 +1,5 @@
 /*
- * The durable job system (ARCHITECTURE §6): long work (analysis, preprocessing, conversion,
+ * The durable job system: long work (analysis, preprocessing, conversion,
  * training) runs as jobs persisted in the SQLite store and executed by worker threads inside
  * `voiceclone serve`, one pool per scheduler lane.
  *
@@ -71,7 +71,8 @@ int job_shutting_down(job_ctx *c);
 store *job_store(job_ctx *c);
 
 /* A kind of job. run() returns 0 with *result (owned JSON, fields of the "complete" event) or -1
- * with err; it must not leave files outside job->work_dir except through store_commit_file. */
+ * with err; it must not leave files outside job->work_dir except through the file layer
+ * (files_put_file / files_put_bytes on store_files(job_store(c)), store/files.h). */
 typedef struct job_kind {
     const char *name;
     jobs_lane lane;
@@ -120,6 +121,9 @@ int jobs_get_json(jobs *j, const char *user_id, const char *job_id, json_t **out
 int jobs_list_json(jobs *j, const char *user_id, int limit, json_t **out, vc_error *err);
 /* Queued + running jobs per lane {train:{running,queued,slots},…} for /api/system. */
 json_t *jobs_lanes_json(jobs *j);
+/* Jobs of every user in lane ("train" | "convert" | "cpu") and state ("queued", "complete" …), or
+ * -1 with err (benchmarks, monitoring). */
+int jobs_count(jobs *j, const char *lane, const char *state, vc_error *err);
 
 /* ---- training jobs (jobs_kind_train.c) ---- */
 /* "Stop now and keep the latest model": the running train_rvc job finishes after its current

@@ -360,7 +360,7 @@ static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *e
      * completion, failure and cancel remove it. A crash never gets here, so it keeps it too. */
     if (!job_shutting_down(c)) {
         vc_error ignored;
-        store_remove_tree(t.dir, &ignored);
+        vc_remove_tree(t.dir, &ignored);
     }
     return rc;
 }
@@ -389,8 +389,8 @@ int jobs_train_stop(jobs *j, const char *user_id, const char *job_id, vc_error *
     char dir[1300], path[1400];
     store_path(s, dir, sizeof dir, "training/%s", job_id);
     snprintf(path, sizeof path, "%s/stop", dir);
-    if (store_mkdirs(dir, err)) return -1;
-    return store_write_atomic(path, "stop\n", 5, err);
+    if (vc_mkdirs(dir, err)) return -1;
+    return vc_write_atomic(path, "stop\n", 5, err);
 }
 
 static json_t *loss_point(const jobs_event *e)

@@ -37,10 +37,10 @@
 
 #include "audio/audio.h"
 #include "audio/audio_dsp.h"
+#include "audio/audio_json.h"
 #include "jobs/jobs_f5_asr.h"
 #include "jobs/jobs_internal.h"
 #include "models/f5tts/f5tts_infer.h"
-#include "server/uploads.h"
 
 /* ---- analyze ---- */
 static int analyze_validate(store *s, const char *user_id, json_t *params, vc_error *err)
@@ -76,7 +76,7 @@ static int analyze_run(const job *jb, job_ctx *c, json_t **result, vc_error *err
     int rc = audio_analyze(&buf, &q, err);
     audio_buffer_free(&buf);
     if (rc) return -1;
-    *result = json_pack("{s:s, s:o}", "audio_id", id, "quality_analysis", upload_quality_json(&q));
+    *result = json_pack("{s:s, s:o}", "audio_id", id, "quality_analysis", audio_quality_json(&q));
     return 0;
 }
 
@@ -180,22 +180,23 @@ int jobs_store_audio_output_n(const job *jb, job_ctx *c, int n, const char *purp
     snprintf(out.filename, sizeof out.filename, "%s", filename);
     if (!strcmp(purpose, "output")) snprintf(out.file_path, sizeof out.file_path, "outputs/%s/%s.wav", jb->user_id, out.audio_id);
     else snprintf(out.file_path, sizeof out.file_path, "uploads/%s/%s/%s.wav", purpose, jb->user_id, out.audio_id);
-    char path[1600], dir[1600];
-    store_path(job_store(c), path, sizeof path, "%s", out.file_path);
-    snprintf(dir, sizeof dir, "%s", path);
-    *strrchr(dir, '/') = '\0';
-    if (store_mkdirs(dir, err) || audio_analyze(buf, &q, err) || audio_write_wav(path, buf, 0, err)) return -1;
-    json_t *qa = upload_quality_json(&q);
+    /* written to a staged file, published under its key, then recorded (files.h) */
+    file_store *fs = store_files(job_store(c));
+    char stage[1600];
+    int64_t size = 0;
+    if (audio_analyze(buf, &q, err) || files_stage_path(fs, out.file_path, stage, sizeof stage, err)) return -1;
+    if (audio_write_wav(stage, buf, 0, err)) { unlink(stage); return -1; }
+    if (files_put_file(fs, out.file_path, stage, err) || files_exists(fs, out.file_path, &size, err) < 0) return -1;
+    json_t *qa = audio_quality_json(&q);
     out.analysis_json = json_dumps(qa, JSON_COMPACT);
     out.duration_seconds = q.duration_seconds;
     out.snr_db = q.snr_db;
     out.sample_rate = buf->sample_rate;
     out.channels = 1;
-    struct stat st;
-    out.file_size_mb = stat(path, &st) == 0 ? (double)st.st_size / (1024.0 * 1024.0) : 0;
+    out.file_size_mb = (double)size / (1024.0 * 1024.0);
     int rc = store_audio_insert(job_store(c), &out, err);
     free(out.analysis_json);
-    if (rc) { unlink(path); json_decref(qa); return -1; }
+    if (rc) { files_remove(fs, out.file_path, NULL); json_decref(qa); return -1; }
     char url[128];
     snprintf(url, sizeof url, "/api/download/%s", out.audio_id);
     json_object_set_new(result, "output_audio_id", json_string(out.audio_id));
@@ -432,15 +433,13 @@ static int sleep_validate(store *s, const char *user_id, json_t *params, vc_erro
     return 0;
 }
 
-/* Writes n bytes to the work folder, then commits them as the job's output file. */
+/* Writes n bytes to the work folder, then publishes them as the job's output file. */
 static int sleep_write_output(const job *jb, job_ctx *c, int64_t n, json_t **result, vc_error *err)
 {
-    char tmp[1400], dir[1400], final[1600], out_id[STORE_ID_MAX];
+    char tmp[1400], key[200], out_id[STORE_ID_MAX];
     job_output_id(jb, 0, out_id);
     snprintf(tmp, sizeof tmp, "%s/output.part", jb->work_dir);
-    store_path(job_store(c), dir, sizeof dir, "outputs/%s", jb->user_id);
-    snprintf(final, sizeof final, "%s/%s.bin", dir, out_id);
-    if (store_mkdirs(dir, err)) return -1;
+    snprintf(key, sizeof key, "outputs/%s/%s.bin", jb->user_id, out_id);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return vc_fail(err, VC_ERR_IO, "cannot create the output: %s", strerror(errno));
     char block[65536];
@@ -458,7 +457,8 @@ static int sleep_write_output(const job *jb, job_ctx *c, int64_t n, json_t **res
         }
         done += w;
     }
-    if (store_commit_file(fd, tmp, final, err)) return -1;
+    close(fd);
+    if (files_put_file(store_files(job_store(c)), key, tmp, err)) return -1;
     *result = json_pack("{s:s, s:I}", "output_id", out_id, "output_bytes", (json_int_t)n);
     return 0;
 }
@@ -478,16 +478,19 @@ static void sleep_progress(job_ctx *c, double percent, size_t pad)
     job_emit(c, "progress", d, &err);
 }
 
-/* The checkpoint of a resumable sleep: steps done so far (0 when none). */
-static int sleep_checkpoint(job_ctx *c, const job *jb, char *path, size_t cap)
+/* The checkpoint of a resumable sleep (key training/{job_id}/sleep.step): steps done so far (0
+ * when none). */
+static int sleep_checkpoint(job_ctx *c, const job *jb, char *key, size_t cap)
 {
-    if (store_path(job_store(c), path, cap, "training/%s/sleep.step", jb->job_id)) return 0;
-    FILE *f = fopen(path, "r");
-    int done = 0;
-    if (f) {
-        if (fscanf(f, "%d", &done) != 1) done = 0;
-        fclose(f);
-    }
+    snprintf(key, cap, "training/%s/sleep.step", jb->job_id);
+    int fd, done = 0;
+    int64_t size;
+    char text[16] = "";
+    if (files_open_read(store_files(job_store(c)), key, &fd, &size, NULL)) return 0;
+    ssize_t r = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (r > 0) text[r] = '\0';
+    if (sscanf(text, "%d", &done) != 1) done = 0;
     return done;
 }
 
@@ -498,14 +501,8 @@ static int sleep_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     json_t *st = json_object_get(jb->params, "steps");
     int steps = json_is_integer(st) && json_integer_value(st) > 0 ? (int)json_integer_value(st) : 10;
     int resume = json_is_true(json_object_get(jb->params, "resume"));
-    char ckpt[1300] = "";
+    char ckpt[200] = "";
     int first = resume ? sleep_checkpoint(c, jb, ckpt, sizeof ckpt) : 0;
-    if (resume) {
-        char dir[1300];
-        snprintf(dir, sizeof dir, "%s", ckpt);
-        *strrchr(dir, '/') = '\0';
-        if (store_mkdirs(dir, err)) return -1;
-    }
     /* Sleep in slices of at most 50 ms so cancellation is seen well within a second. */
     for (int i = first + 1; i <= steps; i++) {
         double slice = seconds / steps;
@@ -520,13 +517,13 @@ static int sleep_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
         if (resume) {
             char text[16];
             int n = snprintf(text, sizeof text, "%d\n", i);
-            if (store_write_atomic(ckpt, text, (size_t)n, err)) return -1;
+            if (files_put_bytes(store_files(job_store(c)), ckpt, text, (size_t)n, err)) return -1;
         }
         sleep_progress(c, 100.0 * i / steps, pad);
     }
     if (resume) {
         *strrchr(ckpt, '/') = '\0';
-        store_remove_tree(ckpt, NULL);
+        files_remove(store_files(job_store(c)), ckpt, NULL);
     }
     if (json_is_true(json_object_get(jb->params, "fail")))
         return vc_fail(err, VC_ERR_CONVERSION_FAILED, "failed on request (test kind)");

@@ -124,6 +124,7 @@ void jobs_config_from_env(jobs_config *c)
 const jobs_config *jobs_get_config(const jobs *j) { return &j->cfg; }
 store *job_store(job_ctx *c) { return c->j->s; }
 store *jobs_get_store(jobs *j) { return j->s; }
+int jobs_count(jobs *j, const char *lane, const char *state, vc_error *err) { return jobs_db_count(j->s, lane, state, err); }
 jobs_shared *job_shared_models(job_ctx *c) { return c->j->shared; }
 
 /* ---- notification ---- */
@@ -335,9 +336,9 @@ static void run_claimed(jobs_worker *w, jobs_row *r)
     const job_kind *k = jobs_kind_find(r->kind);
     json_t *result = NULL;
     int rc;
-    store_remove_tree(jb.work_dir, &err);
+    vc_remove_tree(jb.work_dir, &err);
     if (!k || !jb.params) rc = vc_fail(&err, VC_ERR_INTERNAL, "job kind %s is not available", r->kind);
-    else if (store_mkdirs(jb.work_dir, &err)) rc = -1;
+    else if (vc_mkdirs(jb.work_dir, &err)) rc = -1;
     else {
         emit(j, jb.job_id, "progress",
              json_pack("{s:s, s:f, s:s, s:i, s:i}", "phase", "starting", "percent", 0.0, "message", "started",
@@ -352,7 +353,7 @@ static void run_claimed(jobs_worker *w, jobs_row *r)
     }
     int cancel = __atomic_load_n(&w->cancel, __ATOMIC_ACQUIRE);
     vc_error rm;
-    if (cancel != 3) store_remove_tree(jb.work_dir, &rm); /* lost: the folder may be the new owner's now */
+    if (cancel != 3) vc_remove_tree(jb.work_dir, &rm); /* lost: the folder may be the new owner's now */
     const char *me = j->cfg.worker_name;
     if (cancel == 3) {
         json_decref(result); /* the job is another worker's now: write nothing */
@@ -454,7 +455,7 @@ static int recover(jobs *j, vc_error *err)
     /* Scratch folders of the dead process: nothing runs yet, so all of them are stale. */
     char dir[1200];
     store_path(j->s, dir, sizeof dir, "jobs");
-    return store_remove_tree(dir, err);
+    return vc_remove_tree(dir, err);
 }
 
 /* ---- scale-out (PostgreSQL): leases, cross-process cancel, LISTEN ---- */

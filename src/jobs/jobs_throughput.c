@@ -54,7 +54,7 @@ void jobs_throughput_record(store *s, const char *key, double units, double seco
     json_object_set_new(all, key, json_pack("{s:f, s:f, s:I}", "seconds_per_unit", rate, "overhead_seconds", overhead, "jobs", n));
     char *text = json_dumps(all, JSON_INDENT(1) | JSON_SORT_KEYS);
     vc_error ignored; /* an estimate that is not saved only makes the next one less exact */
-    if (text) store_write_atomic(path, text, strlen(text), &ignored);
+    if (text) vc_write_atomic(path, text, strlen(text), &ignored);
     free(text);
     json_decref(all);
     pthread_mutex_unlock(&MU);

@@ -253,7 +253,7 @@ static void sweep_training_dirs(store *s, int *deleted)
         if (strncmp(e->d_name, "job_", 4) || !store_id_valid(e->d_name) || job_active(s, e->d_name)) continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         vc_error ignored;
-        if (store_remove_tree(path, &ignored) == 0) (*deleted)++;
+        if (vc_remove_tree(path, &ignored) == 0) (*deleted)++;
     }
     closedir(d);
 }

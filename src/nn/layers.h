@@ -39,7 +39,8 @@ void nn_tanh(float *x, size_t n);
 void nn_softmax_rows(float *x, int rows, int cols);
 
 /* Multi-head attention without mask: q, k, v [T, heads·dh] → out [T, heads·dh];
- * softmax(q kᵀ · scale) v per head. scratch: T·T + 3·T·dh floats. */
+ * softmax(q kᵀ · scale) v per head. scratch: nn_attention_scratch(T, dh) = T·T floats (one
+ * head's scores at a time; q, k, v are read in place, so no per-head copies). */
 void nn_attention(float *out, const float *q, const float *k, const float *v, int T, int heads, int dh, float scale,
                   float *scratch);
 size_t nn_attention_scratch(int T, int dh);

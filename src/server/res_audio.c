@@ -1,7 +1,7 @@
 /*
  * Stored audio: metadata (/api/audio/{id}), waveform peaks (/api/audio/{id}/peaks?buckets=N)
  * and downloads (/api/download/{id}?format=wav|mp3, with Range). The MP3 is encoded on first
- * request and cached next to the WAV ({id}.wav.mp3, written atomically by audio_write_mp3).
+ * request and cached next to the WAV ({id}.wav.mp3, published through the file layer, files.h).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -108,13 +108,19 @@ static void disposition(const store_audio *a, const char *ext, char *out, size_t
     snprintf(out, cap, "attachment; filename=\"%s.%s\"", base[0] ? base : a->audio_id, ext);
 }
 
-static int ensure_mp3(server_request *r, const store_audio *a, const char *mp3)
+/* The MP3 is one more object of the file layer (key "{wav key}.mp3"), staged and published like
+ * every other: concurrent first downloads each publish a whole file, the last one stays. */
+static int ensure_mp3(server_request *r, const store_audio *a, const char *mp3_key)
 {
-    if (access(mp3, R_OK) == 0) return 0;
-    audio_buffer buf = {0};
+    file_store *fs = store_files(r->app->store);
     vc_error err;
+    if (files_exists(fs, mp3_key, NULL, &err) == 1) return 0;
+    audio_buffer buf = {0};
+    char stage[1700];
     if (decode_row(r, a, &buf)) return -1;
-    int rc = audio_write_mp3(mp3, &buf, 192, &err); /* a unique temp file + rename: concurrent first downloads are safe */
+    int rc = files_stage_path(fs, mp3_key, stage, sizeof stage, &err);
+    if (rc == 0 && (rc = audio_write_mp3(stage, &buf, 192, &err)) != 0) unlink(stage);
+    if (rc == 0) rc = files_put_file(fs, mp3_key, stage, &err);
     audio_buffer_free(&buf);
     /* err names the server path: the client gets the kind of failure only */
     return rc ? server_fail(r, err.code, "the MP3 could not be made (%s); try again or download the WAV",
@@ -131,13 +137,15 @@ static int handle_download(server_request *r)
     store_audio a;
     if (load_audio_row(r, &a)) return -1;
     store_audio_free(&a);
-    char wav[1600], mp3[1700], disp[300];
-    store_path(r->app->store, wav, sizeof wav, "%s", a.file_path);
-    snprintf(mp3, sizeof mp3, "%s.mp3", wav);
+    char mp3[sizeof a.file_path + 8], disp[300];
+    snprintf(mp3, sizeof mp3, "%s.mp3", a.file_path);
     int is_mp3 = !strcmp(format, "mp3");
     if (is_mp3 && ensure_mp3(r, &a, mp3)) return -1;
-    int fd = open(is_mp3 ? mp3 : wav, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return server_fail(r, VC_ERR_CORRUPT, "the stored file is missing");
+    int fd;
+    int64_t size;
+    vc_error err;
+    if (files_open_read(store_files(r->app->store), is_mp3 ? mp3 : a.file_path, &fd, &size, &err))
+        return server_fail(r, VC_ERR_CORRUPT, "the stored file is missing");
     disposition(&a, format, disp, sizeof disp);
     return server_reply_file(r, fd, is_mp3 ? "audio/mpeg" : "audio/wav", disp);
 }

@@ -1,8 +1,8 @@
 /*
  * /api/models: the user's voice models (rows + data/models/{id}/ folders). Models are created by
  * training (elsewhere) or imported here: POST /api/models/import streams a multipart form
- * (file = .pth or .zip, optional index = .index, name) to temp files, then rvc_import_voice
- * checks and stores it all-or-nothing. This resource lists, shows, imports and deletes them.
+ * (file = .pth or .zip, optional index = .index, name) to temp files, then rvc_import_files
+ * checks and publishes the files and store_model_record writes the row, all-or-nothing. This resource lists, shows, imports and deletes them.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -231,7 +231,7 @@ static int handle_import(server_request *r)
                              .is_zip = is_zip};
     store_model m;
     vc_error err;
-    if (rvc_import_voice(r->app->store, &rq, &m, &err)) {
+    if (rvc_import_files(r->app->store, &rq, &m, &err) || store_model_record(r->app->store, &m, &err)) {
         if (err.code == VC_ERR_INVALID_FORMAT) { /* the exact reason: which file, and what is wrong with it */
             char um[700], why[sizeof err.message];
             without_paths(err.message, why, sizeof why);

@@ -380,7 +380,7 @@ static int post_begin(server_request *r)
     if (ct && !strcmp(ct, "application/offset+octet-stream")) return open_for_append(r, c);
     char part[1400];
     part_path(r, u->upload_id, part, sizeof part);
-    return store_write_atomic(part, "", 0, &err) ? server_fail(r, err.code, "%s", err.message) : 0;
+    return vc_write_atomic(part, "", 0, &err) ? server_fail(r, err.code, "%s", err.message) : 0;
 }
 
 static int post_handle(server_request *r)

@@ -84,7 +84,7 @@ static void drop_upload(server_request *r, const char *id)
 {
     char dir[1400];
     chunk_path(r, id, -1, dir, sizeof dir);
-    store_remove_tree(dir, NULL);
+    vc_remove_tree(dir, NULL);
     store_upload_delete(r->app->store, id, NULL);
 }
 
@@ -180,7 +180,7 @@ static int finish_upload(server_request *r, store_upload *u)
     }
     char dir[1400];
     chunk_path(r, u->upload_id, -1, dir, sizeof dir);
-    store_remove_tree(dir, NULL);
+    vc_remove_tree(dir, NULL);
     snprintf(u->state, sizeof u->state, "complete");
     snprintf(u->audio_id, sizeof u->audio_id, "%s", u->upload_id);
     store_upload_update(r->app->store, u, NULL);
@@ -212,7 +212,7 @@ static int handle(server_request *r)
     vc_error err;
     chunk_path(r, u.upload_id, -1, dir, sizeof dir);
     chunk_path(r, u.upload_id, index, dest, sizeof dest);
-    if (store_mkdirs(dir, &err)) return server_fail(r, err.code, "%s", err.message);
+    if (vc_mkdirs(dir, &err)) return server_fail(r, err.code, "%s", err.message);
     if (rename(c->form.tmp_path, dest)) return server_fail(r, VC_ERR_IO, "storing chunk: %s", strerror(errno));
     c->form.tmp_path[0] = '\0'; /* now owned by the upload folder */
     int claim;

@@ -17,8 +17,9 @@
  *        const server_route SERVER_ROUTES_<RESOURCE>[] = { {...}, {0} };
  *   2. declare it below and add it to SERVER_ROUTE_TABLES in router.c.
  * That is all: the OpenAPI document (/api/openapi.json) is generated from the same tables (give
- * each route its request_schema / response_schema; docs/API.md "Adding a route to the contract"),
- * and tests/contract (make test) checks real answers of every operation against it. Long-lived responses (SSE) build their own
+ * each route its request_schema / response_schema; docs/API.md "Adding a route to the contract");
+ * tests/server/test_router.c checks it lists every route once with its bodies, and tests/contract
+ * (make test) checks real answers of every operation against it. Long-lived responses (SSE) build their own
  * MHD_Response with MHD_create_response_from_callback and queue it with server_reply_response;
  * app->jobs is the slot for the jobs module's context; its scheduler starts and stops with the
  * server through one row in SERVER_MODULES (modules.c, see server_module below), and its tables

@@ -32,18 +32,6 @@ const upload_purpose *upload_purpose_find(const char *name)
 
 int64_t upload_max_bytes(void) { return 300LL * MB; }
 
-json_t *upload_quality_json(const audio_quality *q)
-{
-    return json_pack("{s:o, s:i, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:s}", "duration_seconds",
-                     server_json_number(q->duration_seconds), "sample_rate", q->sample_rate, "snr_db",
-                     server_json_number(q->snr_db), "voice_activity_percent",
-                     server_json_number(q->voice_activity_percent), "background_noise_level",
-                     q->background_noise_level, "noise_floor_dbfs", server_json_number(q->noise_floor_dbfs),
-                     "clipping_percent", server_json_number(q->clipping_percent), "loudness_lufs",
-                     server_json_number(q->loudness_lufs), "peak_dbfs", server_json_number(q->peak_dbfs),
-                     "quality_grade", q->quality_grade, "recommendation", q->recommendation);
-}
-
 json_t *upload_audio_json(const store_audio *a)
 {
     json_t *qa = a->analysis_json ? json_loads(a->analysis_json, 0, NULL) : NULL;
@@ -178,7 +166,7 @@ static int check_decoded(server_request *r, const upload_purpose *p, const audio
                                     "refused_below_snr_db", p->min_snr_db, "actual_snr_db",
                                     server_json_number(q->snr_db), "recommendation",
                                     "Record again in a quieter room, closer to the microphone.", "user_message", um,
-                                    "quality_analysis", upload_quality_json(q)),
+                                    "quality_analysis", audio_quality_json(q)),
                           "Audio quality is insufficient for training (SNR: %s)", msg);
     }
     return 0;
@@ -203,16 +191,22 @@ static void fill_row(store_audio *a, server_request *r, const upload_purpose *p,
     a->channels = info->channels;
 }
 
-/* Writes the WAV into place, then the row; removes the WAV if the row cannot be written. */
+/* Publishes the WAV under its key (files.h), then the row; removes the WAV if the row cannot be
+ * written. */
 static int store_audio_file(server_request *r, store_audio *a, const audio_buffer *buf)
 {
-    char path[1600], dir[1600];
+    file_store *fs = store_files(r->app->store);
+    char stage[1600];
     vc_error err;
-    store_path(r->app->store, dir, sizeof dir, "uploads/%s/%s", a->purpose, a->user_id);
-    store_path(r->app->store, path, sizeof path, "%s", a->file_path);
-    if (store_mkdirs(dir, &err) || audio_write_wav(path, buf, 0, &err) ||
-        store_audio_insert(r->app->store, a, &err)) {
-        unlink(path);
+    if (files_stage_path(fs, a->file_path, stage, sizeof stage, &err))
+        return server_fail(r, err.code, "storing audio: %s", err.message);
+    if (audio_write_wav(stage, buf, 0, &err)) {
+        unlink(stage);
+        return server_fail(r, err.code, "storing audio: %s", err.message);
+    }
+    if (files_put_file(fs, a->file_path, stage, &err)) return server_fail(r, err.code, "storing audio: %s", err.message);
+    if (store_audio_insert(r->app->store, a, &err)) {
+        files_remove(fs, a->file_path, NULL);
         return server_fail(r, err.code, "storing audio: %s", err.message);
     }
     return 0;
@@ -232,7 +226,7 @@ int upload_finish(server_request *r, const upload_purpose *p, const char *src_pa
     int rc = audio_analyze(&buf, &q, &err) ? server_fail(r, err.code, "analysis: %s", err.message) : 0;
     if (!rc) rc = check_decoded(r, p, &q, (double)buf.frames / buf.sample_rate);
     store_audio a;
-    json_t *qa = rc ? NULL : upload_quality_json(&q);
+    json_t *qa = rc ? NULL : audio_quality_json(&q);
     if (!rc) {
         fill_row(&a, r, p, audio_id, filename, &info, &q, size);
         if (p->min_snr_db > 0 && q.snr_db < TRAINING_RECOMMENDED_SNR_DB)
@@ -265,7 +259,7 @@ int upload_analyze_path(server_request *r, const char *path, json_t **quality, a
     int rc = audio_analyze(&buf, &q, &err);
     audio_buffer_free(&buf);
     if (rc) return server_fail(r, err.code, "analysis: %s", err.message);
-    *quality = upload_quality_json(&q);
+    *quality = audio_quality_json(&q);
     return 0;
 }
 
@@ -276,7 +270,7 @@ static int sweep_one(const store_upload *u, void *ctx)
     store_path(app->store, path, sizeof path, "uploads/tmp/%s.part", u->upload_id);
     unlink(path);
     store_path(app->store, path, sizeof path, "uploads/tmp/%s", u->upload_id);
-    store_remove_tree(path, NULL);
+    vc_remove_tree(path, NULL);
     if (strcmp(u->kind, "tus")) return store_upload_delete(app->store, u->upload_id, NULL);
     store_upload tomb = *u;
     snprintf(tomb.state, sizeof tomb.state, "expired");

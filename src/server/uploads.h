@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "audio/audio.h"
+#include "audio/audio_json.h"
 #include "server/server.h"
 
 typedef struct upload_purpose {
@@ -47,7 +48,5 @@ int tus_recover_upload(server_app *app, const store_upload *u);
 /* {file_id, filename, purpose, duration_seconds, sample_rate, file_size_mb, created_at,
  *  quality_analysis, warnings} of a stored audio row. */
 json_t *upload_audio_json(const store_audio *a);
-/* The contract fields of ARCHITECTURE §7. */
-json_t *upload_quality_json(const audio_quality *q);
 
 #endif

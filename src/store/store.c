@@ -45,6 +45,7 @@ void store_lock(store *s) { pthread_mutex_lock(&s->lock); }
 void store_unlock(store *s) { pthread_mutex_unlock(&s->lock); }
 db *store_db(store *s) { return s->db; }
 const char *store_root(const store *s) { return s->root; }
+file_store *store_files(store *s) { return s->files; }
 const char *store_url(const store *s) { return s->url; }
 db_dialect store_dialect(const store *s) { return db_get_dialect(s->db); }
 
@@ -121,7 +122,7 @@ static int make_folders(const char *root, vc_error *err)
     char path[1200];
     for (size_t i = 0; i < sizeof SUB / sizeof SUB[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", root, SUB[i]);
-        if (store_mkdirs(path, err)) return -1;
+        if (vc_mkdirs(path, err)) return -1;
     }
     return 0;
 }
@@ -142,7 +143,7 @@ int store_open_url(store **out, const char *data_dir, const char *db_url, vc_err
     pthread_mutex_init(&s->lock, NULL);
     if (db_url && *db_url) snprintf(s->url, sizeof s->url, "%s", db_url);
     else snprintf(s->url, sizeof s->url, "sqlite:%s/studio.db", data_dir);
-    if (db_open(&s->db, s->url, err) || migrate(s, err)) {
+    if (files_local_open(&s->files, data_dir, err) || db_open(&s->db, s->url, err) || migrate(s, err)) {
         store_close(s);
         return -1;
     }
@@ -155,6 +156,7 @@ void store_close(store *s)
     if (!s) return;
     for (int i = 0; i < STORE_STMT_CACHE; i++) db_finalize(s->cache[i].st);
     db_close(s->db);
+    files_close(s->files);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -13,8 +13,9 @@
  *   data/outputs/{user}/{id}.wav           generated audio
  *   data/weights/                          official model weights (voiceclone models pull)
  *
- * Invariant: a row that calls a file complete is written only after the file was renamed into
- * place (temp + fsync + rename), so a crash never leaves a half file the database trusts.
+ * Invariant: a row that calls a file complete is written only after the file was published
+ * through the file layer (files.h: staged, then fsync + rename into place), so a crash never
+ * leaves a half file the database trusts.
  *
  * Thread safety: one connection guarded by the store's mutex; every store_* call takes it.
  * Other modules (jobs) that need their own statements use store_lock()/store_db()/store_unlock()
@@ -26,7 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "base/error.h"
+#include "base/fs.h" /* mkdirs, atomic writes, remove_tree: used with store paths everywhere */
 #include "store/db.h"
+#include "store/files.h"
 
 typedef struct store store;
 
@@ -61,6 +64,9 @@ const char *store_url(const store *s);
 db_dialect store_dialect(const store *s);
 void store_close(store *s);
 const char *store_root(const store *s);
+/* The file layer holding the store's audio, models and outputs (files.h): keys are the
+ * file_path values of the rows. Writers publish through it and insert the row afterwards. */
+file_store *store_files(store *s);
 
 void store_lock(store *s);
 void store_unlock(store *s);
@@ -80,14 +86,6 @@ int store_id_valid(const char *id);
 /* root + "/" + rel into out; -1 (VC_ERR_INTERNAL) when it does not fit. */
 int store_path(const store *s, char *out, size_t cap, const char *rel_fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* mkdir -p */
-int store_mkdirs(const char *path, vc_error *err);
-/* Writes bytes to path atomically (temp in the same folder + fsync + rename + fsync(dir)). */
-int store_write_atomic(const char *path, const void *data, size_t size, vc_error *err);
-/* fsync(file) then rename into place and fsync the folder: the last step of an atomic write. */
-int store_commit_file(int fd, const char *tmp_path, const char *final_path, vc_error *err);
-/* Removes a file or a whole folder tree; missing is fine. */
-int store_remove_tree(const char *path, vc_error *err);
 /* Current time as "YYYY-MM-DDTHH:MM:SSZ". */
 void store_now_iso(char out[32]);
 /* lowercase hex sha256 of a string */
@@ -193,6 +191,10 @@ typedef struct store_model {
 } store_model;
 
 int store_model_insert(store *s, const store_model *m, vc_error *err);
+/* Records a model whose files were just published under m->file_path (rvc_import_files): inserts
+ * the row and re-reads it into m (created_at as stored); when the row cannot be written the files
+ * are removed, so nothing is left that no row points at. */
+int store_model_record(store *s, store_model *m, vc_error *err);
 int store_model_get(store *s, const char *user_id, const char *model_id, store_model *m, vc_error *err);
 /* Calls fn for each of the user's models, newest first. */
 int store_model_list(store *s, const char *user_id, int (*fn)(const store_model *m, void *ctx), void *ctx,

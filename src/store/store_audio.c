@@ -2,6 +2,7 @@
  * audio_files rows. The row is inserted only after its WAV was renamed into place, and deleted
  * before its file, so the database never points at a half-written file.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,11 +98,11 @@ int store_audio_delete(store *s, const char *user_id, const char *audio_id, vc_e
         rc = store_step_done(s, st, err);
     }
     store_unlock(s);
-    char path[1600];
-    if (!rc && !store_path(s, path, sizeof path, "%s", a.file_path)) {
-        store_remove_tree(path, NULL);
-        strcat(path, ".mp3");
-        store_remove_tree(path, NULL);
+    if (!rc) { /* the row is gone first: a failure here leaves an orphan for the retention sweep */
+        char mp3[sizeof a.file_path + 8];
+        snprintf(mp3, sizeof mp3, "%s.mp3", a.file_path);
+        files_remove(s->files, a.file_path, NULL);
+        files_remove(s->files, mp3, NULL);
     }
     store_audio_free(&a);
     return rc;

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "store/files.h"
 #include "store/store.h"
 
 /* Prepared statements of hot queries, kept across calls (keyed by the SQL string's address). */
@@ -13,6 +14,7 @@
 
 struct store {
     db *db;
+    file_store *files; /* where audio, models and outputs are kept (files.h); local folder = root */
     pthread_mutex_t lock;
     char root[1024];
     char url[1024]; /* the database url ("sqlite:<root>/studio.db" or postgres://…) */

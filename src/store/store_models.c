@@ -74,6 +74,17 @@ int store_model_insert(store *s, const store_model *m, vc_error *err)
     return rc;
 }
 
+int store_model_record(store *s, store_model *m, vc_error *err)
+{
+    char key[STORE_ID_MAX + 8];
+    snprintf(key, sizeof key, "models/%s", m->model_id); /* never trust a path for a recursive delete */
+    if (store_model_insert(s, m, err) != 0) {
+        files_remove(s->files, key, NULL);
+        return -1;
+    }
+    return store_model_get(s, m->user_id, m->model_id, m, err);
+}
+
 int store_model_get(store *s, const char *user_id, const char *model_id, store_model *m, vc_error *err)
 {
     static const char SQL[] = "SELECT " MODEL_COLS " FROM models WHERE model_id=? AND user_id=?";
@@ -129,9 +140,10 @@ int store_model_delete(store *s, const char *user_id, const char *model_id, vc_e
         rc = store_step_done(s, st, err);
     }
     store_unlock(s);
-    char path[1600];
+    char key[STORE_ID_MAX + 8];
     /* the folder is always models/{id}: never trust a stored path for a recursive delete */
-    if (!rc && !store_path(s, path, sizeof path, "models/%s", model_id)) rc = store_remove_tree(path, err);
+    snprintf(key, sizeof key, "models/%s", model_id);
+    if (!rc) rc = files_remove(s->files, key, err);
     return rc;
 }
 

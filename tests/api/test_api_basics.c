@@ -87,9 +87,9 @@ static void test_health_and_system(void **state)
     /* a file under data/weights/rmvpe/ makes that entry installed */
     char dir[400], file[500];
     snprintf(dir, sizeof dir, "%s/weights/rmvpe", S.data_dir);
-    assert_int_equal(store_mkdirs(dir, NULL), 0);
+    assert_int_equal(vc_mkdirs(dir, NULL), 0);
     snprintf(file, sizeof file, "%s/rmvpe.pt", dir);
-    assert_int_equal(store_write_atomic(file, "x", 1, NULL), 0);
+    assert_int_equal(vc_write_atomic(file, "x", 1, NULL), 0);
     get("/api/system", NULL, &res);
     w = json_object_get(http_json(&res), "weights");
     int rmvpe = -1;
@@ -341,9 +341,9 @@ static void insert_model(const char *user, const char *id, char *file_out, size_
     m.training_duration_minutes = 38;
     char dir[512];
     snprintf(dir, sizeof dir, "%s/models/%s", S.data_dir, id);
-    assert_int_equal(store_mkdirs(dir, &err), 0);
+    assert_int_equal(vc_mkdirs(dir, &err), 0);
     snprintf(file_out, cap, "%s/model.pth", dir);
-    assert_int_equal(store_write_atomic(file_out, "weights", 7, &err), 0);
+    assert_int_equal(vc_write_atomic(file_out, "weights", 7, &err), 0);
     assert_int_equal(store_model_insert(st, &m, &err), 0);
     store_close(st);
 }

@@ -2,6 +2,8 @@
  * Scale-out against real processes: a throwaway PostgreSQL 15 (scripts/pg-tmp.sh), API nodes
  * (`voiceclone serve --database … --no-workers`) and three `voiceclone worker` processes sharing
  * one data root. Checks the issue's promises: 30 mixed jobs complete, each claimed exactly once;
+ * lane limits hold per worker (never two trainings at once on a train=1 worker) while the lanes
+ * spread over the workers;
  * cancel reaches a worker in another process; a worker killed with SIGKILL loses its lease and its
  * job resumes from its checkpoint on another worker; an SSE client of an API node killed with
  * SIGKILL reconnects to another node and replays with Last-Event-ID.
@@ -186,6 +188,79 @@ static void thirty_mixed_jobs_each_run_once(void **state)
     assert_true(n_seen <= WORKERS);
 }
 
+/* The most jobs among ids that ran at the same time on worker (NULL = any worker), from their
+ * started_ms / finished_ms (both taken from the running worker's clock); overlaps shorter than
+ * 20 ms (clock granularity) do not count. */
+typedef struct run_span { char worker[16]; int64_t start, end; } run_span;
+
+static int max_overlap(const run_span *r, int n, const char *worker)
+{
+    int most = 0;
+    for (int i = 0; i < n; i++) {
+        if (worker && strcmp(r[i].worker, worker)) continue;
+        int at = 0; /* jobs running 20 ms after r[i] started */
+        for (int k = 0; k < n; k++)
+            if ((!worker || !strcmp(r[k].worker, worker)) && r[k].start <= r[i].start + 20 && r[k].end > r[i].start + 20) at++;
+        most = at > most ? at : most;
+    }
+    return most;
+}
+
+static int distinct_workers(const run_span *r, int n)
+{
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int k = 0; k < i; k++) seen |= !strcmp(r[k].worker, r[i].worker);
+        count += !seen;
+    }
+    return count;
+}
+
+/* Lanes across processes: each worker has train=1, convert=1. Nine training and nine conversion
+ * jobs submitted at once: no worker ever runs two of a lane at a time, yet the lanes run in
+ * parallel over the workers. */
+static void lane_limits_hold_per_worker(void **state)
+{
+    (void)state;
+    if (skipped()) return;
+    enum { N = 18 };
+    char ids[N][64];
+    run_span train[N], convert[N];
+    int nt = 0, nc = 0;
+    for (int i = 0; i < N; i++) {
+        char params[160];
+        snprintf(params, sizeof params, "{\"seconds\":%s,\"steps\":6,\"lane\":\"%s\"}", i % 2 ? "0.6" : "0.4",
+                 i % 2 ? "train" : "convert");
+        api_submit_sleep(&API, params, ids[i], sizeof ids[i]);
+    }
+    for (int i = 0; i < N; i++) assert_string_equal(api_wait_terminal(&API, ids[i], 60), "complete");
+    for (int i = 0; i < N; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/api/jobs/%s", ids[i]);
+        json_t *j = api_call(&API, "GET", path, NULL, 200);
+        assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 1);
+        run_span *r = i % 2 ? &train[nt++] : &convert[nc++];
+        snprintf(r->worker, sizeof r->worker, "%s", json_string_value(json_object_get(j, "worker")));
+        r->start = json_integer_value(json_object_get(j, "started_ms"));
+        r->end = json_integer_value(json_object_get(j, "finished_ms"));
+        assert_true(r->start > 0 && r->end > r->start);
+    }
+    for (int w = 0; w < WORKERS; w++) {
+        char name[16];
+        snprintf(name, sizeof name, "w%d", w);
+        assert_true(max_overlap(train, nt, name) <= 1);
+        assert_true(max_overlap(convert, nc, name) <= 1);
+    }
+    int tw = distinct_workers(train, nt), cw = distinct_workers(convert, nc);
+    int tpar = max_overlap(train, nt, NULL), cpar = max_overlap(convert, nc, NULL);
+    print_message("training on %d workers (at most %d at once), conversions on %d workers (at most %d at once)\n", tw,
+                  tpar, cw, cpar);
+    assert_true(tw >= 2 && cw >= 2);       /* spread over workers */
+    assert_true(tpar >= 2 && tpar <= WORKERS); /* in parallel, one per worker at most */
+    assert_true(cpar >= 2 && cpar <= WORKERS);
+}
+
 static void cancel_reaches_another_process(void **state)
 {
     (void)state;
@@ -303,6 +378,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(thirty_mixed_jobs_each_run_once),
+        cmocka_unit_test(lane_limits_hold_per_worker),
         cmocka_unit_test(cancel_reaches_another_process),
         cmocka_unit_test(killed_worker_job_resumes_elsewhere),
         cmocka_unit_test(sse_client_moves_to_another_api_node), /* last: it kills the first API node */

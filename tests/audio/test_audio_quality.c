@@ -1,5 +1,5 @@
 /*
- * Accuracy of the blind quality analysis (ARCHITECTURE §7): espeak-ng speech (known speech
+ * Accuracy of the blind quality analysis (the API's quality_analysis): espeak-ng speech (known speech
  * frames, known speech power) mixed with white, pink, brown noise, mains hum and babble at known
  * active-speech SNRs of 5–35 dB. Truth is computed exactly as the contract defines it: mean
  * power over the 10 ms frames where the clean speech is non-silent, over the mean noise power.

@@ -46,7 +46,7 @@ static int teardown(void **state)
     jobs_stop(f->j);
     store_close(f->s);
     test_db_drop(f->url);
-    store_remove_tree(f->dir, NULL);
+    vc_remove_tree(f->dir, NULL);
     free(f);
     return 0;
 }

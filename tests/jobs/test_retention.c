@@ -52,7 +52,7 @@ static int teardown(void **state)
     fixture *f = *state;
     store_close(f->s);
     test_db_drop(f->url);
-    store_remove_tree(f->dir, NULL);
+    vc_remove_tree(f->dir, NULL);
     free(f);
     return 0;
 }
@@ -90,8 +90,8 @@ static void add_audio(fixture *f, const char *id, const char *purpose, int64_t a
     store_path(f->s, path, sizeof path, "%s", a.file_path);
     snprintf(dir, sizeof dir, "%s", path);
     *strrchr(dir, '/') = '\0';
-    assert_int_equal(store_mkdirs(dir, &err), 0);
-    assert_int_equal(store_write_atomic(path, "RIFF", 4, &err), 0);
+    assert_int_equal(vc_mkdirs(dir, &err), 0);
+    assert_int_equal(vc_write_atomic(path, "RIFF", 4, &err), 0);
 }
 
 static void add_job(fixture *f, const char *id, const char *kind, const char *state, const char *params,
@@ -248,8 +248,8 @@ static void write_file_aged(fixture *f, const char *rel, int64_t age_s)
     store_path(f->s, path, sizeof path, "%s", rel);
     snprintf(dir, sizeof dir, "%s", path);
     *strrchr(dir, '/') = '\0';
-    assert_int_equal(store_mkdirs(dir, &err), 0);
-    assert_int_equal(store_write_atomic(path, "x", 1, &err), 0);
+    assert_int_equal(vc_mkdirs(dir, &err), 0);
+    assert_int_equal(vc_write_atomic(path, "x", 1, &err), 0);
     struct timeval tv[2] = {{(time_t)(f->now - age_s), 0}, {(time_t)(f->now - age_s), 0}};
     assert_int_equal(utimes(path, tv), 0);
 }

@@ -3,7 +3,7 @@
  * shape every tensor exactly as the released files do: checked both ways against the golden
  * files of the small configs (every spec is in the file with its shape; every float tensor of
  * the file is in the specs, BatchNorm's integer counters aside), and the full-size lists
- * against the parameter counts BASELINE.md gives for the official models.
+ * against the parameter counts docs/PERFORMANCE.md ("PyTorch baseline") gives for the official models.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -125,7 +125,7 @@ static void full_size_lists_have_the_released_parameter_counts(void **state)
     n = rvc_synth_tensor_specs(&c, &specs);
     double synth = millions(specs, n);
     print_message("HuBERT %.2f M, RMVPE %.2f M, v2 48k synthesizer %.2f M parameters\n", hubert, rmvpe, synth);
-    /* BASELINE.md: HuBERT base 94.4 M (torchaudio's model, which has no final_proj: 0.2 M more here),
+    /* PyTorch baseline (docs/PERFORMANCE.md): HuBERT base 94.4 M (torchaudio's model, which has no final_proj: 0.2 M more here),
      * RMVPE 90.4 M (BatchNorm running statistics counted here, 0.01 M), synthesizer 28.7 M. */
     assert_true(hubert > 94.3 && hubert < 94.8);
     assert_true(rmvpe > 90.3 && rmvpe < 90.5);

@@ -39,7 +39,7 @@ static int teardown(void **state)
     fixture *f = *state;
     store_close(f->s);
     test_db_drop(f->url);
-    store_remove_tree(f->dir, NULL);
+    vc_remove_tree(f->dir, NULL);
     free(f);
     return 0;
 }
@@ -145,9 +145,9 @@ static void test_model_delete_removes_files(void **state)
     snprintf(m.file_path, sizeof m.file_path, "models/model_a");
     char dir[512], file[600];
     snprintf(dir, sizeof dir, "%s/models/model_a", f->dir);
-    assert_int_equal(store_mkdirs(dir, &err), 0);
+    assert_int_equal(vc_mkdirs(dir, &err), 0);
     snprintf(file, sizeof file, "%s/model.pth", dir);
-    assert_int_equal(store_write_atomic(file, "abc", 3, &err), 0);
+    assert_int_equal(vc_write_atomic(file, "abc", 3, &err), 0);
     assert_int_equal(store_model_insert(f->s, &m, &err), 0);
     int n = 0;
     assert_int_equal(store_model_list(f->s, "alice", count_model, &n, &err), 0);
@@ -196,8 +196,8 @@ static void test_atomic_write_leaves_no_temp(void **state)
     fixture *f = *state;
     char path[512];
     snprintf(path, sizeof path, "%s/outputs/x.bin", f->dir);
-    assert_int_equal(store_write_atomic(path, "hello", 5, NULL), 0);
-    assert_int_equal(store_write_atomic(path, "world!", 6, NULL), 0);
+    assert_int_equal(vc_write_atomic(path, "hello", 5, NULL), 0);
+    assert_int_equal(vc_write_atomic(path, "world!", 6, NULL), 0);
     FILE *fp = fopen(path, "rb");
     char buf[16] = {0};
     assert_int_equal(fread(buf, 1, sizeof buf, fp), 6);
@@ -219,29 +219,29 @@ static void test_io_failures(void **state)
     vc_error err;
     char path[512];
     snprintf(path, sizeof path, "%s/no/such/dir/x.bin", f->dir);
-    assert_int_equal(store_write_atomic(path, "x", 1, &err), -1);
+    assert_int_equal(vc_write_atomic(path, "x", 1, &err), -1);
     assert_int_equal(err.code, VC_ERR_IO);
     /* a data root that is a regular file cannot be opened */
     snprintf(path, sizeof path, "%s/plainfile", f->dir);
-    assert_int_equal(store_write_atomic(path, "x", 1, &err), 0);
+    assert_int_equal(vc_write_atomic(path, "x", 1, &err), 0);
     store *s2 = NULL;
     assert_int_equal(store_open(&s2, path, &err), -1);
     assert_null(s2);
     assert_true(err.message[0] != 0);
     /* a read-only folder: the write fails with IO_ERROR (skipped as root, who may write anyway) */
     snprintf(path, sizeof path, "%s/ro", f->dir);
-    assert_int_equal(store_mkdirs(path, &err), 0);
+    assert_int_equal(vc_mkdirs(path, &err), 0);
     chmod(path, 0500);
     if (geteuid() != 0) {
         char file[600];
         snprintf(file, sizeof file, "%s/x.bin", path);
-        assert_int_equal(store_write_atomic(file, "x", 1, &err), -1);
+        assert_int_equal(vc_write_atomic(file, "x", 1, &err), -1);
         assert_int_equal(err.code, VC_ERR_IO);
     }
     chmod(path, 0755);
     /* deleting what does not exist is fine */
     snprintf(path, sizeof path, "%s/never", f->dir);
-    assert_int_equal(store_remove_tree(path, &err), 0);
+    assert_int_equal(vc_remove_tree(path, &err), 0);
 }
 
 /* The expired-upload sweep sees only unfinished uploads past their expiry. */

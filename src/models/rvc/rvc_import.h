@@ -1,14 +1,15 @@
 /*
  * Importing a voice someone trained elsewhere: an RVC .pth (+ optional .index), or one .zip
- * holding both, becomes a row in the models table and the folder data/models/{id}/ with
- * model.pth, model.index (when given) and config.json (what the file says about itself).
+ * holding both, becomes the files models/{id}/model.pth, model.index (when given) and
+ * config.json (what the file says about itself), and the models row that describes them, which
+ * the caller records (store_model_record): models code never writes to the database.
  * Used by POST /api/models/import and `voiceclone models import FILE.pth --name NAME`.
  *
  * Why a module of its own: the checks are the engine's (rvc_voice_inspect loads the synthesizer
  * config and every tensor), but the all-or-nothing storage is this file's job: everything is
- * copied into a staging folder on the data volume, checked there, and only then renamed into
- * place and recorded. A refused file (not RVC, truncated, index dimension mismatch, bad zip)
- * leaves nothing behind: no folder, no row.
+ * copied into a staging folder on the data volume, checked there, and only then published
+ * through the file layer (store/files.h). A refused file (not RVC, truncated, index dimension
+ * mismatch, bad zip) leaves nothing behind: no files, and the caller records no row.
  */
 #ifndef VC_MODELS_RVC_IMPORT_H
 #define VC_MODELS_RVC_IMPORT_H
@@ -32,8 +33,13 @@ typedef struct rvc_import_request {
     const json_t *provenance;   /* merged into config.json under "training" */
 } rvc_import_request;
 
-/* On success *out is the stored row. Errors: VC_ERR_INVALID_REQUEST (bad name),
- * VC_ERR_INVALID_FORMAT (not a voice / damaged / index mismatch / bad zip), VC_ERR_IO. */
+/* Checks and publishes the voice's files; on success *out is the row to record (the caller then
+ * calls store_model_record, which removes the files again if the row cannot be written).
+ * Errors: VC_ERR_INVALID_REQUEST (bad name), VC_ERR_INVALID_FORMAT (not a voice / damaged /
+ * index mismatch / bad zip), VC_ERR_IO. Nothing is left behind on error. */
+int rvc_import_files(store *s, const rvc_import_request *rq, store_model *out, vc_error *err);
+/* rvc_import_files + store_model_record in one call: only for rvc_train_pipeline.c until it
+ * returns its voice to the jobs layer to record (another branch); then it goes. */
 int rvc_import_voice(store *s, const rvc_import_request *rq, store_model *out, vc_error *err);
 
 /* Extracts the .pth and optional .index of a zip into dir as model.pth / model.index (stored or

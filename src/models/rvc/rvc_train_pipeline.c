@@ -325,7 +325,7 @@ int rvc_train_pipeline_run(const rvc_train_job_spec *s, rvc_train_outcome *o, vc
     rvc_dataset set = {0};
     rvc_trainer *t = NULL;
     rvc_train_config cfg;
-    int rc = store_mkdirs(s->work_dir, err);
+    int rc = vc_mkdirs(s->work_dir, err);
     if (rc == 0) rc = load_or_build_dataset(s, &set, err);
     if (rc == 0) {
         char msg[128];

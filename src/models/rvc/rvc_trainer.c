@@ -283,7 +283,7 @@ static int compute_spectrograms(rvc_trainer *t, vc_error *err)
 static int prepare_dir(const char *dir, vc_error *err)
 {
     char probe[4096];
-    if (store_mkdirs(dir, err)) return vc_error_wrap(err, "trainer directory %s", dir);
+    if (vc_mkdirs(dir, err)) return vc_error_wrap(err, "trainer directory %s", dir);
     snprintf(probe, sizeof probe, "%s/.write-test", dir);
     FILE *f = fopen(probe, "wb");
     if (!f) return vc_fail(err, VC_ERR_IO, "trainer directory %s is not writable: %s", dir, strerror(errno));

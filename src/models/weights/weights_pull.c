@@ -139,7 +139,7 @@ int weights_pull_file(const json_t *e, const char *root, const char *base_url, w
     char dir[1024], final[1200], part[1300], url[2048];
     entry_paths(e, root, dir, final, part, sizeof dir);
     url_for(e, base_url, url, sizeof url);
-    if (store_mkdirs(dir, err) != 0) return -1;
+    if (vc_mkdirs(dir, err) != 0) return -1;
     if (fetch(url, part, json_string_value(json_object_get(e, "file")), progress, ctx, err) != 0) return -1;
     if (verify(e, part, err) != 0) { unlink(part); return -1; }
     if (rename(part, final) != 0) return vc_fail(err, VC_ERR_IO, "cannot install %s: %s", final, strerror(errno));

@@ -149,7 +149,7 @@ static void zip_bombs_are_refused_before_filling_the_disk(void **state)
         store_model m;
         vc_error err = {0};
         int before = count_entries("models");
-        expect_message(h, rvc_import_voice(S, &rq, &m, &err), &err);
+        expect_message(h, rvc_import_files(S, &rq, &m, &err), &err);
         assert_int_equal(count_entries("models"), before); /* no staging folder, no model folder */
         seen++;
     }
@@ -164,7 +164,7 @@ static void empty_trained_index_is_refused_naming_the_added_one(void **state)
     rvc_import_request rq = {.user_id = "u1", .name = "v", .model_path = pth, .index_path = idx, .filename = "v.pth"};
     store_model m;
     vc_error err = {0};
-    assert_int_equal(rvc_import_voice(S, &rq, &m, &err), -1);
+    assert_int_equal(rvc_import_files(S, &rq, &m, &err), -1);
     assert_int_equal(err.code, VC_ERR_INVALID_FORMAT);
     if (!strstr(err.message, "added_IVF")) fail_msg("message '%s' does not name the added_IVF file", err.message);
     assert_null(strstr(err.message, DIR_)); /* the user's file, not our staging path */
@@ -176,8 +176,8 @@ static void crashed_import_staging_folders_are_swept(void **state)
     snprintf(old_dir, sizeof old_dir, "%s/models/.import-model_crashed", DIR_);
     snprintf(fresh, sizeof fresh, "%s/models/.import-model_running", DIR_);
     vc_error err;
-    assert_int_equal(store_mkdirs(old_dir, &err), 0);
-    assert_int_equal(store_mkdirs(fresh, &err), 0);
+    assert_int_equal(vc_mkdirs(old_dir, &err), 0);
+    assert_int_equal(vc_mkdirs(fresh, &err), 0);
     snprintf(file, sizeof file, "%s/model.pth", old_dir);
     FILE *f = fopen(file, "wb");
     assert_non_null(f);

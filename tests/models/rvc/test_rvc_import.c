@@ -2,7 +2,8 @@
  * rvc_import against a real store in a temp folder: a .pth (+ .index) and zips (stored and
  * deflated) become a row and data/models/{id}/{model.pth, model.index, config.json}; zips that
  * are ambiguous, incomplete or damaged (no .pth, two .pth, flipped data byte → CRC, cut short)
- * are refused with a message, and a refusal leaves no folder and no row.
+ * are refused with a message, and a refusal leaves no folder and no row. rvc_import_files itself
+ * writes no row (models code never touches the database): store_model_record does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,6 +48,12 @@ static int count_models(void)
     return n;
 }
 
+/* What the API and the CLI do: publish the files, then record the row. */
+static int import_and_record(store *s, const rvc_import_request *rq, store_model *m, vc_error *err)
+{
+    return rvc_import_files(s, rq, m, err) || store_model_record(s, m, err) ? -1 : 0;
+}
+
 static int count_row(const store_model *m, void *ctx) { (*(int *)ctx)++; return 0; }
 
 static int count_rows(void)
@@ -74,7 +81,7 @@ static void expect_refused(const rvc_import_request *rq, const char *want)
     int folders = count_models(), rows = count_rows();
     store_model m;
     vc_error err = {0};
-    assert_int_equal(rvc_import_voice(S, rq, &m, &err), -1);
+    assert_int_equal(import_and_record(S, rq, &m, &err), -1);
     if (!strstr(err.message, want)) fail_msg("message '%s' lacks '%s'", err.message, want);
     assert_int_equal(err.code, VC_ERR_INVALID_FORMAT);
     assert_int_equal(count_models(), folders);
@@ -89,7 +96,7 @@ static void imports_pth_with_index(void **state)
     rvc_import_request rq = {.user_id = "u1", .name = "", .model_path = pth, .index_path = idx, .filename = "My Voice.pth", .is_zip = 0};
     store_model m;
     vc_error err = {0};
-    if (rvc_import_voice(S, &rq, &m, &err)) fail_msg("%s", err.message);
+    if (import_and_record(S, &rq, &m, &err)) fail_msg("%s", err.message);
     assert_string_equal(m.name, "My Voice");
     assert_string_equal(m.version, "v2");
     assert_int_equal(m.sample_rate, 48000);
@@ -115,14 +122,14 @@ static void imports_stored_and_deflated_zips(void **state)
         rvc_import_request rq = {.user_id = "u1", .name = "zipped", .model_path = zip, .index_path = NULL, .filename = "voice.zip", .is_zip = 1};
         store_model m;
         vc_error err = {0};
-        if (rvc_import_voice(S, &rq, &m, &err)) fail_msg("%s", err.message);
+        if (import_and_record(S, &rq, &m, &err)) fail_msg("%s", err.message);
         assert_int_equal(m.has_index, 1);
     }
     make_zip("no_index", 1, "voice.pth=voice_v2_96.pth", zip, sizeof zip);
     rvc_import_request rq = {.user_id = "u1", .name = "zipped", .model_path = zip, .index_path = NULL, .filename = "voice.zip", .is_zip = 1};
     store_model m;
     vc_error err = {0};
-    assert_int_equal(rvc_import_voice(S, &rq, &m, &err), 0);
+    assert_int_equal(import_and_record(S, &rq, &m, &err), 0);
     assert_int_equal(m.has_index, 0);
 }
 
@@ -161,14 +168,43 @@ static void refuses_not_a_voice_and_bad_names(void **state)
     rvc_import_request named = {.user_id = "u1", .name = long_name, .model_path = pth, .index_path = NULL, .filename = "v.pth", .is_zip = 0};
     store_model m;
     vc_error err = {0};
-    assert_int_equal(rvc_import_voice(S, &named, &m, &err), -1);
+    assert_int_equal(import_and_record(S, &named, &m, &err), -1);
     assert_int_equal(err.code, VC_ERR_INVALID_REQUEST);
+}
+
+/* The models layer publishes files and writes no row; the caller records it. An id that is
+ * taken is refused without touching the stored files; a row that cannot be written takes its
+ * files with it. */
+static void import_writes_files_not_rows(void **state)
+{
+    char pth[512], path[600];
+    snprintf(pth, sizeof pth, "%s/tests/models/rvc/fixtures/voice_v2_96.pth", root());
+    rvc_import_request rq = {.user_id = "u1", .name = "fixed", .model_path = pth, .filename = "v.pth",
+                             .model_id = "model_fixed1"};
+    store_model m, again;
+    vc_error err = {0};
+    int rows = count_rows();
+    if (rvc_import_files(S, &rq, &m, &err)) fail_msg("%s", err.message);
+    assert_int_equal(count_rows(), rows);
+    assert_int_equal(store_model_get(S, "u1", "model_fixed1", &again, &err), -1);
+    snprintf(path, sizeof path, "%s/models/model_fixed1/model.pth", DIR_);
+    assert_int_equal(access(path, R_OK), 0);
+    assert_int_equal(rvc_import_files(S, &rq, &again, &err), -1);
+    assert_int_equal(err.code, VC_ERR_CONFLICT);
+    assert_int_equal(access(path, R_OK), 0);
+    /* the id got taken between publishing and recording (a row written by someone else) */
+    assert_int_equal(store_model_insert(S, &m, &err), 0);
+    assert_int_equal(store_model_record(S, &m, &err), -1);
+    assert_int_not_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/models/model_fixed1", DIR_);
+    assert_int_not_equal(access(path, F_OK), 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(imports_pth_with_index),
+        cmocka_unit_test(import_writes_files_not_rows),
         cmocka_unit_test(imports_stored_and_deflated_zips),
         cmocka_unit_test(refuses_bad_zips_and_leaves_nothing),
         cmocka_unit_test(refuses_not_a_voice_and_bad_names),
