@@ -350,8 +350,15 @@ static int on_f5_progress(void *ctx, f5tts_phase phase, int chunk, int chunks, i
     /* vocoding a chunk comes after all its sampling steps: count the chunk as generated */
     double within = phase == F5_PHASE_VOCODING ? 1.0 : steps > 0 ? (double)step / steps : 0;
     double done = chunks > 0 ? ((double)chunk + within) / chunks : 0;
-    double from = p->gen_from, percent = phase == F5_PHASE_PREPROCESSING ? from - 3 : phase == F5_PHASE_ENCODING ? from : from + (95 - from) * done;
-    f5_progress_emit(p, percent < 2 ? 2 : percent, PHASES[phase], MESSAGES[phase]);
+    double from = p->gen_from, percent = from + (95 - from) * done;
+    const char *name = PHASES[phase], *message = MESSAGES[phase];
+    /* The stream's phases and percent only move forward: speech to speech runs F5-TTS once per
+     * segment (chunk = segment), and after a transcription the voice is already being encoded. */
+    if (phase <= F5_PHASE_ENCODING && chunk == 0 && from <= 5) percent = phase == F5_PHASE_PREPROCESSING ? 2 : 5;
+    else if (phase <= F5_PHASE_ENCODING && chunk == 0) name = PHASES[F5_PHASE_ENCODING], message = MESSAGES[F5_PHASE_ENCODING];
+    else if (phase <= F5_PHASE_ENCODING || (phase == F5_PHASE_VOCODING && chunk + 1 < chunks))
+        name = PHASES[F5_PHASE_GENERATING], message = MESSAGES[F5_PHASE_GENERATING];
+    f5_progress_emit(p, percent, name, message);
     return job_cancelled(p->c);
 }
 

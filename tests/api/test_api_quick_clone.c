@@ -200,6 +200,39 @@ static void edited_segments_are_spoken_in_their_spans(void **state)
     api_call(&S, "POST", "/api/convert/f5tts", body, 400);
 }
 
+/* The replayed stream of a finished job: percent never decreases and the phases come in the
+ * brief's order (queued → starting → preprocessing → voice encoding → generating → vocoding → saving), each once. */
+static void assert_stream_moves_forward(const char *id)
+{
+    static const char *const ORDER[] = {"queued", "starting", "preprocessing", "voice encoding", "generating", "vocoding", "saving"};
+    char url[512], path[128];
+    snprintf(path, sizeof path, "/api/progress/%s", id);
+    http_response res = {0};
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    double last = -1;
+    int rank = 0, events = 0;
+    for (char *line = strtok(res.body, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "data: ", 6)) continue;
+        json_t *d = json_loads(line + 6, 0, NULL);
+        const char *phase = json_string_value(json_object_get(d, "phase"));
+        json_t *pct = json_object_get(d, "percent");
+        if (phase && json_is_number(pct)) {
+            int r = 0;
+            while (r < 7 && strcmp(ORDER[r], phase)) r++;
+            if (r == 7) fail_msg("unknown phase %s", phase);
+            if (r < rank) fail_msg("phase went back to %s: %s", phase, line);
+            if (json_number_value(pct) < last) fail_msg("percent went back from %.1f: %s", last, line);
+            rank = r;
+            last = json_number_value(pct);
+            events++;
+        }
+        json_decref(d);
+    }
+    assert_true(events >= 5);
+    assert_int_equal(rank, 6); /* reached saving */
+    http_response_free(&res);
+}
+
 /* The brief's request as written (§3.2 endpoint 3): no text anywhere. */
 static void brief_request_shape_works(void **state)
 {
@@ -216,6 +249,7 @@ static void brief_request_shape_works(void **state)
     assert_true(json_is_number(json_object_get(r, "processing_time_seconds")));
     assert_true(json_array_size(json_object_get(r, "target_segments")) >= 1);
     json_decref(r);
+    assert_stream_moves_forward(id);
 }
 
 int main(void)
