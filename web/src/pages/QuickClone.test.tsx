@@ -6,6 +6,7 @@
  * only for a finish seen while hidden. */
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor, cleanup } from '@testing-library/react'
+import toast from 'react-hot-toast'
 import { useApp } from '../lib/store'
 import { FakeES, FakeUpload, FakeBeforeAfter, json, router, sample, type Route } from '../test/fakes'
 
@@ -116,10 +117,15 @@ describe('Quick clone', () => {
   it('asks for the words only when speech recognition is not installed', async () => {
     fetchMock.mockImplementation(router(convertRoute(() => started.clone()), estimateRoute(() => json(200, { estimated_duration_seconds: 30 })),
       transcribeRoute(() => json(503, { status: 'error', error_code: 'WEIGHTS_MISSING', message: 'install it with: voiceclone models pull whisper' })), jobRoute))
+    const toastError = vi.spyOn(toast, 'error')
     render(<QuickClone />)
     fireEvent.click(screen.getByText('fake upload reference'))
-    fireEvent.change(await screen.findByLabelText(/type what your voice sample says/), { target: { value: 'Some call me nature.' } })
+    await screen.findByLabelText(/type what your voice sample says/)
     fireEvent.click(screen.getByText('fake upload target'))
+    fireEvent.click(screen.getByRole('button', { name: 'Generate' }))   // nothing typed yet: told what is missing
+    expect(toastError).toHaveBeenCalledWith('Speech recognition is not installed here: type what the recordings say.')
+    expect(posted()).toHaveLength(0)
+    fireEvent.change(screen.getByLabelText(/type what your voice sample says/), { target: { value: 'Some call me nature.' } })
     fireEvent.change(await screen.findByLabelText(/type what the recording says/), { target: { value: 'Hello.' } })
     fireEvent.click(screen.getByRole('button', { name: 'Generate' }))
     await waitFor(() => expect(posted()).toHaveLength(1))

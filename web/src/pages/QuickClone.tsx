@@ -118,7 +118,11 @@ export function QuickClone() {
     if (!ref) { toast.error('Add a voice sample first.'); return }
     if (mode === 'text' && !text.trim()) { toast.error('Type the text you want to hear.'); return }
     if (mode === 'speech' && !target) { toast.error('Add the recording to speak in your voice, or use the sample.'); return }
-    if (!request) { toast.error('Still listening to your recordings: a moment, please.'); return }
+    if (!request) {
+      const typing = (heardRef.missing && !typedRef.trim()) || (mode === 'speech' && heardTarget.missing && !typedTarget.trim())
+      toast.error(typing ? 'Speech recognition is not installed here: type what the recordings say.' : 'Still listening to your recordings: a moment, please.')
+      return
+    }
     askNotificationPermission()   // a user action: the only moment we may ask
     startedHere.current = true
     setBusy(true)
