@@ -72,7 +72,10 @@ describe('Quick clone', () => {
     expect(await screen.findByTestId('expected-time')).toHaveProperty('textContent', 'Expected time: about 25s.')
     // correct the second part; its time span stays
     fireEvent.click(screen.getByRole('button', { name: 'Edit what we heard in the recording' }))
+    const estimates = posted('/api/convert/f5tts/estimate').length
     fireEvent.change(screen.getByLabelText('0:03.0–0:04.5'), { target: { value: 'How do you do?' } })
+    await new Promise((r) => setTimeout(r, 400))
+    expect(posted('/api/convert/f5tts/estimate')).toHaveLength(estimates)   // a corrected word does not change the time
     fireEvent.click(screen.getByRole('button', { name: 'Generate' }))
     await waitFor(() => expect(posted()).toHaveLength(1))
     expect(JSON.parse(posted()[0][1].body)).toEqual({

@@ -99,14 +99,19 @@ export function QuickClone() {
     }
     return heardTarget.error ? { ...base, target_audio_id: target.file_id } : null
   })()
-  const requestKey = request ? JSON.stringify(request) : ''
+  // Re-estimated when what the time depends on changes: not on every letter typed into a part of
+  // the transcript (speech to speech is timed by the recording), only when a part empties or fills.
+  const requestKey = request ? JSON.stringify({ ...request, target_segments: request.target_segments?.map((g) => [g.start, g.end, !!g.text.trim()]) }) : ''
+  const latest = useRef<F5Request | null>(null)
+  latest.current = request
 
   // the expected time (and the server's checks) before the user starts
   useEffect(() => {
-    if (!requestKey) { setExpected(null); return }
+    if (!requestKey || !latest.current) { setExpected(null); return }
     let alive = true
+    const body = latest.current
     const t = setTimeout(() => {
-      api.estimateF5(JSON.parse(requestKey)).then((r) => { if (alive) setExpected({ seconds: r.estimated_duration_seconds }) })
+      api.estimateF5(body).then((r) => { if (alive) setExpected({ seconds: r.estimated_duration_seconds }) })
         .catch((e) => { if (alive) setExpected(e instanceof ApiError && (e.unavailable || e.weightsMissing) ? null : { error: errorMessage(e) }) })
     }, 300)
     return () => { alive = false; clearTimeout(t) }
