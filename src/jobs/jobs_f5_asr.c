@@ -182,17 +182,24 @@ static int decode_audio(job_ctx *c, const job *jb, const char *id, audio_buffer 
     return audio_decode_file(path, out, NULL, err);
 }
 
-/* Transcription progress inside a percent band [from, to]. */
+/* Transcription progress inside a percent band [from, to]; asked before every decoding step, it
+ * emits only when the percent moved and answers whether the job was cancelled. */
 typedef struct band {
     f5_progress *p;
     double from, to;
     const char *message;
+    double last;
 } band;
 
-static void on_band(void *ctx, double fraction)
+static int on_band(void *ctx, double fraction)
 {
     band *b = ctx;
-    f5_progress_emit(b->p, b->from + (b->to - b->from) * fraction, "voice encoding", b->message);
+    double percent = b->from + (b->to - b->from) * fraction;
+    if (percent > b->last) {
+        f5_progress_emit(b->p, percent, "voice encoding", b->message);
+        b->last = percent;
+    }
+    return job_cancelled(b->p->c);
 }
 
 /* The target's segments from the request (checked by the user) instead of Whisper's. */
@@ -220,7 +227,7 @@ static int read_target(const job *jb, f5_progress *p, const whisper_engine *e, f
     audio_buffer target = {0};
     const char *id = json_string_value(json_object_get(jb->params, "target_audio_id"));
     const json_t *segs = json_object_get(jb->params, "target_segments");
-    band b = {p, PCT_TARGET_FROM, PCT_TARGET_TO, "Transcribing the target recording..."};
+    band b = {p, PCT_TARGET_FROM, PCT_TARGET_TO, "Transcribing the target recording...", PCT_TARGET_FROM};
     if (!segs) f5_progress_emit(p, PCT_TARGET_FROM, "voice encoding", b.message);
     int rc = decode_audio(p->c, jb, id, &target, err);
     if (rc == 0 && segs) rc = target_from_request(segs, &target, &texts->target, err);
@@ -238,7 +245,7 @@ static int run_asr(const job *jb, f5_progress *p, const whisper_engine *e, audio
     if (whisper_clone_clip_reference(ref, fp, err) != 0 || whisper_clone_check_reference(ref, err) != 0) return -1;
     int has_target = json_object_get(jb->params, "target_audio_id") != NULL;
     if (!texts->reference_text) {
-        band b = {p, PCT_REF_FROM, has_target ? PCT_TARGET_FROM : 10.0, "Transcribing the voice sample..."};
+        band b = {p, PCT_REF_FROM, has_target ? PCT_TARGET_FROM : 10.0, "Transcribing the voice sample...", PCT_REF_FROM};
         f5_progress_emit(p, PCT_REF_FROM, "voice encoding", b.message);
         if (whisper_clone_reference_text(e, ref, fp, on_band, &b, &texts->reference_text, err) != 0) return -1;
         p->gen_from = 10;
@@ -328,7 +335,7 @@ static int transcribe_validate(store *s, const char *user_id, json_t *params, vc
 static int transcribe_audio(const job *jb, f5_progress *p, const whisper_engine *e, audio_buffer *in, int is_ref,
                             json_t **result, vc_error *err)
 {
-    band b = {p, 5, 95, is_ref ? "Transcribing the voice sample..." : "Transcribing the recording..."};
+    band b = {p, 5, 95, is_ref ? "Transcribing the voice sample..." : "Transcribing the recording...", 5};
     whisper_clone_target t = {0};
     f5_progress_emit(p, b.from, "voice encoding", b.message);
     if (is_ref) { /* as the quick clone will hear it: the F5-TTS clip of the sample */

@@ -252,12 +252,32 @@ static void brief_request_shape_works(void **state)
     assert_stream_moves_forward(id);
 }
 
+/* Whisper asks before every decoding step whether the job was cancelled: a long transcription
+ * stops within a couple of seconds, not at the end of a 30 s window. */
+static void transcription_cancels_promptly(void **state)
+{
+    char path[] = "/tmp/vcs-qcl-XXXXXX", id[64], body[256], job[64], url[128];
+    close(mkstemp(path));
+    assert_int_equal(test_audio_speech(path, 60.0), 0);
+    upload(path, "/api/upload/target-audio", id, sizeof id);
+    unlink(path);
+    snprintf(body, sizeof body, "{\"audio_id\":\"%s\",\"purpose\":\"target\"}", id);
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(api_call(&S, "POST", "/api/transcribe", body, 202), "job_id")));
+    for (int i = 0; i < 100 && strcmp(api_job_status(&S, job), "running"); i++) usleep(50000);
+    usleep(1500000); /* well inside the first window */
+    snprintf(url, sizeof url, "/api/jobs/%s", job);
+    api_call(&S, "DELETE", url, NULL, 200);
+    double t0 = api_now_ms();
+    assert_string_equal(api_wait_terminal(&S, job, 10), "cancelled");
+    if (api_now_ms() - t0 > 3000) fail_msg("cancel took %.0f ms", api_now_ms() - t0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(short_voice_sample_is_refused), cmocka_unit_test(silent_target_is_no_speech),
         cmocka_unit_test(transcribe_reports_what_we_heard), cmocka_unit_test(edited_segments_are_spoken_in_their_spans),
-        cmocka_unit_test(brief_request_shape_works),
+        cmocka_unit_test(brief_request_shape_works), cmocka_unit_test(transcription_cancels_promptly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -66,13 +66,20 @@ static const char *skip_spaces(const char *s)
 typedef struct window_progress {
     whisper_clone_progress_fn fn;
     void *ctx;
+    double done;
 } window_progress;
 
 static void on_window(void *ctx, const whisper_window *w)
 {
     window_progress *p = ctx;
-    double done = w->content_frames > 0 ? (double)(w->seek + w->segment_size) / w->content_frames : 1.0;
-    if (p->fn) p->fn(p->ctx, fmin(1.0, done));
+    p->done = fmin(1.0, w->content_frames > 0 ? (double)(w->seek + w->segment_size) / w->content_frames : 1.0);
+    if (p->fn) p->fn(p->ctx, p->done);
+}
+
+static int on_step_stop(void *ctx)
+{
+    window_progress *p = ctx;
+    return p->fn ? p->fn(p->ctx, p->done) : 0;
 }
 
 static int transcribe(const whisper_engine *e, const audio_buffer *in, whisper_clone_progress_fn progress, void *ctx,
@@ -80,9 +87,11 @@ static int transcribe(const whisper_engine *e, const audio_buffer *in, whisper_c
 {
     whisper_transcribe_options o;
     whisper_transcribe_options_default(&o);
-    window_progress wp = {progress, ctx};
+    window_progress wp = {progress, ctx, 0};
     o.on_window = on_window;
     o.window_ctx = &wp;
+    o.stop = on_step_stop;
+    o.stop_ctx = &wp;
     return whisper_transcribe_buffer(e, in, &o, t, err);
 }
 

@@ -13,8 +13,10 @@
  * from the sample, and under ~3 s of speech it has too little to copy. */
 #define WHISPER_CLONE_MIN_REF_SECONDS 3.0
 
-/* Progress of a transcription: the fraction (0..1) of the audio read so far. */
-typedef void (*whisper_clone_progress_fn)(void *ctx, double fraction);
+/* Progress of a transcription: the fraction (0..1) of the audio read so far. Called after every
+ * 30 s window and before every decoding step (with the same fraction): non-zero stops the
+ * transcription with VC_ERR_CANCELLED (a job's cancel), so keep it cheap. */
+typedef int (*whisper_clone_progress_fn)(void *ctx, double fraction);
 
 /* VC_ERR_AUDIO_TOO_SHORT when the clip holds less than WHISPER_CLONE_MIN_REF_SECONDS. */
 int whisper_clone_check_reference(const audio_buffer *clip, vc_error *err);
