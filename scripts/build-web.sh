@@ -6,6 +6,7 @@
 #   - type check + `vite build` only when a source/config file is newer than web/dist/index.html.
 # Any failure exits non-zero with the tool's own message.
 set -euo pipefail
+bash "$(dirname "$0")/make-sample.sh"   # the quick clone's pre-loaded target (public/samples)
 cd "$(dirname "$0")/../web"
 
 lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)

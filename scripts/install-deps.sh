@@ -15,6 +15,8 @@ PACKAGES=(
   sox libsox-fmt-all espeak-ng curl wrk nginx-light
   chromium fonts-dejavu-core
 )
+# espeak-ng: test speech, and the quick clone's pre-loaded sample target, made at web build time
+# from a fixed text (scripts/make-sample.sh): generated, so no recording with a licence to ship.
 # golang-github-mozillazg-go-pinyin-dev: only its data file (Chinese → pinyin readings, MIT) is
 # used, by the F5-TTS text front end (src/models/f5tts/f5tts_pinyin.h); no Go toolchain needed.
 # libpq-dev: the PostgreSQL client library (--database postgres://…); postgresql: the server the

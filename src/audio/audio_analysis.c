@@ -19,6 +19,7 @@
  * speech power over the speech frames divided by the mean noise power.
  */
 #include "audio/audio.h"
+#include "audio/audio_dsp.h"
 
 #include <ebur128.h>
 #include <kiss_fftr.h>
@@ -244,7 +245,7 @@ static int detect_speech(spectral_frames *s, const float *x, speech_stats *st)
     return rc;
 }
 
-static double integrated_loudness(const audio_buffer *in)
+double audio_integrated_loudness(const audio_buffer *in)
 {
     ebur128_state *st = ebur128_init(1, (unsigned long)in->sample_rate, EBUR128_MODE_I);
     if (!st) return -70.0;
@@ -267,7 +268,7 @@ static void measure_levels(const audio_buffer *in, audio_quality *q)
     }
     q->clipping_percent = in->frames ? 100.0 * (double)clipped / (double)in->frames : 0;
     q->peak_dbfs = peak > 0 ? 20.0 * log10(peak) : -120.0;
-    q->loudness_lufs = integrated_loudness(in);
+    q->loudness_lufs = audio_integrated_loudness(in);
 }
 
 static void describe(audio_quality *q)

@@ -50,4 +50,13 @@ int audio_trim_silence(const audio_buffer *in, const audio_trim_options *opts, c
 int audio_remove_long_silences(const audio_buffer *in, int min_silence_ms, double thresh_dbfs, int keep_ms, int seek_ms,
                                audio_buffer *out, vc_error *err);
 
+/* Shifts the pitch by semitones (within ±AUDIO_PITCH_MAX_SEMITONES) and keeps the length exactly
+ * (out->frames == in->frames): phase vocoder with identity phase locking, then soxr (audio_pitch.c).
+ * 0 semitones copies. */
+#define AUDIO_PITCH_MAX_SEMITONES 12
+int audio_pitch_shift(const audio_buffer *in, double semitones, audio_buffer *out, vc_error *err);
+
+/* Integrated loudness (EBU R128, libebur128) in LUFS; -70 for silence. */
+double audio_integrated_loudness(const audio_buffer *in);
+
 #endif

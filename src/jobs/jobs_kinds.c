@@ -5,8 +5,10 @@
  * jobs_throughput.c) into their parameters at submit time; the jobs list's ETA uses it.
  *
  *   analyze  {audio_id}        quality analysis of a stored audio file (cpu lane)
- *   convert_f5tts {reference_audio_id, [reference_text], text | target_audio_id, parameters{speed, nfe_step, seed, remove_silence}}
+ *   convert_f5tts {reference_audio_id, [reference_text], text | target_audio_id [target_segments],
+ *                 parameters{speed, pitch_shift, nfe_step, seed, remove_silence}}
  *                 (a missing reference_text and a target recording's words are transcribed: jobs_f5_asr.c)
+ *   transcribe {audio_id, purpose}  what the quick clone hears in a sample or a target (jobs_f5_asr.c)
  *            quick clone: speech in the reference's voice, a new output audio file (convert lane)
  *   convert_rvc {model_id, target_audio_id, parameters{pitch_shift, index_rate, filter_radius,
  *            rms_mix_rate, protect}}  RVC voice conversion (convert lane, jobs_kind_rvc.c)
@@ -27,6 +29,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,14 +248,30 @@ static const job_kind KIND_PREPROCESS = {
 #define F5_DEFAULT_RATE 33.7
 #define F5_OVERHEAD_SECONDS 5.0
 
-static double f5_units(const json_t *params, double ref_seconds)
+/* Speech to speech (target_seconds > 0): each target segment (about 5 s) is generated with the
+ * reference clip (≤ 12 s) before it, so the work is segments × clip + the target. */
+static double f5_units(const json_t *params, double ref_seconds, double target_seconds)
 {
     const char *ref_text = json_string_value(json_object_get(params, "reference_text"));
     const char *text = json_string_value(json_object_get(params, "text"));
     json_t *nfe = json_object_get(json_object_get(params, "parameters"), "nfe_step");
     double steps = json_is_integer(nfe) ? (double)json_integer_value(nfe) : 32.0;
+    if (target_seconds > 0) {
+        double clip = ref_seconds < 12 ? ref_seconds : 12;
+        return (ceil(target_seconds / 5.0) * clip + target_seconds) * steps / 32.0;
+    }
     double ratio = ref_text && *ref_text && text ? (double)strlen(text) / (double)strlen(ref_text) : 1.0;
     return (ref_seconds + ref_seconds * ratio) * steps / 32.0;
+}
+
+static double audio_seconds(store *s, const char *user_id, const char *id)
+{
+    store_audio a;
+    vc_error err;
+    if (!id || store_audio_get(s, user_id, id, &a, &err)) return 0;
+    double seconds = a.duration_seconds;
+    store_audio_free(&a);
+    return seconds;
 }
 
 static void f5_key(store *s, char *out, size_t cap)
@@ -287,12 +306,16 @@ static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_erro
     if (text && strlen(text) > 5000) return vc_fail(err, VC_ERR_INVALID_REQUEST, "text is longer than 5000 bytes");
     json_t *p = json_object_get(params, "parameters");
     if (p && !json_is_object(p)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters must be an object");
-    if (p && known_keys(p, "parameters", "speed,nfe_step,seed,remove_silence", err)) return -1;
+    if (p && known_keys(p, "parameters", "speed,pitch_shift,nfe_step,seed,remove_silence", err)) return -1;
     json_t *nfe = json_object_get(p, "nfe_step"), *speed = json_object_get(p, "speed"), *rs = json_object_get(p, "remove_silence");
+    json_t *pitch = json_object_get(p, "pitch_shift");
     if ((nfe && (!json_is_integer(nfe) || json_integer_value(nfe) < 1 || json_integer_value(nfe) > 64)) ||
         (speed && (!json_is_number(speed) || json_number_value(speed) < 0.3 || json_number_value(speed) > 3)) ||
+        (pitch && (!json_is_number(pitch) || fabs(json_number_value(pitch)) > AUDIO_PITCH_MAX_SEMITONES)) ||
         (rs && !json_is_boolean(rs)))
-        return vc_fail(err, VC_ERR_INVALID_REQUEST, "parameters: nfe_step 1..64, speed 0.3..3, remove_silence true/false");
+        return vc_fail(err, VC_ERR_INVALID_REQUEST,
+                       "parameters: nfe_step 1..64, speed 0.3..3, pitch_shift -12..12 (semitones), remove_silence true/false");
+    if (f5_asr_validate_request(s, user_id, params, err) != 0) return -1;
     char root[1200];
     store_path(s, root, sizeof root, "weights");
     f5tts_engine probe;
@@ -304,10 +327,15 @@ static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_erro
     json_decref(ref_only);
     store_audio a;
     if (rc == 0 && store_audio_get(s, user_id, ref, &a, err) == 0) {
+        double ref_seconds = a.duration_seconds;
+        store_audio_free(&a);
+        if (ref_seconds < WHISPER_CLONE_MIN_REF_SECONDS)
+            return vc_fail(err, VC_ERR_AUDIO_TOO_SHORT, "the voice sample is %.1f s long; the quick clone needs at least %.0f s of "
+                                                        "speech (10-30 s works best): record or upload a longer sample",
+                           ref_seconds, WHISPER_CLONE_MIN_REF_SECONDS);
         char key[64];
         f5_key(s, key, sizeof key);
-        double units = f5_units(params, a.duration_seconds);
-        store_audio_free(&a);
+        double units = f5_units(params, ref_seconds, audio_seconds(s, user_id, json_string_value(target)));
         json_object_set_new(params, "work_units", json_real(units));
         json_object_set_new(params, "estimated_seconds",
                             json_real(jobs_throughput_estimate(s, key, units, F5_DEFAULT_RATE, F5_OVERHEAD_SECONDS)));
@@ -319,13 +347,20 @@ static int on_f5_progress(void *ctx, f5tts_phase phase, int chunk, int chunks, i
 {
     static const char *const PHASES[] = {"preprocessing", "voice encoding", "generating", "vocoding"};
     static const char *const MESSAGES[] = {"Preparing the reference...", "Encoding the voice...", "Generating speech...", "Vocoding..."};
-    job_ctx *c = ctx;
+    f5_progress *p = ctx;
     /* vocoding a chunk comes after all its sampling steps: count the chunk as generated */
     double within = phase == F5_PHASE_VOCODING ? 1.0 : steps > 0 ? (double)step / steps : 0;
     double done = chunks > 0 ? ((double)chunk + within) / chunks : 0;
-    double percent = phase == F5_PHASE_PREPROCESSING ? 2 : phase == F5_PHASE_ENCODING ? 5 : 5 + 90 * done;
-    job_progress(c, percent, PHASES[phase], MESSAGES[phase]);
-    return job_cancelled(c);
+    double from = p->gen_from, percent = from + (95 - from) * done;
+    const char *name = PHASES[phase], *message = MESSAGES[phase];
+    /* The stream's phases and percent only move forward: speech to speech runs F5-TTS once per
+     * segment (chunk = segment), and after a transcription the voice is already being encoded. */
+    if (phase <= F5_PHASE_ENCODING && chunk == 0 && from <= 5) percent = phase == F5_PHASE_PREPROCESSING ? 2 : 5;
+    else if (phase <= F5_PHASE_ENCODING && chunk == 0) name = PHASES[F5_PHASE_ENCODING], message = MESSAGES[F5_PHASE_ENCODING];
+    else if (phase <= F5_PHASE_ENCODING || (phase == F5_PHASE_VOCODING && chunk + 1 < chunks))
+        name = PHASES[F5_PHASE_GENERATING], message = MESSAGES[F5_PHASE_GENERATING];
+    f5_progress_emit(p, percent, name, message);
+    return job_cancelled(p->c);
 }
 
 static void f5_params_from(const json_t *p, f5tts_params *fp)
@@ -337,6 +372,17 @@ static void f5_params_from(const json_t *p, f5tts_params *fp)
     if ((v = json_object_get(p, "cfg_strength")) && json_is_number(v)) fp->sampler.cfg_strength = (float)json_number_value(v);
     if ((v = json_object_get(p, "seed")) && json_is_integer(v)) fp->seed = (unsigned long long)json_integer_value(v);
     if ((v = json_object_get(p, "remove_silence"))) fp->remove_silence = json_is_true(v);
+}
+
+/* Text mode's pitch_shift (speech to speech shifts inside whisper_clone_speak_timed). */
+static int shift_pitch(audio_buffer *out, double semitones, vc_error *err)
+{
+    if (semitones == 0.0) return 0;
+    audio_buffer shifted = {0};
+    if (audio_pitch_shift(out, semitones, &shifted, err) != 0) return -1;
+    audio_buffer_free(out);
+    *out = shifted;
+    return 0;
 }
 
 /* One F5-TTS engine per weights folder (and stamp of its files), shared by concurrent quick
@@ -370,14 +416,15 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     store_path(job_store(c), path, sizeof path, "%s", a.file_path);
     store_path(job_store(c), root, sizeof root, "weights");
     store_audio_free(&a);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    f5_progress prog;
+    f5_progress_start(&prog, c, jb->params);
     void *e = NULL;
     f5tts_params fp;
     f5_params_from(json_object_get(jb->params, "parameters"), &fp);
+    double pitch = json_number_value(json_object_get(json_object_get(jb->params, "parameters"), "pitch_shift"));
     audio_buffer ref = {0}, out = {0};
     f5_asr_texts texts = {0};
-    job_progress(c, 1, "preprocessing", "Loading the voice models...");
+    f5_progress_emit(&prog, 1, "preprocessing", "Loading the voice models...");
     char dirs[2][1300], key[1300 + JOBS_STAMP_MAX], stamp[JOBS_STAMP_MAX];
     snprintf(dirs[0], sizeof dirs[0], "%s/f5tts", root);
     snprintf(dirs[1], sizeof dirs[1], "%s/vocos", root);
@@ -386,27 +433,27 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     int rc = jobs_shared_acquire(job_shared_models(c), &SHARED_F5TTS, key, &e, err);
     if (rc == 0) {
         rc = audio_decode_file(path, &ref, NULL, err);
-        if (rc == 0) rc = f5_asr_prepare(jb, c, root, &ref, &fp, &texts, err); /* transcripts when not given */
+        if (rc == 0) rc = f5_asr_prepare(jb, &prog, root, &ref, &fp, &texts, err); /* transcripts when not given */
         if (rc == 0 && texts.has_target) /* speech to speech: each segment within its original time span */
-            rc = whisper_clone_speak_timed(e, &ref, texts.reference_text, &texts.target, &fp, on_f5_progress, c, &out, err);
+            rc = whisper_clone_speak_timed(e, &ref, texts.reference_text, &texts.target, &fp, pitch, on_f5_progress, &prog, &out, err);
         else if (rc == 0)
-            rc = f5tts_synthesize(e, &ref, texts.reference_text, texts.text, &fp, on_f5_progress, c, &out, NULL, NULL, err);
+            rc = f5tts_synthesize(e, &ref, texts.reference_text, texts.text, &fp, on_f5_progress, &prog, &out, NULL, NULL, err);
+        if (rc == 0 && !texts.has_target) rc = shift_pitch(&out, pitch, err);
         jobs_shared_release(job_shared_models(c), e);
     }
+    double took = f5_progress_elapsed(&prog);
     if (rc == 0) {
-        job_progress(c, 97, "saving", "Saving the result...");
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        *result = json_pack("{s:f, s:s, s:s}", "processing_time_seconds",
-                            (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, "reference_text",
-                            texts.reference_text, "text", texts.text);
+        f5_progress_emit(&prog, 97, "saving", "Saving the result...");
+        *result = json_pack("{s:f, s:s, s:s}", "processing_time_seconds", took, "reference_text", texts.reference_text, "text", texts.text);
+        if (*result && texts.has_target) json_object_set_new(*result, "target_segments", f5_asr_segments_json(&texts.target.transcript));
         rc = jobs_store_audio_output(jb, c, "output", "quick_clone.wav", &out, *result, err);
         if (rc) { json_decref(*result); *result = NULL; }
     }
     if (rc == 0 && json_is_number(json_object_get(jb->params, "work_units"))) {
         char tkey[64];
         f5_key(job_store(c), tkey, sizeof tkey);
-        jobs_throughput_record(job_store(c), tkey, json_number_value(json_object_get(jb->params, "work_units")),
-                               (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, F5_OVERHEAD_SECONDS);
+        jobs_throughput_record(job_store(c), tkey, json_number_value(json_object_get(jb->params, "work_units")), took,
+                               F5_OVERHEAD_SECONDS);
     }
     audio_buffer_free(&ref);
     audio_buffer_free(&out);
@@ -540,7 +587,7 @@ static const job_kind KIND_SLEEP = {
 };
 
 const job_kind *const JOBS_KINDS[] = {&KIND_ANALYZE, &KIND_PREPROCESS, &KIND_CONVERT_F5TTS, &JOBS_KIND_CONVERT_RVC, &JOBS_KIND_TRAIN_RVC,
-                                          &JOBS_KIND_MODELS_PULL, &KIND_SLEEP, NULL};
+                                          &JOBS_KIND_MODELS_PULL, &JOBS_KIND_TRANSCRIBE, &KIND_SLEEP, NULL};
 
 const job_kind *jobs_kind_find(const char *name)
 {

@@ -9,6 +9,7 @@
  * next event of that job was persisted, or on the keep-alive tick (then a comment line is sent so
  * proxies keep the idle stream open). The stream ends after the job's "close" event.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -78,11 +79,49 @@ static int start_conversion(server_request *r, const char *kind, const char *con
     return server_reply_json(r, 202, o);
 }
 
-/* POST /api/convert/f5tts {reference_audio_id, reference_text?, text | target_audio_id, parameters} (brief §3.2) */
-static int convert_f5tts(server_request *r)
+static const char *const F5_FIELDS[] = {"reference_audio_id", "reference_text", "text", "target_audio_id", "target_segments",
+                                        "parameters", NULL};
+
+/* POST /api/convert/f5tts {reference_audio_id, reference_text?, text | target_audio_id [target_segments], parameters} (brief §3.2) */
+static int convert_f5tts(server_request *r) { return start_conversion(r, "convert_f5tts", F5_FIELDS, NULL); }
+
+/* POST /api/convert/f5tts/estimate {the same body}: the quick clone's checks (voice sample
+ * length, a silent target, weights) and its expected time, without queuing anything, so the UI
+ * can show both before the user presses Generate. */
+static int estimate_f5tts(server_request *r)
 {
-    static const char *const FIELDS[] = {"reference_audio_id", "reference_text", "text", "target_audio_id", "parameters", NULL};
-    return start_conversion(r, "convert_f5tts", FIELDS, NULL);
+    json_t *body;
+    vc_error err;
+    if (server_json_body(r, F5_FIELDS, &body)) return -1;
+    const job_kind *k = jobs_kind_find("convert_f5tts");
+    int rc = k->validate(r->app->store, r->user_id, body, &err);
+    json_t *est = json_object_get(body, "estimated_seconds");
+    json_t *o = rc ? NULL : json_pack("{s:s, s:f}", "status", "ok", "estimated_duration_seconds", json_is_number(est) ? round(json_number_value(est)) : 0.0);
+    json_decref(body);
+    if (rc) return jobs_error(r, &err);
+    return server_reply_json(r, 200, o);
+}
+
+/* POST /api/transcribe {audio_id, purpose} → {status: "transcription_started", job_id, …}: what the
+ * quick clone hears in a voice sample (purpose "reference": its F5-TTS clip) or a target recording. */
+static int transcribe(server_request *r)
+{
+    static const char *const FIELDS[] = {"audio_id", "purpose", NULL};
+    json_t *body;
+    vc_error err;
+    if (server_json_body(r, FIELDS, &body)) return -1;
+    char id[STORE_ID_MAX];
+    int rc = server_quota_jobs(r) ? -2 : jobs_submit(app_jobs(r), r->user_id, "transcribe", body, id, &err);
+    json_t *info = NULL;
+    if (rc == 0) rc = jobs_get_json(app_jobs(r), r->user_id, id, &info, &err);
+    json_decref(body);
+    if (rc == -2) return -1; /* a quota: r->err is set */
+    if (rc) return jobs_error(r, &err);
+    json_t *o = json_pack("{s:s, s:s, s:O, s:s}", "status", "transcription_started", "job_id", id, "estimated_duration_seconds",
+                          json_object_get(info, "eta_seconds"), "progress_stream_url",
+                          json_string_value(json_object_get(info, "progress_stream_url")));
+    json_decref(info);
+    return server_reply_json(r, 202, o);
 }
 
 /* Before the first RVC job finishes there is no measured mean: a CPU-sized guess from the
@@ -334,6 +373,23 @@ static int progress(server_request *r)
     return server_reply_response(r, 200, resp);
 }
 
+/* The quick clone's body, shared by the conversion and its estimate. */
+#define F5_REQUEST \
+    SERVER_SCHEMA({"type": "object", "required": ["reference_audio_id"], "additionalProperties": false, \
+                                      "properties": { \
+                                          "reference_audio_id": {"type": "string"}, "reference_text": {"type": "string"}, \
+                                          "text": {"type": "string", "maxLength": 5000}, "target_audio_id": {"type": "string"}, \
+                                          "target_segments": {"type": "array", "minItems": 1, "items": { \
+                                              "type": "object", "required": ["start", "end", "text"], \
+                                              "properties": {"start": {"type": "number", "minimum": 0}, \
+                                                             "end": {"type": "number", "minimum": 0}, \
+                                                             "text": {"type": "string"}}}}, \
+                                          "parameters": {"type": "object", "additionalProperties": false, "properties": { \
+                                              "speed": {"type": "number", "minimum": 0.3, "maximum": 3}, \
+                                              "pitch_shift": {"type": "number", "minimum": -12, "maximum": 12}, \
+                                              "nfe_step": {"type": "integer", "minimum": 1, "maximum": 64}, \
+                                              "seed": {"type": "integer"}, "remove_silence": {"type": "boolean"}}}}})
+
 const server_route SERVER_ROUTES_JOBS[] = {
     {.method = "POST", .pattern = "/api/jobs", .handle = submit, .body = SERVER_BODY_BUFFER, .max_body = 65536,
      .tag = "jobs", .request_type = "application/json",
@@ -345,19 +401,40 @@ const server_route SERVER_ROUTES_JOBS[] = {
      .response_schema = SERVER_SCHEMA({"$ref": "#/components/schemas/Job"})},
     {.method = "POST", .pattern = "/api/convert/f5tts", .handle = convert_f5tts, .body = SERVER_BODY_BUFFER,
      .max_body = 65536, .tag = "convert", .request_type = "application/json",
-     .summary = "Quick clone with F5-TTS {reference_audio_id, reference_text?, text | target_audio_id, parameters{speed, nfe_step, "
-                "seed}}: a convert-lane job whose complete event carries output_audio_id and the texts used (a missing "
-                "reference_text and a target recording's words are transcribed with Whisper)",
+     .summary = "Quick clone with F5-TTS {reference_audio_id, reference_text?, text | target_audio_id [target_segments "
+                "[{start, end, text}]], parameters{speed, pitch_shift, nfe_step, seed}}: a convert-lane job whose complete event "
+                "carries output_audio_id and the texts used (a missing reference_text and a target recording's words are "
+                "transcribed with Whisper; target_segments from POST /api/transcribe, edited, skip that). A voice sample under "
+                "3 s is 400 AUDIO_TOO_SHORT; a silent or music-only target fails QUALITY_TOO_LOW \"no speech found\"",
      .responses = "202,400,401,404,429,503",
-     .request_schema = SERVER_SCHEMA({"type": "object", "required": ["reference_audio_id"], "additionalProperties": false,
-                                      "properties": {
-                                          "reference_audio_id": {"type": "string"}, "reference_text": {"type": "string"},
-                                          "text": {"type": "string", "maxLength": 5000}, "target_audio_id": {"type": "string"},
-                                          "parameters": {"type": "object", "additionalProperties": false, "properties": {
-                                              "speed": {"type": "number", "minimum": 0.3, "maximum": 3},
-                                              "nfe_step": {"type": "integer", "minimum": 1, "maximum": 64},
-                                              "seed": {"type": "integer"}, "remove_silence": {"type": "boolean"}}}}}),
+     .request_schema = F5_REQUEST,
      .response_schema = SERVER_SCHEMA({"$ref": "#/components/schemas/ConversionStarted"})},
+    {.method = "POST", .pattern = "/api/convert/f5tts/estimate", .handle = estimate_f5tts, .body = SERVER_BODY_BUFFER,
+     .max_body = 65536, .tag = "convert", .request_type = "application/json",
+     .summary = "The quick clone's expected time {status, estimated_duration_seconds} for the body POST /api/convert/f5tts "
+                "would get, after the same checks (errors as there); nothing is queued",
+     .responses = "200,400,401,404,503",
+     .request_schema = F5_REQUEST,
+     .response_schema = SERVER_SCHEMA({"type": "object", "required": ["status", "estimated_duration_seconds"],
+                                       "additionalProperties": false,
+                                       "properties": {"status": {"const": "ok"},
+                                                      "estimated_duration_seconds": {"type": "number"}}})},
+    {.method = "POST", .pattern = "/api/transcribe", .handle = transcribe, .body = SERVER_BODY_BUFFER, .max_body = 4096,
+     .tag = "convert", .request_type = "application/json",
+     .summary = "Transcribe a stored recording with Whisper {audio_id, purpose: reference | target}: a job (phases "
+                "preprocessing, voice encoding, with percent and eta_seconds) whose complete event carries {text, segments "
+                "[{start, end, text}]} (reference: of the clip the quick clone uses, with clip_seconds; target: with "
+                "duration_seconds), for \"we heard: ...\" before generating. Silence or music only: QUALITY_TOO_LOW \"no speech found\"",
+     .responses = "202,400,401,404,429,503",
+     .request_schema = SERVER_SCHEMA({"type": "object", "required": ["audio_id", "purpose"], "additionalProperties": false,
+                                      "properties": {"audio_id": {"type": "string"},
+                                                     "purpose": {"enum": ["reference", "target"]}}}),
+     .response_schema = SERVER_SCHEMA({"type": "object",
+                                       "required": ["status", "job_id", "estimated_duration_seconds", "progress_stream_url"],
+                                       "additionalProperties": false,
+                                       "properties": {"status": {"const": "transcription_started"}, "job_id": {"type": "string"},
+                                                      "estimated_duration_seconds": {"type": ["number", "null"]},
+                                                      "progress_stream_url": {"type": "string"}}})},
     {.method = "POST", .pattern = "/api/convert/rvc", .handle = convert_rvc, .body = SERVER_BODY_BUFFER,
      .max_body = 65536, .tag = "convert", .request_type = "application/json",
      .summary = "Voice conversion with an RVC model {model_id, target_audio_id, parameters{pitch_shift, index_rate, "

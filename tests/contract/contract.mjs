@@ -272,6 +272,15 @@ expect(await call('POST /api/preprocess', '/api/preprocess', { json: { audio_id:
 expect(await call('POST /api/convert/f5tts', '/api/convert/f5tts',
   { json: { reference_audio_id: refAudio?.file_id, reference_text: 'Some call me nature.', text: 'Hello.', parameters: { nfe_step: 2 } } }),
   202, 'quick clone');
+expect(await call('POST /api/convert/f5tts/estimate', '/api/convert/f5tts/estimate',
+  { json: { reference_audio_id: refAudio?.file_id, reference_text: 'Some call me nature.', text: 'Hello.', parameters: { pitch_shift: 2 } } }),
+  200, 'quick clone estimate');
+expect(await call('POST /api/convert/f5tts/estimate', '/api/convert/f5tts/estimate',
+  { json: { reference_audio_id: 'nosuchaudio', text: 'Hello.' } }), 404, 'estimate for an unknown sample');
+expect(await call('POST /api/transcribe', '/api/transcribe', { json: { audio_id: refAudio?.file_id, purpose: 'reference' } }),
+  202, 'transcription');
+expect(await call('POST /api/transcribe', '/api/transcribe', { json: { audio_id: refAudio?.file_id, purpose: 'lyrics' }, invalid: true }),
+  400, 'an unknown purpose');
 const batch = expect(await call('POST /api/convert/rvc', '/api/convert/rvc',
   { json: { model_id: mid, target_audio_ids: [aid], parameters: { pitch_shift: 0, clip_seconds: 1 } } }), 202, 'batch conversion').body;
 expect(await call('POST /api/convert/rvc', '/api/convert/rvc', { json: { model_id: 'nosuchmodel', target_audio_id: aid } }), 404, 'unknown model');

@@ -47,6 +47,8 @@ import_weights tests/golden/f5tts/tiny/vocab.txt f5tts
 import_weights tests/golden/f5tts/tiny/pytorch_model.bin vocos
 import_weights tests/golden/rvc/hubert_small/hubert_fairseq_style.pt hubert hubert_base.pt
 import_weights tests/golden/rvc/rmvpe_small/rmvpe.safetensors rmvpe rmvpe.pt
+import_weights tests/golden/whisper/tiny_multilingual/model.pt whisper base.pt
+import_weights tests/golden/whisper/tiny_multilingual/multilingual.tiktoken whisper
 
 PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 # the weights pull fails at once (nothing listens on port 9), so it never reaches the internet

@@ -202,7 +202,8 @@ const specs = [
   }],
   ['record in the browser: client-side WAV reaches the server and gets a report', async (page) => {
     await page.goto(BASE + '/quick')
-    await page.getByRole('button', { name: /Record/ }).click()
+    const sampleRecorder = page.locator('.recorder').first()   // the voice sample's (the target has its own below)
+    await sampleRecorder.getByRole('button', { name: /Record/ }).click()
     await page.getByRole('button', { name: /Stop \(/ }).waitFor()
     // the fake microphone beeps once a second: the meter must rise above the -90 dB floor at some point
     await page.waitForFunction(() => Number(document.querySelector('.recorder [role=meter]')?.getAttribute('aria-valuenow')) > -60, null, { timeout: 5000 })
@@ -213,7 +214,7 @@ const specs = [
     await take.waitFor()
     await assertAudioPlays(page, take.getByLabel('Your recording'))
     assert(!(await api('/api/audio')).body.audio.some((f) => f.filename === 'recording.wav'), 'not uploaded before "Use this recording"')
-    assert(await page.getByText('The birch canoe slid on the smooth planks.').count() === 1, 'a reading script is offered')
+    assert(await sampleRecorder.getByText('The birch canoe slid on the smooth planks.').count() === 1, 'a reading script is offered')
     await shot(page, 'recorder-review')
     await take.getByRole('button', { name: 'Use this recording' }).click()
     const report = page.getByRole('region', { name: /Quality report: recording\.wav/ })
@@ -321,6 +322,8 @@ const specs = [
   ['quick clone: form, validation toast, weights banner, axe clean', async (page) => {
     await page.goto(BASE + '/quick')
     await page.getByRole('heading', { name: 'Quick clone', level: 1 }).waitFor()
+    await page.getByRole('button', { name: 'Use sample audio' }).waitFor()   // speech to speech is the default
+    await page.getByLabel('Text I type').check()
     await page.getByLabel('Text to generate').fill('Hello from my cloned voice.')
     await page.getByRole('button', { name: 'Generate' }).click()
     await page.getByRole('status').filter({ hasText: 'Add a voice sample first.' }).first().waitFor()
@@ -367,7 +370,10 @@ const specs = [
     await uploadThroughUi(page, 'reference', 'ref.wav')
     await page.getByTestId('reference-ready').waitFor({ timeout: TIMEOUT })
     await page.getByRole('region', { name: /Quality report: ref\.wav/ }).waitFor()
-    await page.getByLabel(/Transcript of the sample/).fill('Some call me nature.')
+    // text mode: the sample's words come from Whisper (random golden weights: nonsense), corrected by hand
+    await page.getByLabel('Text I type').check()
+    await page.getByRole('button', { name: 'Edit what we heard in your voice sample' }).click({ timeout: 120000 })
+    await page.getByLabel(/What your voice sample says/).fill('Some call me nature.')
     await page.getByLabel('Text to generate').fill('Hello from the studio.')
     // watch the progress line while the job runs
     await page.evaluate(() => {
@@ -400,6 +406,58 @@ const specs = [
     assert(/A ×[\d.]+, B ×[\d.]+/.test(levels) && !/A ×1\.00, B ×1\.00/.test(levels), 'loudness matched from both analyses: ' + levels)
     await axe(page, 'quick clone result')
   }],
+  ['quick clone speech to speech (tiny F5-TTS, random-weight Whisper): sample, "Use sample audio", we heard (edited), expected time, phases with ETA, before/after in sync', async (page) => {
+    let posted = null
+    page.on('request', (r) => { if (r.url().endsWith('/api/convert/f5tts') && r.method() === 'POST') posted = r.postDataJSON() })
+    await page.goto(BASE + '/quick')
+    await page.getByRole('heading', { name: 'Quick clone', level: 1 }).waitFor()
+    await uploadThroughUi(page, 'reference', 'ref.wav')
+    await page.getByTestId('reference-ready').waitFor({ timeout: TIMEOUT })
+    await page.getByRole('button', { name: 'Use sample audio' }).click()
+    await page.getByTestId('target-ready').waitFor({ timeout: TIMEOUT })
+    assert(/sample-target\.wav/.test(await page.getByTestId('target-ready').innerText()), 'the pre-loaded sample is the target')
+    // both recordings heard; nothing asks for typing
+    await page.getByTestId('expected-time').waitFor({ timeout: 120000 })
+    assert(await page.getByTestId('heard-text').count() === 2, 'we heard: sample and recording')
+    assert(await page.getByRole('textbox').count() === 0, 'no text box to fill in speech-to-speech mode')
+    assert(/Expected time: about \d/.test(await page.getByTestId('expected-time').innerText()), 'expected time shown before starting')
+    await axe(page, 'quick clone: we heard')
+    await shot(page, 'quick-clone-heard')
+    // correct the first part of the recording: its time span is kept
+    await page.getByRole('button', { name: 'Edit what we heard in the recording' }).click()
+    const first = page.locator('.segments input').first()
+    await first.fill('Welcome to VoiceClone Studio.')
+    await page.getByRole('button', { name: 'Done editing' }).click()
+    await page.locator('details summary', { hasText: 'Advanced' }).click()
+    await page.getByLabel(/Quality steps/).fill('8')   // tiny weights: quality steps only cost time here
+    await page.evaluate(() => {
+      window.__seen = { eta: [], phases: new Set(), cancel: false }
+      new MutationObserver(() => {
+        const t = document.querySelector('[data-testid=elapsed]')?.textContent ?? ''
+        if (/ETA/.test(t)) window.__seen.eta.push(t)
+        const cur = document.querySelector('ol.phases li[aria-current=step]')?.textContent
+        if (cur) window.__seen.phases.add(cur)
+        if ([...document.querySelectorAll('button')].some((b) => b.textContent === 'Cancel')) window.__seen.cancel = true
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true })
+    })
+    await page.getByRole('button', { name: 'Generate' }).click()
+    await page.getByText('Done.').waitFor({ timeout: 240000 })
+    const seen = await page.evaluate(() => ({ ...window.__seen, phases: [...window.__seen.phases] }))
+    assert(seen.cancel, 'a Cancel button while it ran')
+    assert(seen.eta.length > 0, 'an ETA while it ran')
+    assert(seen.phases.includes('generating'), 'phases went through generating: ' + seen.phases)
+    assert(posted && /^audio_/.test(posted.target_audio_id) && posted.target_segments?.[0]?.text === 'Welcome to VoiceClone Studio.' &&
+      typeof posted.target_segments[0].start === 'number' && posted.reference_text && !('text' in posted), 'request body ' + JSON.stringify(posted))
+    const job = (await api('/api/jobs')).body.jobs.find((j) => j.kind === 'convert_f5tts' && j.status === 'complete' && j.result?.target_segments)
+    assert(job && Math.abs(job.result.duration_seconds - 10.28) < 0.1, 'the clone lines up with the original: ' + JSON.stringify(job?.result))
+    await page.getByRole('heading', { name: 'Before / after' }).waitFor()
+    await page.waitForFunction(() => !document.querySelector('.before-after button')?.disabled, null, { timeout: TIMEOUT })
+    const labels = await page.locator('.before-after .wave-label').allInnerTexts()
+    assert(labels[0] === 'A · Original recording' && labels[1] === 'B · Cloned voice', 'before = the original recording: ' + labels)
+    await assertAudioPlays(page, page.getByTestId('result-audio'))
+    await axe(page, 'quick clone speech to speech result')
+    await shot(page, 'quick-clone-result')
+  }],
   ['keyboard only: quick clone from home to a result (the file picker aside)', async (page) => {
     // Tab until the focused element matches, as a keyboard user would; fails if it is never reached
     const tabTo = async (what, test) => {
@@ -416,10 +474,11 @@ const specs = [
     // the OS file dialog cannot be driven from the page: the file goes in through the input itself
     await page.locator('[data-testid="upload-input-reference"]').setInputFiles(join(AUDIO, 'ref.wav'))
     await page.getByTestId('reference-ready').waitFor({ timeout: TIMEOUT })
-    await tabTo('the transcript field', () => /Transcript of the sample/.test(document.activeElement?.labels?.[0]?.textContent ?? ''))
-    await page.keyboard.type('Some call me nature.')
-    await tabTo('the text field', () => document.activeElement?.labels?.[0]?.textContent?.trim() === 'Text to generate')
-    await page.keyboard.type('Hello again.')
+    if (!(await page.getByLabel('A recording, said again in your voice').isChecked())) await page.getByLabel('A recording, said again in your voice').check()
+    await tabTo('"Use sample audio"', () => document.activeElement?.textContent?.trim() === 'Use sample audio')
+    await page.keyboard.press('Enter')
+    await page.getByTestId('target-ready').waitFor({ timeout: TIMEOUT })
+    await page.getByTestId('expected-time').waitFor({ timeout: 120000 })   // both heard: nothing to type
     await tabTo('the Generate button', () => document.activeElement?.textContent?.trim() === 'Generate')
     await page.keyboard.press('Enter')
     await page.getByText('Done.').waitFor({ timeout: 120000 })
@@ -439,7 +498,9 @@ const specs = [
     assert((await notice.innerText()).includes('voiceclone models pull f5tts --data DIR'), 'notice: ' + await notice.innerText())
     await page.locator('[data-testid="upload-input-reference"]').setInputFiles(join(AUDIO, 'ref.wav'))
     await page.getByTestId('reference-ready').waitFor({ timeout: TIMEOUT })
-    await page.getByLabel(/Transcript of the sample/).fill('Some call me nature.')
+    await page.getByLabel('Text I type').check()
+    // no Whisper here either: the only case where the sample's words are asked for
+    await page.getByLabel(/type what your voice sample says/).fill('Some call me nature.')
     await page.getByLabel('Text to generate').fill('Hello from the studio.')
     await page.getByRole('button', { name: 'Generate' }).click()
     const box = page.getByTestId('weights-missing')   // … and told again, inline, when it is refused
@@ -692,12 +753,16 @@ const specs = [
     await page.goto(BASE + '/quick')
     await uploadThroughUi(page, 'reference', 'ref.wav')
     await page.getByTestId('reference-ready').waitFor({ timeout: TIMEOUT })
-    await page.getByLabel(/Transcript of the sample/).fill('Some call me nature.')
+    await page.getByLabel('Text I type').check()
     await page.getByLabel('Text to generate').fill('Kept over a reload.')
+    const heard = await page.getByTestId('heard-text').innerText({ timeout: 120000 })
+    let transcribed = 0
+    page.on('request', (r) => { if (r.url().endsWith('/api/transcribe')) transcribed++ })
     await page.reload()
     await page.getByTestId('reference-ready').waitFor({ timeout: TIMEOUT })
     assert(await page.getByLabel('Text to generate').inputValue() === 'Kept over a reload.', 'text kept')
-    assert(await page.getByLabel(/Transcript of the sample/).inputValue() === 'Some call me nature.', 'transcript kept')
+    assert(await page.getByTestId('heard-text').innerText() === heard, 'what we heard is kept')
+    assert(transcribed === 0, 'not transcribed again after a reload')
   }],
   // last: it drives the server's job scheduler, so a fault there cannot spill into the other specs
   ['jobs: a running job shows live on its page and in the jobs panel, and cancels after confirmation', async (page) => {

@@ -83,6 +83,9 @@ import_weights() { "$BIN" models import "$1" --to "$2" ${3:+--as "$3"} --data "$
 import_weights tests/golden/f5tts/tiny/weights.safetensors f5tts
 import_weights tests/golden/f5tts/tiny/vocab.txt f5tts
 import_weights tests/golden/f5tts/tiny/pytorch_model.bin vocos
+# the random-weight golden Whisper as the default size: the quick clone's "we heard" and speech to speech
+import_weights tests/golden/whisper/tiny_multilingual/model.pt whisper base.pt
+import_weights tests/golden/whisper/tiny_multilingual/multilingual.tiktoken whisper
 import_weights tests/golden/rvc/hubert_small/hubert_fairseq_style.pt hubert hubert_base.pt
 import_weights tests/golden/rvc/rmvpe_small/rmvpe.safetensors rmvpe rmvpe.pt
 

@@ -213,6 +213,7 @@ static int run_loop(task *t, whisper_decode_result *r, vc_error *err)
     r->no_speech_prob = prob_of(t->logits_all + (size_t)r->sot_index * V, V, k->no_speech);
     memcpy(t->raw, t->logits_all + (size_t)(r->n_buffer - 1) * V, sizeof(float) * V);
     for (int i = 0; i < t->sample_len; i++) {
+        if (t->o->stop && t->o->stop(t->o->stop_ctx)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
         if (i > 0 && whisper_decoder_forward(t->kv, r->buffer + r->n_buffer - 1, 1, t->raw, NULL, NULL, err) != 0) return -1;
         memcpy(t->filtered, t->raw, sizeof(float) * V);
         whisper_step st = {.step = i, .raw = t->raw, .filtered = t->filtered};

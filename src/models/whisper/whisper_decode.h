@@ -43,6 +43,8 @@ typedef struct whisper_decode_options {
     int n_forced;
     whisper_step_fn on_step;
     void *step_ctx;
+    int (*stop)(void *ctx);    /* asked before every step; non-zero ends decoding with VC_ERR_CANCELLED (may be NULL) */
+    void *stop_ctx;
 } whisper_decode_options;
 
 typedef struct whisper_decode_result {
@@ -108,6 +110,8 @@ typedef struct whisper_transcribe_options {
     whisper_window_fn on_window;
     void *window_ctx;
     float *language_probs;            /* [num_languages], filled when detecting (may be NULL) */
+    int (*stop)(void *ctx);           /* passed to every decode: a job's cancel (may be NULL) */
+    void *stop_ctx;
 } whisper_transcribe_options;
 
 typedef struct whisper_transcript {

@@ -177,6 +177,8 @@ static int decode_window(lf_state *s, whisper_kv *kv, int segment_size, vc_error
     if (whisper_kv_init(kv, m, s->features, err) != 0) return -1;
     whisper_decode_options d;
     whisper_decode_options_default(&d);
+    d.stop = s->o->stop;
+    d.stop_ctx = s->o->stop_ctx;
     d.task = s->o->task;
     d.language = s->language;
     d.without_timestamps = s->o->without_timestamps;

@@ -139,11 +139,26 @@ export interface ConversionStarted extends StartedJob {
   queue_position?: number
 }
 
+/** One span of a recording and the words said in it (seconds). */
+export interface Segment { start: number; end: number; text: string }
+
+/** POST /api/convert/f5tts: text mode (text) or speech to speech (target_audio_id, optionally
+ * with the checked transcript as target_segments). A missing reference_text is transcribed. */
 export interface F5Request {
   reference_audio_id: string
-  reference_text: string
+  reference_text?: string
+  text?: string
+  target_audio_id?: string
+  target_segments?: Segment[]
+  parameters?: { speed?: number; pitch_shift?: number; nfe_step?: number; seed?: number }
+}
+
+/** Result of a transcribe job: what the quick clone hears in a sample (its clip) or a target. */
+export interface Heard {
   text: string
-  parameters?: { speed?: number; nfe_step?: number; seed?: number }
+  segments: Segment[]
+  clip_seconds?: number
+  duration_seconds?: number
 }
 
 /** RVC inference parameters (brief §3.2 #4, plus protect). */
@@ -242,6 +257,11 @@ export const api = {
   audioList: (purpose?: 'training' | 'target' | 'reference' | 'output') =>
     request<{ audio: AudioFile[] }>('GET', '/api/audio' + (purpose ? `?purpose=${purpose}` : '')).then((r) => r.audio ?? []),
   convertF5: (b: F5Request) => request<ConversionStarted>('POST', '/api/convert/f5tts', b),
+  /** The same checks as convertF5 and the expected time; nothing is queued. */
+  estimateF5: (b: F5Request) => request<{ status: string; estimated_duration_seconds: number }>('POST', '/api/convert/f5tts/estimate', b),
+  /** A transcribe job: "we heard …" for a voice sample (purpose reference) or a target recording. */
+  transcribe: (audioId: string, purpose: 'reference' | 'target') =>
+    request<StartedJob & { estimated_duration_seconds?: number | null }>('POST', '/api/transcribe', { audio_id: audioId, purpose }),
   convertRvc: (b: RvcRequest) => request<ConversionStarted>('POST', '/api/convert/rvc', b),
   /** Several targets, one job: result.outputs (one per file) and result.download_zip_url. */
   convertRvcBatch: (b: Omit<RvcRequest, 'target_audio_id'> & { target_audio_ids: string[] }) =>

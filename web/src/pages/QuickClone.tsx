@@ -1,18 +1,23 @@
-/* Quick clone (brief §5.1, F5-TTS path): reference audio (upload or record 10–30 s),
- * its transcript, the text to speak; generate with phase progress over SSE; result player
- * with WAV/MP3 downloads and a loudness-matched before/after comparison. A server without
- * the F5-TTS weights answers 503 WEIGHTS_MISSING: shown inline with the install command. */
+/* Quick clone (brief §2.2 "Quick Demo Workflow", §5.1, F5-TTS path): a voice sample (upload or
+ * record) → what to say: a recording (upload, record, or the pre-loaded sample) spoken again in
+ * that voice, or typed text → "we heard: …" for both recordings (transcribe jobs; editable, never
+ * required) → the expected time (POST /api/convert/f5tts/estimate, which also runs the server's
+ * checks) → Generate → phases with progress, ETA and Cancel over SSE → result player and the
+ * before/after of the original recording and its clone, in sync. A server without the F5-TTS
+ * weights answers 503 WEIGHTS_MISSING: shown inline with the install command. */
 import { useEffect, useRef, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, ApiError, errorMessage, pullCommand, type AudioFile } from '../lib/api'
+import { api, ApiError, errorMessage, pullCommand, type AudioFile, type F5Request } from '../lib/api'
 import { BlockedNotice, ConfirmButton, LicenceNote, Link, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
 import { Recorder } from '../components/Recorder'
 import { QualityReport } from '../components/QualityReport'
 import { JobProgress } from '../components/JobProgress'
 import { BeforeAfter } from '../components/BeforeAfter'
+import { HeardTranscript, heardText } from '../components/HeardTranscript'
 import { ResultPlayer, resultInfo, resultLufs } from '../components/ResultPlayer'
 import { useJob } from '../lib/useJob'
+import { useTranscription } from '../lib/useTranscription'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
 import { fmtDuration } from '../lib/format'
@@ -20,53 +25,118 @@ import { setQuery, useApp } from '../lib/store'
 import { readSession, useSessionState, writeSession } from '../lib/session'
 
 export const F5_PHASES = ['preprocessing', 'voice encoding', 'generating', 'vocoding', 'saving']
+/** The pre-loaded target (scripts/make-sample.sh, served with the web UI). */
+export const SAMPLE_TARGET_URL = '/samples/sample-target.wav'
+
+type Mode = 'speech' | 'text'
+
+/** Restores a chosen recording by id from the session (and the address for the sample). */
+function useStoredAudio(key: string, fromQuery?: string | null): [AudioFile | null, (a: AudioFile | null) => void] {
+  const [a, setA] = useState<AudioFile | null>(null)
+  useEffect(() => {
+    const id = fromQuery ?? readSession<string | null>(key, null)
+    if (id) api.audio(id).then(setA).catch(() => writeSession(key, null))
+  }, [key, fromQuery])
+  useEffect(() => { if (a) writeSession(key, a.file_id) }, [key, a])
+  return [a, setA]
+}
 
 export function QuickClone() {
-  const [ref, setRef] = useState<AudioFile | null>(null)
-  // typed text and the chosen sample survive a reload of the tab
-  const [transcript, setTranscript] = useSessionState('quick.transcript', '')
+  const q = new URLSearchParams(useApp.getState().search)
+  const [ref, setRef] = useStoredAudio('quick.ref', q.get('ref'))
+  const [target, setTarget] = useStoredAudio('quick.target', q.get('target'))
+  const [mode, setMode] = useSessionState<Mode>('quick.mode', 'speech')
   const [text, setText] = useSessionState('quick.text', '')
+  const [typedRef, setTypedRef] = useSessionState('quick.typedRef', '')
+  const [typedTarget, setTypedTarget] = useSessionState('quick.typedTarget', '')
   const startedHere = useRef(false)
   const [speed, setSpeed] = useState(1)
+  const [pitch, setPitch] = useState(0)
   const [steps, setSteps] = useState(32)
-  const [jobId, setJobId] = useState<string | null>(null)
+  const [jobId, setJobId] = useState<string | null>(q.get('job'))
   const [eta, setEta] = useState<number | null>(null)
+  const [expected, setExpected] = useState<{ seconds?: number; error?: string } | null>(null)
   const [unavailable, setUnavailable] = useState(false)
   const [weights, setWeights] = useState<ApiError | null>(null)
   const [recording, setRecording] = useState<'idle' | 'uploading' | 'failed'>('idle')
+  const [loadingSample, setLoadingSample] = useState(false)
   const [busy, setBusy] = useState(false)
   const job = useJob(jobId)
-  // /quick?job=…&ref=… restores a job after a reload or a visit elsewhere
-  useEffect(() => {
-    const q = new URLSearchParams(useApp.getState().search)
-    const j = q.get('job'), r = q.get('ref')
-    if (j) setJobId(j)
-    const refId = r ?? readSession<string | null>('quick.ref', null)
-    if (refId) api.audio(refId).then(setRef).catch(() => writeSession('quick.ref', null))
-  }, [])
-  useEffect(() => { if (ref) writeSession('quick.ref', ref.file_id) }, [ref])
+  const heardRef = useTranscription(ref?.file_id ?? null, 'reference')
+  const heardTarget = useTranscription(mode === 'speech' ? target?.file_id ?? null : null, 'target')
   useNotifyWhenDone(job, jobId, { title: 'Your cloned voice is ready', body: 'Quick clone finished. Open VoiceClone Studio to listen.' }, 'Quick clone failed')
 
-  const recorded = async (wav: Blob, secs: number) => {
-    if (secs < 10) toast('Recordings shorter than 10 s clone less accurately.', { icon: 'ℹ️' })
+  const upload = async (purpose: 'reference' | 'target', wav: Blob, name: string, set: (a: AudioFile) => void) => {
     setRecording('uploading')
-    try { setRef(await api.uploadFile('reference', wav, 'recording.wav')); setRecording('idle') } catch (e) { setRecording('failed'); toast.error(errorMessage(e)) }
+    try { set(await api.uploadFile(purpose, wav, name)); setRecording('idle') } catch (e) { setRecording('failed'); toast.error(errorMessage(e)) }
   }
+  const recordedRef = (wav: Blob, secs: number) => {
+    if (secs < 10) toast('Recordings shorter than 10 s clone less accurately.', { icon: 'ℹ️' })
+    void upload('reference', wav, 'recording.wav', setRef)
+  }
+  const pickSample = async () => {
+    setLoadingSample(true)
+    try {
+      const res = await fetch(SAMPLE_TARGET_URL)
+      if (!res.ok) throw new Error('The sample recording is not installed with this web UI (run make build with espeak-ng installed).')
+      setTarget(await api.uploadFile('target', new Blob([await res.arrayBuffer()], { type: 'audio/wav' }), 'sample-target.wav'))
+    } catch (e) { toast.error(errorMessage(e)) } finally { setLoadingSample(false) }
+  }
+
+  // the request as it would be sent now; null while something needed is missing or still being heard
+  const refText = heardText(heardRef.heard) ?? (heardRef.missing && typedRef.trim() ? typedRef.trim() : null)
+  const request = ((): F5Request | null => {
+    if (!ref) return null
+    const base: F5Request = { reference_audio_id: ref.file_id, parameters: { speed, pitch_shift: pitch, nfe_step: steps } }
+    if (refText) base.reference_text = refText
+    else if (!heardRef.error) return null   // still listening (an error: let the server say it)
+    if (mode === 'text') return text.trim() ? { ...base, text: text.trim() } : null
+    if (!target) return null
+    if (heardTarget.missing) return typedTarget.trim() ? { ...base, target_audio_id: target.file_id, target_segments: [{ start: 0, end: target.duration_seconds, text: typedTarget.trim() }] } : null
+    if (heardTarget.heard) {
+      const segments = heardTarget.heard.segments.filter((s) => s.text.trim())
+      return segments.length ? { ...base, target_audio_id: target.file_id, target_segments: segments } : null
+    }
+    return heardTarget.error ? { ...base, target_audio_id: target.file_id } : null
+  })()
+  // Re-estimated when what the time depends on changes: not on every letter typed into a part of
+  // the transcript (speech to speech is timed by the recording), only when a part empties or fills.
+  const requestKey = request ? JSON.stringify({ ...request, target_segments: request.target_segments?.map((g) => [g.start, g.end, !!g.text.trim()]) }) : ''
+  const latest = useRef<F5Request | null>(null)
+  latest.current = request
+
+  // the expected time (and the server's checks) before the user starts
+  useEffect(() => {
+    if (!requestKey || !latest.current) { setExpected(null); return }
+    let alive = true
+    const body = latest.current
+    const t = setTimeout(() => {
+      api.estimateF5(body).then((r) => { if (alive) setExpected({ seconds: r.estimated_duration_seconds }) })
+        .catch((e) => { if (alive) setExpected(e instanceof ApiError && (e.unavailable || e.weightsMissing) ? null : { error: errorMessage(e) }) })
+    }, 300)
+    return () => { alive = false; clearTimeout(t) }
+  }, [requestKey])
+
   const active = !!jobId && (job.status === 'running' || job.status === 'queued' || job.status === 'connecting')
   const generate = async (ev: React.FormEvent) => {
     ev.preventDefault()
     if (!ref) { toast.error('Add a voice sample first.'); return }
-    if (!transcript.trim()) { toast.error('Type what the voice sample says (its transcript).'); return }
-    if (!text.trim()) { toast.error('Type the text you want to hear.'); return }
+    if (mode === 'text' && !text.trim()) { toast.error('Type the text you want to hear.'); return }
+    if (mode === 'speech' && !target) { toast.error('Add the recording to speak in your voice, or use the sample.'); return }
+    if (!request) {
+      const typing = (heardRef.missing && !typedRef.trim()) || (mode === 'speech' && heardTarget.missing && !typedTarget.trim())
+      toast.error(typing ? 'Speech recognition is not installed here: type what the recordings say.' : 'Still listening to your recordings: a moment, please.')
+      return
+    }
     askNotificationPermission()   // a user action: the only moment we may ask
     startedHere.current = true
     setBusy(true)
     setWeights(null)
     try {
-      const r = await api.convertF5({ reference_audio_id: ref.file_id, reference_text: transcript.trim(), text: text.trim(), parameters: { speed, nfe_step: steps } })
+      const r = await api.convertF5(request)
       setEta(typeof r.estimated_duration_seconds === 'number' ? r.estimated_duration_seconds : null)
       setJobId(r.job_id)
-      setQuery({ job: r.job_id, ref: ref.file_id })
+      setQuery({ job: r.job_id, ref: ref.file_id, ...(mode === 'speech' && target ? { target: target.file_id } : {}) })
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
       else if (e instanceof ApiError && e.weightsMissing) setWeights(e)   // shown next to the button
@@ -78,39 +148,58 @@ export function QuickClone() {
     if (!jobId) return
     try { await api.cancelJob(jobId); toast.success('Quick clone cancelled') } catch (e) { toast.error(errorMessage(e)) }
   }
+  // before/after: the original recording in speech-to-speech mode, else the voice sample
+  const original = mode === 'speech' && target ? { id: target.file_id, label: 'Original recording', lufs: target.quality_analysis?.loudness_lufs }
+    : ref ? { id: ref.file_id, label: 'Your sample', lufs: ref.quality_analysis?.loudness_lufs } : null
 
   return (
     <>
       <LicenceNote names={['f5tts_v1_base']} />
       <h1>Quick clone</h1>
-      <p className="lead">A 10–30 second sample of your voice and the text to speak: about half a minute later you hear it in your voice.</p>
+      <p className="lead">A 10–30 second sample of your voice, and a recording to say again in it (or text): about half a minute later you hear it in your voice.</p>
       {unavailable && <Unavailable what="Quick clone (F5-TTS)" />}
       <form className="stack" onSubmit={(e) => void generate(e)}>
         <section className="card" aria-labelledby="qc-1">
           <h2 id="qc-1">1. Your voice sample</h2>
           <Upload purpose="reference" label="Drop a 10–30 s voice sample" onDone={setRef} />
           <p className="muted">…or record one now:</p>
-          <Recorder onRecorded={(w, s) => void recorded(w, s)} />
+          <Recorder onRecorded={(w, s) => recordedRef(w, s)} />
           {recording === 'uploading' && <p role="status">Uploading your recording…</p>}
           {ref && <p role="status" data-testid="reference-ready">Voice sample ready: {ref.filename} ({fmtDuration(ref.duration_seconds)})</p>}
+          {ref && <HeardTranscript t={heardRef} what="your voice sample" typed={typedRef} onTyped={setTypedRef} />}
           {ref && <QualityReport audio={ref} />}
         </section>
         <section className="card" aria-labelledby="qc-2">
-          <h2 id="qc-2">2. What does the sample say?</h2>
-          <label htmlFor="transcript">Transcript of the sample (exactly what is said in it)</label>
-          <textarea id="transcript" rows={2} value={transcript} aria-required="true" onChange={(e) => setTranscript(e.target.value)} />
-          <h2>3. What should your voice say?</h2>
-          <label htmlFor="gen-text">Text to generate</label>
-          <textarea id="gen-text" rows={4} value={text} maxLength={5000} onChange={(e) => setText(e.target.value)} />
+          <h2 id="qc-2">2. What should your voice say?</h2>
+          <div role="radiogroup" aria-labelledby="qc-2" className="mode-switch">
+            <label className="check"><input type="radio" name="qc-mode" checked={mode === 'speech'} onChange={() => setMode('speech')} /> A recording, said again in your voice</label>
+            <label className="check"><input type="radio" name="qc-mode" checked={mode === 'text'} onChange={() => setMode('text')} /> Text I type</label>
+          </div>
+          {mode === 'speech' && <>
+            <Upload purpose="target" label="Drop the recording to say again (up to 5 minutes)" onDone={setTarget} />
+            <p className="muted">…or record it, or use our sample:</p>
+            <Recorder label="up to 60 s" maxSeconds={60} onRecorded={(w) => void upload('target', w, 'target-recording.wav', setTarget)} />
+            <p><button type="button" onClick={() => void pickSample()} disabled={loadingSample}>{loadingSample ? 'Loading the sample…' : 'Use sample audio'}</button></p>
+            {target && <p role="status" data-testid="target-ready">Recording ready: {target.filename} ({fmtDuration(target.duration_seconds)})</p>}
+            {target && <HeardTranscript t={heardTarget} what="the recording" typed={typedTarget} onTyped={setTypedTarget} />}
+          </>}
+          {mode === 'text' && <>
+            <label htmlFor="gen-text">Text to generate</label>
+            <textarea id="gen-text" rows={4} value={text} maxLength={5000} onChange={(e) => setText(e.target.value)} />
+          </>}
           <details>
             <summary>Advanced</summary>
             <label htmlFor="speed">Speed ({speed.toFixed(2)}×)</label>
             <input id="speed" type="range" min={0.5} max={2} step={0.05} value={speed} onChange={(e) => setSpeed(+e.target.value)} />
+            <label htmlFor="pitch">Pitch shift ({pitch > 0 ? '+' : ''}{pitch} semitones)</label>
+            <input id="pitch" type="range" min={-12} max={12} step={1} value={pitch} onChange={(e) => setPitch(+e.target.value)} />
             <label htmlFor="nfe">Quality steps ({steps}; fewer is faster, more is cleaner)</label>
             <input id="nfe" type="range" min={8} max={64} step={4} value={steps} onChange={(e) => setSteps(+e.target.value)} />
           </details>
           <BlockedNotice need={['f5tts', 'vocos']} what="Quick clone" />
           {weights && <WeightsMissing what="Quick clone" command={pullCommand(weights, 'f5tts')} detail={weights.message} />}
+          {expected?.seconds !== undefined && !active && <p className="muted" data-testid="expected-time">Expected time: about {fmtDuration(expected.seconds)}.</p>}
+          {expected?.error && <p role="alert" className="error-text" data-testid="expected-error">{expected.error}</p>}
           <p>
             <button type="submit" className="primary" disabled={busy || active}>{busy ? 'Starting…' : active ? 'Generating…' : 'Generate'}</button>
           </p>
@@ -125,10 +214,9 @@ export function QuickClone() {
           {job.status === 'complete' && !result && <p role="alert" className="error-text" data-testid="no-result">The job finished but the server sent no audio id for the result.</p>}
         </section>
       )}
-      {result && <ResultPlayer result={result} title="Your cloned voice" filename="quick_clone" compareWith={ref?.file_id} focus={startedHere.current} />}
-      {result && ref && (
-        <BeforeAfter downloads={false}
-          before={{ id: ref.file_id, label: 'Your sample', lufs: ref.quality_analysis?.loudness_lufs }}
+      {result && <ResultPlayer result={result} title="Your cloned voice" filename="quick_clone" compareWith={original?.id} focus={startedHere.current} />}
+      {result && original && (
+        <BeforeAfter downloads={false} before={original}
           after={{ id: result.output_audio_id, label: 'Cloned voice', lufs: resultLufs(job.result) }} />
       )}
       {result && (
