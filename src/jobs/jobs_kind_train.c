@@ -275,6 +275,8 @@ static int preprocess(void *ctx, audio_buffer *buf, vc_error *err)
     return 0;
 }
 
+static int cancel_requested(void *ctx) { return job_cancelled(((train_run *)ctx)->c); }
+
 static int stop_requested(void *ctx)
 {
     train_run *t = ctx;
@@ -337,7 +339,8 @@ static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *e
     store_path(s, root, sizeof root, "weights");
     rvc_train_job_spec spec = {.audio_path = path_list[0], .audio_paths = path_list, .n_audio_paths = n,
                                .work_dir = t.dir, .weights_root = root, .recipe = &r,
-                               .preprocess = preprocess, .on_phase = on_phase, .on_step = on_step, .stop_requested = stop_requested, .ctx = &t};
+                               .preprocess = preprocess, .on_phase = on_phase, .on_step = on_step, .stop_requested = stop_requested,
+                               .cancel_requested = cancel_requested, .ctx = &t};
     rvc_train_outcome o;
     store_model m;
     int rc = rvc_train_pipeline_run(&spec, &o, err);

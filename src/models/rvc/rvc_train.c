@@ -309,10 +309,13 @@ static int sum2(ag_tape *t, int acc, int x) { return acc < 0 ? x : ag_add(t, acc
 
 /* D(wave, y_hat.detach()) → loss_disc → backward → AdamW(D). */
 static int d_step(rvc_paramset *D, const rvc_train_config *c, int B, const float *wave, const float *y_hat, int step,
-                  rvc_train_result *res, rvc_train_tap tap, void *ctx, char *missing, size_t missing_size)
+                  rvc_train_result *res, const rvc_train_hooks *h, char *missing, size_t missing_size, int *cancelled)
 {
+    rvc_train_tap tap = h ? h->tap : NULL;
+    void *ctx = h ? h->tap_ctx : NULL;
     ag_tape t;
     ag_tape_init(&t);
+    ag_tape_set_cancel(&t, h ? &h->cancel : NULL);
     rvc_graph g = {.t = &t, .ps = D, .train = 1};
     rvc_disc_out r, f;
     int L = c->segment_samples, loss = -1;
@@ -326,11 +329,14 @@ static int d_step(rvc_paramset *D, const rvc_train_config *c, int B, const float
         res->loss_disc = t.nodes[loss].val[0];
         rvc_paramset_zero_grad(D);
         ag_backward(&t, loss);
-        res->grad_norm_d = rvc_paramset_grad_norm(D);
-        rvc_paramset_adamw(D, &c->opt, step);
+        if (ag_ok(&t)) { /* a cancelled walk leaves partial gradients: no update */
+            res->grad_norm_d = rvc_paramset_grad_norm(D);
+            rvc_paramset_adamw(D, &c->opt, step);
+        }
     }
     rc = rc == 0 && loss >= 0 && ag_ok(&t) ? 0 : -1;
     if (g.missing[0]) snprintf(missing, missing_size, "%s", g.missing);
+    *cancelled |= t.cancelled;
     ag_tape_free(&t);
     return rc;
 }
@@ -385,31 +391,40 @@ static void tap_generator(rvc_train_tap tap, void *ctx, ag_tape *t, const gen_io
 }
 
 int rvc_train_step(rvc_paramset *G, rvc_paramset *D, const rvc_train_config *c, const rvc_train_batch *b, int step,
-                   rvc_train_result *res, rvc_train_tap tap, void *tap_ctx, vc_error *err)
+                   rvc_train_result *res, const rvc_train_hooks *hooks, vc_error *err)
 {
+    rvc_train_tap tap = hooks ? hooks->tap : NULL;
+    void *tap_ctx = hooks ? hooks->tap_ctx : NULL;
+    int cancelled = 0;
     memset(res, 0, sizeof *res);
     gen_io io = {.c = c, .b = b, .x_mask = length_mask(b->phone_lengths, b->B, b->T),
                  .y_mask = length_mask(b->spec_lengths, b->B, b->T)};
     mel_data md = {0};
     ag_tape t;
     ag_tape_init(&t);
+    ag_tape_set_cancel(&t, hooks ? &hooks->cancel : NULL);
     rvc_graph g = {.t = &t, .ps = G, .train = 1};
     gen_nodes gn;
     int rc = io.x_mask && io.y_mask && mel_targets(c, b, &md, tap, tap_ctx) == 0 ? 0 : -1;
     if (rc == 0) rc = generator(&g, &io, &gn);
     if (rc == 0) {
         tap_generator(tap, tap_ctx, &t, &io, &gn);
-        rc = d_step(D, c, b->B, md.wave_slice, t.nodes[gn.y_hat].val, step, res, tap, tap_ctx, g.missing, sizeof g.missing);
+        rc = d_step(D, c, b->B, md.wave_slice, t.nodes[gn.y_hat].val, step, res, hooks, g.missing, sizeof g.missing,
+                    &cancelled);
     }
     int all = rc == 0 ? g_losses(&g, D, c, b, &io, &gn, &md, res, tap, tap_ctx) : -1;
     if (all >= 0) {
         rvc_paramset_zero_grad(G);
         ag_backward(&t, all);
-        res->grad_norm_g = rvc_paramset_grad_norm(G);
-        rvc_paramset_adamw(G, &c->opt, step);
+        if (ag_ok(&t)) {
+            res->grad_norm_g = rvc_paramset_grad_norm(G);
+            rvc_paramset_adamw(G, &c->opt, step);
+        }
     }
     if (rc == 0 && (all < 0 || !ag_ok(&t))) rc = -1;
-    if (rc)
+    cancelled |= t.cancelled;
+    if (rc && cancelled) rc = vc_fail(err, VC_ERR_CANCELLED, "RVC training step cancelled");
+    else if (rc)
         rc = g.missing[0] ? vc_fail(err, VC_ERR_INVALID_FORMAT, "RVC training: parameter '%s' missing", g.missing)
                           : vc_fail(err, VC_ERR_NOMEM, "RVC training step failed (out of memory or bad shapes)");
     ag_tape_free(&t);

@@ -49,8 +49,18 @@ typedef struct rvc_train_result {
 
 typedef void (*rvc_train_tap)(void *ctx, const char *name, const float *data, size_t n);
 
+/* Optional hooks of one step (NULL = none): a tap that sees every named intermediate (the
+ * golden case), and cancellation polled between tape ops in forward and backward (nn/tape.h).
+ * A cancelled step fails with VC_ERR_CANCELLED; G and D may then hold a half-made update (D is
+ * updated before G's forward ends), so the caller drops them and resumes from a checkpoint. */
+typedef struct rvc_train_hooks {
+    rvc_train_tap tap;
+    void *tap_ctx;
+    ag_cancel cancel;
+} rvc_train_hooks;
+
 int rvc_train_step(rvc_paramset *G, rvc_paramset *D, const rvc_train_config *c, const rvc_train_batch *b, int step,
-                   rvc_train_result *res, rvc_train_tap tap, void *tap_ctx, vc_error *err);
+                   rvc_train_result *res, const rvc_train_hooks *hooks, vc_error *err);
 
 /* ---- the discriminator (rvc_disc.c): MultiPeriodDiscriminatorV2 on x [B, 1, L] ---- */
 #define RVC_DISC_MAX 17

@@ -86,6 +86,12 @@ static int on_dataset_progress(void *ctx, const char *name, double fraction)
                                       message);
 }
 
+static int on_dataset_cancelled(void *ctx)
+{
+    const rvc_train_job_spec *s = ((dataset_progress *)ctx)->s;
+    return s->cancel_requested && s->cancel_requested(s->ctx);
+}
+
 /* One file of the set: decoded, the caller's preprocessing, resampled to rate (0: keep its own). */
 static int load_one(const rvc_train_job_spec *s, const char *path, int rate, audio_buffer *out, vc_error *err)
 {
@@ -146,7 +152,8 @@ static int build_dataset(const rvc_train_job_spec *s, rvc_dataset *set, vc_error
     if (rc == 0) {
         dataset_progress dp = {s};
         rvc_dataset_options o = {.sr = s->recipe->sample_rate, .version = s->recipe->version, .f0 = 1,
-                                 .weights_root = s->weights_root, .progress = on_dataset_progress, .ctx = &dp};
+                                 .weights_root = s->weights_root, .progress = on_dataset_progress,
+                                 .cancelled = on_dataset_cancelled, .ctx = &dp};
         rc = rvc_dataset_prepare_audio(buf.samples, (int64_t)buf.frames, buf.sample_rate, &o, set, err);
     }
     audio_buffer_free(&buf);
@@ -201,7 +208,8 @@ static int open_trainer(const rvc_train_job_spec *s, const rvc_dataset *set, rvc
     rvc_trainer_options o = {.dir = dir, .pretrained_g = have_pretrained ? g : NULL,
                              .pretrained_d = have_pretrained ? d : NULL, .epochs = s->recipe->epochs,
                              .batch_size = s->recipe->batch_size, .save_every_steps = s->recipe->save_every_steps,
-                             .seed = s->recipe->seed, .config = cfg};
+                             .seed = s->recipe->seed, .config = cfg,
+                             .cancel = {.requested = s->cancel_requested, .ctx = s->ctx}};
     return rvc_trainer_open(t, set, &o, err);
 }
 

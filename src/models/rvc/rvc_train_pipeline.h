@@ -53,6 +53,10 @@ typedef struct rvc_train_job_spec {
     int (*on_phase)(void *ctx, const char *phase, double fraction, const char *message);
     int (*on_step)(void *ctx, const rvc_trainer_status *st, double eta_seconds);
     int (*stop_requested)(void *ctx);
+    /* Polled often (between tape ops while training, between HuBERT/RMVPE passes while preparing
+     * the set): non-zero ends the run within about a second with VC_ERR_CANCELLED, leaving the
+     * last checkpoint and the prepared set as they were. Must be cheap (an atomic load). */
+    int (*cancel_requested)(void *ctx);
     void *ctx;
 } rvc_train_job_spec;
 

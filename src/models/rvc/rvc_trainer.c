@@ -334,6 +334,7 @@ static int open_inner(rvc_trainer *t, const rvc_dataset *set, const rvc_trainer_
     t->batch_size = o->batch_size;
     t->save_every = o->save_every_steps;
     t->seed = o->seed;
+    t->cancel = o->cancel;
     t->dir = strdup(o->dir);
     t->steps_per_epoch = count_steps(set, o->batch_size);
     t->plan = malloc(sizeof(int) * (size_t)t->steps_per_epoch * o->batch_size);
@@ -410,6 +411,7 @@ static int history_append(rvc_trainer *t, const rvc_train_result *r)
 
 int rvc_trainer_step(rvc_trainer *t, vc_error *err)
 {
+    if (t->torn) return vc_fail(err, VC_ERR_INTERNAL, "RVC training: an earlier step failed midway; reopen the trainer");
     if (t->epoch > t->epochs) return 1;
     if (t->plan_epoch != t->epoch && build_plan(t, t->epoch, err)) return -1;
     batch_buf bb;
@@ -418,9 +420,13 @@ int rvc_trainer_step(rvc_trainer *t, vc_error *err)
     c.opt.lr = (float)(t->cfg.opt.lr * pow(t->lr_decay, t->epoch - 1));
     rvc_train_result res;
     double t0 = now_seconds();
-    int rc = rvc_train_step(&t->G, &t->D, &c, &bb.b, (int)(t->step + 1), &res, NULL, NULL, err);
+    rvc_train_hooks hooks = {.cancel = t->cancel};
+    int rc = rvc_train_step(&t->G, &t->D, &c, &bb.b, (int)(t->step + 1), &res, &hooks, err);
     batch_free(&bb);
-    if (rc) return vc_error_wrap(err, "RVC training step %lld", (long long)t->step + 1);
+    if (rc) {
+        t->torn = 1;
+        return err->code == VC_ERR_CANCELLED ? -1 : vc_error_wrap(err, "RVC training step %lld", (long long)t->step + 1);
+    }
     t->seconds += now_seconds() - t0;
     t->steps_here++;
     if (history_append(t, &res)) return vc_fail(err, VC_ERR_NOMEM, "out of memory (loss history)");

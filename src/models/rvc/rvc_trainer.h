@@ -32,6 +32,11 @@ typedef struct rvc_trainer_options {
     /* Model size: 0 = the official full v2/v1 config for the set's rate; tests pass a tiny
      * synthesizer/discriminator (same layout, fewer channels) through these. */
     const rvc_train_config *config;
+    /* Polled between tape ops (forward and backward): a request ends the running step within
+     * one op with VC_ERR_CANCELLED. The trainer is then only good for rvc_trainer_free: its
+     * in-memory state may hold half a step, and rvc_trainer_checkpoint refuses to write it; the
+     * checkpoint on disk stays the latest finished one. requested == NULL: never cancelled. */
+    ag_cancel cancel;
 } rvc_trainer_options;
 
 typedef struct rvc_trainer_status {

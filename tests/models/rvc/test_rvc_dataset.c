@@ -78,7 +78,7 @@ static float *make_voice(int rate, int64_t *n)
 
 static rvc_dataset_options options(int (*progress)(void *, const char *, double))
 {
-    return (rvc_dataset_options){SR, 2, 1, WEIGHTS, progress, NULL};
+    return (rvc_dataset_options){.sr = SR, .version = 2, .f0 = 1, .weights_root = WEIGHTS, .progress = progress};
 }
 
 static int setup(void **state)

@@ -5,8 +5,10 @@
  *   the training tensor specs match the golden case's G/D files (skipped, and said, when
  *   ../shared/golden is absent); the mel loss falls; a run killed after a checkpoint and
  *   resumed ends bit for bit where an uninterrupted run ends (parameters and loss history);
- *   the exported .pth opens in rvc_engine and converts; bad inputs are clear errors.
+ *   the exported .pth opens in rvc_engine and converts; bad inputs are clear errors; a cancel
+ *   requested mid-step ends the step within a small part of it and leaves the checkpoint.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "models/rvc/rvc_engine.h"
@@ -317,6 +320,92 @@ static void killed_and_resumed_run_matches(void **state)
     free_set(&set);
 }
 
+/* ---- cancellation mid-step ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct cancel_probe {
+    int flag, polls;
+    double delay, requested_at;
+} cancel_probe;
+
+static int probe_requested(void *ctx)
+{
+    cancel_probe *p = ctx;
+    __atomic_add_fetch(&p->polls, 1, __ATOMIC_RELAXED);
+    return __atomic_load_n(&p->flag, __ATOMIC_ACQUIRE);
+}
+
+/* Another thread (as the job's DELETE would): waits until the step has started, then delay s. */
+static void *request_cancel(void *ctx)
+{
+    cancel_probe *p = ctx;
+    while (__atomic_load_n(&p->polls, __ATOMIC_RELAXED) == 0) usleep(1000);
+    usleep((useconds_t)(p->delay * 1e6));
+    p->requested_at = now_s();
+    __atomic_store_n(&p->flag, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Tiny sizes, batch 4. A check only between steps would show: cancel requested halfway
+ * through step 3 must end it within a small part of a step (and 1.5 s), leaving the
+ * checkpoint step 2 wrote as it was. */
+static void cancel_mid_step_keeps_the_checkpoint(void **state)
+{
+    rvc_dataset set;
+    make_set(&set);
+    rvc_train_config c = tiny_config(1e-3f);
+    rvc_trainer_options o = options("cancel", &c, 5, 1);
+    o.batch_size = 4;
+    cancel_probe probe = {0};
+    o.cancel = (ag_cancel){probe_requested, &probe};
+    rvc_trainer *t = open_ok(&set, &o);
+    steps(t, 1); /* the first step also creates the oneDNN primitives: slower */
+    double t0 = now_s();
+    steps(t, 1); /* writes the checkpoint (save_every 1) */
+    double step_seconds = now_s() - t0;
+    assert_true(probe.polls > 100); /* polled per op, not once a step */
+    rvc_paramset g1;
+    vc_error err = {0};
+    assert_int_equal(rvc_paramset_from_specs(&g1, t->g_specs, t->n_g_specs, &err), 0);
+    for (int i = 0; i < g1.count; i++) memcpy(g1.p[i].val, t->G.p[i].val, sizeof(float) * g1.p[i].n);
+
+    probe.polls = 0;
+    probe.delay = step_seconds / 2;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, request_cancel, &probe), 0);
+    int rc = rvc_trainer_step(t, &err);
+    double ended = now_s();
+    pthread_join(th, NULL);
+    double latency = ended - probe.requested_at;
+    printf("step %.3f s; cancel requested %.3f s into step 3, step ended %.4f s later\n", step_seconds, probe.delay,
+           latency);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, VC_ERR_CANCELLED);
+    assert_true(latency < 1.5);
+    assert_true(latency < step_seconds / 4); /* mid-step: a between-steps check would wait ≈ half a step */
+    /* the torn trainer refuses to save or go on; the checkpoint of step 2 reopens */
+    assert_int_equal(rvc_trainer_checkpoint(t, &err), -1);
+    assert_int_equal(rvc_trainer_step(t, &err), -1);
+    rvc_trainer_free(t);
+    o.cancel = (ag_cancel){0};
+    t = open_ok(&set, &o);
+    rvc_trainer_status s;
+    rvc_trainer_status_get(t, &s);
+    assert_int_equal(s.step, 2);
+    for (int i = 0; i < g1.count; i++)
+        if (memcmp(g1.p[i].val, t->G.p[i].val, sizeof(float) * g1.p[i].n)) fail_msg("%s changed", g1.p[i].name);
+    steps(t, 1); /* and training goes on from it */
+    rvc_paramset_free(&g1);
+    rvc_trainer_free(t);
+    free_set(&set);
+}
+
 static void expect_open_fails(const rvc_dataset *set, const rvc_trainer_options *o, vc_code code, const char *want)
 {
     rvc_trainer *t = (rvc_trainer *)&t;
@@ -421,6 +510,7 @@ int main(void)
         cmocka_unit_test(pretrained_weights_are_loaded),
         cmocka_unit_test(killed_and_resumed_run_matches),
         cmocka_unit_test(mel_loss_falls),
+        cmocka_unit_test(cancel_mid_step_keeps_the_checkpoint),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
