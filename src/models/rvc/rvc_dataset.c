@@ -55,8 +55,8 @@ static int feature_models_open(feature_models *fm, const rvc_dataset_options *o,
     fm->f0 = o->f0;
     fm->o = o;
     if (rvc_base_models_open(&fm->base, o->weights_root, o->f0, err) != 0) return -1;
-    if (o->version == 1 && (fm->base.hubert.final_dim <= 0 || fm->base.hubert.layers < 9))
-        return vc_fail(err, VC_ERR_WEIGHTS_MISSING, "%s has no final_proj or fewer than 9 layers (v1 needs both)", RVC_HUBERT_FILE);
+    if (o->version == 1 && fm->base.hubert.final_dim <= 0)
+        return vc_fail(err, VC_ERR_WEIGHTS_MISSING, "%s has no final_proj (v1 features need it)", RVC_HUBERT_FILE);
     return 0;
 }
 
@@ -195,7 +195,7 @@ static int extract_streams(const feature_models *fm, int sr, piece_streams *s, v
     s->feats = malloc(sizeof(float) * (size_t)s->T * (size_t)fm->base.hubert.embed);
     if (fm->f0) s->f0 = malloc(sizeof(double) * (size_t)(s->n16 / RMVPE_HOP + 1));
     if (!s->feats || (fm->f0 && !s->f0)) return vc_fail(err, VC_ERR_NOMEM, "out of memory (features)");
-    int layer = fm->version == 1 ? 9 : fm->base.hubert.layers;
+    int layer = fm->version == 1 ? rvc_v1_layer(fm->base.hubert.layers) : fm->base.hubert.layers;
     if (cancel_check(fm, err) ||
         hubert_extract(&fm->base.hubert, s->wave16, (int)s->n16, layer, fm->version == 1, s->feats, NULL, NULL, err) != 0)
         return -1;

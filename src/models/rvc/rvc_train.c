@@ -1,10 +1,13 @@
 /*
- * The RVC v2 training step (see rvc_train.h). The generator graph mirrors
- * SynthesizerTrnMs768NSFsid.forward in training mode: text encoder with pitch (VITS relative
+ * The RVC training step (see rvc_train.h). The generator graph mirrors
+ * SynthesizerTrnMs768NSFsid.forward (v2; Ms256 for v1: only emb_phone's width differs) in
+ * training mode: text encoder with pitch (VITS relative
  * attention encoder) → prior (m_p, logs_p); posterior encoder (1×1 pre, 16-layer WaveNet,
  * proj) on the linear spectrogram → z = m_q + ε·e^logs_q; four mean-only coupling flows with
  * channel flips → z_p; the segment of z at ids_slice → NSF-HiFiGAN decoder driven by the sine
- * source of the matching pitchf segment → y_hat. Each step builds one tape per optimiser
+ * source of the matching pitchf segment → y_hat. Without pitch (the _nono models) the text
+ * encoder has no pitch embedding and the decoder is the plain HiFi-GAN Generator (no sine
+ * source, no noise convs). Each step builds one tape per optimiser
  * (see nn/tape.h): the D tape sees y_hat as a constant, the G tape sees D as constants.
  */
 #include "models/rvc/rvc_train.h"
@@ -92,7 +95,8 @@ static int text_encoder(rvc_graph *g, const gen_io *io, int *m_p, int *logs_p)
     int D = g->t->nodes[w].dims[1]; /* Linear [H, D] = 1×1 conv (dims [H, D, 1, 1]) */
     ag_conv_desc d1 = {1, 1, 0, 0, 1};
     int x = ag_conv(g->t, phone_const(g, b, D), w, rvc_graph_param(g, "enc_p.emb_phone.bias"), &d1);
-    x = ag_add(g->t, x, ag_embedding(g->t, rvc_graph_param(g, "enc_p.emb_pitch.weight"), b->pitch, b->B, b->T));
+    if (io->c->g.f0) /* TextEncoder(f0=False) of the _nono models has no pitch embedding */
+        x = ag_add(g->t, x, ag_embedding(g->t, rvc_graph_param(g, "enc_p.emb_pitch.weight"), b->pitch, b->B, b->T));
     x = ag_leaky_relu(g->t, ag_scale(g->t, x, sqrtf((float)H)), 0.1f);
     x = ag_mask(g->t, ag_mask(g->t, x, io->x_mask), io->x_mask);
     for (int l = 0; l < io->c->g.n_layers; l++) {
@@ -207,7 +211,7 @@ static int decoder(rvc_graph *g, const gen_io *io, int z_slice)
     char p[96];
     int upp = 1;
     for (int i = 0; i < c->n_ups; i++) upp *= c->upsample_rates[i];
-    int har = harmonic_source(g, io, upp);
+    int har = c->f0 ? harmonic_source(g, io, upp) : -1; /* without pitch: the plain HiFi-GAN Generator */
     int x = ag_add(g->t, rvc_graph_conv(g, z_slice, "dec.conv_pre", 1, 1, 3, 3), rvc_graph_conv(g, io->g, "dec.cond", 1, 1, 0, 0));
     for (int i = 0; i < c->n_ups; i++) {
         int u = c->upsample_rates[i], k = c->upsample_kernels[i], sf = 1;
@@ -215,9 +219,11 @@ static int decoder(rvc_graph *g, const gen_io *io, int z_slice)
         snprintf(p, sizeof p, "dec.ups.%d", i);
         x = ag_conv_transpose(g->t, ag_leaky_relu(g->t, x, 0.1f), rvc_graph_weight(g, p), rvc_graph_param(g, "%s.bias", p), u,
                               (k - u) / 2);
-        snprintf(p, sizeof p, "dec.noise_convs.%d", i);
-        int src = i + 1 < c->n_ups ? rvc_graph_conv(g, har, p, sf, 1, sf / 2, sf / 2) : rvc_graph_conv(g, har, p, 1, 1, 0, 0);
-        x = ag_add(g->t, x, src);
+        if (c->f0) {
+            snprintf(p, sizeof p, "dec.noise_convs.%d", i);
+            int src = i + 1 < c->n_ups ? rvc_graph_conv(g, har, p, sf, 1, sf / 2, sf / 2) : rvc_graph_conv(g, har, p, 1, 1, 0, 0);
+            x = ag_add(g->t, x, src);
+        }
         int xs = -1;
         for (int j = 0; j < c->n_kernels; j++) {
             int r = resblock1(g, c, x, i * c->n_kernels + j, j);
