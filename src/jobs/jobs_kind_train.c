@@ -291,7 +291,7 @@ static int on_report(void *ctx, const rvc_train_report *r)
     vc_error err;
     char msg[200];
     job_emit(t->c, "training_set", report_json(r), &err);
-    snprintf(msg, sizeof msg, "%.0f s of speech in %d pieces; about %.0f min an epoch (%d steps of %.1f s)",
+    snprintf(msg, sizeof msg, "Training set: %.0f s of speech in %d pieces; about %.0f min an epoch (%d steps of %.1f s)",
              r->speech_seconds, r->pieces, r->epoch_seconds / 60.0, r->steps_per_epoch, r->step_seconds);
     job_progress(t->c, 15, "training", msg);
     return job_cancelled(t->c);

@@ -146,13 +146,15 @@ describe('Try it', () => {
 })
 
 describe('Training notes', () => {
-  it('keeps the re-measured SNR and the speech kept on screen after the progress line moves on', async () => {
+  it('keeps the re-measured SNR, the speech kept and the training-set report on screen after the progress line moves on', async () => {
     render(<Training jobId="j1" />)
     await waitFor(() => expect(FakeES.last).not.toBeNull())
     FakeES.last!.emit('progress', { phase: 'preprocessing', percent: 5, message: 'After noise removal: SNR 17.2 dB (training minimum 15 dB)' })
     FakeES.last!.emit('progress', { phase: 'feature extraction', percent: 15, message: 'Speech kept after slicing: 312 s in 92 pieces' })
+    FakeES.last!.emit('progress', { phase: 'training', percent: 15, message: 'Training set: 312 s of speech in 92 pieces; about 6 min an epoch (23 steps of 15.0 s)' })
     FakeES.last!.emit('progress', { phase: 'training', step: 1, total_steps: 10, loss: 1 })
     const notes = screen.getByTestId('training-notes').textContent
+    expect(notes).toMatch(/Training set: 312 s of speech in 92 pieces; about 6 min an epoch/)
     expect(notes).toMatch(/After noise removal: SNR 17\.2 dB/)
     expect(notes).toMatch(/Speech kept after slicing: 312 s in 92 pieces/)
   })

@@ -95,8 +95,9 @@ export function TrainingDone({ r }: { r: TrainingSummary }) {
 }
 
 /** Progress messages worth keeping on screen after they pass: the SNR measured again after noise
- * removal, and how much speech the slicer kept. */
-export const KEPT_NOTES = /^(After noise removal|Speech kept after slicing)/
+ * removal, how much speech the slicer kept, and the training-set report (epoch time measured on
+ * the first step). */
+export const KEPT_NOTES = /^(After noise removal|Speech kept after slicing|Training set:)/
 
 export function Training({ jobId }: { jobId: string }) {
   const job = useJob(jobId)
