@@ -10,10 +10,10 @@
  *   stop                  "stop now and keep the latest model" (POST /api/jobs/{id}/stop)
  *
  * Phases and their share of the progress bar:
- *   preprocessing 0–5 % → feature extraction 5–15 % → training 15–90 % (after the first step a
+ *   preprocessing 0–5 % → feature extraction 5–15 % → training 15–90 % (one event per step:
+ *   step, total_steps, loss, loss_mel, epoch, eta_seconds; after the second step also a
  *   "training_set" event: speech_seconds, pieces, steps_per_epoch, epochs, step_seconds,
- *   epoch_seconds, remaining_seconds — also the result's "training_set"; then one event per step:
- *   step, total_steps, loss, loss_mel, epoch, eta_seconds) → index 90–94 % → validation
+ *   epoch_seconds, remaining_seconds — the result's "training_set" too) → index 90–94 % → validation
  *   94–98 % (the exported model converts a few seconds of the training audio) → saving.
  * The model id is chosen at submit time (the brief's response carries it); the model row is
  * written last, so a job that dies before that leaves no half-made model in the library, and a

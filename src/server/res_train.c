@@ -113,7 +113,7 @@ const server_route SERVER_ROUTES_TRAIN[] = {
                 "accept_noisy_audio (train on files under 15 dB SNR), preprocessing{remove_noise, "
                 "normalize_volume, trim_silence}, training_params{epochs, batch_size, learning_rate, sample_rate (32000, "
                 "40000, 48000), version (v2, v1), f0 (true; false = no pitch), save_every_steps, seed}}: a train-lane job (phases preprocessing, feature extraction, training, index, "
-                "validation; a training_set event reports speech, pieces and epoch time after the first step); answers "
+                "validation; a training_set event reports speech, pieces and epoch time after the second step); answers "
                 "with job_id, model_id, epochs and estimated_duration_minutes",
      .responses = "202,400,401,404,503"},
     {.method = "POST", .pattern = "/api/jobs/{job_id}/stop", .handle = stop_training, .tag = "training",

@@ -44,13 +44,14 @@ int rvc_train_steps_per_epoch(const rvc_train_recipe *r, double audio_seconds);
 int rvc_train_default_epochs(const rvc_train_recipe *r, double audio_seconds);
 double rvc_train_estimate_seconds(const rvc_train_recipe *r, double audio_seconds);
 
-/* The training-set report, given once the first step of a run is measured (before the rest of
- * training): how much speech slicing kept, in how many pieces, and what an epoch will cost. */
+/* The training-set report, given once a step of the run is measured (the second: the first also
+ * sets up; before the rest of training): how much speech slicing kept, in how many pieces, and
+ * what an epoch will cost. */
 typedef struct rvc_train_report {
     double speech_seconds;     /* kept after slicing at silences */
     int pieces;                /* items of the prepared set */
     int steps_per_epoch, epochs;
-    double step_seconds;       /* the measured first step of this run (includes one-time setup: an upper bound) */
+    double step_seconds;       /* the measured second step of this run (the first, when the run has one) */
     double epoch_seconds;      /* step_seconds × steps_per_epoch */
     double remaining_seconds;  /* step_seconds × the steps still to run */
 } rvc_train_report;

@@ -29,7 +29,7 @@ export interface TrainingSummary {
   training_minutes?: number
   recovered?: boolean
   training_audio_ids?: string[]
-  /** the training-set report measured after the first step (also shown live as a progress line) */
+  /** the training-set report, measured on the second step (also shown live as a progress line) */
   training_set?: { speech_seconds?: number; pieces?: number; steps_per_epoch?: number; step_seconds?: number; epoch_seconds?: number }
 }
 
