@@ -1,6 +1,6 @@
 /*
- * voiceclone train --name NAME --consent AUDIO [--epochs N] [--batch N] [--sample-rate 40000|48000]
- *                  [--seed N] [--save-every N] [--denoise] [--normalize] [--trim] [--data DIR]
+ * voiceclone train --name NAME --consent AUDIO [--epochs N] [--batch N] [--sample-rate 32000|40000|48000]
+ *                  [--version v1|v2] [--no-f0] [--seed N] [--save-every N] [--denoise] [--normalize] [--trim] [--data DIR]
  *                  [--work DIR] [--user USER]
  *
  * Trains an RVC voice from one recording, in this process, with the same pipeline the
@@ -16,6 +16,7 @@
 
 #include "audio/audio_dsp.h"
 #include "cli/cli.h"
+#include "jobs/jobs_train.h"
 #include "models/rvc/rvc_train_pipeline.h"
 #include "store/store.h"
 
@@ -31,6 +32,15 @@ static int int_arg(const char *v, int lo, int hi, int *out)
     long x = v ? strtol(v, &end, 10) : 0;
     if (!v || *end || x < lo || x > hi) return -1;
     *out = (int)x;
+    return 0;
+}
+
+static int rate_ok(int sr) { return sr == 32000 || sr == 40000 || sr == 48000; }
+
+static int version_arg(const char *v, int *out)
+{
+    if (!v || (strcmp(v, "v1") && strcmp(v, "v2"))) return -1;
+    *out = v[1] - '0';
     return 0;
 }
 
@@ -51,14 +61,15 @@ static int parse(int argc, char **argv, train_args *a)
         else if (!strcmp(k, "--batch")) rc = int_arg(v, 1, 32, &a->recipe.batch_size);
         else if (!strcmp(k, "--save-every")) rc = int_arg(v, 1, 100000, &a->recipe.save_every_steps);
         else if (!strcmp(k, "--seed")) rc = int_arg(v, 0, 2147483647, &seed);
-        else if (!strcmp(k, "--sample-rate")) rc = int_arg(v, 40000, 48000, &a->recipe.sample_rate) ||
-                                                     (a->recipe.sample_rate != 40000 && a->recipe.sample_rate != 48000);
+        else if (!strcmp(k, "--sample-rate")) rc = int_arg(v, 32000, 48000, &a->recipe.sample_rate) || !rate_ok(a->recipe.sample_rate);
+        else if (!strcmp(k, "--version")) rc = version_arg(v, &a->recipe.version);
         else {
             takes = 0;
             if (!strcmp(k, "--consent")) a->consent = 1;
             else if (!strcmp(k, "--denoise")) a->denoise = 1;
             else if (!strcmp(k, "--normalize")) a->normalize = 1;
             else if (!strcmp(k, "--trim")) a->trim = 1;
+            else if (!strcmp(k, "--no-f0")) a->recipe.f0 = 0;
             else if (!strcmp(k, "--tiny") && getenv("VCS_JOBS_TEST_KINDS")) a->recipe.tiny = 1; /* test suite only */
             else if (k[0] != '-' && !a->audio) a->audio = k;
             else return -1;
@@ -109,6 +120,14 @@ static int show_step(void *ctx, const rvc_trainer_status *st, double eta)
     return 0;
 }
 
+static int show_report(void *ctx, const rvc_train_report *r)
+{
+    fprintf(stderr, "\ntraining set: %.0f s of speech kept after slicing, %d pieces; %d steps an epoch, measured %.1f s a "
+                    "step: about %.1f min an epoch, %.0f min to go (%d epochs)\n", r->speech_seconds, r->pieces,
+            r->steps_per_epoch, r->step_seconds, r->epoch_seconds / 60.0, r->remaining_seconds / 60.0, r->epochs);
+    return 0;
+}
+
 static int add_to_library(const train_args *a, const char *work, const rvc_train_outcome *o, vc_error *err)
 {
     json_t *prov = json_pack("{s:s, s:b, s:s}", "attestation",
@@ -117,7 +136,7 @@ static int add_to_library(const train_args *a, const char *work, const rvc_train
     store *s = NULL;
     store_model m;
     int rc = prov ? store_open_url(&s, a->data, getenv("VCS_DATABASE_URL"), err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    if (rc == 0) rc = rvc_train_add_to_library(s, a->user, a->name, NULL, work, o, prov, &m, err);
+    if (rc == 0) rc = jobs_train_store_model(s, a->user, a->name, NULL, work, o, prov, &m, err);
     if (rc == 0) printf("trained %s \"%s\": %lld steps, mel loss %.2f → %.2f, grade %s\n", m.model_id, m.name,
                         (long long)o->steps, o->first.loss_mel, o->final.loss_mel, o->grade);
     store_close(s);
@@ -130,7 +149,8 @@ int cmd_train(int argc, char **argv)
     train_args a = {0};
     if (parse(argc, argv, &a)) {
         fprintf(stderr, "usage: voiceclone train --name NAME --consent AUDIO [--epochs N] [--batch N] [--sample-rate "
-                        "40000|48000] [--seed N] [--save-every N] [--denoise] [--normalize] [--trim] [--data DIR] "
+                        "32000|40000|48000] [--version v1|v2] [--no-f0] [--seed N] [--save-every N] [--denoise] [--normalize] "
+                        "[--trim] [--data DIR] "
                         "[--work DIR] [--user USER]\n");
         return 2;
     }
@@ -150,7 +170,8 @@ int cmd_train(int argc, char **argv)
     fprintf(stderr, "training %d epochs, about %.0f minutes on this machine\n", a.recipe.epochs,
             rvc_train_estimate_seconds(&a.recipe, info.duration_seconds) / 60.0);
     rvc_train_job_spec spec = {.audio_path = a.audio, .work_dir = work, .weights_root = weights, .recipe = &a.recipe,
-                               .preprocess = preprocess, .on_phase = show_phase, .on_step = show_step, .ctx = &a};
+                               .preprocess = preprocess, .on_phase = show_phase, .on_step = show_step, .on_report = show_report,
+                               .ctx = &a};
     rvc_train_outcome o;
     int rc = rvc_train_pipeline_run(&spec, &o, &err);
     fputc('\n', stderr);

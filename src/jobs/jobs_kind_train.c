@@ -11,7 +11,9 @@
  *
  * Phases and their share of the progress bar:
  *   preprocessing 0–5 % → feature extraction 5–15 % → training 15–90 % (one event per step:
- *   step, total_steps, loss, loss_mel, epoch, eta_seconds) → index 90–94 % → validation
+ *   step, total_steps, loss, loss_mel, epoch, eta_seconds; after the second step also a
+ *   "training_set" event: speech_seconds, pieces, steps_per_epoch, epochs, step_seconds,
+ *   epoch_seconds, remaining_seconds — the result's "training_set" too) → index 90–94 % → validation
  *   94–98 % (the exported model converts a few seconds of the training audio) → saving.
  * The model id is chosen at submit time (the brief's response carries it); the model row is
  * written last, so a job that dies before that leaves no half-made model in the library, and a
@@ -27,7 +29,9 @@
 
 #include "audio/audio.h"
 #include "jobs/jobs_internal.h"
+#include "jobs/jobs_train.h"
 #include "models/rvc/rvc_engine.h"
+#include "models/rvc/rvc_import.h"
 #include "models/rvc/rvc_train_pipeline.h"
 
 /* ---- parameters ---- */
@@ -72,12 +76,12 @@ static int parse_training_params(const json_t *tp, rvc_train_recipe *r, vc_error
     if (!tp) return 0;
     if (!json_is_object(tp)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params must be an object");
     static const char *const KNOWN[] = {"epochs", "batch_size", "learning_rate", "sample_rate", "save_every_steps",
-                                        "seed", "model_size", NULL};
+                                        "seed", "model_size", "f0", "version", NULL};
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)tp, key, v) {
         if (!is_one_of(key, KNOWN)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.%s is not a training parameter "
-                                   "(epochs, batch_size, learning_rate, sample_rate, save_every_steps, seed)", key);
+                                   "(epochs, batch_size, learning_rate, sample_rate, save_every_steps, seed, f0, version)", key);
     }
     if (integer_in(tp, "epochs", 1, 1000, &r->epochs, err) || integer_in(tp, "batch_size", 1, 32, &r->batch_size, err) ||
         integer_in(tp, "save_every_steps", 1, 100000, &r->save_every_steps, err))
@@ -87,9 +91,22 @@ static int parse_training_params(const json_t *tp, rvc_train_recipe *r, vc_error
     r->seed = (uint64_t)seed;
     if ((v = json_object_get(tp, "sample_rate"))) {
         json_int_t sr = json_integer_value(v);
-        if (!json_is_integer(v) || (sr != 40000 && sr != 48000))
-            return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.sample_rate must be 40000 or 48000");
+        if (!json_is_integer(v) || (sr != 32000 && sr != 40000 && sr != 48000))
+            return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.sample_rate must be 32000, 40000 or 48000");
         r->sample_rate = (int)sr;
+    }
+    if ((v = json_object_get(tp, "f0"))) { /* false: a model without pitch guidance (RVC's _nono models) */
+        if (!json_is_boolean(v))
+            return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.f0 must be true (pitch-guided, the default) or "
+                           "false (no pitch: for speech; the voice keeps the input's intonation less well)");
+        r->f0 = json_is_true(v);
+    }
+    if ((v = json_object_get(tp, "version"))) {
+        const char *ver = json_string_value(v);
+        if (!ver || (strcmp(ver, "v1") && strcmp(ver, "v2")))
+            return vc_fail(err, VC_ERR_INVALID_REQUEST, "training_params.version must be \"v2\" (768-dim features, the "
+                           "default) or \"v1\" (256-dim, older RVC tools)");
+        r->version = ver[1] - '0';
     }
     if ((v = json_object_get(tp, "learning_rate"))) {
         if (!json_is_number(v) || !(json_number_value(v) > 0) || json_number_value(v) > 0.01)
@@ -260,6 +277,26 @@ static int on_step(void *ctx, const rvc_trainer_status *st, double eta_seconds)
     return job_cancelled(t->c);
 }
 
+static json_t *report_json(const rvc_train_report *r)
+{
+    return json_pack("{s:f, s:i, s:i, s:i, s:f, s:f, s:f}", "speech_seconds", r->speech_seconds, "pieces", r->pieces,
+                     "steps_per_epoch", r->steps_per_epoch, "epochs", r->epochs, "step_seconds", r->step_seconds,
+                     "epoch_seconds", r->epoch_seconds, "remaining_seconds", r->remaining_seconds);
+}
+
+/* The training-set report: a "training_set" event (the UI shows it) and a progress line. */
+static int on_report(void *ctx, const rvc_train_report *r)
+{
+    train_run *t = ctx;
+    vc_error err;
+    char msg[200];
+    job_emit(t->c, "training_set", report_json(r), &err);
+    snprintf(msg, sizeof msg, "Training set: %.0f s of speech in %d pieces; about %.0f min an epoch (%d steps of %.1f s)",
+             r->speech_seconds, r->pieces, r->epoch_seconds / 60.0, r->steps_per_epoch, r->step_seconds);
+    job_progress(t->c, 15, "training", msg);
+    return job_cancelled(t->c);
+}
+
 /* Denoise/trim/normalise; after noise removal the SNR is measured again and reported. */
 static int preprocess(void *ctx, audio_buffer *buf, vc_error *err)
 {
@@ -274,6 +311,8 @@ static int preprocess(void *ctx, audio_buffer *buf, vc_error *err)
     }
     return 0;
 }
+
+static int cancel_requested(void *ctx) { return job_cancelled(((train_run *)ctx)->c); }
 
 static int stop_requested(void *ctx)
 {
@@ -293,6 +332,25 @@ static int already_done(store *s, const job *jb, json_t **result, vc_error *err)
     return 1;
 }
 
+int jobs_train_store_model(store *s, const char *user_id, const char *name, const char *model_id, const char *work_dir,
+                           const rvc_train_outcome *o, json_t *provenance, store_model *m, vc_error *err)
+{
+    char pth[1400], idx[1400];
+    snprintf(pth, sizeof pth, "%s/model.pth", work_dir);
+    snprintf(idx, sizeof idx, "%s/model.index", work_dir);
+    store_model trained = {.training_duration_minutes = (int)ceil(o->training_seconds / 60.0),
+                           .final_loss = o->final.loss_mel, .training_audio_duration_seconds = o->audio_seconds};
+    snprintf(trained.quality_grade, sizeof trained.quality_grade, "%s", o->grade);
+    json_object_set_new(provenance, "steps", json_integer((json_int_t)o->steps));
+    json_object_set_new(provenance, "epochs_done", json_integer(o->epochs_done));
+    json_object_set_new(provenance, "final_loss_mel", json_real(o->final.loss_mel));
+    json_object_set_new(provenance, "stopped_early", json_boolean(o->stopped_early));
+    rvc_import_request rq = {.user_id = user_id, .name = name, .model_path = pth,
+                             .index_path = access(idx, R_OK) == 0 ? idx : NULL, .filename = "model.pth",
+                             .model_id = model_id, .trained = &trained, .provenance = provenance};
+    return rvc_import_voice(s, &rq, m, err);
+}
+
 /* The trained files → a model in the library under the announced id. */
 static int add_to_library(train_run *t, const rvc_train_outcome *o, store_model *m, vc_error *err)
 {
@@ -302,9 +360,9 @@ static int add_to_library(train_run *t, const rvc_train_outcome *o, store_model 
                              "voice_consent", 1, "training_audio_id", json_string_value(json_object_get(p, "training_audio_id")),
                              "training_audio_ids", json_object_get(p, "training_audio_ids"),
                              "consented_at", json_string_value(json_object_get(p, "consented_at")));
-    int rc = prov ? rvc_train_add_to_library(job_store(t->c), t->jb->user_id,
-                                             json_string_value(json_object_get(p, "model_name")),
-                                             json_string_value(json_object_get(p, "model_id")), t->dir, o, prov, m, err)
+    int rc = prov ? jobs_train_store_model(job_store(t->c), t->jb->user_id,
+                                           json_string_value(json_object_get(p, "model_name")),
+                                           json_string_value(json_object_get(p, "model_id")), t->dir, o, prov, m, err)
                   : vc_fail(err, VC_ERR_NOMEM, "out of memory");
     json_decref(prov);
     return rc;
@@ -337,7 +395,8 @@ static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *e
     store_path(s, root, sizeof root, "weights");
     rvc_train_job_spec spec = {.audio_path = path_list[0], .audio_paths = path_list, .n_audio_paths = n,
                                .work_dir = t.dir, .weights_root = root, .recipe = &r,
-                               .preprocess = preprocess, .on_phase = on_phase, .on_step = on_step, .stop_requested = stop_requested, .ctx = &t};
+                               .preprocess = preprocess, .on_phase = on_phase, .on_step = on_step, .on_report = on_report, .stop_requested = stop_requested,
+                               .cancel_requested = cancel_requested, .ctx = &t};
     rvc_train_outcome o;
     store_model m;
     int rc = rvc_train_pipeline_run(&spec, &o, err);
@@ -354,6 +413,7 @@ static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *e
         json_t *set = json_array(); /* the set it learnt from: "Try it" converts a few seconds of it */
         for (int i = 0; i < n; i++) json_array_append_new(set, json_string(ids[i]));
         json_object_set_new(*result, "training_audio_ids", set);
+        if (o.report.pieces > 0) json_object_set_new(*result, "training_set", report_json(&o.report));
     }
     free(paths);
     /* Kept only when the server is shutting down (the job is re-queued and resumes from it);

@@ -22,9 +22,23 @@ void ag_tape_free(ag_tape *t)
     memset(t, 0, sizeof *t);
 }
 
+void ag_tape_set_cancel(ag_tape *t, const ag_cancel *c)
+{
+    t->cancel = c ? *c : (ag_cancel){0};
+}
+
+int ag_poll_cancel(ag_tape *t)
+{
+    if (!t->cancelled && t->cancel.requested && t->cancel.requested(t->cancel.ctx)) {
+        t->cancelled = 1;
+        t->failed = 1;
+    }
+    return t->cancelled;
+}
+
 static int push(ag_tape *t, int B, int C, int T, int W)
 {
-    if (t->failed) return -1;
+    if (t->failed || ag_poll_cancel(t)) return -1;
     if (t->count == t->cap) {
         int cap = t->cap ? t->cap * 2 : 256;
         ag_node *nodes = realloc(t->nodes, sizeof(ag_node) * (size_t)cap);
@@ -106,7 +120,7 @@ void ag_backward(ag_tape *t, int loss)
     float *g = ag_grad(t, loss);
     if (!g) return;
     for (size_t k = 0; k < t->nodes[loss].n; k++) g[k] += 1.0f;
-    for (int i = loss; i >= 0 && !t->failed; i--) {
+    for (int i = loss; i >= 0 && !t->failed && !ag_poll_cancel(t); i--) {
         ag_node *n = &t->nodes[i];
         if (n->backward && n->needs_grad && n->grad) n->backward(t, n);
     }

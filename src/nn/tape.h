@@ -17,6 +17,11 @@
  *  - ag_backward(t, loss) seeds d loss = 1 and walks the tape in reverse.
  *  - Out of memory inside an op sets t->failed; the op returns -1 and every later op given -1
  *    returns -1, so callers check once (ag_ok) at the end of a graph.
+ *  - Cancellation (ag_tape_set_cancel): every op recorded and every node the reverse walk
+ *    visits first asks the caller's requested(ctx); a yes fails the tape the same way and sets
+ *    t->cancelled. No single op runs for long, so a step of tens of seconds ends within a
+ *    fraction of a second of the request, wherever it is. The caller must then drop the step
+ *    (gradients are partial; no optimizer update).
  * The tape owns every node buffer it allocated; ag_tape_free releases them all.
  * Recording a node may move the node array: never keep an ag_node pointer across an op call.
  */
@@ -45,16 +50,29 @@ struct ag_node {
     ag_backward_fn backward;
 };
 
+/* requested(ctx) != 0: stop now. Polled once per op, so it must be cheap (an atomic load). */
+typedef struct ag_cancel {
+    int (*requested)(void *ctx);
+    void *ctx;
+} ag_cancel;
+
 struct ag_tape {
     ag_node *nodes;
     int count, cap;
     int failed;
+    int cancelled;    /* failed because cancellation was requested */
+    ag_cancel cancel; /* requested == NULL: never cancelled */
 };
 
 void ag_tape_init(ag_tape *t);
 void ag_tape_free(ag_tape *t);
 static inline ag_node *ag_at(ag_tape *t, int i) { return &t->nodes[i]; }
 static inline int ag_ok(const ag_tape *t) { return !t->failed; }
+/* c may be NULL (no cancellation). */
+void ag_tape_set_cancel(ag_tape *t, const ag_cancel *c);
+/* Polls the cancel hook; 1 (and the tape failed) when cancellation was requested. Ops that run
+ * long loops of their own may call it between chunks. */
+int ag_poll_cancel(ag_tape *t);
 
 /* Leaves. ag_param: val/grad belong to the caller (grad accumulated, never zeroed here).
  * ag_const copies nothing: val must outlive the tape. ag_const_copy copies. */

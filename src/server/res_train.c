@@ -111,9 +111,11 @@ const server_route SERVER_ROUTES_TRAIN[] = {
      .tag = "training", .request_type = "application/json",
      .summary = "Train an RVC voice model {training_audio_ids: [ids] (or training_audio_id), model_name, voice_consent: true, "
                 "accept_noisy_audio (train on files under 15 dB SNR), preprocessing{remove_noise, "
-                "normalize_volume, trim_silence}, training_params{epochs, batch_size, learning_rate, sample_rate, "
-                "save_every_steps, seed}}: a train-lane job (phases preprocessing, feature extraction, training, index, "
-                "validation); answers with job_id, model_id, epochs and estimated_duration_minutes",
+                "normalize_volume, trim_silence}, training_params{epochs, batch_size, learning_rate, sample_rate (32000, "
+                "40000, 48000), version (v2, v1), f0 (true; false = no pitch), save_every_steps, seed}}: a train-lane job "
+                "(phases preprocessing, feature extraction, training, index, validation; a training_set event reports "
+                "speech, pieces and epoch time after the second step); answers with job_id, model_id, epochs and "
+                "estimated_duration_minutes",
      .responses = "202,400,401,404,429,503",
      .request_schema = SERVER_SCHEMA({
          "type": "object", "required": ["model_name", "voice_consent"], "additionalProperties": false,
@@ -128,7 +130,8 @@ const server_route SERVER_ROUTES_TRAIN[] = {
                  "epochs": {"type": "integer", "minimum": 1, "maximum": 1000},
                  "batch_size": {"type": "integer", "minimum": 1, "maximum": 32},
                  "learning_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 0.01},
-                 "sample_rate": {"type": "integer", "enum": [40000, 48000]},
+                 "sample_rate": {"type": "integer", "enum": [32000, 40000, 48000]},
+                 "version": {"type": "string", "enum": ["v2", "v1"]}, "f0": {"type": "boolean"},
                  "save_every_steps": {"type": "integer", "minimum": 1, "maximum": 100000},
                  "seed": {"type": "integer", "minimum": 0, "maximum": 2147483647},
                  "model_size": {"type": "string", "enum": ["full", "tiny"], "description": "tiny: test servers only"}}}}}),

@@ -111,7 +111,11 @@ static void refusals_queue_nothing(void **state)
     train_body(body, sizeof body, VOICE_ID, ",\"epochs\":0");
     expect_refused(body, 400, "INVALID_REQUEST", "training_params.epochs");
     train_body(body, sizeof body, VOICE_ID, ",\"sample_rate\":22050");
-    expect_refused(body, 400, "INVALID_REQUEST", "40000 or 48000");
+    expect_refused(body, 400, "INVALID_REQUEST", "32000, 40000 or 48000");
+    train_body(body, sizeof body, VOICE_ID, ",\"version\":\"v3\"");
+    expect_refused(body, 400, "INVALID_REQUEST", "training_params.version");
+    train_body(body, sizeof body, VOICE_ID, ",\"f0\":0");
+    expect_refused(body, 400, "INVALID_REQUEST", "training_params.f0");
     train_body(body, sizeof body, VOICE_ID, ",\"model_size\":\"huge\"");
     expect_refused(body, 400, "INVALID_REQUEST", "model_size");
     snprintf(body, sizeof body, "{\"training_audio_id\":\"%s\",\"model_name\":\"x\",\"voice_consent\":true,"
@@ -179,7 +183,8 @@ static void training_end_to_end(void **state)
     start(",\"epochs\":3", job, sizeof job, model, sizeof model);
     expect_complete(job, 300);
     char *s = stream_of(job);
-    const char *order[] = {"\"preprocessing\"", "\"feature extraction\"", "\"training\"", "\"step\"", "\"eta_seconds\"",
+    const char *order[] = {"\"preprocessing\"", "\"feature extraction\"", "\"training\"", "event: training_set",
+                           "\"pieces\"", "\"epoch_seconds\"", "\"step\"", "\"eta_seconds\"",
                            "\"index\"", "\"validation\"", "event: complete", "event: close"};
     const char *at = s;
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
@@ -190,6 +195,13 @@ static void training_end_to_end(void **state)
     assert_string_equal(json_string_value(json_object_get(result, "model_id")), model);
     int steps = (int)json_integer_value(json_object_get(result, "steps"));
     assert_true(steps >= 3);
+    json_t *set = json_object_get(result, "training_set"); /* the report before training: speech, pieces, epoch time */
+    assert_true(json_integer_value(json_object_get(set, "pieces")) >= 1);
+    assert_true(json_number_value(json_object_get(set, "speech_seconds")) > 5);
+    assert_true(json_number_value(json_object_get(set, "step_seconds")) > 0);
+    assert_int_equal(json_integer_value(json_object_get(set, "steps_per_epoch")) * 3, steps);
+    assert_true(json_number_value(json_object_get(set, "epoch_seconds")) >=
+                json_number_value(json_object_get(set, "step_seconds")));
     assert_int_equal(loss_points(job), steps);
     snprintf(path, sizeof path, "/api/models/%s", model);
     json_t *m = call("GET", path, NULL, 200);
@@ -204,6 +216,21 @@ static void training_end_to_end(void **state)
     free(cfg);
     snprintf(path, sizeof path, "%s/training/%s", S.data_dir, job);
     assert_int_not_equal(access(path, F_OK), 0); /* the training folder is gone once the model is stored */
+    model_converts(model);
+}
+
+/* Issue 14: the other RVC flavours users train — v1 features, no pitch, 32 kHz — end to end:
+ * the stored model says what it is and converts. */
+static void v1_no_pitch_32k_end_to_end(void **state)
+{
+    char job[64], model[64], path[700];
+    start(",\"epochs\":1,\"f0\":false,\"version\":\"v1\",\"sample_rate\":32000", job, sizeof job, model, sizeof model);
+    expect_complete(job, 300);
+    snprintf(path, sizeof path, "/api/models/%s", model);
+    json_t *m = call("GET", path, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(m, "version")), "v1");
+    assert_true(json_is_false(json_object_get(m, "f0")));
+    assert_int_equal(json_integer_value(json_object_get(m, "sample_rate")), 32000);
     model_converts(model);
 }
 
@@ -236,8 +263,12 @@ static void stop_keeps_the_model_and_cancel_does_not(void **state)
     start(",\"epochs\":200", job, sizeof job, model, sizeof model);
     wait_for_step(job, 1);
     snprintf(path, sizeof path, "/api/jobs/%s", job);
+    double t0 = api_now_ms();
     call("DELETE", path, NULL, 200);
     assert_string_equal(api_wait_terminal(&S, job, 60), "cancelled");
+    double ms = api_now_ms() - t0;
+    printf("cancel seen %.0f ms after DELETE (mid-training)\n", ms);
+    assert_true(ms < 1500); /* issue 14: cancel ends a running job within ≈ 1 s, at any phase */
     snprintf(path, sizeof path, "/api/models/%s", model);
     call("GET", path, NULL, 404);
     snprintf(path, sizeof path, "%s/training/%s", S.data_dir, job);
@@ -386,6 +417,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refusals_queue_nothing),
         cmocka_unit_test(training_end_to_end),
+        cmocka_unit_test(v1_no_pitch_32k_end_to_end),
         cmocka_unit_test(stop_keeps_the_model_and_cancel_does_not),
         cmocka_unit_test(kill_9_mid_training_resumes),
         cmocka_unit_test(training_set_noisy_take_rename_export),

@@ -3,6 +3,7 @@
  * graph from random leaves, takes loss = mean((0.37 − out)²), and compares the tape's
  * gradient of every sampled leaf element with a central difference of the loss. Inputs of
  * kinked ops (leaky relu, L1) are kept away from their kinks so the difference is meaningful.
+ * Also: a cancel hook stops recording and the reverse walk (ag_tape_set_cancel).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -269,6 +270,61 @@ static void adamw_first_step(void **state)
     assert_true(fabs(m[0] - 0.4f) < 1e-6 && fabs(v[0] - 0.04f) < 1e-7);
 }
 
+/* ---- cancellation ---- */
+
+typedef struct poll_count { int polls, cancel_at; } poll_count;
+
+static int cancel_at(void *ctx)
+{
+    poll_count *p = ctx;
+    return ++p->polls >= p->cancel_at;
+}
+
+/* A chain x → (tanh, scale) × 20 → loss with the hook saying yes at poll k: recording stops at
+ * that op (every later op returns −1, the tape is failed and marked cancelled); a yes during the
+ * reverse walk stops it before the leaf's gradient is complete. */
+static int chain(ag_tape *t, float *x, float *gx)
+{
+    int a = ag_param(t, x, gx, 1, 1, 8, 1);
+    for (int i = 0; i < 20; i++) a = ag_scale(t, ag_tanh(t, a), 1.1f);
+    return ag_lsgan(t, a, 0.5f);
+}
+
+static void cancel_stops_recording_and_backward(void **state)
+{
+    float x[8], gx[8] = {0}, ref[8] = {0};
+    for (int i = 0; i < 8; i++) x[i] = 0.1f * (float)i - 0.3f;
+    ag_tape t;
+    ag_tape_init(&t); /* no hook: the reference gradient */
+    int loss = chain(&t, x, ref);
+    ag_backward(&t, loss);
+    assert_true(ag_ok(&t) && !t.cancelled && loss > 40);
+    ag_tape_free(&t);
+
+    poll_count p = {0, 10};
+    ag_tape_init(&t);
+    ag_tape_set_cancel(&t, &(ag_cancel){cancel_at, &p});
+    loss = chain(&t, x, gx);
+    assert_int_equal(loss, -1);
+    assert_true(!ag_ok(&t) && t.cancelled);
+    assert_int_equal(p.polls, 10); /* no further polls once cancelled */
+    assert_int_equal(t.count, 9);  /* the 10th op was never recorded */
+    ag_tape_free(&t);
+
+    p = (poll_count){0, 0};
+    ag_tape_init(&t);
+    ag_tape_set_cancel(&t, &(ag_cancel){cancel_at, &p});
+    p.cancel_at = 1 << 30;
+    loss = chain(&t, x, gx);
+    assert_true(loss > 40 && ag_ok(&t));
+    p.cancel_at = p.polls + 5; /* a few nodes into the reverse walk */
+    ag_backward(&t, loss);
+    assert_true(t.cancelled);
+    for (int i = 0; i < 8; i++) assert_float_equal(gx[i], 0.0f, 0.0f); /* never reached the leaf */
+    ag_tape_free(&t);
+    assert_true(ref[3] != 0.0f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +335,7 @@ int main(void)
         cmocka_unit_test(gate_broadcast_slice_concat_flip), cmocka_unit_test(embedding_mask_scale_exp),
         cmocka_unit_test(leaky_relu_reflect_pad_reshape_slice), cmocka_unit_test(kl_and_l1),
         cmocka_unit_test(log_mel_of_a_waveform), cmocka_unit_test(adamw_first_step),
+        cmocka_unit_test(cancel_stops_recording_and_backward),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,11 +33,19 @@
 #define MAX_FRAMES 900         /* the data loader's cut (DistributedBucketSampler's last bucket) */
 #define MIN_SECONDS 1.0        /* less usable audio than this is no training set */
 
-/* The base models the features come from. */
+/* The base models the features come from, and the caller's cancel poll. */
 typedef struct feature_models {
     rvc_base_models base;
     int version, f0;
+    const rvc_dataset_options *o;
 } feature_models;
+
+static int cancel_check(const feature_models *fm, vc_error *err)
+{
+    if (fm->o->cancelled && fm->o->cancelled(fm->o->ctx))
+        return vc_fail(err, VC_ERR_CANCELLED, "training set preparation cancelled");
+    return 0;
+}
 
 static void feature_models_free(feature_models *fm) { rvc_base_models_free(&fm->base); }
 
@@ -45,9 +53,10 @@ static int feature_models_open(feature_models *fm, const rvc_dataset_options *o,
 {
     fm->version = o->version;
     fm->f0 = o->f0;
+    fm->o = o;
     if (rvc_base_models_open(&fm->base, o->weights_root, o->f0, err) != 0) return -1;
-    if (o->version == 1 && (fm->base.hubert.final_dim <= 0 || fm->base.hubert.layers < 9))
-        return vc_fail(err, VC_ERR_WEIGHTS_MISSING, "%s has no final_proj or fewer than 9 layers (v1 needs both)", RVC_HUBERT_FILE);
+    if (o->version == 1 && fm->base.hubert.final_dim <= 0)
+        return vc_fail(err, VC_ERR_WEIGHTS_MISSING, "%s has no final_proj (v1 features need it)", RVC_HUBERT_FILE);
     return 0;
 }
 
@@ -186,9 +195,13 @@ static int extract_streams(const feature_models *fm, int sr, piece_streams *s, v
     s->feats = malloc(sizeof(float) * (size_t)s->T * (size_t)fm->base.hubert.embed);
     if (fm->f0) s->f0 = malloc(sizeof(double) * (size_t)(s->n16 / RMVPE_HOP + 1));
     if (!s->feats || (fm->f0 && !s->f0)) return vc_fail(err, VC_ERR_NOMEM, "out of memory (features)");
-    int layer = fm->version == 1 ? 9 : fm->base.hubert.layers;
-    if (hubert_extract(&fm->base.hubert, s->wave16, (int)s->n16, layer, fm->version == 1, s->feats, NULL, NULL, err) != 0) return -1;
-    return fm->f0 ? rmvpe_f0(fm->base.pitch, s->wave16, (int)s->n16, s->f0, err) : 0;
+    int layer = fm->version == 1 ? rvc_v1_layer(fm->base.hubert.layers) : fm->base.hubert.layers;
+    if (cancel_check(fm, err) ||
+        hubert_extract(&fm->base.hubert, s->wave16, (int)s->n16, layer, fm->version == 1, s->feats, NULL, NULL, err) != 0)
+        return -1;
+    if (!fm->f0) return 0;
+    if (cancel_check(fm, err)) return -1;
+    return rmvpe_f0(fm->base.pitch, s->wave16, (int)s->n16, s->f0, err);
 }
 
 /* TextAudioLoaderMultiNSFsid: phone ×2, every stream cut to the shortest (and to 900). */

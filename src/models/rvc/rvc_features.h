@@ -15,6 +15,11 @@
 #define RVC_F0_MIN 50.0
 #define RVC_F0_MAX 1100.0
 #define RVC_INDEX_K 8
+#define RVC_V1_LAYER 9
+
+/* The HuBERT layer v1 models read (through final_proj): 9 of hubert_base's 12; a smaller HuBERT
+ * (the test suites' 3-layer model) gives its last. Training sets and conversion use the same. */
+static inline int rvc_v1_layer(int hubert_layers) { return hubert_layers < RVC_V1_LAYER ? hubert_layers : RVC_V1_LAYER; }
 
 /* f0 [n] in Hz (0 = unvoiced) → pitchf [n] (filled, shifted by key semitones) and coarse
  * pitch [n] in 1..255. With no voiced frame at all nothing is filled (pitch 1 everywhere). */

@@ -193,7 +193,10 @@ int rvc_golden_train(golden_report *r, const char *dir, const json_t *config, co
         cfg.g.phone_dim = ph ? (int)ph->shape[1] : 0;
         cfg.g.f0 = 1;
     }
-    if (rc == 0) rc = rvc_train_step(&G, &D, &cfg, &b, 1, &res, on_tap, &c, err);
+    if (rc == 0) {
+        rvc_train_hooks hooks = {.tap = on_tap, .tap_ctx = &c};
+        rc = rvc_train_step(&G, &D, &cfg, &b, 1, &res, &hooks, err);
+    }
     if (rc == 0) {
         report_results(&c, &res, &b);
         compare_params(&c, &G, &D);

@@ -1,10 +1,13 @@
 /*
- * The RVC v2 training step (see rvc_train.h). The generator graph mirrors
- * SynthesizerTrnMs768NSFsid.forward in training mode: text encoder with pitch (VITS relative
+ * The RVC training step (see rvc_train.h). The generator graph mirrors
+ * SynthesizerTrnMs768NSFsid.forward (v2; Ms256 for v1: only emb_phone's width differs) in
+ * training mode: text encoder with pitch (VITS relative
  * attention encoder) → prior (m_p, logs_p); posterior encoder (1×1 pre, 16-layer WaveNet,
  * proj) on the linear spectrogram → z = m_q + ε·e^logs_q; four mean-only coupling flows with
  * channel flips → z_p; the segment of z at ids_slice → NSF-HiFiGAN decoder driven by the sine
- * source of the matching pitchf segment → y_hat. Each step builds one tape per optimiser
+ * source of the matching pitchf segment → y_hat. Without pitch (the _nono models) the text
+ * encoder has no pitch embedding and the decoder is the plain HiFi-GAN Generator (no sine
+ * source, no noise convs). Each step builds one tape per optimiser
  * (see nn/tape.h): the D tape sees y_hat as a constant, the G tape sees D as constants.
  */
 #include "models/rvc/rvc_train.h"
@@ -92,7 +95,8 @@ static int text_encoder(rvc_graph *g, const gen_io *io, int *m_p, int *logs_p)
     int D = g->t->nodes[w].dims[1]; /* Linear [H, D] = 1×1 conv (dims [H, D, 1, 1]) */
     ag_conv_desc d1 = {1, 1, 0, 0, 1};
     int x = ag_conv(g->t, phone_const(g, b, D), w, rvc_graph_param(g, "enc_p.emb_phone.bias"), &d1);
-    x = ag_add(g->t, x, ag_embedding(g->t, rvc_graph_param(g, "enc_p.emb_pitch.weight"), b->pitch, b->B, b->T));
+    if (io->c->g.f0) /* TextEncoder(f0=False) of the _nono models has no pitch embedding */
+        x = ag_add(g->t, x, ag_embedding(g->t, rvc_graph_param(g, "enc_p.emb_pitch.weight"), b->pitch, b->B, b->T));
     x = ag_leaky_relu(g->t, ag_scale(g->t, x, sqrtf((float)H)), 0.1f);
     x = ag_mask(g->t, ag_mask(g->t, x, io->x_mask), io->x_mask);
     for (int l = 0; l < io->c->g.n_layers; l++) {
@@ -207,7 +211,7 @@ static int decoder(rvc_graph *g, const gen_io *io, int z_slice)
     char p[96];
     int upp = 1;
     for (int i = 0; i < c->n_ups; i++) upp *= c->upsample_rates[i];
-    int har = harmonic_source(g, io, upp);
+    int har = c->f0 ? harmonic_source(g, io, upp) : -1; /* without pitch: the plain HiFi-GAN Generator */
     int x = ag_add(g->t, rvc_graph_conv(g, z_slice, "dec.conv_pre", 1, 1, 3, 3), rvc_graph_conv(g, io->g, "dec.cond", 1, 1, 0, 0));
     for (int i = 0; i < c->n_ups; i++) {
         int u = c->upsample_rates[i], k = c->upsample_kernels[i], sf = 1;
@@ -215,9 +219,11 @@ static int decoder(rvc_graph *g, const gen_io *io, int z_slice)
         snprintf(p, sizeof p, "dec.ups.%d", i);
         x = ag_conv_transpose(g->t, ag_leaky_relu(g->t, x, 0.1f), rvc_graph_weight(g, p), rvc_graph_param(g, "%s.bias", p), u,
                               (k - u) / 2);
-        snprintf(p, sizeof p, "dec.noise_convs.%d", i);
-        int src = i + 1 < c->n_ups ? rvc_graph_conv(g, har, p, sf, 1, sf / 2, sf / 2) : rvc_graph_conv(g, har, p, 1, 1, 0, 0);
-        x = ag_add(g->t, x, src);
+        if (c->f0) {
+            snprintf(p, sizeof p, "dec.noise_convs.%d", i);
+            int src = i + 1 < c->n_ups ? rvc_graph_conv(g, har, p, sf, 1, sf / 2, sf / 2) : rvc_graph_conv(g, har, p, 1, 1, 0, 0);
+            x = ag_add(g->t, x, src);
+        }
         int xs = -1;
         for (int j = 0; j < c->n_kernels; j++) {
             int r = resblock1(g, c, x, i * c->n_kernels + j, j);
@@ -309,10 +315,13 @@ static int sum2(ag_tape *t, int acc, int x) { return acc < 0 ? x : ag_add(t, acc
 
 /* D(wave, y_hat.detach()) → loss_disc → backward → AdamW(D). */
 static int d_step(rvc_paramset *D, const rvc_train_config *c, int B, const float *wave, const float *y_hat, int step,
-                  rvc_train_result *res, rvc_train_tap tap, void *ctx, char *missing, size_t missing_size)
+                  rvc_train_result *res, const rvc_train_hooks *h, char *missing, size_t missing_size, int *cancelled)
 {
+    rvc_train_tap tap = h ? h->tap : NULL;
+    void *ctx = h ? h->tap_ctx : NULL;
     ag_tape t;
     ag_tape_init(&t);
+    ag_tape_set_cancel(&t, h ? &h->cancel : NULL);
     rvc_graph g = {.t = &t, .ps = D, .train = 1};
     rvc_disc_out r, f;
     int L = c->segment_samples, loss = -1;
@@ -326,11 +335,14 @@ static int d_step(rvc_paramset *D, const rvc_train_config *c, int B, const float
         res->loss_disc = t.nodes[loss].val[0];
         rvc_paramset_zero_grad(D);
         ag_backward(&t, loss);
-        res->grad_norm_d = rvc_paramset_grad_norm(D);
-        rvc_paramset_adamw(D, &c->opt, step);
+        if (ag_ok(&t)) { /* a cancelled walk leaves partial gradients: no update */
+            res->grad_norm_d = rvc_paramset_grad_norm(D);
+            rvc_paramset_adamw(D, &c->opt, step);
+        }
     }
     rc = rc == 0 && loss >= 0 && ag_ok(&t) ? 0 : -1;
     if (g.missing[0]) snprintf(missing, missing_size, "%s", g.missing);
+    *cancelled |= t.cancelled;
     ag_tape_free(&t);
     return rc;
 }
@@ -385,31 +397,40 @@ static void tap_generator(rvc_train_tap tap, void *ctx, ag_tape *t, const gen_io
 }
 
 int rvc_train_step(rvc_paramset *G, rvc_paramset *D, const rvc_train_config *c, const rvc_train_batch *b, int step,
-                   rvc_train_result *res, rvc_train_tap tap, void *tap_ctx, vc_error *err)
+                   rvc_train_result *res, const rvc_train_hooks *hooks, vc_error *err)
 {
+    rvc_train_tap tap = hooks ? hooks->tap : NULL;
+    void *tap_ctx = hooks ? hooks->tap_ctx : NULL;
+    int cancelled = 0;
     memset(res, 0, sizeof *res);
     gen_io io = {.c = c, .b = b, .x_mask = length_mask(b->phone_lengths, b->B, b->T),
                  .y_mask = length_mask(b->spec_lengths, b->B, b->T)};
     mel_data md = {0};
     ag_tape t;
     ag_tape_init(&t);
+    ag_tape_set_cancel(&t, hooks ? &hooks->cancel : NULL);
     rvc_graph g = {.t = &t, .ps = G, .train = 1};
     gen_nodes gn;
     int rc = io.x_mask && io.y_mask && mel_targets(c, b, &md, tap, tap_ctx) == 0 ? 0 : -1;
     if (rc == 0) rc = generator(&g, &io, &gn);
     if (rc == 0) {
         tap_generator(tap, tap_ctx, &t, &io, &gn);
-        rc = d_step(D, c, b->B, md.wave_slice, t.nodes[gn.y_hat].val, step, res, tap, tap_ctx, g.missing, sizeof g.missing);
+        rc = d_step(D, c, b->B, md.wave_slice, t.nodes[gn.y_hat].val, step, res, hooks, g.missing, sizeof g.missing,
+                    &cancelled);
     }
     int all = rc == 0 ? g_losses(&g, D, c, b, &io, &gn, &md, res, tap, tap_ctx) : -1;
     if (all >= 0) {
         rvc_paramset_zero_grad(G);
         ag_backward(&t, all);
-        res->grad_norm_g = rvc_paramset_grad_norm(G);
-        rvc_paramset_adamw(G, &c->opt, step);
+        if (ag_ok(&t)) {
+            res->grad_norm_g = rvc_paramset_grad_norm(G);
+            rvc_paramset_adamw(G, &c->opt, step);
+        }
     }
     if (rc == 0 && (all < 0 || !ag_ok(&t))) rc = -1;
-    if (rc)
+    cancelled |= t.cancelled;
+    if (rc && cancelled) rc = vc_fail(err, VC_ERR_CANCELLED, "RVC training step cancelled");
+    else if (rc)
         rc = g.missing[0] ? vc_fail(err, VC_ERR_INVALID_FORMAT, "RVC training: parameter '%s' missing", g.missing)
                           : vc_fail(err, VC_ERR_NOMEM, "RVC training step failed (out of memory or bad shapes)");
     ag_tape_free(&t);

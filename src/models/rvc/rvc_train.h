@@ -19,7 +19,8 @@
 #include "nn/optim.h"
 
 typedef struct rvc_train_config {
-    rvc_synth_config g;
+    rvc_synth_config g;  /* g.f0 = 0: the _nono synthesizer (no pitch embedding, plain HiFi-GAN) */
+    int version;         /* 1 or 2: the exported model's "version" (the layout follows phone_dim) */
     int spec_channels, segment_samples, hop, n_fft, n_mels;
     float c_mel, c_kl;
     nn_adamw opt;
@@ -33,13 +34,13 @@ typedef struct rvc_train_config {
 typedef struct rvc_train_batch {
     int B, T, wave_len;
     const float *phone;                  /* [B, T, phone_dim] */
-    const int64_t *phone_lengths, *pitch; /* [B], [B, T] */
-    const float *pitchf;                 /* [B, T] Hz */
+    const int64_t *phone_lengths, *pitch; /* [B], [B, T] (pitch unused when c->g.f0 = 0) */
+    const float *pitchf;                 /* [B, T] Hz (unused when c->g.f0 = 0) */
     const float *spec;                   /* [B, spec_channels, T] */
     const int64_t *spec_lengths, *sid, *ids_slice; /* [B] each */
     const float *wave;                   /* [B, 1, wave_len] */
     const float *eps_posterior;          /* [B, inter, T] */
-    const float *eps_sine;               /* [B, segment_samples] */
+    const float *eps_sine;               /* [B, segment_samples] (unused when c->g.f0 = 0) */
 } rvc_train_batch;
 
 typedef struct rvc_train_result {
@@ -49,8 +50,18 @@ typedef struct rvc_train_result {
 
 typedef void (*rvc_train_tap)(void *ctx, const char *name, const float *data, size_t n);
 
+/* Optional hooks of one step (NULL = none): a tap that sees every named intermediate (the
+ * golden case), and cancellation polled between tape ops in forward and backward (nn/tape.h).
+ * A cancelled step fails with VC_ERR_CANCELLED; G and D may then hold a half-made update (D is
+ * updated before G's forward ends), so the caller drops them and resumes from a checkpoint. */
+typedef struct rvc_train_hooks {
+    rvc_train_tap tap;
+    void *tap_ctx;
+    ag_cancel cancel;
+} rvc_train_hooks;
+
 int rvc_train_step(rvc_paramset *G, rvc_paramset *D, const rvc_train_config *c, const rvc_train_batch *b, int step,
-                   rvc_train_result *res, rvc_train_tap tap, void *tap_ctx, vc_error *err);
+                   rvc_train_result *res, const rvc_train_hooks *hooks, vc_error *err);
 
 /* ---- the discriminator (rvc_disc.c): MultiPeriodDiscriminatorV2 on x [B, 1, L] ---- */
 #define RVC_DISC_MAX 17

@@ -14,9 +14,8 @@
 
 #include "models/rvc/rvc_dataset.h"
 #include "models/rvc/rvc_engine.h"
-#include "models/rvc/rvc_import.h"
 #include "models/rvc/rvc_index_build.h"
-#include "store/store.h"
+#include "store/store.h" /* vc_mkdirs: a filesystem helper, no database */
 
 /* One full-size v2 48k step (G + D, batch 4, 2 cores), measured by `voiceclone bench rvc train`
  * (docs/PERFORMANCE.md). Scaled linearly with the batch size for estimates. */
@@ -28,7 +27,7 @@
 
 void rvc_train_recipe_default(rvc_train_recipe *r)
 {
-    *r = (rvc_train_recipe){.sample_rate = 48000, .version = 2, .epochs = 0, .batch_size = 4,
+    *r = (rvc_train_recipe){.sample_rate = 48000, .version = 2, .f0 = 1, .epochs = 0, .batch_size = 4,
                             .save_every_steps = 50, .learning_rate = 1e-4, .seed = 1234, .tiny = 0};
 }
 
@@ -84,6 +83,12 @@ static int on_dataset_progress(void *ctx, const char *name, double fraction)
     const char *message = slicing ? "Slicing the recording at silences..." : "Extracting pitch and content features...";
     return s->on_phase && s->on_phase(s->ctx, "feature extraction", slicing ? 0.1 * fraction : 0.1 + 0.9 * fraction,
                                       message);
+}
+
+static int on_dataset_cancelled(void *ctx)
+{
+    const rvc_train_job_spec *s = ((dataset_progress *)ctx)->s;
+    return s->cancel_requested && s->cancel_requested(s->ctx);
 }
 
 /* One file of the set: decoded, the caller's preprocessing, resampled to rate (0: keep its own). */
@@ -145,8 +150,9 @@ static int build_dataset(const rvc_train_job_spec *s, rvc_dataset *set, vc_error
     if (rc == 0) rc = phase(s, "feature extraction", 0, "Slicing the recording at silences...", err);
     if (rc == 0) {
         dataset_progress dp = {s};
-        rvc_dataset_options o = {.sr = s->recipe->sample_rate, .version = s->recipe->version, .f0 = 1,
-                                 .weights_root = s->weights_root, .progress = on_dataset_progress, .ctx = &dp};
+        rvc_dataset_options o = {.sr = s->recipe->sample_rate, .version = s->recipe->version, .f0 = s->recipe->f0,
+                                 .weights_root = s->weights_root, .progress = on_dataset_progress,
+                                 .cancelled = on_dataset_cancelled, .ctx = &dp};
         rc = rvc_dataset_prepare_audio(buf.samples, (int64_t)buf.frames, buf.sample_rate, &o, set, err);
     }
     audio_buffer_free(&buf);
@@ -159,7 +165,12 @@ static int load_or_build_dataset(const rvc_train_job_spec *s, rvc_dataset *set, 
     work_path(s, "dataset.safetensors", path, sizeof path);
     if (access(path, R_OK) == 0) {
         vc_error ignored;
-        if (rvc_dataset_load(set, path, &ignored) == 0) return phase(s, "feature extraction", 1, "Reusing the prepared set", err);
+        const rvc_train_recipe *r = s->recipe;
+        if (rvc_dataset_load(set, path, &ignored) == 0) {
+            if (set->sr == r->sample_rate && set->version == r->version && set->f0 == r->f0)
+                return phase(s, "feature extraction", 1, "Reusing the prepared set", err);
+            rvc_dataset_free(set); /* prepared for another rate, version or pitch setting */
+        }
         unlink(path); /* damaged by a crash mid-write cannot happen (atomic), but a bad disk can */
     }
     if (build_dataset(s, set, err)) return -1;
@@ -181,9 +192,12 @@ static double now_seconds(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* The official pretrained file for the recipe: <dir>/[f0]{G,D}<rate>k.pth. */
 static void pretrained_path(const rvc_train_job_spec *s, char kind, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/%s/f0%c%dk.pth", s->weights_root, RVC_PRETRAINED_DIR, kind, s->recipe->sample_rate / 1000);
+    const rvc_train_recipe *r = s->recipe;
+    snprintf(out, cap, "%s/%s/%s%c%dk.pth", s->weights_root, r->version == 1 ? RVC_PRETRAINED_V1_DIR : RVC_PRETRAINED_DIR,
+             r->f0 ? "f0" : "", kind, r->sample_rate / 1000);
 }
 
 static int open_trainer(const rvc_train_job_spec *s, const rvc_dataset *set, rvc_train_config *cfg, rvc_trainer **t,
@@ -194,19 +208,37 @@ static int open_trainer(const rvc_train_job_spec *s, const rvc_dataset *set, rvc
     pretrained_path(s, 'G', g, sizeof g);
     pretrained_path(s, 'D', d, sizeof d);
     int have_pretrained = !s->recipe->tiny && access(g, R_OK) == 0 && access(d, R_OK) == 0;
-    int rc = s->recipe->tiny ? rvc_train_config_tiny(set->sr, set->phone_dim, cfg, err)
-                             : rvc_train_config_default(set->sr, set->phone_dim, cfg, err);
+    int rc = s->recipe->tiny ? rvc_train_config_tiny(set->sr, set->version, set->phone_dim, set->f0, cfg, err)
+                             : rvc_train_config_default(set->sr, set->version, set->phone_dim, set->f0, cfg, err);
     if (rc) return -1;
     if (!s->recipe->tiny) cfg->opt.lr = (float)s->recipe->learning_rate;
     rvc_trainer_options o = {.dir = dir, .pretrained_g = have_pretrained ? g : NULL,
                              .pretrained_d = have_pretrained ? d : NULL, .epochs = s->recipe->epochs,
                              .batch_size = s->recipe->batch_size, .save_every_steps = s->recipe->save_every_steps,
-                             .seed = s->recipe->seed, .config = cfg};
+                             .seed = s->recipe->seed, .config = cfg,
+                             .cancel = {.requested = s->cancel_requested, .ctx = s->ctx}};
     return rvc_trainer_open(t, set, &o, err);
 }
 
+/* The training-set report from the set and the measured first step of this run. */
+static int report_set(const rvc_train_job_spec *s, const rvc_dataset *set, const rvc_trainer_status *st, double step_seconds,
+                      rvc_train_outcome *o, vc_error *err)
+{
+    rvc_train_report *r = &o->report;
+    r->speech_seconds = dataset_seconds(set);
+    r->pieces = set->n;
+    r->epochs = st->epochs;
+    r->steps_per_epoch = st->epochs > 0 ? (int)(st->total_steps / st->epochs) : 0;
+    r->step_seconds = step_seconds;
+    r->epoch_seconds = step_seconds * r->steps_per_epoch;
+    r->remaining_seconds = step_seconds * (double)(st->total_steps - st->step);
+    if (s->on_report && s->on_report(s->ctx, r)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
+    return 0;
+}
+
 /* Steps until done, cancelled or asked to stop (after at least one step). */
-static int train_steps(const rvc_train_job_spec *s, rvc_trainer *t, rvc_train_outcome *o, vc_error *err)
+static int train_steps(const rvc_train_job_spec *s, const rvc_dataset *set, rvc_trainer *t, rvc_train_outcome *o,
+                       vc_error *err)
 {
     if (phase(s, "training", 0, "Training...", err)) return -1;
     double t0 = now_seconds();
@@ -218,12 +250,19 @@ static int train_steps(const rvc_train_job_spec *s, rvc_trainer *t, rvc_train_ou
             o->stopped_early = 1;
             return rvc_trainer_checkpoint(t, err);
         }
+        double started = now_seconds();
         int rc = rvc_trainer_step(t, err);
         if (rc < 0) return -1;
         if (rc == 1) return 0;
         done_here++;
         rvc_trainer_status_get(t, &st);
         double per_step = (now_seconds() - t0) / (double)done_here;
+        /* The report's step time is the second step's: the first also creates every oneDNN primitive
+         * and touches fresh memory (tens of times slower at tiny sizes, ≈ 1.7× at full size). A run of
+         * one step reports that one. */
+        int last = st.step >= st.total_steps;
+        if ((done_here == 2 || (done_here == 1 && last)) && report_set(s, set, &st, now_seconds() - started, o, err))
+            return -1;
         double eta = per_step * (double)(st.total_steps - st.step);
         if (s->on_step && s->on_step(s->ctx, &st, eta)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
     }
@@ -334,7 +373,7 @@ int rvc_train_pipeline_run(const rvc_train_job_spec *s, rvc_train_outcome *o, vc
         rc = phase(s, "feature extraction", 1, msg, err);
     }
     if (rc == 0) rc = open_trainer(s, &set, &cfg, &t, err);
-    if (rc == 0) rc = train_steps(s, t, o, err);
+    if (rc == 0) rc = train_steps(s, &set, t, o, err);
     if (rc == 0) rc = summarise(t, s, o->audio_seconds, o, err);
     if (rc == 0) rc = build_index(s, &set, err);
     if (rc == 0) rc = export_model(s, t, o, err);
@@ -342,23 +381,4 @@ int rvc_train_pipeline_run(const rvc_train_job_spec *s, rvc_train_outcome *o, vc
     rvc_trainer_free(t);
     rvc_dataset_free(&set);
     return rc;
-}
-
-int rvc_train_add_to_library(store *s, const char *user_id, const char *name, const char *model_id, const char *work_dir,
-                             const rvc_train_outcome *o, json_t *provenance, store_model *m, vc_error *err)
-{
-    char pth[1400], idx[1400];
-    snprintf(pth, sizeof pth, "%s/model.pth", work_dir);
-    snprintf(idx, sizeof idx, "%s/model.index", work_dir);
-    store_model trained = {.training_duration_minutes = (int)ceil(o->training_seconds / 60.0),
-                           .final_loss = o->final.loss_mel, .training_audio_duration_seconds = o->audio_seconds};
-    snprintf(trained.quality_grade, sizeof trained.quality_grade, "%s", o->grade);
-    json_object_set_new(provenance, "steps", json_integer((json_int_t)o->steps));
-    json_object_set_new(provenance, "epochs_done", json_integer(o->epochs_done));
-    json_object_set_new(provenance, "final_loss_mel", json_real(o->final.loss_mel));
-    json_object_set_new(provenance, "stopped_early", json_boolean(o->stopped_early));
-    rvc_import_request rq = {.user_id = user_id, .name = name, .model_path = pth,
-                             .index_path = access(idx, R_OK) == 0 ? idx : NULL, .filename = "model.pth",
-                             .model_id = model_id, .trained = &trained, .provenance = provenance};
-    return rvc_import_voice(s, &rq, m, err);
 }

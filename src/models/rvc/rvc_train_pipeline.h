@@ -5,6 +5,7 @@
  * work_dir/trainer; a re-run resumes) → feature index → the voice exported as the official
  * small-model .pth → validation (the exported file is opened by our own engine and converts a
  * few seconds of the training audio). Outputs: work_dir/model.pth and work_dir/model.index.
+ * Nothing here touches the database: the caller stores the result (jobs_train.h).
  *
  * Defaults are chosen from measured speed (docs/PERFORMANCE.md, `voiceclone bench rvc train`):
  * RVC_STEP_SECONDS is one full-size v2 training step at batch 4 on 2 cores; the default number of
@@ -18,15 +19,19 @@
 #include "audio/audio.h"
 #include "base/error.h"
 #include "models/rvc/rvc_trainer.h"
-#include "store/store.h"
 
 #define RVC_TRAIN_MIN_SECONDS 10
 #define RVC_TRAIN_TARGET_MINUTES 45.0
-#define RVC_PRETRAINED_DIR "rvc_pretrained" /* under the weights root: f0G48k.pth, f0D48k.pth */
+/* Under the weights root, the official file names (f0G48k.pth, f0D48k.pth, G48k.pth, … for
+ * 32k/40k/48k): v2's pretrained_v2/ files in rvc_pretrained/, v1's pretrained/ files in
+ * rvc_pretrained_v1/ (`voiceclone models pull rvc-pretrained` installs both). */
+#define RVC_PRETRAINED_DIR "rvc_pretrained"
+#define RVC_PRETRAINED_V1_DIR "rvc_pretrained_v1"
 
 typedef struct rvc_train_recipe {
-    int sample_rate;       /* 48000 (the pretrained files we can install) or 40000 */
-    int version;           /* 2 */
+    int sample_rate;       /* 32000, 40000 or 48000 (default) */
+    int version;           /* 2 (768-dim HuBERT features, default) or 1 (256-dim, final_proj) */
+    int f0;                /* 1: pitch-guided model (default); 0: no pitch (the _nono models) */
     int epochs, batch_size, save_every_steps;
     double learning_rate;
     uint64_t seed;
@@ -39,6 +44,18 @@ int rvc_train_steps_per_epoch(const rvc_train_recipe *r, double audio_seconds);
 int rvc_train_default_epochs(const rvc_train_recipe *r, double audio_seconds);
 double rvc_train_estimate_seconds(const rvc_train_recipe *r, double audio_seconds);
 
+/* The training-set report, given once a step of the run is measured (the second: the first also
+ * sets up; before the rest of training): how much speech slicing kept, in how many pieces, and
+ * what an epoch will cost. */
+typedef struct rvc_train_report {
+    double speech_seconds;     /* kept after slicing at silences */
+    int pieces;                /* items of the prepared set */
+    int steps_per_epoch, epochs;
+    double step_seconds;       /* the measured second step of this run (the first, when the run has one) */
+    double epoch_seconds;      /* step_seconds × steps_per_epoch */
+    double remaining_seconds;  /* step_seconds × the steps still to run */
+} rvc_train_report;
+
 typedef struct rvc_train_job_spec {
     const char *audio_path, *work_dir, *weights_root;
     /* A training set of several files (used instead of audio_path when n_audio_paths > 0): each is
@@ -47,12 +64,17 @@ typedef struct rvc_train_job_spec {
     const char *const *audio_paths;
     int n_audio_paths;
     const rvc_train_recipe *recipe;
-    /* All optional. Non-zero from on_phase/on_step cancels (VC_ERR_CANCELLED); stop_requested
+    /* All optional. Non-zero from on_phase/on_step/on_report cancels (VC_ERR_CANCELLED); stop_requested
      * ends training early and keeps the model trained so far (after at least one step). */
     int (*preprocess)(void *ctx, audio_buffer *buf, vc_error *err);
     int (*on_phase)(void *ctx, const char *phase, double fraction, const char *message);
     int (*on_step)(void *ctx, const rvc_trainer_status *st, double eta_seconds);
+    int (*on_report)(void *ctx, const rvc_train_report *r);
     int (*stop_requested)(void *ctx);
+    /* Polled often (between tape ops while training, between HuBERT/RMVPE passes while preparing
+     * the set): non-zero ends the run within about a second with VC_ERR_CANCELLED, leaving the
+     * last checkpoint and the prepared set as they were. Must be cheap (an atomic load). */
+    int (*cancel_requested)(void *ctx);
     void *ctx;
 } rvc_train_job_spec;
 
@@ -63,15 +85,10 @@ typedef struct rvc_train_outcome {
     int epochs_done, stopped_early;
     double training_seconds, audio_seconds;
     char grade[4];            /* A–D from the final mel loss (rvc_train_grade) */
+    rvc_train_report report;  /* as given to on_report (zero when this run did no step) */
 } rvc_train_outcome;
 
 int rvc_train_pipeline_run(const rvc_train_job_spec *s, rvc_train_outcome *o, vc_error *err);
-/* work_dir's trained voice (model.pth, model.index) → a model in the library (rvc_import_voice):
- * the row gets the training summary, config.json's "training" the caller's provenance (consent
- * attestation, source audio) plus the run's steps, epochs, final mel loss and whether it was
- * stopped early. model_id: the id announced when training started, or NULL for a new one. */
-int rvc_train_add_to_library(store *s, const char *user_id, const char *name, const char *model_id, const char *work_dir,
-                             const rvc_train_outcome *o, json_t *provenance, store_model *m, vc_error *err);
 /* A–D from the mel loss (45·L1 of log-mels): the same scale as the official logs. */
 const char *rvc_train_grade(double loss_mel);
 

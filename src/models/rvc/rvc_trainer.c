@@ -34,30 +34,38 @@
 /* ---- configuration ---- */
 
 typedef struct rate_preset {
-    int sr, n_fft, hop, n_mels, segment, ups[4], kernels[4];
+    int version, sr, n_fft, hop, n_mels, segment, n_ups, ups[5], kernels[5];
 } rate_preset;
 
+/* The official configs/v1 and configs/v2 JSON files; v2 40k trains with v1/40k.json (the official
+ * webui does the same: there is no v2/40k.json). */
 static const rate_preset PRESETS[] = {
-    {48000, 2048, 480, 128, 17280, {12, 10, 2, 2}, {24, 20, 4, 4}},
-    {40000, 2048, 400, 125, 12800, {10, 10, 2, 2}, {16, 16, 4, 4}},
-    {32000, 1024, 320, 80, 12800, {10, 8, 2, 2}, {20, 16, 4, 4}},
+    {2, 48000, 2048, 480, 128, 17280, 4, {12, 10, 2, 2}, {24, 20, 4, 4}},
+    {2, 40000, 2048, 400, 125, 12800, 4, {10, 10, 2, 2}, {16, 16, 4, 4}},
+    {2, 32000, 1024, 320, 80, 12800, 4, {10, 8, 2, 2}, {20, 16, 4, 4}},
+    {1, 48000, 2048, 480, 128, 11520, 5, {10, 6, 2, 2, 2}, {16, 16, 4, 4, 4}},
+    {1, 40000, 2048, 400, 125, 12800, 4, {10, 10, 2, 2}, {16, 16, 4, 4}},
+    {1, 32000, 1024, 320, 80, 12800, 5, {10, 4, 2, 2, 2}, {16, 16, 4, 4, 4}},
 };
 
-int rvc_train_config_default(int sr, int phone_dim, rvc_train_config *c, vc_error *err)
+int rvc_train_config_default(int sr, int version, int phone_dim, int f0, rvc_train_config *c, vc_error *err)
 {
+    /* MultiPeriodDiscriminatorV2 (v2) adds periods 23 and 37 to MultiPeriodDiscriminator (v1) */
     static const int periods[8] = {2, 3, 5, 7, 11, 17, 23, 37};
     const rate_preset *p = NULL;
     for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++)
-        if (PRESETS[i].sr == sr) p = &PRESETS[i];
-    if (!p) return vc_fail(err, VC_ERR_INVALID_REQUEST, "RVC training: no official configuration for %d Hz (32000, 40000, 48000)", sr);
+        if (PRESETS[i].sr == sr && PRESETS[i].version == version) p = &PRESETS[i];
+    if (!p) return vc_fail(err, VC_ERR_INVALID_REQUEST, "RVC training: no official configuration for v%d at %d Hz "
+                           "(v1 or v2 at 32000, 40000, 48000)", version, sr);
     memset(c, 0, sizeof *c);
     c->g = (rvc_synth_config){.inter = 192, .hidden = 192, .filter = 768, .n_heads = 2, .n_layers = 6, .kernel = 3,
                               .n_kernels = 3, .resblock_kernels = {3, 7, 11},
-                              .resblock_dilations = {{1, 3, 5}, {1, 3, 5}, {1, 3, 5}}, .n_ups = 4,
+                              .resblock_dilations = {{1, 3, 5}, {1, 3, 5}, {1, 3, 5}}, .n_ups = p->n_ups,
                               .upsample_initial = 512, .spk_embed_dim = 109, .gin = 256, .sr = sr,
-                              .phone_dim = phone_dim, .f0 = 1};
-    memcpy(c->g.upsample_rates, p->ups, sizeof p->ups);
-    memcpy(c->g.upsample_kernels, p->kernels, sizeof p->kernels);
+                              .phone_dim = phone_dim, .f0 = f0 != 0};
+    memcpy(c->g.upsample_rates, p->ups, sizeof(int) * (size_t)p->n_ups);
+    memcpy(c->g.upsample_kernels, p->kernels, sizeof(int) * (size_t)p->n_ups);
+    c->version = version;
     c->spec_channels = p->n_fft / 2 + 1;
     c->segment_samples = p->segment;
     c->hop = p->hop;
@@ -66,16 +74,16 @@ int rvc_train_config_default(int sr, int phone_dim, rvc_train_config *c, vc_erro
     c->c_mel = 45.0f;
     c->c_kl = 1.0f;
     c->opt = (nn_adamw){1e-4f, 0.8f, 0.99f, 1e-9f, 0.01f};
-    memcpy(c->disc_periods, periods, sizeof periods);
-    c->n_periods = 8;
+    c->n_periods = version == 1 ? 6 : 8;
+    memcpy(c->disc_periods, periods, sizeof(int) * (size_t)c->n_periods);
     c->disc_divisor = 1;
     c->lr_decay = 0.999875;
     return 0;
 }
 
-int rvc_train_config_tiny(int sr, int phone_dim, rvc_train_config *c, vc_error *err)
+int rvc_train_config_tiny(int sr, int version, int phone_dim, int f0, rvc_train_config *c, vc_error *err)
 {
-    if (rvc_train_config_default(sr, phone_dim, c, err)) return -1;
+    if (rvc_train_config_default(sr, version, phone_dim, f0, c, err)) return -1;
     c->g.inter = 8;
     c->g.hidden = 16;
     c->g.filter = 32;
@@ -108,12 +116,11 @@ static int check_config(const rvc_train_config *c, const rvc_dataset *set, vc_er
 static int check_set(const rvc_dataset *set, vc_error *err)
 {
     if (!set || set->n < 1 || !set->items) return vc_fail(err, VC_ERR_INVALID_REQUEST, "RVC training: the training set is empty");
-    if (!set->f0) return vc_fail(err, VC_ERR_INVALID_REQUEST, "RVC training: models without pitch (f0 = 0) are not supported");
     if (set->phone_dim != 768 && set->phone_dim != 256 && set->phone_dim < 1)
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "RVC training: bad content dimension %d", set->phone_dim);
     for (int i = 0; i < set->n; i++) {
         const rvc_train_item *it = &set->items[i];
-        if (it->frames < 2 || !it->phone || !it->pitch || !it->pitchf || !it->wave)
+        if (it->frames < 2 || !it->phone || (set->f0 && (!it->pitch || !it->pitchf)) || !it->wave)
             return vc_fail(err, VC_ERR_INVALID_REQUEST, "RVC training: item %d is empty or lacks pitch/features", i);
     }
     return 0;
@@ -220,8 +227,10 @@ static void batch_copy_item(batch_buf *bb, const rvc_trainer *t, int i, int item
     const rvc_train_config *c = &t->cfg;
     int T = bb->b.T, F = it->frames, D = t->set->phone_dim, K = c->spec_channels;
     memcpy(bb->phone + (size_t)i * T * D, it->phone, sizeof(float) * (size_t)F * D);
-    memcpy(bb->pitch + (size_t)i * T, it->pitch, sizeof(int64_t) * (size_t)F);
-    memcpy(bb->pitchf + (size_t)i * T, it->pitchf, sizeof(float) * (size_t)F);
+    if (t->set->f0) { /* a no-pitch set has none: its batches keep zeros the graph never reads */
+        memcpy(bb->pitch + (size_t)i * T, it->pitch, sizeof(int64_t) * (size_t)F);
+        memcpy(bb->pitchf + (size_t)i * T, it->pitchf, sizeof(float) * (size_t)F);
+    }
     for (int k = 0; k < K; k++)
         memcpy(bb->spec + ((size_t)i * K + k) * T, t->spec[item] + (size_t)k * F, sizeof(float) * (size_t)F);
     memcpy(bb->wave + (size_t)i * bb->b.wave_len, it->wave, sizeof(float) * (size_t)F * c->hop);
@@ -322,9 +331,10 @@ static int open_inner(rvc_trainer *t, const rvc_dataset *set, const rvc_trainer_
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "RVC training: epochs and batch size must be at least 1");
     if (check_set(set, err)) return -1;
     if (o->config) t->cfg = *o->config;
-    else if (rvc_train_config_default(set->sr, set->phone_dim, &t->cfg, err)) return -1;
+    else if (rvc_train_config_default(set->sr, set->version, set->phone_dim, set->f0, &t->cfg, err)) return -1;
     t->cfg.g.phone_dim = set->phone_dim;
-    t->cfg.g.f0 = 1;
+    t->cfg.g.f0 = set->f0 != 0; /* the set decides: a pitch-less set trains a _nono synthesizer */
+    t->cfg.version = set->version;
     if (t->cfg.lr_decay <= 0) t->cfg.lr_decay = 0.999875;
     if (t->cfg.disc_divisor < 1) t->cfg.disc_divisor = 1;
     if (check_config(&t->cfg, set, err)) return -1;
@@ -334,6 +344,7 @@ static int open_inner(rvc_trainer *t, const rvc_dataset *set, const rvc_trainer_
     t->batch_size = o->batch_size;
     t->save_every = o->save_every_steps;
     t->seed = o->seed;
+    t->cancel = o->cancel;
     t->dir = strdup(o->dir);
     t->steps_per_epoch = count_steps(set, o->batch_size);
     t->plan = malloc(sizeof(int) * (size_t)t->steps_per_epoch * o->batch_size);
@@ -410,6 +421,7 @@ static int history_append(rvc_trainer *t, const rvc_train_result *r)
 
 int rvc_trainer_step(rvc_trainer *t, vc_error *err)
 {
+    if (t->torn) return vc_fail(err, VC_ERR_INTERNAL, "RVC training: an earlier step failed midway; reopen the trainer");
     if (t->epoch > t->epochs) return 1;
     if (t->plan_epoch != t->epoch && build_plan(t, t->epoch, err)) return -1;
     batch_buf bb;
@@ -418,9 +430,13 @@ int rvc_trainer_step(rvc_trainer *t, vc_error *err)
     c.opt.lr = (float)(t->cfg.opt.lr * pow(t->lr_decay, t->epoch - 1));
     rvc_train_result res;
     double t0 = now_seconds();
-    int rc = rvc_train_step(&t->G, &t->D, &c, &bb.b, (int)(t->step + 1), &res, NULL, NULL, err);
+    rvc_train_hooks hooks = {.cancel = t->cancel};
+    int rc = rvc_train_step(&t->G, &t->D, &c, &bb.b, (int)(t->step + 1), &res, &hooks, err);
     batch_free(&bb);
-    if (rc) return vc_error_wrap(err, "RVC training step %lld", (long long)t->step + 1);
+    if (rc) {
+        t->torn = 1;
+        return err->code == VC_ERR_CANCELLED ? -1 : vc_error_wrap(err, "RVC training step %lld", (long long)t->step + 1);
+    }
     t->seconds += now_seconds() - t0;
     t->steps_here++;
     if (history_append(t, &res)) return vc_fail(err, VC_ERR_NOMEM, "out of memory (loss history)");

@@ -11,7 +11,8 @@
  * rvc_trainer_open resumes from it when present: the loss curve after a restart is the one an
  * uninterrupted run would have drawn (same seed, same thread count).
  * Fresh training starts from the official pretrained G/D (f0G48k.pth / f0D48k.pth style
- * files) when given, from seeded random weights otherwise.
+ * files; G48k.pth / D48k.pth for sets without pitch) when given, from seeded random weights
+ * otherwise. The set decides pitch (set->f0) and the exported version (set->version).
  */
 #ifndef VC_MODELS_RVC_TRAINER_H
 #define VC_MODELS_RVC_TRAINER_H
@@ -32,6 +33,11 @@ typedef struct rvc_trainer_options {
     /* Model size: 0 = the official full v2/v1 config for the set's rate; tests pass a tiny
      * synthesizer/discriminator (same layout, fewer channels) through these. */
     const rvc_train_config *config;
+    /* Polled between tape ops (forward and backward): a request ends the running step within
+     * one op with VC_ERR_CANCELLED. The trainer is then only good for rvc_trainer_free: its
+     * in-memory state may hold half a step, and rvc_trainer_checkpoint refuses to write it; the
+     * checkpoint on disk stays the latest finished one. requested == NULL: never cancelled. */
+    ag_cancel cancel;
 } rvc_trainer_options;
 
 typedef struct rvc_trainer_status {
@@ -43,15 +49,17 @@ typedef struct rvc_trainer_status {
 
 typedef struct rvc_trainer rvc_trainer;
 
-/* The official hyperparameters and full model for a rate (48000: configs/v2/48k.json; 40000:
- * v1/40k.json, which v2 40k models also use; 32000: v2/32k.json) and content dimension
- * (768 v2, 256 v1): AdamW lr 1e-4, betas (0.8, 0.99), eps 1e-9, weight decay 0.01 (torch
- * default), lr_decay 0.999875, c_mel 45, c_kl 1, the eight periods. */
-int rvc_train_config_default(int sr, int phone_dim, rvc_train_config *c, vc_error *err);
+/* The official hyperparameters and full model for a rate and version (configs/v2/48k.json,
+ * v2/32k.json, v1/32k.json, v1/40k.json, v1/48k.json; v2 at 40k uses v1/40k.json as the
+ * official webui does), content dimension (768 v2, 256 v1) and pitch (f0 = 0: the _nono
+ * synthesizer): AdamW lr 1e-4, betas (0.8, 0.99), eps 1e-9, weight decay 0.01 (torch default),
+ * lr_decay 0.999875, c_mel 45, c_kl 1, the periods of MultiPeriodDiscriminator (v1: six) or
+ * MultiPeriodDiscriminatorV2 (v2: eight). */
+int rvc_train_config_default(int sr, int version, int phone_dim, int f0, rvc_train_config *c, vc_error *err);
 
 /* The same layout with a few channels (inter 8, hidden 16, one layer, discriminator ÷ 32,
  * 1024-point STFTs, lr 1e-2): trains in well under a second a step, for the test suites. */
-int rvc_train_config_tiny(int sr, int phone_dim, rvc_train_config *c, vc_error *err);
+int rvc_train_config_tiny(int sr, int version, int phone_dim, int f0, rvc_train_config *c, vc_error *err);
 
 /* The set is borrowed for the trainer's lifetime. Resumes when dir holds a checkpoint. */
 int rvc_trainer_open(rvc_trainer **out, const rvc_dataset *set, const rvc_trainer_options *o, vc_error *err);

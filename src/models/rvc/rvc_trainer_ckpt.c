@@ -80,6 +80,8 @@ static char *state_text(const rvc_trainer *t)
 
 int rvc_trainer_checkpoint(rvc_trainer *t, vc_error *err)
 {
+    if (t->torn) /* never overwrite the last good checkpoint with half a step */
+        return vc_fail(err, VC_ERR_INTERNAL, "RVC training: the last step did not finish; the checkpoint on disk is kept");
     size_t n = 0, cap = (size_t)(t->G.count + t->D.count) * 3;
     nn_tensor_spec *specs = malloc(sizeof *specs * (cap ? cap : 1));
     char *state = state_text(t);

@@ -6,7 +6,8 @@
  *              n_heads, n_layers, kernel, p_dropout, "1", resblock kernels, dilations,
  *              upsample rates, upsample_initial, upsample kernels, spk_embed_dim, gin, sr]
  *              (the 32 is a segment size savee hard-codes; inference ignores it)
- *   "info":    free text ("<epoch>epoch" officially), "sr": "48k", "f0": 1, "version": "v2"
+ *   "info":    free text ("<epoch>epoch" officially), "sr": "48k", "f0": 1 (0 without pitch),
+ *              "version": "v2" or "v1"
  * written by nn/pth_write (atomic: temp file, fsync, rename).
  */
 #include <stdio.h>
@@ -71,7 +72,7 @@ int rvc_trainer_export(const rvc_trainer *t, const char *pth_path, const char *i
     nn_pth_str(p, "sr");
     nn_pth_str(p, sr);
     nn_pth_str(p, "f0");
-    nn_pth_int(p, 1);
+    nn_pth_int(p, t->cfg.g.f0 ? 1 : 0);
     nn_pth_str(p, "version");
     nn_pth_str(p, t->set->version == 1 ? "v1" : "v2");
     nn_pth_end(p);

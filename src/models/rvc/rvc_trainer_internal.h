@@ -34,6 +34,8 @@ struct rvc_trainer {
     uint64_t rng;             /* slice starts and noise of the next step */
     rvc_train_result *hist;
     int64_t n_hist, cap_hist;
+    ag_cancel cancel;         /* rvc_trainer_options.cancel */
+    int torn;                 /* a step failed midway: G/D/moments may be half updated */
     /* this process only */
     double seconds;
     int64_t steps_here;

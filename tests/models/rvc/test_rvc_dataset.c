@@ -78,7 +78,7 @@ static float *make_voice(int rate, int64_t *n)
 
 static rvc_dataset_options options(int (*progress)(void *, const char *, double))
 {
-    return (rvc_dataset_options){SR, 2, 1, WEIGHTS, progress, NULL};
+    return (rvc_dataset_options){.sr = SR, .version = 2, .f0 = 1, .weights_root = WEIGHTS, .progress = progress};
 }
 
 static int setup(void **state)
@@ -264,6 +264,27 @@ static void progress_cancels(void **state)
     free(x);
 }
 
+/* The cancel poll runs before each piece's HuBERT pass and again before its RMVPE pass: a request
+ * seen at the second poll stops inside the first piece. */
+static int cancel_on_second_poll(void *ctx) { return ++*(int *)ctx >= 2; }
+
+static void cancel_between_hubert_and_rmvpe(void **state)
+{
+    int64_t n;
+    float *x = make_voice(SR, &n);
+    rvc_dataset d;
+    rvc_dataset_options o = options(NULL);
+    int polls = 0;
+    o.cancelled = cancel_on_second_poll;
+    o.ctx = &polls;
+    vc_error err;
+    assert_int_equal(rvc_dataset_prepare_audio(x, n, SR, &o, &d, &err), -1);
+    assert_int_equal(err.code, VC_ERR_CANCELLED);
+    assert_int_equal(polls, 2);
+    assert_null(d.items);
+    free(x);
+}
+
 static void file_at_another_rate_and_missing_models(void **state)
 {
     char path[128];
@@ -299,6 +320,7 @@ int main(void)
         cmocka_unit_test(save_load_round_trip_and_damage),
         cmocka_unit_test(silent_or_broken_audio_is_too_short),
         cmocka_unit_test(progress_cancels),
+        cmocka_unit_test(cancel_between_hubert_and_rmvpe),
         cmocka_unit_test(file_at_another_rate_and_missing_models),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -5,8 +5,11 @@
  *   the training tensor specs match the golden case's G/D files (skipped, and said, when
  *   ../shared/golden is absent); the mel loss falls; a run killed after a checkpoint and
  *   resumed ends bit for bit where an uninterrupted run ends (parameters and loss history);
- *   the exported .pth opens in rvc_engine and converts; bad inputs are clear errors.
+ *   the exported .pth opens in rvc_engine and converts; bad inputs are clear errors; a cancel
+ *   requested mid-step ends the step within a small part of it and leaves the checkpoint; v1 and
+ *   pitch-less (_nono) models train, export and convert.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "models/rvc/rvc_engine.h"
@@ -98,7 +102,7 @@ static rvc_train_config tiny_config(float lr)
 {
     rvc_train_config c;
     vc_error err;
-    assert_int_equal(rvc_train_config_tiny(SR, PHONE_DIM, &c, &err), 0);
+    assert_int_equal(rvc_train_config_tiny(SR, 2, PHONE_DIM, 1, &c, &err), 0);
     c.opt.lr = lr;
     return c;
 }
@@ -180,7 +184,7 @@ static void training_specs_match_the_golden_case(void **state)
     }
     rvc_train_config c;
     vc_error err;
-    assert_int_equal(rvc_train_config_default(48000, 768, &c, &err), 0);
+    assert_int_equal(rvc_train_config_default(48000, 2, 768, 1, &c, &err), 0);
     c.g.inter = c.g.hidden = 32;
     c.g.filter = 64;
     c.g.n_layers = 2;
@@ -196,7 +200,7 @@ static void training_specs_match_the_golden_case(void **state)
     expect_specs_match(path, specs, n);
     free(specs);
     /* the full-size counts of the brief: G ≈ 37.6 M (with enc_q), D ≈ 71.4 M */
-    assert_int_equal(rvc_train_config_default(48000, 768, &c, &err), 0);
+    assert_int_equal(rvc_train_config_default(48000, 2, 768, 1, &c, &err), 0);
     int64_t total = 0;
     n = rvc_generator_tensor_specs(&c.g, c.spec_channels, &specs);
     for (size_t i = 0; i < n; i++) {
@@ -317,6 +321,162 @@ static void killed_and_resumed_run_matches(void **state)
     free_set(&set);
 }
 
+/* ---- v1 and no-pitch models ---- */
+
+/* The set as a v1 (the tiny HuBERT's final_proj width, 32) and/or pitch-less set: features cut
+ * to dim columns, pitch dropped. */
+static void derive_set(rvc_dataset *set, int version, int dim, int f0)
+{
+    for (int i = 0; i < set->n; i++) {
+        rvc_train_item *it = &set->items[i];
+        for (int t = 0; t < it->frames; t++) memmove(it->phone + (size_t)t * dim, it->phone + (size_t)t * PHONE_DIM, sizeof(float) * dim);
+        if (!f0) {
+            free(it->pitch); free(it->pitchf);
+            it->pitch = NULL;
+            it->pitchf = NULL;
+        }
+    }
+    set->version = version;
+    set->phone_dim = dim;
+    set->f0 = f0;
+}
+
+/* Trains a few steps, exports, and the engine opens the file as that kind of model and converts. */
+static void train_export_convert(int version, int f0)
+{
+    rvc_dataset set;
+    make_set(&set);
+    int dim = version == 1 ? 32 : PHONE_DIM;
+    derive_set(&set, version, dim, f0);
+    rvc_train_config c;
+    vc_error err = {0};
+    assert_int_equal(rvc_train_config_tiny(SR, version, dim, f0, &c, &err), 0);
+    assert_int_equal(c.n_periods, version == 1 ? 6 : 8);
+    char sub[32], pth[256], weights[128];
+    snprintf(sub, sizeof sub, "v%d-f0-%d", version, f0);
+    rvc_trainer_options o = options(sub, &c, 1, 0);
+    rvc_trainer *t = open_ok(&set, &o);
+    assert_int_equal(rvc_paramset_find(&t->G, "enc_p.emb_pitch.weight") != NULL, f0);
+    assert_int_equal(rvc_paramset_find(&t->G, "dec.m_source.l_linear.weight") != NULL, f0);
+    assert_int_equal(rvc_paramset_find(&t->D, "discriminators.7.conv_post.weight_v") != NULL, version == 2);
+    steps(t, 2);
+    rvc_trainer_status st;
+    rvc_trainer_status_get(t, &st);
+    assert_true(isfinite(st.last.loss_gen_all) && st.last.loss_mel > 0);
+    snprintf(pth, sizeof pth, "%s/%s.pth", TMP, sub);
+    if (rvc_trainer_export(t, pth, NULL, &err)) fail_msg("export: %s", err.message);
+    rvc_voice_info info;
+    if (rvc_voice_inspect(pth, NULL, &info, &err)) fail_msg("inspect: %s", err.message);
+    assert_int_equal(info.version, version);
+    assert_int_equal(info.f0, f0);
+    assert_int_equal(info.phone_dim, dim);
+    snprintf(weights, sizeof weights, "%s/weights", TMP);
+    rvc_engine *e = NULL;
+    if (rvc_engine_open(&e, pth, NULL, weights, &err)) fail_msg("engine: %s", err.message);
+    audio_buffer in = {calloc(8000, sizeof(float)), 8000, 16000}, out;
+    for (size_t i = 0; i < in.frames; i++) in.samples[i] = 0.4f * sinf(2 * (float)M_PI * 180.0f * (float)i / 16000.0f);
+    rvc_params p;
+    rvc_params_default(&p);
+    if (rvc_engine_convert_audio(e, &in, &p, NULL, &out, &err)) fail_msg("convert: %s", err.message);
+    assert_true(out.frames > 15000 && out.frames <= 20000);
+    for (size_t i = 0; i < out.frames; i++) assert_true(isfinite(out.samples[i]));
+    audio_buffer_free(&in);
+    audio_buffer_free(&out);
+    rvc_engine_free(e);
+    rvc_trainer_free(t);
+    free_set(&set);
+}
+
+static void no_pitch_model_trains_and_converts(void **state) { train_export_convert(2, 0); }
+static void v1_model_trains_and_converts(void **state) { train_export_convert(1, 1); }
+static void v1_no_pitch_model_trains_and_converts(void **state) { train_export_convert(1, 0); }
+
+/* ---- cancellation mid-step ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct cancel_probe {
+    int flag, polls;
+    double delay, requested_at;
+} cancel_probe;
+
+static int probe_requested(void *ctx)
+{
+    cancel_probe *p = ctx;
+    __atomic_add_fetch(&p->polls, 1, __ATOMIC_RELAXED);
+    return __atomic_load_n(&p->flag, __ATOMIC_ACQUIRE);
+}
+
+/* Another thread (as the job's DELETE would): waits until the step has started, then delay s. */
+static void *request_cancel(void *ctx)
+{
+    cancel_probe *p = ctx;
+    while (__atomic_load_n(&p->polls, __ATOMIC_RELAXED) == 0) usleep(1000);
+    usleep((useconds_t)(p->delay * 1e6));
+    p->requested_at = now_s();
+    __atomic_store_n(&p->flag, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Tiny sizes, batch 4. A check only between steps would show: cancel requested halfway
+ * through step 3 must end it within a small part of a step (and 1.5 s), leaving the
+ * checkpoint step 2 wrote as it was. */
+static void cancel_mid_step_keeps_the_checkpoint(void **state)
+{
+    rvc_dataset set;
+    make_set(&set);
+    rvc_train_config c = tiny_config(1e-3f);
+    rvc_trainer_options o = options("cancel", &c, 5, 1);
+    o.batch_size = 4;
+    cancel_probe probe = {0};
+    o.cancel = (ag_cancel){probe_requested, &probe};
+    rvc_trainer *t = open_ok(&set, &o);
+    steps(t, 1); /* the first step also creates the oneDNN primitives: slower */
+    double t0 = now_s();
+    steps(t, 1); /* writes the checkpoint (save_every 1) */
+    double step_seconds = now_s() - t0;
+    assert_true(probe.polls > 100); /* polled per op, not once a step */
+    rvc_paramset g1;
+    vc_error err = {0};
+    assert_int_equal(rvc_paramset_from_specs(&g1, t->g_specs, t->n_g_specs, &err), 0);
+    for (int i = 0; i < g1.count; i++) memcpy(g1.p[i].val, t->G.p[i].val, sizeof(float) * g1.p[i].n);
+
+    probe.polls = 0;
+    probe.delay = step_seconds / 2;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, request_cancel, &probe), 0);
+    int rc = rvc_trainer_step(t, &err);
+    double ended = now_s();
+    pthread_join(th, NULL);
+    double latency = ended - probe.requested_at;
+    printf("step %.3f s; cancel requested %.3f s into step 3, step ended %.4f s later\n", step_seconds, probe.delay,
+           latency);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, VC_ERR_CANCELLED);
+    assert_true(latency < 1.5);
+    assert_true(latency < step_seconds / 4); /* mid-step: a between-steps check would wait ≈ half a step */
+    /* the torn trainer refuses to save or go on; the checkpoint of step 2 reopens */
+    assert_int_equal(rvc_trainer_checkpoint(t, &err), -1);
+    assert_int_equal(rvc_trainer_step(t, &err), -1);
+    rvc_trainer_free(t);
+    o.cancel = (ag_cancel){0};
+    t = open_ok(&set, &o);
+    rvc_trainer_status s;
+    rvc_trainer_status_get(t, &s);
+    assert_int_equal(s.step, 2);
+    for (int i = 0; i < g1.count; i++)
+        if (memcmp(g1.p[i].val, t->G.p[i].val, sizeof(float) * g1.p[i].n)) fail_msg("%s changed", g1.p[i].name);
+    steps(t, 1); /* and training goes on from it */
+    rvc_paramset_free(&g1);
+    rvc_trainer_free(t);
+    free_set(&set);
+}
+
 static void expect_open_fails(const rvc_dataset *set, const rvc_trainer_options *o, vc_code code, const char *want)
 {
     rvc_trainer *t = (rvc_trainer *)&t;
@@ -421,6 +581,10 @@ int main(void)
         cmocka_unit_test(pretrained_weights_are_loaded),
         cmocka_unit_test(killed_and_resumed_run_matches),
         cmocka_unit_test(mel_loss_falls),
+        cmocka_unit_test(cancel_mid_step_keeps_the_checkpoint),
+        cmocka_unit_test(no_pitch_model_trains_and_converts),
+        cmocka_unit_test(v1_model_trains_and_converts),
+        cmocka_unit_test(v1_no_pitch_model_trains_and_converts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

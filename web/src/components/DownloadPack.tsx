@@ -22,8 +22,8 @@ export const PACKS: Record<Pack, { title: string; enables: string; size: string;
     size: 'about 370 MB', licence: 'MIT', licenceMeaning: 'Free to use, also commercially.',
   },
   'rvc-pretrained': {
-    title: 'Training head start (RVC v2 48 kHz pretrained G and D)', enables: 'Pro training starts from these instead of from scratch: better voices in the same time.',
-    size: 'about 220 MB', licence: 'MIT', licenceMeaning: 'Free to use, also commercially.',
+    title: 'Training head start (RVC pretrained G and D: v1 and v2, 32/40/48 kHz, with and without pitch)', enables: 'Pro training starts from these instead of from scratch: better voices in the same time.',
+    size: 'about 2.6 GB', licence: 'MIT', licenceMeaning: 'Free to use, also commercially.',
   },
 }
 

@@ -69,6 +69,20 @@ describe('Pro training form', () => {
     expect(posted()[0].accept_noisy_audio).toBeUndefined()
     await waitFor(() => expect(useApp.getState().path).toBe('/training/job_t'))
   })
+  it('sends the model flavour: 48 kHz v2 with pitch by default; v1, 32 kHz, no pitch when chosen', async () => {
+    render(<ProTraining />)
+    upload(1)
+    fill()
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }))
+    await waitFor(() => expect(posted()).toHaveLength(1))
+    expect(posted()[0].training_params).toEqual({ sample_rate: 48000, version: 'v2', f0: true })
+    fireEvent.change(screen.getByLabelText('Sample rate of the voice'), { target: { value: '32000' } })
+    fireEvent.change(screen.getByLabelText('Model version'), { target: { value: 'v1' } })
+    fireEvent.click(screen.getByLabelText(/Pitch guidance/))
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }))
+    await waitFor(() => expect(posted()).toHaveLength(2))
+    expect(posted()[1].training_params).toEqual({ sample_rate: 32000, version: 'v1', f0: false })
+  })
   it('noisy take: report against the 15 dB minimum, refused until "use anyway", which turns noise removal on', async () => {
     uploads = [noisy]
     render(<ProTraining />)

@@ -58,6 +58,10 @@ export function ProTraining() {
   const [name, setName] = useSessionState('pro.name', '')
   /** 0 = let the server choose from the audio length and the measured step time */
   const [epochs, setEpochs] = useState(0)
+  /** the model flavour RVC tools know: rate, features version, pitch guidance (server defaults: 48 kHz, v2, pitch) */
+  const [sampleRate, setSampleRate] = useState(48000)
+  const [version, setVersion] = useState<'v2' | 'v1'>('v2')
+  const [pitch, setPitch] = useState(true)
   const [consent, setConsent] = useState(false)
   const [useNoisy, setUseNoisy] = useState(false)
   const [unavailable, setUnavailable] = useState(false)
@@ -107,7 +111,8 @@ export function ProTraining() {
     setBusy(true)
     try {
       const r = await api.train({ training_audio_ids: chosen.map((f) => f.file_id), model_name: name.trim(), voice_consent: true,
-        preprocessing: opts, training_params: epochs > 0 ? { epochs } : {}, ...(noisy.length > 0 ? { accept_noisy_audio: true } : {}) })
+        preprocessing: opts, training_params: { ...(epochs > 0 ? { epochs } : {}), sample_rate: sampleRate, version, f0: pitch },
+        ...(noisy.length > 0 ? { accept_noisy_audio: true } : {}) })
       const minutes = typeof r.estimated_duration_minutes === 'number' ? r.estimated_duration_minutes : null
       toast.success(`Training started${minutes ? `: about ${minutes} min` : ''}`)
       writeSession('pro.name', null)
@@ -192,6 +197,21 @@ export function ProTraining() {
           <summary>Advanced</summary>
           <label htmlFor="epochs">Epochs (0 = chosen for you, about 45 minutes of training)</label>
           <input id="epochs" type="number" min={0} max={1000} value={epochs} onChange={(e) => setEpochs(+e.target.value)} />
+          <label htmlFor="sample-rate">Sample rate of the voice</label>
+          <select id="sample-rate" value={sampleRate} onChange={(e) => setSampleRate(+e.target.value)}>
+            <option value={48000}>48 kHz (default)</option>
+            <option value={40000}>40 kHz</option>
+            <option value={32000}>32 kHz</option>
+          </select>
+          <label htmlFor="rvc-version">Model version</label>
+          <select id="rvc-version" value={version} onChange={(e) => setVersion(e.target.value as 'v1' | 'v2')}>
+            <option value="v2">v2 (default: 768-dim features)</option>
+            <option value="v1">v1 (256-dim features, for older RVC tools)</option>
+          </select>
+          <label className="check">
+            <input type="checkbox" checked={pitch} onChange={(e) => setPitch(e.target.checked)} /> Pitch guidance (untick for a
+            model without pitch: for speech, follows the input's intonation less)
+          </label>
           <p className="muted">Vocal separation (music removal) is not available yet: upload speech without background music.</p>
         </details>
         <label className="check">

@@ -97,7 +97,8 @@ describe('Finished training', () => {
   it('shows the model name, grade, final loss, epochs, early stop, speech and "Convert with this voice"', async () => {
     fetchMock.mockImplementation(async () => json(200, { job_id: 'j1', kind: 'train_rvc', status: 'complete', started_ms: 1000, finished_ms: 61000,
       result: { model_id: 'model_x', model_name: 'Alice', quality_grade: 'B', final_loss: 19.25, epochs: 3, epochs_planned: 10, steps: 42,
-        stopped_early: true, speech_seconds: 312, training_minutes: 12.5 } }))
+        stopped_early: true, speech_seconds: 312, training_minutes: 12.5,
+        training_set: { speech_seconds: 312, pieces: 92, steps_per_epoch: 23, step_seconds: 15, epoch_seconds: 345 } } }))
     render(<Training jobId="j1" />)
     const done = await screen.findByTestId('training-done')
     expect(done.textContent).toMatch(/Your voice model “Alice” is ready/)
@@ -106,6 +107,7 @@ describe('Finished training', () => {
     expect(done.textContent).toMatch(/Epochs3 of 10/)
     expect(done.textContent).toMatch(/Stopped earlyyes/)
     expect(done.textContent).toMatch(/Speech learnt from5m 12s/)
+    expect(screen.getByTestId('training-set').textContent).toBe('92 pieces, about 5m 45s an epoch')
     expect(screen.getByRole('link', { name: 'Convert with this voice' }).getAttribute('href')).toBe('/convert?model=model_x')
     // the clock shows how long it took and does not run on
     expect(screen.getByTestId('elapsed').textContent).toBe('Took 1m 00s')
@@ -144,13 +146,15 @@ describe('Try it', () => {
 })
 
 describe('Training notes', () => {
-  it('keeps the re-measured SNR and the speech kept on screen after the progress line moves on', async () => {
+  it('keeps the re-measured SNR, the speech kept and the training-set report on screen after the progress line moves on', async () => {
     render(<Training jobId="j1" />)
     await waitFor(() => expect(FakeES.last).not.toBeNull())
     FakeES.last!.emit('progress', { phase: 'preprocessing', percent: 5, message: 'After noise removal: SNR 17.2 dB (training minimum 15 dB)' })
     FakeES.last!.emit('progress', { phase: 'feature extraction', percent: 15, message: 'Speech kept after slicing: 312 s in 92 pieces' })
+    FakeES.last!.emit('progress', { phase: 'training', percent: 15, message: 'Training set: 312 s of speech in 92 pieces; about 6 min an epoch (23 steps of 15.0 s)' })
     FakeES.last!.emit('progress', { phase: 'training', step: 1, total_steps: 10, loss: 1 })
     const notes = screen.getByTestId('training-notes').textContent
+    expect(notes).toMatch(/Training set: 312 s of speech in 92 pieces; about 6 min an epoch/)
     expect(notes).toMatch(/After noise removal: SNR 17\.2 dB/)
     expect(notes).toMatch(/Speech kept after slicing: 312 s in 92 pieces/)
   })

@@ -29,6 +29,8 @@ export interface TrainingSummary {
   training_minutes?: number
   recovered?: boolean
   training_audio_ids?: string[]
+  /** the training-set report, measured on the second step (also shown live as a progress line) */
+  training_set?: { speech_seconds?: number; pieces?: number; steps_per_epoch?: number; step_seconds?: number; epoch_seconds?: number }
 }
 
 export const PREVIEW_SECONDS = 8
@@ -78,6 +80,8 @@ export function TrainingDone({ r }: { r: TrainingSummary }) {
         <div><dt>Steps</dt><dd>{num(r.steps) ? r.steps : '—'}</dd></div>
         <div><dt>Stopped early</dt><dd>{r.stopped_early ? 'yes, by you (the model so far was kept)' : 'no, it ran to the end'}</dd></div>
         {num(r.speech_seconds) && <div><dt>Speech learnt from</dt><dd>{fmtDuration(r.speech_seconds)}</dd></div>}
+        {num(r.training_set?.pieces) && num(r.training_set?.epoch_seconds) && <div><dt>Training set</dt>
+          <dd data-testid="training-set">{r.training_set!.pieces} pieces, about {fmtDuration(r.training_set!.epoch_seconds!)} an epoch</dd></div>}
         {num(r.training_minutes) && <div><dt>Training time</dt><dd>{fmtDuration(r.training_minutes! * 60)}</dd></div>}
       </dl>
       <p className="muted small-print">Grade from the final mel loss: A below 18, B below 23, C below 28, D otherwise (the RVC logs' scale).</p>
@@ -91,8 +95,9 @@ export function TrainingDone({ r }: { r: TrainingSummary }) {
 }
 
 /** Progress messages worth keeping on screen after they pass: the SNR measured again after noise
- * removal, and how much speech the slicer kept. */
-export const KEPT_NOTES = /^(After noise removal|Speech kept after slicing)/
+ * removal, how much speech the slicer kept, and the training-set report (epoch time measured on
+ * the first step). */
+export const KEPT_NOTES = /^(After noise removal|Speech kept after slicing|Training set:)/
 
 export function Training({ jobId }: { jobId: string }) {
   const job = useJob(jobId)
