@@ -94,9 +94,8 @@ typedef struct nn_backend {
     int (*native_block)(nn_ctx *c);
     /* dst (native, n frames) = frames [from, from + n) of the time-major src [T, C] (C a multiple of b). */
     void (*seq_to_native)(nn_ctx *c, float *dst, const float *src, int C, int from, int n);
-    /* dst[to + t] (+)= scale · frame from + t of the native src (T frames), t < n, into time-major dst [·, C]. */
-    void (*seq_from_native)(nn_ctx *c, float *dst, int to, const float *src, int T, int C, int from, int n, float scale,
-                            int accumulate);
+    /* dst[to + t] = frame from + t of the native src (T frames), t < n, into time-major dst [·, C]. */
+    void (*seq_from_native)(nn_ctx *c, float *dst, int to, const float *src, int T, int C, int from, int n);
     /* Frees the backend state of a context. */
     void (*release)(nn_ctx *c);
 } nn_backend;
@@ -154,7 +153,7 @@ int nn_conv_bwd_weights(const nn_conv_spec *s, float *g_w, float *g_b, const flo
  * sequences into and out of it (see nn_backend). */
 int nn_native_block(void);
 void nn_seq_to_native(float *dst, const float *src, int C, int from, int n);
-void nn_seq_from_native(float *dst, int to, const float *src, int T, int C, int from, int n, float scale, int accumulate);
+void nn_seq_from_native(float *dst, int to, const float *src, int T, int C, int from, int n);
 
 /* Row-major sgemm through the current context (trans flags 0/1). */
 void nn_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,

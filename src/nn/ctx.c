@@ -211,11 +211,11 @@ void nn_seq_to_native(float *dst, const float *src, int C, int from, int n)
     c->be->seq_to_native(c, dst, src, C, from, n);
 }
 
-void nn_seq_from_native(float *dst, int to, const float *src, int T, int C, int from, int n, float scale, int accumulate)
+void nn_seq_from_native(float *dst, int to, const float *src, int T, int C, int from, int n)
 {
     nn_ctx *c = nn_ctx_current();
     assert(c);
-    c->be->seq_from_native(c, dst, to, src, T, C, from, n, scale, accumulate);
+    c->be->seq_from_native(c, dst, to, src, T, C, from, n);
 }
 
 int nn_conv_bwd_data(const nn_conv_spec *s, float *g_in, const float *g_out, const float *w, vc_error *err)

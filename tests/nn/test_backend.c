@@ -140,7 +140,7 @@ static void native_layout_conv_with_fusions_matches_definition(void **state)
     float *x = random_floats((size_t)T * C, 4), *w = random_floats((size_t)C * C * 5, 5), *bias = random_floats(C, 6);
     float *xn = malloc(sizeof(float) * n * C), *yn = malloc(sizeof(float) * n * C), *back = calloc((size_t)T * C, sizeof(float));
     nn_seq_to_native(xn, x, C, from, n);
-    nn_seq_from_native(back, from, xn, n, C, 0, n, 1.0f, 0);
+    nn_seq_from_native(back, from, xn, n, C, 0, n);
     for (int t = 0; t < T; t++)
         for (int c = 0; c < C; c++)
             assert_true(back[t * C + c] == (t >= from && t < from + n ? x[t * C + c] : 0.0f));
@@ -153,7 +153,7 @@ static void native_layout_conv_with_fusions_matches_definition(void **state)
     ns.post_lrelu = 0;
     assert_int_equal(nn_conv(&ns, yn, xn, w, bias, 1, &err), 0); /* yn += conv(xn) */
     float *y = malloc(sizeof(float) * n * C);
-    nn_seq_from_native(y, 0, yn, n, C, 0, n, 1.0f, 0);
+    nn_seq_from_native(y, 0, yn, n, C, 0, n);
     for (int t = 0; t < n; t++)
         for (int co = 0; co < C; co++) {
             double c = conv_at(&s, x + (size_t)from * C, w, bias, 0, co, t), want = (c > 0 ? c : 0.1 * c) + c;

@@ -441,6 +441,11 @@ static int sine_source(const rvc_synth *s, const float *f0, int T, const float *
 
 /* ---- decoder ------------------------------------------------------------------------------ */
 
+static int stopped(const rvc_noise *call, vc_error *err)
+{
+    return call && call->stop && call->stop(call->stop_ctx) ? vc_fail(err, VC_ERR_CANCELLED, "cancelled") : 0;
+}
+
 /* call->stop is asked after each of the 3 conv pairs: at full size the largest pair (32
  * channels, k 11, a 40 s chunk at 48 kHz) is ≈ 1 s of work. */
 static int resblock1(const resblock *r, const float *x, int T, int ch, float *out, float *a, float *b, const rvc_noise *call,
@@ -454,7 +459,7 @@ static int resblock1(const resblock *r, const float *x, int T, int ch, float *ou
         nn_leaky_relu(b, (size_t)T * ch, 0.1f);
         if (run_conv(&r->c2[m], a, b, T, err)) return -1;
         nn_add_inplace(out, a, (size_t)T * ch);
-        if (call && call->stop && call->stop(call->stop_ctx)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
+        if (stopped(call, err)) return -1;
     }
     return 0;
 }
@@ -479,9 +484,14 @@ static int resblocks_halo(const rvc_synth_config *c)
     return halo;
 }
 
-static int stopped(const rvc_noise *call, vc_error *err)
+/* The tile that starts at frame t0 of T2: it keeps frames [t0, t1) and runs on [lo, hi), its
+ * frames plus `halo` on each side where the sequence has them. */
+typedef struct dec_tile { int t0, t1, lo, hi; } dec_tile;
+
+static dec_tile dec_tile_at(int t0, int T2, int halo)
 {
-    return call && call->stop && call->stop(call->stop_ctx) ? vc_fail(err, VC_ERR_CANCELLED, "cancelled") : 0;
+    int t1 = t0 + RVC_DEC_TILE < T2 ? t0 + RVC_DEC_TILE : T2;
+    return (dec_tile){t0, t1, t0 - halo > 0 ? t0 - halo : 0, t1 + halo < T2 ? t1 + halo : T2};
 }
 
 /* ResBlock1 on an n-frame tile in the backend's native layout, `out` = x + Σ_m c2(c1(·)) as
@@ -515,14 +525,14 @@ static int resblocks_native(const rvc_synth *s, int i, const float *y, int T2, i
         if (!(buf[q] = malloc(sizeof(float) * cap))) rc = vc_fail(err, VC_ERR_NOMEM, "out of memory (decoder)");
     float *xn = buf[0], *sum = buf[1], *rb = buf[2], *ta = buf[3], *tb = buf[4];
     for (int t0 = 0; rc == 0 && t0 < T2; t0 += RVC_DEC_TILE) {
-        int t1 = t0 + RVC_DEC_TILE < T2 ? t0 + RVC_DEC_TILE : T2;
-        int lo = t0 - halo > 0 ? t0 - halo : 0, hi = t1 + halo < T2 ? t1 + halo : T2, n = hi - lo;
-        nn_seq_to_native(xn, y, ch, lo, n);
+        dec_tile tl = dec_tile_at(t0, T2, halo);
+        int n = tl.hi - tl.lo;
+        nn_seq_to_native(xn, y, ch, tl.lo, n);
         for (int j = 0; rc == 0 && j < nk; j++) {
             rc = resblock1_native(&s->resblocks[i * nk + j], xn, n, ch, j ? rb : sum, ta, tb, call, err);
             if (rc == 0 && j) nn_add_inplace(sum, rb, (size_t)n * ch);
         }
-        if (rc == 0) nn_seq_from_native(acc, t0, sum, n, ch, t0 - lo, t1 - t0, 1.0f, 0);
+        if (rc == 0) nn_seq_from_native(acc, t0, sum, n, ch, t0 - tl.lo, tl.t1 - t0);
     }
     for (int q = 0; q < 5; q++) free(buf[q]);
     return rc;
@@ -543,12 +553,11 @@ static int resblocks_tiled(const rvc_synth *s, int i, const float *y, int T2, in
     int rc = (rb && ta && tb) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (decoder)");
     if (rc == 0) memset(acc, 0, sizeof(float) * (size_t)T2 * ch);
     for (int t0 = 0; rc == 0 && t0 < T2; t0 += RVC_DEC_TILE) {
-        int t1 = t0 + RVC_DEC_TILE < T2 ? t0 + RVC_DEC_TILE : T2;
-        int lo = t0 - halo > 0 ? t0 - halo : 0, hi = t1 + halo < T2 ? t1 + halo : T2;
+        dec_tile tl = dec_tile_at(t0, T2, halo);
         for (int j = 0; rc == 0 && j < nk; j++) {
-            rc = resblock1(&s->resblocks[i * nk + j], y + (size_t)lo * ch, hi - lo, ch, rb, ta, tb, call, err);
-            const float *keep = rb + (size_t)(t0 - lo) * ch;
-            if (rc == 0) nn_add_inplace(acc + (size_t)t0 * ch, keep, (size_t)(t1 - t0) * ch);
+            rc = resblock1(&s->resblocks[i * nk + j], y + (size_t)tl.lo * ch, tl.hi - tl.lo, ch, rb, ta, tb, call, err);
+            const float *keep = rb + (size_t)(t0 - tl.lo) * ch;
+            if (rc == 0) nn_add_inplace(acc + (size_t)t0 * ch, keep, (size_t)(tl.t1 - t0) * ch);
         }
     }
     free(rb); free(ta); free(tb);

@@ -36,7 +36,6 @@ enum { SLOT_SCRATCHPAD, SLOT_WEIGHTS, SLOT_SRC, SLOT_DST, SLOT_OUT, SLOT_GRAD, S
 
 typedef struct prim {
     int kind, has_bias;
-    int act_after; /* the spec's LeakyReLU runs after the kernel, not fused into it */
     nn_precision prec;
     nn_conv_spec spec;
     unsigned long used;
@@ -276,11 +275,11 @@ static int choose_impl(cpu_state *st, const void *od, const_dnnl_primitive_attr_
 }
 
 /* The post-ops of a forward convolution: out (+)= act(conv + b), in that order; NULL when none. */
-static int post_ops_attr(const prim *p, int fuse_act, dnnl_primitive_attr_t *attr, vc_error *err)
+static int post_ops_attr(const prim *p, dnnl_primitive_attr_t *attr, vc_error *err)
 {
     DN(dnnl_primitive_attr_create(attr));
     dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
-    int act = fuse_act && p->spec.post_lrelu && (p->kind == K_FWD || p->kind == K_FWD_ACC);
+    int act = p->spec.post_lrelu && (p->kind == K_FWD || p->kind == K_FWD_ACC);
     if (p->kind != K_FWD_ACC && !act) return 0;
     dnnl_post_ops_t po;
     DN(dnnl_post_ops_create(&po));
@@ -291,9 +290,9 @@ static int post_ops_attr(const prim *p, int fuse_act, dnnl_primitive_attr_t *att
     return 0;
 }
 
-/* One attempt at p's primitive descriptor: activations in `tag` (any: oneDNN chooses), the
- * activation fused or not. *rank is impl_rank of what was found. */
-static int try_prim_desc(cpu_state *st, prim *p, dnnl_format_tag_t tag, int fuse_act, nn_precision prec,
+/* One attempt at p's primitive descriptor: activations in `tag` (any: oneDNN chooses), computed
+ * at `prec`. *rank is impl_rank of what was found. */
+static int try_prim_desc(cpu_state *st, prim *p, dnnl_format_tag_t tag, nn_precision prec,
                          dnnl_primitive_desc_t *pd, int *rank, vc_error *err)
 {
     const nn_conv_spec *s = &p->spec;
@@ -307,7 +306,7 @@ static int try_prim_desc(cpu_state *st, prim *p, dnnl_format_tag_t tag, int fuse
     dnnl_primitive_attr_t attr = NULL;
     op_desc od, hint_od;
     dnnl_primitive_desc_t hint = NULL;
-    int rc = post_ops_attr(p, fuse_act, &attr, err);
+    int rc = post_ops_attr(p, &attr, err);
     if (!rc && (p->kind == K_BWD_DATA || p->kind == K_BWD_WEIGHTS)) {
         rc = init_op_desc(s, -1, &src, &wei, bias, &dst, &hint_od, err);
         if (!rc && dnnl_primitive_desc_create(&hint, &hint_od, NULL, st->engine, NULL) != dnnl_success)
@@ -321,23 +320,25 @@ static int try_prim_desc(cpu_state *st, prim *p, dnnl_format_tag_t tag, int fuse
     return rc;
 }
 
-/* Replaces p->pd by the candidate when it ranks higher (else drops the candidate). */
-static int take_if_better(prim *p, int *rank, dnnl_primitive_desc_t cand, int cand_rank, int tried_ok)
+/* Another attempt (try_prim_desc's arguments), kept in place of p->pd when it ranks higher. */
+static void try_better(cpu_state *st, prim *p, dnnl_format_tag_t tag, nn_precision prec, int *rank)
 {
-    if (tried_ok && cand && cand_rank > *rank) {
+    dnnl_primitive_desc_t cand = NULL;
+    int r;
+    vc_error ignored; /* a failed fallback leaves the first attempt in place */
+    if (try_prim_desc(st, p, tag, prec, &cand, &r, &ignored) == 0 && r > *rank) {
         dnnl_primitive_desc_destroy(p->pd);
         p->pd = cand;
-        *rank = cand_rank;
-        return 1;
+        *rank = r;
+    } else if (cand) {
+        dnnl_primitive_desc_destroy(cand);
     }
-    if (cand) dnnl_primitive_desc_destroy(cand);
-    return 0;
 }
 
 /* Native activations are already in the kernels' layout: pinning it spares both reorders. Where
- * no direct kernel takes the pinned layout as asked (bf16 with 11 taps dilated by 5), try in
- * turn: the activation as a separate pass (p->act_after), the layer in fp32 (more precise, and
- * faster than the alternatives), and last the layout oneDNN chooses, at the cost of two reorders. */
+ * no direct kernel takes the pinned layout as asked (bf16 with 11 taps dilated by 5 and a fused
+ * activation), try in turn the layer in fp32 (more precise, and faster than the alternatives)
+ * and last the layout oneDNN chooses, at the cost of two reorders. */
 static int build_prim(cpu_state *st, prim *p, vc_error *err)
 {
     const nn_conv_spec *s = &p->spec;
@@ -347,26 +348,10 @@ static int build_prim(cpu_state *st, prim *p, vc_error *err)
     DN(dnnl_memory_desc_init_by_tag(&p->user_dst, 4, dd, dnnl_f32, act_tag(s)));
     DN(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, db, dnnl_f32, dnnl_a));
     if (weight_md(s, dnnl_f32, 0, &p->user_wei, err)) return -1;
-    int native = s->layout == NN_LAYOUT_NATIVE, rank = 0, r;
-    dnnl_format_tag_t pin = native ? act_tag(s) : dnnl_format_tag_any;
-    dnnl_primitive_desc_t cand;
-    p->act_after = 0;
-    if (try_prim_desc(st, p, pin, 1, p->prec, &p->pd, &rank, err)) return -1;
-    if (rank < 3 && native && s->post_lrelu && p->kind == K_FWD) {
-        cand = NULL;
-        int ok = try_prim_desc(st, p, pin, 0, p->prec, &cand, &r, err) == 0;
-        if (take_if_better(p, &rank, cand, r, ok)) p->act_after = 1;
-    }
-    if (rank < 3 && native && p->prec != NN_PREC_FP32) {
-        cand = NULL;
-        int ok = try_prim_desc(st, p, pin, 1, NN_PREC_FP32, &cand, &r, err) == 0;
-        if (take_if_better(p, &rank, cand, r, ok)) p->act_after = 0;
-    }
-    if (rank < 3 && native) {
-        cand = NULL;
-        int ok = try_prim_desc(st, p, dnnl_format_tag_any, 1, p->prec, &cand, &r, err) == 0;
-        if (take_if_better(p, &rank, cand, r, ok)) p->act_after = 0;
-    }
+    int native = s->layout == NN_LAYOUT_NATIVE, rank = 0;
+    if (try_prim_desc(st, p, native ? act_tag(s) : dnnl_format_tag_any, p->prec, &p->pd, &rank, err)) return -1;
+    if (rank < 3 && native && p->prec != NN_PREC_FP32) try_better(st, p, act_tag(s), NN_PREC_FP32, &rank);
+    if (rank < 3 && native) try_better(st, p, dnnl_format_tag_any, p->prec, &rank);
     dnnl_query_t qs = p->kind == K_BWD_DATA ? dnnl_query_diff_src_md : dnnl_query_src_md;
     dnnl_query_t qw = p->kind == K_BWD_WEIGHTS ? dnnl_query_diff_weights_md : dnnl_query_weights_md;
     dnnl_query_t qd = p->kind == K_FWD || p->kind == K_FWD_ACC ? dnnl_query_dst_md : dnnl_query_diff_dst_md;
@@ -476,8 +461,7 @@ static void seq_to_native(float *dst, const float *src, int C, int from, int n, 
             memcpy(dst + ((size_t)cb * n + t) * b, src + (size_t)(from + t) * C + (size_t)cb * b, sizeof(float) * b);
 }
 
-static void seq_from_native(float *dst, int to, const float *src, int T, int C, int from, int n, float scale,
-                            int accumulate, int b, int threads)
+static void seq_from_native(float *dst, int to, const float *src, int T, int C, int from, int n, int b, int threads)
 {
     int nb = C / b;
     (void)threads;
@@ -485,14 +469,8 @@ static void seq_from_native(float *dst, int to, const float *src, int T, int C, 
 #pragma omp parallel for num_threads(threads) schedule(static)
 #endif
     for (int t = 0; t < n; t++)
-        for (int cb = 0; cb < nb; cb++) {
-            const float *s = src + ((size_t)cb * T + from + t) * b;
-            float *d = dst + (size_t)(to + t) * C + (size_t)cb * b;
-            if (accumulate)
-                for (int i = 0; i < b; i++) d[i] += scale * s[i];
-            else
-                for (int i = 0; i < b; i++) d[i] = scale * s[i];
-        }
+        for (int cb = 0; cb < nb; cb++)
+            memcpy(dst + (size_t)(to + t) * C + (size_t)cb * b, src + ((size_t)cb * T + from + t) * b, sizeof(float) * b);
 }
 
 /* When from → to is a one-row float32 activation between time-major (nhwc) and the native
@@ -512,7 +490,7 @@ static int act_reorder_fast(cpu_state *st, const dnnl_memory_desc_t *from, const
     if (dnnl_memory_desc_equal(from, &last) && dnnl_memory_desc_equal(to, &native))
         seq_to_native(dst, src, C, 0, T, b, st->threads);
     else if (dnnl_memory_desc_equal(from, &native) && dnnl_memory_desc_equal(to, &last))
-        seq_from_native(dst, 0, src, T, C, 0, T, 1.0f, 0, b, st->threads);
+        seq_from_native(dst, 0, src, T, C, 0, T, b, st->threads);
     else
         return 0;
     return 1;
@@ -582,16 +560,6 @@ static int execute(nn_ctx *c, cpu_state *st, prim *p, const arg *args, int n, vc
     for (int i = 0; i < m; i++)
         if (mems[i]) dnnl_memory_destroy(mems[i]);
     return rc ? -1 : 0;
-}
-
-/* The activation of a convolution whose kernel could not fuse it (build_prim). */
-static void leaky_relu(float *x, size_t n, float slope, int threads)
-{
-    (void)threads;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static)
-#endif
-    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : x[i] * slope;
 }
 
 static void add_into(float *dst, const float *src, size_t n)
@@ -717,7 +685,6 @@ static int cpu_conv_forward(nn_ctx *c, const nn_conv_spec *s, float *out, const 
     arg args[4] = {{DNNL_ARG_SRC, &p->prim_src, src}, {DNNL_ARG_WEIGHTS, &p->prim_wei, wei},
                    {DNNL_ARG_DST, &p->prim_dst, dst}, {DNNL_ARG_BIAS, &p->bias_md, b}};
     if (execute(c, st, p, args, b ? 4 : 3, err)) return -1;
-    if (p->act_after) leaky_relu(dst, dnnl_memory_desc_get_size(&p->prim_dst) / sizeof(float), s->lrelu_slope, st->threads);
     return direct ? 0 : reorder(st, &p->prim_dst, dst, &p->user_dst, out, err);
 }
 
@@ -893,10 +860,9 @@ static void cpu_seq_to_native(nn_ctx *c, float *dst, const float *src, int C, in
     seq_to_native(dst, src, C, from, n, cpu_native_block(c), nn_ctx_threads(c));
 }
 
-static void cpu_seq_from_native(nn_ctx *c, float *dst, int to, const float *src, int T, int C, int from, int n,
-                                float scale, int accumulate)
+static void cpu_seq_from_native(nn_ctx *c, float *dst, int to, const float *src, int T, int C, int from, int n)
 {
-    seq_from_native(dst, to, src, T, C, from, n, scale, accumulate, cpu_native_block(c), nn_ctx_threads(c));
+    seq_from_native(dst, to, src, T, C, from, n, cpu_native_block(c), nn_ctx_threads(c));
 }
 
 const nn_backend nn_cpu_backend = {
