@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "server/server.h"
+#include "support/test_routes.h"
 #include "store/store.h"
 #include "support/http_client.h"
 #include "support/test_server.h"
@@ -115,22 +116,6 @@ static void concrete_path(const char *pattern, char *out, size_t cap)
     out[n] = '\0';
 }
 
-/* GET routes without a HEAD route of their own: the document lists a HEAD operation for each. */
-static size_t implicit_heads(void)
-{
-    size_t n = 0;
-    for (size_t t = 0; SERVER_ROUTE_TABLES[t]; t++)
-        for (const server_route *rt = SERVER_ROUTE_TABLES[t]; rt->method; rt++) {
-            if (strcmp(rt->method, "GET")) continue;
-            int has_head = 0;
-            for (size_t u = 0; SERVER_ROUTE_TABLES[u]; u++)
-                for (const server_route *q = SERVER_ROUTE_TABLES[u]; q->method; q++)
-                    has_head |= !strcmp(q->method, "HEAD") && !strcmp(q->pattern, rt->pattern);
-            n += !has_head;
-        }
-    return n;
-}
-
 static void test_openapi_matches_routes(void **state)
 {
     (void)state;
@@ -176,7 +161,7 @@ static void test_openapi_matches_routes(void **state)
             n_ops++;
         }
     }
-    assert_int_equal(n_ops, n_routes + (int)implicit_heads());
+    assert_int_equal(n_ops, n_routes + (int)test_routes_implicit_heads());
     http_response_free(&res);
 }
 
