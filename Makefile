@@ -57,10 +57,11 @@ $(BUILD)/obj/%.o: %.c
 	@echo "CC $<"
 	$(Q)$(CC) $(ALLCFLAGS) -MMD -MP -c $< -o $@
 
-# layers.c and the CPU backend's layout conversions thread their long loops with OpenMP (the
-# runtime oneDNN uses); the sanitizer build (EXTRA_CFLAGS on its command line replaces this)
-# compiles them serial.
-$(BUILD)/obj/src/nn/layers.o: EXTRA_CFLAGS += -fopenmp
+# layers.c, the training tape's ops, the arena and the CPU backend's layout conversions thread
+# their long loops with OpenMP (nn/par.h; the runtime oneDNN uses); the sanitizer build
+# (EXTRA_CFLAGS on its command line replaces this) compiles them serial.
+OMP_OBJ := layers arena tape tape_ops tape_seq tape_conv tape_loss optim
+$(foreach o,$(OMP_OBJ),$(eval $(BUILD)/obj/src/nn/$(o).o: EXTRA_CFLAGS += -fopenmp))
 $(BUILD)/obj/src/nn/cpu/cpu_backend.o: EXTRA_CFLAGS += -fopenmp
 
 # main.c checks the CPU before anything else runs, so it must not itself need AVX2.

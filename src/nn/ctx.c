@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "nn/par.h"
 #include "nn/pool.h"
 
 int nn_conv_spec_out_h(const nn_conv_spec *s)
@@ -56,6 +57,8 @@ int nn_ctx_threads(const nn_ctx *c)
     }
     return c->threads > 0 ? c->threads : 1;
 }
+
+int nn_par_threads(size_t work) { return work >= NN_PAR_MIN ? nn_ctx_threads(nn_ctx_current()) : 1; }
 
 void nn_budget_init(nn_budget *b, int total)
 {

@@ -6,6 +6,7 @@
  */
 #include "nn/layers.h"
 #include "nn/backend.h"
+#include "nn/par.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -40,26 +41,14 @@ static void layer_norm_rows(float *out, const float *x, int rows, int dim, const
     }
 }
 
-/* Element-wise ops over long signals (HiFi-GAN's 480 k × 32 activations) run on the current
- * engine context's threads through OpenMP, the runtime oneDNN already uses, so the second core
- * works instead of spinning between two convolutions. Each element is computed by one thread
- * with the same expression: results do not depend on the thread count. */
-#ifdef _OPENMP /* the Makefile builds this file with -fopenmp; the sanitizer build runs it serially */
-#define NN_PAR_MIN 65536
-
-static int par_threads(size_t n)
-{
-    return n >= NN_PAR_MIN ? nn_ctx_threads(nn_ctx_current()) : 1;
-}
-#endif
+/* Element-wise ops over long signals (HiFi-GAN's 480 k × 32 activations) are threaded: nn/par.h. */
 
 /* Rows are independent: each is normalised by one thread with the serial code. */
 void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *gamma, const float *beta, float eps)
 {
 #ifdef _OPENMP
-    int threads = par_threads((size_t)rows * dim);
-    if (threads > 1) {
-#pragma omp parallel for num_threads(threads) schedule(static)
+    if (nn_par_threads((size_t)rows * dim) > 1) {
+        NN_PAR_FOR((size_t)rows * dim)
         for (int r = 0; r < rows; r++)
             layer_norm_rows(out + (size_t)r * dim, x + (size_t)r * dim, 1, dim, gamma, beta, eps);
         return;
@@ -74,9 +63,7 @@ void nn_layer_norm(float *out, const float *x, int rows, int dim, const float *g
 void nn_apply(void (*op)(float *x, size_t n), float *x, size_t n)
 {
     size_t blocks = (n + NN_OMP_BLOCK - 1) / NN_OMP_BLOCK;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(par_threads(n)) schedule(static)
-#endif
+    NN_PAR_FOR(n)
     for (size_t i = 0; i < blocks; i++) {
         size_t b = i * NN_OMP_BLOCK, len = n - b < NN_OMP_BLOCK ? n - b : NN_OMP_BLOCK;
         op(x + b, len);
@@ -85,25 +72,19 @@ void nn_apply(void (*op)(float *x, size_t n), float *x, size_t n)
 
 void nn_leaky_relu(float *x, size_t n, float slope)
 {
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(par_threads(n)) schedule(static)
-#endif
+    NN_PAR_FOR(n)
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : x[i] * slope;
 }
 
 void nn_leaky_relu_to(float *dst, const float *src, size_t n, float slope)
 {
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(par_threads(n)) schedule(static)
-#endif
+    NN_PAR_FOR(n)
     for (size_t i = 0; i < n; i++) dst[i] = src[i] > 0 ? src[i] : src[i] * slope;
 }
 
 void nn_add_inplace(float *dst, const float *src, size_t n)
 {
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(par_threads(n)) schedule(static)
-#endif
+    NN_PAR_FOR(n)
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 

@@ -9,6 +9,23 @@
 
 void ag_tape_init(ag_tape *t) { memset(t, 0, sizeof *t); }
 
+void ag_tape_init_arena(ag_tape *t, nn_arena *arena)
+{
+    ag_tape_init(t);
+    t->arena = arena;
+    if (arena) t->mark = nn_arena_mark_now(arena);
+}
+
+/* n zeroed floats for a node's value or gradient; *owned says whether the tape must free it. */
+static float *node_buffer(ag_tape *t, size_t n, int *owned)
+{
+    size_t count = n ? n : 1;
+    *owned = t->arena == NULL;
+    float *p = t->arena ? nn_arena_alloc_zero(t->arena, sizeof(float) * count) : calloc(count, sizeof(float));
+    if (!p) t->failed = 1;
+    return p;
+}
+
 void ag_tape_free(ag_tape *t)
 {
     for (int i = 0; i < t->count; i++) {
@@ -19,6 +36,7 @@ void ag_tape_free(ag_tape *t)
         free(n->aux);
     }
     free(t->nodes);
+    if (t->arena) nn_arena_release(t->arena, t->mark);
     memset(t, 0, sizeof *t);
 }
 
@@ -77,9 +95,8 @@ int ag_const_copy(ag_tape *t, const float *val, int B, int C, int T, int W)
     int i = push(t, B, C, T, W);
     if (i < 0) return -1;
     ag_node *n = &t->nodes[i];
-    n->val = malloc(sizeof(float) * n->n);
-    if (!n->val) { t->failed = 1; return -1; }
-    n->owns_val = 1;
+    n->val = node_buffer(t, n->n, &n->owns_val);
+    if (!n->val) return -1;
     memcpy(n->val, val, sizeof(float) * n->n);
     return i;
 }
@@ -91,9 +108,8 @@ int ag_new(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in)
     int i = push(t, B, C, T, W);
     if (i < 0) return -1;
     ag_node *n = &t->nodes[i];
-    n->val = calloc(n->n ? n->n : 1, sizeof(float));
-    if (!n->val) { t->failed = 1; return -1; }
-    n->owns_val = 1;
+    n->val = node_buffer(t, n->n, &n->owns_val);
+    if (!n->val) return -1;
     for (int k = 0; k < n_in; k++) {
         n->in[k] = in[k];
         if (in[k] >= 0 && t->nodes[in[k]].needs_grad) n->needs_grad = 1;
@@ -107,9 +123,8 @@ float *ag_grad(ag_tape *t, int i)
 {
     ag_node *n = &t->nodes[i];
     if (!n->grad) {
-        n->grad = calloc(n->n ? n->n : 1, sizeof(float));
-        if (!n->grad) { t->failed = 1; return NULL; }
-        n->owns_grad = 1;
+        n->grad = node_buffer(t, n->n, &n->owns_grad);
+        if (!n->grad) return NULL;
     }
     return n->grad;
 }

@@ -22,7 +22,8 @@
  *    t->cancelled. No single op runs for long, so a step of tens of seconds ends within a
  *    fraction of a second of the request, wherever it is. The caller must then drop the step
  *    (gradients are partial; no optimizer update).
- * The tape owns every node buffer it allocated; ag_tape_free releases them all.
+ * The tape owns every node buffer it allocated; ag_tape_free releases them all (to the arena
+ * when it has one: a training step then reuses the same memory as the step before).
  * Recording a node may move the node array: never keep an ag_node pointer across an op call.
  */
 #ifndef VC_NN_TAPE_H
@@ -30,6 +31,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "nn/arena.h"
 
 #define AG_MAX_IN 5
 
@@ -57,6 +60,8 @@ typedef struct ag_cancel {
 } ag_cancel;
 
 struct ag_tape {
+    nn_arena *arena;      /* when set, node values and gradients come from it (ag_tape_init_arena) */
+    nn_arena_mark mark;   /* where the arena stood when the tape opened: ag_tape_free returns to it */
     ag_node *nodes;
     int count, cap;
     int failed;
@@ -65,6 +70,9 @@ struct ag_tape {
 };
 
 void ag_tape_init(ag_tape *t);
+/* Node values and gradients from `arena` instead of the heap; the tape's memory goes back to the
+ * arena when it is freed. Tapes sharing an arena must be freed in the reverse order of opening. */
+void ag_tape_init_arena(ag_tape *t, nn_arena *arena);
 void ag_tape_free(ag_tape *t);
 static inline ag_node *ag_at(ag_tape *t, int i) { return &t->nodes[i]; }
 static inline int ag_ok(const ag_tape *t) { return !t->failed; }

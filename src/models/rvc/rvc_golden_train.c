@@ -194,8 +194,11 @@ int rvc_golden_train(golden_report *r, const char *dir, const json_t *config, co
         cfg.g.f0 = 1;
     }
     if (rc == 0) {
-        rvc_train_hooks hooks = {.tap = on_tap, .tap_ctx = &c};
-        rc = rvc_train_step(&G, &D, &cfg, &b, 1, &res, &hooks, err);
+        /* The trainer's arena, as a training run uses it: the golden step checks that path. */
+        nn_arena *arena = nn_arena_create((size_t)8 << 20);
+        rvc_train_hooks hooks = {.tap = on_tap, .tap_ctx = &c, .arena = arena};
+        rc = arena ? rvc_train_step(&G, &D, &cfg, &b, 1, &res, &hooks, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+        nn_arena_free(arena);
     }
     if (rc == 0) {
         report_results(&c, &res, &b);

@@ -320,7 +320,7 @@ static int d_step(rvc_paramset *D, const rvc_train_config *c, int B, const float
     rvc_train_tap tap = h ? h->tap : NULL;
     void *ctx = h ? h->tap_ctx : NULL;
     ag_tape t;
-    ag_tape_init(&t);
+    ag_tape_init_arena(&t, h ? h->arena : NULL);
     ag_tape_set_cancel(&t, h ? &h->cancel : NULL);
     rvc_graph g = {.t = &t, .ps = D, .train = 1};
     rvc_disc_out r, f;
@@ -407,7 +407,7 @@ int rvc_train_step(rvc_paramset *G, rvc_paramset *D, const rvc_train_config *c, 
                  .y_mask = length_mask(b->spec_lengths, b->B, b->T)};
     mel_data md = {0};
     ag_tape t;
-    ag_tape_init(&t);
+    ag_tape_init_arena(&t, hooks ? hooks->arena : NULL);
     ag_tape_set_cancel(&t, hooks ? &hooks->cancel : NULL);
     rvc_graph g = {.t = &t, .ps = G, .train = 1};
     gen_nodes gn;

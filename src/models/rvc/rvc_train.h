@@ -58,6 +58,7 @@ typedef struct rvc_train_hooks {
     rvc_train_tap tap;
     void *tap_ctx;
     ag_cancel cancel;
+    nn_arena *arena; /* optional: the step's tapes allocate from it and give it all back at the end */
 } rvc_train_hooks;
 
 int rvc_train_step(rvc_paramset *G, rvc_paramset *D, const rvc_train_config *c, const rvc_train_batch *b, int step,

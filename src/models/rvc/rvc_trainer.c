@@ -373,7 +373,11 @@ int rvc_trainer_open(rvc_trainer **out, const rvc_dataset *set, const rvc_traine
     *out = NULL;
     keep_freed_memory_for_reuse();
     rvc_trainer *t = calloc(1, sizeof *t);
-    if (!t) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (t) t->arena = nn_arena_create(0);
+    if (!t || !t->arena) {
+        free(t);
+        return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    }
     if (open_inner(t, set, o, err)) {
         rvc_trainer_free(t);
         return -1;
@@ -394,6 +398,7 @@ void rvc_trainer_free(rvc_trainer *t)
     free(t->plan);
     free(t->hist);
     free(t->dir);
+    nn_arena_free(t->arena);
     free(t);
 }
 
@@ -430,7 +435,7 @@ int rvc_trainer_step(rvc_trainer *t, vc_error *err)
     c.opt.lr = (float)(t->cfg.opt.lr * pow(t->lr_decay, t->epoch - 1));
     rvc_train_result res;
     double t0 = now_seconds();
-    rvc_train_hooks hooks = {.cancel = t->cancel};
+    rvc_train_hooks hooks = {.cancel = t->cancel, .arena = t->arena};
     int rc = rvc_train_step(&t->G, &t->D, &c, &bb.b, (int)(t->step + 1), &res, &hooks, err);
     batch_free(&bb);
     if (rc) {

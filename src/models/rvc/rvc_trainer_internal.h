@@ -35,6 +35,7 @@ struct rvc_trainer {
     rvc_train_result *hist;
     int64_t n_hist, cap_hist;
     ag_cancel cancel;         /* rvc_trainer_options.cancel */
+    nn_arena *arena;          /* every step's activations and gradients, kept between steps */
     int torn;                 /* a step failed midway: G/D/moments may be half updated */
     /* this process only */
     double seconds;
