@@ -3,6 +3,7 @@
  * Both live here because they exist only for training.
  */
 #include "nn/optim.h"
+#include "nn/par.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@ void nn_adamw_step(const nn_adamw *o, int step, float *p, const float *g, float 
 {
     float bc1 = 1.0f - powf(o->beta1, (float)step), bc2 = 1.0f - powf(o->beta2, (float)step);
     float step_size = o->lr / bc1, bc2_sqrt = sqrtf(bc2);
+    NN_PAR_FOR(n)
     for (size_t i = 0; i < n; i++) {
         p[i] *= 1.0f - o->lr * o->weight_decay;
         m[i] = m[i] * o->beta1 + (1.0f - o->beta1) * g[i];
@@ -18,6 +20,32 @@ void nn_adamw_step(const nn_adamw *o, int step, float *p, const float *g, float 
         float denom = sqrtf(v[i]) / bc2_sqrt + o->eps;
         p[i] -= step_size * m[i] / denom;
     }
+}
+
+/* Fixed chunks summed one per thread, then the chunk sums in order: the same result whatever
+ * the thread count. */
+#define SUMSQ_CHUNK 16384
+
+double nn_sum_squares(const float *x, size_t n)
+{
+    size_t chunks = (n + SUMSQ_CHUNK - 1) / SUMSQ_CHUNK;
+    double small[64], *part = chunks <= 64 ? small : malloc(sizeof(double) * chunks);
+    if (!part) { /* out of memory: the serial sum, the same order as one chunk after another */
+        double s = 0;
+        for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+        return s;
+    }
+    NN_PAR_FOR(n)
+    for (size_t c = 0; c < chunks; c++) {
+        size_t end = (c + 1) * SUMSQ_CHUNK < n ? (c + 1) * SUMSQ_CHUNK : n;
+        double s = 0;
+        for (size_t i = c * SUMSQ_CHUNK; i < end; i++) s += (double)x[i] * x[i];
+        part[c] = s;
+    }
+    double total = 0;
+    for (size_t c = 0; c < chunks; c++) total += part[c];
+    if (part != small) free(part);
+    return total;
 }
 
 static double hz_to_mel(double f)

@@ -15,6 +15,9 @@ typedef struct nn_adamw {
 /* One step (step counts from 1) on n elements: p, m, v updated in place from g. */
 void nn_adamw_step(const nn_adamw *o, int step, float *p, const float *g, float *m, float *v, size_t n);
 
+/* Σ x², summed in double (gradient norms for clipping and reporting); threaded, deterministic. */
+double nn_sum_squares(const float *x, size_t n);
+
 /* Slaney-style mel filterbank as librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk=False,
  * norm="slaney"), computed in double, stored float32: fb [n_mels, n_fft/2+1]. −1 when out of memory. */
 int nn_mel_filterbank_slaney(float *fb, int sr, int n_fft, int n_mels, double fmin, double fmax);

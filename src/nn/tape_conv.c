@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nn/backend.h"
+#include "nn/par.h"
 
 /* The spec of a convolution along T of x [B, Cin, T, W] with a (K, 1) kernel. */
 static nn_conv_spec tape_conv_spec(const ag_node *x, int c_out, int groups, int K, const ag_conv_desc *d)
@@ -108,6 +109,7 @@ static void weight_norm_bw(ag_tape *t, ag_node *n)
     size_t R = n->n / (size_t)O;
     float *gg = ag_needs(t, n->in[0]) ? ag_grad(t, n->in[0]) : NULL;
     float *gv = ag_needs(t, n->in[1]) ? ag_grad(t, n->in[1]) : NULL;
+    NN_PAR_FOR(n->n) /* rows are independent: each is one thread's */
     for (int o = 0; o < O; o++) {
         const float *dw = n->grad + (size_t)o * R, *vr = v->val + (size_t)o * R;
         double dot = 0;
@@ -134,6 +136,7 @@ int ag_weight_norm(ag_tape *t, int g, int v)
     if (!norms) { t->failed = 1; return -1; }
     n->aux = norms;
     const float *vv = t->nodes[v].val, *gv = t->nodes[g].val;
+    NN_PAR_FOR(n->n)
     for (int r = 0; r < O; r++) {
         double s = 0;
         for (size_t i = 0; i < R; i++) s += (double)vv[(size_t)r * R + i] * vv[(size_t)r * R + i];

@@ -7,6 +7,7 @@
  */
 #include "nn/tape.h"
 #include "nn/backend.h"
+#include "nn/par.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,7 +27,9 @@ static void lsgan_bw(ag_tape *t, ag_node *n)
     const ag_node *x = &t->nodes[n->in[0]];
     float *g = ag_grad(t, n->in[0]);
     float s = n->grad[0] * 2.0f / (float)x->n;
-    if (g) for (size_t i = 0; i < x->n; i++) g[i] += s * (x->val[i] - n->fp[0]);
+    if (!g) return;
+    NN_PAR_FOR(x->n)
+    for (size_t i = 0; i < x->n; i++) g[i] += s * (x->val[i] - n->fp[0]);
 }
 
 int ag_lsgan(ag_tape *t, int x, float target)
@@ -51,8 +54,9 @@ static void l1_bw(ag_tape *t, ag_node *n)
     const float *ref = n->aux;
     float *g = ag_grad(t, n->in[0]);
     float s = n->grad[0] / (float)x->n;
-    if (g)
-        for (size_t i = 0; i < x->n; i++) g[i] += x->val[i] > ref[i] ? s : x->val[i] < ref[i] ? -s : 0.0f;
+    if (!g) return;
+    NN_PAR_FOR(x->n)
+    for (size_t i = 0; i < x->n; i++) g[i] += x->val[i] > ref[i] ? s : x->val[i] < ref[i] ? -s : 0.0f;
 }
 
 int ag_l1_const(ag_tape *t, const float *ref, int x)

@@ -3,6 +3,7 @@
  * backward. Backwards accumulate (+=) into the input gradients and skip inputs that need none.
  */
 #include "nn/tape.h"
+#include "nn/par.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,12 +28,20 @@ static void add_bw(ag_tape *t, ag_node *n)
     size_t inner = (size_t)n->dims[2] * n->dims[3], rows = (size_t)n->dims[0] * n->dims[1];
     if (ag_needs(t, n->in[0])) {
         float *ga = ag_grad(t, n->in[0]);
-        if (ga) for (size_t i = 0; i < n->n; i++) ga[i] += n->grad[i];
+        if (ga) {
+            NN_PAR_FOR(n->n)
+            for (size_t i = 0; i < n->n; i++) ga[i] += n->grad[i];
+        }
     }
     if (!ag_needs(t, n->in[1])) return;
     float *gb = ag_grad(t, n->in[1]);
     if (!gb) return;
-    if (b->n == n->n) { for (size_t i = 0; i < n->n; i++) gb[i] += n->grad[i]; return; }
+    if (b->n == n->n) {
+        NN_PAR_FOR(n->n)
+        for (size_t i = 0; i < n->n; i++) gb[i] += n->grad[i];
+        return;
+    }
+    NN_PAR_FOR(n->n) /* a row's sum is one thread's, in order: deterministic */
     for (size_t r = 0; r < rows; r++) {
         float s = 0;
         for (size_t i = 0; i < inner; i++) s += n->grad[r * inner + i];
@@ -51,10 +60,13 @@ int ag_add(ag_tape *t, int a, int b)
     ag_node *n = &t->nodes[o];
     const float *x = t->nodes[a].val, *y = t->nodes[b].val;
     size_t inner = (size_t)d[2] * d[3];
-    if (t->nodes[b].n == n->n)
+    if (t->nodes[b].n == n->n) {
+        NN_PAR_FOR(n->n)
         for (size_t i = 0; i < n->n; i++) n->val[i] = x[i] + y[i];
-    else
+    } else {
+        NN_PAR_FOR(n->n)
         for (size_t i = 0; i < n->n; i++) n->val[i] = x[i] + y[i / inner];
+    }
     n->backward = add_bw;
     return o;
 }
@@ -67,7 +79,10 @@ static void mul_bw(ag_tape *t, ag_node *n)
         if (!ag_needs(t, n->in[k])) continue;
         float *g = ag_grad(t, n->in[k]);
         const float *other = IN(n, 1 - k)->val;
-        if (g) for (size_t i = 0; i < n->n; i++) g[i] += n->grad[i] * other[i];
+        if (g) {
+            NN_PAR_FOR(n->n)
+            for (size_t i = 0; i < n->n; i++) g[i] += n->grad[i] * other[i];
+        }
     }
 }
 
@@ -79,6 +94,7 @@ int ag_mul(ag_tape *t, int a, int b)
     int o = ag_new(t, d[0], d[1], d[2], d[3], in, 2);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
+    NN_PAR_FOR(n->n)
     for (size_t i = 0; i < n->n; i++) n->val[i] = t->nodes[a].val[i] * t->nodes[b].val[i];
     n->backward = mul_bw;
     return o;
@@ -89,7 +105,10 @@ int ag_mul(ag_tape *t, int a, int b)
 static void scale_bw(ag_tape *t, ag_node *n)
 {
     float *g = ag_grad(t, n->in[0]);
-    if (g) for (size_t i = 0; i < n->n; i++) g[i] += n->grad[i] * n->fp[0];
+    if (g) {
+        NN_PAR_FOR(n->n)
+        for (size_t i = 0; i < n->n; i++) g[i] += n->grad[i] * n->fp[0];
+    }
 }
 
 int ag_scale(ag_tape *t, int a, float s)
@@ -98,6 +117,7 @@ int ag_scale(ag_tape *t, int a, float s)
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
     n->fp[0] = s;
+    NN_PAR_FOR(n->n)
     for (size_t i = 0; i < n->n; i++) n->val[i] = t->nodes[a].val[i] * s;
     return o;
 }
@@ -114,7 +134,10 @@ static float mask_at(const ag_node *n, const float *mask, size_t i)
 static void mask_bw(ag_tape *t, ag_node *n)
 {
     float *g = ag_grad(t, n->in[0]);
-    if (g) for (size_t i = 0; i < n->n; i++) g[i] += n->grad[i] * mask_at(n, n->aux, i);
+    if (g) {
+        NN_PAR_FOR(n->n)
+        for (size_t i = 0; i < n->n; i++) g[i] += n->grad[i] * mask_at(n, n->aux, i);
+    }
 }
 
 int ag_mask(ag_tape *t, int a, const float *mask)
@@ -126,6 +149,7 @@ int ag_mask(ag_tape *t, int a, const float *mask)
     n->aux = malloc(sizeof(float) * m);
     if (!n->aux) { t->failed = 1; return -1; }
     memcpy(n->aux, mask, sizeof(float) * m);
+    NN_PAR_FOR(n->n)
     for (size_t i = 0; i < n->n; i++) n->val[i] = t->nodes[a].val[i] * mask_at(n, mask, i);
     return o;
 }
@@ -135,26 +159,38 @@ int ag_mask(ag_tape *t, int a, const float *mask)
 static void exp_bw(ag_tape *t, ag_node *n)
 {
     float *g = ag_grad(t, n->in[0]);
-    if (g) for (size_t i = 0; i < n->n; i++) g[i] += n->grad[i] * n->val[i];
+    if (g) {
+        NN_PAR_FOR(n->n)
+        for (size_t i = 0; i < n->n; i++) g[i] += n->grad[i] * n->val[i];
+    }
 }
 
 int ag_exp(ag_tape *t, int a)
 {
     int o = unary(t, a, exp_bw);
-    if (o >= 0) for (size_t i = 0; i < t->nodes[o].n; i++) t->nodes[o].val[i] = expf(t->nodes[a].val[i]);
+    if (o >= 0) {
+        NN_PAR_FOR(t->nodes[o].n)
+        for (size_t i = 0; i < t->nodes[o].n; i++) t->nodes[o].val[i] = expf(t->nodes[a].val[i]);
+    }
     return o;
 }
 
 static void tanh_bw(ag_tape *t, ag_node *n)
 {
     float *g = ag_grad(t, n->in[0]);
-    if (g) for (size_t i = 0; i < n->n; i++) g[i] += n->grad[i] * (1.0f - n->val[i] * n->val[i]);
+    if (g) {
+        NN_PAR_FOR(n->n)
+        for (size_t i = 0; i < n->n; i++) g[i] += n->grad[i] * (1.0f - n->val[i] * n->val[i]);
+    }
 }
 
 int ag_tanh(ag_tape *t, int a)
 {
     int o = unary(t, a, tanh_bw);
-    if (o >= 0) for (size_t i = 0; i < t->nodes[o].n; i++) t->nodes[o].val[i] = tanhf(t->nodes[a].val[i]);
+    if (o >= 0) {
+        NN_PAR_FOR(t->nodes[o].n)
+        for (size_t i = 0; i < t->nodes[o].n; i++) t->nodes[o].val[i] = tanhf(t->nodes[a].val[i]);
+    }
     return o;
 }
 
@@ -162,7 +198,10 @@ static void leaky_bw(ag_tape *t, ag_node *n)
 {
     float *g = ag_grad(t, n->in[0]);
     const float *x = IN(n, 0)->val;
-    if (g) for (size_t i = 0; i < n->n; i++) g[i] += x[i] > 0 ? n->grad[i] : n->grad[i] * n->fp[0];
+    if (g) {
+        NN_PAR_FOR(n->n)
+        for (size_t i = 0; i < n->n; i++) g[i] += x[i] > 0 ? n->grad[i] : n->grad[i] * n->fp[0];
+    }
 }
 
 int ag_leaky_relu(ag_tape *t, int a, float slope)
@@ -172,6 +211,7 @@ int ag_leaky_relu(ag_tape *t, int a, float slope)
     ag_node *n = &t->nodes[o];
     n->fp[0] = slope;
     const float *x = t->nodes[a].val;
+    NN_PAR_FOR(n->n)
     for (size_t i = 0; i < n->n; i++) n->val[i] = x[i] > 0 ? x[i] : x[i] * slope;
     return o;
 }
@@ -186,6 +226,7 @@ static void gate_bw(ag_tape *t, ag_node *n)
     if (!g) return;
     const float *x = IN(n, 0)->val;
     size_t half = (size_t)n->dims[1] * n->dims[2] * n->dims[3];
+    NN_PAR_FOR(n->n)
     for (size_t i = 0; i < n->n; i++) {
         size_t b = i / half, r = i % half, ia = b * 2 * half + r, ib = ia + half;
         float th = tanhf(x[ia]), sg = 1.0f / (1.0f + expf(-x[ib]));
@@ -203,6 +244,7 @@ int ag_gate(ag_tape *t, int a)
     ag_node *n = &t->nodes[o];
     const float *x = t->nodes[a].val;
     size_t half = (size_t)n->dims[1] * n->dims[2] * n->dims[3];
+    NN_PAR_FOR(n->n)
     for (size_t i = 0; i < n->n; i++) {
         size_t b = i / half, r = i % half, ia = b * 2 * half + r;
         n->val[i] = tanhf(x[ia]) * (1.0f / (1.0f + expf(-x[ia + half])));
@@ -275,6 +317,9 @@ static void gather_bw(ag_tape *t, ag_node *n)
     index_map map = MAPS[n->ip[7]];
     float *g[2] = {ag_needs(t, n->in[0]) ? ag_grad(t, n->in[0]) : NULL,
                    n->in[1] >= 0 && ag_needs(t, n->in[1]) ? ag_grad(t, n->in[1]) : NULL};
+    /* Each map sends distinct outputs to distinct inputs, except reflection padding (a padded
+     * sample and its mirror share one input): that one adds serially. */
+    NN_PAR_FOR(n->ip[7] == MAP_REFLECT ? 0 : n->n)
     for (size_t i = 0; i < n->n; i++) {
         int which;
         size_t j = map(n, i, &which);
@@ -286,6 +331,7 @@ static void gather_fw(ag_tape *t, ag_node *n)
 {
     index_map map = MAPS[n->ip[7]];
     const float *src[2] = {IN(n, 0)->val, n->in[1] >= 0 ? IN(n, 1)->val : NULL};
+    NN_PAR_FOR(n->n)
     for (size_t i = 0; i < n->n; i++) {
         int which;
         size_t j = map(n, i, &which);

@@ -71,11 +71,7 @@ void rvc_paramset_zero_grad(rvc_paramset *ps)
 double rvc_paramset_grad_norm(const rvc_paramset *ps)
 {
     double total = 0;
-    for (int i = 0; i < ps->count; i++) {
-        double s = 0;
-        for (size_t k = 0; k < ps->p[i].n; k++) s += (double)ps->p[i].grad[k] * ps->p[i].grad[k];
-        total += s;
-    }
+    for (int i = 0; i < ps->count; i++) total += nn_sum_squares(ps->p[i].grad, ps->p[i].n);
     return sqrt(total);
 }
 
