@@ -20,7 +20,16 @@ typedef struct arena_block {
     size_t size;
 } arena_block;
 
+typedef struct spare_bin { /* given-back buffers of one size */
+    size_t size;
+    void **free;
+    int n, cap;
+} spare_bin;
+
 struct nn_arena {
+    spare_bin *bins;
+    int n_bins, cap_bins;
+    size_t spare_bytes; /* bytes held by buffers of the bins, in use or not */
     arena_block blocks[ARENA_MAX_BLOCKS];
     int n_blocks;
     int cur;      /* block the cursor is in (0 when there are none yet) */
@@ -41,6 +50,11 @@ void nn_arena_free(nn_arena *a)
 {
     if (!a) return;
     for (int i = 0; i < a->n_blocks; i++) free(a->blocks[i].mem);
+    for (int i = 0; i < a->n_bins; i++) {
+        for (int k = 0; k < a->bins[i].n; k++) free(a->bins[i].free[k]);
+        free(a->bins[i].free);
+    }
+    free(a->bins);
     free(a);
 }
 
@@ -92,6 +106,57 @@ void *nn_arena_alloc_zero(nn_arena *a, size_t bytes)
     return p;
 }
 
+static spare_bin *bin_for(nn_arena *a, size_t bytes, int create)
+{
+    for (int i = 0; i < a->n_bins; i++)
+        if (a->bins[i].size == bytes) return &a->bins[i];
+    if (!create) return NULL;
+    if (a->n_bins == a->cap_bins) {
+        int cap = a->cap_bins ? 2 * a->cap_bins : 64;
+        spare_bin *bins = realloc(a->bins, sizeof *bins * (size_t)cap);
+        if (!bins) return NULL;
+        a->bins = bins;
+        a->cap_bins = cap;
+    }
+    a->bins[a->n_bins] = (spare_bin){.size = bytes};
+    return &a->bins[a->n_bins++];
+}
+
+void *nn_arena_take_zero(nn_arena *a, size_t bytes)
+{
+    bytes = round_up(bytes ? bytes : 1, ARENA_ALIGN);
+    spare_bin *b = bin_for(a, bytes, 0);
+    char *p = b && b->n ? b->free[--b->n] : NULL;
+    if (!p) {
+        p = aligned_alloc(ARENA_ALIGN, bytes);
+        if (!p) return NULL;
+        a->spare_bytes += bytes;
+    }
+    zero(p, bytes);
+    return p;
+}
+
+void nn_arena_give(nn_arena *a, void *p, size_t bytes)
+{
+    if (!p) return;
+    bytes = round_up(bytes ? bytes : 1, ARENA_ALIGN);
+    spare_bin *b = bin_for(a, bytes, 1);
+    if (b && b->n == b->cap) {
+        int cap = b->cap ? 2 * b->cap : 8;
+        void **grown = realloc(b->free, sizeof(void *) * (size_t)cap);
+        if (grown) {
+            b->free = grown;
+            b->cap = cap;
+        }
+    }
+    if (b && b->n < b->cap) {
+        b->free[b->n++] = p;
+        return;
+    }
+    free(p); /* no room to keep it: out of memory for the list itself */
+    a->spare_bytes -= bytes;
+}
+
 nn_arena_mark nn_arena_mark_now(const nn_arena *a) { return (nn_arena_mark){a->cur, a->used}; }
 
 void nn_arena_release(nn_arena *a, nn_arena_mark m)
@@ -106,7 +171,7 @@ void nn_arena_release(nn_arena *a, nn_arena_mark m)
 
 size_t nn_arena_reserved(const nn_arena *a)
 {
-    size_t s = 0;
+    size_t s = a->spare_bytes;
     for (int i = 0; i < a->n_blocks; i++) s += a->blocks[i].size;
     return s;
 }

@@ -30,6 +30,13 @@ void *nn_arena_alloc_zero(nn_arena *a, size_t bytes);
 nn_arena_mark nn_arena_mark_now(const nn_arena *a);
 void nn_arena_release(nn_arena *a, nn_arena_mark m); /* everything allocated after m is gone */
 
+/* Buffers that die in any order (a tape's gradients, freed as soon as the reverse walk has
+ * passed their node): nn_arena_take returns a zeroed buffer, reusing one of exactly that size
+ * given back earlier with nn_arena_give when there is one. They are separate from the blocks and
+ * kept until nn_arena_free, so a step's gradients need only as much memory as are alive at once. */
+void *nn_arena_take_zero(nn_arena *a, size_t bytes);
+void nn_arena_give(nn_arena *a, void *p, size_t bytes);
+
 size_t nn_arena_reserved(const nn_arena *a);   /* bytes held in blocks */
 size_t nn_arena_high_water(const nn_arena *a); /* most bytes in use at once (block tails skipped count) */
 

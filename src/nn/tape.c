@@ -32,6 +32,7 @@ void ag_tape_free(ag_tape *t)
         ag_node *n = &t->nodes[i];
         if (n->owns_val) free(n->val);
         if (n->owns_grad) free(n->grad);
+        if (n->grad_spare) nn_arena_give(t->arena, n->grad, sizeof(float) * (n->n ? n->n : 1));
         if (n->free_aux && n->aux) n->free_aux(n->aux);
         free(n->aux);
     }
@@ -123,7 +124,11 @@ float *ag_grad(ag_tape *t, int i)
 {
     ag_node *n = &t->nodes[i];
     if (!n->grad) {
-        n->grad = node_buffer(t, n->n, &n->owns_grad);
+        if (t->arena) {
+            n->grad = nn_arena_take_zero(t->arena, sizeof(float) * (n->n ? n->n : 1));
+            n->grad_spare = n->grad != NULL;
+            if (!n->grad) t->failed = 1;
+        } else n->grad = node_buffer(t, n->n, &n->owns_grad);
         if (!n->grad) return NULL;
     }
     return n->grad;
@@ -138,5 +143,10 @@ void ag_backward(ag_tape *t, int loss)
     for (int i = loss; i >= 0 && !t->failed && !ag_poll_cancel(t); i--) {
         ag_node *n = &t->nodes[i];
         if (n->backward && n->needs_grad && n->grad) n->backward(t, n);
+        if (n->grad_spare) { /* every consumer of node i comes after it: its gradient is complete and used */
+            nn_arena_give(t->arena, n->grad, sizeof(float) * (n->n ? n->n : 1));
+            n->grad = NULL;
+            n->grad_spare = 0;
+        }
     }
 }

@@ -23,7 +23,9 @@
  *    fraction of a second of the request, wherever it is. The caller must then drop the step
  *    (gradients are partial; no optimizer update).
  * The tape owns every node buffer it allocated; ag_tape_free releases them all (to the arena
- * when it has one: a training step then reuses the same memory as the step before).
+ * when it has one: a training step then reuses the same memory as the step before). With an
+ * arena, the gradient of an op's output is given back as soon as ag_backward has run that op's
+ * backward: only leaves' gradients (the caller's) outlive the walk.
  * Recording a node may move the node array: never keep an ag_node pointer across an op call.
  */
 #ifndef VC_NN_TAPE_H
@@ -45,6 +47,7 @@ struct ag_node {
     size_t n;
     float *val, *grad;
     int owns_val, owns_grad, needs_grad;
+    int grad_spare; /* grad is the arena's (nn_arena_take_zero): given back once the walk passes */
     int in[AG_MAX_IN];
     int ip[8];
     float fp[2];

@@ -103,12 +103,60 @@ static void nested_tapes_give_memory_back_in_order(void **state)
     nn_arena_free(a);
 }
 
+static void given_back_buffers_are_reused_zeroed(void **state)
+{
+    (void)state;
+    nn_arena *a = nn_arena_create(1 * MB);
+    float *g = nn_arena_take_zero(a, 1000 * sizeof(float));
+    assert_non_null(g);
+    for (int i = 0; i < 1000; i++) g[i] = 3.0f;
+    nn_arena_give(a, g, 1000 * sizeof(float));
+    size_t held = nn_arena_reserved(a);
+    float *again = nn_arena_take_zero(a, 1000 * sizeof(float));
+    assert_ptr_equal(again, g);
+    assert_true(all_zero((const unsigned char *)again, 1000 * sizeof(float)));
+    float *other = nn_arena_take_zero(a, 999 * sizeof(float)); /* rounds to the same 64-byte size */
+    assert_ptr_not_equal(other, g);
+    assert_true(nn_arena_reserved(a) > held);
+    nn_arena_give(a, again, 1000 * sizeof(float));
+    nn_arena_give(a, other, 999 * sizeof(float));
+    nn_arena_free(a);
+}
+
+/* y = Σ tanh(w·x)²: the leaf's gradient with an arena equals the heap tape's, and the walk has
+ * given back every inner gradient (only the leaf's, the caller's, remains). */
+static void a_tape_on_an_arena_gives_the_same_gradients(void **state)
+{
+    (void)state;
+    enum { N = 70000 }; /* above NN_PAR_MIN: the threaded loops run */
+    static float w[N], x[N], g_heap[N], g_arena[N];
+    for (int i = 0; i < N; i++) { w[i] = 0.001f * (float)(i % 997) - 0.4f; x[i] = 0.002f * (float)(i % 331) - 0.3f; }
+    nn_arena *a = nn_arena_create(1 * MB);
+    for (int pass = 0; pass < 2; pass++) {
+        ag_tape t;
+        if (pass) ag_tape_init_arena(&t, a); else ag_tape_init(&t);
+        float *g = pass ? g_arena : g_heap;
+        int wi = ag_param(&t, w, g, 1, N, 1, 1);
+        int y = ag_tanh(&t, ag_mul(&t, wi, ag_const(&t, x, 1, N, 1, 1)));
+        int loss = ag_lsgan(&t, y, 0.0f);
+        ag_backward(&t, loss);
+        assert_true(ag_ok(&t));
+        if (pass)
+            for (int i = 1; i < t.count; i++) assert_null(t.nodes[i].grad == g ? NULL : t.nodes[i].grad);
+        ag_tape_free(&t);
+    }
+    assert_memory_equal(g_heap, g_arena, sizeof g_heap);
+    nn_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_second_step_reuses_the_first_steps_memory),
         cmocka_unit_test(release_frees_only_what_came_after_the_mark),
         cmocka_unit_test(nested_tapes_give_memory_back_in_order),
+        cmocka_unit_test(given_back_buffers_are_reused_zeroed),
+        cmocka_unit_test(a_tape_on_an_arena_gives_the_same_gradients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
