@@ -74,11 +74,13 @@ int bench_rvc_train(void)
     double first = 0, second = 0;
     if (rc == 0) rc = timed_step(t, &first, &err);
     if (rc == 0) rc = timed_step(t, &second, &err);
+    rvc_trainer_status st = {0};
+    if (t) rvc_trainer_status_get(t, &st);
     if (rc == 0) {
         printf("{\"bench\":\"rvc_train_step_v2_48k\",\"shape\":\"batch 4 x 370 frames, segment 17280, G+D 109 M params\","
-               "\"first_step_seconds\":%.2f,\"seconds_per_step\":%.2f,\"peak_rss_mb\":%.0f,\"pytorch_seconds_per_step\":7.70,"
+               "\"first_step_seconds\":%.2f,\"seconds_per_step\":%.2f,\"peak_rss_mb\":%.0f,\"step_arena_mb\":%.0f,\"pytorch_seconds_per_step\":7.70,"
                "\"pytorch_peak_rss_mb\":5500,\"openblas_threads\":\"%s\"}\n",
-               first, second, bench_peak_rss_mb(), getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "unset");
+               first, second, bench_peak_rss_mb(), (double)st.step_memory_bytes / 1048576.0, getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "unset");
     } else fprintf(stderr, "bench rvc train: %s\n", err.message);
     rvc_trainer_free(t);
     free_set(&set);

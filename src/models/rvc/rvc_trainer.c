@@ -463,6 +463,7 @@ void rvc_trainer_status_get(const rvc_trainer *t, rvc_trainer_status *s)
     s->total_steps = (int64_t)t->epochs * t->steps_per_epoch;
     if (t->n_hist) s->last = t->hist[t->n_hist - 1];
     s->seconds_per_step = t->steps_here ? t->seconds / (double)t->steps_here : 0;
+    s->step_memory_bytes = nn_arena_reserved(t->arena);
 }
 
 int rvc_trainer_history(const rvc_trainer *t, rvc_train_result **rows, int64_t *n, vc_error *err)

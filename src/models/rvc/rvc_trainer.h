@@ -45,6 +45,7 @@ typedef struct rvc_trainer_status {
     int64_t step, total_steps;  /* optimizer steps done / planned */
     rvc_train_result last;      /* losses of the latest step */
     double seconds_per_step;    /* mean wall time of the steps of this process */
+    size_t step_memory_bytes;   /* activations and gradients the steps keep (their arena) */
 } rvc_trainer_status;
 
 typedef struct rvc_trainer rvc_trainer;
