@@ -124,7 +124,7 @@ const server_schema SERVER_JOB_SCHEMAS[] = {
     {"TrainingSetReport", SERVER_SCHEMA({
         "type": "object",
         "description": "measured before training starts: speech after slicing, pieces, and one real step timed",
-        "required": ["speech_seconds", "pieces", "steps_per_epoch", "epochs", "step_seconds", "epoch_seconds",
+        "required": ["speech_seconds", "pieces", "steps_per_epoch", "epochs", "epochs_chosen", "step_seconds", "epoch_seconds",
                      "remaining_seconds"],
         "additionalProperties": false,
         "properties": {
@@ -132,6 +132,7 @@ const server_schema SERVER_JOB_SCHEMAS[] = {
             "pieces": {"type": "integer"},
             "steps_per_epoch": {"type": "integer"},
             "epochs": {"type": "integer", "description": "the epochs this run trains"},
+            "epochs_chosen": {"type": "boolean", "description": "true: no epochs were given, so they were chosen from step_seconds (docs/RVC.md Defaults)"},
             "step_seconds": {"type": "number", "description": "the measured time of one training step"},
             "epoch_seconds": {"type": "number"},
             "remaining_seconds": {"type": "number"}
@@ -155,7 +156,7 @@ const server_schema SERVER_JOB_SCHEMAS[] = {
                  "stopped_early": {"type": "boolean", "description": "stopped by request (POST /api/jobs/{id}/stop)"},
                  "training_minutes": {"type": "number"},
                  "speech_seconds": {"type": "number"},
-                 "epochs_planned": {"type": ["integer", "null"], "description": "as requested; null: the default"},
+                 "epochs_planned": {"type": ["integer", "null"], "description": "as requested, or the default chosen from the measured step"},
                  "training_audio_ids": {"type": "array", "items": {"type": "string"}},
                  "training_set": {"$ref": "#/components/schemas/TrainingSetReport"}
              }},
