@@ -166,8 +166,10 @@ int cmd_train(int argc, char **argv)
     vc_error err = {0};
     audio_file_info info;
     if (audio_probe_file(a.audio, &info, &err)) { fprintf(stderr, "voiceclone train: %s\n", err.message); return 1; }
-    if (a.recipe.epochs == 0) a.recipe.epochs = rvc_train_default_epochs(&a.recipe, info.duration_seconds);
-    fprintf(stderr, "training %d epochs, about %.0f minutes on this machine\n", a.recipe.epochs,
+    a.recipe.epochs_chosen = a.recipe.epochs == 0; /* chosen again once a step is measured */
+    if (a.recipe.epochs_chosen) a.recipe.epochs = rvc_train_default_epochs(&a.recipe, info.duration_seconds);
+    fprintf(stderr, "training %d epochs%s, about %.0f minutes on this machine\n", a.recipe.epochs,
+            a.recipe.epochs_chosen ? " (estimated: set again from the measured step)" : "",
             rvc_train_estimate_seconds(&a.recipe, info.duration_seconds) / 60.0);
     rvc_train_job_spec spec = {.audio_path = a.audio, .work_dir = work, .weights_root = weights, .recipe = &a.recipe,
                                .preprocess = preprocess, .on_phase = show_phase, .on_step = show_step, .on_report = show_report,

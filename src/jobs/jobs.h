@@ -58,7 +58,8 @@ typedef struct job {
 
 typedef struct job_ctx job_ctx;
 
-/* Persists then publishes one event ("progress", "phase_complete"); takes ownership of data. */
+/* Persists then publishes one event ("progress", "training_set"; each name and its data have a schema in
+ * src/server/schemas_jobs.c, checked by the contract test); takes ownership of data. */
 int job_emit(job_ctx *c, const char *event, json_t *data, vc_error *err);
 /* Convenience: a "progress" event {percent, phase, message}. */
 int job_progress(job_ctx *c, double percent, const char *phase, const char *message);

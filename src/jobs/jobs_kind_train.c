@@ -197,15 +197,44 @@ static int check_name_and_consent(const json_t *params, vc_error *err)
     return 0;
 }
 
+/* The operator's settings for the default epochs (docs/RVC.md "Defaults"); unset: the built-in ones. */
+static int default_epochs_settings(rvc_train_recipe *r, vc_error *err)
+{
+    static const struct { const char *name; double lo, hi; } VARS[] = {
+        {"VCS_TRAIN_TARGET_MINUTES", 0.001, 10000}, {"VCS_TRAIN_MIN_EPOCHS", 1, 1000}, {"VCS_TRAIN_MAX_EPOCHS", 1, 1000}};
+    double value[3] = {0, 0, 0};
+    for (int i = 0; i < 3; i++) {
+        const char *v = getenv(VARS[i].name);
+        if (!v || !*v) continue;
+        char *end;
+        value[i] = strtod(v, &end);
+        if (*end || !(value[i] >= VARS[i].lo && value[i] <= VARS[i].hi) || (i > 0 && value[i] != floor(value[i])))
+            return vc_fail(err, VC_ERR_INTERNAL, "%s must be a %s from %g to %g (got '%s'): fix the server's setting",
+                           VARS[i].name, i ? "whole number" : "number", VARS[i].lo, VARS[i].hi, v);
+    }
+    r->target_minutes = value[0];
+    r->min_epochs = (int)value[1];
+    r->max_epochs = (int)value[2];
+    return 0;
+}
+
+/* The measured step time of a recipe's model (data/throughput.json, one key per shape). */
+static void step_key(const rvc_train_recipe *r, char *out, size_t cap)
+{
+    snprintf(out, cap, "train_step:v%d:%d:%s:b%d%s", r->version, r->sample_rate, r->f0 ? "f0" : "nof0", r->batch_size,
+             r->tiny ? ":tiny" : "");
+}
+
 /* The recipe the parameters ask for; epochs: as given, else what submit chose (the top-level
- * "epochs" train_validate writes). */
+ * "epochs" train_validate writes), then chosen again from the run's measured step. */
 static int recipe_from(const json_t *params, rvc_train_recipe *r, vc_error *err)
 {
     rvc_train_recipe_default(r);
     if (parse_training_params(json_object_get(params, "training_params"), r, err)) return -1;
+    if (default_epochs_settings(r, err)) return -1;
+    r->epochs_chosen = !json_object_get(json_object_get(params, "training_params"), "epochs");
     json_t *chosen = json_object_get(params, "epochs");
-    if (!json_object_get(json_object_get(params, "training_params"), "epochs") && chosen)
-        r->epochs = (int)json_integer_value(chosen);
+    if (r->epochs_chosen && chosen) r->epochs = (int)json_integer_value(chosen);
     return 0;
 }
 
@@ -227,8 +256,12 @@ static int train_validate(store *s, const char *user_id, json_t *params, vc_erro
                        "(5–10 minutes gives the best results).", seconds, RVC_TRAIN_MIN_SECONDS);
     store_path(s, root, sizeof root, "weights");
     if (rvc_base_weights_check(root, err)) return -1;
-    if (!json_object_get(json_object_get(params, "training_params"), "epochs")) /* chosen here, whatever else says */
+    if (r.epochs_chosen) { /* chosen here, whatever else says; from a step measured here before when there is one */
+        char key[96];
+        step_key(&r, key, sizeof key);
+        r.step_seconds_hint = jobs_throughput_estimate(s, key, 1, 0, 0);
         r.epochs = rvc_train_default_epochs(&r, seconds);
+    }
     char model_id[STORE_ID_MAX], now[32];
     if (store_new_id("model", model_id, err)) return -1;
     time_t t = time(NULL);
@@ -249,6 +282,7 @@ typedef struct train_run {
     const job *jb;
     job_ctx *c;
     char dir[1300];
+    const rvc_train_recipe *recipe;
 } train_run;
 
 static int on_phase(void *ctx, const char *phase, double fraction, const char *message)
@@ -279,9 +313,10 @@ static int on_step(void *ctx, const rvc_trainer_status *st, double eta_seconds)
 
 static json_t *report_json(const rvc_train_report *r)
 {
-    return json_pack("{s:f, s:i, s:i, s:i, s:f, s:f, s:f}", "speech_seconds", r->speech_seconds, "pieces", r->pieces,
-                     "steps_per_epoch", r->steps_per_epoch, "epochs", r->epochs, "step_seconds", r->step_seconds,
-                     "epoch_seconds", r->epoch_seconds, "remaining_seconds", r->remaining_seconds);
+    return json_pack("{s:f, s:i, s:i, s:i, s:b, s:f, s:f, s:f}", "speech_seconds", r->speech_seconds, "pieces", r->pieces,
+                     "steps_per_epoch", r->steps_per_epoch, "epochs", r->epochs, "epochs_chosen", r->epochs_chosen,
+                     "step_seconds", r->step_seconds, "epoch_seconds", r->epoch_seconds, "remaining_seconds",
+                     r->remaining_seconds);
 }
 
 /* The training-set report: a "training_set" event (the UI shows it) and a progress line. */
@@ -289,10 +324,15 @@ static int on_report(void *ctx, const rvc_train_report *r)
 {
     train_run *t = ctx;
     vc_error err;
-    char msg[200];
+    char msg[320];
+    char key[96];
+    step_key(t->recipe, key, sizeof key); /* the next submit's default and estimate start from it */
+    jobs_throughput_record(job_store(t->c), key, 1, r->step_seconds, 0);
     job_emit(t->c, "training_set", report_json(r), &err);
-    snprintf(msg, sizeof msg, "Training set: %.0f s of speech in %d pieces; about %.0f min an epoch (%d steps of %.1f s)",
-             r->speech_seconds, r->pieces, r->epoch_seconds / 60.0, r->steps_per_epoch, r->step_seconds);
+    snprintf(msg, sizeof msg, "Training set: %.0f s of speech in %d pieces; about %.0f min an epoch (%d steps of %.1f s); "
+             "%d epochs%s, about %.0f min left", r->speech_seconds, r->pieces, r->epoch_seconds / 60.0, r->steps_per_epoch,
+             r->step_seconds, r->epochs, r->epochs_chosen ? " (chosen for this machine's measured step)" : "",
+             r->remaining_seconds / 60.0);
     job_progress(t->c, 15, "training", msg);
     return job_cancelled(t->c);
 }
@@ -378,6 +418,7 @@ static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *e
     const char *ids[TRAIN_MAX_FILES];
     int n = 0;
     if (recipe_from(jb->params, &r, err) || audio_ids(jb->params, ids, &n, err)) return -1;
+    t.recipe = &r;
     char(*paths)[1600] = calloc(TRAIN_MAX_FILES, sizeof *paths);
     const char *path_list[TRAIN_MAX_FILES];
     if (!paths) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
@@ -405,11 +446,11 @@ static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *e
         rc = add_to_library(&t, &o, &m, err);
     }
     if (rc == 0) {
-        *result = json_pack("{s:s, s:s, s:f, s:f, s:s, s:I, s:i, s:b, s:f, s:f, s:O?}", "model_id", m.model_id, "model_name",
+        *result = json_pack("{s:s, s:s, s:f, s:f, s:s, s:I, s:i, s:b, s:f, s:f, s:o?}", "model_id", m.model_id, "model_name",
                             m.name, "final_loss", o.final.loss_mel, "loss_gen_all", o.final.loss_gen_all, "quality_grade",
                             o.grade, "steps", (json_int_t)o.steps, "epochs", o.epochs_done, "stopped_early",
                             o.stopped_early, "training_minutes", o.training_seconds / 60.0, "speech_seconds",
-                            o.audio_seconds, "epochs_planned", json_object_get(jb->params, "epochs"));
+                            o.audio_seconds, "epochs_planned", o.report.epochs > 0 ? json_integer(o.report.epochs) : json_incref(json_object_get(jb->params, "epochs")));
         json_t *set = json_array(); /* the set it learnt from: "Try it" converts a few seconds of it */
         for (int i = 0; i < n; i++) json_array_append_new(set, json_string(ids[i]));
         json_object_set_new(*result, "training_audio_ids", set);

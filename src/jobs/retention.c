@@ -43,6 +43,7 @@ void retention_config_defaults(retention_config *c)
     c->uploads_seconds = 24 * 3600.0;
     c->outputs_seconds = 7 * 24 * 3600.0;
     c->interval_seconds = 600;
+    c->leftovers_seconds = 3600;
 }
 
 static int env_seconds(const char *name, double unit, double *out, vc_error *err)
@@ -61,6 +62,7 @@ int retention_config_from_env(retention_config *c, vc_error *err)
 {
     if (env_seconds("VCS_RETAIN_UPLOADS_HOURS", 3600, &c->uploads_seconds, err)) return -1;
     if (env_seconds("VCS_RETAIN_OUTPUTS_DAYS", 86400, &c->outputs_seconds, err)) return -1;
+    if (env_seconds("VCS_RETAIN_TEMPS_HOURS", 3600, &c->leftovers_seconds, err)) return -1;
     return env_seconds("VCS_RETENTION_INTERVAL_S", 1, &c->interval_seconds, err);
 }
 
@@ -275,5 +277,6 @@ int retention_sweep(store *s, const retention_config *c, int64_t now_s, retentio
         rc = delete_old_jobs(s, now_s * 1000 - (int64_t)(c->outputs_seconds * 1000), &rep->jobs_deleted, err);
     if (!rc) sweep_all_orphans(s, c, now_s, &rep->orphans_deleted);
     if (!rc) sweep_training_dirs(s, &rep->orphans_deleted);
+    if (!rc && c->leftovers_seconds > 0) rc = store_sweep_leftovers(s, now_s, c->leftovers_seconds, &rep->leftovers_deleted, err);
     return rc;
 }

@@ -15,6 +15,9 @@
  * file is gone. Such orphan files (and files of outputs that never had a row) are removed by the
  * same sweep once they are older than their window.
  *
+ * Crash leftovers (temp files of atomic writes, import staging folders) go once nothing changed
+ * them for VCS_RETAIN_TEMPS_HOURS (1): a live write keeps touching its file.
+ *
  * Windows are given as fractions too (VCS_RETAIN_UPLOADS_HOURS=0.001 is 3.6 s) so tests can use
  * seconds; 0 disables that part. VCS_RETENTION_INTERVAL_S (600) is the pause between sweeps;
  * 0 disables the thread.
@@ -31,10 +34,11 @@ typedef struct retention_config {
     double uploads_seconds;  /* uploaded audio older than this is deleted (0 = kept forever) */
     double outputs_seconds;  /* output audio and finished jobs older than this (0 = kept forever) */
     double interval_seconds; /* between sweeps (0 = no periodic sweep) */
+    double leftovers_seconds; /* crash leftovers (temp files, import staging) untouched this long go (0 = kept) */
 } retention_config;
 
 void retention_config_defaults(retention_config *c);
-/* Reads the three variables above; a value that is not a number >= 0 is VC_ERR_INVALID_REQUEST. */
+/* Reads the variables above; a value that is not a number >= 0 is VC_ERR_INVALID_REQUEST. */
 int retention_config_from_env(retention_config *c, vc_error *err);
 
 /* One audio file due for deletion. */
@@ -51,6 +55,7 @@ typedef struct retention_report {
     int audio_deleted;   /* rows (and their files) */
     int orphans_deleted; /* files without a row, and training folders of jobs that will not run again */
     int jobs_deleted;    /* finished jobs (rows + event logs) */
+    int leftovers_deleted; /* temp files and staging folders a crash left (store_sweep_leftovers) */
 } retention_report;
 
 /* One full pass at now_s: due audio, old finished jobs, orphan files. Each item is re-checked as

@@ -75,14 +75,16 @@ static void add_headers(json_t *resp, const char *list)
         json_object_set_new(headers, tok, header_string("see the summary"));
 }
 
-/* The body of a 2xx answer: the route's JSON schema or its media type (HEAD: none). */
+/* The body of a 2xx answer: the route's schema (under its media type, JSON unless response_type
+ * says otherwise: an event stream documents its messages) or only its media type (HEAD: none). */
 static void add_success_body(json_t *resp, const server_route *rt, const char *code, int is_head)
 {
     if (is_head || !strcmp(code, "204")) return;
     if (rt->response_schema) {
         json_error_t jerr;
         json_t *schema = json_loads(rt->response_schema, 0, &jerr);
-        if (schema) json_object_set_new(resp, "content", json_pack("{s:{s:o}}", "application/json", "schema", schema));
+        const char *media = rt->response_type ? rt->response_type : "application/json";
+        if (schema) json_object_set_new(resp, "content", json_pack("{s:{s:o}}", media, "schema", schema));
         else fprintf(stderr, "openapi: %s %s response_schema: %s\n", rt->method, rt->pattern, jerr.text);
     } else if (rt->response_type) {
         json_object_set_new(resp, "content", json_pack("{s:{}}", rt->response_type));
@@ -220,12 +222,14 @@ static json_t *operation_json(const server_route *rt, const char *method)
 static json_t *components_schemas(void)
 {
     json_t *o = json_object();
-    for (const server_schema *s = SERVER_SCHEMAS; s->name; s++) {
-        json_error_t jerr;
-        json_t *schema = json_loads(s->schema, 0, &jerr);
-        if (schema) json_object_set_new(o, s->name, schema);
-        else fprintf(stderr, "openapi: schema %s: %s\n", s->name, jerr.text);
-    }
+    const server_schema *const tables[] = {SERVER_SCHEMAS, SERVER_JOB_SCHEMAS};
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const server_schema *s = tables[t]; s->name; s++) {
+            json_error_t jerr;
+            json_t *schema = json_loads(s->schema, 0, &jerr);
+            if (schema) json_object_set_new(o, s->name, schema);
+            else fprintf(stderr, "openapi: schema %s: %s\n", s->name, jerr.text);
+        }
     json_object_set_new(o, "Error", error_schema());
     return o;
 }

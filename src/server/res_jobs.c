@@ -488,8 +488,10 @@ const server_route SERVER_ROUTES_JOBS[] = {
      .summary = "Job status (same body as GET /api/jobs/{job_id})", .responses = "200,401,404",
      .response_schema = SERVER_SCHEMA({"$ref": "#/components/schemas/Job"})},
     {.method = "GET", .pattern = "/api/progress/{job_id}", .handle = progress, .tag = "jobs",
-     .summary = "Server-Sent Events: progress, phase_complete, complete, error, close (Last-Event-ID replay); 204 when "
+     .summary = "Server-Sent Events: progress, training_set, complete, error, close (Last-Event-ID replay); 204 when "
                 "Last-Event-ID is at or past the last event of a finished job",
-     .responses = "200,204,401,404", .response_type = "text/event-stream"},
+     .responses = "200,204,401,404", .response_type = "text/event-stream",
+     .response_schema = SERVER_SCHEMA({"type": "array", "items": {"$ref": "#/components/schemas/JobStreamEvent"},
+                                       "description": "The stream, read as a list of its messages: each message's id: and event: lines and its data: line (JSON) form one JobStreamEvent, whose data schema follows from the event name. Comment lines (: keep-alive) are not messages. A finished job's stream ends with close."})},
     {0},
 };

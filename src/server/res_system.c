@@ -5,8 +5,10 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jobs/jobs.h"
+#include "models/rvc/rvc_train_pipeline.h"
 #include "nn/backend.h"
 #include "nn/pool.h"
 #include "server/server.h"
@@ -22,7 +24,8 @@ static const struct {
     {"vocos_mel_24khz", "vocos", "vocoder for F5-TTS", "MIT", NULL, "f5tts"},
     {"hubert_base", "hubert", "content features for RVC", "MIT", NULL, "rvc"},
     {"rmvpe", "rmvpe", "pitch extraction for RVC", "MIT", NULL, "rvc"},
-    {"rvc_pretrained_v2", "rvc_pretrained", "RVC v2 base models for training", "MIT", NULL, "rvc-pretrained"},
+    {"rvc_pretrained_v2", RVC_PRETRAINED_DIR, "RVC v2 base models for training", "MIT", NULL, "rvc-pretrained"},
+    {"rvc_pretrained_v1", RVC_PRETRAINED_V1_DIR, "RVC v1 base models for training", "MIT", NULL, "rvc-pretrained"},
     {"whisper", "whisper", "speech recognition (Whisper): transcripts for the quick clone, speech to speech", "MIT", NULL,
      "whisper"},
 };
@@ -82,6 +85,31 @@ static json_t *weights_json(server_request *r, int *missing, int *missing_at, in
     return list;
 }
 
+/* The official pretrained G/D pairs training starts from (rvc_train_pipeline.c pretrained_path):
+ * one row per version × sample rate × pitch, installed when both files are there; a flavour whose
+ * pair is missing trains from random init. */
+static json_t *pretrained_json(server_request *r)
+{
+    json_t *list = json_array();
+    static const int RATES[] = {32000, 40000, 48000};
+    for (int version = 2; version >= 1; version--)
+        for (int i = 2; i >= 0; i--)
+            for (int f0 = 1; f0 >= 0; f0--) {
+                const char *folder = version == 1 ? RVC_PRETRAINED_V1_DIR : RVC_PRETRAINED_DIR;
+                char g[32], d[32], path[1300];
+                snprintf(g, sizeof g, "%sG%dk.pth", f0 ? "f0" : "", RATES[i] / 1000);
+                snprintf(d, sizeof d, "%sD%dk.pth", f0 ? "f0" : "", RATES[i] / 1000);
+                store_path(r->app->store, path, sizeof path, "weights/%s/%s", folder, g);
+                int ok = access(path, R_OK) == 0;
+                store_path(r->app->store, path, sizeof path, "weights/%s/%s", folder, d);
+                ok = ok && access(path, R_OK) == 0;
+                json_array_append_new(list, json_pack("{s:s, s:i, s:b, s:b, s:s, s:s, s:s}", "version", version == 1 ? "v1" : "v2",
+                                                      "sample_rate", RATES[i], "f0", f0, "installed", ok, "folder", folder,
+                                                      "generator", g, "discriminator", d));
+            }
+    return list;
+}
+
 static int handle_system(server_request *r)
 {
     int missing = 0, missing_at[sizeof WEIGHTS / sizeof WEIGHTS[0]];
@@ -109,6 +137,7 @@ static int handle_system(server_request *r)
                                       nn_precision_name(nn_precision_for("f5tts_dit")), "hubert",
                                       nn_precision_name(nn_precision_for("hubert")), "rmvpe",
                                       nn_precision_name(nn_precision_for("rmvpe"))));
+    if (o) json_object_set_new(o, "rvc_pretrained", pretrained_json(r));
     if (o && missing) {
         pull_hint(missing_at, hint, sizeof hint);
         json_object_set_new(o, "weights_hint", json_string(hint));
@@ -160,7 +189,8 @@ const server_route SERVER_ROUTES_SYSTEM[] = {
      .responses = "200",
      .response_schema = SERVER_SCHEMA({
          "type": "object", "additionalProperties": false,
-         "required": ["status", "version", "engine", "weights", "weights_status", "auth", "workers", "queue", "compute"],
+         "required": ["status", "version", "engine", "weights", "weights_status", "auth", "workers", "queue", "compute",
+                      "rvc_pretrained"],
          "properties": {
              "status": {"const": "success"}, "version": {"type": "string"}, "engine": {"type": "string"},
              "weights": {"type": "array", "items": {
@@ -171,6 +201,14 @@ const server_route SERVER_ROUTES_SYSTEM[] = {
                      "purpose": {"type": "string"}, "installed": {"type": "boolean"}, "licence": {"type": "string"},
                      "licence_note": {"type": "string"}, "pack": {"type": "string"}, "folder": {"type": "string"}}}},
              "weights_status": {"type": "string", "enum": ["installed", "missing"]},
+             "rvc_pretrained": {"type": "array", "description": "every official pretrained G/D pair training can start from (v2 and v1; 48k, 40k, 32k; with and without pitch), and whether it is installed (both files)",
+                                "items": {"type": "object", "additionalProperties": false,
+                                          "required": ["version", "sample_rate", "f0", "installed", "folder", "generator", "discriminator"],
+                                          "properties": {"version": {"type": "string", "enum": ["v1", "v2"]},
+                                                         "sample_rate": {"type": "integer", "enum": [32000, 40000, 48000]},
+                                                         "f0": {"type": "boolean"}, "installed": {"type": "boolean"},
+                                                         "folder": {"type": "string", "description": "under data/weights/"},
+                                                         "generator": {"type": "string"}, "discriminator": {"type": "string"}}}},
              "weights_hint": {"type": "string", "description": "how to install what is missing"},
              "compute": {
                  "type": "object", "additionalProperties": false,

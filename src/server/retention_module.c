@@ -30,9 +30,10 @@ static void log_sweep(const retention_report *rep, const vc_error *err, int rc)
         if (text) fprintf(stderr, "%s\n", text);
         free(text);
         json_decref(line);
-    } else if (rep->audio_deleted || rep->orphans_deleted || rep->jobs_deleted)
-        fprintf(stderr, "{\"event\":\"retention\",\"audio_deleted\":%d,\"orphans_deleted\":%d,\"jobs_deleted\":%d}\n",
-                rep->audio_deleted, rep->orphans_deleted, rep->jobs_deleted);
+    } else if (rep->audio_deleted || rep->orphans_deleted || rep->jobs_deleted || rep->leftovers_deleted)
+        fprintf(stderr,
+                "{\"event\":\"retention\",\"audio_deleted\":%d,\"orphans_deleted\":%d,\"jobs_deleted\":%d,\"leftovers_deleted\":%d}\n",
+                rep->audio_deleted, rep->orphans_deleted, rep->jobs_deleted, rep->leftovers_deleted);
 }
 
 /* Waits interval seconds or until stop; returns 1 when stopping. */

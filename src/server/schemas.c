@@ -95,7 +95,7 @@ const server_schema SERVER_SCHEMAS[] = {
             "created_at": {"type": "string"},
             "attempts": {"type": "integer"},
             "progress_stream_url": {"type": "string"},
-            "result": {"type": ["object", "null"], "description": "the kind's result (output_audio_id, model_id, ...) once complete"},
+            "result": {"$ref": "#/components/schemas/JobResult", "description": "once complete: the kind's result (narrowed by kind below)"},
             "error": {
                 "type": "object", "required": ["error_code", "message"], "additionalProperties": false,
                 "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}}
@@ -114,7 +114,25 @@ const server_schema SERVER_SCHEMAS[] = {
                 }
             }
         },
-        "additionalProperties": false
+        "additionalProperties": false,
+        "allOf": [
+            {"if": {"required": ["kind"], "properties": {"kind": {"const": "analyze"}}},
+             "then": {"properties": {"result": {"$ref": "#/components/schemas/ResultAnalyze"}}}},
+            {"if": {"required": ["kind"], "properties": {"kind": {"const": "preprocess"}}},
+             "then": {"properties": {"result": {"$ref": "#/components/schemas/ResultPreprocess"}}}},
+            {"if": {"required": ["kind"], "properties": {"kind": {"const": "convert_f5tts"}}},
+             "then": {"properties": {"result": {"$ref": "#/components/schemas/ResultConvertF5tts"}}}},
+            {"if": {"required": ["kind"], "properties": {"kind": {"const": "transcribe"}}},
+             "then": {"properties": {"result": {"$ref": "#/components/schemas/ResultTranscribe"}}}},
+            {"if": {"required": ["kind"], "properties": {"kind": {"const": "convert_rvc"}}},
+             "then": {"properties": {"result": {"$ref": "#/components/schemas/ResultConvertRvc"}}}},
+            {"if": {"required": ["kind"], "properties": {"kind": {"const": "train_rvc"}}},
+             "then": {"properties": {"result": {"$ref": "#/components/schemas/ResultTrainRvc"}}}},
+            {"if": {"required": ["kind"], "properties": {"kind": {"const": "models_pull"}}},
+             "then": {"properties": {"result": {"$ref": "#/components/schemas/ResultModelsPull"}}}},
+            {"if": {"required": ["kind"], "properties": {"kind": {"const": "sleep"}}},
+             "then": {"properties": {"result": {"$ref": "#/components/schemas/ResultSleep"}}}}
+        ]
     })},
     /* res_jobs.c start_conversion: the brief's "conversion_started" */
     {"ConversionStarted", SERVER_SCHEMA({

@@ -126,7 +126,8 @@ typedef struct server_route {
                                   * multipart/form-data; NULL for raw bytes (tus) */
     const char *responses;   /* documented status codes, e.g. "200,404"; 400/401/413/415/429 that the
                               * framework itself answers are added from body, auth and heavy */
-    const char *response_schema; /* JSON Schema of the success (first 2xx) JSON body; NULL with no body */
+    const char *response_schema; /* JSON Schema of the success (first 2xx) body: JSON, or with response_type
+                                  * the messages of an event stream; NULL with no body */
     const char *response_type;   /* media type of a success body that is not JSON ("audio/wav"), else NULL */
     const char *response_headers;/* headers of the success answer, comma-separated ("Location, Upload-Offset") */
     int heavy;               /* handle() decodes, imports or encodes: run it on its own thread (offload.c)
@@ -198,6 +199,7 @@ typedef struct server_schema {
     const char *schema; /* SERVER_SCHEMA(...) text */
 } server_schema;
 extern const server_schema SERVER_SCHEMAS[]; /* {0}-terminated */
+extern const server_schema SERVER_JOB_SCHEMAS[]; /* job results and progress events (schemas_jobs.c), {0}-terminated */
 
 /* Finds the route for method + path; fills r->params. Returns NULL and sets *path_known when the
  * path exists with another method (→ 405). HEAD falls back to GET. */

@@ -75,6 +75,12 @@ db *store_db(store *s); /* only between store_lock and store_unlock */
 /* Runs sql (no results) under the lock; for tests and simple maintenance. */
 int store_exec(store *s, const char *sql, vc_error *err);
 
+/* Removes crash leftovers under the data root that nothing changed for min_age_seconds before now_s:
+ * temp files of atomic writes ("*.tmp.XXXXXX", "*.tmp<pid>") and voice-import staging folders
+ * (models/.import-*). A live write keeps touching its file, so it is never removed
+ * (store_leftovers.c). *removed counts files and folders. */
+int store_sweep_leftovers(store *s, int64_t now_s, double min_age_seconds, int *removed, vc_error *err);
+
 /* ---- ids and paths (store_files.c) ---- */
 #define STORE_ID_MAX 72
 

@@ -99,6 +99,42 @@ static void test_health_and_system(void **state)
             rmvpe = json_is_true(json_object_get(json_array_get(w, i), "installed"));
     assert_int_equal(rmvpe, 1);
     http_response_free(&res);
+
+    /* every pretrained G/D pair is listed; one counts as installed only with both files */
+    static const char *const FILES[] = {"rvc_pretrained_v1/f0G40k.pth", "rvc_pretrained_v1/f0D40k.pth",
+                                        "rvc_pretrained/G48k.pth"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(file, sizeof file, "%s/weights/%s", S.data_dir, FILES[i]);
+        snprintf(dir, sizeof dir, "%s", file);
+        *strrchr(dir, '/') = '\0';
+        assert_int_equal(vc_mkdirs(dir, NULL), 0);
+        assert_int_equal(vc_write_atomic(file, "x", 1, NULL), 0);
+    }
+    get("/api/system", NULL, &res);
+    json_t *sys = http_json(&res);
+    json_t *pre = json_object_get(sys, "rvc_pretrained");
+    assert_int_equal(json_array_size(pre), 12); /* v1/v2 × 32k/40k/48k × pitch or not */
+    int installed = 0, v1_40k_f0 = -1, v2_48k_nof0 = -1;
+    for (size_t i = 0; i < json_array_size(pre); i++) {
+        json_t *e = json_array_get(pre, i);
+        int ok = json_is_true(json_object_get(e, "installed"));
+        const char *v = json_string_value(json_object_get(e, "version"));
+        json_int_t sr = json_integer_value(json_object_get(e, "sample_rate"));
+        int f0 = json_is_true(json_object_get(e, "f0"));
+        installed += ok;
+        if (!strcmp(v, "v1") && sr == 40000 && f0) v1_40k_f0 = ok;
+        if (!strcmp(v, "v2") && sr == 48000 && !f0) v2_48k_nof0 = ok;
+    }
+    assert_int_equal(installed, 1);
+    assert_int_equal(v1_40k_f0, 1);
+    assert_int_equal(v2_48k_nof0, 0); /* G48k.pth without D48k.pth */
+    w = json_object_get(sys, "weights");
+    int v1 = -1;
+    for (size_t i = 0; i < json_array_size(w); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(w, i), "name")), "rvc_pretrained_v1"))
+            v1 = json_is_true(json_object_get(json_array_get(w, i), "installed"));
+    assert_int_equal(v1, 1);
+    http_response_free(&res);
 }
 
 /* Fills {param} segments with a harmless id. */

@@ -3,7 +3,8 @@
  * jobs 4.3 s, a sweep every 0.3 s): an old unused upload disappears (404 and its file gone) while
  * a recent one, one named by a queued job, one named by a running job and an old model stay; a
  * finished job and its output file go after the outputs window; once the jobs that protected the
- * audio are cancelled, that audio goes too (so the protection, not luck, kept it).
+ * audio are cancelled, that audio goes too (so the protection, not luck, kept it). Crash leftovers
+ * (temp files, import staging) go at the next start; real files and writes in flight stay.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,12 +28,14 @@ static const char *const ENV[] = {"VCS_JOBS_TEST_KINDS=1", "VCS_RETAIN_UPLOADS_H
 static int setup(void **state) { return test_server_start(&S, ENV, NULL); }
 static int teardown(void **state) { return test_server_stop(&S) == 0 ? 0 : -1; }
 
-static long audio_status(const char *id)
+static long audio_status_on(test_server *srv, const char *id)
 {
     char path[128];
     snprintf(path, sizeof path, "/api/audio/%s", id);
-    return api_status(&S, "GET", path);
+    return api_status(srv, "GET", path);
 }
+
+static long audio_status(const char *id) { return audio_status_on(&S, id); }
 
 static int files_named(const char *sub, const char *id)
 {
@@ -124,6 +127,68 @@ static void old_unused_audio_goes_what_is_needed_stays(void **state)
     api_call(&S, "DELETE", path, NULL, 200);
 }
 
+/* Makes data/rel (folders too) with a line of text; old: last changed in 2020. */
+static void plant(const test_server *srv, const char *rel, int old)
+{
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "f='%s/%s'; mkdir -p \"$(dirname \"$f\")\" && echo leftover > \"$f\"%s", srv->data_dir, rel,
+             old ? " && touch -d 2020-01-01 \"$f\" \"$(dirname \"$f\")\"" : "");
+    assert_int_equal(system(cmd), 0);
+}
+
+static int exists(const test_server *srv, const char *rel)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", srv->data_dir, rel);
+    return access(path, F_OK) == 0;
+}
+
+/* What a crash leaves (temp files of atomic writes, an import's staging folder) goes at the next
+ * start once untouched for VCS_RETAIN_TEMPS_HOURS; a temp file still being written (fresh), real
+ * files (however old) and resumable downloads (.part) stay. Planted while the server runs with a
+ * sweep only at startup, so they are seen to survive until the restart. */
+static void crash_leftovers_go_at_startup_real_files_stay(void **state)
+{
+    static const char *const ENV2[] = {"VCS_RETAIN_TEMPS_HOURS=0.01", "VCS_RETENTION_INTERVAL_S=3600", NULL};
+    test_server srv;
+    assert_int_equal(test_server_start(&srv, ENV2, NULL), 0);
+    char a[64], file[200], cmd[600];
+    api_upload_tone(&srv, 1.0, a, sizeof a);
+    snprintf(file, sizeof file, "uploads/target/local/%s.wav", a);
+    assert_true(exists(&srv, file));
+    snprintf(cmd, sizeof cmd, "touch -d 2020-01-01 '%s/%s'", srv.data_dir, file);
+    assert_int_equal(system(cmd), 0);
+
+    static const char *const GONE[] = {
+        "outputs/local/audio_dead00.wav.tmp.Ab12Cd", /* files layer put / stage */
+        "uploads/target/local/audio_dead.wav.tmp.QQQQQQ",
+        "models/model_dead/model.pth.tmp4242",       /* .pth writer: .tmp<pid> */
+        "models/.import-model_dead/model.pth",       /* a crashed import's staging folder */
+        "weights/rvc-pretrained/f0G48k.pth.tmp.Zz9Zz9",
+    };
+    static const char *const STAY[] = {
+        "models/model_keep/model.pth", "models/model_keep/notes.tmp", "models/model_keep/x.tmpfile",
+        "weights/hubert/hubert_base.pt.part", /* a download resumes from it */
+    };
+    for (size_t i = 0; i < sizeof GONE / sizeof GONE[0]; i++) plant(&srv, GONE[i], 1);
+    for (size_t i = 0; i < sizeof STAY / sizeof STAY[0]; i++) plant(&srv, STAY[i], 1);
+    plant(&srv, "outputs/local/audio_live00.wav.tmp.Li1Ve2", 0); /* a write in flight */
+    usleep(500000);
+    for (size_t i = 0; i < sizeof GONE / sizeof GONE[0]; i++) assert_true(exists(&srv, GONE[i]));
+
+    assert_int_equal(test_server_restart(&srv), 0);
+    for (double t0 = api_now_ms(); exists(&srv, GONE[0]) && api_now_ms() - t0 < 5000;) usleep(100000);
+    for (size_t i = 0; i < sizeof GONE / sizeof GONE[0]; i++)
+        if (exists(&srv, GONE[i])) fail_msg("the leftover %s is still there after the restart", GONE[i]);
+    assert_false(exists(&srv, "models/.import-model_dead"));
+    for (size_t i = 0; i < sizeof STAY / sizeof STAY[0]; i++)
+        if (!exists(&srv, STAY[i])) fail_msg("%s was removed, but it is no crash leftover", STAY[i]);
+    assert_true(exists(&srv, "outputs/local/audio_live00.wav.tmp.Li1Ve2"));
+    assert_true(exists(&srv, file));
+    assert_int_equal(audio_status_on(&srv, a), 200);
+    assert_int_equal(test_server_stop(&srv), 0);
+}
+
 static void bad_retention_setting_refuses_to_start(void **state)
 {
     static const char *const BAD[] = {"VCS_RETAIN_OUTPUTS_DAYS=soon", NULL};
@@ -136,6 +201,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(old_unused_audio_goes_what_is_needed_stays),
+        cmocka_unit_test(crash_leftovers_go_at_startup_real_files_stay),
         cmocka_unit_test(bad_retention_setting_refuses_to_start),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,10 @@
 #include "support/test_server.h"
 
 static test_server S;
-static const char *const ENV[] = {"VCS_JOBS_TEST_KINDS=1", NULL};
+/* the default epochs' budget and bounds scaled down to tiny steps (only runs without epochs use them) */
+#define TARGET_MINUTES 0.1
+static const char *const ENV[] = {"VCS_JOBS_TEST_KINDS=1", "VCS_TRAIN_TARGET_MINUTES=0.1", "VCS_TRAIN_MIN_EPOCHS=1",
+                                  "VCS_TRAIN_MAX_EPOCHS=3", NULL};
 static char VOICE_ID[64], SHORT_ID[64];
 
 static const char *root(void) { return getenv("VCS_TEST_ROOT") ? getenv("VCS_TEST_ROOT") : "."; }
@@ -217,6 +221,56 @@ static void training_end_to_end(void **state)
     snprintf(path, sizeof path, "%s/training/%s", S.data_dir, job);
     assert_int_not_equal(access(path, F_OK), 0); /* the training folder is gone once the model is stored */
     model_converts(model);
+}
+
+/* The default epochs as the policy gives them for a step time and an epoch (rvc_train_epochs_for). */
+static int policy(double step_seconds, json_int_t steps_per_epoch)
+{
+    double fit = floor(TARGET_MINUTES * 60.0 / (step_seconds * (double)steps_per_epoch));
+    return fit < 1 ? 1 : fit > 3 ? 3 : (int)fit;
+}
+
+/* Issue 14: without epochs, the run trains what fits the target time at the step it measured
+ * (not the built-in guess submit made), reports that, and the next submit starts from it. */
+static void default_epochs_follow_the_measured_step(void **state)
+{
+    char job[64], model[64], path[700];
+    start("", job, sizeof job, model, sizeof model);
+    expect_complete(job, 300);
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    json_t *result = json_object_get(call("GET", path, NULL, 200), "result");
+    json_t *set = json_object_get(result, "training_set");
+    assert_true(json_is_true(json_object_get(set, "epochs_chosen")));
+    double step = json_number_value(json_object_get(set, "step_seconds"));
+    json_int_t spe = json_integer_value(json_object_get(set, "steps_per_epoch"));
+    assert_true(step > 0 && spe > 0);
+    int want = policy(step, spe);
+    assert_int_equal(json_integer_value(json_object_get(set, "epochs")), want);
+    assert_int_equal(json_integer_value(json_object_get(result, "epochs")), want); /* trained exactly that */
+    assert_int_equal(json_integer_value(json_object_get(result, "epochs_planned")), want);
+    assert_int_equal(json_integer_value(json_object_get(result, "steps")), want * spe);
+    char *s = stream_of(job);
+    if (!strstr(s, "chosen for this machine's measured step")) fail_msg("the progress line does not say why: %s", s);
+    free(s);
+
+    /* the measured step is kept, so the next submit's choice (and estimate) starts from it */
+    snprintf(path, sizeof path, "%s/throughput.json", S.data_dir);
+    size_t n;
+    char *text = test_file_read(path, &n);
+    json_t *tp = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    double kept = json_number_value(json_object_get(json_object_get(tp, "train_step:v2:48000:f0:b2:tiny"), "seconds_per_unit"));
+    json_decref(tp);
+    assert_true(kept > 0);
+    char body[1024];
+    snprintf(path, sizeof path, "/api/audio/%s", VOICE_ID); /* submit counts steps from the duration (3.4 s pieces) */
+    double secs = json_number_value(json_object_get(call("GET", path, NULL, 200), "duration_seconds"));
+    json_int_t pieces = secs > 3.7 ? (json_int_t)ceil((secs - 0.3) / 3.4) : 1;
+    train_body(body, sizeof body, VOICE_ID, "");
+    json_t *j = call("POST", "/api/train", body, 202);
+    assert_int_equal(json_integer_value(json_object_get(j, "epochs")), policy(round(kept * 10) / 10, (pieces + 1) / 2));
+    snprintf(path, sizeof path, "/api/jobs/%s", json_string_value(json_object_get(j, "job_id")));
+    call("DELETE", path, NULL, 200);
 }
 
 /* Issue 14: the other RVC flavours users train — v1 features, no pitch, 32 kHz — end to end:
@@ -417,6 +471,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refusals_queue_nothing),
         cmocka_unit_test(training_end_to_end),
+        cmocka_unit_test(default_epochs_follow_the_measured_step),
         cmocka_unit_test(v1_no_pitch_32k_end_to_end),
         cmocka_unit_test(stop_keeps_the_model_and_cancel_does_not),
         cmocka_unit_test(kill_9_mid_training_resumes),

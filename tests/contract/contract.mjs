@@ -101,7 +101,7 @@ async function call(key, url, { method, headers = {}, body, json, invalid = fals
     if (buf.length === 0 && status !== '204') fail(`${where}: documented ${media}, got no body`);
     else if (!mediaMatches(media, ct)) fail(`${where}: Content-Type ${ct}, documented ${media}`);
     else if (spec.schema) {
-      const data = safeJson(buf);
+      const data = media === 'text/event-stream' ? parseSse(buf, where) : safeJson(buf);
       const v = validator('paths', o.path, o.method, 'responses', status, 'content', media, 'schema');
       if (data === undefined) fail(`${where}: the body is not JSON`);
       else if (!v(data)) fail(`${where}: ${ajv.errorsText(v.errors)}\n    body: ${buf.toString().slice(0, 600)}`);
@@ -130,6 +130,29 @@ function rawRequest(method, path, headers) {
 
 function safeJson(buf) {
   try { return JSON.parse(buf.toString()); } catch { return undefined; }
+}
+
+// An event stream as the document describes it: one {id, event, data} per message (data parsed
+// as JSON), comment lines (": keep-alive") skipped. Counts each event name seen.
+const eventsSeen = {};
+function parseSse(buf, where) {
+  const out = [];
+  for (const block of buf.toString().split('\n\n')) {
+    const msg = {};
+    for (const line of block.split('\n')) {
+      if (!line || line.startsWith(':')) continue;
+      const i = line.indexOf(':');
+      const field = i < 0 ? line : line.slice(0, i), value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
+      if (field === 'id') msg.id = Number(value);
+      else if (field === 'event') msg.event = value;
+      else if (field === 'data') {
+        msg.data = safeJson(Buffer.from(value));
+        if (msg.data === undefined) fail(`${where}: an event's data is not JSON: ${value.slice(0, 200)}`);
+      } else fail(`${where}: unexpected SSE field '${field}'`);
+    }
+    if (Object.keys(msg).length) { out.push(msg); eventsSeen[msg.event] = (eventsSeen[msg.event] || 0) + 1; }
+  }
+  return out;
 }
 
 const expect = (r, want, what) => {
@@ -161,6 +184,44 @@ async function waitRunning(id, seconds) {
   return null;
 }
 
+// A finished job of each kind, checked three ways: GET /api/jobs/{id} against Job (which narrows
+// `result` by kind), its result against the kind's own schema (closed: a field added without its
+// schema fails, checked below by adding one), and its whole event stream against JobStreamEvent,
+// whose "complete" data must be the same result.
+const KIND_RESULT = { analyze: 'ResultAnalyze', preprocess: 'ResultPreprocess', convert_f5tts: 'ResultConvertF5tts',
+  transcribe: 'ResultTranscribe', convert_rvc: 'ResultConvertRvc', train_rvc: 'ResultTrainRvc',
+  models_pull: 'ResultModelsPull', sleep: 'ResultSleep' };
+// Kinds whose success a test server cannot produce, and why (their failure streams are still checked).
+const NO_RESULT = {};
+const resultsSeen = {};
+// (the job row prints numbers with 15 significant digits, the event log with 17)
+const canonical = (v) => JSON.stringify(v, (k, x) => (typeof x === 'number' ? Number(x.toPrecision(12))
+  : x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+async function checkJob(id, what, seconds = 120) {
+  const end = await waitJob(id, seconds);
+  if (!end) { fail(`${what}: job ${id} did not finish in ${seconds} s`); return null; }
+  const j = expect(await call('GET /api/jobs/{job_id}', `/api/jobs/${id}`), 200, what).body;
+  if (j.status === 'complete') {
+    const name = KIND_RESULT[j.kind];
+    if (!name) fail(`${what}: kind ${j.kind} has no result schema: add it to KIND_RESULT and src/server/schemas_jobs.c`);
+    else if (!j.result) fail(`${what}: a complete job without a result`);
+    else {
+      const v = validator('components', 'schemas', name);
+      if (!v(j.result)) fail(`${what}: the result does not fit ${name}: ${ajv.errorsText(v.errors)}\n    ${JSON.stringify(j.result).slice(0, 600)}`);
+      else resultsSeen[j.kind] = (resultsSeen[j.kind] || 0) + 1;
+      if (v({ ...j.result, undocumented_field: 1 })) fail(`${name} accepts an undocumented field (not closed)`);
+    }
+  }
+  const st = expect(await call('GET /api/progress/{job_id}', `/api/progress/${id}`), 200, `${what}: its stream`);
+  const events = parseSse(st.buf, `${what} stream`);
+  if (events.at(-1)?.event !== 'close') fail(`${what}: the stream of a finished job does not end with close`);
+  const complete = events.find((e) => e.event === 'complete');
+  if (j.status === 'complete' && canonical(complete?.data) !== canonical(j.result))
+    fail(`${what}: the complete event's data differs from the job's result:\n    ${canonical(complete?.data).slice(0, 400)}\n    ${canonical(j.result).slice(0, 400)}`);
+  if (j.status !== 'complete' && !events.some((e) => e.event === 'error')) fail(`${what}: a ${j.status} job's stream has no error event`);
+  return j;
+}
+
 const speech = readFileSync(`${AUDIO}/speech.wav`);
 const reference = readFileSync(`${AUDIO}/reference.wav`);
 const tone = readFileSync(`${AUDIO}/tone.wav`);
@@ -172,7 +233,7 @@ await both('GET /api/health', '/api/health');
 await both('GET /api/system', '/api/system');
 await both('GET /api/openapi.json', '/api/openapi.json');
 await both('GET /api/docs', '/api/docs');
-expect(await call('POST /api/weights/pull', '/api/weights/pull', { json: { pack: 'rvc' } }), 202, 'pull');
+const pull = expect(await call('POST /api/weights/pull', '/api/weights/pull', { json: { pack: 'rvc' } }), 202, 'pull').body;
 expect(await call('POST /api/weights/pull', '/api/weights/pull', { json: { pack: 'everything' }, invalid: true }), 400, 'pull of an unknown pack');
 
 // ---- uploads: multipart, whole and chunked ----
@@ -265,27 +326,35 @@ expect(await call('DELETE /api/jobs/{job_id}', `/api/jobs/${jid}`), 409, 'cancel
 const longJob = (await call('POST /api/jobs', '/api/jobs', { json: { kind: 'sleep', params: { seconds: 30, steps: 30 } } })).body;
 expect(await call('DELETE /api/jobs/{job_id}', `/api/jobs/${longJob?.job_id}`), 200, 'cancel');
 expect(await call('POST /api/jobs', '/api/jobs', { json: { kind: 'sleep', params: { seconds: 0 }, priority: 1 }, invalid: true }), 400, 'an unknown field');
-expect(await call('POST /api/preprocess', '/api/preprocess', { json: { audio_id: aid, options: { normalize_volume: true } } }), 202, 'preprocess');
+const prep = expect(await call('POST /api/preprocess', '/api/preprocess', { json: { audio_id: aid, options: { normalize_volume: true } } }), 202, 'preprocess').body;
+const analysis = expect(await call('POST /api/jobs', '/api/jobs', { json: { kind: 'analyze', params: { audio_id: aid } } }), 202, 'an analyze job').body;
+const failing = expect(await call('POST /api/jobs', '/api/jobs', { json: { kind: 'sleep', params: { seconds: 0, fail: true } } }), 202, 'a job that fails').body;
+const writer = expect(await call('POST /api/jobs', '/api/jobs', { json: { kind: 'sleep', params: { seconds: 0, output_bytes: 1000 } } }), 202, 'a job with an output').body;
 expect(await call('POST /api/preprocess', '/api/preprocess', { json: { audio_id: 'nosuchaudio' } }), 404, 'preprocess of unknown audio');
 
 // ---- conversion ----
-expect(await call('POST /api/convert/f5tts', '/api/convert/f5tts',
+const quick = expect(await call('POST /api/convert/f5tts', '/api/convert/f5tts',
   { json: { reference_audio_id: refAudio?.file_id, reference_text: 'Some call me nature.', text: 'Hello.', parameters: { nfe_step: 2 } } }),
-  202, 'quick clone');
+  202, 'quick clone').body;
 expect(await call('POST /api/convert/f5tts/estimate', '/api/convert/f5tts/estimate',
   { json: { reference_audio_id: refAudio?.file_id, reference_text: 'Some call me nature.', text: 'Hello.', parameters: { pitch_shift: 2 } } }),
   200, 'quick clone estimate');
 expect(await call('POST /api/convert/f5tts/estimate', '/api/convert/f5tts/estimate',
   { json: { reference_audio_id: 'nosuchaudio', text: 'Hello.' } }), 404, 'estimate for an unknown sample');
-expect(await call('POST /api/transcribe', '/api/transcribe', { json: { audio_id: refAudio?.file_id, purpose: 'reference' } }),
-  202, 'transcription');
+const heard = expect(await call('POST /api/transcribe', '/api/transcribe', { json: { audio_id: refAudio?.file_id, purpose: 'reference' } }),
+  202, 'transcription').body;
+const heardTarget = expect(await call('POST /api/transcribe', '/api/transcribe', { json: { audio_id: training?.file_id, purpose: 'target' } }),
+  202, 'transcription of a target').body;
 expect(await call('POST /api/transcribe', '/api/transcribe', { json: { audio_id: refAudio?.file_id, purpose: 'lyrics' }, invalid: true }),
   400, 'an unknown purpose');
 const batch = expect(await call('POST /api/convert/rvc', '/api/convert/rvc',
   { json: { model_id: mid, target_audio_ids: [aid], parameters: { pitch_shift: 0, clip_seconds: 1 } } }), 202, 'batch conversion').body;
 expect(await call('POST /api/convert/rvc', '/api/convert/rvc', { json: { model_id: 'nosuchmodel', target_audio_id: aid } }), 404, 'unknown model');
-const done = await waitJob(batch?.job_id, 120);
+const done = await checkJob(batch?.job_id, 'batch conversion');
 if (done?.status !== 'complete') fail(`the batch conversion did not complete: ${JSON.stringify(done)?.slice(0, 400)}`);
+for (const [j, what] of [[prep, 'preprocess'], [analysis, 'analyze'], [failing, 'failing sleep'], [writer, 'sleep with output'],
+  [quick, 'quick clone'], [heard, 'transcription'], [heardTarget, 'target transcription'], [sleepJob, 'sleep'], [longJob, 'cancelled sleep']])
+  await checkJob(j?.job_id, what);
 await both('GET /api/jobs/{job_id}/outputs.zip', `/api/jobs/${batch?.job_id}/outputs.zip`);
 expect(await call('GET /api/jobs/{job_id}/outputs.zip', `/api/jobs/${jid}/outputs.zip`), [404, 409], 'outputs.zip of a job without outputs');
 
@@ -294,9 +363,17 @@ const train = expect(await call('POST /api/train', '/api/train', { json: {
   training_audio_ids: [training?.file_id], model_name: 'Contract trained', voice_consent: true,
   training_params: { model_size: 'tiny', batch_size: 2, epochs: 50 } } }), 202, 'training').body;
 expect(await call('POST /api/train', '/api/train', { json: { training_audio_id: training?.file_id, model_name: 'x' }, invalid: true }), 400, 'training without consent');
-await waitRunning(train?.job_id, 30);
+// stopped after two steps, so the stream has its training_set report (given after the second)
+for (let t = 0; t < 600; t++) {
+  const j = await (await fetch(`${BASE}/api/jobs/${train?.job_id}`)).json();
+  if (['complete', 'failed', 'cancelled'].includes(j.status)) break;
+  const h = await (await fetch(`${BASE}/api/jobs/${train?.job_id}/loss_history`)).json();
+  if (h.points?.length >= 2) break;
+  await sleep(100);
+}
 expect(await call('POST /api/jobs/{job_id}/stop', `/api/jobs/${train?.job_id}/stop`), [202, 409], 'stop');
-await waitJob(train?.job_id, 60);
+await checkJob(train?.job_id, 'training', 60);
+await checkJob(pull?.job_id, 'weights pull');
 await both('GET /api/jobs/{job_id}/loss_history', `/api/jobs/${train?.job_id}/loss_history`);
 expect(await call('POST /api/jobs/{job_id}/stop', `/api/jobs/${jid}/stop`), [400, 409], 'stopping a job that is no training');
 
@@ -322,6 +399,11 @@ const pub = expect(await call('GET /api/system', '/api/system'), 200, 'public sy
 if (pub?.weights?.some((w) => w.path !== null)) fail('/api/system shows paths to a caller without a key');
 
 // ---- coverage ----
+for (const kind of Object.keys(KIND_RESULT))
+  if (!resultsSeen[kind] && !NO_RESULT[kind]) fail(`no completed ${kind} job's result was validated`);
+for (const ev of ['progress', 'training_set', 'complete', 'error', 'close'])
+  if (!eventsSeen[ev]) fail(`no '${ev}' event was validated`);
+console.log(`contract: job results validated ${JSON.stringify(resultsSeen)}; events ${JSON.stringify(eventsSeen)}`);
 let n = 0;
 for (const [key, o] of ops) {
   n++;

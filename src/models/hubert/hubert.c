@@ -221,7 +221,7 @@ static int add_positions(const hubert_model *m, float *x, int T, vc_error *err)
 }
 
 static int hubert_extract_run(const hubert_model *m, const float *wave, int n, int output_layer, int final_proj, float *feats,
-                   hubert_tap_fn tap, void *tap_ctx, vc_error *err)
+                   hubert_tap_fn tap, void *tap_ctx, hubert_cancel_fn cancelled, void *cancel_ctx, vc_error *err)
 {
     float *conv = NULL;
     int T = 0, E = m->embed;
@@ -243,15 +243,16 @@ static int hubert_extract_run(const hubert_model *m, const float *wave, int n, i
         nn_layer_norm(x, x, T, E, m->enc_ln_w, m->enc_ln_b, HUBERT_LN_EPS);
         if (tap) tap(tap_ctx, "hubert.encoder_input", x, T, E);
         int last = output_layer > 0 && output_layer < m->layers ? output_layer : m->layers;
-        for (int i = 0; i < last; i++) {
+        for (int i = 0; rc == 0 && i < last; i++) {
+            if (cancelled && cancelled(cancel_ctx)) { rc = vc_fail(err, VC_ERR_CANCELLED, "cancelled"); break; }
             transformer_layer(m, &m->layer[i], x, T, &w);
             char name[32];
             snprintf(name, sizeof name, "hubert.layer%02d", i + 1);
             if (tap) tap(tap_ctx, name, x, T, E);
         }
-        if (final_proj && m->final_w) nn_linear(feats, x, m->final_w, m->final_b, T, E, m->final_dim);
-        else memcpy(feats, x, sizeof(float) * (size_t)T * E);
-        if (final_proj && !m->final_w) rc = vc_fail(err, VC_ERR_INVALID_FORMAT, "this HuBERT has no final_proj (needed by v1 models)");
+        if (rc == 0 && final_proj && m->final_w) nn_linear(feats, x, m->final_w, m->final_b, T, E, m->final_dim);
+        else if (rc == 0) memcpy(feats, x, sizeof(float) * (size_t)T * E);
+        if (rc == 0 && final_proj && !m->final_w) rc = vc_fail(err, VC_ERR_INVALID_FORMAT, "this HuBERT has no final_proj (needed by v1 models)");
     }
     free(conv); free(x); free(w.q); free(w.k); free(w.v); free(w.att); free(w.y); free(w.mid); free(w.scratch);
     return rc;
@@ -262,7 +263,16 @@ int hubert_extract(const hubert_model *m, const float *wave, int n, int output_l
                    hubert_tap_fn tap, void *tap_ctx, vc_error *err)
 {
     nn_precision_scope scope = nn_precision_enter("hubert");
-    int rc = hubert_extract_run(m, wave, n, output_layer, final_proj, feats, tap, tap_ctx, err);
+    int rc = hubert_extract_run(m, wave, n, output_layer, final_proj, feats, tap, tap_ctx, NULL, NULL, err);
+    nn_precision_leave(scope);
+    return rc;
+}
+
+int hubert_extract_cancellable(const hubert_model *m, const float *wave, int n, int output_layer, int final_proj,
+                               float *feats, hubert_cancel_fn cancelled, void *ctx, vc_error *err)
+{
+    nn_precision_scope scope = nn_precision_enter("hubert");
+    int rc = hubert_extract_run(m, wave, n, output_layer, final_proj, feats, NULL, NULL, cancelled, ctx, err);
     nn_precision_leave(scope);
     return rc;
 }

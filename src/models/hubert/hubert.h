@@ -43,5 +43,10 @@ typedef void (*hubert_tap_fn)(void *ctx, const char *name, const float *data, in
  * (1-based); with final_proj set, → [frames, final_dim] through final_proj (RVC v1). */
 int hubert_extract(const hubert_model *m, const float *wave, int n, int output_layer, int final_proj, float *feats,
                    hubert_tap_fn tap, void *tap_ctx, vc_error *err);
+/* The same, polling cancelled(ctx) before each transformer layer: non-zero stops the pass with
+ * VC_ERR_CANCELLED (a pass over a long input takes seconds). */
+typedef int (*hubert_cancel_fn)(void *ctx);
+int hubert_extract_cancellable(const hubert_model *m, const float *wave, int n, int output_layer, int final_proj,
+                               float *feats, hubert_cancel_fn cancelled, void *ctx, vc_error *err);
 
 #endif

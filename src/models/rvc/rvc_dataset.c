@@ -197,7 +197,8 @@ static int extract_streams(const feature_models *fm, int sr, piece_streams *s, v
     if (!s->feats || (fm->f0 && !s->f0)) return vc_fail(err, VC_ERR_NOMEM, "out of memory (features)");
     int layer = fm->version == 1 ? rvc_v1_layer(fm->base.hubert.layers) : fm->base.hubert.layers;
     if (cancel_check(fm, err) ||
-        hubert_extract(&fm->base.hubert, s->wave16, (int)s->n16, layer, fm->version == 1, s->feats, NULL, NULL, err) != 0)
+        hubert_extract_cancellable(&fm->base.hubert, s->wave16, (int)s->n16, layer, fm->version == 1, s->feats,
+                                   fm->o->cancelled, fm->o->ctx, err) != 0)
         return -1;
     if (!fm->f0) return 0;
     if (cancel_check(fm, err)) return -1;

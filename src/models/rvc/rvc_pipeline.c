@@ -126,7 +126,9 @@ static int chunk_features(const rvc_voice *v, const float *x, int len, const rvc
     *phone = malloc(sizeof(float) * 2 * (size_t)T * D);
     *phone0 = malloc(sizeof(float) * 2 * (size_t)T * D);
     rc = (feats && blend && *phone && *phone0) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (features)");
-    if (rc == 0) rc = hubert_extract(m, x, len, v->version == 1 ? rvc_v1_layer(m->layers) : m->layers, v->version == 1, feats, NULL, NULL, err);
+    if (rc == 0) /* cancel is seen between HuBERT's layers: a 41 s chunk takes seconds */
+        rc = hubert_extract_cancellable(m, x, len, v->version == 1 ? rvc_v1_layer(m->layers) : m->layers, v->version == 1, feats,
+                                        h ? h->cancelled : NULL, h ? h->ctx : NULL, err);
     if (rc == 0) {
         chunk_tap(h, k, "hubert_feats", feats, (size_t)T * D);
         rvc_upsample2(*phone0, feats, T, D);

@@ -41,14 +41,24 @@ int rvc_train_steps_per_epoch(const rvc_train_recipe *r, double audio_seconds)
 
 static double step_seconds(const rvc_train_recipe *r)
 {
+    if (r->step_seconds_hint > 0) return r->step_seconds_hint;
     return r->tiny ? RVC_TINY_STEP_SECONDS : RVC_STEP_SECONDS * (double)r->batch_size / 4.0;
+}
+
+int rvc_train_epochs_for(const rvc_train_recipe *r, double step_seconds, int steps_per_epoch)
+{
+    double minutes = r->target_minutes > 0 ? r->target_minutes : RVC_TRAIN_TARGET_MINUTES;
+    int lo = r->min_epochs > 0 ? r->min_epochs : RVC_TRAIN_MIN_DEFAULT_EPOCHS;
+    int hi = r->max_epochs > 0 ? r->max_epochs : RVC_TRAIN_MAX_DEFAULT_EPOCHS;
+    if (hi < lo) hi = lo;
+    double epoch_seconds = step_seconds * (steps_per_epoch > 0 ? steps_per_epoch : 1);
+    double fit = epoch_seconds > 0 ? floor(minutes * 60.0 / epoch_seconds) : hi;
+    return fit < lo ? lo : fit > hi ? hi : (int)fit;
 }
 
 int rvc_train_default_epochs(const rvc_train_recipe *r, double audio_seconds)
 {
-    double epoch_seconds = rvc_train_steps_per_epoch(r, audio_seconds) * step_seconds(r);
-    int e = (int)floor(RVC_TRAIN_TARGET_MINUTES * 60.0 / epoch_seconds);
-    return e < 2 ? 2 : e > 20 ? 20 : e;
+    return rvc_train_epochs_for(r, step_seconds(r), rvc_train_steps_per_epoch(r, audio_seconds));
 }
 
 double rvc_train_estimate_seconds(const rvc_train_recipe *r, double audio_seconds)
@@ -228,6 +238,7 @@ static int report_set(const rvc_train_job_spec *s, const rvc_dataset *set, const
     r->speech_seconds = dataset_seconds(set);
     r->pieces = set->n;
     r->epochs = st->epochs;
+    r->epochs_chosen = s->recipe->epochs_chosen;
     r->steps_per_epoch = st->epochs > 0 ? (int)(st->total_steps / st->epochs) : 0;
     r->step_seconds = step_seconds;
     r->epoch_seconds = step_seconds * r->steps_per_epoch;
@@ -261,8 +272,15 @@ static int train_steps(const rvc_train_job_spec *s, const rvc_dataset *set, rvc_
          * and touches fresh memory (tens of times slower at tiny sizes, ≈ 1.7× at full size). A run of
          * one step reports that one. */
         int last = st.step >= st.total_steps;
-        if ((done_here == 2 || (done_here == 1 && last)) && report_set(s, set, &st, now_seconds() - started, o, err))
-            return -1;
+        if (done_here == 2 || (done_here == 1 && last)) {
+            double measured = now_seconds() - started;
+            if (s->recipe->epochs_chosen && !last) { /* the default follows this machine's real step time */
+                int spe = st.epochs > 0 ? (int)(st.total_steps / st.epochs) : 1;
+                rvc_trainer_set_epochs(t, rvc_train_epochs_for(s->recipe, measured, spe));
+                rvc_trainer_status_get(t, &st);
+            }
+            if (report_set(s, set, &st, measured, o, err)) return -1;
+        }
         double eta = per_step * (double)(st.total_steps - st.step);
         if (s->on_step && s->on_step(s->ctx, &st, eta)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
     }

@@ -21,7 +21,13 @@
 #include "models/rvc/rvc_trainer.h"
 
 #define RVC_TRAIN_MIN_SECONDS 10
-#define RVC_TRAIN_TARGET_MINUTES 45.0
+/* The default epochs (docs/RVC.md "Defaults"): as many as fit in RVC_TRAIN_TARGET_MINUTES of the
+ * measured step time, at least RVC_TRAIN_MIN_DEFAULT_EPOCHS (below it a model fine-tuned from the
+ * pretrained G/D is too rough to use) and at most RVC_TRAIN_MAX_DEFAULT_EPOCHS (RVC-WebUI's default
+ * total_epoch; Applio trains up to 200). */
+#define RVC_TRAIN_TARGET_MINUTES 120.0
+#define RVC_TRAIN_MIN_DEFAULT_EPOCHS 10
+#define RVC_TRAIN_MAX_DEFAULT_EPOCHS 20
 /* Under the weights root, the official file names (f0G48k.pth, f0D48k.pth, G48k.pth, … for
  * 32k/40k/48k): v2's pretrained_v2/ files in rvc_pretrained/, v1's pretrained/ files in
  * rvc_pretrained_v1/ (`voiceclone models pull rvc-pretrained` installs both). */
@@ -36,11 +42,20 @@ typedef struct rvc_train_recipe {
     double learning_rate;
     uint64_t seed;
     int tiny;              /* test suite: a few-channel model (rvc_train_config_tiny) */
+    /* the default epochs: */
+    int epochs_chosen;         /* 1: the user gave no epochs: chosen again from this run's measured step */
+    double target_minutes;     /* training time the default aims at (0: RVC_TRAIN_TARGET_MINUTES) */
+    int min_epochs, max_epochs;/* its bounds (0: RVC_TRAIN_MIN/MAX_DEFAULT_EPOCHS) */
+    double step_seconds_hint;  /* a step measured on this machine before (0: the built-in figure) */
 } rvc_train_recipe;
 
 void rvc_train_recipe_default(rvc_train_recipe *r);
 /* Pieces of 3.7 s with 0.3 s overlap → steps per epoch at r's batch size. */
 int rvc_train_steps_per_epoch(const rvc_train_recipe *r, double audio_seconds);
+/* The default epochs for a step of step_seconds and an epoch of steps_per_epoch steps (r's target and
+ * bounds). */
+int rvc_train_epochs_for(const rvc_train_recipe *r, double step_seconds, int steps_per_epoch);
+/* Before any step of the run: the same from r's step_seconds_hint or the built-in step time. */
 int rvc_train_default_epochs(const rvc_train_recipe *r, double audio_seconds);
 double rvc_train_estimate_seconds(const rvc_train_recipe *r, double audio_seconds);
 
@@ -51,6 +66,7 @@ typedef struct rvc_train_report {
     double speech_seconds;     /* kept after slicing at silences */
     int pieces;                /* items of the prepared set */
     int steps_per_epoch, epochs;
+    int epochs_chosen;         /* epochs is the default, chosen from step_seconds (recipe.epochs_chosen) */
     double step_seconds;       /* the measured second step of this run (the first, when the run has one) */
     double epoch_seconds;      /* step_seconds × steps_per_epoch */
     double remaining_seconds;  /* step_seconds × the steps still to run */

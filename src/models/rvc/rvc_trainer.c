@@ -454,6 +454,13 @@ int rvc_trainer_step(rvc_trainer *t, vc_error *err)
     return 0;
 }
 
+void rvc_trainer_set_epochs(rvc_trainer *t, int epochs)
+{
+    int begun = t->pos > 0 ? t->epoch : t->epoch - 1; /* at pos 0 the epoch has not started */
+    if (begun < 1) begun = 1;
+    t->epochs = epochs > begun ? epochs : begun;
+}
+
 void rvc_trainer_status_get(const rvc_trainer *t, rvc_trainer_status *s)
 {
     memset(s, 0, sizeof *s);

@@ -68,6 +68,9 @@ void rvc_trainer_free(rvc_trainer *t);
 /* One optimizer step; returns 1 when training is complete (no step done), 0 after a step. */
 int rvc_trainer_step(rvc_trainer *t, vc_error *err);
 void rvc_trainer_status_get(const rvc_trainer *t, rvc_trainer_status *s);
+/* Changes the planned epochs mid-run (the default, once a step is measured); never below the
+ * epoch in progress. */
+void rvc_trainer_set_epochs(rvc_trainer *t, int epochs);
 /* Loss history of every step so far (including those before a resume): [n] each, malloc'd. */
 int rvc_trainer_history(const rvc_trainer *t, rvc_train_result **rows, int64_t *n, vc_error *err);
 int rvc_trainer_checkpoint(rvc_trainer *t, vc_error *err);
