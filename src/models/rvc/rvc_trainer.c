@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "models/rvc/rvc_specs.h"
+#include "nn/backend.h"
 #include "models/rvc/rvc_trainer_internal.h"
 #include "nn/spectral.h"
 #include "store/store.h"
@@ -436,7 +437,12 @@ int rvc_trainer_step(rvc_trainer *t, vc_error *err)
     rvc_train_result res;
     double t0 = now_seconds();
     rvc_train_hooks hooks = {.cancel = t->cancel, .arena = t->arena};
+    /* Mixed precision (VCS_PRECISION=bf16 where the CPU has AVX512-BF16; `auto` keeps fp32 for
+     * training): convolutions read bf16 copies of activations and weights and accumulate in fp32;
+     * weights, gradients and AdamW moments stay fp32 (the master copy). */
+    nn_precision_scope scope = nn_precision_enter("rvc_train");
     int rc = rvc_train_step(&t->G, &t->D, &c, &bb.b, (int)(t->step + 1), &res, &hooks, err);
+    nn_precision_leave(scope);
     batch_free(&bb);
     if (rc) {
         t->torn = 1;

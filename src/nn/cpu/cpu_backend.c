@@ -297,18 +297,26 @@ static int try_prim_desc(cpu_state *st, prim *p, dnnl_format_tag_t tag, nn_preci
 {
     const nn_conv_spec *s = &p->spec;
     dnnl_dims_t ds = {s->n, s->c_in, s->in_h, s->in_w}, dd = {s->n, s->c_out, nn_conv_spec_out_h(s), nn_conv_spec_out_w(s)};
-    dnnl_data_type_t ct = p->kind == K_FWD || p->kind == K_FWD_ACC ? compute_type(prec) : dnnl_f32;
+    /* At bf16 the operands a kernel reads are bf16 and what it writes stays f32 (the output,
+     * or the gradient of the input or of the weights): fp32 accumulation, as PyTorch's autocast. */
+    dnnl_data_type_t ct = compute_type(prec);
+    dnnl_data_type_t t_src = p->kind == K_BWD_DATA ? dnnl_f32 : ct, t_wei = p->kind == K_BWD_WEIGHTS ? dnnl_f32 : ct;
+    dnnl_data_type_t t_dst = p->kind == K_FWD || p->kind == K_FWD_ACC ? dnnl_f32 : ct;
     dnnl_memory_desc_t src, wei, dst;
-    DN(dnnl_memory_desc_init_by_tag(&src, 4, ds, ct, tag));
-    DN(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, tag));
-    if (weight_md(s, ct, 1, &wei, err)) return -1;
+    DN(dnnl_memory_desc_init_by_tag(&src, 4, ds, t_src, tag));
+    DN(dnnl_memory_desc_init_by_tag(&dst, 4, dd, t_dst, tag));
+    if (weight_md(s, t_wei, 1, &wei, err)) return -1;
     const dnnl_memory_desc_t *bias = p->has_bias ? &p->bias_md : NULL;
     dnnl_primitive_attr_t attr = NULL;
     op_desc od, hint_od;
     dnnl_primitive_desc_t hint = NULL;
     int rc = post_ops_attr(p, &attr, err);
     if (!rc && (p->kind == K_BWD_DATA || p->kind == K_BWD_WEIGHTS)) {
-        rc = init_op_desc(s, -1, &src, &wei, bias, &dst, &hint_od, err);
+        dnnl_memory_desc_t hsrc, hwei, hdst; /* the forward it is the backward of, at the same precision */
+        if (dnnl_memory_desc_init_by_tag(&hsrc, 4, ds, ct, tag) != dnnl_success ||
+            dnnl_memory_desc_init_by_tag(&hdst, 4, dd, dnnl_f32, tag) != dnnl_success || weight_md(s, ct, 1, &hwei, err))
+            rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: bad convolution shape");
+        if (!rc) rc = init_op_desc(s, -1, &hsrc, &hwei, bias, &hdst, &hint_od, err);
         if (!rc && dnnl_primitive_desc_create(&hint, &hint_od, NULL, st->engine, NULL) != dnnl_success)
             rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: no forward convolution for this shape");
     }
@@ -352,6 +360,7 @@ static int build_prim(cpu_state *st, prim *p, vc_error *err)
     if (try_prim_desc(st, p, native ? act_tag(s) : dnnl_format_tag_any, p->prec, &p->pd, &rank, err)) return -1;
     if (rank < 3 && native && p->prec != NN_PREC_FP32) try_better(st, p, act_tag(s), NN_PREC_FP32, &rank);
     if (rank < 3 && native) try_better(st, p, dnnl_format_tag_any, p->prec, &rank);
+    if (rank < 3 && !native && p->prec != NN_PREC_FP32) try_better(st, p, dnnl_format_tag_any, NN_PREC_FP32, &rank);
     dnnl_query_t qs = p->kind == K_BWD_DATA ? dnnl_query_diff_src_md : dnnl_query_src_md;
     dnnl_query_t qw = p->kind == K_BWD_WEIGHTS ? dnnl_query_diff_weights_md : dnnl_query_weights_md;
     dnnl_query_t qd = p->kind == K_FWD || p->kind == K_FWD_ACC ? dnnl_query_dst_md : dnnl_query_diff_dst_md;
@@ -693,7 +702,7 @@ static int cpu_conv_backward_data(nn_ctx *c, const nn_conv_spec *s, float *g_in,
 {
     cpu_state *st;
     if (cpu_state_get(c, &st, err)) return -1;
-    prim *p = get_prim(st, K_BWD_DATA, s, NN_PREC_FP32, 0, err);
+    prim *p = get_prim(st, K_BWD_DATA, s, c->precision, 0, err);
     if (!p) return -1;
     const void *wei = as_prim(st, SLOT_WEIGHTS, &p->user_wei, w, &p->prim_wei, err);
     const void *gy = wei ? as_prim(st, SLOT_DST, &p->user_dst, g_out, &p->prim_dst, err) : NULL;
@@ -716,7 +725,7 @@ static int cpu_conv_backward_weights(nn_ctx *c, const nn_conv_spec *s, float *g_
 {
     cpu_state *st;
     if (cpu_state_get(c, &st, err)) return -1;
-    prim *p = get_prim(st, K_BWD_WEIGHTS, s, NN_PREC_FP32, g_b != NULL, err);
+    prim *p = get_prim(st, K_BWD_WEIGHTS, s, c->precision, g_b != NULL, err);
     if (!p) return -1;
     size_t wn = dnnl_memory_desc_get_size(&p->prim_wei), un = dnnl_memory_desc_get_size(&p->user_wei);
     float *dw = slot(st, SLOT_GRAD, wn), *dw_plain = slot(st, SLOT_GRAD2, un + (size_t)s->c_out * sizeof(float));

@@ -249,6 +249,47 @@ static void mel_loss_falls(void **state)
     free_set(&set);
 }
 
+/* Mean mel loss of steps [K-8, K) of a fresh run at VCS_PRECISION=prec. */
+static double mel_after(const char *prec, int K, double *first)
+{
+    rvc_dataset set;
+    make_set(&set);
+    rvc_train_config c = tiny_config(1e-2f);
+    rvc_trainer_options o = options(prec, &c, 100, 0);
+    setenv("VCS_PRECISION", prec, 1);
+    rvc_trainer *t = open_ok(&set, &o);
+    steps(t, K);
+    unsetenv("VCS_PRECISION");
+    rvc_train_result *h;
+    int64_t n;
+    vc_error err;
+    assert_int_equal(rvc_trainer_history(t, &h, &n, &err), 0);
+    *first = mel_mean(h, 0, 8);
+    double last = mel_mean(h, K - 8, 8);
+    free(h);
+    rvc_trainer_free(t);
+    free_set(&set);
+    return last;
+}
+
+/* bf16 mixed precision (where the CPU has AVX512-BF16) learns like fp32: over 32 steps of the
+ * tiny model its mel loss falls as far, within a band of 25 % of fp32's (seen: -15 % at 32 steps and +9 %
+ * at 40 with this seed: a GAN's losses wander, so the band is wider than the rounding alone). */
+static void bf16_training_follows_fp32(void **state)
+{
+    if (!nn_cpu_has_bf16()) {
+        print_message("this CPU has no AVX512-BF16: bf16 training is not offered here\n");
+        skip();
+    }
+    const int K = 32;
+    double f32_first, bf_first;
+    double f32_last = mel_after("fp32", K, &f32_first), bf_last = mel_after("bf16", K, &bf_first);
+    printf("mel loss over %d steps: fp32 %.2f -> %.2f, bf16 %.2f -> %.2f (%+.1f %%)\n", K, f32_first, f32_last, bf_first,
+           bf_last, 100.0 * (bf_last / f32_last - 1.0));
+    assert_true(bf_last < 0.8 * bf_first);
+    assert_true(fabs(bf_last / f32_last - 1.0) < 0.25);
+}
+
 static void same_params(const rvc_paramset *a, const rvc_paramset *b)
 {
     assert_int_equal(a->count, b->count);
@@ -606,6 +647,7 @@ int main(void)
         cmocka_unit_test(killed_and_resumed_run_matches),
         cmocka_unit_test(steps_do_not_depend_on_the_thread_count),
         cmocka_unit_test(mel_loss_falls),
+        cmocka_unit_test(bf16_training_follows_fp32),
         cmocka_unit_test(cancel_mid_step_keeps_the_checkpoint),
         cmocka_unit_test(no_pitch_model_trains_and_converts),
         cmocka_unit_test(v1_model_trains_and_converts),
