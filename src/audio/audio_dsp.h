@@ -75,11 +75,12 @@ typedef struct audio_piece {
 #define AUDIO_JOIN_FADE_SECONDS 0.02
 
 /* Places the pieces (any order) on silence `frames` long at sample_rate, so the pauses between
- * them stay as they were and the result is exactly `frames` long. Each piece fades in over its
- * first fade_seconds and out over its last; a piece longer than its span may run on for one fade
- * length past where its span (or the next piece) begins, so its fade-out and the next piece's
- * fade-in overlap exactly: a cross-fade. Whatever lies beyond that is dropped (it would talk
- * over the next piece). Pieces that do not reach past a join just fade to silence. */
+ * them stay as they were (exactly silent) and the result is exactly `frames` long. Each piece
+ * fades in over its first fade_seconds and out over its last. A piece that reaches the next
+ * piece's start (spans that touch or overlap) runs on for one fade length past it, so its
+ * fade-out and the next piece's fade-in lie on the same samples: a cross-fade; whatever lies
+ * beyond is dropped (it would talk over the next piece). Before a pause a piece ends with its
+ * span. */
 int audio_join_pieces(const audio_piece *pieces, int n, size_t frames, int sample_rate, double fade_seconds,
                       audio_buffer *out, vc_error *err);
 

@@ -46,11 +46,13 @@ int audio_join_pieces(const audio_piece *pieces, int n, size_t frames, int sampl
     for (int i = 0; i < n; i++) {
         const audio_piece *p = &sorted[i];
         if (p->at >= frames || !p->wave) continue;
-        size_t end = p->at + p->span; /* where its span ends, or the next piece begins if sooner */
+        /* a piece reaching the next one runs one fade past the next one's start (their fades
+         * overlap: a cross-fade); before a pause it ends with its span (the pause stays silent) */
+        size_t limit = p->at + p->span;
         for (int j = i + 1; j < n; j++)
-            if (sorted[j].at > p->at) { end = sorted[j].at < end ? sorted[j].at : end; break; }
+            if (sorted[j].at > p->at) { limit = sorted[j].at <= limit ? sorted[j].at + fade : limit; break; }
         size_t keep = p->len;
-        if (keep > end - p->at + fade) keep = end - p->at + fade;
+        if (keep > limit - p->at) keep = limit - p->at;
         if (keep > frames - p->at) keep = frames - p->at;
         add_piece(out, p, keep, fade);
     }

@@ -456,8 +456,7 @@ const server_route SERVER_ROUTES_JOBS[] = {
                                           "text": {"type": "string", "minLength": 1, "maxLength": 5000,
                                                    "description": "text mode: the words to speak in the voice (no target)"},
                                           "reference_audio_id": {"type": "string",
-                                                                 "description": "text mode: the recording whose voice F5-TTS speaks in "
-                                                                                "(default: a clip of the model's training audio)"},
+                                                                 "description": "text mode: the voice to speak in (default: the model's training audio)"},
                                           "reference_text": {"type": "string",
                                                              "description": "text mode: what reference_audio_id says (else transcribed)"},
                                           "tts_parameters": {"type": "object", "additionalProperties": false, "properties": {

@@ -75,21 +75,23 @@ static void test_contiguous_overlaps_have_no_jump(void **state)
     for (int i = 0; i < 3; i++) free(w[i]);
 }
 
-/* Pieces shorter than their spans, with pauses between the spans: the pauses are exact silence,
- * every piece starts where its span starts, and the ends fade instead of cutting off. */
+/* Pauses between the spans: the first piece is shorter than its span, the second longer (it is
+ * cut where its span ends, at the sine's peak): the pauses are exact silence, every piece starts
+ * where its span starts, and the ends fade instead of cutting off. */
 static void test_pauses_stay_silent(void **state)
 {
     (void)state;
     size_t len = RATE / 2;
     float *a = sine(200, M_PI / 2, len), *b = sine(300, M_PI / 2, len);
-    audio_piece p[2] = {{a, len, RATE / 10, RATE}, {b, len, 2 * RATE, RATE / 2}};
+    audio_piece p[2] = {{a, len, RATE / 10, RATE}, {b, len, 2 * RATE, RATE / 4}};
     audio_buffer out = {0};
     vc_error err;
     assert_int_equal(audio_join_pieces(p, 2, 3 * RATE, RATE, AUDIO_JOIN_FADE_SECONDS, &out, &err), 0);
     assert_int_equal(out.frames, 3 * RATE);
     for (size_t i = 0; i < RATE / 10; i++) assert_true(out.samples[i] == 0.0f);
     for (size_t i = RATE / 10 + len; i < 2 * RATE; i++) assert_true(out.samples[i] == 0.0f);
-    for (size_t i = 2 * RATE + len; i < 3 * RATE; i++) assert_true(out.samples[i] == 0.0f);
+    for (size_t i = 2 * RATE + RATE / 4; i < 3 * RATE; i++) assert_true(out.samples[i] == 0.0f);
+    assert_float_equal(out.samples[2 * RATE + RATE / 8], b[RATE / 8], 1e-6);
     assert_float_equal(out.samples[RATE / 10 + len / 2], a[len / 2], 1e-6);
     assert_true(max_step(&out) < 0.5 * 2 * M_PI * 300 / RATE + 0.5 * M_PI / 2 / (double)FADE);
     audio_buffer_free(&out);
