@@ -83,6 +83,8 @@ export function Convert() {
   const [refs, setRefs] = useState<AudioFile[]>([])
   const [refId, setRefId] = useState('')
   const [refText, setRefText] = useState('')
+  /** the job on screen speaks text (its phases are F5-TTS's, then the conversion's) */
+  const [jobText, setJobText] = useState(false)
   const [jobId, setJobId] = useState<string | null>(null)
   const [eta, setEta] = useState<number | null>(null)
   const [unavailable, setUnavailable] = useState(false)
@@ -99,6 +101,7 @@ export function Convert() {
     const q = new URLSearchParams(useApp.getState().search)
     const j = q.get('job'), t = q.get('target')
     if (j) setJobId(j)
+    if (j && q.get('mode') === 'text') { setJobText(true); setTextMode(true) }
     const targetId = t ?? readSession<string | null>('convert.target', null)   // the chosen file survives a reload
     if (targetId) api.audio(targetId).then(setTarget).catch(() => writeSession('convert.target', null))
     api.models()
@@ -131,7 +134,8 @@ export function Convert() {
           : await api.convertRvcBatch({ model_id: modelId, target_audio_ids: [target!.file_id, ...extra.map((a) => a.file_id)], parameters: p })
       setEta(typeof r.estimated_duration_seconds === 'number' ? r.estimated_duration_seconds : null)
       setJobId(r.job_id)
-      setQuery(textMode ? { model: modelId, job: r.job_id } : { model: modelId, job: r.job_id, target: target!.file_id })
+      setJobText(textMode)
+      setQuery(textMode ? { model: modelId, job: r.job_id, mode: 'text', target: null } : { model: modelId, job: r.job_id, target: target!.file_id, mode: null })
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
       else if (e instanceof ApiError && e.weightsMissing) setWeights(e)   // shown next to the button
@@ -261,7 +265,7 @@ export function Convert() {
         <section className="card" aria-labelledby="cv-progress">
           <h2 id="cv-progress">{job.status === 'complete' ? 'Finished' : 'Converting…'}</h2>
           {eta !== null && active && <p className="muted">Estimated time: about {fmtDuration(eta)}.</p>}
-          <JobProgress view={job} phases={typeof job.result?.text === 'string' || (textMode && startedHere.current) ? RVC_TEXT_PHASES : RVC_PHASES} />
+          <JobProgress view={job} phases={jobText || typeof job.result?.text === 'string' ? RVC_TEXT_PHASES : RVC_PHASES} />
           {active && <ConfirmButton label="Cancel" confirmLabel="Yes, cancel" question="Cancel this conversion?" onConfirm={() => void cancel()} />}
           {job.status === 'complete' && !result && <p role="alert" className="error-text" data-testid="no-result">The job finished but the server sent no audio id for the result.</p>}
         </section>

@@ -49,7 +49,7 @@ describe('Convert: type text instead', () => {
     await waitFor(() => expect(posted()).toHaveLength(1))
     expect(JSON.parse(posted()[0][1].body)).toEqual({ model_id: 'model_a', text: 'Hello there.', parameters: RVC_DEFAULTS })
     await waitFor(() => expect(FakeES.last?.url).toBe('/api/progress/job_t'))
-    expect(location.search).toBe('?model=model_a&job=job_t')
+    expect(location.search).toBe('?model=model_a&job=job_t&mode=text')
     expect(screen.getAllByRole('listitem').map((li) => li.textContent)).toEqual(RVC_TEXT_PHASES)
     FakeES.last!.emit('progress', { percent: 30, phase: 'generating', message: 'Generating speech...' })
     expect(screen.getByText('generating').getAttribute('aria-current')).toBe('step')
@@ -60,6 +60,17 @@ describe('Convert: type text instead', () => {
     expect(screen.getByTestId('result-audio').getAttribute('src')).toBe('/api/download/audio_out?format=wav')
     expect(screen.getByTestId('spoken-text').textContent).toMatch(/Spoken: “Hello there\.”.*its training audio.*“some words”/)
     expect(screen.queryByTestId('before-after')).toBeNull()   // nothing recorded to compare with
+  })
+
+  it('restores a running text job from ?model=&job=&mode=text with its phases', async () => {
+    history.replaceState(null, '', '/convert?model=model_a&job=job_t&mode=text')
+    useApp.setState({ search: '?model=model_a&job=job_t&mode=text' })
+    render(<Convert />)
+    await screen.findByLabelText('Voice model')
+    await waitFor(() => expect(FakeES.last?.url).toBe('/api/progress/job_t'))
+    expect(screen.getAllByRole('listitem').map((li) => li.textContent)).toEqual(RVC_TEXT_PHASES)
+    expect((screen.getByLabelText(/Type text instead/) as HTMLInputElement).checked).toBe(true)
+    expect(posted()).toHaveLength(0)
   })
 
   it('sends a picked reference and what it says', async () => {
