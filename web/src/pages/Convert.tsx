@@ -180,7 +180,7 @@ export function Convert() {
             </select>
           </section>
           <section className="card stack" aria-labelledby="cv-2">
-            <h2 id="cv-2">2. {textMode ? 'Text to speak' : 'Audio to convert'}</h2>
+            <h2 id="cv-2">2. {textMode ? 'What it should say' : 'Audio to convert'}</h2>
             <label className="check">
               <input type="checkbox" checked={textMode} onChange={(e) => setTextMode(e.target.checked)} data-testid="text-mode" />
               Type text instead <span className="muted">(speak it in this voice: no recording needed)</span>
