@@ -59,4 +59,29 @@ int audio_pitch_shift(const audio_buffer *in, double semitones, audio_buffer *ou
 /* Integrated loudness (EBU R128, libebur128) in LUFS; -70 for silence. */
 double audio_integrated_loudness(const audio_buffer *in);
 
+/* ---- joining pieces of speech on a timeline (audio_join.c) ---- */
+
+/* One piece: wave[0..len) meant for the time span [at, at + span) frames of the result. */
+typedef struct audio_piece {
+    const float *wave;
+    size_t len;
+    size_t at, span;
+} audio_piece;
+
+/* Cross-fade length at every join: 20 ms, equal-power (sin/cos) gains. Long enough to cover two
+ * periods of a low voice (~100 Hz), so no click is heard; short enough not to blur a phoneme
+ * (50–100 ms). Equal power because the two sides of a join are unrelated speech: their powers
+ * add, so sin² + cos² = 1 keeps the level through the fade where a linear one dips by ~1.8 dB. */
+#define AUDIO_JOIN_FADE_SECONDS 0.02
+
+/* Places the pieces (any order) on silence `frames` long at sample_rate, so the pauses between
+ * them stay as they were (exactly silent) and the result is exactly `frames` long. Each piece
+ * fades in over its first fade_seconds and out over its last. A piece that reaches the next
+ * piece's start (spans that touch or overlap) runs on for one fade length past it, so its
+ * fade-out and the next piece's fade-in lie on the same samples: a cross-fade; whatever lies
+ * beyond is dropped (it would talk over the next piece). Before a pause a piece ends with its
+ * span. */
+int audio_join_pieces(const audio_piece *pieces, int n, size_t frames, int sample_rate, double fade_seconds,
+                      audio_buffer *out, vc_error *err);
+
 #endif

@@ -23,7 +23,7 @@ static const verb VERBS[] = {
     {"worker", cmd_worker, "worker --database URL [--data DIR] [--lanes train=1,convert=2,cpu=N] [--name NAME]"},
     {"analyze", cmd_analyze, "analyze FILE [--json]"},
     {"tts", cmd_tts, "tts --ref REF.wav --ref-text TEXT --text TEXT -o OUT.wav [--nfe 32] [--cfg 2] [--sway -1] [--speed 1] [--seed N]"},
-    {"convert", cmd_convert, "convert --model M.pth [--index M.index] IN -o OUT.wav [--pitch N] [--index-rate R] [--protect P] [--rms-mix R]"},
+    {"convert", cmd_convert, "convert --model M.pth [--index M.index] (IN | --text TEXT --ref SAMPLE.wav [--ref-text TEXT] [--nfe N]) -o OUT.wav [--pitch N] [--index-rate R] [--protect P] [--rms-mix R]"},
     {"train", cmd_train, "train --name NAME --consent AUDIO [--epochs N] [--sample-rate 32000|40000|48000] [--version v1|v2] [--no-f0]"},
     {"models", cmd_models, "models pull f5tts|rvc|rvc-pretrained|whisper [--size S]|all | list | import FILE --to FOLDER | import VOICE.pth|.zip [--index F] [--name N] [--data DIR]"},
     {"keys", cmd_keys, "keys create|list|revoke ..."},

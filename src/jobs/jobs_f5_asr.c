@@ -29,6 +29,7 @@ void f5_progress_start(f5_progress *p, job_ctx *c, const json_t *params)
     const json_t *est = json_object_get(params, "estimated_seconds");
     p->estimate = json_is_number(est) ? json_number_value(est) : 0;
     p->gen_from = 5;
+    p->scale = 1;
 }
 
 double f5_progress_elapsed(const f5_progress *p)
@@ -50,6 +51,7 @@ static double eta_seconds(const f5_progress *p, double percent)
 void f5_progress_emit(f5_progress *p, double percent, const char *phase, const char *message)
 {
     vc_error err;
+    percent *= p->scale;
     json_t *d = json_pack("{s:f, s:s, s:s, s:f}", "percent", percent, "phase", phase, "message", message ? message : "",
                           "eta_seconds", round(eta_seconds(p, percent)));
     job_emit(p->c, "progress", d, &err);

@@ -28,6 +28,7 @@ typedef struct f5_progress {
     struct timespec t0;
     double estimate;   /* estimated_seconds of the request, 0 when unknown */
     double gen_from;   /* percent at which generating starts (after any transcription) */
+    double scale;      /* the job's percent = this × the quick clone's (1; RVC text mode: its TTS share) */
 } f5_progress;
 
 void f5_progress_start(f5_progress *p, job_ctx *c, const json_t *params);
@@ -66,5 +67,18 @@ void f5_asr_texts_free(f5_asr_texts *t);
 json_t *f5_asr_segments_json(const whisper_transcript *t);
 
 extern const job_kind JOBS_KIND_TRANSCRIBE;
+
+/* ---- F5-TTS for other kinds (jobs_kinds.c): RVC text mode speaks with it ---- */
+
+/* The shared F5-TTS engine of <weights_root>/f5tts + vocos (release with jobs_shared_release). */
+int jobs_f5_acquire(job_ctx *c, const char *weights_root, void **e, vc_error *err);
+/* F5-TTS progress → the job's events (ctx: an f5_progress); non-zero when cancelled. */
+int jobs_f5_on_progress(void *ctx, f5tts_phase phase, int chunk, int chunks, int step, int steps);
+/* parameters {nfe_step, speed, seed, remove_silence, cfg_strength} over the defaults. */
+void jobs_f5_params_from(const json_t *p, f5tts_params *fp);
+/* Expected seconds for `units` of F5-TTS work (seconds generated over × nfe_step / 32), from the
+ * throughput measured here; and a finished run folded into it. */
+double jobs_f5_estimate(store *s, double units);
+void jobs_f5_record(store *s, double units, double seconds);
 
 #endif

@@ -6,6 +6,7 @@
  *
  *   params {model_id, target_audio_id, parameters{pitch_shift −24..24 semitones, index_rate 0..1,
  *           filter_radius 0..7, rms_mix_rate 0..1, protect 0..0.5, resample_sr 0 | 16000..48000}}
+ *          or text mode: text instead of target_audio_id (F5-TTS speaks it first: jobs_rvc_text.c)
  *   phases loading model (2 %) → extracting features (10 %: pitch over the whole input, then
  *          the first chunk) → converting (15–90 %, per chunk) → postprocessing (92 %: WAV + analysis)
  *   result {output_audio_id, download_url, duration_seconds, quality_analysis, model_id,
@@ -22,6 +23,7 @@
 
 #include "audio/audio.h"
 #include "jobs/jobs_internal.h"
+#include "jobs/jobs_rvc_text.h"
 #include "models/rvc/rvc_engine.h"
 
 typedef struct rvc_param_rule {
@@ -123,6 +125,21 @@ static int target_ids(const json_t *params, const char *ids[BATCH_MAX], int *n, 
     return 0;
 }
 
+/* Text mode: the speaking part's checks and estimate, then the conversion's for the expected speech. */
+static int text_validate(store *s, const char *user_id, json_t *params, const store_model *m, vc_error *err)
+{
+    double tts_seconds = 0, speech_seconds = 0;
+    char root[1200], key[64];
+    if (rvc_text_validate(s, user_id, params, m, &tts_seconds, &speech_seconds, err)) return -1;
+    store_path(s, root, sizeof root, "weights");
+    if (rvc_base_weights_check(root, err)) return -1;
+    throughput_key(m, key, sizeof key);
+    json_object_set_new(params, "work_units", json_real(speech_seconds));
+    json_object_set_new(params, "estimated_seconds",
+                        json_real(tts_seconds + jobs_throughput_estimate(s, key, speech_seconds, RVC_DEFAULT_RATE, RVC_OVERHEAD_SECONDS)));
+    return 0;
+}
+
 static int rvc_validate(store *s, const char *user_id, json_t *params, vc_error *err)
 {
     store_model m;
@@ -130,6 +147,7 @@ static int rvc_validate(store *s, const char *user_id, json_t *params, vc_error 
     char root[1200];
     if (validate_parameters(json_object_get(params, "parameters"), err)) return -1;
     if (find_model(s, user_id, json_string_value(json_object_get(params, "model_id")), &m, err)) return -1;
+    if (rvc_text_requested(params)) return text_validate(s, user_id, params, &m, err);
     const char *ids[BATCH_MAX];
     int n;
     if (target_ids(params, ids, &n, err)) return -1;
@@ -156,6 +174,7 @@ static int rvc_validate(store *s, const char *user_id, json_t *params, vc_error 
 typedef struct conv_ctx {
     job_ctx *c;
     int index, count;
+    double from, span; /* the conversion's part of the bar: 0, 100 (text mode: after the speaking) */
 } conv_ctx;
 
 static void conv_progress(const conv_ctx *k, double local, const char *phase, const char *what)
@@ -163,7 +182,7 @@ static void conv_progress(const conv_ctx *k, double local, const char *phase, co
     char msg[160];
     if (k->count > 1) snprintf(msg, sizeof msg, "%s (file %d of %d)...", what, k->index + 1, k->count);
     else snprintf(msg, sizeof msg, "%s...", what);
-    job_progress(k->c, (k->index + local / 100.0) * 100.0 / k->count, phase, msg);
+    job_progress(k->c, k->from + (k->index + local / 100.0) * k->span / k->count, phase, msg);
 }
 
 /* rvc_convert reports per RMVPE window of long inputs ("extracting pitch"), then once per chunk. */
@@ -224,8 +243,9 @@ static int open_voice(job_ctx *c, const store_model *m, rvc_engine **e, vc_error
     return rc;
 }
 
-/* model + audio → converted buffer */
-static int convert(const job *jb, conv_ctx *k, const store_model *m, const char *audio_path, audio_buffer *out, vc_error *err)
+/* model + audio (in: decoded here from audio_path when NULL) → converted buffer */
+static int convert(const job *jb, conv_ctx *k, const store_model *m, const char *audio_path, const audio_buffer *given,
+                   audio_buffer *out, vc_error *err)
 {
     job_ctx *c = k->c;
     rvc_engine *e = NULL;
@@ -235,7 +255,8 @@ static int convert(const job *jb, conv_ctx *k, const store_model *m, const char 
     conv_progress(k, 2, "loading model", "Loading the voice model");
     int rc = open_voice(c, m, &e, err);
     if (rc == 0) rc = cancelled(c, err);
-    if (rc == 0) rc = audio_decode_file(audio_path, &in, NULL, err);
+    if (rc == 0 && given) in = (audio_buffer){.samples = given->samples, .frames = given->frames, .sample_rate = given->sample_rate};
+    else if (rc == 0) rc = audio_decode_file(audio_path, &in, NULL, err);
     json_t *clip = json_object_get(json_object_get(jb->params, "parameters"), "clip_seconds");
     if (rc == 0 && clip && json_number_value(clip) * in.sample_rate < (double)in.frames)
         in.frames = (size_t)(json_number_value(clip) * in.sample_rate);
@@ -245,7 +266,7 @@ static int convert(const job *jb, conv_ctx *k, const store_model *m, const char 
         conv_progress(k, 10, "extracting features", "Extracting pitch and content features");
         rc = rvc_engine_convert_audio(e, &in, &rp, &hooks, out, err);
     }
-    audio_buffer_free(&in);
+    if (!given) audio_buffer_free(&in);
     jobs_shared_release(job_shared_models(c), e);
     return rc;
 }
@@ -266,7 +287,7 @@ static int convert_one(const job *jb, conv_ctx *k, const store_model *m, const c
     char path[1600], name[400];
     store_path(s, path, sizeof path, "%s", a.file_path);
     audio_buffer out = {0};
-    int rc = convert(jb, k, m, path, &out, err);
+    int rc = convert(jb, k, m, path, NULL, &out, err);
     if (rc == 0) rc = cancelled(k->c, err);
     if (rc == 0) {
         conv_progress(k, 92, "postprocessing", "Saving the converted audio");
@@ -287,6 +308,40 @@ static int convert_one(const job *jb, conv_ctx *k, const store_model *m, const c
     return rc;
 }
 
+/* Text mode: the text spoken by F5-TTS (0–60 %), then converted (60–100 %); one output. */
+static int text_run(const job *jb, job_ctx *c, const store_model *m, json_t **result, vc_error *err)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    audio_buffer speech = {0}, out = {0};
+    json_t *r = json_object();
+    int rc = r ? rvc_text_speak(jb, c, &speech, r, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (rc == 0) rc = cancelled(c, err);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    conv_ctx k = {c, 0, 1, RVC_TEXT_TTS_PERCENT, 100 - RVC_TEXT_TTS_PERCENT};
+    if (rc == 0) rc = convert(jb, &k, m, NULL, &speech, &out, err);
+    if (rc == 0) rc = cancelled(c, err);
+    if (rc == 0) {
+        char name[200], key[64];
+        conv_progress(&k, 92, "postprocessing", "Saving the converted audio");
+        snprintf(name, sizeof name, "rvc_%.120s_text.wav", m->name);
+        json_object_set_new(r, "model_id", json_string(m->model_id));
+        json_object_set_new(r, "sample_rate", json_integer(out.sample_rate));
+        json_object_set_new(r, "speech_seconds", json_real((double)speech.frames / speech.sample_rate));
+        rc = jobs_store_audio_output(jb, c, "output", name, &out, r, err);
+        json_object_set_new(r, "processing_time_seconds", json_real(seconds_since(&t0)));
+        throughput_key(m, key, sizeof key); /* the conversion's own time, for the input it really had */
+        if (rc == 0) jobs_throughput_record(job_store(c), key, (double)speech.frames / speech.sample_rate, seconds_since(&t1),
+                                            RVC_OVERHEAD_SECONDS);
+    }
+    audio_buffer_free(&speech);
+    audio_buffer_free(&out);
+    if (rc == 0) *result = r;
+    else json_decref(r);
+    return rc;
+}
+
 static int rvc_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
 {
     struct timespec t0;
@@ -298,11 +353,12 @@ static int rvc_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     if (find_model(s, jb->user_id, json_string_value(json_object_get(jb->params, "model_id")), &m, err) ||
         target_ids(jb->params, ids, &n, err))
         return -1;
+    if (rvc_text_requested(jb->params)) return text_run(jb, c, &m, result, err);
     int batch = json_object_get(jb->params, "target_audio_ids") != NULL;
     json_t *outputs = json_array();
     int rc = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
-        conv_ctx k = {c, i, n};
+        conv_ctx k = {c, i, n, 0, 100};
         json_t *entry = json_object();
         rc = convert_one(jb, &k, &m, ids[i], entry, err);
         if (rc == 0) json_array_append(outputs, entry);

@@ -10,7 +10,8 @@
  *                 (a missing reference_text and a target recording's words are transcribed: jobs_f5_asr.c)
  *   transcribe {audio_id, purpose}  what the quick clone hears in a sample or a target (jobs_f5_asr.c)
  *            quick clone: speech in the reference's voice, a new output audio file (convert lane)
- *   convert_rvc {model_id, target_audio_id, parameters{pitch_shift, index_rate, filter_radius,
+ *   convert_rvc {model_id, target_audio_id | text [reference_audio_id, reference_text, tts_parameters],
+ *            parameters{pitch_shift, index_rate, filter_radius,
  *            rms_mix_rate, protect}}  RVC voice conversion (convert lane, jobs_kind_rvc.c)
  *   train_rvc {training_audio_ids | training_audio_id, model_name, voice_consent, accept_noisy_audio,
  *            preprocessing, training_params}
@@ -291,6 +292,20 @@ static void f5_key(store *s, char *out, size_t cap)
     snprintf(out, cap, "convert_f5tts:%lldMB", bytes >> 20);
 }
 
+double jobs_f5_estimate(store *s, double units)
+{
+    char key[64];
+    f5_key(s, key, sizeof key);
+    return jobs_throughput_estimate(s, key, units, F5_DEFAULT_RATE, F5_OVERHEAD_SECONDS);
+}
+
+void jobs_f5_record(store *s, double units, double seconds)
+{
+    char key[64];
+    f5_key(s, key, sizeof key);
+    jobs_throughput_record(s, key, units, seconds, F5_OVERHEAD_SECONDS);
+}
+
 static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_error *err)
 {
     const char *ref = json_string_value(json_object_get(params, "reference_audio_id"));
@@ -343,7 +358,7 @@ static int f5tts_validate(store *s, const char *user_id, json_t *params, vc_erro
     return rc;
 }
 
-static int on_f5_progress(void *ctx, f5tts_phase phase, int chunk, int chunks, int step, int steps)
+int jobs_f5_on_progress(void *ctx, f5tts_phase phase, int chunk, int chunks, int step, int steps)
 {
     static const char *const PHASES[] = {"preprocessing", "voice encoding", "generating", "vocoding"};
     static const char *const MESSAGES[] = {"Preparing the reference...", "Encoding the voice...", "Generating speech...", "Vocoding..."};
@@ -363,7 +378,7 @@ static int on_f5_progress(void *ctx, f5tts_phase phase, int chunk, int chunks, i
     return job_cancelled(p->c);
 }
 
-static void f5_params_from(const json_t *p, f5tts_params *fp)
+void jobs_f5_params_from(const json_t *p, f5tts_params *fp)
 {
     f5tts_params_default(fp);
     json_t *v;
@@ -406,6 +421,16 @@ static void f5_engine_close(void *e)
 
 static const job_shared_kind SHARED_F5TTS = {"f5tts", f5_engine_open, f5_engine_close};
 
+int jobs_f5_acquire(job_ctx *c, const char *weights_root, void **e, vc_error *err)
+{
+    char dirs[2][1300], key[1300 + JOBS_STAMP_MAX], stamp[JOBS_STAMP_MAX];
+    snprintf(dirs[0], sizeof dirs[0], "%s/f5tts", weights_root);
+    snprintf(dirs[1], sizeof dirs[1], "%s/vocos", weights_root);
+    jobs_files_stamp((const char *const[]){dirs[0], dirs[1]}, 2, stamp);
+    snprintf(key, sizeof key, "%s\n%s", weights_root, stamp);
+    return jobs_shared_acquire(job_shared_models(c), &SHARED_F5TTS, key, e, err);
+}
+
 static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
 {
     const char *ref_id = json_string_value(json_object_get(jb->params, "reference_audio_id"));
@@ -420,24 +445,19 @@ static int f5tts_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
     f5_progress_start(&prog, c, jb->params);
     void *e = NULL;
     f5tts_params fp;
-    f5_params_from(json_object_get(jb->params, "parameters"), &fp);
+    jobs_f5_params_from(json_object_get(jb->params, "parameters"), &fp);
     double pitch = json_number_value(json_object_get(json_object_get(jb->params, "parameters"), "pitch_shift"));
     audio_buffer ref = {0}, out = {0};
     f5_asr_texts texts = {0};
     f5_progress_emit(&prog, 1, "preprocessing", "Loading the voice models...");
-    char dirs[2][1300], key[1300 + JOBS_STAMP_MAX], stamp[JOBS_STAMP_MAX];
-    snprintf(dirs[0], sizeof dirs[0], "%s/f5tts", root);
-    snprintf(dirs[1], sizeof dirs[1], "%s/vocos", root);
-    jobs_files_stamp((const char *const[]){dirs[0], dirs[1]}, 2, stamp);
-    snprintf(key, sizeof key, "%s\n%s", root, stamp);
-    int rc = jobs_shared_acquire(job_shared_models(c), &SHARED_F5TTS, key, &e, err);
+    int rc = jobs_f5_acquire(c, root, &e, err);
     if (rc == 0) {
         rc = audio_decode_file(path, &ref, NULL, err);
         if (rc == 0) rc = f5_asr_prepare(jb, &prog, root, &ref, &fp, &texts, err); /* transcripts when not given */
         if (rc == 0 && texts.has_target) /* speech to speech: each segment within its original time span */
-            rc = whisper_clone_speak_timed(e, &ref, texts.reference_text, &texts.target, &fp, pitch, on_f5_progress, &prog, &out, err);
+            rc = whisper_clone_speak_timed(e, &ref, texts.reference_text, &texts.target, &fp, pitch, jobs_f5_on_progress, &prog, &out, err);
         else if (rc == 0)
-            rc = f5tts_synthesize(e, &ref, texts.reference_text, texts.text, &fp, on_f5_progress, &prog, &out, NULL, NULL, err);
+            rc = f5tts_synthesize(e, &ref, texts.reference_text, texts.text, &fp, jobs_f5_on_progress, &prog, &out, NULL, NULL, err);
         if (rc == 0 && !texts.has_target) rc = shift_pitch(&out, pitch, err);
         jobs_shared_release(job_shared_models(c), e);
     }

@@ -138,10 +138,12 @@ static double rvc_eta_guess(server_request *r, const json_t *body)
 }
 
 /* POST /api/convert/rvc {model_id, target_audio_id, parameters{pitch_shift, index_rate, filter_radius,
- * rms_mix_rate, protect}} (brief §3.2, 4.) */
+ * rms_mix_rate, protect}} (brief §3.2, 4.); text mode: text [reference_audio_id [reference_text]]
+ * [tts_parameters] instead of target_audio_id (F5-TTS speaks it, the voice converts it) */
 static int convert_rvc(server_request *r)
 {
-    static const char *const FIELDS[] = {"model_id", "target_audio_id", "target_audio_ids", "parameters", NULL};
+    static const char *const FIELDS[] = {"model_id", "target_audio_id", "target_audio_ids", "text", "reference_audio_id",
+                                         "reference_text", "tts_parameters", "parameters", NULL};
     return start_conversion(r, "convert_rvc", FIELDS, rvc_eta_guess);
 }
 
@@ -441,12 +443,26 @@ const server_route SERVER_ROUTES_JOBS[] = {
                 "filter_radius, rms_mix_rate, protect, clip_seconds}}: a convert-lane job (phases loading model, extracting "
                 "features, converting, postprocessing) whose complete event carries output_audio_id (WAV at the model's "
                 "rate); a batch: target_audio_ids [up to 20] instead, one output each under outputs, all of them as "
-                "GET /api/jobs/{id}/outputs.zip",
+                "GET /api/jobs/{id}/outputs.zip. Text mode: text (up to 5000 bytes) instead of a target: F5-TTS speaks it "
+                "in the voice of reference_audio_id (reference_text optional: transcribed with Whisper when missing) or, "
+                "without one, of a clip (<= 12 s, cut at a pause) of the model's training audio, then the voice converts "
+                "it (phases preprocessing, voice encoding, generating, vocoding to 60 %, then the conversion's); "
+                "tts_parameters{nfe_step, speed, seed}",
      .responses = "202,400,401,404,429,503",
      .request_schema = SERVER_SCHEMA({"type": "object", "required": ["model_id"], "additionalProperties": false,
                                       "properties": {
                                           "model_id": {"type": "string"}, "target_audio_id": {"type": "string"},
                                           "target_audio_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 20},
+                                          "text": {"type": "string", "minLength": 1, "maxLength": 5000,
+                                                   "description": "text mode: the words to speak in the voice (no target)"},
+                                          "reference_audio_id": {"type": "string",
+                                                                 "description": "text mode: the voice to speak in (default: the model's training audio)"},
+                                          "reference_text": {"type": "string",
+                                                             "description": "text mode: what reference_audio_id says (else transcribed)"},
+                                          "tts_parameters": {"type": "object", "additionalProperties": false, "properties": {
+                                              "nfe_step": {"type": "integer", "minimum": 1, "maximum": 64},
+                                              "speed": {"type": "number", "minimum": 0.3, "maximum": 3},
+                                              "seed": {"type": "integer", "minimum": 0}}},
                                           "parameters": {"type": "object", "additionalProperties": false, "properties": {
                                               "pitch_shift": {"type": "number", "minimum": -24, "maximum": 24},
                                               "index_rate": {"type": "number", "minimum": 0, "maximum": 1},

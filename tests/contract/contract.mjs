@@ -356,6 +356,16 @@ for (const [j, what] of [[prep, 'preprocess'], [analysis, 'analyze'], [failing, 
   [quick, 'quick clone'], [heard, 'transcription'], [heardTarget, 'target transcription'], [sleepJob, 'sleep'], [longJob, 'cancelled sleep']])
   await checkJob(j?.job_id, what);
 await both('GET /api/jobs/{job_id}/outputs.zip', `/api/jobs/${batch?.job_id}/outputs.zip`);
+// text mode: F5-TTS speaks the text in the reference's voice, the model converts it
+const spoken = expect(await call('POST /api/convert/rvc', '/api/convert/rvc', { json: { model_id: mid, text: 'Hello.',
+  reference_audio_id: refAudio?.file_id, reference_text: 'Some call me nature.', tts_parameters: { nfe_step: 2, seed: 1 } } }),
+  202, 'text mode conversion').body;
+expect(await call('POST /api/convert/rvc', '/api/convert/rvc', { json: { model_id: mid, text: 'Hello.' } }), 400,
+  'text mode with an imported voice (no training audio) and no reference');
+expect(await call('POST /api/convert/rvc', '/api/convert/rvc', { json: { model_id: mid, text: 'Hello.', reference_audio_id: refAudio?.file_id,
+  tts_parameters: { steps: 2 } }, invalid: true }), 400, 'an unknown tts_parameters option');
+const spokenDone = await waitJob(spoken?.job_id, 120);
+if (spokenDone?.status !== 'complete') fail(`the text mode conversion did not complete: ${JSON.stringify(spokenDone)?.slice(0, 400)}`);
 expect(await call('GET /api/jobs/{job_id}/outputs.zip', `/api/jobs/${jid}/outputs.zip`), [404, 409], 'outputs.zip of a job without outputs');
 
 // ---- training ----

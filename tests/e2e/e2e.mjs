@@ -714,6 +714,32 @@ const specs = [
     state.trainedModel = m.model_id
     state.cleanup = null
   }],
+  ['speak text in a trained voice: "Type text instead", the reference cut from its training audio, both halves of the progress, the result plays', async (page) => {
+    if (!state.trainedModel) return 'SKIP (no trained model) the training spec did not finish'
+    let posted = null
+    page.on('request', (r) => { if (r.url().endsWith('/api/convert/rvc') && r.method() === 'POST') posted = r.postDataJSON() })
+    await page.goto(`${BASE}/convert?model=${encodeURIComponent(state.trainedModel)}`)
+    await page.getByRole('heading', { name: 'Convert', level: 1 }).waitFor()
+    await page.getByLabel(/Type text instead/).check()
+    await page.getByLabel('Text to speak').fill('Good morning, this is my voice.')
+    assert(await page.getByLabel('Speak from').inputValue() === '', 'the training audio is the default reference')
+    await page.getByRole('button', { name: 'Convert', exact: true }).click()
+    const outcome = page.getByTestId('spoken-text').or(page.getByTestId('weights-missing')).or(page.getByTestId('convert-error'))
+      .or(page.locator('.progress-text .error-text'))
+    await outcome.first().waitFor({ timeout: 180000 })
+    assert(posted && posted.model_id === state.trainedModel && posted.text === 'Good morning, this is my voice.' &&
+      !posted.target_audio_id && !posted.reference_audio_id, 'request body ' + JSON.stringify(posted))
+    for (const id of ['weights-missing', 'convert-error'])
+      assert(!(await page.getByTestId(id).count()), `${id}: ` + await page.getByTestId(id).innerText().catch(() => ''))
+    assert(!(await page.locator('.progress-text .error-text').count()), 'job failed: ' + await page.locator('.progress-text').innerText())
+    const said = await page.getByTestId('spoken-text').innerText()
+    assert(/Spoken: “Good morning, this is my voice\.”/.test(said) && /its training audio/.test(said), 'spoken: ' + said)
+    const phases = await page.getByRole('list', { name: 'Phases' }).innerText()
+    assert(/generating/.test(phases) && /converting/.test(phases), 'both halves listed: ' + phases)
+    await assertAudioPlays(page, page.getByTestId('result-audio'))
+    await shot(page, 'convert-text')
+    await axe(page, 'speak text result')
+  }],
   ['library: a voice shows what its file says, renames, exports a .zip that imports again; no overflow at 390 px', async (page) => {
     if (!state.trainedModel) return 'SKIP (no trained model) the training spec did not finish'
     await page.goto(BASE + '/models')

@@ -218,18 +218,6 @@ static float speed_for(size_t ref_frames, size_t ref_bytes, size_t gen_bytes, do
     return (float)(s < 0.3 ? 0.3 : s > 3.0 ? 3.0 : s);
 }
 
-/* Adds wave (fitted to n samples: cut or left short, 10 ms fades at both ends) into out at `at`. */
-static void place(audio_buffer *out, size_t at, const float *wave, size_t len, size_t n)
-{
-    size_t fade = F5_SAMPLE_RATE / 100, m = len < n ? len : n;
-    for (size_t i = 0; i < m && at + i < out->frames; i++) {
-        double g = 1.0;
-        if (i < fade) g = (double)i / fade;
-        if (m - i <= fade) g = fmin(g, (double)(m - i) / fade);
-        out->samples[at + i] += (float)(wave[i] * g);
-    }
-}
-
 typedef struct seg_progress {
     f5tts_progress_fn fn;
     void *ctx;
@@ -243,20 +231,36 @@ static int on_segment_progress(void *ctx, f5tts_phase phase, int chunk, int chun
     return p->fn ? p->fn(p->ctx, phase, p->seg, p->n_segs, phase == F5_PHASE_VOCODING ? steps : step, steps) : 0;
 }
 
+/* Speaks segment g in its time span of the target (total: the target's frames); wave stays
+ * empty when it holds no words. */
 static int speak_segment(const f5tts_engine *f5, const audio_buffer *ref, const char *ref_text, const whisper_segment *g,
-                         const f5tts_params *fp, seg_progress *sp, audio_buffer *out, vc_error *err)
+                         const f5tts_params *fp, seg_progress *sp, size_t total, audio_buffer *wave, vc_error *err)
 {
     const char *text = skip_spaces(g->text);
-    double end = fmin(g->end, (double)out->frames / F5_SAMPLE_RATE), span = end - g->start;
+    double end = fmin(g->end, (double)total / F5_SAMPLE_RATE), span = end - g->start;
     if (!*text || span < 0.1) return 0;
     f5tts_params p = *fp;
-    size_t ref_frames = ref->frames / F5_HOP + 1, n = (size_t)(span * F5_SAMPLE_RATE);
+    size_t ref_frames = ref->frames / F5_HOP + 1;
     p.speed = speed_for(ref_frames, strlen(ref_text) + 1, strlen(text), span * F5_SAMPLE_RATE / F5_HOP);
-    audio_buffer wave = {0};
-    if (f5tts_synthesize(f5, ref, ref_text, text, &p, on_segment_progress, sp, &wave, NULL, NULL, err) != 0) return -1;
-    place(out, (size_t)(g->start * F5_SAMPLE_RATE), wave.samples, wave.frames, n);
-    audio_buffer_free(&wave);
-    return 0;
+    return f5tts_synthesize(f5, ref, ref_text, text, &p, on_segment_progress, sp, wave, NULL, NULL, err);
+}
+
+/* The segments' speech on the target's timeline: pauses kept, joins cross-faded (audio_join_pieces). */
+static int join_segments_audio(const whisper_clone_target *t, const audio_buffer *waves, size_t total, audio_buffer *out,
+                               vc_error *err)
+{
+    int n = t->transcript.n_segments;
+    audio_piece *pieces = calloc((size_t)n + 1, sizeof *pieces);
+    if (!pieces) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const whisper_segment *g = &t->transcript.segments[i];
+        double end = fmin(g->end, (double)total / F5_SAMPLE_RATE);
+        pieces[i] = (audio_piece){waves[i].samples, waves[i].frames, (size_t)(g->start * F5_SAMPLE_RATE),
+                                  end > g->start ? (size_t)((end - g->start) * F5_SAMPLE_RATE) : 0};
+    }
+    int rc = audio_join_pieces(pieces, n, total, F5_SAMPLE_RATE, AUDIO_JOIN_FADE_SECONDS, out, err);
+    free(pieces);
+    return rc;
 }
 
 /* The joined speech: pitch shifted (same length), then at the original's loudness. */
@@ -279,15 +283,20 @@ int whisper_clone_speak_timed(const f5tts_engine *f5, const audio_buffer *ref, c
                               const whisper_clone_target *t, const f5tts_params *fp, double pitch_semitones,
                               f5tts_progress_fn progress, void *ctx, audio_buffer *out, vc_error *err)
 {
-    out->sample_rate = F5_SAMPLE_RATE;
-    out->frames = (size_t)(t->seconds * F5_SAMPLE_RATE);
-    out->samples = calloc(out->frames + 1, sizeof(float));
-    if (!out->samples) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    seg_progress sp = {progress, ctx, 0, t->transcript.n_segments};
-    for (int i = 0; i < t->transcript.n_segments; i++) {
+    int n = t->transcript.n_segments;
+    size_t total = (size_t)(t->seconds * F5_SAMPLE_RATE);
+    audio_buffer *waves = calloc((size_t)n + 1, sizeof *waves);
+    if (!waves) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    seg_progress sp = {progress, ctx, 0, n};
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
         sp.seg = i;
-        if (speak_segment(f5, ref, ref_text, &t->transcript.segments[i], fp, &sp, out, err) != 0) { audio_buffer_free(out); return -1; }
+        rc = speak_segment(f5, ref, ref_text, &t->transcript.segments[i], fp, &sp, total, &waves[i], err);
     }
-    if (finish(out, pitch_semitones, t->lufs, err) != 0) { audio_buffer_free(out); return -1; }
-    return 0;
+    if (rc == 0) rc = join_segments_audio(t, waves, total, out, err);
+    for (int i = 0; i < n; i++) audio_buffer_free(&waves[i]);
+    free(waves);
+    if (rc == 0) rc = finish(out, pitch_semitones, t->lufs, err);
+    if (rc != 0) audio_buffer_free(out);
+    return rc;
 }

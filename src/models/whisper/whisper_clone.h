@@ -65,8 +65,9 @@ int whisper_clone_target_from_segments(const audio_buffer *target, int n, const 
 void whisper_clone_target_free(whisper_clone_target *t);
 
 /* Speaks every target segment in the reference voice, each fitted to its own time span (speed
- * chosen from F5-TTS's duration rule, then padded or cut to the exact span), on silence as long
- * as the target, so pauses stay where they were; then shifts the pitch by pitch_semitones
+ * chosen from F5-TTS's duration rule), and joins them on silence as long as the target, so pauses
+ * stay where they were: 20 ms equal-power fades at every edge, and a segment that reaches the
+ * next one's start is cross-faded into it (audio_join_pieces); then shifts the pitch by pitch_semitones
  * (audio_pitch_shift: same length) and matches the whole to the target's integrated loudness
  * (EBU R128, true peak ≤ −1 dBTP). ref: the clip from whisper_clone_clip_reference. Progress:
  * one chunk per segment. */

@@ -170,6 +170,16 @@ export interface RvcParameters {
   protect: number
 }
 export interface RvcRequest { model_id: string; target_audio_id: string; parameters: RvcParameters & { clip_seconds?: number } }
+/** RVC text mode: F5-TTS speaks `text` in the voice of reference_audio_id (default: a clip of the
+ * model's training audio; reference_text optional, else transcribed), the voice converts it. */
+export interface RvcTextRequest {
+  model_id: string
+  text: string
+  reference_audio_id?: string
+  reference_text?: string
+  tts_parameters?: { nfe_step?: number; speed?: number; seed?: number }
+  parameters: RvcParameters
+}
 
 export const RVC_DEFAULTS: RvcParameters = { pitch_shift: 0, index_rate: 0.5, filter_radius: 3, rms_mix_rate: 0.25, protect: 0.33 }
 /** [min, max, step] per parameter; the UI's inputs and the client-side check use the same. */
@@ -263,6 +273,8 @@ export const api = {
   transcribe: (audioId: string, purpose: 'reference' | 'target') =>
     request<StartedJob & { estimated_duration_seconds?: number | null }>('POST', '/api/transcribe', { audio_id: audioId, purpose }),
   convertRvc: (b: RvcRequest) => request<ConversionStarted>('POST', '/api/convert/rvc', b),
+  /** Text mode: speak typed text in the voice (F5-TTS, then the RVC voice). */
+  convertRvcText: (b: RvcTextRequest) => request<ConversionStarted>('POST', '/api/convert/rvc', b),
   /** Several targets, one job: result.outputs (one per file) and result.download_zip_url. */
   convertRvcBatch: (b: Omit<RvcRequest, 'target_audio_id'> & { target_audio_ids: string[] }) =>
     request<ConversionStarted>('POST', '/api/convert/rvc', b),

@@ -2,7 +2,9 @@
  * target recording or drop a new one, tune the RVC parameters (folded away), start
  * POST /api/convert/rvc {model_id, target_audio_id, parameters}, follow the phases over SSE
  * (loading model → extracting features → converting → postprocessing), then a result
- * player with downloads and a loudness-matched before/after. */
+ * player with downloads and a loudness-matched before/after. "Type text instead" sends
+ * {model_id, text, [reference_audio_id, reference_text], parameters}: F5-TTS speaks the text in
+ * the voice of a reference (default: the model's own training audio), then the voice converts it. */
 import { useEffect, useRef, useState } from 'react'
 import toast from 'react-hot-toast'
 import {
@@ -22,6 +24,8 @@ import { readSession, writeSession } from '../lib/session'
 import { fmtDuration } from '../lib/format'
 
 export const RVC_PHASES = ['loading model', 'extracting features', 'converting', 'postprocessing']
+/** Text mode: F5-TTS's phases (voice encoding = transcribing the reference), then the conversion's. */
+export const RVC_TEXT_PHASES = ['preprocessing', 'voice encoding', 'generating', 'vocoding', ...RVC_PHASES]
 
 export const RVC_LABELS: Record<keyof RvcParameters, string> = {
   pitch_shift: 'Pitch shift (semitones)',
@@ -73,6 +77,14 @@ export function Convert() {
   const targetRef = useRef<AudioFile | null>(null)
   targetRef.current = target
   const [p, setP] = useState<RvcParameters>(RVC_DEFAULTS)
+  /** "Type text instead": the words to speak, and the voice reference F5-TTS speaks them from */
+  const [textMode, setTextMode] = useState(false)
+  const [text, setText] = useState('')
+  const [refs, setRefs] = useState<AudioFile[]>([])
+  const [refId, setRefId] = useState('')
+  const [refText, setRefText] = useState('')
+  /** the job on screen speaks text (its phases are F5-TTS's, then the conversion's) */
+  const [jobText, setJobText] = useState(false)
   const [jobId, setJobId] = useState<string | null>(null)
   const [eta, setEta] = useState<number | null>(null)
   const [unavailable, setUnavailable] = useState(false)
@@ -89,12 +101,14 @@ export function Convert() {
     const q = new URLSearchParams(useApp.getState().search)
     const j = q.get('job'), t = q.get('target')
     if (j) setJobId(j)
+    if (j && q.get('mode') === 'text') { setJobText(true); setTextMode(true) }
     const targetId = t ?? readSession<string | null>('convert.target', null)   // the chosen file survives a reload
     if (targetId) api.audio(targetId).then(setTarget).catch(() => writeSession('convert.target', null))
     api.models()
       .then((m) => { setModels(m); setModelId((id) => (id && m.some((x) => x.model_id === id) ? id : m[0]?.model_id ?? '')) })
       .catch((e) => { setModels([]); setModelsError(errorMessage(e)) })
     api.audioList('target').then(setEarlier).catch(() => setEarlier([]))   // optional convenience
+    api.audioList('reference').then(setRefs).catch(() => setRefs([]))
   }, [])
   useEffect(() => { if (target) writeSession('convert.target', target.file_id) }, [target])
   const active = !!jobId && (job.status === 'running' || job.status === 'queued' || job.status === 'connecting')
@@ -103,7 +117,8 @@ export function Convert() {
     ev.preventDefault()
     setStartError(null)
     if (!modelId) { toast.error('Choose a voice model.'); return }
-    if (!target) { toast.error('Add the audio to convert.'); return }
+    if (textMode && !text.trim()) { toast.error('Type the text to speak.'); return }
+    if (!textMode && !target) { toast.error('Add the audio to convert.'); return }
     const problem = rvcParameterProblem(p, RVC_LABELS)
     if (problem) { setStartError(problem); toast.error(problem); return }
     askNotificationPermission()   // a user action
@@ -111,16 +126,25 @@ export function Convert() {
     setBusy(true)
     setWeights(null)
     try {
-      const r = extra.length === 0
-        ? await api.convertRvc({ model_id: modelId, target_audio_id: target.file_id, parameters: p })
-        : await api.convertRvcBatch({ model_id: modelId, target_audio_ids: [target.file_id, ...extra.map((a) => a.file_id)], parameters: p })
+      const r = textMode
+        ? await api.convertRvcText({ model_id: modelId, text: text.trim(), parameters: p,
+          ...(refId ? { reference_audio_id: refId, ...(refText.trim() ? { reference_text: refText.trim() } : {}) } : {}) })
+        : extra.length === 0
+          ? await api.convertRvc({ model_id: modelId, target_audio_id: target!.file_id, parameters: p })
+          : await api.convertRvcBatch({ model_id: modelId, target_audio_ids: [target!.file_id, ...extra.map((a) => a.file_id)], parameters: p })
       setEta(typeof r.estimated_duration_seconds === 'number' ? r.estimated_duration_seconds : null)
       setJobId(r.job_id)
-      setQuery({ model: modelId, job: r.job_id, target: target.file_id })
+      setJobText(textMode)
+      setQuery(textMode ? { model: modelId, job: r.job_id, mode: 'text', target: null } : { model: modelId, job: r.job_id, target: target!.file_id, mode: null })
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
       else if (e instanceof ApiError && e.weightsMissing) setWeights(e)   // shown next to the button
-      else { setStartError(errorMessage(e)); toast.error(errorMessage(e)) }
+      else {
+        // text mode's refusals (no training audio, a short reference) say what to do in `message`;
+        // the generic user_message of a 400 would not
+        const why = textMode && e instanceof ApiError && e.status === 400 ? e.message : errorMessage(e)
+        setStartError(why); toast.error(why)
+      }
     } finally { setBusy(false) }
   }
   const setParam = (k: keyof RvcParameters, v: string) => setP((old) => ({ ...old, [k]: v === '' ? NaN : +v }))
@@ -156,8 +180,30 @@ export function Convert() {
             </select>
           </section>
           <section className="card stack" aria-labelledby="cv-2">
-            <h2 id="cv-2">2. Audio to convert</h2>
-            {earlier.length > 0 && <>
+            <h2 id="cv-2">2. {textMode ? 'What it should say' : 'Audio to convert'}</h2>
+            <label className="check">
+              <input type="checkbox" checked={textMode} onChange={(e) => setTextMode(e.target.checked)} data-testid="text-mode" />
+              Type text instead <span className="muted">(speak it in this voice: no recording needed)</span>
+            </label>
+            {textMode && <>
+              <label htmlFor="rvc-text">Text to speak</label>
+              <textarea id="rvc-text" rows={4} maxLength={5000} value={text} onChange={(e) => setText(e.target.value)} />
+              <label htmlFor="rvc-ref">Speak from</label>
+              <select id="rvc-ref" value={refId} onChange={(e) => setRefId(e.target.value)} aria-describedby="rvc-ref-help">
+                <option value="">The model’s training audio</option>
+                {refs.map((a) => <option key={a.file_id} value={a.file_id}>{a.filename} ({fmtDuration(a.duration_seconds)})</option>)}
+              </select>
+              <p id="rvc-ref-help" className="muted small-print">
+                The text is first spoken in the voice of this recording (up to 12 s of it), then converted with the model.
+                An imported model has no training audio: pick a recording of the voice.
+              </p>
+              {refId && <>
+                <label htmlFor="rvc-ref-text">What the recording says (optional)</label>
+                <input id="rvc-ref-text" type="text" value={refText} onChange={(e) => setRefText(e.target.value)}
+                  placeholder="Left empty, it is transcribed" />
+              </>}
+            </>}
+            {!textMode && earlier.length > 0 && <>
               <label htmlFor="earlier">Use an earlier recording</label>
               <select id="earlier" value={target && earlier.some((a) => a.file_id === target.file_id) ? target.file_id : ''}
                 onChange={(e) => setTarget(earlier.find((a) => a.file_id === e.target.value) ?? null)}>
@@ -166,16 +212,16 @@ export function Convert() {
               </select>
               <p className="muted">…or add a new one:</p>
             </>}
-            <Upload purpose="target" label="Drop the audio to convert (several files: one job converts them all)" multiple onDone={(a) => {
+            {!textMode && <Upload purpose="target" label="Drop the audio to convert (several files: one job converts them all)" multiple onDone={(a) => {
               // the first file is the one to convert; more files make a batch
               // (read through a ref: an upload's callback outlives the render it was made in)
               const t = targetRef.current
               if (!t || t.file_id === a.file_id) { targetRef.current = a; setTarget(a) }
               else setExtra((xs) => xs.some((x) => x.file_id === a.file_id) ? xs : [...xs, a])
               setEarlier((xs) => [a, ...xs.filter((x) => x.file_id !== a.file_id)])
-            }} />
-            {target && extra.length === 0 && <p role="status" data-testid="target-ready">Ready to convert: {target.filename} ({fmtDuration(target.duration_seconds)})</p>}
-            {target && extra.length > 0 && (
+            }} />}
+            {!textMode && target && extra.length === 0 && <p role="status" data-testid="target-ready">Ready to convert: {target.filename} ({fmtDuration(target.duration_seconds)})</p>}
+            {!textMode && target && extra.length > 0 && (
               <div role="status" data-testid="batch-ready">
                 <p>Ready to convert {extra.length + 1} files in one job ({fmtDuration([target, ...extra].reduce((t, a) => t + (a.duration_seconds ?? 0), 0))} in all):</p>
                 <ul className="file-pick">
@@ -210,7 +256,7 @@ export function Convert() {
             </details>
             {startError && <p role="alert" className="error-text" data-testid="convert-error">{startError}</p>}
             <BlockedNotice need={['hubert', 'rmvpe']} what="Voice conversion" />
-            {weights && <WeightsMissing what="Voice conversion" command={pullCommand(weights, 'rvc')} detail={weights.message} />}
+            {weights && <WeightsMissing what={textMode ? 'Speaking text' : 'Voice conversion'} command={pullCommand(weights, 'rvc')} detail={weights.message} />}
             <p><button type="submit" className="primary" disabled={busy || active}>{busy ? 'Starting…' : active ? 'Converting…' : 'Convert'}</button></p>
           </section>
         </form>
@@ -219,14 +265,19 @@ export function Convert() {
         <section className="card" aria-labelledby="cv-progress">
           <h2 id="cv-progress">{job.status === 'complete' ? 'Finished' : 'Converting…'}</h2>
           {eta !== null && active && <p className="muted">Estimated time: about {fmtDuration(eta)}.</p>}
-          <JobProgress view={job} phases={RVC_PHASES} />
+          <JobProgress view={job} phases={jobText || typeof job.result?.text === 'string' ? RVC_TEXT_PHASES : RVC_PHASES} />
           {active && <ConfirmButton label="Cancel" confirmLabel="Yes, cancel" question="Cancel this conversion?" onConfirm={() => void cancel()} />}
           {job.status === 'complete' && !result && <p role="alert" className="error-text" data-testid="no-result">The job finished but the server sent no audio id for the result.</p>}
         </section>
       )}
       {batch && <BatchResults outputs={batch} zipUrl={typeof job.result?.download_zip_url === 'string' ? job.result.download_zip_url : null} focus={startedHere.current} />}
-      {result && <ResultPlayer result={result} title={`Converted: ${model?.name ?? 'your voice'}`} filename="converted" compareWith={target?.file_id} focus={startedHere.current} />}
-      {result && target && (
+      {result && <ResultPlayer result={result} title={`Converted: ${model?.name ?? 'your voice'}`} filename="converted" compareWith={typeof job.result?.text === 'string' ? undefined : target?.file_id} focus={startedHere.current} />}
+      {result && typeof job.result?.text === 'string' && (
+        <p className="card" data-testid="spoken-text">Spoken: “{job.result.text}”
+          {typeof job.result.reference_text === 'string' && <span className="muted"> · in the voice of {job.result.reference_source === 'training_audio' ? 'its training audio' : 'your recording'}, which says “{job.result.reference_text}”</span>}
+        </p>
+      )}
+      {result && target && typeof job.result?.text !== 'string' && (
         <BeforeAfter downloads={false}
           before={{ id: target.file_id, label: 'Original', lufs: target.quality_analysis?.loudness_lufs }}
           after={{ id: result.output_audio_id, label: 'Converted', lufs: resultLufs(job.result) }} />
