@@ -102,8 +102,8 @@ const server_schema SERVER_JOB_SCHEMAS[] = {
     /* jobs_kind_rvc.c rvc_run */
     {"ResultConvertRvc", SERVER_SCHEMA({
         "type": "object",
-        "description": "kind convert_rvc: the first (or only) file at the top level; a batch adds every file and the zip",
-        "required": ["job_id", "model_id", "input_audio_id", "sample_rate", "processing_time_seconds", "output_audio_id",
+        "description": "kind convert_rvc: the first (or only) file at the top level; a batch adds every file and the zip; text mode (jobs_rvc_text.c) has no input_audio_id but the text spoken and the reference used",
+        "required": ["job_id", "model_id", "sample_rate", "processing_time_seconds", "output_audio_id",
                      "download_url", "duration_seconds", "quality_analysis"],
         "additionalProperties": false,
         "properties": {
@@ -117,7 +117,12 @@ const server_schema SERVER_JOB_SCHEMAS[] = {
             "duration_seconds": {"type": "number"},
             "quality_analysis": {"$ref": "#/components/schemas/QualityAnalysis"},
             "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/ConvertedFile"}},
-            "download_zip_url": {"type": "string"}
+            "download_zip_url": {"type": "string"},
+            "text": {"type": "string", "description": "text mode: what F5-TTS spoke before the conversion"},
+            "reference_text": {"type": "string", "description": "text mode: the reference clip's transcript (given or transcribed)"},
+            "reference_audio_id": {"type": "string"},
+            "reference_source": {"type": "string", "enum": ["request", "training_audio"]},
+            "speech_seconds": {"type": "number", "description": "text mode: length of the spoken text before conversion"}
         }
     })},
     /* jobs_kind_train.c report_json: the training-set report (also the "training_set" event) */
