@@ -19,6 +19,7 @@
  * OpenBLAS's own pthreads spinning against each other on a 2-core machine.
  */
 #include "nn/backend.h"
+#include "nn/par.h"
 
 #include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -571,8 +572,10 @@ static int execute(nn_ctx *c, cpu_state *st, prim *p, const arg *args, int n, vc
     return rc ? -1 : 0;
 }
 
+/* dst += src: a convolution's gradient into the tape's (activation-sized for backward-data) */
 static void add_into(float *dst, const float *src, size_t n)
 {
+    NN_PAR_FOR(n)
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
@@ -660,7 +663,7 @@ static void channel_outer_product(const nn_conv_spec *s, float *out, const float
     int co = s->c_out;
     (void)threads;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(rows * co >= 65536 ? threads : 1) schedule(static)
+#pragma omp parallel for num_threads((size_t)rows * co >= NN_PAR_MIN ? threads : 1) schedule(static)
 #endif
     for (long r = 0; r < rows; r++) {
         float *o = out + (size_t)r * co;
