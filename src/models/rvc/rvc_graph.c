@@ -116,9 +116,15 @@ int rvc_graph_param(rvc_graph *g, const char *fmt, ...)
 
 int rvc_graph_weight(rvc_graph *g, const char *prefix)
 {
-    if (rvc_graph_has(g, "%s.weight_g", prefix))
-        return ag_weight_norm(g->t, rvc_graph_param(g, "%s.weight_g", prefix), rvc_graph_param(g, "%s.weight_v", prefix));
-    return rvc_graph_param(g, "%s.weight", prefix);
+    char name[160];
+    snprintf(name, sizeof name, "%s.weight_g", prefix);
+    const rvc_param *wg = rvc_paramset_find(g->ps, name);
+    if (!wg) return rvc_graph_param(g, "%s.weight", prefix);
+    for (int i = 0; i < g->n_normed; i++)
+        if (g->normed[i].g == wg) return g->normed[i].node;
+    int w = ag_weight_norm(g->t, rvc_graph_param(g, "%s.weight_g", prefix), rvc_graph_param(g, "%s.weight_v", prefix));
+    if (w >= 0 && g->n_normed < RVC_GRAPH_NORMED) g->normed[g->n_normed++] = (rvc_graph_normed){wg, w};
+    return w;
 }
 
 int rvc_graph_conv(rvc_graph *g, int x, const char *prefix, int stride, int dilation, int pad_left, int pad_right)

@@ -39,11 +39,18 @@ void rvc_paramset_adamw(rvc_paramset *ps, const nn_adamw *o, int step);
 
 /* A graph under construction: the tape, the parameter set, and whether its gradients are wanted
  * (0: parameters enter as constants, e.g. the discriminator during the generator's step). */
+#define RVC_GRAPH_NORMED 256
+typedef struct rvc_graph_normed { const rvc_param *g; int node; } rvc_graph_normed;
 typedef struct rvc_graph {
     ag_tape *t;
     rvc_paramset *ps;
     int train;
     char missing[160]; /* first parameter name that was not found */
+    /* weight_norm nodes already on the tape, by their weight_g: a network run twice on one tape
+     * (the discriminator on real and generated audio) normalises each weight once, and the
+     * gradient of the shared node is the sum of both uses, as it is for two separate nodes */
+    rvc_graph_normed normed[RVC_GRAPH_NORMED];
+    int n_normed;
 } rvc_graph;
 
 int rvc_graph_param(rvc_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
