@@ -142,10 +142,25 @@ export interface ConversionStarted extends StartedJob {
 /** One span of a recording and the words said in it (seconds). */
 export interface Segment { start: number; end: number; text: string }
 
-/** POST /api/convert/f5tts: text mode (text) or speech to speech (target_audio_id, optionally
- * with the checked transcript as target_segments). A missing reference_text is transcribed. */
-export interface F5Request {
+/** An instant voice (GET /api/voices): a saved quick-clone sample and what it says. */
+export interface Voice {
+  voice_id: string
+  name: string
+  kind: 'instant'
   reference_audio_id: string
+  /** empty: not known, transcribed at each use */
+  reference_text: string
+  duration_seconds: number | null
+  created_at: string
+  audio_available: boolean
+}
+
+/** POST /api/convert/f5tts: text mode (text) or speech to speech (target_audio_id, optionally
+ * with the checked transcript as target_segments). A missing reference_text is transcribed.
+ * The voice sample is reference_audio_id, or voice_id (a saved voice: its sample and transcript). */
+export interface F5Request {
+  reference_audio_id?: string
+  voice_id?: string
   reference_text?: string
   text?: string
   target_audio_id?: string
@@ -256,6 +271,10 @@ export const api = {
   /** Audio files of one purpose, newest first (e.g. earlier target recordings to convert). */
   audioList: (purpose?: 'training' | 'target' | 'reference' | 'output') =>
     request<{ audio: AudioFile[] }>('GET', '/api/audio' + (purpose ? `?purpose=${purpose}` : '')).then((r) => r.audio ?? []),
+  voices: () => request<{ voices: Voice[] }>('GET', '/api/voices').then((r) => r.voices ?? []),
+  saveVoice: (b: { name: string; reference_audio_id: string; reference_text?: string }) => request<Voice>('POST', '/api/voices', b),
+  renameVoice: (id: string, name: string) => request<Voice>('PATCH', `/api/voices/${encodeURIComponent(id)}`, { name }),
+  deleteVoice: (id: string) => request<unknown>('DELETE', `/api/voices/${encodeURIComponent(id)}`),
   convertF5: (b: F5Request) => request<ConversionStarted>('POST', '/api/convert/f5tts', b),
   /** The same checks as convertF5 and the expected time; nothing is queued. */
   estimateF5: (b: F5Request) => request<{ status: string; estimated_duration_seconds: number }>('POST', '/api/convert/f5tts/estimate', b),

@@ -1,7 +1,7 @@
 /* Model library (brief §2.2 model management): cards with name, grade, created date,
  * training audio length, preview, use and delete (confirmed); empty state; skeletons
- * while loading; import of an existing .pth (+ optional .index); the base models with their
- * licences. */
+ * while loading; import of an existing .pth (+ optional .index); the instant voices saved from
+ * Quick clone (components/SavedVoices); the base models with their licences. */
 import { useCallback, useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
 import { api, ApiError, errorMessage, exportUrl, importProblem, packOf, type Pack, type VoiceModel } from '../lib/api'
@@ -10,6 +10,7 @@ import { Waveform } from '../components/BeforeAfter'
 import { fmtDuration, gradeTone } from '../lib/format'
 import { useApp } from '../lib/store'
 import { DownloadPack, PACKS } from '../components/DownloadPack'
+import { useVoices, VoiceList } from '../components/SavedVoices'
 
 export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; open?: boolean }) {
   const [name, setName] = useState('')
@@ -72,6 +73,7 @@ export function Models() {
     api.models().then((m) => { setModels(m); setError(null) }).catch((e) => setError(errorMessage(e)))
   }, [])
   useEffect(load, [load])
+  const [voices, reloadVoices, voicesError] = useVoices()
   const remove = async (m: VoiceModel) => {
     try { await api.deleteModel(m.model_id); toast.success(`Deleted ${m.name}`); load() } catch (e) { toast.error(errorMessage(e)) }
   }
@@ -92,6 +94,8 @@ export function Models() {
           {models.map((m) => <ModelCard key={m.model_id} m={m} onDelete={() => void remove(m)} onRenamed={load} />)}
         </ul>
       )}
+      {voicesError && <div className="banner error" role="alert">{voicesError}</div>}
+      {voices && <VoiceList voices={voices} onChanged={reloadVoices} />}
       <ImportForm onDone={load} open={models?.length === 0} />
       <BaseModels />
     </>
