@@ -117,6 +117,17 @@ describe('Instant voices in Quick clone', () => {
     expect(posted('/api/transcribe')).toHaveLength(0)
     expect(fetchMock.mock.calls.some(([u]) => String(u).startsWith('/api/upload'))).toBe(false)
   })
+  it('a voice chosen earlier in this tab follows the library: renamed there, renamed here; deleted there, dropped here', async () => {
+    sessionStorage.setItem('vcs:quick.voice', JSON.stringify({ ...narrator, name: 'Old name' }))
+    saved = [{ ...narrator, name: 'New name' }]
+    render(<QuickClone />)
+    await waitFor(() => expect(screen.getByTestId('voice-chosen').textContent).toMatch(/New name/))
+    cleanup()
+    saved = []
+    render(<QuickClone />)
+    await waitFor(() => expect(fetchMock.mock.calls.filter(([u]) => u === '/api/voices').length).toBeGreaterThanOrEqual(2))
+    await waitFor(() => expect(screen.queryByTestId('voice-chosen')).toBeNull())
+  })
   it('"Use" in the library opens Quick clone with that voice picked', async () => {
     useApp.setState({ path: '/quick', search: '?voice=voice_n' })
     render(<QuickClone />)

@@ -104,7 +104,7 @@ export function VoiceCard({ v, onChanged }: { v: Voice; onChanged: () => void })
         <dt>Saved</dt><dd>{v.created_at ? new Date(v.created_at).toLocaleDateString() : '—'}</dd>
       </dl>
       {v.audio_available !== false
-        ? <audio controls preload="none" src={downloadUrl(v.reference_audio_id)} aria-label={`Sample of ${v.name}`} />
+        ? <audio controls preload="metadata" src={downloadUrl(v.reference_audio_id)} aria-label={`Sample of ${v.name}`} />
         : <p className="error-text">Its sample is gone: delete this voice and save a new one.</p>}
       {renaming && (
         <form className="rename" onSubmit={(e) => void rename(e)} noValidate>

@@ -55,6 +55,12 @@ export function QuickClone() {
     else setRef(null)
   }
   const newRef = (a: AudioFile) => { setVoice(null); setRef(a) }   // a new sample is no saved voice
+  useEffect(() => {   // the session's copy of the chosen voice follows the library (renamed, deleted)
+    if (!voices || !voice) return
+    const fresh = voices.find((x) => x.voice_id === voice.voice_id)
+    if (!fresh) setVoice(null)
+    else if (fresh.name !== voice.name || fresh.reference_text !== voice.reference_text) setVoice(fresh)
+  }, [voices])   // eslint-disable-line react-hooks/exhaustive-deps
   const voiceFromQuery = q.get('voice')   // "Use" in the library
   useEffect(() => {
     const v = voiceFromQuery && voices?.find((x) => x.voice_id === voiceFromQuery)
