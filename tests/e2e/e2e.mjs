@@ -809,7 +809,8 @@ const specs = [
     const card2 = page.getByTestId('voice-card').filter({ has: page.getByRole('heading', { name: 'E2E storyteller', exact: true }) })
     await card2.getByRole('link', { name: /Use/ }).click()
     await page.getByRole('heading', { name: 'Quick clone', level: 1 }).waitFor()
-    const chosen = await page.getByTestId('voice-chosen').innerText({ timeout: TIMEOUT })
+    await page.getByTestId('voice-chosen').filter({ hasText: 'E2E storyteller' }).waitFor({ timeout: TIMEOUT })   // the tab's copy follows the rename
+    const chosen = await page.getByTestId('voice-chosen').innerText()
     assert(/E2E storyteller/.test(chosen) && /Some call me nature\./.test(chosen), 'picked: ' + chosen)
     await page.getByTestId('reference-ready').waitFor({ timeout: TIMEOUT })
     await page.getByLabel('Text I type').check()
