@@ -534,6 +534,25 @@ const specs = [
     state.importedModel = m.model_id
     await axe(page, 'models after import')
   }],
+  ['library "Try it": a few seconds of the sample recording converted with a voice, played next to the original', async (page) => {
+    const fd = new FormData()
+    fd.append('name', 'E2E try-it voice')
+    fd.append('file', new Blob([(await import('node:fs')).readFileSync(join(AUDIO, 'small_voice.pth'))]), 'small_voice.pth')
+    const m = await api('/api/models/import', { method: 'POST', body: fd })
+    assert(m.status === 201, 'import for the preview: ' + JSON.stringify(m.body))
+    await page.goto(BASE + '/models')
+    const card = page.getByTestId('model-card').filter({ has: page.getByRole('heading', { name: 'E2E try-it voice', exact: true }) })
+    await card.getByRole('button', { name: 'Convert 8 s of a sample recording with this voice' }).click()
+    const converted = card.getByTestId('try-it-audio')
+    await converted.waitFor({ timeout: 120000 })
+    const played = await assertAudioPlays(page, converted)
+    assert(played.duration > 7 && played.duration < 9.5, 'about 8 s converted: ' + JSON.stringify(played))
+    const original = await card.getByLabel('Original recording').getAttribute('src')
+    const id = original.match(/\/api\/download\/([^?]+)/)[1]
+    assert((await api('/api/audio/' + id)).body.filename === 'sample-target.wav', 'the original is the sample recording')
+    await axe(page, 'models with a Try it result')
+    await api('/api/models/' + m.body.model_id, { method: 'DELETE' })
+  }],
   ['RVC convert: model from the library, target upload, parameters, progress, result (POST /api/convert/rvc)', async (page) => {
     const probe = await api('/api/convert/rvc', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })
     if (endpointMissing(probe)) return skipMissing('POST /api/convert/rvc', probe)

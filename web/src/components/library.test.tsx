@@ -7,6 +7,7 @@ import { ModelCard, isImported } from '../pages/Models'
 import { BlockedNotice, SystemBanner } from './Common'
 import { rejectionMessage } from './Upload'
 import { useApp } from '../lib/store'
+import { FakeES } from '../test/fakes'
 import { packOf, type SystemInfo, type VoiceModel } from '../lib/api'
 import { readSession, writeSession } from '../lib/session'
 
@@ -20,6 +21,37 @@ const trained: VoiceModel = { model_id: 'model_t', name: 'Mine', quality_grade: 
 
 beforeEach(() => useApp.setState({ system: null, systemError: null }))
 afterEach(() => vi.unstubAllGlobals())
+
+describe('Try it in the library', () => {
+  it('uploads the sample recording once, converts 8 s of it with the voice and plays both', async () => {
+    FakeES.all = []
+    vi.stubGlobal('EventSource', FakeES)
+    const f = vi.fn(async (url: string, init?: RequestInit) => {
+      if (url === '/samples/sample-target.wav') return new Response(new Uint8Array([82, 73, 70, 70]), { status: 200 })
+      if (url === '/api/upload/target-audio' && init?.method === 'POST')
+        return json(200, { file_id: 'audio_sample', filename: 'sample-target.wav', purpose: 'target', duration_seconds: 9 })
+      if (url === '/api/convert/rvc' && init?.method === 'POST') return json(202, { status: 'conversion_started', job_id: 'job_try' })
+      if (url === '/api/jobs/job_try') return json(200, { job_id: 'job_try', kind: 'convert_rvc', status: 'running', progress: 10 })
+      return json(404, { status: 'error', error_code: 'NOT_FOUND', message: 'no endpoint ' + url })
+    })
+    vi.stubGlobal('fetch', f)
+    render(<ul><ModelCard m={imported} onDelete={() => {}} onRenamed={() => {}} /></ul>)
+    fireEvent.click(screen.getByRole('button', { name: 'Convert 8 s of a sample recording with this voice' }))
+    await waitFor(() => expect(FakeES.last?.url).toBe('/api/progress/job_try'))
+    const body = JSON.parse(String(f.mock.calls.find(([u]) => u === '/api/convert/rvc')![1]!.body))
+    expect(body).toMatchObject({ model_id: 'model_i', target_audio_id: 'audio_sample', parameters: { clip_seconds: 8 } })
+    FakeES.last!.emit('complete', { output_audio_id: 'audio_out' })
+    expect(screen.getByLabelText('Original recording').getAttribute('src')).toBe('/api/download/audio_sample?format=wav')
+    expect(screen.getByTestId('try-it-audio').getAttribute('src')).toBe('/api/download/audio_out?format=wav')
+    expect(f.mock.calls.filter(([u]) => u === '/api/upload/target-audio')).toHaveLength(1)
+  })
+  it('says why when the sample recording is not installed', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => new Response('', { status: 404 })))
+    render(<ul><ModelCard m={imported} onDelete={() => {}} onRenamed={() => {}} /></ul>)
+    fireEvent.click(screen.getByRole('button', { name: /Convert 8 s of a sample recording/ }))
+    expect((await screen.findByRole('alert')).textContent).toMatch(/sample recording is not installed/)
+  })
+})
 
 describe('Model card', () => {
   it('an imported voice shows what its file says instead of "—" and "0s"', () => {

@@ -319,6 +319,17 @@ export interface TrainRequest {
   training_params: Record<string, unknown>
 }
 
+/** The pre-loaded recording (scripts/make-sample.sh, served with the web UI): Quick clone's "Use
+ * sample audio" and the library's "Try it". */
+export const SAMPLE_TARGET_URL = '/samples/sample-target.wav'
+
+/** Uploads the pre-loaded recording as a target file. */
+export async function uploadSampleTarget(): Promise<AudioFile> {
+  const res = await fetch(SAMPLE_TARGET_URL)
+  if (!res.ok) throw new Error('The sample recording is not installed with this web UI (run make build with espeak-ng installed).')
+  return api.uploadFile('target', new Blob([await res.arrayBuffer()], { type: 'audio/wav' }), 'sample-target.wav')
+}
+
 export const downloadUrl = (id: string, format: 'wav' | 'mp3' = 'wav') =>
   `/api/download/${encodeURIComponent(id)}?format=${format}`
 

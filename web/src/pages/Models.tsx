@@ -1,7 +1,8 @@
 /* Model library (brief §2.2 model management): cards with name, grade, created date,
  * training audio length, preview, use and delete (confirmed); empty state; skeletons
  * while loading; import of an existing .pth (+ optional .index); the instant voices saved from
- * Quick clone (components/SavedVoices); the base models with their licences. */
+ * Quick clone (components/SavedVoices); the base models with their licences. Each voice has "Try
+ * it": a few seconds of the pre-loaded sample recording converted with it, next to the original. */
 import { useCallback, useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
 import { api, ApiError, errorMessage, exportUrl, importProblem, packOf, type Pack, type VoiceModel } from '../lib/api'
@@ -11,6 +12,7 @@ import { fmtDuration, gradeTone } from '../lib/format'
 import { useApp } from '../lib/store'
 import { DownloadPack, PACKS } from '../components/DownloadPack'
 import { useVoices, VoiceList } from '../components/SavedVoices'
+import { TryIt } from './Training'
 
 export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; open?: boolean }) {
   const [name, setName] = useState('')
@@ -137,6 +139,7 @@ export function ModelCard({ m, onDelete, onRenamed }: { m: VoiceModel; onDelete:
       </dl>
       {imported && !m.training?.attestation && <p className="muted small-print">Imported voice: use it only with the permission of the person whose voice it is.</p>}
       {m.preview_audio_id && <Waveform id={m.preview_audio_id} label={`preview of ${m.name}`} />}
+      <TryIt modelId={m.model_id} />
       {renaming && (
         <form className="rename" onSubmit={(e) => void rename(e)} noValidate>
           <label htmlFor={`rename-${m.model_id}`}>New name</label>

@@ -9,7 +9,7 @@
  * names voice_id instead of reference_audio_id, and nothing is uploaded or transcribed again. */
 import { useEffect, useRef, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, ApiError, errorMessage, pullCommand, type AudioFile, type F5Request, type Voice } from '../lib/api'
+import { api, ApiError, errorMessage, pullCommand, SAMPLE_TARGET_URL, type AudioFile, type F5Request, type Voice } from '../lib/api'
 import { BlockedNotice, ConfirmButton, LicenceNote, Link, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
 import { Recorder } from '../components/Recorder'
@@ -29,7 +29,7 @@ import { readSession, useSessionState, writeSession } from '../lib/session'
 
 export const F5_PHASES = ['preprocessing', 'voice encoding', 'generating', 'vocoding', 'saving']
 /** The pre-loaded target (scripts/make-sample.sh, served with the web UI). */
-export const SAMPLE_TARGET_URL = '/samples/sample-target.wav'
+export { SAMPLE_TARGET_URL }
 
 type Mode = 'speech' | 'text'
 
