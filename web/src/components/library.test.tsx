@@ -12,10 +12,10 @@ import { packOf, type SystemInfo, type VoiceModel } from '../lib/api'
 import { readSession, writeSession } from '../lib/session'
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status })
-const imported: VoiceModel = { model_id: 'model_i', name: 'Applio voice', created_at: '2026-01-02T03:04:05Z', quality_grade: '',
+const imported: VoiceModel = { model_id: 'model_i', name: 'Applio voice', kind: 'rvc', created_at: '2026-01-02T03:04:05Z', quality_grade: '', final_loss: null, file_size_mb: 55,
   training_audio_duration_seconds: 0, training_duration_minutes: 0, version: 'v2', sample_rate: 40000, f0: true, has_index: true,
   index_rows: 12345, source_file: 'voice.zip' }
-const trained: VoiceModel = { model_id: 'model_t', name: 'Mine', quality_grade: 'B', final_loss: 20.5, training_audio_duration_seconds: 330,
+const trained: VoiceModel = { model_id: 'model_t', name: 'Mine', kind: 'rvc', created_at: '2026-02-03T00:00:00Z', file_size_mb: 55, quality_grade: 'B', final_loss: 20.5, training_audio_duration_seconds: 330,
   training_duration_minutes: 40, version: 'v2', sample_rate: 48000, f0: true, has_index: false,
   training: { attestation: 'The user confirmed that the voice is theirs.', consented_at: '2026-02-03T00:00:00Z' } }
 

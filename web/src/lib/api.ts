@@ -3,6 +3,13 @@
  * user_message so every screen can toast a human sentence. A 404 "no endpoint" or 501
  * means the feature is not built into this server; screens show a friendly state then. */
 
+import type { components } from './api-schema'
+
+/** The server's own schemas (components.schemas of /api/openapi.json), generated into
+ * api-schema.d.ts by tools/api-types/generate.sh; tests/api/test_openapi_types.sh fails when they
+ * are stale. New code takes its types from here rather than writing them by hand. */
+export type Schemas = components['schemas']
+
 export interface ApiErrorBody {
   status: 'error'
   error_code: string
@@ -87,26 +94,12 @@ export interface SystemInfo {
   queue?: Record<string, number>
 }
 
-export interface VoiceModel {
-  model_id: string
-  name: string
-  created_at?: string
-  quality_grade?: string
-  final_loss?: number
-  training_duration_minutes?: number
-  training_audio_duration_seconds?: number
-  file_size_mb?: number
+/** A voice model as the server describes it (the Model schema), with the training provenance's
+ * known fields spelled out. */
+export type VoiceModel = Omit<Schemas['Model'], 'training'> & {
+  training?: { attestation?: string; consented_at?: string; steps?: number; epochs?: number; stopped_early?: boolean }
+  /** not sent by this server yet */
   preview_audio_id?: string
-  /** read from the voice file (null for rows written before these existed) */
-  version?: string | null
-  sample_rate?: number | null
-  f0?: boolean
-  has_index?: boolean
-  /** from the voice's config.json */
-  index_rows?: number
-  source_file?: string
-  training?: { attestation?: string; consented_at?: string; steps?: number; epochs?: number; stopped_early?: boolean; [k: string]: unknown }
-  [k: string]: unknown
 }
 
 export interface Job {
@@ -142,18 +135,9 @@ export interface ConversionStarted extends StartedJob {
 /** One span of a recording and the words said in it (seconds). */
 export interface Segment { start: number; end: number; text: string }
 
-/** An instant voice (GET /api/voices): a saved quick-clone sample and what it says. */
-export interface Voice {
-  voice_id: string
-  name: string
-  kind: 'instant'
-  reference_audio_id: string
-  /** empty: not known, transcribed at each use */
-  reference_text: string
-  duration_seconds: number | null
-  created_at: string
-  audio_available: boolean
-}
+/** An instant voice (GET /api/voices): a saved quick-clone sample and what it says (reference_text
+ * empty: not known, transcribed at each use). */
+export type Voice = Schemas['Voice']
 
 /** POST /api/convert/f5tts: text mode (text) or speech to speech (target_audio_id, optionally
  * with the checked transcript as target_segments). A missing reference_text is transcribed.
@@ -296,14 +280,13 @@ export const api = {
     return request<AudioFile & { upload_complete: boolean }>('POST', `/api/upload/${purpose}-audio`, fd)
   },
   /** Multipart POST /api/models/import: fields name, file (.pth or .zip), index (.index, optional).
-   * The answer is the new model, bare or as {model: …}. */
+   * The answer is the new model (201, the Model schema). */
   importModel: async (m: ModelImport): Promise<VoiceModel> => {
     const fd = new FormData()
     fd.append('name', m.name.trim())
     fd.append('file', m.model, m.model.name)
     if (m.index && m.index.size > 0) fd.append('index', m.index, m.index.name)
-    const r = await request<VoiceModel & { model?: VoiceModel }>('POST', '/api/models/import', fd)
-    return r?.model && typeof r.model === 'object' ? r.model : r
+    return request<VoiceModel>('POST', '/api/models/import', fd)
   },
 }
 

@@ -128,7 +128,7 @@ export function ModelCard({ m, onDelete, onRenamed }: { m: VoiceModel; onDelete:
       </p>
       <dl className="facts-list">
         <dt>Created</dt><dd>{m.created_at ? new Date(m.created_at).toLocaleDateString() : '—'}</dd>
-        {!imported && <><dt>Training audio</dt><dd>{fmtDuration(m.training_audio_duration_seconds)}</dd></>}
+        {!imported && <><dt>Training audio</dt><dd>{fmtDuration(m.training_audio_duration_seconds ?? undefined)}</dd></>}
         {typeof m.final_loss === 'number' && m.final_loss > 0 && <><dt>Final loss</dt><dd>{m.final_loss.toFixed(2)}</dd></>}
         {m.version && <><dt>RVC version</dt><dd>{m.version}</dd></>}
         {m.sample_rate ? <><dt>Sample rate</dt><dd>{Math.round(m.sample_rate / 1000)} kHz</dd></> : null}
