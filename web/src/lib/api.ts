@@ -102,26 +102,8 @@ export type VoiceModel = Omit<Schemas['Model'], 'training'> & {
   preview_audio_id?: string
 }
 
-export interface Job {
-  job_id: string
-  kind?: string
-  status: string
-  phase?: string
-  percent?: number
-  /** percent 0–100 as stored by the jobs module */
-  progress?: number
-  queue_position?: number
-  eta_seconds?: number | null
-  created_at?: string
-  result?: Record<string, unknown>
-  error?: { error_code: string; message: string; user_message?: string }
-  /** what the job works on (GET /api/jobs): names looked up by the server */
-  subject?: { model_name?: string; model_id?: string; file_name?: string; audio_id?: string; file_count?: number; text?: string; pack?: string }
-  started_ms?: number
-  finished_ms?: number
-  duration_seconds?: number
-  [k: string]: unknown
-}
+/** A job as GET /api/jobs[/{id}] shows it (the Job schema); result is the kind's own object. */
+export type Job = Omit<Schemas['Job'], 'result'> & { result?: Record<string, unknown> | null }
 
 export interface StartedJob { job_id: string; progress_stream_url?: string; model_id?: string; [k: string]: unknown }
 
