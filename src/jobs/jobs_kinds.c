@@ -530,8 +530,9 @@ static int sleep_write_output(const job *jb, job_ctx *c, int64_t n, json_t **res
     return 0;
 }
 
-/* A progress event stamped with the wall clock in ns, its message padded to pad bytes. */
-static void sleep_progress(job_ctx *c, double percent, size_t pad)
+/* A progress event stamped with the wall clock in ns, its message padded to pad bytes, with the
+ * seconds the remaining steps will sleep as its eta_seconds (as a real kind's live estimate). */
+static void sleep_progress(job_ctx *c, double percent, double eta, size_t pad)
 {
     char msg[65537];
     memset(msg, '.', pad);
@@ -539,8 +540,8 @@ static void sleep_progress(job_ctx *c, double percent, size_t pad)
     msg[pad] = '\0';
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    json_t *d = json_pack("{s:f, s:s, s:s, s:I}", "percent", percent, "phase", "sleeping", "message", pad ? msg : "Sleeping...",
-                          "t_ns", (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    json_t *d = json_pack("{s:f, s:s, s:s, s:I, s:f}", "percent", percent, "phase", "sleeping", "message", pad ? msg : "Sleeping...",
+                          "t_ns", (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec, "eta_seconds", eta);
     vc_error err;
     job_emit(c, "progress", d, &err);
 }
@@ -586,7 +587,7 @@ static int sleep_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
             int n = snprintf(text, sizeof text, "%d\n", i);
             if (files_put_bytes(store_files(job_store(c)), ckpt, text, (size_t)n, err)) return -1;
         }
-        sleep_progress(c, 100.0 * i / steps, pad);
+        sleep_progress(c, 100.0 * i / steps, seconds / steps * (steps - i), pad);
     }
     if (resume) {
         *strrchr(ckpt, '/') = '\0';

@@ -17,7 +17,8 @@
 
 #include "jobs/retention.h"
 
-/* ?1 now (unix s), ?2 outputs window (s), ?3 uploads window (s). A job "needs" an audio when its
+/* ?1 now (unix s), ?2 outputs window (s), ?3 uploads window (s). An instant voice's clip (voices
+ * row, src/store/store_voices.c) is kept while the voice exists. A job "needs" an audio when its
  * params name the id as a JSON string: ids are [A-Za-z0-9_-], so the quoted id cannot match a
  * longer id. */
 /* The two dialects differ in date arithmetic and substring search only: AGE and FIND. */
@@ -29,7 +30,8 @@
     "((a.purpose = 'output' AND ?2 > 0 AND " AGE " <= ?1 - ?2) OR "                                       \
     " (COALESCE(a.purpose, '') <> 'output' AND ?3 > 0 AND " AGE " <= ?1 - ?3)) "                        \
     "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE " FIND "(j.params_json, '\"' || a.audio_id || '\"') > 0 "  \
-    "  AND (j.state IN ('queued', 'running') OR (j.kind LIKE 'train%' AND j.state = 'complete')))"
+    "  AND (j.state IN ('queued', 'running') OR (j.kind LIKE 'train%' AND j.state = 'complete'))) "     \
+    "AND NOT EXISTS (SELECT 1 FROM voices v WHERE v.audio_id = a.audio_id)"
 #define BY_DIALECT(s, WRAP) (store_dialect(s) == DB_POSTGRES ? WRAP(DUE(AGE_PG, FIND_PG)) : WRAP(DUE(AGE_SQLITE, FIND_SQLITE)))
 
 /* Finished jobs older than the outputs window (?1 cutoff in ms); training jobs stay because their

@@ -54,7 +54,12 @@ static int handle_delete(server_request *r)
     const char *id;
     vc_error err;
     if (server_param_id(r, 0, VC_ERR_AUDIO_NOT_FOUND, &id)) return -1;
-    if (store_audio_delete(r->app->store, r->user_id, id, &err)) return server_fail(r, err.code, "%s", err.message);
+    if (store_audio_delete(r->app->store, r->user_id, id, &err)) {
+        if (err.code == VC_ERR_CONFLICT) /* the sample of a saved voice */
+            r->err_extra = json_pack("{s:s}", "user_message",
+                                     "This recording is the sample of a saved voice. Delete the voice in the library first.");
+        return server_fail(r, err.code, "%s", err.message);
+    }
     return server_reply_json(r, 200, json_pack("{s:s, s:s, s:b}", "status", "success", "file_id", id, "deleted", 1));
 }
 
@@ -158,7 +163,8 @@ const server_route SERVER_ROUTES_AUDIO[] = {
                                        "properties": {"status": {"const": "success"},
                                                       "audio": {"type": "array", "items": {"$ref": "#/components/schemas/AudioFile"}}}})},
     {.method = "DELETE", .pattern = "/api/audio/{audio_id}", .handle = handle_delete, .tag = "audio",
-     .summary = "Delete an audio file: its row, its WAV and its cached MP3", .responses = "200,401,404",
+     .summary = "Delete an audio file: its row, its WAV and its cached MP3 (409 CONFLICT while a saved voice uses it "
+                "as its sample)", .responses = "200,401,404,409",
      .response_schema = SERVER_SCHEMA({"type": "object", "required": ["status", "file_id", "deleted"], "additionalProperties": false,
                                        "properties": {"status": {"const": "success"}, "file_id": {"type": "string"},
                                                       "deleted": {"const": true}}})},

@@ -63,6 +63,10 @@ static int start_conversion(server_request *r, const char *kind, const char *con
     json_t *body;
     vc_error err;
     if (server_json_body(r, fields, &body)) return -1;
+    if (server_voice_resolve(r, body)) { /* a saved instant voice {voice_id} → its clip and transcript */
+        json_decref(body);
+        return -1;
+    }
     char id[STORE_ID_MAX];
     int rc = server_quota_jobs(r) ? -2 : jobs_submit(app_jobs(r), r->user_id, kind, body, id, &err);
     json_t *info = NULL;
@@ -79,10 +83,11 @@ static int start_conversion(server_request *r, const char *kind, const char *con
     return server_reply_json(r, 202, o);
 }
 
-static const char *const F5_FIELDS[] = {"reference_audio_id", "reference_text", "text", "target_audio_id", "target_segments",
+static const char *const F5_FIELDS[] = {"reference_audio_id", "voice_id", "reference_text", "text", "target_audio_id", "target_segments",
                                         "parameters", NULL};
 
-/* POST /api/convert/f5tts {reference_audio_id, reference_text?, text | target_audio_id [target_segments], parameters} (brief §3.2) */
+/* POST /api/convert/f5tts {reference_audio_id | voice_id, reference_text?, text | target_audio_id [target_segments],
+ * parameters} (brief §3.2; voice_id: a saved instant voice, res_voices.c) */
 static int convert_f5tts(server_request *r) { return start_conversion(r, "convert_f5tts", F5_FIELDS, NULL); }
 
 /* POST /api/convert/f5tts/estimate {the same body}: the quick clone's checks (voice sample
@@ -93,6 +98,10 @@ static int estimate_f5tts(server_request *r)
     json_t *body;
     vc_error err;
     if (server_json_body(r, F5_FIELDS, &body)) return -1;
+    if (server_voice_resolve(r, body)) {
+        json_decref(body);
+        return -1;
+    }
     const job_kind *k = jobs_kind_find("convert_f5tts");
     int rc = k->validate(r->app->store, r->user_id, body, &err);
     json_t *est = json_object_get(body, "estimated_seconds");
@@ -377,9 +386,11 @@ static int progress(server_request *r)
 
 /* The quick clone's body, shared by the conversion and its estimate. */
 #define F5_REQUEST \
-    SERVER_SCHEMA({"type": "object", "required": ["reference_audio_id"], "additionalProperties": false, \
+    SERVER_SCHEMA({"type": "object", "additionalProperties": false, \
+                                      "oneOf": [{"required": ["reference_audio_id"]}, {"required": ["voice_id"]}], \
                                       "properties": { \
                                           "reference_audio_id": {"type": "string"}, "reference_text": {"type": "string"}, \
+                                          "voice_id": {"type": "string", "description": "a saved instant voice instead of reference_audio_id (its transcript is used unless reference_text is given)"}, \
                                           "text": {"type": "string", "maxLength": 5000}, "target_audio_id": {"type": "string"}, \
                                           "target_segments": {"type": "array", "minItems": 1, "items": { \
                                               "type": "object", "required": ["start", "end", "text"], \
@@ -403,7 +414,7 @@ const server_route SERVER_ROUTES_JOBS[] = {
      .response_schema = SERVER_SCHEMA({"$ref": "#/components/schemas/Job"})},
     {.method = "POST", .pattern = "/api/convert/f5tts", .handle = convert_f5tts, .body = SERVER_BODY_BUFFER,
      .max_body = 65536, .tag = "convert", .request_type = "application/json",
-     .summary = "Quick clone with F5-TTS {reference_audio_id, reference_text?, text | target_audio_id [target_segments "
+     .summary = "Quick clone with F5-TTS {reference_audio_id (or voice_id: a saved instant voice), reference_text?, text | target_audio_id [target_segments "
                 "[{start, end, text}]], parameters{speed, pitch_shift, nfe_step, seed}}: a convert-lane job whose complete event "
                 "carries output_audio_id and the texts used (a missing reference_text and a target recording's words are "
                 "transcribed with Whisper; target_segments from POST /api/transcribe, edited, skip that). A voice sample under "

@@ -17,6 +17,7 @@ const server_route *const SERVER_ROUTE_TABLES[] = {
     SERVER_ROUTES_TUS,
     SERVER_ROUTES_JOBS,
     SERVER_ROUTES_TRAIN,
+    SERVER_ROUTES_VOICES,
     NULL,
 };
 

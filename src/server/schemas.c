@@ -147,5 +147,23 @@ const server_schema SERVER_SCHEMAS[] = {
             "progress_stream_url": {"type": "string"}
         }
     })},
+    /* res_voices.c server_voice_json: an instant voice (a saved quick-clone reference) */
+    {"Voice", SERVER_SCHEMA({
+        "type": "object",
+        "required": ["voice_id", "name", "kind", "reference_audio_id", "reference_text", "duration_seconds", "created_at",
+                     "audio_available"],
+        "additionalProperties": false,
+        "properties": {
+            "status": {"const": "success"},
+            "voice_id": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"const": "instant"},
+            "reference_audio_id": {"type": "string", "description": "the clip; play it with GET /api/audio/{id}"},
+            "reference_text": {"type": "string", "description": "what the clip says; empty = transcribed at each use"},
+            "duration_seconds": {"type": ["number", "null"]},
+            "created_at": {"type": "string"},
+            "audio_available": {"type": "boolean"}
+        }
+    })},
     {0},
 };

@@ -175,6 +175,7 @@ extern const server_route SERVER_ROUTES_UPLOAD[];
 extern const server_route SERVER_ROUTES_TUS[];
 extern const server_route SERVER_ROUTES_JOBS[];
 extern const server_route SERVER_ROUTES_TRAIN[];
+extern const server_route SERVER_ROUTES_VOICES[];
 /* ---- slow clients (deadline.c) ---- */
 typedef struct server_deadlines server_deadlines;
 enum { SERVER_CONN_HEAD, SERVER_CONN_BODY, SERVER_CONN_HANDLING }; /* what a connection waits for */
@@ -296,6 +297,12 @@ int server_static_handle(server_request *r);
 
 /* ---- JSON helpers (json.c) ---- */
 json_t *server_json_number(double v);  /* null for NaN/Inf (JSON has no such numbers) */
+/* res_voices.c: a saved instant voice as the Voice schema says. */
+json_t *server_voice_json(const store_voice *v);
+/* A quick-clone body naming a saved voice {voice_id}: replaced in place by the voice's
+ * reference_audio_id (and its reference_text unless the body has one), so the job sees the brief's
+ * shape. 0 when done or no voice_id; -1 with r->err set (unknown voice, both ids given). */
+int server_voice_resolve(server_request *r, json_t *body);
 /* In place: invalid UTF-8 bytes and control characters become '?'. */
 void server_utf8_sanitize(char *s);
 

@@ -8,6 +8,7 @@
 
 extern const store_migration_set JOBS_MIGRATIONS;   /* src/jobs/jobs_store.c */
 extern const store_migration_set MODELS_MIGRATIONS; /* src/store/store_models.c */
+extern const store_migration_set VOICES_MIGRATIONS; /* src/store/store_voices.c */
 
 /* Brief Appendix B (users, models, audio_files) plus api_keys and uploads. Timestamps are ISO
  * 8601 UTC text so they can be returned as-is. */
@@ -66,5 +67,6 @@ const store_migration_set *const STORE_MIGRATION_SETS[] = {
     &CORE_SET,
     &JOBS_MIGRATIONS,
     &MODELS_MIGRATIONS,
+    &VOICES_MIGRATIONS,
     0,
 };

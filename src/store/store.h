@@ -210,4 +210,33 @@ int store_model_delete(store *s, const char *user_id, const char *model_id, vc_e
 /* Sets the model's display name; VC_ERR_MODEL_NOT_FOUND when absent or another user's. */
 int store_model_rename(store *s, const char *user_id, const char *model_id, const char *name, vc_error *err);
 
+/* ---- instant voices (store_voices.c): a saved quick-clone reference clip + its transcript ---- */
+typedef struct store_voice {
+    char voice_id[STORE_ID_MAX];
+    char user_id[STORE_ID_MAX];
+    char name[128];
+    char audio_id[STORE_ID_MAX];   /* the reference clip (an audio_files row of the same user) */
+    char *reference_text;          /* what the clip says, owned; "" = unknown (transcribed at use) */
+    char created_at[32];
+    double duration_seconds;       /* of the clip, from its audio row */
+    int audio_present;             /* 0 when the clip's row is gone (never in normal use) */
+} store_voice;
+
+/* Inserts v (voice_id, user_id, name, audio_id, reference_text); VC_ERR_AUDIO_NOT_FOUND when the
+ * clip is not one of the user's audio files. */
+int store_voice_insert(store *s, const store_voice *v, vc_error *err);
+/* VC_ERR_MODEL_NOT_FOUND when absent or another user's; free with store_voice_free. */
+int store_voice_get(store *s, const char *user_id, const char *voice_id, store_voice *v, vc_error *err);
+/* Calls fn for each of the user's voices, newest first; v is only valid during the call. */
+int store_voice_list(store *s, const char *user_id, int (*fn)(const store_voice *v, void *ctx), void *ctx,
+                     vc_error *err);
+/* Sets name and/or reference_text (NULL = keep); VC_ERR_MODEL_NOT_FOUND when absent. */
+int store_voice_update(store *s, const char *user_id, const char *voice_id, const char *name,
+                       const char *reference_text, vc_error *err);
+/* Removes the row only: the clip stays an ordinary upload (retention then ages it out). */
+int store_voice_delete(store *s, const char *user_id, const char *voice_id, vc_error *err);
+/* Caller holds the store lock. 1 = a voice uses audio_id (its name in name), 0 = none, -1 = error. */
+int store_voice_naming_audio(store *s, const char *audio_id, char name[128], vc_error *err);
+void store_voice_free(store_voice *v);
+
 #endif

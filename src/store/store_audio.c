@@ -91,7 +91,11 @@ int store_audio_delete(store *s, const char *user_id, const char *audio_id, vc_e
     if (store_audio_get(s, user_id, audio_id, &a, err)) return -1;
     store_lock(s);
     db_stmt *st;
-    int rc = store_prepare(s, "DELETE FROM audio_files WHERE audio_id=? AND user_id=?", &st, err);
+    char voice[128];
+    int used = store_voice_naming_audio(s, audio_id, voice, err), rc = used ? -1 : 0;
+    if (used > 0) /* a saved instant voice's clip: the voice would break */
+        vc_fail(err, VC_ERR_CONFLICT, "audio %s is the sample of the saved voice '%s': delete the voice first", audio_id, voice);
+    if (!rc) rc = store_prepare(s, "DELETE FROM audio_files WHERE audio_id=? AND user_id=?", &st, err);
     if (!rc) {
         db_bind_text(st, 1, audio_id);
         db_bind_text(st, 2, user_id);

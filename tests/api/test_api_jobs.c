@@ -87,6 +87,33 @@ static void job_completes_and_stream_replays(void **state)
     assert_true(json_array_size(json_object_get(list, "jobs")) >= 1);
 }
 
+/* A running job's eta_seconds (GET /api/jobs/{id}, the jobs panel) is its latest progress event's
+ * (the job page's), not the kind's mean minus the time run: the two screens show one number. The
+ * sleep kind's events say seconds / steps × steps left. */
+static void running_eta_is_the_stream_eta(void **state)
+{
+    char id[64], path[128];
+    submit_sleep("{\"seconds\":1,\"steps\":1}", id, sizeof id); /* a mean of about 1 s for sleep */
+    assert_string_equal(wait_terminal(id, 10), "complete");
+    submit_sleep("{\"seconds\":9,\"steps\":3}", id, sizeof id);
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    int seen = 0;
+    for (int i = 0; i < 200 && seen < 2; i++) {
+        json_t *j = call("GET", path, NULL, 200);
+        double pct = json_number_value(json_object_get(j, "progress")), eta = json_number_value(json_object_get(j, "eta_seconds"));
+        if (!strcmp(json_string_value(json_object_get(j, "status")), "running") && pct > 30 && pct < 34) {
+            assert_float_equal(eta, 6.0, 0.01); /* after step 1 of 3: 2 × 3 s, not 1 s − elapsed */
+            seen |= 1;
+        } else if (pct > 65 && pct < 67) {
+            assert_float_equal(eta, 3.0, 0.01);
+            seen |= 2;
+        }
+        usleep(50000);
+    }
+    assert_int_equal(seen, 3);
+    call("DELETE", path, NULL, 200);
+}
+
 static void cancel_running_and_unknown(void **state)
 {
     char id[64], path[128];
@@ -297,7 +324,8 @@ static void kill_9_then_restart_finishes_the_job(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(job_completes_and_stream_replays), cmocka_unit_test(cancel_running_and_unknown),
+        cmocka_unit_test(job_completes_and_stream_replays), cmocka_unit_test(running_eta_is_the_stream_eta),
+        cmocka_unit_test(cancel_running_and_unknown),
         cmocka_unit_test(preprocess_makes_a_new_audio_file), cmocka_unit_test(quick_clone_job_produces_downloadable_audio),
         cmocka_unit_test(quick_clone_transcribes_what_is_not_given),
         cmocka_unit_test(many_idle_stream_clients_block_nothing), cmocka_unit_test(kill_9_then_restart_finishes_the_job),

@@ -307,6 +307,19 @@ expect(await call('PATCH /api/models/{model_id}', `/api/models/${mid}`,
   { body: '{"name":', headers: { 'Content-Type': 'application/json' } }), 400, 'malformed JSON');
 await both('GET /api/models/{model_id}/export', `/api/models/${mid}/export`);
 
+// ---- instant voices: a saved quick-clone reference ----
+const saved = expect(await call('POST /api/voices', '/api/voices',
+  { json: { name: 'Narrator', reference_audio_id: refAudio?.file_id, reference_text: 'Some call me nature.' } }), 201, 'save a voice').body;
+const vid = saved?.voice_id;
+expect(await call('POST /api/voices', '/api/voices', { json: { name: 'x', reference_audio_id: 'nosuchaudio' } }), 404, 'a voice of unknown audio');
+expect(await call('POST /api/voices', '/api/voices', { json: { reference_audio_id: refAudio?.file_id }, invalid: true }), 400, 'a voice without a name');
+await both('GET /api/voices', '/api/voices');
+await both('GET /api/voices/{voice_id}', `/api/voices/${vid}`);
+expect(await call('GET /api/voices/{voice_id}', '/api/voices/nosuchvoice'), 404, 'unknown voice');
+expect(await call('PATCH /api/voices/{voice_id}', `/api/voices/${vid}`, { json: { name: 'Storyteller' } }), 200, 'rename a voice');
+expect(await call('PATCH /api/voices/{voice_id}', `/api/voices/${vid}`, { json: {}, invalid: true }), 400, 'a voice edit that changes nothing');
+expect(await call('DELETE /api/audio/{audio_id}', `/api/audio/${refAudio?.file_id}`), 409, 'deleting a saved voice\'s clip');
+
 // ---- jobs ----
 const sleepJob = expect(await call('POST /api/jobs', '/api/jobs', { json: { kind: 'sleep', params: { seconds: 0 } } }), 202, 'submit').body;
 const jid = sleepJob?.job_id;
@@ -341,6 +354,12 @@ expect(await call('POST /api/convert/f5tts/estimate', '/api/convert/f5tts/estima
   200, 'quick clone estimate');
 expect(await call('POST /api/convert/f5tts/estimate', '/api/convert/f5tts/estimate',
   { json: { reference_audio_id: 'nosuchaudio', text: 'Hello.' } }), 404, 'estimate for an unknown sample');
+expect(await call('POST /api/convert/f5tts', '/api/convert/f5tts',
+  { json: { voice_id: vid, text: 'Hello again.', parameters: { nfe_step: 2 } } }), 202, 'quick clone with a saved voice');
+expect(await call('POST /api/convert/f5tts/estimate', '/api/convert/f5tts/estimate', { json: { voice_id: vid, text: 'Hi.' } }),
+  200, 'estimate with a saved voice');
+expect(await call('POST /api/convert/f5tts', '/api/convert/f5tts',
+  { json: { voice_id: vid, reference_audio_id: refAudio?.file_id, text: 'x' }, invalid: true }), 400, 'a saved voice and a sample at once');
 const heard = expect(await call('POST /api/transcribe', '/api/transcribe', { json: { audio_id: refAudio?.file_id, purpose: 'reference' } }),
   202, 'transcription').body;
 const heardTarget = expect(await call('POST /api/transcribe', '/api/transcribe', { json: { audio_id: training?.file_id, purpose: 'target' } }),
@@ -395,6 +414,8 @@ expect(await call('GET /api/health', '/api/health', { headers: { Host: 'evil.exa
 expect(await call('POST /api/jobs', '/api/jobs', { json: { kind: 'sleep' }, headers: { Origin: 'http://evil.example' } }), 403, 'a foreign Origin');
 
 // ---- deletions last ----
+expect(await call('DELETE /api/voices/{voice_id}', `/api/voices/${vid}`), 200, 'voice delete');
+expect(await call('DELETE /api/voices/{voice_id}', `/api/voices/${vid}`), 404, 'voice delete again');
 expect(await call('DELETE /api/models/{model_id}', `/api/models/${mid}`), 200, 'model delete');
 expect(await call('DELETE /api/models/{model_id}', `/api/models/${mid}`), 404, 'model delete again');
 expect(await call('DELETE /api/audio/{audio_id}', `/api/audio/${training?.file_id}`), 200, 'audio delete');

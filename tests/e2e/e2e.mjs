@@ -534,6 +534,25 @@ const specs = [
     state.importedModel = m.model_id
     await axe(page, 'models after import')
   }],
+  ['library "Try it": a few seconds of the sample recording converted with a voice, played next to the original', async (page) => {
+    const fd = new FormData()
+    fd.append('name', 'E2E try-it voice')
+    fd.append('file', new Blob([(await import('node:fs')).readFileSync(join(AUDIO, 'small_voice.pth'))]), 'small_voice.pth')
+    const m = await api('/api/models/import', { method: 'POST', body: fd })
+    assert(m.status === 201, 'import for the preview: ' + JSON.stringify(m.body))
+    await page.goto(BASE + '/models')
+    const card = page.getByTestId('model-card').filter({ has: page.getByRole('heading', { name: 'E2E try-it voice', exact: true }) })
+    await card.getByRole('button', { name: 'Convert 8 s of a sample recording with this voice' }).click()
+    const converted = card.getByTestId('try-it-audio')
+    await converted.waitFor({ timeout: 120000 })
+    const played = await assertAudioPlays(page, converted)
+    assert(played.duration > 7 && played.duration < 9.5, 'about 8 s converted: ' + JSON.stringify(played))
+    const original = await card.getByLabel('Original recording').getAttribute('src')
+    const id = original.match(/\/api\/download\/([^?]+)/)[1]
+    assert((await api('/api/audio/' + id)).body.filename === 'sample-target.wav', 'the original is the sample recording')
+    await axe(page, 'models with a Try it result')
+    await api('/api/models/' + m.body.model_id, { method: 'DELETE' })
+  }],
   ['RVC convert: model from the library, target upload, parameters, progress, result (POST /api/convert/rvc)', async (page) => {
     const probe = await api('/api/convert/rvc', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })
     if (endpointMissing(probe)) return skipMissing('POST /api/convert/rvc', probe)
@@ -789,6 +808,76 @@ const specs = [
     assert(await page.getByLabel('Text to generate').inputValue() === 'Kept over a reload.', 'text kept')
     assert(await page.getByTestId('heard-text').innerText() === heard, 'what we heard is kept')
     assert(transcribed === 0, 'not transcribed again after a reload')
+  }],
+  ['instant voice: save the sample from quick clone, find it in the library (rename), reuse it without uploading, delete it', async (page) => {
+    const voicesBefore = await api('/api/voices')
+    if (endpointMissing(voicesBefore)) return skipMissing('GET /api/voices', voicesBefore)
+    await page.goto(BASE + '/quick')
+    await page.getByRole('heading', { name: 'Quick clone', level: 1 }).waitFor()
+    await uploadThroughUi(page, 'reference', 'ref.wav')
+    await page.getByTestId('reference-ready').waitFor({ timeout: TIMEOUT })
+    await page.getByLabel('Text I type').check()
+    // what the sample says: Whisper's guess (random golden weights: nonsense), corrected by hand
+    await page.getByRole('button', { name: 'Edit what we heard in your voice sample' }).click({ timeout: 120000 })
+    await page.getByLabel(/What your voice sample says/).fill('Some call me nature.')
+    await page.getByRole('button', { name: 'Save this voice…' }).click()
+    await page.getByLabel('Name this voice to reuse it later').fill('E2E narrator')
+    await page.getByRole('button', { name: 'Save this voice', exact: true }).click()
+    await page.getByTestId('voice-chosen').waitFor({ timeout: TIMEOUT })
+    const saved = (await api('/api/voices')).body.voices.find((v) => v.name === 'E2E narrator')
+    assert(saved && saved.reference_text === 'Some call me nature.' && saved.kind === 'instant' && saved.duration_seconds > 3, 'saved on the server: ' + JSON.stringify(saved))
+    await axe(page, 'quick clone with a saved voice')
+
+    // the library lists it: kind, name, length, transcript, its sample; rename
+    await page.goto(BASE + '/models')
+    const card = page.getByTestId('voice-card').filter({ has: page.getByRole('heading', { name: 'E2E narrator', exact: true }) })
+    await card.waitFor({ timeout: TIMEOUT })
+    const t = await card.innerText()
+    assert(/Instant voice/.test(t) && /Length\s*\d+s/.test(t) && /Some call me nature\./.test(t), 'voice card: ' + t)
+    const sample = card.getByLabel('Sample of E2E narrator')
+    await page.waitForFunction((a) => a.readyState >= 1 && a.duration > 3, await sample.elementHandle(), { timeout: TIMEOUT })   // the sample loads
+    await card.getByRole('button', { name: /Rename/ }).click()
+    await card.getByLabel('New name').fill('E2E storyteller')
+    await card.getByRole('button', { name: 'Save' }).click()
+    await page.getByRole('heading', { name: 'E2E storyteller', exact: true }).waitFor({ timeout: TIMEOUT })
+    assert((await api('/api/voices/' + saved.voice_id)).body.name === 'E2E storyteller', 'renamed on the server')
+    await shot(page, 'library-instant-voice')
+    await axe(page, 'models with an instant voice')
+
+    // reuse: "Use" opens quick clone with it picked; nothing is uploaded or transcribed again
+    const sent = []
+    let posted = null
+    page.on('request', (r) => {
+      if (/\/api\/(upload|uploads|transcribe)\b/.test(r.url()) && r.method() === 'POST') sent.push(r.url())
+      if (r.url().endsWith('/api/convert/f5tts') && r.method() === 'POST') posted = r.postDataJSON()
+    })
+    const card2 = page.getByTestId('voice-card').filter({ has: page.getByRole('heading', { name: 'E2E storyteller', exact: true }) })
+    await card2.getByRole('link', { name: /Use/ }).click()
+    await page.getByRole('heading', { name: 'Quick clone', level: 1 }).waitFor()
+    await page.getByTestId('voice-chosen').filter({ hasText: 'E2E storyteller' }).waitFor({ timeout: TIMEOUT })   // the tab's copy follows the rename
+    const chosen = await page.getByTestId('voice-chosen').innerText()
+    assert(/E2E storyteller/.test(chosen) && /Some call me nature\./.test(chosen), 'picked: ' + chosen)
+    await page.getByTestId('reference-ready').waitFor({ timeout: TIMEOUT })
+    await page.getByLabel('Text I type').check()
+    await page.getByLabel('Text to generate').fill('Back again, without an upload.')
+    await page.getByRole('button', { name: 'Generate' }).click()
+    await page.getByText('Done.').waitFor({ timeout: 120000 })
+    assert(posted && posted.voice_id === saved.voice_id && !posted.reference_audio_id, 'request names the voice: ' + JSON.stringify(posted))
+    assert(sent.length === 0, 'nothing uploaded or transcribed again: ' + sent.join(', '))
+    const job = (await api('/api/jobs')).body.jobs.find((j) => j.kind === 'convert_f5tts' && j.result?.text === 'Back again, without an upload.')
+    assert(job && job.result.reference_text === 'Some call me nature.' && job.subject?.audio_id === saved.reference_audio_id, 'the job used the voice: ' + JSON.stringify(job))
+    await assertAudioPlays(page, page.getByTestId('result-audio'))
+    await shot(page, 'quick-clone-saved-voice')
+    await axe(page, 'quick clone result with a saved voice')
+
+    // delete from the library: asks first, then it is gone; its sample is an ordinary upload again
+    await page.goto(BASE + '/models')
+    const card3 = page.getByTestId('voice-card').filter({ has: page.getByRole('heading', { name: 'E2E storyteller', exact: true }) })
+    await card3.getByRole('button', { name: 'Delete E2E storyteller' }).click()
+    await card3.getByRole('button', { name: 'Yes, delete' }).click()
+    await card3.waitFor({ state: 'detached', timeout: TIMEOUT })
+    assert((await api('/api/voices/' + saved.voice_id)).status === 404, 'gone from the server')
+    assert((await api('/api/audio/' + saved.reference_audio_id)).status === 200, 'its sample stays')
   }],
   // last: it drives the server's job scheduler, so a fault there cannot spill into the other specs
   ['jobs: a running job shows live on its page and in the jobs panel, and cancels after confirmation', async (page) => {

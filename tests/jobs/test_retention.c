@@ -207,6 +207,27 @@ static void finishing_the_job_releases_the_audio(void **state)
     assert_string_equal(got, "audio_out_old,audio_queued,audio_running,audio_aa,audio_analyzed,audio_old,");
 }
 
+/* A saved instant voice keeps its clip however old; deleting the voice lets the clip age out. */
+static void a_saved_voice_keeps_its_clip(void **state)
+{
+    fixture *f = *state;
+    vc_error err;
+    add_audio(f, "audio_voice", "reference", 40 * DAY);
+    add_audio(f, "audio_plain", "reference", 30 * HOUR);
+    store_voice v = {.reference_text = "Some call me nature."};
+    snprintf(v.voice_id, sizeof v.voice_id, "voice_1");
+    snprintf(v.user_id, sizeof v.user_id, "local");
+    snprintf(v.name, sizeof v.name, "Narrator");
+    snprintf(v.audio_id, sizeof v.audio_id, "audio_voice");
+    assert_int_equal(store_voice_insert(f->s, &v, &err), 0);
+    char got[1024];
+    selected(f, got, sizeof got);
+    assert_string_equal(got, "audio_plain,");
+    assert_int_equal(store_voice_delete(f->s, "local", "voice_1", &err), 0);
+    selected(f, got, sizeof got);
+    assert_string_equal(got, "audio_voice,audio_plain,");
+}
+
 static void sweep_removes_rows_files_and_old_jobs(void **state)
 {
     fixture *f = *state;
@@ -322,6 +343,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(selection_follows_the_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(zero_windows_keep_everything_of_their_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(finishing_the_job_releases_the_audio, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_saved_voice_keeps_its_clip, setup, teardown),
         cmocka_unit_test_setup_teardown(sweep_removes_rows_files_and_old_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(sweep_removes_old_orphan_files_only, setup, teardown),
         cmocka_unit_test_setup_teardown(sweep_removes_training_folders_of_ended_jobs, setup, teardown),

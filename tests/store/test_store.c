@@ -127,6 +127,57 @@ static void test_audio_isolation(void **state)
     assert_int_equal(err.code, VC_ERR_AUDIO_NOT_FOUND);
 }
 
+static int count_voice(const store_voice *v, void *ctx)
+{
+    (void)v;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Instant voices: per user, carry their clip's length, rename, and hold on to their clip. */
+static void test_voices(void **state)
+{
+    fixture *f = *state;
+    vc_error err;
+    store_audio a = {0};
+    snprintf(a.audio_id, sizeof a.audio_id, "audio_ref");
+    snprintf(a.user_id, sizeof a.user_id, "alice");
+    snprintf(a.filename, sizeof a.filename, "ref.wav");
+    snprintf(a.file_path, sizeof a.file_path, "uploads/reference/alice/audio_ref.wav");
+    snprintf(a.purpose, sizeof a.purpose, "reference");
+    a.duration_seconds = 7.25;
+    assert_int_equal(store_audio_insert(f->s, &a, &err), 0);
+    store_voice v = {.reference_text = "It's a lovely day."}, got;
+    snprintf(v.voice_id, sizeof v.voice_id, "voice_a");
+    snprintf(v.user_id, sizeof v.user_id, "bob");
+    snprintf(v.name, sizeof v.name, "Alice's voice");
+    snprintf(v.audio_id, sizeof v.audio_id, "audio_ref");
+    assert_int_equal(store_voice_insert(f->s, &v, &err), -1); /* not bob's clip */
+    assert_int_equal(err.code, VC_ERR_AUDIO_NOT_FOUND);
+    snprintf(v.user_id, sizeof v.user_id, "alice");
+    assert_int_equal(store_voice_insert(f->s, &v, &err), 0);
+    assert_int_equal(store_voice_get(f->s, "alice", "voice_a", &got, &err), 0);
+    assert_string_equal(got.reference_text, "It's a lovely day.");
+    assert_true(got.duration_seconds == 7.25 && got.audio_present);
+    store_voice_free(&got);
+    assert_int_equal(store_voice_get(f->s, "bob", "voice_a", &got, &err), -1);
+    assert_int_equal(err.code, VC_ERR_MODEL_NOT_FOUND);
+    assert_int_equal(store_voice_update(f->s, "alice", "voice_a", "Narrator", NULL, &err), 0);
+    assert_int_equal(store_voice_get(f->s, "alice", "voice_a", &got, &err), 0);
+    assert_string_equal(got.name, "Narrator");
+    assert_string_equal(got.reference_text, "It's a lovely day."); /* NULL keeps it */
+    store_voice_free(&got);
+    int n = 0;
+    assert_int_equal(store_voice_list(f->s, "alice", count_voice, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_audio_delete(f->s, "alice", "audio_ref", &err), -1); /* the voice's clip */
+    assert_int_equal(err.code, VC_ERR_CONFLICT);
+    assert_non_null(strstr(err.message, "Narrator"));
+    assert_int_equal(store_voice_delete(f->s, "alice", "voice_a", &err), 0);
+    assert_int_equal(store_voice_delete(f->s, "alice", "voice_a", &err), -1);
+    assert_int_equal(store_audio_delete(f->s, "alice", "audio_ref", &err), 0);
+}
+
 static int count_model(const store_model *m, void *ctx)
 {
     (void)m;
@@ -282,6 +333,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audio_isolation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_delete_removes_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_voices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks_claimed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomic_write_leaves_no_temp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_failures, setup, teardown),

@@ -42,7 +42,7 @@ export function jobTitle(j: Job): string {
   return s.file_name ?? ''
 }
 
-const pct = (j: Job) => j.percent ?? j.progress
+const pct = (j: Job) => j.progress
 const STATE_LABEL: Record<string, string> = { complete: 'done', failed: 'failed', cancelled: 'cancelled' }
 
 function JobRow({ j, onCancel }: { j: Job; onCancel?: () => void }) {

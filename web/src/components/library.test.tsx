@@ -7,19 +7,51 @@ import { ModelCard, isImported } from '../pages/Models'
 import { BlockedNotice, SystemBanner } from './Common'
 import { rejectionMessage } from './Upload'
 import { useApp } from '../lib/store'
+import { FakeES } from '../test/fakes'
 import { packOf, type SystemInfo, type VoiceModel } from '../lib/api'
 import { readSession, writeSession } from '../lib/session'
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status })
-const imported: VoiceModel = { model_id: 'model_i', name: 'Applio voice', created_at: '2026-01-02T03:04:05Z', quality_grade: '',
+const imported: VoiceModel = { model_id: 'model_i', name: 'Applio voice', kind: 'rvc', created_at: '2026-01-02T03:04:05Z', quality_grade: '', final_loss: null, file_size_mb: 55,
   training_audio_duration_seconds: 0, training_duration_minutes: 0, version: 'v2', sample_rate: 40000, f0: true, has_index: true,
   index_rows: 12345, source_file: 'voice.zip' }
-const trained: VoiceModel = { model_id: 'model_t', name: 'Mine', quality_grade: 'B', final_loss: 20.5, training_audio_duration_seconds: 330,
+const trained: VoiceModel = { model_id: 'model_t', name: 'Mine', kind: 'rvc', created_at: '2026-02-03T00:00:00Z', file_size_mb: 55, quality_grade: 'B', final_loss: 20.5, training_audio_duration_seconds: 330,
   training_duration_minutes: 40, version: 'v2', sample_rate: 48000, f0: true, has_index: false,
   training: { attestation: 'The user confirmed that the voice is theirs.', consented_at: '2026-02-03T00:00:00Z' } }
 
 beforeEach(() => useApp.setState({ system: null, systemError: null }))
 afterEach(() => vi.unstubAllGlobals())
+
+describe('Try it in the library', () => {
+  it('uploads the sample recording once, converts 8 s of it with the voice and plays both', async () => {
+    FakeES.all = []
+    vi.stubGlobal('EventSource', FakeES)
+    const f = vi.fn(async (url: string, init?: RequestInit) => {
+      if (url === '/samples/sample-target.wav') return new Response(new Uint8Array([82, 73, 70, 70]), { status: 200 })
+      if (url === '/api/upload/target-audio' && init?.method === 'POST')
+        return json(200, { file_id: 'audio_sample', filename: 'sample-target.wav', purpose: 'target', duration_seconds: 9 })
+      if (url === '/api/convert/rvc' && init?.method === 'POST') return json(202, { status: 'conversion_started', job_id: 'job_try' })
+      if (url === '/api/jobs/job_try') return json(200, { job_id: 'job_try', kind: 'convert_rvc', status: 'running', progress: 10 })
+      return json(404, { status: 'error', error_code: 'NOT_FOUND', message: 'no endpoint ' + url })
+    })
+    vi.stubGlobal('fetch', f)
+    render(<ul><ModelCard m={imported} onDelete={() => {}} onRenamed={() => {}} /></ul>)
+    fireEvent.click(screen.getByRole('button', { name: 'Convert 8 s of a sample recording with this voice' }))
+    await waitFor(() => expect(FakeES.last?.url).toBe('/api/progress/job_try'))
+    const body = JSON.parse(String(f.mock.calls.find(([u]) => u === '/api/convert/rvc')![1]!.body))
+    expect(body).toMatchObject({ model_id: 'model_i', target_audio_id: 'audio_sample', parameters: { clip_seconds: 8 } })
+    FakeES.last!.emit('complete', { output_audio_id: 'audio_out' })
+    expect(screen.getByLabelText('Original recording').getAttribute('src')).toBe('/api/download/audio_sample?format=wav')
+    expect(screen.getByTestId('try-it-audio').getAttribute('src')).toBe('/api/download/audio_out?format=wav')
+    expect(f.mock.calls.filter(([u]) => u === '/api/upload/target-audio')).toHaveLength(1)
+  })
+  it('says why when the sample recording is not installed', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => new Response('', { status: 404 })))
+    render(<ul><ModelCard m={imported} onDelete={() => {}} onRenamed={() => {}} /></ul>)
+    fireEvent.click(screen.getByRole('button', { name: /Convert 8 s of a sample recording/ }))
+    expect((await screen.findByRole('alert')).textContent).toMatch(/sample recording is not installed/)
+  })
+})
 
 describe('Model card', () => {
   it('an imported voice shows what its file says instead of "—" and "0s"', () => {

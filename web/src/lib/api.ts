@@ -3,6 +3,13 @@
  * user_message so every screen can toast a human sentence. A 404 "no endpoint" or 501
  * means the feature is not built into this server; screens show a friendly state then. */
 
+import type { components } from './api-schema'
+
+/** The server's own schemas (components.schemas of /api/openapi.json), generated into
+ * api-schema.d.ts by tools/api-types/generate.sh; tests/api/test_openapi_types.sh fails when they
+ * are stale. New code takes its types from here rather than writing them by hand. */
+export type Schemas = components['schemas']
+
 export interface ApiErrorBody {
   status: 'error'
   error_code: string
@@ -87,48 +94,16 @@ export interface SystemInfo {
   queue?: Record<string, number>
 }
 
-export interface VoiceModel {
-  model_id: string
-  name: string
-  created_at?: string
-  quality_grade?: string
-  final_loss?: number
-  training_duration_minutes?: number
-  training_audio_duration_seconds?: number
-  file_size_mb?: number
+/** A voice model as the server describes it (the Model schema), with the training provenance's
+ * known fields spelled out. */
+export type VoiceModel = Omit<Schemas['Model'], 'training'> & {
+  training?: { attestation?: string; consented_at?: string; steps?: number; epochs?: number; stopped_early?: boolean }
+  /** not sent by this server yet */
   preview_audio_id?: string
-  /** read from the voice file (null for rows written before these existed) */
-  version?: string | null
-  sample_rate?: number | null
-  f0?: boolean
-  has_index?: boolean
-  /** from the voice's config.json */
-  index_rows?: number
-  source_file?: string
-  training?: { attestation?: string; consented_at?: string; steps?: number; epochs?: number; stopped_early?: boolean; [k: string]: unknown }
-  [k: string]: unknown
 }
 
-export interface Job {
-  job_id: string
-  kind?: string
-  status: string
-  phase?: string
-  percent?: number
-  /** percent 0–100 as stored by the jobs module */
-  progress?: number
-  queue_position?: number
-  eta_seconds?: number | null
-  created_at?: string
-  result?: Record<string, unknown>
-  error?: { error_code: string; message: string; user_message?: string }
-  /** what the job works on (GET /api/jobs): names looked up by the server */
-  subject?: { model_name?: string; model_id?: string; file_name?: string; audio_id?: string; file_count?: number; text?: string; pack?: string }
-  started_ms?: number
-  finished_ms?: number
-  duration_seconds?: number
-  [k: string]: unknown
-}
+/** A job as GET /api/jobs[/{id}] shows it (the Job schema); result is the kind's own object. */
+export type Job = Omit<Schemas['Job'], 'result'> & { result?: Record<string, unknown> | null }
 
 export interface StartedJob { job_id: string; progress_stream_url?: string; model_id?: string; [k: string]: unknown }
 
@@ -142,10 +117,16 @@ export interface ConversionStarted extends StartedJob {
 /** One span of a recording and the words said in it (seconds). */
 export interface Segment { start: number; end: number; text: string }
 
+/** An instant voice (GET /api/voices): a saved quick-clone sample and what it says (reference_text
+ * empty: not known, transcribed at each use). */
+export type Voice = Schemas['Voice']
+
 /** POST /api/convert/f5tts: text mode (text) or speech to speech (target_audio_id, optionally
- * with the checked transcript as target_segments). A missing reference_text is transcribed. */
+ * with the checked transcript as target_segments). A missing reference_text is transcribed.
+ * The voice sample is reference_audio_id, or voice_id (a saved voice: its sample and transcript). */
 export interface F5Request {
-  reference_audio_id: string
+  reference_audio_id?: string
+  voice_id?: string
   reference_text?: string
   text?: string
   target_audio_id?: string
@@ -266,6 +247,10 @@ export const api = {
   /** Audio files of one purpose, newest first (e.g. earlier target recordings to convert). */
   audioList: (purpose?: 'training' | 'target' | 'reference' | 'output') =>
     request<{ audio: AudioFile[] }>('GET', '/api/audio' + (purpose ? `?purpose=${purpose}` : '')).then((r) => r.audio ?? []),
+  voices: () => request<{ voices: Voice[] }>('GET', '/api/voices').then((r) => r.voices ?? []),
+  saveVoice: (b: { name: string; reference_audio_id: string; reference_text?: string }) => request<Voice>('POST', '/api/voices', b),
+  renameVoice: (id: string, name: string) => request<Voice>('PATCH', `/api/voices/${encodeURIComponent(id)}`, { name }),
+  deleteVoice: (id: string) => request<unknown>('DELETE', `/api/voices/${encodeURIComponent(id)}`),
   convertF5: (b: F5Request) => request<ConversionStarted>('POST', '/api/convert/f5tts', b),
   /** The same checks as convertF5 and the expected time; nothing is queued. */
   estimateF5: (b: F5Request) => request<{ status: string; estimated_duration_seconds: number }>('POST', '/api/convert/f5tts/estimate', b),
@@ -289,14 +274,13 @@ export const api = {
     return request<AudioFile & { upload_complete: boolean }>('POST', `/api/upload/${purpose}-audio`, fd)
   },
   /** Multipart POST /api/models/import: fields name, file (.pth or .zip), index (.index, optional).
-   * The answer is the new model, bare or as {model: …}. */
+   * The answer is the new model (201, the Model schema). */
   importModel: async (m: ModelImport): Promise<VoiceModel> => {
     const fd = new FormData()
     fd.append('name', m.name.trim())
     fd.append('file', m.model, m.model.name)
     if (m.index && m.index.size > 0) fd.append('index', m.index, m.index.name)
-    const r = await request<VoiceModel & { model?: VoiceModel }>('POST', '/api/models/import', fd)
-    return r?.model && typeof r.model === 'object' ? r.model : r
+    return request<VoiceModel>('POST', '/api/models/import', fd)
   },
 }
 
@@ -310,6 +294,17 @@ export interface TrainRequest {
   accept_noisy_audio?: boolean
   preprocessing: Record<string, boolean>
   training_params: Record<string, unknown>
+}
+
+/** The pre-loaded recording (scripts/make-sample.sh, served with the web UI): Quick clone's "Use
+ * sample audio" and the library's "Try it". */
+export const SAMPLE_TARGET_URL = '/samples/sample-target.wav'
+
+/** Uploads the pre-loaded recording as a target file. */
+export async function uploadSampleTarget(): Promise<AudioFile> {
+  const res = await fetch(SAMPLE_TARGET_URL)
+  if (!res.ok) throw new Error('The sample recording is not installed with this web UI (run make build with espeak-ng installed).')
+  return api.uploadFile('target', new Blob([await res.arrayBuffer()], { type: 'audio/wav' }), 'sample-target.wav')
 }
 
 export const downloadUrl = (id: string, format: 'wav' | 'mp3' = 'wav') =>

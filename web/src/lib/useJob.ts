@@ -65,9 +65,9 @@ export function useJob(jobId: string | null): JobView {
         : TERMINAL.has(status) ? Date.now() : undefined
       setV((s) => ({
         ...s, status, phase: j.phase, result: j.result ?? s.result,
-        error: j.error ? j.error.user_message ?? j.error.message : s.error,
-        last: { percent: j.percent ?? j.progress, phase: j.phase, queue_position: j.queue_position, eta_seconds: j.eta_seconds ?? undefined },
-        peak: higher(s.peak, j.percent ?? j.progress),
+        error: j.error ? j.error.message : s.error,
+        last: { percent: j.progress, phase: j.phase, queue_position: j.queue_position, eta_seconds: j.eta_seconds ?? undefined },
+        peak: higher(s.peak, j.progress),
         startedAt: isNaN(started) ? s.startedAt : started,
         endedAt: ended,
       }))

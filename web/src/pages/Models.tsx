@@ -1,7 +1,8 @@
 /* Model library (brief §2.2 model management): cards with name, grade, created date,
  * training audio length, preview, use and delete (confirmed); empty state; skeletons
- * while loading; import of an existing .pth (+ optional .index); the base models with their
- * licences. */
+ * while loading; import of an existing .pth (+ optional .index); the instant voices saved from
+ * Quick clone (components/SavedVoices); the base models with their licences. Each voice has "Try
+ * it": a few seconds of the pre-loaded sample recording converted with it, next to the original. */
 import { useCallback, useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
 import { api, ApiError, errorMessage, exportUrl, importProblem, packOf, type Pack, type VoiceModel } from '../lib/api'
@@ -10,6 +11,8 @@ import { Waveform } from '../components/BeforeAfter'
 import { fmtDuration, gradeTone } from '../lib/format'
 import { useApp } from '../lib/store'
 import { DownloadPack, PACKS } from '../components/DownloadPack'
+import { useVoices, VoiceList } from '../components/SavedVoices'
+import { TryIt } from './Training'
 
 export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; open?: boolean }) {
   const [name, setName] = useState('')
@@ -72,6 +75,7 @@ export function Models() {
     api.models().then((m) => { setModels(m); setError(null) }).catch((e) => setError(errorMessage(e)))
   }, [])
   useEffect(load, [load])
+  const [voices, reloadVoices, voicesError] = useVoices()
   const remove = async (m: VoiceModel) => {
     try { await api.deleteModel(m.model_id); toast.success(`Deleted ${m.name}`); load() } catch (e) { toast.error(errorMessage(e)) }
   }
@@ -92,6 +96,8 @@ export function Models() {
           {models.map((m) => <ModelCard key={m.model_id} m={m} onDelete={() => void remove(m)} onRenamed={load} />)}
         </ul>
       )}
+      {voicesError && <div className="banner error" role="alert">{voicesError}</div>}
+      {voices && <VoiceList voices={voices} onChanged={reloadVoices} />}
       <ImportForm onDone={load} open={models?.length === 0} />
       <BaseModels />
     </>
@@ -122,7 +128,7 @@ export function ModelCard({ m, onDelete, onRenamed }: { m: VoiceModel; onDelete:
       </p>
       <dl className="facts-list">
         <dt>Created</dt><dd>{m.created_at ? new Date(m.created_at).toLocaleDateString() : '—'}</dd>
-        {!imported && <><dt>Training audio</dt><dd>{fmtDuration(m.training_audio_duration_seconds)}</dd></>}
+        {!imported && <><dt>Training audio</dt><dd>{fmtDuration(m.training_audio_duration_seconds ?? undefined)}</dd></>}
         {typeof m.final_loss === 'number' && m.final_loss > 0 && <><dt>Final loss</dt><dd>{m.final_loss.toFixed(2)}</dd></>}
         {m.version && <><dt>RVC version</dt><dd>{m.version}</dd></>}
         {m.sample_rate ? <><dt>Sample rate</dt><dd>{Math.round(m.sample_rate / 1000)} kHz</dd></> : null}
@@ -133,6 +139,7 @@ export function ModelCard({ m, onDelete, onRenamed }: { m: VoiceModel; onDelete:
       </dl>
       {imported && !m.training?.attestation && <p className="muted small-print">Imported voice: use it only with the permission of the person whose voice it is.</p>}
       {m.preview_audio_id && <Waveform id={m.preview_audio_id} label={`preview of ${m.name}`} />}
+      <TryIt modelId={m.model_id} />
       {renaming && (
         <form className="rename" onSubmit={(e) => void rename(e)} noValidate>
           <label htmlFor={`rename-${m.model_id}`}>New name</label>

@@ -13,9 +13,11 @@ const list: Route = (u, i) => (u === '/api/models' && (i?.method ?? 'GET') === '
 const importOk: Route = (u, i) => {
   if (u !== '/api/models/import' || i?.method !== 'POST') return undefined
   const fd = i.body as FormData
-  const m = { model_id: 'model_new', name: String(fd.get('name')), quality_grade: null }
+  const m = { model_id: 'model_new', name: String(fd.get('name')), kind: 'rvc', created_at: '2026-01-01T00:00:00Z', quality_grade: '',
+    training_duration_minutes: 0, final_loss: null, training_audio_duration_seconds: null, file_size_mb: 1, version: 'v2', sample_rate: 40000,
+    f0: true, has_index: false }
   library = [...library, m]
-  return json(201, { status: 'success', model: m })
+  return json(201, { ...m, status: 'success' })   // the Model schema, as the server answers
 }
 let fetchMock: ReturnType<typeof vi.fn>
 const imports = () => fetchMock.mock.calls.filter(([u, i]) => u === '/api/models/import' && i?.method === 'POST')

@@ -8,6 +8,11 @@ import { ProTraining } from './ProTraining'
 import { FakeUpload, json, router, sample } from '../test/fakes'
 import { useApp } from '../lib/store'
 import type { AudioFile } from '../lib/api'
+import type { Job } from '../lib/api'
+
+/** A job row as GET /api/jobs lists it, with the fields a test does not care about filled in. */
+const job = (j: Pick<Job, 'job_id' | 'kind' | 'status'> & Partial<Job>): Job => ({ phase: '', progress: 0, lane: 'cpu', queue_position: 0,
+  eta_seconds: null, created_at: '2026-01-01T00:00:00Z', attempts: 0, progress_stream_url: `/api/progress/${j.job_id}`, subject: {}, ...j })
 
 let uploads: AudioFile[] = []
 vi.mock('../components/Upload', () => ({
@@ -112,9 +117,9 @@ describe('Pro training form', () => {
   })
   it('lists the trainings already running, linked to their pages', () => {
     useApp.setState({ jobs: [
-      { job_id: 'job_r', kind: 'train_rvc', status: 'running', phase: 'training', progress: 37, subject: { model_name: 'Alice', file_count: 2 } },
-      { job_id: 'job_c', kind: 'convert_rvc', status: 'running' },
-      { job_id: 'job_d', kind: 'train_rvc', status: 'complete' }] })
+      job({ job_id: 'job_r', kind: 'train_rvc', status: 'running', phase: 'training', progress: 37, subject: { model_name: 'Alice', file_count: 2 } }),
+      job({ job_id: 'job_c', kind: 'convert_rvc', status: 'running' }),
+      job({ job_id: 'job_d', kind: 'train_rvc', status: 'complete' })] })
     render(<ProTraining />)
     const list = screen.getByTestId('running-trainings')
     expect(list.querySelectorAll('li')).toHaveLength(1)

@@ -4,10 +4,12 @@
  * required) → the expected time (POST /api/convert/f5tts/estimate, which also runs the server's
  * checks) → Generate → phases with progress, ETA and Cancel over SSE → result player and the
  * before/after of the original recording and its clone, in sync. A server without the F5-TTS
- * weights answers 503 WEIGHTS_MISSING: shown inline with the install command. */
+ * weights answers 503 WEIGHTS_MISSING: shown inline with the install command. A sample can be
+ * saved as a named instant voice (with what it says) and picked again later: the request then
+ * names voice_id instead of reference_audio_id, and nothing is uploaded or transcribed again. */
 import { useEffect, useRef, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, ApiError, errorMessage, pullCommand, type AudioFile, type F5Request } from '../lib/api'
+import { api, ApiError, errorMessage, pullCommand, SAMPLE_TARGET_URL, type AudioFile, type F5Request, type Voice } from '../lib/api'
 import { BlockedNotice, ConfirmButton, LicenceNote, Link, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
 import { Recorder } from '../components/Recorder'
@@ -15,6 +17,7 @@ import { QualityReport } from '../components/QualityReport'
 import { JobProgress } from '../components/JobProgress'
 import { BeforeAfter } from '../components/BeforeAfter'
 import { HeardTranscript, heardText } from '../components/HeardTranscript'
+import { SavedVoicePicker, SaveVoice, useVoices } from '../components/SavedVoices'
 import { ResultPlayer, resultInfo, resultLufs } from '../components/ResultPlayer'
 import { useJob } from '../lib/useJob'
 import { useTranscription } from '../lib/useTranscription'
@@ -26,7 +29,7 @@ import { readSession, useSessionState, writeSession } from '../lib/session'
 
 export const F5_PHASES = ['preprocessing', 'voice encoding', 'generating', 'vocoding', 'saving']
 /** The pre-loaded target (scripts/make-sample.sh, served with the web UI). */
-export const SAMPLE_TARGET_URL = '/samples/sample-target.wav'
+export { SAMPLE_TARGET_URL }
 
 type Mode = 'speech' | 'text'
 
@@ -44,6 +47,25 @@ function useStoredAudio(key: string, fromQuery?: string | null): [AudioFile | nu
 export function QuickClone() {
   const q = new URLSearchParams(useApp.getState().search)
   const [ref, setRef] = useStoredAudio('quick.ref', q.get('ref'))
+  const [voice, setVoice] = useSessionState<Voice | null>('quick.voice', null)
+  const [voices, reloadVoices] = useVoices()
+  const pickVoice = (v: Voice | null) => {
+    setVoice(v)
+    if (v) api.audio(v.reference_audio_id).then(setRef).catch((e) => toast.error(errorMessage(e)))
+    else setRef(null)
+  }
+  const newRef = (a: AudioFile) => { setVoice(null); setRef(a) }   // a new sample is no saved voice
+  useEffect(() => {   // the session's copy of the chosen voice follows the library (renamed, deleted)
+    if (!voices || !voice) return
+    const fresh = voices.find((x) => x.voice_id === voice.voice_id)
+    if (!fresh) setVoice(null)
+    else if (fresh.name !== voice.name || fresh.reference_text !== voice.reference_text) setVoice(fresh)
+  }, [voices])   // eslint-disable-line react-hooks/exhaustive-deps
+  const voiceFromQuery = q.get('voice')   // "Use" in the library
+  useEffect(() => {
+    const v = voiceFromQuery && voices?.find((x) => x.voice_id === voiceFromQuery)
+    if (v && v.voice_id !== voice?.voice_id) pickVoice(v)
+  }, [voiceFromQuery, voices])   // eslint-disable-line react-hooks/exhaustive-deps
   const [target, setTarget] = useStoredAudio('quick.target', q.get('target'))
   const [mode, setMode] = useSessionState<Mode>('quick.mode', 'speech')
   const [text, setText] = useSessionState('quick.text', '')
@@ -62,7 +84,8 @@ export function QuickClone() {
   const [loadingSample, setLoadingSample] = useState(false)
   const [busy, setBusy] = useState(false)
   const job = useJob(jobId)
-  const heardRef = useTranscription(ref?.file_id ?? null, 'reference')
+  const savedText = voice?.reference_text || null   // a saved voice's words: nothing to hear again
+  const heardRef = useTranscription(savedText ? null : ref?.file_id ?? null, 'reference')
   const heardTarget = useTranscription(mode === 'speech' ? target?.file_id ?? null : null, 'target')
   useNotifyWhenDone(job, jobId, { title: 'Your cloned voice is ready', body: 'Quick clone finished. Open VoiceClone Studio to listen.' }, 'Quick clone failed')
 
@@ -72,7 +95,7 @@ export function QuickClone() {
   }
   const recordedRef = (wav: Blob, secs: number) => {
     if (secs < 10) toast('Recordings shorter than 10 s clone less accurately.', { icon: 'ℹ️' })
-    void upload('reference', wav, 'recording.wav', setRef)
+    void upload('reference', wav, 'recording.wav', newRef)
   }
   const pickSample = async () => {
     setLoadingSample(true)
@@ -84,11 +107,12 @@ export function QuickClone() {
   }
 
   // the request as it would be sent now; null while something needed is missing or still being heard
-  const refText = heardText(heardRef.heard) ?? (heardRef.missing && typedRef.trim() ? typedRef.trim() : null)
+  const refText = savedText ?? heardText(heardRef.heard) ?? (heardRef.missing && typedRef.trim() ? typedRef.trim() : null)
   const request = ((): F5Request | null => {
     if (!ref) return null
-    const base: F5Request = { reference_audio_id: ref.file_id, parameters: { speed, pitch_shift: pitch, nfe_step: steps } }
-    if (refText) base.reference_text = refText
+    const sample = voice ? { voice_id: voice.voice_id } : { reference_audio_id: ref.file_id }
+    const base: F5Request = { ...sample, parameters: { speed, pitch_shift: pitch, nfe_step: steps } }
+    if (refText) { if (!savedText) base.reference_text = refText }   // a saved voice's own transcript is the server's to add
     else if (!heardRef.error) return null   // still listening (an error: let the server say it)
     if (mode === 'text') return text.trim() ? { ...base, text: text.trim() } : null
     if (!target) return null
@@ -161,12 +185,15 @@ export function QuickClone() {
       <form className="stack" onSubmit={(e) => void generate(e)}>
         <section className="card" aria-labelledby="qc-1">
           <h2 id="qc-1">1. Your voice sample</h2>
-          <Upload purpose="reference" label="Drop a 10–30 s voice sample" onDone={setRef} />
+          <SavedVoicePicker voices={voices} chosen={voice} onPick={pickVoice} />
+          <Upload purpose="reference" label="Drop a 10–30 s voice sample" onDone={newRef} />
           <p className="muted">…or record one now:</p>
           <Recorder onRecorded={(w, s) => recordedRef(w, s)} />
           {recording === 'uploading' && <p role="status">Uploading your recording…</p>}
           {ref && <p role="status" data-testid="reference-ready">Voice sample ready: {ref.filename} ({fmtDuration(ref.duration_seconds)})</p>}
-          {ref && <HeardTranscript t={heardRef} what="your voice sample" typed={typedRef} onTyped={setTypedRef} />}
+          {voice && <p role="status" data-testid="voice-chosen">Using your saved voice {voice.name}{savedText ? <>: “{savedText}”</> : null}</p>}
+          {ref && !savedText && <HeardTranscript t={heardRef} what="your voice sample" typed={typedRef} onTyped={setTypedRef} />}
+          {ref && !voice && <SaveVoice audioId={ref.file_id} transcript={refText} onSaved={(v) => { setVoice(v); reloadVoices() }} />}
           {ref && <QualityReport audio={ref} />}
         </section>
         <section className="card" aria-labelledby="qc-2">

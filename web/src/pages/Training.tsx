@@ -3,9 +3,9 @@
  * confirmed) and a browser notification when done. Once finished: the model's name, grade,
  * final loss, epochs, whether it was stopped early and the speech it learnt from, with
  * "Convert with this voice". */
-import { useEffect, useState } from 'react'
+import { useEffect, useId, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, downloadUrl, errorMessage, RVC_DEFAULTS } from '../lib/api'
+import { api, downloadUrl, errorMessage, RVC_DEFAULTS, uploadSampleTarget } from '../lib/api'
 import { useJob } from '../lib/useJob'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { ConfirmButton, Link, Unavailable } from '../components/Common'
@@ -36,29 +36,38 @@ export interface TrainingSummary {
 export const PREVIEW_SECONDS = 8
 
 /** "Try it": converts the first seconds of the training audio with the new voice (clip_seconds) and
- * plays the result next to the original. */
-export function TryIt({ modelId, audioId }: { modelId: string; audioId: string }) {
+ * plays the result next to the original. Without audioId (a voice in the library) it converts the
+ * pre-loaded sample recording instead, uploaded on the first press. */
+export function TryIt({ modelId, audioId }: { modelId: string; audioId?: string }) {
   const [jobId, setJobId] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
+  const [source, setSource] = useState<string | null>(audioId ?? null)
+  const [busy, setBusy] = useState(false)
+  const headingId = useId()   // several cards each have one
   const job = useJob(jobId)
   const start = async () => {
     setError(null)
+    setBusy(true)
     try {
-      const r = await api.convertRvc({ model_id: modelId, target_audio_id: audioId, parameters: { ...RVC_DEFAULTS, clip_seconds: PREVIEW_SECONDS } })
+      const target = source ?? (await uploadSampleTarget()).file_id
+      setSource(target)
+      const r = await api.convertRvc({ model_id: modelId, target_audio_id: target, parameters: { ...RVC_DEFAULTS, clip_seconds: PREVIEW_SECONDS } })
       setJobId(r.job_id)
-    } catch (e) { setError(errorMessage(e)) }
+    } catch (e) { setError(errorMessage(e)) } finally { setBusy(false) }
   }
+  const what = audioId ? 'your training audio' : 'a sample recording'
+
   const out = job.status === 'complete' && typeof job.result?.output_audio_id === 'string' ? job.result.output_audio_id : null
   const running = !!jobId && !out && job.status !== 'failed' && job.status !== 'cancelled'
   return (
-    <section aria-labelledby="try-h" className="try-it" data-testid="try-it">
-      <h3 id="try-h">Try it</h3>
-      {!jobId && <button type="button" onClick={() => void start()}>Convert {PREVIEW_SECONDS} s of your training audio with this voice</button>}
+    <section aria-labelledby={headingId} className="try-it" data-testid="try-it">
+      <h3 id={headingId}>Try it</h3>
+      {!jobId && <button type="button" onClick={() => void start()} disabled={busy}>{busy ? 'Starting…' : `Convert ${PREVIEW_SECONDS} s of ${what} with this voice`}</button>}
       {running && <p role="status">Converting a few seconds… {typeof job.last?.percent === 'number' ? `${Math.round(Math.max(job.peak ?? 0, job.last.percent))}%` : ''}</p>}
       {out && (
         <div className="grid2">
-          <figure><figcaption>Original (your recording)</figcaption>
-            <audio controls preload="metadata" src={downloadUrl(audioId)} aria-label="Original recording" /></figure>
+          <figure><figcaption>Original ({audioId ? 'your recording' : 'sample recording'})</figcaption>
+            <audio controls preload="metadata" src={downloadUrl(source!)} aria-label="Original recording" /></figure>
           <figure><figcaption>Your voice model</figcaption>
             <audio controls preload="metadata" src={downloadUrl(out)} aria-label="Converted with your voice model" data-testid="try-it-audio" /></figure>
         </div>
