@@ -118,6 +118,24 @@ int ag_new(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in)
     return i;
 }
 
+int ag_new_over(ag_tape *t, int a, const int *in, int n_in)
+{
+    if (a < 0) return -1;
+    for (int k = 0; k < n_in; k++)
+        if (in[k] < -1 || (in[k] == -1 && k == 0)) return -1;
+    int d[4];
+    memcpy(d, t->nodes[a].dims, sizeof d); /* push may move the nodes */
+    int i = push(t, d[0], d[1], d[2], d[3]);
+    if (i < 0) return -1;
+    ag_node *n = &t->nodes[i];
+    n->val = t->nodes[a].val; /* a's owner (the tape or its arena) keeps it */
+    for (int k = 0; k < n_in; k++) {
+        n->in[k] = in[k];
+        if (in[k] >= 0 && t->nodes[in[k]].needs_grad) n->needs_grad = 1;
+    }
+    return i;
+}
+
 int ag_needs(ag_tape *t, int i) { return i >= 0 && t->nodes[i].needs_grad; }
 
 float *ag_grad(ag_tape *t, int i)

@@ -95,6 +95,8 @@ int ag_const_copy(ag_tape *t, const float *val, int B, int C, int T, int W);
 int ag_new(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in);
 float *ag_grad(ag_tape *t, int i);
 int ag_needs(ag_tape *t, int i);
+/* A node of a's shape whose value is a's buffer (the *_into ops below write their result there). */
+int ag_new_over(ag_tape *t, int a, const int *in, int n_in);
 
 void ag_backward(ag_tape *t, int loss);
 
@@ -106,6 +108,13 @@ int ag_mask(ag_tape *t, int a, const float *mask); /* mask [B, T] (constant), br
 int ag_exp(ag_tape *t, int a);
 int ag_tanh(ag_tape *t, int a);
 int ag_relu(ag_tape *t, int a);
+/* The same ops writing their result over a's values, as PyTorch's in-place ops do, to keep one
+ * activation instead of two. Only for an `a` that nothing reads after this op and whose value no
+ * backward needs: a convolution's output or a sum (conv, add and scale backwards read no output).
+ * leaky_relu_into's backward tests the output's sign, which is the input's for slope ≥ 0. */
+int ag_add_into(ag_tape *t, int a, int b);
+int ag_scale_into(ag_tape *t, int a, float s);
+int ag_leaky_relu_into(ag_tape *t, int a, float slope);
 int ag_leaky_relu(ag_tape *t, int a, float slope);
 int ag_gate(ag_tape *t, int a);                   /* tanh(a[:, :C/2]) · sigmoid(a[:, C/2:]) */
 int ag_slice_c(ag_tape *t, int a, int c0, int c1);

@@ -5,6 +5,7 @@
 #include "nn/tape.h"
 #include "nn/par.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,27 @@ int ag_add(ag_tape *t, int a, int b)
     return o;
 }
 
+int ag_add_into(ag_tape *t, int a, int b)
+{
+    if (a < 0 || b < 0) return -1;
+    int in[2] = {a, b};
+    int o = ag_new_over(t, a, in, 2);
+    if (o < 0) return -1;
+    ag_node *n = &t->nodes[o];
+    float *x = n->val;
+    const float *y = t->nodes[b].val;
+    size_t inner = (size_t)n->dims[2] * n->dims[3];
+    if (t->nodes[b].n == n->n) {
+        NN_PAR_FOR(n->n)
+        for (size_t i = 0; i < n->n; i++) x[i] += y[i];
+    } else {
+        NN_PAR_FOR(n->n)
+        for (size_t i = 0; i < n->n; i++) x[i] += y[i / inner];
+    }
+    n->backward = add_bw;
+    return o;
+}
+
 /* ---- mul (same shape) ---- */
 
 static void mul_bw(ag_tape *t, ag_node *n)
@@ -119,6 +141,18 @@ int ag_scale(ag_tape *t, int a, float s)
     n->fp[0] = s;
     NN_PAR_FOR(n->n)
     for (size_t i = 0; i < n->n; i++) n->val[i] = t->nodes[a].val[i] * s;
+    return o;
+}
+
+int ag_scale_into(ag_tape *t, int a, float s)
+{
+    int o = ag_new_over(t, a, &a, 1);
+    if (o < 0) return -1;
+    ag_node *n = &t->nodes[o];
+    n->fp[0] = s;
+    n->backward = scale_bw;
+    NN_PAR_FOR(n->n)
+    for (size_t i = 0; i < n->n; i++) n->val[i] *= s;
     return o;
 }
 
@@ -217,6 +251,20 @@ int ag_leaky_relu(ag_tape *t, int a, float slope)
 }
 
 int ag_relu(ag_tape *t, int a) { return ag_leaky_relu(t, a, 0.0f); }
+
+/* leaky_bw reads its input's values: here they are the output's, whose sign is the input's. */
+int ag_leaky_relu_into(ag_tape *t, int a, float slope)
+{
+    assert(slope >= 0.0f);
+    int o = ag_new_over(t, a, &a, 1);
+    if (o < 0) return -1;
+    ag_node *n = &t->nodes[o];
+    n->fp[0] = slope;
+    n->backward = leaky_bw;
+    NN_PAR_FOR(n->n)
+    for (size_t i = 0; i < n->n; i++) n->val[i] = n->val[i] > 0 ? n->val[i] : n->val[i] * slope;
+    return o;
+}
 
 /* ---- WaveNet gate: tanh(first half of C) · sigmoid(second half) ---- */
 

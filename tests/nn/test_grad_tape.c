@@ -225,6 +225,28 @@ static void leaky_relu_reflect_pad_reshape_slice(void **state)
     check(&c);
 }
 
+/* A HiFi-GAN residual block with the in-place ops the training graph uses: the second activation
+ * over conv1's output, the residual add into conv2's output, the scale of the sum in place. */
+static int b_resblock_into(ag_tape *t, const int *id, const void *ctx)
+{
+    ag_conv_desc d1 = {1, 2, 2, 2, 1}, d2 = {1, 1, 1, 1, 1};
+    int xt = ag_conv(t, ag_leaky_relu(t, id[0], 0.1f), id[1], id[2], &d1);
+    xt = ag_conv(t, ag_leaky_relu_into(t, xt, 0.1f), id[3], id[4], &d2);
+    int y = ag_add_into(t, xt, id[0]);
+    return ag_leaky_relu_into(t, ag_scale_into(t, ag_add_into(t, y, id[0]), 0.5f), 0.01f);
+}
+
+static void resblock_with_in_place_ops(void **state)
+{
+    fd_case c = {.build = b_resblock_into};
+    add_leaf(&c, 2, 3, 9, 1, 31, 0.05f);
+    add_leaf(&c, 3, 3, 3, 1, 32, 0);
+    add_leaf(&c, 3, 1, 1, 1, 33, 0);
+    add_leaf(&c, 3, 3, 3, 1, 34, 0);
+    add_leaf(&c, 3, 1, 1, 1, 35, 0);
+    check(&c);
+}
+
 /* ---- losses ---- */
 
 static int b_kl(ag_tape *t, const int *id, const void *ctx)
@@ -333,7 +355,8 @@ int main(void)
         cmocka_unit_test(conv_transpose), cmocka_unit_test(weight_norm_g_and_v),
         cmocka_unit_test(layer_norm_over_channels), cmocka_unit_test(relative_attention_with_mask),
         cmocka_unit_test(gate_broadcast_slice_concat_flip), cmocka_unit_test(embedding_mask_scale_exp),
-        cmocka_unit_test(leaky_relu_reflect_pad_reshape_slice), cmocka_unit_test(kl_and_l1),
+        cmocka_unit_test(leaky_relu_reflect_pad_reshape_slice), cmocka_unit_test(resblock_with_in_place_ops),
+        cmocka_unit_test(kl_and_l1),
         cmocka_unit_test(log_mel_of_a_waveform), cmocka_unit_test(adamw_first_step),
         cmocka_unit_test(cancel_stops_recording_and_backward),
     };

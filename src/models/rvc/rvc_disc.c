@@ -22,7 +22,7 @@ static int conv_stack(rvc_graph *g, int x, int di, const int *strides, const int
     int k = 0;
     for (int i = 0; i < n; i++) {
         snprintf(prefix, sizeof prefix, "discriminators.%d.convs.%d", di, i);
-        x = ag_leaky_relu(g->t, rvc_graph_conv(g, x, prefix, strides[i], 1, pads[i], pads[i]), LRELU);
+        x = ag_leaky_relu_into(g->t, rvc_graph_conv(g, x, prefix, strides[i], 1, pads[i], pads[i]), LRELU);
         out->fmaps[di][k++] = x;
     }
     snprintf(prefix, sizeof prefix, "discriminators.%d.conv_post", di);

@@ -179,8 +179,9 @@ static int resblock1(rvc_graph *g, const rvc_synth_config *c, int x, int rb, int
         snprintf(p, sizeof p, "dec.resblocks.%d.convs1.%d", rb, m);
         int xt = rvc_graph_conv(g, ag_leaky_relu(g->t, x, 0.1f), p, 1, d, (k * d - d) / 2, (k * d - d) / 2);
         snprintf(p, sizeof p, "dec.resblocks.%d.convs2.%d", rb, m);
-        xt = rvc_graph_conv(g, ag_leaky_relu(g->t, xt, 0.1f), p, 1, 1, (k - 1) / 2, (k - 1) / 2);
-        x = ag_add(g->t, xt, x);
+        /* x feeds the residual add below: its activation is a copy; xt (a conv output) is not read again */
+        xt = rvc_graph_conv(g, ag_leaky_relu_into(g->t, xt, 0.1f), p, 1, 1, (k - 1) / 2, (k - 1) / 2);
+        x = ag_add_into(g->t, xt, x);
     }
     return x;
 }
@@ -217,21 +218,21 @@ static int decoder(rvc_graph *g, const gen_io *io, int z_slice)
         int u = c->upsample_rates[i], k = c->upsample_kernels[i], sf = 1;
         for (int j = i + 1; j < c->n_ups; j++) sf *= c->upsample_rates[j];
         snprintf(p, sizeof p, "dec.ups.%d", i);
-        x = ag_conv_transpose(g->t, ag_leaky_relu(g->t, x, 0.1f), rvc_graph_weight(g, p), rvc_graph_param(g, "%s.bias", p), u,
+        x = ag_conv_transpose(g->t, ag_leaky_relu_into(g->t, x, 0.1f), rvc_graph_weight(g, p), rvc_graph_param(g, "%s.bias", p), u,
                               (k - u) / 2);
         if (c->f0) {
             snprintf(p, sizeof p, "dec.noise_convs.%d", i);
             int src = i + 1 < c->n_ups ? rvc_graph_conv(g, har, p, sf, 1, sf / 2, sf / 2) : rvc_graph_conv(g, har, p, 1, 1, 0, 0);
-            x = ag_add(g->t, x, src);
+            x = ag_add_into(g->t, x, src);
         }
         int xs = -1;
         for (int j = 0; j < c->n_kernels; j++) {
             int r = resblock1(g, c, x, i * c->n_kernels + j, j);
-            xs = xs < 0 ? r : ag_add(g->t, xs, r);
+            xs = xs < 0 ? r : ag_add_into(g->t, xs, r);
         }
-        x = ag_scale(g->t, xs, 1.0f / (float)c->n_kernels);
+        x = ag_scale_into(g->t, xs, 1.0f / (float)c->n_kernels); /* sums and scales: nothing reads them again */
     }
-    x = rvc_graph_conv(g, ag_leaky_relu(g->t, x, 0.01f), "dec.conv_post", 1, 1, 3, 3);
+    x = rvc_graph_conv(g, ag_leaky_relu_into(g->t, x, 0.01f), "dec.conv_post", 1, 1, 3, 3);
     return ag_tanh(g->t, x);
 }
 
