@@ -249,7 +249,7 @@ static void mel_loss_falls(void **state)
     free_set(&set);
 }
 
-/* Mean mel loss of steps [K-8, K) of a fresh run at VCS_PRECISION=prec. */
+/* Mean mel loss of the second half of K steps of a fresh run at VCS_PRECISION=prec (*first: of the first 8). */
 static double mel_after(const char *prec, int K, double *first)
 {
     rvc_dataset set;
@@ -265,7 +265,7 @@ static double mel_after(const char *prec, int K, double *first)
     vc_error err;
     assert_int_equal(rvc_trainer_history(t, &h, &n, &err), 0);
     *first = mel_mean(h, 0, 8);
-    double last = mel_mean(h, K - 8, 8);
+    double last = mel_mean(h, K / 2, K / 2); /* the second half: less noisy than a few steps */
     free(h);
     rvc_trainer_free(t);
     free_set(&set);
@@ -273,8 +273,9 @@ static double mel_after(const char *prec, int K, double *first)
 }
 
 /* bf16 mixed precision (where the CPU has AVX512-BF16) learns like fp32: over 32 steps of the
- * tiny model its mel loss falls as far, within a band of 25 % of fp32's (seen: -15 % at 32 steps and +9 %
- * at 40 with this seed: a GAN's losses wander, so the band is wider than the rounding alone). */
+ * tiny model its mel loss falls as far, the second half's mean within 25 % of fp32's (seen on Zen 5:
+ * -14 %, bf16 lower; the first step's loss differs by 1.3 %). A GAN's losses wander with any
+ * rounding change, so the band is wider than bf16's rounding alone would need. */
 static void bf16_training_follows_fp32(void **state)
 {
     if (!nn_cpu_has_bf16()) {
