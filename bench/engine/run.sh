@@ -52,7 +52,9 @@ for s in $(seq 1 "$SITTINGS"); do
           $U $PY "$PERF/pytorch_rvc.py" --rvc-src "$RVC_SRC" --out "$tmp/train.json" --stages train_step_v2_48k >/dev/null 2>&1 \
             && echo "{\"side\":\"pytorch\",\"train\":$(cat "$tmp/train.json")}" | tag "$s"
         else note "PyTorch or RVC_SRC missing: training numbers are ours only"; fi
-        $U "$BIN" bench rvc train 2>/dev/null | sed 's/^{/{"side":"ours",/' | tag "$s" ;;
+        for p in fp32 bf16; do # bf16: mixed precision, fp32 master weights
+          $U VCS_PRECISION=$p "$BIN" bench rvc train 2>/dev/null | sed 's/^{/{"side":"ours",/' | tag "$s"
+        done ;;
     esac
   done
 done
