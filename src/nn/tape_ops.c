@@ -12,14 +12,17 @@
 
 #define IN(n, k) (&t->nodes[(n)->in[k]])
 
-static int unary(ag_tape *t, int a, ag_backward_fn bw)
+/* A node of a's shape with input a: new (over = 0) or over a's values (the *_into ops). */
+static int unary_op(ag_tape *t, int a, ag_backward_fn bw, int over)
 {
     if (a < 0) return -1;
     const int *d = t->nodes[a].dims;
-    int o = ag_new(t, d[0], d[1], d[2], d[3], &a, 1);
+    int o = over ? ag_new_over(t, a, &a, 1) : ag_new(t, d[0], d[1], d[2], d[3], &a, 1);
     if (o >= 0) t->nodes[o].backward = bw;
     return o;
 }
+
+static int unary(ag_tape *t, int a, ag_backward_fn bw) { return unary_op(t, a, bw, 0); }
 
 /* ---- add (same shape or b broadcast over T·W) ---- */
 
@@ -50,13 +53,14 @@ static void add_bw(ag_tape *t, ag_node *n)
     }
 }
 
-int ag_add(ag_tape *t, int a, int b)
+/* a + b into a new node, or over a's values (over = 1: ag_add_into). */
+static int add_op(ag_tape *t, int a, int b, int over)
 {
     if (a < 0 || b < 0) return -1;
     int in[2] = {a, b};
     int d[4];
     memcpy(d, t->nodes[a].dims, sizeof d); /* ag_new may move the nodes */
-    int o = ag_new(t, d[0], d[1], d[2], d[3], in, 2);
+    int o = over ? ag_new_over(t, a, in, 2) : ag_new(t, d[0], d[1], d[2], d[3], in, 2);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
     const float *x = t->nodes[a].val, *y = t->nodes[b].val;
@@ -72,26 +76,9 @@ int ag_add(ag_tape *t, int a, int b)
     return o;
 }
 
-int ag_add_into(ag_tape *t, int a, int b)
-{
-    if (a < 0 || b < 0) return -1;
-    int in[2] = {a, b};
-    int o = ag_new_over(t, a, in, 2);
-    if (o < 0) return -1;
-    ag_node *n = &t->nodes[o];
-    float *x = n->val;
-    const float *y = t->nodes[b].val;
-    size_t inner = (size_t)n->dims[2] * n->dims[3];
-    if (t->nodes[b].n == n->n) {
-        NN_PAR_FOR(n->n)
-        for (size_t i = 0; i < n->n; i++) x[i] += y[i];
-    } else {
-        NN_PAR_FOR(n->n)
-        for (size_t i = 0; i < n->n; i++) x[i] += y[i / inner];
-    }
-    n->backward = add_bw;
-    return o;
-}
+int ag_add(ag_tape *t, int a, int b) { return add_op(t, a, b, 0); }
+int ag_add_into(ag_tape *t, int a, int b) { return add_op(t, a, b, 1); }
+
 
 /* ---- mul (same shape) ---- */
 
@@ -133,9 +120,9 @@ static void scale_bw(ag_tape *t, ag_node *n)
     }
 }
 
-int ag_scale(ag_tape *t, int a, float s)
+static int scale_op(ag_tape *t, int a, float s, int over)
 {
-    int o = unary(t, a, scale_bw);
+    int o = unary_op(t, a, scale_bw, over);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
     n->fp[0] = s;
@@ -144,17 +131,8 @@ int ag_scale(ag_tape *t, int a, float s)
     return o;
 }
 
-int ag_scale_into(ag_tape *t, int a, float s)
-{
-    int o = ag_new_over(t, a, &a, 1);
-    if (o < 0) return -1;
-    ag_node *n = &t->nodes[o];
-    n->fp[0] = s;
-    n->backward = scale_bw;
-    NN_PAR_FOR(n->n)
-    for (size_t i = 0; i < n->n; i++) n->val[i] *= s;
-    return o;
-}
+int ag_scale(ag_tape *t, int a, float s) { return scale_op(t, a, s, 0); }
+int ag_scale_into(ag_tape *t, int a, float s) { return scale_op(t, a, s, 1); }
 
 /* ---- mask [B, T] broadcast over C and W ---- */
 
@@ -238,9 +216,9 @@ static void leaky_bw(ag_tape *t, ag_node *n)
     }
 }
 
-int ag_leaky_relu(ag_tape *t, int a, float slope)
+static int leaky_op(ag_tape *t, int a, float slope, int over)
 {
-    int o = unary(t, a, leaky_bw);
+    int o = unary_op(t, a, leaky_bw, over);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
     n->fp[0] = slope;
@@ -250,20 +228,14 @@ int ag_leaky_relu(ag_tape *t, int a, float slope)
     return o;
 }
 
+int ag_leaky_relu(ag_tape *t, int a, float slope) { return leaky_op(t, a, slope, 0); }
 int ag_relu(ag_tape *t, int a) { return ag_leaky_relu(t, a, 0.0f); }
 
 /* leaky_bw reads its input's values: here they are the output's, whose sign is the input's. */
 int ag_leaky_relu_into(ag_tape *t, int a, float slope)
 {
     assert(slope >= 0.0f);
-    int o = ag_new_over(t, a, &a, 1);
-    if (o < 0) return -1;
-    ag_node *n = &t->nodes[o];
-    n->fp[0] = slope;
-    n->backward = leaky_bw;
-    NN_PAR_FOR(n->n)
-    for (size_t i = 0; i < n->n; i++) n->val[i] = n->val[i] > 0 ? n->val[i] : n->val[i] * slope;
-    return o;
+    return leaky_op(t, a, slope, 1);
 }
 
 /* ---- WaveNet gate: tanh(first half of C) · sigmoid(second half) ---- */
