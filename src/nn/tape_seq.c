@@ -92,6 +92,7 @@ typedef struct attn_view { /* one (batch, head): element m of position i is base
     const float *q, *k, *v;
     float *gq, *gk, *gv;
     int T, kc, len;
+    size_t off; /* of this head's channels in the [B, C, T] values and gradients */
 } attn_view;
 
 static int rel(const attn_saved *s, int i, int j) { int d = j - i; return d >= -s->window && d <= s->window ? d + s->window : -1; }
@@ -147,13 +148,19 @@ static int head_rows_alloc(head_rows *h, int T, int kc, int grads)
     return 0;
 }
 
+/* The head's q (times 1/√kc), k and v as rows. */
+static void load_qkv(head_rows *h, const attn_view *a)
+{
+    to_rows(h->q, a->q, a->T, a->kc, 1.0f / sqrtf((float)a->kc));
+    to_rows(h->k, a->k, a->T, a->kc, 1.0f);
+    to_rows(h->v, a->v, a->T, a->kc, 1.0f);
+}
+
 static void attn_head_fwd(const attn_saved *s, const attn_view *a, const float *rk, const float *rv, float *p, float *out,
                           head_rows *h)
 {
     int T = a->T, kc = a->kc;
-    to_rows(h->q, a->q, T, kc, 1.0f / sqrtf((float)kc));
-    to_rows(h->k, a->k, T, kc, 1.0f);
-    to_rows(h->v, a->v, T, kc, 1.0f);
+    load_qkv(h, a);
     float *o = h->o, *r = h->o + kc;
     for (int i = 0; i < T; i++) {
         const float *qi = h->q + (size_t)i * kc;
@@ -184,9 +191,7 @@ static void attn_head_bw(const attn_saved *s, const attn_view *a, const float *r
 {
     int T = a->T, kc = a->kc;
     float scale = 1.0f / sqrtf((float)kc);
-    to_rows(h->q, a->q, T, kc, scale);
-    to_rows(h->k, a->k, T, kc, 1.0f);
-    to_rows(h->v, a->v, T, kc, 1.0f);
+    load_qkv(h, a);
     to_rows(h->d, dout, T, kc, 1.0f);
     for (int i = 0; i < T; i++) {
         const float *row = p + (size_t)i * T, *di = h->d + (size_t)i * kc, *qi = h->q + (size_t)i * kc;
@@ -221,7 +226,7 @@ static attn_view view_of(ag_tape *t, const ag_node *n, int b, int h, int with_gr
     const attn_saved *s = n->aux;
     int C = n->dims[1], T = n->dims[2], kc = C / s->heads;
     size_t off = ((size_t)b * C + (size_t)h * kc) * T;
-    attn_view a = {.T = T, .kc = kc, .len = (int)s->lengths[b]};
+    attn_view a = {.T = T, .kc = kc, .len = (int)s->lengths[b], .off = off};
     a.q = t->nodes[n->in[0]].val + off;
     a.k = t->nodes[n->in[1]].val + off;
     a.v = t->nodes[n->in[2]].val + off;
@@ -254,9 +259,8 @@ static void attention_bw(ag_tape *t, ag_node *n)
         head_rows r;
         if (head_rows_alloc(&r, T, kc, 1)) { __atomic_store_n(&failed, 1, __ATOMIC_RELAXED); continue; }
         attn_view a = view_of(t, n, b, h, 1);
-        size_t off = ((size_t)b * C + (size_t)h * kc) * T;
         float *pk = part + (size_t)job * 2 * nrel;
-        attn_head_bw(s, &a, rk, rv, s->p + (size_t)job * T * T, n->grad + off, grk ? pk : NULL, grv ? pk + nrel : NULL, &r);
+        attn_head_bw(s, &a, rk, rv, s->p + (size_t)job * T * T, n->grad + a.off, grk ? pk : NULL, grv ? pk + nrel : NULL, &r);
         free(r.q);
     }
     for (int job = 0; job < jobs && !failed; job++)
@@ -295,8 +299,7 @@ int ag_rel_attention(ag_tape *t, int q, int k, int v, int rel_k, int rel_v, int 
         head_rows r;
         if (head_rows_alloc(&r, T, kc, 0)) { __atomic_store_n(&failed, 1, __ATOMIC_RELAXED); continue; }
         attn_view a = view_of(t, n, b, h, 0);
-        size_t off = ((size_t)b * C + (size_t)h * kc) * T;
-        attn_head_fwd(s, &a, rk, rv, s->p + (size_t)job * T * T, n->val + off, &r);
+        attn_head_fwd(s, &a, rk, rv, s->p + (size_t)job * T * T, n->val + a.off, &r);
         free(r.q);
     }
     if (failed) { t->failed = 1; return -1; }
