@@ -4,6 +4,7 @@
  */
 #include "nn/tape.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,16 +27,18 @@ static float *node_buffer(ag_tape *t, size_t n, int *owned)
     return p;
 }
 
+static void drop_node(ag_tape *t, ag_node *n)
+{
+    if (n->owns_val) free(n->val);
+    if (n->owns_grad) free(n->grad);
+    if (n->grad_spare) nn_arena_give(t->arena, n->grad, sizeof(float) * (n->n ? n->n : 1));
+    if (n->free_aux && n->aux) n->free_aux(n->aux);
+    free(n->aux);
+}
+
 void ag_tape_free(ag_tape *t)
 {
-    for (int i = 0; i < t->count; i++) {
-        ag_node *n = &t->nodes[i];
-        if (n->owns_val) free(n->val);
-        if (n->owns_grad) free(n->grad);
-        if (n->grad_spare) nn_arena_give(t->arena, n->grad, sizeof(float) * (n->n ? n->n : 1));
-        if (n->free_aux && n->aux) n->free_aux(n->aux);
-        free(n->aux);
-    }
+    for (int i = 0; i < t->count; i++) drop_node(t, &t->nodes[i]);
     free(t->nodes);
     if (t->arena) nn_arena_release(t->arena, t->mark);
     memset(t, 0, sizeof *t);
@@ -133,6 +136,39 @@ int ag_new_over(ag_tape *t, int a, const int *in, int n_in)
         n->in[k] = in[k];
         if (in[k] >= 0 && t->nodes[in[k]].needs_grad) n->needs_grad = 1;
     }
+    return i;
+}
+
+ag_scope ag_scope_open(ag_tape *t)
+{
+    ag_scope s = {t->count, {0, 0}};
+    if (t->arena) s.mark = nn_arena_mark_now(t->arena);
+    return s;
+}
+
+int ag_scope_keep(ag_tape *t, ag_scope s, int keep)
+{
+    if (keep < 0 || t->failed) return -1;
+    if (!t->arena) return keep;
+    for (int i = s.count; i < t->count; i++)
+        if (t->nodes[i].needs_grad) return keep; /* a training graph: backward reads them all */
+    ag_node k = t->nodes[keep];
+    size_t bytes = sizeof(float) * (k.n ? k.n : 1);
+    int moves = keep >= s.count && nn_arena_since(t->arena, s.mark, k.val);
+    for (int i = s.count; i < t->count; i++) drop_node(t, &t->nodes[i]);
+    t->count = s.count;
+    nn_arena_release(t->arena, s.mark);
+    if (keep < s.count) return keep;
+    float *val = k.val;
+    if (moves) {
+        /* The block holding k.val has room for it, so the cursor stops there or earlier: the new
+         * place is below the old one (or in another block) and never needs a fresh block. */
+        val = nn_arena_alloc(t->arena, bytes);
+        assert(val != NULL);
+        memmove(val, k.val, bytes);
+    }
+    int i = push(t, k.dims[0], k.dims[1], k.dims[2], k.dims[3]);
+    if (i >= 0) t->nodes[i].val = val;
     return i;
 }
 

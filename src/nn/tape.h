@@ -100,6 +100,19 @@ int ag_new_over(ag_tape *t, int a, const int *in, int n_in);
 
 void ag_backward(ag_tape *t, int loss);
 
+/* ---- inference on a tape ----
+ * The same ops run a model's forward without gradients when no leaf has one (parameters put on
+ * the tape with grad NULL): inference and training share one op set and one graph. A forward over
+ * minutes of audio would then keep every activation until the tape is freed; scopes release them
+ * as the forward goes. ag_scope_open marks the tape and its arena; ag_scope_keep drops every node
+ * recorded since the mark, moves `keep`'s value down to the mark (when it was allocated since) and
+ * returns it as a new leaf. Peak memory is then the live values of the open scopes, as PyTorch's
+ * reference counting gives. Where a node since the mark needs a gradient (training), or the tape
+ * has no arena, keep changes nothing and returns `keep`: the backward walk needs them all. */
+typedef struct ag_scope { int count; nn_arena_mark mark; } ag_scope;
+ag_scope ag_scope_open(ag_tape *t);
+int ag_scope_keep(ag_tape *t, ag_scope s, int keep);
+
 /* ---- elementwise and structural ops (tape_ops.c) ---- */
 int ag_add(ag_tape *t, int a, int b);             /* b same shape, or [B,C,1,1] broadcast over T·W */
 int ag_mul(ag_tape *t, int a, int b);             /* same shape */

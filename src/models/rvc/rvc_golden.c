@@ -137,20 +137,13 @@ done:
     return rc;
 }
 
+/* The synthesizer's intermediates, channel-major [rows, cols] as the reference records them. */
 static void on_synth_tap(void *ctx, const char *name, const float *data, int rows, int cols)
 {
     rvc_case *c = ctx;
-    const char *key = !strncmp(name, "sine_gen", 8) || !strncmp(name, "m_source", 8) ? "sine" : !strcmp(name, "g") ? "enc_p" : "flow";
-    if (!strcmp(name, "enc_p.stats")) {
-        int C = cols / 2;
-        float *t = golden_transposed(data, rows, cols); /* [2C, T]: m rows then logs rows */
-        if (t) { check_rows(c, "enc_p.m_p", "enc_p", t, C, rows, 0); check_rows(c, "enc_p.logs_p", "enc_p", t + (size_t)C * rows, C, rows, 0); }
-        free(t);
-        return;
-    }
-    float *t = cols > 1 ? golden_transposed(data, rows, cols) : NULL;
-    check_rows(c, name, key, t ? t : data, cols > 1 ? cols : rows, cols > 1 ? rows : 1, 0);
-    free(t);
+    const char *key = !strncmp(name, "sine_gen", 8) || !strncmp(name, "m_source", 8) ? "sine"
+                      : !strcmp(name, "g") || !strncmp(name, "enc_p", 5) ? "enc_p" : "flow";
+    check_rows(c, name, key, data, rows, cols, 0);
 }
 
 static int stage_synth(rvc_case *c, vc_error *err)
@@ -172,10 +165,9 @@ static int stage_synth(rvc_case *c, vc_error *err)
     if (nn_weights_open(path, &w, err) != 0 || rvc_synth_load(&s, w, "", &cfg, err) != 0) { nn_weights_free(w); return -1; }
     int T = (int)phone->shape[1], upp = 1;
     for (int i = 0; i < cfg.n_ups; i++) upp *= cfg.upsample_rates[i];
-    float *prior_tm = golden_transposed(prior->data, cfg.inter, T); /* the noise is recorded [C, T] */
     float *audio = malloc(sizeof(float) * (size_t)T * upp);
-    rvc_noise noise = {prior_tm, sine ? sine->data : NULL, 0, NULL, NULL};
-    int rc = prior_tm && audio ? rvc_synth_infer(s, phone->data, pitch, f0, T, (int)((int64_t *)sid->data)[0], &noise, audio,
+    rvc_noise noise = {prior->data, sine ? sine->data : NULL, 0, NULL, NULL}; /* recorded [C, T], as used */
+    int rc = audio ? rvc_synth_infer(s, phone->data, pitch, f0, T, (int)((int64_t *)sid->data)[0], &noise, audio,
                                                  on_synth_tap, c, err) : vc_fail(err, VC_ERR_NOMEM, "oom");
     if (rc == 0) check_rows(c, "audio", "audio", audio, T * upp, 1, 0);
     rvc_synth_free(s);
@@ -193,7 +185,7 @@ static int stage_synth(rvc_case *c, vc_error *err)
         rvc_synth_free(s);
         nn_weights_free(w);
     }
-    free(prior_tm); free(audio);
+    free(audio);
     return rc;
 }
 
@@ -285,7 +277,7 @@ static int stage_rmvpe(rvc_case *c, vc_error *err)
     return rc;
 }
 
-typedef struct pipeline_ctx { rvc_case *c; float *prior; int inter; } pipeline_ctx;
+typedef struct pipeline_ctx { rvc_case *c; } pipeline_ctx;
 
 static void on_pipeline_tap(void *ctx, const char *name, const float *data, size_t n)
 {
@@ -308,9 +300,7 @@ static void pipeline_noise(void *ctx, int chunk, int frames, rvc_noise *noise)
     snprintf(a, sizeof a, "noise.%02d.models.infer.randn_like", 3 * chunk);
     snprintf(b, sizeof b, "noise.%02d.models.forward.randn_like", 3 * chunk + 2);
     const nn_tensor *prior = nn_weights_get(p->c->inputs, a), *sine = nn_weights_get(p->c->inputs, b);
-    free(p->prior);
-    p->prior = prior && prior->shape[2] == frames ? golden_transposed(prior->data, p->inter, frames) : NULL;
-    noise->prior = p->prior;
+    noise->prior = prior && prior->shape[2] == frames ? prior->data : NULL; /* [1, inter, T], as used */
     noise->sine = sine ? sine->data : NULL;
 }
 
@@ -359,7 +349,7 @@ static int stage_pipeline(rvc_case *c, vc_error *err)
         p.x_center = json_number_value(json_object_get(cfg, "x_center"));
         p.x_max = json_number_value(json_object_get(cfg, "x_max"));
         p.sid = (int)json_integer_value(json_object_get(cfg, "sid"));
-        pipeline_ctx pc = {c, NULL, sc.inter};
+        pipeline_ctx pc = {c};
         rvc_hooks hooks = {pipeline_noise, NULL, on_pipeline_tap, &pc, NULL};
         int16_t *out = NULL;
         size_t out_n = 0;
@@ -373,7 +363,6 @@ static int stage_pipeline(rvc_case *c, vc_error *err)
             free(f);
         }
         free(out);
-        free(pc.prior);
     }
     free(x);
     rvc_synth_free(syn);

@@ -3,6 +3,7 @@
  */
 #include "models/rvc/rvc_graph.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ int rvc_paramset_load(rvc_paramset *ps, const nn_weights *w, vc_error *err)
     size_t n = nn_weights_count(w);
     ps->p = calloc(n ? n : 1, sizeof(rvc_param));
     if (!ps->p) return vc_fail(err, VC_ERR_NOMEM, "out of memory (parameters)");
+    ps->cap = n ? (int)n : 1;
     for (size_t i = 0; i < n; i++) {
         const char *name = nn_weights_name(w, i);
         const nn_tensor *t = nn_weights_get(w, name);
@@ -47,10 +49,41 @@ int rvc_paramset_load(rvc_paramset *ps, const nn_weights *w, vc_error *err)
     return 0;
 }
 
+int rvc_paramset_add_value(rvc_paramset *ps, const char *name, const int64_t *shape, int ndim, float *val, int owned,
+                           vc_error *err)
+{
+    assert(ndim >= 1 && ndim <= 4);
+    if (ps->count == ps->cap) {
+        int cap = ps->cap ? 2 * ps->cap : 64;
+        rvc_param *grown = realloc(ps->p, sizeof(rvc_param) * (size_t)cap);
+        if (!grown) {
+            if (owned) free(val);
+            return vc_fail(err, VC_ERR_NOMEM, "out of memory (parameters)");
+        }
+        ps->p = grown;
+        ps->cap = cap;
+    }
+    rvc_param *p = &ps->p[ps->count++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = ndim;
+    p->n = 1;
+    for (int d = 0; d < 4; d++) p->dims[d] = 1;
+    for (int d = 0; d < ndim; d++) {
+        p->shape[d] = shape[d];
+        p->dims[d] = (int)shape[d];
+        p->n *= (size_t)shape[d];
+    }
+    p->val = val;
+    p->borrowed = !owned;
+    return 0;
+}
+
 void rvc_paramset_free(rvc_paramset *ps)
 {
     for (int i = 0; i < ps->count; i++) {
-        free(ps->p[i].val); free(ps->p[i].grad); free(ps->p[i].m); free(ps->p[i].v);
+        if (!ps->p[i].borrowed) free(ps->p[i].val);
+        free(ps->p[i].grad); free(ps->p[i].m); free(ps->p[i].v);
     }
     free(ps->p);
     memset(ps, 0, sizeof *ps);

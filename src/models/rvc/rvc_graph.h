@@ -20,17 +20,22 @@ typedef struct rvc_param {
     int ndim;
     int64_t shape[4];
     size_t n;
-    float *val, *grad, *m, *v; /* one allocation each, owned by the set */
+    float *val, *grad, *m, *v; /* one allocation each, owned by the set (val: unless borrowed) */
+    int borrowed;              /* val belongs to someone else (an inference set's weights file) */
 } rvc_param;
 
 typedef struct rvc_paramset {
     rvc_param *p;
-    int count;
+    int count, cap;
 } rvc_paramset;
 
 /* Every F32 tensor of w becomes a parameter (values copied, gradients and moments zeroed). */
 int rvc_paramset_load(rvc_paramset *ps, const nn_weights *w, vc_error *err);
 void rvc_paramset_free(rvc_paramset *ps);
+/* Inference: a value without gradient or moments. owned: the set frees val; else val is
+ * borrowed and must outlive the set (a tensor of an open weights file). */
+int rvc_paramset_add_value(rvc_paramset *ps, const char *name, const int64_t *shape, int ndim, float *val, int owned,
+                           vc_error *err);
 rvc_param *rvc_paramset_find(const rvc_paramset *ps, const char *name);
 void rvc_paramset_zero_grad(rvc_paramset *ps);
 /* Total 2-norm of all gradients, as commons.clip_grad_value_(params, None) returns it. */

@@ -12,21 +12,20 @@
  */
 #include "models/rvc/rvc_train.h"
 
+#include "models/rvc/rvc_gen.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define WN_KERNEL 5
 #define ENC_Q_LAYERS 16
-#define FLOW_LAYERS 3
-#define N_FLOWS 4
 
+/* The generator's inputs in one batch: the shared graph's (rvc_gen.h) plus the training batch. */
 typedef struct gen_io {
+    rvc_gen_io gen;
     const rvc_train_config *c;
     const rvc_train_batch *b;
-    float *x_mask, *y_mask; /* [B, T] */
-    int g;                  /* speaker embedding node [B, gin, 1] */
 } gen_io;
 
 static float *length_mask(const int64_t *lengths, int B, int T)
@@ -36,41 +35,6 @@ static float *length_mask(const int64_t *lengths, int B, int T)
         for (int b = 0; b < B; b++)
             for (int k = 0; k < T; k++) m[b * T + k] = k < lengths[b] ? 1.0f : 0.0f;
     return m;
-}
-
-/* ---- text encoder ---- */
-
-static int ffn(rvc_graph *g, const gen_io *io, int x, int l)
-{
-    char p[96];
-    int K = io->c->g.kernel;
-    snprintf(p, sizeof p, "enc_p.encoder.ffn_layers.%d.conv_1", l);
-    int h = ag_relu(g->t, rvc_graph_conv(g, ag_mask(g->t, x, io->x_mask), p, 1, 1, (K - 1) / 2, K / 2));
-    snprintf(p, sizeof p, "enc_p.encoder.ffn_layers.%d.conv_2", l);
-    h = rvc_graph_conv(g, ag_mask(g->t, h, io->x_mask), p, 1, 1, (K - 1) / 2, K / 2);
-    return ag_mask(g->t, h, io->x_mask);
-}
-
-static int attention(rvc_graph *g, const gen_io *io, int x, int l)
-{
-    char p[96];
-    int qkv[3];
-    const char *names[3] = {"q", "k", "v"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "enc_p.encoder.attn_layers.%d.conv_%s", l, names[i]);
-        qkv[i] = rvc_graph_conv(g, x, p, 1, 1, 0, 0);
-    }
-    int rk = rvc_graph_param(g, "enc_p.encoder.attn_layers.%d.emb_rel_k", l);
-    int rv = rvc_graph_param(g, "enc_p.encoder.attn_layers.%d.emb_rel_v", l);
-    int a = ag_rel_attention(g->t, qkv[0], qkv[1], qkv[2], rk, rv, io->c->g.n_heads, RVC_WINDOW, io->b->phone_lengths);
-    snprintf(p, sizeof p, "enc_p.encoder.attn_layers.%d.conv_o", l);
-    return rvc_graph_conv(g, a, p, 1, 1, 0, 0);
-}
-
-static int layer_norm(rvc_graph *g, int x, int which, int l)
-{
-    return ag_layer_norm_c(g->t, x, rvc_graph_param(g, "enc_p.encoder.norm_layers_%d.%d.gamma", which, l),
-                           rvc_graph_param(g, "enc_p.encoder.norm_layers_%d.%d.beta", which, l), 1e-5f);
 }
 
 /* phone [B, T, D] as a constant [B, D, T]. */
@@ -86,107 +50,24 @@ static int phone_const(rvc_graph *g, const rvc_train_batch *b, int D)
     return n;
 }
 
-static int text_encoder(rvc_graph *g, const gen_io *io, int *m_p, int *logs_p)
-{
-    const rvc_train_batch *b = io->b;
-    int H = io->c->g.hidden;
-    int w = rvc_graph_param(g, "enc_p.emb_phone.weight");
-    if (w < 0) return -1;
-    int D = g->t->nodes[w].dims[1]; /* Linear [H, D] = 1×1 conv (dims [H, D, 1, 1]) */
-    ag_conv_desc d1 = {1, 1, 0, 0, 1};
-    int x = ag_conv(g->t, phone_const(g, b, D), w, rvc_graph_param(g, "enc_p.emb_phone.bias"), &d1);
-    if (io->c->g.f0) /* TextEncoder(f0=False) of the _nono models has no pitch embedding */
-        x = ag_add(g->t, x, ag_embedding(g->t, rvc_graph_param(g, "enc_p.emb_pitch.weight"), b->pitch, b->B, b->T));
-    x = ag_leaky_relu(g->t, ag_scale(g->t, x, sqrtf((float)H)), 0.1f);
-    x = ag_mask(g->t, ag_mask(g->t, x, io->x_mask), io->x_mask);
-    for (int l = 0; l < io->c->g.n_layers; l++) {
-        x = layer_norm(g, ag_add(g->t, x, attention(g, io, x, l)), 1, l);
-        x = layer_norm(g, ag_add(g->t, x, ffn(g, io, x, l)), 2, l);
-    }
-    x = ag_mask(g->t, x, io->x_mask);
-    int stats = ag_mask(g->t, rvc_graph_conv(g, x, "enc_p.proj", 1, 1, 0, 0), io->x_mask);
-    int C = io->c->g.inter;
-    *m_p = ag_slice_c(g->t, stats, 0, C);
-    *logs_p = ag_slice_c(g->t, stats, C, 2 * C);
-    return *logs_p < 0 ? -1 : 0;
-}
-
-/* ---- WaveNet (modules.WN) with speaker conditioning ---- */
-
-static int wavenet(rvc_graph *g, const gen_io *io, int x, const char *prefix, int n_layers)
-{
-    char p[128];
-    int H = io->c->g.hidden, out = -1;
-    snprintf(p, sizeof p, "%s.cond_layer", prefix);
-    int cond = rvc_graph_conv(g, io->g, p, 1, 1, 0, 0);
-    for (int i = 0; i < n_layers; i++) {
-        snprintf(p, sizeof p, "%s.in_layers.%d", prefix, i);
-        int x_in = rvc_graph_conv(g, x, p, 1, 1, (WN_KERNEL - 1) / 2, (WN_KERNEL - 1) / 2);
-        int acts = ag_gate(g->t, ag_add(g->t, x_in, ag_slice_c(g->t, cond, i * 2 * H, (i + 1) * 2 * H)));
-        snprintf(p, sizeof p, "%s.res_skip_layers.%d", prefix, i);
-        int rs = rvc_graph_conv(g, acts, p, 1, 1, 0, 0), skip = rs;
-        if (i < n_layers - 1) {
-            x = ag_mask(g->t, ag_add(g->t, x, ag_slice_c(g->t, rs, 0, H)), io->y_mask);
-            skip = ag_slice_c(g->t, rs, H, 2 * H);
-        }
-        out = out < 0 ? skip : ag_add(g->t, out, skip);
-    }
-    return ag_mask(g->t, out, io->y_mask);
-}
-
+/* PosteriorEncoder: spec → 1×1 pre → 16-layer WaveNet → 1×1 proj → (m_q, logs_q); z = m_q + ε·e^logs_q. */
 static int posterior(rvc_graph *g, const gen_io *io, int *z, int *m_q, int *logs_q)
 {
     const rvc_train_batch *b = io->b;
+    const float *y_mask = io->gen.y_mask;
     int spec = ag_const(g->t, b->spec, b->B, io->c->spec_channels, b->T, 1);
-    int x = ag_mask(g->t, rvc_graph_conv(g, spec, "enc_q.pre", 1, 1, 0, 0), io->y_mask);
-    x = wavenet(g, io, x, "enc_q.enc", ENC_Q_LAYERS);
-    int stats = ag_mask(g->t, rvc_graph_conv(g, x, "enc_q.proj", 1, 1, 0, 0), io->y_mask);
+    int x = ag_mask(g->t, rvc_graph_conv(g, spec, "enc_q.pre", 1, 1, 0, 0), y_mask);
+    x = rvc_gen_wavenet(g, &io->gen, x, "enc_q.enc", ENC_Q_LAYERS);
+    int stats = ag_mask(g->t, rvc_graph_conv(g, x, "enc_q.proj", 1, 1, 0, 0), y_mask);
     int C = io->c->g.inter;
     *m_q = ag_slice_c(g->t, stats, 0, C);
     *logs_q = ag_slice_c(g->t, stats, C, 2 * C);
     int eps = ag_const(g->t, b->eps_posterior, b->B, C, b->T, 1);
-    *z = ag_mask(g->t, ag_add(g->t, *m_q, ag_mul(g->t, eps, ag_exp(g->t, *logs_q))), io->y_mask);
+    *z = ag_mask(g->t, ag_add(g->t, *m_q, ag_mul(g->t, eps, ag_exp(g->t, *logs_q))), y_mask);
     return *z < 0 ? -1 : 0;
 }
 
-/* ResidualCouplingBlock forward: (mean-only coupling, flip) × 4. */
-static int flow_forward(rvc_graph *g, const gen_io *io, int x)
-{
-    char p[96];
-    int half = io->c->g.inter / 2;
-    for (int f = 0; f < N_FLOWS; f++) {
-        int x0 = ag_slice_c(g->t, x, 0, half), x1 = ag_slice_c(g->t, x, half, 2 * half);
-        snprintf(p, sizeof p, "flow.flows.%d.pre", 2 * f);
-        int h = ag_mask(g->t, rvc_graph_conv(g, x0, p, 1, 1, 0, 0), io->y_mask);
-        snprintf(p, sizeof p, "flow.flows.%d.enc", 2 * f);
-        h = wavenet(g, io, h, p, FLOW_LAYERS);
-        snprintf(p, sizeof p, "flow.flows.%d.post", 2 * f);
-        int m = ag_mask(g->t, rvc_graph_conv(g, h, p, 1, 1, 0, 0), io->y_mask);
-        x1 = ag_add(g->t, m, ag_mask(g->t, x1, io->y_mask));
-        x = ag_flip_c(g->t, ag_concat_c(g->t, x0, x1));
-    }
-    return x;
-}
-
-/* ---- NSF-HiFiGAN decoder ---- */
-
-static int resblock1(rvc_graph *g, const rvc_synth_config *c, int x, int rb, int j)
-{
-    char p[96];
-    int k = c->resblock_kernels[j];
-    for (int m = 0; m < 3; m++) {
-        int d = c->resblock_dilations[j][m];
-        snprintf(p, sizeof p, "dec.resblocks.%d.convs1.%d", rb, m);
-        int xt = rvc_graph_conv(g, ag_leaky_relu(g->t, x, 0.1f), p, 1, d, (k * d - d) / 2, (k * d - d) / 2);
-        snprintf(p, sizeof p, "dec.resblocks.%d.convs2.%d", rb, m);
-        /* x feeds the residual add below: its activation is a copy; xt (a conv output) is not read again */
-        xt = rvc_graph_conv(g, ag_leaky_relu_into(g->t, xt, 0.1f), p, 1, 1, (k - 1) / 2, (k - 1) / 2);
-        x = ag_add_into(g->t, xt, x);
-    }
-    return x;
-}
-
-/* har [B, 1, L]: tanh(Linear(1→1)(sine waves of the pitchf segment)). */
+/* har [B, 1, L]: the harmonic source of the pitchf segment at ids_slice. */
 static int harmonic_source(rvc_graph *g, const gen_io *io, int upp)
 {
     const rvc_train_batch *b = io->b;
@@ -201,53 +82,31 @@ static int harmonic_source(rvc_graph *g, const gen_io *io, int upp)
     int s = rc == 0 ? ag_const_copy(g->t, sine, b->B, 1, (int)L, 1) : -1;
     free(sine); free(uv); free(f0);
     if (s < 0) { g->t->failed = 1; return -1; }
-    int w = rvc_graph_param(g, "dec.m_source.l_linear.weight"), bias = rvc_graph_param(g, "dec.m_source.l_linear.bias");
-    ag_conv_desc d = {1, 1, 0, 0, 1}; /* Linear(1, 1) = 1×1 conv */
-    return ag_tanh(g->t, ag_conv(g->t, s, w, bias, &d));
-}
-
-static int decoder(rvc_graph *g, const gen_io *io, int z_slice)
-{
-    const rvc_synth_config *c = &io->c->g;
-    char p[96];
-    int upp = 1;
-    for (int i = 0; i < c->n_ups; i++) upp *= c->upsample_rates[i];
-    int har = c->f0 ? harmonic_source(g, io, upp) : -1; /* without pitch: the plain HiFi-GAN Generator */
-    int x = ag_add(g->t, rvc_graph_conv(g, z_slice, "dec.conv_pre", 1, 1, 3, 3), rvc_graph_conv(g, io->g, "dec.cond", 1, 1, 0, 0));
-    for (int i = 0; i < c->n_ups; i++) {
-        int u = c->upsample_rates[i], k = c->upsample_kernels[i], sf = 1;
-        for (int j = i + 1; j < c->n_ups; j++) sf *= c->upsample_rates[j];
-        snprintf(p, sizeof p, "dec.ups.%d", i);
-        x = ag_conv_transpose(g->t, ag_leaky_relu_into(g->t, x, 0.1f), rvc_graph_weight(g, p), rvc_graph_param(g, "%s.bias", p), u,
-                              (k - u) / 2);
-        if (c->f0) {
-            snprintf(p, sizeof p, "dec.noise_convs.%d", i);
-            int src = i + 1 < c->n_ups ? rvc_graph_conv(g, har, p, sf, 1, sf / 2, sf / 2) : rvc_graph_conv(g, har, p, 1, 1, 0, 0);
-            x = ag_add_into(g->t, x, src);
-        }
-        int xs = -1;
-        for (int j = 0; j < c->n_kernels; j++) {
-            int r = resblock1(g, c, x, i * c->n_kernels + j, j);
-            xs = xs < 0 ? r : ag_add_into(g->t, xs, r);
-        }
-        x = ag_scale_into(g->t, xs, 1.0f / (float)c->n_kernels); /* sums and scales: nothing reads them again */
-    }
-    x = rvc_graph_conv(g, ag_leaky_relu_into(g->t, x, 0.01f), "dec.conv_post", 1, 1, 3, 3);
-    return ag_tanh(g->t, x);
+    return rvc_gen_harmonic(g, s);
 }
 
 /* ---- the generator forward ---- */
 
 typedef struct gen_nodes { int y_hat, z, z_p, m_p, logs_p, m_q, logs_q; } gen_nodes;
 
+/* SynthesizerTrnMs768NSFsid.forward: prior from the text encoder, posterior z from the spectrogram,
+ * flow(z) → z_p, and the decoder on the segment of z at ids_slice. */
 static int generator(rvc_graph *g, gen_io *io, gen_nodes *o)
 {
     const rvc_train_batch *b = io->b;
-    int seg = io->c->segment_samples / io->c->hop;
-    io->g = ag_embedding(g->t, rvc_graph_param(g, "emb_g.weight"), b->sid, b->B, 1);
-    if (text_encoder(g, io, &o->m_p, &o->logs_p) || posterior(g, io, &o->z, &o->m_q, &o->logs_q)) return -1;
-    o->z_p = flow_forward(g, io, o->z);
-    o->y_hat = decoder(g, io, ag_slice_t(g->t, o->z, b->ids_slice, seg));
+    const rvc_synth_config *c = &io->c->g;
+    int seg = io->c->segment_samples / io->c->hop, upp = 1;
+    for (int i = 0; i < c->n_ups; i++) upp *= c->upsample_rates[i];
+    io->gen.g = rvc_gen_speaker(g, b->sid, b->B);
+    int D = c->phone_dim;
+    rvc_param *w = rvc_paramset_find(g->ps, "enc_p.emb_phone.weight");
+    if (w) D = w->dims[1];
+    if (rvc_gen_text_encoder(g, &io->gen, phone_const(g, b, D), b->pitch, &o->m_p, &o->logs_p) ||
+        posterior(g, io, &o->z, &o->m_q, &o->logs_q))
+        return -1;
+    o->z_p = rvc_gen_flow(g, &io->gen, o->z, 0);
+    int har = c->f0 ? harmonic_source(g, io, upp) : -1;
+    o->y_hat = rvc_gen_decoder(g, &io->gen, ag_slice_t(g->t, o->z, b->ids_slice, seg), har);
     return o->y_hat < 0 || !ag_ok(g->t) ? -1 : 0;
 }
 
@@ -371,7 +230,7 @@ static int g_losses(rvc_graph *g, rvc_paramset *D, const rvc_train_config *c, co
     int y_hat_mel = ag_log_mel(t, gn->y_hat, md->basis, c->n_mels, K, c->hop, (K - c->hop) / 2, MAG_EPS, MEL_CLIP);
     tap_node(tap, ctx, t, "y_hat_mel", y_hat_mel);
     int mel = ag_scale(t, ag_l1_const(t, md->y_mel, y_hat_mel), c->c_mel);
-    int kl = ag_scale(t, ag_kl(t, gn->z_p, gn->logs_q, gn->m_p, gn->logs_p, io->y_mask), c->c_kl);
+    int kl = ag_scale(t, ag_kl(t, gn->z_p, gn->logs_q, gn->m_p, gn->logs_p, io->gen.y_mask), c->c_kl);
     int all = ag_add(t, ag_add(t, ag_add(t, gen, fm), mel), kl);
     if (all < 0 || !ag_ok(t)) return -1;
     res->loss_gen = t->nodes[gen].val[0];
@@ -393,8 +252,8 @@ static void tap_generator(rvc_train_tap tap, void *ctx, ag_tape *t, const gen_io
     tap_node(tap, ctx, t, "logs_p", gn->logs_p);
     tap_node(tap, ctx, t, "m_q", gn->m_q);
     tap_node(tap, ctx, t, "logs_q", gn->logs_q);
-    tap(ctx, "x_mask", io->x_mask, m);
-    tap(ctx, "z_mask", io->y_mask, m);
+    tap(ctx, "x_mask", io->gen.x_mask, m);
+    tap(ctx, "z_mask", io->gen.y_mask, m);
 }
 
 int rvc_train_step(rvc_paramset *G, rvc_paramset *D, const rvc_train_config *c, const rvc_train_batch *b, int step,
@@ -404,15 +263,16 @@ int rvc_train_step(rvc_paramset *G, rvc_paramset *D, const rvc_train_config *c, 
     void *tap_ctx = hooks ? hooks->tap_ctx : NULL;
     int cancelled = 0;
     memset(res, 0, sizeof *res);
-    gen_io io = {.c = c, .b = b, .x_mask = length_mask(b->phone_lengths, b->B, b->T),
-                 .y_mask = length_mask(b->spec_lengths, b->B, b->T)};
+    float *x_mask = length_mask(b->phone_lengths, b->B, b->T), *y_mask = length_mask(b->spec_lengths, b->B, b->T);
+    gen_io io = {.gen = {.c = &c->g, .B = b->B, .T = b->T, .x_mask = x_mask, .y_mask = y_mask, .lengths = b->phone_lengths},
+                 .c = c, .b = b};
     mel_data md = {0};
     ag_tape t;
     ag_tape_init_arena(&t, hooks ? hooks->arena : NULL);
     ag_tape_set_cancel(&t, hooks ? &hooks->cancel : NULL);
     rvc_graph g = {.t = &t, .ps = G, .train = 1};
     gen_nodes gn;
-    int rc = io.x_mask && io.y_mask && mel_targets(c, b, &md, tap, tap_ctx) == 0 ? 0 : -1;
+    int rc = x_mask && y_mask && mel_targets(c, b, &md, tap, tap_ctx) == 0 ? 0 : -1;
     if (rc == 0) rc = generator(&g, &io, &gn);
     if (rc == 0) {
         tap_generator(tap, tap_ctx, &t, &io, &gn);
@@ -436,7 +296,7 @@ int rvc_train_step(rvc_paramset *G, rvc_paramset *D, const rvc_train_config *c, 
                           : vc_fail(err, VC_ERR_NOMEM, "RVC training step failed (out of memory or bad shapes)");
     ag_tape_free(&t);
     mel_data_free(&md);
-    free(io.x_mask);
-    free(io.y_mask);
+    free(x_mask);
+    free(y_mask);
     return rc;
 }
