@@ -95,7 +95,7 @@ static void zero(char *p, size_t bytes)
     }
 }
 
-void *nn_arena_alloc(nn_arena *a, size_t bytes)
+static void *arena_alloc(nn_arena *a, size_t bytes)
 {
     bytes = round_up(bytes ? bytes : 1, ARENA_ALIGN);
     if (find_room(a, bytes)) return NULL;
@@ -107,7 +107,7 @@ void *nn_arena_alloc(nn_arena *a, size_t bytes)
 
 void *nn_arena_alloc_zero(nn_arena *a, size_t bytes)
 {
-    char *p = nn_arena_alloc(a, bytes);
+    char *p = arena_alloc(a, bytes);
     if (p) zero(p, round_up(bytes ? bytes : 1, ARENA_ALIGN));
     return p;
 }
@@ -173,17 +173,6 @@ void nn_arena_release(nn_arena *a, nn_arena_mark m)
     a->cur = m.block;
     a->used = m.used;
     a->below = below;
-}
-
-int nn_arena_since(const nn_arena *a, nn_arena_mark m, const void *p)
-{
-    const char *c = p;
-    for (int i = m.block; i <= a->cur && i < a->n_blocks; i++) {
-        const char *lo = a->blocks[i].mem + (i == m.block ? m.used : 0);
-        const char *hi = a->blocks[i].mem + (i == a->cur ? a->used : a->blocks[i].size);
-        if (c >= lo && c < hi) return 1;
-    }
-    return 0;
 }
 
 size_t nn_arena_reserved(const nn_arena *a)

@@ -27,13 +27,8 @@ void nn_arena_free(nn_arena *a);
 /* bytes zeroed (on the current engine context's threads), 64-byte aligned; NULL when out of memory. */
 void *nn_arena_alloc_zero(nn_arena *a, size_t bytes);
 
-/* The same without zeroing, for a buffer the caller fills at once (ag_scope_keep's move). */
-void *nn_arena_alloc(nn_arena *a, size_t bytes);
-
 nn_arena_mark nn_arena_mark_now(const nn_arena *a);
 void nn_arena_release(nn_arena *a, nn_arena_mark m); /* everything allocated after m is gone */
-/* 1 when p lies in memory allocated from the blocks since mark m (and not yet released). */
-int nn_arena_since(const nn_arena *a, nn_arena_mark m, const void *p);
 
 /* Buffers that die in any order (a tape's gradients, freed as soon as the reverse walk has
  * passed their node): nn_arena_take returns a zeroed buffer, reusing one of exactly that size

@@ -1,8 +1,8 @@
 /*
  * Sequence ops that began inside one model and moved here so each can be tested on its own
  * against PyTorch (tests/nn/test_ops_torch.c): the bidirectional GRU of RMVPE's head, the rotary
- * position embedding F5-TTS applies to queries and keys, and the VITS relative-position
- * attention of RVC's text encoder. Sequences are time-major [T, C] like everything in nn/.
+ * position embedding F5-TTS applies to queries and keys. Sequences are time-major [T, C]. (RVC's
+ * relative-position attention is a tape op, ag_rel_attention: its generator has one graph.)
  */
 #ifndef VC_NN_SEQUENCE_H
 #define VC_NN_SEQUENCE_H
@@ -27,13 +27,5 @@ void nn_rotary_angles(float *theta, int N, int dim);
 /* Rotates x [B·N, heads·dim] in place: in each head, the pair (2j, 2j+1) of the row at position
  * n = row mod N turns by θ[n][2j] (x·cos θ + rotate_half(x)·sin θ). cos_t, sin_t [N, dim]. */
 void nn_apply_rotary(float *x, const float *cos_t, const float *sin_t, int B, int N, int heads, int dim);
-
-/* VITS multi-head attention with relative positions (heads sharing emb_rel_k/emb_rel_v), no mask:
- * q, k, v [T, heads·kc] → out [T, heads·kc]. For offsets d = j − i within ±window,
- * score(i, j) = q̂_i·k_j + q̂_i·rel_k[d + window] with q̂ = q/√kc, and
- * out_i = Σ_j p(i, j) v_j + Σ_d p(i, i + d) rel_v[d + window]. rel_k, rel_v [2·window + 1, kc];
- * scores: T·T floats of scratch. */
-void nn_relative_attention(float *out, const float *q, const float *k, const float *v, int T, int heads, int kc,
-                           int window, const float *rel_k, const float *rel_v, float *scores);
 
 #endif

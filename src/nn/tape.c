@@ -4,7 +4,6 @@
  */
 #include "nn/tape.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +16,12 @@ void ag_tape_init_arena(ag_tape *t, nn_arena *arena)
     if (arena) t->mark = nn_arena_mark_now(arena);
 }
 
+void ag_tape_init_infer(ag_tape *t, nn_arena *arena)
+{
+    ag_tape_init_arena(t, arena);
+    t->infer = arena != NULL;
+}
+
 /* n zeroed floats for a node's value or gradient; *owned says whether the tape must free it. */
 static float *node_buffer(ag_tape *t, size_t n, int *owned)
 {
@@ -27,9 +32,20 @@ static float *node_buffer(ag_tape *t, size_t n, int *owned)
     return p;
 }
 
+/* A node's value buffer: an inference tape's comes from the arena's spare buffers. */
+static float *node_val(ag_tape *t, ag_node *n)
+{
+    if (!t->infer) return n->val = node_buffer(t, n->n, &n->owns_val);
+    n->val = nn_arena_take_zero(t->arena, sizeof(float) * (n->n ? n->n : 1));
+    n->val_spare = n->val != NULL;
+    if (!n->val) t->failed = 1;
+    return n->val;
+}
+
 static void drop_node(ag_tape *t, ag_node *n)
 {
     if (n->owns_val) free(n->val);
+    if (n->val_spare) nn_arena_give(t->arena, n->val, sizeof(float) * (n->n ? n->n : 1));
     if (n->owns_grad) free(n->grad);
     if (n->grad_spare) nn_arena_give(t->arena, n->grad, sizeof(float) * (n->n ? n->n : 1));
     if (n->free_aux && n->aux) n->free_aux(n->aux);
@@ -99,8 +115,7 @@ int ag_const_copy(ag_tape *t, const float *val, int B, int C, int T, int W)
     int i = push(t, B, C, T, W);
     if (i < 0) return -1;
     ag_node *n = &t->nodes[i];
-    n->val = node_buffer(t, n->n, &n->owns_val);
-    if (!n->val) return -1;
+    if (!node_val(t, n)) return -1;
     memcpy(n->val, val, sizeof(float) * n->n);
     return i;
 }
@@ -112,8 +127,7 @@ int ag_new(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in)
     int i = push(t, B, C, T, W);
     if (i < 0) return -1;
     ag_node *n = &t->nodes[i];
-    n->val = node_buffer(t, n->n, &n->owns_val);
-    if (!n->val) return -1;
+    if (!node_val(t, n)) return -1;
     for (int k = 0; k < n_in; k++) {
         n->in[k] = in[k];
         if (in[k] >= 0 && t->nodes[in[k]].needs_grad) n->needs_grad = 1;
@@ -139,36 +153,29 @@ int ag_new_over(ag_tape *t, int a, const int *in, int n_in)
     return i;
 }
 
-ag_scope ag_scope_open(ag_tape *t)
-{
-    ag_scope s = {t->count, {0, 0}};
-    if (t->arena) s.mark = nn_arena_mark_now(t->arena);
-    return s;
-}
+ag_scope ag_scope_open(ag_tape *t) { return (ag_scope){t->count}; }
 
 int ag_scope_keep(ag_tape *t, ag_scope s, int keep)
 {
     if (keep < 0 || t->failed) return -1;
-    if (!t->arena) return keep;
+    if (!t->infer) return keep;
     for (int i = s.count; i < t->count; i++)
         if (t->nodes[i].needs_grad) return keep; /* a training graph: backward reads them all */
     ag_node k = t->nodes[keep];
-    size_t bytes = sizeof(float) * (k.n ? k.n : 1);
-    int moves = keep >= s.count && nn_arena_since(t->arena, s.mark, k.val);
+    int owner = -1; /* the dropped node whose buffer holds keep's value (keep itself, or what it aliases) */
+    for (int i = s.count; i < t->count; i++)
+        if (t->nodes[i].val_spare && t->nodes[i].val == k.val) owner = i;
+    if (owner >= 0) t->nodes[owner].val_spare = 0; /* handed to the new leaf below */
     for (int i = s.count; i < t->count; i++) drop_node(t, &t->nodes[i]);
     t->count = s.count;
-    nn_arena_release(t->arena, s.mark);
     if (keep < s.count) return keep;
-    float *val = k.val;
-    if (moves) {
-        /* The block holding k.val has room for it, so the cursor stops there or earlier: the new
-         * place is below the old one (or in another block) and never needs a fresh block. */
-        val = nn_arena_alloc(t->arena, bytes);
-        assert(val != NULL);
-        memmove(val, k.val, bytes);
-    }
     int i = push(t, k.dims[0], k.dims[1], k.dims[2], k.dims[3]);
-    if (i >= 0) t->nodes[i].val = val;
+    if (i < 0) {
+        if (owner >= 0) nn_arena_give(t->arena, k.val, sizeof(float) * (k.n ? k.n : 1));
+        return -1;
+    }
+    t->nodes[i].val = k.val;
+    t->nodes[i].val_spare = owner >= 0;
     return i;
 }
 

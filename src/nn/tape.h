@@ -48,6 +48,7 @@ struct ag_node {
     float *val, *grad;
     int owns_val, owns_grad, needs_grad;
     int grad_spare; /* grad is the arena's (nn_arena_take_zero): given back once the walk passes */
+    int val_spare;  /* val is the arena's spare buffer (inference tapes), given back when the node is dropped */
     int in[AG_MAX_IN];
     int ip[8];
     float fp[2];
@@ -64,6 +65,7 @@ typedef struct ag_cancel {
 
 struct ag_tape {
     nn_arena *arena;      /* when set, node values and gradients come from it (ag_tape_init_arena) */
+    int infer;            /* values from the arena's spare buffers, scopes release them (ag_tape_init_infer) */
     nn_arena_mark mark;   /* where the arena stood when the tape opened: ag_tape_free returns to it */
     ag_node *nodes;
     int count, cap;
@@ -102,14 +104,18 @@ void ag_backward(ag_tape *t, int loss);
 
 /* ---- inference on a tape ----
  * The same ops run a model's forward without gradients when no leaf has one (parameters put on
- * the tape with grad NULL): inference and training share one op set and one graph. A forward over
- * minutes of audio would then keep every activation until the tape is freed; scopes release them
- * as the forward goes. ag_scope_open marks the tape and its arena; ag_scope_keep drops every node
- * recorded since the mark, moves `keep`'s value down to the mark (when it was allocated since) and
- * returns it as a new leaf. Peak memory is then the live values of the open scopes, as PyTorch's
- * reference counting gives. Where a node since the mark needs a gradient (training), or the tape
- * has no arena, keep changes nothing and returns `keep`: the backward walk needs them all. */
-typedef struct ag_scope { int count; nn_arena_mark mark; } ag_scope;
+ * the tape with grad NULL): inference and training share one op set and one graph. An inference
+ * tape (ag_tape_init_infer) takes every node's value from the arena's buffers kept by size
+ * (nn_arena_take_zero) and gives it back when the node is dropped, so a forward over minutes of
+ * audio need not keep every activation until the end: ag_scope_open marks the tape;
+ * ag_scope_keep drops every node recorded since the mark, gives their buffers back except the one
+ * holding `keep`'s value, and returns `keep` as a new leaf. A scope opened once before a loop and
+ * kept at the end of every pass holds one pass's output at a time. Peak memory is then the live
+ * values of the open scopes, as PyTorch's reference counting gives, with no copies. On a tape that
+ * is not an inference tape, or where a node since the mark needs a gradient, keep changes nothing
+ * and returns `keep`: the backward walk needs every node. */
+typedef struct ag_scope { int count; } ag_scope;
+void ag_tape_init_infer(ag_tape *t, nn_arena *arena);
 ag_scope ag_scope_open(ag_tape *t);
 int ag_scope_keep(ag_tape *t, ag_scope s, int keep);
 

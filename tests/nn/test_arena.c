@@ -2,11 +2,14 @@
  * The bump arena (nn/arena.h) and the tape on it: memory comes back zeroed and aligned, a second
  * "step" of the same sizes reuses the first one's blocks (no new memory), releasing to a mark
  * frees exactly what came after it, and tapes nested on one arena return their memory in order.
+ * Inference scopes (ag_scope_keep) keep one value, drop the rest, and change nothing in training.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -149,6 +152,76 @@ static void a_tape_on_an_arena_gives_the_same_gradients(void **state)
     nn_arena_free(a);
 }
 
+/* A long inference forward in scopes holds only the live values: 50 "layers" of 8 MB nodes. */
+static void scopes_keep_inference_memory_flat(void **state)
+{
+    (void)state;
+    nn_arena *a = nn_arena_create(16 * MB);
+    ag_tape t;
+    ag_tape_init_infer(&t, a);
+    enum { N = 2 * (int)MB }; /* floats: 8 MB a node */
+    float *ones = malloc(sizeof(float) * N);
+    for (int i = 0; i < N; i++) ones[i] = 1.0f;
+    int x = ag_const_copy(&t, ones, 1, 1, N, 1);
+    ag_scope s = ag_scope_open(&t); /* once: each layer's result replaces the one before */
+    for (int layer = 0; layer < 50; layer++) {
+        int h = ag_scale(&t, ag_tanh(&t, x), 2.0f); /* two new nodes, then one more */
+        x = ag_scope_keep(&t, s, ag_add(&t, h, x));
+        assert_true(x >= 0);
+        assert_int_equal(x, 1); /* the input and the last kept value: nothing else stays recorded */
+    }
+    double want = 1.0; /* x ← 2·tanh(x) + x, computed the same way */
+    for (int layer = 0; layer < 50; layer++) want = (float)((float)(2.0f * tanhf((float)want)) + (float)want);
+    assert_float_equal(t.nodes[x].val[0], (float)want, 1e-3 * want);
+    assert_float_equal(t.nodes[x].val[N - 1], (float)want, 1e-3 * want);
+    /* peak: input, previous x, tanh, scale, add = 5 nodes; without scopes 151 nodes (1.2 GB) */
+    assert_true(nn_arena_reserved(a) <= 5 * 8 * MB + MB);
+    ag_tape_free(&t);
+    free(ones);
+    nn_arena_free(a);
+}
+
+/* A kept value written into a buffer from before the scope (an in-place add) stays where it is. */
+static void a_kept_in_place_result_stays_in_its_buffer(void **state)
+{
+    (void)state;
+    nn_arena *a = nn_arena_create(MB);
+    ag_tape t;
+    ag_tape_init_infer(&t, a);
+    float v[4] = {1, 2, 3, 4};
+    int acc = ag_const_copy(&t, v, 1, 1, 4, 1);
+    float *buf = t.nodes[acc].val;
+    ag_scope s = ag_scope_open(&t);
+    int k = ag_scope_keep(&t, s, ag_add_into(&t, acc, ag_scale(&t, acc, 10.0f)));
+    assert_true(k >= 0);
+    assert_ptr_equal(t.nodes[k].val, buf);
+    assert_float_equal(t.nodes[k].val[3], 44.0f, 0);
+    ag_tape_free(&t);
+    nn_arena_free(a);
+}
+
+/* With gradients (training), even on an inference tape, a scope changes nothing: backward needs every node. */
+static void scopes_change_nothing_in_training(void **state)
+{
+    (void)state;
+    nn_arena *a = nn_arena_create(MB);
+    ag_tape t;
+    ag_tape_init_arena(&t, a);
+    float w[3] = {0.5f, -1.0f, 2.0f}, gw[3] = {0};
+    t.infer = 1;
+    int p = ag_param(&t, w, gw, 1, 1, 3, 1);
+    ag_scope s = ag_scope_open(&t);
+    int y = ag_tanh(&t, ag_scale(&t, p, 3.0f));
+    int count = t.count;
+    assert_int_equal(ag_scope_keep(&t, s, y), y);
+    assert_int_equal(t.count, count);
+    ag_backward(&t, ag_lsgan(&t, y, 0.0f));
+    assert_true(ag_ok(&t));
+    assert_true(gw[0] != 0.0f && gw[2] != 0.0f);
+    ag_tape_free(&t);
+    nn_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +230,9 @@ int main(void)
         cmocka_unit_test(nested_tapes_give_memory_back_in_order),
         cmocka_unit_test(given_back_buffers_are_reused_zeroed),
         cmocka_unit_test(a_tape_on_an_arena_gives_the_same_gradients),
+        cmocka_unit_test(scopes_keep_inference_memory_flat),
+        cmocka_unit_test(a_kept_in_place_result_stays_in_its_buffer),
+        cmocka_unit_test(scopes_change_nothing_in_training),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

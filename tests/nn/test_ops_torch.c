@@ -23,6 +23,7 @@
 #include "nn/ops.h"
 #include "nn/sequence.h"
 #include "nn/spectral.h"
+#include "nn/tape.h"
 #include "nn/weights.h"
 
 /* float32 work, summed in a different order than PyTorch: a few ulps per term. */
@@ -419,19 +420,42 @@ static void rotary_matches_torch(void **state)
     free(got); free(cos_t); free(sin_t); free(xx);
 }
 
+/* [T, C] (the recorded layout) ⇄ [C, T] (the tape's). */
+static float *transposed(const float *x, int rows, int cols)
+{
+    float *y = alloc_floats((size_t)rows * cols);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) y[(size_t)c * rows + r] = x[(size_t)r * cols + c];
+    return y;
+}
+
+/* The tape's relative attention (the one RVC's generator runs, in training and conversion). */
 static void relative_attention_matches_torch(void **state)
 {
     for (int i = 0; find(state, "relative_attention.%d.cfg", i); i++) {
         const nn_tensor *c = need(state, "relative_attention.%d.cfg", i), *q = need(state, "relative_attention.%d.q", i);
-        int heads = cfg(c, 0), kc = cfg(c, 1), window = cfg(c, 2), T = (int)q->shape[0];
-        float *out = alloc_floats(numel(q)), *scores = alloc_floats((size_t)T * T);
-        nn_relative_attention(out, data(q), data(need(state, "relative_attention.%d.k", i)), data(need(state, "relative_attention.%d.v", i)),
-                              T, heads, kc, window, data(need(state, "relative_attention.%d.rel_k", i)),
-                              data(need(state, "relative_attention.%d.rel_v", i)), scores);
+        int heads = cfg(c, 0), kc = cfg(c, 1), window = cfg(c, 2), T = (int)q->shape[0], C = heads * kc;
+        const char *names[3] = {"q", "k", "v"};
+        float *cf[3];
+        ag_tape t;
+        ag_tape_init(&t);
+        int in[3];
+        for (int k = 0; k < 3; k++) {
+            cf[k] = transposed(data(need(state, "relative_attention.%d.%s", i, names[k])), T, C);
+            in[k] = ag_const(&t, cf[k], 1, C, T, 1);
+        }
+        int rk = ag_const(&t, data(need(state, "relative_attention.%d.rel_k", i)), 2 * window + 1, kc, 1, 1);
+        int rv = ag_const(&t, data(need(state, "relative_attention.%d.rel_v", i)), 2 * window + 1, kc, 1, 1);
+        int64_t len = T;
+        int y = ag_rel_attention(&t, in[0], in[1], in[2], rk, rv, heads, window, &len);
+        assert_true(y >= 0 && ag_ok(&t));
+        float *out = transposed(t.nodes[y].val, C, T);
         char op[64];
         snprintf(op, sizeof op, "relative attention T %d", T);
         expect_close(op, out, need(state, "relative_attention.%d.y", i), numel(q), TOL);
-        free(out); free(scores);
+        free(out);
+        for (int k = 0; k < 3; k++) free(cf[k]);
+        ag_tape_free(&t);
     }
 }
 

@@ -64,8 +64,8 @@ int rvc_gen_text_encoder(rvc_graph *g, const rvc_gen_io *io, int phone, const in
         x = ag_add(t, x, ag_embedding(t, rvc_graph_param(g, "enc_p.emb_pitch.weight"), pitch, io->B, io->T));
     x = ag_leaky_relu(t, ag_scale(t, x, sqrtf((float)H)), 0.1f);
     x = ag_mask(t, ag_mask(t, x, io->x_mask), io->x_mask); /* TextEncoder's mask, then Encoder's */
+    ag_scope s = ag_scope_open(t); /* each layer's output replaces the one before */
     for (int l = 0; l < io->c->n_layers; l++) {
-        ag_scope s = ag_scope_open(t);
         x = layer_norm(g, ag_add(t, x, attention(g, io, x, l)), 1, l);
         x = layer_norm(g, ag_add(t, x, ffn(g, io, x, l)), 2, l);
         x = ag_scope_keep(t, s, x);
@@ -122,9 +122,9 @@ static int coupling(rvc_graph *g, const rvc_gen_io *io, int x, int f, int revers
 
 int rvc_gen_flow(rvc_graph *g, const rvc_gen_io *io, int x, int reverse)
 {
+    ag_scope sc = ag_scope_open(g->t);
     for (int s = 0; s < N_FLOWS; s++) { /* forward: (coupling, flip) × 4; reverse: (flip, coupling⁻¹) backwards */
         int f = reverse ? N_FLOWS - 1 - s : s;
-        ag_scope sc = ag_scope_open(g->t);
         if (reverse) x = ag_flip_c(g->t, x);
         x = coupling(g, io, x, f, reverse);
         if (!reverse) x = ag_flip_c(g->t, x);
@@ -147,8 +147,8 @@ static int resblock1(rvc_graph *g, const rvc_synth_config *c, int x, int rb, int
 {
     char p[96];
     int k = c->resblock_kernels[j];
+    ag_scope s = ag_scope_open(g->t); /* x of each pair replaces the one before */
     for (int m = 0; m < 3; m++) {
-        ag_scope s = ag_scope_open(g->t);
         int d = c->resblock_dilations[j][m];
         snprintf(p, sizeof p, "dec.resblocks.%d.convs1.%d", rb, m);
         int xt = rvc_graph_conv(g, ag_leaky_relu(g->t, x, 0.1f), p, 1, d, (k * d - d) / 2, (k * d - d) / 2);
@@ -160,13 +160,13 @@ static int resblock1(rvc_graph *g, const rvc_synth_config *c, int x, int rb, int
     return x;
 }
 
-/* LeakyReLU → ConvTranspose (×stride) → + the source's noise conv: x [B, C, T] → [B, C/2, T·stride]. */
-static int upsample(rvc_graph *g, const rvc_synth_config *c, int x, int har, int i)
+/* LeakyReLU → ConvTranspose (×stride) → + the source's noise conv: x [B, C, T] → [B, C/2, T·stride],
+ * kept in the stage's scope s (x, the stage's input, dies). */
+static int upsample(rvc_graph *g, const rvc_synth_config *c, int x, int har, int i, ag_scope s)
 {
     char p[96];
     int u = c->upsample_rates[i], k = c->upsample_kernels[i], sf = 1;
     for (int j = i + 1; j < c->n_ups; j++) sf *= c->upsample_rates[j];
-    ag_scope s = ag_scope_open(g->t);
     snprintf(p, sizeof p, "dec.ups.%d", i);
     x = ag_conv_transpose(g->t, ag_leaky_relu_into(g->t, x, 0.1f), rvc_graph_weight(g, p), rvc_graph_param(g, "%s.bias", p), u,
                           (k - u) / 2);
@@ -183,12 +183,12 @@ int rvc_gen_decoder(rvc_graph *g, const rvc_gen_io *io, int z, int har)
     const rvc_synth_config *c = io->c;
     ag_tape *t = g->t;
     int x = ag_add(t, rvc_graph_conv(g, z, "dec.conv_pre", 1, 1, 3, 3), rvc_graph_conv(g, io->g, "dec.cond", 1, 1, 0, 0));
+    ag_scope stage = ag_scope_open(t); /* each stage's output replaces the one before */
     for (int i = 0; i < c->n_ups; i++) {
-        ag_scope stage = ag_scope_open(t);
-        x = upsample(g, c, x, c->f0 ? har : -1, i); /* without pitch: the plain HiFi-GAN Generator */
+        x = upsample(g, c, x, c->f0 ? har : -1, i, stage); /* without pitch: the plain HiFi-GAN Generator */
         int xs = -1;
+        ag_scope s = ag_scope_open(t); /* the running sum over kernels; each resblock's work dies */
         for (int j = 0; j < c->n_kernels; j++) {
-            ag_scope s = ag_scope_open(t);
             int r = resblock1(g, c, x, i * c->n_kernels + j, j);
             xs = ag_scope_keep(t, s, xs < 0 ? r : ag_add_into(t, xs, r));
         }

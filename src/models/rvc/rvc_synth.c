@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <stdatomic.h>
-
 #include "models/rvc/rvc_gen.h"
 #include "models/rvc/rvc_graph.h"
 #include "models/rvc/rvc_specs.h"
@@ -31,16 +29,9 @@
 #define NOISE_STD 0.003f
 #define PRIOR_SCALE 0.66666f /* SynthesizerTrn.infer's noise scale on the prior */
 
-/* The activations' arena, reused by the next call; a call that finds it taken makes its own. */
-typedef struct synth_scratch {
-    atomic_int busy;
-    nn_arena *arena;
-} synth_scratch;
-
 struct rvc_synth {
     rvc_synth_config c;
     rvc_paramset ps; /* values only: weight-normed kernels folded at load, the rest borrowed */
-    synth_scratch *scratch;
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -212,8 +203,7 @@ int rvc_synth_load(rvc_synth **out, const nn_weights *w, const char *prefix, con
 {
     *out = NULL;
     rvc_synth *s = calloc(1, sizeof *s);
-    if (s) s->scratch = calloc(1, sizeof *s->scratch);
-    if (!s || !s->scratch) { free(s); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
+    if (!s) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     s->c = *c;
     nn_binder b = {.weights = w, .prefix = prefix ? prefix : "", .err = err};
     char name[128];
@@ -230,8 +220,6 @@ void rvc_synth_free(rvc_synth *s)
 {
     if (!s) return;
     rvc_paramset_free(&s->ps);
-    if (s->scratch) nn_arena_free(s->scratch->arena);
-    free(s->scratch);
     free(s);
 }
 
@@ -321,21 +309,6 @@ static int stop_requested(void *ctx)
     return n->stop(n->stop_ctx);
 }
 
-static nn_arena *scratch_take(synth_scratch *sc, int *own)
-{
-    *own = atomic_exchange(&sc->busy, 1) != 0;
-    if (*own) return nn_arena_create(0);
-    if (!sc->arena) sc->arena = nn_arena_create(0);
-    if (!sc->arena) atomic_store(&sc->busy, 0);
-    return sc->arena;
-}
-
-static void scratch_give(synth_scratch *sc, nn_arena *a, int own)
-{
-    if (own) nn_arena_free(a);
-    else atomic_store(&sc->busy, 0);
-}
-
 static int rvc_synth_infer_run(const rvc_synth *s, const float *phone, const int64_t *pitch, const float *nsff0, int T, int sid,
                                const rvc_noise *noise, float *audio, rvc_tap_fn tap, void *tap_ctx, nn_arena *arena, vc_error *err)
 {
@@ -344,7 +317,7 @@ static int rvc_synth_infer_run(const rvc_synth *s, const float *phone, const int
     int64_t sid64 = sid, len = T, *coarse = s->c.f0 ? malloc(sizeof(int64_t) * (size_t)T + 1) : NULL;
     float *ones = malloc(sizeof(float) * (size_t)T + 1);
     ag_tape t;
-    ag_tape_init_arena(&t, arena);
+    ag_tape_init_infer(&t, arena);
     ag_cancel cancel = {stop_requested, (void *)noise};
     if (noise && noise->stop) ag_tape_set_cancel(&t, &cancel);
     synth_call k = {.s = s, .g = {.t = &t, .ps = (rvc_paramset *)&s->ps, .train = 0}, .noise = noise,
@@ -378,12 +351,13 @@ int rvc_synth_infer(const rvc_synth *s, const float *phone, const int64_t *pitch
     if (sid < 0 || sid >= s->c.spk_embed_dim) return vc_fail(err, VC_ERR_INVALID_REQUEST, "speaker id %d out of range", sid);
     if (s->c.f0 && (!pitch || !nsff0)) return vc_fail(err, VC_ERR_INVALID_REQUEST, "this model needs a pitch contour");
     if (T < 1) return vc_fail(err, VC_ERR_INVALID_REQUEST, "no frames to synthesize");
-    int own = 0;
-    nn_arena *arena = scratch_take(s->scratch, &own);
+    /* The call's activations: buffers by size, reused as layers end (one stage's activations all
+     * have one size), and freed with the arena when the call ends. */
+    nn_arena *arena = nn_arena_create(0);
     if (!arena) return vc_fail(err, VC_ERR_NOMEM, "out of memory (synthesizer)");
     nn_precision_scope scope = nn_precision_enter("rvc_synth");
     int rc = rvc_synth_infer_run(s, phone, pitch, nsff0, T, sid, noise, audio, tap, tap_ctx, arena, err);
     nn_precision_leave(scope);
-    scratch_give(s->scratch, arena, own);
+    nn_arena_free(arena);
     return rc;
 }
