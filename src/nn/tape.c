@@ -128,6 +128,7 @@ int ag_new(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in)
     if (i < 0) return -1;
     ag_node *n = &t->nodes[i];
     if (!node_val(t, n)) return -1;
+    n->native = in[0] >= 0 && t->nodes[in[0]].native; /* element-wise ops keep their input's layout */
     for (int k = 0; k < n_in; k++) {
         n->in[k] = in[k];
         if (in[k] >= 0 && t->nodes[in[k]].needs_grad) n->needs_grad = 1;
@@ -146,6 +147,7 @@ int ag_new_over(ag_tape *t, int a, const int *in, int n_in)
     if (i < 0) return -1;
     ag_node *n = &t->nodes[i];
     n->val = t->nodes[a].val; /* a's owner (the tape or its arena) keeps it */
+    n->native = t->nodes[a].native;
     for (int k = 0; k < n_in; k++) {
         n->in[k] = in[k];
         if (in[k] >= 0 && t->nodes[in[k]].needs_grad) n->needs_grad = 1;
@@ -176,6 +178,7 @@ int ag_scope_keep(ag_tape *t, ag_scope s, int keep)
     }
     t->nodes[i].val = k.val;
     t->nodes[i].val_spare = owner >= 0;
+    t->nodes[i].native = k.native;
     return i;
 }
 

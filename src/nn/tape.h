@@ -31,6 +31,7 @@
 #ifndef VC_NN_TAPE_H
 #define VC_NN_TAPE_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,7 @@ struct ag_node {
     int owns_val, owns_grad, needs_grad;
     int grad_spare; /* grad is the arena's (nn_arena_take_zero): given back once the walk passes */
     int val_spare;  /* val is the arena's spare buffer (inference tapes), given back when the node is dropped */
+    int native;     /* val is in the backend's blocked layout (ag_to_native), not [B, C, T, W] */
     int in[AG_MAX_IN];
     int ip[8];
     float fp[2];
@@ -143,6 +145,21 @@ int ag_slice_t(ag_tape *t, int a, const int64_t *starts, int len); /* per batch 
 int ag_reflect_pad_t(ag_tape *t, int a, int left, int right);      /* W must be 1 */
 int ag_reshape(ag_tape *t, int a, int B, int C, int T, int W);     /* same element count */
 int ag_embedding(ag_tape *t, int table, const int64_t *idx, int B, int T); /* table [N, D] → [B, D, T] */
+
+/* ---- the backend's blocked layout (tape_conv.c; inference) ----
+ * A node may hold its values in the backend's native layout (NN_LAYOUT_NATIVE: [B][C/b][T][b],
+ * b = nn_native_block()) instead of [B, C, T]; convolutions then read and write it with no
+ * reorders. Only for values without gradients (no backward is written for the conversions):
+ * ag_to_native returns x itself when x needs a gradient, when b does not divide C, or when W > 1.
+ * Convolutions keep the layout when their output channels allow it and convert back otherwise.
+ * Element-wise ops (add, mul, scale, exp, tanh, leaky_relu and the _into forms) treat it as any
+ * array, converting a second operand to the first one's layout; every other op asserts [B, C, T]
+ * (ag_from_native first). */
+int ag_to_native(ag_tape *t, int x);
+#define AG_PLAIN(t, x) assert((x) < 0 || !(t)->nodes[(x)].native) /* an op that needs [B, C, T] */
+int ag_from_native(ag_tape *t, int x);
+/* b in a's layout (b itself when they already agree). */
+int ag_layout_like(ag_tape *t, int b, int a);
 
 /* ---- convolutions (tape_conv.c); weights in PyTorch layouts ---- */
 typedef struct ag_conv_desc { int stride, dilation, pad_left, pad_right, groups; } ag_conv_desc;

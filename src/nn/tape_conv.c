@@ -8,6 +8,7 @@
  */
 #include "nn/tape.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +16,15 @@
 #include "nn/backend.h"
 #include "nn/par.h"
 
+static nn_layout layout_of(const ag_node *x) { return x->native ? NN_LAYOUT_NATIVE : NN_LAYOUT_CHANNELS_FIRST; }
+
 /* The spec of a convolution along T of x [B, Cin, T, W] with a (K, 1) kernel. */
 static nn_conv_spec tape_conv_spec(const ag_node *x, int c_out, int groups, int K, const ag_conv_desc *d)
 {
     return (nn_conv_spec){.n = x->dims[0], .c_in = x->dims[1], .c_out = c_out, .groups = groups,
                           .in_h = x->dims[2], .in_w = x->dims[3], .kh = K, .kw = 1, .stride_h = d->stride,
                           .stride_w = 1, .dil_h = d->dilation, .dil_w = 1, .pad_t = d->pad_left, .pad_b = d->pad_right,
-                          .layout = NN_LAYOUT_CHANNELS_FIRST};
+                          .layout = layout_of(x)};
 }
 
 /* A transposed convolution along T of x [B, Cin, T, 1]; w [Cin, Cout, K]. */
@@ -29,7 +32,68 @@ static nn_conv_spec tape_convt_spec(const ag_node *x, int c_out, int K, int stri
 {
     return (nn_conv_spec){.n = x->dims[0], .c_in = x->dims[1], .c_out = c_out, .groups = 1, .in_h = x->dims[2],
                           .in_w = 1, .kh = K, .kw = 1, .stride_h = stride, .stride_w = 1, .dil_h = 1, .dil_w = 1,
-                          .pad_t = pad, .pad_b = pad, .transposed = 1, .layout = NN_LAYOUT_CHANNELS_FIRST};
+                          .pad_t = pad, .pad_b = pad, .transposed = 1, .layout = layout_of(x)};
+}
+
+/* ---- the backend's blocked layout ---- */
+
+/* Block g = (batch item, channel block) of [B][C/b][T][b] ⇄ its b rows of [B, C, T]: each block is
+ * one thread's. to = 1 packs plain into blocked, to = 0 unpacks. */
+static void repack(float *blocked, float *plain, int B, int C, int T, int b, int to)
+{
+    int CB = C / b;
+    NN_PAR_FOR((size_t)B * C * T)
+    for (int g = 0; g < B * CB; g++) {
+        float *blk = blocked + (size_t)g * T * b, *rows = plain + ((size_t)(g / CB) * C + (size_t)(g % CB) * b) * T;
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < b; c++) {
+                if (to) blk[(size_t)t * b + c] = rows[(size_t)c * T + t];
+                else rows[(size_t)c * T + t] = blk[(size_t)t * b + c];
+            }
+    }
+}
+
+static int relayout(ag_tape *t, int x, int to)
+{
+    int d[4];
+    memcpy(d, t->nodes[x].dims, sizeof d);
+    int o = ag_new(t, d[0], d[1], d[2], d[3], &x, 1);
+    if (o < 0) return -1;
+    ag_node *n = &t->nodes[o];
+    n->native = to;
+    float *src = t->nodes[x].val; /* read only: the packed or unpacked copy goes to the new node */
+    if (to) repack(n->val, src, d[0], d[1], d[2], nn_native_block(), 1);
+    else repack(src, n->val, d[0], d[1], d[2], nn_native_block(), 0);
+    return o; /* no backward: these nodes need no gradient (ag_to_native's rule) */
+}
+
+int ag_to_native(ag_tape *t, int x)
+{
+    if (x < 0) return -1;
+    const ag_node *n = &t->nodes[x];
+    int b = nn_native_block();
+    if (n->native || n->needs_grad || b <= 0 || n->dims[1] % b || n->dims[3] != 1) return x;
+    return relayout(t, x, 1);
+}
+
+int ag_from_native(ag_tape *t, int x)
+{
+    if (x < 0 || !t->nodes[x].native) return x;
+    assert(!t->nodes[x].needs_grad);
+    return relayout(t, x, 0);
+}
+
+int ag_layout_like(ag_tape *t, int b, int a)
+{
+    if (a < 0 || b < 0 || t->nodes[a].native == t->nodes[b].native) return b;
+    return t->nodes[a].native ? ag_to_native(t, b) : ag_from_native(t, b);
+}
+
+/* A native x stays native through a convolution whose output channels the block divides. */
+static int conv_input(ag_tape *t, int x, int c_out, int groups)
+{
+    int b = nn_native_block();
+    return t->nodes[x].native && (c_out % b || groups != 1) ? ag_from_native(t, x) : x;
 }
 
 /* Both gradients of a convolution node n (inputs x, w, optional bias) through the backend. */
@@ -55,6 +119,7 @@ static void conv_bw(ag_tape *t, ag_node *n)
 int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d)
 {
     if (x < 0 || w < 0) return -1;
+    if ((x = conv_input(t, x, t->nodes[w].dims[0], d->groups)) < 0) return -1;
     const ag_node *xn = &t->nodes[x], *wn = &t->nodes[w];
     int K = wn->dims[2];
     int Tout = (xn->dims[2] + d->pad_left + d->pad_right - d->dilation * (K - 1) - 1) / d->stride + 1;
@@ -83,6 +148,7 @@ static void convt_bw(ag_tape *t, ag_node *n)
 int ag_conv_transpose(ag_tape *t, int x, int w, int b, int stride, int pad)
 {
     if (x < 0 || w < 0) return -1;
+    if ((x = conv_input(t, x, t->nodes[w].dims[1], 1)) < 0) return -1;
     const ag_node *xn = &t->nodes[x], *wn = &t->nodes[w];
     int Tout = (xn->dims[2] - 1) * stride - 2 * pad + wn->dims[2];
     int in[3] = {x, w, b};

@@ -61,6 +61,7 @@ static void l1_bw(ag_tape *t, ag_node *n)
 
 int ag_l1_const(ag_tape *t, const float *ref, int x)
 {
+    AG_PLAIN(t, x);
     if (x < 0) return -1;
     int o = scalar_node(t, &x, 1, l1_bw);
     if (o < 0) return -1;
@@ -247,6 +248,7 @@ static int mel_forward(ag_node *n, const float *x, mel_saved *s, int B)
 int ag_log_mel(ag_tape *t, int x, const float *basis, int n_mels, int n_fft, int hop, int pad, float mag_eps,
                float clip)
 {
+    AG_PLAIN(t, x);
     if (x < 0) return -1;
     const ag_node *xn = &t->nodes[x];
     int B = xn->dims[0], L = xn->dims[2], frames = (L + 2 * pad - n_fft) / hop + 1;

@@ -57,6 +57,9 @@ static void add_bw(ag_tape *t, ag_node *n)
 static int add_op(ag_tape *t, int a, int b, int over)
 {
     if (a < 0 || b < 0) return -1;
+    b = ag_layout_like(t, b, a);
+    if (b < 0) return -1;
+    assert(!t->nodes[a].native || t->nodes[b].n == t->nodes[a].n); /* broadcasting needs [B, C, T] */
     int in[2] = {a, b};
     int d[4];
     memcpy(d, t->nodes[a].dims, sizeof d); /* ag_new may move the nodes */
@@ -98,6 +101,7 @@ static void mul_bw(ag_tape *t, ag_node *n)
 int ag_mul(ag_tape *t, int a, int b)
 {
     if (a < 0 || b < 0) return -1;
+    if ((b = ag_layout_like(t, b, a)) < 0) return -1;
     int in[2] = {a, b};
     const int *d = t->nodes[a].dims;
     int o = ag_new(t, d[0], d[1], d[2], d[3], in, 2);
@@ -154,6 +158,7 @@ static void mask_bw(ag_tape *t, ag_node *n)
 
 int ag_mask(ag_tape *t, int a, const float *mask)
 {
+    AG_PLAIN(t, a);
     int o = unary(t, a, mask_bw);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
@@ -257,6 +262,7 @@ static void gate_bw(ag_tape *t, ag_node *n)
 
 int ag_gate(ag_tape *t, int a)
 {
+    AG_PLAIN(t, a);
     if (a < 0) return -1;
     const int *d = t->nodes[a].dims;
     int o = ag_new(t, d[0], d[1] / 2, d[2], d[3], &a, 1);
@@ -375,6 +381,7 @@ static int gather(ag_tape *t, int a, int b, const int *dims, int kind, int p0, i
 
 int ag_slice_c(ag_tape *t, int a, int c0, int c1)
 {
+    AG_PLAIN(t, a);
     if (a < 0) return -1;
     const int *d = t->nodes[a].dims;
     int dims[4] = {d[0], c1 - c0, d[2], d[3]};
@@ -385,6 +392,8 @@ int ag_slice_c(ag_tape *t, int a, int c0, int c1)
 
 int ag_concat_c(ag_tape *t, int a, int b)
 {
+    AG_PLAIN(t, a);
+    AG_PLAIN(t, b);
     if (a < 0 || b < 0) return -1;
     const int *d = t->nodes[a].dims;
     int dims[4] = {d[0], d[1] + t->nodes[b].dims[1], d[2], d[3]};
@@ -395,6 +404,7 @@ int ag_concat_c(ag_tape *t, int a, int b)
 
 int ag_flip_c(ag_tape *t, int a)
 {
+    AG_PLAIN(t, a);
     if (a < 0) return -1;
     int o = gather(t, a, -1, t->nodes[a].dims, MAP_FLIP_C, 0, 0);
     if (o >= 0) gather_fw(t, &t->nodes[o]);
@@ -403,6 +413,7 @@ int ag_flip_c(ag_tape *t, int a)
 
 int ag_slice_t(ag_tape *t, int a, const int64_t *starts, int len)
 {
+    AG_PLAIN(t, a);
     if (a < 0) return -1;
     const int *d = t->nodes[a].dims;
     int dims[4] = {d[0], d[1], len, d[3]};
@@ -418,6 +429,7 @@ int ag_slice_t(ag_tape *t, int a, const int64_t *starts, int len)
 
 int ag_reflect_pad_t(ag_tape *t, int a, int left, int right)
 {
+    AG_PLAIN(t, a);
     if (a < 0) return -1;
     const int *d = t->nodes[a].dims;
     int dims[4] = {d[0], d[1], d[2] + left + right, 1};
@@ -428,6 +440,7 @@ int ag_reflect_pad_t(ag_tape *t, int a, int left, int right)
 
 int ag_reshape(ag_tape *t, int a, int B, int C, int T, int W)
 {
+    AG_PLAIN(t, a);
     if (a < 0) return -1;
     int dims[4] = {B, C, T, W};
     int o = gather(t, a, -1, dims, MAP_IDENTITY, 0, 0);

@@ -53,6 +53,7 @@ static void layer_norm_bw(ag_tape *t, ag_node *n)
 
 int ag_layer_norm_c(ag_tape *t, int x, int gamma, int beta, float eps)
 {
+    AG_PLAIN(t, x);
     if (x < 0 || gamma < 0 || beta < 0) return -1;
     const int *d = t->nodes[x].dims;
     int B = d[0], C = d[1], T = d[2];
@@ -275,6 +276,7 @@ static void attention_bw(ag_tape *t, ag_node *n)
 int ag_rel_attention(ag_tape *t, int q, int k, int v, int rel_k, int rel_v, int heads, int window,
                      const int64_t *lengths)
 {
+    AG_PLAIN(t, q);
     if (q < 0 || k < 0 || v < 0 || rel_k < 0 || rel_v < 0) return -1;
     const int *d = t->nodes[q].dims;
     int B = d[0], C = d[1], T = d[2];
