@@ -3,7 +3,8 @@
  * graph from random leaves, takes loss = mean((0.37 − out)²), and compares the tape's
  * gradient of every sampled leaf element with a central difference of the loss. Inputs of
  * kinked ops (leaky relu, L1) are kept away from their kinks so the difference is meaningful.
- * Also: a cancel hook stops recording and the reverse walk (ag_tape_set_cancel).
+ * Also: a cancel hook stops recording and the reverse walk (ag_tape_set_cancel), and the blocked
+ * layout of inference tapes (ag_to_native) gives what [B, C, T] gives.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -347,6 +348,72 @@ static void cancel_stops_recording_and_backward(void **state)
     assert_true(ref[3] != 0.0f);
 }
 
+/* Conversion's decoder path in the backend's blocked layout: LeakyReLU, a dilated conv, a
+ * transposed conv, an in-place add of a plain operand, and a conv to 1 channel (which converts
+ * back by itself) give what the same ops give on [B, C, T]. */
+static int decoder_like(ag_tape *t, int x, const int *w, int native)
+{
+    ag_conv_desc dil = {1, 3, 3, 3, 1}, post = {1, 1, 1, 1, 1};
+    if (native) {
+        x = ag_to_native(t, x);
+        assert_true(t->nodes[x].native); /* 32 channels: both blocks (16, 8) divide them */
+    }
+    int h = ag_conv(t, ag_leaky_relu(t, x, 0.1f), w[0], w[1], &dil);         /* [1, 32, T] */
+    h = ag_add_into(t, h, x);
+    int u = ag_conv_transpose(t, ag_leaky_relu_into(t, h, 0.1f), w[2], -1, 2, 1); /* [1, 16, 2T] */
+    u = ag_add_into(t, u, w[4]);                                               /* a plain [1, 16, 2T] */
+    return ag_from_native(t, ag_conv(t, u, w[3], -1, &post));                  /* [1, 1, 2T] */
+}
+
+static void blocked_layout_gives_the_same_values(void **state)
+{
+    (void)state;
+    enum { C = 32, T = 40 };
+    fd_case c = {0};
+    add_leaf(&c, 1, C, T, 1, 11, 0);      /* x */
+    add_leaf(&c, C, C, 3, 1, 12, 0);      /* dilated conv weight */
+    add_leaf(&c, 1, C, 1, 1, 13, 0);      /* its bias */
+    add_leaf(&c, C, C / 2, 4, 1, 14, 0);  /* transposed conv weight [Cin, Cout, K] */
+    add_leaf(&c, 1, C / 2, 3, 1, 15, 0);  /* conv to 1 channel */
+    add_leaf(&c, 1, C / 2, 2 * T, 1, 16, 0);
+    float *out[2] = {0};
+    int n = 0;
+    for (int native = 0; native < 2; native++) {
+        ag_tape t;
+        ag_tape_init(&t);
+        int id[6];
+        for (int i = 0; i < 6; i++) {
+            leaf *l = &c.l[i];
+            id[i] = ag_const(&t, l->val, l->dims[0], l->dims[1], l->dims[2], l->dims[3]);
+        }
+        int w[5] = {id[1], ag_reshape(&t, id[2], C, 1, 1, 1), id[3], id[4], id[5]};
+        int y = decoder_like(&t, id[0], w, native);
+        assert_true(y >= 0 && ag_ok(&t));
+        assert_false(t.nodes[y].native);
+        n = (int)t.nodes[y].n;
+        out[native] = malloc(sizeof(float) * (size_t)n);
+        memcpy(out[native], t.nodes[y].val, sizeof(float) * (size_t)n);
+        ag_tape_free(&t);
+    }
+    assert_int_equal(n, 2 * T);
+    for (int i = 0; i < n; i++) assert_float_equal(out[1][i], out[0][i], 1e-4f * (1 + fabsf(out[0][i])));
+    free(out[0]); free(out[1]);
+    for (int i = 0; i < c.n; i++) { free(c.l[i].val); free(c.l[i].grad); }
+}
+
+/* Values that need a gradient never change layout: the conversions have no backward. */
+static void nodes_with_gradients_stay_plain(void **state)
+{
+    (void)state;
+    float v[32 * 4] = {0}, g[32 * 4] = {0};
+    ag_tape t;
+    ag_tape_init(&t);
+    int p = ag_param(&t, v, g, 1, 32, 4, 1);
+    assert_int_equal(ag_to_native(&t, p), p);
+    assert_false(t.nodes[p].native);
+    ag_tape_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +426,7 @@ int main(void)
         cmocka_unit_test(kl_and_l1),
         cmocka_unit_test(log_mel_of_a_waveform), cmocka_unit_test(adamw_first_step),
         cmocka_unit_test(cancel_stops_recording_and_backward),
+        cmocka_unit_test(blocked_layout_gives_the_same_values), cmocka_unit_test(nodes_with_gradients_stay_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
