@@ -32,17 +32,6 @@ int nn_conv1d(float *out, const float *in, int T, const float *w, const float *b
     return nn_conv(&s, out, in, w, b, 0, err);
 }
 
-int nn_conv1d_native(float *out, const float *in, int T, const float *w, const float *b, const nn_conv1d_desc *d,
-                     nn_conv1d_fuse fuse, vc_error *err)
-{
-    if (nn_conv1d_out_len(d, T) <= 0) return vc_fail(err, VC_ERR_INVALID_REQUEST, "conv1d: input of %d frames is too short", T);
-    nn_conv_spec s = seq_spec(T, d->c_in, d->c_out, d->k, d->stride, d->dilation, d->pad_left, d->pad_right, d->groups, 0);
-    s.layout = NN_LAYOUT_NATIVE;
-    s.post_lrelu = fuse.lrelu;
-    s.lrelu_slope = fuse.lrelu ? fuse.slope : 0.0f;
-    return nn_conv(&s, out, in, w, b, fuse.accumulate, err);
-}
-
 int nn_conv_transpose1d(float *out, const float *in, int T, const float *w, const float *b, int c_in, int c_out, int k,
                         int stride, int pad, vc_error *err)
 {

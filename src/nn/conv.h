@@ -21,14 +21,6 @@ int nn_conv1d_out_len(const nn_conv1d_desc *d, int T);
 /* out [T_out, c_out] = conv(in [T, c_in]); b may be NULL. */
 int nn_conv1d(float *out, const float *in, int T, const float *w, const float *b, const nn_conv1d_desc *d, vc_error *err);
 
-/* The same on a sequence of n frames held in the backend's native layout (nn_native_block()
- * divides c_in and c_out): out (+= when accumulate) LeakyReLU(conv(in) + b) with `slope` when
- * lrelu is set, else conv(in) + b. The fusions spare the passes a separate op would make over
- * HiFi-GAN's long activations. */
-typedef struct nn_conv1d_fuse { int lrelu; float slope; int accumulate; } nn_conv1d_fuse;
-int nn_conv1d_native(float *out, const float *in, int T, const float *w, const float *b, const nn_conv1d_desc *d,
-                     nn_conv1d_fuse fuse, vc_error *err);
-
 /* out [(T−1)·stride − 2·pad + k, c_out] = conv_transpose(in [T, c_in]); w [c_in, c_out, k]. */
 int nn_conv_transpose1d(float *out, const float *in, int T, const float *w, const float *b, int c_in, int c_out, int k,
                         int stride, int pad, vc_error *err);
