@@ -388,7 +388,8 @@ int jobs_train_store_model(store *s, const char *user_id, const char *name, cons
     rvc_import_request rq = {.user_id = user_id, .name = name, .model_path = pth,
                              .index_path = access(idx, R_OK) == 0 ? idx : NULL, .filename = "model.pth",
                              .model_id = model_id, .trained = &trained, .provenance = provenance};
-    return rvc_import_voice(s, &rq, m, err);
+    /* the models layer checks and publishes the files; the row is the jobs layer's to write */
+    return rvc_import_files(s, &rq, m, err) != 0 ? -1 : store_model_record(s, m, err);
 }
 
 /* The trained files → a model in the library under the announced id. */

@@ -12,7 +12,8 @@
 #include "models/rvc/rvc_train_pipeline.h"
 #include "store/store.h"
 
-/* work_dir's trained voice (model.pth, model.index) → a model in the library (rvc_import_voice):
+/* work_dir's trained voice (model.pth, model.index) → a model in the library (rvc_import_files,
+ * then store_model_record here, which removes the published files again if the row fails):
  * the row gets the training summary, config.json's "training" the caller's provenance (consent
  * attestation, source audio) plus the run's steps, epochs, final mel loss and whether it was
  * stopped early. model_id: the id announced when training started, or NULL for a new one. */

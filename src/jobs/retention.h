@@ -20,7 +20,7 @@
  *
  * Windows are given as fractions too (VCS_RETAIN_UPLOADS_HOURS=0.001 is 3.6 s) so tests can use
  * seconds; 0 disables that part. VCS_RETENTION_INTERVAL_S (600) is the pause between sweeps;
- * 0 disables the thread.
+ * 0 leaves only the sweep at startup.
  */
 #ifndef VC_JOBS_RETENTION_H
 #define VC_JOBS_RETENTION_H

@@ -267,6 +267,11 @@ static void stop_modules(server_app *app, size_t started)
 
 int server_start(server_app *app, vc_error *err)
 {
+    /* A route or schema whose documentation cannot be built is a bug to fix before serving, not a
+     * document quietly missing a schema. */
+    json_t *doc = server_openapi_document(err);
+    if (!doc) return -1;
+    json_decref(doc);
     app->loopback = host_is_loopback(app->config.host);
     if (store_open_url(&app->store, app->config.data_dir, app->config.database_url, err)) return -1;
     size_t started = 0;

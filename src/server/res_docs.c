@@ -1,6 +1,12 @@
 /*
  * /api/openapi.json (OpenAPI 3.1) and /api/docs, both generated from SERVER_ROUTE_TABLES — the
  * same tables that route requests — so the documentation cannot drift from the server.
+ *
+ * Every schema text (a route's request_schema / response_schema, each components.schemas entry)
+ * must parse: the document is built only once all of them do, and otherwise the build fails
+ * naming the route or schema. server_start builds it before anything else, so a server whose
+ * document would lose a schema does not start (a schema silently left out would otherwise only be
+ * noticed, if at all, as an operation the contract test finds undocumented).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +87,9 @@ static void add_success_body(json_t *resp, const server_route *rt, const char *c
 {
     if (is_head || !strcmp(code, "204")) return;
     if (rt->response_schema) {
-        json_error_t jerr;
-        json_t *schema = json_loads(rt->response_schema, 0, &jerr);
+        json_t *schema = json_loads(rt->response_schema, 0, NULL); /* parses: check_schemas said so */
         const char *media = rt->response_type ? rt->response_type : "application/json";
-        if (schema) json_object_set_new(resp, "content", json_pack("{s:{s:o}}", media, "schema", schema));
-        else fprintf(stderr, "openapi: %s %s response_schema: %s\n", rt->method, rt->pattern, jerr.text);
+        json_object_set_new(resp, "content", json_pack("{s:{s:o}}", media, "schema", schema));
     } else if (rt->response_type) {
         json_object_set_new(resp, "content", json_pack("{s:{}}", rt->response_type));
     }
@@ -194,8 +198,7 @@ static json_t *parameters_json(const char *pattern)
 static json_t *request_body_json(const server_route *rt)
 {
     json_t *content = json_object();
-    json_t *schema = rt->request_schema ? json_loads(rt->request_schema, 0, NULL) : NULL;
-    if (rt->request_schema && !schema) fprintf(stderr, "openapi: %s %s request_schema is not JSON\n", rt->method, rt->pattern);
+    json_t *schema = rt->request_schema ? json_loads(rt->request_schema, 0, NULL) : NULL; /* check_schemas */
     char buf[160];
     snprintf(buf, sizeof buf, "%s", rt->request_type);
     for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
@@ -219,26 +222,54 @@ static json_t *operation_json(const server_route *rt, const char *method)
     return op;
 }
 
-static json_t *components_schemas(void)
+static json_t *components_schemas(const server_schema *const *tables)
 {
     json_t *o = json_object();
-    const server_schema *const tables[] = {SERVER_SCHEMAS, SERVER_JOB_SCHEMAS};
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
-        for (const server_schema *s = tables[t]; s->name; s++) {
-            json_error_t jerr;
-            json_t *schema = json_loads(s->schema, 0, &jerr);
-            if (schema) json_object_set_new(o, s->name, schema);
-            else fprintf(stderr, "openapi: schema %s: %s\n", s->name, jerr.text);
-        }
+    for (size_t t = 0; tables[t]; t++)
+        for (const server_schema *s = tables[t]; s->name; s++) json_object_set_new(o, s->name, json_loads(s->schema, 0, NULL));
     json_object_set_new(o, "Error", error_schema());
     return o;
 }
 
-json_t *server_openapi_document(void)
+/* One schema text: NULL (none) or a JSON object or array; else fails naming where it is. */
+static int check_schema(const char *text, const char *what, const char *field, vc_error *err)
 {
+    if (!text) return 0;
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    if (j) {
+        json_decref(j);
+        return 0;
+    }
+    return vc_fail(err, VC_ERR_INTERNAL,
+                   "the API document cannot be built: the %s of %s is not valid JSON (%s, at character %d): "
+                   "fix its SERVER_SCHEMA(...) text", field, what, jerr.text, jerr.position);
+}
+
+static int check_schemas(const server_route *const *routes, const server_schema *const *schemas, vc_error *err)
+{
+    char what[300];
+    for (size_t t = 0; routes[t]; t++)
+        for (const server_route *rt = routes[t]; rt->method; rt++) {
+            snprintf(what, sizeof what, "the route %s %s", rt->method, rt->pattern);
+            if (check_schema(rt->request_schema, what, "request_schema", err) ||
+                check_schema(rt->response_schema, what, "response_schema", err))
+                return -1;
+        }
+    for (size_t t = 0; schemas[t]; t++)
+        for (const server_schema *s = schemas[t]; s->name; s++) {
+            snprintf(what, sizeof what, "components.schemas.%s", s->name);
+            if (check_schema(s->schema, what, "schema", err)) return -1;
+        }
+    return 0;
+}
+
+json_t *server_openapi_build(const server_route *const *routes, const server_schema *const *schemas, vc_error *err)
+{
+    if (check_schemas(routes, schemas, err)) return NULL;
     json_t *paths = json_object();
-    for (size_t t = 0; SERVER_ROUTE_TABLES[t]; t++) {
-        for (const server_route *rt = SERVER_ROUTE_TABLES[t]; rt->method; rt++) {
+    for (size_t t = 0; routes[t]; t++) {
+        for (const server_route *rt = routes[t]; rt->method; rt++) {
             json_t *item = json_object_get(paths, rt->pattern);
             if (!item) {
                 item = json_object();
@@ -259,12 +290,20 @@ json_t *server_openapi_document(void)
                      "schema. Open on loopback without keys; otherwise Authorization: Bearer <key>.",
                      "servers", "url", "/", "description", "this studio (same origin)",
                      "paths", paths, "components", "securitySchemes", "bearer", "type", "http", "scheme", "bearer",
-                     "schemas", components_schemas(), "security", "bearer");
+                     "schemas", components_schemas(schemas), "security", "bearer");
+}
+
+json_t *server_openapi_document(vc_error *err)
+{
+    static const server_schema *const SCHEMAS[] = {SERVER_SCHEMAS, SERVER_JOB_SCHEMAS, NULL};
+    return server_openapi_build(SERVER_ROUTE_TABLES, SCHEMAS, err);
 }
 
 static int handle_openapi(server_request *r)
 {
-    return server_reply_json(r, 200, server_openapi_document());
+    vc_error err;
+    json_t *doc = server_openapi_document(&err); /* cannot fail once the server started (server_start) */
+    return doc ? server_reply_json(r, 200, doc) : server_fail(r, VC_ERR_INTERNAL, "%s", err.message);
 }
 
 /* A self-contained page (no CDN): fetches the document and renders one row per operation. */

@@ -1,6 +1,8 @@
 /*
  * The retention sweep (src/jobs/retention.h) as a server module: one thread that sweeps right
- * after startup and then every VCS_RETENTION_INTERVAL_S seconds, until the server quiesces. It
+ * after startup and then every VCS_RETENTION_INTERVAL_S seconds, until the server quiesces. With
+ * the interval 0 only the startup sweep runs: what a crash left behind (temp files, import
+ * staging) must still go at the next start. No thread at all only when every window is 0. It
  * runs beside the HTTP threads and the job workers and only takes the store lock per statement,
  * so requests are never held up for a whole sweep. A failed sweep is logged and retried next time.
  */
@@ -60,7 +62,7 @@ static void *sweeper_main(void *arg)
         vc_error err;
         int rc = retention_sweep(t->s, &t->cfg, (int64_t)time(NULL), &rep, &err);
         log_sweep(&rep, &err, rc);
-    } while (!wait_interval(t));
+    } while (t->cfg.interval_seconds > 0 && !wait_interval(t));
     return NULL;
 }
 
@@ -69,7 +71,7 @@ static int module_start(server_app *app, vc_error *err)
     retention_config cfg;
     retention_config_defaults(&cfg);
     if (retention_config_from_env(&cfg, err)) return -1;
-    if (cfg.interval_seconds <= 0 || (cfg.uploads_seconds <= 0 && cfg.outputs_seconds <= 0)) return 0;
+    if (cfg.uploads_seconds <= 0 && cfg.outputs_seconds <= 0 && cfg.leftovers_seconds <= 0) return 0; /* nothing to sweep */
     retention_thread *t = calloc(1, sizeof *t);
     if (!t) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     t->s = app->store;

@@ -307,6 +307,11 @@ int server_voice_resolve(server_request *r, json_t *body);
 void server_utf8_sanitize(char *s);
 
 /* ---- OpenAPI (res_docs.c) ---- */
-json_t *server_openapi_document(void);
+/* The document of these route tables and components.schemas tables (both NULL-terminated lists).
+ * NULL with err (VC_ERR_INTERNAL, naming the route or schema) when a schema text does not parse:
+ * nothing is left out silently. */
+json_t *server_openapi_build(const server_route *const *routes, const server_schema *const *schemas, vc_error *err);
+/* The server's own: SERVER_ROUTE_TABLES with SERVER_SCHEMAS and SERVER_JOB_SCHEMAS. */
+json_t *server_openapi_document(vc_error *err);
 
 #endif

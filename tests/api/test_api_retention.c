@@ -146,12 +146,11 @@ static int exists(const test_server *srv, const char *rel)
 /* What a crash leaves (temp files of atomic writes, an import's staging folder) goes at the next
  * start once untouched for VCS_RETAIN_TEMPS_HOURS; a temp file still being written (fresh), real
  * files (however old) and resumable downloads (.part) stay. Planted while the server runs with a
- * sweep only at startup, so they are seen to survive until the restart. */
-static void crash_leftovers_go_at_startup_real_files_stay(void **state)
+ * sweep only at startup (env), so they are seen to survive until the restart. */
+static void leftovers_go_at_restart(const char *const *env)
 {
-    static const char *const ENV2[] = {"VCS_RETAIN_TEMPS_HOURS=0.01", "VCS_RETENTION_INTERVAL_S=3600", NULL};
     test_server srv;
-    assert_int_equal(test_server_start(&srv, ENV2, NULL), 0);
+    assert_int_equal(test_server_start(&srv, env, NULL), 0);
     char a[64], file[200], cmd[600];
     api_upload_tone(&srv, 1.0, a, sizeof a);
     snprintf(file, sizeof file, "uploads/target/local/%s.wav", a);
@@ -189,6 +188,21 @@ static void crash_leftovers_go_at_startup_real_files_stay(void **state)
     assert_int_equal(test_server_stop(&srv), 0);
 }
 
+static void crash_leftovers_go_at_startup_real_files_stay(void **state)
+{
+    static const char *const ENV2[] = {"VCS_RETAIN_TEMPS_HOURS=0.01", "VCS_RETENTION_INTERVAL_S=3600", NULL};
+    leftovers_go_at_restart(ENV2);
+}
+
+/* No periodic sweep (interval 0) and no audio or job retention (both windows 0): the startup
+ * sweep still takes what a crash left. */
+static void crash_leftovers_go_at_startup_without_periodic_sweeps(void **state)
+{
+    static const char *const ENV3[] = {"VCS_RETAIN_TEMPS_HOURS=0.01", "VCS_RETENTION_INTERVAL_S=0", "VCS_RETAIN_UPLOADS_HOURS=0",
+                                       "VCS_RETAIN_OUTPUTS_DAYS=0", NULL};
+    leftovers_go_at_restart(ENV3);
+}
+
 static void bad_retention_setting_refuses_to_start(void **state)
 {
     static const char *const BAD[] = {"VCS_RETAIN_OUTPUTS_DAYS=soon", NULL};
@@ -202,6 +216,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(old_unused_audio_goes_what_is_needed_stays),
         cmocka_unit_test(crash_leftovers_go_at_startup_real_files_stay),
+        cmocka_unit_test(crash_leftovers_go_at_startup_without_periodic_sweeps),
         cmocka_unit_test(bad_retention_setting_refuses_to_start),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,7 +10,8 @@
 // NO_SUCCESS below says why not. A route added without a case here fails with its operationId.
 //
 // Env: VCS_BASE (server URL), VCS_AUDIO_DIR (speech.wav, reference.wav, tone.wav), VCS_ROOT (repo),
-// VCS_BIN and VCS_DATA (the server's binary and data folder: the last part creates an API key).
+// VCS_BIN and VCS_DATA (the server's binary and data folder: the last part creates an API key),
+// VCS_MIRROR_DIR (the folder run.sh's file server serves the "rvc" pack's downloads from).
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
@@ -133,8 +134,12 @@ function safeJson(buf) {
 }
 
 // An event stream as the document describes it: one {id, event, data} per message (data parsed
-// as JSON), comment lines (": keep-alive") skipped. Counts each event name seen.
+// as JSON), comment lines (": keep-alive") skipped. Counts each event name seen, and which of
+// SseProgress's forms each progress event's data fits (a phase, a download, a training step).
 const eventsSeen = {};
+const PROGRESS_FORMS = ['ProgressData', 'DownloadProgressData', 'TrainingStepData'];
+const progressForms = {};
+const fits = (name, data) => validator('components', 'schemas', name)(data);
 function parseSse(buf, where) {
   const out = [];
   for (const block of buf.toString().split('\n\n')) {
@@ -150,7 +155,11 @@ function parseSse(buf, where) {
         if (msg.data === undefined) fail(`${where}: an event's data is not JSON: ${value.slice(0, 200)}`);
       } else fail(`${where}: unexpected SSE field '${field}'`);
     }
-    if (Object.keys(msg).length) { out.push(msg); eventsSeen[msg.event] = (eventsSeen[msg.event] || 0) + 1; }
+    if (!Object.keys(msg).length) continue;
+    out.push(msg);
+    eventsSeen[msg.event] = (eventsSeen[msg.event] || 0) + 1;
+    if (msg.event === 'progress')
+      for (const form of PROGRESS_FORMS) if (fits(form, msg.data)) progressForms[form] = (progressForms[form] || 0) + 1;
   }
   return out;
 }
@@ -194,6 +203,7 @@ const KIND_RESULT = { analyze: 'ResultAnalyze', preprocess: 'ResultPreprocess', 
 // Kinds whose success a test server cannot produce, and why (their failure streams are still checked).
 const NO_RESULT = {};
 const resultsSeen = {};
+const jobEvents = new Map(); // job id → its stream's events (checkJob)
 // (the job row prints numbers with 15 significant digits, the event log with 17)
 const canonical = (v) => JSON.stringify(v, (k, x) => (typeof x === 'number' ? Number(x.toPrecision(12))
   : x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
@@ -214,6 +224,7 @@ async function checkJob(id, what, seconds = 120) {
   }
   const st = expect(await call('GET /api/progress/{job_id}', `/api/progress/${id}`), 200, `${what}: its stream`);
   const events = parseSse(st.buf, `${what} stream`);
+  jobEvents.set(id, events);
   if (events.at(-1)?.event !== 'close') fail(`${what}: the stream of a finished job does not end with close`);
   const complete = events.find((e) => e.event === 'complete');
   if (j.status === 'complete' && canonical(complete?.data) !== canonical(j.result))
@@ -233,8 +244,32 @@ await both('GET /api/health', '/api/health');
 await both('GET /api/system', '/api/system');
 await both('GET /api/openapi.json', '/api/openapi.json');
 await both('GET /api/docs', '/api/docs');
+
+// ---- "Download models": the rvc pack (HuBERT, RMVPE: the tiny golden ones) from run.sh's file
+// server, by a real models_pull job; its stream's download progress (bytes, speed, ETA) checked
+// against DownloadProgressData and against the files served. Conversion and training need them.
 const pull = expect(await call('POST /api/weights/pull', '/api/weights/pull', { json: { pack: 'rvc' } }), 202, 'pull').body;
 expect(await call('POST /api/weights/pull', '/api/weights/pull', { json: { pack: 'everything' }, invalid: true }), 400, 'pull of an unknown pack');
+const pulled = await checkJob(pull?.job_id, 'weights pull', 120);
+const PACK = [['hubert', 'hubert_base.pt'], ['rmvpe', 'rmvpe.pt']];
+if (JSON.stringify(pulled?.result?.installed) !== JSON.stringify(PACK.map((f) => f.join('/'))))
+  fail(`weights pull: installed ${JSON.stringify(pulled?.result?.installed)}, want both files of the rvc pack: ${JSON.stringify(pulled)?.slice(0, 400)}`);
+const downloads = (jobEvents.get(pull?.job_id) || []).filter((e) => e.event === 'progress' && fits('DownloadProgressData', e.data));
+for (const [i, [folder, file]] of PACK.entries()) {
+  const served = readFileSync(`${process.env.VCS_MIRROR_DIR}/${file}`);
+  let installed;
+  try { installed = readFileSync(`${process.env.VCS_DATA}/weights/${folder}/${file}`); } catch { installed = null; }
+  if (!installed?.equals(served)) fail(`weights pull: weights/${folder}/${file} is not the file served`);
+  const mine = downloads.filter((e) => e.data.file === file).map((e) => e.data);
+  if (!mine.length) { fail(`weights pull: no download progress event for ${file}`); continue; }
+  for (const d of mine)
+    if (d.file_index !== i + 1 || d.file_count !== PACK.length || d.bytes_total !== served.length || d.bytes_done > d.bytes_total
+      || !(d.bytes_per_second >= 0)) fail(`weights pull: a download event of ${file} does not add up: ${JSON.stringify(d)}`);
+  const last = mine.at(-1);
+  if (last.bytes_done !== served.length || last.percent !== 100 * (i + 1) / PACK.length || last.eta_seconds !== 0 || !(last.bytes_per_second > 0))
+    fail(`weights pull: the last download event of ${file} is not the whole file (${served.length} bytes) `
+      + `at a speed with ETA 0: ${JSON.stringify(last)}`);
+}
 
 // ---- uploads: multipart, whole and chunked ----
 const training = expect(await call('POST /api/upload/training-audio', '/api/upload/training-audio',
@@ -402,7 +437,6 @@ for (let t = 0; t < 600; t++) {
 }
 expect(await call('POST /api/jobs/{job_id}/stop', `/api/jobs/${train?.job_id}/stop`), [202, 409], 'stop');
 await checkJob(train?.job_id, 'training', 60);
-await checkJob(pull?.job_id, 'weights pull');
 await both('GET /api/jobs/{job_id}/loss_history', `/api/jobs/${train?.job_id}/loss_history`);
 expect(await call('POST /api/jobs/{job_id}/stop', `/api/jobs/${jid}/stop`), [400, 409], 'stopping a job that is no training');
 
@@ -434,7 +468,10 @@ for (const kind of Object.keys(KIND_RESULT))
   if (!resultsSeen[kind] && !NO_RESULT[kind]) fail(`no completed ${kind} job's result was validated`);
 for (const ev of ['progress', 'training_set', 'complete', 'error', 'close'])
   if (!eventsSeen[ev]) fail(`no '${ev}' event was validated`);
-console.log(`contract: job results validated ${JSON.stringify(resultsSeen)}; events ${JSON.stringify(eventsSeen)}`);
+for (const form of PROGRESS_FORMS)
+  if (!progressForms[form]) fail(`no progress event whose data is a ${form} was validated`);
+console.log(`contract: job results validated ${JSON.stringify(resultsSeen)}; events ${JSON.stringify(eventsSeen)}; `
+  + `progress forms ${JSON.stringify(progressForms)}`);
 let n = 0;
 for (const [key, o] of ops) {
   n++;

@@ -2,7 +2,10 @@
 # The API contract test (make test runs it through tests/api/test_openapi_contract.sh):
 #   1. npm ci of the pinned checkers (package-lock.json) when tests/contract/node_modules is stale;
 #   2. a real `voiceclone serve` on a free loopback port with a fresh data folder, the tiny golden
-#      HuBERT/RMVPE and F5-TTS/Vocos weights installed, test kinds on;
+#      F5-TTS/Vocos/Whisper weights installed, test kinds on; the tiny golden HuBERT/RMVPE are not
+#      imported but served by a local file server (file_server.mjs) as hubert_base.pt / rmvpe.pt,
+#      where the studio's real manifest sends the "rvc" pack's downloads (VCS_MODELS_BASE_URL), so
+#      contract.mjs installs them with a real models_pull job and checks its download progress;
 #   3. contract.mjs: every operation of its /api/openapi.json exercised, every answer validated
 #      against the document with Ajv;
 #   4. Redocly lint of the same document (recommended rules, tests/contract/redocly.yaml); a
@@ -24,7 +27,9 @@ fi
 
 TMP=$(mktemp -d /tmp/vcs-contract.XXXXXX)
 PID=
+FILES_PID=
 cleanup() {
+  if [ -n "$FILES_PID" ]; then kill "$FILES_PID" 2>/dev/null || true; wait "$FILES_PID" 2>/dev/null || true; fi
   if [ -n "$PID" ] && kill "$PID" 2>/dev/null; then
     for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$PID" 2>/dev/null || true
@@ -45,15 +50,23 @@ import_weights() { "$BIN" models import "$ROOT/$1" --to "$2" ${3:+--as "$3"} --d
 import_weights tests/golden/f5tts/tiny/weights.safetensors f5tts
 import_weights tests/golden/f5tts/tiny/vocab.txt f5tts
 import_weights tests/golden/f5tts/tiny/pytorch_model.bin vocos
-import_weights tests/golden/rvc/hubert_small/hubert_fairseq_style.pt hubert hubert_base.pt
-import_weights tests/golden/rvc/rmvpe_small/rmvpe.safetensors rmvpe rmvpe.pt
 import_weights tests/golden/whisper/tiny_multilingual/model.pt whisper base.pt
 import_weights tests/golden/whisper/tiny_multilingual/multilingual.tiktoken whisper
 
+# the "rvc" pack's files under the names of docs/models-manifest.json's URLs
+mkdir -p "$TMP/mirror"
+cp "$ROOT/tests/golden/rvc/hubert_small/hubert_fairseq_style.pt" "$TMP/mirror/hubert_base.pt"
+cp "$ROOT/tests/golden/rvc/rmvpe_small/rmvpe.safetensors" "$TMP/mirror/rmvpe.pt"
+node file_server.mjs "$TMP/mirror" >"$TMP/files.port" 2>"$TMP/files.log" &
+FILES_PID=$!
+for _ in $(seq 100); do [ -s "$TMP/files.port" ] && break; sleep 0.1; done
+FILES_PORT=$(head -n1 "$TMP/files.port")
+[ -n "$FILES_PORT" ] || { echo "contract: the file server did not start" >&2; cat "$TMP/files.log" >&2; exit 1; }
+
 PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-# the weights pull fails at once (nothing listens on port 9), so it never reaches the internet
+# every weights download goes to the local file server, never to the internet
 cd "$ROOT" # the server reads docs/models-manifest.json from its folder
-VCS_JOBS_TEST_KINDS=1 VCS_MODELS_BASE_URL=http://127.0.0.1:9/ VCS_ACCESS_LOG=0 \
+VCS_JOBS_TEST_KINDS=1 VCS_MODELS_BASE_URL="http://127.0.0.1:$FILES_PORT" VCS_ACCESS_LOG=0 \
   "$BIN" serve --host 127.0.0.1 --port "$PORT" --data "$TMP/data" >"$TMP/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -61,7 +74,7 @@ curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null || { echo "contract: th
 
 status=0
 VCS_BASE="http://127.0.0.1:$PORT" VCS_AUDIO_DIR="$TMP" VCS_ROOT="$ROOT" VCS_DOC_OUT="$TMP/openapi.json" \
-  VCS_BIN="$BIN" VCS_DATA="$TMP/data" \
+  VCS_BIN="$BIN" VCS_DATA="$TMP/data" VCS_MIRROR_DIR="$TMP/mirror" \
   node tests/contract/contract.mjs || status=$?
 if [ $status -ne 0 ]; then echo "contract: server log (tail):"; tail -n 20 "$TMP/server.log"; fi
 

@@ -1,7 +1,8 @@
 /*
  * Router and OpenAPI unit tests (in-process, no sockets): pattern matching with parameters,
  * trailing slashes, 405 detection, HEAD → GET fallback, and the generated OpenAPI document
- * listing each route exactly once with its path parameters, and every route documenting its bodies.
+ * listing each route exactly once with its path parameters, and every route documenting its bodies;
+ * a schema text that does not parse fails the document's build, naming where it is.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,7 +59,9 @@ static void test_head_falls_back_to_get(void **state)
 static void test_openapi_lists_every_route_once(void **state)
 {
     (void)state;
-    json_t *doc = server_openapi_document();
+    vc_error err;
+    json_t *doc = server_openapi_document(&err);
+    if (!doc) fail_msg("%s", err.message);
     json_t *paths = json_object_get(doc, "paths");
     size_t ops = 0, routes = 0;
     const char *p;
@@ -126,6 +129,59 @@ static void test_every_route_documents_its_bodies(void **state)
         }
 }
 
+static int no_handler(server_request *r)
+{
+    (void)r;
+    return 0;
+}
+
+/* A table with one broken schema text: the build fails and says which route and field (or which
+ * components.schemas entry), instead of a document quietly missing that schema. The same tables
+ * with the text repaired build, with the schema in place. */
+static void test_a_schema_that_does_not_parse_fails_the_document(void **state)
+{
+    (void)state;
+    static const server_schema GOOD_SCHEMAS[] = {{"Thing", SERVER_SCHEMA({"type": "object"})}, {0}};
+    static const server_schema BAD_SCHEMAS[] = {{"Thing", SERVER_SCHEMA({"type": "object"})}, {"Broken", "{\"type\": \"object\",}"}, {0}};
+    const server_schema *const good_schemas[] = {GOOD_SCHEMAS, NULL}, *const bad_schemas[] = {BAD_SCHEMAS, NULL};
+    static const server_route GOOD[] = {
+        {.method = "POST", .pattern = "/api/things", .handle = no_handler, .body = SERVER_BODY_BUFFER, .responses = "201",
+         .request_type = "application/json", .request_schema = SERVER_SCHEMA({"type": "object"}),
+         .response_schema = SERVER_SCHEMA({"$ref": "#/components/schemas/Thing"})},
+        {0}};
+    static const server_route BAD_RESPONSE[] = {
+        {.method = "GET", .pattern = "/api/things/{thing_id}", .handle = no_handler, .responses = "200",
+         .response_schema = "{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}}"}, /* one } short */
+        {0}};
+    static const server_route BAD_REQUEST[] = {
+        {.method = "PATCH", .pattern = "/api/things/{thing_id}", .handle = no_handler, .body = SERVER_BODY_BUFFER,
+         .responses = "200", .request_type = "application/json", .request_schema = "{type: object}",
+         .response_schema = SERVER_SCHEMA({"type": "object"})},
+        {0}};
+    const server_route *const good[] = {GOOD, NULL}, *const bad_response[] = {GOOD, BAD_RESPONSE, NULL},
+                              *const bad_request[] = {BAD_REQUEST, GOOD, NULL};
+    vc_error err;
+    json_t *doc = server_openapi_build(good, good_schemas, &err);
+    if (!doc) fail_msg("%s", err.message);
+    json_t *op = json_object_get(json_object_get(json_object_get(doc, "paths"), "/api/things"), "post");
+    assert_non_null(json_object_get(json_object_get(json_object_get(op, "requestBody"), "content"), "application/json"));
+    json_t *ok = json_object_get(json_object_get(json_object_get(op, "responses"), "201"), "content");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(ok, "application/json"), "schema"), "$ref")),
+                        "#/components/schemas/Thing");
+    assert_non_null(json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"), "Thing"));
+    json_decref(doc);
+
+    assert_null(server_openapi_build(bad_response, good_schemas, &err));
+    assert_int_equal(err.code, VC_ERR_INTERNAL);
+    if (!strstr(err.message, "GET /api/things/{thing_id}") || !strstr(err.message, "response_schema"))
+        fail_msg("the message does not name the route and field: %s", err.message);
+    assert_null(server_openapi_build(bad_request, good_schemas, &err));
+    if (!strstr(err.message, "PATCH /api/things/{thing_id}") || !strstr(err.message, "request_schema"))
+        fail_msg("the message does not name the route and field: %s", err.message);
+    assert_null(server_openapi_build(good, bad_schemas, &err));
+    if (!strstr(err.message, "components.schemas.Broken")) fail_msg("the message does not name the schema: %s", err.message);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_head_falls_back_to_get),
         cmocka_unit_test(test_openapi_lists_every_route_once),
         cmocka_unit_test(test_every_route_documents_its_bodies),
+        cmocka_unit_test(test_a_schema_that_does_not_parse_fails_the_document),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,11 +188,6 @@ int rvc_import_files(store *s, const rvc_import_request *rq, store_model *m, vc_
 
 /* Kept for rvc_train_pipeline.c only, until it hands its finished voice to the jobs layer to
  * record (another branch); then this goes and no models code writes a row. */
-int rvc_import_voice(store *s, const rvc_import_request *rq, store_model *m, vc_error *err)
-{
-    return rvc_import_files(s, rq, m, err) != 0 ? -1 : store_model_record(s, m, err);
-}
-
 int rvc_import_sweep_staging(store *s, int64_t min_age_seconds, int *removed, vc_error *err)
 {
     *removed = 0;

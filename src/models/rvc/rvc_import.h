@@ -38,9 +38,6 @@ typedef struct rvc_import_request {
  * Errors: VC_ERR_INVALID_REQUEST (bad name), VC_ERR_INVALID_FORMAT (not a voice / damaged /
  * index mismatch / bad zip), VC_ERR_IO. Nothing is left behind on error. */
 int rvc_import_files(store *s, const rvc_import_request *rq, store_model *out, vc_error *err);
-/* rvc_import_files + store_model_record in one call: only for rvc_train_pipeline.c until it
- * returns its voice to the jobs layer to record (another branch); then it goes. */
-int rvc_import_voice(store *s, const rvc_import_request *rq, store_model *out, vc_error *err);
 
 /* Extracts the .pth and optional .index of a zip into dir as model.pth / model.index (stored or
  * deflated entries; sizes and paths checked). *has_index tells whether an index was there. */
