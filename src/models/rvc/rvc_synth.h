@@ -2,8 +2,9 @@
  * The RVC synthesizer (SynthesizerTrnMs768NSFsid / Ms256NSFsid and their no-f0 variants),
  * inference only: text encoder with VITS relative-position attention → prior (m, logs) →
  * z_p = m + e^logs·ε·0.66666 → normalizing flow in reverse → NSF-HiFiGAN decoder driven by a
- * harmonic sine source at the pitch. Loaded by name from the released small-model .pth
- * ("weight." prefix, fp16 → f32) or a safetensors state dict; weight norm folded at load.
+ * harmonic sine source at the pitch: the generator of rvc_gen.h, which training records too.
+ * Loaded by name from the released small-model .pth ("weight." prefix, fp16 → f32) or a
+ * safetensors state dict, checked against the official layout; weight norm folded at load.
  *
  * Shapes (time-major): phone [T, phone_dim], pitch [T] coarse 1..255, nsff0 [T] Hz,
  * audio [T·hop] at the model's rate (hop = product of upsample rates).
@@ -39,10 +40,10 @@ void rvc_synth_free(rvc_synth *s);
 const rvc_synth_config *rvc_synth_get_config(const rvc_synth *s);
 
 /* Per-call inputs besides the features. Noise sources (the golden cases inject the official
- * tensors; otherwise a seeded PRNG): prior [T, inter] standard normal, sine [T·hop] standard
- * normal; NULL = draw from seed. stop (may be NULL) is asked after every conv pair of the
- * decoder's residual blocks (≈ 1 s of work at most at full size for a 40 s chunk) and non-zero
- * ends the call with VC_ERR_CANCELLED, so a conversion job can be cancelled promptly. */
+ * tensors; otherwise a seeded PRNG): prior [inter, T] standard normal (channel-major, as the
+ * reference draws it), sine [T·hop] standard normal; NULL = draw from seed. stop (may be NULL)
+ * is asked before every op of the generator (each a fraction of a second at full size) and
+ * non-zero ends the call with VC_ERR_CANCELLED, so a conversion job can be cancelled promptly. */
 typedef struct rvc_noise {
     const float *prior, *sine;
     unsigned long long seed;
@@ -50,6 +51,7 @@ typedef struct rvc_noise {
     void *stop_ctx;
 } rvc_noise;
 
+/* The intermediates a golden case checks, row-major [rows, cols] = [channels, frames]. */
 typedef void (*rvc_tap_fn)(void *ctx, const char *name, const float *data, int rows, int cols);
 
 int rvc_synth_infer(const rvc_synth *s, const float *phone, const int64_t *pitch, const float *nsff0, int T, int sid,
