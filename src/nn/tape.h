@@ -146,15 +146,15 @@ int ag_reflect_pad_t(ag_tape *t, int a, int left, int right);      /* W must be 
 int ag_reshape(ag_tape *t, int a, int B, int C, int T, int W);     /* same element count */
 int ag_embedding(ag_tape *t, int table, const int64_t *idx, int B, int T); /* table [N, D] → [B, D, T] */
 
-/* ---- the backend's blocked layout (tape_conv.c; inference) ----
- * A node may hold its values in the backend's native layout (NN_LAYOUT_NATIVE: [B][C/b][T][b],
- * b = nn_native_block()) instead of [B, C, T]; convolutions then read and write it with no
- * reorders. Only for values without gradients (no backward is written for the conversions):
- * ag_to_native returns x itself when x needs a gradient, when b does not divide C, or when W > 1.
- * Convolutions keep the layout when their output channels allow it and convert back otherwise.
- * Element-wise ops (add, mul, scale, exp, tanh, leaky_relu and the _into forms) treat it as any
- * array, converting a second operand to the first one's layout; every other op asserts [B, C, T]
- * (ag_from_native first). */
+/* ---- the backend's blocked layout (tape_conv.c) ----
+ * A node may hold its values (and gradient) in the backend's native layout (NN_LAYOUT_NATIVE:
+ * [B][C/b][T][b], b = nn_native_block()) instead of [B, C, T]; convolutions then read and write
+ * it, forward and backward, with no reorders. ag_to_native returns x itself when b does not
+ * divide C or when W > 1. Convolutions keep the layout when their output channels allow it and
+ * convert back otherwise. Element-wise ops (add, mul, scale, exp, tanh, leaky_relu and the _into
+ * forms) treat it as any array, converting a second operand to the first one's layout; every
+ * other op asserts [B, C, T] (ag_from_native first). The conversions' backward is the opposite
+ * conversion of the gradient. */
 int ag_to_native(ag_tape *t, int x);
 #define AG_PLAIN(t, x) assert((x) < 0 || !(t)->nodes[(x)].native) /* an op that needs [B, C, T] */
 int ag_from_native(ag_tape *t, int x);

@@ -37,9 +37,9 @@ static nn_conv_spec tape_convt_spec(const ag_node *x, int c_out, int K, int stri
 
 /* ---- the backend's blocked layout ---- */
 
-/* Block g = (batch item, channel block) of [B][C/b][T][b] ⇄ its b rows of [B, C, T]: each block is
- * one thread's. to = 1 packs plain into blocked, to = 0 unpacks. */
-static void repack(float *blocked, float *plain, int B, int C, int T, int b, int to)
+/* Block g = (batch item, channel block) of [B][C/b][T][b] ⇄ its b rows of [B, C, T]; each block is
+ * one thread's. to = 1 packs plain into blocked, to = 0 unpacks; add: += instead of =. */
+static void repack(float *blocked, float *plain, int B, int C, int T, int b, int to, int add)
 {
     int CB = C / b;
     NN_PAR_FOR((size_t)B * C * T)
@@ -47,10 +47,21 @@ static void repack(float *blocked, float *plain, int B, int C, int T, int b, int
         float *blk = blocked + (size_t)g * T * b, *rows = plain + ((size_t)(g / CB) * C + (size_t)(g % CB) * b) * T;
         for (int t = 0; t < T; t++)
             for (int c = 0; c < b; c++) {
-                if (to) blk[(size_t)t * b + c] = rows[(size_t)c * T + t];
-                else rows[(size_t)c * T + t] = blk[(size_t)t * b + c];
+                float *dst = to ? &blk[(size_t)t * b + c] : &rows[(size_t)c * T + t];
+                float v = to ? rows[(size_t)c * T + t] : blk[(size_t)t * b + c];
+                *dst = add ? *dst + v : v;
             }
     }
+}
+
+/* The gradient of a layout change is the opposite change of the output's gradient. */
+static void relayout_bw(ag_tape *t, ag_node *n)
+{
+    float *g = ag_grad(t, n->in[0]);
+    if (!g) return;
+    const int *d = n->dims;
+    if (n->native) repack(n->grad, g, d[0], d[1], d[2], nn_native_block(), 0, 1); /* to_native: unpack into x's */
+    else repack(g, n->grad, d[0], d[1], d[2], nn_native_block(), 1, 1);          /* from_native: pack into x's */
 }
 
 static int relayout(ag_tape *t, int x, int to)
@@ -62,9 +73,10 @@ static int relayout(ag_tape *t, int x, int to)
     ag_node *n = &t->nodes[o];
     n->native = to;
     float *src = t->nodes[x].val; /* read only: the packed or unpacked copy goes to the new node */
-    if (to) repack(n->val, src, d[0], d[1], d[2], nn_native_block(), 1);
-    else repack(src, n->val, d[0], d[1], d[2], nn_native_block(), 0);
-    return o; /* no backward: these nodes need no gradient (ag_to_native's rule) */
+    if (to) repack(n->val, src, d[0], d[1], d[2], nn_native_block(), 1, 0);
+    else repack(src, n->val, d[0], d[1], d[2], nn_native_block(), 0, 0);
+    n->backward = relayout_bw;
+    return o;
 }
 
 int ag_to_native(ag_tape *t, int x)
@@ -72,14 +84,13 @@ int ag_to_native(ag_tape *t, int x)
     if (x < 0) return -1;
     const ag_node *n = &t->nodes[x];
     int b = nn_native_block();
-    if (n->native || n->needs_grad || b <= 0 || n->dims[1] % b || n->dims[3] != 1) return x;
+    if (n->native || b <= 0 || n->dims[1] % b || n->dims[3] != 1) return x;
     return relayout(t, x, 1);
 }
 
 int ag_from_native(ag_tape *t, int x)
 {
     if (x < 0 || !t->nodes[x].native) return x;
-    assert(!t->nodes[x].needs_grad);
     return relayout(t, x, 0);
 }
 

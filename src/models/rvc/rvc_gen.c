@@ -183,7 +183,7 @@ int rvc_gen_decoder(rvc_graph *g, const rvc_gen_io *io, int z, int har)
     const rvc_synth_config *c = io->c;
     ag_tape *t = g->t;
     int x = ag_add(t, rvc_graph_conv(g, z, "dec.conv_pre", 1, 1, 3, 3), rvc_graph_conv(g, io->g, "dec.cond", 1, 1, 0, 0));
-    x = ag_to_native(t, x); /* conversion: the stages in the convolutions' own layout (no reorders) */
+    x = ag_to_native(t, x); /* the stages in the convolutions' own layout: no reorders around them */
     ag_scope stage = ag_scope_open(t); /* each stage's output replaces the one before */
     for (int i = 0; i < c->n_ups; i++) {
         x = upsample(g, c, x, c->f0 ? har : -1, i, stage); /* without pitch: the plain HiFi-GAN Generator */
