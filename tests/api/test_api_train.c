@@ -7,7 +7,8 @@
  *   a training run end to end: the phases in order over SSE, one progress event per step with
  *   loss and ETA, the loss history endpoint, a model in the library under the id announced at
  *   submit time with its grade and consent attestation, and that model converting audio;
- *   "stop now and keep the model"; cancel (no model, no training folder left);
+ *   "stop now and keep the model"; cancel (no model, no training folder left), within 1.5 s
+ *   mid-training and during feature extraction;
  *   kill -9 mid-training → restart → the job resumes from its checkpoint and completes;
  *   a training set (training_audio_ids: two files trained together, the speech kept reported, the
  *   jobs list naming the model and file count), a noisy take (12 dB: stored with a warning, refused
@@ -329,6 +330,33 @@ static void stop_keeps_the_model_and_cancel_does_not(void **state)
     assert_int_not_equal(access(path, F_OK), 0);
 }
 
+/* Cancel during feature extraction (HuBERT and RMVPE polling inside their passes): a fresh
+ * recording (no prepared set to reuse), DELETE once pieces are being extracted. */
+static void cancel_during_feature_extraction(void **state)
+{
+    char audio[64], body[1024], job[64], path[160];
+    upload_voice("/api/upload/training-audio", 90, audio, sizeof audio);
+    train_body(body, sizeof body, audio, ",\"epochs\":1");
+    json_t *j = call("POST", "/api/train", body, 202);
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    int extracting = 0;
+    for (int i = 0; i < 6000 && !extracting; i++) { /* the piece loop reports from 6 % (slicing is 5-6 %) */
+        json_t *jb = call("GET", path, NULL, 200);
+        const char *phase = json_string_value(json_object_get(jb, "phase"));
+        extracting = phase && !strcmp(phase, "feature extraction") && json_number_value(json_object_get(jb, "progress")) > 6.0;
+        if (!extracting) usleep(10000);
+    }
+    assert_true(extracting);
+    double t0 = api_now_ms();
+    call("DELETE", path, NULL, 200);
+    assert_string_equal(api_wait_terminal(&S, job, 60), "cancelled");
+    double ms = api_now_ms() - t0;
+    printf("cancel seen %.0f ms after DELETE (feature extraction)\n", ms);
+    assert_true(ms < 1500);
+    assert_int_equal(loss_points(job), 0); /* stopped before training began */
+}
+
 static void kill_9_mid_training_resumes(void **state)
 {
     char job[64], model[64], path[700];
@@ -474,6 +502,7 @@ int main(void)
         cmocka_unit_test(default_epochs_follow_the_measured_step),
         cmocka_unit_test(v1_no_pitch_32k_end_to_end),
         cmocka_unit_test(stop_keeps_the_model_and_cancel_does_not),
+        cmocka_unit_test(cancel_during_feature_extraction),
         cmocka_unit_test(kill_9_mid_training_resumes),
         cmocka_unit_test(training_set_noisy_take_rename_export),
     };

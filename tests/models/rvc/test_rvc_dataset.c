@@ -264,8 +264,8 @@ static void progress_cancels(void **state)
     free(x);
 }
 
-/* The cancel poll runs before each piece's HuBERT pass and again before its RMVPE pass: a request
- * seen at the second poll stops inside the first piece. */
+/* The cancel poll runs before each piece's HuBERT pass, inside it, again before its RMVPE pass and
+ * inside that: a request seen at the second poll stops inside the first piece. */
 static int cancel_on_second_poll(void *ctx) { return ++*(int *)ctx >= 2; }
 
 static void cancel_between_hubert_and_rmvpe(void **state)
