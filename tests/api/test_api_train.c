@@ -6,7 +6,8 @@
  *   bad parameters, base models missing) that queue nothing;
  *   a training run end to end: the phases in order over SSE, one progress event per step with
  *   loss and ETA, the loss history endpoint, a model in the library under the id announced at
- *   submit time with its grade and consent attestation, and that model converting audio;
+ *   submit time with its grade and consent attestation, and that model converting audio; the
+ *   peak RSS of each phase in the server log;
  *   "stop now and keep the model"; cancel (no model, no training folder left), within 1.5 s
  *   mid-training and during feature extraction;
  *   kill -9 mid-training → restart → the job resumes from its checkpoint and completes;
@@ -182,6 +183,22 @@ static void model_converts(const char *model_id)
     assert_string_equal(api_wait_terminal(&S, job, 60), "complete");
 }
 
+/* Issue 14: the peak RSS at the end of each phase, in the server log (one JSON line a phase). */
+static void phases_logged_peak_rss(const char *job)
+{
+    size_t n;
+    char *log = test_file_read(S.log_path, &n), want[200];
+    assert_non_null(log);
+    static const char *const PHASES[] = {"preprocessing", "feature extraction", "training", "index", "validation", "saving"};
+    for (size_t i = 0; i < sizeof PHASES / sizeof PHASES[0]; i++) {
+        snprintf(want, sizeof want, "\"train phase ended\",\"job_id\":\"%s\",\"phase\":\"%s\",\"peak_rss_mb\":", job, PHASES[i]);
+        const char *at = strstr(log, want);
+        if (!at) fail_msg("no peak RSS logged for phase %s", PHASES[i]);
+        assert_true(atof(at + strlen(want)) > 10); /* a server with models loaded holds more than 10 MB */
+    }
+    free(log);
+}
+
 static void training_end_to_end(void **state)
 {
     char job[64], model[64], path[700];
@@ -222,6 +239,7 @@ static void training_end_to_end(void **state)
     snprintf(path, sizeof path, "%s/training/%s", S.data_dir, job);
     assert_int_not_equal(access(path, F_OK), 0); /* the training folder is gone once the model is stored */
     model_converts(model);
+    phases_logged_peak_rss(job);
 }
 
 /* The default epochs as the policy gives them for a step time and an epoch (rvc_train_epochs_for). */
