@@ -126,7 +126,7 @@ def main():
             "peak_rss_mib_first_step": first_mib, "peak_rss_mib_steps": steps_mib,
             "rss_peaks": "per_phase" if per_phase else "so_far"}
     with open(a.out, "w") as f:
-        json.dump(info, f, indent=1)
+        json.dump(info, f)  # one line: run.sh prints one JSON object per line
     print(json.dumps(info))
 
 
