@@ -20,7 +20,8 @@ double bench_peak_rss_mb(void);
 
 /* only: NULL for every conversion stage, or "hubert" | "rmvpe" | "synth" | "convert" | "train". */
 int bench_rvc(const char *only);
-/* One full-size RVC training step (cmd_bench_rvc_train.c); only on `bench rvc train`. */
-int bench_rvc_train(void);
+/* Full-size RVC training steps (cmd_bench_rvc_train.c); only on `bench rvc train [options]`,
+ * argv holding the options after "train". */
+int bench_rvc_train(int argc, char **argv);
 
 #endif

@@ -392,6 +392,7 @@ int cmd_bench(int argc, char **argv)
     const char *which = argc > 1 ? argv[1] : "all";
     if (!strcmp(which, "gemm")) return bench_gemm();
     if (!strcmp(which, "f5tts")) return bench_f5tts();
+    if (!strcmp(which, "rvc") && argc > 2 && !strcmp(argv[2], "train")) return bench_rvc_train(argc - 3, argv + 3);
     if (!strcmp(which, "rvc")) return bench_rvc(argc > 2 ? argv[2] : NULL);
     if (!strcmp(which, "f5tts-gen")) return bench_f5tts_generation();
     if (!strcmp(which, "jobs")) return bench_jobs();
@@ -400,6 +401,6 @@ int cmd_bench(int argc, char **argv)
         return 0;
     }
     if (!strcmp(which, "all")) return bench_gemm() | bench_f5tts() | bench_rvc(NULL);
-    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|f5tts-gen|rvc [stage]|jobs|isa|all\n");
+    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|f5tts-gen|rvc [stage]|rvc train [options]|jobs|isa|all\n");
     return 2;
 }

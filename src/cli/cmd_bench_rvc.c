@@ -6,7 +6,7 @@
  * mixing), each next to the PyTorch numbers of docs/PERFORMANCE.md ("PyTorch baseline"). The
  * peak RSS is that of this process after everything (all three models loaded at once, as a conversion job has).
  *   voiceclone bench rvc [hubert|rmvpe|synth|convert]   (one stage only)
- *   voiceclone bench rvc train   one full-size training step (cmd_bench_rvc_train.c; by name only)
+ *   voiceclone bench rvc train [options]   full-size training steps (cmd_bench_rvc_train.c; by name only)
  */
 #include <math.h>
 #include <stdio.h>
@@ -155,7 +155,7 @@ static int bench_conversion(const rvc_bench_models *m, vc_error *err)
 
 int bench_rvc(const char *only)
 {
-    if (only && !strcmp(only, "train")) return bench_rvc_train();
+    if (only && !strcmp(only, "train")) return bench_rvc_train(0, NULL);
     rvc_bench_models m = {0};
     vc_error err = {0};
     int n = BENCH_SECONDS * 16000;

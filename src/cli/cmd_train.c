@@ -8,13 +8,16 @@
  * data; base models from DIR/weights). Progress is a one-line bar on stderr. The work folder
  * (default DIR/training/cli-NAME) keeps the prepared set and checkpoints: running the same
  * command again after an interruption resumes. --consent states that the voice is yours or that
- * you have the speaker's permission; it is recorded with the model.
+ * you have the speaker's permission; it is recorded with the model. At the end of each phase it
+ * prints that phase's peak RSS (this process is alone in its memory, so the high-water mark is
+ * reset at each phase start: base/memstat.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audio/audio_dsp.h"
+#include "base/memstat.h"
 #include "cli/cli.h"
 #include "jobs/jobs_train.h"
 #include "models/rvc/rvc_train_pipeline.h"
@@ -24,6 +27,8 @@ typedef struct train_args {
     const char *name, *audio, *data, *work, *user;
     int consent, denoise, normalize, trim;
     rvc_train_recipe recipe;
+    char phase[32];  /* the phase running, for its peak RSS */
+    int rss_so_far;  /* the kernel refused a reset: peaks include the phases before */
 } train_args;
 
 static int int_arg(const char *v, int lo, int hi, int *out)
@@ -104,8 +109,20 @@ static int preprocess(void *ctx, audio_buffer *buf, vc_error *err)
     return 0;
 }
 
+/* The peak RSS of the phase that just ended; the mark is reset for the next one. */
+static void phase_peak(train_args *a, const char *next)
+{
+    if (a->phase[0])
+        fprintf(stderr, "\n%s: peak RSS %.0f MB%s\n", a->phase, (double)vc_rss_peak_bytes() / 1048576.0,
+                a->rss_so_far ? " (so far: this kernel does not reset the mark)" : "");
+    if (next && vc_rss_peak_reset() != 0) a->rss_so_far = 1;
+    snprintf(a->phase, sizeof a->phase, "%s", next ? next : "");
+}
+
 static int show_phase(void *ctx, const char *phase, double fraction, const char *message)
 {
+    train_args *a = ctx;
+    if (strcmp(a->phase, phase)) phase_peak(a, phase);
     fprintf(stderr, "\r%-20s %3.0f%%  %-50.50s", phase, 100 * fraction, message ? message : "");
     if (fraction >= 1) fputc('\n', stderr);
     return 0;
@@ -176,6 +193,7 @@ int cmd_train(int argc, char **argv)
                                .ctx = &a};
     rvc_train_outcome o;
     int rc = rvc_train_pipeline_run(&spec, &o, &err);
+    phase_peak(&a, NULL);
     fputc('\n', stderr);
     if (rc == 0) rc = add_to_library(&a, work, &o, &err);
     if (rc) { fprintf(stderr, "voiceclone train: %s\n", err.message); return 1; }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "audio/audio.h"
+#include "base/memstat.h"
 #include "jobs/jobs_internal.h"
 #include "jobs/jobs_train.h"
 #include "models/rvc/rvc_engine.h"
@@ -283,11 +284,24 @@ typedef struct train_run {
     job_ctx *c;
     char dir[1300];
     const rvc_train_recipe *recipe;
+    char phase[32]; /* the phase running, for the peak RSS logged when it ends */
 } train_run;
+
+/* Logs the process's peak RSS as a phase ends (one JSON line on stderr, like the scheduler's).
+ * The server's other jobs share this process, so the high-water mark is never reset here
+ * (base/memstat.h): it is the peak so far, and a phase that raised it is the one that shows. */
+static void phase_ended(train_run *t, const char *next)
+{
+    if (t->phase[0])
+        fprintf(stderr, "{\"jobs\":\"train phase ended\",\"job_id\":\"%s\",\"phase\":\"%s\",\"peak_rss_mb\":%.0f,"
+                        "\"peak\":\"process, so far\"}\n", t->jb->job_id, t->phase, (double)vc_rss_peak_bytes() / 1048576.0);
+    snprintf(t->phase, sizeof t->phase, "%s", next ? next : "");
+}
 
 static int on_phase(void *ctx, const char *phase, double fraction, const char *message)
 {
     train_run *t = ctx;
+    if (strcmp(t->phase, phase)) phase_ended(t, phase);
     static const struct { const char *phase; double from, span; } SPANS[] = {
         {"preprocessing", 0, 5}, {"feature extraction", 5, 10}, {"training", 15, 75},
         {"index", 90, 4}, {"validation", 94, 4}, {"saving", 98, 2},
@@ -458,6 +472,7 @@ static int train_run_job(const job *jb, job_ctx *c, json_t **result, vc_error *e
         if (o.report.pieces > 0) json_object_set_new(*result, "training_set", report_json(&o.report));
     }
     free(paths);
+    phase_ended(&t, NULL);
     /* Kept only when the server is shutting down (the job is re-queued and resumes from it);
      * completion, failure and cancel remove it. A crash never gets here, so it keeps it too. */
     if (!job_shutting_down(c)) {

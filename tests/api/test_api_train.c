@@ -6,8 +6,10 @@
  *   bad parameters, base models missing) that queue nothing;
  *   a training run end to end: the phases in order over SSE, one progress event per step with
  *   loss and ETA, the loss history endpoint, a model in the library under the id announced at
- *   submit time with its grade and consent attestation, and that model converting audio;
- *   "stop now and keep the model"; cancel (no model, no training folder left);
+ *   submit time with its grade and consent attestation, and that model converting audio; the
+ *   peak RSS of each phase in the server log;
+ *   "stop now and keep the model"; cancel (no model, no training folder left), within 1.5 s
+ *   mid-training and during feature extraction;
  *   kill -9 mid-training → restart → the job resumes from its checkpoint and completes;
  *   a training set (training_audio_ids: two files trained together, the speech kept reported, the
  *   jobs list naming the model and file count), a noisy take (12 dB: stored with a warning, refused
@@ -181,6 +183,22 @@ static void model_converts(const char *model_id)
     assert_string_equal(api_wait_terminal(&S, job, 60), "complete");
 }
 
+/* Issue 14: the peak RSS at the end of each phase, in the server log (one JSON line a phase). */
+static void phases_logged_peak_rss(const char *job)
+{
+    size_t n;
+    char *log = test_file_read(S.log_path, &n), want[200];
+    assert_non_null(log);
+    static const char *const PHASES[] = {"preprocessing", "feature extraction", "training", "index", "validation", "saving"};
+    for (size_t i = 0; i < sizeof PHASES / sizeof PHASES[0]; i++) {
+        snprintf(want, sizeof want, "\"train phase ended\",\"job_id\":\"%s\",\"phase\":\"%s\",\"peak_rss_mb\":", job, PHASES[i]);
+        const char *at = strstr(log, want);
+        if (!at) fail_msg("no peak RSS logged for phase %s", PHASES[i]);
+        assert_true(atof(at + strlen(want)) > 10); /* a server with models loaded holds more than 10 MB */
+    }
+    free(log);
+}
+
 static void training_end_to_end(void **state)
 {
     char job[64], model[64], path[700];
@@ -221,6 +239,7 @@ static void training_end_to_end(void **state)
     snprintf(path, sizeof path, "%s/training/%s", S.data_dir, job);
     assert_int_not_equal(access(path, F_OK), 0); /* the training folder is gone once the model is stored */
     model_converts(model);
+    phases_logged_peak_rss(job);
 }
 
 /* The default epochs as the policy gives them for a step time and an epoch (rvc_train_epochs_for). */
@@ -327,6 +346,33 @@ static void stop_keeps_the_model_and_cancel_does_not(void **state)
     call("GET", path, NULL, 404);
     snprintf(path, sizeof path, "%s/training/%s", S.data_dir, job);
     assert_int_not_equal(access(path, F_OK), 0);
+}
+
+/* Cancel during feature extraction (HuBERT and RMVPE polling inside their passes): a fresh
+ * recording (no prepared set to reuse), DELETE once pieces are being extracted. */
+static void cancel_during_feature_extraction(void **state)
+{
+    char audio[64], body[1024], job[64], path[160];
+    upload_voice("/api/upload/training-audio", 90, audio, sizeof audio);
+    train_body(body, sizeof body, audio, ",\"epochs\":1");
+    json_t *j = call("POST", "/api/train", body, 202);
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    int extracting = 0;
+    for (int i = 0; i < 6000 && !extracting; i++) { /* the piece loop reports from 6 % (slicing is 5-6 %) */
+        json_t *jb = call("GET", path, NULL, 200);
+        const char *phase = json_string_value(json_object_get(jb, "phase"));
+        extracting = phase && !strcmp(phase, "feature extraction") && json_number_value(json_object_get(jb, "progress")) > 6.0;
+        if (!extracting) usleep(10000);
+    }
+    assert_true(extracting);
+    double t0 = api_now_ms();
+    call("DELETE", path, NULL, 200);
+    assert_string_equal(api_wait_terminal(&S, job, 60), "cancelled");
+    double ms = api_now_ms() - t0;
+    printf("cancel seen %.0f ms after DELETE (feature extraction)\n", ms);
+    assert_true(ms < 1500);
+    assert_int_equal(loss_points(job), 0); /* stopped before training began */
 }
 
 static void kill_9_mid_training_resumes(void **state)
@@ -474,6 +520,7 @@ int main(void)
         cmocka_unit_test(default_epochs_follow_the_measured_step),
         cmocka_unit_test(v1_no_pitch_32k_end_to_end),
         cmocka_unit_test(stop_keeps_the_model_and_cancel_does_not),
+        cmocka_unit_test(cancel_during_feature_extraction),
         cmocka_unit_test(kill_9_mid_training_resumes),
         cmocka_unit_test(training_set_noisy_take_rename_export),
     };

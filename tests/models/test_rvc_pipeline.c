@@ -3,7 +3,7 @@
  * RMVPE and with the length the official pipeline gives; resample_sr changes the output rate
  * (>= 16000 only) and keeps the level. Uses the golden small HuBERT/RMVPE/synthesizer files and
  * a small random-weight no-f0 synthesizer written from rvc_specs (its numerics are covered by
- * the synth_*_nono_small golden cases).
+ * the synth_*_nono_small golden cases). Cancel is seen inside RMVPE's pass and inside synthesis.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -192,8 +192,23 @@ static int stop_after(void *ctx)
     return ++c->stop_calls >= c->stop_at;
 }
 
+/* The cancel polls of one RMVPE pass over a short input (the same count for any one-window input). */
+static int rmvpe_polls(const rmvpe *m)
+{
+    int frames = 32, n = (frames - 1) * RMVPE_HOP;
+    float *wave = calloc((size_t)n, sizeof(float)), *mel = malloc(sizeof(float) * frames * RMVPE_MELS),
+          *sal = malloc(sizeof(float) * frames * RMVPE_BINS);
+    stop_counter never = {0, 0, 1 << 30};
+    vc_error err;
+    assert_int_equal(rmvpe_mel(m, wave, n, mel, &err), 0);
+    assert_int_equal(rmvpe_salience_cancellable(m, mel, frames, sal, stop_after, &never, &err), 0);
+    free(wave); free(mel); free(sal);
+    return never.stop_calls;
+}
+
 /* Cancellation is seen inside a chunk's synthesis (after each conv pair of the decoder's residual blocks), not
- * only between chunks: the one chunk of this input is stopped part-way. */
+ * only between chunks: the one chunk of this input is stopped part-way. Before it, the pitch pass over the
+ * whole input polls between RMVPE's blocks: a request there stops before any chunk starts. */
 static void cancel_is_seen_inside_synthesis(void **state)
 {
     voice_files f = {0};
@@ -214,12 +229,21 @@ static void cancel_is_seen_inside_synthesis(void **state)
     size_t n = 32000, out_n = 0;
     double *x = test_input(n);
     int16_t *out = NULL;
-    stop_counter sc = {0, 0, 5};
-    rvc_hooks hooks = {NULL, count_progress, NULL, &sc, stop_after};
+    int pitch_polls = rmvpe_polls(f.pitch);
+    stop_counter in_pitch = {0, 0, 2};
+    rvc_hooks hooks = {NULL, count_progress, NULL, &in_pitch, stop_after};
     assert_int_equal(rvc_convert(&v, x, n, &p, &hooks, &out, &out_n, &err), -1);
     assert_int_equal(err.code, VC_ERR_CANCELLED);
-    assert_int_equal(sc.stop_calls, 5);     /* 4 stages × 3 blocks × 3 conv pairs: stopped at the 5th check */
-    assert_int_equal(sc.progress_calls, 1); /* the only chunk had started: no chunk boundary was needed */
+    assert_int_equal(in_pitch.stop_calls, 2);     /* the second block of RMVPE's pass */
+    assert_int_equal(in_pitch.progress_calls, 0); /* no chunk had started */
+    assert_null(out);
+    stop_counter sc = {0, 0, pitch_polls + 5};
+    hooks.ctx = &sc;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(rvc_convert(&v, x, n, &p, &hooks, &out, &out_n, &err), -1);
+    assert_int_equal(err.code, VC_ERR_CANCELLED);
+    assert_int_equal(sc.stop_calls, pitch_polls + 5); /* the pitch pass, then 4 stages × 3 blocks × 3 conv pairs */
+    assert_int_equal(sc.progress_calls, 1);           /* the only chunk had started: no chunk boundary was needed */
     assert_null(out);
     free(x);
     voice_free(&f);

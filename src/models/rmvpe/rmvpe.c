@@ -255,49 +255,76 @@ static int concat_channels(plane *out, const plane *a, const plane *b)
     return 0;
 }
 
-static int run_blocks(const res_block *blocks, int n, plane *x)
+/* The cancel hook of one pass: asked before each residual block, up-convolution, the head's
+ * convolution and the BiGRU, so a request is seen within one block (a full-size pass over a 41 s
+ * window takes seconds; one block is a small fraction of it). */
+typedef struct rmvpe_stop { rmvpe_cancel_fn cancelled; void *ctx; } rmvpe_stop;
+
+static int stopped(const rmvpe_stop *s, vc_error *err)
 {
-    for (int j = 0; j < n; j++)
-        if (res_block_forward(&blocks[j], x) != 0) return -1;
+    if (s->cancelled && s->cancelled(s->ctx)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
     return 0;
 }
 
+static int oom(vc_error *err) { return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE U-Net)"); }
+
+static int run_blocks(const res_block *blocks, int n, plane *x, const rmvpe_stop *stop, vc_error *err)
+{
+    for (int j = 0; j < n; j++) {
+        if (stopped(stop, err)) return -1;
+        if (res_block_forward(&blocks[j], x) != 0) return oom(err);
+    }
+    return 0;
+}
+
+/* One decoder stage: x [2c, H, W] → up [c, 2H, 2W] ++ skip → blocks; x is replaced. */
+static int decode_stage(const rmvpe *m, const dec_stage *d, const plane *skip, plane *x, const rmvpe_stop *stop,
+                        vc_error *err)
+{
+    plane up, cat;
+    if (stopped(stop, err)) return -1;
+    if (conv_transpose3x3(&up, x, d->up_w, d->c_out) != 0) return oom(err);
+    batch_norm(&up, &d->up_bn, 1);
+    int rc = concat_channels(&cat, &up, skip);
+    free(up.x);
+    if (rc != 0) return oom(err);
+    free(x->x);
+    *x = cat;
+    return run_blocks(d->blocks, m->n_blocks, x, stop, err);
+}
+
 /* x [1, T, 128] → [en_out, T, 128] */
-static int unet(const rmvpe *m, plane *x)
+static int unet(const rmvpe *m, plane *x, const rmvpe_stop *stop, vc_error *err)
 {
     plane skips[MAX_STAGES] = {{0}};
     int rc = 0, made = 0;
     batch_norm(x, &m->in_bn, 0);
     for (int i = 0; rc == 0 && i < m->n_enc; i++) {
-        rc = run_blocks(m->enc[i].blocks, m->n_blocks, x);
+        rc = run_blocks(m->enc[i].blocks, m->n_blocks, x, stop, err);
         plane pooled;
-        if (rc == 0) rc = avg_pool2(&pooled, x);
+        if (rc == 0 && avg_pool2(&pooled, x) != 0) rc = oom(err);
         if (rc == 0) { skips[made++] = *x; *x = pooled; }
     }
-    for (int i = 0; rc == 0 && i < m->n_inter; i++) rc = run_blocks(m->inter[i].blocks, m->n_blocks, x);
-    for (int i = 0; rc == 0 && i < m->n_enc; i++) {
-        const dec_stage *d = &m->dec[i];
-        plane up, cat;
-        rc = conv_transpose3x3(&up, x, d->up_w, d->c_out);
-        if (rc == 0) { batch_norm(&up, &d->up_bn, 1); rc = concat_channels(&cat, &up, &skips[made - 1 - i]); free(up.x); }
-        if (rc == 0) { free(x->x); *x = cat; rc = run_blocks(d->blocks, m->n_blocks, x); }
-    }
+    for (int i = 0; rc == 0 && i < m->n_inter; i++) rc = run_blocks(m->inter[i].blocks, m->n_blocks, x, stop, err);
+    for (int i = 0; rc == 0 && i < m->n_enc; i++) rc = decode_stage(m, &m->dec[i], &skips[made - 1 - i], x, stop, err);
     for (int i = 0; i < made; i++) free(skips[i].x);
     return rc;
 }
 
 /* ---- BiGRU + head --------------------------------------------------------------------------- */
 
-static int head(const rmvpe *m, const plane *x, int frames, float *salience, vc_error *err)
+static int head(const rmvpe *m, const plane *x, int frames, float *salience, const rmvpe_stop *stop, vc_error *err)
 {
     plane c3;
     int T = x->h, F = x->w, in = 3 * F, H = GRU_HIDDEN;
+    if (stopped(stop, err)) return -1;
     if (conv3x3(&c3, x, m->cnn_w, m->cnn_b, 3) != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
     float *seq = malloc(sizeof(float) * (size_t)T * in), *bi = malloc(sizeof(float) * (size_t)T * 2 * H);
     float *logits = malloc(sizeof(float) * (size_t)T * RMVPE_BINS);
     int rc = (seq && bi && logits) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
     for (int t = 0; rc == 0 && t < T; t++) /* [3, T, F] → [T, 3·F] (transpose(1,2).flatten) */
         for (int c = 0; c < 3; c++) memcpy(seq + (size_t)t * in + c * F, c3.x + ((size_t)c * T + t) * F, sizeof(float) * (size_t)F);
+    if (rc == 0) rc = stopped(stop, err);
     if (rc == 0) rc = nn_gru_bidirectional(bi, seq, T, in, H, m->gru, err);
     if (rc == 0) {
         for (int t = 0; t < T; t++) memcpy(logits + (size_t)t * RMVPE_BINS, m->fc_b, sizeof(float) * RMVPE_BINS);
@@ -309,14 +336,16 @@ static int head(const rmvpe *m, const plane *x, int frames, float *salience, vc_
     return rc;
 }
 
-static int rmvpe_salience_run(const rmvpe *m, const float *mel, int frames, float *salience, vc_error *err)
+static int rmvpe_salience_run(const rmvpe *m, const float *mel, int frames, float *salience, const rmvpe_stop *stop,
+                              vc_error *err)
 {
     int T = 32 * ((frames - 1) / 32 + 1); /* zero-padded to a multiple of 32 frames */
     plane x;
     if (plane_new(&x, 1, T, RMVPE_MELS) != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
     memset(x.x, 0, sizeof(float) * (size_t)T * RMVPE_MELS);
     memcpy(x.x, mel, sizeof(float) * (size_t)frames * RMVPE_MELS);
-    int rc = unet(m, &x) == 0 ? head(m, &x, frames, salience, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE U-Net)");
+    int rc = unet(m, &x, stop, err);
+    if (rc == 0) rc = head(m, &x, frames, salience, stop, err);
     free(x.x);
     return rc;
 }
@@ -341,35 +370,52 @@ void rmvpe_decode(const float *salience, int frames, float threshold, double *ce
     }
 }
 
+/* The model's compute precision (VCS_PRECISION / --precision) applies while it runs. */
+static int salience_scoped(const rmvpe *m, const float *mel, int frames, float *salience, const rmvpe_stop *stop,
+                           vc_error *err)
+{
+    nn_precision_scope scope = nn_precision_enter("rmvpe");
+    int rc = rmvpe_salience_run(m, mel, frames, salience, stop, err);
+    nn_precision_leave(scope);
+    return rc;
+}
+
 /* f0 of frames [core_lo, core_hi) from the salience of mel frames [lo, hi) around them. */
 static int window_f0(const rmvpe *m, const float *mel, int lo, int hi, int core_lo, int core_hi, double *f0,
-                     vc_error *err)
+                     const rmvpe_stop *stop, vc_error *err)
 {
     int n = hi - lo;
     float *sal = malloc(sizeof(float) * (size_t)n * RMVPE_BINS);
     double *cents = malloc(sizeof(double) * (size_t)(core_hi - core_lo));
-    int rc = (sal && cents) ? rmvpe_salience(m, mel + (size_t)lo * RMVPE_MELS, n, sal, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    int rc = (sal && cents) ? salience_scoped(m, mel + (size_t)lo * RMVPE_MELS, n, sal, stop, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
     if (rc == 0) rmvpe_decode(sal + (size_t)(core_lo - lo) * RMVPE_BINS, core_hi - core_lo, RMVPE_THRESHOLD, cents, f0 + core_lo);
     free(sal); free(cents);
+    return rc;
+}
+
+int rmvpe_f0_cancellable(const rmvpe *m, const float *audio, int n, double *f0, rmvpe_tick_fn tick, void *ctx,
+                         rmvpe_cancel_fn cancelled, void *cancel_ctx, vc_error *err)
+{
+    const rmvpe_stop stop = {cancelled, cancel_ctx};
+    int frames = nn_stft_frames((size_t)n, RMVPE_HOP);
+    float *mel = malloc(sizeof(float) * (size_t)frames * RMVPE_MELS);
+    int rc = mel ? rmvpe_mel(m, audio, n, mel, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (rc == 0 && frames <= RMVPE_WINDOW) rc = window_f0(m, mel, 0, frames, 0, frames, f0, &stop, err);
+    int core = RMVPE_WINDOW - 2 * RMVPE_CONTEXT;
+    for (int c0 = 0; rc == 0 && frames > RMVPE_WINDOW && c0 < frames; c0 += core) {
+        int c1 = c0 + core < frames ? c0 + core : frames;
+        int lo = c0 - RMVPE_CONTEXT > 0 ? c0 - RMVPE_CONTEXT : 0, hi = c1 + RMVPE_CONTEXT < frames ? c1 + RMVPE_CONTEXT : frames;
+        rc = window_f0(m, mel, lo, hi, c0, c1, f0, &stop, err);
+        if (rc == 0 && tick && tick(ctx, (double)c1 / frames)) rc = vc_fail(err, VC_ERR_CANCELLED, "cancelled");
+    }
+    free(mel);
     return rc;
 }
 
 int rmvpe_f0_progress(const rmvpe *m, const float *audio, int n, double *f0, rmvpe_tick_fn tick, void *ctx,
                       vc_error *err)
 {
-    int frames = nn_stft_frames((size_t)n, RMVPE_HOP);
-    float *mel = malloc(sizeof(float) * (size_t)frames * RMVPE_MELS);
-    int rc = mel ? rmvpe_mel(m, audio, n, mel, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    if (rc == 0 && frames <= RMVPE_WINDOW) rc = window_f0(m, mel, 0, frames, 0, frames, f0, err);
-    int core = RMVPE_WINDOW - 2 * RMVPE_CONTEXT;
-    for (int c0 = 0; rc == 0 && frames > RMVPE_WINDOW && c0 < frames; c0 += core) {
-        int c1 = c0 + core < frames ? c0 + core : frames;
-        int lo = c0 - RMVPE_CONTEXT > 0 ? c0 - RMVPE_CONTEXT : 0, hi = c1 + RMVPE_CONTEXT < frames ? c1 + RMVPE_CONTEXT : frames;
-        rc = window_f0(m, mel, lo, hi, c0, c1, f0, err);
-        if (rc == 0 && tick && tick(ctx, (double)c1 / frames)) rc = vc_fail(err, VC_ERR_CANCELLED, "cancelled");
-    }
-    free(mel);
-    return rc;
+    return rmvpe_f0_cancellable(m, audio, n, f0, tick, ctx, NULL, NULL, err);
 }
 
 int rmvpe_f0(const rmvpe *m, const float *audio, int n, double *f0, vc_error *err)
@@ -377,11 +423,14 @@ int rmvpe_f0(const rmvpe *m, const float *audio, int n, double *f0, vc_error *er
     return rmvpe_f0_progress(m, audio, n, f0, NULL, NULL, err);
 }
 
-/* The model's compute precision (VCS_PRECISION / --precision) applies while it runs. */
 int rmvpe_salience(const rmvpe *m, const float *mel, int frames, float *salience, vc_error *err)
 {
-    nn_precision_scope scope = nn_precision_enter("rmvpe");
-    int rc = rmvpe_salience_run(m, mel, frames, salience, err);
-    nn_precision_leave(scope);
-    return rc;
+    return rmvpe_salience_cancellable(m, mel, frames, salience, NULL, NULL, err);
+}
+
+int rmvpe_salience_cancellable(const rmvpe *m, const float *mel, int frames, float *salience, rmvpe_cancel_fn cancelled,
+                               void *ctx, vc_error *err)
+{
+    const rmvpe_stop stop = {cancelled, ctx};
+    return salience_scoped(m, mel, frames, salience, &stop, err);
 }

@@ -27,6 +27,13 @@ void rmvpe_free(rmvpe *m);
 int rmvpe_mel(const rmvpe *m, const float *audio, int n, float *mel, vc_error *err);
 /* mel [frames, 128] → salience [frames, 360] */
 int rmvpe_salience(const rmvpe *m, const float *mel, int frames, float *salience, vc_error *err);
+/* The same, asking cancelled(ctx) before each residual block, each decoder up-convolution, the
+ * head's convolution and the BiGRU: non-zero stops the pass there with VC_ERR_CANCELLED (a
+ * full-size pass is 0.2–0.7 s for a 3.7 s training piece and seconds for a 41 s window, one block
+ * a small part of it). A hook that never asks for a stop gives exactly rmvpe_salience's output. */
+typedef int (*rmvpe_cancel_fn)(void *ctx);
+int rmvpe_salience_cancellable(const rmvpe *m, const float *mel, int frames, float *salience, rmvpe_cancel_fn cancelled,
+                               void *ctx, vc_error *err);
 /* salience [frames, 360] → cents, f0 [frames] (Hz, 0 = unvoiced) */
 void rmvpe_decode(const float *salience, int frames, float threshold, double *cents, double *f0);
 
@@ -45,6 +52,11 @@ int rmvpe_f0(const rmvpe *m, const float *audio, int n, double *f0, vc_error *er
 typedef int (*rmvpe_tick_fn)(void *ctx, double fraction);
 int rmvpe_f0_progress(const rmvpe *m, const float *audio, int n, double *f0, rmvpe_tick_fn tick, void *ctx,
                       vc_error *err);
+/* rmvpe_f0_progress polling cancelled(cancel_ctx) inside every window's pass as
+ * rmvpe_salience_cancellable does (either hook may be NULL). Training-set preparation and
+ * conversion call this one. */
+int rmvpe_f0_cancellable(const rmvpe *m, const float *audio, int n, double *f0, rmvpe_tick_fn tick, void *ctx,
+                         rmvpe_cancel_fn cancelled, void *cancel_ctx, vc_error *err);
 
 /* librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk=True) with Slaney area norm: fb [n_mels, n_fft/2+1] */
 void rmvpe_mel_basis(float *fb, int sr, int n_fft, int n_mels, double f_min, double f_max);

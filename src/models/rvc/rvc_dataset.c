@@ -202,7 +202,7 @@ static int extract_streams(const feature_models *fm, int sr, piece_streams *s, v
         return -1;
     if (!fm->f0) return 0;
     if (cancel_check(fm, err)) return -1;
-    return rmvpe_f0(fm->base.pitch, s->wave16, (int)s->n16, s->f0, err);
+    return rmvpe_f0_cancellable(fm->base.pitch, s->wave16, (int)s->n16, s->f0, NULL, NULL, fm->o->cancelled, fm->o->ctx, err);
 }
 
 /* TextAudioLoaderMultiNSFsid: phone ×2, every stream cut to the shortest (and to 900). */

@@ -40,8 +40,9 @@ typedef struct rvc_dataset_options {
     const char *weights_root; /* hubert/hubert_base.pt and rmvpe/rmvpe.pt under it */
     /* phase "slicing" | "features" with fraction 0..1; non-zero return cancels (VC_ERR_CANCELLED) */
     int (*progress)(void *ctx, const char *phase, double fraction);
-    /* optional, same ctx: non-zero cancels (VC_ERR_CANCELLED). Polled before each 3.7 s piece and
-     * between its HuBERT and RMVPE passes, so a request is seen within about a second. */
+    /* optional, same ctx: non-zero cancels (VC_ERR_CANCELLED). Polled before each 3.7 s piece,
+     * between its HuBERT and RMVPE passes and inside both (between HuBERT's layers and RMVPE's
+     * blocks), so a request is seen within a fraction of a pass. */
     int (*cancelled)(void *ctx);
     void *ctx;
 } rvc_dataset_options;

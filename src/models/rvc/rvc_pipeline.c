@@ -87,7 +87,8 @@ static int compute_pitch(const rvc_voice *v, const double *pad, size_t n, const 
     int64_t *pc = malloc(sizeof(int64_t) * (size_t)frames);
     int rc = (x && f0 && pf && pc) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (pitch)");
     for (size_t i = 0; rc == 0 && i < n; i++) x[i] = (float)pad[i];
-    if (rc == 0) rc = rmvpe_f0_progress(v->pitch, x, (int)n, f0, pitch_tick, (void *)h, err);
+    if (rc == 0) /* cancel is seen between RMVPE's blocks too: one window's pass takes seconds */
+        rc = rmvpe_f0_cancellable(v->pitch, x, (int)n, f0, pitch_tick, (void *)h, h ? h->cancelled : NULL, h ? h->ctx : NULL, err);
     if (rc == 0) {
         rvc_f0_postprocess(f0, frames, p->f0_up_key, pf, pc);
         size_t p_len = n / WINDOW;

@@ -49,7 +49,7 @@ typedef struct rvc_hooks {
     rvc_progress_fn progress;
     rvc_pipeline_tap_fn tap; /* stage values for golden tests */
     void *ctx;
-    int (*cancelled)(void *ctx); /* may be NULL: asked often inside synthesis (rvc_noise.stop) */
+    int (*cancelled)(void *ctx); /* may be NULL: asked often inside RMVPE, HuBERT and synthesis (rvc_noise.stop) */
 } rvc_hooks;
 
 /* The rate rvc_convert's output has: p->resample_sr when it applies, else the model's. */

@@ -4,7 +4,8 @@
  * pauses ≥ 0.4 s cut, ≤ 0.5 s of them kept, 3.7 s pieces every 3.4 s while more than 4 s
  * remain), each normalised and aligned at 100 frames/s with the tiny golden HuBERT/RMVPE;
  * the file round-trips exactly, damaged files are VC_ERR_CORRUPT, silent or broken audio is
- * VC_ERR_AUDIO_TOO_SHORT, and the progress hook cancels.
+ * VC_ERR_AUDIO_TOO_SHORT, the progress hook cancels, and the cancel hook is also asked inside
+ * every piece's RMVPE pass.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include <sndfile.h>
 
+#include "models/rmvpe/rmvpe.h"
 #include "models/rvc/rvc_dataset.h"
 #include "models/rvc/rvc_features.h"
 #include "models/rvc/rvc_slicer.h"
@@ -264,8 +266,8 @@ static void progress_cancels(void **state)
     free(x);
 }
 
-/* The cancel poll runs before each piece's HuBERT pass and again before its RMVPE pass: a request
- * seen at the second poll stops inside the first piece. */
+/* The cancel poll runs before each piece's HuBERT pass, inside it, again before its RMVPE pass and
+ * inside that: a request seen at the second poll stops inside the first piece. */
 static int cancel_on_second_poll(void *ctx) { return ++*(int *)ctx >= 2; }
 
 static void cancel_between_hubert_and_rmvpe(void **state)
@@ -282,6 +284,49 @@ static void cancel_between_hubert_and_rmvpe(void **state)
     assert_int_equal(err.code, VC_ERR_CANCELLED);
     assert_int_equal(polls, 2);
     assert_null(d.items);
+    free(x);
+}
+
+static int count_polls(void *ctx) { ++*(int *)ctx; return 0; }
+
+/* The polls of one pass of the tiny RMVPE (the same for every piece: each is one window). */
+static int rmvpe_pass_polls(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/rmvpe/rmvpe.pt", WEIGHTS);
+    nn_weights *w = NULL;
+    rmvpe *m = NULL;
+    vc_error err;
+    if (nn_weights_open(path, &w, &err) != 0 || rmvpe_load(&m, w, "", &err) != 0) fail_msg("%s", err.message);
+    float mel[32 * RMVPE_MELS] = {0}, sal[32 * RMVPE_BINS];
+    int polls = 0;
+    assert_int_equal(rmvpe_salience_cancellable(m, mel, 32, sal, count_polls, &polls, &err), 0);
+    rmvpe_free(m);
+    nn_weights_free(w);
+    return polls;
+}
+
+/* With pitch, each piece adds the poll before its RMVPE pass and every poll inside that pass. */
+static void cancel_is_asked_inside_each_rmvpe_pass(void **state)
+{
+    int64_t n;
+    float *x = make_voice(SR, &n);
+    int polls[2] = {0, 0};
+    rvc_dataset d[2];
+    for (int f0 = 0; f0 < 2; f0++) {
+        rvc_dataset_options o = options(NULL);
+        o.f0 = f0;
+        o.cancelled = count_polls;
+        o.ctx = &polls[f0];
+        vc_error err;
+        assert_int_equal(rvc_dataset_prepare_audio(x, n, SR, &o, &d[f0], &err), 0);
+        assert_int_equal(d[f0].n, EXPECTED_PIECES);
+    }
+    int per_pass = rmvpe_pass_polls();
+    assert_true(per_pass >= 6);
+    assert_int_equal(polls[1] - polls[0], EXPECTED_PIECES * (1 + per_pass));
+    rvc_dataset_free(&d[0]);
+    rvc_dataset_free(&d[1]);
     free(x);
 }
 
@@ -321,6 +366,7 @@ int main(void)
         cmocka_unit_test(silent_or_broken_audio_is_too_short),
         cmocka_unit_test(progress_cancels),
         cmocka_unit_test(cancel_between_hubert_and_rmvpe),
+        cmocka_unit_test(cancel_is_asked_inside_each_rmvpe_pass),
         cmocka_unit_test(file_at_another_rate_and_missing_models),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
