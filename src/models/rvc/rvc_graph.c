@@ -10,43 +10,71 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int param_init(rvc_param *p, const char *name, const nn_tensor *t)
+static size_t padded(size_t n) { return (n + 15) / 16 * 16; } /* 64-byte aligned offsets */
+
+int rvc_paramset_from_specs(rvc_paramset *ps, const nn_tensor_spec *specs, size_t n, vc_error *err)
 {
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->ndim = t->ndim;
-    p->n = 1;
-    for (int d = 0; d < 4; d++) p->dims[d] = 1;
-    for (int d = 0; d < t->ndim && d < 4; d++) {
-        p->shape[d] = t->shape[d];
-        p->dims[d] = (int)t->shape[d];
-        p->n *= (size_t)t->shape[d];
+    memset(ps, 0, sizeof *ps);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (specs[i].ndim < 0 || specs[i].ndim > 4)
+            return vc_fail(err, VC_ERR_INVALID_FORMAT, "parameter '%s' has %d dimensions", specs[i].name, specs[i].ndim);
+        size_t k = 1;
+        for (int d = 0; d < specs[i].ndim; d++) k *= (size_t)specs[i].shape[d];
+        total += padded(k);
     }
-    p->val = malloc(sizeof(float) * p->n);
-    p->grad = calloc(p->n, sizeof(float));
-    p->m = calloc(p->n, sizeof(float));
-    p->v = calloc(p->n, sizeof(float));
-    if (!p->val || !p->grad || !p->m || !p->v) return -1;
-    memcpy(p->val, t->data, sizeof(float) * p->n);
+    ps->p = calloc(n ? n : 1, sizeof(rvc_param));
+    ps->block = aligned_alloc(64, sizeof(float) * 4 * (total ? total : 16));
+    if (!ps->p || !ps->block) {
+        free(ps->p); free(ps->block);
+        memset(ps, 0, sizeof *ps);
+        return vc_fail(err, VC_ERR_NOMEM, "out of memory (parameters)");
+    }
+    memset(ps->block, 0, sizeof(float) * 4 * total);
+    ps->total = total;
+    ps->cap = n ? (int)n : 1;
+    for (size_t i = 0, off = 0; i < n; i++) {
+        rvc_param *p = &ps->p[ps->count++];
+        snprintf(p->name, sizeof p->name, "%s", specs[i].name);
+        p->ndim = specs[i].ndim;
+        p->n = 1;
+        for (int d = 0; d < 4; d++) p->dims[d] = 1;
+        for (int d = 0; d < specs[i].ndim; d++) {
+            p->shape[d] = specs[i].shape[d];
+            p->dims[d] = (int)specs[i].shape[d];
+            p->n *= (size_t)specs[i].shape[d];
+        }
+        p->val = ps->block + off; /* the same offset in each of the four regions */
+        p->grad = ps->block + total + off;
+        p->m = ps->block + 2 * total + off;
+        p->v = ps->block + 3 * total + off;
+        p->in_block = 1;
+        off += padded(p->n);
+    }
     return 0;
 }
 
 int rvc_paramset_load(rvc_paramset *ps, const nn_weights *w, vc_error *err)
 {
     memset(ps, 0, sizeof *ps);
-    size_t n = nn_weights_count(w);
-    ps->p = calloc(n ? n : 1, sizeof(rvc_param));
-    if (!ps->p) return vc_fail(err, VC_ERR_NOMEM, "out of memory (parameters)");
-    ps->cap = n ? (int)n : 1;
-    for (size_t i = 0; i < n; i++) {
+    size_t n = nn_weights_count(w), k = 0;
+    nn_tensor_spec *specs = calloc(n ? n : 1, sizeof *specs);
+    const nn_tensor **tensors = calloc(n ? n : 1, sizeof *tensors);
+    int rc = specs && tensors ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (parameters)");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *name = nn_weights_name(w, i);
         const nn_tensor *t = nn_weights_get(w, name);
         if (!t || t->dtype != NN_F32 || t->ndim > 4) continue;
-        if (param_init(&ps->p[ps->count++], name, t)) {
-            rvc_paramset_free(ps);
-            return vc_fail(err, VC_ERR_NOMEM, "out of memory (parameters)");
-        }
+        snprintf(specs[k].name, sizeof specs[k].name, "%s", name);
+        specs[k].ndim = t->ndim;
+        memcpy(specs[k].shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+        tensors[k++] = t;
     }
-    return 0;
+    if (rc == 0) rc = rvc_paramset_from_specs(ps, specs, k, err);
+    for (size_t i = 0; rc == 0 && i < k; i++) memcpy(ps->p[i].val, tensors[i]->data, sizeof(float) * ps->p[i].n);
+    free(specs);
+    free(tensors);
+    return rc;
 }
 
 int rvc_paramset_add_value(rvc_paramset *ps, const char *name, const int64_t *shape, int ndim, float *val, int owned,
@@ -81,10 +109,9 @@ int rvc_paramset_add_value(rvc_paramset *ps, const char *name, const int64_t *sh
 
 void rvc_paramset_free(rvc_paramset *ps)
 {
-    for (int i = 0; i < ps->count; i++) {
-        if (!ps->p[i].borrowed) free(ps->p[i].val);
-        free(ps->p[i].grad); free(ps->p[i].m); free(ps->p[i].v);
-    }
+    for (int i = 0; i < ps->count; i++)
+        if (!ps->p[i].borrowed && !ps->p[i].in_block) free(ps->p[i].val); /* an inference set's folded kernels */
+    free(ps->block);
     free(ps->p);
     memset(ps, 0, sizeof *ps);
 }
@@ -96,24 +123,23 @@ rvc_param *rvc_paramset_find(const rvc_paramset *ps, const char *name)
     return NULL;
 }
 
+/* The three below run once over the whole gradient (and moment) region. The padding between
+ * parameters stays zero: its gradient is 0, so AdamW leaves its value and moments at 0. */
 void rvc_paramset_zero_grad(rvc_paramset *ps)
 {
-    for (int i = 0; i < ps->count; i++) memset(ps->p[i].grad, 0, sizeof(float) * ps->p[i].n);
+    assert(ps->block || ps->count == 0);
+    if (ps->block) memset(ps->block + ps->total, 0, sizeof(float) * ps->total);
 }
 
 double rvc_paramset_grad_norm(const rvc_paramset *ps)
 {
-    double total = 0;
-    for (int i = 0; i < ps->count; i++) total += nn_sum_squares(ps->p[i].grad, ps->p[i].n);
-    return sqrt(total);
+    return ps->block ? sqrt(nn_sum_squares(ps->block + ps->total, ps->total)) : 0.0;
 }
 
 void rvc_paramset_adamw(rvc_paramset *ps, const nn_adamw *o, int step)
 {
-    for (int i = 0; i < ps->count; i++) {
-        rvc_param *p = &ps->p[i];
-        nn_adamw_step(o, step, p->val, p->grad, p->m, p->v, p->n);
-    }
+    if (ps->block)
+        nn_adamw_step(o, step, ps->block, ps->block + ps->total, ps->block + 2 * ps->total, ps->block + 3 * ps->total, ps->total);
 }
 
 static rvc_param *vfind(const rvc_graph *g, const char *fmt, va_list ap)

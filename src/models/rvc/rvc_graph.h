@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "nn/optim.h"
 #include "nn/tape.h"
+#include "nn/safetensors_write.h"
 #include "nn/weights.h"
 
 typedef struct rvc_param {
@@ -20,15 +21,23 @@ typedef struct rvc_param {
     int ndim;
     int64_t shape[4];
     size_t n;
-    float *val, *grad, *m, *v; /* one allocation each, owned by the set (val: unless borrowed) */
+    float *val, *grad, *m, *v; /* in the set's block (training), or val alone (inference) */
+    int in_block;              /* val, grad, m, v point into the set's block */
     int borrowed;              /* val belongs to someone else (an inference set's weights file) */
 } rvc_param;
 
+/* Training sets keep values, gradients and both AdamW moments each in one contiguous region of
+ * one block (a parameter sits at the same offset in all four), so zeroing the gradients, their
+ * norm and the AdamW update are one loop each over the whole model. */
 typedef struct rvc_paramset {
     rvc_param *p;
     int count, cap;
+    float *block;  /* 4 × total floats: values | gradients | m | v (NULL for inference sets) */
+    size_t total;  /* floats per region, each parameter padded to 16 */
 } rvc_paramset;
 
+/* A training set of these names and shapes, all zero. */
+int rvc_paramset_from_specs(rvc_paramset *ps, const nn_tensor_spec *specs, size_t n, vc_error *err);
 /* Every F32 tensor of w becomes a parameter (values copied, gradients and moments zeroed). */
 int rvc_paramset_load(rvc_paramset *ps, const nn_weights *w, vc_error *err);
 void rvc_paramset_free(rvc_paramset *ps);

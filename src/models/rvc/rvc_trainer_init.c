@@ -35,34 +35,6 @@ float rvc_rng_normal(uint64_t *s)
     return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
 }
 
-int rvc_paramset_from_specs(rvc_paramset *ps, const nn_tensor_spec *specs, size_t n, vc_error *err)
-{
-    memset(ps, 0, sizeof *ps);
-    ps->p = calloc(n ? n : 1, sizeof(rvc_param));
-    if (!ps->p) return vc_fail(err, VC_ERR_NOMEM, "out of memory (parameters)");
-    for (size_t i = 0; i < n; i++) {
-        rvc_param *p = &ps->p[ps->count++];
-        snprintf(p->name, sizeof p->name, "%s", specs[i].name);
-        p->ndim = specs[i].ndim;
-        p->n = 1;
-        for (int d = 0; d < 4; d++) p->dims[d] = 1;
-        for (int d = 0; d < specs[i].ndim && d < 4; d++) {
-            p->shape[d] = specs[i].shape[d];
-            p->dims[d] = (int)specs[i].shape[d];
-            p->n *= (size_t)specs[i].shape[d];
-        }
-        p->val = calloc(p->n, sizeof(float));
-        p->grad = calloc(p->n, sizeof(float));
-        p->m = calloc(p->n, sizeof(float));
-        p->v = calloc(p->n, sizeof(float));
-        if (!p->val || !p->grad || !p->m || !p->v || specs[i].ndim > 4) {
-            rvc_paramset_free(ps);
-            return vc_fail(err, VC_ERR_NOMEM, "out of memory (parameters)");
-        }
-    }
-    return 0;
-}
-
 /* ---- random initialisation ---- */
 
 static int ends_with(const char *s, const char *suffix)

@@ -47,8 +47,6 @@ uint64_t rvc_rng_next(uint64_t *s);
 double rvc_rng_uniform(uint64_t *s);  /* [0, 1) */
 float rvc_rng_normal(uint64_t *s);    /* standard normal (Box–Muller) */
 
-/* A parameter set with one zeroed parameter per spec. */
-int rvc_paramset_from_specs(rvc_paramset *ps, const nn_tensor_spec *specs, size_t n, vc_error *err);
 /* PyTorch-style initialisation of a set built from the RVC generator/discriminator specs. */
 void rvc_paramset_init_random(rvc_paramset *ps, uint64_t seed);
 /* Copies every parameter from an official checkpoint (state dict under "model", or bare);
