@@ -121,6 +121,19 @@ describe('Models page', () => {
     render(<Models />)
     expect(screen.getByLabelText('Loading')).toBeTruthy()
     await waitFor(() => expect(screen.getByTestId('models-empty')).toBeTruthy())
+    expect(screen.getByRole('heading', { name: 'No voices yet' })).toBeTruthy()
+  })
+  it('with only instant voices, does not say there are no voices', async () => {
+    const voice = { voice_id: 'voice_1', name: 'Narrator', kind: 'instant', reference_audio_id: 'audio_ref', reference_text: 'Hello.',
+      duration_seconds: 12, created_at: '2026-01-01T00:00:00Z', audio_available: true }
+    vi.stubGlobal('fetch', vi.fn(async (u: string) => u === '/api/voices' ? json(200, { status: 'success', voices: [voice] })
+      : json(200, { status: 'success', models: [] })))
+    render(<Models />)
+    const empty = await screen.findByTestId('models-empty')
+    await waitFor(() => expect(empty.textContent).toMatch(/Your saved instant voice below works in Quick clone/))
+    expect(screen.getByRole('heading', { name: 'No trained or imported voice models yet' })).toBeTruthy()
+    expect(screen.queryByText(/No voices yet|No voice models yet/)).toBeNull()
+    expect(screen.getAllByText('Narrator').length).toBeGreaterThan(0)   // the voice itself is listed
   })
   it('lists model cards and deletes after confirmation', async () => {
     const f = vi.fn(async (_u: string, i?: RequestInit) => i?.method === 'DELETE' ? json(200, { status: 'success' })

@@ -84,13 +84,7 @@ export function Models() {
       <h1>Your voice models</h1>
       {error && <div className="banner error" role="alert">{error}</div>}
       {!models && !error && <Skeleton count={3} />}
-      {models && models.length === 0 && (
-        <div className="empty card" data-testid="models-empty">
-          <h2>No voice models yet</h2>
-          <p>Train one from 5–10 minutes of your voice, or import an RVC model you already have.</p>
-          <Link to="/train" className="button primary">Start training</Link>
-        </div>
-      )}
+      {models && models.length === 0 && <NoModels instantVoices={voices?.length ?? 0} />}
       {models && models.length > 0 && (
         <ul className="model-grid">
           {models.map((m) => <ModelCard key={m.model_id} m={m} onDelete={() => void remove(m)} onRenamed={load} />)}
@@ -101,6 +95,27 @@ export function Models() {
       <ImportForm onDone={load} open={models?.length === 0} />
       <BaseModels />
     </>
+  )
+}
+
+/** The library without RVC models. Instant voices (listed below it) are voices too, so the
+ * text only says "no voices" when there are none of either; with some, it says what a model
+ * adds (Convert works from a recording) and that the saved voices already work in Quick clone. */
+export function NoModels({ instantVoices }: { instantVoices: number }) {
+  const saved = instantVoices === 1 ? 'Your saved instant voice' : `Your ${instantVoices} saved instant voices`
+  return (
+    <div className="empty card" data-testid="models-empty">
+      {instantVoices > 0 ? <>
+        <h2>No trained or imported voice models yet</h2>
+        <p>{saved} below {instantVoices === 1 ? 'works' : 'work'} in Quick clone. To convert recordings with <Link to="/convert">Convert</Link>, train a
+          voice model from 5–10 minutes of your voice, or import an RVC model you already have.</p>
+      </> : <>
+        <h2>No voices yet</h2>
+        <p>Save a voice from <Link to="/quick">Quick clone</Link> in seconds, train a voice model from 5–10 minutes of your voice, or
+          import an RVC model you already have.</p>
+      </>}
+      <Link to="/train" className="button primary">Start training</Link>
+    </div>
   )
 }
 
