@@ -9,14 +9,15 @@ import { LossPlot } from './LossPlot'
 import { BaseModels, Models } from '../pages/Models'
 import { useApp } from '../lib/store'
 import type { AudioFile, SystemInfo } from '../lib/api'
+import { quality, sample } from '../test/fakes'
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status })
 
-const audio: AudioFile = {
+const audio: AudioFile = sample({
   file_id: 'a1', filename: 'me.wav', purpose: 'training', duration_seconds: 42,
-  quality_analysis: { snr_db: 12.3, quality_grade: 'D', voice_activity_percent: 40, background_noise_level: 'high',
-    recommendation: 'Re-record in a quieter place', clipping_percent: 0.5, loudness_lufs: -35 },
-}
+  quality_analysis: quality({ snr_db: 12.3, quality_grade: 'D', voice_activity_percent: 40, background_noise_level: 'high',
+    recommendation: 'Re-record in a quieter place', clipping_percent: 0.5, loudness_lufs: -35 }),
+})
 
 beforeEach(() => useApp.setState({ system: null, systemError: null, jobs: [], jobsState: 'loading' }))
 afterEach(() => vi.unstubAllGlobals())
@@ -37,8 +38,8 @@ describe('QualityReport', () => {
   })
   it('never says A+ and "record again" at once: clipping lowers the grade and leads the advice', () => {
     const clipped: AudioFile = { ...audio, file_id: 'a2', filename: 'loud.wav', duration_seconds: 400,
-      quality_analysis: { snr_db: 50, quality_grade: 'A+', voice_activity_percent: 90, background_noise_level: 'low',
-        recommendation: 'The recording is clipping. Lower the input gain and record again.', clipping_percent: 2.5, loudness_lufs: -12 } }
+      quality_analysis: quality({ snr_db: 50, quality_grade: 'A+', voice_activity_percent: 90, background_noise_level: 'low',
+        recommendation: 'The recording is clipping. Lower the input gain and record again.', clipping_percent: 2.5, loudness_lufs: -12 }) }
     render(<QualityReport audio={clipped} />)
     expect(screen.getByTestId('quality-grade').textContent).toBe('D')
     expect(screen.getByTestId('quality-grade').className).toContain('poor')
@@ -48,10 +49,20 @@ describe('QualityReport', () => {
     expect(qualityProblems({ ...clipped.quality_analysis!, snr_db: 12, quality_grade: 'D' }, 400).map((p) => p.severity)).toEqual([3, 3])
   })
   it('gives no SNR/clipping tips for a clean long file', () => {
-    expect(qualityTips({ snr_db: 40, quality_grade: 'A', voice_activity_percent: 90, background_noise_level: 'low', recommendation: '', clipping_percent: 0, loudness_lufs: -18 }, 600)).toEqual([])
+    expect(qualityTips(quality({ snr_db: 40, quality_grade: 'A', voice_activity_percent: 90, background_noise_level: 'low', recommendation: '', clipping_percent: 0, loudness_lufs: -18 }), 600)).toEqual([])
+  })
+  it('shows measures the server could not take (null) as not measured, and raises no problem from them', () => {
+    const q = quality({ snr_db: null, voice_activity_percent: null, clipping_percent: null, loudness_lufs: null, quality_grade: 'C',
+      recommendation: 'Could not measure this file.' })
+    render(<QualityReport audio={{ ...audio, duration_seconds: null, quality_analysis: { ...q, duration_seconds: null } }} />)
+    expect(screen.getByText('not measured')).toBeTruthy()
+    expect(screen.queryByRole('meter')).toBeNull()
+    expect(screen.getAllByText('—').length).toBe(4)   // duration, voice activity, clipping, loudness
+    expect(qualityProblems(q, null)).toEqual([])
+    expect(screen.getByTestId('recommendation').textContent).toMatch(/Could not measure this file/)
   })
   it('says so when there is no analysis', () => {
-    render(<QualityReport audio={{ ...audio, quality_analysis: undefined }} />)
+    render(<QualityReport audio={{ ...audio, quality_analysis: null }} />)
     expect(screen.getByRole('status').textContent).toMatch(/No quality analysis/)
   })
 })

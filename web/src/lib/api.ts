@@ -57,31 +57,13 @@ export function packOf(w: Pick<WeightInfo, 'name' | 'pack'>): Pack {
   return 'rvc'
 }
 
-export interface QualityAnalysis {
-  snr_db: number
-  quality_grade: string
-  voice_activity_percent: number
-  background_noise_level: string
-  recommendation: string
-  clipping_percent?: number
-  loudness_lufs?: number
-  duration_seconds?: number
-  sample_rate?: number
-  tips?: string[]
-  [k: string]: unknown
-}
+/** The quality report of an upload (uploads.c upload_quality_json): a measure the analysis could not
+ * take (NaN, ∞: e.g. a file too short to measure) is null. */
+export type QualityAnalysis = Schemas['QualityAnalysis']
 
-export interface AudioFile {
-  warnings?: string[]
-  file_id: string
-  filename: string
-  purpose: string
-  duration_seconds: number
-  sample_rate?: number
-  file_size_mb?: number
-  created_at?: string
-  quality_analysis?: QualityAnalysis
-}
+/** An uploaded or produced audio file (GET /api/audio[/{id}], the upload answers): its length and
+ * size are null where the file could not be measured, its report null where none was made. */
+export type AudioFile = Schemas['AudioFile']
 
 export interface WeightInfo { name: string; purpose: string; installed: boolean; path?: string; licence?: string; licence_note?: string; pack?: string; folder?: string }
 export interface SystemInfo {

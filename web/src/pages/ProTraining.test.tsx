@@ -5,7 +5,7 @@
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { ProTraining } from './ProTraining'
-import { FakeUpload, json, router, sample } from '../test/fakes'
+import { FakeUpload, json, quality, router, sample } from '../test/fakes'
 import { useApp } from '../lib/store'
 import type { AudioFile } from '../lib/api'
 import type { Job } from '../lib/api'
@@ -24,7 +24,7 @@ void FakeUpload
 
 const clean = (id: string, secs: number) => sample({ file_id: id, filename: `${id}.wav`, purpose: 'training', duration_seconds: secs })
 const noisy = sample({ file_id: 'audio_noisy', filename: 'noisy.wav', purpose: 'training', duration_seconds: 60,
-  quality_analysis: { snr_db: 12.4, quality_grade: 'D', voice_activity_percent: 50, background_noise_level: 'high', recommendation: 'Too noisy' } })
+  quality_analysis: quality({ snr_db: 12.4, quality_grade: 'D', voice_activity_percent: 50, background_noise_level: 'high', recommendation: 'Too noisy' }) })
 let fetchMock: ReturnType<typeof vi.fn>
 const posted = () => fetchMock.mock.calls.filter(([u, i]) => u === '/api/train' && i?.method === 'POST').map(([, i]) => JSON.parse(i.body))
 

@@ -148,7 +148,7 @@ export function ProTraining() {
                   <input type="checkbox" checked={selected.includes(f.file_id)} onChange={(e) => toggle(f.file_id, e.target.checked)} />{' '}
                   {f.filename}
                 </label>
-                <span className="muted">{fmtDuration(f.duration_seconds)}{f.quality_analysis ? ` · SNR ${f.quality_analysis.snr_db.toFixed(1)} dB` : ''}{isNoisy(f) ? ' · noisy' : ''}</span>
+                <span className="muted">{fmtDuration(f.duration_seconds)}{typeof f.quality_analysis?.snr_db === 'number' ? ` · SNR ${f.quality_analysis.snr_db.toFixed(1)} dB` : ''}{isNoisy(f) ? ' · noisy' : ''}</span>
               </li>
             ))}
           </ul>
@@ -162,7 +162,7 @@ export function ProTraining() {
               <strong>{noisy.length === 1 ? 'One file is' : `${noisy.length} files are`} noisier than training needs.</strong>
               <ul>
                 {noisy.map((f) => (
-                  <li key={f.file_id}>{f.filename}: signal-to-noise <strong>{f.quality_analysis!.snr_db.toFixed(1)} dB</strong>, the minimum is {MIN_SNR_DB} dB.</li>
+                  <li key={f.file_id}>{f.filename}: signal-to-noise <strong>{f.quality_analysis?.snr_db?.toFixed(1)} dB</strong>, the minimum is {MIN_SNR_DB} dB.</li>
                 ))}
               </ul>
               <p>Best: record {noisy.length === 1 ? 'it' : 'them'} again in a quiet room, close to the microphone, with fans and music off.

@@ -116,7 +116,8 @@ export function QuickClone() {
     else if (!heardRef.error) return null   // still listening (an error: let the server say it)
     if (mode === 'text') return text.trim() ? { ...base, text: text.trim() } : null
     if (!target) return null
-    if (heardTarget.missing) return typedTarget.trim() ? { ...base, target_audio_id: target.file_id, target_segments: [{ start: 0, end: target.duration_seconds, text: typedTarget.trim() }] } : null
+    // the typed words span the whole recording; a length the server could not measure (null) cannot be timed
+    if (heardTarget.missing) return typedTarget.trim() && target.duration_seconds !== null ? { ...base, target_audio_id: target.file_id, target_segments: [{ start: 0, end: target.duration_seconds, text: typedTarget.trim() }] } : null
     if (heardTarget.heard) {
       const segments = heardTarget.heard.segments.filter((s) => s.text.trim())
       return segments.length ? { ...base, target_audio_id: target.file_id, target_segments: segments } : null
