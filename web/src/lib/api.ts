@@ -103,18 +103,11 @@ export interface Segment { start: number; end: number; text: string }
  * empty: not known, transcribed at each use). */
 export type Voice = Schemas['Voice']
 
-/** POST /api/convert/f5tts: text mode (text) or speech to speech (target_audio_id, optionally
- * with the checked transcript as target_segments). A missing reference_text is transcribed.
- * The voice sample is reference_audio_id, or voice_id (a saved voice: its sample and transcript). */
-export interface F5Request {
-  reference_audio_id?: string
-  voice_id?: string
-  reference_text?: string
-  text?: string
-  target_audio_id?: string
-  target_segments?: Segment[]
-  parameters?: { speed?: number; pitch_shift?: number; nfe_step?: number; seed?: number }
-}
+/** POST /api/convert/f5tts (and POST /api/jobs {kind: convert_f5tts, params}): text mode (text) or
+ * speech to speech (target_audio_id, optionally with the checked transcript as target_segments). A
+ * missing reference_text is transcribed. The voice sample is reference_audio_id, or voice_id (a saved
+ * voice: its sample and transcript). */
+export type F5Request = Schemas['F5Request']
 
 /** Result of a transcribe job: what the quick clone hears in a sample (its clip) or a target. */
 export interface Heard {
