@@ -2,6 +2,7 @@
  * loading skeletons and a two-step confirmation button (no window.confirm, so it is
  * keyboard- and screen-reader-friendly). */
 import { Component, useState, type ErrorInfo, type ReactNode } from 'react'
+import { Link as RouterLink } from 'wouter'
 import { useApp, missingWeightInfo } from '../lib/store'
 import { packOf, type Pack, type WeightInfo } from '../lib/api'
 import { DownloadPack } from './DownloadPack'
@@ -114,13 +115,13 @@ export function ConfirmButton(props: { label: string; confirmLabel: string; ques
   )
 }
 
+/** An in-app link (wouter's: a plain left click navigates without reloading, modified clicks open
+ * a tab as usual; App starts the new page at the top). */
 export function Link(props: { to: string; children: ReactNode; className?: string; current?: boolean }) {
-  const navigate = useApp((s) => s.navigate)
   return (
-    <a href={props.to} className={props.className} aria-current={props.current ? 'page' : undefined}
-      onClick={(e) => { if (e.button === 0 && !e.metaKey && !e.ctrlKey) { e.preventDefault(); navigate(props.to) } }}>
+    <RouterLink href={props.to} className={props.className} aria-current={props.current ? 'page' : undefined}>
       {props.children}
-    </a>
+    </RouterLink>
   )
 }
 

@@ -1,40 +1,28 @@
-/* App-wide state (Zustand): the current route, the server's /api/system answer and the
- * jobs panel list. Screens keep their own form state locally; only what several
- * components share lives here. */
+/* App-wide state (Zustand): the server's /api/system answer and the jobs panel list. The
+ * current page and its query live in the address bar (lib/router.ts, wouter). Screens keep their
+ * own form state locally; only what several components share lives here. */
 import { create } from 'zustand'
 import { api, ApiError, type Job, type SystemInfo, type WeightInfo } from './api'
 
 export type JobsState = 'loading' | 'ready' | 'unavailable' | 'error'
 
 interface AppState {
-  path: string
-  search: string
   system: SystemInfo | null
   systemError: string | null
   jobs: Job[]
   jobsState: JobsState
   /** a GET /api/jobs is in flight */
   jobsPolling: boolean
-  navigate: (to: string) => void
-  syncLocation: () => void
   loadSystem: () => Promise<void>
   loadJobs: () => Promise<void>
 }
 
 export const useApp = create<AppState>((set, get) => ({
-  path: typeof location !== 'undefined' ? location.pathname : '/',
-  search: typeof location !== 'undefined' ? location.search : '',
   system: null,
   systemError: null,
   jobs: [],
   jobsState: 'loading',
   jobsPolling: false,
-  navigate: (to) => {
-    history.pushState(null, '', to)
-    set({ path: location.pathname, search: location.search })
-    window.scrollTo?.(0, 0)
-  },
-  syncLocation: () => set({ path: location.pathname, search: location.search }),
   loadSystem: async () => {
     try { set({ system: await api.system(), systemError: null }) }
     catch (e) { set({ systemError: e instanceof ApiError ? e.userMessage : String(e) }) }
@@ -48,16 +36,6 @@ export const useApp = create<AppState>((set, get) => ({
     finally { set({ jobsPolling: false }) }
   },
 }))
-
-/** Put query parameters into the address bar without navigating (so a reload or a return
- * visit can restore a running job's screen); null removes one. */
-export function setQuery(params: Record<string, string | null>): void {
-  const q = new URLSearchParams(location.search)
-  for (const [k, v] of Object.entries(params)) { if (v === null) q.delete(k); else q.set(k, v) }
-  const qs = q.toString()
-  history.replaceState(history.state, '', location.pathname + (qs ? '?' + qs : ''))
-  useApp.getState().syncLocation()
-}
 
 /** Names of weights the server reports missing, for banners. */
 export const missingWeights = (s: SystemInfo | null, prefix?: string[]): string[] =>

@@ -25,12 +25,11 @@ const posted = () => fetchMock.mock.calls.filter(([u, i]) => u === '/api/convert
 
 beforeEach(() => {
   history.replaceState(null, '', '/')
-  useApp.setState({ path: '/', search: '' })
   FakeES.all = []
   vi.stubGlobal('EventSource', FakeES)
   fetchMock = vi.fn(router(...base, convert(started)))
   vi.stubGlobal('fetch', fetchMock)
-  useApp.setState({ search: '', system: null, systemError: null })
+  useApp.setState({ system: null, systemError: null })
 })
 afterEach(() => vi.unstubAllGlobals())
 
@@ -41,7 +40,7 @@ async function ready() {
 
 describe('Convert (RVC)', () => {
   it('shows a skeleton, then the models; ?model= preselects one', async () => {
-    useApp.setState({ search: '?model=model_b' })
+    history.replaceState(null, '', '/convert?model=model_b')
     render(<Convert />)
     expect(screen.getByLabelText('Loading')).toBeTruthy()
     const sel = await screen.findByLabelText('Voice model') as HTMLSelectElement
@@ -88,7 +87,7 @@ describe('Convert (RVC)', () => {
 
   it('restores a running conversion from ?model=&job=&target= and follows it', async () => {
     history.replaceState(null, '', '/convert?model=model_b&job=job_r&target=audio_old')
-    useApp.setState({ search: '?model=model_b&job=job_r&target=audio_old' })
+    history.replaceState(null, '', '/convert?model=model_b&job=job_r&target=audio_old')
     fetchMock.mockImplementation(router(...base, (u) => (u === '/api/audio/audio_old' ? json(200, sample({ file_id: 'audio_old', filename: 'song.wav' })) : undefined)))
     await ready()
     expect((screen.getByLabelText('Voice model') as HTMLSelectElement).value).toBe('model_b')

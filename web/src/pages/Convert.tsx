@@ -19,7 +19,8 @@ import { ResultPlayer, resultInfo, resultLufs } from '../components/ResultPlayer
 import { useJob } from '../lib/useJob'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
-import { useApp, setQuery } from '../lib/store'
+import { useSearch } from 'wouter'
+import { setQuery } from '../lib/router'
 import { readSession, writeSession } from '../lib/session'
 import { fmtDuration } from '../lib/format'
 
@@ -66,7 +67,7 @@ export function BatchResults({ outputs, zipUrl, focus }: { outputs: BatchOutput[
 }
 
 export function Convert() {
-  const search = useApp((s) => s.search)
+  const search = useSearch()
   const [models, setModels] = useState<VoiceModel[] | null>(null)
   const [modelsError, setModelsError] = useState<string | null>(null)
   const [modelId, setModelId] = useState(new URLSearchParams(search).get('model') ?? '')
@@ -98,7 +99,7 @@ export function Convert() {
 
   useEffect(() => {
     // /convert?model=…&job=…&target=… restores a conversion after a reload or a visit elsewhere
-    const q = new URLSearchParams(useApp.getState().search)
+    const q = new URLSearchParams(location.search)
     const j = q.get('job'), t = q.get('target')
     if (j) setJobId(j)
     if (j && q.get('mode') === 'text') { setJobText(true); setTextMode(true) }

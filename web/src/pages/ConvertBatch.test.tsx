@@ -23,7 +23,7 @@ beforeEach(() => {
   n = 0
   history.replaceState(null, '', '/')
   sessionStorage.clear()
-  useApp.setState({ path: '/convert', search: '', system: null })
+  useApp.setState({ system: null })
   FakeES.all = []
   vi.stubGlobal('EventSource', FakeES)
   fetchMock = vi.fn(router(

@@ -31,7 +31,8 @@ const posted = () => fetchMock.mock.calls.filter(([u, i]) => u === '/api/train' 
 beforeEach(() => {
   sessionStorage.clear()
   uploads = [clean('audio_a', 120), clean('audio_b', 60)]
-  useApp.setState({ system: null, jobs: [], path: '/train' })
+  history.replaceState(null, '', '/train')
+  useApp.setState({ system: null, jobs: [] })
   fetchMock = vi.fn(router(
     (u, i) => u === '/api/train' && i?.method === 'POST' ? json(202, { job_id: 'job_t', estimated_duration_minutes: 40 }) : undefined,
     (u) => u.startsWith('/api/audio/') ? json(200, [clean('audio_a', 120), clean('audio_b', 60), noisy].find((a) => u.endsWith(a.file_id))) : undefined,
@@ -72,7 +73,7 @@ describe('Pro training form', () => {
     await waitFor(() => expect(posted()).toHaveLength(1))
     expect(posted()[0]).toMatchObject({ training_audio_ids: ['audio_a', 'audio_b'], model_name: 'My voice', voice_consent: true })
     expect(posted()[0].accept_noisy_audio).toBeUndefined()
-    await waitFor(() => expect(useApp.getState().path).toBe('/training/job_t'))
+    await waitFor(() => expect(location.pathname).toBe('/training/job_t'))
   })
   it('sends the model flavour: 48 kHz v2 with pitch by default; v1, 32 kHz, no pitch when chosen', async () => {
     render(<ProTraining />)

@@ -14,6 +14,7 @@ import { QualityReport } from '../components/QualityReport'
 import { ACTIVE, jobTitle } from '../components/JobsPanel'
 import { askNotificationPermission } from '../lib/progress'
 import { useApp } from '../lib/store'
+import { go } from '../lib/router'
 import { fmtDuration } from '../lib/format'
 import { readSession, useSessionState, writeSession } from '../lib/session'
 
@@ -50,7 +51,6 @@ export function RunningTrainings() {
 }
 
 export function ProTraining() {
-  const navigate = useApp((s) => s.navigate)
   const [files, setFiles] = useState<AudioFile[]>([])
   /** ids of the files to train on; a new upload is selected */
   const [selected, setSelected] = useSessionState<string[]>('pro.selected', [])
@@ -116,7 +116,7 @@ export function ProTraining() {
       const minutes = typeof r.estimated_duration_minutes === 'number' ? r.estimated_duration_minutes : null
       toast.success(`Training started${minutes ? `: about ${minutes} min` : ''}`)
       writeSession('pro.name', null)
-      navigate(`/training/${encodeURIComponent(r.job_id)}`)
+      go(`/training/${encodeURIComponent(r.job_id)}`)
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
       else if (e instanceof ApiError && e.weightsMissing) setWeights(e)

@@ -24,7 +24,7 @@ import { useTranscription } from '../lib/useTranscription'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
 import { fmtDuration } from '../lib/format'
-import { setQuery, useApp } from '../lib/store'
+import { setQuery } from '../lib/router'
 import { readSession, useSessionState, writeSession } from '../lib/session'
 
 export const F5_PHASES = ['preprocessing', 'voice encoding', 'generating', 'vocoding', 'saving']
@@ -45,7 +45,7 @@ function useStoredAudio(key: string, fromQuery?: string | null): [AudioFile | nu
 }
 
 export function QuickClone() {
-  const q = new URLSearchParams(useApp.getState().search)
+  const q = new URLSearchParams(location.search)
   const [ref, setRef] = useStoredAudio('quick.ref', q.get('ref'))
   const [voice, setVoice] = useSessionState<Voice | null>('quick.voice', null)
   const [voices, reloadVoices] = useVoices()
