@@ -8,7 +8,7 @@ import { useApp } from './lib/store'
 import { json } from './test/fakes'
 
 beforeEach(() => {
-  useApp.setState({ system: null, systemError: null, jobs: [], jobsState: 'loading' })
+  useApp.setState({ system: null, systemError: null })
   vi.stubGlobal('fetch', vi.fn(async (u: string) =>
     u === '/api/models' ? json(200, { status: 'success', models: [] })
       : u === '/api/voices' ? json(200, { status: 'success', voices: [] })

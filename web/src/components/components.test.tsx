@@ -1,13 +1,14 @@
 /* Component tests in jsdom: quality report, banners, confirmation, models page states,
  * jobs panel "unavailable" and routing. fetch is stubbed per test. */
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
-import { render, screen, fireEvent, waitFor } from '@testing-library/react'
+import { cleanup, render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { QualityReport, qualityProblems, qualityTips, shownGrade } from './QualityReport'
 import { ConfirmButton, LicenceNote, SystemBanner } from './Common'
 import { JobsPanel } from './JobsPanel'
 import { LossPlot } from './LossPlot'
 import { BaseModels, Models } from '../pages/Models'
 import { useApp } from '../lib/store'
+import { queryClient, refreshJobs } from '../lib/queries'
 import type { AudioFile, SystemInfo } from '../lib/api'
 import { quality, sample } from '../test/fakes'
 
@@ -19,7 +20,7 @@ const audio: AudioFile = sample({
     recommendation: 'Re-record in a quieter place', clipping_percent: 0.5, loudness_lufs: -35 }),
 })
 
-beforeEach(() => useApp.setState({ system: null, systemError: null, jobs: [], jobsState: 'loading' }))
+beforeEach(() => useApp.setState({ system: null, systemError: null }))
 afterEach(() => vi.unstubAllGlobals())
 
 describe('QualityReport', () => {
@@ -202,14 +203,30 @@ describe('jobs polling', () => {
     const f = vi.fn(async () => json(200, { jobs: [] }))
     f.mockImplementationOnce(() => new Promise<Response>((r) => { release = r }))
     vi.stubGlobal('fetch', f)
-    const first = useApp.getState().loadJobs()
-    await useApp.getState().loadJobs()
+    render(<JobsPanel pollMs={100000} />)
+    await waitFor(() => expect(f).toHaveBeenCalledTimes(1))
+    const joined = refreshJobs()   // while the first is still out: joins it
+    await new Promise((r) => setTimeout(r, 20))
     expect(f).toHaveBeenCalledTimes(1)
     release(json(200, { jobs: [] }))
-    await first
-    expect(useApp.getState().jobsState).toBe('ready')
-    await useApp.getState().loadJobs()
+    expect(await screen.findByText('No jobs running.')).toBeTruthy()
+    await joined
+    await refreshJobs()
     expect(f).toHaveBeenCalledTimes(2)
+  })
+  it('polls on its own, and stops on a server without the job queue', async () => {
+    const f = vi.fn(async () => json(404, { status: 'error', error_code: 'NOT_FOUND', message: 'no endpoint GET /api/jobs' }))
+    vi.stubGlobal('fetch', f)
+    render(<JobsPanel pollMs={30} />)
+    await screen.findByTestId('jobs-unavailable')
+    const n = f.mock.calls.length
+    await new Promise((r) => setTimeout(r, 150))
+    expect(f.mock.calls.length).toBe(n)
+    const g = vi.fn(async () => json(200, { jobs: [] }))
+    vi.stubGlobal('fetch', g)
+    cleanup(); queryClient.clear()
+    render(<JobsPanel pollMs={30} />)
+    await waitFor(() => expect(g.mock.calls.length).toBeGreaterThanOrEqual(3))
   })
 })
 

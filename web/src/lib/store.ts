@@ -1,39 +1,22 @@
-/* App-wide state (Zustand): the server's /api/system answer and the jobs panel list. The
- * current page and its query live in the address bar (lib/router.ts, wouter). Screens keep their
- * own form state locally; only what several components share lives here. */
+/* App-wide state (Zustand): the server's /api/system answer, read once at start and after a
+ * model download. The current page and its query live in the address bar (lib/router.ts,
+ * wouter); the lists the server owns (jobs, models, voices) in TanStack Query (lib/queries.ts).
+ * Screens keep their own form state locally. */
 import { create } from 'zustand'
-import { api, ApiError, type Job, type SystemInfo, type WeightInfo } from './api'
-
-export type JobsState = 'loading' | 'ready' | 'unavailable' | 'error'
+import { api, ApiError, type SystemInfo, type WeightInfo } from './api'
 
 interface AppState {
   system: SystemInfo | null
   systemError: string | null
-  jobs: Job[]
-  jobsState: JobsState
-  /** a GET /api/jobs is in flight */
-  jobsPolling: boolean
   loadSystem: () => Promise<void>
-  loadJobs: () => Promise<void>
 }
 
-export const useApp = create<AppState>((set, get) => ({
+export const useApp = create<AppState>((set) => ({
   system: null,
   systemError: null,
-  jobs: [],
-  jobsState: 'loading',
-  jobsPolling: false,
   loadSystem: async () => {
     try { set({ system: await api.system(), systemError: null }) }
     catch (e) { set({ systemError: e instanceof ApiError ? e.userMessage : String(e) }) }
-  },
-  loadJobs: async () => {
-    // one poll at a time: a slow server must not pile up requests from every open page
-    if (get().jobsPolling) return
-    set({ jobsPolling: true })
-    try { set({ jobs: await api.jobs(), jobsState: 'ready' }) }
-    catch (e) { set({ jobsState: e instanceof ApiError && e.unavailable ? 'unavailable' : 'error' }) }
-    finally { set({ jobsPolling: false }) }
   },
 }))
 

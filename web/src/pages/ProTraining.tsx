@@ -13,8 +13,8 @@ import { Recorder } from '../components/Recorder'
 import { QualityReport } from '../components/QualityReport'
 import { ACTIVE, jobTitle } from '../components/JobsPanel'
 import { askNotificationPermission } from '../lib/progress'
-import { useApp } from '../lib/store'
 import { go } from '../lib/router'
+import { useJobs } from '../lib/queries'
 import { fmtDuration } from '../lib/format'
 import { readSession, useSessionState, writeSession } from '../lib/session'
 
@@ -32,7 +32,7 @@ export const speechSeconds = (a: AudioFile) =>
   (a.duration_seconds ?? 0) * Math.min(1, Math.max(0, (a.quality_analysis?.voice_activity_percent ?? 100) / 100))
 
 export function RunningTrainings() {
-  const jobs = useApp((s) => s.jobs)
+  const { jobs } = useJobs()   // the jobs panel polls the same query
   const running = jobs.filter((j) => (j.kind === 'train_rvc' || j.kind === 'train') && ACTIVE.has(j.status))
   if (running.length === 0) return null
   return (
