@@ -147,6 +147,22 @@ describe('Models page', () => {
     expect(screen.queryByText(/No voices yet|No voice models yet/)).toBeNull()
     expect(screen.getAllByText('Narrator').length).toBeGreaterThan(0)   // the voice itself is listed
   })
+  it('after a delete, the list is asked for again (TanStack Query invalidation) and the card goes', async () => {
+    let library = [{ model_id: 'm1', name: 'My Voice', quality_grade: 'A', training_audio_duration_seconds: 512, created_at: '2025-01-15T14:30:00Z' }]
+    const f = vi.fn(async (u: string, i?: RequestInit) => {
+      if (i?.method === 'DELETE') { library = []; return json(200, { status: 'success' }) }
+      return u === '/api/models' ? json(200, { status: 'success', models: library }) : json(200, { status: 'success', voices: [] })
+    })
+    vi.stubGlobal('fetch', f)
+    render(<><Models /><Models /></>)   // two screens showing the list share one request
+    await waitFor(() => expect(screen.getAllByRole('heading', { name: 'My Voice' })).toHaveLength(2))
+    expect(f.mock.calls.filter(([u]) => u === '/api/models')).toHaveLength(1)
+    fireEvent.click(screen.getAllByRole('button', { name: 'Delete My Voice' })[0])
+    fireEvent.click(screen.getByText('Yes, delete'))
+    await waitFor(() => expect(screen.queryAllByRole('heading', { name: 'My Voice' })).toHaveLength(0))
+    expect(f.mock.calls.filter(([u]) => u === '/api/models')).toHaveLength(2)
+    expect(screen.getAllByTestId('models-empty')).toHaveLength(2)
+  })
   it('lists model cards and deletes after confirmation', async () => {
     const f = vi.fn(async (_u: string, i?: RequestInit) => i?.method === 'DELETE' ? json(200, { status: 'success' })
       : json(200, { status: 'success', models: [{ model_id: 'm1', name: 'My Voice', quality_grade: 'A', training_audio_duration_seconds: 512, created_at: '2025-01-15T14:30:00Z' }] }))

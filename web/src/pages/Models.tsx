@@ -3,7 +3,7 @@
  * while loading; import of an existing .pth (+ optional .index); the instant voices saved from
  * Quick clone (components/SavedVoices); the base models with their licences. Each voice has "Try
  * it": a few seconds of the pre-loaded sample recording converted with it, next to the original. */
-import { useCallback, useEffect, useState } from 'react'
+import { useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
 import { api, ApiError, errorMessage, exportUrl, importProblem, packOf, type Pack, type VoiceModel } from '../lib/api'
 import { ConfirmButton, Link, Skeleton, Unavailable } from '../components/Common'
@@ -13,6 +13,7 @@ import { useApp } from '../lib/store'
 import { DownloadPack, PACKS } from '../components/DownloadPack'
 import { useVoices, VoiceList } from '../components/SavedVoices'
 import { TryIt } from './Training'
+import { refreshModels, useModels } from '../lib/queries'
 
 export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; open?: boolean }) {
   const [name, setName] = useState('')
@@ -69,12 +70,8 @@ export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; 
 }
 
 export function Models() {
-  const [models, setModels] = useState<VoiceModel[] | null>(null)
-  const [error, setError] = useState<string | null>(null)
-  const load = useCallback(() => {
-    api.models().then((m) => { setModels(m); setError(null) }).catch((e) => setError(errorMessage(e)))
-  }, [])
-  useEffect(load, [load])
+  const { models, error } = useModels()
+  const load = () => void refreshModels()
   const [voices, reloadVoices, voicesError] = useVoices()
   const remove = async (m: VoiceModel) => {
     try { await api.deleteModel(m.model_id); toast.success(`Deleted ${m.name}`); load() } catch (e) { toast.error(errorMessage(e)) }
