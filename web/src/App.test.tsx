@@ -4,11 +4,9 @@
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { App, Routes } from './App'
-import { useApp } from './lib/store'
 import { json } from './test/fakes'
 
 beforeEach(() => {
-  useApp.setState({ system: null, systemError: null })
   vi.stubGlobal('fetch', vi.fn(async (u: string) =>
     u === '/api/models' ? json(200, { status: 'success', models: [] })
       : u === '/api/voices' ? json(200, { status: 'success', voices: [] })

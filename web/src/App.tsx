@@ -6,7 +6,7 @@
 import { lazy, Suspense, useEffect, useRef } from 'react'
 import { Toaster } from 'react-hot-toast'
 import { Route, Switch, useLocation } from 'wouter'
-import { useApp } from './lib/store'
+import { refreshSystem } from './lib/queries'
 import { Link, PageErrorBoundary, Skeleton } from './components/Common'
 import { JobsPanel } from './components/JobsPanel'
 import { Home } from './pages/Home'
@@ -39,8 +39,7 @@ export function Routes() {
 
 export function App() {
   const [path] = useLocation()
-  const loadSystem = useApp((s) => s.loadSystem)
-  useEffect(() => { void loadSystem() }, [loadSystem])
+  useEffect(() => { void refreshSystem() }, [])
   // after an in-app navigation, the new page starts at the top and focus moves to its heading
   // (screen readers announce it, Tab continues from there); not on the first load, where the
   // browser's own order applies

@@ -3,7 +3,8 @@
  * keyboard- and screen-reader-friendly). */
 import { Component, useState, type ErrorInfo, type ReactNode } from 'react'
 import { Link as RouterLink } from 'wouter'
-import { useApp, missingWeightInfo } from '../lib/store'
+import { missingWeightInfo } from '../lib/store'
+import { useSystem } from '../lib/queries'
 import { packOf, type Pack, type WeightInfo } from '../lib/api'
 import { DownloadPack } from './DownloadPack'
 
@@ -22,8 +23,7 @@ export function InstallHelp({ packs }: { packs: Pack[] }) {
 /** Missing weights, named with the packs that install them. Home shows it at the top; a page that
  * needs them shows it as a <BlockedNotice> next to the button they block instead. */
 export function SystemBanner({ need }: { need?: string[] }) {
-  const system = useApp((s) => s.system)
-  const systemError = useApp((s) => s.systemError)
+  const { system, error: systemError } = useSystem()
   if (systemError) return <div className="banner error" role="alert">Cannot read the server status: {systemError}</div>
   const missing = missingWeightInfo(system, need)
   if (!system || missing.length === 0) return null
@@ -41,7 +41,7 @@ const packsOf = (ws: WeightInfo[]): Pack[] => [...new Set(ws.map(packOf))]
 /** Next to the button a missing base model blocks (Generate, Convert, Start training): what is
  * missing, what it stops and the exact command. `soft` weights only make the result worse. */
 export function BlockedNotice({ need, what, soft }: { need: string[]; what: string; soft?: string[] }) {
-  const system = useApp((s) => s.system)
+  const { system } = useSystem()
   const missing = missingWeightInfo(system, need)
   const weak = soft ? missingWeightInfo(system, soft) : []
   if (missing.length === 0 && weak.length === 0) return null
@@ -59,7 +59,7 @@ export function BlockedNotice({ need, what, soft }: { need: string[]; what: stri
 /** The licences of the installed weights a page uses (from /api/system), e.g. F5-TTS's
  * CC-BY-NC-4.0: people must know before they publish what they make with them. */
 export function LicenceNote({ names }: { names: string[] }) {
-  const system = useApp((s) => s.system)
+  const { system } = useSystem()
   const used = (system?.weights ?? []).filter((w) => names.includes(w.name) && w.installed && w.licence)
   if (used.length === 0) return null
   return (

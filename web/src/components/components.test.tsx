@@ -1,14 +1,14 @@
 /* Component tests in jsdom: quality report, banners, confirmation, models page states,
  * jobs panel "unavailable" and routing. fetch is stubbed per test. */
-import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
+import { describe, expect, it, vi, afterEach } from 'vitest'
+import { setSystem } from '../test/fakes'
 import { cleanup, render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { QualityReport, qualityProblems, qualityTips, shownGrade } from './QualityReport'
 import { ConfirmButton, LicenceNote, SystemBanner } from './Common'
 import { JobsPanel } from './JobsPanel'
 import { LossPlot } from './LossPlot'
 import { BaseModels, Models } from '../pages/Models'
-import { useApp } from '../lib/store'
-import { queryClient, refreshJobs } from '../lib/queries'
+import { queryClient, refreshJobs, refreshSystem } from '../lib/queries'
 import type { AudioFile, SystemInfo } from '../lib/api'
 import { quality, sample } from '../test/fakes'
 
@@ -20,7 +20,6 @@ const audio: AudioFile = sample({
     recommendation: 'Re-record in a quieter place', clipping_percent: 0.5, loudness_lufs: -35 }),
 })
 
-beforeEach(() => useApp.setState({ system: null, systemError: null }))
 afterEach(() => vi.unstubAllGlobals())
 
 describe('QualityReport', () => {
@@ -69,15 +68,24 @@ describe('QualityReport', () => {
 })
 
 describe('SystemBanner', () => {
+  it('says when the server status could not be read, and clears once it can', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json(500, { status: 'error', error_code: 'INTERNAL', message: 'x', user_message: 'The server failed.' })))
+    await refreshSystem()
+    render(<SystemBanner />)
+    expect(screen.getByRole('alert').textContent).toBe('Cannot read the server status: The server failed.')
+    vi.stubGlobal('fetch', vi.fn(async () => json(200, { version: '0', engine: 'c', weights_status: 'installed', weights: [] })))
+    await refreshSystem()
+    await waitFor(() => expect(screen.queryByRole('alert')).toBeNull())
+  })
   const sys = (installed: boolean): SystemInfo => ({ version: '0', engine: 'c', weights_status: installed ? 'installed' : 'missing',
     weights: [{ name: 'f5tts_v1_base', purpose: '', installed }, { name: 'hubert_base', purpose: '', installed: true }] })
   it('names missing weights and the pull command', () => {
-    useApp.setState({ system: sys(false) })
+    setSystem(sys(false))
     render(<SystemBanner need={['f5tts', 'vocos']} />)
     expect(screen.getByTestId('weights-banner').textContent).toMatch(/f5tts_v1_base.*voiceclone models pull f5tts/)
   })
   it('is hidden when weights are installed', () => {
-    useApp.setState({ system: sys(true) })
+    setSystem(sys(true))
     const { container } = render(<SystemBanner />)
     expect(container.textContent).toBe('')
   })
@@ -88,14 +96,14 @@ describe('LicenceNote', () => {
     weights: [{ name: 'f5tts_v1_base', purpose: 'quick clone', installed, licence: 'CC-BY-NC-4.0',
       licence_note: 'Non-commercial use only' }, { name: 'hubert_base', purpose: 'content', installed: true, licence: 'MIT' }] })
   it('shows the licence of the installed weights a page uses', () => {
-    useApp.setState({ system: sys(true) })
+    setSystem(sys(true))
     render(<LicenceNote names={['f5tts_v1_base']} />)
     const t = screen.getByTestId('licence-note').textContent
     expect(t).toMatch(/quick clone: licence CC-BY-NC-4.0 — Non-commercial use only/)
     expect(t).not.toMatch(/MIT/)
   })
   it('says nothing while those weights are not installed', () => {
-    useApp.setState({ system: sys(false) })
+    setSystem(sys(false))
     const { container } = render(<LicenceNote names={['f5tts_v1_base']} />)
     expect(container.textContent).toBe('')
   })
@@ -103,9 +111,9 @@ describe('LicenceNote', () => {
 
 describe('BaseModels', () => {
   it('lists every base model with its licence and whether it is installed', () => {
-    useApp.setState({ system: { version: '0', engine: 'c', weights_status: 'missing', weights: [
+    setSystem({ version: '0', engine: 'c', weights_status: 'missing', weights: [
       { name: 'f5tts_v1_base', purpose: 'quick clone', installed: true, licence: 'CC-BY-NC-4.0', licence_note: 'Non-commercial use only' },
-      { name: 'rmvpe', purpose: 'pitch', installed: false, licence: 'MIT' }] } })
+      { name: 'rmvpe', purpose: 'pitch', installed: false, licence: 'MIT' }] })
     render(<BaseModels />)
     const rows = screen.getAllByRole('row')
     expect(rows).toHaveLength(3)

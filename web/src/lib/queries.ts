@@ -4,9 +4,10 @@
  * change (a delete, a rename, an import, a job that ended) refreshes it everywhere through
  * invalidation. Hooks pass the client explicitly, so a component works without a provider (the
  * component tests render pages on their own); src/test/setup.ts clears the cache between tests.
- * Zustand (store.ts) keeps only what the server does not own. */
+ * GET /api/system (versions, installed weights) is read once at start and again after a model
+ * download, as before; screens only look at the last answer. */
 import { QueryClient, useQuery } from '@tanstack/react-query'
-import { api, ApiError, errorMessage, type Job, type Voice, type VoiceModel } from './api'
+import { api, ApiError, errorMessage, type Job, type SystemInfo, type Voice, type VoiceModel } from './api'
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -15,7 +16,7 @@ export const queryClient = new QueryClient({
   },
 })
 
-export const KEYS = { jobs: ['jobs'], models: ['models'], voices: ['voices'] } as const
+export const KEYS = { jobs: ['jobs'], models: ['models'], voices: ['voices'], system: ['system'] } as const
 
 const unavailable = (e: unknown) => e instanceof ApiError && e.unavailable
 
@@ -50,3 +51,14 @@ export function useVoiceList(): { voices: Voice[] | null; error: string | null }
   return { voices: q.data ?? (q.error ? [] : null), error: q.error && !unavailable(q.error) ? errorMessage(q.error) : null }
 }
 export const refreshVoices = () => queryClient.invalidateQueries({ queryKey: KEYS.voices })
+
+const systemQuery = { queryKey: KEYS.system, queryFn: api.system }
+
+/** GET /api/system as last read (null before the first answer; error: why it could not be read).
+ * Screens only look: App reads it at start and a finished model download again (refreshSystem). */
+export function useSystem(): { system: SystemInfo | null; error: string | null } {
+  const q = useQuery({ ...systemQuery, enabled: false, staleTime: Infinity }, queryClient)
+  return { system: q.data ?? null, error: q.error ? (q.error instanceof ApiError ? q.error.userMessage : String(q.error)) : null }
+}
+/** Reads GET /api/system again; a failure is kept as useSystem's error. */
+export const refreshSystem = (): Promise<void> => queryClient.fetchQuery({ ...systemQuery, staleTime: 0 }).then(() => undefined, () => undefined)

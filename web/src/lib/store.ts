@@ -1,24 +1,5 @@
-/* App-wide state (Zustand): the server's /api/system answer, read once at start and after a
- * model download. The current page and its query live in the address bar (lib/router.ts,
- * wouter); the lists the server owns (jobs, models, voices) in TanStack Query (lib/queries.ts).
- * Screens keep their own form state locally. */
-import { create } from 'zustand'
-import { api, ApiError, type SystemInfo, type WeightInfo } from './api'
-
-interface AppState {
-  system: SystemInfo | null
-  systemError: string | null
-  loadSystem: () => Promise<void>
-}
-
-export const useApp = create<AppState>((set) => ({
-  system: null,
-  systemError: null,
-  loadSystem: async () => {
-    try { set({ system: await api.system(), systemError: null }) }
-    catch (e) { set({ systemError: e instanceof ApiError ? e.userMessage : String(e) }) }
-  },
-}))
+/* Helpers over the /api/system answer (lib/queries.ts useSystem): which base models are missing. */
+import type { SystemInfo, WeightInfo } from './api'
 
 /** Names of weights the server reports missing, for banners. */
 export const missingWeights = (s: SystemInfo | null, prefix?: string[]): string[] =>

@@ -6,7 +6,6 @@
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { FakeES, FakeUpload, FakeBeforeAfter, json, router, sample, type Route } from '../test/fakes'
-import { useApp } from '../lib/store'
 
 vi.mock('../components/Upload', () => ({ Upload: FakeUpload }))
 vi.mock('../components/BeforeAfter', () => ({ BeforeAfter: FakeBeforeAfter }))
@@ -29,7 +28,6 @@ beforeEach(() => {
   vi.stubGlobal('EventSource', FakeES)
   fetchMock = vi.fn(router(...base, convert(started)))
   vi.stubGlobal('fetch', fetchMock)
-  useApp.setState({ system: null, systemError: null })
 })
 afterEach(() => vi.unstubAllGlobals())
 

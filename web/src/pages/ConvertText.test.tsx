@@ -6,7 +6,6 @@
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { FakeES, FakeUpload, FakeBeforeAfter, json, router, sample, type Route } from '../test/fakes'
-import { useApp } from '../lib/store'
 import { RVC_DEFAULTS } from '../lib/api'
 
 vi.mock('../components/Upload', () => ({ Upload: FakeUpload }))
@@ -26,7 +25,6 @@ const posted = () => fetchMock.mock.calls.filter(([u, i]) => u === '/api/convert
 
 beforeEach(() => {
   history.replaceState(null, '', '/')
-  useApp.setState({ system: null, systemError: null })
   FakeES.all = []
   vi.stubGlobal('EventSource', FakeES)
   fetchMock = vi.fn(router(...base, convert(started)))

@@ -9,11 +9,10 @@ import { api, ApiError, errorMessage, exportUrl, importProblem, packOf, type Pac
 import { ConfirmButton, Link, Skeleton, Unavailable } from '../components/Common'
 import { Waveform } from '../components/BeforeAfter'
 import { fmtDuration, gradeTone } from '../lib/format'
-import { useApp } from '../lib/store'
 import { DownloadPack, PACKS } from '../components/DownloadPack'
 import { useVoices, VoiceList } from '../components/SavedVoices'
 import { TryIt } from './Training'
-import { refreshModels, useModels } from '../lib/queries'
+import { refreshModels, useModels, useSystem } from '../lib/queries'
 
 export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; open?: boolean }) {
   const [name, setName] = useState('')
@@ -174,7 +173,7 @@ export function ModelCard({ m, onDelete, onRenamed }: { m: VoiceModel; onDelete:
 /** The studio's base models (from /api/system): what each is for, whether it is installed and
  * its licence — the F5-TTS weights are non-commercial, which users must see. */
 export function BaseModels() {
-  const weights = useApp((s) => s.system?.weights)
+  const weights = useSystem().system?.weights
   // a pack stays on screen once shown, so its download's "installed" message is not unmounted
   // the moment /api/system reports it installed
   const [shown, setShown] = useState<Pack[]>([])

@@ -6,7 +6,6 @@ import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { ProTraining } from './ProTraining'
 import { FakeUpload, json, quality, router, sample } from '../test/fakes'
-import { useApp } from '../lib/store'
 import type { AudioFile } from '../lib/api'
 import type { Job } from '../lib/api'
 
@@ -33,7 +32,6 @@ beforeEach(() => {
   sessionStorage.clear()
   uploads = [clean('audio_a', 120), clean('audio_b', 60)]
   history.replaceState(null, '', '/train')
-  useApp.setState({ system: null })
   jobsList = []
   fetchMock = vi.fn(router(
     (u) => u === '/api/jobs' ? json(200, { jobs: jobsList }) : undefined,

@@ -2,7 +2,8 @@
  * a fetch router and stand-ins for the upload box and the WaveSurfer before/after (which
  * need a real browser). */
 import { act } from '@testing-library/react'
-import type { AudioFile, QualityAnalysis } from '../lib/api'
+import type { AudioFile, QualityAnalysis, SystemInfo } from '../lib/api'
+import { KEYS, queryClient } from '../lib/queries'
 
 export class FakeES {
   static all: FakeES[] = []
@@ -18,6 +19,9 @@ export class FakeES {
     act(() => { for (const fn of this.listeners[name] ?? []) fn(new MessageEvent(name, { data: JSON.stringify(data) })) })
   }
 }
+
+/** The server's /api/system answer as the app last read it (App reads it at start). */
+export const setSystem = (s: SystemInfo) => { queryClient.setQueryData(KEYS.system, s) }
 
 export const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status })
 
