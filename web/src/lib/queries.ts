@@ -38,10 +38,11 @@ export function useJobs(pollMs?: number): { jobs: Job[]; state: JobsState } {
  * instead of stacking a second request on a slow server. */
 export const refreshJobs = () => queryClient.invalidateQueries({ queryKey: KEYS.jobs }, { cancelRefetch: false })
 
-/** GET /api/models: null until an answer came (loading, or failed: then error says why). */
-export function useModels(): { models: VoiceModel[] | null; error: string | null } {
+/** GET /api/models: null until an answer came (loading, or failed: then error says why);
+ * fresh: false while a cached list is shown and a newer one is on its way. */
+export function useModels(): { models: VoiceModel[] | null; error: string | null; fresh: boolean } {
   const q = useQuery({ queryKey: KEYS.models, queryFn: api.models }, queryClient)
-  return { models: q.data ?? null, error: q.error ? errorMessage(q.error) : null }
+  return { models: q.data ?? null, error: q.error ? errorMessage(q.error) : null, fresh: !q.isFetching }
 }
 export const refreshModels = () => queryClient.invalidateQueries({ queryKey: KEYS.models })
 

@@ -5,6 +5,7 @@
  * WEIGHTS_MISSING, a server error message, and a server without the endpoint. */
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
+import { KEYS, queryClient } from '../lib/queries'
 import { FakeES, FakeUpload, FakeBeforeAfter, json, router, sample, type Route } from '../test/fakes'
 
 vi.mock('../components/Upload', () => ({ Upload: FakeUpload }))
@@ -43,6 +44,16 @@ describe('Convert (RVC)', () => {
     expect(screen.getByLabelText('Loading')).toBeTruthy()
     const sel = await screen.findByLabelText('Voice model') as HTMLSelectElement
     expect(sel.value).toBe('model_b')
+  })
+
+  it('?model= of a model newer than the cached list (just trained) is kept once the list is fetched again', async () => {
+    queryClient.setQueryData(KEYS.models, MODELS.slice(0, 1))   // the library as an earlier page saw it
+    fetchMock.mockImplementation(router((u) => u === '/api/models'
+      ? json(200, { status: 'success', models: [...MODELS, { model_id: 'model_new', name: 'Just trained' }] }) : undefined, ...base))
+    history.replaceState(null, '', '/convert?model=model_new')
+    render(<Convert />)
+    await screen.findByRole('option', { name: 'Just trained' })
+    expect((screen.getByLabelText('Voice model') as HTMLSelectElement).value).toBe('model_new')
   })
 
   it('posts exactly the contract body and follows the four phases to a result', async () => {

@@ -69,7 +69,7 @@ export function BatchResults({ outputs, zipUrl, focus }: { outputs: BatchOutput[
 
 export function Convert() {
   const search = useSearch()
-  const { models, error: modelsError } = useModels()
+  const { models, error: modelsError, fresh: modelsFresh } = useModels()
   const [modelId, setModelId] = useState(new URLSearchParams(search).get('model') ?? '')
   const [earlier, setEarlier] = useState<AudioFile[]>([])
   const [target, setTarget] = useState<AudioFile | null>(null)
@@ -108,10 +108,11 @@ export function Convert() {
     api.audioList('target').then(setEarlier).catch(() => setEarlier([]))   // optional convenience
     api.audioList('reference').then(setRefs).catch(() => setRefs([]))
   }, [])
-  // the model asked for (?model=) while the library has it, else the first one
+  // the model asked for (?model=) while the library has it, else the first one; decided on the
+  // server's current list, not a cached one that may predate the model (just trained, imported)
   useEffect(() => {
-    if (models) setModelId((id) => (id && models.some((x) => x.model_id === id) ? id : models[0]?.model_id ?? ''))
-  }, [models])
+    if (models && modelsFresh) setModelId((id) => (id && models.some((x) => x.model_id === id) ? id : models[0]?.model_id ?? ''))
+  }, [models, modelsFresh])
   useEffect(() => { if (target) writeSession('convert.target', target.file_id) }, [target])
   const active = !!jobId && (job.status === 'running' || job.status === 'queued' || job.status === 'connecting')
 
