@@ -166,6 +166,12 @@ static int submit(server_request *r)
     json_t *params = json_object_get(body, "params");
     char id[STORE_ID_MAX];
     params = params ? json_incref(params) : json_object();
+    /* the quick clone takes a saved instant voice here as POST /api/convert/f5tts does */
+    if (kind && strcmp(kind, "convert_f5tts") == 0 && server_voice_resolve(r, params)) {
+        json_decref(params);
+        json_decref(body);
+        return -1;
+    }
     int rc = !kind ? vc_fail(&err, VC_ERR_INVALID_REQUEST, "kind (string) is required")
                    : server_quota_jobs(r) ? -2 : jobs_submit(app_jobs(r), r->user_id, kind, params, id, &err);
     json_decref(params);
@@ -384,33 +390,21 @@ static int progress(server_request *r)
     return server_reply_response(r, 200, resp);
 }
 
-/* The quick clone's body, shared by the conversion and its estimate. */
-#define F5_REQUEST \
-    SERVER_SCHEMA({"type": "object", "additionalProperties": false, \
-                                      "oneOf": [{"required": ["reference_audio_id"]}, {"required": ["voice_id"]}], \
-                                      "properties": { \
-                                          "reference_audio_id": {"type": "string"}, "reference_text": {"type": "string"}, \
-                                          "voice_id": {"type": "string", "description": "a saved instant voice instead of reference_audio_id (its transcript is used unless reference_text is given)"}, \
-                                          "text": {"type": "string", "maxLength": 5000}, "target_audio_id": {"type": "string"}, \
-                                          "target_segments": {"type": "array", "minItems": 1, "items": { \
-                                              "type": "object", "required": ["start", "end", "text"], \
-                                              "properties": {"start": {"type": "number", "minimum": 0}, \
-                                                             "end": {"type": "number", "minimum": 0}, \
-                                                             "text": {"type": "string"}}}}, \
-                                          "parameters": {"type": "object", "additionalProperties": false, "properties": { \
-                                              "speed": {"type": "number", "minimum": 0.3, "maximum": 3}, \
-                                              "pitch_shift": {"type": "number", "minimum": -12, "maximum": 12}, \
-                                              "nfe_step": {"type": "integer", "minimum": 1, "maximum": 64}, \
-                                              "seed": {"type": "integer"}, "remove_silence": {"type": "boolean"}}}}})
+/* The quick clone's body, shared by the conversion, its estimate and POST /api/jobs (schemas.c). */
+#define F5_REQUEST SERVER_SCHEMA({"$ref": "#/components/schemas/F5Request"})
 
 const server_route SERVER_ROUTES_JOBS[] = {
     {.method = "POST", .pattern = "/api/jobs", .handle = submit, .body = SERVER_BODY_BUFFER, .max_body = 65536,
      .tag = "jobs", .request_type = "application/json",
-     .summary = "Queue a job {kind, params} (kinds: analyze, preprocess, convert_f5tts, convert_rvc; sleep when test kinds are enabled)",
+     .summary = "Queue a job {kind, params} (kinds: analyze, preprocess, convert_f5tts, convert_rvc; sleep when test kinds are enabled); "
+                "convert_f5tts params are POST /api/convert/f5tts's body, a saved voice_id included",
      .responses = "202,400,401,404,429,503",
      .request_schema = SERVER_SCHEMA({"type": "object", "required": ["kind"], "additionalProperties": false,
                                       "properties": {"kind": {"type": "string"},
-                                                     "params": {"type": "object", "description": "the kind's own body"}}}),
+                                                     "params": {"type": "object", "description": "the kind's own body"}},
+                                      "if": {"required": ["kind"], "properties": {"kind": {"const": "convert_f5tts"}}},
+                                      "then": {"required": ["params"],
+                                               "properties": {"params": {"$ref": "#/components/schemas/F5Request"}}}}),
      .response_schema = SERVER_SCHEMA({"$ref": "#/components/schemas/Job"})},
     {.method = "POST", .pattern = "/api/convert/f5tts", .handle = convert_f5tts, .body = SERVER_BODY_BUFFER,
      .max_body = 65536, .tag = "convert", .request_type = "application/json",

@@ -165,5 +165,26 @@ const server_schema SERVER_SCHEMAS[] = {
             "audio_available": {"type": "boolean"}
         }
     })},
+    /* res_jobs.c: the quick clone's body, shared by POST /api/convert/f5tts, its estimate and
+     * POST /api/jobs {kind: convert_f5tts, params} (voice_id is resolved by server_voice_resolve) */
+    {"F5Request", SERVER_SCHEMA({
+        "type": "object", "additionalProperties": false,
+        "oneOf": [{"required": ["reference_audio_id"]}, {"required": ["voice_id"]}],
+        "properties": {
+            "reference_audio_id": {"type": "string"}, "reference_text": {"type": "string"},
+            "voice_id": {"type": "string", "description": "a saved instant voice instead of reference_audio_id (its transcript is used unless reference_text is given)"},
+            "text": {"type": "string", "maxLength": 5000}, "target_audio_id": {"type": "string"},
+            "target_segments": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["start", "end", "text"],
+                "properties": {"start": {"type": "number", "minimum": 0},
+                               "end": {"type": "number", "minimum": 0},
+                               "text": {"type": "string"}}}},
+            "parameters": {"type": "object", "additionalProperties": false, "properties": {
+                "speed": {"type": "number", "minimum": 0.3, "maximum": 3},
+                "pitch_shift": {"type": "number", "minimum": -12, "maximum": 12},
+                "nfe_step": {"type": "integer", "minimum": 1, "maximum": 64},
+                "seed": {"type": "integer"}, "remove_silence": {"type": "boolean"}}}
+        }
+    })},
     {0},
 };

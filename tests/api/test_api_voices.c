@@ -7,6 +7,7 @@
  *   - a generation from voice_id speaks with the voice's clip and transcript (the job's result
  *     carries the transcript used), and its estimate is answered as for reference_audio_id;
  *   - voice_id and reference_audio_id together are refused; the brief's shape keeps working;
+ *   - POST /api/jobs {kind: convert_f5tts, params: {voice_id, ...}} resolves the voice the same way;
  *   - the clip cannot be deleted while the voice exists (409), and can once the voice is gone.
  */
 #include <setjmp.h>
@@ -174,11 +175,41 @@ static void a_saved_voice_is_reused_without_upload(void **state)
     json_decref(finished_result(job));
 }
 
+/* POST /api/jobs {kind: convert_f5tts, params} takes the same voice_id as the quick clone's route */
+static void the_generic_jobs_route_takes_a_voice_id(void **state)
+{
+    char id[64], body[512], job[64], path[128];
+    save_voice("Reader", REF_TEXT, id, sizeof id);
+    snprintf(body, sizeof body,
+             "{\"kind\":\"convert_f5tts\",\"params\":{\"voice_id\":\"%s\",\"text\":\"Generic route.\",\"parameters\":{\"nfe_step\":2}}}",
+             id);
+    json_t *j = api_call(&S, "POST", "/api/jobs", body, 202);
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "convert_f5tts");
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
+    json_t *r = finished_result(job);
+    assert_string_equal(json_string_value(json_object_get(r, "reference_text")), REF_TEXT); /* the voice's transcript */
+    assert_string_equal(json_string_value(json_object_get(r, "text")), "Generic route.");
+    json_decref(r);
+    snprintf(path, sizeof path, "/api/jobs/%s", job);
+    json_t *subject = json_object_get(api_call(&S, "GET", path, NULL, 200), "subject");
+    assert_string_equal(json_string_value(json_object_get(subject, "audio_id")), ref_id); /* the voice's clip */
+
+    /* refusals as on POST /api/convert/f5tts */
+    snprintf(body, sizeof body,
+             "{\"kind\":\"convert_f5tts\",\"params\":{\"voice_id\":\"%s\",\"reference_audio_id\":\"%s\",\"text\":\"x\"}}", id, ref_id);
+    assert_code(api_call(&S, "POST", "/api/jobs", body, 400), "INVALID_REQUEST");
+    assert_code(api_call(&S, "POST", "/api/jobs", "{\"kind\":\"convert_f5tts\",\"params\":{\"voice_id\":\"voice_gone\",\"text\":\"x\"}}", 404),
+                "MODEL_NOT_FOUND");
+    assert_code(api_call(&S, "POST", "/api/jobs", "{\"kind\":\"convert_f5tts\",\"params\":{\"voice_id\":7,\"text\":\"x\"}}", 400),
+                "INVALID_REQUEST");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_voice_is_saved_listed_renamed_and_deleted),
         cmocka_unit_test(a_saved_voice_is_reused_without_upload),
+        cmocka_unit_test(the_generic_jobs_route_takes_a_voice_id),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -395,6 +395,12 @@ expect(await call('POST /api/convert/f5tts/estimate', '/api/convert/f5tts/estima
   200, 'estimate with a saved voice');
 expect(await call('POST /api/convert/f5tts', '/api/convert/f5tts',
   { json: { voice_id: vid, reference_audio_id: refAudio?.file_id, text: 'x' }, invalid: true }), 400, 'a saved voice and a sample at once');
+expect(await call('POST /api/jobs', '/api/jobs',
+  { json: { kind: 'convert_f5tts', params: { voice_id: vid, text: 'Through the jobs route.', parameters: { nfe_step: 2 } } } }),
+  202, 'a quick clone job with a saved voice');
+expect(await call('POST /api/jobs', '/api/jobs',
+  { json: { kind: 'convert_f5tts', params: { voice_id: vid, reference_audio_id: refAudio?.file_id, text: 'x' } }, invalid: true }),
+  400, 'a quick clone job with a saved voice and a sample at once');
 const heard = expect(await call('POST /api/transcribe', '/api/transcribe', { json: { audio_id: refAudio?.file_id, purpose: 'reference' } }),
   202, 'transcription').body;
 const heardTarget = expect(await call('POST /api/transcribe', '/api/transcribe', { json: { audio_id: training?.file_id, purpose: 'target' } }),

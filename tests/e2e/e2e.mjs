@@ -257,7 +257,7 @@ const specs = [
     assert(m.status === 200 && m.body.models.length === 0, 'fresh server has no models')
     await page.goto(BASE + '/models')   // deep link: server SPA fallback
     await page.getByTestId('models-empty').waitFor()
-    await page.getByRole('heading', { name: 'No voice models yet' }).waitFor()
+    await page.getByRole('heading', { name: 'No voices yet' }).waitFor()
     await axe(page, 'models')
   }],
   ['convert page: empty library points to training/import, axe clean', async (page) => {

@@ -1,11 +1,12 @@
 /* Shell: header navigation, skip link, the routed page, the jobs panel (every page) and
- * the toast host. Routing is a tiny pathname switch over the Zustand store (the server
- * serves index.html for unknown paths, so deep links work). Home is in the main bundle; every
- * other page is its own chunk loaded on first visit (the waveform and plotting code only loads
- * where it is used), with a skeleton while it arrives. */
+ * the toast host. Routing is wouter's <Switch> over the browser's address (lib/router.ts; the
+ * server serves index.html for unknown paths, so deep links work). Home is in the main bundle;
+ * every other page is its own chunk loaded on first visit (the waveform and plotting code only
+ * loads where it is used), with a skeleton while it arrives. */
 import { lazy, Suspense, useEffect, useRef } from 'react'
 import { Toaster } from 'react-hot-toast'
-import { useApp } from './lib/store'
+import { Route, Switch, useLocation } from 'wouter'
+import { refreshSystem } from './lib/queries'
 import { Link, PageErrorBoundary, Skeleton } from './components/Common'
 import { JobsPanel } from './components/JobsPanel'
 import { Home } from './pages/Home'
@@ -19,32 +20,33 @@ const Compare = lazy(() => import('./pages/Compare').then((m) => ({ default: m.C
 
 export const NAV: [string, string][] = [['/', 'Home'], ['/quick', 'Quick clone'], ['/train', 'Pro training'], ['/models', 'Models'], ['/convert', 'Convert']]
 
-export function route(path: string) {
-  const m = path.match(/^\/training\/([^/]+)$/)
-  if (m) return <Training jobId={decodeURIComponent(m[1])} />
-  switch (path.replace(/\/+$/, '') || '/') {
-    case '/': return <Home />
-    case '/quick': return <QuickClone />
-    case '/train': return <ProTraining />
-    case '/models': return <Models />
-    case '/convert': return <Convert />
-    case '/compare': return <Compare />
-    default: return <><h1>Page not found</h1><p>There is nothing at {path}. <Link to="/">Go home</Link>.</p></>
-  }
+/** The page for the current address (a trailing slash matches too: /models/ is /models). */
+export function Routes() {
+  const [path] = useLocation()
+  return (
+    <Switch>
+      <Route path="/"><Home /></Route>
+      <Route path="/quick"><QuickClone /></Route>
+      <Route path="/train"><ProTraining /></Route>
+      <Route path="/training/:jobId">{(p) => <Training jobId={decodeURIComponent(p.jobId)} />}</Route>
+      <Route path="/models"><Models /></Route>
+      <Route path="/convert"><Convert /></Route>
+      <Route path="/compare"><Compare /></Route>
+      <Route><h1>Page not found</h1><p>There is nothing at {path}. <Link to="/">Go home</Link>.</p></Route>
+    </Switch>
+  )
 }
 
 export function App() {
-  const { path, syncLocation, loadSystem } = useApp()
-  useEffect(() => {
-    void loadSystem()
-    window.addEventListener('popstate', syncLocation)
-    return () => window.removeEventListener('popstate', syncLocation)
-  }, [syncLocation, loadSystem])
-  // after an in-app navigation, focus moves to the new page's heading (screen readers announce
-  // it, Tab continues from there); not on the first load, where the browser's own order applies
+  const [path] = useLocation()
+  useEffect(() => { void refreshSystem() }, [])
+  // after an in-app navigation, the new page starts at the top and focus moves to its heading
+  // (screen readers announce it, Tab continues from there); not on the first load, where the
+  // browser's own order applies
   const firstRender = useRef(true)
   useEffect(() => {
     if (firstRender.current) { firstRender.current = false; return }
+    window.scrollTo?.(0, 0)
     let tries = 0
     let raf = 0
     const focusHeading = () => {
@@ -75,7 +77,7 @@ export function App() {
       </header>
       <div className="layout">
         <main id="main" tabIndex={-1}>
-          <PageErrorBoundary key={path}><Suspense fallback={<Skeleton />}>{route(path)}</Suspense></PageErrorBoundary>
+          <PageErrorBoundary key={path}><Suspense fallback={<Skeleton />}><Routes /></Suspense></PageErrorBoundary>
         </main>
         <JobsPanel />
       </div>

@@ -9,7 +9,7 @@ import Timeline from 'wavesurfer.js/dist/plugins/timeline.js'
 import { downloadUrl } from '../lib/api'
 import { matchGains } from '../lib/format'
 
-interface Side { id: string; label: string; lufs?: number }
+interface Side { id: string; label: string; lufs?: number | null }
 
 function useWave(container: React.RefObject<HTMLDivElement | null>, id: string, spectro: boolean, timeline: boolean) {
   const [ws, setWs] = useState<WaveSurfer | null>(null)

@@ -2,7 +2,9 @@
  * loading skeletons and a two-step confirmation button (no window.confirm, so it is
  * keyboard- and screen-reader-friendly). */
 import { Component, useState, type ErrorInfo, type ReactNode } from 'react'
-import { useApp, missingWeightInfo } from '../lib/store'
+import { Link as RouterLink } from 'wouter'
+import { missingWeightInfo } from '../lib/store'
+import { useSystem } from '../lib/queries'
 import { packOf, type Pack, type WeightInfo } from '../lib/api'
 import { DownloadPack } from './DownloadPack'
 
@@ -21,8 +23,7 @@ export function InstallHelp({ packs }: { packs: Pack[] }) {
 /** Missing weights, named with the packs that install them. Home shows it at the top; a page that
  * needs them shows it as a <BlockedNotice> next to the button they block instead. */
 export function SystemBanner({ need }: { need?: string[] }) {
-  const system = useApp((s) => s.system)
-  const systemError = useApp((s) => s.systemError)
+  const { system, error: systemError } = useSystem()
   if (systemError) return <div className="banner error" role="alert">Cannot read the server status: {systemError}</div>
   const missing = missingWeightInfo(system, need)
   if (!system || missing.length === 0) return null
@@ -40,7 +41,7 @@ const packsOf = (ws: WeightInfo[]): Pack[] => [...new Set(ws.map(packOf))]
 /** Next to the button a missing base model blocks (Generate, Convert, Start training): what is
  * missing, what it stops and the exact command. `soft` weights only make the result worse. */
 export function BlockedNotice({ need, what, soft }: { need: string[]; what: string; soft?: string[] }) {
-  const system = useApp((s) => s.system)
+  const { system } = useSystem()
   const missing = missingWeightInfo(system, need)
   const weak = soft ? missingWeightInfo(system, soft) : []
   if (missing.length === 0 && weak.length === 0) return null
@@ -58,7 +59,7 @@ export function BlockedNotice({ need, what, soft }: { need: string[]; what: stri
 /** The licences of the installed weights a page uses (from /api/system), e.g. F5-TTS's
  * CC-BY-NC-4.0: people must know before they publish what they make with them. */
 export function LicenceNote({ names }: { names: string[] }) {
-  const system = useApp((s) => s.system)
+  const { system } = useSystem()
   const used = (system?.weights ?? []).filter((w) => names.includes(w.name) && w.installed && w.licence)
   if (used.length === 0) return null
   return (
@@ -114,13 +115,13 @@ export function ConfirmButton(props: { label: string; confirmLabel: string; ques
   )
 }
 
+/** An in-app link (wouter's: a plain left click navigates without reloading, modified clicks open
+ * a tab as usual; App starts the new page at the top). */
 export function Link(props: { to: string; children: ReactNode; className?: string; current?: boolean }) {
-  const navigate = useApp((s) => s.navigate)
   return (
-    <a href={props.to} className={props.className} aria-current={props.current ? 'page' : undefined}
-      onClick={(e) => { if (e.button === 0 && !e.metaKey && !e.ctrlKey) { e.preventDefault(); navigate(props.to) } }}>
+    <RouterLink href={props.to} className={props.className} aria-current={props.current ? 'page' : undefined}>
       {props.children}
-    </a>
+    </RouterLink>
   )
 }
 

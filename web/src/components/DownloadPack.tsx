@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'react'
 import { api, ApiError, errorMessage, type Pack } from '../lib/api'
 import { useJob } from '../lib/useJob'
-import { useApp } from '../lib/store'
+import { refreshSystem } from '../lib/queries'
 import { fmtDuration } from '../lib/format'
 
 /** What each pack is, for people deciding whether to download it. Sizes from the publishers'
@@ -32,8 +32,7 @@ export function DownloadPack({ pack, compact }: { pack: Pack; compact?: boolean 
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
   const job = useJob(jobId)
-  const loadSystem = useApp((s) => s.loadSystem)
-  useEffect(() => { if (job.status === 'complete') void loadSystem() }, [job.status, loadSystem])
+  useEffect(() => { if (job.status === 'complete') void refreshSystem() }, [job.status])
   const start = async () => {
     setError(null)
     setBusy(true)

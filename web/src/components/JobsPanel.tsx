@@ -2,10 +2,9 @@
  * (model / file / text), state, progress and ETA, a link back to its page, and Cancel; below,
  * the last few finished ones (so a job that ended while you were elsewhere can still be found).
  * Polls GET /api/jobs every few seconds; if the server has no jobs API yet it says so. */
-import { useEffect } from 'react'
 import toast from 'react-hot-toast'
 import { api, errorMessage, type Job } from '../lib/api'
-import { useApp } from '../lib/store'
+import { refreshJobs, useJobs } from '../lib/queries'
 import { fmtDuration } from '../lib/format'
 import { Link } from './Common'
 
@@ -75,16 +74,11 @@ function JobRow({ j, onCancel }: { j: Job; onCancel?: () => void }) {
 }
 
 export function JobsPanel({ pollMs = 4000 }: { pollMs?: number }) {
-  const { jobs, jobsState, loadJobs } = useApp()
-  useEffect(() => {
-    void loadJobs()
-    const t = setInterval(() => { if (useApp.getState().jobsState !== 'unavailable') void loadJobs() }, pollMs)
-    return () => clearInterval(t)
-  }, [loadJobs, pollMs])
+  const { jobs, state: jobsState } = useJobs(pollMs)
   const active = jobs.filter((j) => ACTIVE.has(j.status))
   const recent = jobs.filter((j) => !ACTIVE.has(j.status) && jobLink(j)).slice(0, RECENT)
   const cancel = async (id: string) => {
-    try { await api.cancelJob(id); toast.success('Job cancelled'); void loadJobs() } catch (e) { toast.error(errorMessage(e)) }
+    try { await api.cancelJob(id); toast.success('Job cancelled'); void refreshJobs() } catch (e) { toast.error(errorMessage(e)) }
   }
   return (
     <aside className="jobs-panel" aria-labelledby="jobs-h">

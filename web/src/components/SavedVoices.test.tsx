@@ -4,7 +4,6 @@
  * transcription runs again. */
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor, cleanup } from '@testing-library/react'
-import { useApp } from '../lib/store'
 import type { Voice } from '../lib/api'
 import { FakeES, FakeUpload, FakeBeforeAfter, json, router, sample, type Route } from '../test/fakes'
 
@@ -45,7 +44,6 @@ const posted = (path: string) => fetchMock.mock.calls.filter(([u, i]) => u === p
 beforeEach(() => {
   history.replaceState(null, '', '/')
   sessionStorage.clear()
-  useApp.setState({ path: '/quick', search: '' })
   FakeES.all = []
   saved = [narrator]
   vi.stubGlobal('EventSource', FakeES)
@@ -129,7 +127,7 @@ describe('Instant voices in Quick clone', () => {
     await waitFor(() => expect(screen.queryByTestId('voice-chosen')).toBeNull())
   })
   it('"Use" in the library opens Quick clone with that voice picked', async () => {
-    useApp.setState({ path: '/quick', search: '?voice=voice_n' })
+    history.replaceState(null, '', '/quick?voice=voice_n')
     render(<QuickClone />)
     expect((await screen.findByTestId('voice-chosen')).textContent).toMatch(/Narrator/)
     expect((screen.getByLabelText('Use a saved voice') as HTMLSelectElement).value).toBe('voice_n')

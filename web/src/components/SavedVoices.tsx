@@ -2,22 +2,18 @@
  * name with its transcript, picked again later without uploading (ElevenLabs' instant clones).
  * The quick clone uses the picker and "Save this voice"; the library lists them with rename and
  * delete. */
-import { useCallback, useEffect, useState } from 'react'
+import { useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, ApiError, downloadUrl, errorMessage, type Voice } from '../lib/api'
+import { api, downloadUrl, errorMessage, type Voice } from '../lib/api'
+import { refreshVoices, useVoiceList } from '../lib/queries'
 import { ConfirmButton, Link } from './Common'
 import { fmtDuration } from '../lib/format'
 
-/** The user's saved voices (null while loading; [] on a server without them). */
+/** The user's saved voices (null while loading; [] on a server without them), a reload (every
+ * screen showing them follows: one TanStack Query cache, lib/queries.ts) and the load error. */
 export function useVoices(): [Voice[] | null, () => void, string | null] {
-  const [voices, setVoices] = useState<Voice[] | null>(null)
-  const [error, setError] = useState<string | null>(null)
-  const load = useCallback(() => {
-    api.voices().then((v) => { setVoices(v); setError(null) })
-      .catch((e) => { setVoices([]); if (!(e instanceof ApiError && e.unavailable)) setError(errorMessage(e)) })
-  }, [])
-  useEffect(load, [load])
-  return [voices, load, error]
+  const { voices, error } = useVoiceList()
+  return [voices, () => void refreshVoices(), error]
 }
 
 /** "Use a saved voice": shown once there is one to pick. */

@@ -1,24 +1,25 @@
 /* Component tests in jsdom: quality report, banners, confirmation, models page states,
  * jobs panel "unavailable" and routing. fetch is stubbed per test. */
-import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
-import { render, screen, fireEvent, waitFor } from '@testing-library/react'
+import { describe, expect, it, vi, afterEach } from 'vitest'
+import { setSystem } from '../test/fakes'
+import { cleanup, render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { QualityReport, qualityProblems, qualityTips, shownGrade } from './QualityReport'
 import { ConfirmButton, LicenceNote, SystemBanner } from './Common'
 import { JobsPanel } from './JobsPanel'
 import { LossPlot } from './LossPlot'
 import { BaseModels, Models } from '../pages/Models'
-import { useApp } from '../lib/store'
+import { queryClient, refreshJobs, refreshSystem } from '../lib/queries'
 import type { AudioFile, SystemInfo } from '../lib/api'
+import { quality, sample } from '../test/fakes'
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status })
 
-const audio: AudioFile = {
+const audio: AudioFile = sample({
   file_id: 'a1', filename: 'me.wav', purpose: 'training', duration_seconds: 42,
-  quality_analysis: { snr_db: 12.3, quality_grade: 'D', voice_activity_percent: 40, background_noise_level: 'high',
-    recommendation: 'Re-record in a quieter place', clipping_percent: 0.5, loudness_lufs: -35 },
-}
+  quality_analysis: quality({ snr_db: 12.3, quality_grade: 'D', voice_activity_percent: 40, background_noise_level: 'high',
+    recommendation: 'Re-record in a quieter place', clipping_percent: 0.5, loudness_lufs: -35 }),
+})
 
-beforeEach(() => useApp.setState({ system: null, systemError: null, jobs: [], jobsState: 'loading' }))
 afterEach(() => vi.unstubAllGlobals())
 
 describe('QualityReport', () => {
@@ -37,8 +38,8 @@ describe('QualityReport', () => {
   })
   it('never says A+ and "record again" at once: clipping lowers the grade and leads the advice', () => {
     const clipped: AudioFile = { ...audio, file_id: 'a2', filename: 'loud.wav', duration_seconds: 400,
-      quality_analysis: { snr_db: 50, quality_grade: 'A+', voice_activity_percent: 90, background_noise_level: 'low',
-        recommendation: 'The recording is clipping. Lower the input gain and record again.', clipping_percent: 2.5, loudness_lufs: -12 } }
+      quality_analysis: quality({ snr_db: 50, quality_grade: 'A+', voice_activity_percent: 90, background_noise_level: 'low',
+        recommendation: 'The recording is clipping. Lower the input gain and record again.', clipping_percent: 2.5, loudness_lufs: -12 }) }
     render(<QualityReport audio={clipped} />)
     expect(screen.getByTestId('quality-grade').textContent).toBe('D')
     expect(screen.getByTestId('quality-grade').className).toContain('poor')
@@ -48,24 +49,43 @@ describe('QualityReport', () => {
     expect(qualityProblems({ ...clipped.quality_analysis!, snr_db: 12, quality_grade: 'D' }, 400).map((p) => p.severity)).toEqual([3, 3])
   })
   it('gives no SNR/clipping tips for a clean long file', () => {
-    expect(qualityTips({ snr_db: 40, quality_grade: 'A', voice_activity_percent: 90, background_noise_level: 'low', recommendation: '', clipping_percent: 0, loudness_lufs: -18 }, 600)).toEqual([])
+    expect(qualityTips(quality({ snr_db: 40, quality_grade: 'A', voice_activity_percent: 90, background_noise_level: 'low', recommendation: '', clipping_percent: 0, loudness_lufs: -18 }), 600)).toEqual([])
+  })
+  it('shows measures the server could not take (null) as not measured, and raises no problem from them', () => {
+    const q = quality({ snr_db: null, voice_activity_percent: null, clipping_percent: null, loudness_lufs: null, quality_grade: 'C',
+      recommendation: 'Could not measure this file.' })
+    render(<QualityReport audio={{ ...audio, duration_seconds: null, quality_analysis: { ...q, duration_seconds: null } }} />)
+    expect(screen.getByText('not measured')).toBeTruthy()
+    expect(screen.queryByRole('meter')).toBeNull()
+    expect(screen.getAllByText('—').length).toBe(4)   // duration, voice activity, clipping, loudness
+    expect(qualityProblems(q, null)).toEqual([])
+    expect(screen.getByTestId('recommendation').textContent).toMatch(/Could not measure this file/)
   })
   it('says so when there is no analysis', () => {
-    render(<QualityReport audio={{ ...audio, quality_analysis: undefined }} />)
+    render(<QualityReport audio={{ ...audio, quality_analysis: null }} />)
     expect(screen.getByRole('status').textContent).toMatch(/No quality analysis/)
   })
 })
 
 describe('SystemBanner', () => {
+  it('says when the server status could not be read, and clears once it can', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json(500, { status: 'error', error_code: 'INTERNAL', message: 'x', user_message: 'The server failed.' })))
+    await refreshSystem()
+    render(<SystemBanner />)
+    expect(screen.getByRole('alert').textContent).toBe('Cannot read the server status: The server failed.')
+    vi.stubGlobal('fetch', vi.fn(async () => json(200, { version: '0', engine: 'c', weights_status: 'installed', weights: [] })))
+    await refreshSystem()
+    await waitFor(() => expect(screen.queryByRole('alert')).toBeNull())
+  })
   const sys = (installed: boolean): SystemInfo => ({ version: '0', engine: 'c', weights_status: installed ? 'installed' : 'missing',
     weights: [{ name: 'f5tts_v1_base', purpose: '', installed }, { name: 'hubert_base', purpose: '', installed: true }] })
   it('names missing weights and the pull command', () => {
-    useApp.setState({ system: sys(false) })
+    setSystem(sys(false))
     render(<SystemBanner need={['f5tts', 'vocos']} />)
     expect(screen.getByTestId('weights-banner').textContent).toMatch(/f5tts_v1_base.*voiceclone models pull f5tts/)
   })
   it('is hidden when weights are installed', () => {
-    useApp.setState({ system: sys(true) })
+    setSystem(sys(true))
     const { container } = render(<SystemBanner />)
     expect(container.textContent).toBe('')
   })
@@ -76,14 +96,14 @@ describe('LicenceNote', () => {
     weights: [{ name: 'f5tts_v1_base', purpose: 'quick clone', installed, licence: 'CC-BY-NC-4.0',
       licence_note: 'Non-commercial use only' }, { name: 'hubert_base', purpose: 'content', installed: true, licence: 'MIT' }] })
   it('shows the licence of the installed weights a page uses', () => {
-    useApp.setState({ system: sys(true) })
+    setSystem(sys(true))
     render(<LicenceNote names={['f5tts_v1_base']} />)
     const t = screen.getByTestId('licence-note').textContent
     expect(t).toMatch(/quick clone: licence CC-BY-NC-4.0 — Non-commercial use only/)
     expect(t).not.toMatch(/MIT/)
   })
   it('says nothing while those weights are not installed', () => {
-    useApp.setState({ system: sys(false) })
+    setSystem(sys(false))
     const { container } = render(<LicenceNote names={['f5tts_v1_base']} />)
     expect(container.textContent).toBe('')
   })
@@ -91,9 +111,9 @@ describe('LicenceNote', () => {
 
 describe('BaseModels', () => {
   it('lists every base model with its licence and whether it is installed', () => {
-    useApp.setState({ system: { version: '0', engine: 'c', weights_status: 'missing', weights: [
+    setSystem({ version: '0', engine: 'c', weights_status: 'missing', weights: [
       { name: 'f5tts_v1_base', purpose: 'quick clone', installed: true, licence: 'CC-BY-NC-4.0', licence_note: 'Non-commercial use only' },
-      { name: 'rmvpe', purpose: 'pitch', installed: false, licence: 'MIT' }] } })
+      { name: 'rmvpe', purpose: 'pitch', installed: false, licence: 'MIT' }] })
     render(<BaseModels />)
     const rows = screen.getAllByRole('row')
     expect(rows).toHaveLength(3)
@@ -121,6 +141,35 @@ describe('Models page', () => {
     render(<Models />)
     expect(screen.getByLabelText('Loading')).toBeTruthy()
     await waitFor(() => expect(screen.getByTestId('models-empty')).toBeTruthy())
+    expect(screen.getByRole('heading', { name: 'No voices yet' })).toBeTruthy()
+  })
+  it('with only instant voices, does not say there are no voices', async () => {
+    const voice = { voice_id: 'voice_1', name: 'Narrator', kind: 'instant', reference_audio_id: 'audio_ref', reference_text: 'Hello.',
+      duration_seconds: 12, created_at: '2026-01-01T00:00:00Z', audio_available: true }
+    vi.stubGlobal('fetch', vi.fn(async (u: string) => u === '/api/voices' ? json(200, { status: 'success', voices: [voice] })
+      : json(200, { status: 'success', models: [] })))
+    render(<Models />)
+    const empty = await screen.findByTestId('models-empty')
+    await waitFor(() => expect(empty.textContent).toMatch(/Your saved instant voice below works in Quick clone/))
+    expect(screen.getByRole('heading', { name: 'No trained or imported voice models yet' })).toBeTruthy()
+    expect(screen.queryByText(/No voices yet|No voice models yet/)).toBeNull()
+    expect(screen.getAllByText('Narrator').length).toBeGreaterThan(0)   // the voice itself is listed
+  })
+  it('after a delete, the list is asked for again (TanStack Query invalidation) and the card goes', async () => {
+    let library = [{ model_id: 'm1', name: 'My Voice', quality_grade: 'A', training_audio_duration_seconds: 512, created_at: '2025-01-15T14:30:00Z' }]
+    const f = vi.fn(async (u: string, i?: RequestInit) => {
+      if (i?.method === 'DELETE') { library = []; return json(200, { status: 'success' }) }
+      return u === '/api/models' ? json(200, { status: 'success', models: library }) : json(200, { status: 'success', voices: [] })
+    })
+    vi.stubGlobal('fetch', f)
+    render(<><Models /><Models /></>)   // two screens showing the list share one request
+    await waitFor(() => expect(screen.getAllByRole('heading', { name: 'My Voice' })).toHaveLength(2))
+    expect(f.mock.calls.filter(([u]) => u === '/api/models')).toHaveLength(1)
+    fireEvent.click(screen.getAllByRole('button', { name: 'Delete My Voice' })[0])
+    fireEvent.click(screen.getByText('Yes, delete'))
+    await waitFor(() => expect(screen.queryAllByRole('heading', { name: 'My Voice' })).toHaveLength(0))
+    expect(f.mock.calls.filter(([u]) => u === '/api/models')).toHaveLength(2)
+    expect(screen.getAllByTestId('models-empty')).toHaveLength(2)
   })
   it('lists model cards and deletes after confirmation', async () => {
     const f = vi.fn(async (_u: string, i?: RequestInit) => i?.method === 'DELETE' ? json(200, { status: 'success' })
@@ -178,14 +227,30 @@ describe('jobs polling', () => {
     const f = vi.fn(async () => json(200, { jobs: [] }))
     f.mockImplementationOnce(() => new Promise<Response>((r) => { release = r }))
     vi.stubGlobal('fetch', f)
-    const first = useApp.getState().loadJobs()
-    await useApp.getState().loadJobs()
+    render(<JobsPanel pollMs={100000} />)
+    await waitFor(() => expect(f).toHaveBeenCalledTimes(1))
+    const joined = refreshJobs()   // while the first is still out: joins it
+    await new Promise((r) => setTimeout(r, 20))
     expect(f).toHaveBeenCalledTimes(1)
     release(json(200, { jobs: [] }))
-    await first
-    expect(useApp.getState().jobsState).toBe('ready')
-    await useApp.getState().loadJobs()
+    expect(await screen.findByText('No jobs running.')).toBeTruthy()
+    await joined
+    await refreshJobs()
     expect(f).toHaveBeenCalledTimes(2)
+  })
+  it('polls on its own, and stops on a server without the job queue', async () => {
+    const f = vi.fn(async () => json(404, { status: 'error', error_code: 'NOT_FOUND', message: 'no endpoint GET /api/jobs' }))
+    vi.stubGlobal('fetch', f)
+    render(<JobsPanel pollMs={30} />)
+    await screen.findByTestId('jobs-unavailable')
+    const n = f.mock.calls.length
+    await new Promise((r) => setTimeout(r, 150))
+    expect(f.mock.calls.length).toBe(n)
+    const g = vi.fn(async () => json(200, { jobs: [] }))
+    vi.stubGlobal('fetch', g)
+    cleanup(); queryClient.clear()
+    render(<JobsPanel pollMs={30} />)
+    await waitFor(() => expect(g.mock.calls.length).toBeGreaterThanOrEqual(3))
   })
 })
 

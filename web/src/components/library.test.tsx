@@ -1,12 +1,12 @@
 /* Library cards, setup notices and upload refusals in jsdom: what an imported voice's file says
  * (no "—"/"0s"), rename through PATCH, the export link; notices naming the exact pack with
  * --data and models import; a dropped non-audio file described. */
-import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
+import { describe, expect, it, vi, afterEach } from 'vitest'
+import { setSystem } from '../test/fakes'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { ModelCard, isImported } from '../pages/Models'
 import { BlockedNotice, SystemBanner } from './Common'
 import { rejectionMessage } from './Upload'
-import { useApp } from '../lib/store'
 import { FakeES } from '../test/fakes'
 import { packOf, type SystemInfo, type VoiceModel } from '../lib/api'
 import { readSession, writeSession } from '../lib/session'
@@ -19,7 +19,6 @@ const trained: VoiceModel = { model_id: 'model_t', name: 'Mine', kind: 'rvc', cr
   training_duration_minutes: 40, version: 'v2', sample_rate: 48000, f0: true, has_index: false,
   training: { attestation: 'The user confirmed that the voice is theirs.', consented_at: '2026-02-03T00:00:00Z' } }
 
-beforeEach(() => useApp.setState({ system: null, systemError: null }))
 afterEach(() => vi.unstubAllGlobals())
 
 describe('Try it in the library', () => {
@@ -98,19 +97,19 @@ const system = (weights: SystemInfo['weights']): SystemInfo => ({ version: '1', 
 
 describe('setup notices', () => {
   it('name the exact pack of each missing weight, --data DIR and the offline import', () => {
-    useApp.setState({ system: system([
+    setSystem(system([
       { name: 'f5tts_v1_base', purpose: 'quick clone', installed: false, pack: 'f5tts' },
       { name: 'rvc_pretrained_v2', purpose: 'training base', installed: false, pack: 'rvc-pretrained' },
-      { name: 'hubert_base', purpose: 'features', installed: true, pack: 'rvc' }]) })
+      { name: 'hubert_base', purpose: 'features', installed: true, pack: 'rvc' }]))
     render(<SystemBanner />)
     const codes = [...screen.getByTestId('weights-banner').querySelectorAll('code')].map((c) => c.textContent)
     expect(codes).toEqual(['voiceclone models pull f5tts --data DIR', 'voiceclone models pull rvc-pretrained --data DIR', 'DIR', './data',
       'voiceclone models import FILE --to FOLDER --data DIR'])
   })
   it('next to a button: blocking weights are an error, weights that only lower quality a warning', () => {
-    useApp.setState({ system: system([
+    setSystem(system([
       { name: 'hubert_base', purpose: 'features', installed: true },
-      { name: 'rvc_pretrained_v2', purpose: 'training base', installed: false }]) })
+      { name: 'rvc_pretrained_v2', purpose: 'training base', installed: false }]))
     render(<BlockedNotice need={['hubert', 'rmvpe']} soft={['rvc_pretrained']} what="Training" />)
     const n = screen.getByTestId('blocked-notice')
     expect(n.className).toContain('warn')
@@ -118,7 +117,7 @@ describe('setup notices', () => {
     expect(n.textContent).toMatch(/voiceclone models pull rvc-pretrained --data DIR/)   // pack inferred by name on an older server
   })
   it('say nothing when everything needed is installed', () => {
-    useApp.setState({ system: system([{ name: 'hubert_base', purpose: 'f', installed: true }]) })
+    setSystem(system([{ name: 'hubert_base', purpose: 'f', installed: true }]))
     const { container } = render(<BlockedNotice need={['hubert']} what="Conversion" />)
     expect(container.textContent).toBe('')
   })

@@ -356,7 +356,7 @@ export interface paths {
         /** The user's jobs, newest first (?limit) */
         get: operations["get_api_jobs"];
         put?: never;
-        /** Queue a job {kind, params} (kinds: analyze, preprocess, convert_f5tts, convert_rvc; sleep when test kinds are enabled) */
+        /** Queue a job {kind, params} (kinds: analyze, preprocess, convert_f5tts, convert_rvc; sleep when test kinds are enabled); convert_f5tts params are POST /api/convert/f5tts's body, a saved voice_id included */
         post: operations["post_api_jobs"];
         delete?: never;
         options?: never;
@@ -733,6 +733,26 @@ export interface components {
             created_at: string;
             audio_available: boolean;
         };
+        F5Request: {
+            reference_audio_id?: string;
+            reference_text?: string;
+            /** @description a saved instant voice instead of reference_audio_id (its transcript is used unless reference_text is given) */
+            voice_id?: string;
+            text?: string;
+            target_audio_id?: string;
+            target_segments?: {
+                start: number;
+                end: number;
+                text: string;
+            }[];
+            parameters?: {
+                speed?: number;
+                pitch_shift?: number;
+                nfe_step?: number;
+                seed?: number;
+                remove_silence?: boolean;
+            };
+        } & (unknown | unknown);
         /** @description kind analyze */
         ResultAnalyze: {
             job_id: string;
@@ -5627,26 +5647,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    reference_audio_id?: string;
-                    reference_text?: string;
-                    /** @description a saved instant voice instead of reference_audio_id (its transcript is used unless reference_text is given) */
-                    voice_id?: string;
-                    text?: string;
-                    target_audio_id?: string;
-                    target_segments?: {
-                        start: number;
-                        end: number;
-                        text: string;
-                    }[];
-                    parameters?: {
-                        speed?: number;
-                        pitch_shift?: number;
-                        nfe_step?: number;
-                        seed?: number;
-                        remove_silence?: boolean;
-                    };
-                } & (unknown | unknown);
+                "application/json": components["schemas"]["F5Request"];
             };
         };
         responses: {
@@ -5818,26 +5819,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    reference_audio_id?: string;
-                    reference_text?: string;
-                    /** @description a saved instant voice instead of reference_audio_id (its transcript is used unless reference_text is given) */
-                    voice_id?: string;
-                    text?: string;
-                    target_audio_id?: string;
-                    target_segments?: {
-                        start: number;
-                        end: number;
-                        text: string;
-                    }[];
-                    parameters?: {
-                        speed?: number;
-                        pitch_shift?: number;
-                        nfe_step?: number;
-                        seed?: number;
-                        remove_silence?: boolean;
-                    };
-                } & (unknown | unknown);
+                "application/json": components["schemas"]["F5Request"];
             };
         };
         responses: {

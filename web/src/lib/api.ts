@@ -57,31 +57,13 @@ export function packOf(w: Pick<WeightInfo, 'name' | 'pack'>): Pack {
   return 'rvc'
 }
 
-export interface QualityAnalysis {
-  snr_db: number
-  quality_grade: string
-  voice_activity_percent: number
-  background_noise_level: string
-  recommendation: string
-  clipping_percent?: number
-  loudness_lufs?: number
-  duration_seconds?: number
-  sample_rate?: number
-  tips?: string[]
-  [k: string]: unknown
-}
+/** The quality report of an upload (uploads.c upload_quality_json): a measure the analysis could not
+ * take (NaN, ∞: e.g. a file too short to measure) is null. */
+export type QualityAnalysis = Schemas['QualityAnalysis']
 
-export interface AudioFile {
-  warnings?: string[]
-  file_id: string
-  filename: string
-  purpose: string
-  duration_seconds: number
-  sample_rate?: number
-  file_size_mb?: number
-  created_at?: string
-  quality_analysis?: QualityAnalysis
-}
+/** An uploaded or produced audio file (GET /api/audio[/{id}], the upload answers): its length and
+ * size are null where the file could not be measured, its report null where none was made. */
+export type AudioFile = Schemas['AudioFile']
 
 export interface WeightInfo { name: string; purpose: string; installed: boolean; path?: string; licence?: string; licence_note?: string; pack?: string; folder?: string }
 export interface SystemInfo {
@@ -121,18 +103,11 @@ export interface Segment { start: number; end: number; text: string }
  * empty: not known, transcribed at each use). */
 export type Voice = Schemas['Voice']
 
-/** POST /api/convert/f5tts: text mode (text) or speech to speech (target_audio_id, optionally
- * with the checked transcript as target_segments). A missing reference_text is transcribed.
- * The voice sample is reference_audio_id, or voice_id (a saved voice: its sample and transcript). */
-export interface F5Request {
-  reference_audio_id?: string
-  voice_id?: string
-  reference_text?: string
-  text?: string
-  target_audio_id?: string
-  target_segments?: Segment[]
-  parameters?: { speed?: number; pitch_shift?: number; nfe_step?: number; seed?: number }
-}
+/** POST /api/convert/f5tts (and POST /api/jobs {kind: convert_f5tts, params}): text mode (text) or
+ * speech to speech (target_audio_id, optionally with the checked transcript as target_segments). A
+ * missing reference_text is transcribed. The voice sample is reference_audio_id, or voice_id (a saved
+ * voice: its sample and transcript). */
+export type F5Request = Schemas['F5Request']
 
 /** Result of a transcribe job: what the quick clone hears in a sample (its clip) or a target. */
 export interface Heard {

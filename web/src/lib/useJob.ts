@@ -3,7 +3,7 @@
  * events). Collects the loss curve for training jobs. */
 import { useEffect, useState } from 'react'
 import { api, ApiError, type Job } from './api'
-import { useApp } from './store'
+import { refreshJobs } from './queries'
 import { subscribeProgress, type ProgressEvent } from './progress'
 import type { LossPoint } from '../components/LossPlot'
 
@@ -82,6 +82,6 @@ export function useJob(jobId: string | null): JobView {
   }, [jobId])
   // a job this page watched just ended: refresh the jobs panel now rather than at its next poll
   const terminal = TERMINAL.has(v.status)
-  useEffect(() => { if (jobId && terminal) void useApp.getState().loadJobs() }, [jobId, terminal])
+  useEffect(() => { if (jobId && terminal) void refreshJobs() }, [jobId, terminal])
   return v
 }

@@ -4,10 +4,10 @@ import { useEffect, useState } from 'react'
 import { api, errorMessage, type AudioFile } from '../lib/api'
 import { BeforeAfter } from '../components/BeforeAfter'
 import { Skeleton } from '../components/Common'
-import { useApp } from '../lib/store'
+import { useSearch } from 'wouter'
 
 export function Compare() {
-  const search = useApp((s) => s.search)
+  const search = useSearch()
   const q = new URLSearchParams(search)
   const a = q.get('a'), b = q.get('b')
   const [files, setFiles] = useState<[AudioFile, AudioFile] | null>(null)

@@ -5,8 +5,8 @@
  * WEIGHTS_MISSING, a server error message, and a server without the endpoint. */
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
+import { KEYS, queryClient } from '../lib/queries'
 import { FakeES, FakeUpload, FakeBeforeAfter, json, router, sample, type Route } from '../test/fakes'
-import { useApp } from '../lib/store'
 
 vi.mock('../components/Upload', () => ({ Upload: FakeUpload }))
 vi.mock('../components/BeforeAfter', () => ({ BeforeAfter: FakeBeforeAfter }))
@@ -25,12 +25,10 @@ const posted = () => fetchMock.mock.calls.filter(([u, i]) => u === '/api/convert
 
 beforeEach(() => {
   history.replaceState(null, '', '/')
-  useApp.setState({ path: '/', search: '' })
   FakeES.all = []
   vi.stubGlobal('EventSource', FakeES)
   fetchMock = vi.fn(router(...base, convert(started)))
   vi.stubGlobal('fetch', fetchMock)
-  useApp.setState({ search: '', system: null, systemError: null })
 })
 afterEach(() => vi.unstubAllGlobals())
 
@@ -41,11 +39,21 @@ async function ready() {
 
 describe('Convert (RVC)', () => {
   it('shows a skeleton, then the models; ?model= preselects one', async () => {
-    useApp.setState({ search: '?model=model_b' })
+    history.replaceState(null, '', '/convert?model=model_b')
     render(<Convert />)
     expect(screen.getByLabelText('Loading')).toBeTruthy()
     const sel = await screen.findByLabelText('Voice model') as HTMLSelectElement
     expect(sel.value).toBe('model_b')
+  })
+
+  it('?model= of a model newer than the cached list (just trained) is kept once the list is fetched again', async () => {
+    queryClient.setQueryData(KEYS.models, MODELS.slice(0, 1))   // the library as an earlier page saw it
+    fetchMock.mockImplementation(router((u) => u === '/api/models'
+      ? json(200, { status: 'success', models: [...MODELS, { model_id: 'model_new', name: 'Just trained' }] }) : undefined, ...base))
+    history.replaceState(null, '', '/convert?model=model_new')
+    render(<Convert />)
+    await screen.findByRole('option', { name: 'Just trained' })
+    expect((screen.getByLabelText('Voice model') as HTMLSelectElement).value).toBe('model_new')
   })
 
   it('posts exactly the contract body and follows the four phases to a result', async () => {
@@ -88,7 +96,7 @@ describe('Convert (RVC)', () => {
 
   it('restores a running conversion from ?model=&job=&target= and follows it', async () => {
     history.replaceState(null, '', '/convert?model=model_b&job=job_r&target=audio_old')
-    useApp.setState({ search: '?model=model_b&job=job_r&target=audio_old' })
+    history.replaceState(null, '', '/convert?model=model_b&job=job_r&target=audio_old')
     fetchMock.mockImplementation(router(...base, (u) => (u === '/api/audio/audio_old' ? json(200, sample({ file_id: 'audio_old', filename: 'song.wav' })) : undefined)))
     await ready()
     expect((screen.getByLabelText('Voice model') as HTMLSelectElement).value).toBe('model_b')

@@ -9,7 +9,7 @@ import { useEffect, useRef, useState } from 'react'
 import toast from 'react-hot-toast'
 import {
   api, ApiError, downloadUrl, errorMessage, pullCommand, rvcParameterProblem, RVC_DEFAULTS, RVC_LIMITS,
-  type AudioFile, type RvcParameters, type VoiceModel,
+  type AudioFile, type RvcParameters,
 } from '../lib/api'
 import { BlockedNotice, ConfirmButton, Link, Skeleton, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
@@ -19,7 +19,9 @@ import { ResultPlayer, resultInfo, resultLufs } from '../components/ResultPlayer
 import { useJob } from '../lib/useJob'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
-import { useApp, setQuery } from '../lib/store'
+import { useSearch } from 'wouter'
+import { setQuery } from '../lib/router'
+import { useModels } from '../lib/queries'
 import { readSession, writeSession } from '../lib/session'
 import { fmtDuration } from '../lib/format'
 
@@ -66,9 +68,8 @@ export function BatchResults({ outputs, zipUrl, focus }: { outputs: BatchOutput[
 }
 
 export function Convert() {
-  const search = useApp((s) => s.search)
-  const [models, setModels] = useState<VoiceModel[] | null>(null)
-  const [modelsError, setModelsError] = useState<string | null>(null)
+  const search = useSearch()
+  const { models, error: modelsError, fresh: modelsFresh } = useModels()
   const [modelId, setModelId] = useState(new URLSearchParams(search).get('model') ?? '')
   const [earlier, setEarlier] = useState<AudioFile[]>([])
   const [target, setTarget] = useState<AudioFile | null>(null)
@@ -98,18 +99,20 @@ export function Convert() {
 
   useEffect(() => {
     // /convert?model=…&job=…&target=… restores a conversion after a reload or a visit elsewhere
-    const q = new URLSearchParams(useApp.getState().search)
+    const q = new URLSearchParams(location.search)
     const j = q.get('job'), t = q.get('target')
     if (j) setJobId(j)
     if (j && q.get('mode') === 'text') { setJobText(true); setTextMode(true) }
     const targetId = t ?? readSession<string | null>('convert.target', null)   // the chosen file survives a reload
     if (targetId) api.audio(targetId).then(setTarget).catch(() => writeSession('convert.target', null))
-    api.models()
-      .then((m) => { setModels(m); setModelId((id) => (id && m.some((x) => x.model_id === id) ? id : m[0]?.model_id ?? '')) })
-      .catch((e) => { setModels([]); setModelsError(errorMessage(e)) })
     api.audioList('target').then(setEarlier).catch(() => setEarlier([]))   // optional convenience
     api.audioList('reference').then(setRefs).catch(() => setRefs([]))
   }, [])
+  // the model asked for (?model=) while the library has it, else the first one; decided on the
+  // server's current list, not a cached one that may predate the model (just trained, imported)
+  useEffect(() => {
+    if (models && modelsFresh) setModelId((id) => (id && models.some((x) => x.model_id === id) ? id : models[0]?.model_id ?? ''))
+  }, [models, modelsFresh])
   useEffect(() => { if (target) writeSession('convert.target', target.file_id) }, [target])
   const active = !!jobId && (job.status === 'running' || job.status === 'queued' || job.status === 'connecting')
 
@@ -160,8 +163,8 @@ export function Convert() {
       <h1>Convert</h1>
       {unavailable && <Unavailable what="Voice conversion (RVC)" />}
       {modelsError && <div className="banner error" role="alert">Could not load your voice models: {modelsError}</div>}
-      {!models && <Skeleton count={1} />}
-      {models && models.length === 0 && !modelsError && (
+      {!models && !modelsError && <Skeleton count={1} />}
+      {models && models.length === 0 && (
         <div className="empty card" data-testid="convert-no-models">
           <h2>No voice model to convert with yet</h2>
           <p>Train a model (Pro training) or import one on the Models page. To speak typed text in your voice, use Quick clone.</p>

@@ -5,7 +5,6 @@ import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { Convert } from './Convert'
 import { FakeES, json, router, sample } from '../test/fakes'
-import { useApp } from '../lib/store'
 import type { AudioFile } from '../lib/api'
 
 let n = 0
@@ -23,7 +22,6 @@ beforeEach(() => {
   n = 0
   history.replaceState(null, '', '/')
   sessionStorage.clear()
-  useApp.setState({ path: '/convert', search: '', system: null })
   FakeES.all = []
   vi.stubGlobal('EventSource', FakeES)
   fetchMock = vi.fn(router(

@@ -6,7 +6,6 @@
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { FakeES, FakeUpload, FakeBeforeAfter, json, router, sample, type Route } from '../test/fakes'
-import { useApp } from '../lib/store'
 import { RVC_DEFAULTS } from '../lib/api'
 
 vi.mock('../components/Upload', () => ({ Upload: FakeUpload }))
@@ -26,7 +25,6 @@ const posted = () => fetchMock.mock.calls.filter(([u, i]) => u === '/api/convert
 
 beforeEach(() => {
   history.replaceState(null, '', '/')
-  useApp.setState({ path: '/', search: '', system: null, systemError: null })
   FakeES.all = []
   vi.stubGlobal('EventSource', FakeES)
   fetchMock = vi.fn(router(...base, convert(started)))
@@ -64,7 +62,7 @@ describe('Convert: type text instead', () => {
 
   it('restores a running text job from ?model=&job=&mode=text with its phases', async () => {
     history.replaceState(null, '', '/convert?model=model_a&job=job_t&mode=text')
-    useApp.setState({ search: '?model=model_a&job=job_t&mode=text' })
+    history.replaceState(null, '', '/convert?model=model_a&job=job_t&mode=text')
     render(<Convert />)
     await screen.findByLabelText('Voice model')
     await waitFor(() => expect(FakeES.last?.url).toBe('/api/progress/job_t'))

@@ -3,16 +3,16 @@
  * while loading; import of an existing .pth (+ optional .index); the instant voices saved from
  * Quick clone (components/SavedVoices); the base models with their licences. Each voice has "Try
  * it": a few seconds of the pre-loaded sample recording converted with it, next to the original. */
-import { useCallback, useEffect, useState } from 'react'
+import { useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
 import { api, ApiError, errorMessage, exportUrl, importProblem, packOf, type Pack, type VoiceModel } from '../lib/api'
 import { ConfirmButton, Link, Skeleton, Unavailable } from '../components/Common'
 import { Waveform } from '../components/BeforeAfter'
 import { fmtDuration, gradeTone } from '../lib/format'
-import { useApp } from '../lib/store'
 import { DownloadPack, PACKS } from '../components/DownloadPack'
 import { useVoices, VoiceList } from '../components/SavedVoices'
 import { TryIt } from './Training'
+import { refreshModels, useModels, useSystem } from '../lib/queries'
 
 export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; open?: boolean }) {
   const [name, setName] = useState('')
@@ -69,12 +69,8 @@ export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; 
 }
 
 export function Models() {
-  const [models, setModels] = useState<VoiceModel[] | null>(null)
-  const [error, setError] = useState<string | null>(null)
-  const load = useCallback(() => {
-    api.models().then((m) => { setModels(m); setError(null) }).catch((e) => setError(errorMessage(e)))
-  }, [])
-  useEffect(load, [load])
+  const { models, error } = useModels()
+  const load = () => void refreshModels()
   const [voices, reloadVoices, voicesError] = useVoices()
   const remove = async (m: VoiceModel) => {
     try { await api.deleteModel(m.model_id); toast.success(`Deleted ${m.name}`); load() } catch (e) { toast.error(errorMessage(e)) }
@@ -84,13 +80,7 @@ export function Models() {
       <h1>Your voice models</h1>
       {error && <div className="banner error" role="alert">{error}</div>}
       {!models && !error && <Skeleton count={3} />}
-      {models && models.length === 0 && (
-        <div className="empty card" data-testid="models-empty">
-          <h2>No voice models yet</h2>
-          <p>Train one from 5–10 minutes of your voice, or import an RVC model you already have.</p>
-          <Link to="/train" className="button primary">Start training</Link>
-        </div>
-      )}
+      {models && models.length === 0 && <NoModels instantVoices={voices?.length ?? 0} />}
       {models && models.length > 0 && (
         <ul className="model-grid">
           {models.map((m) => <ModelCard key={m.model_id} m={m} onDelete={() => void remove(m)} onRenamed={load} />)}
@@ -101,6 +91,27 @@ export function Models() {
       <ImportForm onDone={load} open={models?.length === 0} />
       <BaseModels />
     </>
+  )
+}
+
+/** The library without RVC models. Instant voices (listed below it) are voices too, so the
+ * text only says "no voices" when there are none of either; with some, it says what a model
+ * adds (Convert works from a recording) and that the saved voices already work in Quick clone. */
+export function NoModels({ instantVoices }: { instantVoices: number }) {
+  const saved = instantVoices === 1 ? 'Your saved instant voice' : `Your ${instantVoices} saved instant voices`
+  return (
+    <div className="empty card" data-testid="models-empty">
+      {instantVoices > 0 ? <>
+        <h2>No trained or imported voice models yet</h2>
+        <p>{saved} below {instantVoices === 1 ? 'works' : 'work'} in Quick clone. To convert recordings with <Link to="/convert">Convert</Link>, train a
+          voice model from 5–10 minutes of your voice, or import an RVC model you already have.</p>
+      </> : <>
+        <h2>No voices yet</h2>
+        <p>Save a voice from <Link to="/quick">Quick clone</Link> in seconds, train a voice model from 5–10 minutes of your voice, or
+          import an RVC model you already have.</p>
+      </>}
+      <Link to="/train" className="button primary">Start training</Link>
+    </div>
   )
 }
 
@@ -162,7 +173,7 @@ export function ModelCard({ m, onDelete, onRenamed }: { m: VoiceModel; onDelete:
 /** The studio's base models (from /api/system): what each is for, whether it is installed and
  * its licence — the F5-TTS weights are non-commercial, which users must see. */
 export function BaseModels() {
-  const weights = useApp((s) => s.system?.weights)
+  const weights = useSystem().system?.weights
   // a pack stays on screen once shown, so its download's "installed" message is not unmounted
   // the moment /api/system reports it installed
   const [shown, setShown] = useState<Pack[]>([])

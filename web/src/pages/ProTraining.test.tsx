@@ -5,8 +5,7 @@
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { ProTraining } from './ProTraining'
-import { FakeUpload, json, router, sample } from '../test/fakes'
-import { useApp } from '../lib/store'
+import { FakeUpload, json, quality, router, sample } from '../test/fakes'
 import type { AudioFile } from '../lib/api'
 import type { Job } from '../lib/api'
 
@@ -24,15 +23,18 @@ void FakeUpload
 
 const clean = (id: string, secs: number) => sample({ file_id: id, filename: `${id}.wav`, purpose: 'training', duration_seconds: secs })
 const noisy = sample({ file_id: 'audio_noisy', filename: 'noisy.wav', purpose: 'training', duration_seconds: 60,
-  quality_analysis: { snr_db: 12.4, quality_grade: 'D', voice_activity_percent: 50, background_noise_level: 'high', recommendation: 'Too noisy' } })
+  quality_analysis: quality({ snr_db: 12.4, quality_grade: 'D', voice_activity_percent: 50, background_noise_level: 'high', recommendation: 'Too noisy' }) })
 let fetchMock: ReturnType<typeof vi.fn>
+let jobsList: unknown[] = []
 const posted = () => fetchMock.mock.calls.filter(([u, i]) => u === '/api/train' && i?.method === 'POST').map(([, i]) => JSON.parse(i.body))
 
 beforeEach(() => {
   sessionStorage.clear()
   uploads = [clean('audio_a', 120), clean('audio_b', 60)]
-  useApp.setState({ system: null, jobs: [], path: '/train' })
+  history.replaceState(null, '', '/train')
+  jobsList = []
   fetchMock = vi.fn(router(
+    (u) => u === '/api/jobs' ? json(200, { jobs: jobsList }) : undefined,
     (u, i) => u === '/api/train' && i?.method === 'POST' ? json(202, { job_id: 'job_t', estimated_duration_minutes: 40 }) : undefined,
     (u) => u.startsWith('/api/audio/') ? json(200, [clean('audio_a', 120), clean('audio_b', 60), noisy].find((a) => u.endsWith(a.file_id))) : undefined,
   ))
@@ -72,7 +74,7 @@ describe('Pro training form', () => {
     await waitFor(() => expect(posted()).toHaveLength(1))
     expect(posted()[0]).toMatchObject({ training_audio_ids: ['audio_a', 'audio_b'], model_name: 'My voice', voice_consent: true })
     expect(posted()[0].accept_noisy_audio).toBeUndefined()
-    await waitFor(() => expect(useApp.getState().path).toBe('/training/job_t'))
+    await waitFor(() => expect(location.pathname).toBe('/training/job_t'))
   })
   it('sends the model flavour: 48 kHz v2 with pitch by default; v1, 32 kHz, no pitch when chosen', async () => {
     render(<ProTraining />)
@@ -115,13 +117,13 @@ describe('Pro training form', () => {
     expect(box.textContent).toMatch(/voiceclone models pull rvc --data DIR/)
     expect(box.parentElement!.querySelector('button[type=submit]')?.textContent).toBe('Start training')
   })
-  it('lists the trainings already running, linked to their pages', () => {
-    useApp.setState({ jobs: [
+  it('lists the trainings already running, linked to their pages', async () => {
+    jobsList = ([
       job({ job_id: 'job_r', kind: 'train_rvc', status: 'running', phase: 'training', progress: 37, subject: { model_name: 'Alice', file_count: 2 } }),
       job({ job_id: 'job_c', kind: 'convert_rvc', status: 'running' }),
-      job({ job_id: 'job_d', kind: 'train_rvc', status: 'complete' })] })
+      job({ job_id: 'job_d', kind: 'train_rvc', status: 'complete' })])
     render(<ProTraining />)
-    const list = screen.getByTestId('running-trainings')
+    const list = await screen.findByTestId('running-trainings')
     expect(list.querySelectorAll('li')).toHaveLength(1)
     expect(screen.getByRole('link', { name: 'Alice · 2 files' }).getAttribute('href')).toBe('/training/job_r')
     expect(list.textContent).toMatch(/training · 37%/)

@@ -13,7 +13,8 @@ import { Recorder } from '../components/Recorder'
 import { QualityReport } from '../components/QualityReport'
 import { ACTIVE, jobTitle } from '../components/JobsPanel'
 import { askNotificationPermission } from '../lib/progress'
-import { useApp } from '../lib/store'
+import { go } from '../lib/router'
+import { useJobs } from '../lib/queries'
 import { fmtDuration } from '../lib/format'
 import { readSession, useSessionState, writeSession } from '../lib/session'
 
@@ -31,7 +32,7 @@ export const speechSeconds = (a: AudioFile) =>
   (a.duration_seconds ?? 0) * Math.min(1, Math.max(0, (a.quality_analysis?.voice_activity_percent ?? 100) / 100))
 
 export function RunningTrainings() {
-  const jobs = useApp((s) => s.jobs)
+  const { jobs } = useJobs()   // the jobs panel polls the same query
   const running = jobs.filter((j) => (j.kind === 'train_rvc' || j.kind === 'train') && ACTIVE.has(j.status))
   if (running.length === 0) return null
   return (
@@ -50,7 +51,6 @@ export function RunningTrainings() {
 }
 
 export function ProTraining() {
-  const navigate = useApp((s) => s.navigate)
   const [files, setFiles] = useState<AudioFile[]>([])
   /** ids of the files to train on; a new upload is selected */
   const [selected, setSelected] = useSessionState<string[]>('pro.selected', [])
@@ -116,7 +116,7 @@ export function ProTraining() {
       const minutes = typeof r.estimated_duration_minutes === 'number' ? r.estimated_duration_minutes : null
       toast.success(`Training started${minutes ? `: about ${minutes} min` : ''}`)
       writeSession('pro.name', null)
-      navigate(`/training/${encodeURIComponent(r.job_id)}`)
+      go(`/training/${encodeURIComponent(r.job_id)}`)
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
       else if (e instanceof ApiError && e.weightsMissing) setWeights(e)
@@ -148,7 +148,7 @@ export function ProTraining() {
                   <input type="checkbox" checked={selected.includes(f.file_id)} onChange={(e) => toggle(f.file_id, e.target.checked)} />{' '}
                   {f.filename}
                 </label>
-                <span className="muted">{fmtDuration(f.duration_seconds)}{f.quality_analysis ? ` · SNR ${f.quality_analysis.snr_db.toFixed(1)} dB` : ''}{isNoisy(f) ? ' · noisy' : ''}</span>
+                <span className="muted">{fmtDuration(f.duration_seconds)}{typeof f.quality_analysis?.snr_db === 'number' ? ` · SNR ${f.quality_analysis.snr_db.toFixed(1)} dB` : ''}{isNoisy(f) ? ' · noisy' : ''}</span>
               </li>
             ))}
           </ul>
@@ -162,7 +162,7 @@ export function ProTraining() {
               <strong>{noisy.length === 1 ? 'One file is' : `${noisy.length} files are`} noisier than training needs.</strong>
               <ul>
                 {noisy.map((f) => (
-                  <li key={f.file_id}>{f.filename}: signal-to-noise <strong>{f.quality_analysis!.snr_db.toFixed(1)} dB</strong>, the minimum is {MIN_SNR_DB} dB.</li>
+                  <li key={f.file_id}>{f.filename}: signal-to-noise <strong>{f.quality_analysis?.snr_db?.toFixed(1)} dB</strong>, the minimum is {MIN_SNR_DB} dB.</li>
                 ))}
               </ul>
               <p>Best: record {noisy.length === 1 ? 'it' : 'them'} again in a quiet room, close to the microphone, with fans and music off.

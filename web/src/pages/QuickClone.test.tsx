@@ -7,7 +7,6 @@
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
 import { render, screen, fireEvent, waitFor, cleanup } from '@testing-library/react'
 import toast from 'react-hot-toast'
-import { useApp } from '../lib/store'
 import { FakeES, FakeUpload, FakeBeforeAfter, json, router, sample, type Route } from '../test/fakes'
 
 vi.mock('../components/Upload', () => ({ Upload: FakeUpload }))
@@ -37,7 +36,6 @@ const HEARD_TARGET = { purpose: 'target', text: 'Hello there. How are you?', dur
 beforeEach(() => {
   history.replaceState(null, '', '/')
   sessionStorage.clear()
-  useApp.setState({ path: '/', search: '' })
   FakeES.all = []
   vi.stubGlobal('EventSource', FakeES)
   fetchMock = vi.fn(router(convertRoute(() => started.clone()), estimateRoute(() => json(200, { status: 'ok', estimated_duration_seconds: 25 })),

@@ -24,7 +24,7 @@ import { useTranscription } from '../lib/useTranscription'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
 import { fmtDuration } from '../lib/format'
-import { setQuery, useApp } from '../lib/store'
+import { setQuery } from '../lib/router'
 import { readSession, useSessionState, writeSession } from '../lib/session'
 
 export const F5_PHASES = ['preprocessing', 'voice encoding', 'generating', 'vocoding', 'saving']
@@ -45,7 +45,7 @@ function useStoredAudio(key: string, fromQuery?: string | null): [AudioFile | nu
 }
 
 export function QuickClone() {
-  const q = new URLSearchParams(useApp.getState().search)
+  const q = new URLSearchParams(location.search)
   const [ref, setRef] = useStoredAudio('quick.ref', q.get('ref'))
   const [voice, setVoice] = useSessionState<Voice | null>('quick.voice', null)
   const [voices, reloadVoices] = useVoices()
@@ -116,7 +116,8 @@ export function QuickClone() {
     else if (!heardRef.error) return null   // still listening (an error: let the server say it)
     if (mode === 'text') return text.trim() ? { ...base, text: text.trim() } : null
     if (!target) return null
-    if (heardTarget.missing) return typedTarget.trim() ? { ...base, target_audio_id: target.file_id, target_segments: [{ start: 0, end: target.duration_seconds, text: typedTarget.trim() }] } : null
+    // the typed words span the whole recording; a length the server could not measure (null) cannot be timed
+    if (heardTarget.missing) return typedTarget.trim() && target.duration_seconds !== null ? { ...base, target_audio_id: target.file_id, target_segments: [{ start: 0, end: target.duration_seconds, text: typedTarget.trim() }] } : null
     if (heardTarget.heard) {
       const segments = heardTarget.heard.segments.filter((s) => s.text.trim())
       return segments.length ? { ...base, target_audio_id: target.file_id, target_segments: segments } : null

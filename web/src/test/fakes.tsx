@@ -2,7 +2,8 @@
  * a fetch router and stand-ins for the upload box and the WaveSurfer before/after (which
  * need a real browser). */
 import { act } from '@testing-library/react'
-import type { AudioFile } from '../lib/api'
+import type { AudioFile, QualityAnalysis, SystemInfo } from '../lib/api'
+import { KEYS, queryClient } from '../lib/queries'
 
 export class FakeES {
   static all: FakeES[] = []
@@ -19,6 +20,9 @@ export class FakeES {
   }
 }
 
+/** The server's /api/system answer as the app last read it (App reads it at start). */
+export const setSystem = (s: SystemInfo) => { queryClient.setQueryData(KEYS.system, s) }
+
 export const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status })
 
 export type Route = (url: string, init?: RequestInit) => Response | Promise<Response> | undefined
@@ -30,15 +34,22 @@ export function router(...routes: Route[]) {
   }
 }
 
+/** A quality report as the server sends it (every field; override what a test is about). */
+export const quality = (over: Partial<QualityAnalysis> = {}): QualityAnalysis => ({
+  duration_seconds: 15, sample_rate: 48000, snr_db: 30, voice_activity_percent: 80, background_noise_level: 'low', noise_floor_dbfs: -60,
+  clipping_percent: 0, loudness_lufs: -20, peak_dbfs: -3, quality_grade: 'A', recommendation: 'Good', ...over,
+})
+
+/** An uploaded file as the server describes it (the AudioFile schema). */
 export const sample = (over: Partial<AudioFile> = {}): AudioFile => ({
-  file_id: 'audio_ref', filename: 'me.wav', purpose: 'reference', duration_seconds: 15,
-  quality_analysis: { snr_db: 30, quality_grade: 'A', voice_activity_percent: 80, background_noise_level: 'low', recommendation: 'Good', loudness_lufs: -20 },
+  file_id: 'audio_ref', filename: 'me.wav', purpose: 'reference', format: 'wav', duration_seconds: 15, sample_rate: 48000, channels: 1,
+  file_size_mb: 1.4, created_at: '2026-01-01T00:00:00Z', warnings: [], quality_analysis: quality(),
   ...over,
 })
 
 /** Stand-in for components/Upload: a button that "uploads" a fixed file. */
 export function FakeUpload(props: { purpose: string; onDone: (a: AudioFile) => void }) {
-  return <button type="button" onClick={() => props.onDone(sample({ file_id: `audio_${props.purpose}`, purpose: props.purpose, filename: `${props.purpose}.wav` }))}>fake upload {props.purpose}</button>
+  return <button type="button" onClick={() => props.onDone(sample({ file_id: `audio_${props.purpose}`, purpose: props.purpose as AudioFile['purpose'], filename: `${props.purpose}.wav` }))}>fake upload {props.purpose}</button>
 }
 
 /** Stand-in for components/BeforeAfter: shows the props it got (ids, loudness). */

@@ -1,4 +1,6 @@
-/* Vitest setup: unmount rendered components after each test. */
+/* Vitest setup: unmount rendered components and empty the server-state cache (lib/queries.ts)
+ * after each test, so no test sees another's answers. */
 import { afterEach } from 'vitest'
 import { cleanup } from '@testing-library/react'
-afterEach(() => cleanup())
+import { queryClient } from '../lib/queries'
+afterEach(() => { cleanup(); queryClient.clear() })
