@@ -608,22 +608,52 @@ static phase_plan plan_phases(const nn_conv_spec *s)
     return pl;
 }
 
+/* Time-major (one sequence), or the native blocked layout (any batch) with both channel counts
+ * in whole blocks: there the phases come out as channel blocks and are interleaved in one pass. */
 static int use_phases(const nn_conv_spec *s)
 {
-    return s->transposed && s->layout == NN_LAYOUT_CHANNELS_LAST && !s->post_lrelu && s->groups == 1 && s->n == 1 && s->in_h == 1 &&
-           s->kh == 1 && s->dil_w == 1 && s->pad_l == s->pad_r && s->stride_w >= 2;
+    int b = cpu_native_block(NULL);
+    int layout_ok = (s->layout == NN_LAYOUT_CHANNELS_LAST && s->n == 1) ||
+                    (s->layout == NN_LAYOUT_NATIVE && s->c_out % b == 0 && s->c_in % b == 0);
+    return s->transposed && layout_ok && !s->post_lrelu && s->groups == 1 && s->in_h == 1 && s->kh == 1 &&
+           s->dil_w == 1 && s->pad_l == s->pad_r && s->stride_w >= 2;
+}
+
+/* out (+)= the native phase output y [n][(S·co)/b][T'][b] interleaved: out[n][ob][t·S + r] =
+ * y[n][r·co/b + ob][t] for the t_out frames kept. One thread per (item, output block). */
+static void interleave_native_phases(float *out, const float *y, int n, int co, int S, int t_conv, int t_out, int b,
+                                     int accumulate, int threads)
+{
+    int ob_n = co / b;
+    (void)threads;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((size_t)n * co * t_out >= NN_PAR_MIN ? threads : 1) schedule(static)
+#endif
+    for (int g = 0; g < n * ob_n; g++) {
+        int item = g / ob_n, ob = g % ob_n;
+        float *dst = out + ((size_t)item * ob_n + ob) * t_out * b;
+        for (int r = 0; r < S; r++) {
+            const float *src = y + ((size_t)item * S * ob_n + (size_t)r * ob_n + ob) * t_conv * b;
+            for (int t = 0; t * S + r < t_out; t++)
+                for (int c = 0; c < b; c++) {
+                    float v = src[(size_t)t * b + c];
+                    float *o = &dst[((size_t)t * S + r) * b + c];
+                    *o = accumulate ? *o + v : v;
+                }
+        }
+    }
 }
 
 static int conv_transpose_by_phases(nn_ctx *c, cpu_state *st, const nn_conv_spec *s, float *out, const float *in,
                                     const float *w, const float *b, int accumulate, vc_error *err)
 {
     phase_plan pl = plan_phases(s);
-    int S = s->stride_w, K = s->kw, ci = s->c_in, co = s->c_out, A = pl.taps;
+    int S = s->stride_w, K = s->kw, ci = s->c_in, co = s->c_out, A = pl.taps, native = s->layout == NN_LAYOUT_NATIVE;
     size_t wn = (size_t)S * co * ci * A;
     float *wp = slot(st, SLOT_PHASE_W, sizeof(float) * (wn + (size_t)S * co));
     size_t t_out = (size_t)nn_conv_spec_out_w(s), rows = (size_t)pl.t_conv * S;
-    int direct = rows == t_out && !accumulate;
-    float *y = direct ? out : slot(st, SLOT_PHASE_OUT, sizeof(float) * rows * co);
+    int direct = !native && rows == t_out && !accumulate;
+    float *y = direct ? out : slot(st, SLOT_PHASE_OUT, sizeof(float) * (size_t)s->n * rows * co);
     if (!wp || !y) return vc_fail(err, VC_ERR_NOMEM, "out of memory (transposed convolution)");
     float *bp = wp + wn;
     /* w [ci, co, K] → w' [(r, co), ci, a] with k = (m_hi − a)·S + r + p */
@@ -637,10 +667,14 @@ static int conv_transpose_by_phases(nn_ctx *c, cpu_state *st, const nn_conv_spec
                 }
             bp[(size_t)r * co + o] = b ? b[o] : 0.0f;
         }
-    nn_conv_spec cs = {.n = 1, .c_in = ci, .c_out = S * co, .groups = 1, .in_h = 1, .in_w = s->in_w, .kh = 1, .kw = A,
+    nn_conv_spec cs = {.n = s->n, .c_in = ci, .c_out = S * co, .groups = 1, .in_h = 1, .in_w = s->in_w, .kh = 1, .kw = A,
                        .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1, .pad_l = pl.m_hi, .pad_r = pl.pad_r,
-                       .layout = NN_LAYOUT_CHANNELS_LAST};
+                       .layout = s->layout};
     if (cpu_conv_forward(c, &cs, y, in, wp, bp, 0, err)) return -1;
+    if (native) {
+        interleave_native_phases(out, y, s->n, co, S, pl.t_conv, (int)t_out, cpu_native_block(NULL), accumulate, st->threads);
+        return 0;
+    }
     if (direct) return 0;
     if (accumulate) add_into(out, y, t_out * co);
     else memcpy(out, y, sizeof(float) * t_out * co);
