@@ -95,7 +95,7 @@ static void zero(char *p, size_t bytes)
     }
 }
 
-static void *arena_alloc(nn_arena *a, size_t bytes)
+void *nn_arena_alloc(nn_arena *a, size_t bytes)
 {
     bytes = round_up(bytes ? bytes : 1, ARENA_ALIGN);
     if (find_room(a, bytes)) return NULL;
@@ -107,7 +107,7 @@ static void *arena_alloc(nn_arena *a, size_t bytes)
 
 void *nn_arena_alloc_zero(nn_arena *a, size_t bytes)
 {
-    char *p = arena_alloc(a, bytes);
+    char *p = nn_arena_alloc(a, bytes);
     if (p) zero(p, round_up(bytes ? bytes : 1, ARENA_ALIGN));
     return p;
 }
@@ -128,7 +128,7 @@ static spare_bin *bin_for(nn_arena *a, size_t bytes, int create)
     return &a->bins[a->n_bins++];
 }
 
-void *nn_arena_take_zero(nn_arena *a, size_t bytes)
+void *nn_arena_take(nn_arena *a, size_t bytes)
 {
     bytes = round_up(bytes ? bytes : 1, ARENA_ALIGN);
     spare_bin *b = bin_for(a, bytes, 0);
@@ -138,7 +138,13 @@ void *nn_arena_take_zero(nn_arena *a, size_t bytes)
         if (!p) return NULL;
         a->spare_bytes += bytes;
     }
-    zero(p, bytes);
+    return p;
+}
+
+void *nn_arena_take_zero(nn_arena *a, size_t bytes)
+{
+    char *p = nn_arena_take(a, bytes);
+    if (p) zero(p, round_up(bytes ? bytes : 1, ARENA_ALIGN));
     return p;
 }
 

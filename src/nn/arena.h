@@ -27,6 +27,9 @@ void nn_arena_free(nn_arena *a);
 /* bytes zeroed (on the current engine context's threads), 64-byte aligned; NULL when out of memory. */
 void *nn_arena_alloc_zero(nn_arena *a, size_t bytes);
 
+/* The same without zeroing, for a buffer its user overwrites whole (a convolution's output). */
+void *nn_arena_alloc(nn_arena *a, size_t bytes);
+
 nn_arena_mark nn_arena_mark_now(const nn_arena *a);
 void nn_arena_release(nn_arena *a, nn_arena_mark m); /* everything allocated after m is gone */
 
@@ -35,6 +38,7 @@ void nn_arena_release(nn_arena *a, nn_arena_mark m); /* everything allocated aft
  * given back earlier with nn_arena_give when there is one. They are separate from the blocks and
  * kept until nn_arena_free, so a step's gradients need only as much memory as are alive at once. */
 void *nn_arena_take_zero(nn_arena *a, size_t bytes);
+void *nn_arena_take(nn_arena *a, size_t bytes); /* not zeroed */
 void nn_arena_give(nn_arena *a, void *p, size_t bytes);
 
 size_t nn_arena_reserved(const nn_arena *a);   /* bytes held in blocks */

@@ -32,12 +32,20 @@ static float *node_buffer(ag_tape *t, size_t n, int *owned)
     return p;
 }
 
-/* A node's value buffer: an inference tape's comes from the arena's spare buffers. */
-static float *node_val(ag_tape *t, ag_node *n)
+/* A node's value buffer (zeroed unless `raw`: its op overwrites it whole); an inference tape's
+ * comes from the arena's spare buffers. */
+static float *node_val(ag_tape *t, ag_node *n, int raw)
 {
-    if (!t->infer) return n->val = node_buffer(t, n->n, &n->owns_val);
-    n->val = nn_arena_take_zero(t->arena, sizeof(float) * (n->n ? n->n : 1));
-    n->val_spare = n->val != NULL;
+    size_t bytes = sizeof(float) * (n->n ? n->n : 1);
+    if (t->infer) {
+        n->val = raw ? nn_arena_take(t->arena, bytes) : nn_arena_take_zero(t->arena, bytes);
+        n->val_spare = n->val != NULL;
+    } else if (t->arena) {
+        n->val = raw ? nn_arena_alloc(t->arena, bytes) : nn_arena_alloc_zero(t->arena, bytes);
+    } else {
+        n->val = raw ? malloc(bytes) : calloc(1, bytes);
+        n->owns_val = 1;
+    }
     if (!n->val) t->failed = 1;
     return n->val;
 }
@@ -115,19 +123,19 @@ int ag_const_copy(ag_tape *t, const float *val, int B, int C, int T, int W)
     int i = push(t, B, C, T, W);
     if (i < 0) return -1;
     ag_node *n = &t->nodes[i];
-    if (!node_val(t, n)) return -1;
+    if (!node_val(t, n, 1)) return -1;
     memcpy(n->val, val, sizeof(float) * n->n);
     return i;
 }
 
-int ag_new(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in)
+static int new_node(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in, int raw)
 {
     for (int k = 0; k < n_in; k++)
         if (in[k] < -1 || (in[k] == -1 && k == 0)) return -1; /* a failed input poisons the op */
     int i = push(t, B, C, T, W);
     if (i < 0) return -1;
     ag_node *n = &t->nodes[i];
-    if (!node_val(t, n)) return -1;
+    if (!node_val(t, n, raw)) return -1;
     n->native = in[0] >= 0 && t->nodes[in[0]].native; /* element-wise ops keep their input's layout */
     for (int k = 0; k < n_in; k++) {
         n->in[k] = in[k];
@@ -135,6 +143,10 @@ int ag_new(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in)
     }
     return i;
 }
+
+int ag_new(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in) { return new_node(t, B, C, T, W, in, n_in, 0); }
+
+int ag_new_raw(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in) { return new_node(t, B, C, T, W, in, n_in, 1); }
 
 int ag_new_over(ag_tape *t, int a, const int *in, int n_in)
 {

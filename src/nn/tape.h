@@ -97,6 +97,8 @@ int ag_const_copy(ag_tape *t, const float *val, int B, int C, int T, int W);
 
 /* Internal helpers for op files: a new node with inputs (−1 = none), gradient buffer. */
 int ag_new(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in);
+/* The same with the value not zeroed, for ops that write every element (convolutions). */
+int ag_new_raw(ag_tape *t, int B, int C, int T, int W, const int *in, int n_in);
 float *ag_grad(ag_tape *t, int i);
 int ag_needs(ag_tape *t, int i);
 /* A node of a's shape whose value is a's buffer (the *_into ops below write their result there). */
@@ -162,7 +164,9 @@ int ag_from_native(ag_tape *t, int x);
 int ag_layout_like(ag_tape *t, int b, int a);
 
 /* ---- convolutions (tape_conv.c); weights in PyTorch layouts ---- */
-typedef struct ag_conv_desc { int stride, dilation, pad_left, pad_right, groups; } ag_conv_desc;
+/* lrelu: LeakyReLU(slope) fused after the bias (one pass fewer over the output; its backward
+ * reads the output's sign, the input's for slope ≥ 0). */
+typedef struct ag_conv_desc { int stride, dilation, pad_left, pad_right, groups, lrelu; float slope; } ag_conv_desc;
 /* x [B, Cin, T, W], w [Cout, Cin/groups, K] (a (K,1) Conv2d kernel is the same) → along T. b may be −1. */
 int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d);
 /* x [B, Cin, T], w [Cin, Cout, K] → [B, Cout, (T−1)·stride − 2·pad + K]. */

@@ -75,7 +75,7 @@ static int relayout(ag_tape *t, int x, int to)
 {
     int d[4];
     memcpy(d, t->nodes[x].dims, sizeof d);
-    int o = ag_new(t, d[0], d[1], d[2], d[3], &x, 1);
+    int o = ag_new_raw(t, d[0], d[1], d[2], d[3], &x, 1);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
     n->native = to;
@@ -130,6 +130,11 @@ static void conv_bw(ag_tape *t, ag_node *n)
 {
     const ag_node *xn = &t->nodes[n->in[0]], *wn = &t->nodes[n->in[1]];
     const ag_conv_desc *d = n->aux;
+    if (d->lrelu) { /* through the fused activation first: this gradient is read by nothing else */
+        float slope = d->slope;
+        NN_PAR_FOR(n->n)
+        for (size_t i = 0; i < n->n; i++) n->grad[i] *= n->val[i] > 0 ? 1.0f : slope;
+    }
     nn_conv_spec s = tape_conv_spec(xn, wn->dims[0], xn->dims[1] / wn->dims[1], wn->dims[2], d);
     conv_backward_through(t, n, &s);
 }
@@ -142,7 +147,7 @@ int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d)
     int K = wn->dims[2];
     int Tout = (xn->dims[2] + d->pad_left + d->pad_right - d->dilation * (K - 1) - 1) / d->stride + 1;
     int in[3] = {x, w, b};
-    int o = ag_new(t, xn->dims[0], wn->dims[0], Tout, xn->dims[3], in, 3);
+    int o = ag_new_raw(t, xn->dims[0], wn->dims[0], Tout, xn->dims[3], in, 3);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
     n->aux = malloc(sizeof *d);
@@ -150,6 +155,8 @@ int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d)
     memcpy(n->aux, d, sizeof *d);
     xn = &t->nodes[x], wn = &t->nodes[w]; /* ag_new may have moved the node array */
     nn_conv_spec s = tape_conv_spec(xn, wn->dims[0], xn->dims[1] / wn->dims[1], K, d);
+    s.post_lrelu = d->lrelu;
+    s.lrelu_slope = d->lrelu ? d->slope : 0.0f;
     vc_error err;
     if (nn_conv(&s, n->val, xn->val, wn->val, b >= 0 ? t->nodes[b].val : NULL, 0, &err)) { t->failed = 1; return -1; }
     n->backward = conv_bw;
@@ -170,7 +177,7 @@ int ag_conv_transpose(ag_tape *t, int x, int w, int b, int stride, int pad)
     const ag_node *xn = &t->nodes[x], *wn = &t->nodes[w];
     int Tout = (xn->dims[2] - 1) * stride - 2 * pad + wn->dims[2];
     int in[3] = {x, w, b};
-    int o = ag_new(t, xn->dims[0], wn->dims[1], Tout, 1, in, 3);
+    int o = ag_new_raw(t, xn->dims[0], wn->dims[1], Tout, 1, in, 3);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
     n->ip[0] = stride;

@@ -87,7 +87,7 @@ static int b_conv(ag_tape *t, const int *id, const void *ctx)
 
 static void conv_grouped_strided_dilated(void **state)
 {
-    ag_conv_desc d = {2, 2, 3, 1, 2};
+    ag_conv_desc d = {2, 2, 3, 1, 2, 0, 0.0f};
     fd_case c = {.build = b_conv, .ctx = &d};
     add_leaf(&c, 2, 4, 9, 1, 1, 0);
     add_leaf(&c, 6, 2, 3, 1, 2, 0);
@@ -97,7 +97,7 @@ static void conv_grouped_strided_dilated(void **state)
 
 static void conv_per_column_like_conv2d_k1(void **state)
 {
-    ag_conv_desc d = {3, 1, 2, 2, 1};
+    ag_conv_desc d = {3, 1, 2, 2, 1, 0, 0.0f};
     fd_case c = {.build = b_conv, .ctx = &d};
     add_leaf(&c, 1, 2, 7, 3, 4, 0);
     add_leaf(&c, 4, 2, 3, 1, 5, 0);
@@ -109,7 +109,7 @@ static void conv_per_column_like_conv2d_k1(void **state)
  * columns (as DiscriminatorP's stride-1 layer) */
 static void conv_stride1_dilated_taps(void **state)
 {
-    ag_conv_desc d = {1, 3, 4, 2, 1};
+    ag_conv_desc d = {1, 3, 4, 2, 1, 0, 0.0f};
     fd_case c = {.build = b_conv, .ctx = &d};
     add_leaf(&c, 2, 3, 8, 2, 13, 0);
     add_leaf(&c, 4, 3, 3, 1, 14, 0);
@@ -133,7 +133,7 @@ static void conv_transpose(void **state)
 
 static int b_wn(ag_tape *t, const int *id, const void *ctx)
 {
-    ag_conv_desc d = {1, 1, 1, 1, 1};
+    ag_conv_desc d = {1, 1, 1, 1, 1, 0, 0.0f};
     return ag_conv(t, id[0], ag_weight_norm(t, id[1], id[2]), -1, &d);
 }
 
@@ -230,7 +230,7 @@ static void leaky_relu_reflect_pad_reshape_slice(void **state)
  * over conv1's output, the residual add into conv2's output, the scale of the sum in place. */
 static int b_resblock_into(ag_tape *t, const int *id, const void *ctx)
 {
-    ag_conv_desc d1 = {1, 2, 2, 2, 1}, d2 = {1, 1, 1, 1, 1};
+    ag_conv_desc d1 = {1, 2, 2, 2, 1, 0, 0.0f}, d2 = {1, 1, 1, 1, 1, 0, 0.0f};
     int xt = ag_conv(t, ag_leaky_relu(t, id[0], 0.1f), id[1], id[2], &d1);
     xt = ag_conv(t, ag_leaky_relu_into(t, xt, 0.1f), id[3], id[4], &d2);
     int y = ag_add_into(t, xt, id[0]);
@@ -353,7 +353,7 @@ static void cancel_stops_recording_and_backward(void **state)
  * back by itself) give what the same ops give on [B, C, T]. */
 static int decoder_like(ag_tape *t, int x, const int *w, int native)
 {
-    ag_conv_desc dil = {1, 3, 3, 3, 1}, post = {1, 1, 1, 1, 1};
+    ag_conv_desc dil = {1, 3, 3, 3, 1, 0, 0.0f}, post = {1, 1, 1, 1, 1, 0, 0.0f};
     if (native) {
         x = ag_to_native(t, x);
         assert_true(t->nodes[x].native); /* 32 channels: both blocks (16, 8) divide them */
@@ -407,7 +407,7 @@ static void blocked_layout_gives_the_same_values(void **state)
 static int b_native_chain(ag_tape *t, const int *id, const void *ctx)
 {
     (void)ctx;
-    ag_conv_desc dil = {1, 2, 2, 2, 1}, post = {1, 1, 1, 1, 1};
+    ag_conv_desc dil = {1, 2, 2, 2, 1, 0, 0.0f}, post = {1, 1, 1, 1, 1, 0, 0.0f};
     int x = ag_to_native(t, id[0]);
     assert_true(t->nodes[x].native); /* 16 channels: both blocks (16, 8) divide them */
     int h = ag_add_into(t, ag_conv(t, x, id[1], id[2], &dil), id[3]);
@@ -431,6 +431,51 @@ static void native_layout_gradients(void **state)
     check(&c);
 }
 
+/* A convolution with its LeakyReLU fused gives the values and gradients of the two ops apart. */
+static void conv_with_fused_leaky_relu(void **state)
+{
+    (void)state;
+    fd_case c = {0};
+    add_leaf(&c, 2, 16, 9, 1, 31, 0);
+    add_leaf(&c, 16, 16, 3, 1, 32, 0);
+    add_leaf(&c, 16, 1, 1, 1, 33, 0);
+    float *grads[2][3], *vals[2];
+    size_t n = 0;
+    for (int fused = 0; fused < 2; fused++) {
+        ag_tape t;
+        ag_tape_init(&t);
+        int id[3];
+        for (int i = 0; i < 3; i++) {
+            leaf *l = &c.l[i];
+            memset(l->grad, 0, sizeof(float) * (size_t)l->dims[0] * l->dims[1] * l->dims[2] * l->dims[3]);
+            id[i] = ag_param(&t, l->val, l->grad, l->dims[0], l->dims[1], l->dims[2], l->dims[3]);
+        }
+        ag_conv_desc d = {1, 2, 2, 2, 1, fused, fused ? 0.2f : 0.0f};
+        int y = ag_conv(&t, ag_to_native(&t, id[0]), id[1], id[2], &d);
+        if (!fused) y = ag_leaky_relu(&t, y, 0.2f);
+        y = ag_from_native(&t, y);
+        ag_backward(&t, ag_lsgan(&t, y, 0.37f));
+        assert_true(ag_ok(&t));
+        n = t.nodes[y].n;
+        vals[fused] = malloc(sizeof(float) * n);
+        memcpy(vals[fused], t.nodes[y].val, sizeof(float) * n);
+        for (int i = 0; i < 3; i++) {
+            size_t k = (size_t)c.l[i].dims[0] * c.l[i].dims[1] * c.l[i].dims[2] * c.l[i].dims[3];
+            grads[fused][i] = malloc(sizeof(float) * k);
+            memcpy(grads[fused][i], c.l[i].grad, sizeof(float) * k);
+        }
+        ag_tape_free(&t);
+    }
+    for (size_t k = 0; k < n; k++) assert_float_equal(vals[1][k], vals[0][k], 1e-5f * (1 + fabsf(vals[0][k])));
+    for (int i = 0; i < 3; i++) {
+        size_t m = (size_t)c.l[i].dims[0] * c.l[i].dims[1] * c.l[i].dims[2] * c.l[i].dims[3];
+        for (size_t k = 0; k < m; k++) assert_float_equal(grads[1][i][k], grads[0][i][k], 1e-4f * (1 + fabsf(grads[0][i][k])));
+        free(grads[0][i]); free(grads[1][i]);
+    }
+    free(vals[0]); free(vals[1]);
+    for (int i = 0; i < c.n; i++) { free(c.l[i].val); free(c.l[i].grad); }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +489,7 @@ int main(void)
         cmocka_unit_test(log_mel_of_a_waveform), cmocka_unit_test(adamw_first_step),
         cmocka_unit_test(cancel_stops_recording_and_backward),
         cmocka_unit_test(blocked_layout_gives_the_same_values), cmocka_unit_test(native_layout_gradients),
+        cmocka_unit_test(conv_with_fused_leaky_relu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,7 +58,7 @@ int rvc_gen_text_encoder(rvc_graph *g, const rvc_gen_io *io, int phone, const in
 {
     ag_tape *t = g->t;
     int H = io->c->hidden, C = io->c->inter;
-    ag_conv_desc d1 = {1, 1, 0, 0, 1}; /* Linear [H, D] = 1×1 conv (param dims [H, D, 1, 1]) */
+    ag_conv_desc d1 = {1, 1, 0, 0, 1, 0, 0.0f}; /* Linear [H, D] = 1×1 conv (param dims [H, D, 1, 1]) */
     int x = ag_conv(t, phone, rvc_graph_param(g, "enc_p.emb_phone.weight"), rvc_graph_param(g, "enc_p.emb_phone.bias"), &d1);
     if (io->c->f0) /* TextEncoder(f0=False) of the _nono models has no pitch embedding */
         x = ag_add(t, x, ag_embedding(t, rvc_graph_param(g, "enc_p.emb_pitch.weight"), pitch, io->B, io->T));
@@ -137,7 +137,7 @@ int rvc_gen_flow(rvc_graph *g, const rvc_gen_io *io, int x, int reverse)
 
 int rvc_gen_harmonic(rvc_graph *g, int sine)
 {
-    ag_conv_desc d = {1, 1, 0, 0, 1}; /* Linear(1, 1) = 1×1 conv */
+    ag_conv_desc d = {1, 1, 0, 0, 1, 0, 0.0f}; /* Linear(1, 1) = 1×1 conv */
     int w = rvc_graph_param(g, "dec.m_source.l_linear.weight"), b = rvc_graph_param(g, "dec.m_source.l_linear.bias");
     return ag_tanh(g->t, ag_conv(g->t, sine, w, b, &d));
 }
@@ -151,10 +151,10 @@ static int resblock1(rvc_graph *g, const rvc_synth_config *c, int x, int rb, int
     for (int m = 0; m < 3; m++) {
         int d = c->resblock_dilations[j][m];
         snprintf(p, sizeof p, "dec.resblocks.%d.convs1.%d", rb, m);
-        int xt = rvc_graph_conv(g, ag_leaky_relu(g->t, x, 0.1f), p, 1, d, (k * d - d) / 2, (k * d - d) / 2);
+        /* x feeds the residual add below: its activation is a copy; c1's is fused into it */
+        int xt = rvc_graph_conv_lrelu(g, ag_leaky_relu(g->t, x, 0.1f), p, d, (k * d - d) / 2, 0.1f);
         snprintf(p, sizeof p, "dec.resblocks.%d.convs2.%d", rb, m);
-        /* x feeds the residual add below: its activation is a copy; xt (a conv output) is not read again */
-        xt = rvc_graph_conv(g, ag_leaky_relu_into(g->t, xt, 0.1f), p, 1, 1, (k - 1) / 2, (k - 1) / 2);
+        xt = rvc_graph_conv(g, xt, p, 1, 1, (k - 1) / 2, (k - 1) / 2);
         x = ag_scope_keep(g->t, s, ag_add_into(g->t, xt, x));
     }
     return x;

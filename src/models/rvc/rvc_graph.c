@@ -186,12 +186,21 @@ int rvc_graph_weight(rvc_graph *g, const char *prefix)
     return w;
 }
 
-int rvc_graph_conv(rvc_graph *g, int x, const char *prefix, int stride, int dilation, int pad_left, int pad_right)
+static int graph_conv(rvc_graph *g, int x, const char *prefix, ag_conv_desc d)
 {
     int w = rvc_graph_weight(g, prefix);
     int b = rvc_graph_has(g, "%s.bias", prefix) ? rvc_graph_param(g, "%s.bias", prefix) : -1;
     if (w < 0 || x < 0) return -1;
-    int cin = g->t->nodes[x].dims[1], cin_g = g->t->nodes[w].dims[1];
-    ag_conv_desc d = {stride, dilation, pad_left, pad_right, cin / cin_g};
+    d.groups = g->t->nodes[x].dims[1] / g->t->nodes[w].dims[1];
     return ag_conv(g->t, x, w, b, &d);
+}
+
+int rvc_graph_conv(rvc_graph *g, int x, const char *prefix, int stride, int dilation, int pad_left, int pad_right)
+{
+    return graph_conv(g, x, prefix, (ag_conv_desc){stride, dilation, pad_left, pad_right, 1, 0, 0.0f});
+}
+
+int rvc_graph_conv_lrelu(rvc_graph *g, int x, const char *prefix, int dilation, int pad, float slope)
+{
+    return graph_conv(g, x, prefix, (ag_conv_desc){1, dilation, pad, pad, 1, 1, slope});
 }

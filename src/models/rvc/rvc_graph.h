@@ -73,5 +73,7 @@ int rvc_graph_has(const rvc_graph *g, const char *fmt, ...) __attribute__((forma
 int rvc_graph_weight(rvc_graph *g, const char *prefix);
 /* Conv with prefix's weight and (when present) bias. */
 int rvc_graph_conv(rvc_graph *g, int x, const char *prefix, int stride, int dilation, int pad_left, int pad_right);
+/* LeakyReLU(slope)(conv(x)), stride 1, symmetric padding: the activation fused into the conv. */
+int rvc_graph_conv_lrelu(rvc_graph *g, int x, const char *prefix, int dilation, int pad, float slope);
 
 #endif
