@@ -729,7 +729,11 @@ const specs = [
     await page.waitForURL(/\/convert\?model=/)
     const m = (await api('/api/models')).body.models.find((x) => x.name === 'E2E trained voice')
     assert(m && m.final_loss > 0 && m.quality_grade, 'the library lists the trained model with its loss and grade')
-    assert(await page.getByLabel('Voice model', { exact: true }).inputValue() === m.model_id, 'preselected for conversion')
+    // the page fetches the library after the navigation: give it that long, not forever
+    const picker = page.getByLabel('Voice model', { exact: true })
+    let picked = ''
+    for (let i = 0; i < 50 && (picked = await picker.inputValue()) !== m.model_id; i++) await page.waitForTimeout(200)
+    assert(picked === m.model_id, 'preselected for conversion: ' + picked)
     state.trainedModel = m.model_id
     state.cleanup = null
   }],

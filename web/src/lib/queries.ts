@@ -39,10 +39,11 @@ export function useJobs(pollMs?: number): { jobs: Job[]; state: JobsState } {
 export const refreshJobs = () => queryClient.invalidateQueries({ queryKey: KEYS.jobs }, { cancelRefetch: false })
 
 /** GET /api/models: null until an answer came (loading, or failed: then error says why);
- * fresh: false while a cached list is shown and a newer one is on its way. */
+ * fresh: true once an answer has come since this screen mounted and none is on its way (a cached
+ * list shown at mount, before its refetch has even started, is not fresh). */
 export function useModels(): { models: VoiceModel[] | null; error: string | null; fresh: boolean } {
   const q = useQuery({ queryKey: KEYS.models, queryFn: api.models }, queryClient)
-  return { models: q.data ?? null, error: q.error ? errorMessage(q.error) : null, fresh: !q.isFetching }
+  return { models: q.data ?? null, error: q.error ? errorMessage(q.error) : null, fresh: q.isFetchedAfterMount && !q.isFetching }
 }
 export const refreshModels = () => queryClient.invalidateQueries({ queryKey: KEYS.models })
 
