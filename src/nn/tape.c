@@ -22,16 +22,6 @@ void ag_tape_init_infer(ag_tape *t, nn_arena *arena)
     t->infer = arena != NULL;
 }
 
-/* n zeroed floats for a node's value or gradient; *owned says whether the tape must free it. */
-static float *node_buffer(ag_tape *t, size_t n, int *owned)
-{
-    size_t count = n ? n : 1;
-    *owned = t->arena == NULL;
-    float *p = t->arena ? nn_arena_alloc_zero(t->arena, sizeof(float) * count) : calloc(count, sizeof(float));
-    if (!p) t->failed = 1;
-    return p;
-}
-
 /* A node's value buffer (zeroed unless `raw`: its op overwrites it whole); an inference tape's
  * comes from the arena's spare buffers. */
 static float *node_val(ag_tape *t, ag_node *n, int raw)
@@ -203,9 +193,11 @@ float *ag_grad(ag_tape *t, int i)
         if (t->arena) {
             n->grad = nn_arena_take_zero(t->arena, sizeof(float) * (n->n ? n->n : 1));
             n->grad_spare = n->grad != NULL;
-            if (!n->grad) t->failed = 1;
-        } else n->grad = node_buffer(t, n->n, &n->owns_grad);
-        if (!n->grad) return NULL;
+        } else {
+            n->grad = calloc(n->n ? n->n : 1, sizeof(float));
+            n->owns_grad = n->grad != NULL;
+        }
+        if (!n->grad) { t->failed = 1; return NULL; }
     }
     return n->grad;
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
+
 #define F5_MAX_FRAMES 65536
 
 int f5_vocab_load(f5_vocab *v, const char *path, vc_error *err)
@@ -160,16 +162,10 @@ int f5_tokenize(const f5_vocab *v, const f5_pinyin *py, const char *text, int64_
     return o.n;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !memcmp(s + a - b, suffix, b);
-}
-
 void f5_prepare_ref_text(const char *in, char *out)
 {
     strcpy(out, in);
-    if (!ends_with(out, ". ") && !ends_with(out, "\xE3\x80\x82")) strcat(out, ends_with(out, ".") ? " " : ". ");
+    if (!vc_ends_with(out, ". ") && !vc_ends_with(out, "\xE3\x80\x82")) strcat(out, vc_ends_with(out, ".") ? " " : ". ");
     size_t len = strlen(out);
     if (len && (unsigned char)out[len - 1] < 0x80) strcat(out, " ");
 }

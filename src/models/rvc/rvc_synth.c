@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "models/rvc/rvc_gen.h"
 #include "models/rvc/rvc_graph.h"
 #include "models/rvc/rvc_specs.h"
@@ -81,12 +82,6 @@ int rvc_synth_config_parse(const json_t *j, rvc_synth_config *c, vc_error *err)
 
 /* ---- loading ------------------------------------------------------------------------------ */
 
-static int ends_with(const char *s, const char *tail)
-{
-    size_t n = strlen(s), k = strlen(tail);
-    return n >= k && !strcmp(s + n - k, tail);
-}
-
 static const nn_tensor_spec *find_spec(const nn_tensor_spec *specs, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
@@ -123,8 +118,8 @@ static int bind_all(rvc_synth *s, nn_binder *b, vc_error *err)
     int rc = n ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const nn_tensor_spec *sp = &specs[i];
-        if (ends_with(sp->name, ".weight_v")) continue; /* with its weight_g */
-        if (ends_with(sp->name, ".weight_g")) {
+        if (vc_ends_with(sp->name, ".weight_v")) continue; /* with its weight_g */
+        if (vc_ends_with(sp->name, ".weight_g")) {
             char base[160], vname[176];
             snprintf(base, sizeof base, "%.*s", (int)(strlen(sp->name) - strlen(".weight_g")), sp->name);
             snprintf(vname, sizeof vname, "%s.weight_v", base);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "models/rvc/rvc_trainer_internal.h"
 
 uint64_t rvc_rng_next(uint64_t *s)
@@ -36,12 +37,6 @@ float rvc_rng_normal(uint64_t *s)
 }
 
 /* ---- random initialisation ---- */
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
 
 /* fan_in of a weight [out, in/groups, k…] (ConvTranspose [in, out, k]: PyTorch also uses dim 1). */
 static size_t fan_in(const rvc_param *w)
@@ -78,17 +73,17 @@ static void init_one(const rvc_paramset *ps, rvc_param *p, uint64_t *rng)
     const char *n = p->name;
     int hifigan = !strncmp(n, "dec.ups.", 8) || !strncmp(n, "dec.resblocks.", 14);
     if (strstr(n, "flow.flows.") && strstr(n, ".post.")) memset(p->val, 0, sizeof(float) * p->n);
-    else if (ends_with(n, ".gamma")) for (size_t i = 0; i < p->n; i++) p->val[i] = 1.0f;
-    else if (ends_with(n, ".beta")) memset(p->val, 0, sizeof(float) * p->n);
-    else if (!strcmp(n, "emb_g.weight") || ends_with(n, "emb_pitch.weight")) fill_normal(p->val, p->n, 1.0, rng);
-    else if (ends_with(n, "emb_rel_k") || ends_with(n, "emb_rel_v")) fill_normal(p->val, p->n, 1.0 / sqrt((double)p->shape[2]), rng);
-    else if (hifigan && ends_with(n, ".weight_v")) fill_normal(p->val, p->n, 0.01, rng);
-    else if (ends_with(n, "conv_q.weight") || ends_with(n, "conv_k.weight") || ends_with(n, "conv_v.weight"))
+    else if (vc_ends_with(n, ".gamma")) for (size_t i = 0; i < p->n; i++) p->val[i] = 1.0f;
+    else if (vc_ends_with(n, ".beta")) memset(p->val, 0, sizeof(float) * p->n);
+    else if (!strcmp(n, "emb_g.weight") || vc_ends_with(n, "emb_pitch.weight")) fill_normal(p->val, p->n, 1.0, rng);
+    else if (vc_ends_with(n, "emb_rel_k") || vc_ends_with(n, "emb_rel_v")) fill_normal(p->val, p->n, 1.0 / sqrt((double)p->shape[2]), rng);
+    else if (hifigan && vc_ends_with(n, ".weight_v")) fill_normal(p->val, p->n, 0.01, rng);
+    else if (vc_ends_with(n, "conv_q.weight") || vc_ends_with(n, "conv_k.weight") || vc_ends_with(n, "conv_v.weight"))
         fill_uniform(p->val, p->n, sqrt(6.0 / (double)(fan_in(p) + (size_t)p->shape[0] * (fan_in(p) / (size_t)p->shape[1]))), rng);
-    else if (ends_with(n, ".bias")) {
+    else if (vc_ends_with(n, ".bias")) {
         const rvc_param *w = weight_of(ps, n);
         fill_uniform(p->val, p->n, 1.0 / sqrt((double)(w ? fan_in(w) : p->n)), rng);
-    } else if (ends_with(n, ".weight") || ends_with(n, ".weight_v")) fill_uniform(p->val, p->n, 1.0 / sqrt((double)fan_in(p)), rng);
+    } else if (vc_ends_with(n, ".weight") || vc_ends_with(n, ".weight_v")) fill_uniform(p->val, p->n, 1.0 / sqrt((double)fan_in(p)), rng);
 }
 
 /* weight_g[o] = ‖weight_v[o, …]‖ */
@@ -110,9 +105,9 @@ void rvc_paramset_init_random(rvc_paramset *ps, uint64_t seed)
 {
     uint64_t rng = seed ^ 0x5EEDC0DEull;
     for (int i = 0; i < ps->count; i++)
-        if (!ends_with(ps->p[i].name, ".weight_g")) init_one(ps, &ps->p[i], &rng);
+        if (!vc_ends_with(ps->p[i].name, ".weight_g")) init_one(ps, &ps->p[i], &rng);
     for (int i = 0; i < ps->count; i++)
-        if (ends_with(ps->p[i].name, ".weight_g")) init_weight_g(ps, &ps->p[i]);
+        if (vc_ends_with(ps->p[i].name, ".weight_g")) init_weight_g(ps, &ps->p[i]);
 }
 
 /* ---- copies from weight files ---- */
