@@ -106,6 +106,7 @@ struct nn_ctx {
     int threads;           /* threads when the context has no budget */
     nn_budget *budget;     /* when set, threads = the budget's share (nn_ctx_threads) */
     nn_precision precision;
+    struct nn_wcache *wcache; /* the running model's weight-format cache (nn/wcache.h), or NULL */
 };
 
 /* A context on the CPU backend with `threads` threads (≤ 0: nn_threads_default()). */
@@ -142,6 +143,12 @@ const char *nn_precision_setting(void);
 typedef struct nn_precision_scope { nn_ctx *ctx; nn_precision prev; } nn_precision_scope;
 nn_precision_scope nn_precision_enter(const char *model);
 void nn_precision_leave(nn_precision_scope s);
+
+/* Makes a model's weight-format cache (nn/wcache.h) the current context's until
+ * nn_wcache_leave: weights given to convolutions meanwhile are converted once and kept. */
+typedef struct nn_wcache_scope { nn_ctx *ctx; struct nn_wcache *prev; } nn_wcache_scope;
+nn_wcache_scope nn_wcache_enter(struct nn_wcache *wc);
+void nn_wcache_leave(nn_wcache_scope s);
 
 /* ---- convenience wrappers over nn_ctx_current() ---- */
 int nn_conv(const nn_conv_spec *s, float *out, const float *in, const float *w, const float *b, int accumulate,

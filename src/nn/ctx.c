@@ -185,6 +185,21 @@ void nn_precision_leave(nn_precision_scope s)
     if (s.ctx) s.ctx->precision = s.prev;
 }
 
+nn_wcache_scope nn_wcache_enter(struct nn_wcache *wc)
+{
+    nn_wcache_scope s = {nn_ctx_current(), NULL};
+    if (s.ctx) {
+        s.prev = s.ctx->wcache;
+        s.ctx->wcache = wc;
+    }
+    return s;
+}
+
+void nn_wcache_leave(nn_wcache_scope s)
+{
+    if (s.ctx) s.ctx->wcache = s.prev;
+}
+
 /* ---- op wrappers ---- */
 
 static nn_ctx *ctx_or_fail(vc_error *err)

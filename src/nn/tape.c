@@ -98,6 +98,7 @@ int ag_param(ag_tape *t, float *val, float *grad, int B, int C, int T, int W)
     n->val = val;
     n->grad = grad;
     n->needs_grad = grad != NULL;
+    n->param = 1;
     return i;
 }
 

@@ -51,6 +51,7 @@ struct ag_node {
     int grad_spare; /* grad is the arena's (nn_arena_take_zero): given back once the walk passes */
     int val_spare;  /* val is the arena's spare buffer (inference tapes), given back when the node is dropped */
     int native;     /* val is in the backend's blocked layout (ag_to_native), not [B, C, T, W] */
+    int param;      /* made by ag_param: val is the caller's parameter memory, stable across tapes */
     int in[AG_MAX_IN];
     int ip[8];
     float fp[2];

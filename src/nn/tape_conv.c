@@ -139,6 +139,21 @@ static void conv_bw(ag_tape *t, ag_node *n)
     conv_backward_through(t, n, &s);
 }
 
+/* nn_conv on nodes. A model's weight cache (nn/wcache.h) may keep converted copies of parameter
+ * weights only: a computed weight (weight norm recorded on a training tape) lives in memory the
+ * next tape reuses, so the cache is set aside for it. */
+static int node_conv(const ag_tape *t, const nn_conv_spec *s, ag_node *out, const ag_node *x, const ag_node *w, int b)
+{
+    const ag_node *bn = b >= 0 ? &t->nodes[b] : NULL;
+    int stable = w->param && (!bn || bn->param);
+    nn_wcache_scope off = {0};
+    if (!stable) off = nn_wcache_enter(NULL);
+    vc_error err;
+    int rc = nn_conv(s, out->val, x->val, w->val, bn ? bn->val : NULL, 0, &err);
+    if (!stable) nn_wcache_leave(off);
+    return rc;
+}
+
 int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d)
 {
     if (x < 0 || w < 0) return -1;
@@ -157,8 +172,7 @@ int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d)
     nn_conv_spec s = tape_conv_spec(xn, wn->dims[0], xn->dims[1] / wn->dims[1], K, d);
     s.post_lrelu = d->lrelu;
     s.lrelu_slope = d->lrelu ? d->slope : 0.0f;
-    vc_error err;
-    if (nn_conv(&s, n->val, xn->val, wn->val, b >= 0 ? t->nodes[b].val : NULL, 0, &err)) { t->failed = 1; return -1; }
+    if (node_conv(t, &s, n, xn, wn, b)) { t->failed = 1; return -1; }
     n->backward = conv_bw;
     return o;
 }
@@ -184,8 +198,7 @@ int ag_conv_transpose(ag_tape *t, int x, int w, int b, int stride, int pad)
     n->ip[1] = pad;
     xn = &t->nodes[x], wn = &t->nodes[w];
     nn_conv_spec s = tape_convt_spec(xn, n->dims[1], wn->dims[2], stride, pad);
-    vc_error err;
-    if (nn_conv(&s, n->val, xn->val, wn->val, b >= 0 ? t->nodes[b].val : NULL, 0, &err)) { t->failed = 1; return -1; }
+    if (node_conv(t, &s, n, xn, wn, b)) { t->failed = 1; return -1; }
     n->backward = convt_bw;
     return o;
 }

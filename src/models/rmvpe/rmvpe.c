@@ -9,6 +9,7 @@
 
 #include "nn/bind.h"
 #include "nn/conv.h"
+#include "nn/wcache.h"
 #include "nn/layers.h"
 #include "nn/ops.h"
 #include "nn/sequence.h"
@@ -32,6 +33,7 @@ struct rmvpe {
     const float *cnn_w, *cnn_b, *fc_w, *fc_b;
     nn_gru_weights gru[2]; /* forward, reverse */
     float mel_fb[RMVPE_MELS * 513], window[1024];
+    nn_wcache *wc; /* the U-Net's kernels in the backend's formats, converted on the first pass */
 };
 
 /* ---- loading -------------------------------------------------------------------------------- */
@@ -132,13 +134,19 @@ int rmvpe_load(rmvpe **out, const nn_weights *w, const char *prefix, vc_error *e
     bind_stages(m, &b);
     bind_head(m, &b);
     if (b.failed) { free(m); return vc_error_wrap(err, "RMVPE"); }
+    if (!(m->wc = nn_wcache_create())) { free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
     rmvpe_mel_basis(m->mel_fb, 16000, 1024, RMVPE_MELS, 30.0, 8000.0);
     nn_hann_periodic(m->window, 1024);
     *out = m;
     return 0;
 }
 
-void rmvpe_free(rmvpe *m) { free(m); }
+void rmvpe_free(rmvpe *m)
+{
+    if (!m) return;
+    nn_wcache_free(m->wc);
+    free(m);
+}
 
 /* ---- mel ------------------------------------------------------------------------------------ */
 
@@ -375,7 +383,9 @@ static int salience_scoped(const rmvpe *m, const float *mel, int frames, float *
                            vc_error *err)
 {
     nn_precision_scope scope = nn_precision_enter("rmvpe");
+    nn_wcache_scope weights = nn_wcache_enter(m->wc);
     int rc = rmvpe_salience_run(m, mel, frames, salience, stop, err);
+    nn_wcache_leave(weights);
     nn_precision_leave(scope);
     return rc;
 }

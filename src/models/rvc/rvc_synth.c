@@ -25,6 +25,7 @@
 #include "nn/bind.h"
 #include "nn/conv.h"
 #include "nn/ops.h"
+#include "nn/wcache.h"
 
 #define SINE_AMP 0.1f
 #define NOISE_STD 0.003f
@@ -33,6 +34,7 @@
 struct rvc_synth {
     rvc_synth_config c;
     rvc_paramset ps; /* values only: weight-normed kernels folded at load, the rest borrowed */
+    nn_wcache *wc;   /* ps's kernels in the backend's formats, converted on the first call */
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -200,6 +202,8 @@ int rvc_synth_load(rvc_synth **out, const nn_weights *w, const char *prefix, con
     rvc_synth *s = calloc(1, sizeof *s);
     if (!s) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     s->c = *c;
+    s->wc = nn_wcache_create();
+    if (!s->wc) { free(s); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
     nn_binder b = {.weights = w, .prefix = prefix ? prefix : "", .err = err};
     char name[128];
     snprintf(name, sizeof name, "%senc_p.emb_phone.weight", b.prefix);
@@ -215,6 +219,7 @@ void rvc_synth_free(rvc_synth *s)
 {
     if (!s) return;
     rvc_paramset_free(&s->ps);
+    nn_wcache_free(s->wc);
     free(s);
 }
 
@@ -351,7 +356,9 @@ int rvc_synth_infer(const rvc_synth *s, const float *phone, const int64_t *pitch
     nn_arena *arena = nn_arena_create(0);
     if (!arena) return vc_fail(err, VC_ERR_NOMEM, "out of memory (synthesizer)");
     nn_precision_scope scope = nn_precision_enter("rvc_synth");
+    nn_wcache_scope weights = nn_wcache_enter(s->wc);
     int rc = rvc_synth_infer_run(s, phone, pitch, nsff0, T, sid, noise, audio, tap, tap_ctx, arena, err);
+    nn_wcache_leave(weights);
     nn_precision_leave(scope);
     nn_arena_free(arena);
     return rc;

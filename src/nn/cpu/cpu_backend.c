@@ -9,8 +9,9 @@
  * the JIT kernel asks for and back: on plain nchw oneDNN falls back to im2col + GEMM, slower
  * and with rounding that changes with the thread count; on nhwc its direct kernel measured
  * ~8 % slower than blocked plus the two reorders.
- * Weights are reordered from PyTorch's layout into the kernel's format on each call (cheap next
- * to the activations of the long sequences these models run). Scratch (oneDNN's scratchpad, reordered weights, bf16
+ * Weights are reordered from PyTorch's layout into the kernel's format: once, kept in the running
+ * model's weight cache (nn/wcache.h) when it has one active (inference), else on each call
+ * (training, whose weights change every step). Scratch (oneDNN's scratchpad, reordered weights, bf16
  * copies, gradients before they are added) comes from grow-only buffers of the context, so a
  * steady-state forward allocates nothing.
  *
@@ -20,6 +21,7 @@
  */
 #include "nn/backend.h"
 #include "nn/par.h"
+#include "nn/wcache.h"
 
 #include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -543,6 +545,31 @@ static const void *as_prim(cpu_state *st, int i, const dnnl_memory_desc_t *user,
 
 typedef struct arg { int name; const dnnl_memory_desc_t *md; const void *data; } arg;
 
+/* The forward weights as the kernel wants them: from the context's weight cache when a model
+ * made one active (converted on the first call only), else converted into scratch each call. */
+static const void *weights_as_prim(nn_ctx *c, cpu_state *st, const prim *p, const float *w, vc_error *err)
+{
+    if (!c->wcache || dnnl_memory_desc_equal(&p->user_wei, &p->prim_wei))
+        return as_prim(st, SLOT_WEIGHTS, &p->user_wei, w, &p->prim_wei, err);
+    const void *hit = nn_wcache_find(c->wcache, w, &p->prim_wei, sizeof p->prim_wei);
+    if (hit) return hit;
+    size_t bytes = dnnl_memory_desc_get_size(&p->prim_wei);
+    void *dst = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!dst) {
+        vc_fail(err, VC_ERR_NOMEM, "out of memory (converted weights)");
+        return NULL;
+    }
+    if (reorder(st, &p->user_wei, w, &p->prim_wei, dst, err)) {
+        free(dst);
+        return NULL;
+    }
+    const void *stored = nn_wcache_add(c->wcache, w, &p->prim_wei, sizeof p->prim_wei, dst, bytes);
+    if (!stored) vc_fail(err, VC_ERR_NOMEM, "out of memory (converted weights)");
+    return stored;
+}
+
+
+
 static int execute(nn_ctx *c, cpu_state *st, prim *p, const arg *args, int n, vc_error *err)
 {
     const dnnl_memory_desc_t *sp_md = dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
@@ -644,29 +671,65 @@ static void interleave_native_phases(float *out, const float *y, int n, int co, 
     }
 }
 
-static int conv_transpose_by_phases(nn_ctx *c, cpu_state *st, const nn_conv_spec *s, float *out, const float *in,
-                                    const float *w, const float *b, int accumulate, vc_error *err)
+/* w [ci, co, K] → wp [(r, co), ci, a] with k = (m_hi − a)·S + r + p, then the phases' bias
+ * [(r, co)] after it. */
+static void fill_phase_weights(const nn_conv_spec *s, const phase_plan *pl, const float *w, const float *b, float *wp)
 {
-    phase_plan pl = plan_phases(s);
-    int S = s->stride_w, K = s->kw, ci = s->c_in, co = s->c_out, A = pl.taps, native = s->layout == NN_LAYOUT_NATIVE;
-    size_t wn = (size_t)S * co * ci * A;
-    float *wp = slot(st, SLOT_PHASE_W, sizeof(float) * (wn + (size_t)S * co));
-    size_t t_out = (size_t)nn_conv_spec_out_w(s), rows = (size_t)pl.t_conv * S;
-    int direct = !native && rows == t_out && !accumulate;
-    float *y = direct ? out : slot(st, SLOT_PHASE_OUT, sizeof(float) * (size_t)s->n * rows * co);
-    if (!wp || !y) return vc_fail(err, VC_ERR_NOMEM, "out of memory (transposed convolution)");
-    float *bp = wp + wn;
-    /* w [ci, co, K] → w' [(r, co), ci, a] with k = (m_hi − a)·S + r + p */
+    int S = s->stride_w, K = s->kw, ci = s->c_in, co = s->c_out, A = pl->taps;
+    float *bp = wp + (size_t)S * co * ci * A;
     for (int r = 0; r < S; r++)
         for (int o = 0; o < co; o++) {
             float *dst = wp + ((size_t)r * co + o) * ci * A;
             for (int i = 0; i < ci; i++)
                 for (int a = 0; a < A; a++) {
-                    int k = (pl.m_hi - a) * S + r + s->pad_l;
+                    int k = (pl->m_hi - a) * S + r + s->pad_l;
                     dst[(size_t)i * A + a] = k >= 0 && k < K ? w[((size_t)i * co + o) * K + k] : 0.0f;
                 }
             bp[(size_t)r * co + o] = b ? b[o] : 0.0f;
         }
+}
+
+/* The phases' weights and bias: kept in the model's weight cache when one is active (a stable
+ * pointer, so the convolution below caches its blocked copy too), else rebuilt in scratch. */
+static float *phase_weights(nn_ctx *c, cpu_state *st, const nn_conv_spec *s, const phase_plan *pl, const float *w,
+                            const float *b, vc_error *err)
+{
+    size_t n = (size_t)s->stride_w * s->c_out * (s->c_in * (size_t)pl->taps + 1);
+    struct { nn_conv_spec spec; const float *bias; } key;
+    memset(&key, 0, sizeof key);
+    key.spec = *s; /* the weights do not depend on the sequence's length or layout */
+    key.spec.n = key.spec.in_h = key.spec.in_w = key.spec.pad_r = key.spec.pad_b = 0;
+    key.spec.layout = NN_LAYOUT_CHANNELS_LAST;
+    key.bias = b;
+    if (c->wcache) {
+        const void *hit = nn_wcache_find(c->wcache, w, &key, sizeof key);
+        if (hit) return (float *)hit;
+    }
+    float *wp = c->wcache ? malloc(sizeof(float) * n) : slot(st, SLOT_PHASE_W, sizeof(float) * n);
+    if (!wp) {
+        vc_fail(err, VC_ERR_NOMEM, "out of memory (transposed convolution)");
+        return NULL;
+    }
+    fill_phase_weights(s, pl, w, b, wp);
+    if (!c->wcache) return wp;
+    float *stored = (float *)nn_wcache_add(c->wcache, w, &key, sizeof key, wp, sizeof(float) * n);
+    if (!stored) vc_fail(err, VC_ERR_NOMEM, "out of memory (transposed convolution)");
+    return stored;
+}
+
+static int conv_transpose_by_phases(nn_ctx *c, cpu_state *st, const nn_conv_spec *s, float *out, const float *in,
+                                    const float *w, const float *b, int accumulate, vc_error *err)
+{
+    phase_plan pl = plan_phases(s);
+    int S = s->stride_w, ci = s->c_in, co = s->c_out, A = pl.taps, native = s->layout == NN_LAYOUT_NATIVE;
+    size_t wn = (size_t)S * co * ci * A;
+    size_t t_out = (size_t)nn_conv_spec_out_w(s), rows = (size_t)pl.t_conv * S;
+    int direct = !native && rows == t_out && !accumulate;
+    float *wp = phase_weights(c, st, s, &pl, w, b, err);
+    if (!wp) return -1;
+    float *y = direct ? out : slot(st, SLOT_PHASE_OUT, sizeof(float) * (size_t)s->n * rows * co);
+    if (!y) return vc_fail(err, VC_ERR_NOMEM, "out of memory (transposed convolution)");
+    float *bp = wp + wn;
     nn_conv_spec cs = {.n = s->n, .c_in = ci, .c_out = S * co, .groups = 1, .in_h = 1, .in_w = s->in_w, .kh = 1, .kw = A,
                        .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1, .pad_l = pl.m_hi, .pad_r = pl.pad_r,
                        .layout = s->layout};
@@ -722,7 +785,7 @@ static int cpu_conv_forward(nn_ctx *c, const nn_conv_spec *s, float *out, const 
     prim *p = get_prim(st, accumulate ? K_FWD_ACC : K_FWD, s, c->precision, b != NULL, err);
     if (!p) return -1;
     const void *src = as_prim(st, SLOT_SRC, &p->user_src, in, &p->prim_src, err);
-    const void *wei = src ? as_prim(st, SLOT_WEIGHTS, &p->user_wei, w, &p->prim_wei, err) : NULL;
+    const void *wei = src ? weights_as_prim(c, st, p, w, err) : NULL;
     if (!src || !wei) return -1;
     int direct = dnnl_memory_desc_equal(&p->user_dst, &p->prim_dst);
     float *dst = direct ? out : slot(st, SLOT_OUT, dnnl_memory_desc_get_size(&p->prim_dst));

@@ -1,0 +1,39 @@
+/*
+ * A model's weights in the backend's own formats, converted once (issue 13: "weights are
+ * converted once at load into the format the backend wants").
+ *
+ * An inference model owns one nn_wcache for its lifetime (created at load, freed with the
+ * model) and makes it the context's active cache while it runs (nn_wcache_enter/leave). The
+ * backend then keeps every weight tensor it receives in each format its kernels asked for
+ * (blocked, bf16, the rearranged phases of a transposed convolution), converted on first use,
+ * instead of converting them again on every call.
+ *
+ * The contract: while a cache is active, every weight pointer given to a convolution points at
+ * memory the model never changes while the cache lives (its loaded or load-time-folded weights).
+ * Training never activates one: its weights change every step.
+ *
+ * Keys are (weight pointer, format bytes). Thread-safe: two job lanes may run one loaded model
+ * at once; a stored entry never changes, so lookups return pointers the caller reads without
+ * holding the lock. The cache owns every stored copy.
+ */
+#ifndef VC_NN_WCACHE_H
+#define VC_NN_WCACHE_H
+
+#include <stddef.h>
+
+typedef struct nn_wcache nn_wcache;
+
+nn_wcache *nn_wcache_create(void); /* NULL when out of memory */
+void nn_wcache_free(nn_wcache *wc);
+
+/* The stored copy of weights w in the format described by the fmt_len bytes at fmt, or NULL. */
+const void *nn_wcache_find(nn_wcache *wc, const void *w, const void *fmt, size_t fmt_len);
+
+/* Stores `packed` (bytes long, from malloc/aligned_alloc; the cache takes ownership) as w's copy
+ * in format fmt and returns the stored copy: `packed` itself, or the copy another thread stored
+ * first (then `packed` is freed). NULL when out of memory (then `packed` is freed too). */
+const void *nn_wcache_add(nn_wcache *wc, const void *w, const void *fmt, size_t fmt_len, void *packed, size_t bytes);
+
+size_t nn_wcache_bytes(nn_wcache *wc); /* total bytes of the stored copies */
+
+#endif
