@@ -5,6 +5,8 @@
  * through the official pipeline (reflect padding, high-pass, pitch, features, synthesis, RMS
  * mixing), each next to the PyTorch numbers of docs/PERFORMANCE.md ("PyTorch baseline"). The
  * peak RSS is that of this process after everything (all three models loaded at once, as a conversion job has).
+ * Each stage runs once cold, then TIMED_RUNS times warm; "seconds" is the warm median, as the
+ * PyTorch side reports (a warm-up, then the median of 3), and "first_call_seconds" the cold run.
  *   voiceclone bench rvc [hubert|rmvpe|synth|convert]   (one stage only)
  *   voiceclone bench rvc train [options]   full-size training steps (cmd_bench_rvc_train.c; by name only)
  */
@@ -73,54 +75,125 @@ static int models_load(rvc_bench_models *m, vc_error *err)
     return rvc_synth_load(&m->synth, m->synth_w, "", &c, err);
 }
 
-static void report(const char *bench, const char *shape, double seconds, double pytorch_avx2, double pytorch_unset)
+/* Timed as pytorch_rvc.py times PyTorch: the first call (cold: primitives built, weights
+ * converted, memory first touched) is the warm-up, then TIMED_RUNS runs whose median is
+ * "seconds"; the cold call is reported beside it. */
+#define TIMED_RUNS 3
+
+typedef int (*stage_fn)(void *arg, vc_error *err);
+
+static int cmp_double(const void *a, const void *b)
 {
-    printf("{\"bench\":\"%s\",\"shape\":\"%s\",\"seconds\":%.3f,\"pytorch_seconds_avx2_cap\":%.2f,"
-           "\"pytorch_seconds_env_unset\":%.2f,\"speedup_vs_avx2_cap\":%.2f,\"openblas_coretype\":\"%s\"}\n",
-           bench, shape, seconds, pytorch_avx2, pytorch_unset, pytorch_avx2 / seconds,
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int time_stage(stage_fn run, void *arg, double *cold, double *median, vc_error *err)
+{
+    double t[TIMED_RUNS];
+    double t0 = bench_now();
+    if (run(arg, err)) return -1;
+    *cold = bench_now() - t0;
+    for (int i = 0; i < TIMED_RUNS; i++) {
+        t0 = bench_now();
+        if (run(arg, err)) return -1;
+        t[i] = bench_now() - t0;
+    }
+    qsort(t, TIMED_RUNS, sizeof t[0], cmp_double);
+    *median = t[TIMED_RUNS / 2];
+    return 0;
+}
+
+static void report(const char *bench, const char *shape, double cold, double seconds, double pytorch_avx2,
+                   double pytorch_unset)
+{
+    printf("{\"bench\":\"%s\",\"shape\":\"%s\",\"seconds\":%.3f,\"first_call_seconds\":%.3f,\"timed_runs\":%d,"
+           "\"pytorch_seconds_avx2_cap\":%.2f,\"pytorch_seconds_env_unset\":%.2f,\"speedup_vs_avx2_cap\":%.2f,"
+           "\"openblas_coretype\":\"%s\"}\n",
+           bench, shape, seconds, cold, TIMED_RUNS, pytorch_avx2, pytorch_unset, pytorch_avx2 / seconds,
            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "unset");
     fflush(stdout);
 }
 
+typedef struct hubert_run { const rvc_bench_models *m; const float *wave; int n; float *feats; } hubert_run;
+
+static int run_hubert(void *arg, vc_error *err)
+{
+    hubert_run *r = arg;
+    return hubert_extract(&r->m->hubert, r->wave, r->n, 12, 0, r->feats, NULL, NULL, err);
+}
+
 static int bench_hubert(const rvc_bench_models *m, const float *wave, int n, vc_error *err)
 {
-    int frames = hubert_frames(&m->hubert, n);
-    float *feats = malloc(sizeof(float) * (size_t)frames * 768);
-    if (!feats) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    double t0 = bench_now();
-    int rc = hubert_extract(&m->hubert, wave, n, 12, 0, feats, NULL, NULL, err);
-    if (rc == 0) report("rvc_hubert_base", "10 s of 16 kHz audio, layer 12", bench_now() - t0, 1.77, 1.29);
-    free(feats);
+    hubert_run r = {m, wave, n, malloc(sizeof(float) * (size_t)hubert_frames(&m->hubert, n) * 768)};
+    double cold = 0, t = 0;
+    int rc = r.feats ? time_stage(run_hubert, &r, &cold, &t, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (rc == 0) report("rvc_hubert_base", "10 s of 16 kHz audio, layer 12", cold, t, 1.77, 1.29);
+    free(r.feats);
     return rc;
+}
+
+typedef struct rmvpe_run { const rvc_bench_models *m; const float *wave; int n; double *f0; } rmvpe_run;
+
+static int run_rmvpe(void *arg, vc_error *err)
+{
+    rmvpe_run *r = arg;
+    return rmvpe_f0(r->m->pitch, r->wave, r->n, r->f0, err);
 }
 
 static int bench_rmvpe(const rvc_bench_models *m, const float *wave, int n, vc_error *err)
 {
-    double *f0 = malloc(sizeof(double) * (size_t)(n / 160 + 1));
-    if (!f0) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    double t0 = bench_now();
-    int rc = rmvpe_f0(m->pitch, wave, n, f0, err);
-    if (rc == 0) report("rvc_rmvpe", "10 s of 16 kHz audio (1001 mel frames)", bench_now() - t0, 0.50, 0.31);
-    free(f0);
+    rmvpe_run r = {m, wave, n, malloc(sizeof(double) * (size_t)(n / 160 + 1))};
+    double cold = 0, t = 0;
+    int rc = r.f0 ? time_stage(run_rmvpe, &r, &cold, &t, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (rc == 0) report("rvc_rmvpe", "10 s of 16 kHz audio (1001 mel frames)", cold, t, 0.50, 0.31);
+    free(r.f0);
     return rc;
+}
+
+typedef struct synth_run {
+    const rvc_bench_models *m;
+    int T;
+    float *phone, *nsff0, *audio;
+    int64_t *pitch;
+} synth_run;
+
+static int run_synth(void *arg, vc_error *err)
+{
+    synth_run *r = arg;
+    rvc_noise noise = {NULL, NULL, 7, NULL, NULL};
+    return rvc_synth_infer(r->m->synth, r->phone, r->pitch, r->nsff0, r->T, 0, &noise, r->audio, NULL, NULL, err);
 }
 
 static int bench_synth(const rvc_bench_models *m, vc_error *err)
 {
     const int T = BENCH_SECONDS * 100; /* 100 frames a second, hop 480 at 48 kHz */
-    float *phone = bench_random_buffer((size_t)T * 768, 21), *nsff0 = malloc(sizeof(float) * T);
-    int64_t *pitch = malloc(sizeof(int64_t) * T);
-    float *audio = malloc(sizeof(float) * (size_t)T * 480);
-    int rc = phone && nsff0 && pitch && audio ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    synth_run r = {m, T, bench_random_buffer((size_t)T * 768, 21), malloc(sizeof(float) * T),
+                   malloc(sizeof(float) * (size_t)T * 480), malloc(sizeof(int64_t) * T)};
+    int rc = r.phone && r.nsff0 && r.pitch && r.audio ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory");
     for (int t = 0; rc == 0 && t < T; t++) { /* a voiced contour around 150 Hz with short pauses */
-        nsff0[t] = t % 50 < 40 ? 150.0f + (float)(t % 40) : 0.0f;
-        pitch[t] = nsff0[t] > 0 ? 60 + t % 40 : 1;
+        r.nsff0[t] = t % 50 < 40 ? 150.0f + (float)(t % 40) : 0.0f;
+        r.pitch[t] = r.nsff0[t] > 0 ? 60 + t % 40 : 1;
     }
-    rvc_noise noise = {NULL, NULL, 7, NULL, NULL};
-    double t0 = bench_now();
-    if (rc == 0) rc = rvc_synth_infer(m->synth, phone, pitch, nsff0, T, 0, &noise, audio, NULL, NULL, err);
-    if (rc == 0) report("rvc_synth_v2_48k", "10 s of output (1000 frames, 480 k samples)", bench_now() - t0, 8.49, 8.46);
-    free(phone); free(nsff0); free(pitch); free(audio);
+    double cold = 0, t = 0;
+    if (rc == 0) rc = time_stage(run_synth, &r, &cold, &t, err);
+    if (rc == 0) report("rvc_synth_v2_48k", "10 s of output (1000 frames, 480 k samples)", cold, t, 8.49, 8.46);
+    free(r.phone); free(r.nsff0); free(r.pitch); free(r.audio);
+    return rc;
+}
+
+typedef struct conversion_run { const rvc_bench_models *m; const double *x; size_t n; } conversion_run;
+
+static int run_conversion(void *arg, vc_error *err)
+{
+    conversion_run *r = arg;
+    rvc_voice v = {&r->m->hubert, r->m->pitch, r->m->synth, NULL, 0, 2};
+    rvc_params p;
+    rvc_params_default(&p);
+    int16_t *out = NULL;
+    size_t out_n = 0;
+    int rc = rvc_convert(&v, r->x, r->n, &p, NULL, &out, &out_n, err);
+    free(out);
     return rc;
 }
 
@@ -136,20 +209,15 @@ static int bench_conversion(const rvc_bench_models *m, vc_error *err)
         phase += 2 * 3.141592653589793 * (140 + 40 * (double)(i % 32000) / 32000) / 16000;
         x[i] = (i % 16000 < 12000) ? 0.3 * sin(phase) : 0.0;
     }
-    rvc_voice v = {&m->hubert, m->pitch, m->synth, NULL, 0, 2};
-    rvc_params p;
-    rvc_params_default(&p);
-    int16_t *out = NULL;
-    size_t out_n = 0;
-    double t0 = bench_now();
-    int rc = rvc_convert(&v, x, n, &p, NULL, &out, &out_n, err);
-    double t = bench_now() - t0;
+    conversion_run r = {m, x, n};
+    double cold = 0, t = 0;
+    int rc = time_stage(run_conversion, &r, &cold, &t, err);
     if (rc == 0) {
-        report("rvc_conversion", "10 s of 16 kHz input → 48 kHz, v2, no index", t, 10.3, 10.3);
+        report("rvc_conversion", "10 s of 16 kHz input → 48 kHz, v2, no index", cold, t, 10.3, 10.3);
         printf("{\"bench\":\"rvc_real_time_factor\",\"input_seconds\":%d,\"seconds\":%.3f,\"rtf\":%.3f}\n", BENCH_SECONDS, t,
                t / BENCH_SECONDS);
     }
-    free(x); free(out);
+    free(x);
     return rc;
 }
 
