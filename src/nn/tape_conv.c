@@ -142,14 +142,15 @@ static void conv_bw(ag_tape *t, ag_node *n)
 /* nn_conv on nodes. A model's weight cache (nn/wcache.h) may keep converted copies of parameter
  * weights only: a computed weight (weight norm recorded on a training tape) lives in memory the
  * next tape reuses, so the cache is set aside for it. */
-static int node_conv(const ag_tape *t, const nn_conv_spec *s, ag_node *out, const ag_node *x, const ag_node *w, int b)
+static int node_conv(const ag_tape *t, const nn_conv_spec *s, ag_node *out, const ag_node *x, const ag_node *w, int b,
+                     int accumulate)
 {
     const ag_node *bn = b >= 0 ? &t->nodes[b] : NULL;
     int stable = w->param && (!bn || bn->param);
     nn_wcache_scope off = {0};
     if (!stable) off = nn_wcache_enter(NULL);
     vc_error err;
-    int rc = nn_conv(s, out->val, x->val, w->val, bn ? bn->val : NULL, 0, &err);
+    int rc = nn_conv(s, out->val, x->val, w->val, bn ? bn->val : NULL, accumulate, &err);
     if (!stable) nn_wcache_leave(off);
     return rc;
 }
@@ -172,9 +173,29 @@ int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d)
     nn_conv_spec s = tape_conv_spec(xn, wn->dims[0], xn->dims[1] / wn->dims[1], K, d);
     s.post_lrelu = d->lrelu;
     s.lrelu_slope = d->lrelu ? d->slope : 0.0f;
-    if (node_conv(t, &s, n, xn, wn, b)) { t->failed = 1; return -1; }
+    if (node_conv(t, &s, n, xn, wn, b, 0)) { t->failed = 1; return -1; }
     n->backward = conv_bw;
     return o;
+}
+
+int ag_conv_add_into(ag_tape *t, int x, int w, int b, const ag_conv_desc *d, int acc)
+{
+    if (x < 0 || w < 0 || acc < 0) return -1;
+    if ((x = conv_input(t, x, t->nodes[w].dims[0], d->groups)) < 0) return -1;
+    const ag_node *xn = &t->nodes[x], *wn = &t->nodes[w], *an = &t->nodes[acc];
+    int K = wn->dims[2];
+    int Tout = (xn->dims[2] + d->pad_left + d->pad_right - d->dilation * (K - 1) - 1) / d->stride + 1;
+    int fits = an->dims[0] == xn->dims[0] && an->dims[1] == wn->dims[0] && an->dims[2] == Tout && an->dims[3] == xn->dims[3] &&
+               an->native == xn->native && !d->lrelu;
+    if (!t->infer || !fits) return ag_add_into(t, ag_conv(t, x, w, b, d), acc); /* acc's value stays for backward */
+    int in[3] = {acc, x, w};
+    int o = ag_new_over(t, acc, in, 3);
+    if (o < 0) return -1;
+    ag_node *n = &t->nodes[o];
+    xn = &t->nodes[x], wn = &t->nodes[w]; /* ag_new_over may have moved the node array */
+    nn_conv_spec s = tape_conv_spec(xn, wn->dims[0], xn->dims[1] / wn->dims[1], K, d);
+    if (node_conv(t, &s, n, xn, wn, b, 1)) { t->failed = 1; return -1; }
+    return o; /* no backward: only inference tapes get here */
 }
 
 static void convt_bw(ag_tape *t, ag_node *n)
@@ -198,7 +219,7 @@ int ag_conv_transpose(ag_tape *t, int x, int w, int b, int stride, int pad)
     n->ip[1] = pad;
     xn = &t->nodes[x], wn = &t->nodes[w];
     nn_conv_spec s = tape_convt_spec(xn, n->dims[1], wn->dims[2], stride, pad);
-    if (node_conv(t, &s, n, xn, wn, b)) { t->failed = 1; return -1; }
+    if (node_conv(t, &s, n, xn, wn, b, 0)) { t->failed = 1; return -1; }
     n->backward = convt_bw;
     return o;
 }

@@ -476,6 +476,54 @@ static void conv_with_fused_leaky_relu(void **state)
     for (int i = 0; i < c.n; i++) { free(c.l[i].val); free(c.l[i].grad); }
 }
 
+
+/* A residual convolution added into its accumulator on an inference tape (the sum post-op) gives
+ * what a convolution then an add gives, in both layouts, and on a training tape it leaves the
+ * accumulator's value for backward (the gradients equal conv + add's). */
+static void conv_added_into_the_accumulator(void **state)
+{
+    (void)state;
+    const int C = 16, T = 40;
+    float *x = malloc(sizeof(float) * C * T), *acc = malloc(sizeof(float) * C * T);
+    float *w = malloc(sizeof(float) * C * C * 3), *b = malloc(sizeof(float) * C);
+    unsigned seed = 5;
+    for (int i = 0; i < C * T; i++) x[i] = ((float)next(&seed) / 32768.0f - 1.0f), acc[i] = ((float)next(&seed) / 32768.0f - 1.0f);
+    for (int i = 0; i < C * C * 3; i++) w[i] = ((float)next(&seed) / 32768.0f - 1.0f);
+    for (int i = 0; i < C; i++) b[i] = ((float)next(&seed) / 32768.0f - 1.0f);
+    ag_conv_desc d = {1, 3, 3, 3, 1, 0, 0.0f};
+    nn_arena *arena = nn_arena_create(0);
+    for (int native = 0; native < 2; native++) {
+        float *y[2];
+        for (int fused = 0; fused < 2; fused++) {
+            ag_tape t;
+            ag_tape_init_infer(&t, arena);
+            int xi = ag_const_copy(&t, x, 1, C, T, 1), ai = ag_const_copy(&t, acc, 1, C, T, 1);
+            if (native) xi = ag_to_native(&t, xi), ai = ag_to_native(&t, ai);
+            int wi = ag_param(&t, w, NULL, C, C, 3, 1), bi = ag_param(&t, b, NULL, C, 1, 1, 1);
+            int r = fused ? ag_conv_add_into(&t, xi, wi, bi, &d, ai) : ag_add(&t, ag_conv(&t, xi, wi, bi, &d), ai);
+            if (fused) assert_ptr_equal(t.nodes[r].val, t.nodes[ai].val); /* written over the accumulator */
+            r = ag_from_native(&t, r);
+            assert_true(ag_ok(&t));
+            y[fused] = malloc(sizeof(float) * C * T);
+            memcpy(y[fused], t.nodes[r].val, sizeof(float) * C * T);
+            ag_tape_free(&t);
+        }
+        for (int i = 0; i < C * T; i++) assert_float_equal(y[1][i], y[0][i], 1e-5f * (1 + fabsf(y[0][i])));
+        free(y[0]); free(y[1]);
+    }
+    /* training tape: the accumulator keeps its value (another op reads it after) */
+    ag_tape t;
+    ag_tape_init(&t);
+    int ai = ag_const(&t, acc, 1, C, T, 1);
+    int r = ag_conv_add_into(&t, ag_const(&t, x, 1, C, T, 1), ag_param(&t, w, NULL, C, C, 3, 1), -1, &d, ai);
+    assert_true(r >= 0 && ag_ok(&t));
+    assert_ptr_not_equal(t.nodes[r].val, acc);
+    for (int i = 0; i < C * T; i++) assert_float_equal(t.nodes[ai].val[i], acc[i], 0.0f);
+    ag_tape_free(&t);
+    nn_arena_free(arena);
+    free(x); free(acc); free(w); free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +538,7 @@ int main(void)
         cmocka_unit_test(cancel_stops_recording_and_backward),
         cmocka_unit_test(blocked_layout_gives_the_same_values), cmocka_unit_test(native_layout_gradients),
         cmocka_unit_test(conv_with_fused_leaky_relu),
+        cmocka_unit_test(conv_added_into_the_accumulator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,8 +154,11 @@ static int resblock1(rvc_graph *g, const rvc_synth_config *c, int x, int rb, int
         /* x feeds the residual add below: its activation is a copy; c1's is fused into it */
         int xt = rvc_graph_conv_lrelu(g, ag_leaky_relu(g->t, x, 0.1f), p, d, (k * d - d) / 2, 0.1f);
         snprintf(p, sizeof p, "dec.resblocks.%d.convs2.%d", rb, m);
-        xt = rvc_graph_conv(g, xt, p, 1, 1, (k - 1) / 2, (k - 1) / 2);
-        x = ag_scope_keep(g->t, s, ag_add_into(g->t, xt, x));
+        if (m == 0) /* x is the stage's input, which every kernel's block reads: the sum goes over xt */
+            x = ag_add_into(g->t, rvc_graph_conv(g, xt, p, 1, 1, (k - 1) / 2, (k - 1) / 2), x);
+        else /* x is this block's own: the convolution adds into it */
+            x = rvc_graph_conv_add_into(g, xt, p, (k - 1) / 2, x);
+        x = ag_scope_keep(g->t, s, x);
     }
     return x;
 }

@@ -186,21 +186,27 @@ int rvc_graph_weight(rvc_graph *g, const char *prefix)
     return w;
 }
 
-static int graph_conv(rvc_graph *g, int x, const char *prefix, ag_conv_desc d)
+/* The convolution `prefix` of x, added into acc (ag_conv_add_into) when acc ≥ 0. */
+static int graph_conv(rvc_graph *g, int x, const char *prefix, ag_conv_desc d, int acc)
 {
     int w = rvc_graph_weight(g, prefix);
     int b = rvc_graph_has(g, "%s.bias", prefix) ? rvc_graph_param(g, "%s.bias", prefix) : -1;
     if (w < 0 || x < 0) return -1;
     d.groups = g->t->nodes[x].dims[1] / g->t->nodes[w].dims[1];
-    return ag_conv(g->t, x, w, b, &d);
+    return acc >= 0 ? ag_conv_add_into(g->t, x, w, b, &d, acc) : ag_conv(g->t, x, w, b, &d);
 }
 
 int rvc_graph_conv(rvc_graph *g, int x, const char *prefix, int stride, int dilation, int pad_left, int pad_right)
 {
-    return graph_conv(g, x, prefix, (ag_conv_desc){stride, dilation, pad_left, pad_right, 1, 0, 0.0f});
+    return graph_conv(g, x, prefix, (ag_conv_desc){stride, dilation, pad_left, pad_right, 1, 0, 0.0f}, -1);
+}
+
+int rvc_graph_conv_add_into(rvc_graph *g, int x, const char *prefix, int pad, int acc)
+{
+    return acc < 0 ? -1 : graph_conv(g, x, prefix, (ag_conv_desc){1, 1, pad, pad, 1, 0, 0.0f}, acc);
 }
 
 int rvc_graph_conv_lrelu(rvc_graph *g, int x, const char *prefix, int dilation, int pad, float slope)
 {
-    return graph_conv(g, x, prefix, (ag_conv_desc){1, dilation, pad, pad, 1, 1, slope});
+    return graph_conv(g, x, prefix, (ag_conv_desc){1, dilation, pad, pad, 1, 1, slope}, -1);
 }
