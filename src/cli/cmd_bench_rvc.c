@@ -8,6 +8,8 @@
  * Each stage runs once cold, then TIMED_RUNS times warm; "seconds" is the warm median, as the
  * PyTorch side reports (a warm-up, then the median of 3), and "first_call_seconds" the cold run.
  *   voiceclone bench rvc [hubert|rmvpe|synth|convert]   (one stage only)
+ *   voiceclone bench rvc shapes   every convolution of the synthesizer and RMVPE as they ran it
+ *                                 against the same oneDNN primitive alone (by name only)
  *   voiceclone bench rvc train [options]   full-size training steps (cmd_bench_rvc_train.c; by name only)
  */
 #include <math.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "cli/bench.h"
+#include "nn/backend.h"
 #include "models/rvc/rvc_pipeline.h"
 #include "models/rvc/rvc_specs.h"
 
@@ -221,6 +224,62 @@ static int bench_conversion(const rvc_bench_models *m, vc_error *err)
     return rc;
 }
 
+/* ---- per-shape rates: every convolution as the model ran it against the same primitive alone ---- */
+
+static int print_shapes(const char *model, stage_fn run, void *arg, vc_error *err)
+{
+    nn_ctx *c = nn_ctx_current();
+    if (!c || !c->be->profile) return vc_fail(err, VC_ERR_INTERNAL, "this backend has no per-shape statistics");
+    if (run(arg, err)) return -1; /* warm: primitives built, weights converted */
+    c->be->profile(c, 1);
+    double t0 = bench_now();
+    int rc = run(arg, err);
+    double total = bench_now() - t0;
+    c->be->profile(c, 0);
+    nn_op_stat *st = NULL;
+    int n = 0;
+    if (rc == 0) rc = c->be->profile_stats(c, &st, &n, err);
+    double conv_s = 0, alone_s = 0, gflop = 0;
+    int below = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        double ratio = st[i].alone_seconds * st[i].calls / st[i].seconds;
+        conv_s += st[i].seconds;
+        alone_s += st[i].alone_seconds * st[i].calls;
+        gflop += st[i].gflop * st[i].calls;
+        below += ratio < 0.85;
+        printf("{\"bench\":\"conv_shape\",\"model\":\"%s\",\"what\":\"%s\",\"calls\":%ld,\"seconds\":%.4f,"
+               "\"gflops_in_model\":%.1f,\"gflops_alone\":%.1f,\"ratio\":%.3f}\n",
+               model, st[i].what, st[i].calls, st[i].seconds, st[i].gflop * st[i].calls / st[i].seconds,
+               st[i].gflop / st[i].alone_seconds, ratio);
+    }
+    if (rc == 0)
+        printf("{\"bench\":\"conv_shapes\",\"model\":\"%s\",\"isa\":\"%s\",\"precision\":\"%s\",\"shapes\":%d,"
+               "\"shapes_below_85_percent\":%d,\"model_seconds\":%.3f,\"conv_seconds\":%.3f,\"conv_seconds_alone\":%.3f,"
+               "\"time_weighted_ratio\":%.3f,\"conv_gflops_in_model\":%.1f}\n",
+               model, nn_cpu_isa(), nn_precision_name(nn_precision_for(!strcmp(model, "synth") ? "rvc_synth" : model)), n,
+               below, total, conv_s, alone_s, conv_s > 0 ? alone_s / conv_s : 0, conv_s > 0 ? gflop / conv_s : 0);
+    fflush(stdout);
+    free(st);
+    return rc;
+}
+
+static int bench_shapes(const rvc_bench_models *m, const float *wave, int n, vc_error *err)
+{
+    const int T = BENCH_SECONDS * 100;
+    synth_run sr = {m, T, bench_random_buffer((size_t)T * 768, 21), malloc(sizeof(float) * T),
+                    malloc(sizeof(float) * (size_t)T * 480), malloc(sizeof(int64_t) * T)};
+    rmvpe_run rr = {m, wave, n, malloc(sizeof(double) * (size_t)(n / 160 + 1))};
+    int rc = sr.phone && sr.nsff0 && sr.pitch && sr.audio && rr.f0 ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    for (int t = 0; rc == 0 && t < T; t++) {
+        sr.nsff0[t] = t % 50 < 40 ? 150.0f + (float)(t % 40) : 0.0f;
+        sr.pitch[t] = sr.nsff0[t] > 0 ? 60 + t % 40 : 1;
+    }
+    if (rc == 0) rc = print_shapes("synth", run_synth, &sr, err);
+    if (rc == 0) rc = print_shapes("rmvpe", run_rmvpe, &rr, err);
+    free(sr.phone); free(sr.nsff0); free(sr.pitch); free(sr.audio); free(rr.f0);
+    return rc;
+}
+
 int bench_rvc(const char *only)
 {
     if (only && !strcmp(only, "train")) return bench_rvc_train(0, NULL);
@@ -234,6 +293,7 @@ int bench_rvc(const char *only)
     if (rc == 0 && WANTS("rmvpe")) rc = bench_rmvpe(&m, wave, n, &err);
     if (rc == 0 && WANTS("synth")) rc = bench_synth(&m, &err);
     if (rc == 0 && WANTS("convert")) rc = bench_conversion(&m, &err);
+    if (rc == 0 && only && !strcmp(only, "shapes")) rc = bench_shapes(&m, wave, n, &err); /* by name only */
 #undef WANTS
     if (rc == 0)
         printf("{\"bench\":\"rvc_peak_rss\",\"peak_rss_mb\":%.0f,\"pytorch_peak_rss_mb_synth\":1500,"

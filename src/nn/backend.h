@@ -46,6 +46,9 @@ typedef struct nn_conv_spec {
     int pad_t, pad_b, pad_l, pad_r;
     int transposed;
     nn_layout layout;
+    /* The output in NN_LAYOUT_NATIVE while the input is in `layout` (a 1-channel source mixed
+     * into a blocked stage: no conversion of the output). c_out must be a multiple of the block. */
+    int out_native;
     /* Fused after the convolution and its bias, before any accumulation: LeakyReLU with this
      * slope when post_lrelu is set (0 = ReLU). Saves one pass over the output. */
     int post_lrelu;
@@ -56,6 +59,15 @@ int nn_conv_spec_out_h(const nn_conv_spec *s);
 int nn_conv_spec_out_w(const nn_conv_spec *s);
 
 typedef struct nn_ctx nn_ctx;
+
+/* One convolution shape as a model ran it (nn_backend.profile_stats). */
+typedef struct nn_op_stat {
+    char what[200];       /* shape, layout, precision and the kernel oneDNN chose */
+    long calls;
+    double gflop;         /* per call */
+    double seconds;       /* all calls, each the whole backend call: the seam's conversions included */
+    double alone_seconds; /* one call of the same primitive alone on data already in its formats */
+} nn_op_stat;
 
 /* The process's thread budget, shared by concurrent engine users (the job lanes): each op of a
  * context that joined it runs on max(1, total / active) threads, so two conversions on a 2-core
@@ -96,9 +108,15 @@ typedef struct nn_backend {
     void (*seq_to_native)(nn_ctx *c, float *dst, const float *src, int C, int from, int n);
     /* dst[to + t] = frame from + t of the native src (T frames), t < n, into time-major dst [·, C]. */
     void (*seq_from_native)(nn_ctx *c, float *dst, int to, const float *src, int T, int C, int from, int n);
+    /* Per-convolution statistics (bench only): profile(c, 1) clears and starts counting every
+     * forward convolution of c by primitive; profile_stats lists what was counted, each with
+     * its primitive timed alone (see nn_op_stat). *out is malloc'd, the caller frees it. */
+    void (*profile)(nn_ctx *c, int on);
+    int (*profile_stats)(nn_ctx *c, nn_op_stat **out, int *n, vc_error *err);
     /* Frees the backend state of a context. */
     void (*release)(nn_ctx *c);
 } nn_backend;
+
 
 struct nn_ctx {
     const nn_backend *be;

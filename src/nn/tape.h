@@ -170,10 +170,11 @@ int ag_layout_like(ag_tape *t, int b, int a);
 typedef struct ag_conv_desc { int stride, dilation, pad_left, pad_right, groups, lrelu; float slope; } ag_conv_desc;
 /* x [B, Cin, T, W], w [Cout, Cin/groups, K] (a (K,1) Conv2d kernel is the same) → along T. b may be −1. */
 int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d);
-/* acc + ag_conv(x, w, b, d): a residual connection. On an inference tape the convolution adds
- * into acc's values itself (oneDNN's sum post-op: no separate pass over the sum), so acc must be
- * a value nothing reads after this op (ag_add_into's rule). On a training tape it is
- * ag_add_into(ag_conv(…), acc), acc kept for backward. */
+/* acc + ag_conv(x, w, b, d) in acc's layout: a residual connection, or a source mixed into a
+ * stage. On an inference tape the convolution adds into acc's values itself (oneDNN's sum
+ * post-op: no separate pass over the sum; a plain x writes straight into a blocked acc), so acc
+ * must be a value nothing reads after this op (ag_add_into's rule). On a training tape the sum
+ * goes over the convolution's output, acc kept for backward. */
 int ag_conv_add_into(ag_tape *t, int x, int w, int b, const ag_conv_desc *d, int acc);
 /* x [B, Cin, T], w [Cin, Cout, K] → [B, Cout, (T−1)·stride − 2·pad + K]. */
 int ag_conv_transpose(ag_tape *t, int x, int w, int b, int stride, int pad);

@@ -178,22 +178,33 @@ int ag_conv(ag_tape *t, int x, int w, int b, const ag_conv_desc *d)
     return o;
 }
 
+/* Whether acc + conv(x) can be written by the convolution into acc (an inference tape, acc of
+ * the output's shape, in x's layout or blocked while x is plain: out_native). */
+static int conv_can_add_into(const ag_tape *t, const ag_node *x, const ag_node *w, const ag_node *acc, int Tout,
+                             const ag_conv_desc *d)
+{
+    int same_shape = acc->dims[0] == x->dims[0] && acc->dims[1] == w->dims[0] && acc->dims[2] == Tout &&
+                     acc->dims[3] == x->dims[3];
+    int layouts = acc->native == x->native || (acc->native && w->dims[0] % nn_native_block() == 0);
+    return t->infer && same_shape && layouts && !d->lrelu;
+}
+
 int ag_conv_add_into(ag_tape *t, int x, int w, int b, const ag_conv_desc *d, int acc)
 {
     if (x < 0 || w < 0 || acc < 0) return -1;
     if ((x = conv_input(t, x, t->nodes[w].dims[0], d->groups)) < 0) return -1;
-    const ag_node *xn = &t->nodes[x], *wn = &t->nodes[w], *an = &t->nodes[acc];
+    const ag_node *xn = &t->nodes[x], *wn = &t->nodes[w];
     int K = wn->dims[2];
     int Tout = (xn->dims[2] + d->pad_left + d->pad_right - d->dilation * (K - 1) - 1) / d->stride + 1;
-    int fits = an->dims[0] == xn->dims[0] && an->dims[1] == wn->dims[0] && an->dims[2] == Tout && an->dims[3] == xn->dims[3] &&
-               an->native == xn->native && !d->lrelu;
-    if (!t->infer || !fits) return ag_add_into(t, ag_conv(t, x, w, b, d), acc); /* acc's value stays for backward */
+    if (!conv_can_add_into(t, xn, wn, &t->nodes[acc], Tout, d)) /* acc's value stays (backward may read it) */
+        return ag_add_into(t, ag_layout_like(t, ag_conv(t, x, w, b, d), acc), acc);
     int in[3] = {acc, x, w};
     int o = ag_new_over(t, acc, in, 3);
     if (o < 0) return -1;
     ag_node *n = &t->nodes[o];
     xn = &t->nodes[x], wn = &t->nodes[w]; /* ag_new_over may have moved the node array */
     nn_conv_spec s = tape_conv_spec(xn, wn->dims[0], xn->dims[1] / wn->dims[1], K, d);
+    s.out_native = n->native && !xn->native;
     if (node_conv(t, &s, n, xn, wn, b, 1)) { t->failed = 1; return -1; }
     return o; /* no backward: only inference tapes get here */
 }

@@ -511,6 +511,30 @@ static void conv_added_into_the_accumulator(void **state)
         for (int i = 0; i < C * T; i++) assert_float_equal(y[1][i], y[0][i], 1e-5f * (1 + fabsf(y[0][i])));
         free(y[0]); free(y[1]);
     }
+    /* a 1-channel plain source, stride 2, written straight into a blocked accumulator (the NSF
+     * source mixed into a decoder stage) */
+    {
+        const int L = 2 * T;
+        float *src = malloc(sizeof(float) * L), *w1 = malloc(sizeof(float) * C * 4), *y[2];
+        for (int i = 0; i < L; i++) src[i] = ((float)next(&seed) / 32768.0f - 1.0f);
+        for (int i = 0; i < C * 4; i++) w1[i] = ((float)next(&seed) / 32768.0f - 1.0f);
+        ag_conv_desc ds = {2, 1, 1, 1, 1, 0, 0.0f};
+        for (int fused = 0; fused < 2; fused++) {
+            ag_tape t;
+            ag_tape_init_infer(&t, arena);
+            int si = ag_const_copy(&t, src, 1, 1, L, 1), ai = ag_to_native(&t, ag_const_copy(&t, acc, 1, C, T, 1));
+            int wi = ag_param(&t, w1, NULL, C, 1, 4, 1), bi = ag_param(&t, b, NULL, C, 1, 1, 1);
+            int r = fused ? ag_conv_add_into(&t, si, wi, bi, &ds, ai) : ag_add(&t, ai, ag_conv(&t, si, wi, bi, &ds));
+            assert_true(t.nodes[r].native);
+            r = ag_from_native(&t, r);
+            assert_true(ag_ok(&t));
+            y[fused] = malloc(sizeof(float) * C * T);
+            memcpy(y[fused], t.nodes[r].val, sizeof(float) * C * T);
+            ag_tape_free(&t);
+        }
+        for (int i = 0; i < C * T; i++) assert_float_equal(y[1][i], y[0][i], 1e-5f * (1 + fabsf(y[0][i])));
+        free(y[0]); free(y[1]); free(src); free(w1);
+    }
     /* training tape: the accumulator keeps its value (another op reads it after) */
     ag_tape t;
     ag_tape_init(&t);

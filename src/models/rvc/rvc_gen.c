@@ -157,7 +157,7 @@ static int resblock1(rvc_graph *g, const rvc_synth_config *c, int x, int rb, int
         if (m == 0) /* x is the stage's input, which every kernel's block reads: the sum goes over xt */
             x = ag_add_into(g->t, rvc_graph_conv(g, xt, p, 1, 1, (k - 1) / 2, (k - 1) / 2), x);
         else /* x is this block's own: the convolution adds into it */
-            x = rvc_graph_conv_add_into(g, xt, p, (k - 1) / 2, x);
+            x = rvc_graph_conv_add_into(g, xt, p, 1, (k - 1) / 2, x);
         x = ag_scope_keep(g->t, s, x);
     }
     return x;
@@ -174,9 +174,8 @@ static int upsample(rvc_graph *g, const rvc_synth_config *c, int x, int har, int
     x = ag_conv_transpose(g->t, ag_leaky_relu_into(g->t, x, 0.1f), rvc_graph_weight(g, p), rvc_graph_param(g, "%s.bias", p), u,
                           (k - u) / 2);
     if (har >= 0) { /* the harmonic source at this stage's rate */
-        snprintf(p, sizeof p, "dec.noise_convs.%d", i);
-        int src = sf > 1 ? rvc_graph_conv(g, har, p, sf, 1, sf / 2, sf / 2) : rvc_graph_conv(g, har, p, 1, 1, 0, 0);
-        x = ag_add_into(g->t, x, src);
+        snprintf(p, sizeof p, "dec.noise_convs.%d", i); /* har is plain [B, 1, L]: written into blocked x */
+        x = rvc_graph_conv_add_into(g, har, p, sf, sf > 1 ? sf / 2 : 0, x);
     }
     return ag_scope_keep(g->t, s, x);
 }

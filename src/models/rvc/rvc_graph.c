@@ -201,9 +201,9 @@ int rvc_graph_conv(rvc_graph *g, int x, const char *prefix, int stride, int dila
     return graph_conv(g, x, prefix, (ag_conv_desc){stride, dilation, pad_left, pad_right, 1, 0, 0.0f}, -1);
 }
 
-int rvc_graph_conv_add_into(rvc_graph *g, int x, const char *prefix, int pad, int acc)
+int rvc_graph_conv_add_into(rvc_graph *g, int x, const char *prefix, int stride, int pad, int acc)
 {
-    return acc < 0 ? -1 : graph_conv(g, x, prefix, (ag_conv_desc){1, 1, pad, pad, 1, 0, 0.0f}, acc);
+    return acc < 0 ? -1 : graph_conv(g, x, prefix, (ag_conv_desc){stride, 1, pad, pad, 1, 0, 0.0f}, acc);
 }
 
 int rvc_graph_conv_lrelu(rvc_graph *g, int x, const char *prefix, int dilation, int pad, float slope)

@@ -74,9 +74,9 @@ int rvc_graph_weight(rvc_graph *g, const char *prefix);
 /* Conv with prefix's weight and (when present) bias. */
 int rvc_graph_conv(rvc_graph *g, int x, const char *prefix, int stride, int dilation, int pad_left, int pad_right);
 /* LeakyReLU(slope)(conv(x)), stride 1, symmetric padding: the activation fused into the conv. */
-/* acc + the stride-1 convolution `prefix` of x, padded by pad on both sides, written over acc
- * (ag_conv_add_into: acc is read by nothing after this). */
-int rvc_graph_conv_add_into(rvc_graph *g, int x, const char *prefix, int pad, int acc);
+/* acc + the convolution `prefix` of x (undilated, padded by pad on both sides), written over
+ * acc (ag_conv_add_into: acc is read by nothing after this). */
+int rvc_graph_conv_add_into(rvc_graph *g, int x, const char *prefix, int stride, int pad, int acc);
 int rvc_graph_conv_lrelu(rvc_graph *g, int x, const char *prefix, int dilation, int pad, float slope);
 
 #endif

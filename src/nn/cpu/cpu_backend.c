@@ -46,6 +46,8 @@ typedef struct prim {
     dnnl_primitive_t prim;
     dnnl_memory_desc_t user_src, user_wei, user_dst, bias_md; /* plain f32 as the caller holds them */
     dnnl_memory_desc_t prim_src, prim_wei, prim_dst;         /* what the kernel wants */
+    long prof_calls;     /* calls and seconds since profiling was turned on (bench only) */
+    double prof_seconds;
 } prim;
 
 typedef struct buf { void *p; size_t cap; } buf;
@@ -80,6 +82,7 @@ typedef struct cpu_state {
     int n_matmuls;
     unsigned long tick;
     int threads; /* the calling context's thread count, refreshed on every op */
+    int profiling;
     buf slots[SLOT_COUNT];
 } cpu_state;
 
@@ -356,7 +359,8 @@ static int build_prim(cpu_state *st, prim *p, vc_error *err)
     dnnl_dims_t ds = {s->n, s->c_in, s->in_h, s->in_w}, db = {s->c_out};
     dnnl_dims_t dd = {s->n, s->c_out, nn_conv_spec_out_h(s), nn_conv_spec_out_w(s)};
     DN(dnnl_memory_desc_init_by_tag(&p->user_src, 4, ds, dnnl_f32, act_tag(s)));
-    DN(dnnl_memory_desc_init_by_tag(&p->user_dst, 4, dd, dnnl_f32, act_tag(s)));
+    dnnl_format_tag_t out_tag = s->out_native ? (cpu_native_block(NULL) == 16 ? dnnl_nChw16c : dnnl_nChw8c) : act_tag(s);
+    DN(dnnl_memory_desc_init_by_tag(&p->user_dst, 4, dd, dnnl_f32, out_tag));
     DN(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, db, dnnl_f32, dnnl_a));
     if (weight_md(s, dnnl_f32, 0, &p->user_wei, err)) return -1;
     int native = s->layout == NN_LAYOUT_NATIVE, rank = 0;
@@ -642,7 +646,7 @@ static int use_phases(const nn_conv_spec *s)
     int b = cpu_native_block(NULL);
     int layout_ok = (s->layout == NN_LAYOUT_CHANNELS_LAST && s->n == 1) ||
                     (s->layout == NN_LAYOUT_NATIVE && s->c_out % b == 0 && s->c_in % b == 0);
-    return s->transposed && layout_ok && !s->post_lrelu && s->groups == 1 && s->in_h == 1 && s->kh == 1 &&
+    return s->transposed && layout_ok && !s->out_native && !s->post_lrelu && s->groups == 1 && s->in_h == 1 && s->kh == 1 &&
            s->dil_w == 1 && s->pad_l == s->pad_r && s->stride_w >= 2;
 }
 
@@ -749,7 +753,7 @@ static int conv_transpose_by_phases(nn_ctx *c, cpu_state *st, const nn_conv_spec
  * for it ran at a tenth of memory speed (311 ms for 10 s of 48 kHz audio on one core). */
 static int is_channel_outer_product(const nn_conv_spec *s)
 {
-    return !s->transposed && s->layout == NN_LAYOUT_CHANNELS_LAST && s->c_in == 1 && s->groups == 1 && s->kh == 1 &&
+    return !s->transposed && !s->out_native && s->layout == NN_LAYOUT_CHANNELS_LAST && s->c_in == 1 && s->groups == 1 && s->kh == 1 &&
            s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 && !s->pad_t && !s->pad_b && !s->pad_l && !s->pad_r;
 }
 
@@ -772,6 +776,9 @@ static void channel_outer_product(const nn_conv_spec *s, float *out, const float
     }
 }
 
+static int conv_forward_prim(nn_ctx *c, cpu_state *st, prim *p, float *out, const float *in, const float *w,
+                             const float *b, int accumulate, vc_error *err);
+
 static int cpu_conv_forward(nn_ctx *c, const nn_conv_spec *s, float *out, const float *in, const float *w,
                             const float *b, int accumulate, vc_error *err)
 {
@@ -784,6 +791,19 @@ static int cpu_conv_forward(nn_ctx *c, const nn_conv_spec *s, float *out, const 
     if (use_phases(s)) return conv_transpose_by_phases(c, st, s, out, in, w, b, accumulate, err);
     prim *p = get_prim(st, accumulate ? K_FWD_ACC : K_FWD, s, c->precision, b != NULL, err);
     if (!p) return -1;
+    if (!st->profiling) return conv_forward_prim(c, st, p, out, in, w, b, accumulate, err);
+    double t0 = omp_get_wtime();
+    int rc = conv_forward_prim(c, st, p, out, in, w, b, accumulate, err);
+    p->prof_calls++;
+    p->prof_seconds += omp_get_wtime() - t0;
+    return rc;
+}
+
+/* One forward convolution on p: the activations into p's formats and back, the weights from the
+ * model's cache or converted. */
+static int conv_forward_prim(nn_ctx *c, cpu_state *st, prim *p, float *out, const float *in, const float *w,
+                             const float *b, int accumulate, vc_error *err)
+{
     const void *src = as_prim(st, SLOT_SRC, &p->user_src, in, &p->prim_src, err);
     const void *wei = src ? weights_as_prim(c, st, p, w, err) : NULL;
     if (!src || !wei) return -1;
@@ -974,6 +994,91 @@ static void cpu_seq_from_native(nn_ctx *c, float *dst, int to, const float *src,
     seq_from_native(dst, to, src, T, C, from, n, cpu_native_block(c), nn_ctx_threads(c));
 }
 
+/* ---- per-shape statistics (bench only: docs/PERFORMANCE.md's "85 % of oneDNN alone") ---- */
+
+static void cpu_profile(nn_ctx *c, int on)
+{
+    cpu_state *st;
+    vc_error err;
+    if (cpu_state_get(c, &st, &err)) return;
+    st->profiling = on;
+    if (!on) return;
+    for (int i = 0; i < st->n_cached; i++) st->cache[i].prof_calls = 0, st->cache[i].prof_seconds = 0;
+}
+
+static double conv_gflop(const nn_conv_spec *s)
+{
+    double taps = (double)s->kh * s->kw, per = 2.0 * taps * s->n;
+    if (s->transposed) return per * s->in_h * s->in_w * s->c_in * (s->c_out / s->groups) / 1e9;
+    return per * nn_conv_spec_out_h(s) * nn_conv_spec_out_w(s) * s->c_out * (s->c_in / s->groups) / 1e9;
+}
+
+static void describe(const prim *p, char *out, size_t cap)
+{
+    const nn_conv_spec *s = &p->spec;
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(p->pd, dnnl_query_impl_info_str, 0, &impl);
+    static const char *const layouts[] = {"time-major", "channels-first", "native"};
+    snprintf(out, cap, "%s%s %d→%d ch, %d×%d in, k %d×%d s %d d %d g %d, %s, %s%s, %s",
+             s->transposed ? "convT" : "conv", p->kind == K_FWD_ACC ? "+sum" : "", s->c_in, s->c_out, s->in_h,
+             s->in_w, s->kh, s->kw, s->stride_w, s->dil_w, s->groups, layouts[s->layout],
+             p->prec == NN_PREC_BF16 ? "bf16" : "fp32", s->post_lrelu ? ", lrelu" : "", impl ? impl : "?");
+}
+
+/* Seconds per call of p's primitive alone, its operands already in its formats (what oneDNN
+ * reaches for this shape): a warm-up, then calls until 0.2 s or 20 calls. */
+static int time_alone(nn_ctx *c, cpu_state *st, prim *p, double *seconds, vc_error *err)
+{
+    size_t nb[4] = {dnnl_memory_desc_get_size(&p->prim_src), dnnl_memory_desc_get_size(&p->prim_wei),
+                    dnnl_memory_desc_get_size(&p->prim_dst), (size_t)p->spec.c_out * sizeof(float)};
+    void *m[4];
+    int rc = 0;
+    for (int i = 0; i < 4; i++) {
+        m[i] = aligned_alloc(64, (nb[i] + 63) / 64 * 64);
+        if (m[i]) memset(m[i], 0, nb[i]); /* zeros of either type: no denormals */
+        else rc = vc_fail(err, VC_ERR_NOMEM, "out of memory (profile)");
+    }
+    arg args[4] = {{DNNL_ARG_SRC, &p->prim_src, m[0]}, {DNNL_ARG_WEIGHTS, &p->prim_wei, m[1]},
+                   {DNNL_ARG_DST, &p->prim_dst, m[2]}, {DNNL_ARG_BIAS, &p->bias_md, m[3]}};
+    int n = 0;
+    double t0 = 0;
+    for (int k = 0; rc == 0 && k < 21; k++) {
+        if (k == 1) t0 = omp_get_wtime();
+        rc = execute(c, st, p, args, p->has_bias ? 4 : 3, err);
+        if (k >= 1) n++;
+        if (k >= 1 && omp_get_wtime() - t0 > 0.2) break;
+    }
+    if (rc == 0) *seconds = (omp_get_wtime() - t0) / n;
+    for (int i = 0; i < 4; i++) free(m[i]);
+    return rc;
+}
+
+static int cpu_profile_stats(nn_ctx *c, nn_op_stat **out, int *n, vc_error *err)
+{
+    cpu_state *st;
+    *out = NULL;
+    *n = 0;
+    if (cpu_state_get(c, &st, err)) return -1;
+    nn_op_stat *v = calloc((size_t)st->n_cached + 1, sizeof *v);
+    if (!v) return vc_fail(err, VC_ERR_NOMEM, "out of memory (profile)");
+    int was = st->profiling, rc = 0;
+    st->profiling = 0;
+    for (int i = 0; rc == 0 && i < st->n_cached; i++) {
+        prim *p = &st->cache[i];
+        if (!p->prof_calls) continue;
+        nn_op_stat *o = &v[(*n)++];
+        describe(p, o->what, sizeof o->what);
+        o->calls = p->prof_calls;
+        o->seconds = p->prof_seconds;
+        o->gflop = conv_gflop(&p->spec);
+        rc = time_alone(c, st, p, &o->alone_seconds, err);
+    }
+    st->profiling = was;
+    if (rc) { free(v); *n = 0; return -1; }
+    *out = v;
+    return 0;
+}
+
 const nn_backend nn_cpu_backend = {
     .name = "cpu-onednn",
     .conv_forward = cpu_conv_forward,
@@ -985,5 +1090,7 @@ const nn_backend nn_cpu_backend = {
     .native_block = cpu_native_block,
     .seq_to_native = cpu_seq_to_native,
     .seq_from_native = cpu_seq_from_native,
+    .profile = cpu_profile,
+    .profile_stats = cpu_profile_stats,
     .release = cpu_release,
 };
