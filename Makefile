@@ -60,7 +60,7 @@ $(BUILD)/obj/%.o: %.c
 # layers.c, the training tape's ops, the arena and the CPU backend's layout conversions thread
 # their long loops with OpenMP (nn/par.h; the runtime oneDNN uses); the sanitizer build
 # (EXTRA_CFLAGS on its command line replaces this) compiles them serial.
-OMP_OBJ := layers arena tape tape_ops tape_seq tape_conv tape_loss optim
+OMP_OBJ := layers ops arena tape tape_ops tape_seq tape_conv tape_loss optim
 $(foreach o,$(OMP_OBJ),$(eval $(BUILD)/obj/src/nn/$(o).o: EXTRA_CFLAGS += -fopenmp))
 $(BUILD)/obj/src/nn/cpu/cpu_backend.o: EXTRA_CFLAGS += -fopenmp
 

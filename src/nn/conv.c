@@ -61,6 +61,36 @@ int nn_conv_transpose2d_3x3_s2(float *out, const float *in, int ci, int H, int W
     return nn_conv(&s, out, in, w, NULL, 0, err);
 }
 
+/* A plane spec in the blocked layout, or from a plain input into a blocked output. */
+static nn_conv_spec native_spec(nn_conv_spec s, int in_plain)
+{
+    s.layout = in_plain ? NN_LAYOUT_CHANNELS_FIRST : NN_LAYOUT_NATIVE;
+    s.out_native = in_plain;
+    return s;
+}
+
+int nn_conv2d_3x3_native(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co,
+                         int in_plain, vc_error *err)
+{
+    nn_conv_spec s = native_spec(plane_spec(ci, co, H, W, 1, 1, 1, 0), in_plain);
+    return nn_conv(&s, out, in, w, b, 0, err);
+}
+
+int nn_conv2d_1x1_add_native(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co,
+                             int in_plain, vc_error *err)
+{
+    nn_conv_spec s = native_spec(plane_spec(ci, co, H, W, 1, 0, 0, 0), in_plain);
+    s.kh = s.kw = 1;
+    return nn_conv(&s, out, in, w, b, 1, err);
+}
+
+int nn_conv_transpose2d_3x3_s2_native(float *out, const float *in, int ci, int H, int W, const float *w, int co,
+                                      vc_error *err)
+{
+    nn_conv_spec s = native_spec(plane_spec(ci, co, H, W, 2, 1, 0, 1), 0);
+    return nn_conv(&s, out, in, w, NULL, 0, err);
+}
+
 void nn_weight_norm_fold(float *w, const float *g, const float *v, int n0, size_t per_row)
 {
     for (int o = 0; o < n0; o++) {

@@ -33,6 +33,18 @@ int nn_conv2d_3x3(float *out, const float *in, int ci, int H, int W, const float
  * upsampling: in [ci, H, W] → out [co, 2H, 2W]; w [ci, co, 3, 3] (PyTorch's layout). */
 int nn_conv_transpose2d_3x3_s2(float *out, const float *in, int ci, int H, int W, const float *w, int co, vc_error *err);
 
+/* The same on planes in the engine's blocked layout (NN_LAYOUT_NATIVE, [C/b][H][W][b], channel
+ * counts multiples of nn_native_block()), so a U-Net runs with no conversions between layers.
+ * in_plain: the input is a plain [ci, H, W] plane (RMVPE's 1-channel input); the output is
+ * blocked all the same. */
+int nn_conv2d_3x3_native(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co,
+                         int in_plain, vc_error *err);
+/* out += 1×1 conv(in) + b (a residual block's shortcut), out blocked. */
+int nn_conv2d_1x1_add_native(float *out, const float *in, int ci, int H, int W, const float *w, const float *b, int co,
+                             int in_plain, vc_error *err);
+int nn_conv_transpose2d_3x3_s2_native(float *out, const float *in, int ci, int H, int W, const float *w, int co,
+                                      vc_error *err);
+
 /* Weight norm folded once at load: w[o] = g[o] · v[o] / ‖v[o]‖ over all other dims. n0 = dim 0. */
 void nn_weight_norm_fold(float *w, const float *g, const float *v, int n0, size_t per_row);
 

@@ -1,6 +1,9 @@
 /* Per-channel norms, pooling and interpolation (see ops.h). */
 #include "nn/ops.h"
 
+#include "nn/backend.h"
+#include "nn/par.h"
+
 #include <math.h>
 
 void nn_batch_norm_planes(float *x, int C, size_t plane, const float *gamma, const float *beta, const float *mean,
@@ -37,6 +40,58 @@ void nn_avg_pool2d_2x2(float *out, const float *in, int C, int H, int W)
                 const float *s = in + ((size_t)c * H + 2 * y) * W + 2 * x;
                 out[((size_t)c * H2 + y) * W2 + x] = (s[0] + s[1] + s[W] + s[W + 1]) * 0.25f;
             }
+}
+
+void nn_batch_norm_native(float *x, int C, size_t plane, const float *gamma, const float *beta, const float *mean,
+                          const float *var, float eps, int relu)
+{
+    int b = nn_native_block(), nb = C / b;
+    NN_PAR_FOR((size_t)C * plane)
+    for (int cb = 0; cb < nb; cb++) {
+        float scale[64], shift[64];
+        for (int j = 0; j < b; j++) {
+            int c = cb * b + j;
+            scale[j] = gamma[c] / sqrtf(var[c] + eps);
+            shift[j] = beta[c] - mean[c] * scale[j];
+        }
+        float *p = x + (size_t)cb * plane * b;
+        for (size_t i = 0; i < plane; i++)
+            for (int j = 0; j < b; j++) {
+                float v = p[i * b + j] * scale[j] + shift[j];
+                p[i * b + j] = relu && v < 0 ? 0 : v;
+            }
+    }
+}
+
+void nn_avg_pool2d_2x2_native(float *out, const float *in, int C, int H, int W)
+{
+    int b = nn_native_block(), H2 = H / 2, W2 = W / 2;
+    long rows = (long)(C / b) * H2;
+    NN_PAR_FOR((size_t)C * H * W)
+    for (long r = 0; r < rows; r++) {
+        long cb = r / H2, y = r % H2;
+        const float *s0 = in + ((size_t)cb * H + 2 * y) * W * b, *s1 = s0 + (size_t)W * b;
+        float *o = out + ((size_t)cb * H2 + y) * W2 * b;
+        for (int x = 0; x < W2; x++)
+            for (int j = 0; j < b; j++)
+                o[x * b + j] = (s0[2 * x * b + j] + s0[(2 * x + 1) * b + j] + s1[2 * x * b + j] + s1[(2 * x + 1) * b + j]) * 0.25f;
+    }
+}
+
+void nn_native_to_planes(float *dst, const float *src, int C, size_t plane)
+{
+    int b = nn_native_block();
+    NN_PAR_FOR((size_t)C * plane)
+    for (int c = 0; c < C; c++) {
+        const float *s = src + (size_t)(c / b) * plane * b + c % b;
+        for (size_t i = 0; i < plane; i++) dst[(size_t)c * plane + i] = s[i * b];
+    }
+}
+
+void nn_add_into(float *dst, const float *src, size_t n)
+{
+    NN_PAR_FOR(n)
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
 double nn_interp_linear_at(const double *x, size_t n_in, size_t n_out, size_t i)

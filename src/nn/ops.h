@@ -25,6 +25,15 @@ void nn_group_norm_per_channel(float *x, int T, int C, const float *gamma, const
  * column is dropped, as PyTorch's floor mode does). */
 void nn_avg_pool2d_2x2(float *out, const float *in, int C, int H, int W);
 
+/* The same on planes in the engine's blocked layout [C/b][H][W][b] (NN_LAYOUT_NATIVE, b =
+ * nn_native_block(), C a multiple of b), threaded; and blocked planes back to [C, H·W]. */
+void nn_batch_norm_native(float *x, int C, size_t plane, const float *gamma, const float *beta, const float *mean,
+                          const float *var, float eps, int relu);
+void nn_avg_pool2d_2x2_native(float *out, const float *in, int C, int H, int W);
+void nn_native_to_planes(float *dst, const float *src, int C, size_t plane);
+/* dst[i] += src[i], threaded (any layout: the two must share it). */
+void nn_add_into(float *dst, const float *src, size_t n);
+
 /* F.interpolate(mode="linear", align_corners=False) of x [n_in] to n_out samples, value at output
  * index i: source position (i + ½)·n_in/n_out − ½, clamped at 0 and at the last sample. */
 double nn_interp_linear_at(const double *x, size_t n_in, size_t n_out, size_t i);

@@ -34,6 +34,7 @@ struct rmvpe {
     nn_gru_weights gru[2]; /* forward, reverse */
     float mel_fb[RMVPE_MELS * 513], window[1024];
     nn_wcache *wc; /* the U-Net's kernels in the backend's formats, converted on the first pass */
+    int plain;     /* rmvpe_set_plain: no blocked layout */
 };
 
 /* ---- loading -------------------------------------------------------------------------------- */
@@ -141,6 +142,8 @@ int rmvpe_load(rmvpe **out, const nn_weights *w, const char *prefix, vc_error *e
     return 0;
 }
 
+void rmvpe_set_plain(rmvpe *m, int plain) { m->plain = plain; }
+
 void rmvpe_free(rmvpe *m)
 {
     if (!m) return;
@@ -188,21 +191,27 @@ int rmvpe_mel(const rmvpe *m, const float *audio, int n, float *mel, vc_error *e
 
 /* ---- U-Net ---------------------------------------------------------------------------------- */
 
-typedef struct plane { float *x; int c, h, w; } plane;
+/* A plane [c, h, w]: plain, or in the engine's blocked layout (native). The U-Net runs blocked
+ * from its first convolution to the head (every channel count is a multiple of the block), so
+ * no layer converts its activations in or out. */
+typedef struct plane { float *x; int c, h, w, native; } plane;
 
-static int plane_new(plane *p, int c, int h, int w)
+static int plane_new(plane *p, int c, int h, int w, int native)
 {
-    p->c = c; p->h = h; p->w = w;
+    p->c = c; p->h = h; p->w = w; p->native = native;
     p->x = malloc(sizeof(float) * (size_t)c * h * w + 1);
     return p->x ? 0 : -1;
 }
 
-/* 3×3, stride 1, zero padding 1: out [co, H, W] (nn_conv2d_3x3 picks the strategy). */
-static int conv3x3(plane *out, const plane *in, const float *w, const float *bias, int co)
+/* 3×3, stride 1, zero padding 1: out [co, H, W], blocked when native (from a plain or blocked
+ * input), else plain from plain. */
+static int conv3x3(plane *out, const plane *in, const float *w, int co, int native)
 {
     vc_error err;
-    if (plane_new(out, co, in->h, in->w) != 0) return -1;
-    if (nn_conv2d_3x3(out->x, in->x, in->c, in->h, in->w, w, bias, co, &err) == 0) return 0;
+    if (plane_new(out, co, in->h, in->w, native) != 0) return -1;
+    int rc = native ? nn_conv2d_3x3_native(out->x, in->x, in->c, in->h, in->w, w, NULL, co, !in->native, &err)
+                    : nn_conv2d_3x3(out->x, in->x, in->c, in->h, in->w, w, NULL, co, &err);
+    if (rc == 0) return 0;
     free(out->x);
     out->x = NULL;
     return -1;
@@ -210,36 +219,45 @@ static int conv3x3(plane *out, const plane *in, const float *w, const float *bia
 
 static void batch_norm(plane *p, const bn *n, int relu)
 {
-    nn_batch_norm_planes(p->x, p->c, (size_t)p->h * p->w, n->w, n->b, n->mean, n->var, BN_EPS, relu);
+    if (p->native) nn_batch_norm_native(p->x, p->c, (size_t)p->h * p->w, n->w, n->b, n->mean, n->var, BN_EPS, relu);
+    else nn_batch_norm_planes(p->x, p->c, (size_t)p->h * p->w, n->w, n->b, n->mean, n->var, BN_EPS, relu);
 }
 
-/* y = relu(bn2(conv2(relu(bn1(conv1(x)))))) + shortcut(x); x is consumed. */
-static int res_block_forward(const res_block *r, plane *x)
+/* The shortcut of a block whose channel count changes: b += 1×1 conv(x) + bias. */
+static int shortcut(const res_block *r, const plane *x, plane *b)
+{
+    size_t hw = (size_t)x->h * x->w;
+    vc_error err;
+    if (b->native) return nn_conv2d_1x1_add_native(b->x, x->x, r->c_in, x->h, x->w, r->sc_w, r->sc_b, r->c_out, !x->native, &err);
+    for (int o = 0; o < r->c_out; o++)
+        for (size_t i = 0; i < hw; i++) b->x[(size_t)o * hw + i] += r->sc_b ? r->sc_b[o] : 0.0f;
+    nn_gemm(0, 0, r->c_out, (int)hw, r->c_in, 1.0f, r->sc_w, r->c_in, x->x, (int)hw, 1.0f, b->x, (int)hw);
+    return 0;
+}
+
+/* y = relu(bn2(conv2(relu(bn1(conv1(x)))))) + shortcut(x); x is consumed, y is blocked when
+ * native. */
+static int res_block_forward(const res_block *r, plane *x, int native)
 {
     plane a, b;
-    if (conv3x3(&a, x, r->c1, NULL, r->c_out) != 0) return -1;
+    if (conv3x3(&a, x, r->c1, r->c_out, native) != 0) return -1;
     batch_norm(&a, &r->b1, 1);
-    int rc = conv3x3(&b, &a, r->c2, NULL, r->c_out);
+    int rc = conv3x3(&b, &a, r->c2, r->c_out, native);
     free(a.x);
     if (rc != 0) return -1;
     batch_norm(&b, &r->b2, 1);
-    size_t hw = (size_t)x->h * x->w;
-    if (r->sc_w) {
-        for (int o = 0; o < r->c_out; o++)
-            for (size_t i = 0; i < hw; i++) b.x[(size_t)o * hw + i] += r->sc_b ? r->sc_b[o] : 0.0f;
-        nn_gemm(0, 0, r->c_out, (int)hw, r->c_in, 1.0f, r->sc_w, r->c_in, x->x, (int)hw, 1.0f, b.x, (int)hw);
-    } else {
-        for (size_t i = 0; i < (size_t)r->c_out * hw; i++) b.x[i] += x->x[i];
-    }
+    if (r->sc_w) rc = shortcut(r, x, &b);
+    else nn_add_into(b.x, x->x, (size_t)r->c_out * x->h * x->w); /* same shape and layout */
     free(x->x);
     *x = b;
-    return 0;
+    return rc;
 }
 
 static int avg_pool2(plane *out, const plane *in)
 {
-    if (plane_new(out, in->c, in->h / 2, in->w / 2) != 0) return -1;
-    nn_avg_pool2d_2x2(out->x, in->x, in->c, in->h, in->w);
+    if (plane_new(out, in->c, in->h / 2, in->w / 2, in->native) != 0) return -1;
+    if (in->native) nn_avg_pool2d_2x2_native(out->x, in->x, in->c, in->h, in->w);
+    else nn_avg_pool2d_2x2(out->x, in->x, in->c, in->h, in->w);
     return 0;
 }
 
@@ -247,16 +265,21 @@ static int avg_pool2(plane *out, const plane *in)
 static int conv_transpose3x3(plane *out, const plane *in, const float *w, int co)
 {
     vc_error err;
-    if (plane_new(out, co, 2 * in->h, 2 * in->w) != 0) return -1;
-    if (nn_conv_transpose2d_3x3_s2(out->x, in->x, in->c, in->h, in->w, w, co, &err) == 0) return 0;
+    if (plane_new(out, co, 2 * in->h, 2 * in->w, in->native) != 0) return -1;
+    int rc = in->native ? nn_conv_transpose2d_3x3_s2_native(out->x, in->x, in->c, in->h, in->w, w, co, &err)
+                        : nn_conv_transpose2d_3x3_s2(out->x, in->x, in->c, in->h, in->w, w, co, &err);
+    if (rc == 0) return 0;
     free(out->x);
     out->x = NULL;
     return -1;
 }
 
+/* a's channels, then b's: in either layout one copy after the other (blocked planes hold whole
+ * channel blocks). */
 static int concat_channels(plane *out, const plane *a, const plane *b)
 {
-    if (a->h != b->h || a->w != b->w || plane_new(out, a->c + b->c, a->h, a->w) != 0) return -1;
+    if (a->h != b->h || a->w != b->w || a->native != b->native || plane_new(out, a->c + b->c, a->h, a->w, a->native) != 0)
+        return -1;
     size_t n = (size_t)a->h * a->w;
     memcpy(out->x, a->x, sizeof(float) * (size_t)a->c * n);
     memcpy(out->x + (size_t)a->c * n, b->x, sizeof(float) * (size_t)b->c * n);
@@ -276,11 +299,11 @@ static int stopped(const rmvpe_stop *s, vc_error *err)
 
 static int oom(vc_error *err) { return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE U-Net)"); }
 
-static int run_blocks(const res_block *blocks, int n, plane *x, const rmvpe_stop *stop, vc_error *err)
+static int run_blocks(const res_block *blocks, int n, plane *x, int native, const rmvpe_stop *stop, vc_error *err)
 {
     for (int j = 0; j < n; j++) {
         if (stopped(stop, err)) return -1;
-        if (res_block_forward(&blocks[j], x) != 0) return oom(err);
+        if (res_block_forward(&blocks[j], x, native) != 0) return oom(err);
     }
     return 0;
 }
@@ -298,22 +321,23 @@ static int decode_stage(const rmvpe *m, const dec_stage *d, const plane *skip, p
     if (rc != 0) return oom(err);
     free(x->x);
     *x = cat;
-    return run_blocks(d->blocks, m->n_blocks, x, stop, err);
+    return run_blocks(d->blocks, m->n_blocks, x, x->native, stop, err);
 }
 
-/* x [1, T, 128] → [en_out, T, 128] */
+/* x [1, T, 128] → [en_out, T, 128], blocked from the first convolution on when every channel
+ * count is a multiple of the block (the official sizes: 16 … 512), else plain throughout. */
 static int unet(const rmvpe *m, plane *x, const rmvpe_stop *stop, vc_error *err)
 {
     plane skips[MAX_STAGES] = {{0}};
-    int rc = 0, made = 0;
+    int rc = 0, made = 0, native = !m->plain && m->en_out % nn_native_block() == 0;
     batch_norm(x, &m->in_bn, 0);
     for (int i = 0; rc == 0 && i < m->n_enc; i++) {
-        rc = run_blocks(m->enc[i].blocks, m->n_blocks, x, stop, err);
+        rc = run_blocks(m->enc[i].blocks, m->n_blocks, x, native, stop, err);
         plane pooled;
         if (rc == 0 && avg_pool2(&pooled, x) != 0) rc = oom(err);
         if (rc == 0) { skips[made++] = *x; *x = pooled; }
     }
-    for (int i = 0; rc == 0 && i < m->n_inter; i++) rc = run_blocks(m->inter[i].blocks, m->n_blocks, x, stop, err);
+    for (int i = 0; rc == 0 && i < m->n_inter; i++) rc = run_blocks(m->inter[i].blocks, m->n_blocks, x, native, stop, err);
     for (int i = 0; rc == 0 && i < m->n_enc; i++) rc = decode_stage(m, &m->dec[i], &skips[made - 1 - i], x, stop, err);
     for (int i = 0; i < made; i++) free(skips[i].x);
     return rc;
@@ -321,12 +345,30 @@ static int unet(const rmvpe *m, plane *x, const rmvpe_stop *stop, vc_error *err)
 
 /* ---- BiGRU + head --------------------------------------------------------------------------- */
 
+/* The head's convolution (en_out → 3 channels, with bias) on the U-Net's output made plain
+ * again: c3 [3, T, F] plain. */
+static int head_conv(const rmvpe *m, const plane *x, plane *c3, vc_error *err)
+{
+    size_t hw = (size_t)x->h * x->w;
+    float *plain = malloc(sizeof(float) * (size_t)x->c * hw + 1);
+    if (!plain || plane_new(c3, 3, x->h, x->w, 0) != 0) {
+        free(plain);
+        return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
+    }
+    if (x->native) nn_native_to_planes(plain, x->x, x->c, hw);
+    else memcpy(plain, x->x, sizeof(float) * (size_t)x->c * hw);
+    int rc = nn_conv2d_3x3(c3->x, plain, x->c, x->h, x->w, m->cnn_w, m->cnn_b, 3, err);
+    free(plain);
+    if (rc) { free(c3->x); c3->x = NULL; }
+    return rc;
+}
+
 static int head(const rmvpe *m, const plane *x, int frames, float *salience, const rmvpe_stop *stop, vc_error *err)
 {
     plane c3;
     int T = x->h, F = x->w, in = 3 * F, H = GRU_HIDDEN;
     if (stopped(stop, err)) return -1;
-    if (conv3x3(&c3, x, m->cnn_w, m->cnn_b, 3) != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
+    if (head_conv(m, x, &c3, err) != 0) return -1;
     float *seq = malloc(sizeof(float) * (size_t)T * in), *bi = malloc(sizeof(float) * (size_t)T * 2 * H);
     float *logits = malloc(sizeof(float) * (size_t)T * RMVPE_BINS);
     int rc = (seq && bi && logits) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
@@ -349,7 +391,7 @@ static int rmvpe_salience_run(const rmvpe *m, const float *mel, int frames, floa
 {
     int T = 32 * ((frames - 1) / 32 + 1); /* zero-padded to a multiple of 32 frames */
     plane x;
-    if (plane_new(&x, 1, T, RMVPE_MELS) != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
+    if (plane_new(&x, 1, T, RMVPE_MELS, 0) != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
     memset(x.x, 0, sizeof(float) * (size_t)T * RMVPE_MELS);
     memcpy(x.x, mel, sizeof(float) * (size_t)frames * RMVPE_MELS);
     int rc = unet(m, &x, stop, err);

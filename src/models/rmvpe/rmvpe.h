@@ -22,6 +22,9 @@ typedef struct rmvpe rmvpe; /* opaque */
 
 int rmvpe_load(rmvpe **out, const nn_weights *w, const char *prefix, vc_error *err);
 void rmvpe_free(rmvpe *m);
+/* Runs the U-Net on plain planes even where the blocked layout applies (tests and benchmarks
+ * comparing the two; the default is blocked whenever the channel counts allow). */
+void rmvpe_set_plain(rmvpe *m, int plain);
 
 /* Log-mel of 16 kHz audio: mel [frames, 128], frames = n / 160 + 1. */
 int rmvpe_mel(const rmvpe *m, const float *audio, int n, float *mel, vc_error *err);
