@@ -11,8 +11,8 @@
 import { useEffect, useState } from 'react'
 import { QueryClient, useMutation, useQuery } from '@tanstack/react-query'
 import {
-  api, ApiError, errorMessage, type AudioFile, type ConversionStarted, type Job, type RvcRequest, type RvcTextRequest,
-  type SystemInfo, type Voice, type VoiceModel,
+  api, ApiError, errorMessage, type AudioFile, type ConversionStarted, type F5Request, type Job, type ModelImport, type Pack,
+  type RvcRequest, type RvcTextRequest, type StartedJob, type SystemInfo, type TrainRequest, type Voice, type VoiceModel,
 } from './api'
 import { readSession, writeSession } from './session'
 
@@ -144,3 +144,46 @@ export function useChosenAudio(sessionKey: string, fromQuery: string | null): {
     : `Could not load the recording chosen before: ${errorMessage(restored.error)}`
   return { audio, set: setPicked, restoring: restored.loading, problem }
 }
+
+/** POST /api/convert/f5tts (quick clone); the jobs panel shows the new job at once. */
+export function useStartF5() {
+  return useMutation<ConversionStarted, unknown, F5Request>({
+    mutationFn: (b) => api.convertF5(b),
+    onSuccess: () => { void refreshJobs() },
+  }, queryClient)
+}
+
+/** POST /api/convert/f5tts/estimate for the request as it would be sent (null: none yet): the
+ * expected time, or the server's refusal (its checks run, nothing is queued). `key` names what the
+ * time depends on, so edits that cannot change it (a corrected word) ask nothing; the answer for a
+ * key is kept. A server that cannot estimate (no endpoint, weights missing) is no error here: the
+ * start itself says so next to the button. */
+export function useF5Estimate(body: F5Request | null, key: string): { seconds: number | null; error: string | null } {
+  const q = useQuery({
+    queryKey: ['f5-estimate', key],
+    queryFn: ({ signal }) => new Promise<number>((ok, bad) => {
+      // typing settles first: a request per pause, not per keystroke (a newer key cancels this one)
+      const t = setTimeout(() => api.estimateF5(body!).then((r) => ok(r.estimated_duration_seconds), bad), 300)
+      signal.addEventListener('abort', () => { clearTimeout(t); bad(new DOMException('superseded', 'AbortError')) })
+    }),
+    enabled: !!body && !!key, staleTime: Infinity, gcTime: 60_000,
+    placeholderData: (previous) => previous,   // the last time stays on screen while the next is asked
+  }, queryClient)
+  const quiet = q.error instanceof ApiError && (q.error.unavailable || q.error.weightsMissing)
+  return { seconds: body && key && !q.isError ? q.data ?? null : null, error: body && key && q.error && !quiet ? errorMessage(q.error) : null }
+}
+
+/** A change on the server and the lists it changes: on success those are read again, so every
+ * screen showing them follows (the library after a rename, the jobs panel after a start). */
+const changing = <T, V>(fn: (v: V) => Promise<T>, ...refresh: (() => Promise<unknown>)[]) => () =>
+  useMutation<T, unknown, V>({ mutationFn: fn, onSuccess: () => { for (const r of refresh) void r() } }, queryClient)
+
+export const useRenameModel = changing((v: { id: string; name: string }) => api.renameModel(v.id, v.name), refreshModels)
+export const useDeleteModel = changing((id: string) => api.deleteModel(id), refreshModels)
+export const useImportModel = changing((m: ModelImport) => api.importModel(m), refreshModels)
+export const useSaveVoice = changing((b: { name: string; reference_audio_id: string; reference_text?: string }) => api.saveVoice(b), refreshVoices)
+export const useRenameVoice = changing((v: { id: string; name: string }) => api.renameVoice(v.id, v.name), refreshVoices)
+export const useDeleteVoice = changing((id: string) => api.deleteVoice(id), refreshVoices)
+export const useStartTraining = changing((b: TrainRequest): Promise<StartedJob> => api.train(b), refreshJobs)
+export const useStopTraining = changing((id: string) => api.stopTraining(id), refreshJobs)
+export const usePullWeights = changing((pack: Pack) => api.pullWeights(pack), refreshJobs)
