@@ -7,7 +7,9 @@
  * invalidation. Hooks pass the client explicitly, so a component works without a provider (the
  * component tests render pages on their own); src/test/setup.ts clears the cache between tests.
  * GET /api/system (versions, installed weights) is read once at start and again after a model
- * download, as before; screens only look at the last answer. */
+ * download, as before; screens only look at the last answer. Two things stay outside on purpose:
+ * uploads (tus, components/Upload.tsx: their answers are handed to rememberUpload) and one job's
+ * live progress (lib/useJob.ts: a snapshot, then the server's SSE stream, which is push, not poll). */
 import { useEffect, useState } from 'react'
 import { QueryClient, useMutation, useQuery } from '@tanstack/react-query'
 import {

@@ -5,9 +5,9 @@
  * "Convert with this voice". */
 import { useEffect, useId, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, downloadUrl, errorMessage, RVC_DEFAULTS, uploadSampleTarget } from '../lib/api'
+import { downloadUrl, errorMessage, RVC_DEFAULTS, uploadSampleTarget } from '../lib/api'
 import { useJob } from '../lib/useJob'
-import { useCancelJob, useStopTraining } from '../lib/queries'
+import { useCancelJob, useStartRvc, useStopTraining } from '../lib/queries'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { ConfirmButton, Link, Unavailable } from '../components/Common'
 import { JobProgress } from '../components/JobProgress'
@@ -45,6 +45,7 @@ export function TryIt({ modelId, audioId }: { modelId: string; audioId?: string 
   const [source, setSource] = useState<string | null>(audioId ?? null)
   const [busy, setBusy] = useState(false)
   const headingId = useId()   // several cards each have one
+  const starting = useStartRvc()
   const job = useJob(jobId)
   const start = async () => {
     setError(null)
@@ -52,7 +53,7 @@ export function TryIt({ modelId, audioId }: { modelId: string; audioId?: string 
     try {
       const target = source ?? (await uploadSampleTarget()).file_id
       setSource(target)
-      const r = await api.convertRvc({ model_id: modelId, target_audio_id: target, parameters: { ...RVC_DEFAULTS, clip_seconds: PREVIEW_SECONDS } })
+      const r = await starting.mutateAsync({ mode: 'file', body: { model_id: modelId, target_audio_id: target, parameters: { ...RVC_DEFAULTS, clip_seconds: PREVIEW_SECONDS } } })
       setJobId(r.job_id)
     } catch (e) { setError(errorMessage(e)) } finally { setBusy(false) }
   }
