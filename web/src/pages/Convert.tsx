@@ -21,7 +21,8 @@ import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
 import { useSearch } from 'wouter'
 import { setQuery } from '../lib/router'
-import { rememberUpload, useAudioList, useCancelJob, useChosenAudio, useModels, useStartRvc } from '../lib/queries'
+import { fetchAudioFile, rememberUpload, useAudioList, useCancelJob, useChosenAudio, useModels, useStartRvc } from '../lib/queries'
+import { readSession, useSessionState, writeSession } from '../lib/session'
 import { fmtDuration } from '../lib/format'
 
 export const RVC_PHASES = ['loading model', 'extracting features', 'converting', 'postprocessing']
@@ -75,23 +76,32 @@ export function Convert() {
   const [opened] = useState(() => new URLSearchParams(search))
   const chosen = useChosenAudio('convert.target', opened.get('target'))
   const target = chosen.audio, setTarget = chosen.set
-  /** more files converted in the same job (a batch: target_audio_ids) */
+  /** more files converted in the same job (a batch: target_audio_ids); kept for the tab like the first */
   const [extra, setExtra] = useState<AudioFile[]>([])
+  useEffect(() => {
+    const ids = readSession<string[]>('convert.extra', [])
+    if (ids.length) void Promise.all(ids.map((id) => fetchAudioFile(id).catch(() => null)))
+      .then((got) => setExtra((xs) => xs.length ? xs : got.filter((a): a is AudioFile => !!a)))
+  }, [])
+  useEffect(() => { writeSession('convert.extra', extra.map((a) => a.file_id)) }, [extra])
   const targetRef = useRef<AudioFile | null>(null)
   targetRef.current = target
   const [p, setP] = useState<RvcParameters>(RVC_DEFAULTS)
   /** "Type text instead": the words to speak, and the voice reference F5-TTS speaks them from */
-  const [textMode, setTextMode] = useState(opened.get('job') !== null && opened.get('mode') === 'text')
-  const [text, setText] = useState('')
+  // what was typed survives a reload of the tab (sessionStorage), as on Quick clone
+  const urlText = opened.get('job') !== null && opened.get('mode') === 'text'
+  const [textMode, setTextMode] = useSessionState('convert.textMode', urlText)
+  useEffect(() => { if (urlText) setTextMode(true) }, [urlText, setTextMode])
+  const [text, setText] = useSessionState('convert.text', '')
   // earlier recordings to pick from: a convenience, so a failure is a note, not a block
   const earlierList = useAudioList('target')
   const earlier = earlierList.audio ?? []
   const refList = useAudioList('reference')
   const refs = refList.audio ?? []
-  const [refId, setRefId] = useState('')
-  const [refText, setRefText] = useState('')
+  const [refId, setRefId] = useSessionState('convert.refId', '')
+  const [refText, setRefText] = useSessionState('convert.refText', '')
   /** the job on screen speaks text (its phases are F5-TTS's, then the conversion's) */
-  const [jobText, setJobText] = useState(textMode)
+  const [jobText, setJobText] = useState(urlText)
   const [jobId, setJobId] = useState<string | null>(opened.get('job'))
   const [eta, setEta] = useState<number | null>(null)
   const [unavailable, setUnavailable] = useState(false)
