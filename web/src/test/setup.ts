@@ -3,4 +3,4 @@
 import { afterEach } from 'vitest'
 import { cleanup } from '@testing-library/react'
 import { queryClient } from '../lib/queries'
-afterEach(() => { cleanup(); queryClient.clear(); sessionStorage.clear() })
+afterEach(() => { cleanup(); queryClient.clear(); globalThis.sessionStorage?.clear() })   // none in the node environment
