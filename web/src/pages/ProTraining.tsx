@@ -10,6 +10,7 @@ import { api, ApiError, errorMessage, pullCommand, type AudioFile } from '../lib
 import { BlockedNotice, Link, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
 import { Recorder } from '../components/Recorder'
+import { READING_SCRIPT } from '../lib/script'
 import { QualityReport } from '../components/QualityReport'
 import { ACTIVE, jobTitle } from '../components/JobsPanel'
 import { askNotificationPermission } from '../lib/progress'
@@ -139,7 +140,7 @@ export function ProTraining() {
         <Upload purpose="training" label="Drop training audio files" multiple onDone={added} />
         {lost > 0 && <p role="status" className="muted" data-testid="files-lost">{lost === 1 ? 'One file' : `${lost} files`} of your training set could not be loaded again (deleted since): upload {lost === 1 ? 'it' : 'them'} again if you need {lost === 1 ? 'it' : 'them'}.</p>}
         <p className="muted">…or record here, reading the script (each take up to 10 minutes):</p>
-        <Recorder onRecorded={(w, secs) => void recorded(w, secs)} maxSeconds={600} sentences={30} label="up to 10 min" />
+        <Recorder onRecorded={(w, secs) => void recorded(w, secs)} maxSeconds={600} sentences={READING_SCRIPT.length} label="up to 10 min" />
         {recording === 'uploading' && <p role="status">Uploading your recording…</p>}
         {recording !== 'idle' && recording !== 'uploading' && <p role="alert" className="error-text">{recording}</p>}
       </section>

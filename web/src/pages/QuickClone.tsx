@@ -165,7 +165,7 @@ export function QuickClone() {
     <>
       <LicenceNote names={['f5tts_v1_base']} />
       <h1>Quick clone</h1>
-      <p className="lead">A 10–30 second sample of your voice, and a recording to say again in it (or text): about half a minute later you hear it in your voice.</p>
+      <p className="lead">A 10–30 second sample of your voice, and a recording to say again in it (or text), and you hear it in your voice: the expected time on this machine is shown before you start.</p>
       {unavailable && <Unavailable what="Quick clone (F5-TTS)" />}
       <form className="stack" onSubmit={(e) => void generate(e)}>
         <section className="card" aria-labelledby="qc-1">
