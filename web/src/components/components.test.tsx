@@ -118,7 +118,7 @@ describe('BaseModels', () => {
     const rows = screen.getAllByRole('row')
     expect(rows).toHaveLength(3)
     expect(rows[1].textContent).toMatch(/f5tts_v1_base.*quick clone.*yes.*CC-BY-NC-4.0.*Non-commercial/)
-    expect(rows[2].textContent).toMatch(/rmvpe.*no — voiceclone models pull.*MIT/)
+    expect(rows[2].textContent).toMatch(/rmvpe.*no — voiceclone models pull rvc --data DIR.*MIT/)
   })
 })
 

@@ -208,7 +208,7 @@ export function BaseModels() {
             <tr key={w.name}>
               <td>{w.name}</td>
               <td>{w.purpose}</td>
-              <td>{w.installed ? 'yes' : <>no — <code>voiceclone models pull {packOf(w)}</code></>}</td>
+              <td>{w.installed ? 'yes' : <>no — <code>voiceclone models pull {packOf(w)} --data DIR</code></>}</td>
               <td>{w.licence ?? '—'}{w.licence_note ? <span className="muted small-print"> ({w.licence_note})</span> : null}</td>
             </tr>
           ))}
