@@ -111,14 +111,6 @@ export type RvcStart =
   | { mode: 'batch'; body: Omit<RvcRequest, 'target_audio_id'> & { target_audio_ids: string[] } }
   | { mode: 'text'; body: RvcTextRequest }
 
-/** POST /api/convert/rvc; the jobs panel shows the new job without waiting for its next poll. */
-export function useStartRvc() {
-  return useMutation<ConversionStarted, unknown, RvcStart>({
-    mutationFn: (s) => s.mode === 'text' ? api.convertRvcText(s.body) : s.mode === 'batch' ? api.convertRvcBatch(s.body) : api.convertRvc(s.body),
-    onSuccess: () => { void refreshJobs() },
-  }, queryClient)
-}
-
 /** DELETE /api/jobs/{id}; the jobs list is read again whatever the answer (a job that had just
  * ended answers "already finished", and the panel should say so too). */
 export function useCancelJob() {
@@ -145,14 +137,6 @@ export function useChosenAudio(sessionKey: string, fromQuery: string | null): {
   const problem = !restored.error ? null : gone ? 'The recording chosen before is no longer on the server: add it again.'
     : `Could not load the recording chosen before: ${errorMessage(restored.error)}`
   return { audio, set: setPicked, restoring: restored.loading, problem }
-}
-
-/** POST /api/convert/f5tts (quick clone); the jobs panel shows the new job at once. */
-export function useStartF5() {
-  return useMutation<ConversionStarted, unknown, F5Request>({
-    mutationFn: (b) => api.convertF5(b),
-    onSuccess: () => { void refreshJobs() },
-  }, queryClient)
 }
 
 /** POST /api/convert/f5tts/estimate for the request as it would be sent (null: none yet): the
@@ -186,6 +170,11 @@ export const useImportModel = changing((m: ModelImport) => api.importModel(m), r
 export const useSaveVoice = changing((b: { name: string; reference_audio_id: string; reference_text?: string }) => api.saveVoice(b), refreshVoices)
 export const useRenameVoice = changing((v: { id: string; name: string }) => api.renameVoice(v.id, v.name), refreshVoices)
 export const useDeleteVoice = changing((id: string) => api.deleteVoice(id), refreshVoices)
+/** POST /api/convert/rvc; the jobs panel shows the new job without waiting for its next poll. */
+export const useStartRvc = changing((s: RvcStart): Promise<ConversionStarted> =>
+  s.mode === 'text' ? api.convertRvcText(s.body) : s.mode === 'batch' ? api.convertRvcBatch(s.body) : api.convertRvc(s.body), refreshJobs)
+/** POST /api/convert/f5tts (quick clone). */
+export const useStartF5 = changing((b: F5Request) => api.convertF5(b), refreshJobs)
 export const useStartTraining = changing((b: TrainRequest): Promise<StartedJob> => api.train(b), refreshJobs)
 export const useStopTraining = changing((id: string) => api.stopTraining(id), refreshJobs)
 export const usePullWeights = changing((pack: Pack) => api.pullWeights(pack), refreshJobs)
