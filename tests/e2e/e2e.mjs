@@ -146,7 +146,11 @@ const specs = [
     } else {
       assert(await banner.count() === 0, 'no banner when weights are installed')
     }
+    // the times are this machine's kind (minutes a sentence, about 2 h of training), not the GPU figures
+    const paths = await page.locator('.paths').innerText()
+    assert(/Minutes\s+per sentence/.test(paths) && /About 2 hours of training/.test(paths) && !/30–40 min|30 s wait/.test(paths), 'honest times: ' + paths)
     await page.getByRole('complementary').getByRole('heading', { name: 'Jobs' }).waitFor()
+    await shot(page, 'home')
     await axe(page, 'home')
   }],
   ['keyboard: skip link first, then navigation; visible focus', async (page) => {
@@ -351,6 +355,7 @@ const specs = [
     const gone = await page.getByTestId('compare-error').innerText({ timeout: TIMEOUT })
     assert(/converted recording \(audio_deleted_since\) is no longer on the server/.test(gone) && !/original/.test(gone), 'gone side named: ' + gone)
     assert(!(await page.getByLabel('Loading').count()), 'no skeleton left')
+    await shot(page, 'compare-gone')
     await axe(page, 'compare with a file gone')
   }],
   ['pages for features this server lacks say so instead of breaking', async (page) => {
@@ -834,6 +839,7 @@ const specs = [
     await page.reload()
     await page.getByLabel('Text to speak').waitFor({ timeout: TIMEOUT })
     assert(await page.getByLabel('Text to speak').inputValue() === 'Kept over a reload too.', 'typed text kept')
+    await shot(page, 'convert-reload-kept')
     await page.getByTestId('text-mode').uncheck()
     const ready = await page.getByTestId('batch-ready').innerText({ timeout: TIMEOUT })
     assert(/Ready to convert 2 files in one job/.test(ready) && /short\.wav/.test(ready) && /ref\.wav/.test(ready), 'both files kept: ' + ready)
@@ -844,6 +850,7 @@ const specs = [
     await page.reload()
     const lost = await page.getByTestId('target-lost').innerText({ timeout: TIMEOUT })
     assert(/no longer on the server: add it again/.test(lost), 'the gone file is named: ' + lost)
+    await shot(page, 'convert-target-lost')
     await page.locator('[data-testid="upload-input-target"]').waitFor()
     await axe(page, 'convert after a reload')
   }],
