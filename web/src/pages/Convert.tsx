@@ -79,10 +79,13 @@ export function Convert() {
   /** more files converted in the same job (a batch: target_audio_ids); kept for the tab like the first */
   const [extra, setExtra] = useState<AudioFile[]>([])
   useEffect(() => {
-    const ids = readSession<string[]>('convert.extra', [])
+    // the batch this tab chose; a link naming another target (another job's page, from the jobs
+    // panel) is about that file alone
+    const t = opened.get('target')
+    const ids = !t || t === readSession<string | null>('convert.target', null) ? readSession<string[]>('convert.extra', []) : []
     if (ids.length) void Promise.all(ids.map((id) => fetchAudioFile(id).catch(() => null)))
       .then((got) => setExtra((xs) => xs.length ? xs : got.filter((a): a is AudioFile => !!a)))
-  }, [])
+  }, [opened])
   useEffect(() => { writeSession('convert.extra', extra.map((a) => a.file_id)) }, [extra])
   const targetRef = useRef<AudioFile | null>(null)
   targetRef.current = target

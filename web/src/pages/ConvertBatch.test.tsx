@@ -74,4 +74,20 @@ describe('Batch conversion', () => {
     render(<Convert />)
     expect((await screen.findByTestId('batch-ready')).textContent).toMatch(/Ready to convert 2 files in one job.*take1\.wav.*take2\.wav/)
   })
+
+  it('a link to another job’s file (from the jobs panel) shows that file alone, not this tab’s batch', async () => {
+    sessionStorage.setItem('vcs:convert.target', JSON.stringify('audio_t1'))
+    sessionStorage.setItem('vcs:convert.extra', JSON.stringify(['audio_t2']))
+    fetchMock.mockImplementation(router((u) => {
+      const m = u.match(/^\/api\/audio\/(audio_t\d)$/)
+      return m ? json(200, sample({ file_id: m[1], filename: `take${m[1].slice(-1)}.wav`, purpose: 'target', duration_seconds: 10 })) : undefined
+    }, (u) => u === '/api/models' ? json(200, { models: [{ model_id: 'model_a', name: 'Alto' }] }) : undefined,
+    (u) => u.startsWith('/api/audio?') ? json(200, { audio: [] }) : undefined,
+    (u) => u === '/api/jobs/job_old' ? json(200, { job_id: 'job_old', status: 'complete', result: { output_audio_id: 'audio_o9' } }) : undefined))
+    history.replaceState(null, '', '/convert?model=model_a&job=job_old&target=audio_t9')
+    render(<Convert />)
+    expect((await screen.findByTestId('target-ready')).textContent).toMatch(/take9\.wav/)
+    expect(screen.queryByTestId('batch-ready')).toBeNull()
+    expect(fetchMock.mock.calls.some(([u]) => u === '/api/audio/audio_t2')).toBe(false)
+  })
 })
