@@ -12,11 +12,12 @@ import { fmtDuration, gradeTone } from '../lib/format'
 import { DownloadPack, PACKS } from '../components/DownloadPack'
 import { useVoices, VoiceList } from '../components/SavedVoices'
 import { TryIt } from './Training'
+import { useSessionState } from '../lib/session'
 import { useDeleteModel, useImportModel, useModels, useRenameModel, useSystem } from '../lib/queries'
 
 /** Import of an RVC model; the library (every screen listing models) refreshes on success. */
 export function ImportForm({ onDone, open }: { onDone?: (m: VoiceModel) => void; open?: boolean }) {
-  const [name, setName] = useState('')
+  const [name, setName] = useSessionState('models.importName', '')   // typed text survives a reload (files cannot)
   const [model, setModel] = useState<File | null>(null)
   const [index, setIndex] = useState<File | null>(null)
   const importing = useImportModel()
