@@ -12,7 +12,7 @@ export const ACTIVE = new Set(['queued', 'running', 'pending', 'cancelling'])
 /** Friendly names for the server's job kinds; unknown kinds are shown as they are. */
 export const KIND_LABELS: Record<string, string> = {
   convert_f5tts: 'Quick clone', convert_rvc: 'Voice conversion', train_rvc: 'Training', train: 'Training',
-  preprocess: 'Preprocessing', analyze: 'Quality analysis', models_pull: 'Model download',
+  preprocess: 'Preprocessing', analyze: 'Quality analysis', models_pull: 'Model download', transcribe: 'Listening (speech recognition)',
 }
 const RECENT = 3
 

@@ -219,6 +219,13 @@ describe('JobsPanel', () => {
     expect(screen.getByRole('link', { name: /Quick clone/ }).getAttribute('href')).toBe('/quick?job=j5&ref=audio_r')
     expect(screen.getAllByRole('button', { name: /Cancel/ })).toHaveLength(2)   // only running jobs can be cancelled
   })
+  it('names every kind the server runs in words (quick clone\'s "we heard" is a transcribe job)', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json(200, { jobs: [
+      { job_id: 'j6', kind: 'transcribe', status: 'running', phase: 'voice encoding', progress: 5, subject: { file_name: 'me.wav', audio_id: 'audio_r' } }] })))
+    render(<JobsPanel pollMs={100000} />)
+    expect((await screen.findByTestId('job-row')).textContent).toMatch(/^Listening \(speech recognition\)me\.wav/)
+    expect(screen.queryByText('transcribe')).toBeNull()
+  })
 })
 
 describe('jobs polling', () => {
