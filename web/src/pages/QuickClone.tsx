@@ -75,6 +75,8 @@ export function QuickClone() {
   const [eta, setEta] = useState<number | null>(null)
   const [unavailable, setUnavailable] = useState(false)
   const [weights, setWeights] = useState<ApiError | null>(null)
+  /** why the server refused to start, kept next to Generate (a toast alone is gone in 6 s) */
+  const [startError, setStartError] = useState<string | null>(null)
   const [recording, setRecording] = useState<'idle' | 'uploading' | 'failed'>('idle')
   const [loadingSample, setLoadingSample] = useState(false)
   const starting = useStartF5()
@@ -141,6 +143,7 @@ export function QuickClone() {
     askNotificationPermission()   // a user action: the only moment we may ask
     startedHere.current = true
     setWeights(null)
+    setStartError(null)
     try {
       const r = await starting.mutateAsync(request)
       setEta(typeof r.estimated_duration_seconds === 'number' ? r.estimated_duration_seconds : null)
@@ -149,7 +152,7 @@ export function QuickClone() {
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
       else if (e instanceof ApiError && e.weightsMissing) setWeights(e)   // shown next to the button
-      else toast.error(errorMessage(e))
+      else { setStartError(errorMessage(e)); toast.error(errorMessage(e)) }
     }
   }
   const result = job.status === 'complete' ? resultInfo(job.result) : null
@@ -214,6 +217,7 @@ export function QuickClone() {
           {weights && <WeightsMissing what="Quick clone" command={pullCommand(weights, 'f5tts')} detail={weights.message} />}
           {expected.seconds !== null && !active && <p className="muted" data-testid="expected-time">Expected time: about {fmtDuration(expected.seconds)}.</p>}
           {expected.error && <p role="alert" className="error-text" data-testid="expected-error">{expected.error}</p>}
+          {startError && startError !== expected.error && <p role="alert" className="error-text" data-testid="generate-error">{startError}</p>}
           <p>
             <button type="submit" className="primary" disabled={busy || active}>{busy ? 'Starting…' : active ? 'Generating…' : 'Generate'}</button>
           </p>
