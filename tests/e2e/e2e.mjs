@@ -146,7 +146,11 @@ const specs = [
     } else {
       assert(await banner.count() === 0, 'no banner when weights are installed')
     }
+    // the times are this machine's kind (minutes a sentence, about 2 h of training), not the GPU figures
+    const paths = await page.locator('.paths').innerText()
+    assert(/Minutes\s+per sentence/.test(paths) && /About 2 hours of training/.test(paths) && !/30–40 min|30 s wait/.test(paths), 'honest times: ' + paths)
     await page.getByRole('complementary').getByRole('heading', { name: 'Jobs' }).waitFor()
+    await shot(page, 'home')
     await axe(page, 'home')
   }],
   ['keyboard: skip link first, then navigation; visible focus', async (page) => {
@@ -346,6 +350,13 @@ const specs = [
     const dl = await fetch(BASE + wav)
     assert(dl.status === 200 && (await dl.arrayBuffer()).byteLength > 1000, 'download works')
     await axe(page, 'compare')
+    // a link to a result deleted since: which side is gone, no endless skeleton
+    await page.goto(`${BASE}/compare?a=${id}&b=audio_deleted_since`)
+    const gone = await page.getByTestId('compare-error').innerText({ timeout: TIMEOUT })
+    assert(/converted recording \(audio_deleted_since\) is no longer on the server/.test(gone) && !/original/.test(gone), 'gone side named: ' + gone)
+    assert(!(await page.getByLabel('Loading').count()), 'no skeleton left')
+    await shot(page, 'compare-gone')
+    await axe(page, 'compare with a file gone')
   }],
   ['pages for features this server lacks say so instead of breaking', async (page) => {
     await page.goto(BASE + '/training/job_does_not_exist')
@@ -812,6 +823,36 @@ const specs = [
     assert(await page.getByLabel('Text to generate').inputValue() === 'Kept over a reload.', 'text kept')
     assert(await page.getByTestId('heard-text').innerText() === heard, 'what we heard is kept')
     assert(transcribed === 0, 'not transcribed again after a reload')
+  }],
+  ['reload keeps Convert’s typed text and every chosen file of a batch; a file deleted since is named, not a blank', async (page) => {
+    const fd = new FormData()
+    fd.append('name', 'E2E reload voice')
+    fd.append('file', new Blob([(await import('node:fs')).readFileSync(join(AUDIO, 'small_voice.pth'))]), 'small_voice.pth')
+    const m = await api('/api/models/import', { method: 'POST', body: fd })
+    assert(m.status === 201, 'import for the reload check: ' + JSON.stringify(m.body))
+    state.cleanup = () => api('/api/models/' + m.body.model_id, { method: 'DELETE' })
+    await page.goto(`${BASE}/convert?model=${encodeURIComponent(m.body.model_id)}`)
+    await page.locator('[data-testid="upload-input-target"]').setInputFiles([join(AUDIO, 'short.wav'), join(AUDIO, 'ref.wav')])
+    await page.getByTestId('batch-ready').filter({ hasText: 'Ready to convert 2 files in one job' }).waitFor({ timeout: TIMEOUT })
+    await page.getByTestId('text-mode').check()
+    await page.getByLabel('Text to speak').fill('Kept over a reload too.')
+    await page.reload()
+    await page.getByLabel('Text to speak').waitFor({ timeout: TIMEOUT })
+    assert(await page.getByLabel('Text to speak').inputValue() === 'Kept over a reload too.', 'typed text kept')
+    await shot(page, 'convert-reload-kept')
+    await page.getByTestId('text-mode').uncheck()
+    const ready = await page.getByTestId('batch-ready').innerText({ timeout: TIMEOUT })
+    assert(/Ready to convert 2 files in one job/.test(ready) && /short\.wav/.test(ready) && /ref\.wav/.test(ready), 'both files kept: ' + ready)
+    // the first file deleted elsewhere: the next visit says so and offers the upload again
+    const kept = await page.evaluate(() => JSON.parse(sessionStorage.getItem('vcs:convert.target') ?? 'null'))
+    assert(/^audio_/.test(kept ?? ''), 'the first file is kept for the tab: ' + kept)
+    assert((await api('/api/audio/' + kept, { method: 'DELETE' })).status < 300, 'deleted on the server')
+    await page.reload()
+    const lost = await page.getByTestId('target-lost').innerText({ timeout: TIMEOUT })
+    assert(/no longer on the server: add it again/.test(lost), 'the gone file is named: ' + lost)
+    await shot(page, 'convert-target-lost')
+    await page.locator('[data-testid="upload-input-target"]').waitFor()
+    await axe(page, 'convert after a reload')
   }],
   ['instant voice: save the sample from quick clone, find it in the library (rename), reuse it without uploading, delete it', async (page) => {
     const voicesBefore = await api('/api/voices')

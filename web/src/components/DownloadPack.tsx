@@ -4,9 +4,9 @@
  * comes over the same SSE stream as every job. When it completes, /api/system is read again so
  * every notice and button updates. The offline way (`models import`) is named next to it. */
 import { useEffect, useState } from 'react'
-import { api, ApiError, errorMessage, type Pack } from '../lib/api'
+import { ApiError, errorMessage, type Pack } from '../lib/api'
 import { useJob } from '../lib/useJob'
-import { refreshSystem } from '../lib/queries'
+import { refreshSystem, useCancelJob, usePullWeights } from '../lib/queries'
 import { fmtDuration } from '../lib/format'
 
 /** What each pack is, for people deciding whether to download it. Sizes from the publishers'
@@ -30,17 +30,17 @@ export const PACKS: Record<Pack, { title: string; enables: string; size: string;
 export function DownloadPack({ pack, compact }: { pack: Pack; compact?: boolean }) {
   const [jobId, setJobId] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
+  const pulling = usePullWeights()
+  const cancelling = useCancelJob()
+  const busy = pulling.isPending
   const job = useJob(jobId)
   useEffect(() => { if (job.status === 'complete') void refreshSystem() }, [job.status])
   const start = async () => {
     setError(null)
-    setBusy(true)
-    try { setJobId((await api.pullWeights(pack)).job_id) }
+    try { setJobId((await pulling.mutateAsync(pack)).job_id) }
     catch (e) { setError(e instanceof ApiError && e.unavailable ? 'This server cannot download models itself: use the command below.' : errorMessage(e)) }
-    finally { setBusy(false) }
   }
-  const cancel = async () => { if (jobId) { try { await api.cancelJob(jobId) } catch (e) { setError(errorMessage(e)) } } }
+  const cancel = async () => { if (jobId) { try { await cancelling.mutateAsync(jobId) } catch (e) { setError(errorMessage(e)) } } }
   const e = job.last
   const active = !!jobId && (job.status === 'connecting' || job.status === 'queued' || job.status === 'running')
   const num = (k: string) => (typeof e?.[k] === 'number' ? (e[k] as number) : undefined)

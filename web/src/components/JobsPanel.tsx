@@ -3,8 +3,8 @@
  * the last few finished ones (so a job that ended while you were elsewhere can still be found).
  * Polls GET /api/jobs every few seconds; if the server has no jobs API yet it says so. */
 import toast from 'react-hot-toast'
-import { api, errorMessage, type Job } from '../lib/api'
-import { refreshJobs, useJobs } from '../lib/queries'
+import { errorMessage, type Job } from '../lib/api'
+import { useCancelJob, useJobs } from '../lib/queries'
 import { fmtDuration } from '../lib/format'
 import { Link } from './Common'
 
@@ -12,7 +12,7 @@ export const ACTIVE = new Set(['queued', 'running', 'pending', 'cancelling'])
 /** Friendly names for the server's job kinds; unknown kinds are shown as they are. */
 export const KIND_LABELS: Record<string, string> = {
   convert_f5tts: 'Quick clone', convert_rvc: 'Voice conversion', train_rvc: 'Training', train: 'Training',
-  preprocess: 'Preprocessing', analyze: 'Quality analysis', models_pull: 'Model download',
+  preprocess: 'Preprocessing', analyze: 'Quality analysis', models_pull: 'Model download', transcribe: 'Listening (speech recognition)',
 }
 const RECENT = 3
 
@@ -77,8 +77,9 @@ export function JobsPanel({ pollMs = 4000 }: { pollMs?: number }) {
   const { jobs, state: jobsState } = useJobs(pollMs)
   const active = jobs.filter((j) => ACTIVE.has(j.status))
   const recent = jobs.filter((j) => !ACTIVE.has(j.status) && jobLink(j)).slice(0, RECENT)
+  const cancelling = useCancelJob()
   const cancel = async (id: string) => {
-    try { await api.cancelJob(id); toast.success('Job cancelled'); void refreshJobs() } catch (e) { toast.error(errorMessage(e)) }
+    try { await cancelling.mutateAsync(id); toast.success('Job cancelled') } catch (e) { toast.error(errorMessage(e)) }
   }
   return (
     <aside className="jobs-panel" aria-labelledby="jobs-h">

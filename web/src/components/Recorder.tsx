@@ -61,7 +61,7 @@ export function Recorder({ onRecorded, maxSeconds = 30, sentences = 5, label = '
     <div className="recorder">
       <details className="script" open={state === 'recording' || undefined}>
         <summary>Reading script: {sentences} sentences to read aloud</summary>
-        <p className="muted small-print">Phonetically varied sentences (the Harvard sentences). Read them at your normal pace and volume{sentences > 10 ? '; for 5–10 minutes, read them all once calmly and once more lively' : ''}.</p>
+        <p className="muted small-print">Phonetically varied sentences (the Harvard sentences). Read them at your normal pace and volume{sentences > 10 ? `; about ${Math.round(sentences * 3 / 60)} minutes once through: for 5–10 minutes, read them all once calmly and once more lively` : ''}.</p>
         <ol>{READING_SCRIPT.slice(0, sentences).map((t) => <li key={t}>{t}</li>)}</ol>
       </details>
       {state !== 'recording'

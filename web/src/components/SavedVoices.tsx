@@ -4,8 +4,8 @@
  * delete. */
 import { useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, downloadUrl, errorMessage, type Voice } from '../lib/api'
-import { refreshVoices, useVoiceList } from '../lib/queries'
+import { downloadUrl, errorMessage, type Voice } from '../lib/api'
+import { refreshVoices, useDeleteVoice, useRenameVoice, useSaveVoice, useVoiceList } from '../lib/queries'
 import { ConfirmButton, Link } from './Common'
 import { fmtDuration } from '../lib/format'
 
@@ -34,19 +34,19 @@ export function SavedVoicePicker({ voices, chosen, onPick }: { voices: Voice[] |
  * A div, not a form: it sits inside the quick clone's form. */
 export function SaveVoice({ audioId, transcript, onSaved }: { audioId: string; transcript: string | null; onSaved: (v: Voice) => void }) {
   const [name, setName] = useState('')
-  const [busy, setBusy] = useState(false)
+  const saving = useSaveVoice()
+  const busy = saving.isPending
   const [error, setError] = useState<string | null>(null)
   const [open, setOpen] = useState(false)   // the name box appears on request: nothing asks for typing by default
   const save = async () => {
     if (!name.trim()) { setError('Give the voice a name.'); return }
-    setBusy(true)
     try {
-      const v = await api.saveVoice({ name: name.trim(), reference_audio_id: audioId, ...(transcript ? { reference_text: transcript } : {}) })
+      const v = await saving.mutateAsync({ name: name.trim(), reference_audio_id: audioId, ...(transcript ? { reference_text: transcript } : {}) })
       toast.success(`Saved ${v.name} in your library`)
       setError(null)
       setName('')
       onSaved(v)
-    } catch (e) { setError(errorMessage(e)) } finally { setBusy(false) }
+    } catch (e) { setError(errorMessage(e)) }
   }
   if (!open) return <p data-testid="save-voice"><button type="button" onClick={() => setOpen(true)}>Save this voice…</button></p>
   return (
@@ -63,7 +63,8 @@ export function SaveVoice({ audioId, transcript, onSaved }: { audioId: string; t
 }
 
 /** The library's instant voices: kind, name, length, transcript, the sample itself; use, rename, delete. */
-export function VoiceList({ voices, onChanged }: { voices: Voice[]; onChanged: () => void }) {
+/** onChanged: told after a rename or delete (the list itself refreshes through lib/queries.ts). */
+export function VoiceList({ voices, onChanged }: { voices: Voice[]; onChanged?: () => void }) {
   if (!voices.length) return null
   return (
     <section aria-labelledby="instant-voices">
@@ -76,18 +77,20 @@ export function VoiceList({ voices, onChanged }: { voices: Voice[]; onChanged: (
   )
 }
 
-export function VoiceCard({ v, onChanged }: { v: Voice; onChanged: () => void }) {
+export function VoiceCard({ v, onChanged }: { v: Voice; onChanged?: () => void }) {
   const [renaming, setRenaming] = useState(false)
   const [name, setName] = useState(v.name)
   const [error, setError] = useState<string | null>(null)
+  const renaming_ = useRenameVoice()
+  const deleting = useDeleteVoice()
   const rename = async (ev: React.FormEvent) => {
     ev.preventDefault()
     if (!name.trim()) { setError('Give the voice a name.'); return }
-    try { await api.renameVoice(v.voice_id, name.trim()); toast.success(`Renamed to ${name.trim()}`); setRenaming(false); setError(null); onChanged() }
+    try { await renaming_.mutateAsync({ id: v.voice_id, name: name.trim() }); toast.success(`Renamed to ${name.trim()}`); setRenaming(false); setError(null); onChanged?.() }
     catch (e) { setError(errorMessage(e)) }
   }
   const remove = async () => {
-    try { await api.deleteVoice(v.voice_id); toast.success(`Deleted ${v.name}`); onChanged() } catch (e) { toast.error(errorMessage(e)) }
+    try { await deleting.mutateAsync(v.voice_id); toast.success(`Deleted ${v.name}`); onChanged?.() } catch (e) { toast.error(errorMessage(e)) }
   }
   return (
     <li className="card model" data-testid="voice-card">

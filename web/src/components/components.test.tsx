@@ -118,7 +118,7 @@ describe('BaseModels', () => {
     const rows = screen.getAllByRole('row')
     expect(rows).toHaveLength(3)
     expect(rows[1].textContent).toMatch(/f5tts_v1_base.*quick clone.*yes.*CC-BY-NC-4.0.*Non-commercial/)
-    expect(rows[2].textContent).toMatch(/rmvpe.*no — voiceclone models pull.*MIT/)
+    expect(rows[2].textContent).toMatch(/rmvpe.*no — voiceclone models pull rvc --data DIR.*MIT/)
   })
 })
 
@@ -218,6 +218,13 @@ describe('JobsPanel', () => {
     expect(recent.textContent).toMatch(/Quick clone.*“Hello there”.*done · took 31s/)
     expect(screen.getByRole('link', { name: /Quick clone/ }).getAttribute('href')).toBe('/quick?job=j5&ref=audio_r')
     expect(screen.getAllByRole('button', { name: /Cancel/ })).toHaveLength(2)   // only running jobs can be cancelled
+  })
+  it('names every kind the server runs in words (quick clone\'s "we heard" is a transcribe job)', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json(200, { jobs: [
+      { job_id: 'j6', kind: 'transcribe', status: 'running', phase: 'voice encoding', progress: 5, subject: { file_name: 'me.wav', audio_id: 'audio_r' } }] })))
+    render(<JobsPanel pollMs={100000} />)
+    expect((await screen.findByTestId('job-row')).textContent).toMatch(/^Listening \(speech recognition\)me\.wav/)
+    expect(screen.queryByText('transcribe')).toBeNull()
   })
 })
 

@@ -1,7 +1,8 @@
 /* A reading script for recordings: phonetically balanced sentences (the Harvard sentences, IEEE
- * 1969 "Recommended Practice for Speech Quality Measurements", lists 1–3; public domain). Read at
- * a natural pace, each takes about 3 s: the first few fill a quick-clone sample, all of them twice
- * (once calmly, once livelier) make a few minutes for Pro training. */
+ * 1969 "Recommended Practice for Speech Quality Measurements", lists 1–8; public domain). Read at
+ * a natural pace, each takes about 3 s: the first few fill a quick-clone sample; all 80 are about
+ * 4 minutes, and read twice (once calmly, once livelier) they make the 5–10 minutes Pro training
+ * asks for. */
 export const READING_SCRIPT: string[] = [
   'The birch canoe slid on the smooth planks.', 'Glue the sheet to the dark blue background.',
   "It's easy to tell the depth of a well.", 'These days a chicken leg is a rare dish.',
@@ -18,4 +19,29 @@ export const READING_SCRIPT: string[] = [
   'The beauty of the view stunned the young boy.', 'Two blue fish swam in the tank.',
   'Her purse was full of useless trash.', 'The colt reared and threw the tall rider.',
   'It snowed, rained, and hailed the same morning.', 'Read verse out loud for pleasure.',
+  'A cramp is no small danger on a swim.', 'He said the same phrase thirty times.',
+  'Pluck the bright rose without leaves.', 'Two plus seven is less than ten.',
+  'The glow deepened in the eyes of the sweet girl.', 'Bring your problems to the wise chief.',
+  'Write a fond note to the friend you cherish.', 'Clothes and lodging are free to new men.',
+  'We frown when events take a bad turn.', 'Port is a strong wine with a smoky taste.',
+  'The young kid jumped the rusty gate.', 'Guess the results from the first scores.',
+  'A salt pickle tastes fine with ham.', 'The just claim got the right verdict.',
+  'These thistles bend in a high wind.', 'Pure bred poodles have curls.',
+  'The tree top waved in a graceful way.', 'The spot on the blotter was made by green ink.',
+  'Mud was spattered on the front of his white shirt.', 'The cigar burned a hole in the desk top.',
+  'The empty flask stood on the tin tray.', 'A speedy man can beat this track mark.',
+  'He broke a new shoelace that day.', 'The coffee stand is too high for the couch.',
+  'The urge to write short stories is rare.', 'The pencils have all been used.',
+  'The pirates seized the crew of the lost ship.', 'We tried to replace the coin but failed.',
+  'She sewed the torn coat quite neatly.', 'The sofa cushion is red and of light weight.',
+  'The jacket hung on the back of the wide chair.', 'At that high level the air is pure.',
+  'Drop the two when you add the figures.', 'A filing case is now hard to buy.',
+  'An abrupt start does not win the prize.', 'Wood is best for making toys and blocks.',
+  'The office paint was a dull, sad tan.', 'He knew the skill of the great young actress.',
+  'A rag will soak up spilled water.', 'A shower of dirt fell from the hot pipes.',
+  'Steam hissed from the broken valve.', 'The child almost hurt the small dog.',
+  'There was a sound of dry leaves outside.', 'The sky that morning was clear and bright blue.',
+  'Torn scraps littered the stone floor.', 'Sunday is the best part of the week.',
+  'Add the sum to the product of these three.', 'The first part of the plan needs changing.',
+  'A cloud of dust stung his tender eyes.', 'The lazy cow lay in the cool grass.',
 ]

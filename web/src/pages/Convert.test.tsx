@@ -25,6 +25,7 @@ const posted = () => fetchMock.mock.calls.filter(([u, i]) => u === '/api/convert
 
 beforeEach(() => {
   history.replaceState(null, '', '/')
+  sessionStorage.clear()
   FakeES.all = []
   vi.stubGlobal('EventSource', FakeES)
   fetchMock = vi.fn(router(...base, convert(started)))
@@ -105,6 +106,43 @@ describe('Convert (RVC)', () => {
     FakeES.last!.emit('complete', { output_audio_id: 'audio_conv' })
     expect(screen.getByTestId('result-audio')).toBeTruthy()
     expect(posted()).toHaveLength(0)
+  })
+
+  it('a file chosen before that was deleted since says so and is forgotten, and a new upload replaces it', async () => {
+    sessionStorage.setItem('vcs:convert.target', JSON.stringify('audio_gone'))
+    fetchMock.mockImplementation(router(...base, (u) => u === '/api/audio/audio_gone'
+      ? json(404, { status: 'error', error_code: 'AUDIO_NOT_FOUND', message: 'no audio audio_gone', user_message: 'That file does not exist.' }) : undefined))
+    await ready()
+    expect((await screen.findByTestId('target-lost')).textContent).toMatch(/no longer on the server: add it again/)
+    expect(sessionStorage.getItem('vcs:convert.target')).toBeNull()
+    fireEvent.click(screen.getByText('fake upload target'))
+    expect(screen.getByTestId('target-ready').textContent).toMatch(/target\.wav/)
+    expect(screen.queryByTestId('target-lost')).toBeNull()
+    expect(sessionStorage.getItem('vcs:convert.target')).toBe('"audio_target"')
+  })
+
+  it('a new upload is offered first among the earlier recordings, without listing them again', async () => {
+    await ready()
+    await screen.findByLabelText('Use an earlier recording')
+    fireEvent.click(screen.getByText('fake upload target'))
+    const options = [...(screen.getByLabelText('Use an earlier recording') as HTMLSelectElement).options].map((o) => o.value)
+    expect(options).toEqual(['', 'audio_target', 'audio_old'])
+    expect(fetchMock.mock.calls.filter(([u]) => u === '/api/audio?purpose=target')).toHaveLength(1)
+  })
+
+  it('the jobs panel lists a started conversion at once, not at its next poll', async () => {
+    const { JobsPanel } = await import('../components/JobsPanel')
+    let jobs: unknown[] = []
+    fetchMock.mockImplementation(router((u) => u === '/api/jobs' ? json(200, { jobs }) : undefined, ...base, convert(() => {
+      jobs = [{ job_id: 'job_r', kind: 'convert_rvc', status: 'queued', queue_position: 1, subject: { model_name: 'Alto', file_name: 'target.wav' } }]
+      return started()
+    })))
+    render(<JobsPanel pollMs={0} />)
+    await ready()
+    await screen.findByText('No jobs running.')
+    fireEvent.click(screen.getByText('fake upload target'))
+    fireEvent.click(screen.getByRole('button', { name: 'Convert' }))
+    expect((await screen.findByTestId('job-row')).textContent).toMatch(/Voice conversion.*Alto · target\.wav.*#1 in queue/)
   })
 
   it('can convert an earlier target recording picked from the list', async () => {

@@ -8,7 +8,7 @@
 import { useEffect, useRef, useState } from 'react'
 import toast from 'react-hot-toast'
 import {
-  api, ApiError, downloadUrl, errorMessage, pullCommand, rvcParameterProblem, RVC_DEFAULTS, RVC_LIMITS,
+  ApiError, downloadUrl, errorMessage, pullCommand, rvcParameterProblem, RVC_DEFAULTS, RVC_LIMITS,
   type AudioFile, type RvcParameters,
 } from '../lib/api'
 import { BlockedNotice, ConfirmButton, Link, Skeleton, Unavailable, WeightsMissing } from '../components/Common'
@@ -21,8 +21,8 @@ import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
 import { useSearch } from 'wouter'
 import { setQuery } from '../lib/router'
-import { useModels } from '../lib/queries'
-import { readSession, writeSession } from '../lib/session'
+import { fetchAudioFile, rememberUpload, useAudioList, useCancelJob, useChosenAudio, useModels, useStartRvc } from '../lib/queries'
+import { readSession, useSessionState, writeSession } from '../lib/session'
 import { fmtDuration } from '../lib/format'
 
 export const RVC_PHASES = ['loading model', 'extracting features', 'converting', 'postprocessing']
@@ -71,49 +71,58 @@ export function Convert() {
   const search = useSearch()
   const { models, error: modelsError, fresh: modelsFresh } = useModels()
   const [modelId, setModelId] = useState(new URLSearchParams(search).get('model') ?? '')
-  const [earlier, setEarlier] = useState<AudioFile[]>([])
-  const [target, setTarget] = useState<AudioFile | null>(null)
-  /** more files converted in the same job (a batch: target_audio_ids) */
+  // /convert?model=…&job=…&target=… restores a conversion after a reload or a visit elsewhere;
+  // without ?target= the file chosen in this tab comes back
+  const [opened] = useState(() => new URLSearchParams(search))
+  const chosen = useChosenAudio('convert.target', opened.get('target'))
+  const target = chosen.audio, setTarget = chosen.set
+  /** more files converted in the same job (a batch: target_audio_ids); kept for the tab like the first */
   const [extra, setExtra] = useState<AudioFile[]>([])
+  useEffect(() => {
+    // the batch this tab chose; a link naming another target (another job's page, from the jobs
+    // panel) is about that file alone
+    const t = opened.get('target')
+    const ids = !t || t === readSession<string | null>('convert.target', null) ? readSession<string[]>('convert.extra', []) : []
+    if (ids.length) void Promise.all(ids.map((id) => fetchAudioFile(id).catch(() => null)))
+      .then((got) => setExtra((xs) => xs.length ? xs : got.filter((a): a is AudioFile => !!a)))
+  }, [opened])
+  useEffect(() => { writeSession('convert.extra', extra.map((a) => a.file_id)) }, [extra])
   const targetRef = useRef<AudioFile | null>(null)
   targetRef.current = target
   const [p, setP] = useState<RvcParameters>(RVC_DEFAULTS)
   /** "Type text instead": the words to speak, and the voice reference F5-TTS speaks them from */
-  const [textMode, setTextMode] = useState(false)
-  const [text, setText] = useState('')
-  const [refs, setRefs] = useState<AudioFile[]>([])
-  const [refId, setRefId] = useState('')
-  const [refText, setRefText] = useState('')
+  // what was typed survives a reload of the tab (sessionStorage), as on Quick clone
+  const urlText = opened.get('job') !== null && opened.get('mode') === 'text'
+  const [textMode, setTextMode] = useSessionState('convert.textMode', urlText)
+  useEffect(() => { if (urlText) setTextMode(true) }, [urlText, setTextMode])
+  const [text, setText] = useSessionState('convert.text', '')
+  // earlier recordings to pick from: a convenience, so a failure is a note, not a block
+  const earlierList = useAudioList('target')
+  const earlier = earlierList.audio ?? []
+  const refList = useAudioList('reference')
+  const refs = refList.audio ?? []
+  const [refId, setRefId] = useSessionState('convert.refId', '')
+  const [refText, setRefText] = useSessionState('convert.refText', '')
   /** the job on screen speaks text (its phases are F5-TTS's, then the conversion's) */
-  const [jobText, setJobText] = useState(false)
-  const [jobId, setJobId] = useState<string | null>(null)
+  const [jobText, setJobText] = useState(urlText)
+  const [jobId, setJobId] = useState<string | null>(opened.get('job'))
   const [eta, setEta] = useState<number | null>(null)
   const [unavailable, setUnavailable] = useState(false)
   const [weights, setWeights] = useState<ApiError | null>(null)
   const [startError, setStartError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
+  const starting = useStartRvc()
+  const cancelling = useCancelJob()
+  const busy = starting.isPending
   const startedHere = useRef(false)
   const job = useJob(jobId)
   const model = models?.find((m) => m.model_id === modelId)
   useNotifyWhenDone(job, jobId, { title: 'Conversion finished', body: `Your audio in the voice of ${model?.name ?? 'your model'} is ready.` }, 'Conversion failed')
 
-  useEffect(() => {
-    // /convert?model=…&job=…&target=… restores a conversion after a reload or a visit elsewhere
-    const q = new URLSearchParams(location.search)
-    const j = q.get('job'), t = q.get('target')
-    if (j) setJobId(j)
-    if (j && q.get('mode') === 'text') { setJobText(true); setTextMode(true) }
-    const targetId = t ?? readSession<string | null>('convert.target', null)   // the chosen file survives a reload
-    if (targetId) api.audio(targetId).then(setTarget).catch(() => writeSession('convert.target', null))
-    api.audioList('target').then(setEarlier).catch(() => setEarlier([]))   // optional convenience
-    api.audioList('reference').then(setRefs).catch(() => setRefs([]))
-  }, [])
   // the model asked for (?model=) while the library has it, else the first one; decided on the
   // server's current list, not a cached one that may predate the model (just trained, imported)
   useEffect(() => {
     if (models && modelsFresh) setModelId((id) => (id && models.some((x) => x.model_id === id) ? id : models[0]?.model_id ?? ''))
   }, [models, modelsFresh])
-  useEffect(() => { if (target) writeSession('convert.target', target.file_id) }, [target])
   const active = !!jobId && (job.status === 'running' || job.status === 'queued' || job.status === 'connecting')
 
   const run = async (ev: React.FormEvent) => {
@@ -126,15 +135,14 @@ export function Convert() {
     if (problem) { setStartError(problem); toast.error(problem); return }
     askNotificationPermission()   // a user action
     startedHere.current = true
-    setBusy(true)
     setWeights(null)
     try {
-      const r = textMode
-        ? await api.convertRvcText({ model_id: modelId, text: text.trim(), parameters: p,
-          ...(refId ? { reference_audio_id: refId, ...(refText.trim() ? { reference_text: refText.trim() } : {}) } : {}) })
+      const r = await starting.mutateAsync(textMode
+        ? { mode: 'text', body: { model_id: modelId, text: text.trim(), parameters: p,
+          ...(refId ? { reference_audio_id: refId, ...(refText.trim() ? { reference_text: refText.trim() } : {}) } : {}) } }
         : extra.length === 0
-          ? await api.convertRvc({ model_id: modelId, target_audio_id: target!.file_id, parameters: p })
-          : await api.convertRvcBatch({ model_id: modelId, target_audio_ids: [target!.file_id, ...extra.map((a) => a.file_id)], parameters: p })
+          ? { mode: 'file', body: { model_id: modelId, target_audio_id: target!.file_id, parameters: p } }
+          : { mode: 'batch', body: { model_id: modelId, target_audio_ids: [target!.file_id, ...extra.map((a) => a.file_id)], parameters: p } })
       setEta(typeof r.estimated_duration_seconds === 'number' ? r.estimated_duration_seconds : null)
       setJobId(r.job_id)
       setJobText(textMode)
@@ -148,14 +156,14 @@ export function Convert() {
         const why = textMode && e instanceof ApiError && e.status === 400 ? e.message : errorMessage(e)
         setStartError(why); toast.error(why)
       }
-    } finally { setBusy(false) }
+    }
   }
   const setParam = (k: keyof RvcParameters, v: string) => setP((old) => ({ ...old, [k]: v === '' ? NaN : +v }))
   const batch = job.status === 'complete' && Array.isArray(job.result?.outputs) ? job.result!.outputs as BatchOutput[] : null
   const result = job.status === 'complete' && !batch ? resultInfo(job.result) : null
   const cancel = async () => {
     if (!jobId) return
-    try { await api.cancelJob(jobId); toast.success('Conversion cancelled') } catch (e) { toast.error(errorMessage(e)) }
+    try { await cancelling.mutateAsync(jobId); toast.success('Conversion cancelled') } catch (e) { toast.error(errorMessage(e)) }
   }
 
   return (
@@ -196,6 +204,7 @@ export function Convert() {
                 <option value="">The model’s training audio</option>
                 {refs.map((a) => <option key={a.file_id} value={a.file_id}>{a.filename} ({fmtDuration(a.duration_seconds)})</option>)}
               </select>
+              {refList.error && <p className="muted small-print" data-testid="refs-error">Your other recordings could not be listed ({refList.error}); the model’s training audio still works.</p>}
               <p id="rvc-ref-help" className="muted small-print">
                 The text is first spoken in the voice of this recording (up to 12 s of it), then converted with the model.
                 An imported model has no training audio: pick a recording of the voice.
@@ -206,6 +215,9 @@ export function Convert() {
                   placeholder="Left empty, it is transcribed" />
               </>}
             </>}
+            {!textMode && chosen.restoring && <p role="status" className="muted">Loading the recording you chose before…</p>}
+            {!textMode && chosen.problem && <p role="alert" className="error-text" data-testid="target-lost">{chosen.problem}</p>}
+            {!textMode && earlierList.error && <p className="muted small-print" data-testid="earlier-error">Your earlier recordings could not be listed ({earlierList.error}); add the file below.</p>}
             {!textMode && earlier.length > 0 && <>
               <label htmlFor="earlier">Use an earlier recording</label>
               <select id="earlier" value={target && earlier.some((a) => a.file_id === target.file_id) ? target.file_id : ''}
@@ -221,7 +233,7 @@ export function Convert() {
               const t = targetRef.current
               if (!t || t.file_id === a.file_id) { targetRef.current = a; setTarget(a) }
               else setExtra((xs) => xs.some((x) => x.file_id === a.file_id) ? xs : [...xs, a])
-              setEarlier((xs) => [a, ...xs.filter((x) => x.file_id !== a.file_id)])
+              rememberUpload(a)   // first in "Use an earlier recording" too
             }} />}
             {!textMode && target && extra.length === 0 && <p role="status" data-testid="target-ready">Ready to convert: {target.filename} ({fmtDuration(target.duration_seconds)})</p>}
             {!textMode && target && extra.length > 0 && (

@@ -2,7 +2,8 @@
  * can be removed before starting, and the result lists every file with a player and a download,
  * plus "Download all (.zip)". A single file still posts the brief's target_audio_id. */
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
-import { render, screen, fireEvent, waitFor } from '@testing-library/react'
+import { cleanup, render, screen, fireEvent, waitFor } from '@testing-library/react'
+import { queryClient } from '../lib/queries'
 import { Convert } from './Convert'
 import { FakeES, json, router, sample } from '../test/fakes'
 import type { AudioFile } from '../lib/api'
@@ -57,5 +58,36 @@ describe('Batch conversion', () => {
     expect(screen.getByRole('link', { name: /Download WAV\s*of take1\.wav/ }).getAttribute('download')).toBe('take1_rvc_Alto.wav')
     expect(document.activeElement?.id).toBe('batch-h')   // focus moves to the result
     expect(screen.queryByTestId('result')).toBeNull()
+  })
+
+  it('a reload keeps every chosen file of the batch', async () => {
+    render(<Convert />)
+    await screen.findByLabelText('Voice model')
+    for (let i = 0; i < 2; i++) fireEvent.click(screen.getByText('upload another'))
+    cleanup()   // the tab reloads: a new page, the same session, the files read back from the server
+    queryClient.clear()
+    fetchMock.mockImplementation(router((u) => {
+      const m = u.match(/^\/api\/audio\/(audio_t\d)$/)
+      return m ? json(200, sample({ file_id: m[1], filename: `take${m[1].slice(-1)}.wav`, purpose: 'target', duration_seconds: 10 })) : undefined
+    }, (u) => u === '/api/models' ? json(200, { models: [{ model_id: 'model_a', name: 'Alto' }] }) : undefined,
+    (u) => u.startsWith('/api/audio?') ? json(200, { audio: [] }) : undefined))
+    render(<Convert />)
+    expect((await screen.findByTestId('batch-ready')).textContent).toMatch(/Ready to convert 2 files in one job.*take1\.wav.*take2\.wav/)
+  })
+
+  it('a link to another job’s file (from the jobs panel) shows that file alone, not this tab’s batch', async () => {
+    sessionStorage.setItem('vcs:convert.target', JSON.stringify('audio_t1'))
+    sessionStorage.setItem('vcs:convert.extra', JSON.stringify(['audio_t2']))
+    fetchMock.mockImplementation(router((u) => {
+      const m = u.match(/^\/api\/audio\/(audio_t\d)$/)
+      return m ? json(200, sample({ file_id: m[1], filename: `take${m[1].slice(-1)}.wav`, purpose: 'target', duration_seconds: 10 })) : undefined
+    }, (u) => u === '/api/models' ? json(200, { models: [{ model_id: 'model_a', name: 'Alto' }] }) : undefined,
+    (u) => u.startsWith('/api/audio?') ? json(200, { audio: [] }) : undefined,
+    (u) => u === '/api/jobs/job_old' ? json(200, { job_id: 'job_old', status: 'complete', result: { output_audio_id: 'audio_o9' } }) : undefined))
+    history.replaceState(null, '', '/convert?model=model_a&job=job_old&target=audio_t9')
+    render(<Convert />)
+    expect((await screen.findByTestId('target-ready')).textContent).toMatch(/take9\.wav/)
+    expect(screen.queryByTestId('batch-ready')).toBeNull()
+    expect(fetchMock.mock.calls.some(([u]) => u === '/api/audio/audio_t2')).toBe(false)
   })
 })

@@ -4,7 +4,8 @@
  * the spoken text in the result, empty text refused before calling, WEIGHTS_MISSING naming the
  * pack from the server's message, and the server's message for a voice without training audio. */
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
-import { render, screen, fireEvent, waitFor } from '@testing-library/react'
+import { cleanup, render, screen, fireEvent, waitFor } from '@testing-library/react'
+import { queryClient } from '../lib/queries'
 import { FakeES, FakeUpload, FakeBeforeAfter, json, router, sample, type Route } from '../test/fakes'
 import { RVC_DEFAULTS } from '../lib/api'
 
@@ -80,6 +81,22 @@ describe('Convert: type text instead', () => {
     await waitFor(() => expect(posted()).toHaveLength(1))
     expect(JSON.parse(posted()[0][1].body)).toEqual({ model_id: 'model_a', text: 'Good morning.', reference_audio_id: 'audio_me',
       reference_text: 'Some call me nature.', parameters: RVC_DEFAULTS })
+  })
+
+  it('a reload keeps text mode, the typed text, the chosen recording and what it says', async () => {
+    await textMode()
+    fireEvent.change(screen.getByLabelText('Text to speak'), { target: { value: 'Good morning.' } })
+    fireEvent.change(await screen.findByLabelText('Speak from'), { target: { value: 'audio_me' } })
+    fireEvent.change(screen.getByLabelText('What the recording says (optional)'), { target: { value: 'Some call me nature.' } })
+    cleanup()   // the tab reloads: a new page, the same session
+    queryClient.clear()
+    render(<Convert />)
+    await screen.findByLabelText('Voice model')
+    expect((screen.getByLabelText(/Type text instead/) as HTMLInputElement).checked).toBe(true)
+    expect((screen.getByLabelText('Text to speak') as HTMLTextAreaElement).value).toBe('Good morning.')
+    await screen.findByRole('option', { name: /me\.wav/ })
+    expect((screen.getByLabelText('Speak from') as HTMLSelectElement).value).toBe('audio_me')
+    expect((screen.getByLabelText('What the recording says (optional)') as HTMLInputElement).value).toBe('Some call me nature.')
   })
 
   it('asks for text before calling the server', async () => {

@@ -1,5 +1,8 @@
 /* Home (brief §2.2): the two paths with their time/quality expectations, a way back to
- * existing models, and the weights banner from /api/system. */
+ * existing models, and the weights banner from /api/system. The times are what this CPU-only
+ * studio measures on a small machine (docs/PERFORMANCE.md: ≈ 5 min for a sentence of quick clone at
+ * 32 steps on 2 cores; the default training fits ≈ 2 h of measured steps), not the GPU figures of
+ * the original projects; each page gives the time expected here before anything starts. */
 import { Link, SystemBanner } from '../components/Common'
 
 export function Home() {
@@ -15,7 +18,7 @@ export function Home() {
           <h2>Quick clone</h2>
           <ul className="facts">
             <li><strong>10–30 s</strong> of your voice</li>
-            <li>About <strong>30 s</strong> wait per sentence</li>
+            <li><strong>Minutes</strong> per sentence on a CPU (about 5 on 2 cores; you see the expected time first)</li>
             <li><strong>Good</strong> quality (F5-TTS)</li>
           </ul>
           <Link to="/quick" className="button primary">Try quick clone</Link>
@@ -24,7 +27,7 @@ export function Home() {
           <h2>Pro training</h2>
           <ul className="facts">
             <li><strong>5–10 min</strong> of clean speech</li>
-            <li><strong>30–40 min</strong> training</li>
+            <li>About <strong>2 hours</strong> of training, timed on this machine (stop early and keep the model any time)</li>
             <li><strong>Excellent</strong> quality (RVC)</li>
           </ul>
           <Link to="/train" className="button primary">Start training</Link>

@@ -5,20 +5,23 @@
  * it": a few seconds of the pre-loaded sample recording converted with it, next to the original. */
 import { useEffect, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, ApiError, errorMessage, exportUrl, importProblem, packOf, type Pack, type VoiceModel } from '../lib/api'
+import { ApiError, errorMessage, exportUrl, importProblem, packOf, type Pack, type VoiceModel } from '../lib/api'
 import { ConfirmButton, Link, Skeleton, Unavailable } from '../components/Common'
 import { Waveform } from '../components/BeforeAfter'
 import { fmtDuration, gradeTone } from '../lib/format'
 import { DownloadPack, PACKS } from '../components/DownloadPack'
 import { useVoices, VoiceList } from '../components/SavedVoices'
 import { TryIt } from './Training'
-import { refreshModels, useModels, useSystem } from '../lib/queries'
+import { useSessionState } from '../lib/session'
+import { useDeleteModel, useImportModel, useModels, useRenameModel, useSystem } from '../lib/queries'
 
-export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; open?: boolean }) {
-  const [name, setName] = useState('')
+/** Import of an RVC model; the library (every screen listing models) refreshes on success. */
+export function ImportForm({ onDone, open }: { onDone?: (m: VoiceModel) => void; open?: boolean }) {
+  const [name, setName] = useSessionState('models.importName', '')   // typed text survives a reload (files cannot)
   const [model, setModel] = useState<File | null>(null)
   const [index, setIndex] = useState<File | null>(null)
-  const [busy, setBusy] = useState(false)
+  const importing = useImportModel()
+  const busy = importing.isPending
   const [error, setError] = useState<string | null>(null)
   const [unavailable, setUnavailable] = useState(false)
   const [done, setDone] = useState<VoiceModel | null>(null)
@@ -34,18 +37,17 @@ export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; 
     const problem = importProblem({ name, model, index })
     if (problem) { setError(problem); return }
     setError(null)
-    setBusy(true)
     try {
-      const m = await api.importModel({ name, model: model!, index })
+      const m = await importing.mutateAsync({ name, model: model!, index })
       toast.success(`Imported ${m.name ?? name.trim()}`)
       setDone(m)
       setUserOpen(true)
       setName(''); setModel(null); setIndex(null); setFormKey((k) => k + 1)
-      onDone(m)
+      onDone?.(m)
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
       else setError(errorMessage(e))
-    } finally { setBusy(false) }
+    }
   }
   return (
     <details className="card" open={isOpen} onToggle={(e) => { const o = e.currentTarget.open; if (o !== isOpen) setUserOpen(o) }} data-testid="import">
@@ -70,10 +72,10 @@ export function ImportForm({ onDone, open }: { onDone: (m: VoiceModel) => void; 
 
 export function Models() {
   const { models, error } = useModels()
-  const load = () => void refreshModels()
-  const [voices, reloadVoices, voicesError] = useVoices()
+  const [voices, , voicesError] = useVoices()
+  const deleting = useDeleteModel()
   const remove = async (m: VoiceModel) => {
-    try { await api.deleteModel(m.model_id); toast.success(`Deleted ${m.name}`); load() } catch (e) { toast.error(errorMessage(e)) }
+    try { await deleting.mutateAsync(m.model_id); toast.success(`Deleted ${m.name}`) } catch (e) { toast.error(errorMessage(e)) }
   }
   return (
     <>
@@ -83,12 +85,12 @@ export function Models() {
       {models && models.length === 0 && <NoModels instantVoices={voices?.length ?? 0} />}
       {models && models.length > 0 && (
         <ul className="model-grid">
-          {models.map((m) => <ModelCard key={m.model_id} m={m} onDelete={() => void remove(m)} onRenamed={load} />)}
+          {models.map((m) => <ModelCard key={m.model_id} m={m} onDelete={() => void remove(m)} />)}
         </ul>
       )}
       {voicesError && <div className="banner error" role="alert">{voicesError}</div>}
-      {voices && <VoiceList voices={voices} onChanged={reloadVoices} />}
-      <ImportForm onDone={load} open={models?.length === 0} />
+      {voices && <VoiceList voices={voices} />}
+      <ImportForm open={models?.length === 0} />
       <BaseModels />
     </>
   )
@@ -120,15 +122,16 @@ export const isImported = (m: VoiceModel) => !m.training_audio_duration_seconds 
 
 /** One voice in the library: what the file says (version, rate, pitch, index), grade and training
  * length for trained voices, the consent note; use, rename, export (.zip of .pth + .index), delete. */
-export function ModelCard({ m, onDelete, onRenamed }: { m: VoiceModel; onDelete: () => void; onRenamed: () => void }) {
+export function ModelCard({ m, onDelete, onRenamed }: { m: VoiceModel; onDelete: () => void; onRenamed?: () => void }) {
   const [renaming, setRenaming] = useState(false)
+  const renamingOnServer = useRenameModel()
   const [name, setName] = useState(m.name)
   const [error, setError] = useState<string | null>(null)
   const imported = isImported(m)
   const rename = async (ev: React.FormEvent) => {
     ev.preventDefault()
     if (!name.trim()) { setError('Give the model a name.'); return }
-    try { await api.renameModel(m.model_id, name.trim()); toast.success(`Renamed to ${name.trim()}`); setRenaming(false); setError(null); onRenamed() }
+    try { await renamingOnServer.mutateAsync({ id: m.model_id, name: name.trim() }); toast.success(`Renamed to ${name.trim()}`); setRenaming(false); setError(null); onRenamed?.() }
     catch (e) { setError(errorMessage(e)) }
   }
   return (
@@ -206,7 +209,7 @@ export function BaseModels() {
             <tr key={w.name}>
               <td>{w.name}</td>
               <td>{w.purpose}</td>
-              <td>{w.installed ? 'yes' : <>no — <code>voiceclone models pull {packOf(w)}</code></>}</td>
+              <td>{w.installed ? 'yes' : <>no — <code>voiceclone models pull {packOf(w)} --data DIR</code></>}</td>
               <td>{w.licence ?? '—'}{w.licence_note ? <span className="muted small-print"> ({w.licence_note})</span> : null}</td>
             </tr>
           ))}

@@ -3,7 +3,7 @@
  * file, optional): the form data sent, client checks, server errors inline, a server
  * without the endpoint, and the library reloaded after a success. */
 import { describe, expect, it, vi, afterEach, beforeEach } from 'vitest'
-import { render, screen, fireEvent, waitFor } from '@testing-library/react'
+import { cleanup, render, screen, fireEvent, waitFor } from '@testing-library/react'
 import { json, router, type Route } from '../test/fakes'
 import { Models } from './Models'
 import { api, importProblem } from '../lib/api'
@@ -100,7 +100,17 @@ describe('Model import', () => {
     expect((await screen.findByTestId('unavailable')).textContent).toMatch(/Model import isn't available on this server yet/)
   })
 
-  it('api.importModel accepts the model bare or wrapped', async () => {
+  it('a reload keeps the typed name (the files must be chosen again)', async () => {
+    render(<Models />)
+    await screen.findByTestId('models-empty')
+    fireEvent.change(screen.getByLabelText('Model name'), { target: { value: 'Half-typed' } })
+    cleanup()
+    render(<Models />)
+    await screen.findByTestId('models-empty')
+    expect((screen.getByLabelText('Model name') as HTMLInputElement).value).toBe('Half-typed')
+  })
+
+  it('api.importModel returns the Model the server answers (201)', async () => {
     fetchMock.mockImplementation(async () => json(201, { model_id: 'model_x', name: 'X' }))
     expect((await api.importModel({ name: 'X', model: pth() })).model_id).toBe('model_x')
   })

@@ -56,6 +56,12 @@ describe('Pro training form', () => {
     fireEvent.click(screen.getByLabelText(/This is my voice, or I have/))
     expect(start.disabled).toBe(false)
   })
+  it('the recorder offers a reading script long enough for 5–10 minutes read twice', () => {
+    render(<ProTraining />)
+    expect(screen.getByText(/Reading script: 80 sentences/)).toBeTruthy()
+    expect(screen.getByText(/about 4 minutes once through: for 5–10 minutes, read them all once calmly and once more lively/)).toBeTruthy()
+    expect(new Set(screen.getAllByRole('listitem').map((li) => li.textContent)).size).toBe(80)   // no sentence twice
+  })
   it('does not offer vocal separation, and says why', () => {
     render(<ProTraining />)
     expect(screen.queryByLabelText(/Separate vocals/)).toBeNull()

@@ -10,11 +10,12 @@ import { api, ApiError, errorMessage, pullCommand, type AudioFile } from '../lib
 import { BlockedNotice, Link, Unavailable, WeightsMissing } from '../components/Common'
 import { Upload } from '../components/Upload'
 import { Recorder } from '../components/Recorder'
+import { READING_SCRIPT } from '../lib/script'
 import { QualityReport } from '../components/QualityReport'
 import { ACTIVE, jobTitle } from '../components/JobsPanel'
 import { askNotificationPermission } from '../lib/progress'
 import { go } from '../lib/router'
-import { useJobs } from '../lib/queries'
+import { fetchAudioFile, rememberUpload, useJobs, useStartTraining } from '../lib/queries'
 import { fmtDuration } from '../lib/format'
 import { readSession, useSessionState, writeSession } from '../lib/session'
 
@@ -52,6 +53,8 @@ export function RunningTrainings() {
 
 export function ProTraining() {
   const [files, setFiles] = useState<AudioFile[]>([])
+  /** files of this tab's training set that could not be read back after a reload (deleted) */
+  const [lost, setLost] = useState(0)
   /** ids of the files to train on; a new upload is selected */
   const [selected, setSelected] = useSessionState<string[]>('pro.selected', [])
   const [opts, setOpts] = useSessionState<Record<string, boolean>>('pro.options', { remove_noise: true, normalize_volume: true, trim_silence: true })
@@ -67,7 +70,8 @@ export function ProTraining() {
   const [unavailable, setUnavailable] = useState(false)
   const [weights, setWeights] = useState<ApiError | null>(null)
   const [startError, setStartError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
+  const training = useStartTraining()
+  const busy = training.isPending
   const [recording, setRecording] = useState<'idle' | 'uploading' | string>('idle')
   const recorded = async (wav: Blob, secs: number) => {
     setRecording('uploading')
@@ -79,8 +83,9 @@ export function ProTraining() {
   useEffect(() => {
     const ids = readSession<string[]>('pro.files', [])
     if (ids.length === 0) return
-    Promise.all(ids.map((id) => api.audio(id).catch(() => null))).then((got) => {
+    Promise.all(ids.map((id) => fetchAudioFile(id).catch(() => null))).then((got) => {
       const ok = got.filter((a): a is AudioFile => !!a)
+      setLost(got.length - ok.length)
       setFiles((fs) => [...ok.filter((a) => !fs.some((f) => f.file_id === a.file_id)), ...fs])
       setSelected((sel) => sel.filter((id) => ok.some((a) => a.file_id === id)))
     })
@@ -88,6 +93,7 @@ export function ProTraining() {
   useEffect(() => { writeSession('pro.files', files.map((f) => f.file_id)) }, [files])
 
   const added = (a: AudioFile) => {
+    rememberUpload(a)
     setFiles((fs) => fs.some((f) => f.file_id === a.file_id) ? fs : [...fs, a])
     setSelected((s) => s.includes(a.file_id) ? s : [...s, a.file_id])
   }
@@ -108,9 +114,8 @@ export function ProTraining() {
       : null
     if (problem) { setStartError(problem); return }
     askNotificationPermission()
-    setBusy(true)
     try {
-      const r = await api.train({ training_audio_ids: chosen.map((f) => f.file_id), model_name: name.trim(), voice_consent: true,
+      const r = await training.mutateAsync({ training_audio_ids: chosen.map((f) => f.file_id), model_name: name.trim(), voice_consent: true,
         preprocessing: opts, training_params: { ...(epochs > 0 ? { epochs } : {}), sample_rate: sampleRate, version, f0: pitch },
         ...(noisy.length > 0 ? { accept_noisy_audio: true } : {}) })
       const minutes = typeof r.estimated_duration_minutes === 'number' ? r.estimated_duration_minutes : null
@@ -121,7 +126,7 @@ export function ProTraining() {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
       else if (e instanceof ApiError && e.weightsMissing) setWeights(e)
       else setStartError(errorMessage(e))
-    } finally { setBusy(false) }
+    }
   }
 
   return (
@@ -133,8 +138,9 @@ export function ProTraining() {
         <h2>1. Upload 5–10 minutes of speech</h2>
         <p className="muted">Several files are fine: all the ones you tick below are trained on together.</p>
         <Upload purpose="training" label="Drop training audio files" multiple onDone={added} />
+        {lost > 0 && <p role="status" className="muted" data-testid="files-lost">{lost === 1 ? 'One file' : `${lost} files`} of your training set could not be loaded again (deleted since): upload {lost === 1 ? 'it' : 'them'} again if you need {lost === 1 ? 'it' : 'them'}.</p>}
         <p className="muted">…or record here, reading the script (each take up to 10 minutes):</p>
-        <Recorder onRecorded={(w, secs) => void recorded(w, secs)} maxSeconds={600} sentences={30} label="up to 10 min" />
+        <Recorder onRecorded={(w, secs) => void recorded(w, secs)} maxSeconds={600} sentences={READING_SCRIPT.length} label="up to 10 min" />
         {recording === 'uploading' && <p role="status">Uploading your recording…</p>}
         {recording !== 'idle' && recording !== 'uploading' && <p role="alert" className="error-text">{recording}</p>}
       </section>

@@ -162,6 +162,18 @@ describe('Quick clone', () => {
     expect(stream('job_q')).toBeUndefined()
   })
 
+  it('a refused start stays next to Generate, not only in a passing toast', async () => {
+    fetchMock.mockImplementation(router(convertRoute(() => json(429, { status: 'error', error_code: 'RATE_LIMITED', message: 'queue full',
+      user_message: 'You have 3 jobs waiting: wait for one to finish, then try again.' })),
+    estimateRoute(() => json(200, { estimated_duration_seconds: 25 })), transcribeRoute(transcribing), jobRoute))
+    await bothHeard()
+    fireEvent.click(screen.getByRole('button', { name: 'Generate' }))
+    const err = await screen.findByTestId('generate-error')
+    expect(err.textContent).toBe('You have 3 jobs waiting: wait for one to finish, then try again.')
+    expect(err.parentElement!.querySelector('button[type=submit]')?.textContent).toBe('Generate')
+    expect(stream('job_q')).toBeUndefined()
+  })
+
   it('a job that fails shows the server message', async () => {
     await bothHeard()
     fireEvent.click(screen.getByRole('button', { name: 'Generate' }))

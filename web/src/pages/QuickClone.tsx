@@ -25,7 +25,8 @@ import { useNotifyWhenDone } from '../lib/useNotify'
 import { askNotificationPermission } from '../lib/progress'
 import { fmtDuration } from '../lib/format'
 import { setQuery } from '../lib/router'
-import { readSession, useSessionState, writeSession } from '../lib/session'
+import { useSessionState } from '../lib/session'
+import { fetchAudioFile, useCancelJob, useChosenAudio, useF5Estimate, useStartF5 } from '../lib/queries'
 
 export const F5_PHASES = ['preprocessing', 'voice encoding', 'generating', 'vocoding', 'saving']
 /** The pre-loaded target (scripts/make-sample.sh, served with the web UI). */
@@ -33,25 +34,20 @@ export { SAMPLE_TARGET_URL }
 
 type Mode = 'speech' | 'text'
 
-/** Restores a chosen recording by id from the session (and the address for the sample). */
-function useStoredAudio(key: string, fromQuery?: string | null): [AudioFile | null, (a: AudioFile | null) => void] {
-  const [a, setA] = useState<AudioFile | null>(null)
-  useEffect(() => {
-    const id = fromQuery ?? readSession<string | null>(key, null)
-    if (id) api.audio(id).then(setA).catch(() => writeSession(key, null))
-  }, [key, fromQuery])
-  useEffect(() => { if (a) writeSession(key, a.file_id) }, [key, a])
-  return [a, setA]
+/** A chosen recording restored by id from the address or the session (lib/queries.ts). */
+function useStoredAudio(key: string, fromQuery: string | null): [AudioFile | null, (a: AudioFile | null) => void, string | null] {
+  const c = useChosenAudio(key, fromQuery)
+  return [c.audio, c.set, c.problem]
 }
 
 export function QuickClone() {
   const q = new URLSearchParams(location.search)
-  const [ref, setRef] = useStoredAudio('quick.ref', q.get('ref'))
+  const [ref, setRef, refProblem] = useStoredAudio('quick.ref', q.get('ref'))
   const [voice, setVoice] = useSessionState<Voice | null>('quick.voice', null)
-  const [voices, reloadVoices] = useVoices()
+  const [voices] = useVoices()
   const pickVoice = (v: Voice | null) => {
     setVoice(v)
-    if (v) api.audio(v.reference_audio_id).then(setRef).catch((e) => toast.error(errorMessage(e)))
+    if (v) fetchAudioFile(v.reference_audio_id).then(setRef).catch((e) => toast.error(errorMessage(e)))
     else setRef(null)
   }
   const newRef = (a: AudioFile) => { setVoice(null); setRef(a) }   // a new sample is no saved voice
@@ -66,7 +62,7 @@ export function QuickClone() {
     const v = voiceFromQuery && voices?.find((x) => x.voice_id === voiceFromQuery)
     if (v && v.voice_id !== voice?.voice_id) pickVoice(v)
   }, [voiceFromQuery, voices])   // eslint-disable-line react-hooks/exhaustive-deps
-  const [target, setTarget] = useStoredAudio('quick.target', q.get('target'))
+  const [target, setTarget, targetProblem] = useStoredAudio('quick.target', q.get('target'))
   const [mode, setMode] = useSessionState<Mode>('quick.mode', 'speech')
   const [text, setText] = useSessionState('quick.text', '')
   const [typedRef, setTypedRef] = useSessionState('quick.typedRef', '')
@@ -77,12 +73,15 @@ export function QuickClone() {
   const [steps, setSteps] = useState(32)
   const [jobId, setJobId] = useState<string | null>(q.get('job'))
   const [eta, setEta] = useState<number | null>(null)
-  const [expected, setExpected] = useState<{ seconds?: number; error?: string } | null>(null)
   const [unavailable, setUnavailable] = useState(false)
   const [weights, setWeights] = useState<ApiError | null>(null)
+  /** why the server refused to start, kept next to Generate (a toast alone is gone in 6 s) */
+  const [startError, setStartError] = useState<string | null>(null)
   const [recording, setRecording] = useState<'idle' | 'uploading' | 'failed'>('idle')
   const [loadingSample, setLoadingSample] = useState(false)
-  const [busy, setBusy] = useState(false)
+  const starting = useStartF5()
+  const cancelling = useCancelJob()
+  const busy = starting.isPending
   const job = useJob(jobId)
   const savedText = voice?.reference_text || null   // a saved voice's words: nothing to hear again
   const heardRef = useTranscription(savedText ? null : ref?.file_id ?? null, 'reference')
@@ -127,20 +126,8 @@ export function QuickClone() {
   // Re-estimated when what the time depends on changes: not on every letter typed into a part of
   // the transcript (speech to speech is timed by the recording), only when a part empties or fills.
   const requestKey = request ? JSON.stringify({ ...request, target_segments: request.target_segments?.map((g) => [g.start, g.end, !!g.text.trim()]) }) : ''
-  const latest = useRef<F5Request | null>(null)
-  latest.current = request
-
   // the expected time (and the server's checks) before the user starts
-  useEffect(() => {
-    if (!requestKey || !latest.current) { setExpected(null); return }
-    let alive = true
-    const body = latest.current
-    const t = setTimeout(() => {
-      api.estimateF5(body).then((r) => { if (alive) setExpected({ seconds: r.estimated_duration_seconds }) })
-        .catch((e) => { if (alive) setExpected(e instanceof ApiError && (e.unavailable || e.weightsMissing) ? null : { error: errorMessage(e) }) })
-    }, 300)
-    return () => { alive = false; clearTimeout(t) }
-  }, [requestKey])
+  const expected = useF5Estimate(request, requestKey)
 
   const active = !!jobId && (job.status === 'running' || job.status === 'queued' || job.status === 'connecting')
   const generate = async (ev: React.FormEvent) => {
@@ -155,23 +142,23 @@ export function QuickClone() {
     }
     askNotificationPermission()   // a user action: the only moment we may ask
     startedHere.current = true
-    setBusy(true)
     setWeights(null)
+    setStartError(null)
     try {
-      const r = await api.convertF5(request)
+      const r = await starting.mutateAsync(request)
       setEta(typeof r.estimated_duration_seconds === 'number' ? r.estimated_duration_seconds : null)
       setJobId(r.job_id)
       setQuery({ job: r.job_id, ref: ref.file_id, ...(mode === 'speech' && target ? { target: target.file_id } : {}) })
     } catch (e) {
       if (e instanceof ApiError && e.unavailable) setUnavailable(true)
       else if (e instanceof ApiError && e.weightsMissing) setWeights(e)   // shown next to the button
-      else toast.error(errorMessage(e))
-    } finally { setBusy(false) }
+      else { setStartError(errorMessage(e)); toast.error(errorMessage(e)) }
+    }
   }
   const result = job.status === 'complete' ? resultInfo(job.result) : null
   const cancel = async () => {
     if (!jobId) return
-    try { await api.cancelJob(jobId); toast.success('Quick clone cancelled') } catch (e) { toast.error(errorMessage(e)) }
+    try { await cancelling.mutateAsync(jobId); toast.success('Quick clone cancelled') } catch (e) { toast.error(errorMessage(e)) }
   }
   // before/after: the original recording in speech-to-speech mode, else the voice sample
   const original = mode === 'speech' && target ? { id: target.file_id, label: 'Original recording', lufs: target.quality_analysis?.loudness_lufs }
@@ -181,7 +168,7 @@ export function QuickClone() {
     <>
       <LicenceNote names={['f5tts_v1_base']} />
       <h1>Quick clone</h1>
-      <p className="lead">A 10–30 second sample of your voice, and a recording to say again in it (or text): about half a minute later you hear it in your voice.</p>
+      <p className="lead">A 10–30 second sample of your voice, and a recording to say again in it (or text), and you hear it in your voice: the expected time on this machine is shown before you start.</p>
       {unavailable && <Unavailable what="Quick clone (F5-TTS)" />}
       <form className="stack" onSubmit={(e) => void generate(e)}>
         <section className="card" aria-labelledby="qc-1">
@@ -191,10 +178,11 @@ export function QuickClone() {
           <p className="muted">…or record one now:</p>
           <Recorder onRecorded={(w, s) => recordedRef(w, s)} />
           {recording === 'uploading' && <p role="status">Uploading your recording…</p>}
+          {!ref && refProblem && <p role="alert" className="error-text" data-testid="reference-lost">{refProblem}</p>}
           {ref && <p role="status" data-testid="reference-ready">Voice sample ready: {ref.filename} ({fmtDuration(ref.duration_seconds)})</p>}
           {voice && <p role="status" data-testid="voice-chosen">Using your saved voice {voice.name}{savedText ? <>: “{savedText}”</> : null}</p>}
           {ref && !savedText && <HeardTranscript t={heardRef} what="your voice sample" typed={typedRef} onTyped={setTypedRef} />}
-          {ref && !voice && <SaveVoice audioId={ref.file_id} transcript={refText} onSaved={(v) => { setVoice(v); reloadVoices() }} />}
+          {ref && !voice && <SaveVoice audioId={ref.file_id} transcript={refText} onSaved={setVoice} />}
           {ref && <QualityReport audio={ref} />}
         </section>
         <section className="card" aria-labelledby="qc-2">
@@ -208,6 +196,7 @@ export function QuickClone() {
             <p className="muted">…or record it, or use our sample:</p>
             <Recorder label="up to 60 s" maxSeconds={60} onRecorded={(w) => void upload('target', w, 'target-recording.wav', setTarget)} />
             <p><button type="button" onClick={() => void pickSample()} disabled={loadingSample}>{loadingSample ? 'Loading the sample…' : 'Use sample audio'}</button></p>
+            {!target && targetProblem && <p role="alert" className="error-text" data-testid="target-lost">{targetProblem}</p>}
             {target && <p role="status" data-testid="target-ready">Recording ready: {target.filename} ({fmtDuration(target.duration_seconds)})</p>}
             {target && <HeardTranscript t={heardTarget} what="the recording" typed={typedTarget} onTyped={setTypedTarget} />}
           </>}
@@ -226,8 +215,9 @@ export function QuickClone() {
           </details>
           <BlockedNotice need={['f5tts', 'vocos']} what="Quick clone" />
           {weights && <WeightsMissing what="Quick clone" command={pullCommand(weights, 'f5tts')} detail={weights.message} />}
-          {expected?.seconds !== undefined && !active && <p className="muted" data-testid="expected-time">Expected time: about {fmtDuration(expected.seconds)}.</p>}
-          {expected?.error && <p role="alert" className="error-text" data-testid="expected-error">{expected.error}</p>}
+          {expected.seconds !== null && !active && <p className="muted" data-testid="expected-time">Expected time: about {fmtDuration(expected.seconds)}.</p>}
+          {expected.error && <p role="alert" className="error-text" data-testid="expected-error">{expected.error}</p>}
+          {startError && startError !== expected.error && <p role="alert" className="error-text" data-testid="generate-error">{startError}</p>}
           <p>
             <button type="submit" className="primary" disabled={busy || active}>{busy ? 'Starting…' : active ? 'Generating…' : 'Generate'}</button>
           </p>

@@ -5,8 +5,9 @@
  * "Convert with this voice". */
 import { useEffect, useId, useState } from 'react'
 import toast from 'react-hot-toast'
-import { api, downloadUrl, errorMessage, RVC_DEFAULTS, uploadSampleTarget } from '../lib/api'
+import { downloadUrl, errorMessage, RVC_DEFAULTS, uploadSampleTarget } from '../lib/api'
 import { useJob } from '../lib/useJob'
+import { useCancelJob, useStartRvc, useStopTraining } from '../lib/queries'
 import { useNotifyWhenDone } from '../lib/useNotify'
 import { ConfirmButton, Link, Unavailable } from '../components/Common'
 import { JobProgress } from '../components/JobProgress'
@@ -44,6 +45,7 @@ export function TryIt({ modelId, audioId }: { modelId: string; audioId?: string 
   const [source, setSource] = useState<string | null>(audioId ?? null)
   const [busy, setBusy] = useState(false)
   const headingId = useId()   // several cards each have one
+  const starting = useStartRvc()
   const job = useJob(jobId)
   const start = async () => {
     setError(null)
@@ -51,7 +53,7 @@ export function TryIt({ modelId, audioId }: { modelId: string; audioId?: string 
     try {
       const target = source ?? (await uploadSampleTarget()).file_id
       setSource(target)
-      const r = await api.convertRvc({ model_id: modelId, target_audio_id: target, parameters: { ...RVC_DEFAULTS, clip_seconds: PREVIEW_SECONDS } })
+      const r = await starting.mutateAsync({ mode: 'file', body: { model_id: modelId, target_audio_id: target, parameters: { ...RVC_DEFAULTS, clip_seconds: PREVIEW_SECONDS } } })
       setJobId(r.job_id)
     } catch (e) { setError(errorMessage(e)) } finally { setBusy(false) }
   }
@@ -118,11 +120,13 @@ export function Training({ jobId }: { jobId: string }) {
   }, [message])
   // only a finish seen live notifies (not a job that was already done when the page opened)
   useNotifyWhenDone(job, jobId, { title: 'Training finished', body: 'Your voice model is ready.' }, 'Training failed')
+  const cancelling = useCancelJob()
+  const stopping = useStopTraining()
   const cancel = async () => {
-    try { await api.cancelJob(jobId); toast.success('Training cancelled') } catch (e) { toast.error(errorMessage(e)) }
+    try { await cancelling.mutateAsync(jobId); toast.success('Training cancelled') } catch (e) { toast.error(errorMessage(e)) }
   }
   const stop = async () => {
-    try { await api.stopTraining(jobId); toast.success('Stopping after this step; the model trained so far is kept') } catch (e) { toast.error(errorMessage(e)) }
+    try { await stopping.mutateAsync(jobId); toast.success('Stopping after this step; the model trained so far is kept') } catch (e) { toast.error(errorMessage(e)) }
   }
   if (job.status === 'unavailable') return <><h1>Training</h1><Unavailable what="Job tracking" /></>
   const active = job.status === 'running' || job.status === 'queued' || job.status === 'connecting'
