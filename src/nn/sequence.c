@@ -19,8 +19,7 @@ static int gru_direction(const nn_gru_weights *w, const float *gx, int T, int H,
 {
     memset(h, 0, sizeof(float) * (size_t)H);
     for (int s = 0; s < T; s++) {
-        if (s % NN_GRU_POLL_STEPS == 0 && poll->cancelled && poll->cancelled(poll->ctx))
-            return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
+        if (s % NN_GRU_POLL_STEPS == 0 && nn_poll_cancel(poll->cancelled, poll->ctx, err)) return -1;
         int t = reverse ? T - 1 - s : s;
         memcpy(gh, w->b_hh, sizeof(float) * 3 * (size_t)H);
         nn_gemm(0, 0, 3 * H, 1, H, 1.0f, w->w_hh, H, h, 1, 1.0f, gh, 1);

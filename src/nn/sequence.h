@@ -8,6 +8,7 @@
 #define VC_NN_SEQUENCE_H
 
 #include "base/error.h"
+#include "nn/cancel.h"
 
 /* One direction of a GRU layer in PyTorch's layouts and gate order (r, z, n):
  * w_ih [3H, n_in], w_hh [3H, H], b_ih and b_hh [3H]. */
@@ -28,7 +29,6 @@ int nn_gru_bidirectional(float *out, const float *x, int T, int n_in, int H, con
  * them. cancelled may be NULL; a hook that never asks for a stop gives nn_gru_bidirectional's
  * output exactly. */
 #define NN_GRU_POLL_STEPS 64
-typedef int (*nn_cancel_fn)(void *ctx);
 int nn_gru_bidirectional_cancellable(float *out, const float *x, int T, int n_in, int H, const nn_gru_weights dir[2],
                                      nn_cancel_fn cancelled, void *ctx, vc_error *err);
 
