@@ -14,6 +14,7 @@
 #include "audio/filter.h"
 #include "nn/conv.h"
 #include "nn/layers.h"
+#include "nn/ops.h"
 #include "nn/spectral.h"
 
 static float *random_floats(size_t n, unsigned seed)
@@ -106,6 +107,41 @@ static void chunked_conv1d_polls_before_each_chunk(void **state)
         if (k > 1) assert_true(y[(size_t)(k - 1) * chunk * d.c_out - 1] != -99.0f);
     }
     free(x); free(w); free(y);
+}
+
+/* The blocked GroupNorm asks the hook before each block of NN_GN_BLOCK channels, and a hook that
+ * never asks gives the plain call's values exactly (a partial last block included). */
+static void group_norm_polls_per_channel_block(void **state)
+{
+    int T = 37, C = 2 * NN_GN_BLOCK + 5, blocks = 3;
+    float *x = random_floats((size_t)T * C, 95), *y = malloc(sizeof(float) * (size_t)T * C);
+    float *g = random_floats(C, 96), *b = random_floats(C, 97);
+    memcpy(y, x, sizeof(float) * (size_t)T * C);
+    nn_group_norm_per_channel(x, T, C, g, b, 1e-5);
+    poll never = {0, 1 << 30};
+    vc_error err;
+    float *z = malloc(sizeof(float) * (size_t)T * C);
+    memcpy(z, y, sizeof(float) * (size_t)T * C);
+    assert_int_equal(nn_group_norm_per_channel_cancellable(z, T, C, g, b, 1e-5, asked, &never, &err), 0);
+    assert_int_equal(never.calls, blocks);
+    assert_memory_equal(z, x, sizeof(float) * (size_t)T * C);
+    for (int c = 0; c < C; c++) { /* normalised: each channel's mean is beta, its spread gamma */
+        double m = 0;
+        for (int t = 0; t < T; t++) m += x[(size_t)t * C + c];
+        assert_true(fabs(m / T - b[c]) < 1e-4);
+    }
+    for (int k = 1; k <= blocks; k++) {
+        poll p = {0, k};
+        memcpy(z, y, sizeof(float) * (size_t)T * C);
+        memset(&err, 0, sizeof err);
+        assert_int_equal(nn_group_norm_per_channel_cancellable(z, T, C, g, b, 1e-5, asked, &p, &err), -1);
+        assert_int_equal(err.code, VC_ERR_CANCELLED);
+        assert_int_equal(p.calls, k);
+        for (int t = 0; t < T; t++) /* the blocks from the one that stopped on are untouched */
+            assert_memory_equal(z + (size_t)t * C + (k - 1) * NN_GN_BLOCK, y + (size_t)t * C + (k - 1) * NN_GN_BLOCK,
+                                sizeof(float) * (size_t)(C - (k - 1) * NN_GN_BLOCK));
+    }
+    free(x); free(y); free(z); free(g); free(b);
 }
 
 /* Stride, dilation, asymmetric padding, groups (depthwise included), and padding wider than the
@@ -298,7 +334,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(linear_matches_naive_loop), cmocka_unit_test(conv1d_matches_direct_definition),
-        cmocka_unit_test(chunked_conv1d_polls_before_each_chunk),
+        cmocka_unit_test(chunked_conv1d_polls_before_each_chunk), cmocka_unit_test(group_norm_polls_per_channel_block),
         cmocka_unit_test(conv_transpose_matches_scatter_definition),
         cmocka_unit_test(conv2d_3x3_strategies_match_direct_definition), cmocka_unit_test(attention_rows_are_convex_combinations),
         cmocka_unit_test(norms_and_activations), cmocka_unit_test(vector_activations_match_double_references), cmocka_unit_test(istft_inverts_stft), cmocka_unit_test(butterworth_matches_scipy),

@@ -185,7 +185,8 @@ static int feature_encoder(const hubert_model *m, const float *wave, int n, floa
         float *y = malloc(sizeof(float) * (size_t)T2 * m->conv_dim);
         if (!y) { free(x); return vc_fail(err, VC_ERR_NOMEM, "out of memory (HuBERT)"); }
         int rc = nn_conv1d_chunked(y, x, T, m->conv_w[i], NULL, &d, HUBERT_CONV_CHUNK, cancelled, ctx, err);
-        if (rc == 0 && i == 0) nn_group_norm_per_channel(y, T2, m->conv_dim, m->gn_w, m->gn_b, 1e-5);
+        if (rc == 0 && i == 0)
+            rc = nn_group_norm_per_channel_cancellable(y, T2, m->conv_dim, m->gn_w, m->gn_b, 1e-5, cancelled, ctx, err);
         if (rc == 0) rc = gelu_chunked(y, T2, m->conv_dim, cancelled, ctx, err);
         free(x);
         x = y;
