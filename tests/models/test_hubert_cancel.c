@@ -1,5 +1,6 @@
 /*
- * HuBERT polls its cancel hook before each transformer layer and, in the convolutional feature
+ * HuBERT polls its cancel hook before each transformer layer's attention and feed-forward halves
+ * and, in the convolutional feature
  * encoder and the positional convolution, before every HUBERT_CONV_CHUNK output frames of each
  * convolution and of each GELU after one and before every NN_GN_BLOCK channels of the GroupNorm
  * (hubert_extract_cancellable), so a feature-extraction
@@ -45,7 +46,7 @@ static int chunks(int frames) { return (frames + HUBERT_CONV_CHUNK - 1) / HUBERT
 
 /* where the hook is asked over n samples: each convolution and the GELU after it once per chunk
  * of its output frames, the first one's GroupNorm per block of channels, the positional
- * convolution (T + 1 frames) per chunk, then each layer */
+ * convolution (T + 1 frames) per chunk, then each layer's two halves */
 static int expected_polls(const hubert_model *m, int n, int layers)
 {
     int polls = (m->conv_dim + NN_GN_BLOCK - 1) / NN_GN_BLOCK, T = n;
@@ -53,7 +54,7 @@ static int expected_polls(const hubert_model *m, int n, int layers)
         T = (T - m->conv_kernel[i]) / m->conv_stride[i] + 1;
         polls += 2 * chunks(T);
     }
-    return polls + chunks(T + 1) + layers;
+    return polls + chunks(T + 1) + 2 * layers;
 }
 
 static void cancel_between_layers_and_chunks(void **state)
@@ -72,9 +73,9 @@ static void cancel_between_layers_and_chunks(void **state)
     assert_int_equal(hubert_extract_cancellable(&m, wave, n, 3, 0, b, asked, &never, &err), 0);
     assert_memory_equal(a, b, sizeof(float) * (size_t)T * m.embed);
     int total = expected_polls(&m, n, 3);
-    assert_true(total > 2 * 7 + 1 + 1 + 3); /* the first convolution took several chunks */
+    assert_true(total > 2 * 7 + 1 + 1 + 2 * 3); /* the first convolution took several chunks */
     assert_int_equal(never.calls, total);
-    for (int k = 1; k <= total; k++) { /* the last 3 are the layers', the rest the convolutions' */
+    for (int k = 1; k <= total; k++) { /* the last 6 are the layers', the rest the convolutions' */
         poll p = {0, k};
         memset(&err, 0, sizeof err);
         assert_int_equal(hubert_extract_cancellable(&m, wave, n, 3, 0, b, asked, &p, &err), -1);

@@ -201,10 +201,14 @@ static int feature_encoder(const hubert_model *m, const float *wave, int n, floa
 
 typedef struct layer_work { float *q, *k, *v, *att, *y, *mid, *scratch; } layer_work;
 
-static void transformer_layer(const hubert_model *m, const hubert_layer *l, float *x, int T, layer_work *w)
+/* A post-LN layer in its two halves, attention then feed-forward, with a cancel poll before each:
+ * the halves are about equal work (one layer over a minute of audio is seconds on 2 cores). */
+static int transformer_layer(const hubert_model *m, const hubert_layer *l, float *x, int T, layer_work *w,
+                             hubert_cancel_fn cancelled, void *ctx, vc_error *err)
 {
     int E = m->embed;
     size_t n = (size_t)T * E;
+    if (nn_poll_cancel(cancelled, ctx, err)) return -1;
     nn_linear(w->q, x, l->q_w, l->q_b, T, E, E);
     nn_linear(w->k, x, l->k_w, l->k_b, T, E, E);
     nn_linear(w->v, x, l->v_w, l->v_b, T, E, E);
@@ -212,11 +216,13 @@ static void transformer_layer(const hubert_model *m, const hubert_layer *l, floa
     nn_linear(w->y, w->att, l->o_w, l->o_b, T, E, E);
     for (size_t i = 0; i < n; i++) x[i] += w->y[i];
     nn_layer_norm(x, x, T, E, l->ln1_w, l->ln1_b, HUBERT_LN_EPS);
+    if (nn_poll_cancel(cancelled, ctx, err)) return -1;
     nn_linear(w->mid, x, l->fc1_w, l->fc1_b, T, E, m->ffn);
     nn_apply(nn_gelu_erf, w->mid, (size_t)T * m->ffn);
     nn_linear(w->y, w->mid, l->fc2_w, l->fc2_b, T, m->ffn, E);
     for (size_t i = 0; i < n; i++) x[i] += w->y[i];
     nn_layer_norm(x, x, T, E, l->ln2_w, l->ln2_b, HUBERT_LN_EPS);
+    return 0;
 }
 
 /* x [T, E] += GELU(posconv(x)) with the even kernel's last output frame dropped */
@@ -260,8 +266,7 @@ static int hubert_extract_run(const hubert_model *m, const float *wave, int n, i
         if (tap) tap(tap_ctx, "hubert.encoder_input", x, T, E);
         int last = output_layer > 0 && output_layer < m->layers ? output_layer : m->layers;
         for (int i = 0; rc == 0 && i < last; i++) {
-            if (cancelled && cancelled(cancel_ctx)) { rc = vc_fail(err, VC_ERR_CANCELLED, "cancelled"); break; }
-            transformer_layer(m, &m->layer[i], x, T, &w);
+            if ((rc = transformer_layer(m, &m->layer[i], x, T, &w, cancelled, cancel_ctx, err)) != 0) break;
             char name[32];
             snprintf(name, sizeof name, "hubert.layer%02d", i + 1);
             if (tap) tap(tap_ctx, name, x, T, E);
