@@ -18,10 +18,13 @@ float *bench_random_buffer(size_t n, unsigned long long seed);
 int bench_write_random(const char *path, nn_tensor_spec *specs, size_t n, vc_error *err);
 double bench_peak_rss_mb(void);
 
-/* only: NULL for every conversion stage, or "hubert" | "rmvpe" | "synth" | "convert" | "train". */
+/* only: NULL for every conversion stage, or "hubert" | "rmvpe" | "synth" | "convert" | "train" | "cancel". */
 int bench_rvc(const char *only);
 /* Full-size RVC training steps (cmd_bench_rvc_train.c); only on `bench rvc train [options]`,
  * argv holding the options after "train". */
 int bench_rvc_train(int argc, char **argv);
+/* The longest time between cancel polls of full-size HuBERT and RMVPE over 60 s of audio
+ * (`bench rvc cancel`, by name only). */
+int bench_rvc_cancel(void);
 
 #endif

@@ -401,6 +401,6 @@ int cmd_bench(int argc, char **argv)
         return 0;
     }
     if (!strcmp(which, "all")) return bench_gemm() | bench_f5tts() | bench_rvc(NULL);
-    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|f5tts-gen|rvc [stage]|rvc train [options]|jobs|isa|all\n");
+    fprintf(stderr, "usage: voiceclone bench gemm|f5tts|f5tts-gen|rvc [stage]|rvc train [options]|rvc cancel|jobs|isa|all\n");
     return 2;
 }

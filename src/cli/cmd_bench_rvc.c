@@ -11,11 +11,14 @@
  *   voiceclone bench rvc shapes   every convolution of the synthesizer and RMVPE as they ran it
  *                                 against the same oneDNN primitive alone (by name only)
  *   voiceclone bench rvc train [options]   full-size training steps (cmd_bench_rvc_train.c; by name only)
+ *   voiceclone bench rvc cancel   the longest stretch without a cancel poll in HuBERT and RMVPE
+ *                                 over 60 s of audio (by name only)
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/bench.h"
 #include "nn/backend.h"
@@ -280,9 +283,75 @@ static int bench_shapes(const rvc_bench_models *m, const float *wave, int n, vc_
     return rc;
 }
 
+/* A cancel hook that never stops and times the stretches between its polls: the longest one
+ * bounds how late a request is seen (docs/RVC.md, cancel latency). The stretch from the call to
+ * the first poll and from the last poll to the return count too. Wall time depends on what else
+ * the machine runs; the process's CPU seconds in the longest stretch (all threads) do not. */
+typedef struct poll_clock { double last, last_cpu, worst, worst_cpu; int polls, worst_after; } poll_clock;
+
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static poll_clock poll_clock_start(void) { return (poll_clock){bench_now(), cpu_now(), 0, 0, 0, 0}; }
+
+static void poll_mark(poll_clock *c, int end)
+{
+    double t = bench_now(), cpu = cpu_now();
+    if (t - c->last > c->worst) {
+        c->worst = t - c->last;
+        c->worst_cpu = cpu - c->last_cpu;
+        c->worst_after = end ? -1 : c->polls;
+    }
+    c->last = t;
+    c->last_cpu = cpu;
+}
+
+static int poll_tick(void *ctx)
+{
+    poll_clock *c = ctx;
+    poll_mark(c, 0);
+    c->polls++;
+    return 0;
+}
+
+static void report_polls(const char *bench, const char *shape, double t0, poll_clock *c)
+{
+    poll_mark(c, 1);
+    /* worst_after: polls seen before the longest stretch began (0: from the call; -1: to the return) */
+    printf("{\"bench\":\"%s\",\"shape\":\"%s\",\"seconds\":%.3f,\"polls\":%d,\"worst_gap_s\":%.3f,"
+           "\"worst_gap_cpu_s\":%.3f,\"worst_after_polls\":%d}\n",
+           bench, shape, bench_now() - t0, c->polls, c->worst, c->worst_cpu, c->worst_after);
+    fflush(stdout);
+}
+
+#define CANCEL_SECONDS 60
+
+static int bench_cancel(const rvc_bench_models *m, const float *wave, int n, vc_error *err)
+{
+    int frames = hubert_frames(&m->hubert, n);
+    float *feats = malloc(sizeof(float) * (size_t)frames * 768);
+    double *f0 = malloc(sizeof(double) * (size_t)(n / RMVPE_HOP + 1));
+    int rc = feats && f0 ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    double t0 = bench_now();
+    poll_clock c = poll_clock_start();
+    if (rc == 0) rc = hubert_extract_cancellable(&m->hubert, wave, n, 12, 0, feats, poll_tick, &c, err);
+    if (rc == 0) report_polls("rvc_cancel_gap_hubert", "60 s of 16 kHz audio, layer 12, one pass", t0, &c);
+    t0 = bench_now();
+    c = poll_clock_start();
+    if (rc == 0) rc = rmvpe_f0_cancellable(m->pitch, wave, n, f0, NULL, NULL, poll_tick, &c, err);
+    if (rc == 0) report_polls("rvc_cancel_gap_rmvpe", "60 s of 16 kHz audio, 2 windows of <= 4096 frames", t0, &c);
+    free(feats); free(f0);
+    return rc;
+}
+
 int bench_rvc(const char *only)
 {
     if (only && !strcmp(only, "train")) return bench_rvc_train(0, NULL);
+    if (only && !strcmp(only, "cancel")) return bench_rvc_cancel();
     rvc_bench_models m = {0};
     vc_error err = {0};
     int n = BENCH_SECONDS * 16000;
@@ -299,6 +368,21 @@ int bench_rvc(const char *only)
         printf("{\"bench\":\"rvc_peak_rss\",\"peak_rss_mb\":%.0f,\"pytorch_peak_rss_mb_synth\":1500,"
                "\"pytorch_peak_rss_mb_hubert\":900}\n", bench_peak_rss_mb());
     else fprintf(stderr, "bench rvc: %s\n", err.message);
+    free(wave);
+    models_free(&m);
+    return rc == 0 ? 0 : 1;
+}
+
+/* by name only: a minute of audio through HuBERT and RMVPE is slow next to the stages above */
+int bench_rvc_cancel(void)
+{
+    rvc_bench_models m = {0};
+    vc_error err = {0};
+    int n = CANCEL_SECONDS * 16000;
+    float *wave = bench_random_buffer((size_t)n, 5);
+    int rc = wave ? models_load(&m, &err) : vc_fail(&err, VC_ERR_NOMEM, "out of memory");
+    if (rc == 0) rc = bench_cancel(&m, wave, n, &err);
+    if (rc != 0) fprintf(stderr, "bench rvc cancel: %s\n", err.message);
     free(wave);
     models_free(&m);
     return rc == 0 ? 0 : 1;

@@ -32,6 +32,32 @@ int nn_conv1d(float *out, const float *in, int T, const float *w, const float *b
     return nn_conv(&s, out, in, w, b, 0, err);
 }
 
+int nn_conv1d_chunked(float *out, const float *in, int T, const float *w, const float *b, const nn_conv1d_desc *d,
+                      int chunk, nn_cancel_fn cancelled, void *ctx, vc_error *err)
+{
+    int T_out = nn_conv1d_out_len(d, T), span = d->dilation * (d->k - 1) + 1;
+    if (T_out <= 0) return vc_fail(err, VC_ERR_INVALID_REQUEST, "conv1d: input of %d frames is too short", T);
+    if (chunk < 1) chunk = T_out;
+    for (int o0 = 0; o0 < T_out; o0 += chunk) {
+        if (nn_poll_cancel(cancelled, ctx, err)) return -1;
+        int o1 = o0 + chunk < T_out ? o0 + chunk : T_out;
+        /* input frames [lo, hi) in padded coordinates; what falls outside [0, T) is the padding */
+        int lo = o0 * d->stride - d->pad_left, hi = (o1 - 1) * d->stride - d->pad_left + span;
+        nn_conv1d_desc part = *d;
+        part.pad_left = lo < 0 ? -lo : 0;
+        part.pad_right = hi > T ? hi - T : 0;
+        int first = lo < 0 ? 0 : lo, last = hi > T ? T : hi;
+        if (last <= first) { /* every frame of the chunk sees padding only */
+            for (int o = o0; o < o1; o++)
+                for (int c = 0; c < d->c_out; c++) out[(size_t)o * d->c_out + c] = b ? b[c] : 0.0f;
+            continue;
+        }
+        if (nn_conv1d(out + (size_t)o0 * d->c_out, in + (size_t)first * d->c_in, last - first, w, b, &part, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int nn_conv_transpose1d(float *out, const float *in, int T, const float *w, const float *b, int c_in, int c_out, int k,
                         int stride, int pad, vc_error *err)
 {

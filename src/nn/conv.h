@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "base/error.h"
+#include "nn/cancel.h"
 
 typedef struct nn_conv1d_desc {
     int c_in, c_out, k, stride, dilation, pad_left, pad_right, groups;
@@ -20,6 +21,13 @@ int nn_conv1d_out_len(const nn_conv1d_desc *d, int T);
 
 /* out [T_out, c_out] = conv(in [T, c_in]); b may be NULL. */
 int nn_conv1d(float *out, const float *in, int T, const float *w, const float *b, const nn_conv1d_desc *d, vc_error *err);
+/* The same, in chunks of at most `chunk` output frames, asking cancelled(ctx) before each chunk:
+ * non-zero stops with VC_ERR_CANCELLED, out partly written. For convolutions over long inputs
+ * (HuBERT's feature encoder over a 41 s conversion chunk runs seconds), so a cancel request is
+ * seen within one chunk. Each chunk is one nn_conv1d over the input frames it needs, the zero
+ * padding applied at the sequence's ends only: values match nn_conv1d's up to the kernels' rounding. */
+int nn_conv1d_chunked(float *out, const float *in, int T, const float *w, const float *b, const nn_conv1d_desc *d,
+                      int chunk, nn_cancel_fn cancelled, void *ctx, vc_error *err);
 
 /* out [(T−1)·stride − 2·pad + k, c_out] = conv_transpose(in [T, c_in]); w [c_in, c_out, k]. */
 int nn_conv_transpose1d(float *out, const float *in, int T, const float *w, const float *b, int c_in, int c_out, int k,

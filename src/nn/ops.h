@@ -11,6 +11,9 @@
 
 #include <stddef.h>
 
+#include "base/error.h"
+#include "nn/cancel.h"
+
 /* BatchNorm2d (eval) on planes x [C, plane] in place: (x − mean)/√(var + eps)·gamma + beta,
  * followed by ReLU when relu is set (RMVPE fuses the two in one pass). */
 void nn_batch_norm_planes(float *x, int C, size_t plane, const float *gamma, const float *beta, const float *mean,
@@ -20,6 +23,12 @@ void nn_batch_norm_planes(float *x, int C, size_t plane, const float *gamma, con
  * time (biased variance, accumulated in double, eps added in double), then scaled by gamma and
  * shifted by beta. */
 void nn_group_norm_per_channel(float *x, int T, int C, const float *gamma, const float *beta, double eps);
+/* The same, asking cancelled(ctx) before each block of NN_GN_BLOCK channels (each block is three
+ * passes over T rows: a second of work for HuBERT's first convolution over a minute of audio):
+ * non-zero stops with VC_ERR_CANCELLED, x partly normalised. cancelled may be NULL. */
+#define NN_GN_BLOCK 64
+int nn_group_norm_per_channel_cancellable(float *x, int T, int C, const float *gamma, const float *beta, double eps,
+                                          nn_cancel_fn cancelled, void *ctx, vc_error *err);
 
 /* avg_pool2d(kernel 2, stride 2) on planes in [C, H, W] → out [C, H/2, W/2] (an odd last row or
  * column is dropped, as PyTorch's floor mode does). */

@@ -8,6 +8,7 @@
 #define VC_NN_SEQUENCE_H
 
 #include "base/error.h"
+#include "nn/cancel.h"
 
 /* One direction of a GRU layer in PyTorch's layouts and gate order (r, z, n):
  * w_ih [3H, n_in], w_hh [3H, H], b_ih and b_hh [3H]. */
@@ -19,6 +20,17 @@ typedef struct nn_gru_weights {
  * forward direction's states in columns 0..H−1, the backward direction's in H..2H−1.
  * dir[0] is the forward direction (weight_*_l0), dir[1] the reverse (weight_*_l0_reverse). */
 int nn_gru_bidirectional(float *out, const float *x, int T, int n_in, int H, const nn_gru_weights dir[2], vc_error *err);
+
+/* The same, asking cancelled(ctx) at every NN_GRU_POLL_STEPS-th step of each direction (step 0
+ * included, so once before each direction starts): non-zero stops the pass there with
+ * VC_ERR_CANCELLED and out partly written. The recurrence is sequential, so over RMVPE's 4096-frame
+ * window it is 8192 steps with no other place to stop; one step is one [3H, H] matrix-vector
+ * product, so polls come milliseconds apart and one poll (an atomic load) costs nothing beside
+ * them. cancelled may be NULL; a hook that never asks for a stop gives nn_gru_bidirectional's
+ * output exactly. */
+#define NN_GRU_POLL_STEPS 64
+int nn_gru_bidirectional_cancellable(float *out, const float *x, int T, int n_in, int H, const nn_gru_weights dir[2],
+                                     nn_cancel_fn cancelled, void *ctx, vc_error *err);
 
 /* Rotary angles as F5-TTS (x-transformers) builds them: theta [N, dim] with
  * θ[n][2j] = θ[n][2j+1] = n / 10000^(2j/dim). */

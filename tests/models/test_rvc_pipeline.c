@@ -178,7 +178,7 @@ static void resample_sr_changes_the_rate_and_keeps_the_level(void **state)
     voice_free(&f);
 }
 
-typedef struct stop_counter { int progress_calls, stop_calls, stop_at; } stop_counter;
+typedef struct stop_counter { int progress_calls, stop_calls, stop_at, after_pitch, after_hubert; } stop_counter;
 
 static int count_progress(void *ctx, const char *phase, double fraction)
 {
@@ -192,13 +192,21 @@ static int stop_after(void *ctx)
     return ++c->stop_calls >= c->stop_at;
 }
 
-/* The cancel polls of one RMVPE pass over a short input (the same count for any one-window input). */
+/* The polls made before each stage's tap: the pitch of the whole input, HuBERT over chunk 0. */
+static void mark_stages(void *ctx, const char *name, const float *x, size_t n)
+{
+    stop_counter *c = ctx;
+    if (!strcmp(name, "f0.pitchf_full")) c->after_pitch = c->stop_calls;
+    if (!strcmp(name, "chunk0.hubert_feats")) c->after_hubert = c->stop_calls;
+}
+
+/* The cancel polls of one RMVPE pass over a 32-frame input (longer ones add BiGRU polls). */
 static int rmvpe_polls(const rmvpe *m)
 {
     int frames = 32, n = (frames - 1) * RMVPE_HOP;
     float *wave = calloc((size_t)n, sizeof(float)), *mel = malloc(sizeof(float) * frames * RMVPE_MELS),
           *sal = malloc(sizeof(float) * frames * RMVPE_BINS);
-    stop_counter never = {0, 0, 1 << 30};
+    stop_counter never = {0, 0, 1 << 30, 0, 0};
     vc_error err;
     assert_int_equal(rmvpe_mel(m, wave, n, mel, &err), 0);
     assert_int_equal(rmvpe_salience_cancellable(m, mel, frames, sal, stop_after, &never, &err), 0);
@@ -208,7 +216,8 @@ static int rmvpe_polls(const rmvpe *m)
 
 /* Cancellation is seen inside a chunk's synthesis (after each conv pair of the decoder's residual blocks), not
  * only between chunks: the one chunk of this input is stopped part-way. Before it, the pitch pass over the
- * whole input polls between RMVPE's blocks: a request there stops before any chunk starts. */
+ * whole input polls between RMVPE's blocks: a request there stops before any chunk starts. Where each stage's
+ * polls end is read from a run that never stops (the stage taps record the count). */
 static void cancel_is_seen_inside_synthesis(void **state)
 {
     voice_files f = {0};
@@ -229,21 +238,28 @@ static void cancel_is_seen_inside_synthesis(void **state)
     size_t n = 32000, out_n = 0;
     double *x = test_input(n);
     int16_t *out = NULL;
-    int pitch_polls = rmvpe_polls(f.pitch);
-    stop_counter in_pitch = {0, 0, 2};
-    rvc_hooks hooks = {NULL, count_progress, NULL, &in_pitch, stop_after};
+    stop_counter never = {0, 0, 1 << 30, 0, 0};
+    rvc_hooks hooks = {NULL, count_progress, mark_stages, &never, stop_after};
+    assert_int_equal(rvc_convert(&v, x, n, &p, &hooks, &out, &out_n, &err), 0);
+    free(out);
+    out = NULL;
+    assert_true(never.after_pitch >= rmvpe_polls(f.pitch)); /* at least one 32-frame pass's polls */
+    assert_true(never.after_hubert > never.after_pitch);    /* HuBERT polled too */
+    assert_true(never.stop_calls > never.after_hubert + 2); /* and synthesis, many times */
+    stop_counter in_pitch = {0, 0, 2, 0, 0};
+    hooks = (rvc_hooks){NULL, count_progress, NULL, &in_pitch, stop_after};
     assert_int_equal(rvc_convert(&v, x, n, &p, &hooks, &out, &out_n, &err), -1);
     assert_int_equal(err.code, VC_ERR_CANCELLED);
     assert_int_equal(in_pitch.stop_calls, 2);     /* the second block of RMVPE's pass */
     assert_int_equal(in_pitch.progress_calls, 0); /* no chunk had started */
     assert_null(out);
-    stop_counter sc = {0, 0, pitch_polls + 5};
+    stop_counter sc = {0, 0, never.after_hubert + 2, 0, 0};
     hooks.ctx = &sc;
     memset(&err, 0, sizeof err);
     assert_int_equal(rvc_convert(&v, x, n, &p, &hooks, &out, &out_n, &err), -1);
     assert_int_equal(err.code, VC_ERR_CANCELLED);
-    assert_int_equal(sc.stop_calls, pitch_polls + 5); /* the pitch pass, then 4 stages × 3 blocks × 3 conv pairs */
-    assert_int_equal(sc.progress_calls, 1);           /* the only chunk had started: no chunk boundary was needed */
+    assert_int_equal(sc.stop_calls, never.after_hubert + 2); /* the pitch pass, HuBERT, then 2 of synthesis's */
+    assert_int_equal(sc.progress_calls, 1);                  /* the only chunk had started: no chunk boundary was needed */
     assert_null(out);
     free(x);
     voice_free(&f);

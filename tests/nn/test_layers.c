@@ -14,6 +14,7 @@
 #include "audio/filter.h"
 #include "nn/conv.h"
 #include "nn/layers.h"
+#include "nn/ops.h"
 #include "nn/spectral.h"
 
 static float *random_floats(size_t n, unsigned seed)
@@ -37,14 +38,11 @@ static void linear_matches_naive_loop(void **state)
     free(x); free(w); free(b);
 }
 
-/* nn_conv1d of desc d on T random frames against a direct loop (PyTorch semantics). */
-static void check_conv1d_direct(nn_conv1d_desc d, int T, unsigned seed)
+/* y [t_out, c_out] against the direct definition of conv1d (PyTorch semantics) */
+static void expect_conv1d(const char *what, const float *y, const float *x, const float *w, const float *b, nn_conv1d_desc d,
+                          int T)
 {
     int t_out = nn_conv1d_out_len(&d, T), cin_g = d.c_in / d.groups, cout_g = d.c_out / d.groups;
-    float *x = random_floats((size_t)T * d.c_in, seed), *w = random_floats((size_t)d.c_out * cin_g * d.k, seed + 1);
-    float *b = random_floats(d.c_out, seed + 2), *y = malloc(sizeof(float) * (size_t)t_out * d.c_out);
-    vc_error err;
-    assert_int_equal(nn_conv1d(y, x, T, w, b, &d, &err), 0);
     for (int t = 0; t < t_out; t++)
         for (int o = 0; o < d.c_out; o++) {
             int g = o / cout_g;
@@ -55,14 +53,99 @@ static void check_conv1d_direct(nn_conv1d_desc d, int T, unsigned seed)
                     if (src >= 0 && src < T) s += (double)w[(o * cin_g + ci) * d.k + j] * x[src * d.c_in + g * cin_g + ci];
                 }
             if (fabs(s - y[t * d.c_out + o]) > 1e-4 * (1 + fabs(s)))
-                fail_msg("conv1d c_in %d k %d stride %d dil %d groups %d: t %d o %d got %g want %g", d.c_in, d.k, d.stride,
-                         d.dilation, d.groups, t, o, y[t * d.c_out + o], s);
+                fail_msg("%s c_in %d k %d stride %d dil %d groups %d: t %d o %d got %g want %g", what, d.c_in, d.k,
+                         d.stride, d.dilation, d.groups, t, o, y[t * d.c_out + o], s);
         }
+}
+
+/* nn_conv1d of desc d on T random frames against a direct loop, and nn_conv1d_chunked in chunks
+ * of 1, 3 and 7 output frames (chunks at the padded ends, inside, and wholly in the padding). */
+static void check_conv1d_direct(nn_conv1d_desc d, int T, unsigned seed)
+{
+    int t_out = nn_conv1d_out_len(&d, T), cin_g = d.c_in / d.groups;
+    float *x = random_floats((size_t)T * d.c_in, seed), *w = random_floats((size_t)d.c_out * cin_g * d.k, seed + 1);
+    float *b = random_floats(d.c_out, seed + 2), *y = malloc(sizeof(float) * (size_t)t_out * d.c_out);
+    vc_error err;
+    assert_int_equal(nn_conv1d(y, x, T, w, b, &d, &err), 0);
+    expect_conv1d("conv1d", y, x, w, b, d, T);
+    const int chunks[] = {1, 3, 7};
+    for (int c = 0; c < 3; c++) {
+        memset(y, 0, sizeof(float) * (size_t)t_out * d.c_out);
+        assert_int_equal(nn_conv1d_chunked(y, x, T, w, b, &d, chunks[c], NULL, NULL, &err), 0);
+        expect_conv1d("chunked conv1d", y, x, w, b, d, T);
+    }
     free(x); free(w); free(b); free(y);
 }
 
+typedef struct poll { int calls, stop_at; } poll;
+
+static int asked(void *ctx)
+{
+    poll *p = ctx;
+    return ++p->calls >= p->stop_at;
+}
+
+/* The hook is asked before each chunk; a request stops before the chunk it was asked for. */
+static void chunked_conv1d_polls_before_each_chunk(void **state)
+{
+    nn_conv1d_desc d = {8, 6, 4, 2, 1, 2, 1, 1};
+    int T = 40, t_out = nn_conv1d_out_len(&d, T), chunk = 6, n_chunks = (t_out + chunk - 1) / chunk;
+    float *x = random_floats((size_t)T * d.c_in, 90), *w = random_floats((size_t)d.c_out * d.c_in * d.k, 91);
+    float *y = malloc(sizeof(float) * (size_t)t_out * d.c_out);
+    vc_error err;
+    poll never = {0, 1 << 30};
+    assert_int_equal(nn_conv1d_chunked(y, x, T, w, NULL, &d, chunk, asked, &never, &err), 0);
+    assert_int_equal(never.calls, n_chunks);
+    for (int k = 1; k <= n_chunks; k++) {
+        poll p = {0, k};
+        for (size_t i = 0; i < (size_t)t_out * d.c_out; i++) y[i] = -99.0f;
+        memset(&err, 0, sizeof err);
+        assert_int_equal(nn_conv1d_chunked(y, x, T, w, NULL, &d, chunk, asked, &p, &err), -1);
+        assert_int_equal(err.code, VC_ERR_CANCELLED);
+        assert_int_equal(p.calls, k);
+        for (size_t i = (size_t)(k - 1) * chunk * d.c_out; i < (size_t)t_out * d.c_out; i++) assert_true(y[i] == -99.0f);
+        if (k > 1) assert_true(y[(size_t)(k - 1) * chunk * d.c_out - 1] != -99.0f);
+    }
+    free(x); free(w); free(y);
+}
+
+/* The blocked GroupNorm asks the hook before each block of NN_GN_BLOCK channels, and a hook that
+ * never asks gives the plain call's values exactly (a partial last block included). */
+static void group_norm_polls_per_channel_block(void **state)
+{
+    int T = 37, C = 2 * NN_GN_BLOCK + 5, blocks = 3;
+    float *x = random_floats((size_t)T * C, 95), *y = malloc(sizeof(float) * (size_t)T * C);
+    float *g = random_floats(C, 96), *b = random_floats(C, 97);
+    memcpy(y, x, sizeof(float) * (size_t)T * C);
+    nn_group_norm_per_channel(x, T, C, g, b, 1e-5);
+    poll never = {0, 1 << 30};
+    vc_error err;
+    float *z = malloc(sizeof(float) * (size_t)T * C);
+    memcpy(z, y, sizeof(float) * (size_t)T * C);
+    assert_int_equal(nn_group_norm_per_channel_cancellable(z, T, C, g, b, 1e-5, asked, &never, &err), 0);
+    assert_int_equal(never.calls, blocks);
+    assert_memory_equal(z, x, sizeof(float) * (size_t)T * C);
+    for (int c = 0; c < C; c++) { /* normalised: each channel's mean is beta, its spread gamma */
+        double m = 0;
+        for (int t = 0; t < T; t++) m += x[(size_t)t * C + c];
+        assert_true(fabs(m / T - b[c]) < 1e-4);
+    }
+    for (int k = 1; k <= blocks; k++) {
+        poll p = {0, k};
+        memcpy(z, y, sizeof(float) * (size_t)T * C);
+        memset(&err, 0, sizeof err);
+        assert_int_equal(nn_group_norm_per_channel_cancellable(z, T, C, g, b, 1e-5, asked, &p, &err), -1);
+        assert_int_equal(err.code, VC_ERR_CANCELLED);
+        assert_int_equal(p.calls, k);
+        for (int t = 0; t < T; t++) /* the blocks from the one that stopped on are untouched */
+            assert_memory_equal(z + (size_t)t * C + (k - 1) * NN_GN_BLOCK, y + (size_t)t * C + (k - 1) * NN_GN_BLOCK,
+                                sizeof(float) * (size_t)(C - (k - 1) * NN_GN_BLOCK));
+    }
+    free(x); free(y); free(z); free(g); free(b);
+}
+
 /* Stride, dilation, asymmetric padding, groups (depthwise included), and padding wider than the
- * input, through the engine's backend. */
+ * input, through the engine's backend, whole and in chunks. */
 static void conv1d_matches_direct_definition(void **state)
 {
     /* c_in, c_out, k, stride, dilation, pad_left, pad_right, groups */
@@ -71,6 +154,7 @@ static void conv1d_matches_direct_definition(void **state)
     check_conv1d_direct((nn_conv1d_desc){32, 16, 5, 3, 2, 4, 1, 1}, 37, 20);
     check_conv1d_direct((nn_conv1d_desc){64, 32, 3, 2, 1, 1, 2, 2}, 25, 30);
     check_conv1d_direct((nn_conv1d_desc){16, 8, 11, 1, 5, 25, 25, 1}, 6, 40); /* most taps fall outside */
+    check_conv1d_direct((nn_conv1d_desc){4, 3, 3, 1, 1, 5, 5, 1}, 4, 45); /* end frames see padding only */
     check_conv1d_direct((nn_conv1d_desc){16, 256, 3, 1, 3, 3, 3, 1}, 2500, 50); /* several 1024-frame tap blocks */
     check_conv1d_direct((nn_conv1d_desc){24, 24, 7, 1, 1, 3, 3, 24}, 50, 60); /* depthwise (Vocos, F5's text blocks) */
     check_conv1d_direct((nn_conv1d_desc){32, 32, 31, 1, 1, 15, 15, 4}, 45, 70); /* grouped (F5's position conv) */
@@ -250,6 +334,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(linear_matches_naive_loop), cmocka_unit_test(conv1d_matches_direct_definition),
+        cmocka_unit_test(chunked_conv1d_polls_before_each_chunk), cmocka_unit_test(group_norm_polls_per_channel_block),
         cmocka_unit_test(conv_transpose_matches_scatter_definition),
         cmocka_unit_test(conv2d_3x3_strategies_match_direct_definition), cmocka_unit_test(attention_rows_are_convex_combinations),
         cmocka_unit_test(norms_and_activations), cmocka_unit_test(vector_activations_match_double_references), cmocka_unit_test(istft_inverts_stft), cmocka_unit_test(butterworth_matches_scipy),

@@ -156,8 +156,23 @@ int hubert_frames(const hubert_model *m, int n)
     return n;
 }
 
-/* wave → conv features [T, conv_dim] */
-static int feature_encoder(const hubert_model *m, const float *wave, int n, float **out, int *T_out, vc_error *err)
+/* GELU over y [T, C] in chunks of HUBERT_CONV_CHUNK frames, polling before each (a minute of
+ * audio is 192 000 × 512 values after the first convolution). */
+static int gelu_chunked(float *y, int T, int C, hubert_cancel_fn cancelled, void *ctx, vc_error *err)
+{
+    for (int t0 = 0; t0 < T; t0 += HUBERT_CONV_CHUNK) {
+        if (nn_poll_cancel(cancelled, ctx, err)) return -1;
+        int n = T - t0 < HUBERT_CONV_CHUNK ? T - t0 : HUBERT_CONV_CHUNK;
+        nn_apply(nn_gelu_erf, y + (size_t)t0 * C, (size_t)n * C);
+    }
+    return 0;
+}
+
+/* wave → conv features [T, conv_dim]. The convolutions run in chunks of HUBERT_CONV_CHUNK output
+ * frames with a cancel poll before each: over a long input they are seconds of work before the
+ * first transformer layer. */
+static int feature_encoder(const hubert_model *m, const float *wave, int n, float **out, int *T_out,
+                           hubert_cancel_fn cancelled, void *ctx, vc_error *err)
 {
     float *x = malloc(sizeof(float) * (size_t)n);
     if (!x) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
@@ -166,15 +181,16 @@ static int feature_encoder(const hubert_model *m, const float *wave, int n, floa
     for (int i = 0; i < HUBERT_CONV_LAYERS; i++) {
         nn_conv1d_desc d = {c_in, m->conv_dim, m->conv_kernel[i], m->conv_stride[i], 1, 0, 0, 1};
         int T2 = nn_conv1d_out_len(&d, T);
-        float *y = T2 > 0 ? malloc(sizeof(float) * (size_t)T2 * m->conv_dim) : NULL;
-        if (!y || nn_conv1d(y, x, T, m->conv_w[i], NULL, &d, err) != 0) {
-            free(x); free(y);
-            return T2 > 0 ? vc_fail(err, VC_ERR_NOMEM, "out of memory (HuBERT)") : vc_fail(err, VC_ERR_AUDIO_TOO_SHORT, "audio too short for HuBERT");
-        }
-        if (i == 0) nn_group_norm_per_channel(y, T2, m->conv_dim, m->gn_w, m->gn_b, 1e-5);
-        nn_apply(nn_gelu_erf, y, (size_t)T2 * m->conv_dim);
+        if (T2 <= 0) { free(x); return vc_fail(err, VC_ERR_AUDIO_TOO_SHORT, "audio too short for HuBERT"); }
+        float *y = malloc(sizeof(float) * (size_t)T2 * m->conv_dim);
+        if (!y) { free(x); return vc_fail(err, VC_ERR_NOMEM, "out of memory (HuBERT)"); }
+        int rc = nn_conv1d_chunked(y, x, T, m->conv_w[i], NULL, &d, HUBERT_CONV_CHUNK, cancelled, ctx, err);
+        if (rc == 0 && i == 0)
+            rc = nn_group_norm_per_channel_cancellable(y, T2, m->conv_dim, m->gn_w, m->gn_b, 1e-5, cancelled, ctx, err);
+        if (rc == 0) rc = gelu_chunked(y, T2, m->conv_dim, cancelled, ctx, err);
         free(x);
         x = y;
+        if (rc != 0) { free(x); return -1; }
         T = T2;
         c_in = m->conv_dim;
     }
@@ -185,10 +201,14 @@ static int feature_encoder(const hubert_model *m, const float *wave, int n, floa
 
 typedef struct layer_work { float *q, *k, *v, *att, *y, *mid, *scratch; } layer_work;
 
-static void transformer_layer(const hubert_model *m, const hubert_layer *l, float *x, int T, layer_work *w)
+/* A post-LN layer in its two halves, attention then feed-forward, with a cancel poll before each:
+ * the halves are about equal work (one layer over a minute of audio is seconds on 2 cores). */
+static int transformer_layer(const hubert_model *m, const hubert_layer *l, float *x, int T, layer_work *w,
+                             hubert_cancel_fn cancelled, void *ctx, vc_error *err)
 {
     int E = m->embed;
     size_t n = (size_t)T * E;
+    if (nn_poll_cancel(cancelled, ctx, err)) return -1;
     nn_linear(w->q, x, l->q_w, l->q_b, T, E, E);
     nn_linear(w->k, x, l->k_w, l->k_b, T, E, E);
     nn_linear(w->v, x, l->v_w, l->v_b, T, E, E);
@@ -196,22 +216,24 @@ static void transformer_layer(const hubert_model *m, const hubert_layer *l, floa
     nn_linear(w->y, w->att, l->o_w, l->o_b, T, E, E);
     for (size_t i = 0; i < n; i++) x[i] += w->y[i];
     nn_layer_norm(x, x, T, E, l->ln1_w, l->ln1_b, HUBERT_LN_EPS);
+    if (nn_poll_cancel(cancelled, ctx, err)) return -1;
     nn_linear(w->mid, x, l->fc1_w, l->fc1_b, T, E, m->ffn);
     nn_apply(nn_gelu_erf, w->mid, (size_t)T * m->ffn);
     nn_linear(w->y, w->mid, l->fc2_w, l->fc2_b, T, m->ffn, E);
     for (size_t i = 0; i < n; i++) x[i] += w->y[i];
     nn_layer_norm(x, x, T, E, l->ln2_w, l->ln2_b, HUBERT_LN_EPS);
+    return 0;
 }
 
 /* x [T, E] += GELU(posconv(x)) with the even kernel's last output frame dropped */
-static int add_positions(const hubert_model *m, float *x, int T, vc_error *err)
+static int add_positions(const hubert_model *m, float *x, int T, hubert_cancel_fn cancelled, void *ctx, vc_error *err)
 {
     int E = m->embed, K = m->pos_kernel;
     nn_conv1d_desc d = {E, E, K, 1, 1, K / 2, K / 2, m->pos_groups};
     int T2 = nn_conv1d_out_len(&d, T); /* T + 1 for an even kernel */
     float *p = malloc(sizeof(float) * (size_t)T2 * E);
     if (!p) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    int rc = nn_conv1d(p, x, T, m->pos_w, m->pos_b, &d, err);
+    int rc = nn_conv1d_chunked(p, x, T, m->pos_w, m->pos_b, &d, HUBERT_CONV_CHUNK, cancelled, ctx, err);
     if (rc == 0) {
         nn_apply(nn_gelu_erf, p, (size_t)T * E);
         for (size_t i = 0; i < (size_t)T * E; i++) x[i] += p[i];
@@ -225,7 +247,7 @@ static int hubert_extract_run(const hubert_model *m, const float *wave, int n, i
 {
     float *conv = NULL;
     int T = 0, E = m->embed;
-    if (feature_encoder(m, wave, n, &conv, &T, err) != 0) return -1;
+    if (feature_encoder(m, wave, n, &conv, &T, cancelled, cancel_ctx, err) != 0) return -1;
     if (tap) tap(tap_ctx, "hubert.conv_features", conv, T, m->conv_dim);
     nn_layer_norm(conv, conv, T, m->conv_dim, m->fp_ln_w, m->fp_ln_b, HUBERT_LN_EPS);
     float *x = malloc(sizeof(float) * (size_t)T * E);
@@ -236,7 +258,7 @@ static int hubert_extract_run(const hubert_model *m, const float *wave, int n, i
     if (rc == 0) {
         nn_linear(x, conv, m->fp_w, m->fp_b, T, m->conv_dim, E);
         if (tap) tap(tap_ctx, "hubert.post_extract_proj", x, T, E);
-        rc = add_positions(m, x, T, err);
+        rc = add_positions(m, x, T, cancelled, cancel_ctx, err);
     }
     if (rc == 0) {
         if (tap) tap(tap_ctx, "hubert.pos_conv_added", x, T, E);
@@ -244,8 +266,7 @@ static int hubert_extract_run(const hubert_model *m, const float *wave, int n, i
         if (tap) tap(tap_ctx, "hubert.encoder_input", x, T, E);
         int last = output_layer > 0 && output_layer < m->layers ? output_layer : m->layers;
         for (int i = 0; rc == 0 && i < last; i++) {
-            if (cancelled && cancelled(cancel_ctx)) { rc = vc_fail(err, VC_ERR_CANCELLED, "cancelled"); break; }
-            transformer_layer(m, &m->layer[i], x, T, &w);
+            if ((rc = transformer_layer(m, &m->layer[i], x, T, &w, cancelled, cancel_ctx, err)) != 0) break;
             char name[32];
             snprintf(name, sizeof name, "hubert.layer%02d", i + 1);
             if (tap) tap(tap_ctx, name, x, T, E);

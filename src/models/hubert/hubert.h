@@ -43,8 +43,15 @@ typedef void (*hubert_tap_fn)(void *ctx, const char *name, const float *data, in
  * (1-based); with final_proj set, → [frames, final_dim] through final_proj (RVC v1). */
 int hubert_extract(const hubert_model *m, const float *wave, int n, int output_layer, int final_proj, float *feats,
                    hubert_tap_fn tap, void *tap_ctx, vc_error *err);
-/* The same, polling cancelled(ctx) before each transformer layer: non-zero stops the pass with
- * VC_ERR_CANCELLED (a pass over a long input takes seconds). */
+/* The same, polling cancelled(ctx) before each transformer layer's attention and feed-forward
+ * halves and, in the convolutional
+ * feature encoder and the positional convolution, before every HUBERT_CONV_CHUNK output frames of
+ * each convolution and of each GELU after one, and before every NN_GN_BLOCK channels of the
+ * GroupNorm after the first convolution: non-zero stops the pass with VC_ERR_CANCELLED (a
+ * pass over a long input takes seconds, the feature encoder alone tens of seconds for a minute of
+ * audio on a loaded 2-core machine). Both functions compute in the same chunks, so a hook that
+ * never asks for a stop gives exactly hubert_extract's features. */
+#define HUBERT_CONV_CHUNK 4096
 typedef int (*hubert_cancel_fn)(void *ctx);
 int hubert_extract_cancellable(const hubert_model *m, const float *wave, int n, int output_layer, int final_proj,
                                float *feats, hubert_cancel_fn cancelled, void *ctx, vc_error *err);

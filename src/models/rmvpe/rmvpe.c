@@ -286,9 +286,10 @@ static int concat_channels(plane *out, const plane *a, const plane *b)
     return 0;
 }
 
-/* The cancel hook of one pass: asked before each residual block, up-convolution, the head's
- * convolution and the BiGRU, so a request is seen within one block (a full-size pass over a 41 s
- * window takes seconds; one block is a small fraction of it). */
+/* The cancel hook of one pass: asked before each residual block, up-convolution and the head's
+ * convolution, and inside the BiGRU every NN_GRU_POLL_STEPS steps of each direction, so a request
+ * is seen within one block or 64 recurrent steps (a full-size pass over a 41 s window takes
+ * seconds; one block is a small fraction of it). */
 typedef struct rmvpe_stop { rmvpe_cancel_fn cancelled; void *ctx; } rmvpe_stop;
 
 static int stopped(const rmvpe_stop *s, vc_error *err)
@@ -374,8 +375,8 @@ static int head(const rmvpe *m, const plane *x, int frames, float *salience, con
     int rc = (seq && bi && logits) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (RMVPE)");
     for (int t = 0; rc == 0 && t < T; t++) /* [3, T, F] → [T, 3·F] (transpose(1,2).flatten) */
         for (int c = 0; c < 3; c++) memcpy(seq + (size_t)t * in + c * F, c3.x + ((size_t)c * T + t) * F, sizeof(float) * (size_t)F);
-    if (rc == 0) rc = stopped(stop, err);
-    if (rc == 0) rc = nn_gru_bidirectional(bi, seq, T, in, H, m->gru, err);
+    /* the GRU asks the hook itself, every NN_GRU_POLL_STEPS steps of each direction */
+    if (rc == 0) rc = nn_gru_bidirectional_cancellable(bi, seq, T, in, H, m->gru, stop->cancelled, stop->ctx, err);
     if (rc == 0) {
         for (int t = 0; t < T; t++) memcpy(logits + (size_t)t * RMVPE_BINS, m->fc_b, sizeof(float) * RMVPE_BINS);
         nn_gemm(0, 1, T, RMVPE_BINS, 2 * H, 1.0f, bi, 2 * H, m->fc_w, 2 * H, 1.0f, logits, RMVPE_BINS);

@@ -30,10 +30,11 @@ void rmvpe_set_plain(rmvpe *m, int plain);
 int rmvpe_mel(const rmvpe *m, const float *audio, int n, float *mel, vc_error *err);
 /* mel [frames, 128] → salience [frames, 360] */
 int rmvpe_salience(const rmvpe *m, const float *mel, int frames, float *salience, vc_error *err);
-/* The same, asking cancelled(ctx) before each residual block, each decoder up-convolution, the
- * head's convolution and the BiGRU: non-zero stops the pass there with VC_ERR_CANCELLED (a
- * full-size pass is 0.2–0.7 s for a 3.7 s training piece and seconds for a 41 s window, one block
- * a small part of it). A hook that never asks for a stop gives exactly rmvpe_salience's output. */
+/* The same, asking cancelled(ctx) before each residual block, each decoder up-convolution and the
+ * head's convolution, and inside the BiGRU before every NN_GRU_POLL_STEPS-th step of each
+ * direction (nn/sequence.h): non-zero stops the pass there with VC_ERR_CANCELLED (a full-size pass
+ * is 0.2–0.7 s for a 3.7 s training piece and seconds for a 41 s window, one block a small part of
+ * it). A hook that never asks for a stop gives exactly rmvpe_salience's output. */
 typedef int (*rmvpe_cancel_fn)(void *ctx);
 int rmvpe_salience_cancellable(const rmvpe *m, const float *mel, int frames, float *salience, rmvpe_cancel_fn cancelled,
                                void *ctx, vc_error *err);

@@ -41,8 +41,8 @@ typedef struct rvc_dataset_options {
     /* phase "slicing" | "features" with fraction 0..1; non-zero return cancels (VC_ERR_CANCELLED) */
     int (*progress)(void *ctx, const char *phase, double fraction);
     /* optional, same ctx: non-zero cancels (VC_ERR_CANCELLED). Polled before each 3.7 s piece,
-     * between its HuBERT and RMVPE passes and inside both (between HuBERT's layers and RMVPE's
-     * blocks), so a request is seen within a fraction of a pass. */
+     * between its HuBERT and RMVPE passes and inside both (HuBERT's layer halves and encoder
+     * chunks, RMVPE's blocks and BiGRU steps), so a request is seen within a fraction of a pass. */
     int (*cancelled)(void *ctx);
     void *ctx;
 } rvc_dataset_options;

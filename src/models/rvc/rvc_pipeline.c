@@ -87,7 +87,7 @@ static int compute_pitch(const rvc_voice *v, const double *pad, size_t n, const 
     int64_t *pc = malloc(sizeof(int64_t) * (size_t)frames);
     int rc = (x && f0 && pf && pc) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (pitch)");
     for (size_t i = 0; rc == 0 && i < n; i++) x[i] = (float)pad[i];
-    if (rc == 0) /* cancel is seen between RMVPE's blocks too: one window's pass takes seconds */
+    if (rc == 0) /* cancel is seen between RMVPE's blocks and BiGRU steps too: one window's pass takes seconds */
         rc = rmvpe_f0_cancellable(v->pitch, x, (int)n, f0, pitch_tick, (void *)h, h ? h->cancelled : NULL, h ? h->ctx : NULL, err);
     if (rc == 0) {
         rvc_f0_postprocess(f0, frames, p->f0_up_key, pf, pc);
@@ -127,7 +127,7 @@ static int chunk_features(const rvc_voice *v, const float *x, int len, const rvc
     *phone = malloc(sizeof(float) * 2 * (size_t)T * D);
     *phone0 = malloc(sizeof(float) * 2 * (size_t)T * D);
     rc = (feats && blend && *phone && *phone0) ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory (features)");
-    if (rc == 0) /* cancel is seen between HuBERT's layers: a 41 s chunk takes seconds */
+    if (rc == 0) /* cancel is seen inside HuBERT (layer halves, encoder chunks): a 41 s chunk takes seconds */
         rc = hubert_extract_cancellable(m, x, len, v->version == 1 ? rvc_v1_layer(m->layers) : m->layers, v->version == 1, feats,
                                         h ? h->cancelled : NULL, h ? h->ctx : NULL, err);
     if (rc == 0) {
