@@ -9,6 +9,7 @@
 #include "nn/backend.h"
 #include "nn/bind.h"
 #include "nn/conv.h"
+#include "nn/wcache.h"
 #include "nn/layers.h"
 #include "nn/ops.h"
 
@@ -141,11 +142,14 @@ int hubert_load(hubert_model *m, const nn_weights *w, const char *prefix, int he
     }
     if (!b.failed && bind_pos_conv(m, &b, n) != 0) b.failed = 1;
     if (b.failed) { hubert_free(m); return vc_error_wrap(err, "HuBERT"); }
+    if (!(m->wc = nn_wcache_create())) { hubert_free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
     return 0;
 }
 
 void hubert_free(hubert_model *m)
 {
+    nn_wcache_free(m->wc);
+    m->wc = NULL;
     free(m->pos_w);
     m->pos_w = NULL;
 }
@@ -284,7 +288,9 @@ int hubert_extract(const hubert_model *m, const float *wave, int n, int output_l
                    hubert_tap_fn tap, void *tap_ctx, vc_error *err)
 {
     nn_precision_scope scope = nn_precision_enter("hubert");
+    nn_wcache_scope weights = nn_wcache_enter(m->wc);
     int rc = hubert_extract_run(m, wave, n, output_layer, final_proj, feats, tap, tap_ctx, NULL, NULL, err);
+    nn_wcache_leave(weights);
     nn_precision_leave(scope);
     return rc;
 }
@@ -293,7 +299,9 @@ int hubert_extract_cancellable(const hubert_model *m, const float *wave, int n, 
                                float *feats, hubert_cancel_fn cancelled, void *ctx, vc_error *err)
 {
     nn_precision_scope scope = nn_precision_enter("hubert");
+    nn_wcache_scope weights = nn_wcache_enter(m->wc);
     int rc = hubert_extract_run(m, wave, n, output_layer, final_proj, feats, NULL, NULL, cancelled, ctx, err);
+    nn_wcache_leave(weights);
     nn_precision_leave(scope);
     return rc;
 }

@@ -25,6 +25,7 @@ typedef struct hubert_model {
     int conv_kernel[HUBERT_CONV_LAYERS], conv_stride[HUBERT_CONV_LAYERS];
     const float *conv_w[HUBERT_CONV_LAYERS], *gn_w, *gn_b, *fp_ln_w, *fp_ln_b, *fp_w, *fp_b;
     float *pos_w; /* folded weight norm [embed, embed/groups, kernel] */
+    struct nn_wcache *wc; /* the convolutions' kernels in the backend's formats (nn/wcache.h) */
     const float *pos_b, *enc_ln_w, *enc_ln_b, *final_w, *final_b;
     hubert_layer layer[HUBERT_MAX_LAYERS];
 } hubert_model;
