@@ -468,9 +468,9 @@ static double now_s(void)
 
 /* The cancel request lands at a fixed poll of step 3 (half the polls step 2 made), set by another
  * thread (as the job's DELETE would) while the step waits at that poll. Not after a time: step 2
- * is the first step of the second length bucket (it creates that bucket's oneDNN primitives)
- * and writes a checkpoint (fsync: seconds on a disk full of a rebuild's dirty pages), so step 3
- * can end before half of step 2's time has passed, and a timed request then misses it. */
+ * is the first step of the second length bucket (it creates that bucket's oneDNN primitives) and
+ * ends the epoch with a checkpoint (written and fsynced), so step 3 can end before half of step
+ * 2's time has passed (seen: step 2 1.7 s, step 3 0.4 s), and a timed request then misses it. */
 typedef struct cancel_probe {
     pthread_mutex_t mu;
     pthread_cond_t cv;
