@@ -8,6 +8,8 @@
 #   make run     build, then serve on http://127.0.0.1:8000 with data in ./data
 #   make test    build, then unit, golden, API, PostgreSQL (store/jobs/API again on a throwaway
 #                server) and browser suites, then the ASan/UBSan suite
+# -jN builds the C objects in parallel and the web UI (npm ci: mostly download) beside them;
+# `make test`'s ASan tree is built with one job per core (tests/run.sh asan) whatever -j says.
 #   make bench   benchmarks, one JSON object per line
 
 CC      ?= gcc
@@ -36,18 +38,25 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
+# Only named as prerequisites of the test pattern rule, the support objects would count as
+# intermediate: make would delete them after a build, and the next make would compile them again
+# and relink every test binary.
+.SECONDARY: $(SUPPORT_OBJ)
 
 .DEFAULT_GOAL := all
 unit: $(TEST_BIN)
 
-.PHONY: all build deps c unit web run test test-unit test-golden test-api test-pg test-e2e compose-test test-asan bench clean fuzz
+.PHONY: all build deps c unit web web-ui run test test-unit test-golden test-api test-pg test-e2e compose-test test-asan bench clean fuzz
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
 
+# c and web-ui are independent goals of one sub-make: with -jN they build side by side.
 build: deps
-	@$(MAKE) --no-print-directory c
+	@$(MAKE) --no-print-directory c web-ui
+
+web-ui:
 	@if [ -f web/package.json ]; then bash scripts/build-web.sh; fi
 
 c: $(BUILD)/voiceclone $(TEST_BIN)
@@ -100,9 +109,12 @@ test-e2e: build
 # convert flows, tear down (docs/OPERATIONS.md). Not part of `make test`.
 compose-test:
 	@bash scripts/compose-test.sh
-# Address + undefined-behaviour sanitizers over the unit suites (separate build tree).
+# Address + undefined-behaviour sanitizers over the unit suites (separate build tree). The API
+# tests are not built there: the unit suite never runs them.
+ASAN_TEST_DIRS := $(filter-out tests/api,$(patsubst %/,%,$(wildcard tests/*/)))
 test-asan: deps
 	@$(MAKE) --no-print-directory c BUILD=build-asan CC=clang EXTRA_CFLAGS=-Wno-unknown-warning-option \
+	  TEST_DIRS="$(ASAN_TEST_DIRS)" \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 	@BUILD=build-asan bash tests/run.sh unit
 

@@ -10,7 +10,9 @@
 #        them the OpenAPI contract test (tests/contract/run.sh: Ajv + Redocly, npm ci on first use)
 # pg     the store and jobs unit tests and the whole API suite again on PostgreSQL: a throwaway
 #        server (scripts/pg-tmp.sh) in a temp folder, VCS_TEST_DATABASE_URL pointing at it (each
-#        test makes its own database); the scale-out test (tests/api/test_api_scaleout: 1 API node
+#        test makes its own database); test_api_train skips there the three tests with no store
+#        path of their own (v1/no-pitch, default epochs, cancel in feature extraction: run once, in
+#        the api suite); the scale-out test (tests/api/test_api_scaleout: 1 API node
 #        + 3 workers, lane limits per worker, lapsed leases, cross-node SSE) starts its own server
 #        and runs once, in the api suite
 # e2e    tests/e2e/run.sh (headless Chromium) when the web UI exists
@@ -91,7 +93,9 @@ suite_e2e() {
 }
 
 suite_asan() {
-  run_one "asan+ubsan unit suite" make --no-print-directory test-asan
+  # One compile job per core (the asan tree is a second full build); MAKEFLAGS dropped so that a
+  # `make -jN test` around this script does not hand down a jobserver it has closed for us.
+  run_one "asan+ubsan unit suite" env -u MAKEFLAGS -u MFLAGS make --no-print-directory -j"$(nproc)" test-asan
   # short libFuzzer run of each model-file loader (the long one is bench/fuzz/run.sh)
   local t
   for t in weights index zip; do run_one "fuzz smoke: $t loader (15 s)" bash tests/fuzz/run.sh 15 "$t"; done

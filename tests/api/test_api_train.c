@@ -32,6 +32,7 @@
 #include "support/http_client.h"
 #include "support/test_api.h"
 #include "support/test_audio.h"
+#include "support/test_db.h"
 #include "support/test_server.h"
 
 static test_server S;
@@ -40,6 +41,19 @@ static test_server S;
 static const char *const ENV[] = {"VCS_JOBS_TEST_KINDS=1", "VCS_TRAIN_TARGET_MINUTES=0.1", "VCS_TRAIN_MIN_EPOCHS=1",
                                   "VCS_TRAIN_MAX_EPOCHS=3", NULL};
 static char VOICE_ID[64], SHORT_ID[64];
+
+/* The pg suite runs this file again on PostgreSQL for what the store does in training: the
+ * refusals that queue nothing, the job's phases, progress and loss history, the model row, stop,
+ * cancel, the resume after kill -9 (the lease taken over) and the training set's list, rename and
+ * export. A test that differs from those only in the model or the pipeline (v1/no pitch, the
+ * default epochs' arithmetic, a cancel inside feature extraction) runs once, here on SQLite. */
+#define SQLITE_ONLY()                                                                                      \
+    do {                                                                                                   \
+        if (test_db_is_postgres()) {                                                                       \
+            print_message("not rerun on PostgreSQL: no store path of its own (the api suite runs it)\n"); \
+            skip();                                                                                        \
+        }                                                                                                  \
+    } while (0)
 
 static const char *root(void) { return getenv("VCS_TEST_ROOT") ? getenv("VCS_TEST_ROOT") : "."; }
 
@@ -202,7 +216,7 @@ static void phases_logged_peak_rss(const char *job)
 static void training_end_to_end(void **state)
 {
     char job[64], model[64], path[700];
-    start(",\"epochs\":3", job, sizeof job, model, sizeof model);
+    start(",\"epochs\":2", job, sizeof job, model, sizeof model);
     expect_complete(job, 300);
     char *s = stream_of(job);
     const char *order[] = {"\"preprocessing\"", "\"feature extraction\"", "\"training\"", "event: training_set",
@@ -216,12 +230,12 @@ static void training_end_to_end(void **state)
     json_t *result = json_object_get(call("GET", path, NULL, 200), "result");
     assert_string_equal(json_string_value(json_object_get(result, "model_id")), model);
     int steps = (int)json_integer_value(json_object_get(result, "steps"));
-    assert_true(steps >= 3);
+    assert_true(steps >= 2);
     json_t *set = json_object_get(result, "training_set"); /* the report before training: speech, pieces, epoch time */
     assert_true(json_integer_value(json_object_get(set, "pieces")) >= 1);
     assert_true(json_number_value(json_object_get(set, "speech_seconds")) > 5);
     assert_true(json_number_value(json_object_get(set, "step_seconds")) > 0);
-    assert_int_equal(json_integer_value(json_object_get(set, "steps_per_epoch")) * 3, steps);
+    assert_int_equal(json_integer_value(json_object_get(set, "steps_per_epoch")) * 2, steps);
     assert_true(json_number_value(json_object_get(set, "epoch_seconds")) >=
                 json_number_value(json_object_get(set, "step_seconds")));
     assert_int_equal(loss_points(job), steps);
@@ -253,6 +267,7 @@ static int policy(double step_seconds, json_int_t steps_per_epoch)
  * (not the built-in guess submit made), reports that, and the next submit starts from it. */
 static void default_epochs_follow_the_measured_step(void **state)
 {
+    SQLITE_ONLY();
     char job[64], model[64], path[700];
     start("", job, sizeof job, model, sizeof model);
     expect_complete(job, 300);
@@ -296,6 +311,7 @@ static void default_epochs_follow_the_measured_step(void **state)
  * the stored model says what it is and converts. */
 static void v1_no_pitch_32k_end_to_end(void **state)
 {
+    SQLITE_ONLY();
     char job[64], model[64], path[700];
     start(",\"epochs\":1,\"f0\":false,\"version\":\"v1\",\"sample_rate\":32000", job, sizeof job, model, sizeof model);
     expect_complete(job, 300);
@@ -352,6 +368,7 @@ static void stop_keeps_the_model_and_cancel_does_not(void **state)
  * recording (no prepared set to reuse), DELETE once pieces are being extracted. */
 static void cancel_during_feature_extraction(void **state)
 {
+    SQLITE_ONLY();
     char audio[64], body[1024], job[64], path[160];
     upload_voice("/api/upload/training-audio", 90, audio, sizeof audio);
     train_body(body, sizeof body, audio, ",\"epochs\":1");
@@ -378,7 +395,9 @@ static void cancel_during_feature_extraction(void **state)
 static void kill_9_mid_training_resumes(void **state)
 {
     char job[64], model[64], path[700];
-    start(",\"epochs\":6,\"save_every_steps\":2", job, sizeof job, model, sizeof model);
+    /* 3 epochs of 4 steps (24 s of speech in 3.4 s pieces, batch 2): killed after step 5, so
+     * the resumed run has steps left to do after its checkpoint at step 4 */
+    start(",\"epochs\":3,\"save_every_steps\":2", job, sizeof job, model, sizeof model);
     wait_for_step(job, 5);
     kill(S.pid, SIGKILL);
     waitpid(S.pid, NULL, 0);

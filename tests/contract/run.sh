@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The API contract test (make test runs it through tests/api/test_openapi_contract.sh):
-#   1. npm ci of the pinned checkers (package-lock.json) when tests/contract/node_modules is stale;
+#   1. npm ci of the pinned checkers (package-lock.json) when tests/contract/node_modules is stale
+#      (tests/contract/deps.sh);
 #   2. a real `voiceclone serve` on a free loopback port with a fresh data folder, the tiny golden
 #      F5-TTS/Vocos/Whisper weights installed, test kinds on; the tiny golden HuBERT/RMVPE are not
 #      imported but served by a local file server (file_server.mjs) as hubert_base.pt / rmvpe.pt,
@@ -18,12 +19,7 @@ BIN=${VCS_BIN:-$ROOT/${BUILD:-build}/voiceclone}
 
 node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' || {
   echo "contract: @redocly/cli needs Node.js >= 20.19 (found $(node --version)); scripts/install-deps.sh" >&2; exit 1; }
-lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ "$(cat node_modules/.vcs-lock.sha256 2>/dev/null)" != "$lock_sha" ]; then
-  echo "contract: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$lock_sha" > node_modules/.vcs-lock.sha256
-fi
+bash deps.sh
 
 TMP=$(mktemp -d /tmp/vcs-contract.XXXXXX)
 PID=

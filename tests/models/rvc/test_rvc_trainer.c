@@ -466,26 +466,44 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The cancel request lands at a fixed poll of step 3 (half the polls step 2 made), set by another
+ * thread (as the job's DELETE would) while the step waits at that poll. Not after a time: step 2
+ * is the first step of the second length bucket (it creates that bucket's oneDNN primitives) and
+ * ends the epoch with a checkpoint (written and fsynced), so step 3 can end before half of step
+ * 2's time has passed (seen: step 2 1.7 s, step 3 0.4 s), and a timed request then misses it. */
 typedef struct cancel_probe {
-    int flag, polls;
-    double delay, requested_at;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int flag, polls, cancel_at, reached, quit;
+    double requested_at;
 } cancel_probe;
 
 static int probe_requested(void *ctx)
 {
     cancel_probe *p = ctx;
-    __atomic_add_fetch(&p->polls, 1, __ATOMIC_RELAXED);
+    int n = __atomic_add_fetch(&p->polls, 1, __ATOMIC_RELAXED);
+    if (p->cancel_at && n == p->cancel_at) { /* hand over to the requesting thread, wait for its flag */
+        pthread_mutex_lock(&p->mu);
+        p->reached = 1;
+        pthread_cond_broadcast(&p->cv);
+        while (!__atomic_load_n(&p->flag, __ATOMIC_ACQUIRE)) pthread_cond_wait(&p->cv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
     return __atomic_load_n(&p->flag, __ATOMIC_ACQUIRE);
 }
 
-/* Another thread (as the job's DELETE would): waits until the step has started, then delay s. */
+/* The other thread: waits until the step reaches poll cancel_at (or quit), then requests the cancel. */
 static void *request_cancel(void *ctx)
 {
     cancel_probe *p = ctx;
-    while (__atomic_load_n(&p->polls, __ATOMIC_RELAXED) == 0) usleep(1000);
-    usleep((useconds_t)(p->delay * 1e6));
-    p->requested_at = now_s();
-    __atomic_store_n(&p->flag, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&p->mu);
+    while (!p->reached && !p->quit) pthread_cond_wait(&p->cv, &p->mu);
+    if (p->reached) {
+        p->requested_at = now_s();
+        __atomic_store_n(&p->flag, 1, __ATOMIC_RELEASE);
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -499,33 +517,39 @@ static void cancel_mid_step_keeps_the_checkpoint(void **state)
     rvc_train_config c = tiny_config(1e-3f);
     rvc_trainer_options o = options("cancel", &c, 5, 1);
     o.batch_size = 4;
-    cancel_probe probe = {0};
+    cancel_probe probe = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     o.cancel = (ag_cancel){probe_requested, &probe};
     rvc_trainer *t = open_ok(&set, &o);
-    steps(t, 1); /* the first step also creates the oneDNN primitives: slower */
-    double t0 = now_s();
+    steps(t, 1);
+    probe.polls = 0;
     steps(t, 1); /* writes the checkpoint (save_every 1) */
-    double step_seconds = now_s() - t0;
-    assert_true(probe.polls > 100); /* polled per op, not once a step */
+    int step_polls = probe.polls;
+    assert_true(step_polls > 100); /* polled per op, not once a step */
     rvc_paramset g1;
     vc_error err = {0};
     assert_int_equal(rvc_paramset_from_specs(&g1, t->g_specs, t->n_g_specs, &err), 0);
     for (int i = 0; i < g1.count; i++) memcpy(g1.p[i].val, t->G.p[i].val, sizeof(float) * g1.p[i].n);
 
     probe.polls = 0;
-    probe.delay = step_seconds / 2;
+    probe.cancel_at = step_polls / 2;
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, request_cancel, &probe), 0);
+    double started = now_s();
     int rc = rvc_trainer_step(t, &err);
     double ended = now_s();
+    pthread_mutex_lock(&probe.mu);
+    probe.quit = 1; /* frees the thread if the step never reached the poll */
+    pthread_cond_broadcast(&probe.cv);
+    pthread_mutex_unlock(&probe.mu);
     pthread_join(th, NULL);
-    double latency = ended - probe.requested_at;
-    printf("step %.3f s; cancel requested %.3f s into step 3, step ended %.4f s later\n", step_seconds, probe.delay,
-           latency);
+    assert_true(probe.reached);
+    double first_half = probe.requested_at - started, latency = ended - probe.requested_at;
+    printf("step 3: cancel requested at poll %d of %d, %.3f s into the step; the step ended %.4f s later\n",
+           probe.cancel_at, step_polls, first_half, latency);
     assert_int_equal(rc, -1);
     assert_int_equal(err.code, VC_ERR_CANCELLED);
     assert_true(latency < 1.5);
-    assert_true(latency < step_seconds / 4); /* mid-step: a between-steps check would wait ≈ half a step */
+    assert_true(latency < first_half / 2); /* mid-step: a between-steps check would wait ≈ the other half */
     /* the torn trainer refuses to save or go on; the checkpoint of step 2 reopens */
     assert_int_equal(rvc_trainer_checkpoint(t, &err), -1);
     assert_int_equal(rvc_trainer_step(t, &err), -1);
