@@ -6,6 +6,7 @@
  * built for x86-64-v3 (AVX2 + FMA), so a machine without them gets a message here instead of
  * an illegal instruction later. oneDNN picks its own kernels (AVX2 … AVX-512/BF16/AMX) at run time.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +69,21 @@ static int take_precision(int *argc, char **argv)
     return 0;
 }
 
+/* Models and the training tape allocate and free buffers of tens of megabytes on every call and
+ * step. With glibc's defaults every block above 128 KB is its own mmap, so every call pays again
+ * for fresh zeroed pages (a 10 s conversion: 8.6 s instead of 7.3 s on a Zen 5 machine, warm).
+ * Keeping freed blocks up to 32 MB (glibc's maximum) in the heap lets the next call reuse them.
+ * A process-wide allocator setting, so it is the program's to make: it changes when memory goes
+ * back to the system, never what a program computes. */
+static void keep_freed_memory_for_reuse(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 int main(int argc, char **argv)
 {
+    keep_freed_memory_for_reuse();
     if (!cpu_supported()) {
         fprintf(stderr, "voiceclone: this CPU lacks AVX2/FMA, which VoiceClone Studio needs (x86-64-v3: Intel "
                         "Haswell, AMD Excavator/Zen or newer). Run it on such a machine.\n");

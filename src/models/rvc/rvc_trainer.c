@@ -13,7 +13,6 @@
  *    the official ExponentialLR stepped at each epoch end.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,21 +357,9 @@ static int open_inner(rvc_trainer *t, const rvc_dataset *set, const rvc_trainer_
     return fresh_start(t, o, err);
 }
 
-/* A training step allocates and frees gigabytes of activations and gradients (the tape). With
- * glibc's defaults every block above 128 KB is its own mmap, so every step pays again for fresh
- * zeroed pages. Keeping freed blocks up to 32 MB (glibc's maximum) in the heap lets the next step
- * reuse them. A process-wide allocator setting: it changes when memory goes back to the system,
- * never what a program computes. */
-static void keep_freed_memory_for_reuse(void)
-{
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-}
-
 int rvc_trainer_open(rvc_trainer **out, const rvc_dataset *set, const rvc_trainer_options *o, vc_error *err)
 {
     *out = NULL;
-    keep_freed_memory_for_reuse();
     rvc_trainer *t = calloc(1, sizeof *t);
     if (t) t->arena = nn_arena_create(0);
     if (!t || !t->arena) {
