@@ -82,13 +82,13 @@ int server_reply_error(server_request *r)
 {
     vc_code code = r->err.code == VC_OK ? VC_ERR_INTERNAL : r->err.code;
     unsigned status = r->status >= 400 ? r->status : (unsigned)vc_code_http_status(code);
-    server_scrub_paths(r->app, r->err.message); /* never show server paths */
-    server_utf8_sanitize(r->err.message); /* it may echo the URL or a file name */
+    server_utf8_sanitize(r->err.message); /* it may echo the URL or a file name (json_pack wants UTF-8) */
     json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "status", "error", "error_code", vc_code_name(code), "message",
                           r->err.message, "user_message", vc_code_user_message(code));
     if (o && r->err_extra) json_object_update(o, r->err_extra);
     if (o && code == VC_ERR_INVALID_FORMAT && !json_object_get(o, "supported_formats"))
         json_object_set_new(o, "supported_formats", json_pack("[s,s,s,s]", "wav", "mp3", "flac", "ogg"));
+    server_scrub_error_body(r->app, o); /* never a server path, in any field: one place for every handler */
     r->failed = 1;
     return server_reply_json(r, status, o);
 }

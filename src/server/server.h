@@ -236,8 +236,11 @@ int server_guard_body(server_request *r, size_t size);
 void server_guard_headers(server_request *r, struct MHD_Response *resp);
 /* A header for whatever reply this request ends with, errors included (two at most). */
 void server_add_header(server_request *r, const char *name, const char *value);
-/* Removes the data folder's absolute path from a message (errors never show server paths). */
+/* Removes server paths from a message: the data folder's prefix, and any other absolute file path cut
+ * to its last component ("/api/…" endpoints stay). server_reply_error runs it on every string field. */
 void server_scrub_paths(const server_app *app, char *msg);
+/* server_scrub_paths on every string of an error body (objects and arrays walked), in place. */
+void server_scrub_error_body(const server_app *app, json_t *body);
 
 /* ---- modules with a lifecycle (modules.c) ----
  * A module that runs beside the HTTP server (the jobs scheduler and its workers, SSE tickers) adds
