@@ -89,13 +89,23 @@ static void matches_error_schema(http_response *res)
 
 static double now_s(void) { return api_now_ms() / 1000.0; }
 
+/* Never a server path anywhere in an error body: not the data root, not a temp folder ("uploads/tmp/"
+ * relative to the data root is fine: it names nothing outside). */
+static void no_server_path(const http_response *res)
+{
+    if (strstr(res->body, S.root)) fail_msg("the error shows a server path: %s", res->body);
+    for (const char *p = res->body; (p = strstr(p, "/tmp/")); p++)
+        if (p == res->body || !(p[-1] == '_' || p[-1] == '-' || p[-1] == '.' || (p[-1] >= 'a' && p[-1] <= 'z') ||
+                                (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= '0' && p[-1] <= '9')))
+            fail_msg("the error shows a temp folder: %s", res->body);
+}
+
 static void expect_error(http_response *res, long status, const char *code)
 {
     if (res->status != status) fail_msg("status %ld (want %ld): %s", res->status, status, res->body);
     const char *got = http_error_code(res);
     if (!got || strcmp(got, code)) fail_msg("error_code %s (want %s): %s", got ? got : "(none)", code, res->body);
-    /* never a server path in an error */
-    if (strstr(res->body, S.root)) fail_msg("the error shows a server path: %s", res->body);
+    no_server_path(res);
     matches_error_schema(res);
 }
 
@@ -575,6 +585,39 @@ static long tus_create(const test_server *s, long length, http_response *res)
     return res->status;
 }
 
+/* Audit #18: an undecodable upload, an MP3 whose stored WAV is gone, and a refused import: no field
+ * of the error (message, user_message, extras) shows a server path. */
+static void error_bodies_show_no_server_path(void **state)
+{
+    char junk[] = "/tmp/vcs-junk-XXXXXX", url[512], cmd[1200];
+    int fd = mkstemp(junk);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "RIFF\x10\0\0\0WAVEjunkjunkjunk", 24), 24);
+    close(fd);
+    http_response res;
+    assert_int_equal(http_post_form(test_server_url(&S, url, sizeof url, "/api/upload/target-audio"), NULL, junk, "a.wav", NULL, &res), 0);
+    expect_error(&res, 400, "INVALID_FORMAT");
+    assert_non_null(json_object_get(http_json(&res), "user_message"));
+    http_response_free(&res);
+    /* the stored WAV removed behind the server's back: the MP3 cannot be made */
+    char id[64], path[128];
+    api_upload_tone(&S, 0.5, id, sizeof id);
+    snprintf(cmd, sizeof cmd, "find '%s' -name '%s*.wav' -delete", S.data_dir, id);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "/api/download/%s?format=mp3", id);
+    assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    if (res.status < 400) fail_msg("an MP3 of a missing WAV: %ld", res.status);
+    no_server_path(&res);
+    matches_error_schema(&res);
+    http_response_free(&res);
+    snprintf(cmd, sizeof cmd, "-F 'file=@%s;filename=voice.pth' -F name=x", junk);
+    import_parts(cmd, &res);
+    expect_error(&res, 400, "INVALID_FORMAT");
+    http_response_free(&res);
+    unlink(junk);
+    health_ok();
+}
+
 static void quotas_answer_rate_limited_with_retry_after(void **state)
 {
     test_server q;
@@ -792,6 +835,7 @@ int main(void)
         cmocka_unit_test(ranges_follow_rfc_9110),
         cmocka_unit_test(messages_fit_their_errors),
         cmocka_unit_test(heavy_work_leaves_the_http_threads_free),
+        cmocka_unit_test(error_bodies_show_no_server_path),
         cmocka_unit_test(quotas_answer_rate_limited_with_retry_after),
         cmocka_unit_test(a_body_trickling_in_is_cut_off),
         cmocka_unit_test(slow_heads_and_stalled_bodies_meet_their_deadlines),
