@@ -18,6 +18,20 @@ static int limited(server_request *r, int retry_after, const char *what)
     return server_fail(r, VC_ERR_RATE_LIMITED, "%s", what);
 }
 
+/* Stored recordings and voices together, plus what is about to be stored, against VCS_QUOTA_STORAGE_MB. */
+static int storage_left(server_request *r, const store_usage *u, int64_t new_bytes)
+{
+    int limit = r->app->config.quota_storage_mb;
+    double held = (double)(u->audio_bytes + u->model_bytes);
+    if (limit <= 0 || held + (double)new_bytes <= limit * MB) return 0;
+    char msg[400];
+    snprintf(msg, sizeof msg, "your recordings (%.1f MB) and voices (%.1f MB) use %.1f MB of your %d MB, and this "
+             "needs %.1f MB more; delete recordings (DELETE /api/audio/{id}) or voices (DELETE /api/models/{id}) "
+             "to make room", (double)u->audio_bytes / MB, (double)u->model_bytes / MB, held / MB, limit,
+             (double)new_bytes / MB);
+    return limited(r, 3600, msg);
+}
+
 int server_quota_upload(server_request *r, int64_t declared_bytes)
 {
     const server_config *c = &r->app->config;
@@ -35,12 +49,15 @@ int server_quota_upload(server_request *r, int64_t declared_bytes)
                  (double)(u.upload_bytes + declared_bytes) / MB, c->quota_upload_mb);
         return limited(r, 60, msg);
     }
-    if (c->quota_storage_mb > 0 && (double)(u.audio_bytes + declared_bytes) > c->quota_storage_mb * MB) {
-        snprintf(msg, sizeof msg, "your recordings use %.0f MB of %d MB; delete some (DELETE /api/audio/{id}) to make room",
-                 (double)u.audio_bytes / MB, c->quota_storage_mb);
-        return limited(r, 3600, msg);
-    }
-    return 0;
+    return storage_left(r, &u, declared_bytes);
+}
+
+int server_quota_storage(server_request *r, int64_t new_bytes)
+{
+    store_usage u;
+    vc_error err;
+    if (store_user_usage(r->app->store, r->user_id, &u, &err)) return server_fail(r, err.code, "%s", err.message);
+    return storage_left(r, &u, new_bytes);
 }
 
 int server_quota_jobs(server_request *r)

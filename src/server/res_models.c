@@ -223,6 +223,8 @@ static int handle_import(server_request *r)
     server_form *f = r->ctx;
     if (server_form_end(f)) return -1;
     if (f->file_bytes == 0) return server_fail(r, VC_ERR_INVALID_FORMAT, "the file is empty (0 bytes)");
+    /* the bytes are known only now; the staged parts are discarded on refusal (import_cleanup) */
+    if (server_quota_storage(r, f->file_bytes + (f->extra.present ? f->extra.bytes : 0))) return -1;
     int is_zip = has_extension(f->filename, ".zip");
     if (is_zip && f->extra.present)
         return server_fail(r, VC_ERR_INVALID_REQUEST, "send either a .zip holding the .pth and .index, or a .pth with an 'index' part");

@@ -73,7 +73,7 @@ typedef struct server_config {
     int quota_active_jobs;      /* VCS_QUOTA_ACTIVE_JOBS: queued + running jobs (20) */
     int quota_uploads;          /* VCS_QUOTA_UPLOADS: uploads in progress (tus and chunked, 10) */
     int quota_upload_mb;        /* VCS_QUOTA_UPLOAD_MB: bytes those uploads declared (2048) */
-    int quota_storage_mb;       /* VCS_QUOTA_STORAGE_MB: stored audio (20480) */
+    int quota_storage_mb;       /* VCS_QUOTA_STORAGE_MB: stored audio and voices together (20480) */
 } server_config;
 
 /* Everything a handler may touch; no other mutable state exists in the server. */
@@ -210,6 +210,8 @@ void server_route_allow(const char *path, char *out, size_t cap);
 
 /* ---- per-user quotas (quota.c): 0, or -1 with RATE_LIMITED + Retry-After in r ---- */
 int server_quota_upload(server_request *r, int64_t declared_bytes); /* a new upload of that many bytes */
+/* Storing that many more bytes (an imported voice) within VCS_QUOTA_STORAGE_MB. */
+int server_quota_storage(server_request *r, int64_t new_bytes);
 int server_quota_jobs(server_request *r);                            /* one more job */
 
 /* ---- heavy handlers off the HTTP threads (offload.c) ----

@@ -169,7 +169,8 @@ int store_upload_each_expired(store *s, int64_t now, int (*fn)(const store_uploa
  * chunk claims the assembly again. */
 int store_upload_reset_assembling(store *s, vc_error *err);
 /* What a user holds, for quotas: uploads in flight, the bytes they declared, stored audio bytes. */
-typedef struct store_usage { int64_t uploads, upload_bytes, audio_bytes; } store_usage;
+/* audio_bytes: stored recordings; model_bytes: stored voices (.pth + .index, imported or trained). */
+typedef struct store_usage { int64_t uploads, upload_bytes, audio_bytes, model_bytes; } store_usage;
 int store_user_usage(store *s, const char *user_id, store_usage *out, vc_error *err);
 /* tus uploads whose bytes all arrived (offset = length) but that never became audio (a crash
  * between "bytes durable" and "audio stored"): startup recovery finishes them. */

@@ -201,7 +201,8 @@ int store_user_usage(store *s, const char *user_id, store_usage *out, vc_error *
     static const char *SQL =
         "SELECT (SELECT COUNT(*) FROM uploads WHERE user_id = ?1 AND state NOT IN ('complete','expired')),"
         " (SELECT COALESCE(SUM(length), 0) FROM uploads WHERE user_id = ?1 AND state NOT IN ('complete','expired')),"
-        " (SELECT COALESCE(SUM(file_size_mb), 0) FROM audio_files WHERE user_id = ?1)";
+        " (SELECT COALESCE(SUM(file_size_mb), 0) FROM audio_files WHERE user_id = ?1),"
+        " (SELECT COALESCE(SUM(file_size_mb), 0) FROM models WHERE user_id = ?1)";
     memset(out, 0, sizeof *out);
     store_lock(s);
     db_stmt *st;
@@ -212,6 +213,7 @@ int store_user_usage(store *s, const char *user_id, store_usage *out, vc_error *
             out->uploads = db_col_int64(st, 0);
             out->upload_bytes = db_col_int64(st, 1);
             out->audio_bytes = (int64_t)(db_col_double(st, 2) * 1024.0 * 1024.0);
+            out->model_bytes = (int64_t)(db_col_double(st, 3) * 1024.0 * 1024.0);
         } else {
             rc = vc_fail(err, VC_ERR_IO, "reading the user's usage failed");
         }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "support/hostile.h"
 #include "support/http_client.h"
 #include "support/test_api.h"
+#include "support/test_audio.h"
 #include "support/test_server.h"
 
 #define ALLOWED "http://allowed.example:5173"
@@ -650,6 +652,77 @@ static void quotas_answer_rate_limited_with_retry_after(void **state)
     test_server_stop(&q);
 }
 
+/* POST /api/models/import of the committed test voice (0.97 MB) to server q. */
+static void import_test_voice(test_server *q, http_response *res)
+{
+    const char *root = getenv("VCS_TEST_ROOT") ? getenv("VCS_TEST_ROOT") : ".";
+    char pth[700], url[512];
+    snprintf(pth, sizeof pth, "%s/tests/models/rvc/fixtures/voice_v2_96.pth", root);
+    const char *fields[] = {"name", "quota voice", NULL};
+    assert_int_equal(http_post_form(test_server_url(q, url, sizeof url, "/api/models/import"), NULL, pth, "voice.pth", fields, res), 0);
+}
+
+/* Upload a tone of `seconds` (16 kHz, 16 bit: 32 KB a second) to q; the HTTP status. */
+static long upload_tone_to(test_server *q, double seconds, http_response *res)
+{
+    char wav[] = "/tmp/vcs-quota-XXXXXX", url[512];
+    int fd = mkstemp(wav);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(test_audio_tone(wav, 16000, 1, seconds, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "sine", 0.5), 0);
+    assert_int_equal(http_post_form(test_server_url(q, url, sizeof url, "/api/upload/target-audio"), NULL, wav, "tone.wav", NULL, res), 0);
+    unlink(wav);
+    return res->status;
+}
+
+static void expect_storage_quota(http_response *res)
+{
+    if (res->status != 429) fail_msg("over the storage quota: %ld %s", res->status, res->body);
+    assert_string_equal(http_error_code(res), "RATE_LIMITED");
+    assert_non_null(http_header(res, "Retry-After"));
+    assert_true(atoi(http_header(res, "Retry-After")) > 0);
+    /* it says what is used, the limit, and how to make room */
+    assert_non_null(strstr(res->body, "of your 1 MB"));
+    assert_non_null(strstr(res->body, "DELETE /api/audio/{id}"));
+    assert_non_null(strstr(res->body, "DELETE /api/models/{id}"));
+}
+
+/* VCS_QUOTA_STORAGE_MB counts stored recordings and imported voices together. */
+static void storage_quota_counts_recordings_and_voices(void **state)
+{
+    test_server q;
+    const char *env[] = {"VCS_QUOTA_STORAGE_MB=1", NULL};
+    assert_int_equal(test_server_start(&q, env, NULL), 0);
+    http_response res;
+    /* a 0.97 MB voice fits in 1 MB (31 KB left); then a 2 s recording (63 KB) does not */
+    import_test_voice(&q, &res);
+    if (res.status != 201) fail_msg("import under the quota: %ld %s", res.status, res.body);
+    char model[64], path[128];
+    snprintf(model, sizeof model, "%s", json_string_value(json_object_get(http_json(&res), "model_id")));
+    http_response_free(&res);
+    upload_tone_to(&q, 2.0, &res);
+    expect_storage_quota(&res);
+    assert_non_null(strstr(res.body, "voices (1.0 MB)"));
+    http_response_free(&res);
+    import_test_voice(&q, &res); /* a second voice neither */
+    expect_storage_quota(&res);
+    http_response_free(&res);
+    /* room made: recordings count on their own too (2 × 0.6 MB > 1 MB) */
+    snprintf(path, sizeof path, "/api/models/%s", model);
+    json_decref(api_call(&q, "DELETE", path, NULL, 200));
+    assert_int_equal(upload_tone_to(&q, 20.0, &res), 200);
+    http_response_free(&res);
+    upload_tone_to(&q, 20.0, &res);
+    expect_storage_quota(&res);
+    assert_non_null(strstr(res.body, "recordings (0.6 MB)"));
+    http_response_free(&res);
+    import_test_voice(&q, &res); /* and a voice does not fit beside them */
+    expect_storage_quota(&res);
+    http_response_free(&res);
+    assert_int_equal(api_count_files(q.data_dir, ".import-"), 0); /* nothing of the refused imports kept */
+    test_server_stop(&q);
+}
+
 static void a_body_trickling_in_is_cut_off(void **state)
 {
     test_server q;
@@ -837,6 +910,7 @@ int main(void)
         cmocka_unit_test(heavy_work_leaves_the_http_threads_free),
         cmocka_unit_test(error_bodies_show_no_server_path),
         cmocka_unit_test(quotas_answer_rate_limited_with_retry_after),
+        cmocka_unit_test(storage_quota_counts_recordings_and_voices),
         cmocka_unit_test(a_body_trickling_in_is_cut_off),
         cmocka_unit_test(slow_heads_and_stalled_bodies_meet_their_deadlines),
         cmocka_unit_test(real_responses_match_the_documented_schemas),
