@@ -593,8 +593,12 @@ static int sleep_run(const job *jb, job_ctx *c, json_t **result, vc_error *err)
         *strrchr(ckpt, '/') = '\0';
         files_remove(store_files(job_store(c)), ckpt, NULL);
     }
-    if (json_is_true(json_object_get(jb->params, "fail")))
-        return vc_fail(err, VC_ERR_CONVERSION_FAILED, "failed on request (test kind)");
+    if (json_is_true(json_object_get(jb->params, "fail"))) {
+        /* naming a file as real failures do: what clients see must not show where it lives */
+        char at[1200];
+        store_path(job_store(c), at, sizeof at, "jobs/%s/model.pth", jb->job_id);
+        return vc_fail(err, VC_ERR_CONVERSION_FAILED, "failed on request (test kind) reading %s", at);
+    }
     json_int_t bytes = json_integer_value(json_object_get(jb->params, "output_bytes"));
     if (bytes > 0) return sleep_write_output(jb, c, bytes, result, err);
     *result = json_pack("{s:i}", "steps", steps);

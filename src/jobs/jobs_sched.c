@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/scrub.h"
 #include "jobs/jobs_internal.h"
 #include "nn/backend.h"
 
@@ -299,10 +300,19 @@ static json_t *error_payload(const char *job_id, vc_code code, const char *messa
                      "user_message", vc_code_user_message(code));
 }
 
+/* The job's error is what every client sees (GET, list, SSE, replays): no server path in it. */
 static int fail_job(jobs *j, const char *job_id, vc_code code, const char *message, const char *worker)
 {
-    return finish(j, job_id, code == VC_ERR_CANCELLED ? "cancelled" : "failed", error_payload(job_id, code, message),
-                  vc_code_name(code), message, worker);
+    char root[1200];
+    if (store_path(j->s, root, sizeof root, "x")) root[0] = '\0';
+    else root[strlen(root) - 1] = '\0'; /* "<root>/x" → "<root>/" */
+    char *shown = strdup(message);
+    if (shown) vc_scrub_paths(shown, root);
+    const char *m = shown ? shown : "the job failed";
+    int rc = finish(j, job_id, code == VC_ERR_CANCELLED ? "cancelled" : "failed", error_payload(job_id, code, m),
+                    vc_code_name(code), m, worker);
+    free(shown);
+    return rc;
 }
 
 /* worker as in finish(). */

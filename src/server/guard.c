@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/scrub.h"
 #include "server/server.h"
 
 #define BODY_GRACE_SECONDS 30 /* default of body_grace_seconds */
@@ -232,53 +233,12 @@ void server_add_header(server_request *r, const char *name, const char *value)
         }
 }
 
-/* Cuts "<root>/" out of msg: "<root>/uploads/…" → "uploads/…" (the part a user can relate to). */
-static void scrub_data_root(const server_app *app, char *msg)
-{
-    char root[1200];
-    if (!app->store || store_path(app->store, root, sizeof root, "x")) return;
-    size_t n = strlen(root);
-    if (n < 2) return;
-    root[n - 2] = '\0'; /* "<root>/x" → "<root>" */
-    n -= 2;
-    if (n == 0) return;
-    for (char *at; (at = strstr(msg, root));) {
-        size_t skip = n + (at[n] == '/');
-        memmove(at, at + skip, strlen(at + skip) + 1);
-    }
-}
-
-/* Where an absolute path may begin: the start of the text, or after a space, quote, '(' or '='. */
-static int path_may_start(const char *msg, const char *p)
-{
-    return p == msg || strchr(" \t('\"=", p[-1]) != NULL;
-}
-
-/* Any other absolute file path ("/tmp/…", a weights or model folder) cut to its last component.
- * "/api/…" stays: messages name the endpoints to call; "//" (a URL's authority) stays too. */
-static void scrub_absolute_paths(char *msg)
-{
-    for (char *p = msg; (p = strchr(p, '/'));) {
-        size_t len = strcspn(p, " \t\n'\",;:)]");
-        const char *base = NULL;
-        for (char *q = p + 1; q < p + len; q++)
-            if (*q == '/' && q + 1 < p + len) base = q + 1; /* a trailing '/' names no component */
-        int keep = !path_may_start(msg, p) || !base || p[1] == '/' || !strncmp(p, "/api/", 5);
-        if (keep) {
-            p += len ? len : 1;
-            continue;
-        }
-        size_t tail = (size_t)(p + len - base);
-        memmove(p, base, tail);
-        memmove(p + tail, p + len, strlen(p + len) + 1);
-        p += tail;
-    }
-}
-
 void server_scrub_paths(const server_app *app, char *msg)
 {
-    scrub_data_root(app, msg);
-    scrub_absolute_paths(msg);
+    char root[1200];
+    if (!app->store || store_path(app->store, root, sizeof root, "x")) root[0] = '\0';
+    else root[strlen(root) - 1] = '\0'; /* "<root>/x" → "<root>/" */
+    vc_scrub_paths(msg, root);
 }
 
 /* Every string in v (objects and arrays walked) without server paths: message, user_message and

@@ -652,6 +652,25 @@ static void quotas_answer_rate_limited_with_retry_after(void **state)
     test_server_stop(&q);
 }
 
+/* A failed job's error (GET /api/jobs/{id}, the list, the SSE replay) shows no server path either:
+ * the sleep test kind fails naming <data>/jobs/{id}/model.pth. */
+static void job_errors_show_no_server_path(void **state)
+{
+    char id[64], path[128];
+    api_submit_sleep(&S, "{\"seconds\":0,\"steps\":1,\"fail\":true}", id, sizeof id);
+    assert_string_equal(api_wait_terminal(&S, id, 20.0), "failed");
+    const char *views[] = {"/api/jobs/%s", "/api/jobs?limit=100%.0s", "/api/progress/%s"};
+    for (size_t i = 0; i < sizeof views / sizeof *views; i++) {
+        char url[512];
+        snprintf(path, sizeof path, views[i], id);
+        http_response res;
+        assert_int_equal(http_request("GET", test_server_url(&S, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+        if (!strstr(res.body, "model.pth")) fail_msg("%s: the error no longer names the file: %s", path, res.body);
+        no_server_path(&res);
+        http_response_free(&res);
+    }
+}
+
 /* POST /api/models/import of the committed test voice (0.97 MB) to server q. */
 static void import_test_voice(test_server *q, http_response *res)
 {
@@ -910,6 +929,7 @@ int main(void)
         cmocka_unit_test(heavy_work_leaves_the_http_threads_free),
         cmocka_unit_test(error_bodies_show_no_server_path),
         cmocka_unit_test(quotas_answer_rate_limited_with_retry_after),
+        cmocka_unit_test(job_errors_show_no_server_path),
         cmocka_unit_test(storage_quota_counts_recordings_and_voices),
         cmocka_unit_test(a_body_trickling_in_is_cut_off),
         cmocka_unit_test(slow_heads_and_stalled_bodies_meet_their_deadlines),

@@ -1,0 +1,14 @@
+/*
+ * Server paths out of text shown to clients (issue 17): a folder's absolute path is nothing a user
+ * can act on and tells a stranger how the server is laid out.
+ */
+#ifndef VC_BASE_SCRUB_H
+#define VC_BASE_SCRUB_H
+
+/* In place (the text only shrinks): "<root>/" cut ("<root>/uploads/x" → "uploads/x") when root is
+ * not NULL or "", then every other absolute file path cut to its last component ("/tmp/a/b.wav" →
+ * "b.wav"). A path starts at the text's start or after a space, quote, '(' or '='; "/api/…"
+ * endpoints, a URL's "//host/…" and a lone "/x" stay. */
+void vc_scrub_paths(char *msg, const char *root);
+
+#endif
