@@ -1,8 +1,8 @@
 /*
- * No server path in an error body (issue 17, audit #18; the text rule is base/scrub.c): server_scrub_error_body, which
+ * No server path in an error body (issue 17, audit #18): server_scrub_error_body, which
  * server_reply_error runs on every error it sends, cleans every string field (message,
- * user_message, extra fields, nested ones) of the data root and of any other absolute path, and
- * keeps the API endpoints and URLs that messages name.
+ * user_message, extra fields, nested ones) of the data root and of any other absolute path
+ * (base/scrub.c), and keeps the API endpoints and URLs that messages name.
  */
 #include <setjmp.h>
 #include <stdarg.h>
