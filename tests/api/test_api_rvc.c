@@ -95,6 +95,9 @@ static void expect_import_refused(const char *parts, long status, const char *co
         fail_msg("user_message '%s' lacks '%s' or names a server path", um ? um : "(none)", message_part);
     http_response_free(&res);
     assert_int_equal(count_entries("models"), models); /* nothing left: no folder, no staging */
+    /* The request's spooled parts are removed when the server completes the request, which may
+     * be a moment after the client has read the reply (seen under load): give it up to 5 s. */
+    for (int i = 0; i < 100 && count_entries("uploads/tmp") != 0; i++) usleep(50000);
     assert_int_equal(count_entries("uploads/tmp"), 0);
 }
 
