@@ -117,7 +117,6 @@ typedef struct nn_backend {
     void (*release)(nn_ctx *c);
 } nn_backend;
 
-
 struct nn_ctx {
     const nn_backend *be;
     void *be_state;        /* owned by the backend */

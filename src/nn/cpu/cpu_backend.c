@@ -20,6 +20,7 @@
  * OpenBLAS's own pthreads spinning against each other on a 2-core machine.
  */
 #include "nn/backend.h"
+#include "nn/ops.h"
 #include "nn/par.h"
 #include "nn/wcache.h"
 
@@ -183,9 +184,12 @@ static int cpu_has_bf16(nn_ctx *c)
     return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
 }
 
+/* NN_LAYOUT_NATIVE as oneDNN names it. */
+static dnnl_format_tag_t native_tag(void) { return cpu_native_block(NULL) == 16 ? dnnl_nChw16c : dnnl_nChw8c; }
+
 static dnnl_format_tag_t act_tag(const nn_conv_spec *s)
 {
-    if (s->layout == NN_LAYOUT_NATIVE) return cpu_native_block(NULL) == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+    if (s->layout == NN_LAYOUT_NATIVE) return native_tag();
     return s->layout == NN_LAYOUT_CHANNELS_LAST ? dnnl_nhwc : dnnl_nchw;
 }
 
@@ -359,7 +363,7 @@ static int build_prim(cpu_state *st, prim *p, vc_error *err)
     dnnl_dims_t ds = {s->n, s->c_in, s->in_h, s->in_w}, db = {s->c_out};
     dnnl_dims_t dd = {s->n, s->c_out, nn_conv_spec_out_h(s), nn_conv_spec_out_w(s)};
     DN(dnnl_memory_desc_init_by_tag(&p->user_src, 4, ds, dnnl_f32, act_tag(s)));
-    dnnl_format_tag_t out_tag = s->out_native ? (cpu_native_block(NULL) == 16 ? dnnl_nChw16c : dnnl_nChw8c) : act_tag(s);
+    dnnl_format_tag_t out_tag = s->out_native ? native_tag() : act_tag(s);
     DN(dnnl_memory_desc_init_by_tag(&p->user_dst, 4, dd, dnnl_f32, out_tag));
     DN(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, db, dnnl_f32, dnnl_a));
     if (weight_md(s, dnnl_f32, 0, &p->user_wei, err)) return -1;
@@ -500,7 +504,7 @@ static int act_reorder_fast(cpu_state *st, const dnnl_memory_desc_t *from, const
     if (d[0] != 1 || d[2] != 1 || d[1] % b != 0 || d[3] > 0x7fffffff) return 0;
     dnnl_memory_desc_t last, native;
     if (dnnl_memory_desc_init_by_tag(&last, 4, d, dnnl_f32, dnnl_nhwc) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&native, 4, d, dnnl_f32, b == 16 ? dnnl_nChw16c : dnnl_nChw8c) != dnnl_success)
+        dnnl_memory_desc_init_by_tag(&native, 4, d, dnnl_f32, native_tag()) != dnnl_success)
         return 0;
     int C = (int)d[1], T = (int)d[3];
     if (dnnl_memory_desc_equal(from, &last) && dnnl_memory_desc_equal(to, &native))
@@ -572,8 +576,6 @@ static const void *weights_as_prim(nn_ctx *c, cpu_state *st, const prim *p, cons
     return stored;
 }
 
-
-
 static int execute(nn_ctx *c, cpu_state *st, prim *p, const arg *args, int n, vc_error *err)
 {
     const dnnl_memory_desc_t *sp_md = dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
@@ -603,12 +605,6 @@ static int execute(nn_ctx *c, cpu_state *st, prim *p, const arg *args, int n, vc
     return rc ? -1 : 0;
 }
 
-/* dst += src: a convolution's gradient into the tape's (activation-sized for backward-data) */
-static void add_into(float *dst, const float *src, size_t n)
-{
-    NN_PAR_FOR(n)
-    for (size_t i = 0; i < n; i++) dst[i] += src[i];
-}
 
 static int cpu_conv_forward(nn_ctx *c, const nn_conv_spec *s, float *out, const float *in, const float *w,
                             const float *b, int accumulate, vc_error *err);
@@ -743,7 +739,7 @@ static int conv_transpose_by_phases(nn_ctx *c, cpu_state *st, const nn_conv_spec
         return 0;
     }
     if (direct) return 0;
-    if (accumulate) add_into(out, y, t_out * co);
+    if (accumulate) nn_add_into(out, y, t_out * co);
     else memcpy(out, y, sizeof(float) * t_out * co);
     return 0;
 }
@@ -836,7 +832,7 @@ static int cpu_conv_backward_data(nn_ctx *c, const nn_conv_spec *s, float *g_in,
                    {DNNL_ARG_DIFF_SRC, &p->prim_src, tmp}};
     if (execute(c, st, p, args, 3, err)) return -1;
     if (!direct && reorder(st, &p->prim_src, tmp, &p->user_src, plain, err)) return -1;
-    add_into(g_in, plain, n / sizeof(float));
+    nn_add_into(g_in, plain, n / sizeof(float));
     return 0;
 }
 
@@ -858,13 +854,13 @@ static int cpu_conv_backward_weights(nn_ctx *c, const nn_conv_spec *s, float *g_
                    {DNNL_ARG_DIFF_WEIGHTS, &p->prim_wei, dw}, {DNNL_ARG_DIFF_BIAS, &p->bias_md, db}};
     if (execute(c, st, p, args, g_b ? 4 : 3, err)) return -1;
     if (g_w) {
-        if (dnnl_memory_desc_equal(&p->prim_wei, &p->user_wei)) add_into(g_w, dw, un / sizeof(float));
+        if (dnnl_memory_desc_equal(&p->prim_wei, &p->user_wei)) nn_add_into(g_w, dw, un / sizeof(float));
         else {
             if (reorder(st, &p->prim_wei, dw, &p->user_wei, dw_plain, err)) return -1;
-            add_into(g_w, dw_plain, un / sizeof(float));
+            nn_add_into(g_w, dw_plain, un / sizeof(float));
         }
     }
-    if (g_b) add_into(g_b, db, (size_t)s->c_out);
+    if (g_b) nn_add_into(g_b, db, (size_t)s->c_out);
     return 0;
 }
 
