@@ -12,16 +12,7 @@
 #include <cmocka.h>
 
 #include "nn/backend.h"
-
-static float *random_floats(size_t n, unsigned seed)
-{
-    float *x = malloc(sizeof(float) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        x[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
-    }
-    return x;
-}
+#include "support/test_random.h"
 
 static void precision_settings_parse_and_resolve(void **state)
 {
@@ -87,8 +78,8 @@ static void check_conv_layout(nn_layout layout, int batch, int c_in, int c_out, 
     nn_conv_spec s = {.n = batch, .c_in = c_in, .c_out = c_out, .groups = groups, .in_h = 1, .in_w = 37, .kh = 1, .kw = 5,
                       .stride_h = 1, .stride_w = 2, .dil_h = 1, .dil_w = 2, .pad_l = 3, .pad_r = 1, .layout = layout};
     int T_out = nn_conv_spec_out_w(&s);
-    float *x = random_floats((size_t)s.n * s.c_in * s.in_w, 1), *w = random_floats((size_t)c_out * (c_in / groups) * 5, 2);
-    float *b = random_floats(c_out, 3);
+    float *x = test_random_floats((size_t)s.n * s.c_in * s.in_w, 1), *w = test_random_floats((size_t)c_out * (c_in / groups) * 5, 2);
+    float *b = test_random_floats(c_out, 3);
     float *y = malloc(sizeof(float) * (size_t)s.n * s.c_out * T_out);
     vc_error err;
     assert_int_equal(nn_conv(&s, y, x, w, b, 0, &err), 0);
@@ -117,7 +108,7 @@ static void conv_matches_definition_in_both_layouts(void **state)
     /* one input channel, one tap: the outer-product path */
     nn_conv_spec s = {.n = 2, .c_in = 1, .c_out = 5, .groups = 1, .in_h = 1, .in_w = 9, .kh = 1, .kw = 1, .stride_h = 1,
                       .stride_w = 1, .dil_h = 1, .dil_w = 1, .layout = NN_LAYOUT_CHANNELS_LAST};
-    float *x = random_floats(18, 7), *w = random_floats(5, 8), *b = random_floats(5, 9), y[90];
+    float *x = test_random_floats(18, 7), *w = test_random_floats(5, 8), *b = test_random_floats(5, 9), y[90];
     vc_error err;
     assert_int_equal(nn_conv(&s, y, x, w, b, 0, &err), 0);
     for (int r = 0; r < 18; r++)
@@ -137,7 +128,7 @@ static void native_layout_conv_with_fusions_matches_definition(void **state)
     nn_conv_spec s = {.n = 1, .c_in = C, .c_out = C, .groups = 1, .in_h = 1, .in_w = n, .kh = 1, .kw = 5,
                       .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 3, .pad_l = 6, .pad_r = 6,
                       .layout = NN_LAYOUT_CHANNELS_LAST};
-    float *x = random_floats((size_t)T * C, 4), *w = random_floats((size_t)C * C * 5, 5), *bias = random_floats(C, 6);
+    float *x = test_random_floats((size_t)T * C, 4), *w = test_random_floats((size_t)C * C * 5, 5), *bias = test_random_floats(C, 6);
     float *xn = malloc(sizeof(float) * n * C), *yn = malloc(sizeof(float) * n * C), *back = calloc((size_t)T * C, sizeof(float));
     nn_seq_to_native(xn, x, C, from, n);
     nn_seq_from_native(back, from, xn, n, C, 0, n);
@@ -178,7 +169,7 @@ static void bf16_conv_is_close_to_fp32(void **state)
     nn_ctx *prev = nn_ctx_bind(c);
     nn_conv_spec s = {.n = 1, .c_in = 64, .c_out = 32, .groups = 1, .in_h = 1, .in_w = 300, .kh = 1, .kw = 7,
                       .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1, .pad_l = 3, .pad_r = 3};
-    float *x = random_floats(300 * 64, 5), *w = random_floats(32 * 64 * 7, 6), *y = malloc(sizeof(float) * 300 * 32);
+    float *x = test_random_floats(300 * 64, 5), *w = test_random_floats(32 * 64 * 7, 6), *y = malloc(sizeof(float) * 300 * 32);
     assert_int_equal(nn_conv(&s, y, x, w, NULL, 0, &err), 0);
     double signal = 0, noise = 0;
     for (int t = 0; t < 300; t++)
@@ -198,7 +189,7 @@ static void bf16_conv_is_close_to_fp32(void **state)
 static void gemm_matches_definition(void **state)
 {
     int M = 7, N = 5, K = 9;
-    float *A = random_floats((size_t)K * M, 7), *B = random_floats((size_t)N * K, 8), *C = random_floats((size_t)M * N, 9);
+    float *A = test_random_floats((size_t)K * M, 7), *B = test_random_floats((size_t)N * K, 8), *C = test_random_floats((size_t)M * N, 9);
     float *C0 = malloc(sizeof(float) * M * N);
     memcpy(C0, C, sizeof(float) * M * N);
     nn_gemm(1, 1, M, N, K, 0.5f, A, M, B, K, 2.0f, C, N); /* C = 0.5·Aᵀ·Bᵀ + 2·C */
@@ -221,7 +212,7 @@ static void bf16_gemm_is_close_to_fp32(void **state)
     assert_int_equal(nn_ctx_create(&c, 2, NN_PREC_BF16, &err), 0);
     nn_ctx *prev = nn_ctx_bind(c);
     int M = 40, N = 24, K = 64;
-    float *A = random_floats((size_t)K * M, 11), *B = random_floats((size_t)N * K, 12), *C = random_floats((size_t)M * N, 13);
+    float *A = test_random_floats((size_t)K * M, 11), *B = test_random_floats((size_t)N * K, 12), *C = test_random_floats((size_t)M * N, 13);
     float *C0 = malloc(sizeof(float) * M * N);
     memcpy(C0, C, sizeof(float) * M * N);
     nn_gemm(1, 1, M, N, K, 0.5f, A, M, B, K, 1.0f, C, N);

@@ -483,13 +483,15 @@ static void conv_with_fused_leaky_relu(void **state)
 static void conv_added_into_the_accumulator(void **state)
 {
     (void)state;
-    const int C = 16, T = 40;
-    float *x = malloc(sizeof(float) * C * T), *acc = malloc(sizeof(float) * C * T);
-    float *w = malloc(sizeof(float) * C * C * 3), *b = malloc(sizeof(float) * C);
-    unsigned seed = 5;
-    for (int i = 0; i < C * T; i++) x[i] = ((float)next(&seed) / 32768.0f - 1.0f), acc[i] = ((float)next(&seed) / 32768.0f - 1.0f);
-    for (int i = 0; i < C * C * 3; i++) w[i] = ((float)next(&seed) / 32768.0f - 1.0f);
-    for (int i = 0; i < C; i++) b[i] = ((float)next(&seed) / 32768.0f - 1.0f);
+    enum { C = 16, T = 40 };
+    fd_case c = {0};
+    add_leaf(&c, 1, C, T, 1, 5, 0);     /* x */
+    add_leaf(&c, 1, C, T, 1, 6, 0);     /* acc */
+    add_leaf(&c, C, C, 3, 1, 7, 0);     /* w */
+    add_leaf(&c, C, 1, 1, 1, 8, 0);     /* b */
+    add_leaf(&c, 1, 1, 2 * T, 1, 9, 0); /* a 1-channel source */
+    add_leaf(&c, C, 1, 4, 1, 10, 0);    /* its weight */
+    float *x = c.l[0].val, *acc = c.l[1].val, *w = c.l[2].val, *b = c.l[3].val, *src = c.l[4].val, *w1 = c.l[5].val;
     ag_conv_desc d = {1, 3, 3, 3, 1, 0, 0.0f};
     nn_arena *arena = nn_arena_create(0);
     for (int native = 0; native < 2; native++) {
@@ -515,9 +517,7 @@ static void conv_added_into_the_accumulator(void **state)
      * source mixed into a decoder stage) */
     {
         const int L = 2 * T;
-        float *src = malloc(sizeof(float) * L), *w1 = malloc(sizeof(float) * C * 4), *y[2];
-        for (int i = 0; i < L; i++) src[i] = ((float)next(&seed) / 32768.0f - 1.0f);
-        for (int i = 0; i < C * 4; i++) w1[i] = ((float)next(&seed) / 32768.0f - 1.0f);
+        float *y[2];
         ag_conv_desc ds = {2, 1, 1, 1, 1, 0, 0.0f};
         for (int fused = 0; fused < 2; fused++) {
             ag_tape t;
@@ -533,7 +533,7 @@ static void conv_added_into_the_accumulator(void **state)
             ag_tape_free(&t);
         }
         for (int i = 0; i < C * T; i++) assert_float_equal(y[1][i], y[0][i], 1e-5f * (1 + fabsf(y[0][i])));
-        free(y[0]); free(y[1]); free(src); free(w1);
+        free(y[0]); free(y[1]);
     }
     /* training tape: the accumulator keeps its value (another op reads it after) */
     ag_tape t;
@@ -545,7 +545,7 @@ static void conv_added_into_the_accumulator(void **state)
     for (int i = 0; i < C * T; i++) assert_float_equal(t.nodes[ai].val[i], acc[i], 0.0f);
     ag_tape_free(&t);
     nn_arena_free(arena);
-    free(x); free(acc); free(w); free(b);
+    for (int i = 0; i < c.n; i++) { free(c.l[i].val); free(c.l[i].grad); }
 }
 
 int main(void)

@@ -14,16 +14,7 @@
 #include "nn/backend.h"
 #include "nn/tape.h"
 #include "nn/wcache.h"
-
-static float *random_floats(size_t n, unsigned seed)
-{
-    float *x = malloc(sizeof(float) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        x[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
-    }
-    return x;
-}
+#include "support/test_random.h"
 
 static void finds_by_pointer_and_format(void **state)
 {
@@ -64,8 +55,8 @@ static void converted_once_and_same_outputs(void **state)
 {
     (void)state;
     const int T = 300;
-    float *x = random_floats(64 * T, 1), *w1 = random_floats(64 * 64 * 3, 2), *b1 = random_floats(64, 3);
-    float *w2 = random_floats(64 * 32 * 8, 4), *b2 = random_floats(32, 5);
+    float *x = test_random_floats(64 * T, 1), *w1 = test_random_floats(64 * 64 * 3, 2), *b1 = test_random_floats(64, 3);
+    float *w2 = test_random_floats(64 * 32 * 8, 4), *b2 = test_random_floats(32, 5);
     float *ref1 = malloc(sizeof(float) * 64 * T), *ref2 = malloc(sizeof(float) * 32 * 4 * T);
     float *y1 = malloc(sizeof(float) * 64 * T), *y2 = malloc(sizeof(float) * 32 * 4 * T);
     assert_int_equal(run_convs(ref1, ref2, x, w1, b1, w2, b2, T), 0);
@@ -96,7 +87,7 @@ static void computed_weights_bypass_the_cache(void **state)
 {
     (void)state;
     const int T = 50, C = 16, K = 3;
-    float *x = random_floats((size_t)C * T, 7), *v = random_floats((size_t)C * C * K, 8);
+    float *x = test_random_floats((size_t)C * T, 7), *v = test_random_floats((size_t)C * C * K, 8);
     float g1[16], g2[16], out1[16 * 50], out2[16 * 50];
     for (int i = 0; i < C; i++) g1[i] = 1.0f, g2[i] = 2.0f;
     nn_wcache *wc = nn_wcache_create();
