@@ -171,20 +171,34 @@ static int run_synth(void *arg, vc_error *err)
     return rvc_synth_infer(r->m->synth, r->phone, r->pitch, r->nsff0, r->T, 0, &noise, r->audio, NULL, NULL, err);
 }
 
-static int bench_synth(const rvc_bench_models *m, vc_error *err)
+/* 10 s of synthesizer input: random features and a voiced contour around 150 Hz with short
+ * pauses. 0 or -1 (out of memory; synth_run_free still applies). */
+static int synth_run_init(synth_run *r, const rvc_bench_models *m, vc_error *err)
 {
     const int T = BENCH_SECONDS * 100; /* 100 frames a second, hop 480 at 48 kHz */
-    synth_run r = {m, T, bench_random_buffer((size_t)T * 768, 21), malloc(sizeof(float) * T),
-                   malloc(sizeof(float) * (size_t)T * 480), malloc(sizeof(int64_t) * T)};
-    int rc = r.phone && r.nsff0 && r.pitch && r.audio ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    for (int t = 0; rc == 0 && t < T; t++) { /* a voiced contour around 150 Hz with short pauses */
-        r.nsff0[t] = t % 50 < 40 ? 150.0f + (float)(t % 40) : 0.0f;
-        r.pitch[t] = r.nsff0[t] > 0 ? 60 + t % 40 : 1;
+    *r = (synth_run){m, T, bench_random_buffer((size_t)T * 768, 21), malloc(sizeof(float) * T),
+                     malloc(sizeof(float) * (size_t)T * 480), malloc(sizeof(int64_t) * T)};
+    if (!r->phone || !r->nsff0 || !r->pitch || !r->audio) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    for (int t = 0; t < T; t++) {
+        r->nsff0[t] = t % 50 < 40 ? 150.0f + (float)(t % 40) : 0.0f;
+        r->pitch[t] = r->nsff0[t] > 0 ? 60 + t % 40 : 1;
     }
+    return 0;
+}
+
+static void synth_run_free(synth_run *r)
+{
+    free(r->phone); free(r->nsff0); free(r->pitch); free(r->audio);
+}
+
+static int bench_synth(const rvc_bench_models *m, vc_error *err)
+{
+    synth_run r;
+    int rc = synth_run_init(&r, m, err);
     double cold = 0, t = 0;
     if (rc == 0) rc = time_stage(run_synth, &r, &cold, &t, err);
     if (rc == 0) report("rvc_synth_v2_48k", "10 s of output (1000 frames, 480 k samples)", cold, t, 8.49, 8.46);
-    free(r.phone); free(r.nsff0); free(r.pitch); free(r.audio);
+    synth_run_free(&r);
     return rc;
 }
 
@@ -268,18 +282,14 @@ static int print_shapes(const char *model, stage_fn run, void *arg, vc_error *er
 
 static int bench_shapes(const rvc_bench_models *m, const float *wave, int n, vc_error *err)
 {
-    const int T = BENCH_SECONDS * 100;
-    synth_run sr = {m, T, bench_random_buffer((size_t)T * 768, 21), malloc(sizeof(float) * T),
-                    malloc(sizeof(float) * (size_t)T * 480), malloc(sizeof(int64_t) * T)};
+    synth_run sr;
     rmvpe_run rr = {m, wave, n, malloc(sizeof(double) * (size_t)(n / 160 + 1))};
-    int rc = sr.phone && sr.nsff0 && sr.pitch && sr.audio && rr.f0 ? 0 : vc_fail(err, VC_ERR_NOMEM, "out of memory");
-    for (int t = 0; rc == 0 && t < T; t++) {
-        sr.nsff0[t] = t % 50 < 40 ? 150.0f + (float)(t % 40) : 0.0f;
-        sr.pitch[t] = sr.nsff0[t] > 0 ? 60 + t % 40 : 1;
-    }
+    int rc = synth_run_init(&sr, m, err);
+    if (rc == 0 && !rr.f0) rc = vc_fail(err, VC_ERR_NOMEM, "out of memory");
     if (rc == 0) rc = print_shapes("synth", run_synth, &sr, err);
     if (rc == 0) rc = print_shapes("rmvpe", run_rmvpe, &rr, err);
-    free(sr.phone); free(sr.nsff0); free(sr.pitch); free(sr.audio); free(rr.f0);
+    synth_run_free(&sr);
+    free(rr.f0);
     return rc;
 }
 
