@@ -79,8 +79,11 @@ int jobs_db_queue_position(store *s, const jobs_row *r, vc_error *err);
 /* Mean seconds of the last completed jobs of kind (-1 when none). */
 double jobs_db_mean_duration(store *s, const char *kind, vc_error *err);
 /* The eta_seconds of the job's latest progress event that has one (the kind's own live estimate,
- * e.g. training's per-step one), or -1: the job page (SSE) and job lists then show one number. */
-double jobs_db_last_eta(store *s, const char *job_id, vc_error *err);
+ * e.g. training's per-step one), or -1: the job page (SSE) and job lists then show one number.
+ * *percent is that same event's percent (-1 when it has none): the job row is read separately and a
+ * newer event can land in between, so a reply pairs the two numbers of one event, never a row's
+ * percent with a later event's ETA. */
+double jobs_db_last_eta(store *s, const char *job_id, double *percent, vc_error *err);
 int jobs_db_events_after(store *s, const char *job_id, int64_t after, jobs_event *ev, int max, vc_error *err);
 int jobs_db_count(store *s, const char *lane, const char *state, vc_error *err);
 /* The id of the job's newest event (0 when none or not found). */

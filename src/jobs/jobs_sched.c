@@ -861,12 +861,14 @@ static json_t *row_json(jobs *j, const jobs_row *r)
     else if (mean >= 0 && pos > 0) eta = mean * (1 + (pos - 1) / slots);
     else if (mean >= 0 && !strcmp(r->state, "running")) eta = fmax(0, mean - (jobs_now_ms() - r->started_ms) / 1000.0);
     else if (jobs_state_terminal(r->state)) eta = 0;
-    double live = !strcmp(r->state, "running") ? jobs_db_last_eta(j->s, r->job_id, &err) : -1;
+    double progress = r->progress, live_percent = -1;
+    double live = !strcmp(r->state, "running") ? jobs_db_last_eta(j->s, r->job_id, &live_percent, &err) : -1;
     if (live >= 0) eta = live; /* the kind's own estimate, as its progress stream shows it */
+    if (live >= 0 && live_percent >= 0) progress = live_percent; /* the ETA's own event: one consistent pair */
     char url[128];
     snprintf(url, sizeof url, "/api/progress/%s", r->job_id);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:s, s:i, s:o, s:s, s:i, s:s}", "job_id", r->job_id, "kind",
-                          r->kind, "status", r->state, "phase", r->phase, "progress", r->progress, "lane", r->lane,
+                          r->kind, "status", r->state, "phase", r->phase, "progress", progress, "lane", r->lane,
                           "queue_position", pos < 0 ? 0 : pos, "eta_seconds", nullable_seconds(eta), "created_at",
                           r->created_at, "attempts", r->attempts, "progress_stream_url", url);
     if (r->result_json) json_object_set_new(o, "result", json_loads(r->result_json, 0, NULL));

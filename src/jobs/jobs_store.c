@@ -520,10 +520,11 @@ double jobs_db_mean_duration(store *s, const char *kind, vc_error *err)
     return v;
 }
 
-double jobs_db_last_eta(store *s, const char *job_id, vc_error *err)
+double jobs_db_last_eta(store *s, const char *job_id, double *percent, vc_error *err)
 {
     db_stmt *st;
     double v = -1;
+    *percent = -1;
     store_lock(s);
     /* progress events are small and a running job's latest few hold the newest estimate */
     if (!prepare(s, "SELECT data_json FROM job_events WHERE job_id = ? AND event = 'progress' "
@@ -531,8 +532,11 @@ double jobs_db_last_eta(store *s, const char *job_id, vc_error *err)
         db_bind_text(st, 1, job_id);
         while (v < 0 && db_step(st, err) == 1) {
             json_t *d = json_loads(db_col_text(st, 0), 0, NULL);
-            json_t *eta = json_object_get(d, "eta_seconds");
-            if (json_is_number(eta) && json_number_value(eta) >= 0) v = json_number_value(eta);
+            json_t *eta = json_object_get(d, "eta_seconds"), *pc = json_object_get(d, "percent");
+            if (json_is_number(eta) && json_number_value(eta) >= 0) {
+                v = json_number_value(eta);
+                *percent = json_is_number(pc) ? json_number_value(pc) : -1;
+            }
             json_decref(d);
         }
         db_finalize(st);
