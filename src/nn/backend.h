@@ -97,6 +97,11 @@ typedef struct nn_backend {
     /* Row-major C[M,N] = alpha·op(A)·op(B) + beta·C with leading dimensions (BLAS sgemm semantics). */
     void (*gemm)(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc);
+    /* out[rows, n_out] = in[rows, n_in]·wᵀ + b (b may be NULL) where w is a model weight: while a
+     * weight cache is active (wcache.h) the backend may keep w converted for its kernels. Cannot
+     * fail: where a faster kernel has no memory or no implementation, the plain GEMM runs. */
+    void (*linear)(nn_ctx *c, float *out, const float *in, const float *w, const float *b, int rows, int n_in,
+                   int n_out);
     /* The same in float64 (the training loss's DFT runs in double, as its reference does). */
     void (*gemm_f64)(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, double alpha, const double *A, int lda,
                      const double *B, int ldb, double beta, double *C, int ldc);

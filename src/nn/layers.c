@@ -16,10 +16,9 @@
 
 void nn_linear(float *out, const float *in, const float *w, const float *b, int rows, int n_in, int n_out)
 {
-    if (b) {
-        for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * n_out, b, sizeof(float) * (size_t)n_out);
-    }
-    nn_gemm(0, 1, rows, n_out, n_in, 1.0f, in, n_in, w, n_in, b ? 1.0f : 0.0f, out, n_out);
+    nn_ctx *c = nn_ctx_current();
+    /* Out of memory at a thread's very first op: still compute, on one thread without a context. */
+    (c ? c->be : &nn_cpu_backend)->linear(c, out, in, w, b, rows, n_in, n_out);
 }
 
 static void layer_norm_rows(float *out, const float *x, int rows, int dim, const float *gamma, const float *beta,

@@ -10,7 +10,9 @@
 
 #include <stddef.h>
 
-/* out[rows, n_out] = in[rows, n_in] · wᵀ + b, w is [n_out, n_in] (PyTorch Linear); b may be NULL. */
+/* out[rows, n_out] = in[rows, n_in] · wᵀ + b, w is [n_out, n_in] (PyTorch Linear); b may be NULL.
+ * w is a model weight: while the model's weight cache is active (wcache.h), bf16 runs keep it
+ * converted once. A weight computed at run time goes through nn_gemm instead. */
 void nn_linear(float *out, const float *in, const float *w, const float *b, int rows, int n_in, int n_out);
 
 /* Layer norm over the last axis of x[rows, dim] (biased variance); gamma/beta may be NULL. In place

@@ -44,6 +44,7 @@ typedef struct f5tts_model {
     f5_dit_block *blocks;
     const float *norm_out_w, *norm_out_b, *proj_out_w, *proj_out_b;
     struct nn_pool *pool; /* borrowed, may be NULL: threads for the work between GEMMs (nn/pool.h) */
+    struct nn_wcache *wc; /* owned: the weights in the backend's formats, converted once (nn/wcache.h) */
 } f5tts_model;
 
 int f5tts_load(f5tts_model *m, const nn_weights *w, vc_error *err);

@@ -273,7 +273,9 @@ int f5_dit_forward(const f5tts_model *m, const float *x, const float *cond, cons
                    float *out, f5_tap_fn tap, void *tap_ctx, vc_error *err)
 {
     nn_precision_scope scope = nn_precision_enter("f5tts_dit");
+    nn_wcache_scope weights = nn_wcache_enter(m->wc);
     int rc = f5_dit_forward_run(m, x, cond, text, B, N, t, out, tap, tap_ctx, err);
+    nn_wcache_leave(weights);
     nn_precision_leave(scope);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "nn/bind.h"
+#include "nn/wcache.h"
 
 static const char *find_prefix(const nn_weights *w)
 {
@@ -119,7 +120,8 @@ int f5tts_load(f5tts_model *m, const nn_weights *w, vc_error *err)
     if (infer_sizes(m, &b) != 0) return -1;
     m->text_blocks = calloc((size_t)(m->conv_layers ? m->conv_layers : 1), sizeof(f5_text_block));
     m->blocks = calloc((size_t)m->depth, sizeof(f5_dit_block));
-    if (!m->text_blocks || !m->blocks) { f5tts_free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory (F5-TTS)"); }
+    m->wc = nn_wcache_create();
+    if (!m->text_blocks || !m->blocks || !m->wc) { f5tts_free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory (F5-TTS)"); }
     bind_embeddings(m, &b);
     for (int i = 0; i < m->conv_layers; i++) bind_text_block(m, &b, &m->text_blocks[i], i);
     for (int i = 0; i < m->depth; i++) bind_dit_block(m, &b, &m->blocks[i], i);
@@ -131,6 +133,8 @@ void f5tts_free(f5tts_model *m)
 {
     free(m->text_blocks);
     free(m->blocks);
+    nn_wcache_free(m->wc);
     m->text_blocks = NULL;
     m->blocks = NULL;
+    m->wc = NULL;
 }

@@ -17,6 +17,7 @@
 #include "nn/conv.h"
 #include "nn/layers.h"
 #include "nn/spectral.h"
+#include "nn/wcache.h"
 
 #define VOCOS_LN_EPS 1e-6f
 
@@ -72,7 +73,8 @@ int vocos_load(vocos_model *m, const nn_weights *w, vc_error *err)
     m->mel_fb = (fb && fb->dtype == NN_F32 && fb->ndim == 2 && fb->shape[1] == m->n_mels) ? fb->data : NULL;
     m->blocks = calloc((size_t)(m->layers > 0 ? m->layers : 1), sizeof(vocos_block));
     m->window = malloc(sizeof(float) * (size_t)m->n_fft);
-    if (!m->blocks || !m->window) { vocos_free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory (vocos)"); }
+    m->wc = nn_wcache_create();
+    if (!m->blocks || !m->window || !m->wc) { vocos_free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory (vocos)"); }
     nn_hann_periodic(m->window, m->n_fft);
     for (int i = 0; i < m->layers; i++) bind_block(m, &bd, i);
     if (bd.failed) { vocos_free(m); return vc_error_wrap(err, "vocos"); }
@@ -83,8 +85,10 @@ void vocos_free(vocos_model *m)
 {
     free(m->blocks);
     free(m->window);
+    nn_wcache_free(m->wc);
     m->blocks = NULL;
     m->window = NULL;
+    m->wc = NULL;
 }
 
 /* x [F, dim] ← x + γ ⊙ pwconv2(GELU(pwconv1(LN(dwconv(x))))); work: [F, dim] + [F, intermediate]. */
@@ -150,7 +154,9 @@ int vocos_decode(const vocos_model *m, const float *mel, int frames, float *wave
                  vc_error *err)
 {
     nn_precision_scope scope = nn_precision_enter("vocos");
+    nn_wcache_scope weights = nn_wcache_enter(m->wc);
     int rc = vocos_decode_run(m, mel, frames, wave, tap, tap_ctx, err);
+    nn_wcache_leave(weights);
     nn_precision_leave(scope);
     return rc;
 }

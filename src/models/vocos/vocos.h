@@ -20,6 +20,7 @@ typedef struct vocos_model {
     const float *mel_fb;  /* [n_fft/2+1, n_mels] when the file carries the feature extractor, else NULL */
     vocos_block *blocks;
     float *window;        /* periodic Hann [n_fft] */
+    struct nn_wcache *wc; /* owned: the weights in the backend's formats, converted once (nn/wcache.h) */
 } vocos_model;
 
 /* Binds the tensors of w (which must outlive the model). n_fft/hop: 1024/256 for mel-24kHz. */

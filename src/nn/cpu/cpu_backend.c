@@ -60,13 +60,15 @@ typedef struct reorder_entry {
     unsigned long used;
 } reorder_entry;
 
-/* A bf16 matmul C[M,N] (row stride ldc) = alpha·A·B + beta·C on contiguous bf16 A, B. */
-typedef struct matmul_key { int M, N, K, ldc; float alpha, beta; } matmul_key;
+/* A bf16 matmul C[M,N] (row stride ldc) = alpha·A·B + beta·C on contiguous bf16 A, B; or, for
+ * a model weight (weights_any), C = A·B + bias with B in the format the kernel prefers, which the
+ * model's weight cache keeps converted (linear layers). */
+typedef struct matmul_key { int M, N, K, ldc; float alpha, beta; int weights_any, bias; } matmul_key;
 typedef struct matmul_entry {
     matmul_key key;
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t prim;
-    dnnl_memory_desc_t a, b, c;
+    dnnl_memory_desc_t a, b, c, bias;
     unsigned long used;
 } matmul_entry;
 
@@ -555,25 +557,33 @@ typedef struct arg { int name; const dnnl_memory_desc_t *md; const void *data; }
 
 /* The forward weights as the kernel wants them: from the context's weight cache when a model
  * made one active (converted on the first call only), else converted into scratch each call. */
-static const void *weights_as_prim(nn_ctx *c, cpu_state *st, const prim *p, const float *w, vc_error *err)
+/* Weights w (described by user) in the kernel's format prim, from the context's weight cache:
+ * converted on the first call only (wcache.h). Needs an active cache. */
+static const void *cached_reorder(nn_ctx *c, cpu_state *st, const dnnl_memory_desc_t *user, const void *w,
+                                  const dnnl_memory_desc_t *prim_md, vc_error *err)
 {
-    if (!c->wcache || dnnl_memory_desc_equal(&p->user_wei, &p->prim_wei))
-        return as_prim(st, SLOT_WEIGHTS, &p->user_wei, w, &p->prim_wei, err);
-    const void *hit = nn_wcache_find(c->wcache, w, &p->prim_wei, sizeof p->prim_wei);
+    const void *hit = nn_wcache_find(c->wcache, w, prim_md, sizeof *prim_md);
     if (hit) return hit;
-    size_t bytes = dnnl_memory_desc_get_size(&p->prim_wei);
+    size_t bytes = dnnl_memory_desc_get_size(prim_md);
     void *dst = aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!dst) {
         vc_fail(err, VC_ERR_NOMEM, "out of memory (converted weights)");
         return NULL;
     }
-    if (reorder(st, &p->user_wei, w, &p->prim_wei, dst, err)) {
+    if (reorder(st, user, w, prim_md, dst, err)) {
         free(dst);
         return NULL;
     }
-    const void *stored = nn_wcache_add(c->wcache, w, &p->prim_wei, sizeof p->prim_wei, dst, bytes);
+    const void *stored = nn_wcache_add(c->wcache, w, prim_md, sizeof *prim_md, dst, bytes);
     if (!stored) vc_fail(err, VC_ERR_NOMEM, "out of memory (converted weights)");
     return stored;
+}
+
+static const void *weights_as_prim(nn_ctx *c, cpu_state *st, const prim *p, const float *w, vc_error *err)
+{
+    if (!c->wcache || dnnl_memory_desc_equal(&p->user_wei, &p->prim_wei))
+        return as_prim(st, SLOT_WEIGHTS, &p->user_wei, w, &p->prim_wei, err);
+    return cached_reorder(c, st, &p->user_wei, w, &p->prim_wei, err);
 }
 
 static int execute(nn_ctx *c, cpu_state *st, prim *p, const arg *args, int n, vc_error *err)
@@ -888,13 +898,15 @@ static matmul_entry *get_matmul(cpu_state *st, const matmul_key *k, vc_error *er
     memset(e, 0, sizeof *e);
     e->key = *k;
     e->used = st->tick;
-    dnnl_dims_t da = {k->M, k->K}, db = {k->K, k->N}, dc = {k->M, k->N}, sc = {k->ldc, 1};
+    dnnl_dims_t da = {k->M, k->K}, db = {k->K, k->N}, dc = {k->M, k->N}, sc = {k->ldc, 1}, dbias = {1, k->N};
     dnnl_primitive_attr_t attr = NULL;
     dnnl_matmul_desc_t md;
     int ok = dnnl_memory_desc_init_by_tag(&e->a, 2, da, dnnl_bf16, dnnl_ab) == dnnl_success &&
-             dnnl_memory_desc_init_by_tag(&e->b, 2, db, dnnl_bf16, dnnl_ab) == dnnl_success &&
+             dnnl_memory_desc_init_by_tag(&e->b, 2, db, dnnl_bf16, k->weights_any ? dnnl_format_tag_any : dnnl_ab) ==
+                 dnnl_success &&
+             (!k->bias || dnnl_memory_desc_init_by_tag(&e->bias, 2, dbias, dnnl_f32, dnnl_ab) == dnnl_success) &&
              dnnl_memory_desc_init_by_strides(&e->c, 2, dc, dnnl_f32, sc) == dnnl_success &&
-             dnnl_matmul_desc_init(&md, &e->a, &e->b, NULL, &e->c) == dnnl_success &&
+             dnnl_matmul_desc_init(&md, &e->a, &e->b, k->bias ? &e->bias : NULL, &e->c) == dnnl_success &&
              dnnl_primitive_attr_create(&attr) == dnnl_success;
     if (ok && k->alpha != 1.0f) ok = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &k->alpha) == dnnl_success;
     if (ok && k->beta != 0.0f) {
@@ -908,6 +920,7 @@ static matmul_entry *get_matmul(cpu_state *st, const matmul_key *k, vc_error *er
     }
     ok = ok && dnnl_primitive_desc_create(&e->pd, &md, attr, st->engine, NULL) == dnnl_success &&
          dnnl_primitive_create(&e->prim, e->pd) == dnnl_success;
+    if (ok && k->weights_any) e->b = *dnnl_primitive_desc_query_md(e->pd, dnnl_query_weights_md, 0);
     if (attr) dnnl_primitive_attr_destroy(attr);
     if (!ok) {
         if (e->pd) dnnl_primitive_desc_destroy(e->pd);
@@ -926,12 +939,31 @@ static int view_md(dnnl_memory_desc_t *md, int rows, int cols, int trans, int ld
     return dnnl_memory_desc_init_by_strides(md, 2, d, dnnl_f32, s) == dnnl_success ? 0 : -1;
 }
 
+/* Executes matmul e on bf16 a16, b16 (in e's formats), the optional fp32 bias and fp32 C. */
+static int run_matmul(cpu_state *st, const matmul_entry *e, const void *a16, const void *b16, const float *bias,
+                      float *C, vc_error *err)
+{
+    dnnl_memory_t m[4] = {0};
+    int rc = mem(st, &e->a, a16, &m[0], err) || mem(st, &e->b, b16, &m[1], err) || mem(st, &e->c, C, &m[2], err) ||
+             (bias && mem(st, &e->bias, bias, &m[3], err));
+    if (!rc) {
+        dnnl_exec_arg_t args[4] = {
+            {DNNL_ARG_SRC, m[0]}, {DNNL_ARG_WEIGHTS, m[1]}, {DNNL_ARG_DST, m[2]}, {DNNL_ARG_BIAS, m[3]}};
+        dnnl_status_t s = dnnl_primitive_execute(e->prim, st->stream, bias ? 4 : 3, args);
+        if (s == dnnl_success) s = dnnl_stream_wait(st->stream);
+        if (s != dnnl_success) rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: bf16 matmul failed (status %d)", s);
+    }
+    for (int i = 0; i < 4; i++)
+        if (m[i]) dnnl_memory_destroy(m[i]);
+    return rc ? -1 : 0;
+}
+
 static int gemm_bf16(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc, vc_error *err)
 {
     cpu_state *st;
     if (cpu_state_get(c, &st, err)) return -1;
-    matmul_key key = {M, N, K, ldc, alpha, beta};
+    matmul_key key = {M, N, K, ldc, alpha, beta, 0, 0};
     matmul_entry *e = get_matmul(st, &key, err);
     if (!e) return -1;
     dnnl_memory_desc_t va, vb;
@@ -942,18 +974,47 @@ static int gemm_bf16(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, f
     if (!a16 || !b16) return vc_fail(err, VC_ERR_NOMEM, "out of memory (bf16 GEMM)");
     omp_set_num_threads(nn_ctx_threads(c));
     if (reorder(st, &va, A, &e->a, a16, err) || reorder(st, &vb, B, &e->b, b16, err)) return -1;
-    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
-    int rc = mem(st, &e->a, a16, &ma, err) || mem(st, &e->b, b16, &mb, err) || mem(st, &e->c, C, &mc, err);
-    if (!rc) {
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
-        dnnl_status_t s = dnnl_primitive_execute(e->prim, st->stream, 3, args);
-        if (s == dnnl_success) s = dnnl_stream_wait(st->stream);
-        if (s != dnnl_success) rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: bf16 matmul failed (status %d)", s);
-    }
-    if (ma) dnnl_memory_destroy(ma);
-    if (mb) dnnl_memory_destroy(mb);
-    if (mc) dnnl_memory_destroy(mc);
-    return rc ? -1 : 0;
+    return run_matmul(st, e, a16, b16, NULL, C, err);
+}
+
+/* out[rows, n_out] = in[rows, n_in]·wᵀ + b in bf16, with w (a model weight [n_out, n_in]) converted
+ * once into the kernel's own blocked bf16 format by the active weight cache, and the bias added
+ * by the kernel. */
+static int linear_bf16_cached(nn_ctx *c, float *out, const float *in, const float *w, const float *b, int rows,
+                              int n_in, int n_out, vc_error *err)
+{
+    cpu_state *st;
+    if (cpu_state_get(c, &st, err)) return -1;
+    matmul_key key = {rows, n_out, n_in, n_out, 1.0f, 0.0f, 1, b != NULL};
+    matmul_entry *e = get_matmul(st, &key, err);
+    if (!e) return -1;
+    dnnl_memory_desc_t va, vw;
+    if (view_md(&va, rows, n_in, 0, n_in) || view_md(&vw, n_in, n_out, 1, n_in))
+        return vc_fail(err, VC_ERR_INTERNAL, "oneDNN: bad linear operand view");
+    omp_set_num_threads(nn_ctx_threads(c));
+    const void *w16 = cached_reorder(c, st, &vw, w, &e->b, err);
+    void *a16 = w16 ? slot(st, SLOT_GEMM_A, dnnl_memory_desc_get_size(&e->a)) : NULL;
+    if (!a16) return w16 ? vc_fail(err, VC_ERR_NOMEM, "out of memory (bf16 linear)") : -1;
+    if (reorder(st, &va, in, &e->a, a16, err)) return -1;
+    return run_matmul(st, e, a16, w16, b, out, err);
+}
+
+static void cpu_gemm(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc);
+
+/* A product with a model weight (backend.h): the bf16 kernel on the cached weights where that
+ * applies, else the bias broadcast and the GEMM (fp32: exactly the plain sgemm). */
+static void cpu_linear(nn_ctx *c, float *out, const float *in, const float *w, const float *b, int rows, int n_in,
+                       int n_out)
+{
+    vc_error err;
+    if (c && c->wcache && c->precision == NN_PREC_BF16 && rows >= 16 && n_out >= 16 && n_in > 0 &&
+        linear_bf16_cached(c, out, in, w, b, rows, n_in, n_out, &err) == 0)
+        return;
+    /* no cache, fp32, a tiny product, out of memory or no bf16 kernel: the GEMM below computes the same */
+    if (b)
+        for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * n_out, b, sizeof(float) * (size_t)n_out);
+    cpu_gemm(c, 0, 1, rows, n_out, n_in, 1.0f, in, n_in, w, n_in, b ? 1.0f : 0.0f, out, n_out);
 }
 
 static void cpu_gemm(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
@@ -1081,6 +1142,7 @@ const nn_backend nn_cpu_backend = {
     .conv_backward_data = cpu_conv_backward_data,
     .conv_backward_weights = cpu_conv_backward_weights,
     .gemm = cpu_gemm,
+    .linear = cpu_linear,
     .gemm_f64 = cpu_gemm_f64,
     .has_bf16 = cpu_has_bf16,
     .native_block = cpu_native_block,
