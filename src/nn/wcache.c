@@ -6,8 +6,11 @@
 #include "nn/wcache.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 typedef struct wc_entry {
     const void *w;
@@ -98,4 +101,18 @@ size_t nn_wcache_bytes(nn_wcache *wc)
     size_t b = wc->bytes;
     pthread_mutex_unlock(&wc->lock);
     return b;
+}
+
+void nn_wcache_release_source(const void *w, size_t bytes)
+{
+#ifdef MADV_PAGEOUT
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = ((uintptr_t)w + page - 1) / page * page,
+              hi = ((uintptr_t)w + bytes) / page * page;
+    /* Only the pages wholly inside the tensor: its neighbours may still be read. A kernel without
+     * MADV_PAGEOUT answers EINVAL, and the pages simply stay. */
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_PAGEOUT);
+#else
+    (void)w;
+    (void)bytes;
+#endif
 }

@@ -36,4 +36,11 @@ const void *nn_wcache_add(nn_wcache *wc, const void *w, const void *fmt, size_t 
 
 size_t nn_wcache_bytes(nn_wcache *wc); /* total bytes of the stored copies */
 
+/* Once a weight's converted copy is stored, the model reads that copy and no longer the source
+ * (bytes at w): its memory pages may go. madvise(MADV_PAGEOUT) keeps the contents — weights
+ * mapped from their file (nn_weights_open) are dropped from memory and read again from the file
+ * if anything touches them; heap weights stay unless the machine has swap — so a bf16 model does
+ * not hold its fp32 weights as well. */
+void nn_wcache_release_source(const void *w, size_t bytes);
+
 #endif

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -170,6 +172,33 @@ static void linear_weights_converted_once(void **state)
     free(x); free(w); free(b); free(plain); free(y1); free(y2); free(ref);
 }
 
+/* Releasing a converted weight's source pages never changes what they hold: heap weights (which
+ * MADV_DONTNEED would zero) and weights mapped from a file (read again from it). */
+static void released_sources_keep_their_contents(void **state)
+{
+    (void)state;
+    enum { N = 1 << 20 };
+    float *heap = test_random_floats(N, 21), *copy = malloc(sizeof(float) * N);
+    memcpy(copy, heap, sizeof(float) * N);
+    nn_wcache_release_source(heap, sizeof(float) * N);
+    assert_memory_equal(heap, copy, sizeof(float) * N);
+
+    char path[] = "/tmp/vcs-wcache-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, copy, sizeof(float) * N), (ssize_t)(sizeof(float) * N));
+    const float *mapped = mmap(NULL, sizeof(float) * N, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    unlink(path);
+    assert_true(mapped != MAP_FAILED);
+    assert_memory_equal(mapped, copy, sizeof(float) * N);
+    nn_wcache_release_source(mapped + 3, sizeof(float) * (N - 7)); /* unaligned ends: only whole pages go */
+    assert_memory_equal(mapped, copy, sizeof(float) * N);
+    munmap((void *)mapped, sizeof(float) * N);
+    free(heap);
+    free(copy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +206,7 @@ int main(void)
         cmocka_unit_test(converted_once_and_same_outputs),
         cmocka_unit_test(computed_weights_bypass_the_cache),
         cmocka_unit_test(linear_weights_converted_once),
+        cmocka_unit_test(released_sources_keep_their_contents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

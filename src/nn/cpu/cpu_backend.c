@@ -576,6 +576,7 @@ static const void *cached_reorder(nn_ctx *c, cpu_state *st, const dnnl_memory_de
     }
     const void *stored = nn_wcache_add(c->wcache, w, prim_md, sizeof *prim_md, dst, bytes);
     if (!stored) vc_fail(err, VC_ERR_NOMEM, "out of memory (converted weights)");
+    if (stored == dst) nn_wcache_release_source(w, dnnl_memory_desc_get_size(user));
     return stored;
 }
 
