@@ -63,7 +63,7 @@ typedef struct reorder_entry {
 /* A bf16 matmul C[M,N] (row stride ldc) = alpha·A·B + beta·C on contiguous bf16 A, B; or, for
  * a model weight (weights_any), C = A·B + bias with B in the format the kernel prefers, which the
  * model's weight cache keeps converted (linear layers). */
-typedef struct matmul_key { int M, N, K, ldc; float alpha, beta; int weights_any, bias; } matmul_key;
+typedef struct matmul_key { int M, N, K, ldc; float alpha, beta; int weights_any, bias, f32; } matmul_key;
 typedef struct matmul_entry {
     matmul_key key;
     dnnl_primitive_desc_t pd;
@@ -902,8 +902,9 @@ static matmul_entry *get_matmul(cpu_state *st, const matmul_key *k, vc_error *er
     dnnl_dims_t da = {k->M, k->K}, db = {k->K, k->N}, dc = {k->M, k->N}, sc = {k->ldc, 1}, dbias = {1, k->N};
     dnnl_primitive_attr_t attr = NULL;
     dnnl_matmul_desc_t md;
-    int ok = dnnl_memory_desc_init_by_tag(&e->a, 2, da, dnnl_bf16, dnnl_ab) == dnnl_success &&
-             dnnl_memory_desc_init_by_tag(&e->b, 2, db, dnnl_bf16, k->weights_any ? dnnl_format_tag_any : dnnl_ab) ==
+    dnnl_data_type_t dt = k->f32 ? dnnl_f32 : dnnl_bf16;
+    int ok = dnnl_memory_desc_init_by_tag(&e->a, 2, da, dt, dnnl_ab) == dnnl_success &&
+             dnnl_memory_desc_init_by_tag(&e->b, 2, db, dt, k->weights_any ? dnnl_format_tag_any : dnnl_ab) ==
                  dnnl_success &&
              (!k->bias || dnnl_memory_desc_init_by_tag(&e->bias, 2, dbias, dnnl_f32, dnnl_ab) == dnnl_success) &&
              dnnl_memory_desc_init_by_strides(&e->c, 2, dc, dnnl_f32, sc) == dnnl_success &&
@@ -964,7 +965,7 @@ static int gemm_bf16(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, f
 {
     cpu_state *st;
     if (cpu_state_get(c, &st, err)) return -1;
-    matmul_key key = {M, N, K, ldc, alpha, beta, 0, 0};
+    matmul_key key = {M, N, K, ldc, alpha, beta, 0, 0, 0};
     matmul_entry *e = get_matmul(st, &key, err);
     if (!e) return -1;
     dnnl_memory_desc_t va, vb;
@@ -978,15 +979,18 @@ static int gemm_bf16(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, f
     return run_matmul(st, e, a16, b16, NULL, C, err);
 }
 
-/* out[rows, n_out] = in[rows, n_in]·wᵀ + b in bf16, with w (a model weight [n_out, n_in]) converted
- * once into the kernel's own blocked bf16 format by the active weight cache, and the bias added
- * by the kernel. */
-static int linear_bf16_cached(nn_ctx *c, float *out, const float *in, const float *w, const float *b, int rows,
+/* out[rows, n_out] = in[rows, n_in]·wᵀ + b with w (a model weight [n_out, n_in]) converted once
+ * into the matmul kernel's own blocked format (bf16 or fp32, the context's precision) by the
+ * active weight cache, and the bias added by the kernel. In fp32 the input is read in place; in
+ * bf16 it is converted per call. dnnl_sgemm instead packs w again on every call: measured on the
+ * F5 shapes, the prepacked matmul is faster (docs/PERFORMANCE.md). */
+static int linear_cached(nn_ctx *c, float *out, const float *in, const float *w, const float *b, int rows,
                               int n_in, int n_out, vc_error *err)
 {
     cpu_state *st;
     if (cpu_state_get(c, &st, err)) return -1;
-    matmul_key key = {rows, n_out, n_in, n_out, 1.0f, 0.0f, 1, b != NULL};
+    int f32 = c->precision != NN_PREC_BF16;
+    matmul_key key = {rows, n_out, n_in, n_out, 1.0f, 0.0f, 1, b != NULL, f32};
     matmul_entry *e = get_matmul(st, &key, err);
     if (!e) return -1;
     dnnl_memory_desc_t va, vw;
@@ -994,6 +998,7 @@ static int linear_bf16_cached(nn_ctx *c, float *out, const float *in, const floa
         return vc_fail(err, VC_ERR_INTERNAL, "oneDNN: bad linear operand view");
     omp_set_num_threads(nn_ctx_threads(c));
     const void *w16 = cached_reorder(c, st, &vw, w, &e->b, err);
+    if (w16 && f32) return run_matmul(st, e, in, w16, b, out, err);
     void *a16 = w16 ? slot(st, SLOT_GEMM_A, dnnl_memory_desc_get_size(&e->a)) : NULL;
     if (!a16) return w16 ? vc_fail(err, VC_ERR_NOMEM, "out of memory (bf16 linear)") : -1;
     if (reorder(st, &va, in, &e->a, a16, err)) return -1;
@@ -1003,16 +1008,16 @@ static int linear_bf16_cached(nn_ctx *c, float *out, const float *in, const floa
 static void cpu_gemm(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc);
 
-/* A product with a model weight (backend.h): the bf16 kernel on the cached weights where that
- * applies, else the bias broadcast and the GEMM (fp32: exactly the plain sgemm). */
+/* A product with a model weight (backend.h): the matmul kernel on the cached weights while a
+ * model's weight cache is active, else the bias broadcast and the GEMM. */
 static void cpu_linear(nn_ctx *c, float *out, const float *in, const float *w, const float *b, int rows, int n_in,
                        int n_out)
 {
     vc_error err;
-    if (c && c->wcache && c->precision == NN_PREC_BF16 && rows >= 16 && n_out >= 16 && n_in > 0 &&
-        linear_bf16_cached(c, out, in, w, b, rows, n_in, n_out, &err) == 0)
+    if (c && c->wcache && rows >= 16 && n_out >= 16 && n_in > 0 &&
+        linear_cached(c, out, in, w, b, rows, n_in, n_out, &err) == 0)
         return;
-    /* no cache, fp32, a tiny product, out of memory or no bf16 kernel: the GEMM below computes the same */
+    /* no cache (training), a matrix-vector product, out of memory or no kernel: the GEMM below */
     if (b)
         for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * n_out, b, sizeof(float) * (size_t)n_out);
     cpu_gemm(c, 0, 1, rows, n_out, n_in, 1.0f, in, n_in, w, n_in, b ? 1.0f : 0.0f, out, n_out);
