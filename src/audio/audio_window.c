@@ -144,7 +144,9 @@ int audio_best_window_frames(const audio_frames *fr, int sample_rate, size_t tot
     window_search w = {.fr = fr, .frame_seconds = (double)fr->hop / sample_rate};
     w.lead = (size_t)lround(LEAD_SECONDS / w.frame_seconds);
     w.min_span = (size_t)ceil(AUDIO_WINDOW_MIN_SECONDS / w.frame_seconds);
-    w.max_len = (size_t)floor(AUDIO_WINDOW_MAX_SECONDS / w.frame_seconds);
+    /* one frame short of 12 s, so a resampled copy (a sample longer, perhaps) is still within F5-TTS's
+     * 12 s and its clip never cuts it again */
+    w.max_len = (size_t)floor(AUDIO_WINDOW_MAX_SECONDS / w.frame_seconds) - 1;
     int found = 0, rc = fr->count ? prepare(&w) : 0;
     double speech_seconds = fr->count && rc == 0 ? (double)w.speech[fr->count] * w.frame_seconds : 0;
     if (rc == 0 && speech_seconds >= AUDIO_WINDOW_MIN_SECONDS) {
