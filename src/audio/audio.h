@@ -76,6 +76,41 @@ typedef struct audio_quality {
 int audio_analyze(const audio_buffer *in, audio_quality *q, vc_error *err);
 const char *audio_grade_for_snr(double snr_db);
 
+/* audio_analyze's speech detection frame by frame (10 ms, hop samples each), for choosing parts of
+ * a recording. Arrays of count entries, owned by the struct (audio_frames_free). */
+typedef struct audio_frames {
+    size_t count;
+    int hop;
+    unsigned char *speech;  /* 1 = speech (what voice_activity_percent counts) */
+    float *snr_db;          /* the frame's power above the recording's noise floor, dB (-20 when not above) */
+    float *flatness;        /* spectral flatness of the voice band: ~0 tonal/voiced … ~0.56 white noise */
+    unsigned char *clipped; /* a sample of the frame at or above the clipping level */
+} audio_frames;
+
+int audio_analyze_frames(const audio_buffer *in, audio_frames *out, vc_error *err);
+void audio_frames_free(audio_frames *f);
+
+/* The best stretch of a recording to clone a voice from (audio_window.c): AUDIO_WINDOW_MIN_SECONDS
+ * to AUDIO_WINDOW_MAX_SECONDS long, starting and ending in pauses (never in the recording's first
+ * or last partial word when a pause-bounded window exists), with as much clean speech as
+ * possible: little silence inside, no clipped or noise-like frames, high SNR. start/end are
+ * sample offsets into the recording; score is comparable across recordings (higher is better).
+ * Deterministic; linear in the recording's frames. VC_ERR_AUDIO_TOO_SHORT when the recording
+ * holds under AUDIO_WINDOW_MIN_SECONDS of speech. */
+#define AUDIO_WINDOW_MIN_SECONDS 3.0
+#define AUDIO_WINDOW_MAX_SECONDS 12.0
+typedef struct audio_window {
+    size_t start, end;
+    double score;
+    double speech_seconds; /* speech frames inside */
+    int at_pauses;         /* 1: both ends in pauses; 0: a recording edge or a hard cut was needed */
+} audio_window;
+
+int audio_best_window(const audio_buffer *in, audio_window *out, vc_error *err);
+/* The same from frames already analysed (in->sample_rate and in->frames are all it reads of in). */
+int audio_best_window_frames(const audio_frames *fr, int sample_rate, size_t total_samples, audio_window *out,
+                             vc_error *err);
+
 /* Min/max peaks for a waveform view: n_buckets pairs written to peaks[2*i], peaks[2*i+1]. */
 int audio_peaks(const audio_buffer *in, size_t n_buckets, float *peaks, vc_error *err);
 

@@ -131,10 +131,23 @@ static int estimate_noise(spectral_frames *s, const float *x, double *noise)
 
 /* Per 10 ms frame, the two sums every later decision needs (one FFT per frame, once):
  * total = full-band power (one-sided bins weighted), band = voice-band power. */
-typedef struct frame_powers { double *total, *band; size_t count; } frame_powers;
+typedef struct frame_powers { double *total, *band; float *flatness; size_t count; } frame_powers;
 
 /* What the noise looks like in those two sums, and how much its band power swings. */
 typedef struct noise_model { double total, band, sigma; } noise_model;
+
+/* Spectral flatness of the voice band: geometric over arithmetic mean of the bins' power. A
+ * periodogram of white noise gives about e^-γ ≈ 0.56 whatever its level; voiced speech, with its
+ * harmonics well above the bins between them, gives far less. Only computed when asked for
+ * (fp->flatness allocated): one log per bin and frame is not free on long recordings. */
+static float band_flatness(const spectral_frames *s, const float *power)
+{
+    double logs = 0, sum = 0;
+    int n = s->bins - s->voice_bin;
+    for (int k = s->voice_bin; k < s->bins; k++) { logs += log(power[k] + TINY_POWER); sum += power[k]; }
+    if (n <= 0 || sum <= n * TINY_POWER) return 0.f;
+    return (float)(exp(logs / n) / (sum / n + TINY_POWER));
+}
 
 static int measure_frames(spectral_frames *s, const float *x, frame_powers *fp)
 {
@@ -150,6 +163,7 @@ static int measure_frames(spectral_frames *s, const float *x, frame_powers *fp)
         for (int k = s->voice_bin; k < s->bins; k++) band += power[k];
         fp->total[f] = total;
         fp->band[f] = band;
+        if (fp->flatness) fp->flatness[f] = band_flatness(s, power);
     }
     free(power);
     return 0;
@@ -227,21 +241,36 @@ static int measure_speech(const frame_powers *fp, const noise_model *m, speech_s
     return 0;
 }
 
-/* Percentile noise model, then alternating pause detection and noise re-estimation. */
-static int detect_speech(spectral_frames *s, const float *x, speech_stats *st)
+/* What speech detection leaves behind: the frames' powers, the final noise model, the speech
+ * flags and their totals. Owned by the struct (detection_free). */
+typedef struct detection {
+    frame_powers fp;
+    noise_model model;
+    unsigned char *flags;
+    speech_stats st;
+} detection;
+
+static void detection_free(detection *d)
+{
+    free(d->fp.total); free(d->fp.band); free(d->fp.flatness); free(d->flags);
+    memset(d, 0, sizeof *d);
+}
+
+/* Percentile noise model, then alternating pause detection and noise re-estimation. d->fp.flatness
+ * may be allocated by the caller beforehand to have it measured too. */
+static int detect_speech(spectral_frames *s, const float *x, detection *d)
 {
     double *noise = calloc((size_t)s->bins, sizeof(double));
-    unsigned char *flags = calloc(s->count, 1);
-    frame_powers fp = {0};
-    int rc = (noise && flags) ? estimate_noise(s, x, noise) : -1;
-    if (rc == 0) rc = measure_frames(s, x, &fp);
-    noise_model model = rc == 0 ? model_from_spectrum(s, noise) : (noise_model){0, 0, 0};
-    if (rc == 0) rc = measure_speech(&fp, &model, st, flags);
+    d->flags = calloc(s->count + 1, 1);
+    int rc = (noise && d->flags) ? estimate_noise(s, x, noise) : -1;
+    if (rc == 0) rc = measure_frames(s, x, &d->fp);
+    d->model = rc == 0 ? model_from_spectrum(s, noise) : (noise_model){0, 0, 0};
+    if (rc == 0) rc = measure_speech(&d->fp, &d->model, &d->st, d->flags);
     for (int pass = 0; rc == 0 && pass < REFINE_PASSES; pass++) {
-        refine_noise(&fp, flags, &model);
-        rc = measure_speech(&fp, &model, st, flags);
+        refine_noise(&d->fp, d->flags, &d->model);
+        rc = measure_speech(&d->fp, &d->model, &d->st, d->flags);
     }
-    free(noise); free(flags); free(fp.total); free(fp.band);
+    free(noise);
     return rc;
 }
 
@@ -303,9 +332,11 @@ int audio_analyze(const audio_buffer *in, audio_quality *q, vc_error *err)
     q->duration_seconds = (double)in->frames / in->sample_rate;
     measure_levels(in, q);
     spectral_frames s;
-    speech_stats st = {0};
+    detection d = {0};
     int rc = spectral_init(&s, in);
-    if (rc == 0 && s.count > 0) rc = detect_speech(&s, in->samples, &st);
+    if (rc == 0 && s.count > 0) rc = detect_speech(&s, in->samples, &d);
+    speech_stats st = d.st;
+    detection_free(&d);
     if (rc == 0 && st.frames) {
         q->voice_activity_percent = 100.0 * (double)st.active / (double)st.frames;
         q->snr_db = st.active ? 10.0 * log10((st.speech_power + TINY_POWER) / st.noise_power) : 0.0;
@@ -318,5 +349,52 @@ int audio_analyze(const audio_buffer *in, audio_quality *q, vc_error *err)
     spectral_free(&s);
     if (rc != 0) return vc_fail(err, VC_ERR_NOMEM, "out of memory analysing audio");
     describe(q);
+    return 0;
+}
+
+/* ---- per-frame view (audio_analyze_frames) ---- */
+
+void audio_frames_free(audio_frames *f)
+{
+    free(f->speech); free(f->snr_db); free(f->flatness); free(f->clipped);
+    memset(f, 0, sizeof *f);
+}
+
+static void copy_frames(const detection *d, const audio_buffer *in, audio_frames *out)
+{
+    for (size_t f = 0; f < out->count; f++) {
+        out->speech[f] = d->flags[f];
+        double excess = d->fp.total[f] - d->model.total;
+        out->snr_db[f] = (float)(excess > 0 ? 10.0 * log10(excess / (d->model.total + TINY_POWER)) : -20.0);
+        if (out->snr_db[f] > 80.f) out->snr_db[f] = 80.f; /* digital silence: cap as audio_analyze does */
+        out->flatness[f] = d->fp.flatness[f];
+        size_t from = f * (size_t)out->hop, to = from + (size_t)out->hop;
+        for (size_t i = from; i < to && i < in->frames && !out->clipped[f]; i++)
+            out->clipped[f] = fabsf(in->samples[i]) >= CLIP_LEVEL;
+    }
+}
+
+int audio_analyze_frames(const audio_buffer *in, audio_frames *out, vc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (in->sample_rate <= 0) return vc_fail(err, VC_ERR_INVALID_REQUEST, "invalid sample rate");
+    spectral_frames s;
+    detection d = {0};
+    int rc = spectral_init(&s, in);
+    out->hop = s.hop;
+    out->count = s.count;
+    if (rc == 0 && s.count > 0) {
+        d.fp.flatness = calloc(s.count + 1, sizeof(float));
+        out->speech = calloc(s.count, 1);
+        out->snr_db = calloc(s.count, sizeof(float));
+        out->flatness = calloc(s.count, sizeof(float));
+        out->clipped = calloc(s.count, 1);
+        rc = d.fp.flatness && out->speech && out->snr_db && out->flatness && out->clipped ? 0 : -1;
+        if (rc == 0) rc = detect_speech(&s, in->samples, &d);
+        if (rc == 0) copy_frames(&d, in, out);
+    }
+    detection_free(&d);
+    spectral_free(&s);
+    if (rc != 0) { audio_frames_free(out); return vc_fail(err, VC_ERR_NOMEM, "out of memory analysing audio"); }
     return 0;
 }

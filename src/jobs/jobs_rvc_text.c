@@ -66,28 +66,34 @@ static json_t *training_audio_ids(store *s, const store_model *m)
     return out;
 }
 
-/* The first training recording still in the library with enough sound for a reference. */
-static int pick_training_reference(store *s, const char *user_id, const store_model *m, char *id, size_t cap,
-                                   double *seconds, vc_error *err)
+/* The model's training recordings still in the library that are long enough to hold a reference
+ * (into params "training_reference_audio_ids"; the job chooses among them), and the longest one's
+ * length for the estimate. Cheap: no decoding at request time. */
+static int list_training_references(store *s, const char *user_id, const store_model *m, json_t *params,
+                                    double *longest, vc_error *err)
 {
-    json_t *ids = training_audio_ids(s, m);
+    json_t *ids = training_audio_ids(s, m), *usable = json_array();
     size_t i;
     json_t *v;
-    id[0] = '\0';
+    *longest = 0;
     json_array_foreach(ids, i, v) {
         store_audio a;
         vc_error ignored;
         if (!store_id_valid(json_string_value(v)) || store_audio_get(s, user_id, json_string_value(v), &a, &ignored)) continue;
-        int usable = a.duration_seconds >= WHISPER_CLONE_MIN_REF_SECONDS;
-        if (usable) snprintf(id, cap, "%s", a.audio_id), *seconds = a.duration_seconds;
+        if (a.duration_seconds >= WHISPER_CLONE_MIN_REF_SECONDS) {
+            json_array_append_new(usable, json_string(a.audio_id));
+            *longest = fmax(*longest, a.duration_seconds);
+        }
         store_audio_free(&a);
-        if (usable) break;
     }
     json_decref(ids);
-    if (!id[0])
+    if (json_array_size(usable) == 0) {
+        json_decref(usable);
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "the voice model \"%s\" has no training recording in your library to speak "
                                                     "from (it was imported, or its recordings were deleted): pick a recording "
                                                     "of this voice as the reference (reference_audio_id)", m->name);
+    }
+    json_object_set_new(params, "training_reference_audio_ids", usable);
     return 0;
 }
 
@@ -127,12 +133,8 @@ int rvc_text_validate(store *s, const char *user_id, json_t *params, const store
     if (check_shape(params, err) != 0) return -1;
     const char *ref = json_string_value(json_object_get(params, "reference_audio_id"));
     double ref_seconds = 0;
-    char picked[STORE_ID_MAX];
     if (ref && request_reference(s, user_id, ref, &ref_seconds, err) != 0) return -1;
-    if (!ref) {
-        if (pick_training_reference(s, user_id, m, picked, sizeof picked, &ref_seconds, err) != 0) return -1;
-        json_object_set_new(params, "training_reference_audio_id", json_string(picked));
-    }
+    if (!ref && list_training_references(s, user_id, m, params, &ref_seconds, err) != 0) return -1;
     if (weights_installed(s, user_id, params, err) != 0) return -1;
     const json_t *nfe = json_object_get(json_object_get(params, "tts_parameters"), "nfe_step");
     double steps = json_is_integer(nfe) ? (double)json_integer_value(nfe) : 32.0;
@@ -154,11 +156,78 @@ static int decode_reference(store *s, const job *jb, const char *id, audio_buffe
     return audio_decode_file(path, out, NULL, err);
 }
 
+/* The best window (audio_best_window) over all the training recordings: its audio into *ref
+ * (the recording's rate), where it came from into *from. A recording that cannot be read or holds
+ * too little speech is passed over; none left is AUDIO_TOO_SHORT with what to do. */
+typedef struct reference_origin { char audio_id[STORE_ID_MAX]; double start, end, score; } reference_origin;
+
+static int keep_window(const audio_buffer *in, const audio_window *w, const char *id, audio_buffer *ref,
+                       reference_origin *from, vc_error *err)
+{
+    float *cut = malloc(sizeof(float) * (w->end - w->start));
+    if (!cut) return vc_fail(err, VC_ERR_NOMEM, "out of memory (reference)");
+    memcpy(cut, in->samples + w->start, sizeof(float) * (w->end - w->start));
+    audio_buffer_free(ref);
+    *ref = (audio_buffer){cut, w->end - w->start, in->sample_rate};
+    snprintf(from->audio_id, sizeof from->audio_id, "%s", id);
+    from->start = (double)w->start / in->sample_rate;
+    from->end = (double)w->end / in->sample_rate;
+    from->score = w->score;
+    return 0;
+}
+
+static int best_training_window(const job *jb, job_ctx *c, audio_buffer *ref, reference_origin *from, vc_error *err)
+{
+    const json_t *ids = json_object_get(jb->params, "training_reference_audio_ids");
+    size_t i;
+    json_t *v;
+    int found = 0;
+    json_array_foreach(ids, i, v) {
+        if (job_cancelled(c)) return vc_fail(err, VC_ERR_CANCELLED, "cancelled");
+        audio_buffer in = {0};
+        audio_window w;
+        vc_error skip;
+        if (decode_reference(job_store(c), jb, json_string_value(v), &in, &skip) == 0 && audio_best_window(&in, &w, &skip) == 0 &&
+            (!found || w.score > from->score)) { /* ties: the earlier recording */
+            if (keep_window(&in, &w, json_string_value(v), ref, from, err) != 0) { audio_buffer_free(&in); return -1; }
+            found = 1;
+        }
+        audio_buffer_free(&in);
+    }
+    if (!found)
+        return vc_fail(err, VC_ERR_AUDIO_TOO_SHORT, "none of this voice's training recordings holds %.0f s of speech between "
+                                                    "pauses to speak from: pick a recording of this voice as the reference "
+                                                    "(reference_audio_id)", AUDIO_WINDOW_MIN_SECONDS);
+    return 0;
+}
+
+/* The reference: the user's recording as it is (f5_asr_prepare clips it), or the best window of
+ * the training audio (already ≤ 12 s between pauses, so that clip only trims its edges). */
+static int load_reference(const job *jb, job_ctx *c, const char *given, audio_buffer *ref, reference_origin *from,
+                          vc_error *err)
+{
+    if (given) {
+        snprintf(from->audio_id, sizeof from->audio_id, "%s", given);
+        return decode_reference(job_store(c), jb, given, ref, err);
+    }
+    return best_training_window(jb, c, ref, from, err);
+}
+
+static void record_reference(json_t *info, const f5_asr_texts *texts, const reference_origin *from, int given)
+{
+    json_object_set_new(info, "text", json_string(texts->text));
+    json_object_set_new(info, "reference_text", json_string(texts->reference_text));
+    json_object_set_new(info, "reference_audio_id", json_string(from->audio_id));
+    json_object_set_new(info, "reference_source", json_string(given ? "request" : "training_audio"));
+    if (given) return;
+    json_object_set_new(info, "reference_start_seconds", json_real(round(from->start * 1000) / 1000));
+    json_object_set_new(info, "reference_end_seconds", json_real(round(from->end * 1000) / 1000));
+}
+
 int rvc_text_speak(const job *jb, job_ctx *c, audio_buffer *speech, json_t *info, vc_error *err)
 {
     store *s = job_store(c);
     const char *given = json_string_value(json_object_get(jb->params, "reference_audio_id"));
-    const char *ref_id = given ? given : json_string_value(json_object_get(jb->params, "training_reference_audio_id"));
     char root[1200];
     store_path(s, root, sizeof root, "weights");
     f5_progress prog;
@@ -166,11 +235,13 @@ int rvc_text_speak(const job *jb, job_ctx *c, audio_buffer *speech, json_t *info
     prog.scale = RVC_TEXT_TTS_PERCENT / 100.0;
     f5tts_params fp;
     jobs_f5_params_from(json_object_get(jb->params, "tts_parameters"), &fp);
-    f5_progress_emit(&prog, 1, "preprocessing", "Loading the speech models...");
+    f5_progress_emit(&prog, 1, "preprocessing", given ? "Loading the speech models..."
+                                                      : "Choosing the best 12 s of the training audio...");
     audio_buffer ref = {0};
     f5_asr_texts texts = {0};
+    reference_origin from = {{0}, 0, 0, 0};
     void *e = NULL;
-    int rc = decode_reference(s, jb, ref_id, &ref, err);
+    int rc = load_reference(jb, c, given, &ref, &from, err);
     if (rc == 0) rc = jobs_f5_acquire(c, root, &e, err);
     if (rc == 0) {
         /* the reference clipped as F5-TTS clips it (≤ 12 s at a pause) and transcribed when needed */
@@ -180,10 +251,7 @@ int rvc_text_speak(const job *jb, job_ctx *c, audio_buffer *speech, json_t *info
         jobs_shared_release(job_shared_models(c), e);
     }
     if (rc == 0) {
-        json_object_set_new(info, "text", json_string(texts.text));
-        json_object_set_new(info, "reference_text", json_string(texts.reference_text));
-        json_object_set_new(info, "reference_audio_id", json_string(ref_id));
-        json_object_set_new(info, "reference_source", json_string(given ? "request" : "training_audio"));
+        record_reference(info, &texts, &from, given != NULL);
         json_t *units = json_object_get(jb->params, "tts_work_units");
         if (json_is_number(units)) jobs_f5_record(s, json_number_value(units), f5_progress_elapsed(&prog));
     }

@@ -28,7 +28,8 @@
 int rvc_text_requested(const json_t *params);
 
 /* Checks a text-mode request for voice model m and the installed weights, picks the training
- * recording to take the reference from when none is given (params "training_reference_audio_id"),
+ * recordings to take the reference from when none is given (params "training_reference_audio_ids":
+ * the model's training recordings still in the library and at least 3 s long),
  * and writes the speaking part's work into params ("tts_work_units") and its expected seconds
  * into *tts_seconds; *speech_seconds is the expected length of the speech (the conversion's input).
  * Errors: INVALID_REQUEST (text and a target, a model without training audio and no reference),
@@ -39,7 +40,10 @@ int rvc_text_validate(store *s, const char *user_id, json_t *params, const store
 
 /* Speaks the request's text in the reference voice (24 kHz mono into *speech, caller frees),
  * reporting progress 0–RVC_TEXT_TTS_PERCENT; info gets text, reference_text, reference_audio_id
- * and reference_source ("request" | "training_audio"). */
+ * and reference_source ("request" | "training_audio"). Without a reference the job decodes every
+ * training recording and speaks from the best window of them all (audio_best_window: 3-12 s between
+ * pauses, dense clean speech); info then also gets reference_start_seconds / reference_end_seconds,
+ * the window's place in reference_audio_id. */
 int rvc_text_speak(const job *jb, job_ctx *c, audio_buffer *speech, json_t *info, vc_error *err);
 
 #endif

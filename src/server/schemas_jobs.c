@@ -122,6 +122,8 @@ const server_schema SERVER_JOB_SCHEMAS[] = {
             "reference_text": {"type": "string", "description": "text mode: the reference clip's transcript (given or transcribed)"},
             "reference_audio_id": {"type": "string"},
             "reference_source": {"type": "string", "enum": ["request", "training_audio"]},
+            "reference_start_seconds": {"type": "number", "description": "text mode, reference_source training_audio: where in reference_audio_id the reference window (the best 3-12 s between pauses) starts"},
+            "reference_end_seconds": {"type": "number", "description": "text mode, reference_source training_audio: where that window ends"},
             "speech_seconds": {"type": "number", "description": "text mode: length of the spoken text before conversion"}
         }
     })},

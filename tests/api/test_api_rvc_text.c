@@ -9,9 +9,11 @@
  *     text, an unknown tts_parameters option), nothing queued;
  *   - a reference the user picks, with its text: the phases in order (speaking, then converting),
  *     the percent only rising, a non-silent WAV at the voice's rate, the texts in the result;
- *   - a voice trained here (tiny, one epoch), no reference given: the reference is cut from its
- *     training recording and transcribed with Whisper (words are nonsense with random weights;
- *     the path is the real one).
+ *   - a voice trained here (tiny, one epoch) on a noisy and a clean copy of the same words, no
+ *     reference given: the reference is the best 3-12 s window of its training recordings, from
+ *     the clean one though it was listed second, reported with its place (start/end inside the
+ *     recording), and transcribed with Whisper (words are nonsense with random weights; the path
+ *     is the real one).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,7 +33,8 @@
 
 static test_server S;
 static const char *const ENV[] = {"VCS_JOBS_TEST_KINDS=1", NULL}; /* the test-only "tiny" training size */
-static char MODEL_ID[64], REF_ID[64], SHORT_REF_ID[64], TARGET_ID[64], TRAIN_ID[64];
+static char MODEL_ID[64], REF_ID[64], SHORT_REF_ID[64], TARGET_ID[64], TRAIN_ID[64], NOISY_TRAIN_ID[64];
+static double TRAIN_SECONDS;
 
 static const char *root(void) { return getenv("VCS_TEST_ROOT") ? getenv("VCS_TEST_ROOT") : "."; }
 
@@ -75,6 +78,18 @@ static int setup(void **state)
     upload(path, "/api/upload/target-audio", TARGET_ID, sizeof TARGET_ID);
     if (test_audio_speech(path, 20.0) != 0) return -1; /* training uploads need 10 s or more */
     upload(path, "/api/upload/training-audio", TRAIN_ID, sizeof TRAIN_ID);
+    SF_INFO info = {0};
+    SNDFILE *f = sf_open(path, SFM_READ, &info);
+    if (!f) return -1;
+    sf_close(f);
+    TRAIN_SECONDS = (double)info.frames / info.samplerate;
+    /* the same words in a noisy room: the reference window must come from the clean one */
+    char noisy[] = "/tmp/vcs-rvct-noisy-XXXXXX";
+    close(mkstemp(noisy));
+    snprintf(cmd, sizeof cmd, "sox %s -p synth whitenoise vol 0.03 | sox -m %s - -t wav %s", path, path, noisy);
+    if (system(cmd) != 0) return -1;
+    upload(noisy, "/api/upload/training-audio", NOISY_TRAIN_ID, sizeof NOISY_TRAIN_ID);
+    unlink(noisy);
     unlink(path);
     /* an imported voice: it has no training audio */
     snprintf(cmd, sizeof cmd, "%s models import %s/tests/models/rvc/fixtures/voice_v2_96.pth --name Imported --data %s >/dev/null",
@@ -235,8 +250,10 @@ static void speaks_text_with_a_picked_reference(void **state)
 static void speaks_text_from_the_training_audio(void **state)
 {
     char body[1024], job[64], model[64];
-    snprintf(body, sizeof body, "{\"training_audio_id\":\"%s\",\"model_name\":\"Trained\",\"voice_consent\":true,"
-             "\"training_params\":{\"model_size\":\"tiny\",\"batch_size\":2,\"epochs\":1}}", TRAIN_ID);
+    /* the noisy recording first: taking the first training recording would take it */
+    snprintf(body, sizeof body, "{\"training_audio_ids\":[\"%s\",\"%s\"],\"model_name\":\"Trained\",\"voice_consent\":true,"
+             "\"accept_noisy_audio\":true,\"training_params\":{\"model_size\":\"tiny\",\"batch_size\":2,\"epochs\":1}}",
+             NOISY_TRAIN_ID, TRAIN_ID);
     json_t *j = call("POST", "/api/train", body, 202);
     snprintf(job, sizeof job, "%s", json_string_value(json_object_get(j, "job_id")));
     snprintf(model, sizeof model, "%s", json_string_value(json_object_get(j, "model_id")));
@@ -245,6 +262,13 @@ static void speaks_text_from_the_training_audio(void **state)
     json_t *r = run_to_complete(body);
     assert_string_equal(json_string_value(json_object_get(r, "reference_source")), "training_audio");
     assert_string_equal(json_string_value(json_object_get(r, "reference_audio_id")), TRAIN_ID);
+    /* the window: inside the recording, 3-12 s */
+    double start = json_number_value(json_object_get(r, "reference_start_seconds"));
+    double end = json_number_value(json_object_get(r, "reference_end_seconds"));
+    assert_true(json_is_number(json_object_get(r, "reference_start_seconds")));
+    assert_true(json_is_number(json_object_get(r, "reference_end_seconds")));
+    if (!(start >= 0 && end <= TRAIN_SECONDS + 1e-3 && end - start >= 3.0 && end - start <= 12.0))
+        fail_msg("reference window %.3f-%.3f s of a %.3f s recording", start, end, TRAIN_SECONDS);
     assert_true(json_is_string(json_object_get(r, "reference_text"))); /* Whisper's transcript of the clip */
     assert_string_equal(json_string_value(json_object_get(r, "text")), "Good morning.");
     check_output(r, (int)json_integer_value(json_object_get(r, "sample_rate")));

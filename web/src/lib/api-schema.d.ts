@@ -835,6 +835,10 @@ export interface components {
             reference_audio_id?: string;
             /** @enum {string} */
             reference_source?: "request" | "training_audio";
+            /** @description text mode, reference_source training_audio: where in reference_audio_id the reference window (the best 3-12 s between pauses) starts */
+            reference_start_seconds?: number;
+            /** @description text mode, reference_source training_audio: where that window ends */
+            reference_end_seconds?: number;
             /** @description text mode: length of the spoken text before conversion */
             speech_seconds?: number;
         };

@@ -47,6 +47,12 @@ const RVC_HELP: Record<keyof RvcParameters, string> = {
 export interface BatchOutput { output_audio_id: string; input_filename?: string; filename?: string; duration_seconds?: number }
 
 /** A batch's results: each file with a player and its download, and all of them as one .zip. */
+/* Where in its training recording the reference was cut (the server picks the best 3–12 s). */
+export function windowText(r: Record<string, unknown>): string {
+  const from = r.reference_start_seconds, to = r.reference_end_seconds
+  return typeof from === 'number' && typeof to === 'number' ? ` (${from.toFixed(1)}–${to.toFixed(1)} s of a recording)` : ''
+}
+
 export function BatchResults({ outputs, zipUrl, focus }: { outputs: BatchOutput[]; zipUrl: string | null; focus?: boolean }) {
   const h = useRef<HTMLHeadingElement>(null)
   useEffect(() => { if (focus) h.current?.focus() }, [focus])
@@ -289,7 +295,7 @@ export function Convert() {
       {result && <ResultPlayer result={result} title={`Converted: ${model?.name ?? 'your voice'}`} filename="converted" compareWith={typeof job.result?.text === 'string' ? undefined : target?.file_id} focus={startedHere.current} />}
       {result && typeof job.result?.text === 'string' && (
         <p className="card" data-testid="spoken-text">Spoken: “{job.result.text}”
-          {typeof job.result.reference_text === 'string' && <span className="muted"> · in the voice of {job.result.reference_source === 'training_audio' ? 'its training audio' : 'your recording'}, which says “{job.result.reference_text}”</span>}
+          {typeof job.result.reference_text === 'string' && <span className="muted"> · in the voice of {job.result.reference_source === 'training_audio' ? `its training audio${windowText(job.result)}` : 'your recording'}, which says “{job.result.reference_text}”</span>}
         </p>
       )}
       {result && target && typeof job.result?.text !== 'string' && (

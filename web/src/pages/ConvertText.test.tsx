@@ -55,9 +55,9 @@ describe('Convert: type text instead', () => {
     FakeES.last!.emit('progress', { percent: 75, phase: 'converting' })
     expect(screen.getByText('generating').className).toBe('done')
     FakeES.last!.emit('complete', { output_audio_id: 'audio_out', text: 'Hello there.', reference_text: 'some words',
-      reference_source: 'training_audio', reference_audio_id: 'audio_train' })
+      reference_source: 'training_audio', reference_audio_id: 'audio_train', reference_start_seconds: 8.78, reference_end_seconds: 20.64 })
     expect(screen.getByTestId('result-audio').getAttribute('src')).toBe('/api/download/audio_out?format=wav')
-    expect(screen.getByTestId('spoken-text').textContent).toMatch(/Spoken: “Hello there\.”.*its training audio.*“some words”/)
+    expect(screen.getByTestId('spoken-text').textContent).toMatch(/Spoken: “Hello there\.”.*its training audio \(8\.8–20\.6 s of a recording\).*“some words”/)
     expect(screen.queryByTestId('before-after')).toBeNull()   // nothing recorded to compare with
   })
 
