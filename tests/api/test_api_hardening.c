@@ -354,6 +354,46 @@ static void decompression_bombs_are_refused_before_decoding(void **state)
     health_ok();
 }
 
+/* Number of stored recordings (GET /api/audio). */
+static size_t stored_audio(void)
+{
+    return json_array_size(json_object_get(api_call(&S, "GET", "/api/audio", NULL, 200), "audio"));
+}
+
+/* Every generated hostile audio header (tests/support/hostile.c HOSTILE_AUDIO) posted for its
+ * purpose: refused with the brief's code and status and nothing stored, or (honest data under a
+ * lying size) stored with the warning the table expects. */
+static void hostile_audio_headers_are_refused_through_the_api(void **state)
+{
+    char dir[400], url[512], path[700], route[64];
+    snprintf(dir, sizeof dir, "%s/uploads", S.data_dir);
+    int seen = 0;
+    for (const hostile_audio *h = HOSTILE_AUDIO; h->name; h++, seen++) {
+        size_t rows = stored_audio();
+        int wavs = api_count_files(dir, ".wav");
+        snprintf(path, sizeof path, "%s/%s", FILES_, h->name);
+        snprintf(route, sizeof route, "/api/upload/%s-audio", h->purpose);
+        http_response res;
+        double t0 = now_s();
+        assert_int_equal(http_post_form(test_server_url(&S, url, sizeof url, route), NULL, path, h->name, NULL, &res), 0);
+        if (now_s() - t0 > 5.0) fail_msg("%s took %.1f s", h->name, now_s() - t0);
+        if (h->code) {
+            expect_error(&res, h->status, h->code);
+            if (h->expect && !strstr(res.body, h->expect)) fail_msg("%s: %s lacks '%s'", h->name, res.body, h->expect);
+            assert_int_equal(stored_audio(), rows);
+            assert_int_equal(api_count_files(dir, ".wav"), wavs);
+        } else {
+            if (res.status != 200) fail_msg("%s: %ld %s", h->name, res.status, res.body);
+            size_t nw = json_array_size(json_object_get(http_json(&res), "warnings"));
+            if ((nw > 0) != (h->warns != 0)) fail_msg("%s: warnings %s", h->name, res.body);
+            assert_int_equal(stored_audio(), rows + 1);
+        }
+        http_response_free(&res);
+        health_ok();
+    }
+    assert_true(seen >= 15);
+}
+
 typedef struct dl { char url[512]; long status; } dl;
 
 static void *download(void *arg)
@@ -920,6 +960,7 @@ int main(void)
         cmocka_unit_test(system_shows_paths_to_users_only),
         cmocka_unit_test(conflicting_framing_is_refused),
         cmocka_unit_test(decompression_bombs_are_refused_before_decoding),
+        cmocka_unit_test(hostile_audio_headers_are_refused_through_the_api),
         cmocka_unit_test(concurrent_first_mp3_downloads_all_succeed),
         cmocka_unit_test(one_client_cannot_take_every_connection),
         cmocka_unit_test(finished_streams_answer_204),
