@@ -660,6 +660,27 @@ static void error_bodies_show_no_server_path(void **state)
     health_ok();
 }
 
+/* A data root with spaces (the server started with --data ".../my studio data"): the MP3 of a
+ * vanished WAV and an undecodable upload name files under it; no part of the root shows. */
+static void a_data_root_with_spaces_stays_hidden(void **state)
+{
+    test_server q;
+    assert_int_equal(test_server_start_in(&q, "my studio data", ENV, NULL), 0);
+    char id[64], path[128], url[512], cmd[1200];
+    api_upload_tone(&q, 0.5, id, sizeof id);
+    snprintf(cmd, sizeof cmd, "find '%s' -name '%s*.wav' -delete", q.data_dir, id);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "/api/download/%s?format=mp3", id);
+    http_response res;
+    assert_int_equal(http_request("GET", test_server_url(&q, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    if (res.status < 400) fail_msg("an MP3 of a missing WAV: %ld", res.status);
+    if (strstr(res.body, "studio data") || strstr(res.body, q.root)) fail_msg("the data root shows: %s", res.body);
+    if (!strstr(res.body, "uploads/")) fail_msg("the message no longer names the file (nothing to scrub): %s", res.body);
+    matches_error_schema(&res);
+    http_response_free(&res);
+    assert_int_equal(test_server_stop(&q), 0);
+}
+
 static void quotas_answer_rate_limited_with_retry_after(void **state)
 {
     test_server q;
@@ -969,6 +990,7 @@ int main(void)
         cmocka_unit_test(messages_fit_their_errors),
         cmocka_unit_test(heavy_work_leaves_the_http_threads_free),
         cmocka_unit_test(error_bodies_show_no_server_path),
+        cmocka_unit_test(a_data_root_with_spaces_stays_hidden),
         cmocka_unit_test(quotas_answer_rate_limited_with_retry_after),
         cmocka_unit_test(job_errors_show_no_server_path),
         cmocka_unit_test(storage_quota_counts_recordings_and_voices),
