@@ -465,13 +465,16 @@ const hostile_audio HOSTILE_AUDIO[] = {
     {0},
 };
 
-/* Compressible pseudo-random bytes (each a value 0..15): deflate makes about 2:1 of them, far
- * inside the ratio cap. */
-static unsigned char *nibbles(size_t n)
+/* Compressible pseudo-random bytes (values 0..15, each repeated `run` times): deflate makes about
+ * 2:1 of them at run 1 and about 20:1 at run 64, inside the 100:1 ratio cap either way. */
+static unsigned char *nibbles(size_t n, size_t run)
 {
     unsigned char *p = malloc(n ? n : 1);
     uint32_t x = 0x2545f491u;
-    for (size_t i = 0; p && i < n; i++) { x ^= x << 13; x ^= x >> 17; x ^= x << 5; p[i] = x & 15; }
+    for (size_t i = 0; p && i < n; i++) {
+        if (i % run == 0) { x ^= x << 13; x ^= x >> 17; x ^= x << 5; }
+        p[i] = x & 15;
+    }
     return p;
 }
 
@@ -490,9 +493,9 @@ static int deflate_bytes(const unsigned char *in, size_t n, unsigned char **out,
     return ok ? 0 : -1;
 }
 
-int hostile_write_zip_pair(const char *path, size_t bytes, int deflated)
+int hostile_write_zip_pair(const char *path, size_t bytes, int deflated, size_t run)
 {
-    unsigned char *data = nibbles(bytes), *packed = NULL;
+    unsigned char *data = nibbles(bytes, run ? run : 1), *packed = NULL;
     size_t packed_n = bytes;
     if (!data || (deflated && deflate_bytes(data, bytes, &packed, &packed_n) != 0)) { free(data); free(packed); return -1; }
     uint32_t crc = (uint32_t)crc32(0, data, (uInt)bytes);

@@ -53,9 +53,10 @@ int hostile_write_all(const char *dir);
 int hostile_write_flac_silence(const char *path, int rate, double seconds);
 
 /* Zips past the total uncompressed cap without any entry tripping the ratio cap:
- * a voice .zip of a .pth and an .index, each `bytes` of compressible data (about 2:1), deflated
- * (deflated = 1) or stored; */
-int hostile_write_zip_pair(const char *path, size_t bytes, int deflated);
+ * a voice .zip of a .pth and an .index, each `bytes` of compressible data (about 2:1 at run 1,
+ * 20:1 at run 64: bytes repeated run times), deflated (deflated = 1) or stored; the .pth is no
+ * voice, so an import extracts both, then refuses it (the API tests' slow import); */
+int hostile_write_zip_pair(const char *path, size_t bytes, int deflated, size_t run);
 /* and one whose directory declares both entries as csize bytes expanding to usize (choose
  * usize/csize within the ratio cap) while holding 16 bytes each: refused from the directory. */
 int hostile_write_zip_declared(const char *path, uint32_t csize, uint32_t usize);

@@ -181,14 +181,14 @@ static void zip_total_size_cap_holds_for_entries_within_the_ratio(void **state)
     int left = -1;
     for (int deflated = 0; deflated < 2; deflated++) {
         snprintf(zip, sizeof zip, "%s/pair_%d.zip", DIR_, deflated);
-        assert_int_equal(hostile_write_zip_pair(zip, 600u << 10, deflated), 0); /* 2 x 600 KiB: 1.2 MiB */
+        assert_int_equal(hostile_write_zip_pair(zip, 600u << 10, deflated, 1), 0); /* 2 x 600 KiB: 1.2 MiB */
         assert_int_equal(unzip_under(zip, &lim, &left, &err), -1);
         if (err.code != VC_ERR_FILE_TOO_LARGE || !strstr(err.message, "the limit is 1 MB"))
             fail_msg("deflated=%d: %s %s", deflated, vc_code_name(err.code), err.message);
         assert_int_equal(left, 0);
         /* within the cap the same layout extracts both files: the refusal above was the total */
         snprintf(zip, sizeof zip, "%s/pair_small_%d.zip", DIR_, deflated);
-        assert_int_equal(hostile_write_zip_pair(zip, 400u << 10, deflated), 0);
+        assert_int_equal(hostile_write_zip_pair(zip, 400u << 10, deflated, 1), 0);
         if (unzip_under(zip, &lim, &left, &err) != 0) fail_msg("deflated=%d: %s", deflated, err.message);
         assert_int_equal(left, 2);
     }
