@@ -96,9 +96,9 @@ suite_asan() {
   # One compile job per core (the asan tree is a second full build); MAKEFLAGS dropped so that a
   # `make -jN test` around this script does not hand down a jobserver it has closed for us.
   run_one "asan+ubsan unit suite" env -u MAKEFLAGS -u MFLAGS make --no-print-directory -j"$(nproc)" test-asan
-  # short libFuzzer run of each model-file loader (the long one is bench/fuzz/run.sh)
+  # short libFuzzer run of each model-file loader and of audio decoding (the long one is bench/fuzz/run.sh)
   local t
-  for t in weights index zip; do run_one "fuzz smoke: $t loader (15 s)" bash tests/fuzz/run.sh 15 "$t"; done
+  for t in weights index zip audio; do run_one "fuzz smoke: $t loader (15 s)" bash tests/fuzz/run.sh 15 "$t"; done
 }
 
 case "${1:-all}" in

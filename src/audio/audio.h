@@ -48,6 +48,17 @@ int audio_decode_file_max(const char *path, long long max_frames, audio_buffer *
 /* Reads only the header: format, channels, rate, duration; cheap enough for upload validation. */
 int audio_probe_file(const char *path, audio_file_info *info, vc_error *err);
 
+/* The limits of one use of a recording (an upload purpose: training 10 min, target 30 min, ...):
+ * its longest duration, and what it may decode to, that duration at 48 kHz (a 384 kHz file of the
+ * same length expands 8x further). MP3 lengths are estimates, hence 2 % slack on both. */
+#define AUDIO_BUDGET_RATE 48000.0
+#define AUDIO_ESTIMATE_SLACK 1.02
+/* The most frames a use with this longest duration decodes (audio_decode_file_max's max_frames). */
+long long audio_decode_budget(double max_seconds);
+/* From the header alone, before decoding: VC_OK, VC_ERR_AUDIO_TOO_LONG (longer than max_seconds)
+ * or VC_ERR_FILE_TOO_LARGE (decodes to more than the budget: a short file at a huge rate). */
+vc_code audio_header_check(const audio_file_info *info, double max_seconds);
+
 /* Resamples in to rate (soxr HQ). out must not alias in. */
 int audio_resample(const audio_buffer *in, int rate, audio_buffer *out, vc_error *err);
 

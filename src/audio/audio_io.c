@@ -88,6 +88,18 @@ int audio_probe_file(const char *path, audio_file_info *info, vc_error *err)
     return 0;
 }
 
+long long audio_decode_budget(double max_seconds)
+{
+    return (long long)(max_seconds * AUDIO_BUDGET_RATE * AUDIO_ESTIMATE_SLACK);
+}
+
+vc_code audio_header_check(const audio_file_info *info, double max_seconds)
+{
+    if (!(info->duration_seconds <= max_seconds * AUDIO_ESTIMATE_SLACK)) return VC_ERR_AUDIO_TOO_LONG;
+    double frames = info->duration_seconds * info->sample_rate;
+    return frames <= (double)audio_decode_budget(max_seconds) ? VC_OK : VC_ERR_FILE_TOO_LARGE;
+}
+
 static int too_long(vc_error *err, double frames, int rate)
 {
     return vc_fail(err, VC_ERR_AUDIO_TOO_LONG, "the audio is %.0f s at %d Hz, %.0f MB decoded: more than the studio decodes "

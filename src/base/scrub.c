@@ -1,7 +1,19 @@
 #include "base/scrub.h"
 
+#include <ctype.h>
 #include <string.h>
 
+/* A character that would continue a folder name: "/srv/data2", "/srv/data_old", "/srv/data.old"
+ * are not inside "/srv/data"; "/srv/data." ending a sentence, "/srv/data," and "/srv/data]" are. */
+static int continues_name(const char *p)
+{
+    unsigned char c = (unsigned char)p[0], next = (unsigned char)p[1];
+    if (isalnum(c) || c == '_' || c == '-' || c == '~' || c >= 0x80) return 1;
+    return c == '.' && (isalnum(next) || next == '_' || next == '-' || next == '.');
+}
+
+/* The data root is known exactly, spaces and all: every occurrence goes, before the generic rule
+ * below (which has to guess where a path ends and stops at a space). */
 static void cut_root(char *msg, const char *root_in)
 {
     char root[1200];
@@ -10,13 +22,21 @@ static void cut_root(char *msg, const char *root_in)
     if (n < 2 || n >= sizeof root) return;      /* "/" alone would eat every slash */
     memcpy(root, root_in, n);
     root[n] = '\0';
+    static const char bare[] = "the data folder";
     for (char *at = msg; (at = strstr(at, root));) {
-        if (at[n] && !strchr("/ :'\")", at[n])) { /* "/srv/data2" is not inside "/srv/data" */
+        if (continues_name(at + n)) {
             at++;
             continue;
         }
-        size_t skip = n + (at[n] == '/');
-        memmove(at, at + skip, strlen(at + skip) + 1);
+        if (at[n] == '/') { /* "<root>/uploads/x" → "uploads/x" */
+            memmove(at, at + n + 1, strlen(at + n + 1) + 1);
+            continue;
+        }
+        /* "<root>" alone → "the data folder" (never longer than the root: the text only shrinks) */
+        size_t put = n >= sizeof bare - 1 ? sizeof bare - 1 : 0;
+        memcpy(at, bare, put);
+        memmove(at + put, at + n, strlen(at + n) + 1);
+        at += put;
     }
 }
 

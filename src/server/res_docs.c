@@ -132,37 +132,70 @@ static json_t *responses_json(const server_route *rt, int is_head)
     return o;
 }
 
-/* The brief's error object: every code the server uses and every extra field an error may carry
- * (uploads.c, form.c, res_models.c, res_tus.c, res_jobs.c); nothing else. */
+/* The extra fields each error code may carry (uploads.c, form.c, res_models.c, res_tus.c): the
+ * document ties them to their code, so a checker refuses a max_size_mb on an AUDIO_TOO_LONG. */
+static const struct { const char *code, *fields; } CODE_EXTRAS[] = {
+    {"FILE_TOO_LARGE", "max_size_mb"},
+    {"AUDIO_TOO_SHORT", "duration_seconds min_duration_seconds"},
+    {"AUDIO_TOO_LONG", "duration_seconds max_duration_seconds"},
+    {"QUALITY_TOO_LOW", "voice_activity_percent min_snr_db refused_below_snr_db actual_snr_db recommendation quality_analysis"},
+    {"INVALID_FORMAT", "supported_formats"},
+    {"CONFLICT", "file_id"},
+};
+
+/* Every extra field's schema, by name. */
+static json_t *extra_fields(void)
+{
+    static const char *const EXTRA[][3] = {
+        {"max_size_mb", "integer", "the limit"},
+        {"duration_seconds", "number", "the file's length"},
+        {"min_duration_seconds", "number", "the limit"},
+        {"max_duration_seconds", "number", "the limit"},
+        {"voice_activity_percent", "number", "no speech found"},
+        {"min_snr_db", "number", "the SNR training needs"},
+        {"refused_below_snr_db", "number", "the SNR under which a file is refused"},
+        {"actual_snr_db", "number", "the file's SNR"},
+        {"recommendation", "string", "what to do"},
+        {"file_id", "string", "on a finished tus upload: the audio it became"},
+    };
+    json_t *f = json_pack("{s:{s:s, s:{s:s}}, s:{s:[o,{s:s}]}}", "supported_formats", "type", "array", "items", "type",
+                          "string", "quality_analysis", "oneOf", schema_ref("QualityAnalysis"), "type", "null");
+    for (size_t i = 0; i < sizeof EXTRA / sizeof EXTRA[0]; i++)
+        json_object_set_new(f, EXTRA[i][0], json_pack("{s:[s,s], s:s}", "type", EXTRA[i][1], "null", "description", EXTRA[i][2]));
+    return f;
+}
+
+/* One code's error object: the four fields every error has, error_code fixed, that code's extras. */
+static json_t *error_for_code(const char *code, const json_t *extras)
+{
+    json_t *props = json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "status", "const", "error", "error_code", "const",
+                              code, "message", "type", "string", "user_message", "type", "string");
+    for (size_t i = 0; i < sizeof CODE_EXTRAS / sizeof CODE_EXTRAS[0]; i++) {
+        if (strcmp(CODE_EXTRAS[i].code, code)) continue;
+        char names[200], *save = NULL;
+        snprintf(names, sizeof names, "%s", CODE_EXTRAS[i].fields);
+        for (char *n = strtok_r(names, " ", &save); n; n = strtok_r(NULL, " ", &save))
+            json_object_set(props, n, json_object_get(extras, n));
+    }
+    return json_pack("{s:s, s:s, s:[s,s,s,s], s:o, s:b}", "title", code, "type", "object", "required", "status",
+                     "error_code", "message", "user_message", "properties", props, "additionalProperties", 0);
+}
+
+/* The brief's error object: one branch per code the server uses (oneOf: error_code tells them
+ * apart), each closed, with exactly the extra fields that code may carry. */
 static json_t *error_schema(void)
 {
-    json_t *codes = json_array();
+    json_t *branches = json_array(), *extras = extra_fields(), *seen = json_object();
     for (int c = 1; c < VC_CODE_COUNT; c++) {
         const char *name = vc_code_name((vc_code)c);
-        int seen = 0;
-        for (size_t i = 0; i < json_array_size(codes) && !seen; i++) seen = !strcmp(json_string_value(json_array_get(codes, i)), name);
-        if (!seen) json_array_append_new(codes, json_string(name));
+        if (json_object_get(seen, name)) continue; /* several internal codes share a name */
+        json_object_set_new(seen, name, json_true());
+        json_array_append_new(branches, error_for_code(name, extras));
     }
-    static const char *const EXTRA[][3] = {
-        {"max_size_mb", "integer", "FILE_TOO_LARGE: the limit"},
-        {"duration_seconds", "number", "AUDIO_TOO_SHORT / AUDIO_TOO_LONG: the file's length"},
-        {"min_duration_seconds", "number", "AUDIO_TOO_SHORT: the limit"},
-        {"max_duration_seconds", "number", "AUDIO_TOO_LONG: the limit"},
-        {"voice_activity_percent", "number", "QUALITY_TOO_LOW: no speech found"},
-        {"min_snr_db", "number", "QUALITY_TOO_LOW: the SNR training needs"},
-        {"refused_below_snr_db", "number", "QUALITY_TOO_LOW: the SNR under which a file is refused"},
-        {"actual_snr_db", "number", "QUALITY_TOO_LOW: the file's SNR"},
-        {"recommendation", "string", "QUALITY_TOO_LOW: what to do"},
-        {"file_id", "string", "CONFLICT on a finished tus upload: the audio it became"},
-    };
-    json_t *props = json_pack("{s:{s:s}, s:{s:s, s:o}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}, s:{s:[o,{s:s}]}}", "status",
-                              "const", "error", "error_code", "type", "string", "enum", codes, "message", "type", "string",
-                              "user_message", "type", "string", "supported_formats", "type", "array", "items", "type",
-                              "string", "quality_analysis", "oneOf", schema_ref("QualityAnalysis"), "type", "null");
-    for (size_t i = 0; i < sizeof EXTRA / sizeof EXTRA[0]; i++)
-        json_object_set_new(props, EXTRA[i][0], json_pack("{s:[s,s], s:s}", "type", EXTRA[i][1], "null", "description", EXTRA[i][2]));
-    return json_pack("{s:s, s:[s,s,s,s], s:o, s:b}", "type", "object", "required", "status", "error_code", "message",
-                     "user_message", "properties", props, "additionalProperties", 0);
+    json_decref(extras);
+    json_decref(seen);
+    return json_pack("{s:s, s:o}", "description", "An error: status, error_code, message, user_message, and the extra "
+                     "fields of its code", "oneOf", branches);
 }
 
 /* "GET /api/models/{model_id}" → "get_api_models_model_id": a URL-safe identifier. */

@@ -80,17 +80,12 @@ static int fail_extra(server_request *r, vc_code code, json_t *extra, const char
     return -1;
 }
 
-/* The most frames a purpose's file may decode to: its longest duration at 48 kHz (and 2 % for MP3
- * estimates). Decoding stops there, so a header that understates the length costs no more memory
- * than an honest file. */
-static long long decode_budget(double max_seconds) { return (long long)(max_seconds * 48000.0 * 1.02); }
-
-/* Decoded size from the header: a short file at a huge rate (FLAC of silence at 384 kHz) expands a
- * few MB into gigabytes. The budget is the purpose's longest duration at 48 kHz. */
+/* Decoded size from the header (audio_header_check): a short file at a huge rate (FLAC of silence
+ * at 384 kHz) expands a few MB into gigabytes. The budget is the purpose's longest duration at 48 kHz. */
 static int check_decoded_size(server_request *r, const audio_file_info *info, double max_seconds)
 {
-    double frames = info->duration_seconds * info->sample_rate, limit = max_seconds * 48000.0;
-    if (frames <= limit * 1.02) return 0;
+    if (audio_header_check(info, max_seconds) != VC_ERR_FILE_TOO_LARGE) return 0;
+    double frames = info->duration_seconds * info->sample_rate, limit = max_seconds * AUDIO_BUDGET_RATE;
     return server_fail(r, VC_ERR_FILE_TOO_LARGE, "at %d Hz this %.0f s recording decodes to %.0f MB; the limit is %.0f MB "
                        "decoded (%.0f minutes at 48 kHz): resample it to 48 kHz or shorten it", info->sample_rate,
                        info->duration_seconds, frames * 4 / MB, limit * 4 / MB, max_seconds / 60);
@@ -124,7 +119,7 @@ static int check_before_decode(server_request *r, const upload_purpose *p, const
     audio_file_info info;
     vc_error err;
     if (audio_probe_file(src, &info, &err)) return unreadable(r, &err);
-    if (info.duration_seconds > p->max_seconds * 1.02) { /* MP3 headers only estimate the length */
+    if (audio_header_check(&info, p->max_seconds) == VC_ERR_AUDIO_TOO_LONG) { /* MP3 lengths are estimates */
         snprintf(msg, sizeof msg, "%.1f s is longer than the %s limit of %.0f s", info.duration_seconds, p->name,
                  p->max_seconds);
         return fail_extra(r, VC_ERR_AUDIO_TOO_LONG,
@@ -221,7 +216,7 @@ int upload_finish(server_request *r, const upload_purpose *p, const char *src_pa
     audio_file_info info;
     audio_quality q;
     vc_error err;
-    if (audio_decode_file_max(src_path, decode_budget(p->max_seconds), &buf, &info, &err))
+    if (audio_decode_file_max(src_path, audio_decode_budget(p->max_seconds), &buf, &info, &err))
         return err.code == VC_ERR_AUDIO_TOO_LONG ? server_fail(r, err.code, "%s", err.message) : unreadable(r, &err);
     int rc = audio_analyze(&buf, &q, &err) ? server_fail(r, err.code, "analysis: %s", err.message) : 0;
     if (!rc) rc = check_decoded(r, p, &q, (double)buf.frames / buf.sample_rate);
@@ -250,11 +245,11 @@ int upload_analyze_path(server_request *r, const char *path, json_t **quality, a
     /* the longest any purpose allows, checked from the header before decoding */
     const upload_purpose *longest = upload_purpose_find("target");
     if (audio_probe_file(path, info, &err)) return server_fail(r, err.code, "%s", err.message);
-    if (info->duration_seconds > longest->max_seconds * 1.02)
+    if (audio_header_check(info, longest->max_seconds) == VC_ERR_AUDIO_TOO_LONG)
         return fail_extra(r, VC_ERR_AUDIO_TOO_LONG, duration_extra(info->duration_seconds, "max_duration_seconds", longest->max_seconds),
                           "Audio too long for analysis: %s", "shorten it to 30 minutes or less");
     if (check_decoded_size(r, info, longest->max_seconds)) return -1;
-    if (audio_decode_file_max(path, decode_budget(longest->max_seconds), &buf, info, &err))
+    if (audio_decode_file_max(path, audio_decode_budget(longest->max_seconds), &buf, info, &err))
         return server_fail(r, err.code, "%s", err.message);
     int rc = audio_analyze(&buf, &q, &err);
     audio_buffer_free(&buf);

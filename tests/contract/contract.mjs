@@ -52,6 +52,28 @@ const idSafe = /^[A-Za-z][A-Za-z0-9_]*$/;
 for (const [key, o] of ops) if (!idSafe.test(o.op.operationId || '')) fail(`${key}: operationId '${o.op.operationId}' is not URL-safe`);
 if (!Array.isArray(doc.servers) || !doc.servers.length) fail('servers is not set');
 
+// Error is one closed object per code: a code's extra fields belong to it (the real error bodies
+// below are checked against the same schema); these probes say the document itself ties them.
+{
+  const isError = validator('components', 'schemas', 'Error');
+  const base = { status: 'error', message: 'm', user_message: 'u' };
+  const probes = [
+    [true, { ...base, error_code: 'AUDIO_TOO_LONG', duration_seconds: 1900, max_duration_seconds: 1800 }],
+    [true, { ...base, error_code: 'FILE_TOO_LARGE', max_size_mb: 300 }],
+    [true, { ...base, error_code: 'INVALID_FORMAT', supported_formats: ['pth', 'index', 'zip'] }],
+    [true, { ...base, error_code: 'CONFLICT', file_id: 'audio_x' }],
+    [false, { ...base, error_code: 'AUDIO_TOO_LONG', max_size_mb: 300 }],
+    [false, { ...base, error_code: 'NOT_FOUND', file_id: 'audio_x' }],
+    [false, { ...base, error_code: 'FILE_TOO_LARGE', recommendation: 'x' }],
+    [false, { ...base, error_code: 'NO_SUCH_CODE' }],
+    [false, { ...base, error_code: 'NOT_FOUND', message: undefined }],
+  ];
+  for (const [want, body] of probes)
+    if (isError(JSON.parse(JSON.stringify(body))) !== want) fail(`Error ${want ? 'refuses' : 'accepts'} ${JSON.stringify(body)}`);
+  const codes = (doc.components.schemas.Error.oneOf || []).map((b) => b.properties?.error_code?.const);
+  if (codes.length < 20 || codes.some((c) => typeof c !== 'string')) fail(`Error: not one branch per code (${codes})`);
+}
+
 function mediaMatches(documented, got) {
   const base = (got || '').split(';')[0].trim().toLowerCase();
   if (documented.endsWith('/*')) return base.startsWith(documented.slice(0, -1));

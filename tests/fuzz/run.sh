@@ -3,6 +3,8 @@
 #   weights  nn_weights_open (safetensors, PyTorch zip + restricted unpickler)
 #   index    rvc_index_load (faiss IVF-Flat / Flat)
 #   zip      rvc_import_unzip (voice archives: stored/deflated, caps)
+#   audio    audio_probe_file + audio_header_check + audio_decode_file_max (uploads: libsndfile
+#            WAV/RF64/FLAC/Ogg/MP3 under a purpose's duration and decoded-size limits)
 # Seeds: the generated hostile files of every class (tests/support/hostile.c via make_seeds),
 # the committed hostile weights in tests/nn/fixtures/hostile and the real small layouts.
 # Usage: tests/fuzz/run.sh [SECONDS] [TARGET...]. Prints one JSON line per target.
@@ -11,13 +13,13 @@ cd "$(dirname "$0")/../.."
 SECONDS_TO_RUN=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(weights index zip)
+[ ${#targets[@]} -gt 0 ] || targets=(weights index zip audio)
 out=build-fuzz
 mkdir -p "$out"
 CFLAGS_FUZZ=(-std=c11 -D_GNU_SOURCE -g -O1 -march=x86-64-v3 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc -Itests)
 seeds="$out/seeds"
 rm -rf "$seeds"; mkdir -p "$seeds"
-clang -std=c11 -D_GNU_SOURCE -O1 -Isrc -Itests tests/fuzz/make_seeds.c tests/support/hostile.c -lsndfile -lz -o "$out/make_seeds"
+clang -std=c11 -D_GNU_SOURCE -O1 -Isrc -Itests tests/fuzz/make_seeds.c tests/support/hostile.c -lsndfile -lz -lm -o "$out/make_seeds"
 "$out/make_seeds" "$seeds"
 
 build_target() {
@@ -25,6 +27,8 @@ build_target() {
     weights) clang "${CFLAGS_FUZZ[@]}" tests/fuzz/fuzz_weights.c src/nn/weights.c src/nn/ptzip.c src/base/error.c -ljansson -lm -o "$out/fuzz_weights" ;;
     index) clang "${CFLAGS_FUZZ[@]}" tests/fuzz/fuzz_index.c src/models/rvc/rvc_index.c src/base/error.c -o "$out/fuzz_index" ;;
     zip) clang "${CFLAGS_FUZZ[@]}" $(pkg-config --cflags jansson sqlite3) tests/fuzz/fuzz_zip.c src/models/rvc/rvc_import_zip.c src/base/error.c -lz -o "$out/fuzz_zip" ;;
+    audio) clang "${CFLAGS_FUZZ[@]}" $(pkg-config --cflags sndfile soxr lame) tests/fuzz/fuzz_audio.c src/audio/audio_io.c src/base/error.c \
+             $(pkg-config --libs sndfile soxr lame) -lm -o "$out/fuzz_audio" ;;
   esac
 }
 
@@ -38,6 +42,18 @@ seed_corpus() { # target corpus-dir
            for f in tests/models/rvc/fixtures/*.index; do [ -f "$f" ] && [ "$(stat -c%s "$f")" -lt 2000000 ] && cp "$f" "$2/"; done ;;
     zip) cp "$seeds"/*.zip "$2/"  # valid archives (honest directory) with bomb payloads
          cp tests/models/rvc/fixtures/voice_bad_dim.index "$2/" 2>/dev/null || true ;;
+    audio) # the first byte picks the purpose (0 reference 30 s, 1 training 10 min, 2 target 30 min).
+           # Every seed under the reference budget; the WAVs (whose decoded size their file bounds)
+           # under the target's too: the 384 kHz FLAC decodes 11 M frames there, 1.5 s an execution
+           # under ASan. Seeds past 256 kB (the 1.5 MB 384 kHz WAV) stay out: the unit and API
+           # tests cover them. Only our code is instrumented (libsndfile is Debian's), so coverage
+           # guides through the checks around the decoder, not inside it.
+           for f in "$seeds"/*.wav "$seeds"/*.flac "$seeds"/*.ogg "$seeds"/*.mp3; do
+             size=$(stat -c%s "$f")
+             [ "$size" -le 262144 ] || continue
+             { printf '\0'; cat "$f"; } > "$2/0-$(basename "$f")"
+             case $f in *.wav) { printf '\2'; cat "$f"; } > "$2/2-$(basename "$f")" ;; esac
+           done ;;
   esac
 }
 

@@ -90,11 +90,64 @@ static void endpoints_urls_and_units_stay(void **state)
     }
 }
 
+/* A data root with spaces ("/tmp/vcs scrub X/my studio data"): replaced whole wherever it occurs,
+ * whatever follows it (a '/', a sentence's '.', ',', ')', ']', a newline, the end), never cut at
+ * a space by the generic rule; a sibling folder that extends its name is another folder. */
+static int setup_spaces(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/vcs scrub XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    strcat(f->dir, "/my studio data");
+    vc_error err;
+    if (vc_mkdirs(f->dir, &err) || store_open(&f->app.store, f->dir, &err)) return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown_spaces(void **state)
+{
+    fixture *f = *state;
+    *strrchr(f->dir, '/') = '\0';
+    return teardown(state);
+}
+
+static void a_data_root_with_spaces_goes_whole(void **state)
+{
+    fixture *f = *state;
+    static const struct { const char *fmt, *want; } cases[] = {
+        {"cannot open %s/uploads/a b.wav: gone", "cannot open uploads/a b.wav: gone"},
+        {"the disk under %s. is full", "the disk under the data folder. is full"},
+        {"no space left in %s, free some", "no space left in the data folder, free some"},
+        {"(see %s)", "(see the data folder)"},
+        {"[%s]", "[the data folder]"},
+        {"%s\nretry", "the data folder\nretry"},
+        {"'%s/models/m 1/model.pth' failed", "'models/m 1/model.pth' failed"},
+        {"writing %s", "writing the data folder"},
+        {"%s/a and %s/b differ", "a and b differ"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char buf[600];
+        snprintf(buf, sizeof buf, cases[i].fmt, f->dir, f->dir);
+        server_scrub_paths(&f->app, buf);
+        if (strstr(buf, "studio data") || strstr(buf, "vcs scrub")) fail_msg("the data root leaks: %s", buf);
+        assert_string_equal(buf, cases[i].want);
+    }
+    /* a sibling whose name extends the root's is not inside it (the generic rule then cuts it) */
+    char buf[600];
+    snprintf(buf, sizeof buf, "open %s2/x.wav", f->dir);
+    server_scrub_paths(&f->app, buf);
+    assert_null(strstr(buf, "uploads"));
+    assert_non_null(strstr(buf, "data2/x.wav"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(every_field_loses_its_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(endpoints_urls_and_units_stay, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_data_root_with_spaces_goes_whole, setup_spaces, teardown_spaces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

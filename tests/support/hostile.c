@@ -2,6 +2,7 @@
  * layout (zip, pickle protocol 2, safetensors, faiss index_write.cpp), then breaks one thing. */
 #include "hostile.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ typedef struct zentry {
     size_t size;
     int method;
     uint32_t usize, crc;       /* as declared in the headers */
+    uint32_t csize;            /* declared compressed size; 0: size (honest) */
 } zentry;
 
 /* Local headers, data, central directory and EOCD; eocd_count/eocd_off override the record
@@ -62,7 +64,7 @@ static void zip_build(buf *b, const zentry *e, int n, int eocd_count, uint32_t e
     for (int i = 0; i < n; i++) {
         offs[i] = (uint32_t)b->n;
         put32(b, 0x04034b50); put16(b, 20); put16(b, 0); put16(b, (unsigned)e[i].method); put16(b, 0); put16(b, 0);
-        put32(b, e[i].crc); put32(b, (uint32_t)e[i].size); put32(b, e[i].usize);
+        put32(b, e[i].crc); put32(b, e[i].csize ? e[i].csize : (uint32_t)e[i].size); put32(b, e[i].usize);
         put16(b, (unsigned)strlen(e[i].name)); put16(b, 0);
         puts_(b, e[i].name);
         put(b, e[i].data, e[i].size);
@@ -70,7 +72,7 @@ static void zip_build(buf *b, const zentry *e, int n, int eocd_count, uint32_t e
     uint32_t cd = (uint32_t)b->n;
     for (int i = 0; i < n; i++) {
         put32(b, 0x02014b50); put16(b, 20); put16(b, 20); put16(b, 0); put16(b, (unsigned)e[i].method); put16(b, 0); put16(b, 0);
-        put32(b, e[i].crc); put32(b, (uint32_t)e[i].size); put32(b, e[i].usize);
+        put32(b, e[i].crc); put32(b, e[i].csize ? e[i].csize : (uint32_t)e[i].size); put32(b, e[i].usize);
         put16(b, (unsigned)strlen(e[i].name)); put16(b, 0); put16(b, 0); put16(b, 0); put16(b, 0); put32(b, 0);
         put32(b, offs[i]);
         puts_(b, e[i].name);
@@ -90,7 +92,7 @@ static void zip_build(buf *b, const zentry *e, int n, int eocd_count, uint32_t e
 
 static zentry stored(const char *name, const void *data, size_t n)
 {
-    return (zentry){name, data, n, 0, (uint32_t)n, (uint32_t)crc32(0, data, (uInt)n)};
+    return (zentry){name, data, n, 0, (uint32_t)n, (uint32_t)crc32(0, data, (uInt)n), 0};
 }
 
 /* torch.save layout: archive/data.pkl + archive/data/0 (a storage of `floats` floats). */
@@ -349,7 +351,7 @@ static int zip_bomb(const char *path, uint32_t declared_factor)
     uint32_t crc = 0;
     size_t real = (size_t)16 << 20;
     if (deflate_zeros(real, &d, &dn, &crc) != 0) { free(d); return -1; }
-    zentry e = {"voice/model.pth", d, dn, 8, declared_factor ? (uint32_t)(dn * declared_factor) : (uint32_t)real, crc};
+    zentry e = {"voice/model.pth", d, dn, 8, declared_factor ? (uint32_t)(dn * declared_factor) : (uint32_t)real, crc, 0};
     buf z = {0};
     zip_build(&z, &e, 1, -1, 0, 0, 0);
     free(d);
@@ -358,6 +360,164 @@ static int zip_bomb(const char *path, uint32_t declared_factor)
 
 static int zip_bomb_ratio(const char *path) { return zip_bomb(path, 0); }       /* honest sizes, 1000:1 */
 static int zip_bomb_size_lie(const char *path) { return zip_bomb(path, 50); }   /* declares 50:1, inflates 1000:1 */
+
+/* ---- audio headers (uploads, analysis) ----------------------------------------------------- */
+
+/* A canonical PCM WAV (RIFF, "fmt " of 16 bytes, "data"), one field of which may lie: riff_size
+ * and data_size 0 mean honest; fmt_size below 16 cuts the fmt chunk short. The samples are a
+ * 220 Hz tone in every channel, frames = seconds·rate (honest whatever the header says). */
+typedef struct wav_spec {
+    uint32_t riff_size, fmt_size, rate, data_size;
+    unsigned channels, bits;
+    double seconds;
+} wav_spec;
+
+static void wav_samples(buf *b, const wav_spec *w, size_t frames)
+{
+    for (size_t i = 0; i < frames; i++) {
+        double v = 0.3 * sin(2.0 * 3.14159265358979 * 220.0 * (double)i / (w->rate ? w->rate : 1));
+        for (unsigned c = 0; c < w->channels; c++) {
+            if (w->bits == 8) put8(b, (unsigned)(128 + (int)(v * 127)));
+            else put16(b, (unsigned)(uint16_t)(int16_t)(v * 32767));
+        }
+    }
+}
+
+static int wav(const char *path, wav_spec w)
+{
+    size_t frames = (size_t)(w.seconds * w.rate);
+    size_t data = frames * w.channels * (w.bits / 8);
+    buf b = {0};
+    puts_(&b, "RIFF"); put32(&b, w.riff_size ? w.riff_size : (uint32_t)(4 + 8 + w.fmt_size + 8 + data)); puts_(&b, "WAVE");
+    buf fmt = {0};
+    put16(&fmt, 1); put16(&fmt, w.channels); put32(&fmt, w.rate);
+    put32(&fmt, w.rate * w.channels * (w.bits / 8)); put16(&fmt, w.channels * (w.bits / 8)); put16(&fmt, w.bits);
+    puts_(&b, "fmt "); put32(&b, w.fmt_size); put(&b, fmt.p, w.fmt_size < fmt.n ? w.fmt_size : fmt.n);
+    free(fmt.p);
+    puts_(&b, "data"); put32(&b, w.data_size ? w.data_size : (uint32_t)data);
+    wav_samples(&b, &w, frames);
+    return save(path, &b);
+}
+
+/* wav_at(path, channels, rate, bits, seconds, riff_size, fmt_size, data_size): 0 sizes are honest */
+static int wav_at(const char *path, unsigned ch, uint32_t rate, unsigned bits, double seconds, uint32_t riff, uint32_t fmt,
+                  uint32_t data)
+{
+    return wav(path, (wav_spec){.riff_size = riff, .fmt_size = fmt ? fmt : 16, .rate = rate, .data_size = data,
+                                .channels = ch, .bits = bits, .seconds = seconds});
+}
+static int wav_valid(const char *path) { return wav_at(path, 1, 16000, 16, 2.0, 0, 0, 0); }
+static int wav_data_size_lie(const char *path) { return wav_at(path, 1, 16000, 16, 1.0, 0, 0, 0x7ffffff0u); }
+static int wav_riff_size_lie(const char *path) { return wav_at(path, 1, 16000, 16, 1.0, 0xfffffff0u, 0, 0); }
+static int wav_1024_channels(const char *path) { return wav_at(path, 1024, 8000, 16, 0.01, 0, 0, 0); }
+static int wav_65535_channels(const char *path) { return wav_at(path, 65535, 8000, 16, 1.0 / 8000, 0, 0, 0); }
+static int wav_384k_header(const char *path) { return wav_at(path, 1, 384000, 8, 4.0, 0, 0, 0); }
+static int wav_10mhz_header(const char *path) { return wav_at(path, 1, 10000000, 8, 0.01, 0, 0, 0); }
+static int wav_zero_rate(const char *path) { return wav_at(path, 1, 0, 16, 1.0, 0, 0, 0); }
+static int wav_truncated_fmt(const char *path) { return wav_at(path, 1, 16000, 16, 1.0, 0, 8, 0); }
+static int wav_zero_bits(const char *path) { return wav_at(path, 1, 16000, 0, 1.0, 0, 0, 0); }
+
+/* RF64 (WAV's 64-bit form): the ds64 chunk claims 2^62 bytes of data and 2^61 frames (libsndfile
+ * clamps them to the file: stored, with the "header claims more" warning). */
+static int rf64_huge_ds64(const char *path)
+{
+    buf b = {0};
+    puts_(&b, "RF64"); put32(&b, 0xffffffffu); puts_(&b, "WAVE");
+    puts_(&b, "ds64"); put32(&b, 28); put64(&b, UINT64_C(1) << 62); put64(&b, UINT64_C(1) << 62); put64(&b, UINT64_C(1) << 61);
+    put32(&b, 0);
+    puts_(&b, "fmt "); put32(&b, 16); put16(&b, 1); put16(&b, 1); put32(&b, 16000); put32(&b, 32000); put16(&b, 2); put16(&b, 16);
+    puts_(&b, "data"); put32(&b, 0xffffffffu);
+    wav_spec w = {.rate = 16000, .channels = 1, .bits = 16};
+    wav_samples(&b, &w, 8000);
+    return save(path, &b);
+}
+
+/* A format's magic, then junk (a fixed pseudo-random sequence). */
+static int magic_junk(const char *path, const char *magic, size_t magic_n)
+{
+    buf b = {0};
+    put(&b, magic, magic_n);
+    uint32_t x = 0x9e3779b9u;
+    for (int i = 0; i < 4096; i++) { x ^= x << 13; x ^= x >> 17; x ^= x << 5; put8(&b, x & 0xff); }
+    return save(path, &b);
+}
+static int ogg_magic(const char *path) { return magic_junk(path, "OggS\0\2\0\0\0\0\0\0\0\0", 14); }
+static int flac_magic(const char *path) { return magic_junk(path, "fLaC\0\0\0\x22", 8); }
+static int mp3_id3_magic(const char *path) { return magic_junk(path, "ID3\4\0\0\0\0\0\0", 10); }
+static int flac_384k_silence(const char *path) { return hostile_write_flac_silence(path, 384000, 29.0); }
+
+const hostile_audio HOSTILE_AUDIO[] = {
+    {"wav_valid.wav", "target", 200, NULL, NULL, 0, wav_valid},
+    {"wav_data_size_lie.wav", "target", 200, NULL, NULL, 1, wav_data_size_lie},
+    {"wav_riff_size_lie.wav", "target", 200, NULL, NULL, 1, wav_riff_size_lie},
+    {"wav_1024_channels.wav", "target", 400, "INVALID_FORMAT", "unsupported stream", 0, wav_1024_channels},
+    {"wav_65535_channels.wav", "target", 400, "INVALID_FORMAT", NULL, 0, wav_65535_channels},
+    {"wav_384k_header.wav", "reference", 413, "FILE_TOO_LARGE", NULL, 0, wav_384k_header},
+    {"wav_10mhz_header.wav", "target", 400, "INVALID_FORMAT", NULL, 0, wav_10mhz_header},
+    {"wav_zero_rate.wav", "target", 400, "INVALID_FORMAT", NULL, 0, wav_zero_rate},
+    {"wav_truncated_fmt.wav", "target", 400, "INVALID_FORMAT", NULL, 0, wav_truncated_fmt},
+    {"wav_zero_bits.wav", "target", 400, "INVALID_FORMAT", NULL, 0, wav_zero_bits},
+    {"rf64_huge_ds64.wav", "target", 200, NULL, NULL, 1, rf64_huge_ds64},
+    {"ogg_magic.ogg", "target", 400, "INVALID_FORMAT", NULL, 0, ogg_magic},
+    {"flac_magic.flac", "target", 400, "INVALID_FORMAT", NULL, 0, flac_magic},
+    {"mp3_id3_magic.mp3", "target", 400, "INVALID_FORMAT", NULL, 0, mp3_id3_magic},
+    {"flac_384k_silence.flac", "reference", 413, "FILE_TOO_LARGE", NULL, 0, flac_384k_silence},
+    {0},
+};
+
+/* Compressible pseudo-random bytes (values 0..15, each repeated `run` times): deflate makes about
+ * 2:1 of them at run 1 and about 20:1 at run 64, inside the 100:1 ratio cap either way. */
+static unsigned char *nibbles(size_t n, size_t run)
+{
+    unsigned char *p = malloc(n ? n : 1);
+    uint32_t x = 0x2545f491u;
+    for (size_t i = 0; p && i < n; i++) {
+        if (i % run == 0) { x ^= x << 13; x ^= x >> 17; x ^= x << 5; }
+        p[i] = x & 15;
+    }
+    return p;
+}
+
+static int deflate_bytes(const unsigned char *in, size_t n, unsigned char **out, size_t *out_n)
+{
+    uLong cap = compressBound((uLong)n);
+    *out = malloc(cap);
+    z_stream z = {0};
+    int ok = *out && deflateInit2(&z, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    if (ok) {
+        z.next_in = (unsigned char *)in; z.avail_in = (uInt)n; z.next_out = *out; z.avail_out = (uInt)cap;
+        ok = deflate(&z, Z_FINISH) == Z_STREAM_END;
+        *out_n = z.total_out;
+        deflateEnd(&z);
+    }
+    return ok ? 0 : -1;
+}
+
+int hostile_write_zip_pair(const char *path, size_t bytes, int deflated, size_t run)
+{
+    unsigned char *data = nibbles(bytes, run ? run : 1), *packed = NULL;
+    size_t packed_n = bytes;
+    if (!data || (deflated && deflate_bytes(data, bytes, &packed, &packed_n) != 0)) { free(data); free(packed); return -1; }
+    uint32_t crc = (uint32_t)crc32(0, data, (uInt)bytes);
+    const unsigned char *body = deflated ? packed : data;
+    zentry e[2] = {{"voice/model.pth", body, packed_n, deflated ? 8 : 0, (uint32_t)bytes, crc, 0},
+                   {"voice/added_IVF1_Flat.index", body, packed_n, deflated ? 8 : 0, (uint32_t)bytes, crc, 0}};
+    buf z = {0};
+    zip_build(&z, e, 2, -1, 0, 0, 0);
+    free(data);
+    free(packed);
+    return save(path, &z);
+}
+
+int hostile_write_zip_declared(const char *path, uint32_t csize, uint32_t usize)
+{
+    static const unsigned char few[16];
+    zentry e[2] = {{"voice/model.pth", few, sizeof few, 8, usize, 0, csize},
+                   {"voice/added_IVF1_Flat.index", few, sizeof few, 8, usize, 0, csize}};
+    buf z = {0};
+    zip_build(&z, e, 2, -1, 0, 0, 0);
+    return save(path, &z);
+}
 
 const hostile_file HOSTILE_FILES[] = {
     {"pt_huge_stride.pth", HOSTILE_WEIGHTS, "malformed _rebuild_tensor_v2", pt_huge_stride},
@@ -385,6 +545,11 @@ const hostile_file HOSTILE_FILES[] = {
 int hostile_write_all(const char *dir)
 {
     for (const hostile_file *h = HOSTILE_FILES; h->name; h++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, h->name);
+        if (h->write(path) != 0) { fprintf(stderr, "hostile: cannot write %s\n", path); return -1; }
+    }
+    for (const hostile_audio *h = HOSTILE_AUDIO; h->name; h++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, h->name);
         if (h->write(path) != 0) { fprintf(stderr, "hostile: cannot write %s\n", path); return -1; }

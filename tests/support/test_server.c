@@ -170,10 +170,15 @@ static void live_remove(const test_server *s)
 
 int test_server_start(test_server *s, const char *const *env, const char *const *args)
 {
+    return test_server_start_in(s, "data", env, args);
+}
+
+int test_server_start_in(test_server *s, const char *data_name, const char *const *env, const char *const *args)
+{
     memset(s, 0, sizeof *s);
     snprintf(s->root, sizeof s->root, "/tmp/vcs-api-XXXXXX");
     if (!mkdtemp(s->root)) return -1;
-    snprintf(s->data_dir, sizeof s->data_dir, "%s/data", s->root);
+    snprintf(s->data_dir, sizeof s->data_dir, "%s/%s", s->root, data_name);
     snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->root);
     s->env = env;
     s->args = args;

@@ -33,6 +33,8 @@ typedef struct test_server {
 } test_server;
 
 int test_server_start(test_server *s, const char *const *env, const char *const *args);
+/* The same with the data folder named data_name inside the temp folder (e.g. "my studio data"). */
+int test_server_start_in(test_server *s, const char *data_name, const char *const *env, const char *const *args);
 /* SIGTERM and wait; returns the server's exit status (0 = clean shutdown), -1 if it had to be killed. */
 int test_server_stop(test_server *s);
 /* Same as stop but keeps the temp folder (to inspect data after shutdown); call test_server_cleanup later. */

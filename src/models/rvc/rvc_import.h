@@ -43,6 +43,21 @@ int rvc_import_files(store *s, const rvc_import_request *rq, store_model *out, v
  * deflated entries; sizes and paths checked). *has_index tells whether an index was there. */
 int rvc_import_unzip(const char *zip_path, const char *dir, int *has_index, vc_error *err);
 
+/* The zip reader's caps (zip bombs), checked on the directory's declared sizes before anything is
+ * written (extraction then stops at each entry's declared size): the total of the .pth and .index,
+ * and each entry's expansion ratio once it is above ratio_free_bytes. */
+typedef struct rvc_zip_limits {
+    uint64_t max_total_bytes; /* VC_ERR_FILE_TOO_LARGE past it */
+    uint32_t max_ratio;       /* VC_ERR_INVALID_FORMAT ("zip bomb") past it */
+    uint32_t ratio_free_bytes;
+} rvc_zip_limits;
+
+/* What imports use: 2 GiB in total, 100:1 for entries above 1 MiB. */
+rvc_zip_limits rvc_zip_default_limits(void);
+/* rvc_import_unzip under other caps (tests use small ones instead of writing gigabytes). */
+int rvc_import_unzip_limited(const char *zip_path, const char *dir, const rvc_zip_limits *lim, int *has_index,
+                             vc_error *err);
+
 /* Removes staging folders (data/models/.import-*) that crashed imports left behind: those last
  * changed at least min_age_seconds ago (an import in another process may still be writing a
  * fresh one). *removed counts them. Run at startup. */

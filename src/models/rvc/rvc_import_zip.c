@@ -26,12 +26,13 @@
 #define EOCD_MIN 22
 #define EOCD_SEARCH (EOCD_MIN + 65535)
 #define CHUNK (1 << 16)
-/* A voice is a ~50 MB .pth and an index of up to a few hundred MB: 2 GiB extracted is plenty. */
-#define MAX_EXTRACTED_BYTES (2ull << 30)
-/* Weights and float vectors barely compress; text-like data reaches ~10:1. Beyond 100:1 (for
+/* A voice is a ~50 MB .pth and an index of up to a few hundred MB: 2 GiB extracted is plenty.
+ * Weights and float vectors barely compress; text-like data reaches ~10:1. Beyond 100:1 (for
  * entries above 1 MiB) it is a bomb, not a voice. */
-#define MAX_RATIO 100u
-#define RATIO_FREE_BYTES (1u << 20)
+rvc_zip_limits rvc_zip_default_limits(void)
+{
+    return (rvc_zip_limits){.max_total_bytes = 2ull << 30, .max_ratio = 100u, .ratio_free_bytes = 1u << 20};
+}
 
 typedef struct zip_member {
     uint16_t method, flags;
@@ -100,7 +101,8 @@ static int note_member(const unsigned char *e, const char *name, size_t len, zip
     return 0;
 }
 
-static int scan_directory(const unsigned char *cd, size_t n, uint16_t count, zip_member *pth, zip_member *idx, vc_error *err)
+static int scan_directory(const unsigned char *cd, size_t n, uint16_t count, const rvc_zip_limits *lim, zip_member *pth,
+                          zip_member *idx, vc_error *err)
 {
     size_t p = 0;
     for (uint16_t i = 0; i < count; i++) {
@@ -117,15 +119,16 @@ static int scan_directory(const unsigned char *cd, size_t n, uint16_t count, zip
         const zip_member *m = both[i];
         if (!m->found) continue;
         total += m->usize; /* two 32-bit sizes: cannot wrap */
-        if (m->usize > RATIO_FREE_BYTES && (uint64_t)m->usize > (uint64_t)m->csize * MAX_RATIO)
+        if (m->usize > lim->ratio_free_bytes && (uint64_t)m->usize > (uint64_t)m->csize * lim->max_ratio)
             return vc_fail(err, VC_ERR_INVALID_FORMAT, "zip: an entry claims to expand %llu times (%u bytes to %u); "
                            "that is a zip bomb, not a voice model", (unsigned long long)(m->usize / (m->csize ? m->csize : 1)),
                            m->csize, m->usize);
         if (m->method == 0 && m->csize != m->usize) return bad(err, "a stored entry's sizes disagree");
     }
-    if (total > MAX_EXTRACTED_BYTES)
+    /* the declared sizes bound what is written: extraction stops at each entry's declared size */
+    if (total > lim->max_total_bytes)
         return vc_fail(err, VC_ERR_FILE_TOO_LARGE, "zip: the voice files would take %llu MB extracted; the limit is %llu MB",
-                       (unsigned long long)(total >> 20), (unsigned long long)(MAX_EXTRACTED_BYTES >> 20));
+                       (unsigned long long)(total >> 20), (unsigned long long)(lim->max_total_bytes >> 20));
     return 0;
 }
 
@@ -207,6 +210,13 @@ static int extract_member(int in, off_t size, const zip_member *m, const char *d
 
 int rvc_import_unzip(const char *zip_path, const char *dir, int *has_index, vc_error *err)
 {
+    rvc_zip_limits lim = rvc_zip_default_limits();
+    return rvc_import_unzip_limited(zip_path, dir, &lim, has_index, err);
+}
+
+int rvc_import_unzip_limited(const char *zip_path, const char *dir, const rvc_zip_limits *lim, int *has_index,
+                             vc_error *err)
+{
     *has_index = 0;
     int fd = open(zip_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return vc_fail(err, VC_ERR_NOT_FOUND, "cannot open %s: %s", zip_path, strerror(errno));
@@ -219,7 +229,7 @@ int rvc_import_unzip(const char *zip_path, const char *dir, int *has_index, vc_e
                             : find_directory(fd, st.st_size, &cd_off, &cd_size, &count, err);
     if (rc == 0 && !(cd = malloc(cd_size ? cd_size : 1))) rc = vc_fail(err, VC_ERR_NOMEM, "out of memory");
     if (rc == 0 && read_at(fd, cd, cd_size, cd_off)) rc = bad(err, "cannot read the central directory");
-    if (rc == 0) rc = scan_directory(cd, cd_size, count, &pth, &idx, err);
+    if (rc == 0) rc = scan_directory(cd, cd_size, count, lim, &pth, &idx, err);
     char path[1400];
     snprintf(path, sizeof path, "%s/model.pth", dir);
     if (rc == 0) rc = extract_member(fd, st.st_size, &pth, path, err);

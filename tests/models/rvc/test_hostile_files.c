@@ -156,6 +156,73 @@ static void zip_bombs_are_refused_before_filling_the_disk(void **state)
     assert_true(seen >= 2);
 }
 
+/* Extracts zip under lim into a fresh folder; the number of files left there into *left. */
+static int unzip_under(const char *zip, const rvc_zip_limits *lim, int *left, vc_error *err)
+{
+    char out[256], rel[64];
+    static int n;
+    snprintf(rel, sizeof rel, "unzip-%d", n++);
+    snprintf(out, sizeof out, "%s/%s", DIR_, rel);
+    assert_int_equal(mkdir(out, 0755), 0);
+    int has_index = 0, rc = rvc_import_unzip_limited(zip, out, lim, &has_index, err);
+    *left = count_entries(rel);
+    return rc;
+}
+
+/* The total uncompressed cap, at a small cap (the production 2 GiB would need gigabytes): two
+ * entries that each pass the ratio check (and each alone fits) but together exceed it, deflated
+ * and stored, are refused before anything is written; one under the cap extracts. */
+static void zip_total_size_cap_holds_for_entries_within_the_ratio(void **state)
+{
+    rvc_zip_limits lim = rvc_zip_default_limits();
+    lim.max_total_bytes = 1u << 20;
+    char zip[256];
+    vc_error err = {0};
+    int left = -1;
+    for (int deflated = 0; deflated < 2; deflated++) {
+        snprintf(zip, sizeof zip, "%s/pair_%d.zip", DIR_, deflated);
+        assert_int_equal(hostile_write_zip_pair(zip, 600u << 10, deflated, 1), 0); /* 2 x 600 KiB: 1.2 MiB */
+        assert_int_equal(unzip_under(zip, &lim, &left, &err), -1);
+        if (err.code != VC_ERR_FILE_TOO_LARGE || !strstr(err.message, "the limit is 1 MB"))
+            fail_msg("deflated=%d: %s %s", deflated, vc_code_name(err.code), err.message);
+        assert_int_equal(left, 0);
+        /* within the cap the same layout extracts both files: the refusal above was the total */
+        snprintf(zip, sizeof zip, "%s/pair_small_%d.zip", DIR_, deflated);
+        assert_int_equal(hostile_write_zip_pair(zip, 400u << 10, deflated, 1), 0);
+        if (unzip_under(zip, &lim, &left, &err) != 0) fail_msg("deflated=%d: %s", deflated, err.message);
+        assert_int_equal(left, 2);
+    }
+}
+
+/* The production default is 2 GiB, and it holds: a small zip whose directory declares two 1.5 GB
+ * entries at 75:1 (within the ratio cap) is refused from the directory, through the import too. */
+static void zip_total_size_cap_defaults_to_2_gib(void **state)
+{
+    rvc_zip_limits lim = rvc_zip_default_limits();
+    assert_int_equal(lim.max_total_bytes, 2ull << 30);
+    assert_int_equal(lim.max_ratio, 100);
+    char zip[256];
+    snprintf(zip, sizeof zip, "%s/declared_3g.zip", DIR_);
+    assert_int_equal(hostile_write_zip_declared(zip, 20u << 20, 1500u << 20), 0);
+    vc_error err = {0};
+    int left = -1;
+    assert_int_equal(unzip_under(zip, &lim, &left, &err), -1);
+    if (err.code != VC_ERR_FILE_TOO_LARGE || !strstr(err.message, "the limit is 2048 MB")) fail_msg("%s", err.message);
+    assert_int_equal(left, 0);
+    /* 2 x 900 MiB is within both caps: it passes the directory checks (and fails later: no data) */
+    snprintf(zip, sizeof zip, "%s/declared_1g.zip", DIR_);
+    assert_int_equal(hostile_write_zip_declared(zip, 20u << 20, 900u << 20), 0);
+    assert_int_equal(unzip_under(zip, &lim, &left, &err), -1);
+    if (err.code == VC_ERR_FILE_TOO_LARGE) fail_msg("1800 MiB in total refused as too large: %s", err.message);
+    snprintf(zip, sizeof zip, "%s/declared_3g.zip", DIR_);
+    rvc_import_request rq = {.user_id = "u1", .name = "big", .model_path = zip, .filename = "big.zip", .is_zip = 1};
+    store_model m;
+    int before = count_entries("models");
+    assert_int_equal(rvc_import_files(S, &rq, &m, &err), -1);
+    assert_int_equal(err.code, VC_ERR_FILE_TOO_LARGE);
+    assert_int_equal(count_entries("models"), before);
+}
+
 static void empty_trained_index_is_refused_naming_the_added_one(void **state)
 {
     char pth[512], idx[512];
@@ -201,6 +268,8 @@ int main(void)
         cmocka_unit_test(weights_loaders_refuse_quickly),
         cmocka_unit_test(index_reader_checks_sizes_before_allocating),
         cmocka_unit_test(zip_bombs_are_refused_before_filling_the_disk),
+        cmocka_unit_test(zip_total_size_cap_holds_for_entries_within_the_ratio),
+        cmocka_unit_test(zip_total_size_cap_defaults_to_2_gib),
         cmocka_unit_test(empty_trained_index_is_refused_naming_the_added_one),
         cmocka_unit_test(crashed_import_staging_folders_are_swept),
     };

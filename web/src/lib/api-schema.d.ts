@@ -1010,35 +1010,227 @@ export interface components {
         };
         /** @description one message of GET /api/progress/{job_id}: its id: and event: lines, and its data: line parsed as JSON */
         JobStreamEvent: components["schemas"]["SseProgress"] | components["schemas"]["SseTrainingSet"] | components["schemas"]["SseComplete"] | components["schemas"]["SseError"] | components["schemas"]["SseClose"];
+        /** @description An error: status, error_code, message, user_message, and the extra fields of its code */
         Error: {
             /** @constant */
             status: "error";
-            /** @enum {string} */
-            error_code: "INVALID_REQUEST" | "INVALID_FORMAT" | "FILE_TOO_LARGE" | "AUDIO_TOO_SHORT" | "AUDIO_TOO_LONG" | "QUALITY_TOO_LOW" | "AUDIO_NOT_FOUND" | "MODEL_NOT_FOUND" | "JOB_NOT_FOUND" | "NOT_FOUND" | "UNAUTHORIZED" | "CONFLICT" | "CHECKSUM_MISMATCH" | "UPLOAD_EXPIRED" | "GPU_BUSY" | "CONVERSION_FAILED" | "TRAINING_FAILED" | "WEIGHTS_MISSING" | "CORRUPT_FILE" | "CANCELLED" | "IO_ERROR" | "OUT_OF_MEMORY" | "INTERNAL_ERROR" | "FORBIDDEN" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "REQUEST_TOO_LARGE";
+            /** @constant */
+            error_code: "INVALID_REQUEST";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "INVALID_FORMAT";
             message: string;
             user_message: string;
             supported_formats?: string[];
-            quality_analysis?: components["schemas"]["QualityAnalysis"] | null;
-            /** @description FILE_TOO_LARGE: the limit */
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "FILE_TOO_LARGE";
+            message: string;
+            user_message: string;
+            /** @description the limit */
             max_size_mb?: number | null;
-            /** @description AUDIO_TOO_SHORT / AUDIO_TOO_LONG: the file's length */
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "AUDIO_TOO_SHORT";
+            message: string;
+            user_message: string;
+            /** @description the file's length */
             duration_seconds?: number | null;
-            /** @description AUDIO_TOO_SHORT: the limit */
+            /** @description the limit */
             min_duration_seconds?: number | null;
-            /** @description AUDIO_TOO_LONG: the limit */
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "AUDIO_TOO_LONG";
+            message: string;
+            user_message: string;
+            /** @description the file's length */
+            duration_seconds?: number | null;
+            /** @description the limit */
             max_duration_seconds?: number | null;
-            /** @description QUALITY_TOO_LOW: no speech found */
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "QUALITY_TOO_LOW";
+            message: string;
+            user_message: string;
+            /** @description no speech found */
             voice_activity_percent?: number | null;
-            /** @description QUALITY_TOO_LOW: the SNR training needs */
+            /** @description the SNR training needs */
             min_snr_db?: number | null;
-            /** @description QUALITY_TOO_LOW: the SNR under which a file is refused */
+            /** @description the SNR under which a file is refused */
             refused_below_snr_db?: number | null;
-            /** @description QUALITY_TOO_LOW: the file's SNR */
+            /** @description the file's SNR */
             actual_snr_db?: number | null;
-            /** @description QUALITY_TOO_LOW: what to do */
+            /** @description what to do */
             recommendation?: string | null;
-            /** @description CONFLICT on a finished tus upload: the audio it became */
+            quality_analysis?: components["schemas"]["QualityAnalysis"] | null;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "AUDIO_NOT_FOUND";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "MODEL_NOT_FOUND";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "JOB_NOT_FOUND";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "NOT_FOUND";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "UNAUTHORIZED";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "CONFLICT";
+            message: string;
+            user_message: string;
+            /** @description on a finished tus upload: the audio it became */
             file_id?: string | null;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "CHECKSUM_MISMATCH";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "UPLOAD_EXPIRED";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "GPU_BUSY";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "CONVERSION_FAILED";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "TRAINING_FAILED";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "WEIGHTS_MISSING";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "CORRUPT_FILE";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "CANCELLED";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "IO_ERROR";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "OUT_OF_MEMORY";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "INTERNAL_ERROR";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "FORBIDDEN";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "METHOD_NOT_ALLOWED";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "RATE_LIMITED";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "UNSUPPORTED_MEDIA_TYPE";
+            message: string;
+            user_message: string;
+        } | {
+            /** @constant */
+            status: "error";
+            /** @constant */
+            error_code: "REQUEST_TOO_LARGE";
+            message: string;
+            user_message: string;
         };
     };
     responses: never;
