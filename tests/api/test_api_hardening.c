@@ -177,7 +177,7 @@ static void hostile_model_files_are_refused_through_the_api(void **state)
     assert_true(seen >= 19);
     json_t *models = api_call(&S, "GET", "/api/models", NULL, 200);
     assert_int_equal(json_array_size(json_object_get(models, "models")), 0);
-    assert_int_equal(api_count_files(S.data_dir, ".import-"), 0);
+    assert_int_equal(api_count_paths(S.data_dir, ".import-"), 0);
 }
 
 static void request(const char *method, const char *path, const char *const *headers, const char *body, http_response *res)
@@ -867,7 +867,7 @@ static void storage_quota_counts_recordings_and_voices(void **state)
     import_test_voice(&q, &res); /* and a voice does not fit beside them */
     expect_storage_quota(&res);
     http_response_free(&res);
-    assert_int_equal(api_count_files(q.data_dir, ".import-"), 0); /* nothing of the refused imports kept */
+    assert_int_equal(api_count_paths(q.data_dir, ".import-"), 0); /* nothing of the refused imports kept */
     test_server_stop(&q);
 }
 

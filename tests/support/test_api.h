@@ -39,5 +39,8 @@ long api_proc_kb(pid_t pid, const char *field);
 double api_now_ms(void);
 /* Number of regular files under dir (recursively) whose name contains needle (NULL = all). */
 int api_count_files(const char *dir, const char *needle);
+/* The same, matching needle anywhere in the path below dir: files inside a folder whose name
+ * contains it count too (an import's staging folder holds model.pth, not ".import-" files). */
+int api_count_paths(const char *dir, const char *needle);
 
 #endif
