@@ -2,8 +2,9 @@
  * Opening the store: folders, the database connection (db.h), and versioned migrations.
  *
  * Migrations are per module (store_migration_set): schema_version(module, version) records what
- * was applied, each step runs inside one transaction with its record, so a crash mid-migration
- * leaves the previous version intact.
+ * was applied. All pending steps run in one transaction with their records, so a crash
+ * mid-migration leaves the previous version intact; and under one lock (migration_lock), so
+ * nodes that start together on one database migrate it once, one after the other.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,30 +72,44 @@ static int migration_applied(store *s, const char *module, int version, vc_error
     return found;
 }
 
+/* Runs one step and records it; inside migrate's transaction. */
 static int apply_migration(store *s, const char *module, const store_migration *m, vc_error *err)
 {
     const char *sql = store_dialect(s) == DB_POSTGRES && m->pg_sql ? m->pg_sql : m->sql;
-    if (db_begin(s->db, err)) return -1;
-    /* another node may have applied it meanwhile (PostgreSQL: the table lock below serialises) */
-    if (store_dialect(s) == DB_POSTGRES && exec_unlocked(s, "LOCK TABLE schema_version IN EXCLUSIVE MODE", err))
-        goto fail;
-    int applied = migration_applied(s, module, m->version, err);
-    if (applied < 0) goto fail;
-    if (applied) return db_commit(s->db, err);
-    if (exec_unlocked(s, sql, err)) goto fail;
     db_stmt *st;
-    if (store_prepare(s, "INSERT INTO schema_version(module, version) VALUES (?, ?)", &st, err)) goto fail;
+    if (exec_unlocked(s, sql, err) ||
+        store_prepare(s, "INSERT INTO schema_version(module, version) VALUES (?, ?)", &st, err))
+        return vc_error_wrap(err, "migration %s v%d", module, m->version);
     db_bind_text(st, 1, module);
     db_bind_int64(st, 2, m->version);
-    if (store_step_done(s, st, err)) goto fail;
-    return db_commit(s->db, err);
-fail:
-    db_rollback(s->db);
-    return vc_error_wrap(err, "migration %s v%d", module, m->version);
+    if (store_step_done(s, st, err)) return vc_error_wrap(err, "migration %s v%d", module, m->version);
+    return 0;
 }
 
+/* Any bigint that no other part of the studio takes as an advisory lock ("vcs_sch"). */
+#define MIGRATION_LOCK_KEY "32496501004903272"
+
+/* Takes the lock that makes this node the only one migrating: SQLite's write lock (BEGIN
+ * IMMEDIATE, waiting out the busy timeout), on PostgreSQL also an advisory lock held to COMMIT.
+ * Without it, nodes started together on an empty PostgreSQL database all create schema_version
+ * (a duplicate-key error in the catalog for all but one). */
+static int migration_lock(store *s, vc_error *err)
+{
+    if (db_begin(s->db, err)) return -1;
+    if (store_dialect(s) == DB_POSTGRES &&
+        exec_unlocked(s, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK_KEY ")", err)) {
+        db_rollback(s->db);
+        return -1;
+    }
+    return 0;
+}
+
+/* Brings the schema to the latest version in one transaction, under migration_lock. What was
+ * applied is read only after the lock is held, so a node that waited for another one's
+ * migration sees it and applies nothing twice. */
 static int migrate(store *s, vc_error *err)
 {
+    if (migration_lock(s, err)) return vc_error_wrap(err, "schema migration lock");
     if (exec_unlocked(s,
                       store_dialect(s) == DB_POSTGRES
                           ? "CREATE TABLE IF NOT EXISTS schema_version (module TEXT NOT NULL, version INTEGER NOT NULL, "
@@ -103,16 +118,18 @@ static int migrate(store *s, vc_error *err)
                             "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')), "
                             "PRIMARY KEY (module, version))",
                       err))
-        return -1;
+        goto fail;
     for (size_t i = 0; STORE_MIGRATION_SETS[i]; i++) {
         const store_migration_set *set = STORE_MIGRATION_SETS[i];
         for (size_t k = 0; k < set->n_steps; k++) {
             int applied = migration_applied(s, set->module, set->steps[k].version, err);
-            if (applied < 0) return -1;
-            if (!applied && apply_migration(s, set->module, &set->steps[k], err)) return -1;
+            if (applied < 0 || (!applied && apply_migration(s, set->module, &set->steps[k], err))) goto fail;
         }
     }
-    return 0;
+    return db_commit(s->db, err);
+fail:
+    db_rollback(s->db);
+    return -1;
 }
 
 static int make_folders(const char *root, vc_error *err)
