@@ -146,26 +146,42 @@ static int make_folders(const char *root, vc_error *err)
 
 int store_open(store **out, const char *data_dir, vc_error *err) { return store_open_url(out, data_dir, NULL, err); }
 
-int store_open_url(store **out, const char *data_dir, const char *db_url, vc_error *err)
+/* A handle with its own connection; migrate = 0 for a second handle on an open store. */
+static int open_handle(store **out, const char *data_dir, const char *db_url, int migrate_schema, vc_error *err)
 {
     *out = NULL;
     if (strlen(data_dir) >= sizeof((store *)0)->root - 64)
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "data dir path too long");
     if (db_url && strlen(db_url) >= sizeof((store *)0)->url)
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "database url too long");
-    if (make_folders(data_dir, err)) return -1;
     store *s = calloc(1, sizeof *s);
     if (!s) return vc_fail(err, VC_ERR_NOMEM, "store: out of memory");
     snprintf(s->root, sizeof s->root, "%s", data_dir);
     pthread_mutex_init(&s->lock, NULL);
     if (db_url && *db_url) snprintf(s->url, sizeof s->url, "%s", db_url);
     else snprintf(s->url, sizeof s->url, "sqlite:%s/studio.db", data_dir);
-    if (files_local_open(&s->files, data_dir, err) || db_open(&s->db, s->url, err) || migrate(s, err)) {
+    if (files_local_open(&s->files, data_dir, err) || db_open(&s->db, s->url, err) ||
+        (migrate_schema && migrate(s, err))) {
         store_close(s);
         return -1;
     }
     *out = s;
     return 0;
+}
+
+int store_open_url(store **out, const char *data_dir, const char *db_url, vc_error *err)
+{
+    *out = NULL;
+    if (make_folders(data_dir, err)) return -1;
+    return open_handle(out, data_dir, db_url, 1, err);
+}
+
+int store_open_conn(store **out, const store *open, vc_error *err)
+{
+    *out = NULL;
+    if (db_url_is_postgres(open->url) == 0)
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "a second store connection needs PostgreSQL");
+    return open_handle(out, open->root, open->url, 0, err);
 }
 
 void store_close(store *s)
