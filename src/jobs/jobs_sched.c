@@ -227,8 +227,8 @@ int jobs_events_after(jobs *j, const char *job_id, int64_t after, jobs_event *ev
     return n > 0 ? n : jobs_db_events_after(j->s, job_id, after, ev, max, err);
 }
 
-/* Persists one event (+ row change), then wakes the job's streams. Takes ownership of data. */
-/* s: the connection to write on (the calling lane thread's, or j->s). */
+/* Persists one event (+ row change) on s (the calling lane thread's handle, else j->s), then wakes
+ * the job's streams. Takes ownership of data. */
 static int emit(jobs *j, store *s, const char *job_id, const char *event, json_t *data, const jobs_update *upd,
                 const char *then_event, int *applied, vc_error *err)
 {
