@@ -6,9 +6,9 @@
  * spread over the workers;
  * cancel reaches a worker in another process; a worker killed with SIGKILL loses its lease and its
  * job resumes from its checkpoint on another worker, for the resumable sleep kind and for a real
- * tiny RVC training (the golden HuBERT/RMVPE, model_size "tiny", 12 s of espeak-ng speech: about
- * 15-45 s); an SSE client of an API node killed with SIGKILL reconnects to another node and
- * replays with Last-Event-ID.
+ * tiny RVC training (the golden HuBERT/RMVPE, model_size "tiny", 12 s of espeak-ng speech: 30-50 s
+ * on the loaded shared 2-core machine); an SSE client of an API node killed with SIGKILL
+ * reconnects to another node and replays with Last-Event-ID.
  *
  * VCS_TEST_FILTER=<cmocka pattern> runs only the matching tests (the group setup still runs).
  *
