@@ -104,11 +104,25 @@ static int migration_lock(store *s, vc_error *err)
     return 0;
 }
 
+/* 1 when every step is recorded, 0 when one is missing or schema_version does not exist yet. */
+static int schema_current(store *s)
+{
+    vc_error ignored;
+    for (size_t i = 0; STORE_MIGRATION_SETS[i]; i++)
+        for (size_t k = 0; k < STORE_MIGRATION_SETS[i]->n_steps; k++)
+            if (migration_applied(s, STORE_MIGRATION_SETS[i]->module, STORE_MIGRATION_SETS[i]->steps[k].version,
+                                  &ignored) != 1)
+                return 0;
+    return 1;
+}
+
 /* Brings the schema to the latest version in one transaction, under migration_lock. What was
- * applied is read only after the lock is held, so a node that waited for another one's
- * migration sees it and applies nothing twice. */
+ * applied is read again once the lock is held, so a node that waited for another one's
+ * migration sees it and applies nothing twice. An up-to-date database (every open but the first
+ * after an upgrade) takes no lock: a CLI command never waits for a busy server's writes here. */
 static int migrate(store *s, vc_error *err)
 {
+    if (schema_current(s)) return 0;
     if (migration_lock(s, err)) return vc_error_wrap(err, "schema migration lock");
     if (exec_unlocked(s,
                       store_dialect(s) == DB_POSTGRES
