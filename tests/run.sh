@@ -13,7 +13,8 @@
 #        test makes its own database); test_api_train skips there the three tests with no store
 #        path of their own (v1/no-pitch, default epochs, cancel in feature extraction: run once, in
 #        the api suite); the scale-out test (tests/api/test_api_scaleout: 1 API node
-#        + 3 workers, lane limits per worker, lapsed leases, cross-node SSE) starts its own server
+#        + 3 workers, lane limits per worker, lapsed leases of a sleep job and of a real tiny
+#        training, cross-node SSE) starts its own server
 #        and runs once, in the api suite
 # e2e    tests/e2e/run.sh (headless Chromium) when the web UI exists
 # asan   the unit suite rebuilt with ASan/UBSan (make test-asan)

@@ -30,6 +30,9 @@
 #include "store/store.h"
 
 #define JOBS_MAX_ATTEMPTS 3
+/* PostgreSQL: database connections a process's lane threads share (besides the store's and the
+ * LISTEN one), at most one per lane thread. */
+#define JOBS_WORKER_CONNS 4
 #define JOBS_KIND_MAX 24
 #define JOBS_LANE_MAX 12
 

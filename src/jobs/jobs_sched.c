@@ -36,6 +36,7 @@ typedef struct jobs_worker {
     jobs_lane lane;
     pthread_t thread;
     int started;
+    store *s;                      /* this thread's queries: a connection of j->conns, else j->s */
     char running_id[STORE_ID_MAX]; /* "" when idle (under mu) */
     int cancel;                    /* 0, 1 = user cancel, 2 = shutdown, 3 = lease lost (atomic) */
 } jobs_worker;
@@ -69,6 +70,11 @@ struct jobs {
     jobs_shared *shared; /* models loaded once and used by every job that needs them */
     nn_budget budget; /* the engine threads all lanes share (nn/backend.h) */
     int multi;           /* PostgreSQL: other processes share the queue (leases, LISTEN) */
+    /* PostgreSQL: the lane threads' own connections (lane thread i uses conns[i % n_conns]), so
+     * their claims, events and the kinds' store calls do not queue behind each other and the API
+     * on the one connection of s. SQLite: none, every thread uses s. */
+    store *conns[JOBS_WORKER_CONNS];
+    int n_conns;
     pthread_t keeper, listener;
     int keeper_started, listener_started;
 };
@@ -123,7 +129,7 @@ void jobs_config_from_env(jobs_config *c)
 }
 
 const jobs_config *jobs_get_config(const jobs *j) { return &j->cfg; }
-store *job_store(job_ctx *c) { return c->j->s; }
+store *job_store(job_ctx *c) { return c->w->s; }
 store *jobs_get_store(jobs *j) { return j->s; }
 int jobs_count(jobs *j, const char *lane, const char *state, vc_error *err) { return jobs_db_count(j->s, lane, state, err); }
 jobs_shared *job_shared_models(job_ctx *c) { return c->j->shared; }
@@ -221,15 +227,16 @@ int jobs_events_after(jobs *j, const char *job_id, int64_t after, jobs_event *ev
     return n > 0 ? n : jobs_db_events_after(j->s, job_id, after, ev, max, err);
 }
 
-/* Persists one event (+ row change), then wakes the job's streams. Takes ownership of data. */
-static int emit(jobs *j, const char *job_id, const char *event, json_t *data, const jobs_update *upd,
+/* Persists one event (+ row change) on s (the calling lane thread's handle, else j->s), then wakes
+ * the job's streams. Takes ownership of data. */
+static int emit(jobs *j, store *s, const char *job_id, const char *event, json_t *data, const jobs_update *upd,
                 const char *then_event, int *applied, vc_error *err)
 {
     char *text = json_dumps(data, JSON_COMPACT);
     if (!text) { json_decref(data); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
     /* upd may point into data (job_emit's phase): data lives until the row is written */
     int64_t id = 0;
-    int rc = jobs_db_event(j->s, job_id, event, text, upd, then_event, applied, &id, err);
+    int rc = jobs_db_event(s, job_id, event, text, upd, then_event, applied, &id, err);
     if (!rc && id > 0) {
         remember(j, job_id, id, event, text);
         if (then_event) remember(j, job_id, id + 1, then_event, "{}");
@@ -253,7 +260,7 @@ int job_emit(job_ctx *c, const char *event, json_t *data, vc_error *err)
                      .progress = json_is_number(pc) ? json_number_value(pc) : -1, .only_if_state = "running",
                      .only_if_worker = c->j->cfg.worker_name};
     int applied = 0;
-    int rc = emit(c->j, c->jb->job_id, event, data, &u, NULL, &applied, err);
+    int rc = emit(c->j, c->w->s, c->jb->job_id, event, data, &u, NULL, &applied, err);
     if (!rc && !applied) lost(c->w);
     return rc;
 }
@@ -278,7 +285,7 @@ void job_output_id(const job *jb, int n, char out[STORE_ID_MAX])
 
 /* ---- finishing ---- */
 /* worker: when not NULL, only while the row still names this worker (a lapsed lease loses the job). */
-static int finish(jobs *j, const char *job_id, const char *state, json_t *payload, const char *code,
+static int finish(jobs *j, store *s, const char *job_id, const char *state, json_t *payload, const char *code,
                   const char *message, const char *worker)
 {
     vc_error err;
@@ -288,7 +295,7 @@ static int finish(jobs *j, const char *job_id, const char *state, json_t *payloa
                      .result_json = result, .error_code = code, .error_message = message, .set_finished = 1,
                      .only_if_state = worker ? "running" : NULL, .only_if_worker = worker};
     const char *event = !strcmp(state, "complete") ? "complete" : "error";
-    int rc = emit(j, job_id, event, payload, &u, "close", NULL, &err);
+    int rc = emit(j, s, job_id, event, payload, &u, "close", NULL, &err);
     free(result);
     if (rc) fprintf(stderr, "{\"jobs\":\"finish failed\",\"job_id\":\"%s\",\"error\":\"%s\"}\n", job_id, err.message);
     return rc;
@@ -301,7 +308,7 @@ static json_t *error_payload(const char *job_id, vc_code code, const char *messa
 }
 
 /* The job's error is what every client sees (GET, list, SSE, replays): no server path in it. */
-static int fail_job(jobs *j, const char *job_id, vc_code code, const char *message, const char *worker)
+static int fail_job(jobs *j, store *s, const char *job_id, vc_code code, const char *message, const char *worker)
 {
     char root[1200];
     if (store_path(j->s, root, sizeof root, "x")) root[0] = '\0';
@@ -309,19 +316,19 @@ static int fail_job(jobs *j, const char *job_id, vc_code code, const char *messa
     char *shown = strdup(message);
     if (shown) vc_scrub_paths(shown, root);
     const char *m = shown ? shown : "the job failed";
-    int rc = finish(j, job_id, code == VC_ERR_CANCELLED ? "cancelled" : "failed", error_payload(job_id, code, m),
+    int rc = finish(j, s, job_id, code == VC_ERR_CANCELLED ? "cancelled" : "failed", error_payload(job_id, code, m),
                     vc_code_name(code), m, worker);
     free(shown);
     return rc;
 }
 
 /* worker as in finish(). */
-static void requeue(jobs *j, const char *job_id, const char *why, const char *worker)
+static void requeue(jobs *j, store *s, const char *job_id, const char *why, const char *worker)
 {
     vc_error err;
     jobs_update u = {.state = "queued", .phase = "queued", .progress = 0, .only_if_state = "running",
                      .only_if_worker = worker};
-    emit(j, job_id, "progress", json_pack("{s:s, s:f, s:s}", "phase", "queued", "percent", 0.0, "message", why), &u,
+    emit(j, s, job_id, "progress", json_pack("{s:s, s:f, s:s}", "phase", "queued", "percent", 0.0, "message", why), &u,
          NULL, NULL, &err);
 }
 
@@ -350,7 +357,7 @@ static void run_claimed(jobs_worker *w, jobs_row *r)
     if (!k || !jb.params) rc = vc_fail(&err, VC_ERR_INTERNAL, "job kind %s is not available", r->kind);
     else if (vc_mkdirs(jb.work_dir, &err)) rc = -1;
     else {
-        emit(j, jb.job_id, "progress",
+        emit(j, w->s, jb.job_id, "progress",
              json_pack("{s:s, s:f, s:s, s:i, s:i}", "phase", "starting", "percent", 0.0, "message", "started",
                        "queue_position", 0, "attempt", jb.attempts),
              &(jobs_update){.phase = "starting", .progress = 0, .only_if_state = "running",
@@ -370,17 +377,17 @@ static void run_claimed(jobs_worker *w, jobs_row *r)
         fprintf(stderr, "{\"jobs\":\"lease lost\",\"job_id\":\"%s\"}\n", jb.job_id);
     } else if (cancel == 2) {
         json_decref(result);
-        requeue(j, jb.job_id, "the server is shutting down; the job runs again after restart", me);
+        requeue(j, w->s, jb.job_id, "the server is shutting down; the job runs again after restart", me);
     } else if (cancel == 1) {
         json_decref(result);
-        fail_job(j, jb.job_id, VC_ERR_CANCELLED, "cancelled by request", me);
+        fail_job(j, w->s, jb.job_id, VC_ERR_CANCELLED, "cancelled by request", me);
     } else if (rc) {
         json_decref(result);
-        fail_job(j, jb.job_id, err.code ? err.code : VC_ERR_INTERNAL, err.message, me);
+        fail_job(j, w->s, jb.job_id, err.code ? err.code : VC_ERR_INTERNAL, err.message, me);
     } else {
         if (!result) result = json_object();
         json_object_set_new(result, "job_id", json_string(jb.job_id));
-        finish(j, jb.job_id, "complete", result, NULL, NULL, me);
+        finish(j, w->s, jb.job_id, "complete", result, NULL, NULL, me);
     }
     json_decref(jb.params);
 }
@@ -395,7 +402,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&j->mu);
         jobs_row r;
         vc_error err;
-        int got = jobs_db_claim(j->s, LANE_NAMES[w->lane], j->cfg.worker_name, j->cfg.lease_ms, &r, &err);
+        int got = jobs_db_claim(w->s, LANE_NAMES[w->lane], j->cfg.worker_name, j->cfg.lease_ms, &r, &err);
         pthread_mutex_lock(&j->mu);
         if (got == 1) {
             snprintf(w->running_id, sizeof w->running_id, "%s", r.job_id);
@@ -454,9 +461,9 @@ static int recover(jobs *j, vc_error *err)
         if (r.attempts >= JOBS_MAX_ATTEMPTS) {
             char msg[128];
             snprintf(msg, sizeof msg, "the job was interrupted %d times and is not retried", r.attempts);
-            fail_job(j, r.job_id, VC_ERR_INTERNAL, msg, me);
+            fail_job(j, j->s, r.job_id, VC_ERR_INTERNAL, msg, me);
         } else {
-            requeue(j, r.job_id, "the server restarted while the job ran; it runs again", me);
+            requeue(j, j->s, r.job_id, "the server restarted while the job ran; it runs again", me);
         }
         jobs_row_free(&r);
     }
@@ -492,7 +499,7 @@ static void reap_lapsed(jobs *j)
                          .error_message = give_up ? msg : NULL, .set_finished = give_up};
         json_t *data = give_up ? error_payload(r.job_id, VC_ERR_INTERNAL, msg)
                                : json_pack("{s:s, s:f, s:s}", "phase", "queued", "percent", 0.0, "message", msg);
-        emit(j, r.job_id, give_up ? "error" : "progress", data, &u, give_up ? "close" : NULL, NULL, &err);
+        emit(j, j->s, r.job_id, give_up ? "error" : "progress", data, &u, give_up ? "close" : NULL, NULL, &err);
         jobs_row_free(&r);
     }
     free(ids);
@@ -641,6 +648,15 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
+/* min(threads, JOBS_WORKER_CONNS) connections for the lane threads (PostgreSQL). */
+static int open_worker_conns(jobs *j, int threads, vc_error *err)
+{
+    int n = threads < JOBS_WORKER_CONNS ? threads : JOBS_WORKER_CONNS;
+    for (; j->n_conns < n; j->n_conns++)
+        if (store_open_conn(&j->conns[j->n_conns], j->s, err)) return vc_error_wrap(err, "worker connection");
+    return 0;
+}
+
 int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_error *err)
 {
     jobs *j = calloc(1, sizeof *j);
@@ -660,9 +676,12 @@ int jobs_start(jobs **out, store *s, const jobs_config *cfg, int workers, vc_err
     for (int l = 0; l < JOBS_LANE_COUNT; l++) total += workers ? cfg->lane_slots[l] : 0;
     j->workers = calloc((size_t)(total ? total : 1), sizeof *j->workers);
     if (!j->workers) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    if (j->multi && open_worker_conns(j, total, err)) return -1;
     for (int l = 0; l < JOBS_LANE_COUNT && workers; l++)
         for (int i = 0; i < cfg->lane_slots[l]; i++) {
-            jobs_worker *w = &j->workers[j->n_workers++];
+            jobs_worker *w = &j->workers[j->n_workers];
+            w->s = j->n_conns ? j->conns[j->n_workers % j->n_conns] : s;
+            j->n_workers++;
             w->j = j;
             w->lane = (jobs_lane)l;
             if (pthread_create(&w->thread, NULL, worker_main, w))
@@ -709,6 +728,7 @@ void jobs_stop(jobs *j)
     for (int i = 0; i < JOBS_RECENT; i++) free(j->recent[i].data);
     pthread_mutex_destroy(&j->recent_mu);
     jobs_shared_free(j->shared); /* after the workers: nothing holds a model any more */
+    for (int i = 0; i < j->n_conns; i++) store_close(j->conns[i]);
     free(j);
 }
 
@@ -748,7 +768,7 @@ int jobs_submit(jobs *j, const char *user_id, const char *kind, json_t *params, 
     int rc = r.params_json ? jobs_db_insert(j->s, &r, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
     if (!rc) {
         int pos = jobs_db_queue_position(j->s, &r, err);
-        emit(j, r.job_id, "progress",
+        emit(j, j->s, r.job_id, "progress",
              json_pack("{s:s, s:f, s:s, s:i}", "phase", "queued", "percent", 0.0, "message", "waiting in the queue",
                        "queue_position", pos),
              NULL, NULL, NULL, err);
@@ -777,7 +797,7 @@ int jobs_cancel(jobs *j, const char *user_id, const char *job_id, vc_error *err)
         const char *msg = "cancelled by request";
         jobs_update u = {.state = "cancelled", .phase = "cancelled", .progress = -1, .error_code = "CANCELLED",
                          .error_message = msg, .set_finished = 1, .only_if_state = "queued"};
-        if (emit(j, job_id, "error", error_payload(job_id, VC_ERR_CANCELLED, msg), &u, "close", &applied, err))
+        if (emit(j, j->s, job_id, "error", error_payload(job_id, VC_ERR_CANCELLED, msg), &u, "close", &applied, err))
             return -1;
         if (applied) return 0;
         /* it was claimed meanwhile: cancel the running job below */

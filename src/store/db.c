@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/db_internal.h"
 
@@ -17,6 +18,23 @@ static int lite_fail(db *d, vc_error *err, const char *what)
 {
     snprintf(d->errmsg, sizeof d->errmsg, "%s", sqlite3_errmsg(d->lite));
     return vc_fail(err, VC_ERR_INTERNAL, "sqlite %s: %s", what, d->errmsg);
+}
+
+#define LITE_BUSY_MS 5000
+
+/* Switches a file to WAL (a no-op once it is). On a fresh file opened by several processes at
+ * once, the switch needs the exclusive lock while the others hold a shared one to read the header:
+ * SQLite sees a deadlock and answers SQLITE_BUSY at once, without the busy handler. So retry here,
+ * for as long as the busy timeout would have waited. */
+static int lite_wal(db *d, vc_error *err)
+{
+    const struct timespec pause = {0, 10 * 1000 * 1000};
+    for (int waited_ms = 0;; waited_ms += 10) {
+        int rc = sqlite3_exec(d->lite, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK) return 0;
+        if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= LITE_BUSY_MS) return lite_fail(d, err, "journal_mode=WAL");
+        nanosleep(&pause, NULL);
+    }
 }
 
 int db_open(db **out, const char *url, vc_error *err)
@@ -42,8 +60,8 @@ int db_open(db **out, const char *url, vc_error *err)
         db_close(d);
         return -1;
     }
-    sqlite3_busy_timeout(d->lite, 5000);
-    if (db_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err)) {
+    sqlite3_busy_timeout(d->lite, LITE_BUSY_MS);
+    if (lite_wal(d, err) || db_exec(d, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err)) {
         db_close(d);
         return -1;
     }

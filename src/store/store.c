@@ -2,8 +2,9 @@
  * Opening the store: folders, the database connection (db.h), and versioned migrations.
  *
  * Migrations are per module (store_migration_set): schema_version(module, version) records what
- * was applied, each step runs inside one transaction with its record, so a crash mid-migration
- * leaves the previous version intact.
+ * was applied. All pending steps run in one transaction with their records, so a crash
+ * mid-migration leaves the previous version intact; and under one lock (migration_lock), so
+ * nodes that start together on one database migrate it once, one after the other.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,30 +72,58 @@ static int migration_applied(store *s, const char *module, int version, vc_error
     return found;
 }
 
+/* Runs one step and records it; inside migrate's transaction. */
 static int apply_migration(store *s, const char *module, const store_migration *m, vc_error *err)
 {
     const char *sql = store_dialect(s) == DB_POSTGRES && m->pg_sql ? m->pg_sql : m->sql;
-    if (db_begin(s->db, err)) return -1;
-    /* another node may have applied it meanwhile (PostgreSQL: the table lock below serialises) */
-    if (store_dialect(s) == DB_POSTGRES && exec_unlocked(s, "LOCK TABLE schema_version IN EXCLUSIVE MODE", err))
-        goto fail;
-    int applied = migration_applied(s, module, m->version, err);
-    if (applied < 0) goto fail;
-    if (applied) return db_commit(s->db, err);
-    if (exec_unlocked(s, sql, err)) goto fail;
     db_stmt *st;
-    if (store_prepare(s, "INSERT INTO schema_version(module, version) VALUES (?, ?)", &st, err)) goto fail;
+    if (exec_unlocked(s, sql, err) ||
+        store_prepare(s, "INSERT INTO schema_version(module, version) VALUES (?, ?)", &st, err))
+        return vc_error_wrap(err, "migration %s v%d", module, m->version);
     db_bind_text(st, 1, module);
     db_bind_int64(st, 2, m->version);
-    if (store_step_done(s, st, err)) goto fail;
-    return db_commit(s->db, err);
-fail:
-    db_rollback(s->db);
-    return vc_error_wrap(err, "migration %s v%d", module, m->version);
+    if (store_step_done(s, st, err)) return vc_error_wrap(err, "migration %s v%d", module, m->version);
+    return 0;
 }
 
+/* Any bigint that no other part of the studio takes as an advisory lock ("vcs_sch"). */
+#define MIGRATION_LOCK_KEY "32496501004903272"
+
+/* Takes the lock that makes this node the only one migrating: SQLite's write lock (BEGIN
+ * IMMEDIATE, waiting out the busy timeout), on PostgreSQL also an advisory lock held to COMMIT.
+ * Without it, nodes started together on an empty PostgreSQL database all create schema_version
+ * (a duplicate-key error in the catalog for all but one). */
+static int migration_lock(store *s, vc_error *err)
+{
+    if (db_begin(s->db, err)) return -1;
+    if (store_dialect(s) == DB_POSTGRES &&
+        exec_unlocked(s, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK_KEY ")", err)) {
+        db_rollback(s->db);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when every step is recorded, 0 when one is missing or schema_version does not exist yet. */
+static int schema_current(store *s)
+{
+    vc_error ignored;
+    for (size_t i = 0; STORE_MIGRATION_SETS[i]; i++)
+        for (size_t k = 0; k < STORE_MIGRATION_SETS[i]->n_steps; k++)
+            if (migration_applied(s, STORE_MIGRATION_SETS[i]->module, STORE_MIGRATION_SETS[i]->steps[k].version,
+                                  &ignored) != 1)
+                return 0;
+    return 1;
+}
+
+/* Brings the schema to the latest version in one transaction, under migration_lock. What was
+ * applied is read again once the lock is held, so a node that waited for another one's
+ * migration sees it and applies nothing twice. An up-to-date database (every open but the first
+ * after an upgrade) takes no lock: a CLI command never waits for a busy server's writes here. */
 static int migrate(store *s, vc_error *err)
 {
+    if (schema_current(s)) return 0;
+    if (migration_lock(s, err)) return vc_error_wrap(err, "schema migration lock");
     if (exec_unlocked(s,
                       store_dialect(s) == DB_POSTGRES
                           ? "CREATE TABLE IF NOT EXISTS schema_version (module TEXT NOT NULL, version INTEGER NOT NULL, "
@@ -103,16 +132,18 @@ static int migrate(store *s, vc_error *err)
                             "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')), "
                             "PRIMARY KEY (module, version))",
                       err))
-        return -1;
+        goto fail;
     for (size_t i = 0; STORE_MIGRATION_SETS[i]; i++) {
         const store_migration_set *set = STORE_MIGRATION_SETS[i];
         for (size_t k = 0; k < set->n_steps; k++) {
             int applied = migration_applied(s, set->module, set->steps[k].version, err);
-            if (applied < 0) return -1;
-            if (!applied && apply_migration(s, set->module, &set->steps[k], err)) return -1;
+            if (applied < 0 || (!applied && apply_migration(s, set->module, &set->steps[k], err))) goto fail;
         }
     }
-    return 0;
+    return db_commit(s->db, err);
+fail:
+    db_rollback(s->db);
+    return -1;
 }
 
 static int make_folders(const char *root, vc_error *err)
@@ -129,26 +160,42 @@ static int make_folders(const char *root, vc_error *err)
 
 int store_open(store **out, const char *data_dir, vc_error *err) { return store_open_url(out, data_dir, NULL, err); }
 
-int store_open_url(store **out, const char *data_dir, const char *db_url, vc_error *err)
+/* A handle with its own connection; migrate = 0 for a second handle on an open store. */
+static int open_handle(store **out, const char *data_dir, const char *db_url, int migrate_schema, vc_error *err)
 {
     *out = NULL;
     if (strlen(data_dir) >= sizeof((store *)0)->root - 64)
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "data dir path too long");
     if (db_url && strlen(db_url) >= sizeof((store *)0)->url)
         return vc_fail(err, VC_ERR_INVALID_REQUEST, "database url too long");
-    if (make_folders(data_dir, err)) return -1;
     store *s = calloc(1, sizeof *s);
     if (!s) return vc_fail(err, VC_ERR_NOMEM, "store: out of memory");
     snprintf(s->root, sizeof s->root, "%s", data_dir);
     pthread_mutex_init(&s->lock, NULL);
     if (db_url && *db_url) snprintf(s->url, sizeof s->url, "%s", db_url);
     else snprintf(s->url, sizeof s->url, "sqlite:%s/studio.db", data_dir);
-    if (files_local_open(&s->files, data_dir, err) || db_open(&s->db, s->url, err) || migrate(s, err)) {
+    if (files_local_open(&s->files, data_dir, err) || db_open(&s->db, s->url, err) ||
+        (migrate_schema && migrate(s, err))) {
         store_close(s);
         return -1;
     }
     *out = s;
     return 0;
+}
+
+int store_open_url(store **out, const char *data_dir, const char *db_url, vc_error *err)
+{
+    *out = NULL;
+    if (make_folders(data_dir, err)) return -1;
+    return open_handle(out, data_dir, db_url, 1, err);
+}
+
+int store_open_conn(store **out, const store *open, vc_error *err)
+{
+    *out = NULL;
+    if (db_url_is_postgres(open->url) == 0)
+        return vc_fail(err, VC_ERR_INVALID_REQUEST, "a second store connection needs PostgreSQL");
+    return open_handle(out, open->root, open->url, 0, err);
 }
 
 void store_close(store *s)

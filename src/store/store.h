@@ -59,6 +59,12 @@ int store_open(store **out, const char *data_dir, vc_error *err);
 /* The same with the metadata in the database at db_url (postgres://… or sqlite:PATH); NULL or ""
  * = data_dir/studio.db. Files stay under data_dir. */
 int store_open_url(store **out, const char *data_dir, const char *db_url, vc_error *err);
+/* PostgreSQL: a second handle on an open store's database and data root, with a connection and
+ * lock of its own (no migration), so that threads holding different handles query in parallel
+ * instead of queueing on one connection (the job scheduler's lane threads). Closed with
+ * store_close, before or after the first. VC_ERR_INVALID_REQUEST on SQLite, where one process
+ * keeps one connection (its write lock would make a second one wait anyway). */
+int store_open_conn(store **out, const store *open, vc_error *err);
 /* The url the store was opened with (for a second connection, e.g. LISTEN). */
 const char *store_url(const store *s);
 db_dialect store_dialect(const store *s);

@@ -5,8 +5,12 @@
  * lane limits hold per worker (never two trainings at once on a train=1 worker) while the lanes
  * spread over the workers;
  * cancel reaches a worker in another process; a worker killed with SIGKILL loses its lease and its
- * job resumes from its checkpoint on another worker; an SSE client of an API node killed with
- * SIGKILL reconnects to another node and replays with Last-Event-ID.
+ * job resumes from its checkpoint on another worker, for the resumable sleep kind and for a real
+ * tiny RVC training (the golden HuBERT/RMVPE, model_size "tiny", 12 s of espeak-ng speech: 30-50 s
+ * on the loaded shared 2-core machine); an SSE client of an API node killed with SIGKILL
+ * reconnects to another node and replays with Last-Event-ID.
+ *
+ * VCS_TEST_FILTER=<cmocka pattern> runs only the matching tests (the group setup still runs).
  *
  * Needs the PostgreSQL server binaries (scripts/install-deps.sh installs them); without them the
  * test fails, unless VCS_SKIP_PG=1 (then it reports that it skipped).
@@ -27,6 +31,7 @@
 
 #include "support/http_client.h"
 #include "support/test_api.h"
+#include "support/test_audio.h"
 #include "support/test_db.h"
 #include "support/test_server.h"
 
@@ -321,6 +326,117 @@ static void killed_worker_job_resumes_elsewhere(void **state)
     assert_true(from >= 5); /* it had passed 30 % (6 steps) when killed */
 }
 
+/* The loss curve's points of a training job (one per step, the last run's after a resume). */
+static int loss_points(const char *job_id)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/api/jobs/%s/loss_history", job_id);
+    return (int)json_array_size(json_object_get(api_call(&API, "GET", path, NULL, 200), "points"));
+}
+
+/* The tiny golden HuBERT/RMVPE into the shared data root, as `voiceclone models import` does. */
+static void install_base_models(void)
+{
+    const char *root = getenv("VCS_TEST_ROOT") ? getenv("VCS_TEST_ROOT") : ".";
+    char bin[512];
+    test_server_binary(bin, sizeof bin);
+    assert_int_equal(shell("%s models import %s/tests/golden/rvc/hubert_small/hubert_fairseq_style.pt --to hubert "
+                           "--as hubert_base.pt --data %s >/dev/null && %s models import "
+                           "%s/tests/golden/rvc/rmvpe_small/rmvpe.safetensors --to rmvpe --as rmvpe.pt --data %s >/dev/null",
+                           bin, root, API.data_dir, bin, root, API.data_dir),
+                     0);
+}
+
+static void upload_training_voice(char *id, size_t cap)
+{
+    char wav[] = "/tmp/vcs-scale-voice-XXXXXX", url[512];
+    close(mkstemp(wav));
+    if (test_audio_speech(wav, 12)) /* training refuses < 10 s */ fail_msg("espeak-ng speech");
+    http_response res = {0};
+    int rc = http_post_form(test_server_url(&API, url, sizeof url, "/api/upload/training-audio"), NULL, wav,
+                            "voice.wav", NULL, &res);
+    unlink(wav);
+    if (rc || res.status != 200) fail_msg("upload: %ld %s", res.status, res.body ? res.body : "");
+    snprintf(id, cap, "%s", json_string_value(json_object_get(http_json(&res), "file_id")));
+    http_response_free(&res);
+}
+
+/* The first training step the job reported in its attempt-th run (0 = none), from the SSE replay. */
+static int first_step_of_attempt(const char *job_id, int attempt)
+{
+    char path[160], url[512], mark[32];
+    snprintf(path, sizeof path, "/api/progress/%s", job_id);
+    http_response res = {0};
+    assert_int_equal(http_request("GET", test_server_url(&API, url, sizeof url, path), NULL, NULL, 0, &res), 0);
+    snprintf(mark, sizeof mark, "\"attempt\":%d", attempt);
+    const char *again = res.body ? strstr(res.body, mark) : NULL;
+    const char *step = again ? strstr(again, "\"step\":") : NULL;
+    int first = step ? atoi(step + 7) : 0;
+    http_response_free(&res);
+    return first;
+}
+
+/* A real (tiny) RVC training on a worker process, kill -9 of that worker after a checkpoint:
+ * another worker claims the job once the lease lapses, resumes from the checkpoint in the shared
+ * data root (its first step is past it, not step 1) and stores the model. */
+static void killed_worker_training_resumes_from_checkpoint(void **state)
+{
+    (void)state;
+    if (skipped()) return;
+    install_base_models();
+    char audio[64], body[700], id[64], model[64], path[700];
+    upload_training_voice(audio, sizeof audio);
+    /* 2 epochs of a few steps (batch 2), a checkpoint every 2 steps; killed after step 3 */
+    snprintf(body, sizeof body,
+             "{\"training_audio_id\":\"%s\",\"model_name\":\"Scale voice\",\"voice_consent\":true,"
+             "\"training_params\":{\"model_size\":\"tiny\",\"batch_size\":2,\"epochs\":2,\"save_every_steps\":2}}",
+             audio);
+    json_t *j = api_call(&API, "POST", "/api/train", body, 202);
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "job_id")));
+    snprintf(model, sizeof model, "%s", json_string_value(json_object_get(j, "model_id")));
+    double t0 = api_now_ms();
+    while (loss_points(id) < 3 && api_now_ms() - t0 < 120000) usleep(100000);
+    assert_true(loss_points(id) >= 3); /* past the checkpoint at step 2 */
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    char victim[16];
+    snprintf(victim, sizeof victim, "%s", json_string_value(json_object_get(api_call(&API, "GET", path, NULL, 200), "worker")));
+    int v = worker_index(victim);
+    assert_true(v >= 0);
+    kill(WORKER_PID[v], SIGKILL);
+    waitpid(WORKER_PID[v], NULL, 0);
+    int killed_at = loss_points(id); /* final: its worker is gone */
+    print_message("training: worker %s killed after step %d, %.0f ms after submit\n", victim, killed_at, api_now_ms() - t0);
+    snprintf(path, sizeof path, "%s/training/%s/trainer", API.data_dir, id);
+    assert_int_equal(access(path, F_OK), 0); /* the checkpoint is on the shared data root */
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    for (int i = 0; i < 200; i++) { /* re-claimed by another worker (the lease is 1.5 s) */
+        j = api_call(&API, "GET", path, NULL, 200);
+        const char *w = json_string_value(json_object_get(j, "worker"));
+        if (json_integer_value(json_object_get(j, "attempts")) == 2 && w && strcmp(w, victim)) break;
+        usleep(50000);
+    }
+    WORKER_PID[v] = start_worker(v); /* back to three for the next test */
+    const char *st = api_wait_terminal(&API, id, 120);
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    j = api_call(&API, "GET", path, NULL, 200);
+    if (strcmp(st, "complete")) fail_msg("training ended %s: %s", st, json_dumps(j, JSON_COMPACT));
+    print_message("training complete %.0f ms after submit\n", api_now_ms() - t0);
+    assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 2);
+    assert_string_not_equal(json_string_value(json_object_get(j, "worker")), victim);
+    json_t *result = json_object_get(j, "result");
+    int steps = (int)json_integer_value(json_object_get(result, "steps"));
+    assert_int_equal(steps, 2 * json_integer_value(json_object_get(json_object_get(result, "training_set"), "steps_per_epoch")));
+    assert_int_equal(loss_points(id), steps); /* the steps redone after the checkpoint replaced the first run's */
+    int first = first_step_of_attempt(id, 2);
+    print_message("second run began at step %d\n", first);
+    /* right after its latest checkpoint (an even step, at least 2), not at step 1 */
+    if (first < 3 || first > killed_at + 1 || first % 2 != 1)
+        fail_msg("the re-claimed job began at step %d (killed after step %d, a checkpoint every 2 steps): it did not "
+                 "resume from its checkpoint", first, killed_at);
+    snprintf(path, sizeof path, "/api/models/%s", model);
+    api_call(&API, "GET", path, NULL, 200);
+}
+
 /* Reads the stream until the text holds an event id >= want; returns the highest id seen. */
 static long read_until_id(int fd, long want)
 {
@@ -381,7 +497,9 @@ int main(void)
         cmocka_unit_test(lane_limits_hold_per_worker),
         cmocka_unit_test(cancel_reaches_another_process),
         cmocka_unit_test(killed_worker_job_resumes_elsewhere),
+        cmocka_unit_test(killed_worker_training_resumes_from_checkpoint),
         cmocka_unit_test(sse_client_moves_to_another_api_node), /* last: it kills the first API node */
     };
+    if (getenv("VCS_TEST_FILTER")) cmocka_set_test_filter(getenv("VCS_TEST_FILTER"));
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
