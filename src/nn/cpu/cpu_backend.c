@@ -875,9 +875,10 @@ static int cpu_conv_backward_weights(nn_ctx *c, const nn_conv_spec *s, float *g_
     return 0;
 }
 
-/* ---- bf16 GEMM: both operands converted to contiguous bf16 (oneDNN reorders, which read
- * the transposed or strided views directly), one oneDNN matmul with fp32 accumulation whose
- * output scale is alpha and whose sum post-op adds beta·C. ---- */
+/* ---- oneDNN matmuls. The bf16 GEMM: both operands converted to contiguous bf16 (oneDNN
+ * reorders, which read the transposed or strided views directly), one matmul with fp32
+ * accumulation whose output scale is alpha and whose sum post-op adds beta·C. Linear layers of
+ * cached models: the weight prepacked once (fp32 or bf16), the bias fused. ---- */
 
 static matmul_entry *get_matmul(cpu_state *st, const matmul_key *k, vc_error *err)
 {
@@ -941,19 +942,19 @@ static int view_md(dnnl_memory_desc_t *md, int rows, int cols, int trans, int ld
     return dnnl_memory_desc_init_by_strides(md, 2, d, dnnl_f32, s) == dnnl_success ? 0 : -1;
 }
 
-/* Executes matmul e on bf16 a16, b16 (in e's formats), the optional fp32 bias and fp32 C. */
-static int run_matmul(cpu_state *st, const matmul_entry *e, const void *a16, const void *b16, const float *bias,
-                      float *C, vc_error *err)
+/* Executes matmul e on A and B (in e's formats and type), the optional fp32 bias and fp32 C. */
+static int run_matmul(cpu_state *st, const matmul_entry *e, const void *A, const void *B, const float *bias, float *C,
+                      vc_error *err)
 {
     dnnl_memory_t m[4] = {0};
-    int rc = mem(st, &e->a, a16, &m[0], err) || mem(st, &e->b, b16, &m[1], err) || mem(st, &e->c, C, &m[2], err) ||
+    int rc = mem(st, &e->a, A, &m[0], err) || mem(st, &e->b, B, &m[1], err) || mem(st, &e->c, C, &m[2], err) ||
              (bias && mem(st, &e->bias, bias, &m[3], err));
     if (!rc) {
         dnnl_exec_arg_t args[4] = {
             {DNNL_ARG_SRC, m[0]}, {DNNL_ARG_WEIGHTS, m[1]}, {DNNL_ARG_DST, m[2]}, {DNNL_ARG_BIAS, m[3]}};
         dnnl_status_t s = dnnl_primitive_execute(e->prim, st->stream, bias ? 4 : 3, args);
         if (s == dnnl_success) s = dnnl_stream_wait(st->stream);
-        if (s != dnnl_success) rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: bf16 matmul failed (status %d)", s);
+        if (s != dnnl_success) rc = vc_fail(err, VC_ERR_INTERNAL, "oneDNN: matmul failed (status %d)", s);
     }
     for (int i = 0; i < 4; i++)
         if (m[i]) dnnl_memory_destroy(m[i]);
@@ -984,8 +985,8 @@ static int gemm_bf16(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, f
  * active weight cache, and the bias added by the kernel. In fp32 the input is read in place; in
  * bf16 it is converted per call. dnnl_sgemm instead packs w again on every call: measured on the
  * F5 shapes, the prepacked matmul is faster (docs/PERFORMANCE.md). */
-static int linear_cached(nn_ctx *c, float *out, const float *in, const float *w, const float *b, int rows,
-                              int n_in, int n_out, vc_error *err)
+static int linear_cached(nn_ctx *c, float *out, const float *in, const float *w, const float *b, int rows, int n_in,
+                         int n_out, vc_error *err)
 {
     cpu_state *st;
     if (cpu_state_get(c, &st, err)) return -1;
@@ -997,12 +998,14 @@ static int linear_cached(nn_ctx *c, float *out, const float *in, const float *w,
     if (view_md(&va, rows, n_in, 0, n_in) || view_md(&vw, n_in, n_out, 1, n_in))
         return vc_fail(err, VC_ERR_INTERNAL, "oneDNN: bad linear operand view");
     omp_set_num_threads(nn_ctx_threads(c));
-    const void *w16 = cached_reorder(c, st, &vw, w, &e->b, err);
-    if (w16 && f32) return run_matmul(st, e, in, w16, b, out, err);
-    void *a16 = w16 ? slot(st, SLOT_GEMM_A, dnnl_memory_desc_get_size(&e->a)) : NULL;
-    if (!a16) return w16 ? vc_fail(err, VC_ERR_NOMEM, "out of memory (bf16 linear)") : -1;
+    /* The weights' format does not depend on rows (checked for M = 16…4000 with AVX-512 and
+     * AVX2 kernels): one copy per weight, whatever the lengths a model runs at. */
+    const void *packed = cached_reorder(c, st, &vw, w, &e->b, err);
+    if (packed && f32) return run_matmul(st, e, in, packed, b, out, err);
+    void *a16 = packed ? slot(st, SLOT_GEMM_A, dnnl_memory_desc_get_size(&e->a)) : NULL;
+    if (!a16) return packed ? vc_fail(err, VC_ERR_NOMEM, "out of memory (bf16 linear)") : -1;
     if (reorder(st, &va, in, &e->a, a16, err)) return -1;
-    return run_matmul(st, e, a16, w16, b, out, err);
+    return run_matmul(st, e, a16, packed, b, out, err);
 }
 
 static void cpu_gemm(nn_ctx *c, int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
