@@ -24,6 +24,8 @@ struct nn_wcache {
     pthread_mutex_t lock;
     wc_entry *e;
     size_t n, cap, bytes;
+    const char *map; /* the model's mapped weight file (set once at load, then read-only) */
+    size_t map_bytes;
 };
 
 nn_wcache *nn_wcache_create(void)
@@ -115,4 +117,16 @@ void nn_wcache_release_source(const void *w, size_t bytes)
     (void)w;
     (void)bytes;
 #endif
+}
+
+void nn_wcache_set_source_map(nn_wcache *wc, const void *base, size_t bytes)
+{
+    wc->map = base;
+    wc->map_bytes = base ? bytes : 0;
+}
+
+int nn_wcache_source_mapped(const nn_wcache *wc, const void *w, size_t bytes)
+{
+    const char *p = w;
+    return wc->map && p >= wc->map && bytes <= wc->map_bytes && (size_t)(p - wc->map) <= wc->map_bytes - bytes;
 }

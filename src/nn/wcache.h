@@ -36,6 +36,13 @@ const void *nn_wcache_add(nn_wcache *wc, const void *w, const void *fmt, size_t 
 
 size_t nn_wcache_bytes(nn_wcache *wc); /* total bytes of the stored copies */
 
+/* The model's weight file as mapped in memory (nn_weights_map): weights inside it are file
+ * pages, which nn_wcache_release_source really gives back. Weights outside it (converted from
+ * fp16 at load, folded, computed) live on the heap, where a converted copy only adds memory. */
+void nn_wcache_set_source_map(nn_wcache *wc, const void *base, size_t bytes);
+/* 1 when [w, w + bytes) lies inside the mapped file (so a same-size copy replaces it). */
+int nn_wcache_source_mapped(const nn_wcache *wc, const void *w, size_t bytes);
+
 /* Once a weight's converted copy is stored, the model reads that copy and no longer the source
  * (bytes at w): its memory pages may go. madvise(MADV_PAGEOUT) keeps the contents — weights
  * mapped from their file (nn_weights_open) are dropped from memory and read again from the file

@@ -229,6 +229,12 @@ int nn_weights_open(const char *path, nn_weights **out, vc_error *err)
     return 0;
 }
 
+const void *nn_weights_map(const nn_weights *w, size_t *bytes)
+{
+    *bytes = w->map ? w->map_size : 0;
+    return w->map;
+}
+
 void nn_weights_free(nn_weights *w)
 {
     if (!w) return;

@@ -26,6 +26,9 @@ size_t nn_weights_count(const nn_weights *w);
 const char *nn_weights_name(const nn_weights *w, size_t i);
 /* NULL when absent. Names are the file's keys (a nested state dict is flattened with '.'). */
 const nn_tensor *nn_weights_get(const nn_weights *w, const char *name);
+/* The weight file as mapped in memory (zero-copy tensors point into it), and its size; NULL when
+ * the set was built in memory. */
+const void *nn_weights_map(const nn_weights *w, size_t *bytes);
 
 /* Finds name with exactly ndim dims of the given shape (a -1 entry matches any size). */
 int nn_weights_require(const nn_weights *w, const char *name, int ndim, const int64_t *shape,

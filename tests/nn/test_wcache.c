@@ -116,8 +116,9 @@ static void computed_weights_bypass_the_cache(void **state)
 }
 
 /* A linear layer with a cache active: its weight is converted once into the matmul kernel's
- * blocked format (fp32; in bf16 a second copy of half the bytes), later calls reuse it, and the
- * product matches the exact one (fp32: as closely as the plain GEMM; bf16: within its rounding). */
+ * blocked format (fp32 when the weight lies in the model's mapped file, never for a heap weight,
+ * which would be held twice; bf16 always, half the bytes), later calls reuse it, and the product
+ * matches the exact one (fp32: as closely as the plain GEMM; bf16: within its rounding). */
 static double rel_error(const float *y, const double *ref, size_t n)
 {
     double e = 0, r = 0;
@@ -146,6 +147,10 @@ static void linear_weights_converted_once(void **state)
     c->precision = NN_PREC_FP32;
     nn_linear(plain, x, w, b, ROWS, IN, OUT); /* no cache: the plain GEMM */
     nn_wcache_scope scope = nn_wcache_enter(wc);
+    nn_linear(y1, x, w, b, ROWS, IN, OUT); /* w is a heap weight: the plain GEMM, nothing kept */
+    assert_int_equal(nn_wcache_bytes(wc), 0);
+    assert_memory_equal(y1, plain, sizeof(float) * ROWS * OUT);
+    nn_wcache_set_source_map(wc, w, sizeof(float) * OUT * IN); /* as if mapped from its file */
     nn_linear(y1, x, w, b, ROWS, IN, OUT);
     size_t f32_bytes = nn_wcache_bytes(wc);
     assert_true(f32_bytes >= sizeof(float) * OUT * IN);
@@ -177,6 +182,21 @@ static void linear_weights_converted_once(void **state)
 
 /* Releasing a converted weight's source pages never changes what they hold: heap weights (which
  * MADV_DONTNEED would zero) and weights mapped from a file (read again from it). */
+static void mapped_range_is_exact(void **state)
+{
+    (void)state;
+    nn_wcache *wc = nn_wcache_create();
+    char file[4096];
+    assert_false(nn_wcache_source_mapped(wc, file, 16)); /* no map set */
+    nn_wcache_set_source_map(wc, file + 100, 1000);
+    assert_true(nn_wcache_source_mapped(wc, file + 100, 1000));
+    assert_true(nn_wcache_source_mapped(wc, file + 600, 500));
+    assert_false(nn_wcache_source_mapped(wc, file + 600, 501)); /* runs past the end */
+    assert_false(nn_wcache_source_mapped(wc, file + 99, 10));   /* starts before it */
+    assert_false(nn_wcache_source_mapped(wc, file + 1200, 4));
+    nn_wcache_free(wc);
+}
+
 static void released_sources_keep_their_contents(void **state)
 {
     (void)state;
@@ -210,6 +230,7 @@ int main(void)
         cmocka_unit_test(computed_weights_bypass_the_cache),
         cmocka_unit_test(linear_weights_converted_once),
         cmocka_unit_test(released_sources_keep_their_contents),
+        cmocka_unit_test(mapped_range_is_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

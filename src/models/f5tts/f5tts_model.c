@@ -126,6 +126,9 @@ int f5tts_load(f5tts_model *m, const nn_weights *w, vc_error *err)
     for (int i = 0; i < m->conv_layers; i++) bind_text_block(m, &b, &m->text_blocks[i], i);
     for (int i = 0; i < m->depth; i++) bind_dit_block(m, &b, &m->blocks[i], i);
     if (b.failed) { f5tts_free(m); return vc_error_wrap(err, "F5-TTS"); }
+    size_t mapped;
+    const void *map = nn_weights_map(w, &mapped);
+    nn_wcache_set_source_map(m->wc, map, mapped);
     return 0;
 }
 

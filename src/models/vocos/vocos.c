@@ -78,6 +78,9 @@ int vocos_load(vocos_model *m, const nn_weights *w, vc_error *err)
     nn_hann_periodic(m->window, m->n_fft);
     for (int i = 0; i < m->layers; i++) bind_block(m, &bd, i);
     if (bd.failed) { vocos_free(m); return vc_error_wrap(err, "vocos"); }
+    size_t mapped;
+    const void *map = nn_weights_map(w, &mapped);
+    nn_wcache_set_source_map(m->wc, map, mapped);
     return 0;
 }
 
