@@ -137,6 +137,7 @@ double api_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* Regular files under dir whose name (or, with root_len > 0, path below the root) contains needle. */
 static int count_under(const char *dir, const char *needle, size_t root_len)
 {
     DIR *d = opendir(dir);
@@ -149,8 +150,9 @@ static int count_under(const char *dir, const char *needle, size_t root_len)
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (lstat(path, &st)) continue;
+        const char *hay = root_len ? path + root_len : e->d_name;
         if (S_ISDIR(st.st_mode)) n += count_under(path, needle, root_len);
-        else if (S_ISREG(st.st_mode) && strstr(path + root_len, needle)) n++;
+        else if (S_ISREG(st.st_mode) && (!needle || strstr(hay, needle))) n++;
     }
     closedir(d);
     return n;
@@ -158,21 +160,4 @@ static int count_under(const char *dir, const char *needle, size_t root_len)
 
 int api_count_paths(const char *dir, const char *needle) { return count_under(dir, needle, strlen(dir)); }
 
-int api_count_files(const char *dir, const char *needle)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int n = 0;
-    struct dirent *e;
-    char path[1024];
-    struct stat st;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (lstat(path, &st)) continue;
-        if (S_ISDIR(st.st_mode)) n += api_count_files(path, needle);
-        else if (S_ISREG(st.st_mode) && (!needle || strstr(e->d_name, needle))) n++;
-    }
-    closedir(d);
-    return n;
-}
+int api_count_files(const char *dir, const char *needle) { return count_under(dir, needle, 0); }
