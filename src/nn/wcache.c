@@ -5,6 +5,8 @@
  */
 #include "nn/wcache.h"
 
+#include "nn/weights.h"
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,12 +30,17 @@ struct nn_wcache {
     size_t map_bytes;
 };
 
-nn_wcache *nn_wcache_create(void)
+nn_wcache *nn_wcache_create(const struct nn_weights *source)
 {
     nn_wcache *wc = calloc(1, sizeof *wc);
     if (wc && pthread_mutex_init(&wc->lock, NULL) != 0) {
         free(wc);
         return NULL;
+    }
+    if (wc && source) {
+        size_t bytes;
+        const void *map = nn_weights_map(source, &bytes);
+        nn_wcache_set_source_map(wc, map, bytes);
     }
     return wc;
 }

@@ -23,7 +23,10 @@
 
 typedef struct nn_wcache nn_wcache;
 
-nn_wcache *nn_wcache_create(void); /* NULL when out of memory */
+struct nn_weights;
+/* A cache for the model loaded from `source` (may be NULL: weights built in memory). The cache
+ * records where source's file is mapped (nn_wcache_set_source_map). NULL when out of memory. */
+nn_wcache *nn_wcache_create(const struct nn_weights *source);
 void nn_wcache_free(nn_wcache *wc);
 
 /* The stored copy of weights w in the format described by the fmt_len bytes at fmt, or NULL. */
@@ -36,7 +39,8 @@ const void *nn_wcache_add(nn_wcache *wc, const void *w, const void *fmt, size_t 
 
 size_t nn_wcache_bytes(nn_wcache *wc); /* total bytes of the stored copies */
 
-/* The model's weight file as mapped in memory (nn_weights_map): weights inside it are file
+/* The model's weight file as mapped in memory (nn_weights_map; nn_wcache_create sets it from its
+ * source, tests set it directly): weights inside it are file
  * pages, which nn_wcache_release_source really gives back. Weights outside it (converted from
  * fp16 at load, folded, computed) live on the heap, where a converted copy only adds memory. */
 void nn_wcache_set_source_map(nn_wcache *wc, const void *base, size_t bytes);

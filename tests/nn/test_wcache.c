@@ -23,7 +23,7 @@
 static void finds_by_pointer_and_format(void **state)
 {
     (void)state;
-    nn_wcache *wc = nn_wcache_create();
+    nn_wcache *wc = nn_wcache_create(NULL);
     float w[4] = {1, 2, 3, 4};
     int fmt_a = 1, fmt_b = 2;
     assert_null(nn_wcache_find(wc, w, &fmt_a, sizeof fmt_a));
@@ -65,7 +65,7 @@ static void converted_once_and_same_outputs(void **state)
     float *y1 = malloc(sizeof(float) * 64 * T), *y2 = malloc(sizeof(float) * 32 * 4 * T);
     assert_int_equal(run_convs(ref1, ref2, x, w1, b1, w2, b2, T), 0);
 
-    nn_wcache *wc = nn_wcache_create();
+    nn_wcache *wc = nn_wcache_create(NULL);
     nn_wcache_scope scope = nn_wcache_enter(wc);
     assert_int_equal(run_convs(y1, y2, x, w1, b1, w2, b2, T), 0);
     size_t after_first = nn_wcache_bytes(wc);
@@ -94,7 +94,7 @@ static void computed_weights_bypass_the_cache(void **state)
     float *x = test_random_floats((size_t)C * T, 7), *v = test_random_floats((size_t)C * C * K, 8);
     float g1[16], g2[16], out1[16 * 50], out2[16 * 50];
     for (int i = 0; i < C; i++) g1[i] = 1.0f, g2[i] = 2.0f;
-    nn_wcache *wc = nn_wcache_create();
+    nn_wcache *wc = nn_wcache_create(NULL);
     nn_wcache_scope scope = nn_wcache_enter(wc);
     const float *g[2] = {g1, g2};
     float *out[2] = {out1, out2};
@@ -142,7 +142,7 @@ static void linear_weights_converted_once(void **state)
         }
     nn_ctx *c = nn_ctx_current();
     nn_precision was = c->precision;
-    nn_wcache *wc = nn_wcache_create();
+    nn_wcache *wc = nn_wcache_create(NULL);
 
     c->precision = NN_PREC_FP32;
     nn_linear(plain, x, w, b, ROWS, IN, OUT); /* no cache: the plain GEMM */
@@ -185,7 +185,7 @@ static void linear_weights_converted_once(void **state)
 static void mapped_range_is_exact(void **state)
 {
     (void)state;
-    nn_wcache *wc = nn_wcache_create();
+    nn_wcache *wc = nn_wcache_create(NULL);
     char file[4096];
     assert_false(nn_wcache_source_mapped(wc, file, 16)); /* no map set */
     nn_wcache_set_source_map(wc, file + 100, 1000);

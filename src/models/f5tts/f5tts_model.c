@@ -120,15 +120,12 @@ int f5tts_load(f5tts_model *m, const nn_weights *w, vc_error *err)
     if (infer_sizes(m, &b) != 0) return -1;
     m->text_blocks = calloc((size_t)(m->conv_layers ? m->conv_layers : 1), sizeof(f5_text_block));
     m->blocks = calloc((size_t)m->depth, sizeof(f5_dit_block));
-    m->wc = nn_wcache_create();
+    m->wc = nn_wcache_create(w);
     if (!m->text_blocks || !m->blocks || !m->wc) { f5tts_free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory (F5-TTS)"); }
     bind_embeddings(m, &b);
     for (int i = 0; i < m->conv_layers; i++) bind_text_block(m, &b, &m->text_blocks[i], i);
     for (int i = 0; i < m->depth; i++) bind_dit_block(m, &b, &m->blocks[i], i);
     if (b.failed) { f5tts_free(m); return vc_error_wrap(err, "F5-TTS"); }
-    size_t mapped;
-    const void *map = nn_weights_map(w, &mapped);
-    nn_wcache_set_source_map(m->wc, map, mapped);
     return 0;
 }
 

@@ -142,10 +142,7 @@ int hubert_load(hubert_model *m, const nn_weights *w, const char *prefix, int he
     }
     if (!b.failed && bind_pos_conv(m, &b, n) != 0) b.failed = 1;
     if (b.failed) { hubert_free(m); return vc_error_wrap(err, "HuBERT"); }
-    if (!(m->wc = nn_wcache_create())) { hubert_free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
-    size_t mapped;
-    const void *map = nn_weights_map(w, &mapped);
-    nn_wcache_set_source_map(m->wc, map, mapped);
+    if (!(m->wc = nn_wcache_create(w))) { hubert_free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
     return 0;
 }
 

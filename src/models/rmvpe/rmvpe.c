@@ -135,7 +135,7 @@ int rmvpe_load(rmvpe **out, const nn_weights *w, const char *prefix, vc_error *e
     bind_stages(m, &b);
     bind_head(m, &b);
     if (b.failed) { free(m); return vc_error_wrap(err, "RMVPE"); }
-    if (!(m->wc = nn_wcache_create())) { free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
+    if (!(m->wc = nn_wcache_create(w))) { free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
     rmvpe_mel_basis(m->mel_fb, 16000, 1024, RMVPE_MELS, 30.0, 8000.0);
     nn_hann_periodic(m->window, 1024);
     *out = m;

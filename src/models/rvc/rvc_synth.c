@@ -202,7 +202,7 @@ int rvc_synth_load(rvc_synth **out, const nn_weights *w, const char *prefix, con
     rvc_synth *s = calloc(1, sizeof *s);
     if (!s) return vc_fail(err, VC_ERR_NOMEM, "out of memory");
     s->c = *c;
-    s->wc = nn_wcache_create();
+    s->wc = nn_wcache_create(w);
     if (!s->wc) { free(s); return vc_fail(err, VC_ERR_NOMEM, "out of memory"); }
     nn_binder b = {.weights = w, .prefix = prefix ? prefix : "", .err = err};
     char name[128];

@@ -73,14 +73,11 @@ int vocos_load(vocos_model *m, const nn_weights *w, vc_error *err)
     m->mel_fb = (fb && fb->dtype == NN_F32 && fb->ndim == 2 && fb->shape[1] == m->n_mels) ? fb->data : NULL;
     m->blocks = calloc((size_t)(m->layers > 0 ? m->layers : 1), sizeof(vocos_block));
     m->window = malloc(sizeof(float) * (size_t)m->n_fft);
-    m->wc = nn_wcache_create();
+    m->wc = nn_wcache_create(w);
     if (!m->blocks || !m->window || !m->wc) { vocos_free(m); return vc_fail(err, VC_ERR_NOMEM, "out of memory (vocos)"); }
     nn_hann_periodic(m->window, m->n_fft);
     for (int i = 0; i < m->layers; i++) bind_block(m, &bd, i);
     if (bd.failed) { vocos_free(m); return vc_error_wrap(err, "vocos"); }
-    size_t mapped;
-    const void *map = nn_weights_map(w, &mapped);
-    nn_wcache_set_source_map(m->wc, map, mapped);
     return 0;
 }
 
