@@ -12,6 +12,13 @@
 #include "nn/safetensors_write.h"
 
 double bench_now(void);
+
+/* Timed as the PyTorch side times itself: the first call (cold: primitives built, weights
+ * converted, memory first touched) is the warm-up, then BENCH_TIMED_RUNS runs whose median is
+ * reported beside the cold one. */
+#define BENCH_TIMED_RUNS 3
+typedef int (*bench_stage_fn)(void *arg, vc_error *err);
+int bench_time_stage(bench_stage_fn run, void *arg, double *cold, double *median, vc_error *err);
 /* n uniform values in [-0.5, 0.5) (malloc'd; NULL when out of memory). */
 float *bench_random_buffer(size_t n, unsigned long long seed);
 /* Writes specs as small random weights (norm scales 1) unless path already exists. */

@@ -39,6 +39,28 @@ double bench_now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int bench_time_stage(bench_stage_fn run, void *arg, double *cold, double *median, vc_error *err)
+{
+    double t[BENCH_TIMED_RUNS];
+    double t0 = bench_now();
+    if (run(arg, err)) return -1;
+    *cold = bench_now() - t0;
+    for (int i = 0; i < BENCH_TIMED_RUNS; i++) {
+        t0 = bench_now();
+        if (run(arg, err)) return -1;
+        t[i] = bench_now() - t0;
+    }
+    qsort(t, BENCH_TIMED_RUNS, sizeof t[0], cmp_double);
+    *median = t[BENCH_TIMED_RUNS / 2];
+    return 0;
+}
+
 static void fill_random(float *x, size_t n, unsigned long long seed, float scale)
 {
     for (size_t i = 0; i < n; i++) {
@@ -205,32 +227,51 @@ double bench_peak_rss_mb(void)
     return (double)ru.ru_maxrss / 1024.0;
 }
 
+typedef struct dit_run {
+    const f5tts_model *m;
+    const float *x, *cond, *text;
+    float *out;
+    int frames;
+} dit_run;
+
+static int run_dit(void *arg, vc_error *err)
+{
+    const dit_run *r = arg;
+    return f5_dit_forward(r->m, r->x, r->cond, r->text, 2, r->frames, 0.5f, r->out, NULL, NULL, err);
+}
+
 static int bench_dit(const f5tts_model *m, int frames)
 {
     size_t rows = 2 * (size_t)frames;
     float *x = bench_random_buffer(rows * F5_MEL_DIM, 11), *cond = bench_random_buffer(rows * F5_MEL_DIM, 12);
     float *text = bench_random_buffer(rows * (size_t)m->text_dim, 13), *out = malloc(sizeof(float) * rows * F5_MEL_DIM);
     vc_error err;
-    /* The first call of a length builds its primitives (and, on the model's first call, converts
-     * the weights once): reported apart, then the median of three warm calls, as PyTorch's side
-     * times after a warm-up. */
-    double t[4];
-    int rc = 0;
-    for (int i = 0; i < 4 && rc == 0; i++) {
-        double t0 = bench_now();
-        rc = f5_dit_forward(m, x, cond, text, 2, frames, 0.5f, out, NULL, NULL, &err);
-        t[i] = bench_now() - t0;
-    }
-    double lo = fmin(t[1], fmin(t[2], t[3])), hi = fmax(t[1], fmax(t[2], t[3])), median = t[1] + t[2] + t[3] - lo - hi;
+    /* the first call of a length builds its primitives (and the model's first converts its weights) */
+    dit_run r = {m, x, cond, text, out, frames};
+    double cold, median;
+    int rc = bench_time_stage(run_dit, &r, &cold, &median, &err);
     double baseline = frames == 500 ? 4.35 : 9.36, baseline_avx2 = frames == 500 ? 6.14 : 11.82;
     if (rc == 0)
         printf("{\"bench\":\"f5tts_dit_forward\",\"shape\":\"batch 2 (CFG), %d frames, F5TTS_v1_Base\",\"seconds\":%.2f,"
                "\"first_call_seconds\":%.2f,\"pytorch_seconds_avx512\":%.2f,\"pytorch_seconds_avx2_cap\":%.2f,"
                "\"openblas_coretype\":\"%s\"}\n",
-               frames, median, t[0], baseline, baseline_avx2, getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "unset");
+               frames, median, cold, baseline, baseline_avx2, getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "unset");
     else fprintf(stderr, "bench: %s\n", err.message);
     free(x); free(cond); free(text); free(out);
     return rc;
+}
+
+typedef struct vocos_run {
+    const vocos_model *m;
+    const float *mel;
+    float *wave;
+    int frames;
+} vocos_run;
+
+static int run_vocos(void *arg, vc_error *err)
+{
+    const vocos_run *r = arg;
+    return vocos_decode(r->m, r->mel, r->frames, r->wave, NULL, NULL, err);
 }
 
 static int bench_vocos(const char *dir)
@@ -245,18 +286,13 @@ static int bench_vocos(const char *dir)
     int rc = -1, F = 1000;
     float *mel = bench_random_buffer((size_t)F * 100, 14), *wave = malloc(sizeof(float) * (size_t)(F - 1) * 256);
     if (n && bench_write_random(path, specs, n, &err) == 0 && nn_weights_open(path, &w, &err) == 0 && vocos_load(&m, w, &err) == 0) {
-        double t[4]; /* the first call apart, then the median of three (as bench_dit) */
-        rc = 0;
-        for (int i = 0; i < 4 && rc == 0; i++) {
-            double t0 = bench_now();
-            rc = vocos_decode(&m, mel, F, wave, NULL, NULL, &err);
-            t[i] = bench_now() - t0;
-        }
-        double lo = fmin(t[1], fmin(t[2], t[3])), hi = fmax(t[1], fmax(t[2], t[3]));
+        vocos_run r = {&m, mel, wave, F};
+        double cold, median;
+        rc = bench_time_stage(run_vocos, &r, &cold, &median, &err);
         if (rc == 0)
             printf("{\"bench\":\"vocos_decode\",\"shape\":\"%d frames, vocos-mel-24khz\",\"seconds\":%.3f,"
                    "\"first_call_seconds\":%.3f,\"pytorch_seconds_avx512\":0.25,\"pytorch_seconds_avx2_cap\":0.345}\n",
-                   F, t[1] + t[2] + t[3] - lo - hi, t[0]);
+                   F, median, cold);
         vocos_free(&m);
     }
     if (rc != 0) fprintf(stderr, "bench vocos: %s\n", err.message);

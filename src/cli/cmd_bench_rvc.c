@@ -5,8 +5,9 @@
  * through the official pipeline (reflect padding, high-pass, pitch, features, synthesis, RMS
  * mixing), each next to the PyTorch numbers of docs/PERFORMANCE.md ("PyTorch baseline"). The
  * peak RSS is that of this process after everything (all three models loaded at once, as a conversion job has).
- * Each stage runs once cold, then TIMED_RUNS times warm; "seconds" is the warm median, as the
- * PyTorch side reports (a warm-up, then the median of 3), and "first_call_seconds" the cold run.
+ * Each stage runs once cold, then BENCH_TIMED_RUNS times warm (bench_time_stage); "seconds" is
+ * the warm median, as the PyTorch side reports (a warm-up, then the median of 3), and
+ * "first_call_seconds" the cold run.
  *   voiceclone bench rvc [hubert|rmvpe|synth|convert]   (one stage only)
  *   voiceclone bench rvc shapes   every convolution of the synthesizer and RMVPE as they ran it
  *                                 against the same oneDNN primitive alone (by name only)
@@ -81,34 +82,6 @@ static int models_load(rvc_bench_models *m, vc_error *err)
     return rvc_synth_load(&m->synth, m->synth_w, "", &c, err);
 }
 
-/* Timed as pytorch_rvc.py times PyTorch: the first call (cold: primitives built, weights
- * converted, memory first touched) is the warm-up, then TIMED_RUNS runs whose median is
- * "seconds"; the cold call is reported beside it. */
-#define TIMED_RUNS 3
-
-typedef int (*stage_fn)(void *arg, vc_error *err);
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int time_stage(stage_fn run, void *arg, double *cold, double *median, vc_error *err)
-{
-    double t[TIMED_RUNS];
-    double t0 = bench_now();
-    if (run(arg, err)) return -1;
-    *cold = bench_now() - t0;
-    for (int i = 0; i < TIMED_RUNS; i++) {
-        t0 = bench_now();
-        if (run(arg, err)) return -1;
-        t[i] = bench_now() - t0;
-    }
-    qsort(t, TIMED_RUNS, sizeof t[0], cmp_double);
-    *median = t[TIMED_RUNS / 2];
-    return 0;
-}
 
 static void report(const char *bench, const char *shape, double cold, double seconds, double pytorch_avx2,
                    double pytorch_unset)
@@ -116,7 +89,7 @@ static void report(const char *bench, const char *shape, double cold, double sec
     printf("{\"bench\":\"%s\",\"shape\":\"%s\",\"seconds\":%.3f,\"first_call_seconds\":%.3f,\"timed_runs\":%d,"
            "\"pytorch_seconds_avx2_cap\":%.2f,\"pytorch_seconds_env_unset\":%.2f,\"speedup_vs_avx2_cap\":%.2f,"
            "\"openblas_coretype\":\"%s\"}\n",
-           bench, shape, seconds, cold, TIMED_RUNS, pytorch_avx2, pytorch_unset, pytorch_avx2 / seconds,
+           bench, shape, seconds, cold, BENCH_TIMED_RUNS, pytorch_avx2, pytorch_unset, pytorch_avx2 / seconds,
            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "unset");
     fflush(stdout);
 }
@@ -133,7 +106,7 @@ static int bench_hubert(const rvc_bench_models *m, const float *wave, int n, vc_
 {
     hubert_run r = {m, wave, n, malloc(sizeof(float) * (size_t)hubert_frames(&m->hubert, n) * 768)};
     double cold = 0, t = 0;
-    int rc = r.feats ? time_stage(run_hubert, &r, &cold, &t, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    int rc = r.feats ? bench_time_stage(run_hubert, &r, &cold, &t, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
     if (rc == 0) report("rvc_hubert_base", "10 s of 16 kHz audio, layer 12", cold, t, 1.77, 1.29);
     free(r.feats);
     return rc;
@@ -151,7 +124,7 @@ static int bench_rmvpe(const rvc_bench_models *m, const float *wave, int n, vc_e
 {
     rmvpe_run r = {m, wave, n, malloc(sizeof(double) * (size_t)(n / 160 + 1))};
     double cold = 0, t = 0;
-    int rc = r.f0 ? time_stage(run_rmvpe, &r, &cold, &t, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
+    int rc = r.f0 ? bench_time_stage(run_rmvpe, &r, &cold, &t, err) : vc_fail(err, VC_ERR_NOMEM, "out of memory");
     if (rc == 0) report("rvc_rmvpe", "10 s of 16 kHz audio (1001 mel frames)", cold, t, 0.50, 0.31);
     free(r.f0);
     return rc;
@@ -196,7 +169,7 @@ static int bench_synth(const rvc_bench_models *m, vc_error *err)
     synth_run r;
     int rc = synth_run_init(&r, m, err);
     double cold = 0, t = 0;
-    if (rc == 0) rc = time_stage(run_synth, &r, &cold, &t, err);
+    if (rc == 0) rc = bench_time_stage(run_synth, &r, &cold, &t, err);
     if (rc == 0) report("rvc_synth_v2_48k", "10 s of output (1000 frames, 480 k samples)", cold, t, 8.49, 8.46);
     synth_run_free(&r);
     return rc;
@@ -231,7 +204,7 @@ static int bench_conversion(const rvc_bench_models *m, vc_error *err)
     }
     conversion_run r = {m, x, n};
     double cold = 0, t = 0;
-    int rc = time_stage(run_conversion, &r, &cold, &t, err);
+    int rc = bench_time_stage(run_conversion, &r, &cold, &t, err);
     if (rc == 0) {
         report("rvc_conversion", "10 s of 16 kHz input → 48 kHz, v2, no index", cold, t, 10.3, 10.3);
         printf("{\"bench\":\"rvc_real_time_factor\",\"input_seconds\":%d,\"seconds\":%.3f,\"rtf\":%.3f}\n", BENCH_SECONDS, t,
@@ -243,7 +216,7 @@ static int bench_conversion(const rvc_bench_models *m, vc_error *err)
 
 /* ---- per-shape rates: every convolution as the model ran it against the same primitive alone ---- */
 
-static int print_shapes(const char *model, stage_fn run, void *arg, vc_error *err)
+static int print_shapes(const char *model, bench_stage_fn run, void *arg, vc_error *err)
 {
     nn_ctx *c = nn_ctx_current();
     if (!c || !c->be->profile) return vc_fail(err, VC_ERR_INTERNAL, "this backend has no per-shape statistics");
