@@ -229,6 +229,8 @@ const jobEvents = new Map(); // job id → its stream's events (checkJob)
 // (the job row prints numbers with 15 significant digits, the event log with 17)
 const canonical = (v) => JSON.stringify(v, (k, x) => (typeof x === 'number' ? Number(x.toPrecision(12))
   : x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+const differingKeys = (a, b) => [...new Set([...Object.keys(a || {}), ...Object.keys(b || {})])]
+  .filter((k) => canonical(a?.[k]) !== canonical(b?.[k])).join(', ') || '(no key: different types)';
 async function checkJob(id, what, seconds = 120) {
   const end = await waitJob(id, seconds);
   if (!end) { fail(`${what}: job ${id} did not finish in ${seconds} s`); return null; }
@@ -250,7 +252,7 @@ async function checkJob(id, what, seconds = 120) {
   if (events.at(-1)?.event !== 'close') fail(`${what}: the stream of a finished job does not end with close`);
   const complete = events.find((e) => e.event === 'complete');
   if (j.status === 'complete' && canonical(complete?.data) !== canonical(j.result))
-    fail(`${what}: the complete event's data differs from the job's result:\n    ${canonical(complete?.data).slice(0, 400)}\n    ${canonical(j.result).slice(0, 400)}`);
+    fail(`${what}: the complete event's data differs from the job's result in ${differingKeys(complete?.data, j.result)}:\n    ${canonical(complete?.data)}\n    ${canonical(j.result)}`);
   if (j.status !== 'complete' && !events.some((e) => e.event === 'error')) fail(`${what}: a ${j.status} job's stream has no error event`);
   return j;
 }
